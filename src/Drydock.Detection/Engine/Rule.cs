@@ -1,0 +1,100 @@
+using System.Text.RegularExpressions;
+
+namespace Drydock.Detection.Engine;
+
+/// <summary>
+/// Decides whether a candidate match is real and how confident the engine is.
+/// Returns a confidence in (0, 1], or 0 (or less) to reject the candidate.
+/// </summary>
+/// <param name="value">The matched value.</param>
+/// <param name="text">The whole field text.</param>
+/// <param name="start">Where the value starts in <paramref name="text"/>.</param>
+public delegate double CandidateValidator(string value, string text, int start);
+
+/// <summary>
+/// A detection rule as data: a stable id, literal keywords for the one-pass prefilter, an anchored
+/// pattern run only near keyword hits, and the checks that turn a match into a finding.
+/// </summary>
+public sealed class Rule
+{
+    /// <summary>Stable identifier such as <c>DD-SEC-014</c>; never reused.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>One of <see cref="Categories"/>.</summary>
+    public required string Category { get; init; }
+
+    /// <summary>Finer, open-ended type such as <c>email</c> or <c>aws-access-key-id</c>.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>Severity of every finding of this rule.</summary>
+    public required Severity Severity { get; init; }
+
+    /// <summary>One line for humans and SARIF.</summary>
+    public required string Description { get; init; }
+
+    /// <summary>The pattern. Its whole match is the value unless the group named <c>v</c> exists.</summary>
+    public required Regex Pattern { get; init; }
+
+    /// <summary>
+    /// Literals of which at least one must occur near every match. Empty means the rule runs over the
+    /// whole text when <see cref="Gate"/> lets it.
+    /// </summary>
+    public IReadOnlyList<string> Keywords { get; init; } = [];
+
+    /// <summary>Whether <see cref="Keywords"/> match case-sensitively.</summary>
+    public bool CaseSensitiveKeywords { get; init; }
+
+    /// <summary>Characters before a keyword hit that a match may start at.</summary>
+    public int WindowBefore { get; init; } = 8;
+
+    /// <summary>Characters after a keyword hit that a match may end at.</summary>
+    public int WindowAfter { get; init; } = 256;
+
+    /// <summary>Cheap test on the whole text for keyword-less rules (for example "contains a digit").</summary>
+    public Func<string, bool>? Gate { get; init; }
+
+    /// <summary>Base confidence of a match that passes every check.</summary>
+    public double Confidence { get; init; } = 0.9;
+
+    /// <summary>Optional validator (checksum, registry lookup, shape).</summary>
+    public CandidateValidator? Validator { get; init; }
+
+    /// <summary>Words that, near the match, raise confidence by <see cref="ContextBoost"/>.</summary>
+    public IReadOnlyList<string> ContextWords { get; init; } = [];
+
+    /// <summary>Words that, near the match, lower confidence by <see cref="ContextBoost"/>.</summary>
+    public IReadOnlyList<string> NegativeContextWords { get; init; } = [];
+
+    /// <summary>How much a context word moves confidence.</summary>
+    public double ContextBoost { get; init; } = 0.15;
+
+    /// <summary>When true, a match with no context word nearby is dropped.</summary>
+    public bool RequiresContext { get; init; }
+
+    /// <summary>How many characters before the match are searched for context words.</summary>
+    public int ContextWindow { get; init; } = 48;
+
+    /// <summary>Minimum Shannon entropy (bits per character) of the value, if any.</summary>
+    public double? MinEntropy { get; init; }
+
+    /// <summary>Reject values that look like documentation placeholders.</summary>
+    public bool RejectPlaceholders { get; init; }
+
+    /// <summary>How many leading characters of the value are a public type marker shown in excerpts.</summary>
+    public int RevealPrefix { get; init; }
+
+    /// <summary>Higher wins when two findings of one category overlap.</summary>
+    public int Priority { get; init; } = 10;
+
+    /// <summary>Findings below this confidence are dropped.</summary>
+    public double MinConfidence { get; init; } = 0.3;
+
+    /// <summary>Texts in which this rule must report at least one finding.</summary>
+    public IReadOnlyList<string> Examples { get; init; } = [];
+
+    /// <summary>Texts in which this rule must report nothing.</summary>
+    public IReadOnlyList<string> CounterExamples { get; init; } = [];
+
+    /// <inheritdoc />
+    public override string ToString() => Id;
+}
