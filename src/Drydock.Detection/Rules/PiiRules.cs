@@ -56,7 +56,7 @@ internal static partial class PiiRules
     {
         yield return Pii("DD-PII-001", "email", "Email address", Email(),
             ["write to jane.doe@acme-mail.com today", "Contact: o'brien+billing@mail.northwind.co.uk"],
-            ["user@example.com", "logo@2x.png", "git@github.com:org/repo.git", "@mention only", "a@b"],
+            ["user@example.com", "logo@2x.png", "git@github.com:org/repo.git", "@mention only", "a@b", "https://deploy:s3cr3tPass@git.acme.io/x"],
             severity: Severity.Medium, keywords: ["@"], windowBefore: 64, windowAfter: 260, confidence: 0.95, validator: EmailCheck);
         yield return Pii("DD-PII-002", "phone-number", "Phone number (validated with libphonenumber)", Phone(),
             ["call me on +44 20 7946 0321", "phone: (415) 555-2671", "Tel. 030 90182045", "Mobil: +49 151 23456789"],
@@ -157,6 +157,14 @@ internal static partial class PiiRules
         }
 
         if (local is "git" || local.StartsWith('.') || local.EndsWith('.') || local.Contains("..", StringComparison.Ordinal))
+        {
+            return 0;
+        }
+
+        // "scheme://user:password@host" is a URL with credentials (a secret rule reports it), not an address.
+        var tokenStart = start;
+        while (tokenStart > 0 && start - tokenStart < 200 && !char.IsWhiteSpace(text[tokenStart - 1]) && text[tokenStart - 1] is not ('"' or '\'' or '<' or '(')) tokenStart--;
+        if (text.AsSpan(tokenStart, start - tokenStart).Contains("://", StringComparison.Ordinal))
         {
             return 0;
         }

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using Drydock.Detection;
+using Drydock.Detection.Rules;
+using Drydock.Cli.Infrastructure;
+
+namespace Drydock.Cli.Commands;
+
+/// <summary><c>drydock rules</c>: lists the detection rules in force (built-in and user rules).</summary>
+internal static class RulesCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("rules", "List the detection rules: id, category, type, severity and description.");
+        var config = new Option<string?>("--config") { Description = "Project file with extra rules (default: ./drydock.yaml if present)." };
+        var rules = new Option<string[]>("--rules") { Description = "Extra YAML rule files.", AllowMultipleArgumentsPerToken = true };
+        var categories = new Option<string?>("--categories") { Description = "Only these categories, comma-separated." };
+        command.Options.Add(config);
+        command.Options.Add(rules);
+        command.Options.Add(categories);
+        command.SetAction((parse, _) =>
+        {
+            try
+            {
+                var filter = RuleSet.ParseCategories(parse.GetValue(categories), out var error);
+                if (error is not null)
+                {
+                    stderr.WriteLine($"drydock rules: {error}");
+                    return Task.FromResult(ExitCodes.UsageOrInput);
+                }
+
+                foreach (var rule in RuleSet.Load(parse.GetValue(config), parse.GetValue(rules) ?? []).Where(r => filter is null || filter.Contains(r.Category)))
+                {
+                    stdout.WriteLine($"{rule.Id,-12} {rule.Category,-8} {rule.Type,-32} {rule.Severity.Name(),-9} {rule.Description}");
+                }
+
+                return Task.FromResult(ExitCodes.Ok);
+            }
+            catch (RuleFileException e)
+            {
+                stderr.WriteLine($"drydock rules: {e.Message}");
+                return Task.FromResult(ExitCodes.UsageOrInput);
+            }
+        });
+        return command;
+    }
+}

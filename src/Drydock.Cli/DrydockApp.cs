@@ -1,0 +1,31 @@
+using System.CommandLine;
+using Drydock.Cli.Commands;
+using Drydock.Cli.Infrastructure;
+
+namespace Drydock.Cli;
+
+/// <summary>The <c>drydock</c> command: one verb per lifecycle step.</summary>
+internal static class DrydockApp
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        var root = new RootCommand("Drydock: security toolkit for fine-tuning language models (data, training, evaluation, serving).");
+        root.Subcommands.Add(ScanCommand.Create(stdout, stderr));
+        root.Subcommands.Add(RulesCommand.Create(stdout, stderr));
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await stderr.WriteLineAsync($"drydock: {error.Message}").ConfigureAwait(false);
+            }
+
+            await stderr.WriteLineAsync("Run 'drydock --help' (or 'drydock <verb> --help') for usage.").ConfigureAwait(false);
+            return ExitCodes.UsageOrInput;
+        }
+
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
+        return await parsed.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
+    }
+}

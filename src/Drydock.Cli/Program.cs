@@ -1,0 +1,3 @@
+using Drydock.Cli;
+
+return await DrydockApp.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);

@@ -1,0 +1,168 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Drydock.Datasets.Scanning;
+using Drydock.Detection;
+
+namespace Drydock.Cli.Reporting;
+
+/// <summary>
+/// The scan report JSON of DESIGN.md (schema: docs/schemas/scan-report.schema.json):
+/// tool, inputs, summary, findings (one per line), errors. Byte-identical for the same input and version.
+/// </summary>
+internal sealed class JsonReportWriter : IReportWriter
+{
+    internal static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = false };
+
+    private readonly SpillFile _findings = new();
+    private readonly SpillFile _errors = new();
+    private readonly Utf8JsonWriter _findingWriter;
+    private readonly Utf8JsonWriter _errorWriter;
+
+    public JsonReportWriter()
+    {
+        _findingWriter = new Utf8JsonWriter(_findings.Stream, Compact);
+        _errorWriter = new Utf8JsonWriter(_errors.Stream, Compact);
+    }
+
+    public void Add(ScannedRecord record)
+    {
+        foreach (var located in record.Findings)
+        {
+            Separator(_findings, _findingWriter);
+            WriteFinding(_findingWriter, record, located);
+        }
+
+        if (record.Problem is { } problem)
+        {
+            Separator(_errors, _errorWriter);
+            _errorWriter.WriteStartObject();
+            _errorWriter.WriteString("file", problem.File);
+            _errorWriter.WriteNumber("line", problem.Line);
+            _errorWriter.WriteString("reason", problem.Reason);
+            _errorWriter.WriteBoolean("scanned", record.Read);
+            _errorWriter.WriteEndObject();
+            _errorWriter.Flush();
+        }
+    }
+
+    private static void Separator(SpillFile spill, Utf8JsonWriter writer)
+    {
+        writer.Flush();
+        writer.Reset();
+        spill.Stream.Write(spill.Count++ == 0 ? "\n    "u8 : ",\n    "u8);
+    }
+
+    private static void WriteFinding(Utf8JsonWriter w, ScannedRecord record, LocatedFinding located)
+    {
+        var f = located.Finding;
+        w.WriteStartObject();
+        w.WriteString("file", record.File);
+        w.WriteNumber("line", record.Line);
+        if (record.RecordId is null) w.WriteNull("recordId"); else w.WriteString("recordId", record.RecordId);
+        w.WriteString("field", located.Field);
+        w.WriteString("category", f.Category);
+        w.WriteString("type", f.Type);
+        w.WriteString("severity", f.Severity.Name());
+        w.WriteString("ruleId", f.RuleId);
+        w.WriteNumber("start", located.Start);
+        w.WriteNumber("end", located.End);
+        w.WriteNumber("confidence", f.Confidence);
+        w.WriteString("excerpt", f.Excerpt);
+        w.WriteEndObject();
+        w.Flush();
+    }
+
+    public void Complete(ScanTotals totals, Stream output)
+    {
+        _findingWriter.Flush();
+        _errorWriter.Flush();
+        Write(output, "{\n  \"tool\": ");
+        Value(output, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("name", "drydock");
+            w.WriteString("version", ToolInfo.Version);
+            w.WriteEndObject();
+        });
+        Write(output, ",\n  \"inputs\": ");
+        Value(output, w =>
+        {
+            w.WriteStartArray();
+            foreach (var input in totals.Inputs)
+            {
+                w.WriteStartObject();
+                w.WriteString("path", input.Path);
+                w.WriteString("format", input.Format);
+                if (input.Compression is null) w.WriteNull("compression"); else w.WriteString("compression", input.Compression);
+                w.WriteNumber("records", input.Records);
+                w.WriteNumber("malformed", input.Malformed);
+                w.WriteNumber("bytes", input.Bytes);
+                w.WriteNumber("findings", input.Findings);
+                if (input.Error is not null) w.WriteString("error", input.Error);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        });
+        Write(output, ",\n  \"summary\": ");
+        Value(output, w => WriteSummary(w, totals));
+        Write(output, ",\n  \"findings\": [");
+        _findings.CopyTo(output);
+        Write(output, _findings.Count > 0 ? "\n  ],\n  \"errors\": [" : "],\n  \"errors\": [");
+        _errors.CopyTo(output);
+        Write(output, _errors.Count > 0 ? "\n  ]\n}\n" : "]\n}\n");
+        output.Flush();
+    }
+
+    private static void WriteSummary(Utf8JsonWriter w, ScanTotals totals)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("files", totals.Inputs.Count);
+        w.WriteNumber("records", totals.Records);
+        w.WriteNumber("fields", totals.Fields);
+        w.WriteNumber("bytes", totals.Bytes);
+        w.WriteNumber("findings", totals.Findings);
+        w.WriteNumber("malformed", totals.Malformed);
+        w.WriteStartObject("bySeverity");
+        foreach (var severity in Enum.GetValues<Severity>().Reverse())
+        {
+            w.WriteNumber(severity.Name(), totals.BySeverity[(int)severity]);
+        }
+
+        w.WriteEndObject();
+        w.WriteStartObject("byCategory");
+        foreach (var (category, count) in totals.ByCategory) w.WriteNumber(category, count);
+        w.WriteEndObject();
+        w.WriteStartArray("byType");
+        foreach (var (key, (category, severity, count)) in totals.ByType)
+        {
+            w.WriteStartObject();
+            w.WriteString("category", category);
+            w.WriteString("type", key[(category.Length + 1)..]);
+            w.WriteString("severity", severity.Name());
+            w.WriteNumber("count", count);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void Write(Stream output, string text) => output.Write(Encoding.UTF8.GetBytes(text));
+
+    private static void Value(Stream output, Action<Utf8JsonWriter> write)
+    {
+        using var writer = new Utf8JsonWriter(output, Compact);
+        write(writer);
+        writer.Flush();
+    }
+
+    public void Dispose()
+    {
+        _findingWriter.Dispose();
+        _errorWriter.Dispose();
+        _findings.Dispose();
+        _errors.Dispose();
+    }
+}
