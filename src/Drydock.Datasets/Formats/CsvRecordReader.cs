@@ -181,10 +181,7 @@ internal static class CsvRecordReader
             }
 
             cells.Add(cell.ToString());
-            if (sniff)
-            {
-                Delimiter = delimiter == '\0' ? ',' : delimiter;
-            }
+            Delimiter = delimiter == '\0' ? ',' : delimiter;
 
             return cells;
         }

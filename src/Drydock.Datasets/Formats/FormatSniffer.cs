@@ -38,7 +38,7 @@ public static class FormatSniffer
             return new SniffedFormat(DatasetFormat.Csv, Container.Delimited, isTsv ? '\t' : null);
         }
 
-        if (head.StartsWith("\xEF\xBB\xBF"u8)) head = head[3..];
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) head = head[3..];
         head = head.TrimStart(" \t\r\n"u8);
         if (head.IsEmpty)
         {

@@ -63,7 +63,8 @@ internal static class JsonArrayReader
             {
                 var at = offset + (int)consumed;
                 line += buffer.AsSpan(lineCountedTo, Math.Max(0, at - lineCountedTo)).Count((byte)'\n');
-                throw new DatasetException(file, $"line {line}: {error}");
+                line += SeparatorLines(buffer.AsSpan(at, filled - at));
+                throw new DatasetException(file, $"line {line}: {(eof && error.Contains("depth", StringComparison.Ordinal) ? "the JSON array is not closed (file truncated?)" : error)}");
             }
 
             var used = offset + (int)consumed;
@@ -75,6 +76,7 @@ internal static class JsonArrayReader
             if (finished) break;
             if (eof)
             {
+                line += SeparatorLines(buffer.AsSpan(0, filled));
                 throw new DatasetException(file, $"line {line}: the JSON array is not closed (file truncated?)");
             }
 
@@ -88,6 +90,19 @@ internal static class JsonArrayReader
                 Array.Resize(ref buffer, buffer.Length * 2);
             }
         }
+    }
+
+    // Newlines among the whitespace and commas before the next element, so errors name the element's own line.
+    private static int SeparatorLines(ReadOnlySpan<byte> rest)
+    {
+        var lines = 0;
+        foreach (var b in rest)
+        {
+            if (b == (byte)'\n') lines++;
+            else if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)',')) break;
+        }
+
+        return lines;
     }
 
     private delegate void ElementFound(int start, int length);

@@ -20,7 +20,7 @@ internal static class ParquetRecordReader
 
         try
         {
-            var columns = reader.Schema.GetDataFields().Where(f => f.ClrType == typeof(string) && !f.IsArray && f.Path.ToList().Count == 1).ToArray();
+            var columns = reader.Schema.GetDataFields().Where(f => (f.ClrType == typeof(string) || f.ClrType == typeof(ReadOnlyMemory<char>)) && !f.IsArray && f.Path.ToList().Count == 1).ToArray();
             if (columns.Length == 0)
             {
                 throw new DatasetException(file, "no flat string columns to scan");
