@@ -1,4 +1,3 @@
-using System.Buffers;
 using Drydock.Datasets.Formats;
 
 namespace Drydock.Datasets;
@@ -12,8 +11,11 @@ public abstract class RecordBatch
     /// <summary>Bytes of input this batch covers (decoded).</summary>
     public long Bytes { get; protected init; }
 
-    /// <summary>Parses the batch; results keep input order.</summary>
-    public abstract IReadOnlyList<ReadResult> Parse();
+    /// <summary>
+    /// Parses the batch lazily, one record at a time in input order, so that a record can be scanned and
+    /// dropped before the next is parsed (short-lived objects keep garbage collection cheap).
+    /// </summary>
+    public abstract IEnumerable<ReadResult> Parse();
 }
 
 /// <summary>Records already parsed by a sequential reader (CSV, Parquet).</summary>
@@ -27,7 +29,7 @@ internal sealed class ParsedBatch : RecordBatch
         Bytes = bytes;
     }
 
-    public override IReadOnlyList<ReadResult> Parse() => _results;
+    public override IEnumerable<ReadResult> Parse() => _results;
 }
 
 /// <summary>Raw JSON records (lines or array elements) in one pooled buffer.</summary>
@@ -37,30 +39,35 @@ internal sealed class JsonBatch : RecordBatch
     private readonly List<Entry> _entries;
     private readonly JsonRecordParser _parser;
     private readonly string _file;
+    private readonly BufferPool _pool;
 
-    public JsonBatch(string file, byte[] buffer, List<Entry> entries, JsonRecordParser parser, long bytes)
+    public JsonBatch(string file, byte[] buffer, BufferPool pool, List<Entry> entries, JsonRecordParser parser, long bytes)
     {
         _file = file;
         _buffer = buffer;
+        _pool = pool;
         _entries = entries;
         _parser = parser;
         Bytes = bytes;
     }
 
-    public override IReadOnlyList<ReadResult> Parse()
+    public override IEnumerable<ReadResult> Parse()
     {
         var buffer = _buffer ?? throw new InvalidOperationException("A batch is parsed once.");
-        var results = new List<ReadResult>(_entries.Count);
-        foreach (var entry in _entries)
-        {
-            results.Add(entry.Problem is { } problem
-                ? new ReadResult(null, new MalformedRecord(_file, entry.Line, problem))
-                : _parser.Parse(_file, entry.Line, buffer.AsSpan(entry.Start, entry.Length)));
-        }
-
         _buffer = null;
-        ArrayPool<byte>.Shared.Return(buffer);
-        return results;
+        try
+        {
+            foreach (var entry in _entries)
+            {
+                yield return entry.Problem is { } problem
+                    ? new ReadResult(null, new MalformedRecord(_file, entry.Line, problem))
+                    : _parser.Parse(_file, entry.Line, buffer.AsSpan(entry.Start, entry.Length));
+            }
+        }
+        finally
+        {
+            _pool.Return(buffer);
+        }
     }
 
     internal readonly record struct Entry(int Start, int Length, long Line, string? Problem = null);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 
 namespace Drydock.Datasets.Formats;
@@ -13,6 +12,7 @@ internal static class JsonArrayReader
     public static IEnumerable<RecordBatch> Read(string file, Stream stream, JsonRecordParser parser, ReaderOptions options)
     {
         var buffer = new byte[Math.Max(4096, options.BatchBytes)];
+        var pool = new BufferPool(buffer.Length);
         var filled = 0;
         var eof = false;
         var state = new JsonReaderState(new JsonReaderOptions { MaxDepth = options.MaxDepth + 1 });
@@ -37,7 +37,7 @@ internal static class JsonArrayReader
                 lineCountedTo = 3;
             }
 
-            var batchBuffer = ArrayPool<byte>.Shared.Rent(Math.Max(16, filled));
+            var batchBuffer = pool.Rent(Math.Max(16, filled));
             var batchUsed = 0;
             var entries = new List<JsonBatch.Entry>();
             var consumed = Scan(buffer.AsSpan(offset, filled - offset), eof, ref state, ref started, ref finished, out var error, (start, length) =>
@@ -52,11 +52,11 @@ internal static class JsonArrayReader
 
             if (entries.Count > 0)
             {
-                yield return new JsonBatch(file, batchBuffer, entries, parser, batchUsed);
+                yield return new JsonBatch(file, batchBuffer, pool, entries, parser, batchUsed);
             }
             else
             {
-                ArrayPool<byte>.Shared.Return(batchBuffer);
+                pool.Return(batchBuffer);
             }
 
             if (error is not null)

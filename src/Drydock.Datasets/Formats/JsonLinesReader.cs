@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Drydock.Datasets.Formats;
 
 /// <summary>
@@ -11,7 +9,8 @@ internal static class JsonLinesReader
     public static IEnumerable<RecordBatch> Read(string file, Stream stream, JsonRecordParser parser, ReaderOptions options)
     {
         var capacity = Math.Max(4096, options.BatchBytes);
-        var buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        var pool = new BufferPool(capacity);
+        var buffer = pool.Rent(capacity);
         var filled = 0;
         long line = 1;
         var skipping = false;
@@ -64,32 +63,32 @@ internal static class JsonLinesReader
                 }
                 else
                 {
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, options.MaxRecordBytes + 1L));
+                    var bigger = pool.Rent((int)Math.Min((long)buffer.Length * 2, options.MaxRecordBytes + 1L));
                     buffer.AsSpan(0, filled).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    pool.Return(buffer);
                     buffer = bigger;
                     continue;
                 }
             }
 
             // Hand the complete lines over with this buffer; the partial tail moves to a fresh one.
-            var next = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, filled - pos + 1));
+            var next = pool.Rent(Math.Max(capacity, filled - pos + 1));
             buffer.AsSpan(pos, filled - pos).CopyTo(next);
             var bytes = pos - start;
             filled -= pos;
             if (entries.Count > 0)
             {
-                yield return new JsonBatch(file, buffer, entries, parser, bytes);
+                yield return new JsonBatch(file, buffer, pool, entries, parser, bytes);
             }
             else
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                pool.Return(buffer);
             }
 
             buffer = next;
         }
 
-        ArrayPool<byte>.Shared.Return(buffer);
+        pool.Return(buffer);
     }
 
     private static void AddLine(List<JsonBatch.Entry> entries, byte[] buffer, int start, int length, long line, ref bool skipping, ReaderOptions options)

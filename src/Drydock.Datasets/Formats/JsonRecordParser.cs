@@ -13,11 +13,27 @@ internal sealed class JsonRecordParser
 {
     private readonly DatasetFormat _format;
     private readonly JsonReaderOptions _options;
+    private readonly (string Key, JsonTokenType Kind)[] _required;
+
+    // Per-thread working memory (cleared on every call): the path being built and the container stack.
+    [ThreadStatic]
+    private static StringBuilder? t_path;
+
+    [ThreadStatic]
+    private static Frame[]? t_frames;
 
     public JsonRecordParser(DatasetFormat format, int maxDepth)
     {
         _format = format;
         _options = new JsonReaderOptions { MaxDepth = maxDepth, CommentHandling = JsonCommentHandling.Disallow };
+        _required = format switch
+        {
+            DatasetFormat.Chat => [("messages", JsonTokenType.StartArray)],
+            DatasetFormat.ShareGpt => [("conversations", JsonTokenType.StartArray)],
+            DatasetFormat.PromptCompletion => [("prompt", JsonTokenType.String), ("completion", JsonTokenType.String)],
+            DatasetFormat.Alpaca => [("instruction", JsonTokenType.String), ("output", JsonTokenType.String)],
+            _ => [],
+        };
     }
 
     public ReadResult Parse(string file, long line, ReadOnlySpan<byte> json)
@@ -62,43 +78,46 @@ internal sealed class JsonRecordParser
             return new ReadResult(null, new MalformedRecord(file, line, $"expected a JSON object, found {Describe(reader.TokenType)}"));
         }
 
+        var path = t_path ??= new StringBuilder(128);
+        path.Clear();
+        var frames = t_frames ??= new Frame[16];
+        var depth = 0;
+        frames[0] = new Frame(false, 0);
         var fields = new List<TextField>();
-        var path = new StringBuilder(64);
-        var frames = new Stack<Frame>();
-        frames.Push(new Frame(false, 0));
         string? id = null;
-        var topLevel = new List<string>(8);
-        var topLevelKinds = new Dictionary<string, JsonTokenType>(StringComparer.Ordinal);
-        string? pendingTopKey = null;
+        Span<JsonTokenType> requiredSeen = stackalloc JsonTokenType[_required.Length];
+        requiredSeen.Clear();
+        var pendingTopKey = -2; // -2: no top-level key pending; -1: a key we do not track; >= 0: index into _required
+        var pendingId = false;
 
         while (reader.Read())
         {
             var token = reader.TokenType;
-            switch (token)
+            if (token == JsonTokenType.PropertyName)
             {
-                case JsonTokenType.PropertyName:
+                path.Length = frames[depth].PathLength;
+                AppendName(path, ref reader);
+                if (depth == 0)
                 {
-                    var frame = frames.Peek();
-                    path.Length = frame.PathLength;
-                    var name = reader.GetString()!;
-                    AppendName(path, name);
-                    if (frames.Count == 1)
+                    pendingTopKey = -1;
+                    pendingId = reader.ValueTextEquals("id"u8);
+                    for (var k = 0; k < _required.Length; k++)
                     {
-                        topLevel.Add(name);
-                        pendingTopKey = name;
+                        if (reader.ValueTextEquals(_required[k].Key)) pendingTopKey = k;
                     }
-
-                    continue;
                 }
 
-                case JsonTokenType.EndObject:
-                case JsonTokenType.EndArray:
-                    frames.Pop();
-                    continue;
+                continue;
+            }
+
+            if (token is JsonTokenType.EndObject or JsonTokenType.EndArray)
+            {
+                depth--;
+                continue;
             }
 
             // A value: inside an array it gets the next index.
-            var current = frames.Peek();
+            ref var current = ref frames[depth];
             if (current.IsArray)
             {
                 current.Index++;
@@ -106,76 +125,84 @@ internal sealed class JsonRecordParser
                 path.Append('[').Append(current.Index).Append(']');
             }
 
-            if (pendingTopKey is not null && frames.Count == 1)
+            if (depth == 0 && pendingTopKey != -2)
             {
-                topLevelKinds[pendingTopKey] = token;
-                if (pendingTopKey == "id" && token is JsonTokenType.String or JsonTokenType.Number)
+                if (pendingTopKey >= 0) requiredSeen[pendingTopKey] = token;
+                if (pendingId && token is JsonTokenType.String or JsonTokenType.Number)
                 {
                     id = token == JsonTokenType.String ? reader.GetString() : Encoding.UTF8.GetString(reader.ValueSpan);
                 }
 
-                pendingTopKey = null;
+                pendingTopKey = -2;
+                pendingId = false;
             }
 
             switch (token)
             {
                 case JsonTokenType.StartObject:
-                    frames.Push(new Frame(false, path.Length));
-                    break;
                 case JsonTokenType.StartArray:
-                    frames.Push(new Frame(true, path.Length));
+                    if (++depth == frames.Length)
+                    {
+                        Array.Resize(ref frames, frames.Length * 2);
+                        t_frames = frames;
+                    }
+
+                    frames[depth] = new Frame(token == JsonTokenType.StartArray, path.Length);
                     break;
                 case JsonTokenType.String:
-                    var text = reader.GetString()!;
-                    if (text.Length > 0)
+                    if (reader.ValueSpan.Length > 0)
                     {
-                        fields.Add(new TextField(path.ToString(), text));
+                        fields.Add(new TextField(path.ToString(), reader.GetString()!));
                     }
 
                     break;
             }
         }
 
-        var missing = MissingKeys(topLevelKinds);
-        if (missing is not null)
+        for (var k = 0; k < _required.Length; k++)
         {
-            return new ReadResult(null, new MalformedRecord(file, line, missing));
+            var (key, kind) = _required[k];
+            if (requiredSeen[k] == JsonTokenType.None)
+            {
+                var needs = _required.Length == 1 ? $"a '{key}' {Describe(kind)[3..]}" : string.Join(" and ", _required.Select(r => $"'{r.Key}'"));
+                return new ReadResult(null, new MalformedRecord(file, line, $"field '{key}' is missing ({_format.Name()} format needs {needs})"));
+            }
+
+            if (requiredSeen[k] != kind)
+            {
+                return new ReadResult(null, new MalformedRecord(file, line, $"field '{key}' should be {Describe(kind)}, found {Describe(requiredSeen[k])}"));
+            }
         }
 
         return new ReadResult(new DatasetRecord(file, line, id, fields) { Bytes = json.Length + 1 }, repaired);
     }
 
-    private string? MissingKeys(Dictionary<string, JsonTokenType> keys)
+    // Appends ".name" (or ["name"] for names that are not identifiers) without allocating for plain ASCII names.
+    private static void AppendName(StringBuilder path, ref Utf8JsonReader reader)
     {
-        string? Require(string key, JsonTokenType kind, string what) =>
-            !keys.TryGetValue(key, out var found) ? $"field '{key}' is missing ({_format.Name()} format needs {what})" :
-            found != kind ? $"field '{key}' should be {Describe(kind)}, found {Describe(found)}" : null;
-
-        return _format switch
+        var raw = reader.ValueSpan;
+        var simple = !reader.ValueIsEscaped && raw.Length > 0 && raw.Length <= 128 && (char.IsAsciiLetter((char)raw[0]) || raw[0] == '_');
+        if (simple)
         {
-            DatasetFormat.Chat => Require("messages", JsonTokenType.StartArray, "a 'messages' array"),
-            DatasetFormat.ShareGpt => Require("conversations", JsonTokenType.StartArray, "a 'conversations' array"),
-            DatasetFormat.PromptCompletion => Require("prompt", JsonTokenType.String, "'prompt' and 'completion'") ??
-                                              Require("completion", JsonTokenType.String, "'prompt' and 'completion'"),
-            DatasetFormat.Alpaca => Require("instruction", JsonTokenType.String, "'instruction' and 'output'") ??
-                                    Require("output", JsonTokenType.String, "'instruction' and 'output'"),
-            _ => null,
-        };
-    }
+            foreach (var b in raw)
+            {
+                if (!(char.IsAsciiLetterOrDigit((char)b) || b == '_' || b == '-'))
+                {
+                    simple = false;
+                    break;
+                }
+            }
+        }
 
-    private static void AppendName(StringBuilder path, string name)
-    {
-        var simple = name.Length > 0 && (char.IsAsciiLetter(name[0]) || name[0] == '_') &&
-                     name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_' || c == '-');
         if (simple)
         {
             if (path.Length > 0) path.Append('.');
-            path.Append(name);
+            foreach (var b in raw) path.Append((char)b);
+            return;
         }
-        else
-        {
-            path.Append("[\"").Append(name.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append("\"]");
-        }
+
+        var name = reader.GetString()!;
+        path.Append("[\"").Append(name.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append("\"]");
     }
 
     private static string Describe(JsonTokenType token) => token switch
@@ -208,10 +235,10 @@ internal sealed class JsonRecordParser
         return status == System.Buffers.OperationStatus.InvalidData ? read : 0;
     }
 
-    private sealed class Frame(bool isArray, int pathLength)
+    private struct Frame(bool isArray, int pathLength)
     {
-        public bool IsArray { get; } = isArray;
-        public int PathLength { get; } = pathLength;
-        public int Index { get; set; } = -1;
+        public readonly bool IsArray = isArray;
+        public readonly int PathLength = pathLength;
+        public int Index = -1;
     }
 }

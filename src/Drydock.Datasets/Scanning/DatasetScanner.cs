@@ -40,13 +40,13 @@ public sealed class DatasetScanner
                 inFlight.Enqueue(Task.Run(() => ScanBatch(batch), cancellationToken));
                 if (inFlight.Count > _parallelism * 2)
                 {
-                    yield return inFlight.Dequeue().GetAwaiter().GetResult();
+                    yield return Wait(inFlight.Dequeue());
                 }
             }
 
             while (inFlight.Count > 0)
             {
-                yield return inFlight.Dequeue().GetAwaiter().GetResult();
+                yield return Wait(inFlight.Dequeue());
             }
         }
         finally
@@ -100,9 +100,8 @@ public sealed class DatasetScanner
 
     private ScannedBatch ScanBatch(RecordBatch batch)
     {
-        var results = batch.Parse();
-        var scanned = new List<ScannedRecord>(results.Count);
-        foreach (var result in results)
+        var scanned = new List<ScannedRecord>();
+        foreach (var result in batch.Parse())
         {
             if (result.Record is { } record)
             {
@@ -115,6 +114,18 @@ public sealed class DatasetScanner
         }
 
         return new ScannedBatch(scanned, batch.Bytes);
+    }
+
+    // Blocks on the kernel handle rather than spinning: on a small machine a spinning consumer steals the
+    // core that the workers need.
+    private static ScannedBatch Wait(Task<ScannedBatch> task)
+    {
+        if (!task.IsCompleted)
+        {
+            ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+        }
+
+        return task.GetAwaiter().GetResult();
     }
 
     private static int CodePoints(string text, int utf16Offset)

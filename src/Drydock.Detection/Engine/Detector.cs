@@ -17,6 +17,11 @@ public sealed class Detector
     private readonly bool[] _hasValueGroup;
     private readonly Dictionary<Rule, int> _ruleIndex;
 
+    // Per-thread working memory for Scan (cleared after every call, so it carries no state between scans);
+    // pooling it per thread keeps the hot path free of allocations and of locks.
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
     private Detector(Rule[] rules)
     {
         _rules = rules;
@@ -55,31 +60,50 @@ public sealed class Detector
     public IReadOnlyList<Finding> Scan(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (text.Length == 0)
+        // No rule matches fewer characters than this ("a@b.co"); role names and flags are skipped outright.
+        if (text.Length < 6)
         {
             return [];
         }
 
         List<Candidate>? candidates = null;
-        List<int>?[]? hits = null;
-        _ignoreCase?.CollectHits(text, ref hits, _rules.Length);
-        _ordinal?.CollectHits(text, ref hits, _rules.Length);
-        if (hits is not null)
+        var scratch = t_scratch;
+        if (scratch is null || scratch.Hits.Length < _rules.Length)
         {
-            for (var r = 0; r < hits.Length; r++)
+            t_scratch = scratch = new Scratch(_rules.Length);
+        }
+
+        try
+        {
+            _ignoreCase?.CollectHits(text, scratch);
+            _ordinal?.CollectHits(text, scratch);
+            foreach (var r in scratch.Used)
             {
-                if (hits[r] is { } positions)
+                var positions = scratch.Hits[r]!;
+                if (_rules[r].KeywordsEnableWholeText)
+                {
+                    RunRange(r, text, 0, text.Length, ref candidates);
+                }
+                else
                 {
                     RunWindows(r, text, positions, ref candidates);
                 }
             }
         }
-
-        foreach (var rule in _wholeTextRules)
+        finally
         {
-            if (rule.Gate is null || rule.Gate(text))
+            scratch.Clear();
+        }
+
+        if (_wholeTextRules.Length > 0)
+        {
+            var profile = TextProfile.Of(text);
+            foreach (var rule in _wholeTextRules)
             {
-                RunRange(_ruleIndex[rule], text, 0, text.Length, ref candidates);
+                if (rule.Gate is null || rule.Gate(profile))
+                {
+                    RunRange(_ruleIndex[rule], text, 0, text.Length, ref candidates);
+                }
             }
         }
 
@@ -95,6 +119,12 @@ public sealed class Detector
     private void RunWindows(int ruleIndex, string text, List<int> positions, ref List<Candidate>? candidates)
     {
         var rule = _rules[ruleIndex];
+        if (!IsSorted(positions))
+        {
+            // Hits of one rule can come from both keyword indexes.
+            positions.Sort();
+        }
+
         var windowStart = -1;
         var windowEnd = -1;
         foreach (var hit in positions)
@@ -138,6 +168,16 @@ public sealed class Detector
         }
 
         RunRange(ruleIndex, text, start, end, ref candidates);
+    }
+
+    private static bool IsSorted(List<int> positions)
+    {
+        for (var i = 1; i < positions.Count; i++)
+        {
+            if (positions[i] < positions[i - 1]) return false;
+        }
+
+        return true;
     }
 
     private static bool IsTokenChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '+' or '/' or '=' or '.' or '%';
@@ -239,83 +279,162 @@ public sealed class Detector
         return false;
     }
 
-    /// <summary>All keywords of one case mode in one <see cref="SearchValues{T}"/>, with the rules each keyword serves.</summary>
+    /// <summary>
+    /// All keywords of one case mode: multi-character keywords in one <see cref="SearchValues{T}"/> of strings (a
+    /// vectorized Teddy search when all are ASCII and at least two characters long) and single-character
+    /// keywords in a <see cref="SearchValues{T}"/> of chars, with the rules each keyword serves.
+    /// </summary>
     private sealed class KeywordIndex
     {
-        private readonly SearchValues<string> _values;
+        private readonly SearchValues<string>? _values;
+        private readonly SearchValues<char>? _chars;
         private readonly Dictionary<char, (string Keyword, int[] Rules)[]> _byFirstChar;
+        private readonly Dictionary<char, int[]> _byChar;
         private readonly StringComparison _comparison;
         private readonly bool _caseSensitive;
 
-        private KeywordIndex(SearchValues<string> values, Dictionary<char, (string, int[])[]> byFirstChar, bool caseSensitive)
+        private KeywordIndex(Dictionary<string, List<int>> map, bool caseSensitive)
         {
-            _values = values;
-            _byFirstChar = byFirstChar;
             _caseSensitive = caseSensitive;
             _comparison = caseSensitive ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
+            var longer = map.Where(kv => kv.Key.Length > 1).ToList();
+            var single = map.Where(kv => kv.Key.Length == 1).ToList();
+            _byFirstChar = longer
+                .GroupBy(kv => Fold(kv.Key[0]))
+                .ToDictionary(g => g.Key, g => g.Select(kv => (kv.Key, kv.Value.Distinct().ToArray())).ToArray());
+            _byChar = single.ToDictionary(kv => Fold(kv.Key[0]), kv => kv.Value.Distinct().ToArray());
+            if (longer.Count > 0)
+            {
+                _values = SearchValues.Create(longer.Select(kv => kv.Key).ToArray(), _comparison);
+            }
+
+            if (single.Count > 0)
+            {
+                var chars = single.Select(kv => kv.Key[0]).ToList();
+                if (!caseSensitive) chars.AddRange(chars.Select(char.ToUpperInvariant).ToList());
+                _chars = SearchValues.Create(chars.Distinct().ToArray());
+            }
         }
+
+        private char Fold(char c) => _caseSensitive ? c : char.ToLowerInvariant(c);
 
         public static KeywordIndex? Build(Rule[] rules, Detector owner, bool caseSensitive)
         {
             var map = new Dictionary<string, List<int>>(caseSensitive ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
-            foreach (var rule in rules.Where(r => r.CaseSensitiveKeywords == caseSensitive))
+            void Add(string keyword, Rule rule)
+            {
+                if (!map.TryGetValue(keyword, out var list))
+                {
+                    map[keyword] = list = [];
+                }
+
+                list.Add(owner._ruleIndex[rule]);
+            }
+
+            foreach (var rule in rules)
             {
                 foreach (var keyword in rule.Keywords)
                 {
-                    if (!map.TryGetValue(keyword, out var list))
+                    // Case-insensitive search stays on the vectorized ASCII path only if every keyword is ASCII;
+                    // a non-ASCII keyword is searched case-sensitively in its usual spellings instead.
+                    var ascii = System.Text.Ascii.IsValid(keyword);
+                    if (rule.CaseSensitiveKeywords || !ascii)
                     {
-                        map[keyword] = list = [];
-                    }
+                        if (!caseSensitive) continue;
+                        if (rule.CaseSensitiveKeywords)
+                        {
+                            Add(keyword, rule);
+                            continue;
+                        }
 
-                    list.Add(owner._ruleIndex[rule]);
+                        foreach (var variant in new[] { keyword.ToLowerInvariant(), keyword.ToUpperInvariant(), char.ToUpperInvariant(keyword[0]) + keyword[1..].ToLowerInvariant() }.Distinct())
+                        {
+                            Add(variant, rule);
+                        }
+                    }
+                    else if (!caseSensitive)
+                    {
+                        Add(keyword, rule);
+                    }
                 }
             }
 
-            if (map.Count == 0)
-            {
-                return null;
-            }
-
-            var byFirst = map
-                .GroupBy(kv => caseSensitive ? kv.Key[0] : char.ToLowerInvariant(kv.Key[0]))
-                .ToDictionary(g => g.Key, g => g.Select(kv => (kv.Key, kv.Value.Distinct().ToArray())).ToArray());
-            var values = SearchValues.Create(map.Keys.ToArray(), caseSensitive ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase);
-            return new KeywordIndex(values, byFirst, caseSensitive);
+            return map.Count == 0 ? null : new KeywordIndex(map, caseSensitive);
         }
 
-        public void CollectHits(string text, ref List<int>?[]? hits, int ruleCount)
+        public void CollectHits(string text, Scratch scratch)
         {
             var span = text.AsSpan();
-            var offset = 0;
-            while (offset < span.Length)
+            if (_values is not null)
             {
-                var found = span[offset..].IndexOfAny(_values);
-                if (found < 0)
+                var offset = 0;
+                while (offset < span.Length)
                 {
-                    return;
-                }
-
-                var position = offset + found;
-                var first = _caseSensitive ? span[position] : char.ToLowerInvariant(span[position]);
-                if (_byFirstChar.TryGetValue(first, out var entries))
-                {
-                    var rest = span[position..];
-                    foreach (var (keyword, rules) in entries)
+                    var found = span[offset..].IndexOfAny(_values);
+                    if (found < 0) break;
+                    var position = offset + found;
+                    if (_byFirstChar.TryGetValue(Fold(span[position]), out var entries))
                     {
-                        if (rest.StartsWith(keyword, _comparison))
+                        var rest = span[position..];
+                        foreach (var (keyword, rules) in entries)
                         {
-                            hits ??= new List<int>?[ruleCount];
-                            foreach (var r in rules)
+                            if (rest.StartsWith(keyword, _comparison))
                             {
-                                var list = hits[r] ??= [];
-                                list.Add(position);
+                                foreach (var r in rules) scratch.Add(r, position);
                             }
                         }
                     }
-                }
 
-                offset = position + 1;
+                    offset = position + 1;
+                }
             }
+
+            if (_chars is not null)
+            {
+                var offset = 0;
+                while (offset < span.Length)
+                {
+                    var found = span[offset..].IndexOfAny(_chars);
+                    if (found < 0) break;
+                    var position = offset + found;
+                    foreach (var r in _byChar[Fold(span[position])]) scratch.Add(r, position);
+                    offset = position + 1;
+                }
+            }
+        }
+    }
+
+    /// <summary>Per-scan working memory, pooled so that scanning millions of fields allocates little.</summary>
+    private sealed class Scratch(int ruleCount)
+    {
+        public List<int>?[] Hits { get; } = new List<int>?[ruleCount];
+
+        public List<int> Used { get; } = [];
+
+        public void Add(int rule, int position)
+        {
+            var list = Hits[rule];
+            if (list is null)
+            {
+                Hits[rule] = list = [];
+            }
+
+            if (list.Count == 0)
+            {
+                Used.Add(rule);
+            }
+
+            list.Add(position);
+        }
+
+        public void Clear()
+        {
+            foreach (var r in Used)
+            {
+                Hits[r]!.Clear();
+            }
+
+            Used.Clear();
         }
     }
 }

@@ -12,11 +12,11 @@ public static class Entropy
         }
 
         Span<int> ascii = stackalloc int[128];
-        var other = new Dictionary<char, int>();
+        Dictionary<char, int>? other = null;
         foreach (var c in value)
         {
             if (c < 128) ascii[c]++;
-            else other[c] = other.GetValueOrDefault(c) + 1;
+            else (other ??= [])[c] = other.GetValueOrDefault(c) + 1;
         }
 
         double total = value.Length, bits = 0;
@@ -25,7 +25,7 @@ public static class Entropy
             if (count > 0) bits -= count / total * Math.Log2(count / total);
         }
 
-        foreach (var count in other.Values)
+        foreach (var count in other?.Values ?? Enumerable.Empty<int>())
         {
             bits -= count / total * Math.Log2(count / total);
         }

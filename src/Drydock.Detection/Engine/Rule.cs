@@ -51,7 +51,13 @@ public sealed class Rule
     public int WindowAfter { get; init; } = 256;
 
     /// <summary>Cheap test on the whole text for keyword-less rules (for example "contains a digit").</summary>
-    public Func<string, bool>? Gate { get; init; }
+    public Func<TextProfile, bool>? Gate { get; init; }
+
+    /// <summary>
+    /// When true, a keyword hit runs the pattern over the whole text rather than a window (for rules whose
+    /// keyword can sit anywhere in a long match, such as a street suffix after the house number).
+    /// </summary>
+    public bool KeywordsEnableWholeText { get; init; }
 
     /// <summary>Base confidence of a match that passes every check.</summary>
     public double Confidence { get; init; } = 0.9;

@@ -11,9 +11,10 @@ namespace Drydock.Detection.Rules;
 internal static partial class PiiRules
 {
     private static Rule Pii(string id, string type, string description, Regex pattern, string[] examples, string[] counterExamples,
-        Severity severity = Severity.High, string[]? keywords = null, Func<string, bool>? gate = null, double confidence = 0.9,
+        Severity severity = Severity.High, string[]? keywords = null, Func<TextProfile, bool>? gate = null, double confidence = 0.9,
         CandidateValidator? validator = null, string[]? context = null, string[]? negativeContext = null, bool requiresContext = false,
-        int windowBefore = 8, int windowAfter = 256, int priority = 10, int contextWindow = 48, double minConfidence = 0.3) => new()
+        int windowBefore = 8, int windowAfter = 256, int priority = 10, int contextWindow = 48, double minConfidence = 0.3,
+        bool keywordsEnableWholeText = false, bool caseSensitive = false) => new()
     {
         Id = id,
         Category = Categories.Pii,
@@ -22,6 +23,7 @@ internal static partial class PiiRules
         Description = description,
         Pattern = pattern,
         Keywords = keywords ?? [],
+        CaseSensitiveKeywords = caseSensitive,
         Gate = gate,
         Confidence = confidence,
         Validator = validator,
@@ -33,24 +35,10 @@ internal static partial class PiiRules
         Priority = priority,
         ContextWindow = contextWindow,
         MinConfidence = minConfidence,
+        KeywordsEnableWholeText = keywordsEnableWholeText,
         Examples = examples,
         CounterExamples = counterExamples,
     };
-
-    private static readonly SearchValues<char> s_digits = SearchValues.Create("0123456789");
-
-    private static bool HasDigits(string text, int atLeast)
-    {
-        var span = text.AsSpan();
-        var count = 0;
-        while (true)
-        {
-            var i = span.IndexOfAny(s_digits);
-            if (i < 0) return false;
-            if (++count >= atLeast) return true;
-            span = span[(i + 1)..];
-        }
-    }
 
     public static IEnumerable<Rule> All()
     {
@@ -61,22 +49,22 @@ internal static partial class PiiRules
         yield return Pii("DD-PII-002", "phone-number", "Phone number (validated with libphonenumber)", Phone(),
             ["call me on +44 20 7946 0321", "phone: (415) 555-2671", "Tel. 030 90182045", "Mobil: +49 151 23456789"],
             ["order 2024-01-15", "version 10.2.33.4", "id 1234 5678", "ISBN 978-3-16-148410-0", "Invoice number: 2024 1033 0045"],
-            severity: Severity.Medium, gate: t => HasDigits(t, 7), confidence: 0.8, validator: Phones.Validate,
+            severity: Severity.Medium, gate: t => t.Digits >= 7, confidence: 0.8, validator: Phones.Validate,
             context: ["phone", "tel", "call", "mobile", "mobil", "cell", "whatsapp", "fax", "ring", "téléphone", "telefon", "telefono", "sms", "text me"],
             negativeContext: ["order", "invoice", "tracking", "isbn", "serial", "account no", "ref", "ticket", "sku", "part no"], minConfidence: 0.5);
         yield return Pii("DD-PII-003", "credit-card", "Payment card number (Luhn and issuer prefix)", Card(),
             ["card 4539 1488 0343 6467 exp 04/27", "amex 3714-496353-98431", "5425233430109903"],
             ["4539 1488 0343 6468", "order 1234567812345678", "1111 2222 3333 4444"],
-            severity: Severity.Critical, gate: t => HasDigits(t, 13), confidence: 0.85, validator: CardCheck, priority: 20,
+            severity: Severity.Critical, gate: t => t.Digits >= 13, confidence: 0.85, validator: CardCheck, priority: 20,
             context: ["card", "visa", "mastercard", "amex", "credit", "debit", "payment", "cc", "expiry", "cvv"],
             negativeContext: ["order", "tracking", "invoice", "isbn"]);
         yield return Pii("DD-PII-004", "iban", "International bank account number (mod 97)", Iban(),
             ["IBAN: DE89 3704 0044 0532 0130 00", "pay to GB29NWBK60161331926819"],
             ["DE89 3704 0044 0532 0130 01", "XX12 3456 7890 1234"],
-            severity: Severity.High, gate: t => HasDigits(t, 10), confidence: 0.95, priority: 20, validator: (v, _, _) => Checksums.Iban(v) ? 0.95 : 0);
+            severity: Severity.High, gate: t => t.Digits >= 10, confidence: 0.95, priority: 20, validator: (v, _, _) => Checksums.Iban(v) ? 0.95 : 0);
         yield return Pii("DD-PII-005", "us-ssn", "US social security number", Ssn(),
             ["SSN 536-90-4399", "my social is 536 90 4399"], ["000-12-3456", "666-45-6789", "123-45-6789", "phone 415-555-0132"],
-            severity: Severity.Critical, gate: t => HasDigits(t, 9), confidence: 0.8, priority: 20, validator: (v, _, _) => Checksums.UsSsn(v) ? 0.8 : 0,
+            severity: Severity.Critical, gate: t => t.Digits >= 9, confidence: 0.8, priority: 20, validator: (v, _, _) => Checksums.UsSsn(v) ? 0.8 : 0,
             context: ["ssn", "social security", "social sec", "ss#", "taxpayer"]);
         yield return Pii("DD-PII-006", "us-ssn", "US social security number without separators, next to 'SSN'", SsnBare(),
             ["SSN: 536904399"], ["SSN: 000904399", "536904399"], severity: Severity.Critical, keywords: ["ssn", "social security"],
@@ -84,39 +72,39 @@ internal static partial class PiiRules
         yield return Pii("DD-PII-007", "ipv4", "IPv4 address", IPv4(),
             ["from 81.2.69.142 at noon", "server 10.20.30.40 is down"],
             ["127.0.0.1", "version 1.2.3.4", "0.0.0.0", "192.0.2.15 (documentation range)", "1.2.3.4.5"],
-            severity: Severity.Low, gate: t => t.Contains('.', StringComparison.Ordinal) && HasDigits(t, 4), confidence: 0.85, validator: IPv4Check);
+            severity: Severity.Low, gate: t => t.HasDot && t.Digits >= 4, confidence: 0.85, validator: IPv4Check);
         yield return Pii("DD-PII-008", "ipv6", "IPv6 address", IPv6(),
             ["client 2001:4860:4860::8888 connected", "fe80::1ff:fe23:4567:890a%eth0"],
             ["std::vector", "::1", "12:30:45", "2001:db8::1"],
-            severity: Severity.Low, gate: t => t.Contains(':', StringComparison.Ordinal) && HasDigits(t, 2), confidence: 0.85, validator: IPv6Check);
+            severity: Severity.Low, keywords: [":"], caseSensitive: true, windowBefore: 40, windowAfter: 44, confidence: 0.85, validator: IPv6Check);
         yield return Pii("DD-PII-009", "street-address", "US street address", UsAddress(),
             ["ship to 1600 Amphitheatre Parkway, Mountain View, CA 94043", "I live at 221 Baker Street."],
             ["page 42 Main points", "Released 2021 Ford Focus"],
-            severity: Severity.Medium, gate: t => HasDigits(t, 1) && t.AsSpan().ContainsAny(s_streetWords), confidence: 0.8,
+            severity: Severity.Medium, keywords: s_streetWords, caseSensitive: true, keywordsEnableWholeText: true, confidence: 0.8,
             context: ["address", "live at", "ship to", "deliver", "located at", "mail to", "residence"]);
         yield return Pii("DD-PII-010", "street-address", "UK street address with postcode", UkAddress(),
             ["10 Downing Street, London SW1A 2AA", "Flat 3, 42 Harbour Road, Bristol BS1 5TY"], ["Street Fighter 2"],
-            severity: Severity.Medium, gate: t => HasDigits(t, 2) && t.AsSpan().ContainsAny(s_streetWords), confidence: 0.85);
+            severity: Severity.Medium, keywords: s_streetWords, caseSensitive: true, keywordsEnableWholeText: true, confidence: 0.85);
         yield return Pii("DD-PII-011", "street-address", "German street address", DeAddress(),
             ["Anschrift: Hauptstraße 12, 10115 Berlin", "Berliner Allee 7a"], ["Straße ohne Nummer"],
-            severity: Severity.Medium, keywords: ["straße", "strasse", "weg ", "gasse", "platz", "allee", "damm "], windowBefore: 40, windowAfter: 60,
+            severity: Severity.Medium, keywords: ["stra", "weg ", "gasse", "platz", "allee", "damm "], windowBefore: 40, windowAfter: 60,
             confidence: 0.8);
         yield return Pii("DD-PII-012", "date-of-birth", "Date of birth next to a birth keyword", DateOfBirth(),
             ["Date of birth: 14/03/1987", "born on March 3, 1990", "DOB: 1985-07-22", "geboren am 03.04.1979"],
             ["meeting on 14/03/2024", "born to run", "adobe 2019-01-01"],
-            severity: Severity.High, keywords: ["born", "date of birth", "dob:", "dob ", "d.o.b", "birthday", "birth date", "birthdate", "geboren", "né le", "née le", "fecha de nacimiento", "data di nascita"],
+            severity: Severity.High, keywords: ["born", "date of birth", "dob:", "dob ", "d.o.b", "birthday", "birth date", "birthdate", "geboren", "fecha de nacimiento", "data di nascita"],
             windowBefore: 0, windowAfter: 48, confidence: 0.85);
         yield return Pii("DD-PII-013", "uk-nino", "UK National Insurance number", UkNino(),
             ["NI number: JG 10 37 72 A", "nino AB123456D"], ["BG 12 34 56 A", "QQ 12 34 56 E", "GB123456A"],
-            severity: Severity.High, gate: t => HasDigits(t, 6), confidence: 0.75, validator: (v, _, _) => Checksums.UkNino(v) ? 0.75 : 0,
+            severity: Severity.High, gate: t => t.Digits >= 6, confidence: 0.75, validator: (v, _, _) => Checksums.UkNino(v) ? 0.75 : 0,
             context: ["national insurance", "ni number", "nino", "ni no"]);
         yield return Pii("DD-PII-014", "es-dni", "Spanish DNI or NIE", SpanishDni(),
             ["DNI 12345678Z", "NIE: X1234567L"], ["DNI 12345678A", "ref 87654321A"],
-            severity: Severity.High, gate: t => HasDigits(t, 7), confidence: 0.75, validator: (v, _, _) => Checksums.SpanishDni(v) ? 0.75 : 0,
+            severity: Severity.High, gate: t => t.Digits >= 7, confidence: 0.75, validator: (v, _, _) => Checksums.SpanishDni(v) ? 0.75 : 0,
             context: ["dni", "nie", "documento", "nif"]);
         yield return Pii("DD-PII-015", "it-fiscal-code", "Italian codice fiscale", ItalianFiscalCode(),
             ["codice fiscale RSSMRA85T10A562S"], ["RSSMRA85T10A562X", "ABCDEF12G34H567I"],
-            severity: Severity.High, gate: t => HasDigits(t, 7), confidence: 0.9, validator: (v, _, _) => Checksums.ItalianFiscalCode(v) ? 0.9 : 0);
+            severity: Severity.High, gate: t => t.Digits >= 7, confidence: 0.9, validator: (v, _, _) => Checksums.ItalianFiscalCode(v) ? 0.9 : 0);
         yield return Pii("DD-PII-016", "in-aadhaar", "Indian Aadhaar number next to 'Aadhaar'", Aadhaar(),
             ["Aadhaar: 2345 6789 0124"], ["Aadhaar: 2345 6789 0123", "2345 6789 0124"],
             severity: Severity.High, keywords: ["aadhaar", "aadhar", "uidai"], windowBefore: 0, windowAfter: 48, confidence: 0.9,
@@ -124,13 +112,17 @@ internal static partial class PiiRules
         yield return Pii("DD-PII-017", "person-name", "Person name where the context names a person", PersonName(),
             ["Hi, my name is Maria Gonzalez and I need help", "Dear Mr. Okafor,", "please contact Priya Raman at the desk", "Best regards,\nTomasz Nowak"],
             ["Dear Customer,", "my name is not important", "Dear Sir or Madam", "Best regards,\nThe Support Team", "I am Happy with it"],
-            severity: Severity.Medium, keywords: ["my name is", "name is", "dear ", "contact ", "i am ", "i'm ", "this is ", "name:", "regards,", "sincerely,", "thanks,", "cheers,", "spoke with", "spoke to", "mr. ", "mrs. ", "ms. ", "dr. ", "mr ", "mrs ", "ms "],
+            severity: Severity.Medium, caseSensitive: true,
+            keywords: ["My name is", "my name is", "Dear ", "I am ", "I'm ", "This is ", "Contact ", "please contact ", "Name: ", "Regards,", "regards,",
+                       "Sincerely,", "Thanks,", "Cheers,", "spoke with ", "Mr. ", "Mrs. ", "Ms. ", "Dr. ", "Mr ", "Mrs ", "Ms "],
             windowBefore: 0, windowAfter: 64, confidence: 0.65, validator: PersonNameCheck);
     }
 
-    private static readonly SearchValues<string> s_streetWords = SearchValues.Create(
-        ["Street", "St.", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Drive", "Court", "Way", "Place", "Terrace", "Parkway",
-         "Circle", "Highway", "Square", "Close", "Crescent", "Gardens", "Grove", "Mews"], StringComparison.Ordinal);
+    // Street suffixes as keywords, capitalised as in addresses. Short abbreviations carry their punctuation so
+    // that "Step" or "Please" do not wake the address patterns.
+    private static readonly string[] s_streetWords =
+        ["Street", "St.", "St,", "Avenue", "Ave.", "Ave,", "Road", "Rd.", "Rd,", "Boulevard", "Blvd", "Lane", "Drive", "Dr.", "Dr,", "Court",
+         "Parkway", "Pkwy", "Terrace", "Highway", "Hwy", "Square", "Close", "Crescent", "Gardens", "Grove", "Mews"];
 
     private static readonly HashSet<string> s_placeholderDomains = new(StringComparer.OrdinalIgnoreCase)
     {

@@ -140,15 +140,15 @@ internal static partial class SecretRules
             ["-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END PRIVATE KEY-----"], ["-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"],
             windowAfter: 16400, validator: PemBody);
         yield return Secret("DD-SEC-041", "database-url-password", "Database or broker URL with an inline password", DatabaseUrl(),
-            ["postgres", "mysql", "mariadb", "mongodb", "redis", "amqp", "mssql", "sqlserver", "clickhouse", "cockroachdb"],
+            ["://"],
             ["DATABASE_URL=postgres://app:z26DXO4O33i7rl@db.internal.acme.io:5432/app", "mongodb+srv://svc:z26DXO4O33i7rl@cluster0.mongo.net/prod"],
             ["postgres://user:password@localhost/db", "postgres://app:${DB_PASSWORD}@db/app", "mysql://root:<password>@host/db"],
-            caseSensitive: false, windowBefore: 16, windowAfter: 400, validator: UrlPassword, minEntropy: 2.5);
-        yield return Secret("DD-SEC-042", "url-credentials", "URL with inline user name and password", UrlCredentials(), ["http://", "https://", "ftp://", "ftps://"],
+            windowBefore: 16, windowAfter: 400, validator: UrlPassword, minEntropy: 2.5);
+        yield return Secret("DD-SEC-042", "url-credentials", "URL with inline user name and password", UrlCredentials(), ["://"],
             ["git clone https://deploy:z26DXO4O33i7rl@git.acme.io/repo.git"], ["https://user:pass@example.com", "https://a.com/x?b=c@d"],
-            caseSensitive: false, windowAfter: 400, validator: UrlPassword, minEntropy: 2.5, severity: Severity.High, priority: 5);
+            windowBefore: 8, windowAfter: 400, validator: UrlPassword, minEntropy: 2.5, severity: Severity.High, priority: 5);
         yield return Secret("DD-SEC-043", "password", "Password assigned in code or configuration", PasswordAssignment(),
-            ["password", "passwd", "pwd", "passphrase", "kennwort", "mot de passe", "contraseña"],
+            ["password", "passwd", "pwd", "passphrase", "kennwort", "mot de passe", "contrase"],
             ["db_password = \"dUS0d7FZTmxLoICfZf\"", "password: dUS0d7FZTmxLoICfZf"],
             ["password = get_password()", "password: ********", "password = os.environ['DB_PASSWORD']", "Reset your password: click the link", "password = password"],
             severity: Severity.High, caseSensitive: false, windowBefore: 2, windowAfter: 160, confidence: 0.75, validator: AssignedValue, minEntropy: 2.8, priority: 1);

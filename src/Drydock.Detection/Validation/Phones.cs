@@ -1,3 +1,4 @@
+using System.Buffers;
 using PhoneNumbers;
 
 namespace Drydock.Detection.Validation;
@@ -6,7 +7,11 @@ namespace Drydock.Detection.Validation;
 internal static class Phones
 {
     private static readonly PhoneNumberUtil s_util = PhoneNumberUtil.GetInstance();
-    private static readonly string[] s_regions = ["US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "AU", "CA", "BR", "JP"];
+    private static readonly SearchValues<char> s_shape = SearchValues.Create("( -.");
+    private static readonly SearchValues<char> s_notDotted = SearchValues.Create("-/ ()+");
+
+    // National numbers with a trunk prefix '0', and the regions tried for them.
+    private static readonly string[] s_trunkZeroRegions = ["GB", "DE", "FR", "IT", "NL", "AU", "IN", "BR", "JP"];
 
     public static double Validate(string value, string text, int start)
     {
@@ -16,38 +21,37 @@ internal static class Phones
             return 0;
         }
 
-        var candidate = value.StartsWith("00", StringComparison.Ordinal) ? "+" + value[2..] : value;
-        if (candidate.StartsWith('+'))
+        if (value.StartsWith('+') || value.StartsWith("00", StringComparison.Ordinal))
         {
-            return IsValid(candidate, "ZZ") ? 0.9 : 0;
+            return IsValid("+" + (value.StartsWith('+') ? digits : digits[2..]), "ZZ") ? 0.9 : 0;
         }
 
         // A national number without a country code is ambiguous: without separators or a context word it is
         // as likely an order number. Separators or parentheses make a phone far more likely.
-        var hasShape = value.Contains('(', StringComparison.Ordinal) || value.Contains(' ', StringComparison.Ordinal) ||
-                       value.Contains('-', StringComparison.Ordinal) || value.Contains('.', StringComparison.Ordinal);
+        var hasShape = value.AsSpan().IndexOfAny(s_shape) >= 0;
         if (!hasShape || digits.Length < 9)
         {
             return 0;
         }
 
-        foreach (var region in s_regions)
+        // Only the regions whose national numbers have this shape are tried (libphonenumber throws on
+        // hopeless input, and exceptions are costly on a hot path).
+        var found = digits[0] switch
         {
-            if (IsValid(candidate, region))
-            {
-                return digits.Length >= 10 ? 0.7 : 0.5;
-            }
-        }
-
-        return 0;
+            '0' => s_trunkZeroRegions.Any(region => IsValid(digits, region)),
+            '1' when digits.Length == 11 => IsValid(digits, "US"),
+            _ when digits.Length == 10 => IsValid(digits, "US"),
+            _ when digits.Length == 9 => IsValid(digits, "ES"),
+            _ => false,
+        };
+        return found ? (digits.Length >= 10 ? 0.7 : 0.5) : 0;
     }
 
-    private static bool IsValid(string text, string region)
+    private static bool IsValid(string number, string region)
     {
         try
         {
-            var number = s_util.Parse(text, region);
-            return s_util.IsValidNumber(number);
+            return s_util.IsValidNumber(s_util.Parse(number, region));
         }
         catch (NumberParseException)
         {
@@ -55,18 +59,58 @@ internal static class Phones
         }
     }
 
-    private static bool LooksLikeDate(string value)
+    // Three groups shaped like a date: 2024-01-15, 15.01.2024, 1/5/2024.
+    private static bool LooksLikeDate(ReadOnlySpan<char> value)
     {
-        var parts = value.Split(['-', '.', '/', ' '], StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length != 3) return false;
-        var lengths = parts.Select(p => p.Length).ToArray();
-        return lengths is [4, 2, 2] or [2, 2, 4] or [1, 2, 4] or [2, 1, 4] or [1, 1, 4];
+        Span<int> lengths = stackalloc int[4];
+        var groups = Groups(value, "-./ ", lengths);
+        return groups == 3 && lengths[..3] switch
+        {
+            [4, 2, 2] or [2, 2, 4] or [1, 2, 4] or [2, 1, 4] or [1, 1, 4] => true,
+            _ => false,
+        };
     }
 
-    private static bool LooksLikeDottedNumber(string value)
+    // IPv4 addresses and version numbers: three or more dot-separated groups of one to three digits.
+    private static bool LooksLikeDottedNumber(ReadOnlySpan<char> value)
     {
-        // IPv4 addresses and version numbers: dot-separated groups of at most three digits.
-        var parts = value.Split('.');
-        return parts.Length >= 3 && parts.All(p => p.Length is >= 1 and <= 3 && p.All(char.IsAsciiDigit));
+        if (value.IndexOfAny(s_notDotted) >= 0) return false;
+        Span<int> lengths = stackalloc int[16];
+        var groups = Groups(value, ".", lengths);
+        if (groups < 3 || groups > lengths.Length) return false;
+        foreach (var length in lengths[..groups])
+        {
+            if (length is < 1 or > 3) return false;
+        }
+
+        return true;
+    }
+
+    private static int Groups(ReadOnlySpan<char> value, ReadOnlySpan<char> separators, Span<int> lengths)
+    {
+        var count = 0;
+        var current = 0;
+        foreach (var c in value)
+        {
+            if (separators.Contains(c))
+            {
+                if (current == 0) continue;
+                if (count < lengths.Length) lengths[count] = current;
+                count++;
+                current = 0;
+            }
+            else
+            {
+                current++;
+            }
+        }
+
+        if (current > 0)
+        {
+            if (count < lengths.Length) lengths[count] = current;
+            count++;
+        }
+
+        return count;
     }
 }

@@ -1,0 +1,64 @@
+using BenchmarkDotNet.Running;
+using Drydock.Bench;
+
+switch (args.FirstOrDefault())
+{
+    case "gen-chat" when args.Length >= 3:
+        return GenerateChat.Run(args[1], double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1);
+    case "gen-adversarial" when args.Length >= 3:
+        return GenerateAdversarial.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+    case "quality":
+        return Quality.Run(args.Length > 1 ? args[1] : "../shared/bench");
+    case "bdn":
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
+        return 0;
+    default:
+        Console.Error.WriteLine("""
+            usage: Drydock.Benchmarks gen-chat OUT SIZE_MB [SEED]   synthetic chat JSONL with realistic findings
+                   Drydock.Benchmarks gen-adversarial OUT SIZE_MB  hostile text (runs of @ . digits -----BEGIN)
+                   Drydock.Benchmarks quality [SHARED_BENCH_DIR]   precision/recall per type (markdown)
+                   Drydock.Benchmarks bdn [BenchmarkDotNet args]   hot-path micro-benchmarks
+            """);
+        return 2;
+}
+
+internal static class GenerateChat
+{
+    public static int Run(string output, double sizeMb, int seed)
+    {
+        var synthetic = new Synthetic(seed);
+        var target = (long)(sizeMb * 1_000_000);
+        long written = 0;
+        var id = 0;
+        using var writer = new StreamWriter(output, false, new System.Text.UTF8Encoding(false), 1 << 20);
+        while (written < target)
+        {
+            var (json, _) = synthetic.ChatRecord(++id, findingRate: 0.08);
+            writer.Write(json);
+            writer.Write('\n');
+            written += json.Length + 1;
+        }
+
+        Console.Error.WriteLine($"{output}: {id:N0} records, {written / 1e6:0.0} MB");
+        return 0;
+    }
+}
+
+internal static class GenerateAdversarial
+{
+    public static int Run(string output, int sizeMb)
+    {
+        // One JSONL record per MB of hostile text, so the scan sees long fields full of keyword hits.
+        string[] units = ["@", ".", "1", "-", "-----BEGIN ", "a@b.", "1.2.", "eyJ", "ghp_", "::", "+1 ", "AKIA", "password=", "4111 "];
+        using var writer = new StreamWriter(output, false, new System.Text.UTF8Encoding(false), 1 << 20);
+        for (var mb = 0; mb < sizeMb; mb++)
+        {
+            var unit = units[mb % units.Length];
+            var text = string.Concat(Enumerable.Repeat(unit, 1_000_000 / unit.Length));
+            writer.Write(System.Text.Json.JsonSerializer.Serialize(new { text }));
+            writer.Write('\n');
+        }
+
+        return 0;
+    }
+}
