@@ -218,7 +218,9 @@ internal sealed class JsonRecordParser
 
     private static string Describe(Exception e)
     {
-        var message = e.Message;
+        var message = e.Message.StartsWith("Expected depth to be zero", StringComparison.Ordinal)
+            ? "the record ends before its object or array is closed"
+            : e.Message;
         var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         if (cut > 0) message = message[..cut];
         if (e is JsonException { BytePositionInLine: { } position })
