@@ -183,7 +183,7 @@ internal static partial class PiiRules
             (p2 is >= 51 and <= 55 && length == 16) || (p4 is >= 2221 and <= 2720 && length == 16) ||
             (p2 is 34 or 37 && length == 15) ||
             ((p4 == 6011 || p2 == 65 || p3 is >= 644 and <= 649 || p6 is >= 622126 and <= 622925) && length is 16 or 19) ||
-            (p4 is >= 3528 and <= 3589 && length is 16 or 19) ||
+            (p4 is >= 3528 and <= 3589 && length is 16 or 19) || (p4 is 2131 or 1800 && length == 15) ||
             ((p3 is >= 300 and <= 305 || p2 is 36 or 38 or 39) && length is 14 or 16) ||
             (p2 == 62 && length is >= 16 and <= 19) ||
             (p2 is 50 or (>= 56 and <= 69) && length is >= 12 and <= 19);

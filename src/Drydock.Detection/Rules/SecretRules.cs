@@ -76,8 +76,8 @@ internal static partial class SecretRules
         yield return Secret("DD-SEC-014", "slack-app-token", "Slack app-level token", SlackApp(), ["xapp-"],
             ["xapp-1-ATHJXJQI3OG-6723268656355-2b0aee0ca923732881584d8c4fa2815d2802827283e0ad84173581569969e58b"], ["xapp-1-abc"], reveal: 5);
         yield return Secret("DD-SEC-015", "slack-webhook-url", "Slack incoming webhook URL", SlackWebhook(), ["hooks.slack.com/"],
-            ["post to https://hooks.slack.com/services/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 now"], ["https://hooks.slack.com/services/T000/B000/XXXX"], caseSensitive: false, windowBefore: 12, severity: Severity.High);
-        yield return Secret("DD-SEC-016", "stripe-secret-key", "Stripe secret or restricted key", StripeSecret(), ["sk_live_", "sk_test_", "rk_live_", "rk_test_"],
+            ["post to https://hooks.slack.com/services/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 now"], ["https://hooks.slack.com/services/T000/B000/XXXX"], caseSensitive: false, windowBefore: 14, severity: Severity.High);
+        yield return Secret("DD-SEC-016", "stripe-secret-key", "Stripe secret or restricted key", StripeSecret(), ["sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"],
             ["stripe.api_key = \"sk_live_Q1y3GQsMpSscDlkrCaqx9vJupc94tnwl\"", "rk_live_avyfErGPmpGXafq0fjzLczbttOofL9H2"], ["sk_live_xxxxxxxxxxxxxxxxxxxxxxxx", "pk_live_ is public"], reveal: 8);
         yield return Secret("DD-SEC-017", "google-api-key", "Google API key", GoogleApiKey(), ["AIza"],
             ["key=AIzatXP-tKsf2rcDkdfrUnW5gcF_Ha6ili8GjHE"], ["AIzaShort"], reveal: 4);
@@ -89,9 +89,9 @@ internal static partial class SecretRules
             ["sk-proj-oUD-_Ydua_5ZMs1SWOpQaPRYpzbLGViYXjU2JgJngKtFI3OyV2dZAkg05rK_gqv81RKMGHZEM9YpvujA-C5Q52ryFlwRlOEVHzc0X0AWIRh-JUqBlIFXZ53N"], ["sk-proj-abc"], reveal: 8, minEntropy: 4.0);
         yield return Secret("DD-SEC-021", "anthropic-api-key", "Anthropic API key", AnthropicKey(), ["sk-ant-"],
             ["ANTHROPIC_API_KEY=sk-ant-api03-cqe28_ajY75FnCttn6kfaqDeMqG3omjMyXHCabM6JOF8EFd0Nhcy-1kGD2VD-eR1UYzaLiA-zNyD7CHLn-xC_1hsYgBdsAA"], ["sk-ant-api03-short"], reveal: 7);
-        yield return Secret("DD-SEC-022", "azure-storage-account-key", "Azure storage account key in a connection string", AzureStorageKey(), ["AccountKey="],
+        yield return Secret("DD-SEC-022", "azure-storage-account-key", "Azure storage account key in a connection string", AzureStorageKey(), ["AccountKey=", "SharedAccessKey="],
             ["DefaultEndpointsProtocol=https;AccountName=acmeprod;AccountKey=1BoeXsnmoDkoVKhhXu8Qn8G/qeJWNwEojymz1z9qwrae3SwZ8mS+5GKluvIP0n7PFMAR7SAfg2MgrbmLqxaGog==;EndpointSuffix=core.windows.net"],
-            ["AccountKey=<your-key>"], caseSensitive: false, windowAfter: 120);
+            ["AccountKey=<your-key>"], caseSensitive: false, windowAfter: 120, minEntropy: 4.0);
         yield return Secret("DD-SEC-023", "azure-sas-token", "Azure shared access signature", AzureSas(), ["sig="],
             ["https://acme.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-01-01T00:00:00Z&sig=Zm9vYmFyYmF6cXV4cXV1eHh5enp5MTIzNDU2Nzg5MGFi%3D"],
             ["https://example.org/?sig=abc"], severity: Severity.High, windowBefore: 2, windowAfter: 140, context: ["sv=", "se=", "sp=", "srt="], requiresContext: true,
@@ -153,7 +153,7 @@ internal static partial class SecretRules
             ["password = get_password()", "password: ********", "password = os.environ['DB_PASSWORD']", "Reset your password: click the link", "password = password"],
             severity: Severity.High, caseSensitive: false, windowBefore: 2, windowAfter: 160, confidence: 0.75, validator: AssignedValue, minEntropy: 2.8, priority: 1);
         yield return Secret("DD-SEC-044", "generic-api-key", "API key, token or client secret assigned in code or configuration", GenericKeyAssignment(),
-            ["secret", "api_key", "apikey", "api-key", "access_token", "auth_token", "client_secret", "private_key", "bearer"],
+            ["secret", "api_key", "apikey", "api-key", "_token", "-token", "token=", "token:", "token\"", "token'", "private_key", "bearer"],
             ["api_key = \"dUS0d7FZTmxLoICfZf\"", "Authorization: Bearer dUS0d7FZTmxLoICfZf"],
             ["api_key = os.getenv(\"API_KEY\")", "client_secret: <CLIENT_SECRET>", "secret = True", "The secret is to stir slowly."],
             severity: Severity.High, caseSensitive: false, windowBefore: 2, windowAfter: 160, confidence: 0.7, validator: AssignedValue, minEntropy: 3.2, priority: 1);
@@ -171,13 +171,13 @@ internal static partial class SecretRules
             ["DATABRICKS_TOKEN=dapi9bfca8b6f3a6a9421cc1c93016f1c426"], ["dapi is a prefix", "dapi0000000000000000000000000000000"], reveal: 4, minEntropy: 3.0);
         yield return Secret("DD-SEC-051", "linear-api-key", "Linear API key", LinearKey(), ["lin_api_"],
             ["lin_api_cQODOWlgQl3cAXg67Pax30iYtJTq3tlAcubBKPL7"], ["lin_api_x"], reveal: 8);
-        yield return Secret("DD-SEC-052", "newrelic-user-key", "New Relic user API key", NewRelicKey(), ["NRAK-"],
+        yield return Secret("DD-SEC-052", "newrelic-user-key", "New Relic user API key", NewRelicKey(), ["NRAK-", "NRAA-", "NRII-", "NRIQ-"],
             ["NRAK-D57CH0Z2EAYJ409GF4NJA1AAHFN"], ["NRAK-123"], reveal: 5);
         yield return Secret("DD-SEC-053", "grafana-service-account-token", "Grafana service account token", GrafanaServiceAccount(), ["glsa_"],
             ["glsa_3hiEbrUKpCUVl7dxXVTS2jUWfsOJTFDQ_8110102c"], ["glsa_abc_def"], reveal: 5);
         yield return Secret("DD-SEC-054", "postman-api-key", "Postman API key", PostmanKey(), ["PMAK-"],
             ["PMAK-995f1abef543b5dfce8a981a-049d7ccc7e90a88d519448fb2fc6791ce6"], ["PMAK-123"], reveal: 5);
-        yield return Secret("DD-SEC-055", "doppler-token", "Doppler personal token", DopplerToken(), ["dp.pt."],
+        yield return Secret("DD-SEC-055", "doppler-token", "Doppler personal token", DopplerToken(), ["dp.pt.", "dp.st.", "dp.ct.", "dp.sa.", "dp.scim.", "dp.audit."],
             ["DOPPLER_TOKEN=dp.pt.qay38f8weoz7q7u46mmnmflsxwz7jpc5xgx3fjubwr7"], ["dp.pt.short"], reveal: 6);
         yield return Secret("DD-SEC-056", "pulumi-access-token", "Pulumi access token", PulumiToken(), ["pul-"],
             ["PULUMI_ACCESS_TOKEN=pul-0316f688d3e481a65c2011bef2c328a72c5e5b77"], ["pul-123"], reveal: 4);
@@ -195,6 +195,37 @@ internal static partial class SecretRules
             ["token = \"x6z9jm05z2v7fk.atlasv1.xuxe0tGlhP5sSv07G4AOkHs0GnG5mAldOKMgwKOOUcSAaYatTSJa6tz1gLaQbmlFXJK\""], ["x.atlasv1.y"], windowBefore: 16, windowAfter: 90);
         yield return Secret("DD-SEC-063", "grafana-cloud-token", "Grafana Cloud API token", GrafanaCloudToken(), ["glc_"],
             ["glc_eyJvIjoiMTIzNDU2IiwibiI6ImRlcGxveSIsImsiOiJ4WTNrOUxxMnpQNyIsIm0iOnsiciI6InVzIn19"], ["glc_short"], reveal: 4, windowAfter: 420, minEntropy: 3.5);
+        yield return Secret("DD-SEC-064", "slack-token", "Slack legacy, refresh or configuration token", SlackLegacy(), ["xoxa-", "xoxb-", "xoxo-", "xoxp-", "xoxr-", "xoxs-", "xoxe-", "xoxe."],
+            ["\"bot_token\": \"xoxb-263594206564-FGqddMF8t08v8N7Oq4i57vs1\"", "xoxe-1-My0xLTMxNzcwMjQ0MTcxMy01MTU4MTUyNjkxNzE0LTUxODE4NDI0MDY3MzYtMjA5MGFk"],
+            ["xoxb-0000000000-0000000000000-xxxxxxxxxxxxxxxxxxxxxxxx", "xoxs-"], reveal: 5, minEntropy: 3.0, priority: 5);
+        yield return Secret("DD-SEC-065", "huggingface-token", "Hugging Face organization API token", HuggingFaceOrgToken(), ["api_org_"],
+            ["use_auth_token='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'"], ["api_org_name"], reveal: 8, minEntropy: 3.5);
+        yield return Secret("DD-SEC-066", "facebook-access-token", "Facebook / Meta Graph API access token", FacebookToken(), ["EAA"],
+            ["FACEBOOK_TOKEN=EAACEdEose0cBANqVwYS81VP7Hb1DX8pPd5khxE3pyIgKpaUnArl63XykWZeiNNCiia3anXn9k3ksu9mI4ROnl89Sm995ytbxAk7jqevt0MLaMRTvetw0tESulEE"], ["EAA is a prefix", "EAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
+            severity: Severity.High, minEntropy: 4.0, reveal: 3, windowAfter: 420);
+        yield return Secret("DD-SEC-067", "azure-devops-pat", "Azure DevOps personal access token (84-character format)", AzureDevOpsPat(), ["AZDO"],
+            ["token = '23IcywOgHQTktCPK7D1r1zLjJkRiDu9m1udhpuOnl9XKhUzybqlMJQQJ98BAACAAAAATbLuLAAASAZDOWP7X'"], ["AZDO alone"],
+            windowBefore: 80, windowAfter: 8, minEntropy: 3.5);
+        yield return Secret("DD-SEC-068", "gitlab-runner-registration-token", "GitLab runner registration token", GitLabRegistration(), ["GR1348941"],
+            ["--registration-token \"GR1348941_iAgdMy7a3NhZaa5oNoH\""], ["GR1348941"], reveal: 9);
+        yield return Secret("DD-SEC-069", "private-key-base64", "Base64-encoded PEM private key", PemBase64(), ["LS0tLS1CRUdJTi"],
+            ["PRIVATE_KEY_B64=" + Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END RSA PRIVATE KEY-----\n"))],
+            ["LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJJakFOQmdrcWhraUc5dzBCQVFFRkFBT0NBUThBTUlJQkNnS0NBUUVBCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K"],
+            windowAfter: 22000, validator: Base64PemBody);
+    }
+
+    private static double Base64PemBody(string value, string text, int start)
+    {
+        var padded = value.Length % 4 == 0 ? value : value[..(value.Length - value.Length % 4)];
+        try
+        {
+            var decoded = System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(padded));
+            return decoded.Contains("PRIVATE KEY", StringComparison.Ordinal) ? 0.95 : 0;
+        }
+        catch (FormatException)
+        {
+            return 0;
+        }
     }
 
     private static double PemBody(string value, string text, int start)
@@ -224,7 +255,9 @@ internal static partial class SecretRules
     // The assigned value must look like data, not code: no calls, no variables, not a plain identifier.
     private static double AssignedValue(string value, string text, int start)
     {
-        if (s_placeholderPasswords.Contains(value) || value.StartsWith('$') || value.StartsWith('%') || value.StartsWith('@'))
+        if (s_placeholderPasswords.Contains(value) || value.StartsWith('$') || value.StartsWith('%') || value.StartsWith('@') ||
+            value.StartsWith('#') || value.StartsWith('/') || value.StartsWith("arn:", StringComparison.Ordinal) || value.Contains('{') ||
+            value.Contains("password", StringComparison.OrdinalIgnoreCase))
         {
             return 0;
         }
@@ -274,7 +307,7 @@ internal static partial class SecretRules
     [GeneratedRegex("(?<![A-Za-z0-9_])ghs_[A-Za-z0-9]{36}(?![A-Za-z0-9_])")]
     private static partial Regex GitHubServer();
 
-    [GeneratedRegex("(?<![A-Za-z0-9_])ghr_[A-Za-z0-9]{36}(?![A-Za-z0-9_])")]
+    [GeneratedRegex("(?<![A-Za-z0-9_])ghr_(?:[A-Za-z0-9]{36}|[A-Za-z0-9]{76})(?![A-Za-z0-9_])")]
     private static partial Regex GitHubRefresh();
 
     [GeneratedRegex("(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}(?![A-Za-z0-9_])")]
@@ -298,10 +331,10 @@ internal static partial class SecretRules
     [GeneratedRegex("(?<![A-Za-z0-9_\\-])xapp-[0-9]-[A-Z0-9]{9,12}-[0-9]{10,14}-[a-f0-9]{64}(?![A-Za-z0-9])")]
     private static partial Regex SlackApp();
 
-    [GeneratedRegex("https://hooks\\.slack\\.com/(?:services|workflows)/T[A-Z0-9]{8,12}/B[A-Z0-9]{8,12}/[A-Za-z0-9]{20,32}(?![A-Za-z0-9])")]
+    [GeneratedRegex("https?://hooks\\.slack\\.com/(?:services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}|(?:workflows|triggers)/T[A-Z0-9]{6,12}/[A-Z0-9]{6,12}/[0-9]{10,20}/[A-Za-z0-9]{20,32})(?![A-Za-z0-9])")]
     private static partial Regex SlackWebhook();
 
-    [GeneratedRegex("(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,247}(?![A-Za-z0-9_])")]
+    [GeneratedRegex("(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{20,247}(?![A-Za-z0-9_])")]
     private static partial Regex StripeSecret();
 
     [GeneratedRegex("(?<![A-Za-z0-9_\\-])AIza[0-9A-Za-z_\\-]{35}(?![A-Za-z0-9_\\-])")]
@@ -319,7 +352,7 @@ internal static partial class SecretRules
     [GeneratedRegex("(?<![A-Za-z0-9_\\-])sk-ant-(?:api03|admin01)-[A-Za-z0-9_\\-]{80,120}AA(?![A-Za-z0-9_\\-])")]
     private static partial Regex AnthropicKey();
 
-    [GeneratedRegex("(?i:AccountKey)=(?<v>[A-Za-z0-9+/]{86}==)")]
+    [GeneratedRegex("(?i:AccountKey|SharedAccessKey)=(?<v>[A-Za-z0-9+/]{40,100}={0,2})(?![A-Za-z0-9+/=])")]
     private static partial Regex AzureStorageKey();
 
     [GeneratedRegex("[?&;]sig=(?<v>[A-Za-z0-9%+/]{40,120}(?:%3D|=){0,2})")]
@@ -358,7 +391,7 @@ internal static partial class SecretRules
     [GeneratedRegex("(?<![A-Za-z0-9\\-])key-[0-9a-f]{32}(?![A-Za-z0-9])")]
     private static partial Regex MailgunKey();
 
-    [GeneratedRegex("(?<![A-Za-z0-9_\\-])eyJ[A-Za-z0-9_\\-]{8,2000}\\.eyJ[A-Za-z0-9_\\-]{8,8000}\\.[A-Za-z0-9_\\-]{16,2000}(?![A-Za-z0-9_\\-])")]
+    [GeneratedRegex("(?<![A-Za-z0-9_\\-])eyJ[A-Za-z0-9_\\-]{8,2000}\\.eyJ[A-Za-z0-9_\\-]{8,8000}\\.[A-Za-z0-9_\\-]{0,2000}(?![A-Za-z0-9_\\-])")]
     private static partial Regex Jwt();
 
     private static Regex PemKey(string kind) => kind switch
@@ -392,10 +425,10 @@ internal static partial class SecretRules
     [GeneratedRegex("""(?i:password|passwd|pwd|passphrase|kennwort|mot de passe|contraseña)["']?[ \t]{0,3}(?::|=|:=|=>|\bis\b)[ \t]{0,3}["'`]?(?<v>[^\s"'`,;]{6,128})""")]
     private static partial Regex PasswordAssignment();
 
-    [GeneratedRegex("""(?i:secret|api[_\-]?key|access[_\-]?token|auth[_\-]?token|client[_\-]?secret|private[_\-]?key)["']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}["'`]?(?<v>[^\s"'`,;]{12,256})|(?i:bearer) (?<v>[A-Za-z0-9_\-.~+/]{16,512}={0,2})""")]
+    [GeneratedRegex("""(?i:secret|api[_\-]?key|[a-z]{0,12}[_\-]?token|client[_\-]?secret|private[_\-]?key)["']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}["'`]?(?<v>[^\s"'`,;]{12,256})|(?i:bearer) (?<v>[A-Za-z0-9_\-.~+/]{16,512}={0,2})""")]
     private static partial Regex GenericKeyAssignment();
 
-    [GeneratedRegex("(?<![0-9])[0-9]{8,10}:AA[0-9A-Za-z_\\-]{33}(?![A-Za-z0-9_\\-])")]
+    [GeneratedRegex("(?<![0-9])[0-9]{8,10}:AA[0-9A-Za-z_\\-]{32,35}(?![A-Za-z0-9_\\-])")]
     private static partial Regex TelegramBotToken();
 
     [GeneratedRegex("https://(?:ptb\\.|canary\\.)?discord(?:app)?\\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\\-]{60,68}(?![A-Za-z0-9_\\-])")]
@@ -416,7 +449,7 @@ internal static partial class SecretRules
     [GeneratedRegex("(?<![A-Za-z0-9_])lin_api_[A-Za-z0-9]{40}(?![A-Za-z0-9_])")]
     private static partial Regex LinearKey();
 
-    [GeneratedRegex("(?<![A-Za-z0-9_\\-])NRAK-[A-Z0-9]{27}(?![A-Za-z0-9_\\-])")]
+    [GeneratedRegex("(?<![A-Za-z0-9_\\-])(?:NRAK-[A-Z0-9]{27}|NRAA-[a-f0-9]{27}|NRII-[A-Za-z0-9_\\-]{32}|NRIQ-[A-Za-z0-9_\\-]{32})(?![A-Za-z0-9_\\-])")]
     private static partial Regex NewRelicKey();
 
     [GeneratedRegex("(?<![A-Za-z0-9_])glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}(?![A-Za-z0-9_])")]
@@ -425,13 +458,13 @@ internal static partial class SecretRules
     [GeneratedRegex("(?<![A-Za-z0-9_\\-])PMAK-[a-f0-9]{24}-[a-f0-9]{34}(?![A-Za-z0-9_\\-])")]
     private static partial Regex PostmanKey();
 
-    [GeneratedRegex("(?<![A-Za-z0-9_.])dp\\.pt\\.[A-Za-z0-9]{43}(?![A-Za-z0-9_])")]
+    [GeneratedRegex("(?<![A-Za-z0-9_.])dp\\.(?:pt|st|ct|sa|scim|audit)\\.(?:[a-z0-9_\\-]{1,20}\\.)?[A-Za-z0-9]{40,44}(?![A-Za-z0-9_])")]
     private static partial Regex DopplerToken();
 
     [GeneratedRegex("(?<![A-Za-z0-9_\\-])pul-[a-f0-9]{40}(?![A-Za-z0-9_\\-])")]
     private static partial Regex PulumiToken();
 
-    [GeneratedRegex("(?<![A-Za-z0-9_.])hv[sb]\\.[A-Za-z0-9_\\-]{90,120}(?![A-Za-z0-9_\\-])")]
+    [GeneratedRegex("(?<![A-Za-z0-9_.])hv[sb]\\.[A-Za-z0-9_\\-]{90,400}(?![A-Za-z0-9_\\-])")]
     private static partial Regex VaultToken();
 
     [GeneratedRegex("AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}(?![A-Za-z0-9])")]
@@ -448,6 +481,24 @@ internal static partial class SecretRules
 
     [GeneratedRegex("(?<![A-Za-z0-9])[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_\\-=]{60,70}(?![A-Za-z0-9_\\-=])")]
     private static partial Regex TerraformToken();
+
+    [GeneratedRegex("(?<![A-Za-z0-9_\\-])xox(?:[abposr]|e(?:\\.xox[bp])?)-[0-9A-Za-z\\-]{10,250}(?![A-Za-z0-9_\\-])")]
+    private static partial Regex SlackLegacy();
+
+    [GeneratedRegex("(?<![A-Za-z0-9_])api_org_[A-Za-z]{34}(?![A-Za-z0-9_])")]
+    private static partial Regex HuggingFaceOrgToken();
+
+    [GeneratedRegex("(?<![A-Za-z0-9])EAA[A-Za-z0-9]{90,400}(?![A-Za-z0-9])")]
+    private static partial Regex FacebookToken();
+
+    [GeneratedRegex("(?<![A-Za-z0-9])[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4}(?![A-Za-z0-9])")]
+    private static partial Regex AzureDevOpsPat();
+
+    [GeneratedRegex("(?<![A-Za-z0-9_\\-])GR1348941[A-Za-z0-9_\\-]{20}(?![A-Za-z0-9_\\-])")]
+    private static partial Regex GitLabRegistration();
+
+    [GeneratedRegex("LS0tLS1CRUdJTi[A-Za-z0-9+/]{60,21000}={0,2}")]
+    private static partial Regex PemBase64();
 
     [GeneratedRegex("(?<![A-Za-z0-9_])glc_[A-Za-z0-9+/]{32,400}={0,2}(?![A-Za-z0-9+/=])")]
     private static partial Regex GrafanaCloudToken();
