@@ -10,8 +10,8 @@ out=bench/out
 mkdir -p "$out"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
-dotnet build bench/Drydock.Bench -c Release -nologo -v quiet > /dev/null
-bench="dotnet bench/Drydock.Bench/bin/Release/net10.0/Drydock.Benchmarks.dll"
+dotnet build bench/Drydock.Benchmarks -c Release -nologo -v quiet > /dev/null
+bench="dotnet bench/Drydock.Benchmarks/bin/Release/net10.0/Drydock.Benchmarks.dll"
 data="$out/chat-${size}mb.jsonl"
 [ -f "$data" ] || $bench gen-chat "$data" "$size"
 ./drydock --version > /dev/null 2>&1   # build the CLI outside the timings

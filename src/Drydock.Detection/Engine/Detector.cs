@@ -14,6 +14,14 @@ public sealed class Detector
     private readonly Rule[] _wholeTextRules;
     private readonly KeywordIndex? _ignoreCase;
     private readonly KeywordIndex? _ordinal;
+    private readonly KeywordIndex? _tokenIgnoreCase;
+    private readonly KeywordIndex? _tokenOrdinal;
+
+    /// <summary>Shortest run of non-delimiter characters searched for token-shaped keywords.</summary>
+    public const int LongTokenLength = 16;
+
+    // Characters that end a token: whitespace, quotes, brackets and list separators.
+    private static readonly bool[] s_delimiter = BuildDelimiters(" \t\r\n\"'`()[]{}<>,;|");
     private readonly bool[] _hasValueGroup;
     private readonly Dictionary<Rule, int> _ruleIndex;
 
@@ -33,8 +41,12 @@ public sealed class Detector
 
         _hasValueGroup = rules.Select(r => r.Pattern.GroupNumberFromName("v") >= 0).ToArray();
         _wholeTextRules = rules.Where(r => r.Keywords.Count == 0).ToArray();
-        _ignoreCase = KeywordIndex.Build(rules, this, caseSensitive: false);
-        _ordinal = KeywordIndex.Build(rules, this, caseSensitive: true);
+        var context = rules.Where(r => !r.KeywordsInLongToken).ToArray();
+        var tokens = rules.Where(r => r.KeywordsInLongToken).ToArray();
+        _ignoreCase = KeywordIndex.Build(context, this, caseSensitive: false);
+        _ordinal = KeywordIndex.Build(context, this, caseSensitive: true);
+        _tokenIgnoreCase = KeywordIndex.Build(tokens, this, caseSensitive: false);
+        _tokenOrdinal = KeywordIndex.Build(tokens, this, caseSensitive: true);
     }
 
     /// <summary>The rules this detector runs, in catalogue order.</summary>
@@ -68,15 +80,19 @@ public sealed class Detector
 
         List<Candidate>? candidates = null;
         var scratch = t_scratch;
-        if (scratch is null || scratch.Hits.Length < _rules.Length)
+        if (scratch is null || !scratch.Serves(_rules))
         {
-            t_scratch = scratch = new Scratch(_rules.Length);
+            t_scratch = scratch = new Scratch(_rules);
         }
 
         try
         {
-            _ignoreCase?.CollectHits(text, scratch);
-            _ordinal?.CollectHits(text, scratch);
+            _ignoreCase?.CollectHits(text, 0, text.Length, scratch);
+            _ordinal?.CollectHits(text, 0, text.Length, scratch);
+            if (_tokenIgnoreCase is not null || _tokenOrdinal is not null)
+            {
+                CollectTokenHits(text, scratch);
+            }
             foreach (var r in scratch.Used)
             {
                 var positions = scratch.Hits[r]!;
@@ -168,6 +184,34 @@ public sealed class Detector
         }
 
         RunRange(ruleIndex, text, start, end, ref candidates);
+    }
+
+    private void CollectTokenHits(string text, Scratch scratch)
+    {
+        var delimiter = s_delimiter;
+        var runStart = 0;
+        for (var i = 0; i <= text.Length; i++)
+        {
+            if (i < text.Length && (text[i] >= 128 || !delimiter[text[i]]))
+            {
+                continue;
+            }
+
+            if (i - runStart >= LongTokenLength)
+            {
+                _tokenIgnoreCase?.CollectHits(text, runStart, i, scratch);
+                _tokenOrdinal?.CollectHits(text, runStart, i, scratch);
+            }
+
+            runStart = i + 1;
+        }
+    }
+
+    private static bool[] BuildDelimiters(string chars)
+    {
+        var table = new bool[128];
+        foreach (var c in chars) table[c] = true;
+        return table;
     }
 
     private static bool IsSorted(List<int> positions)
@@ -362,9 +406,9 @@ public sealed class Detector
             return map.Count == 0 ? null : new KeywordIndex(map, caseSensitive);
         }
 
-        public void CollectHits(string text, Scratch scratch)
+        public void CollectHits(string text, int from, int to, Scratch scratch)
         {
-            var span = text.AsSpan();
+            var span = text.AsSpan(from, to - from);
             if (_values is not null)
             {
                 var offset = 0;
@@ -380,7 +424,7 @@ public sealed class Detector
                         {
                             if (rest.StartsWith(keyword, _comparison))
                             {
-                                foreach (var r in rules) scratch.Add(r, position);
+                                foreach (var r in rules) scratch.Add(r, from + position, text);
                             }
                         }
                     }
@@ -397,7 +441,7 @@ public sealed class Detector
                     var found = span[offset..].IndexOfAny(_chars);
                     if (found < 0) break;
                     var position = offset + found;
-                    foreach (var r in _byChar[Fold(span[position])]) scratch.Add(r, position);
+                    foreach (var r in _byChar[Fold(span[position])]) scratch.Add(r, from + position, text);
                     offset = position + 1;
                 }
             }
@@ -405,14 +449,23 @@ public sealed class Detector
     }
 
     /// <summary>Per-scan working memory, pooled so that scanning millions of fields allocates little.</summary>
-    private sealed class Scratch(int ruleCount)
+    private sealed class Scratch(Rule[] rules)
     {
-        public List<int>?[] Hits { get; } = new List<int>?[ruleCount];
+        private readonly Rule[] _rules = rules;
+
+        public List<int>?[] Hits { get; } = new List<int>?[rules.Length];
 
         public List<int> Used { get; } = [];
 
-        public void Add(int rule, int position)
+        public bool Serves(Rule[] rules) => ReferenceEquals(rules, _rules);
+
+        public void Add(int rule, int position, string text)
         {
+            if (_rules[rule].KeywordHitFilter is { } filter && !filter(text, position))
+            {
+                return;
+            }
+
             var list = Hits[rule];
             if (list is null)
             {

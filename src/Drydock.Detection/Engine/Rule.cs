@@ -41,6 +41,19 @@ public sealed class Rule
     /// </summary>
     public IReadOnlyList<string> Keywords { get; init; } = [];
 
+    /// <summary>
+    /// When true, only keyword hits inside a run of at least <see cref="Detector.LongTokenLength"/> non-delimiter
+    /// characters count (provider tokens never contain spaces or quotes). Prose has few such runs, so most
+    /// text skips these rules' keyword search entirely.
+    /// </summary>
+    public bool KeywordsInLongToken { get; init; }
+
+    /// <summary>
+    /// Optional check at each keyword hit (text, position of the hit): a hit that fails it opens no window.
+    /// Cheaper than running the pattern where a keyword is common, such as ':' for IPv6.
+    /// </summary>
+    public Func<string, int, bool>? KeywordHitFilter { get; init; }
+
     /// <summary>Whether <see cref="Keywords"/> match case-sensitively.</summary>
     public bool CaseSensitiveKeywords { get; init; }
 

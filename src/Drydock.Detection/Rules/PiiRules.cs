@@ -14,7 +14,7 @@ internal static partial class PiiRules
         Severity severity = Severity.High, string[]? keywords = null, Func<TextProfile, bool>? gate = null, double confidence = 0.9,
         CandidateValidator? validator = null, string[]? context = null, string[]? negativeContext = null, bool requiresContext = false,
         int windowBefore = 8, int windowAfter = 256, int priority = 10, int contextWindow = 48, double minConfidence = 0.3,
-        bool keywordsEnableWholeText = false, bool caseSensitive = false) => new()
+        bool keywordsEnableWholeText = false, bool caseSensitive = false, Func<string, int, bool>? keywordHitFilter = null) => new()
     {
         Id = id,
         Category = Categories.Pii,
@@ -36,6 +36,7 @@ internal static partial class PiiRules
         ContextWindow = contextWindow,
         MinConfidence = minConfidence,
         KeywordsEnableWholeText = keywordsEnableWholeText,
+        KeywordHitFilter = keywordHitFilter,
         Examples = examples,
         CounterExamples = counterExamples,
     };
@@ -76,7 +77,8 @@ internal static partial class PiiRules
         yield return Pii("DD-PII-008", "ipv6", "IPv6 address", IPv6(),
             ["client 2001:4860:4860::8888 connected", "fe80::1ff:fe23:4567:890a%eth0"],
             ["std::vector", "::1", "12:30:45", "2001:db8::1"],
-            severity: Severity.Low, keywords: [":"], caseSensitive: true, windowBefore: 40, windowAfter: 44, confidence: 0.85, validator: IPv6Check);
+            severity: Severity.Low, keywords: [":"], caseSensitive: true, windowBefore: 40, windowAfter: 44, confidence: 0.85, validator: IPv6Check,
+            keywordHitFilter: (text, i) => (i > 0 && IsHexOrColon(text[i - 1])) && (i + 1 < text.Length && IsHexOrColon(text[i + 1])));
         yield return Pii("DD-PII-009", "street-address", "US street address", UsAddress(),
             ["ship to 1600 Amphitheatre Parkway, Mountain View, CA 94043", "I live at 221 Baker Street."],
             ["page 42 Main points", "Released 2021 Ford Focus"],
@@ -133,6 +135,8 @@ internal static partial class PiiRules
     {
         "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "js", "css", "ts", "py", "json", "yaml", "yml", "md", "txt", "html",
     };
+
+    private static bool IsHexOrColon(char c) => char.IsAsciiHexDigit(c) || c == ':';
 
     private static double EmailCheck(string value, string text, int start)
     {
@@ -303,6 +307,6 @@ internal static partial class PiiRules
     [GeneratedRegex("(?<![0-9])[2-9][0-9]{3} ?[0-9]{4} ?[0-9]{4}(?![0-9])")]
     private static partial Regex Aadhaar();
 
-    [GeneratedRegex("(?i:my name is|name is|dear|contact|i am|i'm|this is|name:|regards,|sincerely,|thanks,|cheers,|spoke with|spoke to|mrs?\\.?|ms\\.?|dr\\.)[ \\t\\r\\n]{1,3}(?:(?i:mr|mrs|ms|dr)\\.? )?(?<v>\\p{Lu}\\p{Ll}{1,20}(?:[ '\\-]\\p{Lu}\\p{Ll}{1,20}){0,2})(?!\\p{L})")]
+    [GeneratedRegex("\\G(?i:my name is|name is|dear|please contact|contact|i am|i'm|this is|name:|regards,|sincerely,|thanks,|cheers,|spoke with|spoke to|mrs?\\.?|ms\\.?|dr\\.)[ \\t\\r\\n]{1,3}(?:(?i:mr|mrs|ms|dr)\\.? )?(?<v>\\p{Lu}\\p{Ll}{1,20}(?:[ '\\-]\\p{Lu}\\p{Ll}{1,20}){0,2})(?!\\p{L})")]
     private static partial Regex PersonName();
 }

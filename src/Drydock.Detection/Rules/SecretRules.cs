@@ -13,7 +13,7 @@ internal static partial class SecretRules
     private static Rule Secret(string id, string type, string description, Regex pattern, string[] keywords, string[] examples,
         string[]? counterExamples = null, Severity severity = Severity.Critical, bool caseSensitive = true, int reveal = 0,
         int windowBefore = 8, int windowAfter = 256, double confidence = 0.95, CandidateValidator? validator = null,
-        double? minEntropy = null, int priority = 10, string[]? context = null, bool requiresContext = false) => new()
+        double? minEntropy = null, int priority = 10, string[]? context = null, bool requiresContext = false, bool? inLongToken = null) => new()
     {
         Id = id,
         Category = Categories.Secret,
@@ -23,6 +23,7 @@ internal static partial class SecretRules
         Pattern = pattern,
         Keywords = keywords,
         CaseSensitiveKeywords = caseSensitive,
+        KeywordsInLongToken = inLongToken ?? caseSensitive,
         WindowBefore = windowBefore,
         WindowAfter = windowAfter,
         Confidence = confidence,
@@ -125,20 +126,20 @@ internal static partial class SecretRules
         yield return Secret("DD-SEC-036", "private-key-rsa", "PEM RSA private key", PemKey("RSA "), ["-----BEGIN RSA PRIVATE KEY-----"],
             ["-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END RSA PRIVATE KEY-----"],
             ["-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PUBLIC KEY-----"],
-            windowAfter: 16400, reveal: 0, validator: PemBody);
+            windowAfter: 16400, reveal: 0, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-037", "private-key-ec", "PEM EC private key", PemKey("EC "), ["-----BEGIN EC PRIVATE KEY-----"],
             ["-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END EC PRIVATE KEY-----"], ["-----BEGIN EC PRIVATE KEY----- (redacted)"],
-            windowAfter: 16400, validator: PemBody);
+            windowAfter: 16400, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-038", "private-key-openssh", "OpenSSH private key", PemKey("OPENSSH "), ["-----BEGIN OPENSSH PRIVATE KEY-----"],
             ["-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END OPENSSH PRIVATE KEY-----"], ["-----BEGIN OPENSSH PRIVATE KEY-----\n<key>\n-----END OPENSSH PRIVATE KEY-----"],
-            windowAfter: 16400, validator: PemBody);
+            windowAfter: 16400, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-039", "private-key-pgp", "PGP private key block", PgpKey(), ["-----BEGIN PGP PRIVATE KEY BLOCK-----"],
             ["-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBFiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END PGP PRIVATE KEY BLOCK-----"], ["-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQENBF\n-----END PGP PUBLIC KEY BLOCK-----"],
-            windowAfter: 16400, validator: PemBody);
+            windowAfter: 16400, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-040", "private-key", "PEM PKCS#8, DSA or encrypted private key", PemKeyGeneric(),
             ["-----BEGIN PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----", "-----BEGIN DSA PRIVATE KEY-----"],
             ["-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END PRIVATE KEY-----"], ["-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"],
-            windowAfter: 16400, validator: PemBody);
+            windowAfter: 16400, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-041", "database-url-password", "Database or broker URL with an inline password", DatabaseUrl(),
             ["://"],
             ["DATABASE_URL=postgres://app:z26DXO4O33i7rl@db.internal.acme.io:5432/app", "mongodb+srv://svc:z26DXO4O33i7rl@cluster0.mongo.net/prod"],

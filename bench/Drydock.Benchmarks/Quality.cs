@@ -29,7 +29,7 @@ internal static class Quality
     public static int Run(string sharedBench)
     {
         var output = new StringBuilder();
-        output.AppendLine(CultureInfo.InvariantCulture, $"Measured with `dotnet bench/Drydock.Bench/bin/Release/net10.0/Drydock.Benchmarks.dll quality` on {DateTime.UtcNow:yyyy-MM-dd}.");
+        output.AppendLine(CultureInfo.InvariantCulture, $"Measured with `dotnet bench/Drydock.Benchmarks/bin/Release/net10.0/Drydock.Benchmarks.dll quality` on {DateTime.UtcNow:yyyy-MM-dd}.");
         output.AppendLine();
         Synthetic(output);
         PresidioSynth(output, Path.Combine(sharedBench, "presidio-synth", "synth_dataset_v2.json"));
