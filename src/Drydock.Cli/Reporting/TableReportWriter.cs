@@ -64,7 +64,10 @@ internal sealed class TableReportWriter(int top, bool color, double? seconds = n
         if (totals.Malformed > 0 || totals.Inputs.Any(i => i.Error is not null))
         {
             text.AppendLine();
-            text.AppendLine($"Errors: {totals.Malformed:N0} malformed record(s)");
+            var unreadable = totals.Inputs.Count(i => i.Error is not null);
+            text.AppendLine(unreadable == 0
+                ? $"Errors: {totals.Malformed:N0} malformed record(s)"
+                : $"Errors: {totals.Malformed:N0} malformed record(s), {unreadable:N0} input(s) that could not be read");
             foreach (var input in totals.Inputs.Where(i => i.Error is not null))
             {
                 text.AppendLine($"  {input.Path}: {input.Error}");
