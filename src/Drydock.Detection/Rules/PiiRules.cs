@@ -89,12 +89,12 @@ internal static partial class PiiRules
             severity: Severity.Medium, keywords: s_streetWords, caseSensitive: true, keywordsEnableWholeText: true, confidence: 0.85);
         yield return Pii("DD-PII-011", "street-address", "German street address", DeAddress(),
             ["Anschrift: Hauptstraße 12, 10115 Berlin", "Berliner Allee 7a"], ["Straße ohne Nummer"],
-            severity: Severity.Medium, keywords: ["stra", "weg ", "gasse", "platz", "allee", "damm "], windowBefore: 40, windowAfter: 60,
+            severity: Severity.Medium, keywords: ["trasse", "raße", "weg ", "gasse", "latz ", "llee ", "damm "], windowBefore: 40, windowAfter: 60,
             confidence: 0.8);
         yield return Pii("DD-PII-012", "date-of-birth", "Date of birth next to a birth keyword", DateOfBirth(),
             ["Date of birth: 14/03/1987", "born on March 3, 1990", "DOB: 1985-07-22", "geboren am 03.04.1979"],
             ["meeting on 14/03/2024", "born to run", "adobe 2019-01-01"],
-            severity: Severity.High, keywords: ["born", "date of birth", "dob:", "dob ", "d.o.b", "birthday", "birth date", "birthdate", "geboren", "fecha de nacimiento", "data di nascita"],
+            severity: Severity.High, keywords: ["born", "irth", "dob:", "dob ", "d.o.b", "geboren", "nacimiento", "nascita"],
             windowBefore: 0, windowAfter: 48, confidence: 0.85);
         yield return Pii("DD-PII-013", "uk-nino", "UK National Insurance number", UkNino(),
             ["NI number: JG 10 37 72 A", "nino AB123456D"], ["BG 12 34 56 A", "QQ 12 34 56 E", "GB123456A"],
@@ -115,16 +115,18 @@ internal static partial class PiiRules
             ["Hi, my name is Maria Gonzalez and I need help", "Dear Mr. Okafor,", "please contact Priya Raman at the desk", "Best regards,\nTomasz Nowak"],
             ["Dear Customer,", "my name is not important", "Dear Sir or Madam", "Best regards,\nThe Support Team", "I am Happy with it"],
             severity: Severity.Medium, caseSensitive: true,
-            keywords: ["My name is", "my name is", "Dear ", "I am ", "I'm ", "This is ", "Contact ", "please contact ", "Name: ", "Regards,", "regards,",
-                       "Sincerely,", "Thanks,", "Cheers,", "spoke with ", "Mr. ", "Mrs. ", "Ms. ", "Dr. ", "Mr ", "Mrs ", "Ms "],
+            keywords: ["name is", "Dear ", "I am ", "I'm ", "ntact ", "Name: ", "egards,",
+                       "incerely,", "anks,", "heers,", "spoke with ", "Mr. ", "Mrs. ", "Ms. ", "Dr. ", "Mr ", "Mrs ", "Ms "],
             windowBefore: 0, windowAfter: 64, confidence: 0.65, validator: PersonNameCheck);
     }
 
     // Street suffixes as keywords, capitalised as in addresses. Short abbreviations carry their punctuation so
-    // that "Step" or "Please" do not wake the address patterns.
+    // that "Step" or "Please" do not wake the address patterns. Keywords are searched by their first three
+    // characters first, so where a suffix starts like a common word ("Court" like "Could") a rarer inner
+    // part is the keyword instead ("treet", "venue"); the window still covers the whole address.
     private static readonly string[] s_streetWords =
-        ["Street", "St.", "St,", "Avenue", "Ave.", "Ave,", "Road", "Rd.", "Rd,", "Boulevard", "Blvd", "Lane", "Drive", "Dr.", "Dr,", "Court",
-         "Parkway", "Pkwy", "Terrace", "Highway", "Hwy", "Square", "Close", "Crescent", "Gardens", "Grove", "Mews"];
+        ["treet", "St.", "St,", "venue", "Ave.", "Ave,", "Road", "Rd.", "Rd,", "oulevard", "Blvd", "Lane", "Drive", "Dr.", "Dr,", "Parkway", "Pkwy",
+         "errace", "ighway", "Hwy", "quare", "rescent", "ardens", "Mews"];
 
     private static readonly HashSet<string> s_placeholderDomains = new(StringComparer.OrdinalIgnoreCase)
     {

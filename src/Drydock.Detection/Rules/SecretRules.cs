@@ -47,7 +47,7 @@ internal static partial class SecretRules
             ["aws_access_key_id = AKIAGNSUV3QBWQSDXU6S", "key AKIAGNSUV3QBWQSDXU6S leaked"],
             ["AKIAIOSFODNN7EXAMPLE", "AKIA is a prefix", "XAKIAAKIAGNSUV3QBWQSDXU6S"], reveal: 4);
         yield return Secret("DD-SEC-002", "aws-secret-access-key", "AWS secret access key next to its name", AwsSecretAccessKey(),
-            ["secret_access_key", "secretaccesskey", "aws_secret", "aws secret", "secret access key"],
+            ["ecret_access_key", "ecretaccesskey", "aws_secret", "aws secret", "ecret access key"],
             ["aws_secret_access_key = d0d3mS8gBlKv3azKgaS/m/x+SHuKBD+vok/nPTmZ", "AWS secret access key: \"d0d3mS8gBlKv3azKgaS/m/x+SHuKBD+vok/nPTmZ\""],
             ["aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}"],
             caseSensitive: false, windowBefore: 40, minEntropy: 3.5);
@@ -90,7 +90,7 @@ internal static partial class SecretRules
             ["sk-proj-oUD-_Ydua_5ZMs1SWOpQaPRYpzbLGViYXjU2JgJngKtFI3OyV2dZAkg05rK_gqv81RKMGHZEM9YpvujA-C5Q52ryFlwRlOEVHzc0X0AWIRh-JUqBlIFXZ53N"], ["sk-proj-abc"], reveal: 8, minEntropy: 4.0);
         yield return Secret("DD-SEC-021", "anthropic-api-key", "Anthropic API key", AnthropicKey(), ["sk-ant-"],
             ["ANTHROPIC_API_KEY=sk-ant-api03-cqe28_ajY75FnCttn6kfaqDeMqG3omjMyXHCabM6JOF8EFd0Nhcy-1kGD2VD-eR1UYzaLiA-zNyD7CHLn-xC_1hsYgBdsAA"], ["sk-ant-api03-short"], reveal: 7);
-        yield return Secret("DD-SEC-022", "azure-storage-account-key", "Azure storage account key in a connection string", AzureStorageKey(), ["AccountKey=", "SharedAccessKey="],
+        yield return Secret("DD-SEC-022", "azure-storage-account-key", "Azure storage account key in a connection string", AzureStorageKey(), ["countKey=", "AccessKey="],
             ["DefaultEndpointsProtocol=https;AccountName=acmeprod;AccountKey=1BoeXsnmoDkoVKhhXu8Qn8G/qeJWNwEojymz1z9qwrae3SwZ8mS+5GKluvIP0n7PFMAR7SAfg2MgrbmLqxaGog==;EndpointSuffix=core.windows.net"],
             ["AccountKey=<your-key>"], caseSensitive: false, windowAfter: 120, minEntropy: 4.0);
         yield return Secret("DD-SEC-023", "azure-sas-token", "Azure shared access signature", AzureSas(), ["sig="],
@@ -113,7 +113,7 @@ internal static partial class SecretRules
             ["HF_TOKEN=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"], ["hf_hub_download(repo_id)", "hf_transfer_enabled_for_this_big_repo_x"], reveal: 3, minEntropy: 3.5);
         yield return Secret("DD-SEC-031", "heroku-api-key", "Heroku platform API key", HerokuKey(), ["HRKU-"],
             ["HRKU-gU5nGYVHWVsUQk4DwgLGNOaeCtL31Ugq_DfcgaTMnTC0MrAU8urbFt5misIZ"], ["HRKU-short"], reveal: 5);
-        yield return Secret("DD-SEC-032", "heroku-api-key", "Heroku legacy API key (UUID next to 'heroku')", HerokuLegacyKey(), ["heroku"],
+        yield return Secret("DD-SEC-032", "heroku-api-key", "Heroku legacy API key (UUID next to 'heroku')", HerokuLegacyKey(), ["eroku"],
             ["HEROKU_API_KEY=5f0b8a3c-9d1e-4b7a-a2c6-3e8f1d0c7b94"], ["heroku app id 42"], caseSensitive: false, windowAfter: 80,
             confidence: 0.85);
         yield return Secret("DD-SEC-033", "shopify-token", "Shopify access token or shared secret", ShopifyToken(), ["shpat_", "shpca_", "shppa_", "shpss_"],
@@ -149,18 +149,18 @@ internal static partial class SecretRules
             ["git clone https://deploy:z26DXO4O33i7rl@git.acme.io/repo.git"], ["https://user:pass@example.com", "https://a.com/x?b=c@d"],
             windowBefore: 8, windowAfter: 400, validator: UrlPassword, minEntropy: 2.5, severity: Severity.High, priority: 5);
         yield return Secret("DD-SEC-043", "password", "Password assigned in code or configuration", PasswordAssignment(),
-            ["password", "passwd", "pwd", "passphrase", "kennwort", "mot de passe", "contrase"],
+            ["sswor", "sswd", "pwd", "ssphrase", "ennwort", "de passe", "ntrase"],
             ["db_password = \"dUS0d7FZTmxLoICfZf\"", "password: dUS0d7FZTmxLoICfZf"],
             ["password = get_password()", "password: ********", "password = os.environ['DB_PASSWORD']", "Reset your password: click the link", "password = password"],
             severity: Severity.High, caseSensitive: false, windowBefore: 2, windowAfter: 160, confidence: 0.75, validator: AssignedValue, minEntropy: 2.8, priority: 1);
         yield return Secret("DD-SEC-044", "generic-api-key", "API key, token or client secret assigned in code or configuration", GenericKeyAssignment(),
-            ["secret", "api_key", "apikey", "api-key", "_token", "-token", "token=", "token:", "token\"", "token'", "private_key", "bearer"],
+            ["ecret", "api_key", "apikey", "api-key", "_token", "-token", "token=", "token:", "token\"", "token'", "vate_key", "earer "],
             ["api_key = \"dUS0d7FZTmxLoICfZf\"", "Authorization: Bearer dUS0d7FZTmxLoICfZf"],
             ["api_key = os.getenv(\"API_KEY\")", "client_secret: <CLIENT_SECRET>", "secret = True", "The secret is to stir slowly."],
             severity: Severity.High, caseSensitive: false, windowBefore: 2, windowAfter: 160, confidence: 0.7, validator: AssignedValue, minEntropy: 3.2, priority: 1);
         yield return Secret("DD-SEC-045", "telegram-bot-token", "Telegram bot token", TelegramBotToken(), [":AA"],
             ["bot token 6160534468:AAvWD6qeSPt5Pv74GDqQ7EyIMttFPSuEPyH"], ["12:AAA"], windowBefore: 12, windowAfter: 48);
-        yield return Secret("DD-SEC-046", "discord-webhook-url", "Discord webhook URL", DiscordWebhook(), ["discord"],
+        yield return Secret("DD-SEC-046", "discord-webhook-url", "Discord webhook URL", DiscordWebhook(), ["iscord"],
             ["https://discord.com/api/webhooks/121362244643114367/ebZ3CL7csGZaF31DDxp63OHm1FZuG296c0xPbX_neGBuzSm6A8cVR06AxYpThGJWZhbj"], ["https://discord.com/api/webhooks/123/abc"], caseSensitive: false, windowBefore: 20, windowAfter: 200, severity: Severity.High);
         yield return Secret("DD-SEC-047", "square-access-token", "Square access token", SquareAccessToken(), ["sq0atp-"],
             ["sq0atp-11THnCMZCY7Bvqiy8CsT07"], ["sq0atp-"], reveal: 7);
