@@ -21,7 +21,7 @@ public sealed class Detector
     public const int LongTokenLength = 16;
 
     // Characters that end a token: whitespace, quotes, brackets and list separators.
-    private static readonly bool[] s_delimiter = BuildDelimiters(" \t\r\n\"'`()[]{}<>,;|");
+    private static readonly SearchValues<char> s_delimiters = SearchValues.Create(" \t\r\n\"'`()[]{}<>,;|");
     private readonly bool[] _hasValueGroup;
     private readonly Dictionary<Rule, int> _ruleIndex;
 
@@ -188,30 +188,25 @@ public sealed class Detector
 
     private void CollectTokenHits(string text, Scratch scratch)
     {
-        var delimiter = s_delimiter;
-        var runStart = 0;
-        for (var i = 0; i <= text.Length; i++)
+        // Most runs are short words: one vectorized look at the next LongTokenLength characters tells whether a
+        // delimiter ends the run before it gets long, and the search resumes after that delimiter.
+        var span = text.AsSpan();
+        var start = 0;
+        while (span.Length - start >= LongTokenLength)
         {
-            if (i < text.Length && (text[i] >= 128 || !delimiter[text[i]]))
+            var cut = span.Slice(start, LongTokenLength).IndexOfAny(s_delimiters);
+            if (cut >= 0)
             {
+                start += cut + 1;
                 continue;
             }
 
-            if (i - runStart >= LongTokenLength)
-            {
-                _tokenIgnoreCase?.CollectHits(text, runStart, i, scratch);
-                _tokenOrdinal?.CollectHits(text, runStart, i, scratch);
-            }
-
-            runStart = i + 1;
+            var end = span[start..].IndexOfAny(s_delimiters);
+            end = end < 0 ? span.Length : start + end;
+            _tokenIgnoreCase?.CollectHits(text, start, end, scratch);
+            _tokenOrdinal?.CollectHits(text, start, end, scratch);
+            start = end + 1;
         }
-    }
-
-    private static bool[] BuildDelimiters(string chars)
-    {
-        var table = new bool[128];
-        foreach (var c in chars) table[c] = true;
-        return table;
     }
 
     private static bool IsSorted(List<int> positions)
@@ -351,7 +346,10 @@ public sealed class Detector
                 .GroupBy(kv => Fold(kv.Key[0]))
                 .ToDictionary(g => g.Key, g => g.Select(kv => (kv.Key, kv.Value.Distinct().ToArray())).ToArray());
             _byChar = single.ToDictionary(kv => Fold(kv.Key[0]), kv => kv.Value.Distinct().ToArray());
-            _groups = longer.Select(kv => kv.Key).Order(StringComparer.Ordinal).Chunk(GroupSize)
+            // Non-ASCII keywords get groups of their own: one of them in a group turns its search from the
+            // vectorized ASCII algorithm into a much slower general one.
+            _groups = longer.Select(kv => kv.Key).GroupBy(k => System.Text.Ascii.IsValid(k))
+                .SelectMany(kind => kind.Order(StringComparer.Ordinal).Chunk(GroupSize))
                 .Select(group => SearchValues.Create(group, _comparison)).ToArray();
 
             if (single.Count > 0)

@@ -50,22 +50,22 @@ internal static partial class PiiRules
         yield return Pii("DD-PII-002", "phone-number", "Phone number (validated with libphonenumber)", Phone(),
             ["call me on +44 20 7946 0321", "phone: (415) 555-2671", "Tel. 030 90182045", "Mobil: +49 151 23456789"],
             ["order 2024-01-15", "version 10.2.33.4", "id 1234 5678", "ISBN 978-3-16-148410-0", "Invoice number: 2024 1033 0045"],
-            severity: Severity.Medium, gate: t => t.Digits >= 7, confidence: 0.8, validator: Phones.Validate,
+            severity: Severity.Medium, gate: t => t.LongestNumber >= 7, confidence: 0.8, validator: Phones.Validate,
             context: ["phone", "tel", "call", "mobile", "mobil", "cell", "whatsapp", "fax", "ring", "téléphone", "telefon", "telefono", "sms", "text me"],
             negativeContext: ["order", "invoice", "tracking", "isbn", "serial", "account no", "ref", "ticket", "sku", "part no"], minConfidence: 0.5);
         yield return Pii("DD-PII-003", "credit-card", "Payment card number (Luhn and issuer prefix)", Card(),
             ["card 4539 1488 0343 6467 exp 04/27", "amex 3714-496353-98431", "5425233430109903"],
             ["4539 1488 0343 6468", "order 1234567812345678", "1111 2222 3333 4444"],
-            severity: Severity.Critical, gate: t => t.Digits >= 13, confidence: 0.85, validator: CardCheck, priority: 20,
+            severity: Severity.Critical, gate: t => t.LongestNumber >= 13, confidence: 0.85, validator: CardCheck, priority: 20,
             context: ["card", "visa", "mastercard", "amex", "credit", "debit", "payment", "cc", "expiry", "cvv"],
             negativeContext: ["order", "tracking", "invoice", "isbn"]);
         yield return Pii("DD-PII-004", "iban", "International bank account number (mod 97)", Iban(),
             ["IBAN: DE89 3704 0044 0532 0130 00", "pay to GB29NWBK60161331926819"],
             ["DE89 3704 0044 0532 0130 01", "XX12 3456 7890 1234"],
-            severity: Severity.High, gate: t => t.Digits >= 10, confidence: 0.95, priority: 20, validator: (v, _, _) => Checksums.Iban(v) ? 0.95 : 0);
+            severity: Severity.High, gate: t => t.LongestNumber >= 10, confidence: 0.95, priority: 20, validator: (v, _, _) => Checksums.Iban(v) ? 0.95 : 0);
         yield return Pii("DD-PII-005", "us-ssn", "US social security number", Ssn(),
             ["SSN 536-90-4399", "my social is 536 90 4399"], ["000-12-3456", "666-45-6789", "123-45-6789", "phone 415-555-0132"],
-            severity: Severity.Critical, gate: t => t.Digits >= 9, confidence: 0.8, priority: 20, validator: (v, _, _) => Checksums.UsSsn(v) ? 0.8 : 0,
+            severity: Severity.Critical, gate: t => t.LongestNumber >= 9, confidence: 0.8, priority: 20, validator: (v, _, _) => Checksums.UsSsn(v) ? 0.8 : 0,
             context: ["ssn", "social security", "social sec", "ss#", "taxpayer"]);
         yield return Pii("DD-PII-006", "us-ssn", "US social security number without separators, next to 'SSN'", SsnBare(),
             ["SSN: 536904399"], ["SSN: 000904399", "536904399"], severity: Severity.Critical, keywords: ["ssn", "social security"],
@@ -73,7 +73,7 @@ internal static partial class PiiRules
         yield return Pii("DD-PII-007", "ipv4", "IPv4 address", IPv4(),
             ["from 81.2.69.142 at noon", "server 10.20.30.40 is down"],
             ["127.0.0.1", "version 1.2.3.4", "0.0.0.0", "192.0.2.15 (documentation range)", "1.2.3.4.5"],
-            severity: Severity.Low, gate: t => t.HasDot && t.Digits >= 4, confidence: 0.85, validator: IPv4Check);
+            severity: Severity.Low, gate: t => t.HasDot && t.LongestNumber >= 4, confidence: 0.85, validator: IPv4Check);
         yield return Pii("DD-PII-008", "ipv6", "IPv6 address", IPv6(),
             ["client 2001:4860:4860::8888 connected", "fe80::1ff:fe23:4567:890a%eth0"],
             ["std::vector", "::1", "12:30:45", "2001:db8::1"],
@@ -89,7 +89,7 @@ internal static partial class PiiRules
             severity: Severity.Medium, keywords: s_streetWords, caseSensitive: true, keywordsEnableWholeText: true, confidence: 0.85);
         yield return Pii("DD-PII-011", "street-address", "German street address", DeAddress(),
             ["Anschrift: Hauptstraße 12, 10115 Berlin", "Berliner Allee 7a"], ["Straße ohne Nummer"],
-            severity: Severity.Medium, keywords: ["trasse", "raße", "weg ", "gasse", "latz ", "llee ", "damm "], windowBefore: 40, windowAfter: 60,
+            severity: Severity.Medium, keywords: ["stra", "weg ", "gasse", "latz ", "llee ", "damm "], windowBefore: 40, windowAfter: 60,
             confidence: 0.8);
         yield return Pii("DD-PII-012", "date-of-birth", "Date of birth next to a birth keyword", DateOfBirth(),
             ["Date of birth: 14/03/1987", "born on March 3, 1990", "DOB: 1985-07-22", "geboren am 03.04.1979"],
@@ -98,11 +98,11 @@ internal static partial class PiiRules
             windowBefore: 0, windowAfter: 48, confidence: 0.85);
         yield return Pii("DD-PII-013", "uk-nino", "UK National Insurance number", UkNino(),
             ["NI number: JG 10 37 72 A", "nino AB123456D"], ["BG 12 34 56 A", "QQ 12 34 56 E", "GB123456A"],
-            severity: Severity.High, gate: t => t.Digits >= 6, confidence: 0.75, validator: (v, _, _) => Checksums.UkNino(v) ? 0.75 : 0,
+            severity: Severity.High, gate: t => t.LongestNumber >= 6, confidence: 0.75, validator: (v, _, _) => Checksums.UkNino(v) ? 0.75 : 0,
             context: ["national insurance", "ni number", "nino", "ni no"]);
         yield return Pii("DD-PII-014", "es-dni", "Spanish DNI or NIE", SpanishDni(),
             ["DNI 12345678Z", "NIE: X1234567L"], ["DNI 12345678A", "ref 87654321A"],
-            severity: Severity.High, gate: t => t.Digits >= 7, confidence: 0.75, validator: (v, _, _) => Checksums.SpanishDni(v) ? 0.75 : 0,
+            severity: Severity.High, gate: t => t.LongestNumber >= 7, confidence: 0.75, validator: (v, _, _) => Checksums.SpanishDni(v) ? 0.75 : 0,
             context: ["dni", "nie", "documento", "nif"]);
         yield return Pii("DD-PII-015", "it-fiscal-code", "Italian codice fiscale", ItalianFiscalCode(),
             ["codice fiscale RSSMRA85T10A562S"], ["RSSMRA85T10A562X", "ABCDEF12G34H567I"],
