@@ -14,43 +14,26 @@ internal sealed class JsonReportWriter : IReportWriter
 {
     internal static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = false };
 
-    private readonly SpillFile _findings = new();
-    private readonly SpillFile _errors = new();
-    private readonly Utf8JsonWriter _findingWriter;
-    private readonly Utf8JsonWriter _errorWriter;
-
-    public JsonReportWriter()
-    {
-        _findingWriter = new Utf8JsonWriter(_findings.Stream, Compact);
-        _errorWriter = new Utf8JsonWriter(_errors.Stream, Compact);
-    }
+    private readonly SpillFile _findings = new(indent: 4);
+    private readonly SpillFile _errors = new(indent: 4);
 
     public void Add(ScannedRecord record)
     {
         foreach (var located in record.Findings)
         {
-            Separator(_findings, _findingWriter);
-            WriteFinding(_findingWriter, record, located);
+            WriteFinding(_findings.Next(), record, located);
         }
 
         if (record.Problem is { } problem)
         {
-            Separator(_errors, _errorWriter);
-            _errorWriter.WriteStartObject();
-            _errorWriter.WriteString("file", problem.File);
-            _errorWriter.WriteNumber("line", problem.Line);
-            _errorWriter.WriteString("reason", problem.Reason);
-            _errorWriter.WriteBoolean("scanned", record.Read);
-            _errorWriter.WriteEndObject();
-            _errorWriter.Flush();
+            var w = _errors.Next();
+            w.WriteStartObject();
+            w.WriteString("file", problem.File);
+            w.WriteNumber("line", problem.Line);
+            w.WriteString("reason", problem.Reason);
+            w.WriteBoolean("scanned", record.Read);
+            w.WriteEndObject();
         }
-    }
-
-    private static void Separator(SpillFile spill, Utf8JsonWriter writer)
-    {
-        writer.Flush();
-        writer.Reset();
-        spill.Stream.Write(spill.Count++ == 0 ? "\n    "u8 : ",\n    "u8);
     }
 
     private static void WriteFinding(Utf8JsonWriter w, ScannedRecord record, LocatedFinding located)
@@ -70,13 +53,10 @@ internal sealed class JsonReportWriter : IReportWriter
         w.WriteNumber("confidence", f.Confidence);
         w.WriteString("excerpt", f.Excerpt);
         w.WriteEndObject();
-        w.Flush();
     }
 
     public void Complete(ScanTotals totals, Stream output)
     {
-        _findingWriter.Flush();
-        _errorWriter.Flush();
         Write(output, "{\n  \"tool\": ");
         Value(output, w =>
         {
@@ -160,8 +140,6 @@ internal sealed class JsonReportWriter : IReportWriter
 
     public void Dispose()
     {
-        _findingWriter.Dispose();
-        _errorWriter.Dispose();
         _findings.Dispose();
         _errors.Dispose();
     }

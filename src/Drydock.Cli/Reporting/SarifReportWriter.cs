@@ -16,31 +16,25 @@ internal sealed class SarifReportWriter : IReportWriter
 {
     private readonly IReadOnlyList<Rule> _rules;
     private readonly Dictionary<string, int> _ruleIndex;
-    private readonly SpillFile _results = new();
-    private readonly SpillFile _notifications = new();
-    private readonly Utf8JsonWriter _resultWriter;
-    private readonly Utf8JsonWriter _notificationWriter;
+    private readonly SpillFile _results = new(indent: 8);
+    private readonly SpillFile _notifications = new(indent: 8);
 
     public SarifReportWriter(IReadOnlyList<Rule> rules)
     {
         _rules = rules;
         _ruleIndex = rules.Select((r, i) => (r.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
-        _resultWriter = new Utf8JsonWriter(_results.Stream, JsonReportWriter.Compact);
-        _notificationWriter = new Utf8JsonWriter(_notifications.Stream, JsonReportWriter.Compact);
     }
 
     public void Add(ScannedRecord record)
     {
         foreach (var located in record.Findings)
         {
-            Separator(_results, _resultWriter);
-            WriteResult(_resultWriter, record, located);
+            WriteResult(_results.Next(), record, located);
         }
 
         if (record.Problem is { } problem)
         {
-            Separator(_notifications, _notificationWriter);
-            var w = _notificationWriter;
+            var w = _notifications.Next();
             w.WriteStartObject();
             w.WriteString("level", "error");
             w.WriteStartObject("message");
@@ -50,15 +44,7 @@ internal sealed class SarifReportWriter : IReportWriter
             WriteLocation(w, problem.File, problem.Line);
             w.WriteEndArray();
             w.WriteEndObject();
-            w.Flush();
         }
-    }
-
-    private static void Separator(SpillFile spill, Utf8JsonWriter writer)
-    {
-        writer.Flush();
-        writer.Reset();
-        spill.Stream.Write(spill.Count++ == 0 ? "\n        "u8 : ",\n        "u8);
     }
 
     private void WriteResult(Utf8JsonWriter w, ScannedRecord record, LocatedFinding located)
@@ -88,7 +74,6 @@ internal sealed class SarifReportWriter : IReportWriter
         w.WriteNumber("end", located.End);
         w.WriteEndObject();
         w.WriteEndObject();
-        w.Flush();
     }
 
     private static void WriteLocation(Utf8JsonWriter w, string file, long line, string? field = null)
@@ -133,8 +118,6 @@ internal sealed class SarifReportWriter : IReportWriter
 
     public void Complete(ScanTotals totals, Stream output)
     {
-        _resultWriter.Flush();
-        _notificationWriter.Flush();
         Write(output, "{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\",\n  \"runs\": [\n    {\n      \"tool\": ");
         using (var w = new Utf8JsonWriter(output, JsonReportWriter.Compact))
         {
@@ -183,8 +166,6 @@ internal sealed class SarifReportWriter : IReportWriter
 
     public void Dispose()
     {
-        _resultWriter.Dispose();
-        _notificationWriter.Dispose();
         _results.Dispose();
         _notifications.Dispose();
     }
