@@ -99,5 +99,4 @@ public static class FormatSniffer
         return keys;
     }
 
-    internal static string Preview(ReadOnlySpan<byte> head) => Encoding.UTF8.GetString(head[..Math.Min(head.Length, 40)]);
 }

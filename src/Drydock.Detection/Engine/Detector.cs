@@ -10,25 +10,25 @@ namespace Drydock.Detection.Engine;
 /// </summary>
 public sealed class Detector
 {
-    private readonly Rule[] _rules;
-    private readonly Rule[] _wholeTextRules;
-    private readonly KeywordIndex? _ignoreCase;
-    private readonly KeywordIndex? _ordinal;
-    private readonly KeywordIndex? _tokenIgnoreCase;
-    private readonly KeywordIndex? _tokenOrdinal;
-
     /// <summary>Shortest run of non-delimiter characters searched for token-shaped keywords.</summary>
     public const int LongTokenLength = 16;
 
     // Characters that end a token: whitespace, quotes, brackets and list separators.
     private static readonly SearchValues<char> s_delimiters = SearchValues.Create(" \t\r\n\"'`()[]{}<>,;|");
-    private readonly bool[] _hasValueGroup;
-    private readonly Dictionary<Rule, int> _ruleIndex;
 
     // Per-thread working memory for Scan (cleared after every call, so it carries no state between scans);
     // pooling it per thread keeps the hot path free of allocations and of locks.
     [ThreadStatic]
     private static Scratch? t_scratch;
+
+    private readonly Rule[] _rules;
+    private readonly int[] _wholeTextRules;
+    private readonly bool[] _hasValueGroup;
+    private readonly Dictionary<Rule, int> _ruleIndex;
+    private readonly KeywordIndex? _ignoreCase;
+    private readonly KeywordIndex? _ordinal;
+    private readonly KeywordIndex? _tokenIgnoreCase;
+    private readonly KeywordIndex? _tokenOrdinal;
 
     private Detector(Rule[] rules)
     {
@@ -40,7 +40,7 @@ public sealed class Detector
         }
 
         _hasValueGroup = rules.Select(r => r.Pattern.GroupNumberFromName("v") >= 0).ToArray();
-        _wholeTextRules = rules.Where(r => r.Keywords.Count == 0).ToArray();
+        _wholeTextRules = Enumerable.Range(0, rules.Length).Where(i => rules[i].Keywords.Count == 0).ToArray();
         var context = rules.Where(r => !r.KeywordsInLongToken).ToArray();
         var tokens = rules.Where(r => r.KeywordsInLongToken).ToArray();
         _ignoreCase = KeywordIndex.Build(context, this, caseSensitive: false);
@@ -64,9 +64,6 @@ public sealed class Detector
 
         return new Detector(list);
     }
-
-    /// <summary>A detector over a subset of this one's rules (for example some categories only).</summary>
-    public Detector Where(Func<Rule, bool> predicate) => new(_rules.Where(predicate).ToArray());
 
     /// <summary>Scans one text field and returns its findings ordered by start offset.</summary>
     public IReadOnlyList<Finding> Scan(string text)
@@ -93,6 +90,7 @@ public sealed class Detector
             {
                 CollectTokenHits(text, scratch);
             }
+
             foreach (var r in scratch.Used)
             {
                 var positions = scratch.Hits[r]!;
@@ -114,11 +112,11 @@ public sealed class Detector
         if (_wholeTextRules.Length > 0)
         {
             var profile = TextProfile.Of(text);
-            foreach (var rule in _wholeTextRules)
+            foreach (var r in _wholeTextRules)
             {
-                if (rule.Gate is null || rule.Gate(profile))
+                if (_rules[r].Gate is not { } gate || gate(profile))
                 {
-                    RunRange(_ruleIndex[rule], text, 0, text.Length, ref candidates);
+                    RunRange(r, text, 0, text.Length, ref candidates);
                 }
             }
         }
