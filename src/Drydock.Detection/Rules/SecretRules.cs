@@ -154,7 +154,7 @@ internal static partial class SecretRules
             ["password = get_password()", "password: ********", "password = os.environ['DB_PASSWORD']", "Reset your password: click the link", "password = password"],
             severity: Severity.High, caseSensitive: false, windowBefore: 2, windowAfter: 160, confidence: 0.75, validator: AssignedValue, minEntropy: 2.8, priority: 1);
         yield return Secret("DD-SEC-044", "generic-api-key", "API key, token or client secret assigned in code or configuration", GenericKeyAssignment(),
-            ["ecret", "api_key", "apikey", "api-key", "_token", "-token", "token=", "token:", "token\"", "token'", "vate_key", "earer "],
+            ["ecret", "api_key", "apikey", "api-key", "_token", "-token", "token=", "token =", "token:", "token\"", "token'", "vate_key", "earer "],
             ["api_key = \"dUS0d7FZTmxLoICfZf\"", "Authorization: Bearer dUS0d7FZTmxLoICfZf"],
             ["api_key = os.getenv(\"API_KEY\")", "client_secret: <CLIENT_SECRET>", "secret = True", "The secret is to stir slowly."],
             severity: Severity.High, caseSensitive: false, windowBefore: 2, windowAfter: 160, confidence: 0.7, validator: AssignedValue, minEntropy: 3.2, priority: 1);
@@ -213,6 +213,12 @@ internal static partial class SecretRules
             ["PRIVATE_KEY_B64=" + Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END RSA PRIVATE KEY-----\n"))],
             ["LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJJakFOQmdrcWhraUc5dzBCQVFFRkFBT0NBUThBTUlJQkNnS0NBUUVBCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K"],
             windowAfter: 22000, validator: Base64PemBody);
+        yield return Secret("DD-SEC-070", "google-oauth-access-token", "Google OAuth 2.0 access token", GoogleOAuthAccessToken(), ["ya29."],
+            ["access_token: 'ya29.a0ZWzwDFrlGXl_z1BVXBt7wRkl8OZfIa2AUk7z7gTqBu4wweocv81k2lsNaWQrZzhB4GZqT8hqt0pmpsLw'"], ["ya29.short"], severity: Severity.High, reveal: 5, minEntropy: 3.5);
+        yield return Secret("DD-SEC-071", "newrelic-license-key", "New Relic ingest license key", NewRelicLicenseKey(), ["NRAL"],
+            ["license_key: 5d46af783b52901a6ccaccdb251bce79793aNRAL"], ["license_key: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaNRAL", "NRAL"], windowBefore: 44, windowAfter: 8, minEntropy: 3.0);
+        yield return Secret("DD-SEC-072", "grafana-api-key", "Grafana API key (legacy base64 format)", GrafanaApiKey(), ["eyJrIjoi"],
+            ["GrafanaClient(\"eyJrIjoiIm5XWlRSVHB5c0NXOWY0Q0E5NnFlR3M2UjN1WUVJaTc1IiwgIm4iOiAiZGVwbG95IiwgImlkIjogN30=\")"], ["eyJrIjoi"], reveal: 8, windowAfter: 220, minEntropy: 4.0);
     }
 
     private static double Base64PemBody(string value, string text, int start)
@@ -500,6 +506,15 @@ internal static partial class SecretRules
 
     [GeneratedRegex("LS0tLS1CRUdJTi[A-Za-z0-9+/]{60,21000}={0,2}")]
     private static partial Regex PemBase64();
+
+    [GeneratedRegex("(?<![A-Za-z0-9_\\-])ya29\\.[0-9A-Za-z_\\-]{30,400}(?![A-Za-z0-9_\\-])")]
+    private static partial Regex GoogleOAuthAccessToken();
+
+    [GeneratedRegex("(?<![A-Za-z0-9])(?:eu01xx)?[a-f0-9]{30,36}NRAL(?![A-Za-z0-9])")]
+    private static partial Regex NewRelicLicenseKey();
+
+    [GeneratedRegex("(?<![A-Za-z0-9+/])eyJrIjoi[A-Za-z0-9+/]{40,200}={0,2}(?![A-Za-z0-9+/=])")]
+    private static partial Regex GrafanaApiKey();
 
     [GeneratedRegex("(?<![A-Za-z0-9_])glc_[A-Za-z0-9+/]{32,400}={0,2}(?![A-Za-z0-9+/=])")]
     private static partial Regex GrafanaCloudToken();
