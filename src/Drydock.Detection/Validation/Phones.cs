@@ -9,12 +9,20 @@ internal static class Phones
     private static readonly PhoneNumberUtil s_util = PhoneNumberUtil.GetInstance();
     private static readonly SearchValues<char> s_shape = SearchValues.Create("( -.");
     private static readonly SearchValues<char> s_notDotted = SearchValues.Create("-/ ()+");
+    private static readonly SearchValues<char> s_extension = SearchValues.Create("xe");
 
     // National numbers with a trunk prefix '0', and the regions tried for them.
     private static readonly string[] s_trunkZeroRegions = ["GB", "DE", "FR", "IT", "NL", "AU", "IN", "BR", "JP"];
 
     public static double Validate(string value, string text, int start)
     {
+        // An extension ("x204", "ext. 12") is part of the finding but not of the number validated.
+        var extension = value.AsSpan().IndexOfAny(s_extension);
+        if (extension > 0)
+        {
+            value = value[..extension].TrimEnd();
+        }
+
         var digits = Checksums.DigitsOnly(value);
         if (digits.Length is < 7 or > 15 || LooksLikeDate(value) || LooksLikeDottedNumber(value))
         {
