@@ -30,7 +30,7 @@ public sealed class DatasetReader
 
         try
         {
-            return FormatSniffer.Sniff(path, head.AsSpan(0, read), _options.Format);
+            return FormatSniffer.Sniff(path, head.AsSpan(0, read), _options.Format) with { Compression = opened.Compression };
         }
         catch (FormatException e)
         {

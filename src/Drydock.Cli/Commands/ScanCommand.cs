@@ -123,6 +123,7 @@ internal static class ScanCommand
                 {
                     var sniffed = reader.Detect(file);
                     input.Format = sniffed.Format.Name();
+                    input.Compression = sniffed.Compression;
                     progress.StartFile(file, new FileInfo(file).Length);
                     foreach (var batch in scanner.Scan(reader.Read(file, sniffed, progress.FilePosition), cancellationToken))
                     {
@@ -140,7 +141,6 @@ internal static class ScanCommand
                         progress.Advance(batch.Records.Count, batch.Bytes);
                     }
 
-                    input.Compression = CompressionOf(file);
                 }
                 catch (DatasetException e)
                 {
@@ -182,11 +182,5 @@ internal static class ScanCommand
         return settings.FailOn != "none" && SeverityNames.TryParse(settings.FailOn, out var threshold) && totals.Highest >= threshold
             ? ExitCodes.Findings
             : ExitCodes.Ok;
-    }
-
-    private static string? CompressionOf(string file)
-    {
-        using var opened = InputStreams.Open(file);
-        return opened.Compression;
     }
 }

@@ -5,7 +5,11 @@ using Drydock.Datasets.Input;
 namespace Drydock.Datasets.Formats;
 
 /// <summary>How a file is laid out on disk, and the record schema inside it.</summary>
-public readonly record struct SniffedFormat(DatasetFormat Format, Container Container, char? Delimiter = null);
+public readonly record struct SniffedFormat(DatasetFormat Format, Container Container, char? Delimiter = null)
+{
+    /// <summary><c>gzip</c>, <c>zstd</c> or null.</summary>
+    public string? Compression { get; init; }
+}
 
 /// <summary>How records are stored in a file.</summary>
 public enum Container
