@@ -6,11 +6,7 @@ public sealed record TextField(string Path, string Text);
 /// <summary>
 /// One training example: where it sits (file and 1-based line or row) and its text fields.
 /// </summary>
-public sealed record DatasetRecord(string File, long Line, string? Id, IReadOnlyList<TextField> Fields)
-{
-    /// <summary>The record's own size in UTF-8 bytes as read (for throughput figures).</summary>
-    public long Bytes { get; init; }
-}
+public sealed record DatasetRecord(string File, long Line, string? Id, IReadOnlyList<TextField> Fields);
 
 /// <summary>A record that could not be read, with the reason; never silently dropped.</summary>
 public sealed record MalformedRecord(string File, long Line, string Reason);

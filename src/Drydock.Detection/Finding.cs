@@ -54,11 +54,7 @@ public sealed record Finding(
     int Start,
     int End,
     double Confidence,
-    string Excerpt)
-{
-    /// <summary>Length of the span in UTF-16 code units.</summary>
-    public int Length => End - Start;
-}
+    string Excerpt);
 
 /// <summary>Lower-case names used in reports and options.</summary>
 public static class SeverityNames

@@ -67,7 +67,7 @@ internal static class CsvRecordReader
                 }
 
                 // A row with a problem is still scanned, so nothing in it escapes; the problem is reported too.
-                results.Add(new ReadResult(new DatasetRecord(file, line, null, fields) { Bytes = size }, problem is null ? null : new MalformedRecord(file, line, problem)));
+                results.Add(new ReadResult(new DatasetRecord(file, line, null, fields), problem is null ? null : new MalformedRecord(file, line, problem)));
             }
 
             if (results.Count >= options.BatchRecords || bytes >= options.BatchBytes)

@@ -174,7 +174,7 @@ internal sealed class JsonRecordParser
             }
         }
 
-        return new ReadResult(new DatasetRecord(file, line, id, fields) { Bytes = json.Length + 1 }, repaired);
+        return new ReadResult(new DatasetRecord(file, line, id, fields), repaired);
     }
 
     // Appends ".name" (or ["name"] for names that are not identifiers) without allocating for plain ASCII names.

@@ -64,7 +64,7 @@ internal static class ParquetRecordReader
                     }
 
                     bytes += size;
-                    results.Add(new ReadResult(new DatasetRecord(file, row, null, fields) { Bytes = size }, null));
+                    results.Add(new ReadResult(new DatasetRecord(file, row, null, fields), null));
                     if (results.Count >= options.BatchRecords)
                     {
                         yield return new ParsedBatch(results, bytes);

@@ -1,14 +1,13 @@
 namespace Drydock.Detection.Engine;
 
 /// <summary>Cheap facts about a text, computed once per scan so that keyword-less rules can be skipped.</summary>
-/// <param name="Text">The text profiled.</param>
 /// <param name="Digits">How many ASCII digits the text holds.</param>
 /// <param name="LongestNumber">
 /// Digits in the longest number-like cluster: digits joined by single separators (space, '-', '.', '/', '(' or ')'),
 /// as in "+44 20 7946 0321" (12) or "4539-1488-0343-6467" (16). Scattered digits in prose form short clusters.
 /// </param>
 /// <param name="HasDot">Whether the text holds a '.'.</param>
-public readonly record struct TextProfile(string Text, int Digits, int LongestNumber, bool HasDot)
+public readonly record struct TextProfile(int Digits, int LongestNumber, bool HasDot)
 {
     /// <summary>Profiles <paramref name="text"/>, jumping from digit to digit with vectorized searches.</summary>
     public static TextProfile Of(string text)
@@ -42,6 +41,6 @@ public readonly record struct TextProfile(string Text, int Digits, int LongestNu
             longest = Math.Max(longest, cluster);
         }
 
-        return new TextProfile(text, digits, longest, text.Contains('.', StringComparison.Ordinal));
+        return new TextProfile(digits, longest, text.Contains('.', StringComparison.Ordinal));
     }
 }
