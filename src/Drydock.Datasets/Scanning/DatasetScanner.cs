@@ -20,12 +20,14 @@ public sealed class DatasetScanner
 {
     private readonly Detector _detector;
     private readonly int _parallelism;
+    private readonly TaskScheduler _scheduler;
 
-    /// <summary>Creates a scanner; <paramref name="parallelism"/> defaults to the processor count.</summary>
+    /// <summary>Creates a scanner running at most <paramref name="parallelism"/> batches at once (default: one per core).</summary>
     public DatasetScanner(Detector detector, int? parallelism = null)
     {
         _detector = detector;
         _parallelism = Math.Max(1, parallelism ?? Environment.ProcessorCount);
+        _scheduler = new ConcurrentExclusiveSchedulerPair(TaskScheduler.Default, _parallelism).ConcurrentScheduler;
     }
 
     /// <summary>Scans batches, yielding results in input order.</summary>
@@ -37,7 +39,7 @@ public sealed class DatasetScanner
             foreach (var batch in batches)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                inFlight.Enqueue(Task.Run(() => ScanBatch(batch), cancellationToken));
+                inFlight.Enqueue(Task.Factory.StartNew(() => ScanBatch(batch), cancellationToken, TaskCreationOptions.DenyChildAttach, _scheduler));
                 if (inFlight.Count > _parallelism * 2)
                 {
                     yield return Wait(inFlight.Dequeue());
