@@ -7,19 +7,24 @@ namespace Drydock.Detection.Engine;
 /// as in "+44 20 7946 0321" (12) or "4539-1488-0343-6467" (16). Scattered digits in prose form short clusters.
 /// </param>
 /// <param name="HasDot">Whether the text holds a '.'.</param>
-public readonly record struct TextProfile(int Digits, int LongestNumber, bool HasDot)
+/// <param name="LongestShapedNumber">
+/// Digits in the longest cluster that is shaped like a phone number: it holds a separator or follows a '+'
+/// ("rec-0000001" or an order id of bare digits does not count).
+/// </param>
+public readonly record struct TextProfile(int Digits, int LongestNumber, bool HasDot, int LongestShapedNumber)
 {
     /// <summary>Profiles <paramref name="text"/>, jumping from digit to digit with vectorized searches.</summary>
     public static TextProfile Of(string text)
     {
         var span = text.AsSpan();
-        int digits = 0, longest = 0, i = 0;
+        int digits = 0, longest = 0, longestShaped = 0, i = 0;
         while (i < span.Length)
         {
             var next = span[i..].IndexOfAnyInRange('0', '9');
             if (next < 0) break;
             i += next;
             var cluster = 0;
+            var shaped = i > 0 && span[i - 1] is '+' or '(';
             while (i < span.Length)
             {
                 if (char.IsAsciiDigit(span[i]))
@@ -29,6 +34,7 @@ public readonly record struct TextProfile(int Digits, int LongestNumber, bool Ha
                 }
                 else if (span[i] is ' ' or '-' or '.' or '/' or '(' or ')' && i + 1 < span.Length && char.IsAsciiDigit(span[i + 1]))
                 {
+                    shaped = true;
                     i++;
                 }
                 else
@@ -39,8 +45,9 @@ public readonly record struct TextProfile(int Digits, int LongestNumber, bool Ha
 
             digits += cluster;
             longest = Math.Max(longest, cluster);
+            if (shaped) longestShaped = Math.Max(longestShaped, cluster);
         }
 
-        return new TextProfile(digits, longest, text.Contains('.', StringComparison.Ordinal));
+        return new TextProfile(digits, longest, text.Contains('.', StringComparison.Ordinal), longestShaped);
     }
 }
