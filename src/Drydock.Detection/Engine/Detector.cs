@@ -4,8 +4,10 @@ using System.Text.RegularExpressions;
 namespace Drydock.Detection.Engine;
 
 /// <summary>
-/// Runs a catalogue of <see cref="Rule"/>s over text. One pass of a multi-literal search finds every
-/// keyword of every rule; each rule's pattern then runs only on small windows around its own hits.
+/// Runs a catalogue of <see cref="Rule"/>s over text. A few vectorized multi-literal searches (keywords in
+/// groups of at most 16) find every keyword of every rule; each rule's pattern then runs only on small
+/// windows around its own hits. A window is widened to the edges of the token it starts or ends in, so a
+/// keyword may be a rare inner part of a word ("ntact" for "contact") and the pattern still sees the word.
 /// Keyword-less rules run over the whole text when their cheap gate allows. Immutable and thread-safe.
 /// </summary>
 public sealed class Detector

@@ -114,6 +114,8 @@ internal static partial class PiiRules
             ["Hi, my name is Maria Gonzalez and I need help", "Dear Mr. Okafor,", "please contact Priya Raman at the desk", "Best regards,\nTomasz Nowak"],
             ["Dear Customer,", "my name is not important", "Dear Sir or Madam", "Best regards,\nThe Support Team", "I am Happy with it"],
             severity: Severity.Medium, caseSensitive: true,
+            // Inner parts such as "ntact " or "egards," are rarer than the words' first letters; the detector widens
+            // the window back to the start of the word, where the anchored pattern begins.
             keywords: ["name is", "Dear ", "I am ", "I'm ", "ntact ", "Name: ", "egards,",
                        "incerely,", "anks,", "heers,", "spoke with ", "Mr. ", "Mrs. ", "Ms. ", "Dr. ", "Mr ", "Mrs ", "Ms "],
             windowBefore: 0, windowAfter: 64, confidence: 0.65, validator: PersonNameCheck);
