@@ -9,6 +9,10 @@ switch (args.FirstOrDefault())
         return GenerateAdversarial.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
     case "quality":
         return Quality.Run(args.Length > 1 ? args[1] : "../shared/bench");
+    case "train-injection":
+        return Drydock.Bench.Injection.InjectionTraining.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : "src/Drydock.Detection/Models/injection-classifier.bin");
+    case "quality-injection":
+        return Drydock.Bench.Injection.InjectionQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : null);
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
         return 0;
@@ -17,6 +21,8 @@ switch (args.FirstOrDefault())
             usage: Drydock.Benchmarks gen-chat OUT SIZE_MB [SEED]   synthetic chat JSONL with realistic findings
                    Drydock.Benchmarks gen-adversarial OUT SIZE_MB  hostile text (runs of @ . digits -----BEGIN)
                    Drydock.Benchmarks quality [SHARED_BENCH_DIR]   precision/recall per type (markdown)
+                   Drydock.Benchmarks train-injection [SHARED_BENCH_DIR] [MODEL_OUT]  trains the injection classifier (ML.NET)
+                   Drydock.Benchmarks quality-injection [SHARED_BENCH_DIR] [PEER_SCORES]  recall / false positives per corpus (markdown)
                    Drydock.Benchmarks bdn [BenchmarkDotNet args]   hot-path micro-benchmarks
             """);
         return 2;

@@ -4,13 +4,27 @@ using Drydock.Detection.Rules;
 
 namespace Drydock.Cli.Commands;
 
-/// <summary>The rules a run uses: the built-in catalogue plus rules from drydock.yaml and --rules files.</summary>
-internal static class RuleSet
+/// <summary>The pattern rules and analyzers a run uses, after any category filter.</summary>
+internal sealed record RuleSet(IReadOnlyList<Rule> Rules, IReadOnlyList<Analyzer> Analyzers)
 {
     public const string DefaultConfig = "drydock.yaml";
 
-    /// <summary>Loads rules; throws <see cref="RuleFileException"/> naming file, line and field on a bad rule.</summary>
-    public static IReadOnlyList<Rule> Load(string? configPath, IEnumerable<string> ruleFiles)
+    /// <summary>Every check, pattern rules first, in catalogue order.</summary>
+    public IEnumerable<RuleInfo> Catalogue => Rules.Cast<RuleInfo>().Concat(Analyzers.SelectMany(a => a.Rules));
+
+    /// <summary>Only the given categories (all when null).</summary>
+    public RuleSet Only(IReadOnlySet<string>? categories) => categories is null
+        ? this
+        : new RuleSet([.. Rules.Where(r => categories.Contains(r.Category))], [.. Analyzers.Where(a => categories.Contains(a.Category))]);
+
+    /// <summary>A detector running this set.</summary>
+    public Detector CreateDetector() => Detector.Create(Rules, Analyzers);
+
+    /// <summary>
+    /// Loads the built-in catalogue plus rules from drydock.yaml and --rules files; throws
+    /// <see cref="RuleFileException"/> naming file, line and field on a bad rule.
+    /// </summary>
+    public static RuleSet Load(string? configPath, IEnumerable<string> ruleFiles)
     {
         var rules = new List<Rule>(BuiltInRules.All);
         var config = configPath ?? (File.Exists(DefaultConfig) ? DefaultConfig : null);
@@ -40,7 +54,7 @@ internal static class RuleSet
             throw new RuleFileException(configPath ?? ruleFiles.LastOrDefault() ?? DefaultConfig, 0, "id", $"rule id '{clash.Key}' is defined more than once");
         }
 
-        return rules;
+        return new RuleSet(rules, BuiltInRules.Analyzers);
     }
 
     /// <summary>Parses <c>--categories a,b</c>; unknown names are an error.</summary>

@@ -28,9 +28,9 @@ internal static class RulesCommand
                     return Task.FromResult(ExitCodes.UsageOrInput);
                 }
 
-                foreach (var rule in RuleSet.Load(parse.GetValue(config), parse.GetValue(rules) ?? []).Where(r => filter is null || filter.Contains(r.Category)))
+                foreach (var rule in RuleSet.Load(parse.GetValue(config), parse.GetValue(rules) ?? []).Only(filter).Catalogue)
                 {
-                    stdout.WriteLine($"{rule.Id,-12} {rule.Category,-8} {rule.Type,-32} {rule.Severity.Name(),-9} {rule.Description}");
+                    stdout.WriteLine($"{rule.Id,-12} {rule.Category,-11} {rule.Type,-32} {rule.Severity.Name(),-9} {rule.Description}");
                 }
 
                 return Task.FromResult(ExitCodes.Ok);

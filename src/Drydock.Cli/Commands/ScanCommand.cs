@@ -76,7 +76,7 @@ internal static class ScanCommand
         if (settings.Top < 0) return Usage("--top must not be negative");
         if (!DatasetFormatNames.TryParse(settings.InputFormat, out var forcedFormat)) return Usage($"unknown input format {settings.InputFormat}");
 
-        IReadOnlyList<Rule> rules;
+        RuleSet rules;
         try
         {
             rules = RuleSet.Load(settings.Config, settings.RuleFiles);
@@ -86,10 +86,7 @@ internal static class ScanCommand
             return Usage(e.Message);
         }
 
-        if (categoryFilter is not null)
-        {
-            rules = rules.Where(r => categoryFilter.Contains(r.Category)).ToList();
-        }
+        rules = rules.Only(categoryFilter);
 
         var (files, inputErrors) = InputFiles.Resolve(settings.Inputs);
         if (inputErrors.Count > 0)
@@ -98,14 +95,14 @@ internal static class ScanCommand
             return ExitCodes.UsageOrInput;
         }
 
-        var detector = Detector.Create(rules);
+        var detector = rules.CreateDetector();
         var scanner = new DatasetScanner(detector, settings.Threads);
         var reader = new DatasetReader(new ReaderOptions { Format = forcedFormat, MaxRecordBytes = settings.MaxRecordBytes });
         var toTerminal = settings.Output is null && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out);
         using IReportWriter report = settings.Format switch
         {
             "json" => new JsonReportWriter(),
-            "sarif" => new SarifReportWriter(rules),
+            "sarif" => new SarifReportWriter([.. rules.Catalogue]),
             _ => new TableReportWriter(settings.Top, toTerminal && Terminal.ColorAllowed),
         };
 

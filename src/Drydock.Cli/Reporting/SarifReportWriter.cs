@@ -14,12 +14,12 @@ namespace Drydock.Cli.Reporting;
 /// </summary>
 internal sealed class SarifReportWriter : IReportWriter
 {
-    private readonly IReadOnlyList<Rule> _rules;
+    private readonly IReadOnlyList<RuleInfo> _rules;
     private readonly Dictionary<string, int> _ruleIndex;
     private readonly SpillFile _results = new(indent: 8);
     private readonly SpillFile _notifications = new(indent: 8);
 
-    public SarifReportWriter(IReadOnlyList<Rule> rules)
+    public SarifReportWriter(IReadOnlyList<RuleInfo> rules)
     {
         _rules = rules;
         _ruleIndex = rules.Select((r, i) => (r.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);

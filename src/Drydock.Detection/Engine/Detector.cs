@@ -24,6 +24,7 @@ public sealed class Detector
     private static Scratch? t_scratch;
 
     private readonly Rule[] _rules;
+    private readonly Analyzer[] _analyzers;
     private readonly int[] _wholeTextRules;
     private readonly bool[] _hasValueGroup;
     private readonly Dictionary<Rule, int> _ruleIndex;
@@ -32,9 +33,10 @@ public sealed class Detector
     private readonly KeywordIndex? _tokenIgnoreCase;
     private readonly KeywordIndex? _tokenOrdinal;
 
-    private Detector(Rule[] rules)
+    private Detector(Rule[] rules, Analyzer[] analyzers)
     {
         _rules = rules;
+        _analyzers = analyzers;
         _ruleIndex = new Dictionary<Rule, int>(ReferenceEqualityComparer.Instance);
         for (var i = 0; i < rules.Length; i++)
         {
@@ -51,26 +53,55 @@ public sealed class Detector
         _tokenOrdinal = KeywordIndex.Build(tokens, this, caseSensitive: true);
     }
 
-    /// <summary>The rules this detector runs, in catalogue order.</summary>
+    /// <summary>The pattern rules this detector runs, in catalogue order.</summary>
     public IReadOnlyList<Rule> Rules => _rules;
 
-    /// <summary>Builds a detector; rule ids must be unique.</summary>
-    public static Detector Create(IEnumerable<Rule> rules)
+    /// <summary>The analyzers this detector runs after its pattern rules.</summary>
+    public IReadOnlyList<Analyzer> Analyzers => _analyzers;
+
+    /// <summary>Builds a detector; rule ids (of pattern rules and analyzers' checks together) must be unique.</summary>
+    public static Detector Create(IEnumerable<Rule> rules, IEnumerable<Analyzer>? analyzers = null)
     {
         var list = rules.ToArray();
-        var duplicate = list.GroupBy(r => r.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        var analyzerList = analyzers?.ToArray() ?? [];
+        var duplicate = list.Cast<RuleInfo>().Concat(analyzerList.SelectMany(a => a.Rules))
+            .GroupBy(r => r.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
             throw new ArgumentException($"Rule id '{duplicate.Key}' is used more than once.", nameof(rules));
         }
 
-        return new Detector(list);
+        return new Detector(list, analyzerList);
     }
 
     /// <summary>Scans one text field and returns its findings ordered by start offset.</summary>
     public IReadOnlyList<Finding> Scan(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        var findings = ScanPatterns(text);
+        if (_analyzers.Length == 0 || text.Length == 0)
+        {
+            return findings;
+        }
+
+        // Analyzers see the pattern findings (the injection classifier takes them as features) and may add to them.
+        var all = findings.Count > 0 ? new List<Finding>(findings) : null;
+        foreach (var analyzer in _analyzers)
+        {
+            analyzer.Analyze(text, ref all);
+        }
+
+        if (all is null || all.Count == 0)
+        {
+            return [];
+        }
+
+        // Stable: pattern findings and analyzer findings that start together keep a fixed order.
+        return [.. all.OrderBy(f => f.Start).ThenBy(f => f.End).ThenBy(f => f.RuleId, StringComparer.Ordinal)];
+    }
+
+    private IReadOnlyList<Finding> ScanPatterns(string text)
+    {
         // No rule matches fewer characters than this ("a@b.co"); role names and flags are skipped outright.
         if (text.Length < 6)
         {

@@ -10,6 +10,7 @@ public static class Masking
 {
     private const int ContextChars = 20;
     private const int MaxMaskedChars = 24;
+    private const int MaxShownChars = 80;
 
     internal static List<Finding> BuildFindings(string text, List<Candidate> kept)
     {
@@ -17,7 +18,7 @@ public static class Masking
         var findings = new List<Finding>(kept.Count);
         foreach (var c in kept)
         {
-            var excerpt = Excerpt(text, c.Start, c.End, c.Rule.RevealPrefix, union);
+            var excerpt = Excerpt(text, c.Start, c.End, c.Rule.ShowValue ? -1 : c.Rule.RevealPrefix, union);
             findings.Add(new Finding(c.Rule.Id, c.Rule.Category, c.Rule.Type, c.Rule.Severity, c.Start, c.End, c.Confidence, excerpt));
         }
 
@@ -62,6 +63,11 @@ public static class Masking
         var union = new List<(int Start, int End)>(kept.Count);
         foreach (var c in kept)
         {
+            if (c.Rule.ShowValue)
+            {
+                continue;
+            }
+
             if (union.Count > 0 && c.Start <= union[^1].End)
             {
                 union[^1] = (union[^1].Start, Math.Max(union[^1].End, c.End));
@@ -75,10 +81,13 @@ public static class Masking
         return union;
     }
 
+    // A negative reveal shows the value itself (a phrase or a host, never personal), still masking any
+    // personal value or secret inside it, cut to MaxShownChars.
     private static string Excerpt(string text, int start, int end, int reveal, List<(int Start, int End)> union)
     {
+        var show = reveal < 0;
         var from = Math.Max(0, start - ContextChars);
-        var to = Math.Min(text.Length, end + ContextChars);
+        var to = Math.Min(text.Length, show ? Math.Min(end, start + MaxShownChars) + ContextChars : end + ContextChars);
         if (from > 0 && char.IsLowSurrogate(text[from])) from++;
         if (to < text.Length && to > 0 && char.IsHighSurrogate(text[to - 1])) to--;
 
@@ -95,7 +104,7 @@ public static class Masking
         var i = from;
         while (i < to)
         {
-            if (i == start)
+            if (i == start && !show)
             {
                 AppendMasked(builder, text.AsSpan(start, end - start), reveal);
                 i = end;

@@ -15,23 +15,8 @@ public delegate double CandidateValidator(string value, string text, int start);
 /// A detection rule as data: a stable id, literal keywords for the one-pass prefilter, an anchored
 /// pattern run only near keyword hits, and the checks that turn a match into a finding.
 /// </summary>
-public sealed class Rule
+public sealed class Rule : RuleInfo
 {
-    /// <summary>Stable identifier such as <c>DD-SEC-014</c>; never reused.</summary>
-    public required string Id { get; init; }
-
-    /// <summary>One of <see cref="Categories"/>.</summary>
-    public required string Category { get; init; }
-
-    /// <summary>Finer, open-ended type such as <c>email</c> or <c>aws-access-key-id</c>.</summary>
-    public required string Type { get; init; }
-
-    /// <summary>Severity of every finding of this rule.</summary>
-    public required Severity Severity { get; init; }
-
-    /// <summary>One line for humans and SARIF.</summary>
-    public required string Description { get; init; }
-
     /// <summary>The pattern. Its whole match is the value unless the group named <c>v</c> exists.</summary>
     public required Regex Pattern { get; init; }
 
@@ -102,18 +87,16 @@ public sealed class Rule
     /// <summary>How many leading characters of the value are a public type marker shown in excerpts.</summary>
     public int RevealPrefix { get; init; }
 
+    /// <summary>
+    /// When true the excerpt shows the matched text itself (an injection phrase, an internal host, a shell
+    /// one-liner), with any personal value or secret inside it still masked. Never set on pii or secret rules.
+    /// </summary>
+    public bool ShowValue { get; init; }
+
     /// <summary>Higher wins when two findings of one category overlap.</summary>
     public int Priority { get; init; } = 10;
 
     /// <summary>Findings below this confidence are dropped.</summary>
     public double MinConfidence { get; init; } = 0.3;
 
-    /// <summary>Texts in which this rule must report at least one finding.</summary>
-    public IReadOnlyList<string> Examples { get; init; } = [];
-
-    /// <summary>Texts in which this rule must report nothing.</summary>
-    public IReadOnlyList<string> CounterExamples { get; init; } = [];
-
-    /// <inheritdoc />
-    public override string ToString() => Id;
 }

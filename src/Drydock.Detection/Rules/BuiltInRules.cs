@@ -1,12 +1,26 @@
+using Drydock.Detection.Analyzers;
 using Drydock.Detection.Engine;
 
 namespace Drydock.Detection.Rules;
 
-/// <summary>The catalogue of built-in rules shipped with Drydock.</summary>
+/// <summary>The catalogue of built-in rules and analyzers shipped with Drydock.</summary>
 public static class BuiltInRules
 {
-    private static readonly Lazy<IReadOnlyList<Rule>> s_all = new(() => [.. PiiRules.All(), .. SecretRules.All()]);
+    private static readonly Lazy<IReadOnlyList<Rule>> s_all = new(() =>
+        [.. PiiRules.All(), .. SecretRules.All(), .. InjectionRules.All(), .. UrlRules.All(), .. MalwareRules.All()]);
 
-    /// <summary>Every built-in rule, PII first then secrets, each group in id order.</summary>
+    private static readonly Lazy<IReadOnlyList<Analyzer>> s_analyzers = new(() =>
+    {
+        var injection = new InjectionAnalyzer(InjectionModel.LoadBuiltIn());
+        return [injection, new HiddenTextAnalyzer(injection.LooksLikeInjection), new MarkupAnalyzer(injection.LooksLikeInjection)];
+    });
+
+    /// <summary>Every built-in pattern rule, in category order (pii, secret, injection, url, malware), each group in id order.</summary>
     public static IReadOnlyList<Rule> All => s_all.Value;
+
+    /// <summary>The built-in analyzers: the injection classifier, hidden-text and markup analysis.</summary>
+    public static IReadOnlyList<Analyzer> Analyzers => s_analyzers.Value;
+
+    /// <summary>Every built-in check, pattern rules and analyzers' checks together.</summary>
+    public static IEnumerable<RuleInfo> Catalogue => All.Cast<RuleInfo>().Concat(Analyzers.SelectMany(a => a.Rules));
 }

@@ -25,7 +25,7 @@ public sealed class RuleFileException(string file, long line, string field, stri
 /// User patterns run with <see cref="RegexOptions.NonBacktracking"/>, so no pattern can take more than linear time;
 /// each rule's own examples are checked at load time.
 /// </summary>
-public static class UserRuleLoader
+public static partial class UserRuleLoader
 {
     private static readonly TimeSpan s_noTimeout = Regex.InfiniteMatchTimeout;
 
@@ -63,9 +63,10 @@ public static class UserRuleLoader
             return [];
         }
 
+        var internalDomains = InternalDomains(path, root);
         if (!root.Children.TryGetValue(new YamlScalarNode("rules"), out var rulesNode))
         {
-            return [];
+            return internalDomains is null ? [] : [internalDomains];
         }
 
         if (rulesNode is not YamlSequenceNode sequence)
@@ -73,7 +74,7 @@ public static class UserRuleLoader
             throw new RuleFileException(path, rulesNode.Start.Line, "rules", "must be a list of rules");
         }
 
-        var rules = new List<Rule>();
+        var rules = internalDomains is null ? new List<Rule>() : [internalDomains];
         var index = 0;
         foreach (var node in sequence)
         {
@@ -94,6 +95,39 @@ public static class UserRuleLoader
 
         return rules;
     }
+
+    // internal-domains: [corp.example.com, ...] becomes one url rule for hosts under those domains.
+    private static Rule? InternalDomains(string path, YamlMappingNode root)
+    {
+        if (!root.Children.TryGetValue(new YamlScalarNode("internal-domains"), out var node))
+        {
+            return null;
+        }
+
+        if (node is not YamlSequenceNode sequence)
+        {
+            throw new RuleFileException(path, node.Start.Line, "internal-domains", "must be a list of domain names");
+        }
+
+        var domains = new List<string>();
+        var index = 0;
+        foreach (var item in sequence)
+        {
+            var value = (item as YamlScalarNode)?.Value?.Trim().TrimStart('.');
+            if (value is null || !DomainName().IsMatch(value))
+            {
+                throw new RuleFileException(path, item.Start.Line, $"internal-domains[{index}]", "must be a domain name such as corp.example.com");
+            }
+
+            domains.Add(value);
+            index++;
+        }
+
+        return domains.Count == 0 ? null : UrlRules.ForInternalDomains(domains);
+    }
+
+    [GeneratedRegex(@"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){0,8}[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")]
+    private static partial Regex DomainName();
 
     private static Rule ParseRule(string path, string prefix, YamlMappingNode map)
     {

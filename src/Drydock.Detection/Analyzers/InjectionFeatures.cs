@@ -1,0 +1,178 @@
+using System.Runtime.CompilerServices;
+
+namespace Drydock.Detection.Analyzers;
+
+/// <summary>
+/// Turns a text into the sparse feature vector of the injection classifier: hashed word unigrams and bigrams
+/// (lower-cased; Chinese, Japanese and Korean characters are words of their own), one feature per lexical rule
+/// type that fired, and a length bucket. The same code featurizes at training time and at scan time, so the
+/// model file holds only weights.
+/// </summary>
+public static class InjectionFeatures
+{
+    /// <summary>Bits of the hashed feature space.</summary>
+    public const int Bits = 20;
+
+    /// <summary>Size of the hashed feature space.</summary>
+    public const int Dimension = 1 << Bits;
+
+    /// <summary>Characters featurized from the start of a text; longer texts add their last <see cref="TailChars"/>.</summary>
+    public const int HeadChars = 12_000;
+
+    /// <summary>Characters featurized from the end of a long text (an injection is often appended).</summary>
+    public const int TailChars = 4_000;
+
+    private const uint UnigramSalt = 0x9E3779B1;
+    private const uint BigramSalt = 0x85EBCA77;
+    private const uint MetaSalt = 0xC2B2AE3D;
+
+    /// <summary>
+    /// Fills <paramref name="indices"/> with the distinct feature indices of <paramref name="text"/> (sorted) and
+    /// returns the value every n-gram feature takes (1/√n, so long texts do not outweigh short ones); lexical and
+    /// length features take the value 1. <paramref name="spans"/>, when given, receives where each n-gram feature
+    /// first occurs, to explain a score.
+    /// </summary>
+    public static float Extract(string text, IEnumerable<string> lexicalTypes, List<int> indices, List<int> metaIndices, Dictionary<int, (int Start, int Length)>? spans = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(lexicalTypes);
+        ArgumentNullException.ThrowIfNull(indices);
+        ArgumentNullException.ThrowIfNull(metaIndices);
+        indices.Clear();
+        metaIndices.Clear();
+        if (text.Length <= HeadChars + TailChars)
+        {
+            AddNgrams(text, 0, text.Length, indices, spans);
+        }
+        else
+        {
+            AddNgrams(text, 0, HeadChars, indices, spans);
+            AddNgrams(text, text.Length - TailChars, text.Length, indices, spans);
+        }
+
+        AddShapes(text, metaIndices);
+        indices.Sort();
+        var unique = Deduplicate(indices);
+        foreach (var type in lexicalTypes)
+        {
+            metaIndices.Add(Index(Hash(type.AsSpan(), MetaSalt)));
+        }
+
+        var bucket = text.Length switch { < 40 => "len:tiny", < 200 => "len:short", < 1000 => "len:medium", < 4000 => "len:long", _ => "len:huge" };
+        metaIndices.Add(Index(Hash(bucket.AsSpan(), MetaSalt)));
+        metaIndices.Sort();
+        Deduplicate(metaIndices);
+        return unique == 0 ? 0f : 1f / MathF.Sqrt(unique);
+    }
+
+    private static void AddNgrams(string text, int from, int to, List<int> indices, Dictionary<int, (int Start, int Length)>? spans)
+    {
+        var previous = 0u;
+        var previousStart = -1;
+        var i = from;
+        while (i < to)
+        {
+            var c = text[i];
+            if (!char.IsLetterOrDigit(c))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            var hash = 2166136261u;
+            if (IsIdeographic(c))
+            {
+                hash = Step(hash, c);
+                i++;
+            }
+            else
+            {
+                while (i < to && char.IsLetterOrDigit(text[i]) && !IsIdeographic(text[i]))
+                {
+                    hash = Step(hash, char.ToLowerInvariant(text[i]));
+                    i++;
+                }
+            }
+
+            var unigram = Index(Mix(hash, UnigramSalt));
+            indices.Add(unigram);
+            spans?.TryAdd(unigram, (start, i - start));
+            if (previousStart >= 0)
+            {
+                var bigram = Index(Mix(previous * 31 + hash, BigramSalt));
+                indices.Add(bigram);
+                spans?.TryAdd(bigram, (previousStart, i - previousStart));
+            }
+
+            previous = hash;
+            previousStart = start;
+        }
+    }
+
+    // Adversarial suffixes (optimised gibberish) show as runs of mixed brackets and quotes and as words with capitals
+    // inside; prose rarely has several of either.
+    private static void AddShapes(string text, List<int> metaIndices)
+    {
+        var span = text.AsSpan(0, Math.Min(text.Length, HeadChars));
+        int punctuationRuns = 0, innerCapitals = 0, run = 0;
+        for (var i = 0; i < span.Length; i++)
+        {
+            var c = span[i];
+            if (c is '(' or ')' or '[' or ']' or '{' or '}' or '"' or '\'' or '`' or '\\' or '!' or '?' or ';' or '=' or '$' or '#' or '|' or '<' or '>')
+            {
+                run++;
+                continue;
+            }
+
+            if (run >= 3) punctuationRuns++;
+            run = 0;
+            if (char.IsUpper(c) && i > 0 && char.IsLower(span[i - 1]) && i + 1 < span.Length && char.IsLower(span[i + 1])) innerCapitals++;
+        }
+
+        if (run >= 3) punctuationRuns++;
+        if (punctuationRuns >= 1) metaIndices.Add(Index(Hash("shape:punctuation-runs".AsSpan(), MetaSalt)));
+        if (innerCapitals >= 1) metaIndices.Add(Index(Hash("shape:inner-capitals".AsSpan(), MetaSalt)));
+    }
+
+    private static int Deduplicate(List<int> sorted)
+    {
+        var write = 0;
+        for (var read = 0; read < sorted.Count; read++)
+        {
+            if (write == 0 || sorted[read] != sorted[write - 1])
+            {
+                sorted[write++] = sorted[read];
+            }
+        }
+
+        sorted.RemoveRange(write, sorted.Count - write);
+        return write;
+    }
+
+    private static bool IsIdeographic(char c) => c is >= '\u3040' and <= '\u30FF' or >= '\u3400' and <= '\u9FFF' or >= '\uAC00' and <= '\uD7AF' or >= '\uF900' and <= '\uFAFF';
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Step(uint hash, char c) => (hash ^ c) * 16777619u;
+
+    private static uint Hash(ReadOnlySpan<char> text, uint salt)
+    {
+        var hash = 2166136261u;
+        foreach (var c in text) hash = Step(hash, c);
+        return Mix(hash, salt);
+    }
+
+    // A finaliser (murmur3's) so that nearby FNV values spread over the whole table.
+    private static uint Mix(uint hash, uint salt)
+    {
+        hash ^= salt;
+        hash ^= hash >> 16;
+        hash *= 0x85EBCA6B;
+        hash ^= hash >> 13;
+        hash *= 0xC2B2AE35;
+        hash ^= hash >> 16;
+        return hash;
+    }
+
+    private static int Index(uint hash) => (int)(hash & (Dimension - 1));
+}
