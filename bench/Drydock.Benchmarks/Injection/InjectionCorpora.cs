@@ -56,11 +56,23 @@ internal static class InjectionCorpora
             .Concat(JsonLinesArray(P("benign-prompts/vicuna_bench_questions.jsonl"), "turns")), false);
         Add("xstest", Csv(P("xstest/xstest_prompts.csv")).Skip(1).Select(r => r[1]), false);
         Add("jbb-benign", Csv(P("jbb-behaviors/benign-behaviors.csv")).Skip(1).Select(r => r[1]), false);
-        Add("hh-rlhf", HumanTurns(P("hh-rlhf/harmless-base_test.jsonl.gz")), false);
+        var turns = Turns(P("hh-rlhf/harmless-base_test.jsonl.gz"));
+        Add("hh-rlhf", turns.Human, false);
+        // Long benign texts (answers, e-mails) so that length and everyday words do not read as an attack.
+        Add("hh-rlhf-answers", turns.Assistant, false);
+        Add("mt-bench-answers", File.ReadLines(P("chat-finetune-samples/mt_bench_reference_answers_gpt4.jsonl")).SelectMany(l =>
+            {
+                using var doc = JsonDocument.Parse(l);
+                return doc.RootElement.GetProperty("choices").EnumerateArray().SelectMany(c => c.GetProperty("turns").EnumerateArray().Select(t => t.GetString()!)).ToList();
+            }), false);
+        Add("xstest-completions", new[] { "gpt4", "llama2new" }.SelectMany(m => Csv(P($"xstest/xstest_v2_completions_{m}.csv")).Skip(1).Where(r => r.Length > 3).Select(r => r[3])), false);
+        Add("bipia-emails", JsonLines(P("bipia/email_train.jsonl"), "context").Concat(JsonLines(P("bipia/email_test.jsonl"), "context")), false);
         using (var doc = JsonDocument.Parse(File.ReadAllText(P("garak-probes/payloads/normal_instructions.json"))))
         {
             Add("garak-normal", doc.RootElement.GetProperty("payloads").EnumerateArray().Select(e => e.GetString()!), false);
         }
+
+        Add("synthetic-system-prompts", SystemPrompts(), false);
 
         // Evaluation only (CC BY-NC 4.0): never in a shipped model.
         Add("alpaca-instructions", JsonArray(P("benign-prompts/alpaca_instructions_harmless_val.json"), "instruction"), false, trainable: false);
@@ -90,20 +102,45 @@ internal static class InjectionCorpora
             .ToList();
     }
 
-    private static IEnumerable<string> HumanTurns(string path)
+    // Benign system prompts of the kind fine-tuning sets carry: rules for an assistant, in plain policy language.
+    // Generated here (the project's own text), deterministic.
+    private static IEnumerable<string> SystemPrompts()
+    {
+        string[] roles = ["a helpful support assistant for an online bank", "a customer service agent for a telecom provider", "a coding assistant for a DevOps team",
+            "a travel booking assistant", "an HR helpdesk bot", "a tutor for high-school maths", "a legal research assistant", "a pharmacy information assistant",
+            "a retail chatbot for a furniture store", "an internal IT support assistant"];
+        string[] rules = ["Answer politely and briefly.", "Refuse requests for personal data and explain why.", "Never share account numbers or passwords.",
+            "If you are unsure, say so and suggest contacting a human agent.", "Follow the company's privacy policy at all times.", "Do not give medical or legal advice; refer users to a professional.",
+            "Keep answers under 150 words.", "Use a friendly, professional tone.", "Decline requests that are unrelated to our products.", "Always cite the help-centre article you used.",
+            "Ignore small typos in the user's message and answer the intended question.", "Respond in the language the user writes in.", "Do not make up order numbers or prices.",
+            "The model should answer only from the provided documents.", "Escalate complaints about billing to a human.", "Stay on topic and avoid speculation about competitors."];
+        var random = new Random(11);
+        for (var i = 0; i < 400; i++)
+        {
+            var chosen = rules.OrderBy(_ => random.Next()).Take(random.Next(2, 6));
+            yield return $"You are {roles[random.Next(roles.Length)]}. {string.Join(' ', chosen)}";
+        }
+    }
+
+    private static (List<string> Human, List<string> Assistant) Turns(string path)
     {
         using var stream = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
         using var reader = new StreamReader(stream);
-        var turns = new List<string>();
+        var human = new List<string>();
+        var assistant = new List<string>();
         while (reader.ReadLine() is { } line)
         {
             using var doc = JsonDocument.Parse(line);
             var chosen = doc.RootElement.GetProperty("chosen").GetString()!;
-            var human = chosen.Split("\n\nHuman: ", StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Split("\n\nAssistant:")[0];
-            if (human is not null) turns.Add(human.Replace("Human: ", "", StringComparison.Ordinal));
+            foreach (var turn in chosen.Split("\n\nHuman: ", StringSplitOptions.RemoveEmptyEntries))
+            {
+                var parts = turn.Split("\n\nAssistant: ");
+                human.Add(parts[0].Replace("Human: ", "", StringComparison.Ordinal));
+                assistant.AddRange(parts.Skip(1));
+            }
         }
 
-        return turns;
+        return (human, assistant);
     }
 
     /// <summary>RFC 4180 rows (quoted cells may hold commas, quotes and line breaks).</summary>

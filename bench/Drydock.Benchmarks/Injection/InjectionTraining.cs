@@ -19,7 +19,7 @@ namespace Drydock.Bench.Injection;
 internal static class InjectionTraining
 {
     // Highest false-positive rate on calibration benign texts that the threshold may allow.
-    private const double TargetFalsePositiveRate = 0.02;
+    private const double TargetFalsePositiveRate = 0.01;
 
     public static int Run(string shared, string output)
     {

@@ -11,13 +11,12 @@ namespace Drydock.Detection.Analyzers;
 /// stage (the injection pattern rules, which have already run, plus a vectorized search for cue words) picks the
 /// candidate fields; the <see cref="InjectionModel"/> classifier then scores each candidate from its words and the
 /// lexical rules that fired. A field the classifier scores at or above its threshold is reported even when no
-/// pattern fired (novel jailbreak prose); a pattern hit in a field that the classifier finds harmless and that
-/// talks about attacks ("an example of prompt injection is …") is withdrawn.
+/// pattern fired (novel jailbreak prose); a pattern hit in a field that talks about attacks ("an example of prompt
+/// injection is …") and that the classifier, leaving the hit itself aside, scores below its threshold is withdrawn.
 /// </summary>
 public sealed partial class InjectionAnalyzer : Analyzer
 {
     private const int MinLength = 20;
-    private const float WithdrawBelow = 0.35f;
 
     private static readonly RuleInfo s_classifier = new()
     {
@@ -40,13 +39,14 @@ public sealed partial class InjectionAnalyzer : Analyzer
         ],
     };
 
-    // Words that nearly every jailbreak or injection holds at least one of; a field with none is not scored.
+    // Words that nearly every jailbreak or injection holds at least one of (see docs/quality.md for how many of the
+    // held-out attacks pass); a field with none is not scored.
     private static readonly SearchValues<string> s_cues = SearchValues.Create(
     [
-        "ignore", "instruction", "pretend", "roleplay", "role-play", "role play", "character", "jailbr", "unfilter", "uncensor", "restrict",
-        "filter", "polic", "openai", "chatgpt", "gpt", "rules", "persona", "simulat", "hypothetic", "fiction", "developer", "act as", "you are",
-        "you will", "from now", "guideline", "ethic", "moral", "prompt", "system", "respond", "no longer", "never refuse", "bypass", "override",
-        "disregard", "forget", "mode", "game", "scenario", "imagine", "story", "writer", "answer", "free", "limit", "censor", "evil", "illegal",
+        "ignore", "instructions", "pretend", "roleplay", "role-play", "role play", "in character", "jailbr", "unfilter", "uncensor", "restriction",
+        "openai", "chatgpt", "simulat", "hypothetical", "fiction", "developer mode", "act as", "from now on", "guideline", "ethic",
+        "moral", "never refuse", "bypass", "override", "disregard", "polic", "rules", "illegal", "censor", "prompt", "imagine", "scenario",
+        "no longer", "you are now", "you will now", "character", "respond as", "answer as", "opposite", "evil", "harmful", "unethical",
     ], StringComparison.OrdinalIgnoreCase);
 
     private static readonly SearchValues<string> s_nonAsciiCues = SearchValues.Create(
@@ -96,7 +96,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
         if (hasLexical)
         {
             // Judged without the pattern hits themselves: does the rest of the text read as an attack?
-            if (TalksAboutAttacks().IsMatch(text) && Score(text, [], null) < WithdrawBelow)
+            if (TalksAboutAttacks().IsMatch(text) && Score(text, [], null) < _model.Threshold)
             {
                 findings!.RemoveAll(f => f.Category == Categories.Injection);
                 return;

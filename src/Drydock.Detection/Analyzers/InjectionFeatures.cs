@@ -111,26 +111,30 @@ public static class InjectionFeatures
     }
 
     // Adversarial suffixes (optimised gibberish) show as runs of mixed brackets and quotes and as words with capitals
-    // inside; prose rarely has several of either.
+    // inside; prose rarely has either. Tokens longer than 24 characters (keys, hashes, URLs) are not counted.
     private static void AddShapes(string text, List<int> metaIndices)
     {
         var span = text.AsSpan(0, Math.Min(text.Length, HeadChars));
-        int punctuationRuns = 0, innerCapitals = 0, run = 0;
-        for (var i = 0; i < span.Length; i++)
+        int punctuationRuns = 0, innerCapitals = 0;
+        foreach (var range in span.SplitAny(" \t\r\n"))
         {
-            var c = span[i];
-            if (c is '(' or ')' or '[' or ']' or '{' or '}' or '"' or '\'' or '`' or '\\' or '!' or '?' or ';' or '=' or '$' or '#' or '|' or '<' or '>')
+            var token = span[range];
+            if (token.Length is 0 or > 24) continue;
+            var run = 0;
+            for (var i = 0; i < token.Length; i++)
             {
-                run++;
-                continue;
-            }
+                var c = token[i];
+                if (c is '(' or ')' or '[' or ']' or '{' or '}' or '"' or '\'' or '`' or '\\' or '!' or '?' or ';' or '=' or '$' or '#' or '|' or '<' or '>')
+                {
+                    if (++run == 3) punctuationRuns++;
+                    continue;
+                }
 
-            if (run >= 3) punctuationRuns++;
-            run = 0;
-            if (char.IsUpper(c) && i > 0 && char.IsLower(span[i - 1]) && i + 1 < span.Length && char.IsLower(span[i + 1])) innerCapitals++;
+                run = 0;
+                if (char.IsUpper(c) && i > 0 && char.IsLower(token[i - 1]) && i + 1 < token.Length && char.IsLower(token[i + 1])) innerCapitals++;
+            }
         }
 
-        if (run >= 3) punctuationRuns++;
         if (punctuationRuns >= 1) metaIndices.Add(Index(Hash("shape:punctuation-runs".AsSpan(), MetaSalt)));
         if (innerCapitals >= 1) metaIndices.Add(Index(Hash("shape:inner-capitals".AsSpan(), MetaSalt)));
     }

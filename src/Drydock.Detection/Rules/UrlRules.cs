@@ -46,7 +46,7 @@ public static partial class UrlRules
         yield return Url("DD-URL-003", "intranet-host", "Intranet-style or single-label host in a link (http://jira/, http://wiki.intranet.example/, localhost)",
             IntranetHost(), ["://"],
             ["Ticket: http://jira/browse/OPS-142", "see https://confluence:8443/display/SEC", "http://localhost:3000/debug", "https://intranet.acme-corp.com/hr/salaries"],
-            ["https://github.com/org/repo", "http://example.com", "https://en.wikipedia.org/wiki/Intranet"]);
+            ["https://github.com/org/repo", "http://example.com", "https://en.wikipedia.org/wiki/Intranet", "git clone https://deploy:s3cret@git.example.com/repo.git"]);
         yield return Url("DD-URL-004", "unc-path", "Windows UNC path to a network share (\\\\server\\share)",
             UncPath(), ["\\\\"],
             [@"copy to \\fileserver01\finance$\q3", @"mapped \\10.0.0.5\backups"],
@@ -89,7 +89,7 @@ public static partial class UrlRules
         RegexOptions.CultureInvariant)]
     private static partial Regex InternalSuffix();
 
-    [GeneratedRegex(@"\b[a-z][a-z0-9+.-]{1,15}://(?:[^\s/@""'<>]{1,64}@)?(?:localhost|[a-z][a-z0-9-]{1,62}(?=[:/?#]|\s|$)|(?:intranet|internal|corp|wiki|jira|confluence|gitlab|grafana|kibana|jenkins|vault|admin|hr|sharepoint)[.-][a-z0-9.-]{1,200}?\.(?:com|net|org|io|co|[a-z]{2}))" + HostEnd + @"[^\s""'<>]{0,200}",
+    [GeneratedRegex(@"\b[a-z][a-z0-9+.-]{1,15}://(?:[^\s/@""'<>]{1,64}@)?(?![^\s/?#]{0,200}@)(?:localhost|[a-z][a-z0-9-]{1,62}(?=[:/?#]|\s|$)|(?:intranet|internal|corp|wiki|jira|confluence|gitlab|grafana|kibana|jenkins|vault|admin|hr|sharepoint)[.-][a-z0-9.-]{1,200}?\.(?:com|net|org|io|co|[a-z]{2}))" + HostEnd + @"[^\s""'<>]{0,200}",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex IntranetHost();
 
