@@ -41,13 +41,14 @@ public sealed partial class InjectionAnalyzer : Analyzer
 
     // Words that nearly every jailbreak or injection holds at least one of (see docs/quality.md for how many of the
     // held-out attacks pass); a field with none is not scored.
-    private static readonly SearchValues<string> s_cues = SearchValues.Create(
-    [
+    // Searched in groups of 16, as the detector's keywords are: one large set is much slower (docs/performance.md).
+    private static readonly SearchValues<string>[] s_cues = new[]
+    {
         "ignore", "instructions", "pretend", "roleplay", "role-play", "role play", "in character", "jailbr", "unfilter", "uncensor", "restriction",
         "openai", "chatgpt", "simulat", "hypothetical", "fiction", "developer mode", "act as", "from now on", "guideline", "ethic",
         "moral", "never refuse", "bypass", "override", "disregard", "polic", "rules", "illegal", "censor", "prompt", "imagine", "scenario",
         "no longer", "you are now", "you will now", "character", "respond as", "answer as", "opposite", "evil", "harmful", "unethical",
-    ], StringComparison.OrdinalIgnoreCase);
+    }.Order(StringComparer.Ordinal).Chunk(16).Select(group => SearchValues.Create(group, StringComparison.OrdinalIgnoreCase)).ToArray();
 
     private static readonly SearchValues<string> s_nonAsciiCues = SearchValues.Create(
         ["инструкц", "игнор", "правил", "指令", "指示", "忽略", "扮演", "规则", "無視", "ロールプレイ", "命令", "instrucc", "instruç", "règle", "Anweisung"], StringComparison.Ordinal);
@@ -124,7 +125,12 @@ public sealed partial class InjectionAnalyzer : Analyzer
     private static bool HasCue(string text)
     {
         var span = text.AsSpan();
-        return span.ContainsAny(s_cues) || (!Ascii.IsValid(span) && span.ContainsAny(s_nonAsciiCues));
+        foreach (var group in s_cues)
+        {
+            if (span.ContainsAny(group)) return true;
+        }
+
+        return !Ascii.IsValid(span) && span.ContainsAny(s_nonAsciiCues);
     }
 
     private float Score(string text, IEnumerable<string> lexicalTypes, Dictionary<int, (int Start, int Length)>? spans)

@@ -361,6 +361,7 @@ public sealed class Detector
         // (groups of 8 or 32 were slower than 16, see docs/performance.md).
         private const int GroupSize = 16;
         private readonly SearchValues<string>[] _groups;
+        private readonly SearchValues<string>[] _nonAsciiGroups;
         private readonly SearchValues<char>? _chars;
         private readonly Dictionary<char, (string Keyword, int[] Rules)[]> _byFirstChar;
         private readonly Dictionary<char, int[]> _byChar;
@@ -379,9 +380,11 @@ public sealed class Detector
             _byChar = single.ToDictionary(kv => Fold(kv.Key[0]), kv => kv.Value.Distinct().ToArray());
             // Non-ASCII keywords get groups of their own: one of them in a group turns its search from the
             // vectorized ASCII algorithm into a much slower general one.
-            _groups = longer.Select(kv => kv.Key).GroupBy(k => System.Text.Ascii.IsValid(k))
-                .SelectMany(kind => kind.Order(StringComparer.Ordinal).Chunk(GroupSize))
-                .Select(group => SearchValues.Create(group, _comparison)).ToArray();
+            // They are searched only in text that has a non-ASCII character at all (one vectorized check).
+            _groups = [.. longer.Select(kv => kv.Key).Where(k => System.Text.Ascii.IsValid(k)).Order(StringComparer.Ordinal).Chunk(GroupSize)
+                .Select(group => SearchValues.Create(group, _comparison))];
+            _nonAsciiGroups = [.. longer.Select(kv => kv.Key).Where(k => !System.Text.Ascii.IsValid(k)).Order(StringComparer.Ordinal).Chunk(GroupSize)
+                .Select(group => SearchValues.Create(group, _comparison))];
 
             if (single.Count > 0)
             {
@@ -440,7 +443,8 @@ public sealed class Detector
         public void CollectHits(string text, int from, int to, Scratch scratch)
         {
             var span = text.AsSpan(from, to - from);
-            foreach (var values in _groups)
+            var groups = _nonAsciiGroups.Length == 0 || System.Text.Ascii.IsValid(span) ? _groups : [.. _groups, .. _nonAsciiGroups];
+            foreach (var values in groups)
             {
                 var offset = 0;
                 while (offset < span.Length)
