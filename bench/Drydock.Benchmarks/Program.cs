@@ -13,6 +13,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.Injection.InjectionTraining.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : "src/Drydock.Detection/Models/injection-classifier.bin");
     case "quality-injection":
         return Drydock.Bench.Injection.InjectionQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : null);
+    case "quality-adversarial":
+        return Drydock.Bench.AdversarialQuality.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200, args.Length > 2 ? args[2] : "../shared/bench");
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
         return 0;
@@ -23,6 +25,7 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks quality [SHARED_BENCH_DIR]   precision/recall per type (markdown)
                    Drydock.Benchmarks train-injection [SHARED_BENCH_DIR] [MODEL_OUT]  trains the injection classifier (ML.NET)
                    Drydock.Benchmarks quality-injection [SHARED_BENCH_DIR] [PEER_SCORES]  recall / false positives per corpus (markdown)
+                   Drydock.Benchmarks quality-adversarial [ROUNDS] [SHARED_BENCH_DIR]  hidden-text/markup/url/malware precision and recall (markdown)
                    Drydock.Benchmarks bdn [BenchmarkDotNet args]   hot-path micro-benchmarks
             """);
         return 2;

@@ -18,6 +18,10 @@ public sealed partial class MarkupAnalyzer : Analyzer
     // Longer fields are checked with the markdown and comment patterns only; the HTML parse is skipped.
     private const int MaxParsedChars = 2_000_000;
     private const int MaxElements = 20_000;
+    private const int MaxNesting = 256;
+
+    // At most this many HTML findings per field: each costs a walk of its element's subtree.
+    private const int MaxReports = 50;
 
     private static readonly RuleInfo s_comment = Info("DD-MRK-001", "html-comment", Severity.Medium,
         "HTML comment: invisible when rendered, read by a model (raised to high when it holds an instruction)",
@@ -81,7 +85,7 @@ public sealed partial class MarkupAnalyzer : Analyzer
 
         Comments(text, ref findings);
 
-        if (text.Length <= MaxParsedChars)
+        if (text.Length <= MaxParsedChars && !TooDeep(text))
         {
             Html(text, ref findings);
         }
@@ -107,6 +111,23 @@ public sealed partial class MarkupAnalyzer : Analyzer
         }
     }
 
+    // An upper bound of the element nesting (opening tags minus closing tags so far). The HTML parser's tree
+    // building costs grow with depth at every tag, so text nested deeper than any real page is not parsed.
+    private static bool TooDeep(string text)
+    {
+        var depth = 0;
+        var at = 0;
+        while ((at = text.IndexOf('<', at)) >= 0 && at + 1 < text.Length)
+        {
+            var next = text[at + 1];
+            if (next == '/') depth--;
+            else if (char.IsAsciiLetter(next) && ++depth > MaxNesting) return true;
+            at++;
+        }
+
+        return false;
+    }
+
     // A '<' followed by a letter, '!' or '/': the start of a tag or comment.
     private static bool HasTag(ReadOnlySpan<char> span)
     {
@@ -127,18 +148,26 @@ public sealed partial class MarkupAnalyzer : Analyzer
         var parser = t_parser ??= new HtmlParser(new HtmlParserOptions { IsKeepingSourceReferences = true, IsScripting = false });
         using var document = parser.ParseDocument(text);
         var seen = 0;
+        var reports = 0;
+        // The element's extent, computed only for reported elements (serialising every element would be quadratic).
+        int End(IElement element, int start)
+        {
+            reports++;
+            return Math.Min(text.Length, start + element.OuterHtml.Length);
+        }
+
         foreach (var element in document.All)
         {
             if (++seen > MaxElements) break;
             var position = element.SourceReference?.Position.Index ?? -1;
             if (position < 0) continue; // html/head/body that the parser supplied
+            if (reports >= MaxReports) break;
             var start = Math.Clamp(position - 1, 0, text.Length);
-            var end = Math.Min(text.Length, start + element.OuterHtml.Length);
             var name = element.LocalName;
             if (name is "script" or "iframe" or "object" or "embed" or "frame" or "frameset"
                 || (name == "meta" && string.Equals(element.GetAttribute("http-equiv"), "refresh", StringComparison.OrdinalIgnoreCase)))
             {
-                Report(ref findings, s_active, start, end, 0.95, $"<{name}> element{SourceOf(element)}");
+                Report(ref findings, s_active, start, End(element, start), 0.95, $"<{name}> element{SourceOf(element)}");
                 continue;
             }
 
@@ -147,22 +176,22 @@ public sealed partial class MarkupAnalyzer : Analyzer
                 var attributeName = attribute.Name;
                 if (attributeName.Length > 2 && attributeName.StartsWith("on", StringComparison.OrdinalIgnoreCase))
                 {
-                    Report(ref findings, s_handler, start, end, 0.95, $"<{name} {attributeName}=…>");
+                    Report(ref findings, s_handler, start, End(element, start), 0.95, $"<{name} {attributeName}=…>");
                 }
                 else if (attributeName is "href" or "src" or "action" or "formaction" && IsScriptUrl(attribute.Value))
                 {
-                    Report(ref findings, s_handler, start, end, 0.95, $"<{name} {attributeName}=\"{attribute.Value.Trim()[..Math.Min(11, attribute.Value.Trim().Length)]}…\">");
+                    Report(ref findings, s_handler, start, End(element, start), 0.95, $"<{name} {attributeName}=\"{attribute.Value.Trim()[..Math.Min(11, attribute.Value.Trim().Length)]}…\">");
                 }
             }
 
             if (name == "img" && element.GetAttribute("src") is { } src && CarriesData(src))
             {
-                Report(ref findings, s_exfiltration, start, end, 0.9, $"<img src=\"{MaskedUrl(src)}\">");
+                Report(ref findings, s_exfiltration, start, End(element, start), 0.9, $"<img src=\"{MaskedUrl(src)}\">");
             }
 
             if (name == "a" && element.GetAttribute("href") is { } href && Deceives(element.TextContent, href))
             {
-                Report(ref findings, s_deceptive, start, end, 0.9, $"<a href=\"{MaskedUrl(href)}\">{Snippet(element.TextContent.Trim())}</a>");
+                Report(ref findings, s_deceptive, start, End(element, start), 0.9, $"<a href=\"{MaskedUrl(href)}\">{Snippet(element.TextContent.Trim())}</a>");
             }
 
             if (HiddenBy(element) is { } how)
@@ -170,7 +199,7 @@ public sealed partial class MarkupAnalyzer : Analyzer
                 var hidden = element.TextContent.Trim();
                 if (hidden.Length == 0) continue;
                 var injection = _looksLikeInjection?.Invoke(hidden) == true;
-                Report(ref findings, s_hidden, start, end, 0.95, $"<{name} {how}> {hidden.Length} hidden characters: \"{Snippet(hidden)}\"{(injection ? " (prompt injection)" : "")}",
+                Report(ref findings, s_hidden, start, End(element, start), 0.95, $"<{name} {how}> {hidden.Length} hidden characters: \"{Snippet(hidden)}\"{(injection ? " (prompt injection)" : "")}",
                     injection ? Severity.Critical : null);
             }
         }

@@ -68,7 +68,7 @@ public static partial class UrlRules
         var cleaned = domains.Select(d => d.Trim().TrimStart('.').ToLowerInvariant()).Where(d => d.Length > 0).Distinct().ToArray();
         var alternatives = string.Join('|', cleaned.Select(Regex.Escape));
         var pattern = new Regex($@"(?<![A-Za-z0-9-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.){{0,8}}(?:{alternatives})(?![A-Za-z0-9-]|\.[A-Za-z0-9])",
-            RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
+            RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
         var example = "https://vault." + cleaned[0] + "/";
         return Url("DD-URL-100", "configured-internal-domain", "Host under a domain declared internal in drydock.yaml", pattern, cleaned,
             [example], ["https://example.org/"]);
