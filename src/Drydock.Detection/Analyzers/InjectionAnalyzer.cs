@@ -12,7 +12,7 @@ namespace Drydock.Detection.Analyzers;
 /// candidate fields; the <see cref="InjectionModel"/> classifier then scores each candidate from its words and the
 /// lexical rules that fired. A field the classifier scores at or above its threshold is reported even when no
 /// pattern fired (novel jailbreak prose); a pattern hit in a field that talks about attacks ("an example of prompt
-/// injection is …") and that the classifier, leaving the hit itself aside, scores below its threshold is withdrawn.
+/// injection is …") and whose rest (the hit blanked out) the classifier scores below its threshold is withdrawn.
 /// </summary>
 public sealed partial class InjectionAnalyzer : Analyzer
 {
@@ -97,7 +97,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
         if (hasLexical)
         {
             // Judged without the pattern hits themselves: does the rest of the text read as an attack?
-            if (TalksAboutAttacks().IsMatch(text) && Score(text, [], null) < _model.Threshold)
+            if (TalksAboutAttacks().IsMatch(text) && Score(WithoutSpans(text, lexical!), [], null) < _model.Threshold)
             {
                 findings!.RemoveAll(f => f.Category == Categories.Injection);
                 return;
@@ -120,6 +120,18 @@ public sealed partial class InjectionAnalyzer : Analyzer
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;
             Report(ref findings, s_classifier, 0, text.Length, probability, Explain(text, probability, cues!), severity);
         }
+    }
+
+    // The text with the pattern hits blanked out: what the rest of it says.
+    private static string WithoutSpans(string text, List<Finding> spans)
+    {
+        var chars = text.ToCharArray();
+        foreach (var f in spans)
+        {
+            chars.AsSpan(f.Start, f.End - f.Start).Fill(' ');
+        }
+
+        return new string(chars);
     }
 
     private static bool HasCue(string text)

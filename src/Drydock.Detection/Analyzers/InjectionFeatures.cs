@@ -4,8 +4,8 @@ namespace Drydock.Detection.Analyzers;
 
 /// <summary>
 /// Turns a text into the sparse feature vector of the injection classifier: hashed word unigrams and bigrams
-/// (lower-cased; Chinese, Japanese and Korean characters are words of their own), one feature per lexical rule
-/// type that fired, and a length bucket. The same code featurizes at training time and at scan time, so the
+/// (lower-cased; Chinese, Japanese and Korean characters are words of their own), character trigrams of words,
+/// one feature per lexical rule type that fired, a length bucket and two shape features. The same code featurizes at training time and at scan time, so the
 /// model file holds only weights.
 /// </summary>
 public static class InjectionFeatures
@@ -25,6 +25,7 @@ public static class InjectionFeatures
     private const uint UnigramSalt = 0x9E3779B1;
     private const uint BigramSalt = 0x85EBCA77;
     private const uint MetaSalt = 0xC2B2AE3D;
+    private const uint TrigramSalt = 0x27D4EB2F;
 
     /// <summary>
     /// Fills <paramref name="indices"/> with the distinct feature indices of <paramref name="text"/> (sorted) and
@@ -95,6 +96,7 @@ public static class InjectionFeatures
                 }
             }
 
+            AddTrigrams(text, start, i, indices);
             var unigram = Index(Mix(hash, UnigramSalt));
             indices.Add(unigram);
             spans?.TryAdd(unigram, (start, i - start));
@@ -137,6 +139,20 @@ public static class InjectionFeatures
 
         if (punctuationRuns >= 1) metaIndices.Add(Index(Hash("shape:punctuation-runs".AsSpan(), MetaSalt)));
         if (innerCapitals >= 1) metaIndices.Add(Index(Hash("shape:inner-capitals".AsSpan(), MetaSalt)));
+    }
+
+    // Character trigrams of a word (with its edges), lower-cased: they carry misspellings, leetspeak and the made-up
+    // words of optimised adversarial suffixes that whole-word features never saw.
+    private static void AddTrigrams(string text, int start, int end, List<int> indices)
+    {
+        if (end - start > 20) return;
+        for (var i = start - 1; i + 2 <= end; i++)
+        {
+            var a = i < start ? '^' : char.ToLowerInvariant(text[i]);
+            var b = char.ToLowerInvariant(text[i + 1]);
+            var c = i + 2 < end ? char.ToLowerInvariant(text[i + 2]) : '$';
+            indices.Add(Index(Mix(Step(Step(Step(2166136261u, a), b), c), TrigramSalt)));
+        }
     }
 
     private static int Deduplicate(List<int> sorted)
