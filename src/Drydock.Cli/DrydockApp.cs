@@ -12,6 +12,8 @@ internal static class DrydockApp
         var root = new RootCommand("Drydock: security toolkit for fine-tuning language models (data, training, evaluation, serving).");
         root.Subcommands.Add(ScanCommand.Create(stdout, stderr));
         root.Subcommands.Add(RulesCommand.Create(stdout, stderr));
+        root.Subcommands.Add(CleanCommand.Create(stdout, stderr));
+        root.Subcommands.Add(InitCommand.Create(stdout, stderr));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -6,10 +6,18 @@ public sealed record TextField(string Path, string Text);
 /// <summary>
 /// One training example: where it sits (file and 1-based line or row) and its text fields.
 /// </summary>
-public sealed record DatasetRecord(string File, long Line, string? Id, IReadOnlyList<TextField> Fields);
+public sealed record DatasetRecord(string File, long Line, string? Id, IReadOnlyList<TextField> Fields)
+{
+    /// <summary>The record's own text (JSON formats), kept only when <see cref="ReaderOptions.KeepRawText"/> is set.</summary>
+    public string? Raw { get; init; }
+}
 
 /// <summary>A record that could not be read, with the reason; never silently dropped.</summary>
-public sealed record MalformedRecord(string File, long Line, string Reason);
+public sealed record MalformedRecord(string File, long Line, string Reason)
+{
+    /// <summary>The unreadable text itself (JSON formats), kept only when <see cref="ReaderOptions.KeepRawText"/> is set.</summary>
+    public string? Raw { get; init; }
+}
 
 /// <summary>What a reader yields for one record: the record, a problem with it, or both (read with repairs).</summary>
 public readonly record struct ReadResult(DatasetRecord? Record, MalformedRecord? Problem);

@@ -17,4 +17,7 @@ public sealed record ReaderOptions
 
     /// <summary>Maximum records per batch.</summary>
     public int BatchRecords { get; init; } = 4096;
+
+    /// <summary>Keep each JSON record's own text (<see cref="DatasetRecord.Raw"/>), for tools that rewrite records.</summary>
+    public bool KeepRawText { get; init; }
 }

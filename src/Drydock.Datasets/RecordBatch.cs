@@ -41,8 +41,11 @@ internal sealed class JsonBatch : RecordBatch
     private readonly string _file;
     private readonly BufferPool _pool;
 
-    public JsonBatch(string file, byte[] buffer, BufferPool pool, List<Entry> entries, JsonRecordParser parser, long bytes)
+    private readonly bool _keepRaw;
+
+    public JsonBatch(string file, byte[] buffer, BufferPool pool, List<Entry> entries, JsonRecordParser parser, long bytes, bool keepRaw = false)
     {
+        _keepRaw = keepRaw;
         _file = file;
         _buffer = buffer;
         _pool = pool;
@@ -59,9 +62,16 @@ internal sealed class JsonBatch : RecordBatch
         {
             foreach (var entry in _entries)
             {
-                yield return entry.Problem is { } problem
+                var result = entry.Problem is { } problem
                     ? new ReadResult(null, new MalformedRecord(_file, entry.Line, problem))
                     : _parser.Parse(_file, entry.Line, buffer.AsSpan(entry.Start, entry.Length));
+                if (_keepRaw && entry.Length > 0)
+                {
+                    var raw = System.Text.Encoding.UTF8.GetString(buffer, entry.Start, entry.Length).TrimEnd('\r');
+                    result = new ReadResult(result.Record is null ? null : result.Record with { Raw = raw }, result.Problem is null ? null : result.Problem with { Raw = raw });
+                }
+
+                yield return result;
             }
         }
         finally

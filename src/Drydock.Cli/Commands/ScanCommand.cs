@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Drydock.Cli.Infrastructure;
 using Drydock.Cli.Reporting;
 using Drydock.Datasets;
+using Drydock.Datasets.Output;
 using Drydock.Datasets.Input;
 using Drydock.Datasets.Scanning;
 using Drydock.Detection;

@@ -52,7 +52,7 @@ internal static class JsonArrayReader
 
             if (entries.Count > 0)
             {
-                yield return new JsonBatch(file, batchBuffer, pool, entries, parser, batchUsed);
+                yield return new JsonBatch(file, batchBuffer, pool, entries, parser, batchUsed, options.KeepRawText);
             }
             else
             {

@@ -78,7 +78,7 @@ internal static class JsonLinesReader
             filled -= pos;
             if (entries.Count > 0)
             {
-                yield return new JsonBatch(file, buffer, pool, entries, parser, bytes);
+                yield return new JsonBatch(file, buffer, pool, entries, parser, bytes, options.KeepRawText);
             }
             else
             {

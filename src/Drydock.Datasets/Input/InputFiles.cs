@@ -61,6 +61,15 @@ public static class InputFiles
         return (files.Distinct(StringComparer.Ordinal).ToList(), errors);
     }
 
+    /// <summary>Whether a path matches a glob (<c>*</c>, <c>?</c>, <c>[...]</c>, <c>**/</c>), both with '/' separators.</summary>
+    public static bool GlobMatches(string glob, string path)
+    {
+        ArgumentNullException.ThrowIfNull(glob);
+        ArgumentNullException.ThrowIfNull(path);
+        return new Regex("^" + GlobToRegex(glob.Replace('\\', '/')) + "$", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant)
+            .IsMatch(path.Replace('\\', '/'));
+    }
+
     private static List<string> Glob(string pattern)
     {
         var normalized = pattern.Replace('\\', '/');

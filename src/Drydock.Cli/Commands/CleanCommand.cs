@@ -1,0 +1,179 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Drydock.Cli.Infrastructure;
+using Drydock.Cli.Reporting;
+using Drydock.Curation;
+using Drydock.Curation.Policy;
+using Drydock.Datasets;
+using Drydock.Datasets.Input;
+using Drydock.Detection.Rules;
+
+namespace Drydock.Cli.Commands;
+
+/// <summary><c>drydock clean</c>: the policy-driven cleaning of a dataset (see docs/clean.md).</summary>
+internal static class CleanCommand
+{
+    private const string KeyEnvironment = "DRYDOCK_REDACTION_KEY";
+    private const string DefaultKeyFile = ".drydock/keys/redaction.key";
+
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("clean", "Normalise, redact, quarantine, de-duplicate and split a dataset as drydock.yaml says; writes a ledger and a manifest.");
+        var inputs = new Argument<string[]>("inputs") { Description = "Files, directories or glob patterns.", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--output", "-o") { Description = "The cleaned dataset (same format as the input).", Required = true };
+        var quarantine = new Option<string?>("--quarantine") { Description = "Quarantined and malformed records, whole, with reasons (default: OUTPUT.quarantine.jsonl)." };
+        var ledger = new Option<string?>("--ledger") { Description = "One JSON line per action (default: OUTPUT.ledger.jsonl)." };
+        var manifest = new Option<string?>("--manifest") { Description = "Dataset version and counts (default: OUTPUT.manifest.json)." };
+        var policy = new Option<string?>("--policy") { Description = "Policy and project file (default: ./drydock.yaml if present, else built-in defaults)." };
+        var holdout = new Option<double>("--holdout") { Description = "Fraction of records written to a held-out file (OUTPUT.holdout.jsonl), e.g. 0.1." };
+        var keep = new Option<int?>("--keep") { Description = "Keep only N records, chosen for diversity across sources." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the held-out split and of --keep.", DefaultValueFactory = _ => 0 };
+        var keyFile = new Option<string?>("--key-file") { Description = $"HMAC key for pseudonyms and ledger hashes (default: ${KeyEnvironment}, else {DefaultKeyFile}, created on first use)." };
+        var allowMalformed = new Option<bool>("--allow-malformed") { Description = "Quarantine malformed records but do not exit 2 because of them." };
+        var inputFormat = new Option<string>("--input-format") { Description = $"Force the input format: {string.Join(", ", DatasetFormatNames.All)}.", DefaultValueFactory = _ => "auto" };
+        inputFormat.AcceptOnlyFromAmong([.. DatasetFormatNames.All]);
+        var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)." };
+        command.Arguments.Add(inputs);
+        foreach (var option in new Option[] { output, quarantine, ledger, manifest, policy, holdout, keep, seed, keyFile, allowMalformed, inputFormat, threads })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var target = parse.GetValue(output)!;
+            return Task.FromResult(Run(new Settings(
+                parse.GetValue(inputs) ?? [], target,
+                parse.GetValue(quarantine) ?? target + ".quarantine.jsonl",
+                parse.GetValue(ledger) ?? target + ".ledger.jsonl",
+                parse.GetValue(manifest) ?? target + ".manifest.json",
+                parse.GetValue(policy), parse.GetValue(holdout), parse.GetValue(keep), parse.GetValue(seed), parse.GetValue(keyFile),
+                parse.GetValue(allowMalformed), parse.GetValue(inputFormat)!, parse.GetValue(threads)), stderr, cancellationToken));
+        });
+        return command;
+    }
+
+    internal sealed record Settings(string[] Inputs, string Output, string Quarantine, string Ledger, string Manifest, string? Policy, double Holdout, int? Keep,
+        int Seed, string? KeyFile, bool AllowMalformed, string InputFormat, int? Threads);
+
+    internal static int Run(Settings settings, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        int Usage(string message)
+        {
+            stderr.WriteLine($"drydock clean: {message}");
+            return ExitCodes.UsageOrInput;
+        }
+
+        if (settings.Holdout is < 0 or >= 1) return Usage("--holdout must be at least 0 and below 1");
+        if (settings.Keep is < 1) return Usage("--keep must be at least 1");
+        if (settings.Threads is < 1) return Usage("--threads must be at least 1");
+        if (!DatasetFormatNames.TryParse(settings.InputFormat, out var forcedFormat)) return Usage($"unknown input format {settings.InputFormat}");
+        var policyPath = settings.Policy ?? (File.Exists(RuleSet.DefaultConfig) ? RuleSet.DefaultConfig : null);
+        if (settings.Policy is not null && !File.Exists(settings.Policy)) return Usage($"{settings.Policy}: no such file");
+
+        CleaningPolicy policy;
+        RuleSet rules;
+        try
+        {
+            policy = PolicyLoader.Load(policyPath);
+            rules = RuleSet.Load(policyPath, []);
+        }
+        catch (RuleFileException e)
+        {
+            return Usage(e.Message);
+        }
+
+        var (files, inputErrors) = InputFiles.Resolve(settings.Inputs);
+        if (inputErrors.Count > 0)
+        {
+            foreach (var error in inputErrors) stderr.WriteLine($"drydock clean: {error}");
+            return ExitCodes.UsageOrInput;
+        }
+
+        var outputs = new[] { settings.Output, settings.Quarantine, settings.Ledger, settings.Manifest };
+        if (files.Any(f => outputs.Any(o => string.Equals(Path.GetFullPath(o), Path.GetFullPath(f), StringComparison.Ordinal))))
+        {
+            return Usage("an output file is also an input");
+        }
+
+        byte[] key;
+        try
+        {
+            key = LoadKey(settings.KeyFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return Usage($"redaction key: {e.Message}");
+        }
+
+        var options = new CleanOptions
+        {
+            Output = settings.Output,
+            Quarantine = settings.Quarantine,
+            Ledger = settings.Ledger,
+            Manifest = settings.Manifest,
+            Holdout = settings.Holdout > 0 ? settings.Output + ".holdout.jsonl" : null,
+            HoldoutFraction = settings.Holdout,
+            Keep = settings.Keep,
+            Seed = settings.Seed,
+            Reader = new ReaderOptions { Format = forcedFormat },
+            Threads = settings.Threads,
+        };
+        var clock = Stopwatch.StartNew();
+        CleanManifest result;
+        using (var progress = new ProgressBar(stderr, ReferenceEquals(stderr, Console.Error) && Terminal.ProgressAllowed))
+        {
+            try
+            {
+                var current = "";
+                result = new Cleaner(policy, rules.CreateDetector(), key, ToolInfo.Version).Run(files, options, (file, position) =>
+                {
+                    if (!string.Equals(file, current, StringComparison.Ordinal))
+                    {
+                        current = file;
+                        progress.StartFile(file, new FileInfo(file).Length);
+                    }
+
+                    progress.FilePosition(position);
+                }, cancellationToken);
+            }
+            catch (Exception e) when (e is CleanException or DatasetException or IOException or UnauthorizedAccessException)
+            {
+                return Usage(e.Message);
+            }
+        }
+
+        var d = result.Dispositions;
+        long Count(string name) => d.TryGetValue(name, out var n) ? n : 0;
+        var records = result.Inputs.Sum(i => i.Records);
+        stderr.WriteLine($"drydock clean: {records:N0} records in {clock.Elapsed.TotalSeconds:0.0} s: {Count("kept"):N0} kept, {Count("quarantined"):N0} quarantined, " +
+            $"{Count("malformed"):N0} malformed, {Count("dropped"):N0} dropped, {Count("exact-duplicate"):N0} exact and {Count("near-duplicate"):N0} near duplicates, " +
+            $"{Count("held-out"):N0} held out, {Count("not-selected"):N0} not selected");
+        stderr.WriteLine($"drydock clean: {settings.Output} is dataset version sha256:{result.DatasetVersion}; manifest {settings.Manifest}");
+        return Count("malformed") > 0 && !settings.AllowMalformed ? ExitCodes.UsageOrInput : ExitCodes.Ok;
+    }
+
+    // The key: $DRYDOCK_REDACTION_KEY (hex or base64), else the key file, created with 32 random bytes on first use.
+    private static byte[] LoadKey(string? keyFile)
+    {
+        if (keyFile is null && Environment.GetEnvironmentVariable(KeyEnvironment) is { Length: > 0 } fromEnvironment)
+        {
+            return fromEnvironment.Length % 2 == 0 && fromEnvironment.All(char.IsAsciiHexDigit) ? Convert.FromHexString(fromEnvironment) : Convert.FromBase64String(fromEnvironment);
+        }
+
+        var path = keyFile ?? DefaultKeyFile;
+        if (!File.Exists(path))
+        {
+            if (keyFile is not null) throw new IOException($"{path}: no such file");
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            var created = RandomNumberGenerator.GetBytes(32);
+            File.WriteAllBytes(path, created);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            return created;
+        }
+
+        var key = File.ReadAllBytes(path);
+        return key.Length >= 16 ? key : throw new FormatException($"{path}: a key needs at least 16 bytes");
+    }
+}

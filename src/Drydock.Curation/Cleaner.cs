@@ -1,0 +1,530 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Drydock.Curation.Dedup;
+using Drydock.Curation.Normalization;
+using Drydock.Curation.Policy;
+using Drydock.Curation.Records;
+using Drydock.Curation.Redaction;
+using Drydock.Datasets;
+using Drydock.Datasets.Formats;
+using Drydock.Datasets.Input;
+using Drydock.Datasets.Output;
+using Drydock.Detection;
+using Drydock.Detection.Engine;
+
+namespace Drydock.Curation;
+
+/// <summary>Where <c>drydock clean</c> writes, and how it selects.</summary>
+public sealed record CleanOptions
+{
+    /// <summary>The cleaned dataset.</summary>
+    public required string Output { get; init; }
+
+    /// <summary>Every quarantined or malformed record, whole, with its reasons (JSONL).</summary>
+    public required string Quarantine { get; init; }
+
+    /// <summary>One JSON line per action taken.</summary>
+    public required string Ledger { get; init; }
+
+    /// <summary>The dataset version and its counts (JSON).</summary>
+    public required string Manifest { get; init; }
+
+    /// <summary>The held-out file, when <see cref="HoldoutFraction"/> is above zero.</summary>
+    public string? Holdout { get; init; }
+
+    /// <summary>Fraction of records (by near-duplicate cluster) written to the held-out file.</summary>
+    public double HoldoutFraction { get; init; }
+
+    /// <summary>Keep only this many records, chosen for diversity.</summary>
+    public int? Keep { get; init; }
+
+    /// <summary>Seed of the held-out split and the selection.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>How to read inputs.</summary>
+    public ReaderOptions Reader { get; init; } = new();
+
+    /// <summary>Worker threads (default: all cores).</summary>
+    public int? Threads { get; init; }
+}
+
+/// <summary>An input of a clean run that cannot be cleaned (a format it does not rewrite).</summary>
+public sealed class CleanException(string message) : Exception(message);
+
+/// <summary>
+/// <c>drydock clean</c>: normalises, scans, redacts, quarantines, de-duplicates, splits and minimises a dataset as a
+/// policy says, and writes the cleaned dataset, quarantine, ledger and manifest atomically. Records are processed in
+/// parallel and written in input order; the same inputs, policy, key and version give byte-identical outputs.
+/// </summary>
+public sealed class Cleaner
+{
+    private const string ExactRule = "DD-DEDUP-001";
+    private const string NearRule = "DD-DEDUP-002";
+    private const string KeepRule = "DD-KEEP-001";
+    private const string PolicyRule = "DD-POLICY-001";
+    private const string MalformedRule = "DD-READ-001";
+
+    private static readonly JsonWriterOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private readonly CleaningPolicy _policy;
+    private readonly Detector _detector;
+    private readonly TextNormalizer _normalizer;
+    private readonly Redactor _redactor;
+    private readonly string _toolVersion;
+    private readonly string _policyHash;
+
+    /// <summary>Creates a cleaner; <paramref name="key"/> keys pseudonyms and value hashes.</summary>
+    public Cleaner(CleaningPolicy policy, Detector detector, byte[] key, string toolVersion)
+    {
+        _policy = policy ?? throw new ArgumentNullException(nameof(policy));
+        _detector = detector ?? throw new ArgumentNullException(nameof(detector));
+        _normalizer = new TextNormalizer(policy);
+        _redactor = new Redactor(policy, key);
+        _toolVersion = toolVersion;
+        _policyHash = policy.Hash;
+    }
+
+    /// <summary>Cleans <paramref name="files"/>; <paramref name="progress"/> receives (file, bytes read so far).</summary>
+    public CleanManifest Run(IReadOnlyList<string> files, CleanOptions options, Action<string, long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(options);
+        var reader = new DatasetReader(options.Reader with { KeepRawText = true });
+        var formats = new List<SniffedFormat>();
+        foreach (var file in files)
+        {
+            var sniffed = reader.Detect(file);
+            if (sniffed.Format is DatasetFormat.Csv or DatasetFormat.Parquet)
+            {
+                throw new CleanException($"{file}: clean rewrites JSON datasets (chat, prompt/completion, Alpaca, ShareGPT, JSONL); {sniffed.Format.Name()} is scanned but not rewritten yet");
+            }
+
+            formats.Add(sniffed);
+        }
+
+        var asArray = formats.Count > 0 && formats.All(f => f.Container == Container.Array);
+        var state = new RunState(options, _policy);
+        using var output = new AtomicFile(options.Output);
+        using var quarantine = new AtomicFile(options.Quarantine);
+        using var ledger = new AtomicFile(options.Ledger);
+        using var holdout = options.HoldoutFraction > 0 ? new AtomicFile(options.Holdout ?? throw new ArgumentException("a held-out path is needed", nameof(options))) : null;
+        state.Open(output.Stream, quarantine.Stream, ledger.Stream, holdout?.Stream, asArray);
+
+        var manifestInputs = new List<InputEntry>();
+        for (var f = 0; f < files.Count; f++)
+        {
+            var file = files[f];
+            var source = SourceOf(file);
+            var entry = new InputEntry(file, formats[f].Format.Name(), Sha256OfFile(file), new FileInfo(file).Length);
+            manifestInputs.Add(entry);
+            var batches = reader.Read(file, formats[f], position => progress?.Invoke(file, position));
+            var processed = batches
+                .AsParallel().AsOrdered().WithDegreeOfParallelism(options.Threads ?? Environment.ProcessorCount).WithCancellation(cancellationToken)
+                .Select(batch => batch.Parse().Select(r => Process(r, source)).ToList());
+            foreach (var batch in processed)
+            {
+                foreach (var record in batch)
+                {
+                    entry.Records++;
+                    state.Accept(record, _policyHash);
+                }
+            }
+        }
+
+        state.Finish(_policyHash);
+        output.Commit();
+        quarantine.Commit();
+        ledger.Commit();
+        holdout?.Commit();
+
+        var manifest = state.Manifest(manifestInputs, _policy, _policyHash, _toolVersion);
+        using (var manifestFile = new AtomicFile(options.Manifest))
+        {
+            manifestFile.Stream.Write(manifest.ToJson());
+            manifestFile.Commit();
+        }
+
+        return manifest;
+    }
+
+    private SourcePolicy SourceOf(string file)
+    {
+        var normalized = file.Replace('\\', '/');
+        foreach (var source in _policy.Sources)
+        {
+            if (InputFiles.GlobMatches(source.Path.Replace('\\', '/'), normalized) || normalized.StartsWith(source.Path.TrimEnd('/') + "/", StringComparison.Ordinal)
+                || string.Equals(normalized, source.Path, StringComparison.Ordinal))
+            {
+                return source;
+            }
+        }
+
+        return new SourcePolicy("(undeclared)", Classification.Internal, Trusted: true, Owner: null);
+    }
+
+    private ProcessedRecord Process(ReadResult result, SourcePolicy source)
+    {
+        if (result.Record is not { } record)
+        {
+            var problem = result.Problem!;
+            return new ProcessedRecord(problem.File, problem.Line, null, Disposition.Malformed, problem.Raw, [$"malformed: {problem.Reason}"],
+                [new LedgerEntry(null, problem.File, problem.Line, null, MalformedRule, "read", "malformed", "quarantine", problem.Reason, null)], source.Path);
+        }
+
+        var entries = new List<LedgerEntry>();
+        var reasons = new List<string>();
+        var disposition = Disposition.Keep;
+        if (source.Classification > _policy.MaxClassification)
+        {
+            disposition = Disposition.Quarantine;
+            reasons.Add($"source {source.Path} is {source.Classification.Name()}, above {_policy.MaxClassification.Name()} allowed for use case {_policy.UseCase}");
+            entries.Add(new LedgerEntry(record.Id, record.File, record.Line, null, PolicyRule, "policy", "source-classification", "quarantine", reasons[^1], null));
+        }
+
+        var changes = new List<(string Path, string Text)>();
+        var content = new StringBuilder();
+        var removed = new List<(string Type, int Start, int End)>();
+        foreach (var field in record.Fields)
+        {
+            removed.Clear();
+            var text = _normalizer.Normalize(field.Text, removed);
+            foreach (var (type, start, end) in removed)
+            {
+                entries.Add(new LedgerEntry(record.Id, record.File, record.Line, field.Path, "DD-NORM-001", "normalization", type, "remove",
+                    "removed by normalization", _redactor.ValueHash(type, field.Text[start..end])));
+            }
+
+            var redactions = new List<(int Start, int End, string Replacement)>();
+            foreach (var finding in _detector.Scan(text))
+            {
+                var action = _policy.ActionFor(finding, source.Trusted);
+                if (action == CleanAction.Allow) continue;
+                var value = text[finding.Start..finding.End];
+                var implied = CleaningPolicy.Implied(finding);
+                if (implied > _policy.MaxClassification && action == CleanAction.Redact)
+                {
+                    action = CleanAction.Quarantine;
+                }
+
+                var reason = action == CleanAction.Quarantine && implied > _policy.MaxClassification
+                    ? $"{finding.Type} implies {implied.Name()} data, above {_policy.MaxClassification.Name()} allowed for use case {_policy.UseCase}"
+                    : $"{finding.Category}/{finding.Type} ({finding.Severity.Name()}, confidence {finding.Confidence.ToString("0.00", CultureInfo.InvariantCulture)})";
+                entries.Add(new LedgerEntry(record.Id, record.File, record.Line, field.Path, finding.RuleId, finding.Category, finding.Type, action.Name(), reason,
+                    _redactor.ValueHash(finding.Type, value)));
+                switch (action)
+                {
+                    case CleanAction.Redact:
+                        redactions.Add((finding.Start, finding.End, _redactor.Replacement(finding, value)));
+                        break;
+                    case CleanAction.Quarantine:
+                        if (disposition == Disposition.Keep) disposition = Disposition.Quarantine;
+                        reasons.Add($"{field.Path}: {reason} [{finding.RuleId}]");
+                        break;
+                    case CleanAction.Drop:
+                        disposition = Disposition.Drop;
+                        reasons.Add($"{field.Path}: {reason} [{finding.RuleId}]");
+                        break;
+                }
+            }
+
+            var final = Apply(text, redactions);
+            if (!string.Equals(final, field.Text, StringComparison.Ordinal)) changes.Add((field.Path, final));
+            // The record's own id is not content: two records that differ only by id are duplicates.
+            if (!string.Equals(field.Text, record.Id, StringComparison.Ordinal)) content.Append(final).Append('\u001f');
+        }
+
+        var raw = record.Raw ?? throw new CleanException($"{record.File}:{record.Line}: record text was not kept by the reader");
+        if (disposition != Disposition.Keep)
+        {
+            // The record leaves whole: the ledger says why, not what would have been redacted in it.
+            entries.RemoveAll(e => e.Action is not ("quarantine" or "drop"));
+            return new ProcessedRecord(record.File, record.Line, record.Id, disposition, raw, reasons, entries, source.Path);
+        }
+
+        var rewritten = changes.Count == 0 ? raw : JsonFieldWriter.Rewrite(raw, changes);
+        var key = content.ToString();
+        return new ProcessedRecord(record.File, record.Line, record.Id, Disposition.Keep, rewritten, reasons, entries, source.Path)
+        {
+            ExactHash = XxHash128.HashToUInt128(Encoding.UTF8.GetBytes(key.ToLowerInvariant())),
+            Signature = _policy.NearDedup ? NearDuplicateIndex.Signature(key) : null,
+        };
+    }
+
+    // Replaces spans right to left; overlapping spans keep the first.
+    private static string Apply(string text, List<(int Start, int End, string Replacement)> redactions)
+    {
+        if (redactions.Count == 0) return text;
+        var builder = new StringBuilder(text.Length);
+        var at = 0;
+        foreach (var (start, end, replacement) in redactions.OrderBy(r => r.Start).ThenByDescending(r => r.End))
+        {
+            if (start < at) continue;
+            builder.Append(text, at, start - at).Append(replacement);
+            at = end;
+        }
+
+        return builder.Append(text, at, text.Length - at).ToString();
+    }
+
+    private static string Sha256OfFile(string file)
+    {
+        using var stream = File.OpenRead(file);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    internal enum Disposition
+    {
+        Keep,
+        Quarantine,
+        Drop,
+        Malformed,
+    }
+
+    internal sealed record ProcessedRecord(string File, long Line, string? Id, Disposition Disposition, string? Text, List<string> Reasons, List<LedgerEntry> Ledger, string Source)
+    {
+        public UInt128 ExactHash { get; init; }
+
+        public uint[]? Signature { get; init; }
+    }
+
+    internal sealed record LedgerEntry(string? RecordId, string File, long Line, string? Field, string Rule, string Category, string Type, string Action, string Reason, string? ValueHash);
+
+    internal sealed class InputEntry(string file, string format, string sha256, long bytes)
+    {
+        public string File { get; } = file;
+        public string Format { get; } = format;
+        public string Sha256 { get; } = sha256;
+        public long Bytes { get; } = bytes;
+        public long Records { get; set; }
+    }
+
+    // The sequential part: de-duplication, the held-out split, selection, and every write, in input order.
+    private sealed class RunState(CleanOptions options, CleaningPolicy policy)
+    {
+        private readonly HashSet<UInt128> _exact = [];
+        private readonly Dictionary<UInt128, (string File, long Line)> _firstSeen = [];
+        private readonly NearDuplicateIndex _near = new(policy.NearDuplicateThreshold);
+        private readonly List<(string File, long Line, bool Holdout)> _nearKept = [];
+        private readonly List<(ProcessedRecord Record, ulong Rank)> _selection = [];
+        private readonly SortedDictionary<string, long> _actions = new(StringComparer.Ordinal);
+        private readonly SortedDictionary<string, long> _categories = new(StringComparer.Ordinal);
+        private readonly SortedDictionary<string, long> _types = new(StringComparer.Ordinal);
+        private readonly SortedDictionary<string, long> _dispositions = new(StringComparer.Ordinal);
+        private Stream? _output;
+        private Stream? _quarantine;
+        private Stream? _ledger;
+        private Stream? _holdout;
+        private bool _asArray;
+        private long _written;
+        private long _heldOut;
+        private long _quarantined;
+        private long _ledgerEntries;
+        private IncrementalHash? _outputHash;
+
+        public void Open(Stream output, Stream quarantine, Stream ledger, Stream? holdout, bool asArray)
+        {
+            (_output, _quarantine, _ledger, _holdout, _asArray) = (output, quarantine, ledger, holdout, asArray);
+            _outputHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            if (_asArray) WriteOutput("[\n");
+        }
+
+        public void Accept(ProcessedRecord record, string policyHash)
+        {
+            foreach (var entry in record.Ledger) Log(entry, policyHash);
+            switch (record.Disposition)
+            {
+                case Disposition.Malformed:
+                case Disposition.Quarantine:
+                    Count(_dispositions, record.Disposition == Disposition.Malformed ? "malformed" : "quarantined");
+                    WriteQuarantine(record);
+                    return;
+                case Disposition.Drop:
+                    Count(_dispositions, "dropped");
+                    return;
+            }
+
+            if (policy.ExactDedup && !_exact.Add(record.ExactHash))
+            {
+                var first = _firstSeen[record.ExactHash];
+                Log(new LedgerEntry(record.Id, record.File, record.Line, null, ExactRule, "dedup", "exact-duplicate", "drop", $"exact duplicate of {first.File}:{first.Line}", null), policyHash);
+                Count(_dispositions, "exact-duplicate");
+                return;
+            }
+
+            _firstSeen.TryAdd(record.ExactHash, (record.File, record.Line));
+            var holdout = options.HoldoutFraction > 0 && Fraction(record.ExactHash, options.Seed) < options.HoldoutFraction;
+            if (record.Signature is { } signature)
+            {
+                var cluster = _near.FindOrAdd(signature);
+                if (cluster >= 0)
+                {
+                    var kept = _nearKept[cluster];
+                    Log(new LedgerEntry(record.Id, record.File, record.Line, null, NearRule, "dedup", "near-duplicate", "drop",
+                        $"near duplicate (Jaccard ≥ {policy.NearDuplicateThreshold.ToString("0.##", CultureInfo.InvariantCulture)}) of {kept.File}:{kept.Line}", null), policyHash);
+                    Count(_dispositions, "near-duplicate");
+                    return;
+                }
+
+                _nearKept.Add((record.File, record.Line, holdout));
+            }
+
+            if (holdout)
+            {
+                _holdout!.Write(Encoding.UTF8.GetBytes(record.Text + "\n"));
+                _heldOut++;
+                Count(_dispositions, "held-out");
+                return;
+            }
+
+            if (options.Keep is not null)
+            {
+                _selection.Add((record, XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(record.Text!), options.Seed)));
+                return;
+            }
+
+            WriteRecord(record);
+        }
+
+        public void Finish(string policyHash)
+        {
+            if (options.Keep is { } keep)
+            {
+                // Round-robin over sources (each in a seeded random order) until N are chosen; then input order.
+                var chosen = new HashSet<ProcessedRecord>(ReferenceEqualityComparer.Instance);
+                var queues = _selection.GroupBy(s => s.Record.Source, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .Select(g => new Queue<ProcessedRecord>(g.OrderBy(s => s.Rank).Select(s => s.Record))).ToList();
+                while (chosen.Count < keep && queues.Any(q => q.Count > 0))
+                {
+                    foreach (var queue in queues)
+                    {
+                        if (chosen.Count < keep && queue.Count > 0) chosen.Add(queue.Dequeue());
+                    }
+                }
+
+                foreach (var (record, _) in _selection)
+                {
+                    if (chosen.Contains(record))
+                    {
+                        WriteRecord(record);
+                    }
+                    else
+                    {
+                        Log(new LedgerEntry(record.Id, record.File, record.Line, null, KeepRule, "minimisation", "not-selected", "drop", $"not among the {keep} records kept for diversity", null), policyHash);
+                        Count(_dispositions, "not-selected");
+                    }
+                }
+            }
+
+            if (_asArray) WriteOutput(_written == 0 ? "]\n" : "\n]\n");
+        }
+
+        public CleanManifest Manifest(List<InputEntry> inputs, CleaningPolicy policy, string policyHash, string toolVersion)
+        {
+            _outputHash!.AppendData([]);
+            return new CleanManifest
+            {
+                ToolVersion = toolVersion,
+                DatasetVersion = Convert.ToHexStringLower(_outputHash.GetHashAndReset()),
+                Output = options.Output,
+                Records = _written,
+                Holdout = options.HoldoutFraction > 0 ? options.Holdout : null,
+                HoldoutRecords = _heldOut,
+                HoldoutSha256 = options.HoldoutFraction > 0 ? Sha256OfFile(options.Holdout!) : null,
+                Quarantine = options.Quarantine,
+                QuarantineRecords = _quarantined,
+                QuarantineSha256 = Sha256OfFile(options.Quarantine),
+                Ledger = options.Ledger,
+                LedgerEntries = _ledgerEntries,
+                LedgerSha256 = Sha256OfFile(options.Ledger),
+                Inputs = [.. inputs.Select(i => new ManifestInput(i.File, i.Format, i.Sha256, i.Bytes, i.Records))],
+                PolicyHash = policyHash,
+                UseCase = policy.UseCase,
+                Actions = _actions,
+                Categories = _categories,
+                Types = _types,
+                Dispositions = _dispositions,
+                HoldoutFraction = options.HoldoutFraction,
+                Seed = options.Seed,
+                Keep = options.Keep,
+            };
+        }
+
+        private static double Fraction(UInt128 hash, int seed)
+        {
+            Span<byte> bytes = stackalloc byte[20];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(bytes, hash);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes[16..], seed);
+            return XxHash64.HashToUInt64(bytes) / (double)ulong.MaxValue;
+        }
+
+        private void WriteRecord(ProcessedRecord record)
+        {
+            WriteOutput(_asArray ? (_written == 0 ? "  " : ",\n  ") + record.Text : record.Text + "\n");
+            _written++;
+            Count(_dispositions, "kept");
+        }
+
+        private void WriteOutput(string text)
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            _output!.Write(bytes);
+            _outputHash!.AppendData(bytes);
+        }
+
+        private void WriteQuarantine(ProcessedRecord record)
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var w = new Utf8JsonWriter(buffer, s_json))
+            {
+                w.WriteStartObject();
+                w.WriteString("file", record.File);
+                w.WriteNumber("line", record.Line);
+                if (record.Id is null) w.WriteNull("recordId"); else w.WriteString("recordId", record.Id);
+                w.WriteStartArray("reasons");
+                foreach (var reason in record.Reasons) w.WriteStringValue(reason);
+                w.WriteEndArray();
+                // The record itself, as read: a reviewer can release it unchanged.
+                if (record.Text is null) w.WriteNull("record"); else w.WriteString("record", record.Text);
+                w.WriteEndObject();
+            }
+
+            _quarantine!.Write(buffer.WrittenSpan);
+            _quarantine.WriteByte((byte)'\n');
+            _quarantined++;
+        }
+
+        private void Log(LedgerEntry e, string policyHash)
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var w = new Utf8JsonWriter(buffer, s_json))
+            {
+                w.WriteStartObject();
+                if (e.RecordId is null) w.WriteNull("recordId"); else w.WriteString("recordId", e.RecordId);
+                w.WriteString("file", e.File);
+                w.WriteNumber("line", e.Line);
+                if (e.Field is null) w.WriteNull("field"); else w.WriteString("field", e.Field);
+                w.WriteString("rule", e.Rule);
+                w.WriteString("category", e.Category);
+                w.WriteString("type", e.Type);
+                w.WriteString("action", e.Action);
+                w.WriteString("reason", e.Reason);
+                w.WriteString("policy", policyHash);
+                if (e.ValueHash is null) w.WriteNull("valueHash"); else w.WriteString("valueHash", e.ValueHash);
+                w.WriteEndObject();
+            }
+
+            _ledger!.Write(buffer.WrittenSpan);
+            _ledger.WriteByte((byte)'\n');
+            _ledgerEntries++;
+            Count(_actions, e.Action);
+            Count(_categories, e.Category);
+            Count(_types, e.Type);
+        }
+
+        private static void Count(SortedDictionary<string, long> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
+    }
+}

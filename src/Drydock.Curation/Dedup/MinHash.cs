@@ -1,0 +1,152 @@
+using System.Runtime.CompilerServices;
+
+namespace Drydock.Curation.Dedup;
+
+/// <summary>
+/// Near-duplicate detection: MinHash signatures of character 5-shingles of the text folded to lower-case letters and
+/// digits (any run of other characters is one space), computed by one-permutation hashing (each shingle hashed once
+/// into one of 96 bins, empty bins filled from their neighbours), with locality-sensitive hashing in 16 bands of 6
+/// rows. Two texts whose shingle sets have Jaccard similarity J share a band with probability 1 − (1 − J⁶)¹⁶: 0.99 at
+/// J = 0.8, 0.26 at J = 0.5. Candidates are confirmed by the signature's estimate of J against the threshold, and the
+/// first record of a cluster is kept. Character shingles make an edited word, a reordered sentence or changed case
+/// and spacing cost little similarity. Not thread-safe (one sequential pass, so "first" is well defined).
+/// </summary>
+public sealed class NearDuplicateIndex(double threshold)
+{
+    /// <summary>Bins (hash values) per signature.</summary>
+    public const int Hashes = Bands * Rows;
+    private const int Bands = 16;
+    private const int Rows = 6;
+    private const int ShingleChars = 5;
+
+    // Bucket heads per band key, and a linked list of (record, next) entries: every record stays findable in a bucket.
+    private readonly Dictionary<ulong, int> _heads = [];
+    private readonly List<(int Record, int Next)> _entries = [];
+    private readonly List<uint[]> _signatures = [];
+    private readonly double _threshold = threshold;
+
+    /// <summary>
+    /// Returns the index (in insertion order) of the kept record this signature's text nearly duplicates, or adds it
+    /// as a new kept record and returns -1.
+    /// </summary>
+    public int FindOrAdd(uint[] signature)
+    {
+        ArgumentNullException.ThrowIfNull(signature);
+        Span<ulong> keys = stackalloc ulong[Bands];
+        for (var band = 0; band < Bands; band++)
+        {
+            var key = (ulong)band * 0x9E3779B97F4A7C15;
+            for (var r = 0; r < Rows; r++) key = Mix((key ^ signature[(band * Rows) + r]) * 0x100000001B3UL);
+            keys[band] = key;
+            if (!_heads.TryGetValue(key, out var entry)) continue;
+            for (; entry >= 0; entry = _entries[entry].Next)
+            {
+                var candidate = _entries[entry].Record;
+                if (Similarity(signature, _signatures[candidate]) >= _threshold) return candidate;
+            }
+        }
+
+        var id = _signatures.Count;
+        _signatures.Add(signature);
+        foreach (var key in keys)
+        {
+            _entries.Add((id, _heads.TryGetValue(key, out var head) ? head : -1));
+            _heads[key] = _entries.Count - 1;
+        }
+
+        return -1;
+    }
+
+    /// <summary>The signature of a text (texts shorter than a shingle are one shingle).</summary>
+    public static uint[] Signature(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var signature = new uint[Hashes];
+        signature.AsSpan().Fill(uint.MaxValue);
+        Span<char> window = stackalloc char[ShingleChars];
+        var filled = 0;
+        var pendingSpace = false;
+        var any = false;
+        foreach (var raw in text)
+        {
+            if (!char.IsLetterOrDigit(raw))
+            {
+                // A run of other characters is one space, and only between words (never leading or trailing).
+                pendingSpace = filled > 0;
+                continue;
+            }
+
+            if (pendingSpace)
+            {
+                any |= Push(signature, window, ref filled, ' ');
+                pendingSpace = false;
+            }
+
+            any |= Push(signature, window, ref filled, char.ToLowerInvariant(raw));
+        }
+
+        if (!any && filled > 0) Add(signature, window[..filled]);
+        Densify(signature);
+        return signature;
+    }
+
+    /// <summary>The fraction of equal bins: an estimate of the Jaccard similarity of the two shingle sets.</summary>
+    public static double Similarity(uint[] a, uint[] b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var equal = 0;
+        for (var i = 0; i < a.Length; i++) if (a[i] == b[i]) equal++;
+        return (double)equal / a.Length;
+    }
+
+    private static bool Push(uint[] signature, Span<char> window, ref int filled, char c)
+    {
+        if (filled < ShingleChars)
+        {
+            window[filled++] = c;
+            if (filled < ShingleChars) return false;
+        }
+        else
+        {
+            window[1..].CopyTo(window);
+            window[^1] = c;
+        }
+
+        Add(signature, window);
+        return true;
+    }
+
+    private static void Add(uint[] signature, ReadOnlySpan<char> shingle)
+    {
+        var h = 0xCBF29CE484222325UL;
+        foreach (var c in shingle) h = (h ^ c) * 0x100000001B3UL;
+        h = Mix(h);
+        var bin = (int)(((h >> 32) * Hashes) >> 32);
+        var value = (uint)h;
+        if (value < signature[bin]) signature[bin] = value;
+    }
+
+    // Empty bins take the value of the next non-empty bin (cyclically), so that two texts' empty bins agree.
+    private static void Densify(uint[] signature)
+    {
+        if (Array.TrueForAll(signature, v => v == uint.MaxValue)) return;
+        for (var i = 0; i < signature.Length; i++)
+        {
+            if (signature[i] != uint.MaxValue) continue;
+            var j = (i + 1) % signature.Length;
+            while (signature[j] == uint.MaxValue) j = (j + 1) % signature.Length;
+            signature[i] = signature[j] ^ (uint)(((i - j + signature.Length) % signature.Length) * 0x9E3779B1);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Mix(ulong h)
+    {
+        h ^= h >> 33;
+        h *= 0xFF51AFD7ED558CCDUL;
+        h ^= h >> 33;
+        h *= 0xC4CEB9FE1A85EC53UL;
+        return h ^ (h >> 33);
+    }
+}

@@ -1,0 +1,24 @@
+using Drydock.Curation.Dedup;
+
+namespace Drydock.Curation.Tests;
+
+public class MinHashTests
+{
+    [Fact]
+    public void Similarity_IdenticalAndDisjoint()
+    {
+        var a = NearDuplicateIndex.Signature("the cat sat on the mat near the door today");
+        Assert.Equal(1.0, NearDuplicateIndex.Similarity(a, NearDuplicateIndex.Signature("The cat, sat on the MAT near the door today!")));
+        Assert.True(NearDuplicateIndex.Similarity(a, NearDuplicateIndex.Signature("quantum chromodynamics describes quarks and gluons in nuclei")) < 0.1);
+    }
+
+    [Fact]
+    public void FindOrAdd_ReturnsClusterOfFirst()
+    {
+        var index = new NearDuplicateIndex(0.8);
+        const string text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty";
+        Assert.Equal(-1, index.FindOrAdd(NearDuplicateIndex.Signature(text)));
+        Assert.Equal(-1, index.FindOrAdd(NearDuplicateIndex.Signature("completely unrelated words about databases and indexes and query planners")));
+        Assert.Equal(0, index.FindOrAdd(NearDuplicateIndex.Signature(text.Replace("seven", "SEVEN", StringComparison.Ordinal) + " twentyone")));
+    }
+}
