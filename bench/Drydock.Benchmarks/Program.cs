@@ -15,6 +15,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.Injection.InjectionQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : null);
     case "quality-adversarial":
         return Drydock.Bench.AdversarialQuality.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200, args.Length > 2 ? args[2] : "../shared/bench");
+    case "quality-dedup":
+        return Drydock.Bench.DedupQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0.8);
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
         return 0;
@@ -26,6 +28,7 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks train-injection [SHARED_BENCH_DIR] [MODEL_OUT]  trains the injection classifier (ML.NET)
                    Drydock.Benchmarks quality-injection [SHARED_BENCH_DIR] [PEER_SCORES]  recall / false positives per corpus (markdown)
                    Drydock.Benchmarks quality-adversarial [ROUNDS] [SHARED_BENCH_DIR]  hidden-text/markup/url/malware precision and recall (markdown)
+                   Drydock.Benchmarks quality-dedup [SHARED_BENCH_DIR] [THRESHOLD]  near-duplicate precision and recall on planted variants
                    Drydock.Benchmarks bdn [BenchmarkDotNet args]   hot-path micro-benchmarks
             """);
         return 2;

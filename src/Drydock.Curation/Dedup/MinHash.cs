@@ -19,10 +19,18 @@ public sealed class NearDuplicateIndex(double threshold)
     private const int Rows = 6;
     private const int ShingleChars = 5;
 
+    // Entries of one bucket compared per lookup, most recent first: keeps a lookup's cost bounded when many distinct
+    // records share a band (templated text), at the price of missing an old representative behind them.
+    private const int MaxCandidatesPerBucket = 16;
+
     // Bucket heads per band key, and a linked list of (record, next) entries: every record stays findable in a bucket.
     private readonly Dictionary<ulong, int> _heads = [];
     private readonly List<(int Record, int Next)> _entries = [];
     private readonly List<uint[]> _signatures = [];
+
+    // The lookup that last compared each record, so a record found in several bands is compared once.
+    private readonly List<int> _checkedBy = [];
+    private int _lookups;
     private readonly double _threshold = threshold;
 
     /// <summary>
@@ -32,6 +40,7 @@ public sealed class NearDuplicateIndex(double threshold)
     public int FindOrAdd(uint[] signature)
     {
         ArgumentNullException.ThrowIfNull(signature);
+        var lookup = ++_lookups;
         Span<ulong> keys = stackalloc ulong[Bands];
         for (var band = 0; band < Bands; band++)
         {
@@ -39,15 +48,18 @@ public sealed class NearDuplicateIndex(double threshold)
             for (var r = 0; r < Rows; r++) key = Mix((key ^ signature[(band * Rows) + r]) * 0x100000001B3UL);
             keys[band] = key;
             if (!_heads.TryGetValue(key, out var entry)) continue;
-            for (; entry >= 0; entry = _entries[entry].Next)
+            for (var seen = 0; entry >= 0 && seen < MaxCandidatesPerBucket; entry = _entries[entry].Next, seen++)
             {
                 var candidate = _entries[entry].Record;
+                if (_checkedBy[candidate] == lookup) continue;
+                _checkedBy[candidate] = lookup;
                 if (Similarity(signature, _signatures[candidate]) >= _threshold) return candidate;
             }
         }
 
         var id = _signatures.Count;
         _signatures.Add(signature);
+        _checkedBy.Add(lookup);
         foreach (var key in keys)
         {
             _entries.Add((id, _heads.TryGetValue(key, out var head) ? head : -1));
@@ -96,7 +108,18 @@ public sealed class NearDuplicateIndex(double threshold)
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         var equal = 0;
-        for (var i = 0; i < a.Length; i++) if (a[i] == b[i]) equal++;
+        var i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var width = System.Numerics.Vector<uint>.Count;
+            for (; i + width <= a.Length; i += width)
+            {
+                var same = System.Numerics.Vector.Equals(new System.Numerics.Vector<uint>(a, i), new System.Numerics.Vector<uint>(b, i));
+                equal -= (int)System.Numerics.Vector.Sum(System.Numerics.Vector.AsVectorInt32(same));
+            }
+        }
+
+        for (; i < a.Length; i++) if (a[i] == b[i]) equal++;
         return (double)equal / a.Length;
     }
 
