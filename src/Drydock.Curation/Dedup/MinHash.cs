@@ -7,8 +7,9 @@ namespace Drydock.Curation.Dedup;
 /// digits (any run of other characters is one space), computed by one-permutation hashing (each shingle hashed once
 /// into one of 96 bins, empty bins filled from their neighbours), with locality-sensitive hashing in 16 bands of 6
 /// rows. Two texts whose shingle sets have Jaccard similarity J share a band with probability 1 − (1 − J⁶)¹⁶: 0.99 at
-/// J = 0.8, 0.26 at J = 0.5. Candidates are confirmed by the signature's estimate of J against the threshold, and the
-/// first record of a cluster is kept. Character shingles make an edited word, a reordered sentence or changed case
+/// J = 0.8, 0.26 at J = 0.5. Candidates (at most 16 per bucket, most recent first, each compared once per lookup, so
+/// a lookup costs bounded time) are confirmed by the signature's estimate of J against the threshold, and the first
+/// record of a cluster is kept. Character shingles make an edited word, a reordered sentence or changed case
 /// and spacing cost little similarity. Not thread-safe (one sequential pass, so "first" is well defined).
 /// </summary>
 public sealed class NearDuplicateIndex(double threshold)
