@@ -7,7 +7,7 @@ namespace Drydock.Curation.Dedup;
 /// digits (any run of other characters is one space), computed by one-permutation hashing (each shingle hashed once
 /// into one of 96 bins, empty bins filled from their neighbours), with locality-sensitive hashing in 16 bands of 6
 /// rows. Two texts whose shingle sets have Jaccard similarity J share a band with probability 1 − (1 − J⁶)¹⁶: 0.99 at
-/// J = 0.8, 0.26 at J = 0.5. Candidates (at most 16 per bucket, most recent first, each compared once per lookup, so
+/// J = 0.8, 0.26 at J = 0.5. Candidates (at most 8 per bucket, most recent first, each compared once per lookup, so
 /// a lookup costs bounded time) are confirmed by the signature's estimate of J against the threshold, and the first
 /// record of a cluster is kept. Character shingles make an edited word, a reordered sentence or changed case
 /// and spacing cost little similarity. Not thread-safe (one sequential pass, so "first" is well defined).
@@ -22,7 +22,7 @@ public sealed class NearDuplicateIndex(double threshold)
 
     // Entries of one bucket compared per lookup, most recent first: keeps a lookup's cost bounded when many distinct
     // records share a band (templated text), at the price of missing an old representative behind them.
-    private const int MaxCandidatesPerBucket = 16;
+    private const int MaxCandidatesPerBucket = 8;
 
     // Bucket heads per band key, and a linked list of (record, next) entries: every record stays findable in a bucket.
     private readonly Dictionary<ulong, int> _heads = [];
@@ -76,10 +76,12 @@ public sealed class NearDuplicateIndex(double threshold)
         ArgumentNullException.ThrowIfNull(text);
         var signature = new uint[Hashes];
         signature.AsSpan().Fill(uint.MaxValue);
-        Span<char> window = stackalloc char[ShingleChars];
+        // A rolling polynomial hash of the last five folded characters: each character costs a multiply and a mix.
+        Span<char> ring = stackalloc char[ShingleChars];
         var filled = 0;
+        var head = 0;
+        var rolling = 0UL;
         var pendingSpace = false;
-        var any = false;
         foreach (var raw in text)
         {
             if (!char.IsLetterOrDigit(raw))
@@ -91,14 +93,14 @@ public sealed class NearDuplicateIndex(double threshold)
 
             if (pendingSpace)
             {
-                any |= Push(signature, window, ref filled, ' ');
+                Push(signature, ring, ref filled, ref head, ref rolling, ' ');
                 pendingSpace = false;
             }
 
-            any |= Push(signature, window, ref filled, char.ToLowerInvariant(raw));
+            Push(signature, ring, ref filled, ref head, ref rolling, char.ToLowerInvariant(raw));
         }
 
-        if (!any && filled > 0) Add(signature, window[..filled]);
+        if (filled is > 0 and < ShingleChars) Add(signature, rolling);
         Densify(signature);
         return signature;
     }
@@ -124,28 +126,30 @@ public sealed class NearDuplicateIndex(double threshold)
         return (double)equal / a.Length;
     }
 
-    private static bool Push(uint[] signature, Span<char> window, ref int filled, char c)
+    private const ulong Base = 0x100000001B3UL;
+    private const ulong BaseToTheFourth = unchecked(Base * Base * Base * Base);
+
+    private static void Push(uint[] signature, Span<char> ring, ref int filled, ref int head, ref ulong rolling, char c)
     {
-        if (filled < ShingleChars)
+        if (filled == ShingleChars)
         {
-            window[filled++] = c;
-            if (filled < ShingleChars) return false;
+            rolling -= ring[head] * BaseToTheFourth;
         }
         else
         {
-            window[1..].CopyTo(window);
-            window[^1] = c;
+            filled++;
         }
 
-        Add(signature, window);
-        return true;
+        rolling = (rolling * Base) + c;
+        ring[head] = c;
+        head = (head + 1) % ShingleChars;
+        if (filled == ShingleChars) Add(signature, rolling);
     }
 
-    private static void Add(uint[] signature, ReadOnlySpan<char> shingle)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add(uint[] signature, ulong shingle)
     {
-        var h = 0xCBF29CE484222325UL;
-        foreach (var c in shingle) h = (h ^ c) * 0x100000001B3UL;
-        h = Mix(h);
+        var h = Mix(shingle);
         var bin = (int)(((h >> 32) * Hashes) >> 32);
         var value = (uint)h;
         if (value < signature[bin]) signature[bin] = value;
