@@ -305,10 +305,12 @@ public sealed class Cleaner
     // The sequential part: de-duplication, the held-out split, selection, and every write, in input order.
     private sealed class RunState(CleanOptions options, CleaningPolicy policy)
     {
-        private readonly HashSet<UInt128> _exact = [];
-        private readonly Dictionary<UInt128, (string File, long Line)> _firstSeen = [];
+        // Where each kept record came from, by ordinal (file index and line: a few bytes per record, even for millions).
+        private readonly List<string> _files = [];
+        private readonly List<(int File, long Line)> _positions = [];
+        private readonly Dictionary<UInt128, int> _exact = [];
         private readonly NearDuplicateIndex _near = new(policy.NearDuplicateThreshold);
-        private readonly List<(string File, long Line, bool Holdout)> _nearKept = [];
+        private readonly List<int> _nearKept = [];
         private readonly List<(ProcessedRecord Record, ulong Rank)> _selection = [];
         private readonly SortedDictionary<string, long> _actions = new(StringComparer.Ordinal);
         private readonly SortedDictionary<string, long> _categories = new(StringComparer.Ordinal);
@@ -347,29 +349,30 @@ public sealed class Cleaner
                     return;
             }
 
-            if (policy.ExactDedup && !_exact.Add(record.ExactHash))
+            if (policy.ExactDedup && _exact.TryGetValue(record.ExactHash, out var firstOrdinal))
             {
-                var first = _firstSeen[record.ExactHash];
-                Log(new LedgerEntry(record.Id, record.File, record.Line, null, ExactRule, "dedup", "exact-duplicate", "drop", $"exact duplicate of {first.File}:{first.Line}", null), policyHash);
+                Log(new LedgerEntry(record.Id, record.File, record.Line, null, ExactRule, "dedup", "exact-duplicate", "drop", $"exact duplicate of {Where(firstOrdinal)}", null), policyHash);
                 Count(_dispositions, "exact-duplicate");
                 return;
             }
 
-            _firstSeen.TryAdd(record.ExactHash, (record.File, record.Line));
+            if (_files.Count == 0 || !string.Equals(_files[^1], record.File, StringComparison.Ordinal)) _files.Add(record.File);
+            var ordinal = _positions.Count;
+            _positions.Add((_files.Count - 1, record.Line));
+            if (policy.ExactDedup) _exact[record.ExactHash] = ordinal;
             var holdout = options.HoldoutFraction > 0 && Fraction(record.ExactHash, options.Seed) < options.HoldoutFraction;
             if (record.Signature is { } signature)
             {
                 var cluster = _near.FindOrAdd(signature);
                 if (cluster >= 0)
                 {
-                    var kept = _nearKept[cluster];
                     Log(new LedgerEntry(record.Id, record.File, record.Line, null, NearRule, "dedup", "near-duplicate", "drop",
-                        $"near duplicate (Jaccard ≥ {policy.NearDuplicateThreshold.ToString("0.##", CultureInfo.InvariantCulture)}) of {kept.File}:{kept.Line}", null), policyHash);
+                        $"near duplicate (Jaccard ≥ {policy.NearDuplicateThreshold.ToString("0.##", CultureInfo.InvariantCulture)}) of {Where(_nearKept[cluster])}", null), policyHash);
                     Count(_dispositions, "near-duplicate");
                     return;
                 }
 
-                _nearKept.Add((record.File, record.Line, holdout));
+                _nearKept.Add(ordinal);
             }
 
             if (holdout)
@@ -452,6 +455,8 @@ public sealed class Cleaner
                 Keep = options.Keep,
             };
         }
+
+        private string Where(int ordinal) => $"{_files[_positions[ordinal].File]}:{_positions[ordinal].Line}";
 
         private static double Fraction(UInt128 hash, int seed)
         {

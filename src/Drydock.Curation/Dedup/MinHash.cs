@@ -25,7 +25,8 @@ public sealed class NearDuplicateIndex(double threshold)
     private const int MaxCandidatesPerBucket = 8;
 
     // Bucket heads per band key, and a linked list of (record, next) entries: every record stays findable in a bucket.
-    private readonly Dictionary<ulong, int> _heads = [];
+    // Keys are 32-bit: a collision only adds a candidate, which the similarity check then rejects.
+    private readonly Dictionary<uint, int> _heads = [];
     private readonly List<(int Record, int Next)> _entries = [];
     private readonly List<uint[]> _signatures = [];
 
@@ -42,13 +43,13 @@ public sealed class NearDuplicateIndex(double threshold)
     {
         ArgumentNullException.ThrowIfNull(signature);
         var lookup = ++_lookups;
-        Span<ulong> keys = stackalloc ulong[Bands];
+        Span<uint> keys = stackalloc uint[Bands];
         for (var band = 0; band < Bands; band++)
         {
             var key = (ulong)band * 0x9E3779B97F4A7C15;
             for (var r = 0; r < Rows; r++) key = Mix((key ^ signature[(band * Rows) + r]) * 0x100000001B3UL);
-            keys[band] = key;
-            if (!_heads.TryGetValue(key, out var entry)) continue;
+            keys[band] = (uint)(key >> 32);
+            if (!_heads.TryGetValue(keys[band], out var entry)) continue;
             for (var seen = 0; entry >= 0 && seen < MaxCandidatesPerBucket; entry = _entries[entry].Next, seen++)
             {
                 var candidate = _entries[entry].Record;
