@@ -1,3 +1,4 @@
+using Drydock.Tests.Shared;
 using System.Text;
 using System.Text.Json;
 using Drydock.Curation.Policy;

@@ -17,6 +17,18 @@ public abstract class Analyzer
     /// <summary>Adds the findings of one text field to <paramref name="findings"/> (created on first use).</summary>
     public abstract void Analyze(string text, ref List<Finding>? findings);
 
+    /// <summary>Declares one check of this analyzer.</summary>
+    protected static RuleInfo Check(string id, string category, string type, Severity severity, string description, string[] examples, string[] counterExamples) => new()
+    {
+        Id = id,
+        Category = category,
+        Type = type,
+        Severity = severity,
+        Description = description,
+        Examples = examples,
+        CounterExamples = counterExamples,
+    };
+
     /// <summary>Adds a finding of <paramref name="rule"/>.</summary>
     protected static void Report(ref List<Finding>? findings, RuleInfo rule, int start, int end, double confidence, string excerpt, Severity? severity = null) =>
         (findings ??= []).Add(new Finding(rule.Id, rule.Category, rule.Type, severity ?? rule.Severity, start, end, Math.Round(Math.Clamp(confidence, 0, 0.99), 2), excerpt));

@@ -1,3 +1,4 @@
+using Drydock.Tests.Shared;
 namespace Drydock.Datasets.Tests.Formats;
 
 public class JsonArrayTests

@@ -1,3 +1,4 @@
+using Drydock.Tests.Shared;
 using System.Text;
 using Drydock.Datasets.Formats;
 

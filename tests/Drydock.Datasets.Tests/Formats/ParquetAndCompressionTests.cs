@@ -1,3 +1,4 @@
+using Drydock.Tests.Shared;
 using System.IO.Compression;
 using System.Text;
 using Parquet;

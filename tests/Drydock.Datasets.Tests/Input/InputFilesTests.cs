@@ -1,3 +1,4 @@
+using Drydock.Tests.Shared;
 using Drydock.Datasets.Input;
 
 namespace Drydock.Datasets.Tests.Input;

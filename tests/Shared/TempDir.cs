@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Drydock.Curation.Tests;
+namespace Drydock.Tests.Shared;
 
 /// <summary>A scratch directory deleted after the test.</summary>
 public sealed class TempDir : IDisposable
