@@ -178,6 +178,12 @@ public sealed class Cleaner
         var entries = new List<LedgerEntry>();
         var reasons = new List<string>();
         var disposition = Disposition.Keep;
+        if (result.Problem is { } repaired)
+        {
+            // Read with repairs (invalid UTF-8 replaced by U+FFFD): cleaned like any record, and the repair is ledgered.
+            entries.Add(new LedgerEntry(record.Id, record.File, record.Line, null, MalformedRule, "read", "repaired", "repair", repaired.Reason, null));
+        }
+
         if (source.Classification > _policy.MaxClassification)
         {
             disposition = Disposition.Quarantine;

@@ -113,6 +113,19 @@ public class CleanerTests
     }
 
     [Fact]
+    public void Clean_InvalidUtf8_CleanedAndRepairLedgered()
+    {
+        using var dir = new TempDir();
+        var bytes = Encoding.UTF8.GetBytes(Chat("a", "caf\u00e9 XX") + "\n").ToList();
+        var at = bytes.IndexOf((byte)'X');
+        bytes[at] = 0xFF;
+        var input = dir.File("in.jsonl", bytes.ToArray());
+        var (_, options) = Clean(dir, input);
+        Assert.Contains("\uFFFD", UserText(Assert.Single(Lines(options.Output))), StringComparison.Ordinal);
+        Assert.Contains(Lines(options.Ledger), e => e.GetProperty("action").GetString() == "repair");
+    }
+
+    [Fact]
     public void Clean_HiddenCharactersAndMarkup_RemovedVisibleTextKept()
     {
         using var dir = new TempDir();
