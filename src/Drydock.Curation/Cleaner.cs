@@ -98,12 +98,18 @@ public sealed class Cleaner
         foreach (var file in files)
         {
             var sniffed = reader.Detect(file);
-            if (sniffed.Format is DatasetFormat.Csv or DatasetFormat.Parquet)
+            if (sniffed.Container == Container.Parquet)
             {
-                throw new CleanException($"{file}: clean rewrites JSON datasets (chat, prompt/completion, Alpaca, ShareGPT, JSONL); {sniffed.Format.Name()} is scanned but not rewritten yet");
+                throw new CleanException($"{file}: clean rewrites JSON and CSV datasets; Parquet is scanned but not rewritten yet");
             }
 
             formats.Add(sniffed);
+        }
+
+        var asCsv = formats.Count > 0 && formats[0].Container == Container.Delimited;
+        if (formats.Any(f => (f.Container == Container.Delimited) != asCsv))
+        {
+            throw new CleanException("clean writes one output format: the inputs mix CSV and JSON; clean them separately");
         }
 
         var asArray = formats.Count > 0 && formats.All(f => f.Container == Container.Array);
@@ -112,7 +118,7 @@ public sealed class Cleaner
         using var quarantine = new AtomicFile(options.Quarantine);
         using var ledger = new AtomicFile(options.Ledger);
         using var holdout = options.HoldoutFraction > 0 ? new AtomicFile(options.Holdout ?? throw new ArgumentException("a held-out path is needed", nameof(options))) : null;
-        state.Open(output.Stream, quarantine.Stream, ledger.Stream, holdout?.Stream, asArray);
+        state.Open(output.Stream, quarantine.Stream, ledger.Stream, holdout?.Stream, asArray, asCsv);
 
         var manifestInputs = new List<InputEntry>();
         for (var f = 0; f < files.Count; f++)
@@ -244,17 +250,28 @@ public sealed class Cleaner
         }
 
         var raw = record.Raw ?? throw new CleanException($"{record.File}:{record.Line}: record text was not kept by the reader");
+        string? csvHeader = null;
+        if (raw.StartsWith("{\"delimiter\"", StringComparison.Ordinal))
+        {
+            // A CSV row: the original row goes to the quarantine, the rewritten one to the output.
+            var original = CsvRowWriter.Rewrite(raw, []);
+            csvHeader = original.Header;
+            var cleaned = changes.Count == 0 ? original.Row : CsvRowWriter.Rewrite(raw, changes).Row;
+            (raw, changes) = (original.Row, [(string.Empty, cleaned)]);
+        }
+
         if (disposition != Disposition.Keep)
         {
             // The record leaves whole: the ledger says why, not what would have been redacted in it.
             entries.RemoveAll(e => e.Action is not ("quarantine" or "drop"));
-            return new ProcessedRecord(record.File, record.Line, record.Id, disposition, raw, reasons, entries, source.Path);
+            return new ProcessedRecord(record.File, record.Line, record.Id, disposition, raw, reasons, entries, source.Path) { CsvHeader = csvHeader };
         }
 
-        var rewritten = changes.Count == 0 ? raw : JsonFieldWriter.Rewrite(raw, changes);
+        var rewritten = csvHeader is not null ? changes[0].Text : changes.Count == 0 ? raw : JsonFieldWriter.Rewrite(raw, changes);
         var key = content.ToString();
         return new ProcessedRecord(record.File, record.Line, record.Id, Disposition.Keep, rewritten, reasons, entries, source.Path)
         {
+            CsvHeader = csvHeader,
             ExactHash = XxHash128.HashToUInt128(Encoding.UTF8.GetBytes(key.ToLowerInvariant())),
             Signature = _policy.NearDedup ? NearDuplicateIndex.Signature(key) : null,
         };
@@ -295,6 +312,9 @@ public sealed class Cleaner
         public UInt128 ExactHash { get; init; }
 
         public uint[]? Signature { get; init; }
+
+        /// <summary>The header line, for CSV records.</summary>
+        public string? CsvHeader { get; init; }
     }
 
     internal sealed record LedgerEntry(string? RecordId, string File, long Line, string? Field, string Rule, string Category, string Type, string Action, string Reason, string? ValueHash);
@@ -327,15 +347,18 @@ public sealed class Cleaner
         private Stream? _ledger;
         private Stream? _holdout;
         private bool _asArray;
+        private bool _asCsv;
+        private bool _headerWritten;
+        private bool _holdoutHeaderWritten;
         private long _written;
         private long _heldOut;
         private long _quarantined;
         private long _ledgerEntries;
         private IncrementalHash? _outputHash;
 
-        public void Open(Stream output, Stream quarantine, Stream ledger, Stream? holdout, bool asArray)
+        public void Open(Stream output, Stream quarantine, Stream ledger, Stream? holdout, bool asArray, bool asCsv)
         {
-            (_output, _quarantine, _ledger, _holdout, _asArray) = (output, quarantine, ledger, holdout, asArray);
+            (_output, _quarantine, _ledger, _holdout, _asArray, _asCsv) = (output, quarantine, ledger, holdout, asArray, asCsv);
             _outputHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             if (_asArray) WriteOutput("[\n");
         }
@@ -383,6 +406,12 @@ public sealed class Cleaner
 
             if (holdout)
             {
+                if (_asCsv && !_holdoutHeaderWritten && record.CsvHeader is not null)
+                {
+                    _holdout!.Write(Encoding.UTF8.GetBytes(record.CsvHeader + "\n"));
+                    _holdoutHeaderWritten = true;
+                }
+
                 _holdout!.Write(Encoding.UTF8.GetBytes(record.Text + "\n"));
                 _heldOut++;
                 Count(_dispositions, "held-out");
@@ -474,6 +503,12 @@ public sealed class Cleaner
 
         private void WriteRecord(ProcessedRecord record)
         {
+            if (_asCsv && !_headerWritten && record.CsvHeader is not null)
+            {
+                WriteOutput(record.CsvHeader + "\n");
+                _headerWritten = true;
+            }
+
             WriteOutput(_asArray ? (_written == 0 ? "  " : ",\n  ") + record.Text : record.Text + "\n");
             _written++;
             Count(_dispositions, "kept");

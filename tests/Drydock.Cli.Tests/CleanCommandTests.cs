@@ -63,13 +63,14 @@ public sealed class CleanCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Clean_CsvInput_Exit2WithMessageAndNoOutput()
+    public async Task Clean_MixedFormats_Exit2WithMessageAndNoOutput()
     {
-        var input = Write("in.csv", "text\nhello\n");
+        var csv = Write("in.csv", "text\nhello\n");
+        var json = Write("in.jsonl", Records);
         var output = Path.Combine(_dir, "out.jsonl");
-        var (exit, _, stderr) = await CliRunner.Run("clean", input, "-o", output);
+        var (exit, _, stderr) = await CliRunner.Run("clean", csv, json, "-o", output);
         Assert.Equal(2, exit);
-        Assert.Contains("not rewritten", stderr, StringComparison.Ordinal);
+        Assert.Contains("mix CSV and JSON", stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(output));
         Assert.Empty(Directory.EnumerateFiles(_dir, "*.tmp"));
     }

@@ -203,13 +203,27 @@ public class CleanerTests
     }
 
     [Fact]
-    public void Clean_CsvInput_RefusedWithClearMessage()
+    public void Clean_CsvInput_WritesCsvWithHeaderAndEmptyCellsKept()
     {
         using var dir = new TempDir();
-        var input = dir.File("in.csv", "text\nhello\n");
-        var e = Assert.Throws<CleanException>(() => Clean(dir, input));
-        Assert.Contains("csv", e.Message, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(dir.Path, "out.jsonl")));
+        var input = dir.File("in.csv", "id,question,answer,notes\n1,\"Hi, mail me at jo.doe@harbor-mail.net\",\"Sure, \"\"done\"\"\",\n2,Opening hours?,Nine to five,\n");
+        var (manifest, options) = Clean(dir, input, outName: "out.csv");
+        var lines = File.ReadAllLines(options.Output);
+        Assert.Equal(["id,question,answer,notes", "1,\"Hi, mail me at [EMAIL]\",\"Sure, \"\"done\"\"\",", "2,Opening hours?,Nine to five,"], lines);
+        Assert.Equal("csv", manifest.Inputs[0].Format);
+    }
+
+    [Fact]
+    public void Clean_MixedCsvAndJson_RefusedBeforeWriting()
+    {
+        using var dir = new TempDir();
+        var csv = dir.File("a.csv", "text\nhello\n");
+        var json = dir.File("b.jsonl", Chat("a", "hello") + "\n");
+        var output = Path.Combine(dir.Path, "out.jsonl");
+        var options = new CleanOptions { Output = output, Quarantine = output + ".q", Ledger = output + ".l", Manifest = output + ".m" };
+        var e = Assert.Throws<CleanException>(() => new Cleaner(new CleaningPolicy(), s_detector, s_key, "test").Run([csv, json], options, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("mix CSV and JSON", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
     }
 
     [Fact]
