@@ -462,11 +462,10 @@ public sealed class Cleaner
 
         public CleanManifest Manifest(List<InputEntry> inputs, CleaningPolicy policy, string policyHash, string toolVersion)
         {
-            _outputHash!.AppendData([]);
             return new CleanManifest
             {
                 ToolVersion = toolVersion,
-                DatasetVersion = Convert.ToHexStringLower(_outputHash.GetHashAndReset()),
+                DatasetVersion = Convert.ToHexStringLower(_outputHash!.GetHashAndReset()),
                 Output = options.Output,
                 Records = _written,
                 Holdout = options.HoldoutFraction > 0 ? options.Holdout : null,
