@@ -50,6 +50,9 @@ public sealed record CleanOptions
 
     /// <summary>Worker threads (default: all cores).</summary>
     public int? Threads { get; init; }
+
+    /// <summary>Told "file:line: reason" for every malformed record (which is also quarantined).</summary>
+    public Action<string>? OnMalformed { get; init; }
 }
 
 /// <summary>An input of a clean run that cannot be cleaned (a format it does not rewrite).</summary>
@@ -113,7 +116,7 @@ public sealed class Cleaner
         }
 
         var asArray = formats.Count > 0 && formats.All(f => f.Container == Container.Array);
-        var state = new RunState(options, _policy);
+        using var state = new RunState(options, _policy);
         using var output = new AtomicFile(options.Output);
         using var quarantine = new AtomicFile(options.Quarantine);
         using var ledger = new AtomicFile(options.Ledger);
@@ -254,10 +257,9 @@ public sealed class Cleaner
         if (raw.StartsWith("{\"delimiter\"", StringComparison.Ordinal))
         {
             // A CSV row: the original row goes to the quarantine, the rewritten one to the output.
-            var original = CsvRowWriter.Rewrite(raw, []);
-            csvHeader = original.Header;
-            var cleaned = changes.Count == 0 ? original.Row : CsvRowWriter.Rewrite(raw, changes).Row;
-            (raw, changes) = (original.Row, [(string.Empty, cleaned)]);
+            var (header, original, cleaned) = CsvRowWriter.Rewrite(raw, changes);
+            csvHeader = header;
+            (raw, changes) = (original, [(string.Empty, cleaned)]);
         }
 
         if (disposition != Disposition.Keep)
@@ -329,7 +331,7 @@ public sealed class Cleaner
     }
 
     // The sequential part: de-duplication, the held-out split, selection, and every write, in input order.
-    private sealed class RunState(CleanOptions options, CleaningPolicy policy)
+    private sealed class RunState(CleanOptions options, CleaningPolicy policy) : IDisposable
     {
         // Where each kept record came from, by ordinal (file index and line: a few bytes per record, even for millions).
         private readonly List<string> _files = [];
@@ -356,6 +358,10 @@ public sealed class Cleaner
         private long _ledgerEntries;
         private IncrementalHash? _outputHash;
 
+        // One buffer and writer for every quarantine and ledger line (reset per line).
+        private readonly System.Buffers.ArrayBufferWriter<byte> _line = new();
+        private Utf8JsonWriter? _writer;
+
         public void Open(Stream output, Stream quarantine, Stream ledger, Stream? holdout, bool asArray, bool asCsv)
         {
             (_output, _quarantine, _ledger, _holdout, _asArray, _asCsv) = (output, quarantine, ledger, holdout, asArray, asCsv);
@@ -369,6 +375,8 @@ public sealed class Cleaner
             switch (record.Disposition)
             {
                 case Disposition.Malformed:
+                    options.OnMalformed?.Invoke($"{record.File}:{record.Line}: {record.Reasons[0]}");
+                    goto case Disposition.Quarantine;
                 case Disposition.Quarantine:
                     Count(_dispositions, record.Disposition == Disposition.Malformed ? "malformed" : "quarantined");
                     WriteQuarantine(record);
@@ -522,52 +530,60 @@ public sealed class Cleaner
 
         private void WriteQuarantine(ProcessedRecord record)
         {
-            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-            using (var w = new Utf8JsonWriter(buffer, s_json))
-            {
-                w.WriteStartObject();
-                w.WriteString("file", record.File);
-                w.WriteNumber("line", record.Line);
-                if (record.Id is null) w.WriteNull("recordId"); else w.WriteString("recordId", record.Id);
-                w.WriteStartArray("reasons");
-                foreach (var reason in record.Reasons) w.WriteStringValue(reason);
-                w.WriteEndArray();
-                // The record itself, as read: a reviewer can release it unchanged.
-                if (record.Text is null) w.WriteNull("record"); else w.WriteString("record", record.Text);
-                w.WriteEndObject();
-            }
-
-            _quarantine!.Write(buffer.WrittenSpan);
+            var w = StartLine();
+            w.WriteStartObject();
+            w.WriteString("file", record.File);
+            w.WriteNumber("line", record.Line);
+            if (record.Id is null) w.WriteNull("recordId"); else w.WriteString("recordId", record.Id);
+            w.WriteStartArray("reasons");
+            foreach (var reason in record.Reasons) w.WriteStringValue(reason);
+            w.WriteEndArray();
+            // The record itself, as read: a reviewer can release it unchanged.
+            if (record.Text is null) w.WriteNull("record"); else w.WriteString("record", record.Text);
+            w.WriteEndObject();
+            w.Flush();
+            _quarantine!.Write(_line.WrittenSpan);
             _quarantine.WriteByte((byte)'\n');
             _quarantined++;
         }
 
         private void Log(LedgerEntry e, string policyHash)
         {
-            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-            using (var w = new Utf8JsonWriter(buffer, s_json))
-            {
-                w.WriteStartObject();
-                if (e.RecordId is null) w.WriteNull("recordId"); else w.WriteString("recordId", e.RecordId);
-                w.WriteString("file", e.File);
-                w.WriteNumber("line", e.Line);
-                if (e.Field is null) w.WriteNull("field"); else w.WriteString("field", e.Field);
-                w.WriteString("rule", e.Rule);
-                w.WriteString("category", e.Category);
-                w.WriteString("type", e.Type);
-                w.WriteString("action", e.Action);
-                w.WriteString("reason", e.Reason);
-                w.WriteString("policy", policyHash);
-                if (e.ValueHash is null) w.WriteNull("valueHash"); else w.WriteString("valueHash", e.ValueHash);
-                w.WriteEndObject();
-            }
-
-            _ledger!.Write(buffer.WrittenSpan);
+            var w = StartLine();
+            w.WriteStartObject();
+            if (e.RecordId is null) w.WriteNull("recordId"); else w.WriteString("recordId", e.RecordId);
+            w.WriteString("file", e.File);
+            w.WriteNumber("line", e.Line);
+            if (e.Field is null) w.WriteNull("field"); else w.WriteString("field", e.Field);
+            w.WriteString("rule", e.Rule);
+            w.WriteString("category", e.Category);
+            w.WriteString("type", e.Type);
+            w.WriteString("action", e.Action);
+            w.WriteString("reason", e.Reason);
+            w.WriteString("policy", policyHash);
+            if (e.ValueHash is null) w.WriteNull("valueHash"); else w.WriteString("valueHash", e.ValueHash);
+            w.WriteEndObject();
+            w.Flush();
+            _ledger!.Write(_line.WrittenSpan);
             _ledger.WriteByte((byte)'\n');
             _ledgerEntries++;
             Count(_actions, e.Action);
             Count(_categories, e.Category);
             Count(_types, e.Type);
+        }
+
+        public void Dispose()
+        {
+            _writer?.Dispose();
+            _outputHash?.Dispose();
+        }
+
+        private Utf8JsonWriter StartLine()
+        {
+            _line.ResetWrittenCount();
+            if (_writer is null) _writer = new Utf8JsonWriter(_line, s_json);
+            else _writer.Reset(_line);
+            return _writer;
         }
 
         private static void Count(SortedDictionary<string, long> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;

@@ -57,7 +57,9 @@ public sealed class CleanCommandTests : IDisposable
     {
         var input = Write("in.jsonl", Records + "{not json\n");
         var output = Path.Combine(_dir, "out.jsonl");
-        Assert.Equal(2, (await CliRunner.Run("clean", input, "-o", output)).Exit);
+        var (exit, _, stderr) = await CliRunner.Run("clean", input, "-o", output);
+        Assert.Equal(2, exit);
+        Assert.Contains("in.jsonl:4: malformed: invalid JSON", stderr, StringComparison.Ordinal);
         Assert.Equal(0, (await CliRunner.Run("clean", input, "-o", output, "--allow-malformed")).Exit);
         Assert.Contains("{not json", await File.ReadAllTextAsync(output + ".quarantine.jsonl", TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }

@@ -16,6 +16,7 @@ internal static class CleanCommand
 {
     private const string KeyEnvironment = "DRYDOCK_REDACTION_KEY";
     private const string DefaultKeyFile = ".drydock/keys/redaction.key";
+    private const int MaxMalformedOnStderr = 20;
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
@@ -107,6 +108,7 @@ internal static class CleanCommand
             return Usage($"redaction key: {e.Message}");
         }
 
+        var malformedShown = 0;
         var options = new CleanOptions
         {
             Output = settings.Output,
@@ -119,6 +121,10 @@ internal static class CleanCommand
             Seed = settings.Seed,
             Reader = new ReaderOptions { Format = forcedFormat },
             Threads = settings.Threads,
+            OnMalformed = problem =>
+            {
+                if (malformedShown++ < MaxMalformedOnStderr) stderr.WriteLine($"drydock clean: {problem}");
+            },
         };
         var clock = Stopwatch.StartNew();
         CleanManifest result;

@@ -10,7 +10,8 @@ namespace Drydock.Curation.Records;
 /// </summary>
 internal static class CsvRowWriter
 {
-    public static (string Header, string Row) Rewrite(string raw, IReadOnlyList<(string Path, string Text)> changes)
+    /// <summary>The header line, the row as read, and the row with <paramref name="changes"/> applied.</summary>
+    public static (string Header, string Original, string Cleaned) Rewrite(string raw, IReadOnlyList<(string Path, string Text)> changes)
     {
         using var doc = JsonDocument.Parse(raw);
         var root = doc.RootElement;
@@ -18,6 +19,7 @@ internal static class CsvRowWriter
         var header = root.GetProperty("header").EnumerateArray().Select(e => e.GetString()!).ToArray();
         var names = root.GetProperty("names").EnumerateArray().Select(e => e.GetString()!).ToList();
         var row = root.GetProperty("row").EnumerateArray().Select(e => e.GetString()!).ToArray();
+        var original = Line(row, delimiter);
         foreach (var (path, text) in changes)
         {
             var column = names.IndexOf(path);
@@ -30,7 +32,7 @@ internal static class CsvRowWriter
             if (column >= 0 && column < row.Length) row[column] = text;
         }
 
-        return (Line(header, delimiter), Line(row, delimiter));
+        return (Line(header, delimiter), original, changes.Count == 0 ? original : Line(row, delimiter));
     }
 
     private static string Line(IEnumerable<string> cells, char delimiter)
