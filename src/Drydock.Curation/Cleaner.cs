@@ -321,6 +321,30 @@ public sealed class Cleaner
 
     internal sealed record LedgerEntry(string? RecordId, string File, long Line, string? Field, string Rule, string Category, string Type, string Action, string Reason, string? ValueHash);
 
+    // A stream and the SHA-256 of everything written to it, so that no output is read back to be hashed.
+    private sealed class HashedOutput(Stream stream) : IDisposable
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public void Write(string text) => Write(Encoding.UTF8.GetBytes(text));
+
+        public void WriteLine(ReadOnlySpan<byte> bytes)
+        {
+            Write(bytes);
+            Write("\n"u8);
+        }
+
+        public string Sha256() => Convert.ToHexStringLower(_hash.GetHashAndReset());
+
+        public void Dispose() => _hash.Dispose();
+
+        private void Write(ReadOnlySpan<byte> bytes)
+        {
+            stream.Write(bytes);
+            _hash.AppendData(bytes);
+        }
+    }
+
     internal sealed class InputEntry(string file, string format, string sha256, long bytes)
     {
         public string File { get; } = file;
@@ -344,10 +368,10 @@ public sealed class Cleaner
         private readonly SortedDictionary<string, long> _categories = new(StringComparer.Ordinal);
         private readonly SortedDictionary<string, long> _types = new(StringComparer.Ordinal);
         private readonly SortedDictionary<string, long> _dispositions = new(StringComparer.Ordinal);
-        private Stream? _output;
-        private Stream? _quarantine;
-        private Stream? _ledger;
-        private Stream? _holdout;
+        private HashedOutput? _output;
+        private HashedOutput? _quarantine;
+        private HashedOutput? _ledger;
+        private HashedOutput? _holdout;
         private bool _asArray;
         private bool _asCsv;
         private bool _headerWritten;
@@ -356,7 +380,6 @@ public sealed class Cleaner
         private long _heldOut;
         private long _quarantined;
         private long _ledgerEntries;
-        private IncrementalHash? _outputHash;
 
         // One buffer and writer for every quarantine and ledger line (reset per line).
         private readonly System.Buffers.ArrayBufferWriter<byte> _line = new();
@@ -364,8 +387,9 @@ public sealed class Cleaner
 
         public void Open(Stream output, Stream quarantine, Stream ledger, Stream? holdout, bool asArray, bool asCsv)
         {
-            (_output, _quarantine, _ledger, _holdout, _asArray, _asCsv) = (output, quarantine, ledger, holdout, asArray, asCsv);
-            _outputHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            (_output, _quarantine, _ledger) = (new HashedOutput(output), new HashedOutput(quarantine), new HashedOutput(ledger));
+            _holdout = holdout is null ? null : new HashedOutput(holdout);
+            (_asArray, _asCsv) = (asArray, asCsv);
             if (_asArray) WriteOutput("[\n");
         }
 
@@ -416,11 +440,11 @@ public sealed class Cleaner
             {
                 if (_asCsv && !_holdoutHeaderWritten && record.CsvHeader is not null)
                 {
-                    _holdout!.Write(Encoding.UTF8.GetBytes(record.CsvHeader + "\n"));
+                    _holdout!.Write(record.CsvHeader + "\n");
                     _holdoutHeaderWritten = true;
                 }
 
-                _holdout!.Write(Encoding.UTF8.GetBytes(record.Text + "\n"));
+                _holdout!.Write(record.Text + "\n");
                 _heldOut++;
                 Count(_dispositions, "held-out");
                 return;
@@ -473,18 +497,18 @@ public sealed class Cleaner
             return new CleanManifest
             {
                 ToolVersion = toolVersion,
-                DatasetVersion = Convert.ToHexStringLower(_outputHash!.GetHashAndReset()),
+                DatasetVersion = _output!.Sha256(),
                 Output = options.Output,
                 Records = _written,
                 Holdout = options.HoldoutFraction > 0 ? options.Holdout : null,
                 HoldoutRecords = _heldOut,
-                HoldoutSha256 = options.HoldoutFraction > 0 ? Sha256OfFile(options.Holdout!) : null,
+                HoldoutSha256 = _holdout?.Sha256(),
                 Quarantine = options.Quarantine,
                 QuarantineRecords = _quarantined,
-                QuarantineSha256 = Sha256OfFile(options.Quarantine),
+                QuarantineSha256 = _quarantine!.Sha256(),
                 Ledger = options.Ledger,
                 LedgerEntries = _ledgerEntries,
-                LedgerSha256 = Sha256OfFile(options.Ledger),
+                LedgerSha256 = _ledger!.Sha256(),
                 Inputs = [.. inputs.Select(i => new ManifestInput(i.File, i.Format, i.Sha256, i.Bytes, i.Records))],
                 PolicyHash = policyHash,
                 UseCase = policy.UseCase,
@@ -523,9 +547,7 @@ public sealed class Cleaner
 
         private void WriteOutput(string text)
         {
-            var bytes = Encoding.UTF8.GetBytes(text);
-            _output!.Write(bytes);
-            _outputHash!.AppendData(bytes);
+            _output!.Write(text);
         }
 
         private void WriteQuarantine(ProcessedRecord record)
@@ -542,8 +564,7 @@ public sealed class Cleaner
             if (record.Text is null) w.WriteNull("record"); else w.WriteString("record", record.Text);
             w.WriteEndObject();
             w.Flush();
-            _quarantine!.Write(_line.WrittenSpan);
-            _quarantine.WriteByte((byte)'\n');
+            _quarantine!.WriteLine(_line.WrittenSpan);
             _quarantined++;
         }
 
@@ -564,8 +585,7 @@ public sealed class Cleaner
             if (e.ValueHash is null) w.WriteNull("valueHash"); else w.WriteString("valueHash", e.ValueHash);
             w.WriteEndObject();
             w.Flush();
-            _ledger!.Write(_line.WrittenSpan);
-            _ledger.WriteByte((byte)'\n');
+            _ledger!.WriteLine(_line.WrittenSpan);
             _ledgerEntries++;
             Count(_actions, e.Action);
             Count(_categories, e.Category);
@@ -575,7 +595,7 @@ public sealed class Cleaner
         public void Dispose()
         {
             _writer?.Dispose();
-            _outputHash?.Dispose();
+            foreach (var output in new[] { _output, _quarantine, _ledger, _holdout }) output?.Dispose();
         }
 
         private Utf8JsonWriter StartLine()

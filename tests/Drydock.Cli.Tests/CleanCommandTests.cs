@@ -48,7 +48,11 @@ public sealed class CleanCommandTests : IDisposable
         using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(output + ".manifest.json", TestContext.Current.CancellationToken));
         Assert.StartsWith("sha256:", manifest.RootElement.GetProperty("datasetVersion").GetString(), StringComparison.Ordinal);
         Assert.Equal(1, manifest.RootElement.GetProperty("quarantine").GetProperty("records").GetInt32());
-        Assert.True(File.Exists(output + ".ledger.jsonl"));
+        foreach (var (name, file) in new[] { ("output", output), ("quarantine", output + ".quarantine.jsonl"), ("ledger", output + ".ledger.jsonl") })
+        {
+            var onDisk = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(file, TestContext.Current.CancellationToken)));
+            Assert.Equal(onDisk, manifest.RootElement.GetProperty(name).GetProperty("sha256").GetString());
+        }
         Assert.Empty(Directory.EnumerateFiles(_dir, "*.tmp"));
     }
 

@@ -92,8 +92,6 @@ public sealed partial class InjectionAnalyzer : Analyzer
             return;
         }
 
-        var cues = hasLexical ? null : new Dictionary<int, (int Start, int Length)>();
-        var probability = Score(text, lexical?.Select(f => f.Type).Distinct() ?? [], cues);
         if (hasLexical)
         {
             // Judged without the pattern hits themselves: does the rest of the text read as an attack?
@@ -103,22 +101,25 @@ public sealed partial class InjectionAnalyzer : Analyzer
                 return;
             }
 
+            var withHits = Score(text, lexical!.Select(f => f.Type).Distinct(), null);
             for (var i = 0; i < findings!.Count; i++)
             {
                 var f = findings[i];
-                if (f.Category == Categories.Injection && probability > f.Confidence)
+                if (f.Category == Categories.Injection && withHits > f.Confidence)
                 {
-                    findings[i] = f with { Confidence = Math.Round(Math.Min(0.99, probability), 2) };
+                    findings[i] = f with { Confidence = Math.Round(Math.Min(0.99, withHits), 2) };
                 }
             }
 
             return;
         }
 
+        var cues = new Dictionary<int, (int Start, int Length)>();
+        var probability = Score(text, [], cues);
         if (probability >= _model.Threshold)
         {
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;
-            Report(ref findings, s_classifier, 0, text.Length, probability, Explain(text, probability, cues!), severity);
+            Report(ref findings, s_classifier, 0, text.Length, probability, Explain(text, probability, cues), severity);
         }
     }
 
