@@ -14,6 +14,14 @@ internal static class DrydockApp
         root.Subcommands.Add(RulesCommand.Create(stdout, stderr));
         root.Subcommands.Add(CleanCommand.Create(stdout, stderr));
         root.Subcommands.Add(InitCommand.Create(stdout, stderr));
+        root.Subcommands.Add(DatasetCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ApproveCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ApproveCommand.CreateLineage(stdout, stderr));
+        root.Subcommands.Add(ThreatModelCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ModelCommand.Create(stdout, stderr));
+        root.Subcommands.Add(AuditCommand.Create(stdout, stderr));
+        root.Subcommands.Add(VerifyCommand.Create(stdout, stderr));
+        root.Subcommands.Add(VaultCommand.Create(stdout, stderr));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -1,11 +1,12 @@
 using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Drydock.Curation.Policy;
 
 namespace Drydock.Curation;
 
 /// <summary>One input of a clean run.</summary>
-public sealed record ManifestInput(string File, string Format, string Sha256, long Bytes, long Records);
+public sealed record ManifestInput(string File, string Format, string Sha256, long Bytes, long Records, SourcePolicy Source);
 
 /// <summary>
 /// The manifest of a cleaned dataset: its version (SHA-256 of the output bytes), what went in (input hashes), under
@@ -61,6 +62,12 @@ public sealed record CleanManifest
 
     /// <summary>The policy's use case.</summary>
     public required string UseCase { get; init; }
+
+    /// <summary>The highest classification the use case may train on.</summary>
+    public required Classification MaxClassification { get; init; }
+
+    /// <summary>The project.</summary>
+    public required string Project { get; init; }
 
     /// <summary>Ledger lines per action.</summary>
     public required IReadOnlyDictionary<string, long> Actions { get; init; }
@@ -134,13 +141,21 @@ public sealed record CleanManifest
                 w.WriteString("sha256", input.Sha256);
                 w.WriteNumber("bytes", input.Bytes);
                 w.WriteNumber("records", input.Records);
+                w.WriteStartObject("source");
+                w.WriteString("path", input.Source.Path);
+                w.WriteString("classification", input.Source.Classification.Name());
+                w.WriteString("trust", input.Source.Trusted ? "trusted" : "untrusted");
+                if (input.Source.Owner is null) w.WriteNull("owner"); else w.WriteString("owner", input.Source.Owner);
+                w.WriteEndObject();
                 w.WriteEndObject();
             }
 
             w.WriteEndArray();
             w.WriteStartObject("policy");
             w.WriteString("hash", PolicyHash);
+            w.WriteString("project", Project);
             w.WriteString("useCase", UseCase);
+            w.WriteString("maxClassification", MaxClassification.Name());
             w.WriteEndObject();
             if (Keep is { } keep) w.WriteNumber("keep", keep); else w.WriteNull("keep");
             w.WriteStartObject("counts");

@@ -128,7 +128,7 @@ public sealed class Cleaner
         {
             var file = files[f];
             var source = SourceOf(file);
-            var entry = new InputEntry(file, formats[f].Format.Name(), Sha256OfFile(file), new FileInfo(file).Length);
+            var entry = new InputEntry(file, formats[f].Format.Name(), Sha256OfFile(file), new FileInfo(file).Length, source);
             manifestInputs.Add(entry);
             var batches = reader.Read(file, formats[f], position => progress?.Invoke(file, position));
             var processed = batches
@@ -345,8 +345,9 @@ public sealed class Cleaner
         }
     }
 
-    internal sealed class InputEntry(string file, string format, string sha256, long bytes)
+    internal sealed class InputEntry(string file, string format, string sha256, long bytes, SourcePolicy source)
     {
+        public SourcePolicy Source { get; } = source;
         public string File { get; } = file;
         public string Format { get; } = format;
         public string Sha256 { get; } = sha256;
@@ -509,9 +510,11 @@ public sealed class Cleaner
                 Ledger = options.Ledger,
                 LedgerEntries = _ledgerEntries,
                 LedgerSha256 = _ledger!.Sha256(),
-                Inputs = [.. inputs.Select(i => new ManifestInput(i.File, i.Format, i.Sha256, i.Bytes, i.Records))],
+                Inputs = [.. inputs.Select(i => new ManifestInput(i.File, i.Format, i.Sha256, i.Bytes, i.Records, i.Source))],
                 PolicyHash = policyHash,
                 UseCase = policy.UseCase,
+                MaxClassification = policy.MaxClassification,
+                Project = policy.Project,
                 Actions = _actions,
                 Categories = _categories,
                 Types = _types,

@@ -95,9 +95,14 @@ public sealed class CleanCommandTests : IDisposable
     public async Task Init_WritesStarterThatMatchesTheSchema_AndDoesNotOverwrite()
     {
         var path = Path.Combine(_dir, "drydock.yaml");
-        Assert.Equal(0, (await CliRunner.Run("init", "-o", path)).Exit);
-        Assert.Equal(2, (await CliRunner.Run("init", "-o", path)).Exit);
-        Assert.Equal(0, (await CliRunner.Run("init", "-o", path, "--force")).Exit);
+        Assert.Equal(0, (await CliRunner.RunIn(_dir, "init", "-o", path)).Exit);
+        await File.AppendAllTextAsync(path, "# edited\n", TestContext.Current.CancellationToken);
+        var again = await CliRunner.RunIn(_dir, "init", "-o", path);
+        Assert.Equal(0, again.Exit);
+        Assert.Contains("kept", again.Stdout, StringComparison.Ordinal);
+        Assert.EndsWith("# edited\n", await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(0, (await CliRunner.RunIn(_dir, "init", "-o", path, "--force")).Exit);
+        Assert.True(File.Exists(Path.Combine(_dir, ".drydock", "keys", "signing.key")));
 
         var yaml = new YamlStream();
         yaml.Load(new StringReader(await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken)));

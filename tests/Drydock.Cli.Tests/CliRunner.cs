@@ -7,10 +7,13 @@ namespace Drydock.Cli.Tests;
 /// <summary>Runs the drydock command in-process from the test output folder, capturing both streams.</summary>
 internal static class CliRunner
 {
-    public static async Task<(int Exit, string Stdout, string Stderr)> Run(params string[] args)
+    public static Task<(int Exit, string Stdout, string Stderr)> Run(params string[] args) => RunIn(AppContext.BaseDirectory, args);
+
+    /// <summary>Runs in <paramref name="directory"/> (the project folder: drydock.yaml and .drydock/ live there).</summary>
+    public static async Task<(int Exit, string Stdout, string Stderr)> RunIn(string directory, params string[] args)
     {
         var previous = Directory.GetCurrentDirectory();
-        Directory.SetCurrentDirectory(AppContext.BaseDirectory);
+        Directory.SetCurrentDirectory(directory);
         try
         {
             using var stdout = new StringWriter();

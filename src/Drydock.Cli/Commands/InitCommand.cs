@@ -2,34 +2,57 @@ using System.CommandLine;
 using Drydock.Cli.Infrastructure;
 using Drydock.Curation.Policy;
 using Drydock.Datasets.Output;
+using Drydock.Provenance.Signing;
+using Drydock.Provenance.Vault;
 
 namespace Drydock.Cli.Commands;
 
-/// <summary><c>drydock init</c>: writes a commented starter drydock.yaml.</summary>
+/// <summary>
+/// <c>drydock init</c>: writes a commented starter drydock.yaml and creates the project's keys (an Ed25519 signing
+/// key pair and the vault's key ring, both mode 0600 under .drydock/keys). Existing keys are never replaced.
+/// </summary>
 internal static class InitCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("init", "Write a commented starter drydock.yaml (every setting at its default).");
-        var path = new Option<string>("--output", "-o") { Description = "Where to write it.", DefaultValueFactory = _ => RuleSet.DefaultConfig };
-        var force = new Option<bool>("--force") { Description = "Overwrite an existing file." };
+        var command = new Command("init", "Write a commented starter drydock.yaml and create the signing key and the vault key ring (.drydock/keys).");
+        var path = new Option<string>("--output", "-o") { Description = "Where to write drydock.yaml.", DefaultValueFactory = _ => RuleSet.DefaultConfig };
+        var force = new Option<bool>("--force") { Description = "Overwrite an existing drydock.yaml (keys are never overwritten)." };
         command.Options.Add(path);
         command.Options.Add(force);
-        command.SetAction((parse, _) =>
+        command.SetAction((parse, _) => ProjectContext.Guard("init", stderr, () =>
         {
             var target = parse.GetValue(path)!;
             if (File.Exists(target) && !parse.GetValue(force))
             {
-                stderr.WriteLine($"drydock init: {target} already exists (use --force to overwrite)");
-                return Task.FromResult(ExitCodes.UsageOrInput);
+                stdout.WriteLine($"kept {target} (it exists; --force overwrites it)");
+            }
+            else
+            {
+                using var file = new AtomicFile(target);
+                file.Stream.Write(System.Text.Encoding.UTF8.GetBytes(StarterPolicy.Text));
+                file.Commit();
+                stdout.WriteLine($"wrote {target}");
             }
 
-            using var file = new AtomicFile(target);
-            file.Stream.Write(System.Text.Encoding.UTF8.GetBytes(StarterPolicy.Text));
-            file.Commit();
-            stdout.WriteLine($"wrote {target}");
-            return Task.FromResult(ExitCodes.Ok);
-        });
+            if (File.Exists(ProjectContext.SigningKeyPath))
+            {
+                using var existing = SigningKey.Load(ProjectContext.SigningKeyPath);
+                stdout.WriteLine($"kept signing key {existing.KeyId} ({ProjectContext.SigningKeyPath})");
+            }
+            else
+            {
+                using var created = SigningKey.Create(ProjectContext.SigningKeyPath);
+                stdout.WriteLine($"created signing key {created.KeyId}: {ProjectContext.SigningKeyPath} (private, 0600) and {ProjectContext.SigningKeyPath}.pub");
+            }
+
+            var existed = File.Exists(ProjectContext.KeyRingPath);
+            var ring = KeyRing.Open(ProjectContext.KeyRingPath, create: true);
+            stdout.WriteLine(ring.Path is null
+                ? $"vault key-encryption key from {KeyRing.EnvironmentVariable}"
+                : $"{(existed ? "kept" : "created")} vault key ring {ProjectContext.KeyRingPath} (0600, current key {ring.CurrentKeyId})");
+            return ExitCodes.Ok;
+        }));
         return command;
     }
 }

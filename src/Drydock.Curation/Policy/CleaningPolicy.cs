@@ -71,6 +71,18 @@ public sealed record CleaningPolicy
     /// <summary>The use case's name.</summary>
     public string UseCase { get; init; } = "default";
 
+    /// <summary>The approval roles.</summary>
+    public static readonly IReadOnlyList<string> Roles = ["data-owner", "security-reviewer"];
+
+    /// <summary>The project (threat models and approvals are per project).</summary>
+    public string Project { get; init; } = "default";
+
+    /// <summary>The registry: a SQLite file path or a postgres:// URL (null: .drydock/registry.db).</summary>
+    public string? Registry { get; init; }
+
+    /// <summary>The roles that must approve a dataset or model before it is approved.</summary>
+    public IReadOnlyList<string> RequiredApprovalRoles { get; init; } = Roles;
+
     /// <summary>The most sensitive classification the use case may train on.</summary>
     public Classification MaxClassification { get; init; } = Classification.Confidential;
 

@@ -14,7 +14,7 @@ public static class PolicyLoader
 {
     private static readonly HashSet<string> s_topLevel = new(StringComparer.Ordinal)
     {
-        "version", "use-case", "sources", "actions", "types", "redaction", "thresholds", "normalization", "dedup", "internal-domains", "rules",
+        "version", "project", "registry", "approvals", "use-case", "sources", "actions", "types", "redaction", "thresholds", "normalization", "dedup", "internal-domains", "rules",
     };
 
     /// <summary>Loads <paramref name="path"/>, or returns the defaults when it is null.</summary>
@@ -60,6 +60,24 @@ public static class PolicyLoader
         }
 
         var reader = new Reader(path);
+        policy = policy with
+        {
+            Project = reader.Scalar(root, "project", "project") ?? policy.Project,
+            Registry = reader.Scalar(root, "registry", "registry"),
+        };
+        if (reader.Map(root, "approvals") is { } approvals && reader.Sequence(approvals, "required-roles") is { } roles)
+        {
+            var list = new List<string>();
+            foreach (var node in roles)
+            {
+                var role = (node as YamlScalarNode)?.Value ?? "";
+                if (!CleaningPolicy.Roles.Contains(role)) throw new RuleFileException(path, node.Start.Line, "approvals.required-roles", $"unknown role '{role}'; known: {string.Join(", ", CleaningPolicy.Roles.ToArray())}");
+                list.Add(role);
+            }
+
+            policy = policy with { RequiredApprovalRoles = list };
+        }
+
         if (reader.Map(root, "use-case") is { } useCase)
         {
             policy = policy with

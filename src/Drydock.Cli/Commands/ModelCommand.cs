@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Text;
+using Drydock.Cli.Infrastructure;
+using Drydock.Datasets.Output;
+using Drydock.Provenance;
+using Drydock.Provenance.Registry;
+using Drydock.Provenance.Signing;
+
+namespace Drydock.Cli.Commands;
+
+/// <summary><c>drydock model register|list</c>: model versions, tied to the datasets that made them.</summary>
+internal static class ModelCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("model", "Register model versions (signed, tied to their datasets) and list them.");
+
+        var register = new Command("register", "Register a model file or folder trained on registered datasets; signs the record (PATH.dsse.json).");
+        var path = new Argument<string>("path") { Description = "A model file or folder (adapter weights, config, tokenizer…)." };
+        var name = new Option<string?>("--name") { Description = "A name (default: the file or folder name)." };
+        var datasets = new Option<string[]>("--dataset") { Description = "A dataset it was trained on (repeat for several).", Required = true, AllowMultipleArgumentsPerToken = true };
+        var baseModel = new Option<string?>("--base-model") { Description = "The base model (name and pinned hash)." };
+        register.Arguments.Add(path);
+        register.Options.Add(name);
+        register.Options.Add(datasets);
+        register.Options.Add(baseModel);
+        ProjectContext.AddOptions(register);
+        register.SetAction((parse, _) => ProjectContext.Guard("model register", stderr, () =>
+        {
+            var context = ProjectContext.Load(parse);
+            var target = Path.GetFullPath(parse.GetValue(path)!);
+            var (files, digest) = Digest(target);
+            using var registry = context.OpenRegistry();
+            var datasetIds = (parse.GetValue(datasets) ?? []).Select(d => registry.GetDataset(d).Id).ToList();
+            var id = "mv-" + digest[..12];
+            if (registry.FindModel(id) is { } existing)
+            {
+                stdout.WriteLine($"{existing.Id} already registered ({existing.Name})");
+                return ExitCodes.Ok;
+            }
+
+            var actor = Actor.Current;
+            var modelName = parse.GetValue(name) ?? Path.GetFileName(target.TrimEnd(Path.DirectorySeparatorChar));
+            using var key = SigningKey.Load(ProjectContext.SigningKeyPath);
+            var envelopeDirectory = Path.GetDirectoryName(target.TrimEnd(Path.DirectorySeparatorChar))!;
+            var subjects = files.Select(f => new Subject(Path.GetRelativePath(envelopeDirectory, Path.Combine(Directory.Exists(target) ? target : envelopeDirectory, f.Path)).Replace('\\', '/'), f.Sha256));
+            var statement = Dsse.Statement(subjects, Dsse.ModelPredicate, w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("modelId", id);
+                w.WriteString("name", modelName);
+                w.WriteString("digest", "sha256:" + digest);
+                w.WriteString("baseModel", parse.GetValue(baseModel));
+                DatasetCommand.WriteStrings(w, "datasets", datasetIds);
+                w.WriteString("registeredBy", actor);
+                w.WriteEndObject();
+            });
+            var envelope = Dsse.Sign(statement, key);
+            var envelopePath = target.TrimEnd(Path.DirectorySeparatorChar) + ".dsse.json";
+            using (var file = new AtomicFile(envelopePath))
+            {
+                file.Stream.Write(envelope);
+                file.Commit();
+            }
+
+            var (model, _) = registry.RegisterModel(modelName, digest, parse.GetValue(baseModel), files, datasetIds, Encoding.UTF8.GetString(envelope), actor);
+            stdout.WriteLine($"{model.Id} registered: {model.Name}, {files.Count} files, sha256:{digest}");
+            stdout.WriteLine($"  trained on {string.Join(", ", model.Datasets.ToArray())}");
+            stdout.WriteLine($"  signed by {key.KeyId}: {envelopePath}");
+            return ExitCodes.Ok;
+        }));
+
+        var list = new Command("list", "List registered model versions with their approval status.");
+        ProjectContext.AddOptions(list);
+        list.SetAction((parse, _) => ProjectContext.Guard("model list", stderr, () =>
+        {
+            var context = ProjectContext.Load(parse);
+            using var registry = context.OpenRegistry();
+            var models = registry.ListModels();
+            foreach (var m in models)
+            {
+                stdout.WriteLine($"{m.Id,-16} {m.Name,-28} {registry.Status("model", m.Id, context.Policy.RequiredApprovalRoles).State,-9} {m.RegisteredAt} {m.RegisteredBy}  datasets {string.Join(",", m.Datasets.ToArray())}");
+            }
+
+            if (models.Count == 0) stdout.WriteLine("(no models)");
+            return ExitCodes.Ok;
+        }));
+
+        command.Subcommands.Add(register);
+        command.Subcommands.Add(list);
+        return command;
+    }
+
+    /// <summary>
+    /// The files of a model and its digest: for a file, its SHA-256; for a folder, the SHA-256 of the
+    /// <c>sha256sum</c>-style listing ("HASH  relative/path\n", sorted by path) of every file in it.
+    /// </summary>
+    internal static (List<ModelFile> Files, string Digest) Digest(string target)
+    {
+        if (File.Exists(target))
+        {
+            var sha = Dsse.Sha256Of(target);
+            return ([new ModelFile(Path.GetFileName(target), sha, new FileInfo(target).Length)], sha);
+        }
+
+        if (!Directory.Exists(target)) throw new FileNotFoundException($"{target}: no such file or folder");
+        var files = Directory.EnumerateFiles(target, "*", SearchOption.AllDirectories)
+            .Select(f => (Relative: Path.GetRelativePath(target, f).Replace('\\', '/'), Full: f))
+            .OrderBy(f => f.Relative, StringComparer.Ordinal)
+            .Select(f => new ModelFile(f.Relative, Dsse.Sha256Of(f.Full), new FileInfo(f.Full).Length)).ToList();
+        if (files.Count == 0) throw new ArgumentException($"{target} holds no files");
+        var listing = string.Concat(files.Select(f => $"{f.Sha256}  {f.Path}\n"));
+        return (files, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(listing))));
+    }
+}

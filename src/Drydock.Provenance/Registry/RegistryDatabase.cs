@@ -1,0 +1,225 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Drydock.Provenance.Registry;
+
+/// <summary>A registry problem the user can fix (bad location, unknown id): exit code 2.</summary>
+public sealed class RegistryException(string message) : Exception(message);
+
+/// <summary>
+/// The registry's storage: one SQLite file (the default, <c>.drydock/registry.db</c>) or a PostgreSQL database, with
+/// the same schema and versioned migrations. Every table is append-only and every row is written with the audit
+/// entry that records it, in one transaction (see <see cref="Audit.AuditLog"/>).
+/// </summary>
+public sealed class RegistryDatabase : IDisposable
+{
+    // Each migration runs once, in order, inside a transaction, and is recorded in schema_migrations.
+    private static readonly (int Version, string Name, string Sql)[] s_migrations =
+    [
+        (1, "registry", """
+            CREATE TABLE audit_log (seq BIGINT PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+            CREATE TABLE sources (id TEXT PRIMARY KEY, path TEXT NOT NULL, classification TEXT NOT NULL, trust TEXT NOT NULL, owner TEXT, audit_seq BIGINT NOT NULL);
+            CREATE TABLE datasets (id TEXT PRIMARY KEY, version TEXT NOT NULL, name TEXT NOT NULL, project TEXT NOT NULL, use_case TEXT NOT NULL, classification TEXT NOT NULL, max_classification TEXT NOT NULL, records TEXT NOT NULL, manifest_sha256 TEXT NOT NULL, ledger_sha256 TEXT NOT NULL, parents TEXT NOT NULL, sources TEXT NOT NULL, manifest TEXT NOT NULL, envelope TEXT, registered_by TEXT NOT NULL, registered_at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE TABLE threat_models (id TEXT PRIMARY KEY, project TEXT NOT NULL, sha256 TEXT NOT NULL, content TEXT NOT NULL, registered_by TEXT NOT NULL, registered_at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE TABLE models (id TEXT PRIMARY KEY, name TEXT NOT NULL, digest TEXT NOT NULL, base_model TEXT, files TEXT NOT NULL, envelope TEXT, registered_by TEXT NOT NULL, registered_at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE TABLE model_datasets (id TEXT PRIMARY KEY, model_id TEXT NOT NULL, dataset_id TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE TABLE approvals (id TEXT PRIMARY KEY, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, role TEXT NOT NULL, decision TEXT NOT NULL, comment TEXT, actor TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE INDEX datasets_version ON datasets (version);
+            CREATE INDEX datasets_audit ON datasets (audit_seq);
+            CREATE INDEX sources_audit ON sources (audit_seq);
+            CREATE INDEX threat_models_project ON threat_models (project, audit_seq);
+            CREATE INDEX models_audit ON models (audit_seq);
+            CREATE INDEX model_datasets_dataset ON model_datasets (dataset_id);
+            CREATE INDEX model_datasets_model ON model_datasets (model_id);
+            CREATE INDEX model_datasets_audit ON model_datasets (audit_seq);
+            CREATE INDEX approvals_subject ON approvals (subject_kind, subject_id);
+            CREATE INDEX approvals_audit ON approvals (audit_seq);
+            CREATE INDEX audit_subject ON audit_log (subject);
+            """),
+    ];
+
+    /// <summary>The audited tables and their columns (after <c>id</c>), in the order their audit details list them.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> Tables = new Dictionary<string, string[]>(StringComparer.Ordinal)
+    {
+        ["sources"] = ["path", "classification", "trust", "owner"],
+        ["datasets"] = ["version", "name", "project", "use_case", "classification", "max_classification", "records", "manifest_sha256", "ledger_sha256", "parents", "sources", "manifest", "envelope", "registered_by", "registered_at"],
+        ["threat_models"] = ["project", "sha256", "content", "registered_by", "registered_at"],
+        ["models"] = ["name", "digest", "base_model", "files", "envelope", "registered_by", "registered_at"],
+        ["model_datasets"] = ["model_id", "dataset_id"],
+        ["approvals"] = ["subject_kind", "subject_id", "role", "decision", "comment", "actor", "at"],
+    };
+
+    private RegistryDatabase(DbConnection connection, bool postgres, string display)
+    {
+        Connection = connection;
+        IsPostgres = postgres;
+        Display = display;
+    }
+
+    /// <summary>The open connection.</summary>
+    public DbConnection Connection { get; }
+
+    /// <summary>True for PostgreSQL.</summary>
+    public bool IsPostgres { get; }
+
+    /// <summary>Where it is, without any password.</summary>
+    public string Display { get; }
+
+    /// <summary>
+    /// Opens (creating and migrating as needed) the registry at <paramref name="location"/>: a <c>postgres://</c> or
+    /// <c>postgresql://</c> URL, an Npgsql connection string (<c>Host=…</c>), or a SQLite file path.
+    /// </summary>
+    public static RegistryDatabase Open(string location)
+    {
+        RegistryDatabase database;
+        if (location.StartsWith("postgres://", StringComparison.Ordinal) || location.StartsWith("postgresql://", StringComparison.Ordinal) || location.StartsWith("Host=", StringComparison.OrdinalIgnoreCase))
+        {
+            var builder = location.StartsWith("Host=", StringComparison.OrdinalIgnoreCase) ? new NpgsqlConnectionStringBuilder(location) : FromUrl(location);
+            var display = $"postgres://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}";
+            var source = new NpgsqlSlimDataSourceBuilder(builder.ConnectionString).Build();
+            NpgsqlConnection connection;
+            try
+            {
+                connection = source.OpenConnection();
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                throw new RegistryException($"cannot connect to the registry at {display}: {e.Message}");
+            }
+
+            database = new RegistryDatabase(connection, postgres: true, display);
+        }
+        else
+        {
+            var full = Path.GetFullPath(location);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ConnectionString);
+            try
+            {
+                connection.Open();
+            }
+            catch (SqliteException e)
+            {
+                throw new RegistryException($"cannot open the registry at {full}: {e.Message}");
+            }
+
+            database = new RegistryDatabase(connection, postgres: false, full);
+            database.Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;");
+        }
+
+        database.Migrate();
+        return database;
+    }
+
+    /// <summary>Runs the migrations not yet applied; returns how many ran.</summary>
+    public int Migrate()
+    {
+        Execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+        var applied = 0;
+        foreach (var (version, name, sql) in s_migrations)
+        {
+            using var transaction = Connection.BeginTransaction();
+            if (IsPostgres) Execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE", transaction);
+            if (Scalar("SELECT COUNT(*) FROM schema_migrations WHERE version = @v", transaction, ("v", version)) is long and > 0) continue;
+            foreach (var statement in sql.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                Execute(statement, transaction);
+            }
+
+            Execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (@v, @n, @a)", transaction, ("v", version), ("n", name), ("a", Now()));
+            transaction.Commit();
+            applied++;
+        }
+
+        return applied;
+    }
+
+    /// <summary>The schema version.</summary>
+    public long SchemaVersion => Scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", null) is { } v ? Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture) : 0;
+
+    /// <summary>Runs a statement.</summary>
+    public int Execute(string sql, DbTransaction? transaction = null, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(sql, transaction, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    /// <summary>Runs a query returning one value (as long for integers).</summary>
+    public object? Scalar(string sql, DbTransaction? transaction, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(sql, transaction, parameters);
+        var value = command.ExecuteScalar();
+        return value switch
+        {
+            null or DBNull => null,
+            int i => (long)i,
+            _ => value,
+        };
+    }
+
+    /// <summary>A command with parameters (named <c>@name</c> in both backends).</summary>
+    public DbCommand Command(string sql, DbTransaction? transaction, params (string Name, object? Value)[] parameters)
+    {
+        var command = Connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+        {
+            var p = command.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value ?? DBNull.Value;
+            command.Parameters.Add(p);
+        }
+
+        return command;
+    }
+
+    /// <summary>Starts a write transaction that holds the audit log's tail until commit.</summary>
+    public DbTransaction BeginWrite()
+    {
+        var transaction = Connection.BeginTransaction(); // SQLite: BEGIN IMMEDIATE (one writer at a time)
+        if (IsPostgres) Execute("LOCK TABLE audit_log IN EXCLUSIVE MODE", transaction);
+        return transaction;
+    }
+
+    /// <summary>UTC now, to the millisecond, ISO 8601.</summary>
+    public static string Now() => DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <inheritdoc />
+    public void Dispose() => Connection.Dispose();
+
+    private static NpgsqlConnectionStringBuilder FromUrl(string url)
+    {
+        Uri uri;
+        try
+        {
+            uri = new Uri(url);
+        }
+        catch (UriFormatException e)
+        {
+            throw new RegistryException($"registry URL is not valid: {e.Message}");
+        }
+
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = uri.Host,
+            Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
+            Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')) is { Length: > 0 } db ? db : "drydock",
+        };
+        if (uri.UserInfo.Length > 0)
+        {
+            var parts = uri.UserInfo.Split(':', 2);
+            builder.Username = Uri.UnescapeDataString(parts[0]);
+            if (parts.Length == 2) builder.Password = Uri.UnescapeDataString(parts[1]);
+        }
+
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = pair.Split('=', 2);
+            if (kv.Length == 2 && kv[0] == "sslmode") builder.SslMode = Enum.TryParse<SslMode>(kv[1], ignoreCase: true, out var mode) ? mode : SslMode.Prefer;
+        }
+
+        return builder;
+    }
+}
