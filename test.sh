@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Runs every test of the solution and ends with one line: "N passed, N failed".
-# Installs what the tests need first (today: nothing beyond the .NET SDK).
+# Installs and starts what the tests need first: a throw-away PostgreSQL for the registry tests
+# (Debian's postgresql package, installed if missing; stopped and deleted at the end).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 results=.test-results
 rm -rf "$results"
+
+pgdir="${TMPDIR:-/tmp}/drydock-test-pg-$$"
+trap 'tests/services/postgres.sh stop "$pgdir"' EXIT
+if DRYDOCK_TEST_POSTGRES="$(tests/services/postgres.sh start "$pgdir")"; then
+  export DRYDOCK_TEST_POSTGRES DRYDOCK_REQUIRE_POSTGRES=1
+else
+  echo "PostgreSQL could not be started: its registry tests will fail" >&2
+  export DRYDOCK_REQUIRE_POSTGRES=1
+fi
 
 if ! dotnet build Drydock.slnx -c Release -nologo -v quiet; then
   echo "build failed"
