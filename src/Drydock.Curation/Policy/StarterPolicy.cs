@@ -9,6 +9,15 @@ public static class StarterPolicy
         # Every setting below is at its default: delete what you do not change. Docs: docs/clean.md, docs/rules.md.
         version: 1
 
+        # The project: threat models and approvals are per project (docs/provenance.md).
+        project: default
+        # The registry of datasets, models, approvals and the audit log: a SQLite file (the default) or a
+        # postgres://user@host:5432/db URL for a team. --registry and DRYDOCK_REGISTRY override it.
+        # registry: .drydock/registry.db
+        # Who must approve a dataset or model before it is approved for training or release.
+        approvals:
+          required-roles: [data-owner, security-reviewer]
+
         # What the data is for, and the most sensitive data it may hold:
         # public < internal < confidential < regulated (cards, national ids) < highly-sensitive (credentials).
         # A record whose findings imply more than this is quarantined with that reason.
