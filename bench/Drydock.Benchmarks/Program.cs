@@ -17,6 +17,12 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.AdversarialQuality.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200, args.Length > 2 ? args[2] : "../shared/bench");
     case "quality-dedup":
         return Drydock.Bench.DedupQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0.8);
+    case "vault":
+        return Drydock.Bench.ProvenanceBench.Vault(args.Length > 1 ? args[1] : "bench/out/vault", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1024);
+    case "audit":
+        return Drydock.Bench.ProvenanceBench.Audit(args.Length > 1 ? args[1] : "bench/out/audit", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+    case "registry" when args.Length >= 2:
+        return Drydock.Bench.ProvenanceBench.Registry(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10_000, args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1_000);
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
         return 0;
@@ -29,6 +35,9 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks quality-injection [SHARED_BENCH_DIR] [PEER_SCORES]  recall / false positives per corpus (markdown)
                    Drydock.Benchmarks quality-adversarial [ROUNDS] [SHARED_BENCH_DIR]  hidden-text/markup/url/malware precision and recall (markdown)
                    Drydock.Benchmarks quality-dedup [SHARED_BENCH_DIR] [THRESHOLD]  near-duplicate precision and recall on planted variants
+                   Drydock.Benchmarks vault [FOLDER] [SIZE_MB]       vault encrypt/decrypt throughput (sha256sum as reference)
+                   Drydock.Benchmarks audit [FOLDER] [ENTRIES]       audit verify time and memory over a SQLite log
+                   Drydock.Benchmarks registry LOCATION [DATASETS] [MODELS]  register and lineage p50/p99 (SQLite path or postgres:// URL)
                    Drydock.Benchmarks bdn [BenchmarkDotNet args]   hot-path micro-benchmarks
             """);
         return 2;

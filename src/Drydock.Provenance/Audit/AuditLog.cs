@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Data.Common;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -38,6 +37,29 @@ public static class AuditLog
     public static readonly string Genesis = new('0', 64);
 
     private const int InlineLimit = 256;
+
+    // One buffer and writer per thread, reset per use: verify hashes a million entries without allocating for each.
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_scratch;
+
+    private static Utf8JsonWriter Scratch(out ArrayBufferWriter<byte> buffer)
+    {
+        t_scratch ??= (new ArrayBufferWriter<byte>(1024), null!);
+        var (b, w) = t_scratch.Value;
+        b.ResetWrittenCount();
+        if (w is null)
+        {
+            w = new Utf8JsonWriter(b, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+            t_scratch = (b, w);
+        }
+        else
+        {
+            w.Reset(b);
+        }
+
+        buffer = b;
+        return w;
+    }
 
     /// <summary>
     /// Inserts a row into an audited table and its audit entry, inside <paramref name="transaction"/> (from
@@ -105,10 +127,17 @@ public static class AuditLog
             return new AuditVerification(count, previous, count + 1, $"the log ends at {Short(previous)} after {count} entries, not at the published head {Short(expectedHead)} (entries were removed from the end, or the chain was rewritten)");
         }
 
+        // Rows against entries, in storage order; the lowest bad entry is reported.
+        (long Seq, string Problem)? worst = null;
+        void Bad(long seq, string problem)
+        {
+            if (worst is null || seq < worst.Value.Seq) worst = (seq, problem);
+        }
+
         foreach (var (table, columns) in RegistryDatabase.Tables)
         {
             var select = string.Join(", ", columns.Select(c => "t." + c));
-            using (var command = db.Command($"SELECT t.id, {select}, t.audit_seq, a.subject, a.details FROM {table} t LEFT JOIN audit_log a ON a.seq = t.audit_seq ORDER BY t.audit_seq", null))
+            using (var command = db.Command($"SELECT t.id, {select}, t.audit_seq, a.subject, a.details FROM {table} t LEFT JOIN audit_log a ON a.seq = t.audit_seq", null))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())
@@ -117,14 +146,13 @@ public static class AuditLog
                     var values = Enumerable.Range(1, columns.Length).Select(i => reader.IsDBNull(i) ? null : reader.GetString(i)).ToList();
                     var seq = reader.GetInt64(columns.Length + 1);
                     var subject = reader.IsDBNull(columns.Length + 2) ? null : reader.GetString(columns.Length + 2);
-                    if (subject != $"{table}/{id}")
+                    if (subject is null || subject.Length != table.Length + 1 + id.Length || !subject.StartsWith(table, StringComparison.Ordinal) || !subject.EndsWith(id, StringComparison.Ordinal) || subject[table.Length] != '/')
                     {
-                        return new AuditVerification(count, previous, seq, $"{table}/{id} has no audit entry of its own (row inserted outside drydock)");
+                        Bad(seq, $"{table}/{id} has no audit entry of its own (row inserted outside drydock)");
                     }
-
-                    if (reader.GetString(columns.Length + 3) != Details(id, values))
+                    else if (reader.GetString(columns.Length + 3) != Details(id, values))
                     {
-                        return new AuditVerification(count, previous, seq, $"{table}/{id} differs from what audit entry {seq} recorded (row edited outside drydock)");
+                        Bad(seq, $"{table}/{id} differs from what audit entry {seq} recorded (row edited outside drydock)");
                     }
                 }
             }
@@ -135,12 +163,12 @@ public static class AuditLog
             {
                 if (reader.Read())
                 {
-                    return new AuditVerification(count, previous, reader.GetInt64(0), $"audit entry {reader.GetInt64(0)} records {reader.GetString(1)}, which is gone (row deleted outside drydock)");
+                    Bad(reader.GetInt64(0), $"audit entry {reader.GetInt64(0)} records {reader.GetString(1)}, which is gone (row deleted outside drydock)");
                 }
             }
         }
 
-        return new AuditVerification(count, previous, null, null);
+        return worst is { } w ? new AuditVerification(count, previous, w.Seq, w.Problem) : new AuditVerification(count, previous, null, null);
     }
 
     /// <summary>Entries matching <paramref name="filter"/>, newest first.</summary>
@@ -165,8 +193,7 @@ public static class AuditLog
     /// <summary>The canonical details of a row.</summary>
     public static string Details(string id, IEnumerable<string?> values)
     {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        var w = Scratch(out var buffer);
         {
             w.WriteStartArray();
             w.WriteStringValue(id);
@@ -178,6 +205,7 @@ public static class AuditLog
             }
 
             w.WriteEndArray();
+            w.Flush();
         }
 
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
@@ -186,8 +214,8 @@ public static class AuditLog
     /// <summary>An entry's hash.</summary>
     public static string Hash(string prev, long seq, string at, string actor, string action, string subject, string details)
     {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer))
+        // Escaping does not matter for a hash as long as it never changes: the relaxed encoder is part of the format.
+        var w = Scratch(out var buffer);
         {
             w.WriteStartArray();
             w.WriteStringValue(prev);
@@ -198,6 +226,7 @@ public static class AuditLog
             w.WriteStringValue(subject);
             w.WriteStringValue(details);
             w.WriteEndArray();
+            w.Flush();
         }
 
         return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
@@ -214,7 +243,4 @@ public static class AuditLog
         new(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7));
 
     private static string Short(string hash) => hash.Length > 12 ? hash[..12] : hash;
-
-    /// <summary>Formats a count for messages.</summary>
-    internal static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 }

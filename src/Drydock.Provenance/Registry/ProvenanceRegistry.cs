@@ -29,7 +29,10 @@ public sealed class ProvenanceRegistry(RegistryDatabase db) : IDisposable
     public (DatasetRecord Dataset, bool Created) RegisterDataset(DatasetManifest manifest, string manifestJson, string name, IReadOnlyList<string> extraParents, string? envelope, string actor)
     {
         var id = "ds-" + manifest.Version[..12];
-        if (FindDataset(id) is { } existing) return (existing, false);
+        if (Datasets("WHERE id = @id", ("id", id)) is [var existing])
+        {
+            return existing.Version == manifest.Version ? (existing, false) : throw new RegistryException($"{id} is taken by another version (sha256:{existing.Version}); ids are the first 12 hex digits of the version");
+        }
 
         var parents = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var input in manifest.Inputs)
@@ -71,11 +74,9 @@ public sealed class ProvenanceRegistry(RegistryDatabase db) : IDisposable
     /// <summary>A dataset by id, id prefix or <c>sha256:</c> version, or null.</summary>
     public DatasetRecord? FindDataset(string idOrVersion)
     {
-        var found = idOrVersion.StartsWith("sha256:", StringComparison.Ordinal)
-            ? Datasets("WHERE version = @v", ("v", idOrVersion["sha256:".Length..]))
-            : Datasets("WHERE id = @id OR id LIKE @prefix", ("id", idOrVersion), ("prefix", EscapeLike(idOrVersion) + "%"));
-        var exact = found.FirstOrDefault(d => d.Id == idOrVersion);
-        if (exact is not null) return exact;
+        if (idOrVersion.StartsWith("sha256:", StringComparison.Ordinal)) return Datasets("WHERE version = @v", ("v", idOrVersion["sha256:".Length..])).FirstOrDefault();
+        if (Datasets("WHERE id = @id", ("id", idOrVersion)) is [var exact]) return exact;
+        var found = Datasets("WHERE id LIKE @prefix", ("prefix", EscapeLike(idOrVersion) + "%")); // a prefix typed by hand: one scan
         return found.Count switch
         {
             0 => null,
@@ -121,18 +122,21 @@ public sealed class ProvenanceRegistry(RegistryDatabase db) : IDisposable
 
     /// <summary>A threat model by id or prefix.</summary>
     public ThreatModelRecord GetThreatModel(string id) =>
-        ThreatModels("WHERE id = @id OR id LIKE @prefix", ("id", id), ("prefix", EscapeLike(id) + "%")) switch
+        ThreatModels("WHERE id = @id", ("id", id)) is [var exact] ? exact : ThreatModels("WHERE id LIKE @prefix", ("prefix", EscapeLike(id) + "%")) switch
         {
             [var one] => one,
             [] => throw new RegistryException($"no threat model '{id}' in the registry"),
-            var many => many.FirstOrDefault(t => t.Id == id) ?? throw new RegistryException($"'{id}' matches {many.Count} threat models"),
+            var many => throw new RegistryException($"'{id}' matches {many.Count} threat models"),
         };
 
     /// <summary>Registers a model version trained on <paramref name="datasetIds"/>; the same digest returns the existing record.</summary>
     public (ModelRecord Model, bool Created) RegisterModel(string name, string digest, string? baseModel, IReadOnlyList<ModelFile> files, IReadOnlyList<string> datasetIds, string? envelope, string actor)
     {
         var id = "mv-" + digest[..12];
-        if (FindModel(id) is { } existing) return (existing, false);
+        if (Models("WHERE id = @id", ("id", id)) is [var existing])
+        {
+            return existing.Digest == digest ? (existing, false) : throw new RegistryException($"{id} is taken by another model (sha256:{existing.Digest})");
+        }
         var datasets = datasetIds.Select(d => GetDataset(d).Id).Distinct(StringComparer.Ordinal).ToList();
         using var transaction = Database.BeginWrite();
         var filesJson = JsonSerializer.Serialize(files.ToArray(), ProvenanceJson.Default.ModelFileArray);
@@ -156,8 +160,9 @@ public sealed class ProvenanceRegistry(RegistryDatabase db) : IDisposable
     /// <summary>A model by id or prefix, or null.</summary>
     public ModelRecord? FindModel(string id)
     {
-        var found = Models("WHERE id = @id OR id LIKE @prefix", ("id", id), ("prefix", EscapeLike(id) + "%"));
-        return found.FirstOrDefault(m => m.Id == id) ?? found.Count switch
+        if (Models("WHERE id = @id", ("id", id)) is [var exact]) return exact;
+        var found = Models("WHERE id LIKE @prefix", ("prefix", EscapeLike(id) + "%"));
+        return found.Count switch
         {
             0 => null,
             1 => found[0],

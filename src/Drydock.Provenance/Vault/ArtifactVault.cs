@@ -60,14 +60,15 @@ public sealed class ArtifactVault(string root, IKeyEncryptionKeys keys)
     }
 
     /// <summary>
-    /// Decrypts an artifact to <paramref name="outputPath"/> (atomically: on any integrity failure nothing is written
-    /// there) and checks the plaintext's SHA-256 against the id.
+    /// Decrypts an artifact to <paramref name="outputPath"/>, atomically: on any integrity failure nothing is written
+    /// there. Every segment is authenticated; the data key is bound to the id, so metadata swapped between artifacts
+    /// fails too.
     /// </summary>
     public VaultArtifact Get(string idOrPrefix, string outputPath)
     {
         var artifact = Find(idOrPrefix);
         using var file = new AtomicFile(outputPath);
-        Decrypt(artifact, file.Stream);
+        Decrypt(artifact, file.Stream, checkContentHash: false);
         file.Commit();
         return artifact;
     }
@@ -79,7 +80,10 @@ public sealed class ArtifactVault(string root, IKeyEncryptionKeys keys)
         return [.. Directory.EnumerateFiles(Root, "*.json").Select(ReadMetadata).OrderBy(a => a.Name, StringComparer.Ordinal).ThenBy(a => a.Id, StringComparer.Ordinal)];
     }
 
-    /// <summary>Decrypts every artifact (or one) without writing the plaintext anywhere, and reports each.</summary>
+    /// <summary>
+    /// Decrypts every artifact (or one) without writing the plaintext anywhere, authenticating every segment and
+    /// checking the content's SHA-256 against the id, and reports each.
+    /// </summary>
     public IReadOnlyList<VaultCheck> Verify(string? idOrPrefix = null)
     {
         var artifacts = idOrPrefix is null ? List() : [Find(idOrPrefix)];
@@ -88,7 +92,7 @@ public sealed class ArtifactVault(string root, IKeyEncryptionKeys keys)
         {
             try
             {
-                Decrypt(artifact, Stream.Null);
+                Decrypt(artifact, Stream.Null, checkContentHash: true);
                 results.Add(new VaultCheck(artifact.Id, artifact.Name, true, "ok"));
             }
             catch (Exception e) when (e is VaultIntegrityException or KeyRingException or IOException)
@@ -138,18 +142,18 @@ public sealed class ArtifactVault(string root, IKeyEncryptionKeys keys)
 
     private VaultArtifact? TryFind(string id) => File.Exists(MetadataPath(id)) ? ReadMetadata(MetadataPath(id)) : null;
 
-    private void Decrypt(VaultArtifact artifact, Stream output)
+    private void Decrypt(VaultArtifact artifact, Stream output, bool checkContentHash)
     {
         var dataKey = keys.Unwrap(artifact.Key, artifact.Id);
         try
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using var hash = checkContentHash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
             using (var input = new FileStream(DataPath(artifact.Id), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan))
             {
                 SegmentedCipher.Decrypt(input, output, dataKey, hash);
             }
 
-            if (Convert.ToHexStringLower(hash.GetHashAndReset()) != artifact.Id)
+            if (hash is not null && Convert.ToHexStringLower(hash.GetHashAndReset()) != artifact.Id)
             {
                 throw new VaultIntegrityException($"artifact {artifact.Id[..12]} decrypted to content with another SHA-256 (its metadata was swapped)");
             }
@@ -178,15 +182,20 @@ public sealed class ArtifactVault(string root, IKeyEncryptionKeys keys)
 
     private static VaultArtifact ReadMetadata(string path)
     {
+        VaultArtifact artifact;
         try
         {
             var n = JsonNode.Parse(File.ReadAllBytes(path))!.AsObject();
-            return new VaultArtifact((string)n["id"]!, (string)n["name"]!, (string)n["kind"]!, (long)n["bytes"]!, (string)n["created"]!, (string)n["createdBy"]!,
+            artifact = new VaultArtifact((string)n["id"]!, (string)n["name"]!, (string)n["kind"]!, (long)n["bytes"]!, (string)n["created"]!, (string)n["createdBy"]!,
                 new WrappedKey((string)n["keyId"]!, (string)n["wrappedKey"]!));
         }
         catch (Exception e) when (e is JsonException or NullReferenceException or InvalidOperationException or FormatException)
         {
             throw new VaultIntegrityException($"{path}: unreadable artifact metadata ({e.GetType().Name})");
         }
+
+        // The file name is the id: metadata moved or renamed onto another artifact is caught here.
+        if (artifact.Id + ".json" != Path.GetFileName(path)) throw new VaultIntegrityException($"{path}: the metadata names artifact {artifact.Id[..Math.Min(12, artifact.Id.Length)]}, not this one");
+        return artifact;
     }
 }

@@ -39,33 +39,31 @@ public static class SegmentedCipher
         output.Write(header);
 
         using var aes = new AesGcm(key, TagSize);
-        var current = new byte[segmentSize];
-        var next = new byte[segmentSize];
+        var hasher = new BackgroundHasher(plaintextHash, segmentSize);
         var sealedSegment = new byte[segmentSize + TagSize];
         var nonce = new byte[12];
-        var length = ReadFull(input, current);
+        var (current, length) = hasher.Fill(input);
         for (uint index = 0; ; index = checked(index + 1))
         {
-            var nextLength = length == segmentSize ? ReadFull(input, next) : 0;
+            var (next, nextLength) = length == segmentSize ? hasher.Fill(input) : (current, 0);
             var last = nextLength == 0;
-            var plain = current.AsSpan(0, length);
+            hasher.Append(current, length);
             Nonce(header, index, last, nonce);
-            var hashing = Task.Run(() => plaintextHash.AppendData(current, 0, length));
-            aes.Encrypt(nonce, plain, sealedSegment.AsSpan(0, length), sealedSegment.AsSpan(length, TagSize), header);
-            hashing.GetAwaiter().GetResult();
+            aes.Encrypt(nonce, current.AsSpan(0, length), sealedSegment.AsSpan(0, length), sealedSegment.AsSpan(length, TagSize), header);
             output.Write(sealedSegment, 0, length + TagSize);
-            if (last) return;
-            (current, next) = (next, current);
-            length = nextLength;
+            if (last) break;
+            (current, length) = (next, nextLength);
         }
+
+        hasher.Finish();
     }
 
     /// <summary>
-    /// Decrypts <paramref name="input"/> to <paramref name="output"/>, hashing the plaintext. Throws
-    /// <see cref="VaultIntegrityException"/> on the first segment that fails authentication; what was written before
-    /// it must be discarded by the caller.
+    /// Decrypts <paramref name="input"/> to <paramref name="output"/>, hashing the plaintext when
+    /// <paramref name="plaintextHash"/> is given. Throws <see cref="VaultIntegrityException"/> on the first segment that
+    /// fails authentication; what was written before it must be discarded by the caller.
     /// </summary>
-    public static void Decrypt(Stream input, Stream output, ReadOnlySpan<byte> key, IncrementalHash plaintextHash)
+    public static void Decrypt(Stream input, Stream output, ReadOnlySpan<byte> key, IncrementalHash? plaintextHash)
     {
         var header = new byte[HeaderSize];
         if (ReadFull(input, header) != HeaderSize || !header.AsSpan(0, 8).SequenceEqual(Magic))
@@ -77,9 +75,10 @@ public static class SegmentedCipher
         if (segmentSize is < MinSegment or > MaxSegment) throw new VaultIntegrityException($"header names an impossible segment size ({segmentSize})");
 
         using var aes = new AesGcm(key, TagSize);
+        var hasher = plaintextHash is null ? null : new BackgroundHasher(plaintextHash, segmentSize);
+        var single = hasher is null ? new byte[segmentSize] : null;
         var current = new byte[segmentSize + TagSize];
         var next = new byte[segmentSize + TagSize];
-        var plain = new byte[segmentSize];
         var nonce = new byte[12];
         var length = ReadFull(input, current);
         for (uint index = 0; ; index = checked(index + 1))
@@ -88,6 +87,7 @@ public static class SegmentedCipher
             var nextLength = length == current.Length ? ReadFull(input, next) : 0;
             var last = nextLength == 0;
             var plainLength = length - TagSize;
+            var plain = hasher?.Take() ?? single!;
             Nonce(header, index, last, nonce);
             try
             {
@@ -98,13 +98,47 @@ public static class SegmentedCipher
                 throw new VaultIntegrityException($"segment {index} failed authentication: the artifact was modified, truncated, extended or reordered");
             }
 
-            var hashing = Task.Run(() => plaintextHash.AppendData(plain, 0, plainLength));
+            hasher?.Append(plain, plainLength);
             output.Write(plain, 0, plainLength);
-            hashing.GetAwaiter().GetResult();
-            if (last) return;
+            if (last) break;
             (current, next) = (next, current);
             length = nextLength;
         }
+
+        hasher?.Finish();
+    }
+
+    // SHA-256 on the other core, in segment order, while this thread reads, encrypts and writes: a few segment
+    // buffers circulate, and one is reused only once its hashing is done.
+    private sealed class BackgroundHasher(IncrementalHash hash, int segmentSize)
+    {
+        private const int Depth = 4;
+        private readonly byte[][] _buffers = [.. Enumerable.Range(0, Depth).Select(_ => new byte[segmentSize])];
+        private readonly Task[] _done = [.. Enumerable.Range(0, Depth).Select(_ => Task.CompletedTask)];
+        private Task _chain = Task.CompletedTask;
+        private int _slot = -1;
+
+        public byte[] Take()
+        {
+            _slot = (_slot + 1) % Depth;
+            _done[_slot].GetAwaiter().GetResult();
+            return _buffers[_slot];
+        }
+
+        public (byte[] Buffer, int Length) Fill(Stream input)
+        {
+            var buffer = Take();
+            return (buffer, ReadFull(input, buffer));
+        }
+
+        public void Append(byte[] buffer, int length)
+        {
+            var slot = Array.IndexOf(_buffers, buffer);
+            _chain = _chain.ContinueWith(_ => hash.AppendData(buffer, 0, length), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            _done[slot] = _chain;
+        }
+
+        public void Finish() => _chain.GetAwaiter().GetResult();
     }
 
     private static void Nonce(byte[] header, uint index, bool last, byte[] nonce)
