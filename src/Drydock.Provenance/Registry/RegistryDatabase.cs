@@ -50,8 +50,11 @@ public sealed class RegistryDatabase : IDisposable
         ["approvals"] = ["subject_kind", "subject_id", "role", "decision", "comment", "actor", "at"],
     };
 
-    private RegistryDatabase(DbConnection connection, bool postgres, string display)
+    private readonly IDisposable? _dataSource;
+
+    private RegistryDatabase(DbConnection connection, bool postgres, string display, IDisposable? dataSource = null)
     {
+        _dataSource = dataSource;
         Connection = connection;
         IsPostgres = postgres;
         Display = display;
@@ -85,10 +88,11 @@ public sealed class RegistryDatabase : IDisposable
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
             {
+                source.Dispose();
                 throw new RegistryException($"cannot connect to the registry at {display}: {e.Message}");
             }
 
-            database = new RegistryDatabase(connection, postgres: true, display);
+            database = new RegistryDatabase(connection, postgres: true, display, source);
         }
         else
         {
@@ -187,7 +191,11 @@ public sealed class RegistryDatabase : IDisposable
     public static string Now() => DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <inheritdoc />
-    public void Dispose() => Connection.Dispose();
+    public void Dispose()
+    {
+        Connection.Dispose();
+        _dataSource?.Dispose();
+    }
 
     private static NpgsqlConnectionStringBuilder FromUrl(string url)
     {

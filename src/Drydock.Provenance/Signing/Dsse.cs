@@ -93,7 +93,7 @@ public static class Dsse
 
     /// <summary>
     /// Verifies an envelope against trusted public keys, then each subject's SHA-256 against the file of that name
-    /// under <paramref name="baseDirectory"/> (skipped when null).
+    /// relative to <paramref name="baseDirectory"/> (skipped when null).
     /// </summary>
     public static VerifyResult Verify(ReadOnlySpan<byte> envelope, IReadOnlyList<PublicKey> trusted, string? baseDirectory)
     {
@@ -159,9 +159,9 @@ public static class Dsse
             foreach (var subject in subjects)
             {
                 var path = Path.GetFullPath(Path.Combine(root, subject.Name));
-                if (!path.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) && path != root)
+                if (subject.Name.Length == 0 || Path.IsPathRooted(subject.Name))
                 {
-                    problems.Add($"subject '{subject.Name}' points outside {root}");
+                    problems.Add($"subject '{subject.Name}' is not a path relative to the envelope");
                 }
                 else if (!File.Exists(path))
                 {

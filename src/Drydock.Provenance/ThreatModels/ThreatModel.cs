@@ -71,9 +71,14 @@ public static class ThreatModel
             if (values.Any(v => v.TrimStart().StartsWith("TODO", StringComparison.Ordinal))) throw new ThreatModelException($"{path}:{line}: field {field} still says TODO");
         }
 
-        var sensitivity = ((YamlScalarNode)root.Children[new YamlScalarNode("data-sensitivity")]).Value!;
-        if (Classifications.Rank(sensitivity) < 0) throw new ThreatModelException($"{path}: field data-sensitivity: '{sensitivity}' is not one of {string.Join(", ", Classifications.Ordered.ToArray())}");
-        return ((YamlScalarNode)root.Children[new YamlScalarNode("project")]).Value!;
+        var sensitivityNode = root.Children[new YamlScalarNode("data-sensitivity")];
+        if (sensitivityNode is not YamlScalarNode { Value: { } sensitivity } || Classifications.Rank(sensitivity) < 0)
+        {
+            throw new ThreatModelException($"{path}:{sensitivityNode.Start.Line}: field data-sensitivity must be one of {string.Join(", ", Classifications.Ordered.ToArray())}");
+        }
+
+        var projectNode = root.Children[new YamlScalarNode("project")];
+        return projectNode is YamlScalarNode { Value: { } project } ? project : throw new ThreatModelException($"{path}:{projectNode.Start.Line}: field project must be a name");
     }
 }
 
