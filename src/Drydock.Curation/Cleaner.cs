@@ -127,7 +127,7 @@ public sealed class Cleaner
         for (var f = 0; f < files.Count; f++)
         {
             var file = files[f];
-            var source = SourceOf(file);
+            var source = _policy.SourceOf(file);
             var entry = new InputEntry(file, formats[f].Format.Name(), Sha256OfFile(file), new FileInfo(file).Length, source);
             manifestInputs.Add(entry);
             var batches = reader.Read(file, formats[f], position => progress?.Invoke(file, position));
@@ -158,21 +158,6 @@ public sealed class Cleaner
         }
 
         return manifest;
-    }
-
-    private SourcePolicy SourceOf(string file)
-    {
-        var normalized = file.Replace('\\', '/');
-        foreach (var source in _policy.Sources)
-        {
-            if (InputFiles.GlobMatches(source.Path.Replace('\\', '/'), normalized) || normalized.StartsWith(source.Path.TrimEnd('/') + "/", StringComparison.Ordinal)
-                || string.Equals(normalized, source.Path, StringComparison.Ordinal))
-            {
-                return source;
-            }
-        }
-
-        return new SourcePolicy("(undeclared)", Classification.Internal, Trusted: true, Owner: null);
     }
 
     private ProcessedRecord Process(ReadResult result, SourcePolicy source)

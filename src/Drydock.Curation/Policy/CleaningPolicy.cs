@@ -1,3 +1,4 @@
+using Drydock.Datasets.Input;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -158,6 +159,22 @@ public sealed record CleaningPolicy
         return TypeActions.TryGetValue(finding.Type, out var byType) ? byType
             : CategoryActions.TryGetValue(finding.Category, out var byCategory) ? byCategory
             : CleanAction.Allow;
+    }
+
+    /// <summary>The declared source an input file belongs to (the first whose path or glob matches), else an undeclared, trusted, internal one.</summary>
+    public SourcePolicy SourceOf(string file)
+    {
+        var normalized = file.Replace('\\', '/');
+        foreach (var source in Sources)
+        {
+            if (InputFiles.GlobMatches(source.Path.Replace('\\', '/'), normalized) || normalized.StartsWith(source.Path.TrimEnd('/') + "/", StringComparison.Ordinal)
+                || string.Equals(normalized, source.Path, StringComparison.Ordinal))
+            {
+                return source;
+            }
+        }
+
+        return new SourcePolicy("(undeclared)", Classification.Internal, Trusted: true, Owner: null);
     }
 
     /// <summary>The redaction mode of a type.</summary>
