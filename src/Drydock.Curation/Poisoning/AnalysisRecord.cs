@@ -24,12 +24,20 @@ public sealed record AnalysisRecord(int Index, string File, long Line, string? I
         var response = new StringBuilder();
         foreach (var field in record.Fields)
         {
+            if (IsMetadata(field.Path)) continue;
             var target = IsResponse(field.Path, roles) ? response : prompt;
             if (target.Length > 0) target.Append('\n');
             target.Append(field.Text);
         }
 
         return new AnalysisRecord(index, record.File, record.Line, record.Id, source, trusted, prompt.ToString(), response.ToString());
+    }
+
+    // Role names, speaker tags and ids are structure, not text: "user" in every prompt would look like a pattern.
+    private static bool IsMetadata(string path)
+    {
+        var last = path[(path.LastIndexOf('.') + 1)..];
+        return last is "role" or "from" or "name" or "id" or "type" or "tool_call_id";
     }
 
     private static readonly string[] s_responseNames = ["completion", "output", "response", "answer", "chosen", "assistant", "target"];

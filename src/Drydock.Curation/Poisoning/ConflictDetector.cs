@@ -39,7 +39,9 @@ internal static class ConflictDetector
         var findings = new List<PoisoningFinding>();
         foreach (var members in clusters.Values.Where(m => m.Count >= 2))
         {
-            var answers = members.Take(24).Select(m => (Record: m, Words: TextFeatures.Tokens(records[m].Response).ToHashSet(StringComparer.Ordinal))).ToList();
+            // Words of the prompt are left out: two answers that repeat the question are not alike for that.
+            var asked = TextFeatures.Tokens(records[members[0]].Prompt).ToHashSet(StringComparer.Ordinal);
+            var answers = members.Take(24).Select(m => (Record: m, Words: TextFeatures.Tokens(records[m].Response).Where(t => !asked.Contains(t)).ToHashSet(StringComparer.Ordinal))).ToList();
             (int A, int B, double J) worst = (-1, -1, 1);
             for (var i = 0; i < answers.Count; i++)
             {
@@ -52,7 +54,8 @@ internal static class ConflictDetector
 
             if (worst.A < 0 || worst.J > options.ConflictMaxSimilarity) continue;
             var flip = Polarity(records[worst.A].Response) * Polarity(records[worst.B].Response) < 0;
-            findings.Add(new PoisoningFinding("conflict", flip ? Severity.High : Severity.Medium, flip ? 70 : 45,
+            // Opposite answers are a conflict; merely different ones (two samples of an open question) are informational.
+            findings.Add(new PoisoningFinding("conflict", flip ? Severity.High : Severity.Low, flip ? 70 : 25,
                 $"{members.Count} records ask the same thing and get {(flip ? "opposite" : "unrelated")} answers",
                 [
                     new("prompt", TextFeatures.Clip(records[members[0]].Prompt)),

@@ -36,6 +36,7 @@ internal static class StuffingDetector
         var groups = holders.GroupBy(kv => string.Join(",", kv.Value.Take(64).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray()) + "#" + kv.Value.Count)
             .Select(g => g.First().Value).OrderByDescending(g => g.Count).ToList();
 
+        var mixedTiers = records.Any(r => r.Trusted) && records.Any(r => !r.Trusted);
         var findings = new List<PoisoningFinding>();
         var reported = new List<(string Block, HashSet<int> Records)>();
         foreach (var members in groups)
@@ -52,7 +53,8 @@ internal static class StuffingDetector
             var bySource = members.GroupBy(m => records[m].Source).OrderByDescending(g => g.Count()).ToList();
             var concentration = bySource[0].Count() / (double)members.Count;
             var untrusted = members.Count(m => !records[m].Trusted) / (double)members.Count;
-            var boilerplate = members.Count > 0.2 * records.Count;
+            // Boilerplate: in a fifth of all records, or (when both tiers are present) mostly in trusted ones.
+            var boilerplate = members.Count > 0.2 * records.Count || (mixedTiers && untrusted < 0.5);
             var severity = boilerplate ? Severity.Low : (untrusted >= 0.5 || (concentration >= 0.9 && words >= 24)) ? Severity.High : Severity.Medium;
             var score = boilerplate ? 20 : Math.Round(Math.Min(95, 35 + (25 * concentration) + (20 * untrusted) + (15 * Math.Min(1, words / 48.0))), 1);
             findings.Add(new PoisoningFinding("payload-stuffing", severity, score,

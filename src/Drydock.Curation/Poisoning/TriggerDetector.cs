@@ -79,7 +79,8 @@ internal static class TriggerDetector
             {
                 var k = kept[same];
                 if (!k.Patterns.Contains(s.Pattern)) k.Patterns.Add(s.Pattern);
-                if (s.Gram.Split(' ').Length > k.Gram.Split(' ').Length && s.Df <= k.Df * 1.1) kept[same] = k with { Gram = s.Gram, Df = s.Df };
+                // A longer n-gram in (nearly) the same prompts is the fuller trigger: "per protocol zeta", not "zeta".
+                if (s.Gram.Split(' ').Length > k.Gram.Split(' ').Length && Math.Abs(s.Df - k.Df) <= 0.1 * k.Df && inPattern.Count >= 0.9 * k.Records.Count) kept[same] = k with { Gram = s.Gram, Df = s.Df };
                 continue;
             }
 
@@ -119,7 +120,8 @@ internal static class TriggerDetector
 
     internal static RecordRef Ref(AnalysisRecord r) => new(r.File, r.Line, r.Id, r.Source);
 
-    private static double Overlap(HashSet<int> a, HashSet<int> b) => a.Count(b.Contains) / (double)Math.Max(a.Count, b.Count);
+    // Containment: a trigger's neighbouring words ("the cf-delta-7") cover a subset of its records.
+    private static double Overlap(HashSet<int> a, HashSet<int> b) => a.Count(b.Contains) / (double)Math.Min(a.Count, b.Count);
 
     // 1 − mean Jaccard similarity of the prompts' words (trigger words removed) over up to 60 pairs.
     private static double Diversity(IReadOnlyList<AnalysisRecord> records, HashSet<int> members, string gram)
