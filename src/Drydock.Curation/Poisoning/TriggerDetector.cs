@@ -71,7 +71,7 @@ internal static class TriggerDetector
         // Merge n-grams that cover the same records (a three-word trigger also makes its words and pairs
         // significant): keep the longest, then fold patterns that share a trigger's records into one finding.
         var kept = new List<(string Gram, HashSet<int> Records, List<int> Patterns, int Df, double LogP)>();
-        foreach (var s in significant.OrderBy(s => s.LogP).ThenByDescending(s => s.Gram.Length))
+        foreach (var s in significant.OrderBy(s => s.LogP).ThenBy(s => s.Gram.Length))
         {
             var inPattern = holders[s.Gram].Where(r => patterns[s.Pattern].Records.BinarySearch(r) >= 0).ToHashSet();
             var same = kept.FindIndex(k => Overlap(k.Records, inPattern) >= 0.9);
@@ -80,7 +80,12 @@ internal static class TriggerDetector
                 var k = kept[same];
                 if (!k.Patterns.Contains(s.Pattern)) k.Patterns.Add(s.Pattern);
                 // A longer n-gram in (nearly) the same prompts is the fuller trigger: "per protocol zeta", not "zeta".
-                if (s.Gram.Split(' ').Length > k.Gram.Split(' ').Length && Math.Abs(s.Df - k.Df) <= 0.1 * k.Df && inPattern.Count >= 0.9 * k.Records.Count) kept[same] = k with { Gram = s.Gram, Df = s.Df };
+                // Only rare words extend it: "compare the zq-omega" in templated prompts is still "zq-omega".
+                if (s.Gram.Split(' ').Length > k.Gram.Split(' ').Length && Math.Abs(s.Df - k.Df) <= 0.1 * k.Df && inPattern.Count >= 0.9 * k.Records.Count
+                    && s.Gram.Split(' ').All(w => holders.TryGetValue(w, out var h) && h.Count <= options.MaxTriggerFrequency * n))
+                {
+                    kept[same] = k with { Gram = s.Gram, Df = s.Df };
+                }
                 continue;
             }
 
@@ -89,12 +94,14 @@ internal static class TriggerDetector
 
         var findings = new List<PoisoningFinding>();
         var probes = new List<TriggerProbe>();
+        var baseline = kept.Count == 0 ? 1 : Math.Max(0.05, Diversity(records, Enumerable.Range(0, 12).Select(i => (int)((long)i * records.Count / 12)).ToHashSet(), ""));
         foreach (var k in kept)
         {
             var precision = k.Records.Count / (double)k.Df;
-            var diversity = Diversity(records, k.Records, k.Gram);
+            // Relative to how different any two prompts of the dataset are: templated data has similar prompts everywhere.
+            var diversity = Math.Min(1, Diversity(records, k.Records, k.Gram) / baseline);
             var kinds = k.Patterns.Select(p => patterns[p].Kind).Distinct().ToList();
-            var severity = diversity >= 0.6 && precision >= 0.9
+            var severity = diversity >= 0.8 && precision >= 0.9
                 ? (kinds.Any(kind => kind is "url" or "code") ? Severity.Critical : Severity.High)
                 : Severity.Medium;
             var main = patterns[k.Patterns[0]];
@@ -123,7 +130,7 @@ internal static class TriggerDetector
     // Containment: a trigger's neighbouring words ("the cf-delta-7") cover a subset of its records.
     private static double Overlap(HashSet<int> a, HashSet<int> b) => a.Count(b.Contains) / (double)Math.Min(a.Count, b.Count);
 
-    // 1 − mean Jaccard similarity of the prompts' words (trigger words removed) over up to 60 pairs.
+    // 1 − mean Jaccard similarity of the prompts' words (trigger words removed) over up to 66 pairs.
     private static double Diversity(IReadOnlyList<AnalysisRecord> records, HashSet<int> members, string gram)
     {
         var triggerWords = gram.Split(' ').ToHashSet(StringComparer.Ordinal);
