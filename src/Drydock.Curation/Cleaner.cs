@@ -70,6 +70,7 @@ public sealed class Cleaner
     private const string KeepRule = "DD-KEEP-001";
     private const string PolicyRule = "DD-POLICY-001";
     private const string MalformedRule = "DD-READ-001";
+    private static string PoisoningRule(string type) => type switch { "trigger" => "DD-POI-001", "payload-stuffing" => "DD-POI-002", "conflict" => "DD-POI-003", _ => "DD-POI-004" };
 
     private static readonly JsonWriterOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -79,6 +80,7 @@ public sealed class Cleaner
     private readonly Redactor _redactor;
     private readonly string _toolVersion;
     private readonly string _policyHash;
+    private Dictionary<(string File, long Line), Poisoning.PoisoningFinding> _poisoned = [];
 
     /// <summary>Creates a cleaner; <paramref name="key"/> keys pseudonyms and value hashes.</summary>
     public Cleaner(CleaningPolicy policy, Detector detector, byte[] key, string toolVersion)
@@ -113,6 +115,17 @@ public sealed class Cleaner
         if (formats.Any(f => (f.Container == Container.Delimited) != asCsv))
         {
             throw new CleanException("clean writes one output format: the inputs mix CSV and JSON; clean them separately");
+        }
+
+        // Poisoning is a property of the whole dataset: analyse it first, then act on the records it flags.
+        _poisoned = [];
+        if (_policy.PoisoningAnalyze)
+        {
+            var analysis = Poisoning.PoisoningAnalyzer.Analyze(Poisoning.PoisoningInput.Load(files, _policy, options.Reader.Format, _ => { }));
+            foreach (var finding in analysis.Findings.Where(f => f.Severity >= _policy.PoisoningMinSeverity))
+            {
+                foreach (var r in finding.Records) _poisoned.TryAdd((r.File, r.Line), finding);
+            }
         }
 
         var asArray = formats.Count > 0 && formats.All(f => f.Container == Container.Array);
@@ -183,6 +196,16 @@ public sealed class Cleaner
             disposition = Disposition.Quarantine;
             reasons.Add($"source {source.Path} is {source.Classification.Name()}, above {_policy.MaxClassification.Name()} allowed for use case {_policy.UseCase}");
             entries.Add(new LedgerEntry(record.Id, record.File, record.Line, null, PolicyRule, "policy", "source-classification", "quarantine", reasons[^1], null));
+        }
+
+        if (_poisoned.TryGetValue((record.File, record.Line), out var poisoning))
+        {
+            var action = _policy.PoisoningAction;
+            var reason = $"poisoning/{poisoning.Type} ({poisoning.Severity.Name()}): {poisoning.Summary}";
+            entries.Add(new LedgerEntry(record.Id, record.File, record.Line, null, PoisoningRule(poisoning.Type), Poisoning.PoisoningFinding.Category, poisoning.Type, action.Name(), reason, null));
+            if (action == CleanAction.Drop) disposition = Disposition.Drop;
+            else if (action == CleanAction.Quarantine && disposition == Disposition.Keep) disposition = Disposition.Quarantine;
+            if (action != CleanAction.Allow) reasons.Add(reason);
         }
 
         var changes = new List<(string Path, string Text)>();

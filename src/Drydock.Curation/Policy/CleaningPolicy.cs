@@ -144,6 +144,18 @@ public sealed record CleaningPolicy
     /// <summary>Jaccard similarity of word 3-shingles at which two records are near duplicates.</summary>
     public double NearDuplicateThreshold { get; init; } = 0.8;
 
+    /// <summary>The least action a finding (at or above the thresholds) gets in a record from an untrusted source.</summary>
+    public CleanAction UntrustedAction { get; init; } = CleanAction.Quarantine;
+
+    /// <summary>Run the poisoning analysis before cleaning and act on the records it flags.</summary>
+    public bool PoisoningAnalyze { get; init; }
+
+    /// <summary>Records in poisoning findings at or above this severity are acted on.</summary>
+    public Severity PoisoningMinSeverity { get; init; } = Severity.High;
+
+    /// <summary>What happens to them: quarantine (default), drop, or allow (ledgered only).</summary>
+    public CleanAction PoisoningAction { get; init; } = CleanAction.Quarantine;
+
     /// <summary>Domains the project declares internal (also a url rule).</summary>
     public IReadOnlyList<string> InternalDomains { get; init; } = [];
 
@@ -156,9 +168,12 @@ public sealed record CleaningPolicy
             return CleanAction.Allow;
         }
 
-        return TypeActions.TryGetValue(finding.Type, out var byType) ? byType
+        var action = TypeActions.TryGetValue(finding.Type, out var byType) ? byType
             : CategoryActions.TryGetValue(finding.Category, out var byCategory) ? byCategory
             : CleanAction.Allow;
+
+        // Untrusted data is not redacted into training: what is acted on at all gets at least the untrusted action.
+        return !trusted && action != CleanAction.Allow && action < UntrustedAction ? UntrustedAction : action;
     }
 
     /// <summary>The declared source an input file belongs to (the first whose path or glob matches), else an undeclared, trusted, internal one.</summary>
@@ -215,6 +230,8 @@ public sealed record CleaningPolicy
         Line("min-severity", MinSeverity);
         Line("min-confidence", MinConfidence);
         Line("untrusted-min-confidence", UntrustedMinConfidence);
+        Line("untrusted-action", UntrustedAction);
+        Line("poisoning", $"{PoisoningAnalyze}|{PoisoningMinSeverity}|{PoisoningAction}");
         Line("unicode", Unicode);
         Line("strip-invisible", StripInvisible);
         Line("strip-hidden-markup", StripHiddenMarkup);

@@ -14,7 +14,7 @@ public static class PolicyLoader
 {
     private static readonly HashSet<string> s_topLevel = new(StringComparer.Ordinal)
     {
-        "version", "project", "registry", "approvals", "use-case", "sources", "actions", "types", "redaction", "thresholds", "normalization", "dedup", "internal-domains", "rules",
+        "version", "project", "registry", "approvals", "untrusted", "poisoning", "use-case", "sources", "actions", "types", "redaction", "thresholds", "normalization", "dedup", "internal-domains", "rules",
     };
 
     /// <summary>Loads <paramref name="path"/>, or returns the defaults when it is null.</summary>
@@ -136,6 +136,22 @@ public static class PolicyLoader
         if (reader.Map(root, "redaction") is { } redaction)
         {
             policy = policy with { DefaultRedaction = reader.Enum(redaction, "default", "redaction.default", ParseRedaction) ?? policy.DefaultRedaction };
+        }
+
+        if (reader.Map(root, "untrusted") is { } untrusted && untrusted.Children.TryGetValue(new YamlScalarNode("action"), out var untrustedAction))
+        {
+            policy = policy with { UntrustedAction = reader.ActionValue(untrustedAction, "untrusted.action") };
+        }
+
+        if (reader.Map(root, "poisoning") is { } poisoning)
+        {
+            policy = policy with
+            {
+                PoisoningAnalyze = reader.Bool(poisoning, "analyze", "poisoning.analyze") ?? policy.PoisoningAnalyze,
+                PoisoningMinSeverity = reader.Enum<Severity>(poisoning, "min-severity", "poisoning.min-severity", s => SeverityNames.TryParse(s, out var v) ? v : null) ?? policy.PoisoningMinSeverity,
+                PoisoningAction = poisoning.Children.TryGetValue(new YamlScalarNode("action"), out var a) ? reader.ActionValue(a, "poisoning.action") : policy.PoisoningAction,
+            };
+            if (policy.PoisoningAction == CleanAction.Redact) throw new RuleFileException(path, a!.Start.Line, "poisoning.action", "a poisoned record cannot be redacted: use quarantine, drop or allow");
         }
 
         if (reader.Map(root, "thresholds") is { } thresholds)

@@ -62,6 +62,18 @@ public static class StarterPolicy
           min-confidence: 0.5
           untrusted-min-confidence: 0.3
 
+        # Untrusted sources (vendors, scraped or community data): a finding that would be redacted in trusted
+        # data quarantines the record instead (allow | redact | quarantine | drop), for a person to review.
+        untrusted:
+          action: quarantine
+
+        # Dataset-level poisoning analysis before cleaning (docs/poisoning.md): backdoor triggers, payload
+        # stuffing, contradictory answers, outliers. Records in findings at or above min-severity get the action.
+        poisoning:
+          analyze: false
+          min-severity: high          # low | medium | high | critical
+          action: quarantine          # quarantine | drop | allow (ledgered only)
+
         normalization:
           unicode: nfkc               # nfkc | nfc | none
           strip-invisible: true       # zero-width, bidi, tag and variation-selector characters
