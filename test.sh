@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test of the solution and ends with one line: "N passed, N failed".
 # Installs and starts what the tests need first: a throw-away PostgreSQL for the registry tests
-# (Debian's postgresql package, installed if missing; stopped and deleted at the end).
+# (Debian's postgresql package, installed if missing; stopped and deleted at the end) and Debian's
+# chromium for the tests that render HTML pages in a real headless browser.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 results=.test-results
 rm -rf "$results"
+
+if ! tests/services/chromium.sh > /dev/null; then
+  echo "chromium could not be installed: the browser tests will fail" >&2
+fi
+export DRYDOCK_REQUIRE_BROWSER=1
 
 pgdir="${TMPDIR:-/tmp}/drydock-test-pg-$$"
 trap 'tests/services/postgres.sh stop "$pgdir"' EXIT

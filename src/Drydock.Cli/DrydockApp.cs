@@ -15,6 +15,7 @@ internal static class DrydockApp
         root.Subcommands.Add(CleanCommand.Create(stdout, stderr));
         root.Subcommands.Add(InitCommand.Create(stdout, stderr));
         root.Subcommands.Add(AnalyzeCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ReviewCommand.Create(stdout, stderr));
         root.Subcommands.Add(DatasetCommand.Create(stdout, stderr));
         root.Subcommands.Add(ApproveCommand.Create(stdout, stderr));
         root.Subcommands.Add(ApproveCommand.CreateLineage(stdout, stderr));

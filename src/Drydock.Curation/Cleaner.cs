@@ -48,6 +48,9 @@ public sealed record CleanOptions
     /// <summary>How to read inputs.</summary>
     public ReaderOptions Reader { get; init; } = new();
 
+    /// <summary>Reviewers' latest decisions by record SHA-256 (see <see cref="Review.ReviewDecisions"/>).</summary>
+    public IReadOnlyDictionary<string, Review.ReviewDecision> ReviewDecisions { get; init; } = new Dictionary<string, Review.ReviewDecision>();
+
     /// <summary>Worker threads (default: all cores).</summary>
     public int? Threads { get; init; }
 
@@ -70,6 +73,8 @@ public sealed class Cleaner
     private const string KeepRule = "DD-KEEP-001";
     private const string PolicyRule = "DD-POLICY-001";
     private const string MalformedRule = "DD-READ-001";
+    private const string ReviewRule = "DD-REVIEW-001";
+
     private static string PoisoningRule(string type) => type switch { "trigger" => "DD-POI-001", "payload-stuffing" => "DD-POI-002", "conflict" => "DD-POI-003", _ => "DD-POI-004" };
 
     private static readonly JsonWriterOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -81,6 +86,7 @@ public sealed class Cleaner
     private readonly string _toolVersion;
     private readonly string _policyHash;
     private Dictionary<(string File, long Line), Poisoning.PoisoningFinding> _poisoned = [];
+    private IReadOnlyDictionary<string, Review.ReviewDecision> _review = new Dictionary<string, Review.ReviewDecision>();
 
     /// <summary>Creates a cleaner; <paramref name="key"/> keys pseudonyms and value hashes.</summary>
     public Cleaner(CleaningPolicy policy, Detector detector, byte[] key, string toolVersion)
@@ -116,6 +122,8 @@ public sealed class Cleaner
         {
             throw new CleanException("clean writes one output format: the inputs mix CSV and JSON; clean them separately");
         }
+
+        _review = options.ReviewDecisions;
 
         // Poisoning is a property of the whole dataset: analyse it first, then act on the records it flags.
         _poisoned = [];
@@ -268,6 +276,24 @@ public sealed class Cleaner
             var (header, original, cleaned) = CsvRowWriter.Rewrite(raw, changes);
             csvHeader = header;
             (raw, changes) = (original, [(string.Empty, cleaned)]);
+        }
+
+        if (_review.Count > 0 && record.Raw is not null && _review.TryGetValue(Review.ReviewSampler.RecordSha256(record.Raw), out var decision))
+        {
+            // A reviewer's decision on this very record: approve releases it from quarantine, reject drops it.
+            if (decision.Decision == "reject")
+            {
+                disposition = Disposition.Drop;
+                reasons.Add($"rejected by reviewer {decision.Reviewer}");
+                entries.Add(new LedgerEntry(record.Id, record.File, record.Line, null, ReviewRule, "review", "reviewer-decision", "drop", reasons[^1] + (decision.Note is { Length: > 0 } n ? $": {n}" : ""), null));
+            }
+            else if (disposition == Disposition.Quarantine)
+            {
+                disposition = Disposition.Keep;
+                entries.Add(new LedgerEntry(record.Id, record.File, record.Line, null, ReviewRule, "review", "reviewer-decision", "release",
+                    $"released by reviewer {decision.Reviewer} (was: {string.Join("; ", reasons.ToArray())})", null));
+                reasons.Clear();
+            }
         }
 
         if (disposition != Disposition.Keep)

@@ -108,9 +108,20 @@ internal static class CleanCommand
             return Usage($"redaction key: {e.Message}");
         }
 
+        Dictionary<string, Curation.Review.ReviewDecision> decisions;
+        try
+        {
+            decisions = Curation.Review.ReviewDecisions.Latest(Curation.Review.ReviewDecisions.DefaultLedger);
+        }
+        catch (Curation.Review.ReviewDecisionException e)
+        {
+            return Usage($"review ledger: {e.Message}");
+        }
+
         var malformedShown = 0;
         var options = new CleanOptions
         {
+            ReviewDecisions = decisions,
             Output = settings.Output,
             Quarantine = settings.Quarantine,
             Ledger = settings.Ledger,

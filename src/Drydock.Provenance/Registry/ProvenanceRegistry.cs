@@ -208,6 +208,31 @@ public sealed class ProvenanceRegistry(RegistryDatabase db) : IDisposable
         return Approvals(kind, subjectId).Single(a => a.Id == approvalId);
     }
 
+    /// <summary>Records a reviewer's decision on one record (approve releases it from quarantine, reject drops it).</summary>
+    public string RecordReview(string recordSha256, string? file, long? line, string? reviewId, string reviewer, string decision, string? note, string actor)
+    {
+        if (decision is not ("approve" or "reject")) throw new RegistryException($"decision must be approve or reject, not '{decision}'");
+        var id = "rv-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        using var transaction = Database.BeginWrite();
+        AuditLog.Append(Database, transaction, "review_decisions", id, new Dictionary<string, string?>
+        {
+            ["record_sha256"] = recordSha256, ["file"] = file, ["line"] = line?.ToString(CultureInfo.InvariantCulture), ["review_id"] = reviewId,
+            ["reviewer"] = reviewer, ["decision"] = decision, ["note"] = note, ["actor"] = actor, ["at"] = RegistryDatabase.Now(),
+        }, actor, $"review.{decision}");
+        transaction.Commit();
+        return id;
+    }
+
+    /// <summary>Reviewers' decisions on a record, oldest first (reviewer, decision, note, at).</summary>
+    public IReadOnlyList<(string Reviewer, string Decision, string? Note, string At)> ReviewsOf(string recordSha256)
+    {
+        using var command = Database.Command("SELECT reviewer, decision, note, at FROM review_decisions WHERE record_sha256 = @s ORDER BY audit_seq", null, ("s", recordSha256));
+        using var r = command.ExecuteReader();
+        var list = new List<(string, string, string?, string)>();
+        while (r.Read()) list.Add((r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3)));
+        return list;
+    }
+
     /// <summary>Decisions on a subject, oldest first.</summary>
     public IReadOnlyList<ApprovalRecord> Approvals(string kind, string subjectId)
     {

@@ -37,6 +37,11 @@ public sealed class RegistryDatabase : IDisposable
             CREATE INDEX approvals_audit ON approvals (audit_seq);
             CREATE INDEX audit_subject ON audit_log (subject);
             """),
+        (2, "review-decisions", """
+            CREATE TABLE review_decisions (id TEXT PRIMARY KEY, record_sha256 TEXT NOT NULL, file TEXT, line TEXT, review_id TEXT, reviewer TEXT NOT NULL, decision TEXT NOT NULL, note TEXT, actor TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE INDEX review_decisions_record ON review_decisions (record_sha256);
+            CREATE INDEX review_decisions_audit ON review_decisions (audit_seq);
+            """),
     ];
 
     /// <summary>The audited tables and their columns (after <c>id</c>), in the order their audit details list them.</summary>
@@ -48,6 +53,7 @@ public sealed class RegistryDatabase : IDisposable
         ["models"] = ["name", "digest", "base_model", "files", "envelope", "registered_by", "registered_at"],
         ["model_datasets"] = ["model_id", "dataset_id"],
         ["approvals"] = ["subject_kind", "subject_id", "role", "decision", "comment", "actor", "at"],
+        ["review_decisions"] = ["record_sha256", "file", "line", "review_id", "reviewer", "decision", "note", "actor", "at"],
     };
 
     private readonly IDisposable? _dataSource;
