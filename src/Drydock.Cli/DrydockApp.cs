@@ -24,6 +24,7 @@ internal static class DrydockApp
         root.Subcommands.Add(AuditCommand.Create(stdout, stderr));
         root.Subcommands.Add(VerifyCommand.Create(stdout, stderr));
         root.Subcommands.Add(VaultCommand.Create(stdout, stderr));
+        root.Subcommands.Add(SupplyChainCommand.CreateCheck(stdout, stderr));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

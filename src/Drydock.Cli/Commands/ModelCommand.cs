@@ -14,7 +14,7 @@ internal static class ModelCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("model", "Register model versions (signed, tied to their datasets) and list them.");
+        var command = new Command("model", "Register model versions (signed, tied to their datasets), list them, and scan model files before loading them.");
 
         var register = new Command("register", "Register a model file or folder trained on registered datasets; signs the record (PATH.dsse.json).");
         var path = new Argument<string>("path") { Description = "A model file or folder (adapter weights, config, tokenizer…)." };
@@ -89,6 +89,7 @@ internal static class ModelCommand
 
         command.Subcommands.Add(register);
         command.Subcommands.Add(list);
+        command.Subcommands.Add(SupplyChainCommand.CreateModelScan(stdout, stderr));
         return command;
     }
 

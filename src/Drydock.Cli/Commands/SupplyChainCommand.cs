@@ -1,0 +1,239 @@
+using System.CommandLine;
+using System.Text;
+using Drydock.Cli.Infrastructure;
+using Drydock.Cli.Reporting;
+using Drydock.Datasets.Output;
+using Drydock.Detection;
+using Drydock.SupplyChain.ModelFiles;
+using Drydock.SupplyChain.Pinning;
+
+namespace Drydock.Cli.Commands;
+
+/// <summary><c>drydock model scan</c> and <c>drydock supply-chain check</c>.</summary>
+internal static class SupplyChainCommand
+{
+    public static Command CreateModelScan(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("scan", "Scan model files before loading them: pickles (PyTorch, joblib, numpy) against an allow-list, safetensors, GGUF, ONNX, Keras.");
+        var paths = new Argument<string[]>("paths") { Description = "Files or folders.", Arity = ArgumentArity.OneOrMore };
+        var format = new Option<string>("--format", "-f") { Description = "table, json or sarif.", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json", "sarif");
+        var output = new Option<string?>("--output", "-o") { Description = "Write the report here (atomically)." };
+        var failOn = FailOn("high");
+        command.Arguments.Add(paths);
+        foreach (var option in new Option[] { format, output, failOn }) command.Options.Add(option);
+        command.SetAction((parse, _) => ProjectContext.Guard("model scan", stderr, () =>
+        {
+            var reports = ModelScanner.ScanPaths(parse.GetValue(paths) ?? []).ToList();
+            var findings = reports.SelectMany(r => r.Findings).OrderByDescending(f => f.Severity).ThenBy(f => f.File, StringComparer.Ordinal).ThenBy(f => f.Offset).ToList();
+            var text = parse.GetValue(format) switch
+            {
+                "json" => ModelJson(reports, findings),
+                "sarif" => Sarif(findings.Select(f => (f.File, (long?)null, f.Entry is null ? $"{f.Category}/{f.Type}" : $"{f.Category}/{f.Type} in {f.Entry}", f.Type, f.Severity, f.Message))),
+                _ => ModelTable(reports, findings),
+            };
+            Emit(stdout, parse.GetValue(output), text);
+            return Fails(parse.GetValue(failOn)!, findings.Select(f => f.Severity));
+        }));
+        return command;
+    }
+
+    public static Command CreateCheck(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("supply-chain", "Supply-chain checks of a training project.");
+        var check = new Command("check", "Report unpinned dependencies (requirements*.txt, pyproject.toml, environment.yml, package.json, .csproj) and models loaded from mutable references.");
+        var root = new Argument<string>("path") { Description = "The training project (folder or file).", DefaultValueFactory = _ => "." };
+        var format = new Option<string>("--format", "-f") { Description = "table, json or sarif.", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json", "sarif");
+        var failOn = FailOn("medium");
+        check.Arguments.Add(root);
+        check.Options.Add(format);
+        check.Options.Add(failOn);
+        check.SetAction((parse, _) => ProjectContext.Guard("supply-chain check", stderr, () =>
+        {
+            var path = parse.GetValue(root)!;
+            if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"{path}: no such file or folder");
+            var findings = PinningChecker.Check(path);
+            var text = parse.GetValue(format) switch
+            {
+                "json" => PinningJson(findings),
+                "sarif" => Sarif(findings.Select(f => (f.File, (long?)f.Line, f.Type, f.Type, f.Severity, f.Message))),
+                _ => PinningTable(findings),
+            };
+            stdout.Write(text);
+            return Fails(parse.GetValue(failOn)!, findings.Select(f => f.Severity));
+        }));
+        command.Subcommands.Add(check);
+        return command;
+    }
+
+    private static Option<string> FailOn(string defaultValue)
+    {
+        var option = new Option<string>("--fail-on") { Description = "Exit 1 at or above this severity (low, medium, high, critical, none).", DefaultValueFactory = _ => defaultValue };
+        option.AcceptOnlyFromAmong("low", "medium", "high", "critical", "none");
+        return option;
+    }
+
+    private static int Fails(string threshold, IEnumerable<Severity> severities) =>
+        threshold != "none" && SeverityNames.TryParse(threshold, out var min) && severities.Any(s => s >= min) ? ExitCodes.Findings : ExitCodes.Ok;
+
+    private static void Emit(TextWriter stdout, string? output, string text)
+    {
+        if (output is null)
+        {
+            stdout.Write(text);
+            return;
+        }
+
+        using var file = new AtomicFile(output);
+        file.Stream.Write(Encoding.UTF8.GetBytes(text));
+        file.Commit();
+    }
+
+    private static string ModelTable(List<ModelFileReport> reports, List<ModelFinding> findings)
+    {
+        var b = new StringBuilder();
+        b.AppendLine($"{reports.Count} files, {findings.Count} findings");
+        foreach (var r in reports) b.AppendLine($"  {r.Kind,-12} {r.Bytes,14}  sha256:{r.Sha256}  {r.File}");
+        foreach (var f in findings) b.AppendLine($"{f.Severity.Name(),-8} {f.Category,-10} {f.Type,-26} {f.File}{(f.Entry is null ? "" : "!" + f.Entry)}@{f.Offset}: {f.Message}");
+        return b.ToString();
+    }
+
+    private static string ModelJson(List<ModelFileReport> reports, List<ModelFinding> findings)
+    {
+        var sb = new StringWriter();
+        JsonOutput.Write(sb, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("tool");
+            w.WriteString("name", "drydock");
+            w.WriteString("version", ToolInfo.Version);
+            w.WriteEndObject();
+            w.WriteStartObject("summary");
+            w.WriteNumber("files", reports.Count);
+            w.WriteNumber("findings", findings.Count);
+            w.WriteEndObject();
+            w.WriteStartArray("files");
+            foreach (var r in reports)
+            {
+                w.WriteStartObject();
+                w.WriteString("file", r.File);
+                w.WriteString("kind", r.Kind);
+                w.WriteNumber("bytes", r.Bytes);
+                w.WriteString("sha256", r.Sha256);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("findings");
+            foreach (var f in findings)
+            {
+                w.WriteStartObject();
+                w.WriteString("file", f.File);
+                w.WriteString("entry", f.Entry);
+                w.WriteNumber("offset", f.Offset);
+                w.WriteString("category", f.Category);
+                w.WriteString("type", f.Type);
+                w.WriteString("severity", f.Severity.Name());
+                w.WriteString("message", f.Message);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+        return sb.ToString();
+    }
+
+    private static string PinningTable(List<PinningFinding> findings)
+    {
+        var b = new StringBuilder();
+        b.AppendLine($"{findings.Count} findings");
+        foreach (var f in findings) b.AppendLine($"{f.Severity.Name(),-8} {f.Type,-24} {f.File}:{f.Line}: {f.Message}");
+        return b.ToString();
+    }
+
+    private static string PinningJson(List<PinningFinding> findings)
+    {
+        var sb = new StringWriter();
+        JsonOutput.Write(sb, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("tool");
+            w.WriteString("name", "drydock");
+            w.WriteString("version", ToolInfo.Version);
+            w.WriteEndObject();
+            w.WriteStartArray("findings");
+            foreach (var f in findings)
+            {
+                w.WriteStartObject();
+                w.WriteString("file", f.File);
+                w.WriteNumber("line", f.Line);
+                w.WriteString("type", f.Type);
+                w.WriteString("severity", f.Severity.Name());
+                w.WriteString("message", f.Message);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+        return sb.ToString();
+    }
+
+    private static string Sarif(IEnumerable<(string File, long? Line, string Rule, string Type, Severity Severity, string Message)> results)
+    {
+        var sb = new StringWriter();
+        JsonOutput.Write(sb, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("$schema", "https://json.schemastore.org/sarif-2.1.0.json");
+            w.WriteString("version", "2.1.0");
+            w.WriteStartArray("runs");
+            w.WriteStartObject();
+            w.WriteStartObject("tool");
+            w.WriteStartObject("driver");
+            w.WriteString("name", "drydock");
+            w.WriteString("version", ToolInfo.Version);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteStartArray("results");
+            foreach (var r in results)
+            {
+                w.WriteStartObject();
+                w.WriteString("ruleId", r.Type);
+                w.WriteString("level", r.Severity >= Severity.High ? "error" : r.Severity == Severity.Medium ? "warning" : "note");
+                w.WriteStartObject("message");
+                w.WriteString("text", r.Message);
+                w.WriteEndObject();
+                w.WriteStartArray("locations");
+                w.WriteStartObject();
+                w.WriteStartObject("physicalLocation");
+                w.WriteStartObject("artifactLocation");
+                w.WriteString("uri", r.File.Replace('\\', '/'));
+                w.WriteEndObject();
+                if (r.Line is { } line)
+                {
+                    w.WriteStartObject("region");
+                    w.WriteNumber("startLine", Math.Max(1, line));
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndObject();
+                w.WriteEndObject();
+                w.WriteEndArray();
+                w.WriteStartObject("properties");
+                w.WriteString("detail", r.Rule);
+                w.WriteString("severity", r.Severity.Name());
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+        return sb.ToString();
+    }
+}
