@@ -44,7 +44,7 @@ public static class ReviewDecisions
                 long? recordLine = root.TryGetProperty("line", out var l) && l.TryGetInt64(out var n) ? n : null;
                 decisions.Add(new ReviewDecision(sha.ToLowerInvariant(), reviewer.Trim(), decision, Str("note"), Str("reviewId"), Str("file"), recordLine));
             }
-            catch (JsonException e)
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
             {
                 problems.Add($"{path}:{number}: not JSON ({e.Message})");
             }

@@ -21,6 +21,7 @@ public sealed record DatasetManifest(
     public static DatasetManifest Parse(string path, byte[] json)
     {
         JsonDocument doc;
+        if (!System.Text.Unicode.Utf8.IsValid(json)) throw new RegistryException($"{path}: not valid UTF-8");
         try
         {
             doc = JsonDocument.Parse(json);

@@ -200,7 +200,7 @@ public static class ModelScanner
                 }
             }
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             findings.Add(new ModelFinding(file, entry, 0, ModelFinding.ModelFileCategory, "keras-config", Severity.Medium, $"config is not JSON: {e.Message}"));
         }

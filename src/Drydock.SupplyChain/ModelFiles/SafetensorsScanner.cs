@@ -43,6 +43,12 @@ public static class SafetensorsScanner
         var header = new byte[headerLength];
         stream.ReadExactly(header);
         var dataLength = length - 8 - (long)headerLength;
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+        {
+            Find("safetensors-header-json", Severity.High, "the header is not valid UTF-8", 8);
+            return findings;
+        }
+
         JsonDocument doc;
         try
         {

@@ -121,7 +121,9 @@ public static partial class PinningChecker
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(file));
+            var bytes = File.ReadAllBytes(file);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new JsonException("not valid UTF-8");
+            doc = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {
@@ -137,7 +139,7 @@ public static partial class PinningChecker
                 if (!doc.RootElement.TryGetProperty(section, out var deps) || deps.ValueKind != JsonValueKind.Object) continue;
                 foreach (var dep in deps.EnumerateObject())
                 {
-                    var version = dep.Value.GetString() ?? "";
+                    var version = dep.Value.ValueKind == JsonValueKind.String ? dep.Value.GetString() ?? "" : dep.Value.GetRawText();
                     var range = version.Length == 0 || version[0] is '^' or '~' or '>' or '<' or '*' || version is "latest" or "x" || version.Contains("||", StringComparison.Ordinal) || version.Contains(".x", StringComparison.Ordinal);
                     var vcs = version.Contains("github:", StringComparison.Ordinal) || version.Contains("git", StringComparison.Ordinal) && !CommitRef().IsMatch(version);
                     if (!range && !vcs) continue;
