@@ -20,12 +20,10 @@ internal static class AnalyzeCommand
     {
         var command = new Command("analyze", "Look for poisoning across a dataset: backdoor triggers, payload stuffing, conflicting answers, outliers, and how each source differs from the trusted ones.");
         var inputs = new Argument<string[]>("inputs") { Description = "Files, directories or glob patterns (sources and trust from drydock.yaml).", Arity = ArgumentArity.OneOrMore };
-        var format = new Option<string>("--format", "-f") { Description = "Report format: table, json or sarif.", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json", "sarif");
-        var output = new Option<string?>("--output", "-o") { Description = "Write the report to this file (atomically) instead of stdout." };
+        var format = ReportOptions.Format();
+        var output = ReportOptions.Output();
         var triggers = new Option<string?>("--triggers") { Description = "Also write the trigger candidates as JSONL probes for 'drydock eval'." };
-        var failOn = new Option<string>("--fail-on") { Description = "Exit 1 when a finding has at least this severity: low, medium, high, critical or none.", DefaultValueFactory = _ => "high" };
-        failOn.AcceptOnlyFromAmong("low", "medium", "high", "critical", "none");
+        var failOn = ReportOptions.FailOn("high");
         var inputFormat = new Option<string>("--input-format") { Description = $"Force the input format: {string.Join(", ", DatasetFormatNames.All)}.", DefaultValueFactory = _ => "auto" };
         inputFormat.AcceptOnlyFromAmong([.. DatasetFormatNames.All]);
         var allowMalformed = new Option<bool>("--allow-malformed") { Description = "Report malformed records but do not exit 2 because of them." };
@@ -55,16 +53,7 @@ internal static class AnalyzeCommand
                 "sarif" => Sarif(report),
                 _ => Table(report, parse.GetValue(top)),
             };
-            if (parse.GetValue(output) is { } path)
-            {
-                using var file = new AtomicFile(path);
-                file.Stream.Write(Encoding.UTF8.GetBytes(text));
-                file.Commit();
-            }
-            else
-            {
-                stdout.Write(text);
-            }
+            ReportOptions.Emit(stdout, parse.GetValue(output), text);
 
             if (parse.GetValue(triggers) is { } probesPath)
             {
@@ -75,8 +64,7 @@ internal static class AnalyzeCommand
             }
 
             if (malformed > 0 && !parse.GetValue(allowMalformed)) return ExitCodes.UsageOrInput;
-            var threshold = parse.GetValue(failOn)!;
-            return threshold != "none" && SeverityNames.TryParse(threshold, out var min) && report.Findings.Any(f => f.Severity >= min) ? ExitCodes.Findings : ExitCodes.Ok;
+            return ReportOptions.Exit(parse.GetValue(failOn)!, report.Findings.Select(f => f.Severity));
         }));
         return command;
     }
@@ -113,10 +101,7 @@ internal static class AnalyzeCommand
         JsonOutput.Write(sb, w =>
         {
             w.WriteStartObject();
-            w.WriteStartObject("tool");
-            w.WriteString("name", "drydock");
-            w.WriteString("version", ToolInfo.Version);
-            w.WriteEndObject();
+            ReportOptions.WriteTool(w);
             DatasetCommand.WriteStrings(w, "inputs", files);
             w.WriteStartObject("summary");
             w.WriteNumber("records", report.Records);

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text;
 using Drydock.Cli.Infrastructure;
 using Drydock.Cli.Reporting;
-using Drydock.Datasets.Output;
 using Drydock.Detection;
 using Drydock.SupplyChain.ModelFiles;
 using Drydock.SupplyChain.Pinning;
@@ -16,10 +15,9 @@ internal static class SupplyChainCommand
     {
         var command = new Command("scan", "Scan model files before loading them: pickles (PyTorch, joblib, numpy) against an allow-list, safetensors, GGUF, ONNX, Keras.");
         var paths = new Argument<string[]>("paths") { Description = "Files or folders.", Arity = ArgumentArity.OneOrMore };
-        var format = new Option<string>("--format", "-f") { Description = "table, json or sarif.", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json", "sarif");
-        var output = new Option<string?>("--output", "-o") { Description = "Write the report here (atomically)." };
-        var failOn = FailOn("high");
+        var format = ReportOptions.Format();
+        var output = ReportOptions.Output();
+        var failOn = ReportOptions.FailOn("high");
         command.Arguments.Add(paths);
         foreach (var option in new Option[] { format, output, failOn }) command.Options.Add(option);
         command.SetAction((parse, _) => ProjectContext.Guard("model scan", stderr, () =>
@@ -32,8 +30,8 @@ internal static class SupplyChainCommand
                 "sarif" => Sarif(findings.Select(f => (f.File, (long?)null, f.Entry is null ? $"{f.Category}/{f.Type}" : $"{f.Category}/{f.Type} in {f.Entry}", f.Type, f.Severity, f.Message))),
                 _ => ModelTable(reports, findings),
             };
-            Emit(stdout, parse.GetValue(output), text);
-            return Fails(parse.GetValue(failOn)!, findings.Select(f => f.Severity));
+            ReportOptions.Emit(stdout, parse.GetValue(output), text);
+            return ReportOptions.Exit(parse.GetValue(failOn)!, findings.Select(f => f.Severity));
         }));
         return command;
     }
@@ -43,9 +41,8 @@ internal static class SupplyChainCommand
         var command = new Command("supply-chain", "Supply-chain checks of a training project.");
         var check = new Command("check", "Report unpinned dependencies (requirements*.txt, pyproject.toml, environment.yml, package.json, .csproj) and models loaded from mutable references.");
         var root = new Argument<string>("path") { Description = "The training project (folder or file).", DefaultValueFactory = _ => "." };
-        var format = new Option<string>("--format", "-f") { Description = "table, json or sarif.", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json", "sarif");
-        var failOn = FailOn("medium");
+        var format = ReportOptions.Format();
+        var failOn = ReportOptions.FailOn("medium");
         check.Arguments.Add(root);
         check.Options.Add(format);
         check.Options.Add(failOn);
@@ -61,33 +58,10 @@ internal static class SupplyChainCommand
                 _ => PinningTable(findings),
             };
             stdout.Write(text);
-            return Fails(parse.GetValue(failOn)!, findings.Select(f => f.Severity));
+            return ReportOptions.Exit(parse.GetValue(failOn)!, findings.Select(f => f.Severity));
         }));
         command.Subcommands.Add(check);
         return command;
-    }
-
-    private static Option<string> FailOn(string defaultValue)
-    {
-        var option = new Option<string>("--fail-on") { Description = "Exit 1 at or above this severity (low, medium, high, critical, none).", DefaultValueFactory = _ => defaultValue };
-        option.AcceptOnlyFromAmong("low", "medium", "high", "critical", "none");
-        return option;
-    }
-
-    private static int Fails(string threshold, IEnumerable<Severity> severities) =>
-        threshold != "none" && SeverityNames.TryParse(threshold, out var min) && severities.Any(s => s >= min) ? ExitCodes.Findings : ExitCodes.Ok;
-
-    private static void Emit(TextWriter stdout, string? output, string text)
-    {
-        if (output is null)
-        {
-            stdout.Write(text);
-            return;
-        }
-
-        using var file = new AtomicFile(output);
-        file.Stream.Write(Encoding.UTF8.GetBytes(text));
-        file.Commit();
     }
 
     private static string ModelTable(List<ModelFileReport> reports, List<ModelFinding> findings)
@@ -105,10 +79,7 @@ internal static class SupplyChainCommand
         JsonOutput.Write(sb, w =>
         {
             w.WriteStartObject();
-            w.WriteStartObject("tool");
-            w.WriteString("name", "drydock");
-            w.WriteString("version", ToolInfo.Version);
-            w.WriteEndObject();
+            ReportOptions.WriteTool(w);
             w.WriteStartObject("summary");
             w.WriteNumber("files", reports.Count);
             w.WriteNumber("findings", findings.Count);
@@ -159,10 +130,7 @@ internal static class SupplyChainCommand
         JsonOutput.Write(sb, w =>
         {
             w.WriteStartObject();
-            w.WriteStartObject("tool");
-            w.WriteString("name", "drydock");
-            w.WriteString("version", ToolInfo.Version);
-            w.WriteEndObject();
+            ReportOptions.WriteTool(w);
             w.WriteStartArray("findings");
             foreach (var f in findings)
             {
