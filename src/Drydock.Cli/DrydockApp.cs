@@ -25,6 +25,8 @@ internal static class DrydockApp
         root.Subcommands.Add(VerifyCommand.Create(stdout, stderr));
         root.Subcommands.Add(VaultCommand.Create(stdout, stderr));
         root.Subcommands.Add(SupplyChainCommand.CreateCheck(stdout, stderr));
+        root.Subcommands.Add(GatewayCommands.CreateServe(stdout, stderr));
+        root.Subcommands.Add(GatewayCommands.CreateKeys(stdout, stderr));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Globalization;
+using Drydock.Cli.Infrastructure;
+using Drydock.Gateway;
+using Drydock.Gateway.Keys;
+
+namespace Drydock.Cli.Commands;
+
+/// <summary><c>drydock serve</c> and <c>drydock keys create|list|revoke|rotate</c>.</summary>
+internal static class GatewayCommands
+{
+    public static Command CreateServe(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("serve", "Run the gateway: an OpenAI-compatible API in front of a model server, with keys, tiers, rate limits and input/output guards.");
+        var upstream = new Option<string>("--upstream") { Description = "The model server's OpenAI-compatible base URL (http://127.0.0.1:8000/v1).", Required = true };
+        var listen = new Option<string>("--listen") { Description = "Where to listen.", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
+        var window = new Option<int>("--stream-window") { Description = "Characters held back while streaming so split values are caught.", DefaultValueFactory = _ => 256 };
+        var audit = new Option<string>("--audit") { Description = "Request metadata log (JSONL; never prompt or answer text).", DefaultValueFactory = _ => Path.Combine(ProjectContext.StateFolder, "gateway", "audit.jsonl") };
+        foreach (var option in new Option[] { upstream, listen, window, audit, ProjectContext.PolicyOption }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            Uri? upstreamUri;
+            GatewayOptions options;
+            try
+            {
+                if (!Uri.TryCreate(parse.GetValue(upstream), UriKind.Absolute, out upstreamUri) || upstreamUri.Scheme is not ("http" or "https")) throw new GatewayConfigException($"--upstream '{parse.GetValue(upstream)}' is not an http(s) URL");
+                if (parse.GetValue(window) < 0) throw new GatewayConfigException("--stream-window must be 0 or more");
+                var policy = parse.GetValue(ProjectContext.PolicyOption) ?? (File.Exists(RuleSet.DefaultConfig) ? RuleSet.DefaultConfig : null);
+                options = new GatewayOptions
+                {
+                    Upstream = upstreamUri,
+                    Tiers = (policy is null ? null : GatewayOptions.TiersFrom(policy)) ?? GatewayOptions.DefaultTiers.ToDictionary(t => t.Name),
+                    StreamWindow = parse.GetValue(window),
+                    AuditPath = parse.GetValue(audit),
+                };
+            }
+            catch (GatewayConfigException e)
+            {
+                await stderr.WriteLineAsync($"drydock serve: {e.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInput;
+            }
+
+            var detector = RuleSet.Load(null, []).CreateDetector();
+            await using var host = await GatewayHost.StartAsync(options, ApiKeyStore.Open(ProjectContext.KeysFolder), detector, parse.GetValue(listen)!, cancellationToken).ConfigureAwait(false);
+            await stderr.WriteLineAsync($"drydock serve: listening on {string.Join(", ", host.Urls.ToArray())}, upstream {upstreamUri}, tiers {string.Join(", ", options.Tiers.Keys.ToArray())}").ConfigureAwait(false);
+            try
+            {
+                await host.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    public static Command CreateKeys(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("keys", "Gateway API keys: create (printed once), list, revoke, rotate. Only a keyed hash is stored.");
+
+        var create = new Command("create", "Create a key and print it (only the key on stdout, so scripts can capture it).");
+        var name = new Option<string>("--name") { Description = "Who or what uses it.", Required = true };
+        var tier = new Option<string>("--tier") { Description = "Its tier (drydock.yaml gateway.tiers, or internal/public/default).", DefaultValueFactory = _ => "default" };
+        var models = new Option<string?>("--models") { Description = "Only these models (comma-separated; default: the tier's)." };
+        var expires = new Option<string?>("--expires") { Description = "Lifetime: 30d, 12h or 90m." };
+        foreach (var option in new Option[] { name, tier, models, expires }) create.Options.Add(option);
+        create.SetAction((parse, _) => ProjectContext.Guard("keys create", stderr, () =>
+        {
+            var lifetime = parse.GetValue(expires) is { } e ? Lifetime(e) : (TimeSpan?)null;
+            var (key, record) = Store().Create(parse.GetValue(name)!, parse.GetValue(tier)!, [.. (parse.GetValue(models) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)], lifetime);
+            stdout.WriteLine(key);
+            stderr.WriteLine($"drydock keys: created {record.Id} ({record.Name}, tier {record.Tier}{(record.Expires is null ? "" : ", expires " + record.Expires)}); it is shown only now");
+            return ExitCodes.Ok;
+        }));
+
+        var list = new Command("list", "List keys (ids, names, tiers, state; never the keys).");
+        list.SetAction((_, _) => ProjectContext.Guard("keys list", stderr, () =>
+        {
+            var now = DateTimeOffset.UtcNow;
+            foreach (var k in Store().List())
+            {
+                var state = k.Revoked is not null ? "revoked " + k.Revoked : k.Active(now) ? "active" : "expired";
+                stdout.WriteLine($"{k.Id}  {k.Name,-20} {k.Tier,-10} {state,-28} created {k.Created}{(k.Expires is null ? "" : " expires " + k.Expires)}{(k.Models.Count > 0 ? " models " + string.Join(",", k.Models) : "")}");
+            }
+
+            return ExitCodes.Ok;
+        }));
+
+        var id = new Argument<string>("id") { Description = "The key id (ddk_<id>_…)." };
+        var revoke = new Command("revoke", "Revoke a key: the gateway refuses it from the next request on.");
+        revoke.Arguments.Add(id);
+        revoke.SetAction((parse, _) => ProjectContext.Guard("keys revoke", stderr, () =>
+        {
+            if (!Store().Revoke(parse.GetValue(id)!)) throw new ArgumentException($"no key {parse.GetValue(id)}");
+            stdout.WriteLine($"revoked {parse.GetValue(id)}");
+            return ExitCodes.Ok;
+        }));
+
+        var rotateId = new Argument<string>("id") { Description = "The key id." };
+        var rotate = new Command("rotate", "Revoke a key and print its replacement (same name, tier, models and lifetime).");
+        rotate.Arguments.Add(rotateId);
+        rotate.SetAction((parse, _) => ProjectContext.Guard("keys rotate", stderr, () =>
+        {
+            var created = Store().Rotate(parse.GetValue(rotateId)!) ?? throw new ArgumentException($"no key {parse.GetValue(rotateId)}");
+            stdout.WriteLine(created.Key);
+            stderr.WriteLine($"drydock keys: {parse.GetValue(rotateId)} revoked, replaced by {created.Record.Id}");
+            return ExitCodes.Ok;
+        }));
+
+        foreach (var sub in new[] { create, list, revoke, rotate }) command.Subcommands.Add(sub);
+        return command;
+    }
+
+    private static ApiKeyStore Store() => ApiKeyStore.Open(ProjectContext.KeysFolder);
+
+    private static TimeSpan Lifetime(string text)
+    {
+        if (text.Length >= 2 && int.TryParse(text[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0)
+        {
+            switch (text[^1])
+            {
+                case 'd': return TimeSpan.FromDays(n);
+                case 'h': return TimeSpan.FromHours(n);
+                case 'm': return TimeSpan.FromMinutes(n);
+            }
+        }
+
+        throw new ArgumentException($"--expires '{text}': use a number followed by d, h or m (30d)");
+    }
+}

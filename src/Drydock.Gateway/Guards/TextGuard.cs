@@ -1,0 +1,93 @@
+using System.Text;
+using Drydock.Detection;
+using Drydock.Detection.Engine;
+
+namespace Drydock.Gateway.Guards;
+
+/// <summary>The verdict on one text: whether to block it, the text with redactions, what was found.</summary>
+public sealed record GuardResult(bool Blocked, string Text, IReadOnlyList<Finding> Findings);
+
+/// <summary>
+/// The detection engine as a guard: on prompts, prompt injection (high or critical) and pasted secrets; on answers,
+/// personal data and secrets. Redaction replaces a value with its typed placeholder (<c>[EMAIL]</c>).
+/// </summary>
+public sealed class TextGuard(Detector detector)
+{
+    /// <summary>Checks a prompt.</summary>
+    public GuardResult Input(string text, GuardMode mode)
+    {
+        var findings = detector.Scan(text).Where(f => (f.Category == Categories.Injection && f.Severity >= Severity.High) || f.Category == Categories.Secret).ToList();
+        return new GuardResult(mode == GuardMode.Block && findings.Count > 0, text, findings);
+    }
+
+    /// <summary>Checks an answer.</summary>
+    public GuardResult Output(string text, GuardMode mode)
+    {
+        var findings = detector.Scan(text).Where(f => f.Category is Categories.Pii or Categories.Secret).ToList();
+        if (findings.Count == 0 || mode == GuardMode.Allow) return new GuardResult(false, text, findings);
+        if (mode == GuardMode.Block) return new GuardResult(true, text, findings);
+        return new GuardResult(false, Redact(text, findings), findings);
+    }
+
+    /// <summary>Replaces each finding's span with <c>[TYPE]</c>.</summary>
+    public static string Redact(string text, IEnumerable<Finding> findings)
+    {
+        var b = new StringBuilder(text.Length);
+        var at = 0;
+        foreach (var f in findings.OrderBy(f => f.Start).ThenByDescending(f => f.End))
+        {
+            if (f.End <= at) continue;
+            var start = Math.Max(f.Start, at);
+            b.Append(text, at, start - at).Append('[').Append(f.Type.ToUpperInvariant().Replace('-', '_')).Append(']');
+            at = f.End;
+        }
+
+        return b.Append(text, at, text.Length - at).ToString();
+    }
+}
+
+/// <summary>
+/// The output guard for a stream: text is emitted only once it is at least <c>window</c> characters behind the
+/// newest text, so a value split across chunks is whole in the held-back buffer before any of it leaves.
+/// </summary>
+public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window)
+{
+    private string _pending = "";
+
+    /// <summary>Findings so far.</summary>
+    public List<Finding> Findings { get; } = [];
+
+    /// <summary>True once a finding blocked the answer.</summary>
+    public bool Blocked { get; private set; }
+
+    /// <summary>Adds a delta; returns the text that may be sent now.</summary>
+    public string Push(string delta) => Release(delta, final: false);
+
+    /// <summary>The end of the answer: returns everything still held back (checked).</summary>
+    public string Flush() => Release("", final: true);
+
+    private string Release(string delta, bool final)
+    {
+        if (Blocked) return "";
+        _pending += delta;
+        var result = guard.Output(_pending, mode);
+        foreach (var f in result.Findings)
+        {
+            if (!Findings.Any(x => x.RuleId == f.RuleId && x.Excerpt == f.Excerpt)) Findings.Add(f);
+        }
+
+        if (result.Blocked)
+        {
+            Blocked = true;
+            _pending = "";
+            return "";
+        }
+
+        _pending = result.Text;
+        var cut = final ? _pending.Length : Math.Max(0, _pending.Length - window);
+        if (cut > 0 && cut < _pending.Length && char.IsHighSurrogate(_pending[cut - 1])) cut--;
+        var ready = _pending[..cut];
+        _pending = _pending[cut..];
+        return ready;
+    }
+}

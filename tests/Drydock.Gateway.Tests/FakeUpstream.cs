@@ -1,0 +1,87 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Drydock.Gateway.Tests;
+
+/// <summary>
+/// A scripted OpenAI-compatible model server: the last user message says what to do. "LEAK" answers with an email
+/// and an AWS key; "SPLIT:n" streams that answer in two chunks split at character n; "MALFORMED" answers with text
+/// that is not JSON; "SLOW" waits 5 s. Anything else is echoed. It counts the requests it sees.
+/// </summary>
+public sealed class FakeUpstream : IAsyncDisposable
+{
+    public const string Email = "maria.gonzalez@fastmail.com";
+    public const string AwsKey = "AKIAQ3EGRL5TFZ6XW7NB";
+    public static readonly string Leak = $"Contact {Email} and use key {AwsKey} for the bucket.";
+
+    private readonly WebApplication _app;
+    private int _requests;
+
+    private FakeUpstream(WebApplication app) => _app = app;
+
+    public int Requests => _requests;
+
+    public string BaseUrl => _app.Urls.First() + "/v1";
+
+    public static async Task<FakeUpstream> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var upstream = new FakeUpstream(app);
+        app.MapGet("/v1/models", (RequestDelegate)(context => context.Response.WriteAsync("""{"object":"list","data":[{"id":"tiny","object":"model"},{"id":"large","object":"model"}]}""")));
+        app.MapPost("/v1/chat/completions", (RequestDelegate)upstream.Chat);
+        await app.StartAsync();
+        return upstream;
+    }
+
+    private async Task Chat(HttpContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        var request = (await JsonNode.ParseAsync(context.Request.Body))!;
+        var last = request["messages"]!.AsArray().Last()!["content"]!.ToString();
+        var stream = request["stream"]?.GetValue<bool>() == true;
+        var model = request["model"]!.ToString();
+        if (last.Contains("MALFORMED", StringComparison.Ordinal)) { await context.Response.WriteAsync("<html>oops</html>"); return; }
+        if (last.Contains("SLOW", StringComparison.Ordinal)) await Task.Delay(5000, context.RequestAborted);
+        var answer = last.Contains("LEAK", StringComparison.Ordinal) || last.Contains("SPLIT:", StringComparison.Ordinal) ? Leak : "echo: " + last;
+        if (!stream)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new
+            {
+                id = "chatcmpl-1", @object = "chat.completion", created = 1_700_000_000, model,
+                choices = new[] { new { index = 0, message = new { role = "assistant", content = answer }, finish_reason = "stop" } },
+                usage = new { prompt_tokens = 5, completion_tokens = 9, total_tokens = 14 },
+            }));
+            return;
+        }
+
+        var split = last.Contains("SPLIT:", StringComparison.Ordinal) ? int.Parse(last[(last.IndexOf("SPLIT:", StringComparison.Ordinal) + 6)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) : answer.Length / 2;
+        context.Response.ContentType = "text/event-stream";
+        async Task Chunk(object delta, string? finish)
+        {
+            var json = JsonSerializer.Serialize(new { id = "chatcmpl-1", @object = "chat.completion.chunk", created = 1_700_000_000, model, choices = new[] { new { index = 0, delta, finish_reason = finish } } });
+            await context.Response.WriteAsync($"data: {json}\n\n");
+            await context.Response.Body.FlushAsync();
+        }
+
+        await Chunk(new { role = "assistant", content = "" }, null);
+        await Chunk(new { content = answer[..split] }, null);
+        await Chunk(new { content = answer[split..] }, null);
+        await Chunk(new { }, "stop");
+        await context.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
