@@ -14,8 +14,8 @@ public enum GuardMode
     Block,
 }
 
-/// <summary>A tier: which models, how many tokens, streaming, how strict the guards are, and rate limits.</summary>
-public sealed record Tier(string Name, IReadOnlyList<string> Models, int MaxTokens, bool Streaming, GuardMode Input, GuardMode Output, int RequestsPerMinute, int TokensPerMinute)
+/// <summary>A tier: which models, how many tokens, streaming, how strict the guards are, and the request rate.</summary>
+public sealed record Tier(string Name, IReadOnlyList<string> Models, int MaxTokens, bool Streaming, GuardMode Input, GuardMode Output, int RequestsPerMinute)
 {
     /// <summary>True when the tier may use <paramref name="model"/> ("*" allows any).</summary>
     public bool Allows(string model) => Models.Contains("*") || Models.Contains(model);
@@ -27,9 +27,9 @@ public sealed record GatewayOptions
     /// <summary>Built-in tiers, used when drydock.yaml names none.</summary>
     public static readonly IReadOnlyList<Tier> DefaultTiers =
     [
-        new("internal", ["*"], 4096, true, GuardMode.Block, GuardMode.Redact, 600, 200_000),
-        new("public", ["*"], 1024, true, GuardMode.Block, GuardMode.Block, 60, 40_000),
-        new("default", ["*"], 2048, true, GuardMode.Block, GuardMode.Redact, 120, 100_000),
+        new("internal", ["*"], 4096, true, GuardMode.Block, GuardMode.Redact, 600),
+        new("public", ["*"], 1024, true, GuardMode.Block, GuardMode.Block, 60),
+        new("default", ["*"], 2048, true, GuardMode.Block, GuardMode.Redact, 120),
     ];
 
     /// <summary>The upstream OpenAI-compatible base URL (ending in /v1).</summary>
@@ -84,6 +84,7 @@ public sealed record GatewayOptions
                 return int.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : throw new GatewayConfigException($"{path}:{t.Start.Line}: field gateway.tiers.{name}.{key} must be a positive integer");
             }
 
+            if (Scalar("tokens-per-minute") is not null) throw new GatewayConfigException($"{path}:{t.Start.Line}: field gateway.tiers.{name}.tokens-per-minute is not supported yet");
             GuardMode Mode(string key, GuardMode fallback) => Scalar(key) switch
             {
                 null => fallback,
@@ -95,7 +96,7 @@ public sealed record GatewayOptions
 
             var models = t.Children.TryGetValue(new YamlScalarNode("models"), out var m) && m is YamlSequenceNode seq ? seq.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToList() : ["*"];
             var streaming = Scalar("streaming") switch { null or "true" => true, "false" => false, var other => throw new GatewayConfigException($"{path}:{t.Start.Line}: field gateway.tiers.{name}.streaming: '{other}' is not true or false") };
-            result[name] = new Tier(name, models, Int("max-tokens", 2048), streaming, Mode("input", GuardMode.Block), Mode("output", GuardMode.Redact), Int("requests-per-minute", 120), Int("tokens-per-minute", 100_000));
+            result[name] = new Tier(name, models, Int("max-tokens", 2048), streaming, Mode("input", GuardMode.Block), Mode("output", GuardMode.Redact), Int("requests-per-minute", 120));
         }
 
         return result;

@@ -26,7 +26,7 @@ public sealed class GatewayTests : IAsyncLifetime
         _upstream = await FakeUpstream.StartAsync();
         _keys = ApiKeyStore.Open(Path.Combine(_dir.Path, "keys"));
         var tiers = GatewayOptions.DefaultTiers.ToDictionary(t => t.Name);
-        tiers["tiny-only"] = new Tier("tiny-only", ["tiny"], 512, Streaming: false, GuardMode.Block, GuardMode.Redact, RequestsPerMinute: 3, TokensPerMinute: 1000);
+        tiers["tiny-only"] = new Tier("tiny-only", ["tiny"], 512, Streaming: false, GuardMode.Block, GuardMode.Redact, RequestsPerMinute: 3);
         var options = new GatewayOptions
         {
             Upstream = new Uri(_upstream.BaseUrl), Tiers = tiers, StreamWindow = 64, UpstreamTimeout = TimeSpan.FromSeconds(2), MaxRequestBytes = 64 * 1024,
