@@ -200,6 +200,7 @@ public sealed class GatewayHost : IAsyncDisposable
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         var guards = new Dictionary<int, StreamGuard>();
+        var blocked = new HashSet<int>();
         JsonObject? template = null;
         await using var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
         using var reader = new StreamReader(upstream, Encoding.UTF8);
@@ -232,7 +233,8 @@ public sealed class GatewayHost : IAsyncDisposable
                 var ready = guard.Push(delta) + (finished ? guard.Flush() : "");
                 if (guard.Blocked)
                 {
-                    await Send(context, Chunk(template, index, chat, Blocked, "content_filter")).ConfigureAwait(false);
+                    // Once: the blocked notice replaces everything this choice would still have said.
+                    if (blocked.Add(index)) await Send(context, Chunk(template, index, chat, Blocked, "content_filter")).ConfigureAwait(false);
                     continue;
                 }
 

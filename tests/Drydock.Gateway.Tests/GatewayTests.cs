@@ -72,6 +72,22 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PublicTier_BlocksAStreamOnce()
+    {
+        var (key, _) = _keys.Create("site", "public", [], null);
+        var text = new StringBuilder();
+        ChatFinishReason? finish = null;
+        await foreach (var update in Client(key).CompleteChatStreamingAsync([new UserChatMessage("LEAK")], cancellationToken: TestContext.Current.CancellationToken))
+        {
+            foreach (var part in update.ContentUpdate) text.Append(part.Text);
+            finish ??= update.FinishReason;
+        }
+
+        Assert.Equal("[response blocked by policy]", text.ToString());
+        Assert.Equal(ChatFinishReason.ContentFilter, finish);
+    }
+
+    [Fact]
     public async Task BadKeys_Get401_WithoutReachingTheUpstream()
     {
         var (key, record) = _keys.Create("gone", "internal", [], null);
