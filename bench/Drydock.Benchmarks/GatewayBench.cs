@@ -37,7 +37,7 @@ internal static class GatewayBench
         var (key, _) = keys.Create("bench", "bench", [], null);
         var tiers = GatewayOptions.DefaultTiers.ToDictionary(t => t.Name);
         tiers["bench"] = new Tier("bench", ["*"], 4096, true, GuardMode.Block, GuardMode.Redact, int.MaxValue / 2);
-        var options = new GatewayOptions { Upstream = new Uri(upstream.Urls.First() + "/v1"), Tiers = tiers };
+        var options = new GatewayOptions { Upstream = new Uri(upstream.Urls.First() + "/v1"), Tiers = tiers, AuditPath = Path.Combine(folder, "audit.jsonl") };
         await using var gateway = await GatewayHost.StartAsync(options, keys, Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers), "http://127.0.0.1:0");
 
         using var http = new HttpClient();

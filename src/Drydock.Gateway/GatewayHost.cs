@@ -34,6 +34,7 @@ public sealed class GatewayHost : IAsyncDisposable
     private readonly HttpClient _upstream;
     private readonly ConcurrentDictionary<string, RateLimiter> _limits = new();
     private readonly Lock _auditLock = new();
+    private StreamWriter? _audit;
     private readonly WebApplication _app;
 
     private GatewayHost(GatewayOptions options, ApiKeyStore keys, Detector detector, string listen)
@@ -73,6 +74,7 @@ public sealed class GatewayHost : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _upstream.Dispose();
+        lock (_auditLock) _audit?.Dispose();
     }
 
     private async Task Models(HttpContext context)
@@ -356,8 +358,13 @@ public sealed class GatewayHost : IAsyncDisposable
         foreach (var (k, v) in fields) o[k] = v switch { null => null, int i => i, double d => d, _ => v.ToString() };
         lock (_auditLock)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_options.AuditPath))!);
-            File.AppendAllText(_options.AuditPath, o.ToJsonString() + "\n");
+            if (_audit is null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_options.AuditPath))!);
+                _audit = new StreamWriter(new FileStream(_options.AuditPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
+            }
+
+            _audit.Write(o.ToJsonString() + "\n");
         }
     }
 }
