@@ -18,11 +18,27 @@ namespace Drydock.Bench;
 /// </summary>
 internal static class GatewayBench
 {
-    public static async Task<int> Run(int requests)
+    /// <summary>
+    /// Serves the fast upstream on 127.0.0.1:18000 and the gateway (guards on) on 127.0.0.1:18080 until stopped, and
+    /// writes a key to KEY_FILE: the setup of the wrk comparison with nginx (docs/gateway.md).
+    /// </summary>
+    public static async Task<int> Serve(string keyFile)
+    {
+        var (upstream, gateway, key, folder) = await Start("http://127.0.0.1:18000", "http://127.0.0.1:18080");
+        await File.WriteAllTextAsync(keyFile, key);
+        Console.WriteLine($"upstream {upstream.Urls.First()}, gateway {gateway.Urls[0]}");
+        await gateway.WaitAsync(CancellationToken.None); // until SIGTERM
+        await gateway.DisposeAsync();
+        await upstream.StopAsync();
+        Directory.Delete(folder, recursive: true);
+        return 0;
+    }
+
+    private static async Task<(WebApplication Upstream, GatewayHost Gateway, string Key, string Folder)> Start(string upstreamUrl, string gatewayUrl)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(upstreamUrl);
         var upstream = builder.Build();
         const string answer = """{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Your order 1182 ships on Monday; the tracking link arrives by email. Is there anything else I can help with today?"},"finish_reason":"stop"}]}""";
         upstream.MapPost("/v1/chat/completions", (RequestDelegate)(async context =>
@@ -38,7 +54,14 @@ internal static class GatewayBench
         var tiers = GatewayOptions.DefaultTiers.ToDictionary(t => t.Name);
         tiers["bench"] = new Tier("bench", ["*"], 4096, true, GuardMode.Block, GuardMode.Redact, int.MaxValue / 2);
         var options = new GatewayOptions { Upstream = new Uri(upstream.Urls.First() + "/v1"), Tiers = tiers, AuditPath = Path.Combine(folder, "audit.jsonl") };
-        await using var gateway = await GatewayHost.StartAsync(options, keys, Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers), "http://127.0.0.1:0");
+        var gateway = await GatewayHost.StartAsync(options, keys, Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers), gatewayUrl);
+        return (upstream, gateway, key, folder);
+    }
+
+    public static async Task<int> Run(int requests)
+    {
+        var (upstream, gatewayHost, key, folder) = await Start("http://127.0.0.1:0", "http://127.0.0.1:0");
+        await using var gateway = gatewayHost;
 
         using var http = new HttpClient();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);

@@ -25,6 +25,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.ModelFileBench.Speed(args.Length > 1 ? args[1] : "bench/out/model", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1024);
     case "gateway-latency":
         return await Drydock.Bench.GatewayBench.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
+    case "gateway-serve" when args.Length >= 2:
+        return await Drydock.Bench.GatewayBench.Serve(args[1]);
     case "vault":
         return Drydock.Bench.ProvenanceBench.Vault(args.Length > 1 ? args[1] : "bench/out/vault", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1024);
     case "audit":
