@@ -3,30 +3,8 @@ namespace Drydock.Provenance;
 /// <summary>Writes and checks files that hold key material: created with mode 0600, replaced atomically.</summary>
 public static class KeyFiles
 {
-    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> readable by the owner only.</summary>
-    public static void WriteSecret(string path, ReadOnlySpan<byte> bytes)
-    {
-        var full = System.IO.Path.GetFullPath(path);
-        var directory = System.IO.Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        var temporary = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        try
-        {
-            using (var stream = new FileStream(temporary, options))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
-    }
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> readable by the owner only (atomically).</summary>
+    public static void WriteSecret(string path, ReadOnlySpan<byte> bytes) => Drydock.Datasets.Output.AtomicFile.Write(path, bytes, ownerOnly: true);
 
     /// <summary>Refuses a key file that others can read or write.</summary>
     public static void CheckPrivate(string path)

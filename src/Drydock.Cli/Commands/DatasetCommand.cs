@@ -62,8 +62,10 @@ internal static class DatasetCommand
             var actor = Actor.Current;
             var datasetName = parse.GetValue(name) ?? Path.GetFileName(manifest.Output);
             using var key = SigningKey.Load(ProjectContext.SigningKeyPath);
-            var subjects = new[] { manifestPath, output, ledger }.Concat(holdout is null ? [] : [holdout])
-                .Select(p => new Subject(Path.GetRelativePath(directory, Path.GetFullPath(p)).Replace('\\', '/'), Dsse.Sha256Of(p))).ToList();
+            // Locate has just checked each file against the manifest's SHA-256: only the manifest itself is hashed here.
+            string Name(string p) => Path.GetRelativePath(directory, Path.GetFullPath(p)).Replace('\\', '/');
+            var subjects = new List<Subject> { new(Name(manifestPath), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(json))), new(Name(output), manifest.Version), new(Name(ledger), manifest.LedgerSha256) };
+            if (holdout is not null) subjects.Add(new(Name(holdout), manifest.HoldoutSha256!));
             var statement = Dsse.Statement(subjects, Dsse.DatasetPredicate, w =>
             {
                 w.WriteStartObject();

@@ -5,6 +5,7 @@ using Drydock.Cli.Infrastructure;
 using Drydock.Curation.Review;
 using Drydock.Datasets;
 using Drydock.Datasets.Input;
+using Drydock.Datasets.Output;
 using Drydock.Provenance;
 
 namespace Drydock.Cli.Commands;
@@ -48,9 +49,9 @@ internal static class ReviewCommand
             var folder = parse.GetValue(output)!;
             Directory.CreateDirectory(folder);
             // The review set holds the records themselves (reviewers must see them): owner-only files.
-            KeyFiles.WriteSecret(Path.Combine(folder, "sample.jsonl"), Encoding.UTF8.GetBytes(SampleJsonl(items)));
-            KeyFiles.WriteSecret(Path.Combine(folder, "sample.html"), Encoding.UTF8.GetBytes(ReviewPage.Render(items, $"Drydock review set ({items.Count} records)")));
-            KeyFiles.WriteSecret(Path.Combine(folder, "decisions.jsonl"), Encoding.UTF8.GetBytes(Template(items)));
+            AtomicFile.Write(Path.Combine(folder, "sample.jsonl"), Encoding.UTF8.GetBytes(SampleJsonl(items)), ownerOnly: true);
+            AtomicFile.Write(Path.Combine(folder, "sample.html"), Encoding.UTF8.GetBytes(ReviewPage.Render(items, $"Drydock review set ({items.Count} records)")), ownerOnly: true);
+            AtomicFile.Write(Path.Combine(folder, "decisions.jsonl"), Encoding.UTF8.GetBytes(Template(items)), ownerOnly: true);
             stdout.WriteLine($"{items.Count} records ({items.Count(i => i.Flagged)} flagged, {items.Count(i => !i.Flagged)} random) in {folder}/sample.html and sample.jsonl");
             stdout.WriteLine($"fill in {folder}/decisions.jsonl (reviewer, decision approve|reject, note), then: drydock review apply {folder}/decisions.jsonl");
             return malformed > 0 ? ExitCodes.UsageOrInput : ExitCodes.Ok;

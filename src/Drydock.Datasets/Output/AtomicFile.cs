@@ -10,14 +10,27 @@ public sealed class AtomicFile : IDisposable
     private readonly string _temporary;
     private bool _committed;
 
-    /// <summary>Opens a temporary file next to <paramref name="target"/>.</summary>
-    public AtomicFile(string target)
+    /// <summary>
+    /// Opens a temporary file next to <paramref name="target"/>; with <paramref name="ownerOnly"/> it is created with
+    /// mode 0600 (keys, review sets), so the content is never readable by others, not even before the rename.
+    /// </summary>
+    public AtomicFile(string target, bool ownerOnly = false)
     {
         _target = Path.GetFullPath(target);
         var directory = Path.GetDirectoryName(_target)!;
         Directory.CreateDirectory(directory);
         _temporary = Path.Combine(directory, $".{Path.GetFileName(_target)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        Stream = new FileStream(_temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16 };
+        if (ownerOnly && !OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        Stream = new FileStream(_temporary, options);
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="target"/> atomically.</summary>
+    public static void Write(string target, ReadOnlySpan<byte> bytes, bool ownerOnly = false)
+    {
+        using var file = new AtomicFile(target, ownerOnly);
+        file.Stream.Write(bytes);
+        file.Commit();
     }
 
     /// <summary>Where to write.</summary>

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Drydock.Datasets.Output;
 
 namespace Drydock.Gateway.Keys;
 
@@ -37,7 +38,7 @@ public sealed class ApiKeyStore
     public static ApiKeyStore Open(string folder)
     {
         var pepperPath = Path.Combine(folder, "api-keys.pepper");
-        if (!File.Exists(pepperPath)) WriteSecret(pepperPath, RandomNumberGenerator.GetBytes(32));
+        if (!File.Exists(pepperPath)) AtomicFile.Write(pepperPath, RandomNumberGenerator.GetBytes(32), ownerOnly: true);
         return new ApiKeyStore(Path.Combine(folder, "api-keys.json"), File.ReadAllBytes(pepperPath));
     }
 
@@ -149,21 +150,11 @@ public sealed class ApiKeyStore
             });
         }
 
-        WriteSecret(_path, Encoding.UTF8.GetBytes(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true })));
+        AtomicFile.Write(_path, Encoding.UTF8.GetBytes(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true })), ownerOnly: true);
         _loadedAt = File.GetLastWriteTimeUtc(_path);
     }
 
     private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '-');
-
-    private static void WriteSecret(string path, byte[] bytes)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var stream = new FileStream(temporary, options)) stream.Write(bytes);
-        File.Move(temporary, path, overwrite: true);
-    }
 }
