@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the solution and ends with one line: "N passed, N failed".
-# Installs and starts what the tests need first: a throw-away PostgreSQL for the registry tests
-# (Debian's postgresql package, installed if missing; stopped and deleted at the end) and Debian's
-# chromium for the tests that render HTML pages in a real headless browser.
+# Installs and starts what the tests need first: a throw-away PostgreSQL for the registry tests and a
+# throw-away Redis for the gateway's shared-state tests (Debian's postgresql and redis-server packages,
+# installed if missing; stopped and deleted at the end), and Debian's chromium for the tests that
+# render HTML pages in a real headless browser.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -16,13 +17,21 @@ fi
 export DRYDOCK_REQUIRE_BROWSER=1
 
 pgdir="${TMPDIR:-/tmp}/drydock-test-pg-$$"
-trap 'tests/services/postgres.sh stop "$pgdir"' EXIT
+redisdir="${TMPDIR:-/tmp}/drydock-test-redis-$$"
+trap 'tests/services/postgres.sh stop "$pgdir"; tests/services/redis.sh stop "$redisdir"' EXIT
 if DRYDOCK_TEST_POSTGRES="$(tests/services/postgres.sh start "$pgdir")"; then
   export DRYDOCK_TEST_POSTGRES DRYDOCK_REQUIRE_POSTGRES=1
 else
   echo "PostgreSQL could not be started: its registry tests will fail" >&2
   export DRYDOCK_REQUIRE_POSTGRES=1
 fi
+
+if DRYDOCK_TEST_REDIS="$(tests/services/redis.sh start "$redisdir")"; then
+  export DRYDOCK_TEST_REDIS
+else
+  echo "Redis could not be started: the gateway's shared-state tests will fail" >&2
+fi
+export DRYDOCK_REQUIRE_REDIS=1
 
 if ! dotnet build Drydock.slnx -c Release -nologo -v quiet; then
   echo "build failed"

@@ -52,9 +52,9 @@ internal static class GatewayBench
         var keys = ApiKeyStore.Open(folder);
         var (key, _) = keys.Create("bench", "bench", [], null);
         var tiers = GatewayOptions.DefaultTiers.ToDictionary(t => t.Name);
-        tiers["bench"] = new Tier("bench", ["*"], 4096, true, GuardMode.Block, GuardMode.Redact, int.MaxValue / 2);
-        var options = new GatewayOptions { Upstream = new Uri(upstream.Urls.First() + "/v1"), Tiers = tiers, AuditPath = Path.Combine(folder, "audit.jsonl") };
-        var gateway = await GatewayHost.StartAsync(options, keys, Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers), gatewayUrl);
+        tiers["bench"] = new Tier("bench", ["*"], 4096, true, GuardMode.Block, GuardMode.Redact, int.MaxValue / 2, int.MaxValue / 2);
+        var options = new GatewayOptions { Upstream = new Uri(upstream.Urls.First() + "/v1"), Tiers = tiers, AuditFolder = Path.Combine(folder, "requests") };
+        var gateway = await GatewayHost.StartAsync(options, new GatewayServices(keys, Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers)), gatewayUrl);
         return (upstream, gateway, key, folder);
     }
 

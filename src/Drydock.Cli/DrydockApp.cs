@@ -27,6 +27,9 @@ internal static class DrydockApp
         root.Subcommands.Add(SupplyChainCommand.CreateCheck(stdout, stderr));
         root.Subcommands.Add(GatewayCommands.CreateServe(stdout, stderr));
         root.Subcommands.Add(GatewayCommands.CreateKeys(stdout, stderr));
+        root.Subcommands.Add(OperationsCommands.CreateDeploy(stdout, stderr));
+        root.Subcommands.Add(OperationsCommands.CreateIncident(stdout, stderr));
+        root.Subcommands.Add(OperationsCommands.CreateCanary(stdout, stderr));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

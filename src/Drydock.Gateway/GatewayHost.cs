@@ -4,11 +4,15 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Threading.RateLimiting;
 using Drydock.Detection;
 using Drydock.Detection.Engine;
+using Drydock.Gateway.Audit;
 using Drydock.Gateway.Guards;
 using Drydock.Gateway.Keys;
+using Drydock.Gateway.Monitoring;
+using Drydock.Gateway.Operations;
+using Drydock.Gateway.State;
+using Drydock.Provenance.Registry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -18,49 +22,95 @@ using Microsoft.Extensions.Logging;
 
 namespace Drydock.Gateway;
 
+/// <summary>What a gateway is built from besides its options: keys, the detector, shared state, the registry view, a logger.</summary>
+public sealed record GatewayServices(ApiKeyStore Keys, Detector Detector)
+{
+    /// <summary>Counters, throttles and revocations (in process unless Redis).</summary>
+    public IGatewayState State { get; init; } = new LocalGatewayState();
+
+    /// <summary>Deployments, canaries and incidents (no registry unless given).</summary>
+    public GatewayOperations? Operations { get; init; }
+
+    /// <summary>Structured logs for alerts and failures (never prompt or answer text); null for none.</summary>
+    public ILoggerProvider? Logs { get; init; }
+}
+
 /// <summary>
 /// The gateway: an OpenAI-compatible API (<c>/v1/models</c>, <c>/v1/chat/completions</c>, <c>/v1/completions</c>,
 /// streaming too) in front of one upstream. Every request is authenticated (401 before the upstream is touched),
-/// checked against its key's tier (403), rate limited per key (429 with Retry-After), input-guarded, forwarded,
-/// and its answer output-guarded (redacted or blocked; streams through a hold-back window). A guard that fails
-/// closes the request. Request metadata (never text) is appended to the audit file.
+/// checked against its key's tier (403) and the model's deployment (503 when disabled), rate limited per key
+/// (requests and tokens per minute; 429 with Retry-After), input-guarded, watched for extraction abuse, forwarded,
+/// and its answer output-guarded (redacted or blocked; streams through a hold-back window; a registered canary blocks
+/// it and opens an incident). A guard that fails closes the request. Request metadata (text only as the policy says)
+/// goes to the request log. Administrators contain incidents through <c>/admin</c> with an admin key.
 /// </summary>
 public sealed class GatewayHost : IAsyncDisposable
 {
     private const string Blocked = "[response blocked by policy]";
     private readonly GatewayOptions _options;
     private readonly ApiKeyStore _keys;
+    private readonly Detector _detector;
     private readonly TextGuard _guard;
+    private readonly IGatewayState _state;
+    private readonly GatewayOperations _operations;
+    private readonly ExtractionMonitor _monitor;
+    private readonly RequestAuditLog? _audit;
+    private readonly ILogger _log;
     private readonly HttpClient _upstream;
-    private readonly ConcurrentDictionary<string, RateLimiter> _limits = new();
-    private readonly Lock _auditLock = new();
-    private StreamWriter? _audit;
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _alerted = new(StringComparer.Ordinal);
     private readonly WebApplication _app;
 
-    private GatewayHost(GatewayOptions options, ApiKeyStore keys, Detector detector, string listen)
+    private GatewayHost(GatewayOptions options, GatewayServices services, string listen)
     {
         _options = options;
-        _keys = keys;
-        _guard = new TextGuard(detector);
+        _keys = services.Keys;
+        _detector = services.Detector;
+        _guard = new TextGuard(services.Detector);
+        _state = services.State;
+        _operations = services.Operations ?? new GatewayOperations(null, options.Aliases, new ApprovalPolicy([], "highly-sensitive"), TimeSpan.FromSeconds(2));
+        _monitor = new ExtractionMonitor(options.AbuseThreshold);
+        _audit = options.AuditFolder is null ? null : new RequestAuditLog(options.AuditFolder, options.AuditRetentionDays, options.AuditText);
         _upstream = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = options.UpstreamTimeout };
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        if (services.Logs is not null) builder.Logging.AddProvider(services.Logs);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.WebHost.UseUrls(listen);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
         _app = builder.Build();
+        _log = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Drydock.Gateway");
         _app.MapGet("/healthz", (RequestDelegate)(context => context.Response.WriteAsync("ok")));
+        _app.MapGet("/readyz", (RequestDelegate)Ready);
+        _app.MapGet("/metrics", (RequestDelegate)(context =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4";
+            return context.Response.WriteAsync(Metrics.Prometheus());
+        }));
         _app.MapGet("/v1/models", (RequestDelegate)Models);
         _app.MapPost("/v1/chat/completions", (RequestDelegate)(context => Complete(context, chat: true)));
         _app.MapPost("/v1/completions", (RequestDelegate)(context => Complete(context, chat: false)));
+        AdminApi.Map(_app, this);
     }
 
     /// <summary>The addresses it listens on (after start).</summary>
     public IReadOnlyList<string> Urls => [.. _app.Urls];
 
+    /// <summary>Its metrics.</summary>
+    public GatewayMetrics Metrics { get; } = new();
+
+    internal GatewayOperations Operations => _operations;
+
+    internal IGatewayState State => _state;
+
+    internal ApiKeyStore Keys => _keys;
+
+    internal ILogger Log => _log;
+
     /// <summary>Builds and starts a gateway on <paramref name="listen"/> (port 0 picks a free one).</summary>
-    public static async Task<GatewayHost> StartAsync(GatewayOptions options, ApiKeyStore keys, Detector detector, string listen, CancellationToken cancellationToken = default)
+    public static async Task<GatewayHost> StartAsync(GatewayOptions options, GatewayServices services, string listen, CancellationToken cancellationToken = default)
     {
-        var host = new GatewayHost(options, keys, detector, listen);
+        ArgumentNullException.ThrowIfNull(services);
+        var host = new GatewayHost(options, services, listen);
         await host._app.StartAsync(cancellationToken).ConfigureAwait(false);
         return host;
     }
@@ -74,13 +124,36 @@ public sealed class GatewayHost : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _upstream.Dispose();
-        lock (_auditLock) _audit?.Dispose();
+        _audit?.Dispose();
+        _operations.Dispose();
+        await _state.DisposeAsync().ConfigureAwait(false);
+        Metrics.Dispose();
+    }
+
+    // Ready when the shared state and the registry answer and the upstream lists its models.
+    private async Task Ready(HttpContext context)
+    {
+        var checks = new JsonObject { ["state"] = await _state.PingAsync().ConfigureAwait(false), ["registry"] = _operations.RefreshError is null };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            using var response = await _upstream.GetAsync(new Uri(_options.Upstream.ToString().TrimEnd('/') + "/models"), timeout.Token).ConfigureAwait(false);
+            checks["upstream"] = response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        {
+            checks["upstream"] = false;
+        }
+
+        var ready = checks.All(c => c.Value!.GetValue<bool>());
+        await Json(context, ready ? 200 : 503, new JsonObject { ["ready"] = ready, ["checks"] = checks }).ConfigureAwait(false);
     }
 
     private async Task Models(HttpContext context)
     {
         var key = Authenticate(context);
-        if (key is null) { await Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return; }
+        if (key is null || key.Tier == GatewayOptions.AdminTier) { await Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return; }
         var tier = _options.Tiers.GetValueOrDefault(key.Tier);
         using var response = await Send(context, HttpMethod.Get, "models", null).ConfigureAwait(false);
         if (response is null) return;
@@ -88,10 +161,12 @@ public sealed class GatewayHost : IAsyncDisposable
         if (body is null) return;
         if (body["data"] is JsonArray data)
         {
+            var (served, disabled) = _operations.Names();
+            foreach (var alias in served) if (!data.Any(m => (string?)m?["id"] == alias)) data.Add((JsonNode)new JsonObject { ["id"] = alias, ["object"] = "model", ["owned_by"] = "drydock" });
             foreach (var model in data.ToList())
             {
                 var id = (string?)model?["id"] ?? "";
-                if (tier is null || !tier.Allows(id) || (key.Models.Count > 0 && !key.Models.Contains(id))) data.Remove(model);
+                if (tier is null || disabled.Contains(id) || !tier.Allows(id) || (key.Models.Count > 0 && !key.Models.Contains(id))) data.Remove(model);
             }
         }
 
@@ -101,26 +176,45 @@ public sealed class GatewayHost : IAsyncDisposable
     private async Task Complete(HttpContext context, bool chat)
     {
         var clock = Stopwatch.StartNew();
-        var audit = new Dictionary<string, object?> { ["endpoint"] = chat ? "chat" : "completions" };
+        var endpoint = chat ? "chat" : "completions";
+        using var activity = GatewayMetrics.Activities.StartActivity("gateway " + endpoint);
+        var audit = new JsonObject { ["endpoint"] = endpoint };
         var status = 0;
         try
         {
             status = await Handle(context, chat, audit).ConfigureAwait(false);
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Fail closed: whatever broke, the client gets a clean error and nothing unchecked.
+            GatewayLog.RequestFailed(_log, e.GetType().Name);
+            audit["error"] = e.GetType().Name;
+            status = await Error(context, 500, "gateway_error", "the gateway could not handle this request").ConfigureAwait(false);
+        }
         finally
         {
-            audit["status"] = status == 0 ? context.Response.StatusCode : status;
+            status = status == 0 ? context.Response.StatusCode : status;
+            audit["status"] = status;
             audit["ms"] = Math.Round(clock.Elapsed.TotalMilliseconds, 1);
-            Audit(audit);
+            activity?.SetTag("http.response.status_code", status);
+            activity?.SetTag("drydock.key", (string?)audit["key"]);
+            Metrics.Request(endpoint, status, clock.Elapsed.TotalSeconds);
+            _audit?.Write(audit);
         }
     }
 
-    private async Task<int> Handle(HttpContext context, bool chat, Dictionary<string, object?> audit)
+    private async Task<int> Handle(HttpContext context, bool chat, JsonObject audit)
     {
         var key = Authenticate(context);
-        if (key is null) return await Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false);
+        if (key is null)
+        {
+            Metrics.Blocked("auth");
+            return await Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false);
+        }
+
         audit["key"] = key.Id;
         audit["tier"] = key.Tier;
+        if (key.Tier == GatewayOptions.AdminTier) return await Error(context, 403, "admin_key", "administrator keys reach only /admin").ConfigureAwait(false);
         if (!_options.Tiers.TryGetValue(key.Tier, out var tier)) return await Error(context, 403, "unknown_tier", $"the key's tier '{key.Tier}' is not configured").ConfigureAwait(false);
 
         JsonObject request;
@@ -140,6 +234,14 @@ public sealed class GatewayHost : IAsyncDisposable
         var model = (string?)(request["model"] as JsonValue) ?? "";
         audit["model"] = model;
         if (!tier.Allows(model) || (key.Models.Count > 0 && !key.Models.Contains(model))) return await Error(context, 403, "model_not_allowed", $"model '{model}' is not allowed for this key").ConfigureAwait(false);
+        var route = _operations.Resolve(model);
+        if (route.Upstream is null)
+        {
+            Metrics.Blocked("disabled");
+            return await Error(context, 503, "model_disabled", $"model '{model}' is disabled by an administrator").ConfigureAwait(false);
+        }
+
+        if (route.Alias) audit["upstreamModel"] = route.Upstream;
         var stream = request["stream"] is JsonValue s && s.TryGetValue<bool>(out var st) && st;
         if (stream && !tier.Streaming) return await Error(context, 403, "streaming_not_allowed", "streaming is not allowed for this key's tier").ConfigureAwait(false);
         var maxTokensField = request.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
@@ -147,56 +249,144 @@ public sealed class GatewayHost : IAsyncDisposable
         if (asked > tier.MaxTokens) return await Error(context, 403, "max_tokens_exceeded", $"{maxTokensField} {asked} is above the tier's {tier.MaxTokens}").ConfigureAwait(false);
         request[maxTokensField] = asked;
 
-        var limiter = _limits.GetOrAdd(key.Id, _ => new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions { PermitLimit = tier.RequestsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
-        using var lease = limiter.AttemptAcquire();
-        if (!lease.IsAcquired)
+        var admission = await _state.AdmitAsync(key.Id, tier.RequestsPerMinute, tier.TokensPerMinute).ConfigureAwait(false);
+        if (admission.Throttled) audit["throttled"] = true;
+        if (!admission.Allowed)
         {
-            var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 60;
-            context.Response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return await Error(context, 429, "rate_limited", $"over {tier.RequestsPerMinute} requests per minute").ConfigureAwait(false);
+            if (admission.Refusal == "revoked")
+            {
+                Metrics.Blocked("auth");
+                return await Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false);
+            }
+
+            Metrics.Blocked("rate");
+            context.Response.Headers.RetryAfter = admission.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var limit = admission.Refusal == "tokens" ? $"{tier.TokensPerMinute} tokens" : $"{tier.RequestsPerMinute} requests";
+            return await Error(context, 429, "rate_limited", $"over {limit} per minute{(admission.Throttled ? " (this key is throttled to a tenth for unusual use)" : "")}").ConfigureAwait(false);
         }
 
         var prompt = string.Join("\n", PromptTexts(request, chat).ToArray());
         var input = _guard.Input(prompt, tier.Input);
-        audit["inputFindings"] = string.Join(",", input.Findings.Select(f => f.Type).Distinct().ToArray());
-        if (input.Blocked) return await Error(context, 400, "input_blocked", $"the request was blocked by policy ({string.Join(", ", input.Findings.Select(f => f.Category + "/" + f.Type).Distinct().ToArray())})").ConfigureAwait(false);
+        audit["inputFindings"] = Types(input.Findings);
+        Metrics.Findings(input.Findings.Select(f => f.Category));
+        if (_audit?.Keep(prompt, Redact) is { } keptPrompt) audit["prompt"] = keptPrompt;
+        if (input.Blocked)
+        {
+            Metrics.Blocked("input");
+            return await Error(context, 400, "input_blocked", $"the request was blocked by policy ({string.Join(", ", input.Findings.Select(f => f.Category + "/" + f.Type).Distinct().ToArray())})").ConfigureAwait(false);
+        }
 
+        await Watch(key, tier, model, prompt, audit).ConfigureAwait(false);
+        request["model"] = route.Upstream;
         using var response = await Send(context, HttpMethod.Post, chat ? "chat/completions" : "completions", request).ConfigureAwait(false);
         if (response is null) return 0;
+        var guarded = new Guarded(tier, _operations.Canaries);
         if (!stream || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
         {
             var body = await ReadJson(context, response).ConfigureAwait(false);
             if (body is null) return 0;
-            var findings = GuardChoices(body, chat, tier);
-            audit["outputFindings"] = string.Join(",", findings.Distinct().ToArray());
+            GuardChoices(body, chat, guarded);
+            var tokens = body["usage"]?["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var t) ? t : (prompt.Length + guarded.Text.Length) / 4;
+            await Finish(key, model, guarded, tokens, audit).ConfigureAwait(false);
             await Json(context, (int)response.StatusCode, body).ConfigureAwait(false);
             return (int)response.StatusCode;
         }
 
-        await Stream(context, response, chat, tier, audit).ConfigureAwait(false);
+        var usage = await Stream(context, response, chat, guarded, audit).ConfigureAwait(false);
+        await Finish(key, model, guarded, usage ?? ((prompt.Length + guarded.Text.Length) / 4), audit).ConfigureAwait(false);
         return 200;
     }
 
-    // Guards every choice of a complete answer in place; returns the finding types.
-    private List<string> GuardChoices(JsonNode body, bool chat, Tier tier)
+    // What the output guard saw of one answer: its findings, whether a canary tripped, the text sent (for the log).
+    private sealed class Guarded(Tier tier, Detection.Analyzers.CanaryAnalyzer canaries)
     {
-        var types = new List<string>();
-        if (body["choices"] is not JsonArray choices) return types;
+        public Tier Tier { get; } = tier;
+
+        public Detection.Analyzers.CanaryAnalyzer Canaries { get; } = canaries;
+
+        public List<Finding> Findings { get; } = [];
+
+        public bool Canary { get; set; }
+
+        public bool Blocked { get; set; }
+
+        public StringBuilder Text { get; } = new();
+    }
+
+    // Feeds the extraction monitor; at the threshold, throttles the key, alerts and opens an incident (once per throttle).
+    private async Task Watch(ApiKey key, Tier tier, string model, string prompt, JsonObject audit)
+    {
+        var score = _monitor.Observe(key.Id, prompt, tier.RequestsPerMinute);
+        if (score.Score > 0) audit["abuse"] = score.Score;
+        if (score.Score < _monitor.Threshold) return;
+        var now = DateTimeOffset.UtcNow;
+        if (_alerted.TryGetValue(key.Id, out var until) && until > now) return;
+        _alerted[key.Id] = now + _options.ThrottleFor;
+        await _state.ThrottleAsync(key.Id, _options.ThrottleFor).ConfigureAwait(false);
+        Metrics.AbuseAlert();
+        var incident = Record(() => _operations.OpenIncident("extraction-abuse", "high", $"key:{key.Id}", $"abuse score {score.Score:0.00} ({score.Signals}) on model {model}; key throttled for {_options.ThrottleFor.TotalMinutes:0} min"));
+        audit["alert"] = "extraction-abuse";
+        GatewayLog.Abuse(_log, key.Id, score.Score, score.Signals, incident);
+    }
+
+    // After an answer: tokens counted, canary trips alerted with an incident, findings and text to the log line.
+    private async Task Finish(ApiKey key, string model, Guarded guarded, long tokens, JsonObject audit)
+    {
+        await _state.AddTokensAsync(key.Id, tokens).ConfigureAwait(false);
+        Metrics.Tokens(tokens);
+        audit["tokens"] = tokens;
+        audit["outputFindings"] = Types(guarded.Findings);
+        Metrics.Findings(guarded.Findings.Select(f => f.Category));
+        if (guarded.Blocked) Metrics.Blocked(guarded.Canary ? "canary" : "output");
+        if (_audit?.Keep(guarded.Text.ToString(), Redact) is { } kept) audit["answer"] = kept;
+        if (!guarded.Canary) return;
+        Metrics.CanaryTrip();
+        audit["alert"] = "canary";
+        var rules = string.Join(",", guarded.Findings.Where(f => f.Category == Categories.Canary).Select(f => f.Excerpt).ToArray());
+        var incident = Record(() => _operations.OpenIncident("canary-leak", "critical", $"model:{model}", $"a registered canary ({rules}) appeared in an answer to key {key.Id}; the answer was blocked"));
+        audit["incident"] = incident;
+        GatewayLog.CanaryTripped(_log, model, key.Id, incident);
+    }
+
+    // Registry writes from the request path: a failure is logged, never turned into a passed answer.
+    private string? Record(Func<string?> write)
+    {
+        try
+        {
+            return write();
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or RegistryException or InvalidOperationException)
+        {
+            GatewayLog.RecordFailed(_log, e.Message);
+            return null;
+        }
+    }
+
+    private string Redact(string text) => TextGuard.Redact(text, _detector.Scan(text));
+
+    private static string Types(IEnumerable<Finding> findings) => string.Join(",", findings.Select(f => f.Type).Distinct().ToArray());
+
+    // Guards every choice of a complete answer in place.
+    private void GuardChoices(JsonNode body, bool chat, Guarded guarded)
+    {
+        if (body["choices"] is not JsonArray choices) return;
         foreach (var choice in choices.OfType<JsonObject>())
         {
             var holder = chat ? choice["message"] as JsonObject : choice;
             var field = chat ? "content" : "text";
             if (holder?[field] is not JsonValue v || !v.TryGetValue<string>(out var text)) continue;
-            var result = _guard.Output(text, tier.Output);
-            types.AddRange(result.Findings.Select(f => f.Type));
+            var result = _guard.Output(text, guarded.Tier.Output, guarded.Canaries);
+            guarded.Findings.AddRange(result.Findings);
+            guarded.Canary |= result.Canary;
+            guarded.Blocked |= result.Blocked;
             holder[field] = result.Blocked ? Blocked : result.Text;
+            guarded.Text.Append(result.Blocked ? Blocked : result.Text);
             if (result.Blocked) choice["finish_reason"] = "content_filter";
         }
-
-        return types;
     }
 
-    private async Task Stream(HttpContext context, HttpResponseMessage response, bool chat, Tier tier, Dictionary<string, object?> audit)
+    // Streams the answer through the hold-back guard; returns the upstream's usage.total_tokens when it sent one.
+    private async Task<long?> Stream(HttpContext context, HttpResponseMessage response, bool chat, Guarded guarded, JsonObject audit)
     {
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/event-stream";
@@ -207,6 +397,7 @@ public sealed class GatewayHost : IAsyncDisposable
         await using var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
         using var reader = new StreamReader(upstream, Encoding.UTF8);
         var failed = false;
+        long? usage = null;
         while (await reader.ReadLineAsync(context.RequestAborted).ConfigureAwait(false) is { } line)
         {
             if (!line.StartsWith("data:", StringComparison.Ordinal)) continue;
@@ -224,10 +415,11 @@ public sealed class GatewayHost : IAsyncDisposable
             }
 
             template ??= chunk.DeepClone().AsObject();
+            if (chunk["usage"]?["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var total)) usage = total;
             foreach (var choice in (chunk["choices"] as JsonArray ?? []).OfType<JsonObject>())
             {
                 var index = choice["index"] is JsonValue iv && iv.TryGetValue<int>(out var i) ? i : 0;
-                if (!guards.TryGetValue(index, out var guard)) guards[index] = guard = new StreamGuard(_guard, tier.Output, _options.StreamWindow);
+                if (!guards.TryGetValue(index, out var guard)) guards[index] = guard = new StreamGuard(_guard, guarded.Tier.Output, _options.StreamWindow, guarded.Canaries);
                 var holder = chat ? choice["delta"] as JsonObject : choice;
                 var field = chat ? "content" : "text";
                 var delta = holder?[field] is JsonValue v && v.TryGetValue<string>(out var t) ? t : "";
@@ -241,6 +433,7 @@ public sealed class GatewayHost : IAsyncDisposable
                 }
 
                 if (holder is not null) holder[field] = ready;
+                if (guarded.Text.Length < 65536) guarded.Text.Append(ready);
                 if (ready.Length > 0 || finished || delta.Length == 0) await Send(context, chunk).ConfigureAwait(false);
             }
         }
@@ -249,9 +442,16 @@ public sealed class GatewayHost : IAsyncDisposable
         {
             var rest = guard.Flush();
             if (rest.Length > 0 && template is not null) await Send(context, Chunk(template, index, chat, rest, null)).ConfigureAwait(false);
+            guarded.Text.Append(rest);
         }
 
-        audit["outputFindings"] = string.Join(",", guards.Values.SelectMany(g => g.Findings).Select(f => f.Type).Distinct().ToArray());
+        foreach (var guard in guards.Values)
+        {
+            guarded.Findings.AddRange(guard.Findings);
+            guarded.Blocked |= guard.Blocked;
+            guarded.Canary |= guard.Canary;
+        }
+
         if (failed)
         {
             audit["error"] = "malformed upstream chunk";
@@ -259,6 +459,7 @@ public sealed class GatewayHost : IAsyncDisposable
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted).ConfigureAwait(false);
+        return usage;
     }
 
     private static JsonObject Chunk(JsonObject template, int index, bool chat, string text, string? finish)
@@ -294,7 +495,7 @@ public sealed class GatewayHost : IAsyncDisposable
         }
     }
 
-    private ApiKey? Authenticate(HttpContext context)
+    internal ApiKey? Authenticate(HttpContext context)
     {
         var header = context.Request.Headers.Authorization.ToString();
         return _keys.Authenticate(header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim() : null);
@@ -336,35 +537,18 @@ public sealed class GatewayHost : IAsyncDisposable
         }
     }
 
-    private static async Task Json(HttpContext context, int status, JsonNode body)
+    internal static async Task Json(HttpContext context, int status, JsonNode body)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static async Task<int> Error(HttpContext context, int status, string code, string message)
+    internal static async Task<int> Error(HttpContext context, int status, string code, string message)
     {
         if (context.Response.HasStarted) return status;
         var body = new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = status >= 500 ? "upstream_error" : "invalid_request_error", ["code"] = code } };
         await Json(context, status, body).ConfigureAwait(false);
         return status;
-    }
-
-    private void Audit(Dictionary<string, object?> fields)
-    {
-        if (_options.AuditPath is null) return;
-        var o = new JsonObject { ["at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture) };
-        foreach (var (k, v) in fields) o[k] = v switch { null => null, int i => i, double d => d, _ => v.ToString() };
-        lock (_auditLock)
-        {
-            if (_audit is null)
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_options.AuditPath))!);
-                _audit = new StreamWriter(new FileStream(_options.AuditPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
-            }
-
-            _audit.Write(o.ToJsonString() + "\n");
-        }
     }
 }

@@ -11,7 +11,8 @@ namespace Drydock.Gateway.Tests;
 /// <summary>
 /// A scripted OpenAI-compatible model server: the last user message says what to do. "LEAK" answers with an email
 /// and an AWS key; "SPLIT:n" streams that answer in two chunks split at character n; "MALFORMED" answers with text
-/// that is not JSON; "SLOW" waits 5 s. Anything else is echoed. It counts the requests it sees.
+/// that is not JSON; "SLOW" waits 5 s; "SAY:text" answers with the text after it. Anything else is echoed. It
+/// counts the requests it sees and answers with the model it was asked for.
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
@@ -50,7 +51,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         var model = request["model"]!.ToString();
         if (last.Contains("MALFORMED", StringComparison.Ordinal)) { await context.Response.WriteAsync("<html>oops</html>"); return; }
         if (last.Contains("SLOW", StringComparison.Ordinal)) await Task.Delay(5000, context.RequestAborted);
-        var answer = last.Contains("LEAK", StringComparison.Ordinal) || last.Contains("SPLIT:", StringComparison.Ordinal) ? Leak : "echo: " + last;
+        var say = last.IndexOf("SAY:", StringComparison.Ordinal);
+        var answer = say >= 0 ? last[(say + 4)..] : last.Contains("LEAK", StringComparison.Ordinal) || last.Contains("SPLIT:", StringComparison.Ordinal) ? Leak : "echo: " + last;
         if (!stream)
         {
             context.Response.ContentType = "application/json";

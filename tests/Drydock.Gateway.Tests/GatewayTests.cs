@@ -26,13 +26,13 @@ public sealed class GatewayTests : IAsyncLifetime
         _upstream = await FakeUpstream.StartAsync();
         _keys = ApiKeyStore.Open(Path.Combine(_dir.Path, "keys"));
         var tiers = GatewayOptions.DefaultTiers.ToDictionary(t => t.Name);
-        tiers["tiny-only"] = new Tier("tiny-only", ["tiny"], 512, Streaming: false, GuardMode.Block, GuardMode.Redact, RequestsPerMinute: 3);
+        tiers["tiny-only"] = new Tier("tiny-only", ["tiny"], 512, Streaming: false, GuardMode.Block, GuardMode.Redact, RequestsPerMinute: 3, TokensPerMinute: 10_000);
         var options = new GatewayOptions
         {
             Upstream = new Uri(_upstream.BaseUrl), Tiers = tiers, StreamWindow = 64, UpstreamTimeout = TimeSpan.FromSeconds(2), MaxRequestBytes = 64 * 1024,
-            AuditPath = Path.Combine(_dir.Path, "audit.jsonl"),
+            AuditFolder = Path.Combine(_dir.Path, "requests"),
         };
-        _gateway = await GatewayHost.StartAsync(options, _keys, s_detector, "http://127.0.0.1:0");
+        _gateway = await GatewayHost.StartAsync(options, new GatewayServices(_keys, s_detector), "http://127.0.0.1:0");
     }
 
     public async ValueTask DisposeAsync()
@@ -43,6 +43,8 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     private string Url => _gateway.Urls[0] + "/v1";
+
+    private async Task<string> AuditText() => string.Concat(await Task.WhenAll(Directory.GetFiles(Path.Combine(_dir.Path, "requests")).Select(f => File.ReadAllTextAsync(f))));
 
     private ChatClient Client(string key, string model = "tiny") => new(model, new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(Url) });
 
@@ -56,7 +58,7 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.DoesNotContain(FakeUpstream.AwsKey, text, StringComparison.Ordinal);
         Assert.Contains("[EMAIL]", text, StringComparison.Ordinal);
 
-        var audit = await File.ReadAllTextAsync(Path.Combine(_dir.Path, "audit.jsonl"), TestContext.Current.CancellationToken);
+        var audit = await AuditText();
         Assert.Contains("\"outputFindings\":\"", audit, StringComparison.Ordinal);
         Assert.DoesNotContain(FakeUpstream.Email, audit, StringComparison.Ordinal);
         Assert.DoesNotContain("LEAK", audit, StringComparison.Ordinal);
@@ -119,6 +121,7 @@ public sealed class GatewayTests : IAsyncLifetime
         var models = JsonDocument.Parse(await http.GetStringAsync(Url + "/models", TestContext.Current.CancellationToken));
         Assert.Equal(["tiny"], models.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
 
+        await Minute.AwayFromItsEnd();
         HttpResponseMessage? last = null;
         for (var i = 0; i < 4; i++) last = await http.PostAsync(Url + "/chat/completions", Body("""{"model":"tiny","messages":[{"role":"user","content":"hi"}]}"""), TestContext.Current.CancellationToken);
         Assert.Equal((HttpStatusCode)429, last!.StatusCode);

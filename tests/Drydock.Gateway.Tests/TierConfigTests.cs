@@ -21,24 +21,50 @@ public sealed class TierConfigTests : IDisposable
                   streaming: false
                   output: block
                   requests-per-minute: 30
+                  tokens-per-minute: 4000
+              aliases:
+                support: support-7b-v3
+              stream-window: 128
+              abuse-threshold: 0.6
+              audit:
+                retention-days: 7
+                text: hash
             """);
-        var tier = Assert.Single(GatewayOptions.TiersFrom(path)!).Value;
-        Assert.Equal(("partner", 512, false, GuardMode.Block, GuardMode.Block, 30), (tier.Name, tier.MaxTokens, tier.Streaming, tier.Input, tier.Output, tier.RequestsPerMinute));
+        var options = Defaults.WithFile(path);
+        var tier = Assert.Single(options.Tiers).Value;
+        Assert.Equal(("partner", 512, false, GuardMode.Block, GuardMode.Block, 30, 4000), (tier.Name, tier.MaxTokens, tier.Streaming, tier.Input, tier.Output, tier.RequestsPerMinute, tier.TokensPerMinute));
         Assert.True(tier.Allows("support-7b"));
         Assert.False(tier.Allows("other"));
-        Assert.Null(GatewayOptions.TiersFrom(_dir.File("plain.yaml", "project: x\n")));
+        Assert.Equal("support-7b-v3", options.Aliases["support"]);
+        Assert.Equal((7, Audit.AuditText.Hash, 0.6, 128), (options.AuditRetentionDays, options.AuditText, options.AbuseThreshold, options.StreamWindow));
+        Assert.Same(Defaults, Defaults.WithFile(_dir.File("plain.yaml", "project: x\n")));
     }
+
+    private static readonly GatewayOptions Defaults = new() { Upstream = new Uri("http://127.0.0.1:1/v1") };
 
     [Theory]
     [InlineData("output: maybe", "gateway.tiers.t.output")]
     [InlineData("max-tokens: -3", "gateway.tiers.t.max-tokens")]
     [InlineData("streaming: sometimes", "gateway.tiers.t.streaming")]
-    [InlineData("tokens-per-minute: 10", "gateway.tiers.t.tokens-per-minute")]
+    [InlineData("tokens-per-minute: 0", "gateway.tiers.t.tokens-per-minute")]
+    [InlineData("requests-per-minute: [1]", "gateway.tiers.t.requests-per-minute")]
     public void BadTiers_NameFileLineAndField(string setting, string field)
     {
         var path = _dir.File("bad.yaml", $"gateway:\n  tiers:\n    t:\n      {setting}\n");
-        var error = Assert.Throws<GatewayConfigException>(() => GatewayOptions.TiersFrom(path));
+        var error = Assert.Throws<GatewayConfigException>(() => Defaults.WithFile(path));
         Assert.Contains("bad.yaml:4", error.Message, StringComparison.Ordinal);
+        Assert.Contains(field, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("  audit:\n    text: everything\n", "bad.yaml:3", "gateway.audit.text")]
+    [InlineData("  abuse-threshold: 3\n", "bad.yaml:2", "gateway.abuse-threshold")]
+    [InlineData("  tiers:\n    admin:\n      max-tokens: 5\n", "bad.yaml:3", "reserved")]
+    [InlineData("  aliases: [a, b]\n", "bad.yaml:2", "gateway.aliases")]
+    public void BadGatewaySettings_NameFileLineAndField(string yaml, string where, string field)
+    {
+        var error = Assert.Throws<GatewayConfigException>(() => Defaults.WithFile(_dir.File("bad.yaml", "gateway:\n" + yaml)));
+        Assert.Contains(where, error.Message, StringComparison.Ordinal);
         Assert.Contains(field, error.Message, StringComparison.Ordinal);
     }
 }

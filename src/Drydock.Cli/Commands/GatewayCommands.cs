@@ -3,46 +3,67 @@ using System.Globalization;
 using Drydock.Cli.Infrastructure;
 using Drydock.Gateway;
 using Drydock.Gateway.Keys;
+using Drydock.Gateway.Monitoring;
+using Drydock.Gateway.Operations;
+using Drydock.Gateway.State;
 
 namespace Drydock.Cli.Commands;
 
 /// <summary><c>drydock serve</c> and <c>drydock keys create|list|revoke|rotate</c>.</summary>
 internal static class GatewayCommands
 {
+    /// <summary>Where the gateway's request log lives by default.</summary>
+    public static string RequestLogFolder => Path.Combine(ProjectContext.StateFolder, "gateway", "requests");
+
     public static Command CreateServe(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("serve", "Run the gateway: an OpenAI-compatible API in front of a model server, with keys, tiers, rate limits and input/output guards.");
+        var command = new Command("serve", "Run the gateway: an OpenAI-compatible API in front of a model server, with keys, tiers, rate limits, input/output guards, canary tripwire, extraction monitoring and containment.");
         var upstream = new Option<string>("--upstream") { Description = "The model server's OpenAI-compatible base URL (http://127.0.0.1:8000/v1).", Required = true };
         var listen = new Option<string>("--listen") { Description = "Where to listen.", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
-        var window = new Option<int>("--stream-window") { Description = "Characters held back while streaming so split values are caught.", DefaultValueFactory = _ => 256 };
-        var audit = new Option<string>("--audit") { Description = "Request metadata log (JSONL; never prompt or answer text).", DefaultValueFactory = _ => Path.Combine(ProjectContext.StateFolder, "gateway", "audit.jsonl") };
-        foreach (var option in new Option[] { upstream, listen, window, audit, ProjectContext.PolicyOption }) command.Options.Add(option);
+        var window = new Option<int?>("--stream-window") { Description = "Characters held back while streaming so split values are caught (default 256, or gateway.stream-window)." };
+        var audit = new Option<string>("--audit") { Description = "Folder of the request log (one JSONL file per day; text only as gateway.audit.text says).", DefaultValueFactory = _ => RequestLogFolder };
+        var redis = new Option<string?>("--redis") { Description = "Share rate limits, throttles and revocations with other instances through this Redis (host:port)." };
+        foreach (var option in new Option[] { upstream, listen, window, audit, redis }) command.Options.Add(option);
+        ProjectContext.AddOptions(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             Uri? upstreamUri;
             GatewayOptions options;
+            ProjectContext context;
             try
             {
                 if (!Uri.TryCreate(parse.GetValue(upstream), UriKind.Absolute, out upstreamUri) || upstreamUri.Scheme is not ("http" or "https")) throw new GatewayConfigException($"--upstream '{parse.GetValue(upstream)}' is not an http(s) URL");
                 if (parse.GetValue(window) < 0) throw new GatewayConfigException("--stream-window must be 0 or more");
+                context = ProjectContext.Load(parse);
                 var policy = parse.GetValue(ProjectContext.PolicyOption) ?? (File.Exists(RuleSet.DefaultConfig) ? RuleSet.DefaultConfig : null);
-                options = new GatewayOptions
-                {
-                    Upstream = upstreamUri,
-                    Tiers = (policy is null ? null : GatewayOptions.TiersFrom(policy)) ?? GatewayOptions.DefaultTiers.ToDictionary(t => t.Name),
-                    StreamWindow = parse.GetValue(window),
-                    AuditPath = parse.GetValue(audit),
-                };
+                options = new GatewayOptions { Upstream = upstreamUri, AuditFolder = parse.GetValue(audit) };
+                if (policy is not null) options = options.WithFile(policy);
+                if (parse.GetValue(window) is { } w) options = options with { StreamWindow = w };
             }
-            catch (GatewayConfigException e)
+            catch (Exception e) when (e is GatewayConfigException or Detection.Rules.RuleFileException)
+            {
+                await stderr.WriteLineAsync($"drydock serve: {e.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInput;
+            }
+
+            IGatewayState state;
+            GatewayOperations operations;
+            try
+            {
+                state = parse.GetValue(redis) is { } r ? await RedisGatewayState.ConnectAsync(r).ConfigureAwait(false) : new LocalGatewayState();
+                operations = new GatewayOperations(context.OpenRegistry(), options.Aliases, context.Approval, TimeSpan.FromSeconds(2));
+            }
+            catch (Exception e) when (e is GatewayConfigException or Provenance.Registry.RegistryException or System.Data.Common.DbException)
             {
                 await stderr.WriteLineAsync($"drydock serve: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
             }
 
             var detector = RuleSet.Load(null, []).CreateDetector();
-            await using var host = await GatewayHost.StartAsync(options, ApiKeyStore.Open(ProjectContext.KeysFolder), detector, parse.GetValue(listen)!, cancellationToken).ConfigureAwait(false);
-            await stderr.WriteLineAsync($"drydock serve: listening on {string.Join(", ", host.Urls.ToArray())}, upstream {upstreamUri}, tiers {string.Join(", ", options.Tiers.Keys.ToArray())}").ConfigureAwait(false);
+            using var logs = new JsonLineLogs(stderr);
+            var services = new GatewayServices(ApiKeyStore.Open(ProjectContext.KeysFolder), detector) { State = state, Operations = operations, Logs = logs };
+            await using var host = await GatewayHost.StartAsync(options, services, parse.GetValue(listen)!, cancellationToken).ConfigureAwait(false);
+            await stderr.WriteLineAsync($"drydock serve: listening on {string.Join(", ", host.Urls.ToArray())}, upstream {upstreamUri}, tiers {string.Join(", ", options.Tiers.Keys.ToArray())}, state {(parse.GetValue(redis) is null ? "in process" : "redis")}, registry {context.RegistryLocation}").ConfigureAwait(false);
             try
             {
                 await host.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -65,11 +86,13 @@ internal static class GatewayCommands
         var tier = new Option<string>("--tier") { Description = "Its tier (drydock.yaml gateway.tiers, or internal/public/default).", DefaultValueFactory = _ => "default" };
         var models = new Option<string?>("--models") { Description = "Only these models (comma-separated; default: the tier's)." };
         var expires = new Option<string?>("--expires") { Description = "Lifetime: 30d, 12h or 90m." };
-        foreach (var option in new Option[] { name, tier, models, expires }) create.Options.Add(option);
+        var admin = new Option<bool>("--admin") { Description = "An administrator key: reaches the admin API (containment, key revocation) and not the models." };
+        foreach (var option in new Option[] { name, tier, models, expires, admin }) create.Options.Add(option);
         create.SetAction((parse, _) => ProjectContext.Guard("keys create", stderr, () =>
         {
             var lifetime = parse.GetValue(expires) is { } e ? Lifetime(e) : (TimeSpan?)null;
-            var (key, record) = Store().Create(parse.GetValue(name)!, parse.GetValue(tier)!, [.. (parse.GetValue(models) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)], lifetime);
+            if (parse.GetValue(tier) == GatewayOptions.AdminTier && !parse.GetValue(admin)) throw new ArgumentException("--tier admin: use --admin for an administrator key");
+            var (key, record) = Store().Create(parse.GetValue(name)!, parse.GetValue(admin) ? GatewayOptions.AdminTier : parse.GetValue(tier)!, [.. (parse.GetValue(models) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)], lifetime);
             stdout.WriteLine(key);
             stderr.WriteLine($"drydock keys: created {record.Id} ({record.Name}, tier {record.Tier}{(record.Expires is null ? "" : ", expires " + record.Expires)}); it is shown only now");
             return ExitCodes.Ok;

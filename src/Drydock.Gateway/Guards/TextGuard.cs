@@ -1,15 +1,21 @@
 using System.Text;
 using Drydock.Detection;
+using Drydock.Detection.Analyzers;
 using Drydock.Detection.Engine;
 
 namespace Drydock.Gateway.Guards;
 
 /// <summary>The verdict on one text: whether to block it, the text with redactions, what was found.</summary>
-public sealed record GuardResult(bool Blocked, string Text, IReadOnlyList<Finding> Findings);
+public sealed record GuardResult(bool Blocked, string Text, IReadOnlyList<Finding> Findings)
+{
+    /// <summary>True when a registered canary is among the findings (the tripwire).</summary>
+    public bool Canary => Findings.Any(f => f.Category == Categories.Canary);
+}
 
 /// <summary>
 /// The detection engine as a guard: on prompts, prompt injection (high or critical) and pasted secrets; on answers,
-/// personal data and secrets. Redaction replaces a value with its typed placeholder (<c>[EMAIL]</c>).
+/// personal data, secrets and registered canaries. Redaction replaces a value with its typed placeholder
+/// (<c>[EMAIL]</c>); a canary blocks the answer whatever the tier says.
 /// </summary>
 public sealed class TextGuard(Detector detector)
 {
@@ -21,9 +27,12 @@ public sealed class TextGuard(Detector detector)
     }
 
     /// <summary>Checks an answer.</summary>
-    public GuardResult Output(string text, GuardMode mode)
+    public GuardResult Output(string text, GuardMode mode, CanaryAnalyzer? canaries = null)
     {
         var findings = detector.Scan(text).Where(f => f.Category is Categories.Pii or Categories.Secret).ToList();
+        List<Finding>? tripped = null;
+        canaries?.Analyze(text, ref tripped);
+        if (tripped is not null) return new GuardResult(true, text, [.. tripped, .. findings]);
         if (findings.Count == 0 || mode == GuardMode.Allow) return new GuardResult(false, text, findings);
         if (mode == GuardMode.Block) return new GuardResult(true, text, findings);
         return new GuardResult(false, Redact(text, findings), findings);
@@ -50,7 +59,7 @@ public sealed class TextGuard(Detector detector)
 /// The output guard for a stream: text is emitted only once it is at least <c>window</c> characters behind the
 /// newest text, so a value split across chunks is whole in the held-back buffer before any of it leaves.
 /// </summary>
-public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window)
+public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, CanaryAnalyzer? canaries = null)
 {
     private string _pending = "";
 
@@ -59,6 +68,9 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window)
 
     /// <summary>True once a finding blocked the answer.</summary>
     public bool Blocked { get; private set; }
+
+    /// <summary>True when a registered canary blocked it.</summary>
+    public bool Canary { get; private set; }
 
     /// <summary>Adds a delta; returns the text that may be sent now.</summary>
     public string Push(string delta) => Release(delta, final: false);
@@ -70,7 +82,7 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window)
     {
         if (Blocked) return "";
         _pending += delta;
-        var result = guard.Output(_pending, mode);
+        var result = guard.Output(_pending, mode, canaries);
         foreach (var f in result.Findings)
         {
             if (!Findings.Any(x => x.RuleId == f.RuleId && x.Excerpt == f.Excerpt)) Findings.Add(f);
@@ -79,6 +91,7 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window)
         if (result.Blocked)
         {
             Blocked = true;
+            Canary = result.Canary;
             _pending = "";
             return "";
         }

@@ -11,7 +11,7 @@ namespace Drydock.Provenance.Registry;
 /// Sources, dataset versions, threat models, model versions and approvals, with the gates that guard approval.
 /// Every write is one transaction holding the row and its audit entry.
 /// </summary>
-public sealed class ProvenanceRegistry(RegistryDatabase db) : IDisposable
+public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposable
 {
     /// <summary>Subject kinds that take approvals.</summary>
     public static readonly IReadOnlyList<string> ApprovableKinds = ["dataset", "model", "threat-model"];
@@ -267,6 +267,7 @@ public sealed class ProvenanceRegistry(RegistryDatabase db) : IDisposable
         }
 
         var reasons = new List<string>();
+        if (approvals.Count == 0) reasons.Add("no approval yet");
         foreach (var role in requiredRoles)
         {
             if (!approvals.Any(a => a.Role == role)) reasons.Add($"needs an approval by a {role}");

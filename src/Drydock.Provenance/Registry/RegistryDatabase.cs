@@ -42,6 +42,16 @@ public sealed class RegistryDatabase : IDisposable
             CREATE INDEX review_decisions_record ON review_decisions (record_sha256);
             CREATE INDEX review_decisions_audit ON review_decisions (audit_seq);
             """),
+        (3, "operations", """
+            CREATE TABLE canaries (id TEXT PRIMARY KEY, label TEXT NOT NULL, sha256 TEXT NOT NULL, dataset_id TEXT, created_by TEXT NOT NULL, created_at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE TABLE deployments (id TEXT PRIMARY KEY, alias TEXT NOT NULL, action TEXT NOT NULL, model_id TEXT, upstream_model TEXT, reason TEXT, actor TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE TABLE incident_events (id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, action TEXT NOT NULL, kind TEXT NOT NULL, severity TEXT NOT NULL, subject TEXT NOT NULL, note TEXT, actor TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE INDEX canaries_audit ON canaries (audit_seq);
+            CREATE INDEX deployments_alias ON deployments (alias, audit_seq);
+            CREATE INDEX deployments_audit ON deployments (audit_seq);
+            CREATE INDEX incident_events_incident ON incident_events (incident_id, audit_seq);
+            CREATE INDEX incident_events_audit ON incident_events (audit_seq);
+            """),
     ];
 
     /// <summary>The audited tables and their columns (after <c>id</c>), in the order their audit details list them.</summary>
@@ -54,6 +64,9 @@ public sealed class RegistryDatabase : IDisposable
         ["model_datasets"] = ["model_id", "dataset_id"],
         ["approvals"] = ["subject_kind", "subject_id", "role", "decision", "comment", "actor", "at"],
         ["review_decisions"] = ["record_sha256", "file", "line", "review_id", "reviewer", "decision", "note", "actor", "at"],
+        ["canaries"] = ["label", "sha256", "dataset_id", "created_by", "created_at"],
+        ["deployments"] = ["alias", "action", "model_id", "upstream_model", "reason", "actor", "at"],
+        ["incident_events"] = ["incident_id", "action", "kind", "severity", "subject", "note", "actor", "at"],
     };
 
     private readonly IDisposable? _dataSource;

@@ -1,0 +1,160 @@
+using System.CommandLine;
+using Drydock.Cli.Infrastructure;
+using Drydock.Detection.Analyzers;
+using Drydock.Gateway.Keys;
+using Drydock.Gateway.Operations;
+using Drydock.Provenance;
+using Drydock.Provenance.Registry;
+
+namespace Drydock.Cli.Commands;
+
+/// <summary>
+/// What the gateway serves and how it is contained: <c>drydock deploy</c> (aliases → approved model versions),
+/// <c>drydock incident</c> (contain, timeline, close) and <c>drydock canary</c> (planted secrets the gateway watches for).
+/// Every change is a registry row with its audit entry; a running gateway picks it up within two seconds.
+/// </summary>
+internal static class OperationsCommands
+{
+    public static Command CreateDeploy(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("deploy", "Point a gateway model alias at an approved model version (or list deployments).");
+        var alias = new Argument<string?>("alias") { Description = "The model name clients ask for.", Arity = ArgumentArity.ZeroOrOne };
+        var model = new Option<string?>("--model") { Description = "The approved model version (mv-…)." };
+        var upstreamModel = new Option<string?>("--upstream-model") { Description = "The name the model server knows it by (default: the model's registered name)." };
+        var reason = new Option<string?>("--reason") { Description = "Why (recorded)." };
+        var enable = new Option<bool>("--enable") { Description = "Serve a disabled alias again (after containment)." };
+        command.Arguments.Add(alias);
+        foreach (var option in new Option[] { model, upstreamModel, reason, enable }) command.Options.Add(option);
+        ProjectContext.AddOptions(command);
+        command.SetAction((parse, _) => ProjectContext.Guard("deploy", stderr, () =>
+        {
+            var context = ProjectContext.Load(parse);
+            using var registry = context.OpenRegistry();
+            if (parse.GetValue(alias) is not { } name)
+            {
+                foreach (var d in registry.Deployments()) stdout.WriteLine($"{d.Alias,-20} {(d.Enabled ? "enabled" : "DISABLED"),-9} {d.ModelId ?? "(pass-through)",-18} upstream {d.UpstreamModel ?? d.Alias}  ({d.History.Count} changes, last {d.History[^1].Action} {d.History[^1].At} by {d.History[^1].Actor})");
+                if (registry.Deployments().Count == 0) stdout.WriteLine("(no deployments)");
+                return ExitCodes.Ok;
+            }
+
+            DeploymentState state;
+            if (parse.GetValue(enable)) state = registry.Enable(name, parse.GetValue(reason), Actor.Current);
+            else state = registry.Deploy(name, parse.GetValue(model) ?? throw new ArgumentException("--model is required to deploy (or --enable)"), parse.GetValue(upstreamModel), parse.GetValue(reason), Actor.Current, context.Approval);
+            stdout.WriteLine($"{state.Alias} → {state.ModelId} (upstream model {state.UpstreamModel}), {(state.Enabled ? "enabled" : "disabled")}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    public static Command CreateIncident(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("incident", "Contain incidents (kill switch, revert, key revocation) and read their timelines.");
+
+        var contain = new Command("contain", "Disable a model alias (kill switch), revert it to the previous approved version, or revoke a key; recorded on an incident.");
+        var model = new Option<string?>("--model") { Description = "The model alias to contain." };
+        var revert = new Option<bool>("--revert") { Description = "Point the alias at the previous approved version instead of disabling it." };
+        var key = new Option<string?>("--key") { Description = "An API key id to revoke." };
+        var reason = new Option<string?>("--reason") { Description = "Why (recorded)." };
+        var incidentOption = new Option<string?>("--incident") { Description = "Record on this incident (default: open a new one)." };
+        foreach (var option in new Option[] { model, revert, key, reason, incidentOption }) contain.Options.Add(option);
+        ProjectContext.AddOptions(contain);
+        contain.SetAction((parse, _) => ProjectContext.Guard("incident contain", stderr, () =>
+        {
+            if (parse.GetValue(model) is null == parse.GetValue(key) is null) throw new ArgumentException("give --model ALIAS or --key ID");
+            var context = ProjectContext.Load(parse);
+            using var registry = context.OpenRegistry();
+            var actor = Actor.Current;
+            if (parse.GetValue(key) is { } keyId)
+            {
+                if (!ApiKeyStore.Open(ProjectContext.KeysFolder).Revoke(keyId)) throw new ArgumentException($"no key {keyId}");
+                var id = parse.GetValue(incidentOption) ?? registry.OpenIncident("key-compromise", "high", $"key:{keyId}", parse.GetValue(reason), actor);
+                registry.RecordIncident(id, "contained", $"key:{keyId} revoked", actor);
+                stdout.WriteLine($"{id}: key {keyId} revoked");
+                return ExitCodes.Ok;
+            }
+
+            var (incident, state) = GatewayOperations.Contain(registry, parse.GetValue(model)!, parse.GetValue(revert), parse.GetValue(reason), parse.GetValue(incidentOption), actor, context.Approval);
+            stdout.WriteLine(state.Enabled ? $"{incident}: {state.Alias} reverted to {state.ModelId} (upstream model {state.UpstreamModel})" : $"{incident}: {state.Alias} disabled");
+            return ExitCodes.Ok;
+        }));
+
+        var list = new Command("list", "List incidents: id, kind, severity, subject, status.");
+        ProjectContext.AddOptions(list);
+        list.SetAction((parse, _) => ProjectContext.Guard("incident list", stderr, () =>
+        {
+            using var registry = ProjectContext.Load(parse).OpenRegistry();
+            var incidents = registry.Incidents();
+            foreach (var t in incidents) stdout.WriteLine($"{t[0].IncidentId}  {t[0].At}  {t[0].Kind,-17} {t[0].Severity,-8} {(t[^1].Action == "closed" ? "closed" : "open"),-6} {t[0].Subject}");
+            if (incidents.Count == 0) stdout.WriteLine("(no incidents)");
+            return ExitCodes.Ok;
+        }));
+
+        var idArgument = new Argument<string>("id") { Description = "The incident id (in-…)." };
+        var show = new Command("show", "An incident's timeline.");
+        show.Arguments.Add(idArgument);
+        ProjectContext.AddOptions(show);
+        show.SetAction((parse, _) => ProjectContext.Guard("incident show", stderr, () =>
+        {
+            using var registry = ProjectContext.Load(parse).OpenRegistry();
+            var timeline = registry.Incident(parse.GetValue(idArgument)!);
+            stdout.WriteLine($"{timeline[0].IncidentId}: {timeline[0].Kind}, {timeline[0].Severity}, {timeline[0].Subject}");
+            foreach (var e in timeline) stdout.WriteLine($"  {e.At}  {e.Action,-10} {e.Actor,-16} {e.Note}");
+            return ExitCodes.Ok;
+        }));
+
+        var closeId = new Argument<string>("id") { Description = "The incident id." };
+        var note = new Option<string?>("--note") { Description = "What was done or found." };
+        var close = new Command("close", "Close an incident with a note.");
+        close.Arguments.Add(closeId);
+        close.Options.Add(note);
+        ProjectContext.AddOptions(close);
+        close.SetAction((parse, _) => ProjectContext.Guard("incident close", stderr, () =>
+        {
+            using var registry = ProjectContext.Load(parse).OpenRegistry();
+            registry.RecordIncident(parse.GetValue(closeId)!, "closed", parse.GetValue(note), Actor.Current);
+            stdout.WriteLine($"{parse.GetValue(closeId)} closed");
+            return ExitCodes.Ok;
+        }));
+
+        foreach (var sub in new[] { contain, list, show, close }) command.Subcommands.Add(sub);
+        return command;
+    }
+
+    public static Command CreateCanary(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("canary", "Canaries: random codes planted in training data on purpose; the gateway blocks any answer that repeats one.");
+        var create = new Command("create", "Create canaries and print them (only the codes on stdout, one per line; the registry keeps their hashes).");
+        var label = new Option<string>("--label") { Description = "What they are for (recorded).", Required = true };
+        var count = new Option<int>("--count") { Description = "How many.", DefaultValueFactory = _ => 1 };
+        var dataset = new Option<string?>("--dataset") { Description = "The dataset version they are planted in (ds-…)." };
+        foreach (var option in new Option[] { label, count, dataset }) create.Options.Add(option);
+        ProjectContext.AddOptions(create);
+        create.SetAction((parse, _) => ProjectContext.Guard("canary create", stderr, () =>
+        {
+            if (parse.GetValue(count) is < 1 or > 1000) throw new ArgumentException("--count must be between 1 and 1000");
+            using var registry = ProjectContext.Load(parse).OpenRegistry();
+            for (var i = 0; i < parse.GetValue(count); i++)
+            {
+                var value = CanaryAnalyzer.NewValue();
+                var record = registry.RegisterCanary(parse.GetValue(label)!, CanaryAnalyzer.Hash(value), parse.GetValue(dataset), Actor.Current);
+                stdout.WriteLine(value);
+                stderr.WriteLine($"drydock canary: registered {record.Id}; the code is shown only now");
+            }
+
+            return ExitCodes.Ok;
+        }));
+
+        var list = new Command("list", "List registered canaries (ids, labels, hashes; never the codes).");
+        ProjectContext.AddOptions(list);
+        list.SetAction((parse, _) => ProjectContext.Guard("canary list", stderr, () =>
+        {
+            using var registry = ProjectContext.Load(parse).OpenRegistry();
+            foreach (var c in registry.Canaries()) stdout.WriteLine($"{c.Id}  {c.CreatedAt}  sha256:{c.Sha256[..16]}…  {c.Label}{(c.DatasetId is null ? "" : "  dataset " + c.DatasetId)}");
+            return ExitCodes.Ok;
+        }));
+
+        command.Subcommands.Add(create);
+        command.Subcommands.Add(list);
+        return command;
+    }
+}

@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Drydock.Gateway.Audit;
+
+/// <summary>What the request log keeps of prompt and answer text: nothing (the default), a hash, or the redacted text.</summary>
+public enum AuditText
+{
+    /// <summary>Metadata only.</summary>
+    None,
+    /// <summary>SHA-256 of the text: proves what was said without keeping it.</summary>
+    Hash,
+    /// <summary>The text with every finding replaced by its typed placeholder.</summary>
+    Redacted,
+}
+
+/// <summary>A filter for <see cref="RequestAuditLog.Query"/>.</summary>
+public sealed record RequestFilter(string? Key = null, string? Model = null, int? Status = null, DateTimeOffset? Since = null, bool FindingsOnly = false, int Limit = 100);
+
+/// <summary>
+/// The gateway's request log: one JSON line per request (time, key id, tier, model, status, latency, tokens, finding
+/// types, decisions, abuse score) in one file per UTC day, <c>requests-YYYY-MM-DD.jsonl</c>; files older than the
+/// retention are deleted at start and every hour. Prompt and answer text appear only as the policy says
+/// (<see cref="AuditText"/>); raw values never do.
+/// </summary>
+public sealed class RequestAuditLog : IDisposable
+{
+    private readonly string _folder;
+    private readonly int _retentionDays;
+    private readonly Lock _lock = new();
+    private readonly Timer _purge;
+    private StreamWriter? _writer;
+    private string? _day;
+
+    /// <summary>Opens the log in <paramref name="folder"/> and purges what is past retention.</summary>
+    public RequestAuditLog(string folder, int retentionDays, AuditText text)
+    {
+        _folder = folder;
+        _retentionDays = retentionDays;
+        Text = text;
+        Directory.CreateDirectory(folder);
+        _purge = new Timer(_ => Purge(DateTimeOffset.UtcNow), null, TimeSpan.Zero, TimeSpan.FromHours(1));
+    }
+
+    /// <summary>What is kept of the text.</summary>
+    public AuditText Text { get; }
+
+    /// <summary>The text as the policy keeps it (null for <see cref="AuditText.None"/>).</summary>
+    public string? Keep(string text, Func<string, string> redact) => Text switch
+    {
+        AuditText.Hash => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))),
+        AuditText.Redacted => redact(text),
+        _ => null,
+    };
+
+    /// <summary>Appends one request's line.</summary>
+    public void Write(JsonObject line)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        var now = DateTimeOffset.UtcNow;
+        line["at"] = now.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+        var text = line.ToJsonString() + "\n";
+        var day = now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        lock (_lock)
+        {
+            if (_day != day)
+            {
+                _writer?.Dispose();
+                _writer = new StreamWriter(new FileStream(Path.Combine(_folder, $"requests-{day}.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
+                _day = day;
+            }
+
+            _writer!.Write(text);
+        }
+    }
+
+    /// <summary>Deletes day files older than the retention; returns how many.</summary>
+    public int Purge(DateTimeOffset now) => Purge(_folder, _retentionDays, now);
+
+    /// <summary>Deletes day files in <paramref name="folder"/> older than <paramref name="retentionDays"/>.</summary>
+    public static int Purge(string folder, int retentionDays, DateTimeOffset now)
+    {
+        var oldest = DateOnly.FromDateTime(now.UtcDateTime).AddDays(-retentionDays + 1);
+        var deleted = 0;
+        foreach (var (file, day) in Days(folder))
+        {
+            if (day >= oldest) continue;
+            File.Delete(file);
+            deleted++;
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Reads request lines matching <paramref name="filter"/>, newest last (at most <c>Limit</c>, the newest).</summary>
+    public static IReadOnlyList<JsonObject> Query(string folder, RequestFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var result = new Queue<JsonObject>();
+        foreach (var (file, day) in Days(folder).OrderBy(d => d.Day))
+        {
+            if (filter.Since is { } since && day < DateOnly.FromDateTime(since.UtcDateTime)) continue;
+            using var reader = new StreamReader(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+            while (reader.ReadLine() is { } text)
+            {
+                JsonObject line;
+                try
+                {
+                    if (JsonNode.Parse(text) is not JsonObject o) continue;
+                    line = o;
+                }
+                catch (JsonException)
+                {
+                    continue; // a line cut short by a crash
+                }
+
+                if (!Matches(line, filter)) continue;
+                result.Enqueue(line);
+                if (result.Count > filter.Limit) result.Dequeue();
+            }
+        }
+
+        return [.. result];
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _purge.Dispose();
+        lock (_lock) _writer?.Dispose();
+    }
+
+    private static bool Matches(JsonObject line, RequestFilter filter)
+    {
+        string? S(string name) => line[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        if (filter.Key is not null && S("key") != filter.Key) return false;
+        if (filter.Model is not null && S("model") != filter.Model) return false;
+        if (filter.Status is { } status && !(line["status"] is JsonValue sv && sv.TryGetValue<int>(out var st) && st == status)) return false;
+        if (filter.Since is { } since && !(DateTimeOffset.TryParse(S("at"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) && at >= since)) return false;
+        return !filter.FindingsOnly || !string.IsNullOrEmpty(S("inputFindings")) || !string.IsNullOrEmpty(S("outputFindings"));
+    }
+
+    private static IEnumerable<(string File, DateOnly Day)> Days(string folder)
+    {
+        if (!Directory.Exists(folder)) yield break;
+        foreach (var file in Directory.EnumerateFiles(folder, "requests-*.jsonl"))
+        {
+            var name = Path.GetFileNameWithoutExtension(file);
+            if (DateOnly.TryParseExact(name["requests-".Length..], "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)) yield return (file, day);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace Drydock.Gateway.Monitoring;
+
+/// <summary>The gateway's structured log events: ids, scores and decisions only, never prompt or answer text.</summary>
+internal static partial class GatewayLog
+{
+    [LoggerMessage(1, LogLevel.Error, "request failed: {Error}")]
+    public static partial void RequestFailed(ILogger logger, string error);
+
+    [LoggerMessage(2, LogLevel.Warning, "extraction abuse: key {Key} score {Score} signals {Signals}; throttled; incident {Incident}")]
+    public static partial void Abuse(ILogger logger, string key, double score, string signals, string? incident);
+
+    [LoggerMessage(3, LogLevel.Critical, "canary tripwire: model {Model} key {Key}; answer blocked; incident {Incident}")]
+    public static partial void CanaryTripped(ILogger logger, string model, string key, string? incident);
+
+    [LoggerMessage(4, LogLevel.Error, "could not record an incident: {Error}")]
+    public static partial void RecordFailed(ILogger logger, string error);
+
+    [LoggerMessage(5, LogLevel.Warning, "containment: model {Alias} {State} by {Actor}; incident {Incident}")]
+    public static partial void Contained(ILogger logger, string alias, string state, string actor, string incident);
+}

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Drydock.Provenance.Registry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Drydock.Gateway.Operations;
+
+/// <summary>
+/// The admin API, for keys of the <c>admin</c> tier only (any other key gets 403, none 401): read deployments and
+/// incidents; contain a model alias (disable it, or revert it to the previous approved version); enable it again;
+/// revoke an API key on every instance. Each action is recorded on an incident in the registry's audit log.
+/// </summary>
+internal static class AdminApi
+{
+    public static void Map(WebApplication app, GatewayHost host)
+    {
+        app.MapGet("/admin/deployments", (RequestDelegate)(context => Run(context, host, _ =>
+        {
+            var list = new JsonArray();
+            foreach (var d in host.Operations.Deployments())
+            {
+                list.Add((JsonNode)new JsonObject { ["alias"] = d.Alias, ["enabled"] = d.Enabled, ["model"] = d.ModelId, ["upstreamModel"] = d.UpstreamModel, ["changes"] = d.History.Count });
+            }
+
+            return new JsonObject { ["deployments"] = list };
+        })));
+        app.MapGet("/admin/incidents", (RequestDelegate)(context => Run(context, host, _ =>
+        {
+            var list = new JsonArray();
+            foreach (var timeline in host.Operations.Incidents())
+            {
+                var events = new JsonArray();
+                foreach (var e in timeline) events.Add((JsonNode)new JsonObject { ["action"] = e.Action, ["note"] = e.Note, ["actor"] = e.Actor, ["at"] = e.At });
+                var first = timeline[0];
+                list.Add((JsonNode)new JsonObject { ["id"] = first.IncidentId, ["kind"] = first.Kind, ["severity"] = first.Severity, ["subject"] = first.Subject, ["status"] = timeline[^1].Action == "closed" ? "closed" : "open", ["timeline"] = events });
+            }
+
+            return new JsonObject { ["incidents"] = list };
+        })));
+        app.MapPost("/admin/contain", (RequestDelegate)(context => Run(context, host, body =>
+        {
+            var (incident, state) = host.Operations.Contain(Required(body, "model"), body["revert"] is JsonValue r && r.TryGetValue<bool>(out var revert) && revert,
+                Optional(body, "reason"), Optional(body, "incident"), Actor(context, host));
+            Monitoring.GatewayLog.Contained(host.Log, state.Alias, state.Enabled ? "reverted to " + state.ModelId : "disabled", Actor(context, host), incident);
+            return new JsonObject { ["incident"] = incident, ["alias"] = state.Alias, ["enabled"] = state.Enabled, ["model"] = state.ModelId, ["upstreamModel"] = state.UpstreamModel };
+        })));
+        app.MapPost("/admin/enable", (RequestDelegate)(context => Run(context, host, body =>
+        {
+            var state = host.Operations.Enable(Required(body, "model"), Optional(body, "reason"), Actor(context, host));
+            return new JsonObject { ["alias"] = state.Alias, ["enabled"] = state.Enabled, ["model"] = state.ModelId };
+        })));
+        app.MapPost("/admin/keys/revoke", (RequestDelegate)(async context => await Run(context, host, body =>
+        {
+            var id = Required(body, "id");
+            if (!host.Keys.Revoke(id)) throw new RegistryException($"no key {id}");
+            host.State.RevokeAsync(id).AsTask().GetAwaiter().GetResult();
+            var incident = Optional(body, "incident") ?? host.Operations.OpenIncident("key-compromise", "high", $"key:{id}", Optional(body, "reason") ?? "revoked through the admin API");
+            if (incident is not null && host.Operations.HasRegistry) host.Operations.Record(incident, "contained", $"key:{id} revoked", Actor(context, host));
+            return new JsonObject { ["revoked"] = id, ["incident"] = incident };
+        }).ConfigureAwait(false)));
+    }
+
+    private static async Task Run(HttpContext context, GatewayHost host, Func<JsonObject, JsonObject> action)
+    {
+        var key = host.Authenticate(context);
+        if (key is null) { await GatewayHost.Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return; }
+        if (key.Tier != GatewayOptions.AdminTier) { await GatewayHost.Error(context, 403, "not_admin", "the admin API needs an administrator key (drydock keys create --admin)").ConfigureAwait(false); return; }
+        JsonObject body = [];
+        try
+        {
+            if (HttpMethods.IsPost(context.Request.Method)) body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject ?? throw new JsonException("not an object");
+        }
+        catch (JsonException e)
+        {
+            await GatewayHost.Error(context, 400, "invalid_json", $"the request is not a JSON object: {e.Message}").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await GatewayHost.Json(context, 200, action(body)).ConfigureAwait(false);
+        }
+        catch (GateException e)
+        {
+            await GatewayHost.Error(context, 409, "gate_refused", e.Message).ConfigureAwait(false);
+        }
+        catch (RegistryException e)
+        {
+            await GatewayHost.Error(context, 400, "invalid_request", e.Message).ConfigureAwait(false);
+        }
+    }
+
+    private static string Actor(HttpContext context, GatewayHost host) => "admin:" + (host.Authenticate(context)?.Name ?? "?");
+
+    private static string Required(JsonObject body, string field) => Optional(body, field) ?? throw new RegistryException($"field '{field}' is required");
+
+    private static string? Optional(JsonObject body, string field) => body[field] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
+}
