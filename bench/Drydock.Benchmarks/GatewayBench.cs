@@ -8,6 +8,7 @@ using Drydock.Gateway.Keys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Drydock.Bench;
@@ -19,22 +20,18 @@ namespace Drydock.Bench;
 internal static class GatewayBench
 {
     /// <summary>
-    /// Serves the fast upstream on 127.0.0.1:18000 and the gateway (guards on) on 127.0.0.1:18080 until stopped, and
-    /// writes a key to KEY_FILE: the setup of the wrk comparison with nginx (docs/gateway.md).
+    /// Serves only the fast upstream on <paramref name="url"/> until stopped: the upstream of the wrk comparison
+    /// (bench/gateway/wrk.sh), which runs the real <c>drydock serve</c> and nginx in front of it, each its own process.
     /// </summary>
-    public static async Task<int> Serve(string keyFile)
+    public static async Task<int> Upstream(string url)
     {
-        var (upstream, gateway, key, folder) = await Start("http://127.0.0.1:18000", "http://127.0.0.1:18080");
-        await File.WriteAllTextAsync(keyFile, key);
-        Console.WriteLine($"upstream {upstream.Urls.First()}, gateway {gateway.Urls[0]}");
-        await gateway.WaitAsync(CancellationToken.None); // until SIGTERM
-        await gateway.DisposeAsync();
-        await upstream.StopAsync();
-        Directory.Delete(folder, recursive: true);
+        var upstream = await StartUpstream(url);
+        Console.WriteLine($"upstream {upstream.Urls.First()}");
+        await upstream.WaitForShutdownAsync(); // until SIGTERM
         return 0;
     }
 
-    private static async Task<(WebApplication Upstream, GatewayHost Gateway, string Key, string Folder)> Start(string upstreamUrl, string gatewayUrl)
+    private static async Task<WebApplication> StartUpstream(string upstreamUrl)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -47,7 +44,14 @@ internal static class GatewayBench
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync(answer);
         }));
+        upstream.MapGet("/v1/models", (RequestDelegate)(context => context.Response.WriteAsync("""{"object":"list","data":[{"id":"m","object":"model"}]}""")));
         await upstream.StartAsync();
+        return upstream;
+    }
+
+    private static async Task<(WebApplication Upstream, GatewayHost Gateway, string Key, string Folder)> Start(string upstreamUrl, string gatewayUrl)
+    {
+        var upstream = await StartUpstream(upstreamUrl);
         var folder = Path.Combine(Path.GetTempPath(), "drydock-gateway-bench-" + Guid.NewGuid().ToString("N"));
         var keys = ApiKeyStore.Open(folder);
         var (key, _) = keys.Create("bench", "bench", [], null);

@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
-# Load comparison on loopback, one run, same machine: the upstream directly, nginx proxy_pass to it, and the
-# Drydock gateway with every guard on. Needs Debian's wrk and nginx (installed when missing).
-# Usage: bench/gateway/wrk.sh [DURATION_S] [CONNECTIONS] [RATE]   (RATE: requests/s for the latency run, wrk2 not needed)
+# Load comparison on loopback, one run, same machine, each server its own process: the fast upstream directly,
+# nginx proxy_pass to it, and the real `drydock serve` (the launcher's build) with guards off (key, tier, limits,
+# extraction monitor, request log; no detection) and with every guard on. Needs Debian's wrk and nginx
+# (installed when missing). Usage: bench/gateway/wrk.sh [DURATION_S] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 duration="${1:-10}"; connections="${2:-32}"
 command -v wrk > /dev/null && command -v nginx > /dev/null || apt-get install -y -q wrk nginx > /dev/null
 dotnet build bench/Drydock.Benchmarks -c Release -nologo -v quiet > /dev/null
-keyfile=$(mktemp)
-dotnet bench/Drydock.Benchmarks/bin/Release/net10.0/Drydock.Benchmarks.dll gateway-serve "$keyfile" > /dev/null &
-bench=$!
+./drydock --version > /dev/null   # builds the CLI once
+project=$(mktemp -d)
+dotnet bench/Drydock.Benchmarks/bin/Release/net10.0/Drydock.Benchmarks.dll gateway-upstream http://127.0.0.1:18000 > /dev/null &
+upstream=$!
+cat > "$project/drydock.yaml" <<'YAML'
+gateway:
+  tiers:
+    bench:     { requests-per-minute: 100000000, tokens-per-minute: 100000000, input: block, output: redact }
+    bench-off: { requests-per-minute: 100000000, tokens-per-minute: 100000000, input: off, output: off }
+YAML
+root=$PWD
+on=$(cd "$project" && "$root/drydock" keys create --name bench --tier bench 2> /dev/null)
+off=$(cd "$project" && "$root/drydock" keys create --name bench-off --tier bench-off 2> /dev/null)
+(cd "$project" && exec "$root/drydock" serve --upstream http://127.0.0.1:18000/v1 --listen http://127.0.0.1:18080 > /dev/null 2>&1) &
+gateway=$!
 nginx -c "$PWD/bench/gateway/nginx.conf"
-trap 'kill $bench 2>/dev/null; nginx -c "$PWD/bench/gateway/nginx.conf" -s stop 2>/dev/null; rm -f "$keyfile"' EXIT
-for _ in $(seq 50); do [ -s "$keyfile" ] && break; sleep 0.2; done
-export DRYDOCK_KEY="$(cat "$keyfile")"
-for target in "upstream 18000" "nginx 18081" "drydock 18080"; do
+trap 'kill $upstream $gateway 2>/dev/null; nginx -c "$PWD/bench/gateway/nginx.conf" -s stop 2>/dev/null; rm -rf "$project"' EXIT
+for _ in $(seq 100); do curl -sf http://127.0.0.1:18080/readyz > /dev/null && break; sleep 0.1; done
+for target in "upstream 18000 -" "nginx 18081 -" "drydock-guards-off 18080 $off" "drydock-guards-on 18080 $on"; do
   set -- $target
+  if [ "$3" = - ]; then unset DRYDOCK_KEY; else export DRYDOCK_KEY="$3"; fi
   wrk -t2 -c"$connections" -d2s -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions" > /dev/null   # warm-up
   echo "== $1"
   wrk -t2 -c"$connections" -d"${duration}s" --latency -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"

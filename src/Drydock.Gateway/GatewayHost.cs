@@ -59,6 +59,7 @@ public sealed class GatewayHost : IAsyncDisposable
     private readonly HttpClient _upstream;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _alerted = new(StringComparer.Ordinal);
     private readonly WebApplication _app;
+    private int _inFlight;
 
     private GatewayHost(GatewayOptions options, GatewayServices services, string listen)
     {
@@ -105,6 +106,13 @@ public sealed class GatewayHost : IAsyncDisposable
     internal ApiKeyStore Keys => _keys;
 
     internal ILogger Log => _log;
+
+    /// <summary>Waits until requests in flight are done and every request line is in the request log.</summary>
+    internal async Task FlushAuditAsync()
+    {
+        while (Volatile.Read(ref _inFlight) > 0) await Task.Delay(2).ConfigureAwait(false);
+        if (_audit is not null) await _audit.FlushAsync().ConfigureAwait(false);
+    }
 
     /// <summary>Builds and starts a gateway on <paramref name="listen"/> (port 0 picks a free one).</summary>
     public static async Task<GatewayHost> StartAsync(GatewayOptions options, GatewayServices services, string listen, CancellationToken cancellationToken = default)
@@ -180,6 +188,7 @@ public sealed class GatewayHost : IAsyncDisposable
         using var activity = GatewayMetrics.Activities.StartActivity("gateway " + endpoint);
         var audit = new JsonObject { ["endpoint"] = endpoint };
         var status = 0;
+        Interlocked.Increment(ref _inFlight);
         try
         {
             status = await Handle(context, chat, audit).ConfigureAwait(false);
@@ -199,7 +208,8 @@ public sealed class GatewayHost : IAsyncDisposable
             activity?.SetTag("http.response.status_code", status);
             activity?.SetTag("drydock.key", (string?)audit["key"]);
             Metrics.Request(endpoint, status, clock.Elapsed.TotalSeconds);
-            _audit?.Write(audit);
+            if (_audit is not null) await _audit.WriteAsync(audit).ConfigureAwait(false);
+            Interlocked.Decrement(ref _inFlight);
         }
     }
 

@@ -8,6 +8,8 @@ namespace Drydock.Gateway;
 /// <summary>What a guard does with a finding: pass it, redact it, flag it (log only) or block the request.</summary>
 public enum GuardMode
 {
+    /// <summary>No scanning at all (registered canaries are still checked in answers).</summary>
+    Off,
     /// <summary>Let it through, recorded.</summary>
     Allow,
     /// <summary>Replace the value with a typed placeholder.</summary>
@@ -131,7 +133,7 @@ public sealed record GatewayOptions
             if (name == AdminTier) throw new GatewayConfigException($"{path}:{nameNode.Start.Line}: field gateway.tiers.{name}: '{AdminTier}' is reserved for administrator keys");
             if (valueNode is not YamlMappingNode t) throw new GatewayConfigException($"{path}:{valueNode.Start.Line}: field gateway.tiers.{name} must be a mapping");
             var s = new Section(path, $"gateway.tiers.{name}", t);
-            GuardMode Mode(string key, GuardMode fallback) => s.Choice(key, fallback, ("allow", GuardMode.Allow), ("redact", GuardMode.Redact), ("block", GuardMode.Block));
+            GuardMode Mode(string key, GuardMode fallback) => s.Choice(key, fallback, ("off", GuardMode.Off), ("allow", GuardMode.Allow), ("redact", GuardMode.Redact), ("block", GuardMode.Block));
             var models = t.Children.TryGetValue(new YamlScalarNode("models"), out var m) && m is YamlSequenceNode seq ? seq.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToList() : ["*"];
             result[name] = new Tier(name, models, s.Int("max-tokens", 2048, min: 1), s.Choice("streaming", true, ("true", true), ("false", false)),
                 Mode("input", GuardMode.Block), Mode("output", GuardMode.Redact), s.Int("requests-per-minute", 120, min: 1), s.Int("tokens-per-minute", 50_000, min: 1));

@@ -44,7 +44,11 @@ public sealed class GatewayTests : IAsyncLifetime
 
     private string Url => _gateway.Urls[0] + "/v1";
 
-    private async Task<string> AuditText() => string.Concat(await Task.WhenAll(Directory.GetFiles(Path.Combine(_dir.Path, "requests")).Select(f => File.ReadAllTextAsync(f))));
+    private async Task<string> AuditText()
+    {
+        await _gateway.FlushAuditAsync();
+        return string.Concat(await Task.WhenAll(Directory.GetFiles(Path.Combine(_dir.Path, "requests")).Select(f => File.ReadAllTextAsync(f))));
+    }
 
     private ChatClient Client(string key, string model = "tiny") => new(model, new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(Url) });
 

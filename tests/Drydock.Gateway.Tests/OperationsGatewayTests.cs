@@ -91,7 +91,9 @@ public sealed class OperationsGatewayTests : IAsyncLifetime
         Assert.Contains(record.Id, incidents[0][0].Note, StringComparison.Ordinal);
         Assert.DoesNotContain(_canary, incidents[0][0].Note!, StringComparison.Ordinal);
 
+        await _gateway.FlushAuditAsync();
         var lines = RequestAuditLog.Query(Path.Combine(_dir.Path, "requests"), new RequestFilter(Key: record.Id, Limit: 1000));
+        Assert.Equal(1 + _canary.Length + 1, lines.Count);
         Assert.All(lines, l => Assert.Equal("canary", (string?)l["alert"]));
         Assert.All(lines, l => Assert.StartsWith("sha256:", (string?)l["prompt"], StringComparison.Ordinal));
         var log = string.Concat(Directory.GetFiles(Path.Combine(_dir.Path, "requests")).Select(File.ReadAllText));
@@ -199,6 +201,7 @@ public sealed class OperationsGatewayTests : IAsyncLifetime
         Assert.Equal(("extraction-abuse", $"key:{proberRecord.Id}"), (incident[0].Kind, incident[0].Subject));
         Assert.Contains("continuation", incident[0].Note, StringComparison.Ordinal);
         var folder = Path.Combine(_dir.Path, "requests");
+        await _gateway.FlushAuditAsync();
         Assert.Single(RequestAuditLog.Query(folder, new RequestFilter(Key: proberRecord.Id)), l => (string?)l["alert"] == "extraction-abuse");
         Assert.DoesNotContain(RequestAuditLog.Query(folder, new RequestFilter(Key: ordinaryRecord.Id)), l => l["alert"] is not null);
     }
@@ -208,6 +211,7 @@ public sealed class OperationsGatewayTests : IAsyncLifetime
     {
         var (key, record) = _keys.Create("app", "internal", [], null);
         await Client(key).CompleteChatAsync([new UserChatMessage("LEAK")], cancellationToken: TestContext.Current.CancellationToken);
+        await _gateway.FlushAuditAsync();
         var folder = Path.Combine(_dir.Path, "requests");
         var old = Path.Combine(folder, "requests-2020-01-01.jsonl");
         await File.WriteAllTextAsync(old, """{"at":"2020-01-01T00:00:00.000Z","key":"x","status":200}""" + "\n", TestContext.Current.CancellationToken);

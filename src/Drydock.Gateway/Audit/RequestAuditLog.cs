@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
 
 namespace Drydock.Gateway.Audit;
 
@@ -24,16 +25,21 @@ public sealed record RequestFilter(string? Key = null, string? Model = null, int
 /// The gateway's request log: one JSON line per request (time, key id, tier, model, status, latency, tokens, finding
 /// types, decisions, abuse score) in one file per UTC day, <c>requests-YYYY-MM-DD.jsonl</c>; files older than the
 /// retention are deleted at start and every hour. Prompt and answer text appear only as the policy says
-/// (<see cref="AuditText"/>); raw values never do.
+/// (<see cref="AuditText"/>); raw values never do. Requests hand their line to a queue (bounded: a slow disk slows
+/// requests down rather than dropping lines) and one writer appends whatever is queued and flushes, so a busy
+/// gateway writes in batches and an idle one at once.
 /// </summary>
 public sealed class RequestAuditLog : IDisposable
 {
     private readonly string _folder;
     private readonly int _retentionDays;
-    private readonly Lock _lock = new();
     private readonly Timer _purge;
+    private readonly Channel<(string Day, string Text)> _queue = Channel.CreateBounded<(string, string)>(new BoundedChannelOptions(65_536) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly Task _drain;
     private StreamWriter? _writer;
     private string? _day;
+    private long _queued;
+    private long _written;
 
     /// <summary>Opens the log in <paramref name="folder"/> and purges what is past retention.</summary>
     public RequestAuditLog(string folder, int retentionDays, AuditText text)
@@ -43,6 +49,7 @@ public sealed class RequestAuditLog : IDisposable
         Text = text;
         Directory.CreateDirectory(folder);
         _purge = new Timer(_ => Purge(DateTimeOffset.UtcNow), null, TimeSpan.Zero, TimeSpan.FromHours(1));
+        _drain = Task.Run(Drain);
     }
 
     /// <summary>What is kept of the text.</summary>
@@ -56,24 +63,44 @@ public sealed class RequestAuditLog : IDisposable
         _ => null,
     };
 
-    /// <summary>Appends one request's line.</summary>
-    public void Write(JsonObject line)
+    /// <summary>Queues one request's line.</summary>
+    public ValueTask WriteAsync(JsonObject line)
     {
         ArgumentNullException.ThrowIfNull(line);
         var now = DateTimeOffset.UtcNow;
         line["at"] = now.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
-        var text = line.ToJsonString() + "\n";
-        var day = now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        lock (_lock)
+        Interlocked.Increment(ref _queued);
+        return _queue.Writer.WriteAsync((now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), line.ToJsonString() + "\n"));
+    }
+
+    /// <summary>Waits until every line queued so far is on disk.</summary>
+    public async Task FlushAsync()
+    {
+        var target = Interlocked.Read(ref _queued);
+        while (Interlocked.Read(ref _written) < target && !_drain.IsCompleted) await Task.Delay(2).ConfigureAwait(false);
+    }
+
+    private async Task Drain()
+    {
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            if (_day != day)
+            var count = 0;
+            while (reader.TryRead(out var item))
             {
-                _writer?.Dispose();
-                _writer = new StreamWriter(new FileStream(Path.Combine(_folder, $"requests-{day}.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
-                _day = day;
+                if (_day != item.Day)
+                {
+                    _writer?.Dispose();
+                    _writer = new StreamWriter(new FileStream(Path.Combine(_folder, $"requests-{item.Day}.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+                    _day = item.Day;
+                }
+
+                _writer!.Write(item.Text);
+                count++;
             }
 
-            _writer!.Write(text);
+            _writer?.Flush();
+            Interlocked.Add(ref _written, count);
         }
     }
 
@@ -130,7 +157,9 @@ public sealed class RequestAuditLog : IDisposable
     public void Dispose()
     {
         _purge.Dispose();
-        lock (_lock) _writer?.Dispose();
+        _queue.Writer.TryComplete();
+        _drain.GetAwaiter().GetResult();
+        _writer?.Dispose();
     }
 
     private static bool Matches(JsonObject line, RequestFilter filter)

@@ -22,6 +22,7 @@ public sealed class TextGuard(Detector detector)
     /// <summary>Checks a prompt.</summary>
     public GuardResult Input(string text, GuardMode mode)
     {
+        if (mode == GuardMode.Off) return new GuardResult(false, text, []);
         var findings = detector.Scan(text).Where(f => (f.Category == Categories.Injection && f.Severity >= Severity.High) || f.Category == Categories.Secret).ToList();
         return new GuardResult(mode == GuardMode.Block && findings.Count > 0, text, findings);
     }
@@ -29,11 +30,11 @@ public sealed class TextGuard(Detector detector)
     /// <summary>Checks an answer.</summary>
     public GuardResult Output(string text, GuardMode mode, CanaryAnalyzer? canaries = null)
     {
-        var findings = detector.Scan(text).Where(f => f.Category is Categories.Pii or Categories.Secret).ToList();
+        var findings = mode == GuardMode.Off ? [] : detector.Scan(text).Where(f => f.Category is Categories.Pii or Categories.Secret).ToList();
         List<Finding>? tripped = null;
         canaries?.Analyze(text, ref tripped);
         if (tripped is not null) return new GuardResult(true, text, [.. tripped, .. findings]);
-        if (findings.Count == 0 || mode == GuardMode.Allow) return new GuardResult(false, text, findings);
+        if (findings.Count == 0 || mode is GuardMode.Allow or GuardMode.Off) return new GuardResult(false, text, findings);
         if (mode == GuardMode.Block) return new GuardResult(true, text, findings);
         return new GuardResult(false, Redact(text, findings), findings);
     }

@@ -16,8 +16,8 @@ public sealed record ApiKey(string Id, string Name, string Tier, IReadOnlyList<s
 /// <summary>
 /// The local key store (<c>.drydock/keys/api-keys.json</c>, mode 0600): keys look like <c>ddk_&lt;id&gt;_&lt;secret&gt;</c>;
 /// the store holds the id (for lookup and logs) and HMAC-SHA256(pepper, key), the pepper being a separate 0600
-/// file. Verification is constant-time. Writes are atomic; the store is re-read when it changes on disk, so
-/// revocations reach a running gateway.
+/// file. Verification is constant-time. Writes are atomic; the store is re-read when it changes on disk (checked at
+/// most once a second), so a revocation reaches a running gateway within a second.
 /// </summary>
 public sealed class ApiKeyStore
 {
@@ -26,6 +26,7 @@ public sealed class ApiKeyStore
     private readonly Lock _lock = new();
     private Dictionary<string, ApiKey> _keys = [];
     private DateTime _loadedAt;
+    private long _checkedAt = long.MinValue;
 
     private ApiKeyStore(string path, byte[] pepper)
     {
@@ -120,6 +121,9 @@ public sealed class ApiKeyStore
 
     private void ReloadIfChanged()
     {
+        var now = Environment.TickCount64;
+        if (now - _checkedAt < 1000) return;
+        _checkedAt = now;
         if (File.Exists(_path) && File.GetLastWriteTimeUtc(_path) != _loadedAt) Reload();
     }
 

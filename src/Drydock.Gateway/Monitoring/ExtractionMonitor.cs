@@ -16,7 +16,7 @@ public sealed record AbuseScore(double Score, double NearDuplicates, double Pref
 /// training-data extraction attack: bursts of near-duplicate prompts (MinHash, Jaccard ≥ 0.8), systematic prefix
 /// probing (many prompts opening with the same 24 characters and differing after), requests for verbatim
 /// continuation ("continue", "word for word", "repeat the text"), prompt lengths far from the key's usual ones, and
-/// a request rate near the tier's limit. The score is a weighted sum; it counts only once a key has sent
+/// a request rate (this or the last minute) above half the tier's limit. The score is a weighted sum; it counts only once a key has sent
 /// <see cref="MinPrompts"/> prompts in the window, so a handful of ordinary requests never scores. Thread-safe.
 /// </summary>
 public sealed partial class ExtractionMonitor(double threshold = 0.5)
@@ -64,9 +64,13 @@ public sealed partial class ExtractionMonitor(double threshold = 0.5)
     private sealed class KeyHistory
     {
         private readonly Queue<Prompt> _recent = new();
+        private readonly Dictionary<string, int> _prefixCounts = new(StringComparer.Ordinal);
 
         // The key's usual prompt length, over its whole history (Welford's running mean and variance).
         private long _count;
+        private long _minute;
+        private int _thisMinute;
+        private int _lastMinute;
         private double _mean;
         private double _m2;
 
@@ -78,20 +82,44 @@ public sealed partial class ExtractionMonitor(double threshold = 0.5)
             var delta = prompt.Length - _mean;
             _mean += delta / _count;
             _m2 += delta * (prompt.Length - _mean);
-            prompt.NearDuplicate = _recent.Any(p => NearDuplicateIndex.Similarity(prompt.Signature, p.Signature) >= 0.8);
-            _recent.Enqueue(prompt);
-            var items = _recent.ToList();
-            if (items.Count < MinPrompts) return new AbuseScore(0, 0, 0, 0, 0, 0);
+            var minute = now.ToUnixTimeSeconds() / 60;
+            if (minute != _minute)
+            {
+                _lastMinute = minute == _minute + 1 ? _thisMinute : 0;
+                _thisMinute = 0;
+                _minute = minute;
+            }
 
-            var nearDuplicates = items.Skip(1).Count(p => p.NearDuplicate);
-            var prefixes = items.Where(p => p.Prefix is not null).GroupBy(p => p.Prefix, StringComparer.Ordinal).Select(g => g.Count()).DefaultIfEmpty(0).Max();
-            var lastMinute = items.Count(p => now - p.At <= TimeSpan.FromMinutes(1));
-            var n = (double)items.Count;
-            var near = nearDuplicates / (n - 1);
-            var prefix = prefixes >= 3 ? prefixes / n : 0;
-            var continuation = items.Count(p => p.AsksContinuation) / n;
+            _thisMinute++;
+            foreach (var p in _recent)
+            {
+                if (NearDuplicateIndex.Similarity(prompt.Signature, p.Signature) < 0.8) continue;
+                prompt.NearDuplicate = true;
+                break;
+            }
+
+            _recent.Enqueue(prompt);
+            if (_recent.Count < MinPrompts) return new AbuseScore(0, 0, 0, 0, 0, 0);
+
+            // One pass over the window: near-duplicates (not counting the first prompt), continuation requests and the
+            // most common opening.
+            int nearDuplicates = 0, continuations = 0, prefixes = 0, index = 0;
+            _prefixCounts.Clear();
+            foreach (var p in _recent)
+            {
+                if (index++ > 0 && p.NearDuplicate) nearDuplicates++;
+                if (p.AsksContinuation) continuations++;
+                if (p.Prefix is null) continue;
+                var n = _prefixCounts[p.Prefix] = _prefixCounts.GetValueOrDefault(p.Prefix) + 1;
+                prefixes = Math.Max(prefixes, n);
+            }
+
+            var count = (double)_recent.Count;
+            var near = nearDuplicates / (count - 1);
+            var prefix = prefixes >= 3 ? prefixes / count : 0;
+            var continuation = continuations / count;
             var length = unusual ? 1.0 : 0.0;
-            var volume = Math.Clamp(((double)lastMinute / Math.Max(1, requestsPerMinute) - 0.5) * 2, 0, 1);
+            var volume = Math.Clamp(((double)Math.Max(_thisMinute, _lastMinute) / Math.Max(1, requestsPerMinute) - 0.5) * 2, 0, 1);
             var score = Math.Clamp((0.35 * near) + (0.3 * prefix) + (0.3 * continuation) + (0.1 * length) + (0.15 * volume), 0, 1);
             return new AbuseScore(Math.Round(score, 2), Math.Round(near, 2), Math.Round(prefix, 2), Math.Round(continuation, 2), length, Math.Round(volume, 2));
         }
