@@ -97,4 +97,127 @@ internal static class GatewayBench
         Directory.Delete(folder, recursive: true);
         return 0;
     }
+
+    /// <summary>
+    /// Open-loop load at a fixed rate: <paramref name="rate"/> chat requests per second for <paramref name="seconds"/>
+    /// to <paramref name="url"/> (key from DRYDOCK_KEY when set). Requests leave on schedule whether or not earlier ones
+    /// were answered (no coordinated omission); each is timed from when it left. No spinning, so the generator leaves
+    /// the CPUs to the servers. Prints the rate reached and p50/p90/p99/max.
+    /// </summary>
+    public static async Task<int> Rate(string url, int rate, int seconds)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = Timeout.InfiniteTimeSpan });
+        if (Environment.GetEnvironmentVariable("DRYDOCK_KEY") is { Length: > 0 } key) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        const string body = """{"model":"m","max_tokens":200,"messages":[{"role":"system","content":"You are a support assistant."},{"role":"user","content":"When does my order 1182 ship, and how will I know?"}]}""";
+        async Task<double> One()
+        {
+            var sent = Stopwatch.GetTimestamp();
+            using var response = await http.PostAsync(url, new StringContent(body, Encoding.UTF8, "application/json"));
+            await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{url}: {(int)response.StatusCode}");
+            return Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
+        }
+
+        async Task<List<double>> Run(int total)
+        {
+            var clock = Stopwatch.StartNew();
+            var pending = new List<Task<double>>(total);
+            for (var i = 0; i < total; i++)
+            {
+                var due = i * 1_000_000L / rate; // microseconds
+                var wait = (due / 1000.0) - clock.Elapsed.TotalMilliseconds;
+                if (wait >= 1) await Task.Delay(TimeSpan.FromMilliseconds(wait));
+                pending.Add(One());
+            }
+
+            var times = (await Task.WhenAll(pending)).ToList();
+            times.Sort();
+            return times;
+        }
+
+        await Run(Math.Min(rate * 2, 2000)); // warm-up
+        var watch = Stopwatch.StartNew();
+        var times = await Run(rate * seconds);
+        static string F(double v) => v.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+        string P(double q) => F(times[Math.Min(times.Count - 1, (int)(q * times.Count))]);
+        Console.WriteLine($"{url}: {times.Count} requests at {F(times.Count / watch.Elapsed.TotalSeconds)}/s; p50 {P(0.5)} ms, p90 {P(0.9)} ms, p99 {P(0.99)} ms, max {F(times[^1])} ms");
+        return 0;
+    }
+
+    /// <summary>
+    /// Streaming: an upstream that streams <paramref name="tokens"/> four-character tokens, one every
+    /// <paramref name="intervalMs"/> ms (a model at 1000/interval tokens/s), read directly and through the gateway
+    /// with hold-back windows of 0, 64 and 256 characters. Prints time to first token, total time, and the output
+    /// guard's own cost per chunk (the detector on the held-back text, measured without the network).
+    /// </summary>
+    public static async Task<int> Streaming(int tokens, int intervalMs)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var upstream = builder.Build();
+        upstream.MapPost("/v1/chat/completions", (RequestDelegate)(async context =>
+        {
+            await context.Request.Body.CopyToAsync(Stream.Null);
+            context.Response.ContentType = "text/event-stream";
+            for (var i = 0; i < tokens; i++)
+            {
+                await context.Response.WriteAsync($$"""data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"tok{{i % 10}}"},"finish_reason":null}]}""" + "\n\n");
+                await context.Response.Body.FlushAsync();
+                await Task.Delay(intervalMs);
+            }
+
+            await context.Response.WriteAsync("""data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""" + "\n\ndata: [DONE]\n\n");
+        }));
+        await upstream.StartAsync();
+        var folder = Path.Combine(Path.GetTempPath(), "drydock-gateway-stream-" + Guid.NewGuid().ToString("N"));
+        var keys = ApiKeyStore.Open(folder);
+        var (key, _) = keys.Create("bench", "internal", [], null);
+        var detector = Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers);
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        const string body = """{"model":"m","stream":true,"messages":[{"role":"user","content":"Tell me about my order."}]}""";
+        async Task<(double First, double Total)> Read(string url)
+        {
+            var watch = Stopwatch.StartNew();
+            using var response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") }, HttpCompletionOption.ResponseHeadersRead);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            double first = -1;
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (first < 0 && line.Contains("\"content\":\"tok", StringComparison.Ordinal)) first = watch.Elapsed.TotalMilliseconds;
+            }
+
+            return (first, watch.Elapsed.TotalMilliseconds);
+        }
+
+        static string F(double v) => v.ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+        Console.WriteLine($"| path ({tokens} tokens, one per {intervalMs} ms) | time to first token ms | total ms |");
+        Console.WriteLine("| --- | --- | --- |");
+        var direct = await Read(upstream.Urls.First() + "/v1/chat/completions");
+        Console.WriteLine($"| upstream directly | {F(direct.First)} | {F(direct.Total)} |");
+        foreach (var window in new[] { 0, 64, 256 })
+        {
+            var options = new GatewayOptions { Upstream = new Uri(upstream.Urls.First() + "/v1"), StreamWindow = window };
+            await using var gateway = await GatewayHost.StartAsync(options, new GatewayServices(keys, detector), "http://127.0.0.1:0");
+            await Read(gateway.Urls[0] + "/v1/chat/completions"); // warm-up
+            var through = await Read(gateway.Urls[0] + "/v1/chat/completions");
+            Console.WriteLine($"| gateway, window {window} | {F(through.First)} | {F(through.Total)} |");
+        }
+
+        // The guard's own work per chunk: the detector over the held-back text each time a delta arrives.
+        foreach (var window in new[] { 64, 256 })
+        {
+            var guard = new Drydock.Gateway.Guards.StreamGuard(new Drydock.Gateway.Guards.TextGuard(detector), GuardMode.Redact, window);
+            const int chunks = 20_000;
+            for (var i = 0; i < 2000; i++) guard.Push("word ");
+            var watch = Stopwatch.StartNew();
+            for (var i = 0; i < chunks; i++) guard.Push(i % 50 == 0 ? "mail me at jo.smith@example.org " : "word ");
+            Console.WriteLine($"output guard, window {window}: {(watch.Elapsed.TotalMilliseconds * 1000 / chunks).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} µs per chunk");
+        }
+
+        await upstream.StopAsync();
+        Directory.Delete(folder, recursive: true);
+        return 0;
+    }
 }

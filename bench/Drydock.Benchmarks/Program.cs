@@ -25,6 +25,10 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.ModelFileBench.Speed(args.Length > 1 ? args[1] : "bench/out/model", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1024);
     case "gateway-latency":
         return await Drydock.Bench.GatewayBench.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
+    case "gateway-rate" when args.Length >= 4:
+        return await Drydock.Bench.GatewayBench.Rate(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+    case "gateway-stream":
+        return await Drydock.Bench.GatewayBench.Streaming(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 20);
     case "gateway-upstream":
         return await Drydock.Bench.GatewayBench.Upstream(args.Length > 1 ? args[1] : "http://127.0.0.1:18000");
     case "vault":
@@ -50,6 +54,8 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks model-scan-speed [FOLDER] [SIZE_MB]  model scan of a PyTorch zip checkpoint vs cat and sha256sum
                    Drydock.Benchmarks gateway-latency [REQUESTS]      sequential chat requests: upstream directly vs through the gateway
                    Drydock.Benchmarks gateway-upstream [URL]         the fast upstream alone (bench/gateway/wrk.sh)
+                   Drydock.Benchmarks gateway-rate URL RPS SECONDS   open-loop load at a fixed rate; latency percentiles
+                   Drydock.Benchmarks gateway-stream [TOKENS] [MS]   streaming: time to first token and guard cost per chunk
                    Drydock.Benchmarks vault [FOLDER] [SIZE_MB]       vault encrypt/decrypt throughput (sha256sum as reference)
                    Drydock.Benchmarks audit [FOLDER] [ENTRIES]       audit verify time and memory over a SQLite log
                    Drydock.Benchmarks registry LOCATION [DATASETS] [MODELS]  register and lineage p50/p99 (SQLite path or postgres:// URL)

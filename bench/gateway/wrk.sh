@@ -2,10 +2,12 @@
 # Load comparison on loopback, one run, same machine, each server its own process: the fast upstream directly,
 # nginx proxy_pass to it, and the real `drydock serve` (the launcher's build) with guards off (key, tier, limits,
 # extraction monitor, request log; no detection) and with every guard on. Needs Debian's wrk and nginx
-# (installed when missing). Usage: bench/gateway/wrk.sh [DURATION_S] [CONNECTIONS]
+# (installed when missing). Then the added latency at a fixed rate (open loop, 1,000 requests/s by default):
+# the upstream directly and through the gateway with every guard on.
+# Usage: bench/gateway/wrk.sh [DURATION_S] [CONNECTIONS] [RATE]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-duration="${1:-10}"; connections="${2:-32}"
+duration="${1:-10}"; connections="${2:-32}"; rate="${3:-1000}"
 command -v wrk > /dev/null && command -v nginx > /dev/null || apt-get install -y -q wrk nginx > /dev/null
 dotnet build bench/Drydock.Benchmarks -c Release -nologo -v quiet > /dev/null
 ./drydock --version > /dev/null   # builds the CLI once
@@ -32,4 +34,11 @@ for target in "upstream 18000 -" "nginx 18081 -" "drydock-guards-off 18080 $off"
   wrk -t2 -c"$connections" -d2s -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions" > /dev/null   # warm-up
   echo "== $1"
   wrk -t2 -c"$connections" -d"${duration}s" --latency -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"
+done
+echo "== fixed rate: $rate requests/s for $duration s"
+for target in "upstream 18000 -" "drydock-guards-on 18080 $on"; do
+  set -- $target
+  if [ "$3" = - ]; then unset DRYDOCK_KEY; else export DRYDOCK_KEY="$3"; fi
+  echo -n "$1: "
+  dotnet bench/Drydock.Benchmarks/bin/Release/net10.0/Drydock.Benchmarks.dll gateway-rate "http://127.0.0.1:$2/v1/chat/completions" "$rate" "$duration"
 done
