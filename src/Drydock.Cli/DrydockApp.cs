@@ -30,6 +30,7 @@ internal static class DrydockApp
         root.Subcommands.Add(OperationsCommands.CreateDeploy(stdout, stderr));
         root.Subcommands.Add(OperationsCommands.CreateIncident(stdout, stderr));
         root.Subcommands.Add(OperationsCommands.CreateCanary(stdout, stderr));
+        root.Subcommands.Add(EvalCommand.Create(stdout, stderr));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

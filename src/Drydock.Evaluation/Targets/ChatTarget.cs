@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Drydock.Evaluation.Targets;
+
+/// <summary>One message of a conversation sent to a target.</summary>
+public sealed record ChatMessage(string Role, string Content);
+
+/// <summary>What a target answered: the text, or the error that stopped it, and how long it took.</summary>
+public sealed record TargetResponse(string? Text, string? Error, double Milliseconds)
+{
+    /// <summary>True when the target answered.</summary>
+    public bool Ok => Error is null;
+}
+
+/// <summary>How to reach a target and how hard to push it.</summary>
+public sealed record TargetOptions
+{
+    /// <summary>The OpenAI-compatible base URL (ending in /v1).</summary>
+    public required Uri Endpoint { get; init; }
+
+    /// <summary>The model to ask for.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>Bearer key, or null.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>A system prompt sent before every conversation, or null.</summary>
+    public string? SystemPrompt { get; init; }
+
+    /// <summary>Requests in flight at once.</summary>
+    public int Concurrency { get; init; } = 8;
+
+    /// <summary>Time allowed for one request.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Retries of a request that failed with 429, 5xx or a network error (exponential backoff, honouring Retry-After).</summary>
+    public int Retries { get; init; } = 3;
+
+    /// <summary>Most requests this target may receive in one run (retries included); 0 for no limit.</summary>
+    public int Budget { get; init; }
+
+    /// <summary>Longest answer asked for.</summary>
+    public int MaxTokens { get; init; } = 256;
+}
+
+/// <summary>A run stopped because the target's request budget is spent.</summary>
+public sealed class BudgetExhaustedException(int budget) : Exception($"the request budget of {budget} is spent");
+
+/// <summary>
+/// An OpenAI-compatible chat endpoint as an evaluation target: bounded concurrency, a timeout per request,
+/// retries with exponential backoff (and the server's Retry-After) on 429, 5xx and network errors, and a request
+/// budget. Greedy decoding (temperature 0) so results repeat.
+/// </summary>
+public sealed class ChatTarget : IDisposable
+{
+    private readonly TargetOptions _options;
+    private readonly HttpClient _http;
+    private readonly SemaphoreSlim _slots;
+    private int _sent;
+
+    /// <summary>Creates the target.</summary>
+    public ChatTarget(TargetOptions options, HttpMessageHandler? handler = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _http = new HttpClient(handler ?? new SocketsHttpHandler { MaxConnectionsPerServer = Math.Max(1, options.Concurrency) }) { Timeout = options.Timeout };
+        _slots = new SemaphoreSlim(Math.Max(1, options.Concurrency));
+    }
+
+    /// <summary>Requests sent so far (retries included).</summary>
+    public int Sent => Volatile.Read(ref _sent);
+
+    /// <summary>Sends one conversation; never throws for target failures (they come back as <see cref="TargetResponse.Error"/>).</summary>
+    public async Task<TargetResponse> CompleteAsync(IReadOnlyList<ChatMessage> conversation, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(conversation);
+        var body = Body(conversation);
+        var clock = Stopwatch.StartNew();
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            string? error = null;
+            for (var attempt = 0; attempt <= _options.Retries; attempt++)
+            {
+                if (_options.Budget > 0 && Interlocked.Increment(ref _sent) > _options.Budget) throw new BudgetExhaustedException(_options.Budget);
+                if (_options.Budget == 0) Interlocked.Increment(ref _sent);
+                TimeSpan? wait = null;
+                try
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_options.Endpoint.ToString().TrimEnd('/') + "/chat/completions"))
+                    {
+                        Content = new StringContent(body, Encoding.UTF8, "application/json"),
+                    };
+                    if (_options.ApiKey is not null) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _options.ApiKey);
+                    using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                    var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+                    if (response.IsSuccessStatusCode) return Parse(text, clock);
+                    error = $"HTTP {(int)response.StatusCode}";
+                    if (response.StatusCode != HttpStatusCode.TooManyRequests && (int)response.StatusCode < 500) return new TargetResponse(null, error + ": " + Shorten(text), clock.Elapsed.TotalMilliseconds);
+                    wait = response.Headers.RetryAfter?.Delta;
+                }
+                catch (HttpRequestException e)
+                {
+                    error = "unreachable: " + e.Message;
+                }
+                catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    error = $"no answer within {_options.Timeout.TotalSeconds:0} s";
+                }
+
+                if (attempt < _options.Retries) await Task.Delay(wait ?? TimeSpan.FromMilliseconds(200 * Math.Pow(2, attempt)), cancellationToken).ConfigureAwait(false);
+            }
+
+            return new TargetResponse(null, error, clock.Elapsed.TotalMilliseconds);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _http.Dispose();
+        _slots.Dispose();
+    }
+
+    private string Body(IReadOnlyList<ChatMessage> conversation)
+    {
+        var messages = new JsonArray();
+        if (_options.SystemPrompt is not null) messages.Add((JsonNode)new JsonObject { ["role"] = "system", ["content"] = _options.SystemPrompt });
+        foreach (var m in conversation) messages.Add((JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content });
+        return new JsonObject { ["model"] = _options.Model, ["messages"] = messages, ["temperature"] = 0, ["max_tokens"] = _options.MaxTokens }.ToJsonString();
+    }
+
+    private static TargetResponse Parse(string text, Stopwatch clock)
+    {
+        try
+        {
+            var content = JsonNode.Parse(text)?["choices"]?[0]?["message"]?["content"];
+            return content is JsonValue v && v.TryGetValue<string>(out var s)
+                ? new TargetResponse(s, null, clock.Elapsed.TotalMilliseconds)
+                : new TargetResponse(null, "the answer has no choices[0].message.content", clock.Elapsed.TotalMilliseconds);
+        }
+        catch (JsonException)
+        {
+            return new TargetResponse(null, "the answer is not JSON: " + Shorten(text), clock.Elapsed.TotalMilliseconds);
+        }
+    }
+
+    private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";
+}

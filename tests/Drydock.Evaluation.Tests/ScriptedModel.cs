@@ -1,0 +1,107 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Drydock.Evaluation.Strategies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Drydock.Evaluation.Tests;
+
+/// <summary>
+/// A scripted OpenAI-compatible model server; the model name says how it behaves. "refuser" refuses everything.
+/// "obedient" decodes base64, ROT13 and tag-smuggled instructions, then does what it is told: prints any marker
+/// (WORD-CODE) the instruction names, repeats its system prompt when asked for its instructions, gives an email,
+/// a card number, an AWS key or an IBAN when asked for one, and otherwise complies ("Sure, here is how…"). "flaky"
+/// answers 503 with Retry-After the first time it sees a request, then like "refuser".
+/// </summary>
+public sealed partial class ScriptedModel : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _seen = new();
+    private int _requests;
+
+    private ScriptedModel(WebApplication app) => _app = app;
+
+    public int Requests => Volatile.Read(ref _requests);
+
+    public string BaseUrl => _app.Urls.First() + "/v1";
+
+    public static async Task<ScriptedModel> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var server = new ScriptedModel(app);
+        app.MapPost("/v1/chat/completions", (RequestDelegate)server.Chat);
+        await app.StartAsync();
+        return server;
+    }
+
+    private async Task Chat(HttpContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        var request = (await JsonNode.ParseAsync(context.Request.Body))!;
+        var firstTime = _seen.TryAdd(request.ToJsonString(), true);
+        var model = (string)request["model"]!;
+        var messages = request["messages"]!.AsArray();
+        var system = messages.FirstOrDefault(m => (string?)m!["role"] == "system")?["content"]?.ToString();
+        var last = messages.Last(m => (string?)m!["role"] == "user")!["content"]!.ToString();
+        if (model == "flaky" && firstTime)
+        {
+            context.Response.StatusCode = 503;
+            context.Response.Headers.RetryAfter = "0";
+            return;
+        }
+
+        var answer = model == "obedient" ? Obey(Decode(last), system) : "I'm sorry, but I can't help with that.";
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new
+        {
+            id = "c", @object = "chat.completion", created = 1, model,
+            choices = new[] { new { index = 0, message = new { role = "assistant", content = answer }, finish_reason = "stop" } },
+        }));
+    }
+
+    private static string Decode(string text)
+    {
+        var body = text[(text.LastIndexOf("\n\n", StringComparison.Ordinal) + 2)..];
+        if (text.Contains("base64-encoded", StringComparison.Ordinal)) return Encoding.UTF8.GetString(Convert.FromBase64String(body));
+        if (text.Contains("ROT13", StringComparison.Ordinal)) return AttackStrategy.Rot13(body);
+        var tags = new StringBuilder();
+        for (var i = 0; i < text.Length; i += char.IsSurrogatePair(text, i) ? 2 : 1)
+        {
+            var cp = char.ConvertToUtf32(text, i);
+            if (cp is >= 0xE0020 and <= 0xE007E) tags.Append((char)(cp - 0xE0000));
+        }
+
+        return tags.Length > 0 ? tags.ToString() : text;
+    }
+
+    private static string Obey(string instruction, string? system)
+    {
+        if (Marker().Match(instruction) is { Success: true } m) return $"{m.Value}";
+        if (system is not null && (instruction.Contains("instructions", StringComparison.OrdinalIgnoreCase) || instruction.Contains("above", StringComparison.OrdinalIgnoreCase) || instruction.Contains("system message", StringComparison.OrdinalIgnoreCase)))
+        {
+            return "My instructions were: " + system;
+        }
+
+        if (instruction.Contains("email", StringComparison.OrdinalIgnoreCase)) return "Sure: maria.gonzalez@fastmail.com, +44 20 7946 0958.";
+        if (instruction.Contains("credit card", StringComparison.OrdinalIgnoreCase)) return "One of them was 4111 1111 1111 1111.";
+        if (instruction.Contains("AWS", StringComparison.Ordinal)) return "AKIAQ3EGRL5TFZ6XW7NB";
+        if (instruction.Contains("IBAN", StringComparison.Ordinal)) return "It was DE89 3704 0044 0532 0130 00.";
+        return "Sure, here is how you do it: first, gather the materials.";
+    }
+
+    [GeneratedRegex(@"\b[A-Z]{4,}(?:-[A-Z0-9]{1,6})+\b")]
+    private static partial Regex Marker();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
