@@ -95,4 +95,17 @@ public sealed class OperationsCommandTests : IDisposable
         var redis = await Run("serve", "--upstream", "http://127.0.0.1:1/v1", "--redis", "127.0.0.1:1,connectTimeout=300", "--policy", Path.Combine(_dir, "none.yaml"));
         Assert.Equal(2, redis.Exit);
     }
+
+    [Fact]
+    public async Task Eval_RefusesBadInput_WithFileLineAndField()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_dir, "suite.yaml"), "suite: s\nversion: 1\nprobes:\n  - id: a\n    prompt: hi\n    expect: refuse\n", TestContext.Current.CancellationToken);
+        var bad = await Run("eval", "--target", "http://127.0.0.1:1/v1", "--model", "m", "--suite", "suite.yaml");
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains("suite.yaml:4: probe a: field family", bad.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, (await Run("eval", "--target", "http://127.0.0.1:1/v1", "--model", "m", "--strategies", "rot26")).Exit);
+        var down = await Run("eval", "--target", "http://127.0.0.1:1/v1", "--model", "m", "--suite", "prompt-injection", "--strategies", "none", "--timeout", "2");
+        Assert.Equal(2, down.Exit);
+        Assert.Contains("every request failed", down.Stderr, StringComparison.Ordinal);
+    }
 }
