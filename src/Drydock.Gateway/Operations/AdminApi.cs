@@ -50,18 +50,20 @@ internal static class AdminApi
             var state = host.Operations.Enable(Required(body, "model"), Optional(body, "reason"), Actor(context, host));
             return new JsonObject { ["alias"] = state.Alias, ["enabled"] = state.Enabled, ["model"] = state.ModelId };
         })));
-        app.MapPost("/admin/keys/revoke", (RequestDelegate)(async context => await Run(context, host, body =>
+        app.MapPost("/admin/keys/revoke", (RequestDelegate)(context => RunAsync(context, host, async body =>
         {
             var id = Required(body, "id");
             if (!host.Keys.Revoke(id)) throw new RegistryException($"no key {id}");
-            host.State.RevokeAsync(id).AsTask().GetAwaiter().GetResult();
+            await host.State.RevokeAsync(id).ConfigureAwait(false);
             var incident = Optional(body, "incident") ?? host.Operations.OpenIncident("key-compromise", "high", $"key:{id}", Optional(body, "reason") ?? "revoked through the admin API");
             if (incident is not null && host.Operations.HasRegistry) host.Operations.Record(incident, "contained", $"key:{id} revoked", Actor(context, host));
             return new JsonObject { ["revoked"] = id, ["incident"] = incident };
-        }).ConfigureAwait(false)));
+        })));
     }
 
-    private static async Task Run(HttpContext context, GatewayHost host, Func<JsonObject, JsonObject> action)
+    private static Task Run(HttpContext context, GatewayHost host, Func<JsonObject, JsonObject> action) => RunAsync(context, host, body => Task.FromResult(action(body)));
+
+    private static async Task RunAsync(HttpContext context, GatewayHost host, Func<JsonObject, Task<JsonObject>> action)
     {
         var key = host.Authenticate(context);
         if (key is null) { await GatewayHost.Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return; }
@@ -79,7 +81,7 @@ internal static class AdminApi
 
         try
         {
-            await GatewayHost.Json(context, 200, action(body)).ConfigureAwait(false);
+            await GatewayHost.Json(context, 200, await action(body).ConfigureAwait(false)).ConfigureAwait(false);
         }
         catch (GateException e)
         {
