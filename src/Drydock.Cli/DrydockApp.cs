@@ -31,6 +31,7 @@ internal static class DrydockApp
         root.Subcommands.Add(OperationsCommands.CreateIncident(stdout, stderr));
         root.Subcommands.Add(OperationsCommands.CreateCanary(stdout, stderr));
         root.Subcommands.Add(EvalCommand.Create(stdout, stderr));
+        root.Subcommands.Add(EvalCommand.CreateGate(stdout, stderr));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -7,4 +7,5 @@ namespace Drydock.Provenance;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(ModelFile[]))]
+[JsonSerializable(typeof(Dictionary<string, double>))]
 internal sealed partial class ProvenanceJson : JsonSerializerContext;

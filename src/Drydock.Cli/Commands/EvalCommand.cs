@@ -5,14 +5,21 @@ using Drydock.Cli.Infrastructure;
 using Drydock.Cli.Reporting;
 using Drydock.Datasets.Output;
 using Drydock.Evaluation;
+using Drydock.Evaluation.Gate;
 using Drydock.Evaluation.Judges;
 using Drydock.Evaluation.Probes;
 using Drydock.Evaluation.Strategies;
 using Drydock.Evaluation.Targets;
+using Drydock.Provenance;
+using Drydock.Provenance.Registry;
+using Drydock.Provenance.Signing;
 
 namespace Drydock.Cli.Commands;
 
-/// <summary><c>drydock eval</c>: probe suites × attack strategies against an OpenAI-compatible endpoint, judged offline.</summary>
+/// <summary>
+/// <c>drydock eval</c>: probe suites × attack strategies against an OpenAI-compatible endpoint, judged offline, and
+/// <c>drydock gate</c>: the release decision from the evaluations recorded against a model version.
+/// </summary>
 internal static class EvalCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
@@ -30,8 +37,10 @@ internal static class EvalCommand
         var results = new Option<string?>("--results") { Description = "Results so far (JSON lines); a run with the same file continues where it stopped (default .drydock/eval/<model>.results.jsonl)." };
         var fresh = new Option<bool>("--fresh") { Description = "Start over: ignore earlier results." };
         var output = new Option<string?>("--output") { Description = "Write the report here (atomically) instead of stdout." };
+        var record = new Option<string?>("--record") { Description = "Record the attack success rates against this model version (mv-…) for drydock gate." };
         var format = DatasetCommand.FormatOption("table", "json");
-        foreach (var option in new Option[] { target, model, suites, strategies, concurrency, budget, timeout, systemPrompt, keyEnv, results, fresh, output, format }) command.Options.Add(option);
+        foreach (var option in new Option[] { target, model, suites, strategies, concurrency, budget, timeout, systemPrompt, keyEnv, results, fresh, output, record, format }) command.Options.Add(option);
+        ProjectContext.AddOptions(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             try
@@ -74,16 +83,75 @@ internal static class EvalCommand
                     : Table(all);
                 if (parse.GetValue(output) is { } path) AtomicFile.Write(path, Encoding.UTF8.GetBytes(text));
                 else await stdout.WriteAsync(text).ConfigureAwait(false);
+                if (parse.GetValue(record) is { } modelId)
+                {
+                    using var registry = ProjectContext.Load(parse).OpenRegistry();
+                    var recorded = registry.RecordEvaluation(modelId, "probes", $"{endpoint} {options.Model}", ReleaseGate.ProbeMetrics(all), Dsse.Sha256Of(resultsPath), Provenance.Actor.Current);
+                    await stderr.WriteLineAsync($"drydock eval: recorded {recorded.Id} against {recorded.ModelId}").ConfigureAwait(false);
+                }
+
                 var errors = all.Count(r => r.Error is not null);
                 await stderr.WriteLineAsync($"drydock eval: {all.Count} probes, {all.Count(r => r.Success)} successful attacks, {errors} errors ({chat.Sent} requests); results in {resultsPath}").ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is ArgumentException or ProbeSuiteException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is ArgumentException or ProbeSuiteException or IOException or UnauthorizedAccessException or RegistryException or Detection.Rules.RuleFileException)
             {
                 await stderr.WriteLineAsync($"drydock eval: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
             }
         });
+        return command;
+    }
+
+    public static Command CreateGate(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("gate", "The release gate: check a model version's recorded evaluations against drydock.yaml's thresholds (and its base model); exit 1 means no-ship. The decision is signed and recorded.");
+        var model = new Option<string>("--model") { Description = "The model version (mv-…).", Required = true };
+        var baseModel = new Option<string?>("--base-model") { Description = "The base model version: rates may not be worse than its by more than gate.regression-points." };
+        var format = DatasetCommand.FormatOption("table", "json");
+        foreach (var option in new Option[] { model, baseModel, format }) command.Options.Add(option);
+        ProjectContext.AddOptions(command);
+        command.SetAction((parse, _) => ProjectContext.Guard("gate", stderr, () =>
+        {
+            var context = ProjectContext.Load(parse);
+            var policyPath = parse.GetValue(ProjectContext.PolicyOption) ?? (File.Exists(RuleSet.DefaultConfig) ? RuleSet.DefaultConfig : null);
+            var policy = GatePolicy.FromFile(policyPath);
+            using var registry = context.OpenRegistry();
+            var subject = registry.GetModel(parse.GetValue(model)!);
+            var baseRecord = parse.GetValue(baseModel) is { } b ? registry.GetModel(b) : null;
+            var checks = ReleaseGate.Check(registry.Evaluations(subject.Id), baseRecord is null ? null : registry.Evaluations(baseRecord.Id), policy);
+            var ship = checks.All(c => c.Passed);
+            var checksJson = new System.Text.Json.Nodes.JsonArray([.. checks.Select(c => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["check"] = c.Name, ["passed"] = c.Passed, ["evidence"] = c.Evidence })]);
+            string? envelope = null;
+            if (File.Exists(ProjectContext.SigningKeyPath))
+            {
+                using var key = SigningKey.Load(ProjectContext.SigningKeyPath);
+                var statement = Dsse.Statement([new Subject("model:" + subject.Id, subject.Digest)], Dsse.GatePredicate, w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("modelId", subject.Id);
+                    w.WriteString("decision", ship ? "ship" : "no-ship");
+                    w.WriteString("baseModel", baseRecord?.Id);
+                    w.WritePropertyName("checks");
+                    System.Text.Json.JsonDocument.Parse(checksJson.ToJsonString()).WriteTo(w);
+                    w.WriteEndObject();
+                });
+                envelope = Encoding.UTF8.GetString(Dsse.Sign(statement, key));
+            }
+
+            var decision = registry.RecordGateDecision(subject.Id, ship ? "ship" : "no-ship", baseRecord?.Id, checksJson.ToJsonString(), envelope, Provenance.Actor.Current);
+            if (parse.GetValue(format) == "json")
+            {
+                stdout.WriteLine(new System.Text.Json.Nodes.JsonObject { ["model"] = subject.Id, ["decision"] = decision.Decision, ["id"] = decision.Id, ["signed"] = envelope is not null, ["checks"] = checksJson }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            }
+            else
+            {
+                foreach (var c in checks) stdout.WriteLine($"{(c.Passed ? "pass" : "FAIL")}  {c.Name,-44} {c.Evidence}");
+                stdout.WriteLine($"{subject.Id}: {(ship ? "SHIP" : "NO-SHIP")} ({decision.Id}{(envelope is null ? ", unsigned: no signing key" : ", signed")})");
+            }
+
+            return ship ? ExitCodes.Ok : ExitCodes.Findings;
+        }));
         return command;
     }
 

@@ -52,6 +52,14 @@ public sealed class RegistryDatabase : IDisposable
             CREATE INDEX incident_events_incident ON incident_events (incident_id, audit_seq);
             CREATE INDEX incident_events_audit ON incident_events (audit_seq);
             """),
+        (4, "evaluations", """
+            CREATE TABLE evaluations (id TEXT PRIMARY KEY, model_id TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL, metrics TEXT NOT NULL, report_sha256 TEXT, actor TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE TABLE gate_decisions (id TEXT PRIMARY KEY, model_id TEXT NOT NULL, decision TEXT NOT NULL, base_model_id TEXT, checks TEXT NOT NULL, envelope TEXT, actor TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE INDEX evaluations_model ON evaluations (model_id, audit_seq);
+            CREATE INDEX evaluations_audit ON evaluations (audit_seq);
+            CREATE INDEX gate_decisions_model ON gate_decisions (model_id, audit_seq);
+            CREATE INDEX gate_decisions_audit ON gate_decisions (audit_seq);
+            """),
     ];
 
     /// <summary>The audited tables and their columns (after <c>id</c>), in the order their audit details list them.</summary>
@@ -67,6 +75,8 @@ public sealed class RegistryDatabase : IDisposable
         ["canaries"] = ["label", "sha256", "dataset_id", "created_by", "created_at"],
         ["deployments"] = ["alias", "action", "model_id", "upstream_model", "reason", "actor", "at"],
         ["incident_events"] = ["incident_id", "action", "kind", "severity", "subject", "note", "actor", "at"],
+        ["evaluations"] = ["model_id", "kind", "target", "metrics", "report_sha256", "actor", "at"],
+        ["gate_decisions"] = ["model_id", "decision", "base_model_id", "checks", "envelope", "actor", "at"],
     };
 
     private readonly IDisposable? _dataSource;

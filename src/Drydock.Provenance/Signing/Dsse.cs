@@ -32,6 +32,9 @@ public static class Dsse
     /// <summary>Predicate type of a model version record.</summary>
     public const string ModelPredicate = "https://drydock.dev/attestation/model-version/v1";
 
+    /// <summary>Predicate type of a release-gate decision.</summary>
+    public const string GatePredicate = "https://drydock.dev/attestation/release-gate/v1";
+
     /// <summary>Builds an in-toto v1 statement.</summary>
     public static byte[] Statement(IEnumerable<Subject> subjects, string predicateType, Action<Utf8JsonWriter> writePredicate)
     {
