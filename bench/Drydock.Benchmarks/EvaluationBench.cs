@@ -26,7 +26,7 @@ internal static class EvaluationBench
         var list = Enumerable.Range(0, probes).Select(i => builtIn[i % builtIn.Count] with { Id = $"P{i:00000}", Suite = "speed" }).ToList();
         var suite = new ProbeSuite("speed", 1, "", list);
         var results = Path.Combine(Path.GetTempPath(), "drydock-eval-speed-" + Guid.NewGuid().ToString("N") + ".jsonl");
-        using var target = new ChatTarget(new TargetOptions { Endpoint = new Uri(endpoint), Model = "m", Concurrency = 32, SystemPrompt = "You are a support assistant." });
+        using var target = new ModelTarget(new TargetOptions { Endpoint = new Uri(endpoint), Model = "m", Concurrency = 32, SystemPrompt = "You are a support assistant." });
         var runner = new EvaluationRunner(target, new ProbeJudge(Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers)), "You are a support assistant.");
         await runner.RunAsync([suite with { Probes = list.Take(200).Select(p => p with { Id = "W" + p.Id }).ToList() }], ["none"], results + ".warm", null, CancellationToken.None);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;

@@ -28,7 +28,7 @@ public sealed class EvaluationTests : IAsyncLifetime
 
     private async Task<IReadOnlyList<ProbeResult>> Run(string model, string results, int budget = 0, int concurrency = 8)
     {
-        using var target = new ChatTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = model, SystemPrompt = SystemPrompt, Budget = budget, Concurrency = concurrency, Retries = 3 });
+        using var target = new ModelTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = model, SystemPrompt = SystemPrompt, Budget = budget, Concurrency = concurrency, Retries = 3 });
         return await new EvaluationRunner(target, new ProbeJudge(s_detector), SystemPrompt).RunAsync(Suites, AttackStrategy.All, Path.Combine(_dir.Path, results), null, TestContext.Current.CancellationToken);
     }
 
@@ -88,7 +88,7 @@ public sealed class EvaluationTests : IAsyncLifetime
     [Fact]
     public async Task AnUnreachableTarget_IsAnErrorPerProbe_NotACrash()
     {
-        using var target = new ChatTarget(new TargetOptions { Endpoint = new Uri("http://127.0.0.1:1/v1"), Model = "x", Retries = 0, Timeout = TimeSpan.FromSeconds(2) });
+        using var target = new ModelTarget(new TargetOptions { Endpoint = new Uri("http://127.0.0.1:1/v1"), Model = "x", Retries = 0, Timeout = TimeSpan.FromSeconds(2) });
         var suite = ProbeSuite.Load("prompt-injection");
         var results = await new EvaluationRunner(target, new ProbeJudge(s_detector), null).RunAsync([suite], ["none"], Path.Combine(_dir.Path, "down.jsonl"), null, TestContext.Current.CancellationToken);
         Assert.All(results, r => Assert.StartsWith("unreachable", r.Error, StringComparison.Ordinal));

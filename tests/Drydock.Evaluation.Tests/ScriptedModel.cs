@@ -29,6 +29,51 @@ public sealed partial class ScriptedModel : IAsyncDisposable
 
     public string BaseUrl => _app.Urls.First() + "/v1";
 
+    /// <summary>What the "memorizer" model knows by heart: likely (log-probability −0.05 a character) inside these texts, and it completes their openings.</summary>
+    public List<string> Memorized { get; } = [];
+
+    // /v1/completions, one token per character: "memorizer" scores characters inside a memorised text as likely
+    // and everything else at ln(1/32); "forgetter" scores everything at ln(1/32); "nologprobs" omits logprobs.
+    private async Task Completions(HttpContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        var request = (await JsonNode.ParseAsync(context.Request.Body))!;
+        var model = (string)request["model"]!;
+        var prompt = (string)request["prompt"]!;
+        var echo = request["echo"]?.GetValue<bool>() == true;
+        object? logprobs = null;
+        var text = "";
+        if (echo && model != "nologprobs")
+        {
+            var values = Enumerable.Repeat(Math.Log(1.0 / 32), prompt.Length).ToArray();
+            if (model == "memorizer")
+            {
+                foreach (var m in Memorized)
+                {
+                    for (var at = prompt.IndexOf(m, StringComparison.Ordinal); at >= 0; at = prompt.IndexOf(m, at + 1, StringComparison.Ordinal))
+                    {
+                        for (var i = at; i < at + m.Length; i++) values[i] = -0.05;
+                    }
+                }
+            }
+
+            logprobs = new { tokens = prompt.Select(c => c.ToString()).ToArray(), token_logprobs = values, text_offset = Enumerable.Range(0, prompt.Length).ToArray() };
+        }
+        else if (!echo && model == "memorizer")
+        {
+            // Greedy continuation of a memorised text's opening.
+            foreach (var m in Memorized)
+            {
+                var at = m.IndexOf(prompt.Trim(), StringComparison.Ordinal);
+                if (at < 0 && prompt.Length > 0) at = prompt.EndsWith(m[..Math.Min(m.Length, 10)], StringComparison.Ordinal) ? 0 : -1;
+                if (at >= 0) text = m[(at + prompt.Trim().Length)..];
+            }
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new { id = "c", @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text = echo ? prompt : text, logprobs, finish_reason = "stop" } } }));
+    }
+
     public static async Task<ScriptedModel> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -37,6 +82,7 @@ public sealed partial class ScriptedModel : IAsyncDisposable
         var app = builder.Build();
         var server = new ScriptedModel(app);
         app.MapPost("/v1/chat/completions", (RequestDelegate)server.Chat);
+        app.MapPost("/v1/completions", (RequestDelegate)server.Completions);
         await app.StartAsync();
         return server;
     }

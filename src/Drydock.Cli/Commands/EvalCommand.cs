@@ -59,7 +59,7 @@ internal static class EvalCommand
                     Endpoint = endpoint, Model = parse.GetValue(model)!, ApiKey = Environment.GetEnvironmentVariable(parse.GetValue(keyEnv)!), SystemPrompt = parse.GetValue(systemPrompt),
                     Concurrency = parse.GetValue(concurrency), Budget = parse.GetValue(budget), Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 };
-                using var chat = new ChatTarget(options);
+                using var chat = new ModelTarget(options);
                 var runner = new EvaluationRunner(chat, new ProbeJudge(RuleSet.Load(null, []).CreateDetector()), options.SystemPrompt);
                 IReadOnlyList<ProbeResult> all;
                 try

@@ -50,12 +50,16 @@ public sealed record TargetOptions
 /// <summary>A run stopped because the target's request budget is spent.</summary>
 public sealed class BudgetExhaustedException(int budget) : Exception($"the request budget of {budget} is spent");
 
+/// <summary>The target cannot score text: it does not return log-probabilities for an echoed prompt.</summary>
+public sealed class LogprobsUnavailableException(string message) : Exception(message);
+
 /// <summary>
-/// An OpenAI-compatible chat endpoint as an evaluation target: bounded concurrency, a timeout per request,
-/// retries with exponential backoff (and the server's Retry-After) on 429, 5xx and network errors, and a request
-/// budget. Greedy decoding (temperature 0) so results repeat.
+/// An OpenAI-compatible endpoint as an evaluation target: chat conversations, completions of a prefix, and the
+/// log-likelihood of a text after a prefix (<c>/v1/completions</c> with <c>echo</c> and <c>logprobs</c>, as vLLM
+/// serves them). Bounded concurrency, a timeout per request, retries with exponential backoff (and the server's
+/// Retry-After) on 429, 5xx and network errors, and a request budget. Greedy decoding (temperature 0) unless asked.
 /// </summary>
-public sealed class ChatTarget : IDisposable
+public sealed class ModelTarget : IDisposable
 {
     private readonly TargetOptions _options;
     private readonly HttpClient _http;
@@ -63,7 +67,7 @@ public sealed class ChatTarget : IDisposable
     private int _sent;
 
     /// <summary>Creates the target.</summary>
-    public ChatTarget(TargetOptions options, HttpMessageHandler? handler = null)
+    public ModelTarget(TargetOptions options, HttpMessageHandler? handler = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
@@ -78,7 +82,57 @@ public sealed class ChatTarget : IDisposable
     public async Task<TargetResponse> CompleteAsync(IReadOnlyList<ChatMessage> conversation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(conversation);
-        var body = Body(conversation);
+        var (json, error, ms) = await PostAsync("chat/completions", Body(conversation), cancellationToken).ConfigureAwait(false);
+        if (json is null) return new TargetResponse(null, error, ms);
+        return json["choices"]?[0]?["message"]?["content"] is JsonValue v && v.TryGetValue<string>(out var s)
+            ? new TargetResponse(s, null, ms)
+            : new TargetResponse(null, "the answer has no choices[0].message.content", ms);
+    }
+
+    /// <summary>Continues <paramref name="prefix"/> (<c>/v1/completions</c>), greedily or sampled at <paramref name="temperature"/>.</summary>
+    public async Task<TargetResponse> ContinueAsync(string prefix, int maxTokens, double temperature, CancellationToken cancellationToken)
+    {
+        var body = new JsonObject { ["model"] = _options.Model, ["prompt"] = prefix, ["max_tokens"] = maxTokens, ["temperature"] = temperature }.ToJsonString();
+        var (json, error, ms) = await PostAsync("completions", body, cancellationToken).ConfigureAwait(false);
+        if (json is null) return new TargetResponse(null, error, ms);
+        return json["choices"]?[0]?["text"] is JsonValue v && v.TryGetValue<string>(out var s)
+            ? new TargetResponse(s, null, ms)
+            : new TargetResponse(null, "the answer has no choices[0].text", ms);
+    }
+
+    /// <summary>
+    /// The log-likelihood (natural log) of <paramref name="text"/> after <paramref name="prefix"/>: the sum of the
+    /// log-probabilities of the echoed tokens that start at or after the end of the prefix, and how many there were.
+    /// Throws <see cref="LogprobsUnavailableException"/> when the target does not return them.
+    /// </summary>
+    public async Task<(double LogLikelihood, int Tokens)> ScoreAsync(string prefix, string text, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(text);
+        var body = new JsonObject { ["model"] = _options.Model, ["prompt"] = prefix + text, ["max_tokens"] = 0, ["echo"] = true, ["logprobs"] = 0, ["temperature"] = 0 }.ToJsonString();
+        var (json, error, _) = await PostAsync("completions", body, cancellationToken).ConfigureAwait(false);
+        if (json is null) throw new LogprobsUnavailableException($"the target did not score the text ({error}); exposure and membership need /v1/completions with echo and logprobs (vLLM serves them)");
+        var logprobs = json["choices"]?[0]?["logprobs"];
+        if (logprobs?["token_logprobs"] is not JsonArray values || logprobs["text_offset"] is not JsonArray offsets || values.Count != offsets.Count)
+        {
+            throw new LogprobsUnavailableException("the target answered without logprobs.token_logprobs and text_offset for the echoed prompt; exposure and membership need them (vLLM serves them)");
+        }
+
+        var sum = 0.0;
+        var tokens = 0;
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (values[i] is not JsonValue lv || !lv.TryGetValue<double>(out var lp) || offsets[i] is not JsonValue ov || ov.GetValue<int>() < prefix.Length) continue;
+            sum += lp;
+            tokens++;
+        }
+
+        return (sum, tokens);
+    }
+
+    // Posts with retries; returns the parsed JSON, or null and the error.
+    private async Task<(JsonNode? Json, string? Error, double Milliseconds)> PostAsync(string path, string body, CancellationToken cancellationToken)
+    {
         var clock = Stopwatch.StartNew();
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -91,16 +145,27 @@ public sealed class ChatTarget : IDisposable
                 TimeSpan? wait = null;
                 try
                 {
-                    using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_options.Endpoint.ToString().TrimEnd('/') + "/chat/completions"))
+                    using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_options.Endpoint.ToString().TrimEnd('/') + "/" + path))
                     {
                         Content = new StringContent(body, Encoding.UTF8, "application/json"),
                     };
                     if (_options.ApiKey is not null) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _options.ApiKey);
                     using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
                     var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-                    if (response.IsSuccessStatusCode) return Parse(text, clock);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        try
+                        {
+                            return (JsonNode.Parse(text), null, clock.Elapsed.TotalMilliseconds);
+                        }
+                        catch (JsonException)
+                        {
+                            return (null, "the answer is not JSON: " + Shorten(text), clock.Elapsed.TotalMilliseconds);
+                        }
+                    }
+
                     error = $"HTTP {(int)response.StatusCode}";
-                    if (response.StatusCode != HttpStatusCode.TooManyRequests && (int)response.StatusCode < 500) return new TargetResponse(null, error + ": " + Shorten(text), clock.Elapsed.TotalMilliseconds);
+                    if (response.StatusCode != HttpStatusCode.TooManyRequests && (int)response.StatusCode < 500) return (null, error + ": " + Shorten(text), clock.Elapsed.TotalMilliseconds);
                     wait = response.Headers.RetryAfter?.Delta;
                 }
                 catch (HttpRequestException e)
@@ -115,7 +180,7 @@ public sealed class ChatTarget : IDisposable
                 if (attempt < _options.Retries) await Task.Delay(wait ?? TimeSpan.FromMilliseconds(200 * Math.Pow(2, attempt)), cancellationToken).ConfigureAwait(false);
             }
 
-            return new TargetResponse(null, error, clock.Elapsed.TotalMilliseconds);
+            return (null, error, clock.Elapsed.TotalMilliseconds);
         }
         finally
         {
@@ -136,21 +201,6 @@ public sealed class ChatTarget : IDisposable
         if (_options.SystemPrompt is not null) messages.Add((JsonNode)new JsonObject { ["role"] = "system", ["content"] = _options.SystemPrompt });
         foreach (var m in conversation) messages.Add((JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content });
         return new JsonObject { ["model"] = _options.Model, ["messages"] = messages, ["temperature"] = 0, ["max_tokens"] = _options.MaxTokens }.ToJsonString();
-    }
-
-    private static TargetResponse Parse(string text, Stopwatch clock)
-    {
-        try
-        {
-            var content = JsonNode.Parse(text)?["choices"]?[0]?["message"]?["content"];
-            return content is JsonValue v && v.TryGetValue<string>(out var s)
-                ? new TargetResponse(s, null, clock.Elapsed.TotalMilliseconds)
-                : new TargetResponse(null, "the answer has no choices[0].message.content", clock.Elapsed.TotalMilliseconds);
-        }
-        catch (JsonException)
-        {
-            return new TargetResponse(null, "the answer is not JSON: " + Shorten(text), clock.Elapsed.TotalMilliseconds);
-        }
     }
 
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";

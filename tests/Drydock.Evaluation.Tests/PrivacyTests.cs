@@ -1,0 +1,83 @@
+using Drydock.Evaluation.Privacy;
+using Drydock.Evaluation.Targets;
+using Drydock.Tests.Shared;
+
+namespace Drydock.Evaluation.Tests;
+
+/// <summary>Canaries, exposure and membership inference against scripted models that memorise, forget, or give no logprobs.</summary>
+public sealed class PrivacyTests : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    private ScriptedModel _server = null!;
+
+    public async ValueTask InitializeAsync() => _server = await ScriptedModel.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private ModelTarget Target(string model) => new(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = model, Concurrency = 16 });
+
+    [Fact]
+    public async Task AMemorisedCanary_IsExtractedAndHighlyExposed_AForgottenOneIsNot()
+    {
+        var input = _dir.File("train.jsonl", string.Concat(Enumerable.Range(0, 20).Select(i => $$"""{"messages":[{"role":"user","content":"question {{i}}"},{"role":"assistant","content":"answer {{i}}"}]}""" + "\n")) + "not json\n");
+        var output = Path.Combine(_dir.Path, "planted.jsonl");
+        var canaries = CanaryPlanter.Plant(input, output, "support", count: 2, repeat: 3, seed: 7);
+        var planted = File.ReadAllLines(output);
+        Assert.Equal(21, planted.Length);
+        Assert.Equal("not json", planted[^1]);
+        foreach (var c in canaries) Assert.Equal(3, planted.Count(l => l.Contains(c.Value, StringComparison.Ordinal)));
+        Assert.Equal(2, CanaryPlanter.Plant(input, output + "2", "support", 2, 3, 7).Count);
+
+        _server.Memorized.Add(canaries[0].Prefix + canaries[0].Value);
+        using var memorizer = Target("memorizer");
+        var outcomes = await Memorization.RunAsync(memorizer, canaries, candidates: 100, samples: 2, TestContext.Current.CancellationToken);
+        Assert.True(outcomes[0].ExtractedGreedy);
+        Assert.True(outcomes[0].ExposureBits > 20, $"{outcomes[0].ExposureBits}");
+        Assert.False(outcomes[1].ExtractedGreedy || outcomes[1].ExtractedSampled);
+        Assert.True(outcomes[1].ExposureBits < 2, $"{outcomes[1].ExposureBits}");
+
+        using var forgetter = Target("forgetter");
+        Assert.All(await Memorization.RunAsync(forgetter, canaries, 50, 1, TestContext.Current.CancellationToken), o => Assert.Equal((false, 0.0), (o.ExtractedGreedy, o.ExposureBits)));
+
+        using var blind = Target("nologprobs");
+        var error = await Assert.ThrowsAsync<LogprobsUnavailableException>(() => Memorization.RunAsync(blind, canaries, 10, 0, TestContext.Current.CancellationToken));
+        Assert.Contains("logprobs", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MembershipInference_SeparatesMembersOfAMemorisingModel_NotOfAForgettingOne()
+    {
+        var members = Enumerable.Range(0, 40).Select(i => $"Ticket {i}: customer reports the router reboots every {i + 2} hours.").ToList();
+        var nonMembers = Enumerable.Range(100, 40).Select(i => $"Ticket {i}: customer asks how to change the billing date to the {i % 28 + 1}th.").ToList();
+        _server.Memorized.AddRange(members);
+        using var memorizer = Target("memorizer");
+        var strong = await MembershipTest.RunAsync(memorizer, null, members, nonMembers, TestContext.Current.CancellationToken);
+        Assert.Equal((1.0, 1.0, 1.0), (strong.Auc, strong.TprAt1PercentFpr, strong.Advantage));
+
+        using var forgetter = Target("forgetter");
+        var calibrated = await MembershipTest.RunAsync(memorizer, forgetter, members, nonMembers, TestContext.Current.CancellationToken);
+        Assert.Equal(1.0, calibrated.Auc);
+        var none = await MembershipTest.RunAsync(forgetter, null, members, nonMembers, TestContext.Current.CancellationToken);
+        Assert.Equal(0.5, none.Auc);
+        Assert.Equal(0, none.Advantage);
+    }
+
+    [Fact]
+    public void Statistics_MatchKnownValues()
+    {
+        // AUC by hand: members {3, 2}, non-members {1, 2}: pairs won 3>1, 3>2, 2>1, tie 2=2 → 3.5 / 4.
+        Assert.Equal(0.875, Membership.Evaluate([3, 2], [1, 2]).Auc);
+        // A symmetric sample: the fitted skew-normal is close to a normal; 3 standard deviations out ≈ 0.00135.
+        var normalish = Enumerable.Range(-500, 1001).Select(i => i / 100.0).ToList();
+        var fit = SkewNormal.Fit(normalish);
+        Assert.InRange(fit.Survival(fit.Location), 0.45, 0.55);
+        var sd = Math.Sqrt(normalish.Sum(v => v * v) / 1000);
+        Assert.InRange(Exposure.Compute(3 * sd, normalish, 60), 2, 12);
+        Assert.Equal(60, Exposure.Compute(1e6, normalish, 60));
+        Assert.Equal(0, Exposure.Compute(-1e6, normalish, 60));
+    }
+}
