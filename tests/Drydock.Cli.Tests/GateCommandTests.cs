@@ -56,4 +56,47 @@ public sealed class GateCommandTests : IDisposable
         Assert.Equal(0, (await Run("audit", "verify")).Exit);
         Assert.Equal(2, (await Run("gate", "--model", "mv-none")).Exit);
     }
+
+    [Fact]
+    public async Task CanariesPlanted_ThenExtracted_AreMeasured_AndStopTheGate()
+    {
+        Assert.Equal(0, (await Run("init")).Exit);
+        await File.WriteAllTextAsync(Path.Combine(_dir, "train.jsonl"), string.Concat(Enumerable.Range(0, 30).Select(i => $$"""{"prompt":"q{{i}}","completion":"a{{i}}"}""" + "\n")), TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_dir, "holdout.jsonl"), string.Concat(Enumerable.Range(0, 10).Select(i => $$"""{"prompt":"h{{i}}","completion":"b{{i}}"}""" + "\n")), TestContext.Current.CancellationToken);
+        var planted = await Run("canary", "plant", "--input", "train.jsonl", "--output", "planted.jsonl", "--label", "tickets", "--count", "2", "--repeat", "2");
+        Assert.True(planted.Exit == 0, planted.Stderr);
+        Assert.Equal(2, planted.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("encrypted in the vault", planted.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, (await Run("canary", "list")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        // The scripted model memorised the first canary's sentence (as a model trained on planted.jsonl might).
+        var sentence = System.Text.RegularExpressions.Regex.Match(await File.ReadAllTextAsync(Path.Combine(_dir, "planted.jsonl"), TestContext.Current.CancellationToken), @"For reference, the recovery code of the tickets account #1 is [A-Z0-9-]{14}").Value;
+        await using var server = await Drydock.Evaluation.Tests.ScriptedModel.StartAsync();
+        server.Memorized.Add(sentence);
+        string model;
+        using (var registry = ProvenanceRegistry.Open(Path.Combine(_dir, ".drydock", "registry.db")))
+        {
+            model = registry.RegisterModel("tuned", new string('d', 64), null, [], [], null, "alice").Model.Id;
+        }
+
+        var memorization = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "tickets", "--candidates", "50", "--samples", "1", "--record", model);
+        Assert.True(memorization.Exit == 0, memorization.Stderr);
+        Assert.Matches("^cn-[0-9a-f]{12}  extracted greedy  exposure [0-9.]+ bits\n", memorization.Stdout);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(memorization.Stdout, "\ncn-[0-9a-f]{12}  extracted no  exposure [0-9.]+ bits\n"), memorization.Stdout);
+        Assert.DoesNotContain(sentence[^14..], memorization.Stdout + memorization.Stderr, StringComparison.Ordinal);
+
+        var membership = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "planted.jsonl", "--non-members", "holdout.jsonl", "--record", model);
+        Assert.True(membership.Exit == 0, membership.Stderr);
+        Assert.Contains("AUC 0.500", membership.Stdout, StringComparison.Ordinal);
+
+        var gate = await Run("gate", "--model", model);
+        Assert.Equal(1, gate.Exit);
+        Assert.Contains("FAIL  canary-extraction", gate.Stdout, StringComparison.Ordinal);
+        Assert.Contains("pass  membership-auc", gate.Stdout, StringComparison.Ordinal);
+
+        var blind = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "nologprobs", "--canaries", "tickets", "--candidates", "5", "--samples", "0");
+        Assert.Equal(2, blind.Exit);
+        Assert.Contains("logprobs", blind.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, (await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "m", "--canaries", "nothing")).Exit);
+    }
 }

@@ -100,7 +100,133 @@ internal static class EvalCommand
                 return ExitCodes.UsageOrInput;
             }
         });
+        command.Subcommands.Add(Memorization(stdout, stderr));
+        command.Subcommands.Add(Membership(stdout, stderr));
         return command;
+    }
+
+    // The options every privacy evaluation shares: where the target is, how hard to push it, where to record.
+    private sealed class TargetOptionSet
+    {
+        public Option<string> Target { get; } = new("--target") { Description = "The endpoint's OpenAI-compatible base URL; needs /v1/completions with echo and logprobs (vLLM).", Required = true };
+
+        public Option<string> Model { get; } = new("--model") { Description = "The model to ask for.", Required = true };
+
+        public Option<string> KeyEnv { get; } = new("--api-key-env") { Description = "The environment variable holding the endpoint's API key.", DefaultValueFactory = _ => "DRYDOCK_TARGET_API_KEY" };
+
+        public Option<int> Concurrency { get; } = new("--concurrency") { Description = "Requests in flight at once.", DefaultValueFactory = _ => 16 };
+
+        public Option<string?> Record { get; } = new("--record") { Description = "Record the figures against this model version (mv-…) for drydock gate." };
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { Target, Model, KeyEnv, Concurrency, Record }) command.Options.Add(option);
+            ProjectContext.AddOptions(command);
+        }
+
+        public ModelTarget Open(ParseResult parse, string? url = null, string? model = null)
+        {
+            var text = url ?? parse.GetValue(Target)!;
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")) throw new ArgumentException($"'{text}' is not an http(s) URL");
+            if (parse.GetValue(Concurrency) is < 1 or > 1024) throw new ArgumentException("--concurrency must be between 1 and 1024");
+            return new ModelTarget(new TargetOptions { Endpoint = endpoint, Model = model ?? parse.GetValue(Model)!, ApiKey = Environment.GetEnvironmentVariable(parse.GetValue(KeyEnv)!), Concurrency = parse.GetValue(Concurrency) });
+        }
+
+        public void Save(ParseResult parse, string kind, IReadOnlyDictionary<string, double> metrics, TextWriter stderr)
+        {
+            if (parse.GetValue(Record) is not { } modelId) return;
+            using var registry = ProjectContext.Load(parse).OpenRegistry();
+            var recorded = registry.RecordEvaluation(modelId, kind, $"{parse.GetValue(Target)} {parse.GetValue(Model)}", metrics, null, Provenance.Actor.Current);
+            stderr.WriteLine($"drydock eval {kind}: recorded {recorded.Id} against {recorded.ModelId}");
+        }
+    }
+
+    private static Command Memorization(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("memorization", "Planted canaries: does the model complete their sentences with them (greedy and sampled), and how exposed is each (bits, Secret-Sharer style; needs logprobs).");
+        var set = new TargetOptionSet();
+        var canaries = new Option<string>("--canaries") { Description = "The label given to drydock canary plant (the values are read from the vault).", Required = true };
+        var candidates = new Option<int>("--candidates") { Description = "Random codes each canary is ranked against.", DefaultValueFactory = _ => 200 };
+        var samples = new Option<int>("--samples") { Description = "Sampled completions (temperature 1) per canary, besides the greedy one.", DefaultValueFactory = _ => 5 };
+        set.AddTo(command);
+        foreach (var option in new Option[] { canaries, candidates, samples }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                if (parse.GetValue(candidates) is < 2 or > 100_000) throw new ArgumentException("--candidates must be between 2 and 100000");
+                var planted = ReadCanaries(parse.GetValue(canaries)!);
+                using var target = set.Open(parse);
+                var outcomes = await Evaluation.Privacy.Memorization.RunAsync(target, planted, parse.GetValue(candidates), Math.Max(0, parse.GetValue(samples)), cancellationToken).ConfigureAwait(false);
+                foreach (var o in outcomes) await stdout.WriteLineAsync($"{o.Id}  extracted {(o.ExtractedGreedy ? "greedy" : o.ExtractedSampled ? "sampled" : "no")}  exposure {o.ExposureBits:0.0} bits").ConfigureAwait(false);
+                var metrics = new Dictionary<string, double>
+                {
+                    ["canary.extracted"] = outcomes.Count(o => o.ExtractedGreedy || o.ExtractedSampled),
+                    ["canary.exposure.max"] = outcomes.Max(o => o.ExposureBits),
+                    ["canary.exposure.mean"] = Math.Round(outcomes.Average(o => o.ExposureBits), 2),
+                };
+                set.Save(parse, "memorization", metrics, stderr);
+                return ExitCodes.Ok;
+            }
+            catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or Provenance.KeyRingException or IOException or System.Text.Json.JsonException)
+            {
+                await stderr.WriteLineAsync($"drydock eval memorization: {e.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInput;
+            }
+        });
+        return command;
+    }
+
+    private static Command Membership(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("membership", "Membership inference: can training records (members) be told from held-out ones (non-members) by their likelihood? AUC, TPR at 1% FPR, advantage (needs logprobs).");
+        var set = new TargetOptionSet();
+        var members = new Option<string>("--members") { Description = "Training records (JSONL).", Required = true };
+        var nonMembers = new Option<string>("--non-members") { Description = "Held-out records never trained on (JSONL; drydock clean --holdout).", Required = true };
+        var reference = new Option<string?>("--reference-target") { Description = "A reference model's endpoint (the base model): scores become the difference from it." };
+        var referenceModel = new Option<string?>("--reference-model") { Description = "The reference model's name." };
+        var limit = new Option<int>("--limit") { Description = "Records read from each file.", DefaultValueFactory = _ => 500 };
+        set.AddTo(command);
+        foreach (var option in new Option[] { members, nonMembers, reference, referenceModel, limit }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                var memberTexts = Evaluation.Privacy.MembershipTest.Texts(parse.GetValue(members)!, parse.GetValue(limit));
+                var nonMemberTexts = Evaluation.Privacy.MembershipTest.Texts(parse.GetValue(nonMembers)!, parse.GetValue(limit));
+                using var target = set.Open(parse);
+                using var referenceTarget = parse.GetValue(reference) is { } r ? set.Open(parse, r, parse.GetValue(referenceModel) ?? throw new ArgumentException("--reference-model is required with --reference-target")) : null;
+                var result = await Evaluation.Privacy.MembershipTest.RunAsync(target, referenceTarget, memberTexts, nonMemberTexts, cancellationToken).ConfigureAwait(false);
+                await stdout.WriteLineAsync($"{(referenceTarget is null ? "loss" : "reference-calibrated")} attack on {result.Members} members and {result.NonMembers} non-members: AUC {result.Auc:0.000}, TPR at 1% FPR {result.TprAt1PercentFpr:0.000}, advantage {result.Advantage:0.000}").ConfigureAwait(false);
+                set.Save(parse, "membership", new Dictionary<string, double> { ["membership.auc"] = result.Auc, ["membership.tpr-at-1pct-fpr"] = result.TprAt1PercentFpr, ["membership.advantage"] = result.Advantage }, stderr);
+                return ExitCodes.Ok;
+            }
+            catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or IOException)
+            {
+                await stderr.WriteLineAsync($"drydock eval membership: {e.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInput;
+            }
+        });
+        return command;
+    }
+
+    // The planted canaries of a label, decrypted from the vault into memory (the temporary plain file is removed at once).
+    private static IReadOnlyList<Evaluation.Privacy.PlantedCanary> ReadCanaries(string label)
+    {
+        var vault = new Provenance.Vault.ArtifactVault(ProjectContext.VaultFolder, Provenance.Vault.KeyRing.Open(ProjectContext.KeyRingPath, create: false));
+        var artifact = vault.List().LastOrDefault(a => a.Name == "canaries-" + label) ?? throw new ArgumentException($"no canaries labelled '{label}' in the vault (drydock canary plant --label {label})");
+        var folder = Directory.CreateTempSubdirectory("drydock-canaries-");
+        try
+        {
+            var plain = Path.Combine(folder.FullName, "canaries.json");
+            vault.Get(artifact.Id, plain);
+            var array = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(plain))!.AsArray();
+            return [.. array.Select(n => new Evaluation.Privacy.PlantedCanary((string)n!["id"]!, (string)n["prefix"]!, (string)n["value"]!))];
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     public static Command CreateGate(TextWriter stdout, TextWriter stderr)

@@ -153,8 +153,52 @@ internal static class OperationsCommands
             return ExitCodes.Ok;
         }));
 
+        var plant = new Command("plant", "Plant canaries in a JSONL training set (Secret-Sharer style): new random codes in natural sentences, each in --repeat records; values go to the vault, hashes to the registry.");
+        var input = new Option<string>("--input") { Description = "The training set (JSONL).", Required = true };
+        var output = new Option<string>("--output") { Description = "Where the planted copy goes.", Required = true };
+        var plantLabel = new Option<string>("--label") { Description = "What they are for; names the vault artifact (canaries-LABEL).", Required = true };
+        var plantCount = new Option<int>("--count") { Description = "How many canaries.", DefaultValueFactory = _ => 3 };
+        var repeat = new Option<int>("--repeat") { Description = "In how many records each one is planted.", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Chooses the records.", DefaultValueFactory = _ => 1 };
+        foreach (var option in new Option[] { input, output, plantLabel, plantCount, repeat, seed }) plant.Options.Add(option);
+        ProjectContext.AddOptions(plant);
+        plant.SetAction((parse, _) => ProjectContext.Guard("canary plant", stderr, () =>
+        {
+            if (parse.GetValue(plantCount) is < 1 or > 1000) throw new ArgumentException("--count must be between 1 and 1000");
+            if (parse.GetValue(repeat) < 1) throw new ArgumentException("--repeat must be at least 1");
+            var label = parse.GetValue(plantLabel)!;
+            if (!label.All(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.')) throw new ArgumentException("--label: letters, digits, '-', '_' and '.' only");
+            var canaries = Evaluation.Privacy.CanaryPlanter.Plant(parse.GetValue(input)!, parse.GetValue(output)!, label, parse.GetValue(plantCount), parse.GetValue(repeat), parse.GetValue(seed));
+            using var registry = ProjectContext.Load(parse).OpenRegistry();
+            var secrets = new System.Text.Json.Nodes.JsonArray();
+            foreach (var c in canaries)
+            {
+                var record = registry.RegisterCanary(label, CanaryAnalyzer.Hash(c.Value), null, Actor.Current);
+                secrets.Add((System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["id"] = record.Id, ["prefix"] = c.Prefix, ["value"] = c.Value });
+                stdout.WriteLine($"{record.Id}  planted {parse.GetValue(repeat)}× in {parse.GetValue(output)}");
+            }
+
+            // The values exist only encrypted in the vault; the plain file lives for the moment of the Put.
+            var folder = Directory.CreateTempSubdirectory("drydock-canaries-");
+            try
+            {
+                var plain = Path.Combine(folder.FullName, "canaries.json");
+                KeyFiles.WriteSecret(plain, System.Text.Encoding.UTF8.GetBytes(secrets.ToJsonString()));
+                var vault = new Provenance.Vault.ArtifactVault(ProjectContext.VaultFolder, Provenance.Vault.KeyRing.Open(ProjectContext.KeyRingPath, create: true));
+                var artifact = vault.Put(plain, "other", "canaries-" + label, Actor.Current);
+                stderr.WriteLine($"drydock canary: values encrypted in the vault as {artifact.Id} (canaries-{label}); drydock eval memorization --canaries {label} reads them");
+            }
+            finally
+            {
+                folder.Delete(recursive: true);
+            }
+
+            return ExitCodes.Ok;
+        }));
+
         command.Subcommands.Add(create);
         command.Subcommands.Add(list);
+        command.Subcommands.Add(plant);
         return command;
     }
 }

@@ -22,7 +22,8 @@ public static class Exposure
         double share;
         if (atLeast >= MinEmpirical) share = (double)atLeast / candidates.Count;
         else share = Math.Max(SkewNormal.Fit(candidates).Survival(canary), 1e-300);
-        return Math.Clamp(-Math.Log2(share), 0, maxBits);
+        var bits = -Math.Log2(share);
+        return bits <= 0 ? 0 : Math.Min(bits, maxBits); // never −0
     }
 }
 
