@@ -38,8 +38,9 @@ internal static class EvalCommand
         var fresh = new Option<bool>("--fresh") { Description = "Start over: ignore earlier results." };
         var output = new Option<string?>("--output") { Description = "Write the report here (atomically) instead of stdout." };
         var record = new Option<string?>("--record") { Description = "Record the attack success rates against this model version (mv-…) for drydock gate." };
+        var html = HtmlOption();
         var format = DatasetCommand.FormatOption("table", "json");
-        foreach (var option in new Option[] { target, model, suites, strategies, concurrency, budget, timeout, systemPrompt, keyEnv, results, fresh, output, record, format }) command.Options.Add(option);
+        foreach (var option in new Option[] { target, model, suites, strategies, concurrency, budget, timeout, systemPrompt, keyEnv, results, fresh, output, record, html, format }) command.Options.Add(option);
         ProjectContext.AddOptions(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -83,6 +84,7 @@ internal static class EvalCommand
                     : Table(all);
                 if (parse.GetValue(output) is { } path) AtomicFile.Write(path, Encoding.UTF8.GetBytes(text));
                 else await stdout.WriteAsync(text).ConfigureAwait(false);
+                WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Probes($"Drydock evaluation of {options.Model}", all));
                 if (parse.GetValue(record) is { } modelId)
                 {
                     using var registry = ProjectContext.Load(parse).OpenRegistry();
@@ -103,6 +105,13 @@ internal static class EvalCommand
         command.Subcommands.Add(Memorization(stdout, stderr));
         command.Subcommands.Add(Membership(stdout, stderr));
         return command;
+    }
+
+    private static Option<string?> HtmlOption() => new("--html") { Description = "Also write a self-contained HTML report with charts (no script, no external files)." };
+
+    private static void WriteHtml(ParseResult parse, Option<string?> option, Func<string> page)
+    {
+        if (parse.GetValue(option) is { } path) AtomicFile.Write(path, Encoding.UTF8.GetBytes(page()));
     }
 
     // The options every privacy evaluation shares: where the target is, how hard to push it, where to record.
@@ -148,8 +157,9 @@ internal static class EvalCommand
         var canaries = new Option<string>("--canaries") { Description = "The label given to drydock canary plant (the values are read from the vault).", Required = true };
         var candidates = new Option<int>("--candidates") { Description = "Random codes each canary is ranked against.", DefaultValueFactory = _ => 200 };
         var samples = new Option<int>("--samples") { Description = "Sampled completions (temperature 1) per canary, besides the greedy one.", DefaultValueFactory = _ => 5 };
+        var html = HtmlOption();
         set.AddTo(command);
-        foreach (var option in new Option[] { canaries, candidates, samples }) command.Options.Add(option);
+        foreach (var option in new Option[] { canaries, candidates, samples, html }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             try
@@ -166,6 +176,7 @@ internal static class EvalCommand
                     ["canary.exposure.mean"] = Math.Round(outcomes.Average(o => o.ExposureBits), 2),
                 };
                 set.Save(parse, "memorization", metrics, stderr);
+                WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Memorization($"Drydock memorization of {parse.GetValue(set.Model)}", outcomes));
                 return ExitCodes.Ok;
             }
             catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or Provenance.KeyRingException or IOException or System.Text.Json.JsonException)
@@ -186,8 +197,9 @@ internal static class EvalCommand
         var reference = new Option<string?>("--reference-target") { Description = "A reference model's endpoint (the base model): scores become the difference from it." };
         var referenceModel = new Option<string?>("--reference-model") { Description = "The reference model's name." };
         var limit = new Option<int>("--limit") { Description = "Records read from each file.", DefaultValueFactory = _ => 500 };
+        var html = HtmlOption();
         set.AddTo(command);
-        foreach (var option in new Option[] { members, nonMembers, reference, referenceModel, limit }) command.Options.Add(option);
+        foreach (var option in new Option[] { members, nonMembers, reference, referenceModel, limit, html }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             try
@@ -199,6 +211,7 @@ internal static class EvalCommand
                 var result = await Evaluation.Privacy.MembershipTest.RunAsync(target, referenceTarget, memberTexts, nonMemberTexts, cancellationToken).ConfigureAwait(false);
                 await stdout.WriteLineAsync($"{(referenceTarget is null ? "loss" : "reference-calibrated")} attack on {result.Members} members and {result.NonMembers} non-members: AUC {result.Auc:0.000}, TPR at 1% FPR {result.TprAt1PercentFpr:0.000}, advantage {result.Advantage:0.000}").ConfigureAwait(false);
                 set.Save(parse, "membership", new Dictionary<string, double> { ["membership.auc"] = result.Auc, ["membership.tpr-at-1pct-fpr"] = result.TprAt1PercentFpr, ["membership.advantage"] = result.Advantage }, stderr);
+                WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Membership($"Drydock membership inference on {parse.GetValue(set.Model)}", result));
                 return ExitCodes.Ok;
             }
             catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or IOException)
