@@ -29,6 +29,8 @@ switch (args.FirstOrDefault())
         return await Drydock.Bench.GatewayBench.Rate(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
     case "gateway-stream":
         return await Drydock.Bench.GatewayBench.Streaming(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 20);
+    case "quality-refusal":
+        return Drydock.Bench.RefusalBench.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Contains("--misses"));
     case "eval-speed":
         return await Drydock.Bench.EvaluationBench.Run(args.Length > 1 ? args[1] : "http://127.0.0.1:18000/v1", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2000);
     case "gateway-upstream":
@@ -59,6 +61,7 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks gateway-rate URL RPS SECONDS   open-loop load at a fixed rate; latency percentiles
                    Drydock.Benchmarks gateway-stream [TOKENS] [MS]   streaming: time to first token and guard cost per chunk
                    Drydock.Benchmarks eval-speed [ENDPOINT] [PROBES] evaluation wall time and CPU per probe (run gateway-upstream first)
+                   Drydock.Benchmarks quality-refusal [SHARED_BENCH_DIR]  refusal judge against XSTest's human labels
                    Drydock.Benchmarks vault [FOLDER] [SIZE_MB]       vault encrypt/decrypt throughput (sha256sum as reference)
                    Drydock.Benchmarks audit [FOLDER] [ENTRIES]       audit verify time and memory over a SQLite log
                    Drydock.Benchmarks registry LOCATION [DATASETS] [MODELS]  register and lineage p50/p99 (SQLite path or postgres:// URL)

@@ -109,7 +109,7 @@ public static class HtmlReport
         <style>
         body { font: 14px system-ui, sans-serif; margin: 2em; color: #222; }
         table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; }
-        td.rate { text-align: right; color: #111; } td.na { color: #aaa; } tr.success td { background: #fbeaea; }
+        td.rate { text-align: right; color: #111; white-space: nowrap; } td.na { color: #aaa; } tr.success td { background: #fbeaea; }
         svg text { font: 12px system-ui, sans-serif; }
         </style></head>
         <body><h1>{{E(title)}}</h1><p class="summary">{{E(summary)}}</p>
