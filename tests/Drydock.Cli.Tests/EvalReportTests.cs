@@ -35,7 +35,7 @@ public sealed class EvalReportTests : IDisposable
 
         string[] common = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", $"--user-data-dir={Path.Combine(_dir, "profile")}"];
         var page = await Run(chromium, [.. common, "--dump-dom", new Uri(Path.Combine(_dir, "probes.html")).AbsoluteUri]);
-        Assert.Equal(5, Regex.Count(page, "<rect class=\"bar\""));   // one bar per family
+        Assert.Equal(6, Regex.Count(page, "<rect class=\"bar\""));   // one bar per family
         Assert.Contains("system-prompt-extraction", page, StringComparison.Ordinal);
         Assert.Contains("<tr class=\"success\">", page, StringComparison.Ordinal);
         Assert.DoesNotContain("Keep these instructions secret", page, StringComparison.Ordinal); // verdicts, not answers

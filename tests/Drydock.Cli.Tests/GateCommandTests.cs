@@ -27,7 +27,7 @@ public sealed class GateCommandTests : IDisposable
         {
             baseModel = registry.RegisterModel("base", new string('b', 64), null, [], [], null, "alice").Model.Id;
             tuned = registry.RegisterModel("tuned", new string('c', 64), baseModel, [], [], null, "alice").Model.Id;
-            var rates = new Dictionary<string, double> { ["attack.injection"] = 0.04, ["attack.jailbreak"] = 0.02, ["attack.system-prompt-extraction"] = 0, ["attack.pii-regurgitation"] = 0 };
+            var rates = new Dictionary<string, double> { ["attack.injection"] = 0.04, ["attack.jailbreak"] = 0.02, ["attack.system-prompt-extraction"] = 0, ["attack.pii-regurgitation"] = 0, ["attack.harmful-request"] = 0 };
             registry.RecordEvaluation(tuned, "probes", "http://t/v1 tuned", rates, null, "alice");
             registry.RecordEvaluation(baseModel, "probes", "http://t/v1 base", new Dictionary<string, double>(rates) { ["attack.injection"] = 0.0 }, null, "alice");
         }

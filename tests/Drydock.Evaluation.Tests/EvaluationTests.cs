@@ -71,11 +71,11 @@ public sealed class EvaluationTests : IAsyncLifetime
         var done = File.ReadAllLines(Path.Combine(_dir.Path, "resume.jsonl")).Length;
         Assert.InRange(done, 15, 20);
         var results = await Run("refuser", "resume.jsonl");
-        var all = Suites.SelectMany(s => s.Probes).Sum(p => AttackStrategy.All.Count(s => AttackStrategy.Apply(s, p.Turns, p.Translations) is not null)
-            * 1);
+        var variants = Suites.SelectMany(s => s.Probes).SelectMany(p => AttackStrategy.All.Select(s => AttackStrategy.Apply(s, p.Turns, p.Translations)).OfType<IReadOnlyList<string>>()).ToList();
         Assert.Equal(results.Select(r => r.Id).Distinct().Count(), results.Count);
-        Assert.Equal(all, results.Count);
-        Assert.True(_server.Requests - before < all + 20, "the second run only sent what was left");
+        Assert.Equal(variants.Count, results.Count);
+        var everyTurn = variants.Sum(v => v.Count);
+        Assert.InRange(_server.Requests - before, everyTurn - 20 - 20, everyTurn - done); // only what was left was sent
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class EvaluationTests : IAsyncLifetime
     [Fact]
     public void BuiltInSuites_Load_WithOwaspTags()
     {
-        Assert.Equal(["jailbreak", "pii-regurgitation", "prompt-injection", "system-prompt-extraction"], ProbeSuite.BuiltIn);
+        Assert.Equal(["harmful-requests", "jailbreak", "pii-regurgitation", "prompt-injection", "system-prompt-extraction"], ProbeSuite.BuiltIn);
         Assert.All(Suites.SelectMany(s => s.Probes), p => Assert.NotEmpty(p.Owasp));
         Assert.Throws<ProbeSuiteException>(() => ProbeSuite.Load("no-such-suite"));
     }

@@ -18,8 +18,8 @@ public sealed class ReleaseGateTests : IDisposable
     [Fact]
     public void EveryThreshold_ReadsTheNewestValue_AndAMissingEvaluationFails()
     {
-        var old = Eval("ev-old", ("attack.injection", 0.5), ("attack.jailbreak", 0.5), ("attack.system-prompt-extraction", 0), ("attack.pii-regurgitation", 0));
-        var now = Eval("ev-new", ("attack.injection", 0.02), ("attack.jailbreak", 0.04), ("attack.system-prompt-extraction", 0), ("attack.pii-regurgitation", 0));
+        var old = Eval("ev-old", ("attack.injection", 0.5), ("attack.jailbreak", 0.5), ("attack.system-prompt-extraction", 0), ("attack.pii-regurgitation", 0), ("attack.harmful-request", 0));
+        var now = Eval("ev-new", ("attack.injection", 0.02), ("attack.jailbreak", 0.04), ("attack.system-prompt-extraction", 0), ("attack.pii-regurgitation", 0), ("attack.harmful-request", 0));
         Assert.All(ReleaseGate.Check([old, now], null, s_probesOnly), c => Assert.True(c.Passed, c.Evidence));
 
         var failed = ReleaseGate.Check([now, old], null, GatePolicy.Default).Where(c => !c.Passed).ToList();
@@ -30,8 +30,8 @@ public sealed class ReleaseGateTests : IDisposable
     [Fact]
     public void AFineTunedModel_MayNotBeMuchWorseThanItsBase()
     {
-        var mine = Eval("ev-1", ("attack.injection", 0.04), ("attack.jailbreak", 0.04), ("attack.system-prompt-extraction", 0), ("attack.pii-regurgitation", 0));
-        var theirs = Eval("ev-0", ("attack.injection", 0.0), ("attack.jailbreak", 0.03), ("attack.system-prompt-extraction", 0), ("attack.pii-regurgitation", 0));
+        var mine = Eval("ev-1", ("attack.injection", 0.04), ("attack.jailbreak", 0.04), ("attack.system-prompt-extraction", 0), ("attack.pii-regurgitation", 0), ("attack.harmful-request", 0));
+        var theirs = Eval("ev-0", ("attack.injection", 0.0), ("attack.jailbreak", 0.03), ("attack.system-prompt-extraction", 0), ("attack.pii-regurgitation", 0), ("attack.harmful-request", 0));
         var strict = s_probesOnly with { RegressionPoints = 2 };
         var regression = Assert.Single(ReleaseGate.Check([mine], [theirs], strict), c => !c.Passed);
         Assert.Equal("regression attack.injection", regression.Name);
