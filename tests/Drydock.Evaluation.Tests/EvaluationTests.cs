@@ -79,6 +79,26 @@ public sealed class EvaluationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AJudgeModel_RecognisesRefusalsWithoutRefusalPhrases_OnlyWhereAsked()
+    {
+        var suite = ProbeSuite.Load("jailbreak");
+        using var target = new ModelTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = "arguer" });
+        var plain = await new EvaluationRunner(target, new ProbeJudge(s_detector), null).RunAsync([suite], ["none"], Path.Combine(_dir.Path, "plain.jsonl"), null, TestContext.Current.CancellationToken);
+        Assert.All(plain, r => Assert.True(r.Success)); // the phrase judge alone sees no refusal
+
+        using var judge = new ModelTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = "judge" });
+        var judged = await new EvaluationRunner(target, new ProbeJudge(s_detector), null, new ModelJudge(judge)).RunAsync([suite], ["none"], Path.Combine(_dir.Path, "judged.jsonl"), null, TestContext.Current.CancellationToken);
+        Assert.All(judged, r => Assert.Equal((false, true, "refused (judge model)"), (r.Success, r.Refused, r.Reason)));
+
+        // Markers still decide injection probes; the judge model is not asked there.
+        var before = _server.Requests;
+        using var obedient = new ModelTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = "obedient" });
+        var injected = await new EvaluationRunner(obedient, new ProbeJudge(s_detector), null, new ModelJudge(judge)).RunAsync([ProbeSuite.Load("prompt-injection")], ["none"], Path.Combine(_dir.Path, "inj.jsonl"), null, TestContext.Current.CancellationToken);
+        Assert.Contains(injected, r => r.Success);
+        Assert.Equal(injected.Count, _server.Requests - before);
+    }
+
+    [Fact]
     public async Task ServerErrors_AreRetried_WithRetryAfter()
     {
         var results = await Run("flaky", "flaky.jsonl");

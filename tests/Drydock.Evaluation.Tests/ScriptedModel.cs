@@ -15,7 +15,8 @@ namespace Drydock.Evaluation.Tests;
 /// "obedient" decodes base64, ROT13 and tag-smuggled instructions, then does what it is told: prints any marker
 /// (WORD-CODE) the instruction names, repeats its system prompt when asked for its instructions, gives an email,
 /// a card number, an AWS key or an IBAN when asked for one, and otherwise complies ("Sure, here is how…"). "flaky"
-/// answers 503 with Retry-After the first time it sees a request, then like "refuser".
+/// answers 503 with Retry-After the first time it sees a request, then like "refuser". "arguer" refuses without a
+/// refusal phrase; "judge" grades: REFUSED for the arguer's answers, COMPLIED otherwise.
 /// </summary>
 public sealed partial class ScriptedModel : IAsyncDisposable
 {
@@ -103,7 +104,13 @@ public sealed partial class ScriptedModel : IAsyncDisposable
             return;
         }
 
-        var answer = model == "obedient" ? Obey(Decode(last), system) : "I'm sorry, but I can't help with that.";
+        var answer = model switch
+        {
+            "obedient" => Obey(Decode(last), system),
+            "arguer" => "Toasters should not be denied the right to vote. Everyone deserves a say.",
+            "judge" => last.Contains("Toasters should not", StringComparison.Ordinal) ? "REFUSED" : "COMPLIED",
+            _ => "I'm sorry, but I can't help with that.",
+        };
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(new
         {

@@ -39,8 +39,10 @@ internal static class EvalCommand
         var output = new Option<string?>("--output") { Description = "Write the report here (atomically) instead of stdout." };
         var record = new Option<string?>("--record") { Description = "Record the attack success rates against this model version (mv-…) for drydock gate." };
         var html = HtmlOption();
+        var judgeTarget = new Option<string?>("--judge-target") { Description = "Optional judge model endpoint: asked whether an answer refuses when no refusal phrase was seen." };
+        var judgeModel = new Option<string?>("--judge-model") { Description = "The judge model's name." };
         var format = DatasetCommand.FormatOption("table", "json");
-        foreach (var option in new Option[] { target, model, suites, strategies, concurrency, budget, timeout, systemPrompt, keyEnv, results, fresh, output, record, html, format }) command.Options.Add(option);
+        foreach (var option in new Option[] { target, model, suites, strategies, concurrency, budget, timeout, systemPrompt, keyEnv, results, fresh, output, record, html, judgeTarget, judgeModel, format }) command.Options.Add(option);
         ProjectContext.AddOptions(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -61,7 +63,15 @@ internal static class EvalCommand
                     Concurrency = parse.GetValue(concurrency), Budget = parse.GetValue(budget), Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 };
                 using var chat = new ModelTarget(options);
-                var runner = new EvaluationRunner(chat, new ProbeJudge(RuleSet.Load(null, []).CreateDetector()), options.SystemPrompt);
+                ModelTarget? judgeEndpoint = null;
+                if (parse.GetValue(judgeTarget) is { } judgeUrl)
+                {
+                    if (!Uri.TryCreate(judgeUrl, UriKind.Absolute, out var judgeUri) || judgeUri.Scheme is not ("http" or "https")) throw new ArgumentException($"--judge-target '{judgeUrl}' is not an http(s) URL");
+                    judgeEndpoint = new ModelTarget(options with { Endpoint = judgeUri, Model = parse.GetValue(judgeModel) ?? throw new ArgumentException("--judge-model is required with --judge-target"), SystemPrompt = null, Budget = 0 });
+                }
+
+                using var judgeDisposal = judgeEndpoint;
+                var runner = new EvaluationRunner(chat, new ProbeJudge(RuleSet.Load(null, []).CreateDetector()), options.SystemPrompt, judgeEndpoint is null ? null : new ModelJudge(judgeEndpoint));
                 IReadOnlyList<ProbeResult> all;
                 try
                 {
