@@ -26,38 +26,21 @@ public sealed class EvalReportTests : IDisposable
         var roc = await CliRunner.RunIn(_dir, "eval", "membership", "--target", server.BaseUrl, "--model", "memorizer", "--members", "m.jsonl", "--non-members", "n.jsonl", "--html", "roc.html");
         Assert.True(roc.Exit == 0, roc.Stderr);
 
-        var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
-        if (chromium is null)
-        {
-            if (Environment.GetEnvironmentVariable("DRYDOCK_REQUIRE_BROWSER") == "1") Assert.Fail("chromium is not installed but DRYDOCK_REQUIRE_BROWSER=1");
-            Assert.Skip("chromium is not installed (./test.sh installs it)");
-        }
+        var chromium = HeadlessChromium.Find();
 
-        string[] common = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", $"--user-data-dir={Path.Combine(_dir, "profile")}"];
-        var page = await Run(chromium, [.. common, "--dump-dom", new Uri(Path.Combine(_dir, "probes.html")).AbsoluteUri]);
+        var common = HeadlessChromium.Options(Path.Combine(_dir, "profile"));
+        var page = await HeadlessChromium.Run(chromium, [.. common, "--dump-dom", new Uri(Path.Combine(_dir, "probes.html")).AbsoluteUri]);
         Assert.Equal(6, Regex.Count(page, "<rect class=\"bar\""));   // one bar per family
         Assert.Contains("system-prompt-extraction", page, StringComparison.Ordinal);
         Assert.Contains("<tr class=\"success\">", page, StringComparison.Ordinal);
         Assert.DoesNotContain("Keep these instructions secret", page, StringComparison.Ordinal); // verdicts, not answers
 
-        var curve = await Run(chromium, [.. common, "--dump-dom", new Uri(Path.Combine(_dir, "roc.html")).AbsoluteUri]);
+        var curve = await HeadlessChromium.Run(chromium, [.. common, "--dump-dom", new Uri(Path.Combine(_dir, "roc.html")).AbsoluteUri]);
         Assert.Contains("<polyline class=\"curve\"", curve, StringComparison.Ordinal);
         Assert.Contains("AUC 1.000", curve, StringComparison.Ordinal);
 
         var png = Path.Combine(_dir, "probes.png");
-        await Run(chromium, [.. common, $"--screenshot={png}", "--window-size=1000,1200", new Uri(Path.Combine(_dir, "probes.html")).AbsoluteUri]);
+        await HeadlessChromium.Run(chromium, [.. common, $"--screenshot={png}", "--window-size=1000,1200", new Uri(Path.Combine(_dir, "probes.html")).AbsoluteUri]);
         Assert.True(new FileInfo(png).Length > 10_000, "the screenshot is empty");
-    }
-
-    private static async Task<string> Run(string file, string[] args)
-    {
-        using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, await stderr);
-        return await stdout;
     }
 }

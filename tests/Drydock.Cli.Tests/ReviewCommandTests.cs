@@ -85,16 +85,10 @@ public sealed class ReviewCommandTests : IDisposable
     {
         Assert.Equal(0, (await CliRunner.RunIn(_dir, "review", "sample", "tickets.jsonl", "--size", "24")).Exit);
         var html = Path.Combine(_dir, "review", "sample.html");
-        var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
-        if (chromium is null)
-        {
-            if (Environment.GetEnvironmentVariable("DRYDOCK_REQUIRE_BROWSER") == "1") Assert.Fail("chromium is not installed but DRYDOCK_REQUIRE_BROWSER=1");
-            Assert.Skip("chromium is not installed (./test.sh installs it)");
-        }
+        var chromium = HeadlessChromium.Find();
 
-        var profile = Path.Combine(_dir, "chromium-profile");
-        string[] common = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", $"--user-data-dir={profile}"];
-        var dom = await Run(chromium, [.. common, "--dump-dom", new Uri(html).AbsoluteUri]);
+        var common = HeadlessChromium.Options(Path.Combine(_dir, "chromium-profile"));
+        var dom = await HeadlessChromium.Run(chromium, [.. common, "--dump-dom", new Uri(html).AbsoluteUri]);
         // One mark per finding, overlapping findings sharing the first one's mark (UTF-16 offsets, as on the page).
         var findings = 0;
         foreach (var item in Lines(Path.Combine(_dir, "review", "sample.jsonl")))
@@ -117,19 +111,7 @@ public sealed class ReviewCommandTests : IDisposable
         Assert.Contains("flagged", dom, StringComparison.Ordinal);
 
         var png = Path.Combine(_dir, "page.png");
-        await Run(chromium, [.. common, $"--screenshot={png}", "--window-size=1000,1400", new Uri(html).AbsoluteUri]);
+        await HeadlessChromium.Run(chromium, [.. common, $"--screenshot={png}", "--window-size=1000,1400", new Uri(html).AbsoluteUri]);
         Assert.True(new FileInfo(png).Length > 10_000, "the screenshot is empty");
-    }
-
-    private static async Task<string> Run(string file, string[] args)
-    {
-        using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, await stderr);
-        return await stdout;
     }
 }
