@@ -54,6 +54,64 @@ public sealed class ProvenanceCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task TrainPlan_ListsEveryFailedRule_ThenRecordsASignedPlan()
+    {
+        var id = await RegisterCleanedSample();
+        Directory.CreateDirectory(Path.Combine(_dir, "base"));
+        await File.WriteAllTextAsync(Path.Combine(_dir, "base", "model.onnx"), "weights", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_dir, "holdout.jsonl"), "{\"prompt\":\"q\",\"completion\":\"a\"}\n", TestContext.Current.CancellationToken);
+        var policy = await File.ReadAllTextAsync(Path.Combine(_dir, "drydock.yaml"), TestContext.Current.CancellationToken);
+        async Task Plan(string training) => await File.WriteAllTextAsync(Path.Combine(_dir, "drydock.yaml"), policy + "\ntraining:\n" + training, TestContext.Current.CancellationToken);
+
+        await Plan($$"""
+              base-model: { path: base, sha256: "{{new string('0', 64)}}" }
+              dataset: {{id}}
+              method: full
+              learning-rate: 0.001
+              epochs: 20
+            """);
+        var rushed = await As("alice", _dir, "train", "plan");
+        Assert.Equal(1, rushed.Exit);
+        foreach (var rule in new[] { "method-allowed", "learning-rate", "epochs", "early-stopping", "held-out-set", "dataset-approved", "threat-model-approved", "base-model-hash" })
+        {
+            Assert.Contains($"FAIL  {rule}", rushed.Stdout, StringComparison.Ordinal);
+        }
+
+        await ApproveThreatModel();
+        Assert.Equal(0, (await As("alice", _dir, "approve", "dataset", id, "--role", "data-owner", "--decision", "approve")).Exit);
+        Assert.Equal(0, (await As("bob", _dir, "approve", "dataset", id, "--role", "security-reviewer", "--decision", "approve")).Exit);
+        var digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "base")).Digest;
+        await Plan($$"""
+              base-model: { path: base, sha256: "{{digest}}" }
+              dataset: {{id}}
+              held-out: holdout.jsonl
+              method: lora
+              lora: { rank: 8, alpha: 16, dropout: 0.05, target-modules: [q_proj, v_proj] }
+              learning-rate: 0.0002
+              epochs: 3
+              early-stopping: { metric: held-out-loss, patience: 2 }
+              seed: 7
+            """);
+        var hardened = await As("alice", _dir, "train", "plan");
+        Assert.True(hardened.Exit == 0, hardened.Stdout + hardened.Stderr);
+        Assert.DoesNotContain("FAIL", hardened.Stdout, StringComparison.Ordinal);
+        Assert.Matches("tp-[0-9a-f]{12} recorded: lora on " + id, hardened.Stdout);
+        Assert.Contains("already recorded", (await As("alice", _dir, "train", "plan")).Stdout, StringComparison.Ordinal);
+        Assert.Contains("training.plan", (await As("alice", _dir, "audit", "log")).Stdout, StringComparison.Ordinal);
+
+        // A base model changed after pinning is refused.
+        await File.WriteAllTextAsync(Path.Combine(_dir, "base", "model.onnx"), "other weights", TestContext.Current.CancellationToken);
+        var changed = await As("alice", _dir, "train", "plan");
+        Assert.Equal(1, changed.Exit);
+        Assert.Contains("FAIL  base-model-hash", changed.Stdout, StringComparison.Ordinal);
+
+        await Plan("  base-model: { path: base }\n  dataset: x\n");
+        var bad = await As("alice", _dir, "train", "plan");
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains("field training.base-model.sha256 is required", bad.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Register_Approve_Lineage_Verify_AndAudit()
     {
         var id = await RegisterCleanedSample();

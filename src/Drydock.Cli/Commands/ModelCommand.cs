@@ -30,7 +30,7 @@ internal static class ModelCommand
         {
             var context = ProjectContext.Load(parse);
             var target = Path.GetFullPath(parse.GetValue(path)!);
-            var (files, digest) = Digest(target);
+            var (files, digest) = ModelDigest.Of(target);
             using var registry = context.OpenRegistry();
             var datasetIds = (parse.GetValue(datasets) ?? []).Select(d => registry.GetDataset(d).Id).ToList();
             var id = "mv-" + digest[..12];
@@ -91,27 +91,5 @@ internal static class ModelCommand
         command.Subcommands.Add(list);
         command.Subcommands.Add(SupplyChainCommand.CreateModelScan(stdout, stderr));
         return command;
-    }
-
-    /// <summary>
-    /// The files of a model and its digest: for a file, its SHA-256; for a folder, the SHA-256 of the
-    /// <c>sha256sum</c>-style listing ("HASH  relative/path\n", sorted by path) of every file in it.
-    /// </summary>
-    internal static (List<ModelFile> Files, string Digest) Digest(string target)
-    {
-        if (File.Exists(target))
-        {
-            var sha = Dsse.Sha256Of(target);
-            return ([new ModelFile(Path.GetFileName(target), sha, new FileInfo(target).Length)], sha);
-        }
-
-        if (!Directory.Exists(target)) throw new FileNotFoundException($"{target}: no such file or folder");
-        var files = Directory.EnumerateFiles(target, "*", SearchOption.AllDirectories)
-            .Select(f => (Relative: Path.GetRelativePath(target, f).Replace('\\', '/'), Full: f))
-            .OrderBy(f => f.Relative, StringComparer.Ordinal)
-            .Select(f => new ModelFile(f.Relative, Dsse.Sha256Of(f.Full), new FileInfo(f.Full).Length)).ToList();
-        if (files.Count == 0) throw new ArgumentException($"{target} holds no files");
-        var listing = string.Concat(files.Select(f => $"{f.Sha256}  {f.Path}\n"));
-        return (files, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(listing))));
     }
 }

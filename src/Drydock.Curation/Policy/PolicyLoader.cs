@@ -14,7 +14,7 @@ public static class PolicyLoader
 {
     private static readonly HashSet<string> s_topLevel = new(StringComparer.Ordinal)
     {
-        "version", "project", "registry", "approvals", "untrusted", "poisoning", "gateway", "gate", "use-case", "sources", "actions", "types", "redaction", "thresholds", "normalization", "dedup", "internal-domains", "rules",
+        "version", "project", "registry", "approvals", "untrusted", "poisoning", "gateway", "gate", "training", "use-case", "sources", "actions", "types", "redaction", "thresholds", "normalization", "dedup", "internal-domains", "rules",
     };
 
     /// <summary>Loads <paramref name="path"/>, or returns the defaults when it is null.</summary>

@@ -60,6 +60,11 @@ public sealed class RegistryDatabase : IDisposable
             CREATE INDEX gate_decisions_model ON gate_decisions (model_id, audit_seq);
             CREATE INDEX gate_decisions_audit ON gate_decisions (audit_seq);
             """),
+        (5, "training-plans", """
+            CREATE TABLE training_plans (id TEXT PRIMARY KEY, dataset_id TEXT NOT NULL, base_sha256 TEXT NOT NULL, method TEXT NOT NULL, plan TEXT NOT NULL, plan_sha256 TEXT NOT NULL, envelope TEXT, actor TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE INDEX training_plans_dataset ON training_plans (dataset_id, audit_seq);
+            CREATE INDEX training_plans_audit ON training_plans (audit_seq);
+            """),
     ];
 
     /// <summary>The audited tables and their columns (after <c>id</c>), in the order their audit details list them.</summary>
@@ -77,6 +82,7 @@ public sealed class RegistryDatabase : IDisposable
         ["incident_events"] = ["incident_id", "action", "kind", "severity", "subject", "note", "actor", "at"],
         ["evaluations"] = ["model_id", "kind", "target", "metrics", "report_sha256", "actor", "at"],
         ["gate_decisions"] = ["model_id", "decision", "base_model_id", "checks", "envelope", "actor", "at"],
+        ["training_plans"] = ["dataset_id", "base_sha256", "method", "plan", "plan_sha256", "envelope", "actor", "at"],
     };
 
     private readonly IDisposable? _dataSource;

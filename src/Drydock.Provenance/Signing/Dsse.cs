@@ -32,6 +32,9 @@ public static class Dsse
     /// <summary>Predicate type of a model version record.</summary>
     public const string ModelPredicate = "https://drydock.dev/attestation/model-version/v1";
 
+    /// <summary>Predicate type of a checked training plan.</summary>
+    public const string TrainingPlanPredicate = "https://drydock.dev/attestation/training-plan/v1";
+
     /// <summary>Predicate type of a release-gate decision.</summary>
     public const string GatePredicate = "https://drydock.dev/attestation/release-gate/v1";
 
