@@ -18,7 +18,7 @@ export DRYDOCK_REQUIRE_BROWSER=1
 
 pgdir="${TMPDIR:-/tmp}/drydock-test-pg-$$"
 redisdir="${TMPDIR:-/tmp}/drydock-test-redis-$$"
-trap 'tests/services/postgres.sh stop "$pgdir"; tests/services/redis.sh stop "$redisdir"' EXIT
+trap 'tests/services/postgres.sh stop "$pgdir" > /dev/null 2>&1; tests/services/redis.sh stop "$redisdir" > /dev/null 2>&1' EXIT
 if DRYDOCK_TEST_POSTGRES="$(tests/services/postgres.sh start "$pgdir")"; then
   export DRYDOCK_TEST_POSTGRES DRYDOCK_REQUIRE_POSTGRES=1
 else

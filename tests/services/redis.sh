@@ -8,8 +8,12 @@ dir="${2:?data folder}"
 port="${DRYDOCK_TEST_REDIS_PORT:-56379}"
 
 if [ "$action" = stop ]; then
-  if [ -f "$dir/redis.pid" ]; then kill "$(cat "$dir/redis.pid")" 2> /dev/null || true; fi
-  rm -rf "$dir"
+  if [ -f "$dir/redis.pid" ]; then
+    pid="$(cat "$dir/redis.pid")"
+    kill "$pid" 2> /dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$dir" 2> /dev/null || true
   exit 0
 fi
 
