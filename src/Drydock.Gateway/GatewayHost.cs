@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
@@ -57,7 +56,6 @@ public sealed class GatewayHost : IAsyncDisposable
     private readonly RequestAuditLog? _audit;
     private readonly ILogger _log;
     private readonly HttpClient _upstream;
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _alerted = new(StringComparer.Ordinal);
     private readonly WebApplication _app;
     private int _inFlight;
 
@@ -286,7 +284,7 @@ public sealed class GatewayHost : IAsyncDisposable
             return await Error(context, 400, "input_blocked", $"the request was blocked by policy ({string.Join(", ", input.Findings.Select(f => f.Category + "/" + f.Type).Distinct().ToArray())})").ConfigureAwait(false);
         }
 
-        await Watch(key, tier, model, prompt, audit).ConfigureAwait(false);
+        await Watch(key, tier, model, prompt, admission.Throttled, audit).ConfigureAwait(false);
         request["model"] = route.Upstream;
         using var response = await Send(context, HttpMethod.Post, chat ? "chat/completions" : "completions", request).ConfigureAwait(false);
         if (response is null) return 0;
@@ -323,15 +321,13 @@ public sealed class GatewayHost : IAsyncDisposable
         public StringBuilder Text { get; } = new();
     }
 
-    // Feeds the extraction monitor; at the threshold, throttles the key, alerts and opens an incident (once per throttle).
-    private async Task Watch(ApiKey key, Tier tier, string model, string prompt, JsonObject audit)
+    // Feeds the extraction monitor; at the threshold, throttles the key, alerts and opens an incident. A key already
+    // throttled (by this or another instance sharing the state) is not alerted on again.
+    private async Task Watch(ApiKey key, Tier tier, string model, string prompt, bool throttled, JsonObject audit)
     {
         var score = _monitor.Observe(key.Id, prompt, tier.RequestsPerMinute);
         if (score.Score > 0) audit["abuse"] = score.Score;
-        if (score.Score < _monitor.Threshold) return;
-        var now = DateTimeOffset.UtcNow;
-        if (_alerted.TryGetValue(key.Id, out var until) && until > now) return;
-        _alerted[key.Id] = now + _options.ThrottleFor;
+        if (score.Score < _monitor.Threshold || throttled) return;
         await _state.ThrottleAsync(key.Id, _options.ThrottleFor).ConfigureAwait(false);
         Metrics.AbuseAlert();
         var incident = Record(() => _operations.OpenIncident("extraction-abuse", "high", $"key:{key.Id}", $"abuse score {score.Score:0.00} ({score.Signals}) on model {model}; key throttled for {_options.ThrottleFor.TotalMinutes:0} min"));

@@ -224,7 +224,7 @@ internal static class EvalCommand
                 WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Membership($"Drydock membership inference on {parse.GetValue(set.Model)}", result));
                 return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or IOException)
+            catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or IOException or Datasets.DatasetException)
             {
                 await stderr.WriteLineAsync($"drydock eval membership: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;

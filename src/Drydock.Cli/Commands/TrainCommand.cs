@@ -21,15 +21,7 @@ internal static class TrainCommand
             var context = ProjectContext.Load(parse);
             var path = parse.GetValue(ProjectContext.PolicyOption) ?? RuleSet.DefaultConfig;
             if (!File.Exists(path)) throw new ArgumentException($"{path}: no such file (drydock init writes one; add a training: section)");
-            TrainingPlan trainingPlan;
-            try
-            {
-                trainingPlan = TrainingPlan.Load(path);
-            }
-            catch (TrainingPlanException e)
-            {
-                throw new ArgumentException(e.Message);
-            }
+            var trainingPlan = TrainingPlan.Load(path);
 
             using var registry = context.OpenRegistry();
             var checks = PlanChecks.Run(trainingPlan, registry, context.Approval, Path.GetDirectoryName(Path.GetFullPath(path))!);

@@ -87,7 +87,7 @@ internal sealed class ProjectContext
         {
             return Task.FromResult(Fail(ExitCodes.Findings, $"integrity check failed: {e.Message}"));
         }
-        catch (Exception e) when (e is RegistryException or ThreatModelException or KeyRingException or RuleFileException or ArgumentException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is RegistryException or ThreatModelException or KeyRingException or RuleFileException or Training.TrainingPlanException or ArgumentException or FileNotFoundException or DirectoryNotFoundException)
         {
             return Task.FromResult(Fail(ExitCodes.UsageOrInput, e.Message));
         }

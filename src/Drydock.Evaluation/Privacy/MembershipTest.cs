@@ -1,5 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using Drydock.Datasets;
 using Drydock.Evaluation.Targets;
 
 namespace Drydock.Evaluation.Privacy;
@@ -11,29 +10,22 @@ namespace Drydock.Evaluation.Privacy;
 /// </summary>
 public static class MembershipTest
 {
-    /// <summary>The record texts of a JSONL file (every string value of a line, joined), at most <paramref name="limit"/>.</summary>
+    /// <summary>
+    /// The record texts of a dataset file in any supported format (every text field of a record, joined), at most
+    /// <paramref name="limit"/>; an unreadable record stops the run naming its file and line.
+    /// </summary>
     public static IReadOnlyList<string> Texts(string path, int limit)
     {
+        var reader = new DatasetReader();
         var texts = new List<string>();
-        var number = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var batch in reader.Read(path, reader.Detect(path)))
         {
-            number++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            JsonNode? node;
-            try
+            foreach (var result in batch.Parse())
             {
-                node = JsonNode.Parse(line);
+                if (result.Record is null) throw new ArgumentException($"{result.Problem!.File}:{result.Problem.Line}: {result.Problem.Reason}");
+                if (result.Record.Fields.Count > 0) texts.Add(string.Join("\n", result.Record.Fields.Select(f => f.Text)));
+                if (texts.Count >= limit) return texts;
             }
-            catch (JsonException e)
-            {
-                throw new ArgumentException($"{path}:{number}: not a JSON record ({e.Message})");
-            }
-
-            var parts = new List<string>();
-            Collect(node, parts);
-            if (parts.Count > 0) texts.Add(string.Join("\n", parts));
-            if (texts.Count >= limit) break;
         }
 
         return texts;
@@ -53,21 +45,5 @@ public static class MembershipTest
             return Math.Round(score - (theirs.LogLikelihood / Math.Max(1, theirs.Tokens)), 9);
         })).ConfigureAwait(false);
         return Membership.Evaluate(await Scores(members).ConfigureAwait(false), await Scores(nonMembers).ConfigureAwait(false));
-    }
-
-    private static void Collect(JsonNode? node, List<string> parts)
-    {
-        switch (node)
-        {
-            case JsonValue v when v.TryGetValue<string>(out var s):
-                parts.Add(s);
-                break;
-            case JsonObject o:
-                foreach (var (_, child) in o) Collect(child, parts);
-                break;
-            case JsonArray a:
-                foreach (var child in a) Collect(child, parts);
-                break;
-        }
     }
 }
