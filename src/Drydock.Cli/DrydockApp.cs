@@ -33,6 +33,7 @@ internal static class DrydockApp
         root.Subcommands.Add(EvalCommand.Create(stdout, stderr));
         root.Subcommands.Add(EvalCommand.CreateGate(stdout, stderr));
         root.Subcommands.Add(TrainCommand.Create(stdout, stderr));
+        root.Subcommands.Add(Demo.DemoCommand.Create(stdout, stderr));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -38,6 +38,28 @@ public sealed class DatasetReader
         }
     }
 
+    /// <summary>
+    /// The text of each record of a file in any supported format (its text fields joined by new lines, as records are
+    /// rendered for training and scoring), at most <paramref name="limit"/>; a malformed record stops the read with
+    /// its file and line.
+    /// </summary>
+    public static IReadOnlyList<string> Texts(string path, int limit = int.MaxValue)
+    {
+        var reader = new DatasetReader();
+        var texts = new List<string>();
+        foreach (var batch in reader.Read(path, reader.Detect(path)))
+        {
+            foreach (var result in batch.Parse())
+            {
+                if (result.Record is null) throw new DatasetException($"{result.Problem!.File}:{result.Problem.Line}", result.Problem.Reason);
+                if (result.Record.Fields.Count > 0) texts.Add(string.Join("\n", result.Record.Fields.Select(f => f.Text)));
+                if (texts.Count >= limit) return texts;
+            }
+        }
+
+        return texts;
+    }
+
     /// <summary>Reads the batches of one file. <paramref name="progress"/> gets the raw bytes read so far.</summary>
     public IEnumerable<RecordBatch> Read(string path, SniffedFormat format, Action<long>? progress = null)
     {

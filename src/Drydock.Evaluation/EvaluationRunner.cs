@@ -17,7 +17,7 @@ public sealed record ProbeResult(string Id, string Suite, string Probe, string F
 /// so an interrupted evaluation continues where it stopped. Answers themselves are not kept: only verdicts and
 /// reasons (a reason names a marker or a finding type, never a value).
 /// </summary>
-public sealed class EvaluationRunner(ModelTarget target, ProbeJudge judge, string? systemPrompt, ModelJudge? modelJudge = null)
+public sealed class EvaluationRunner(IEvaluationTarget target, ProbeJudge judge, string? systemPrompt, ModelJudge? modelJudge = null)
 {
     /// <summary>Runs; returns every result (earlier ones from <paramref name="resultsPath"/> included).</summary>
     public async Task<IReadOnlyList<ProbeResult>> RunAsync(IReadOnlyList<ProbeSuite> suites, IReadOnlyList<string> strategies, string resultsPath, IProgress<int>? progress, CancellationToken cancellationToken)

@@ -25,8 +25,8 @@ internal static class EvalCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("eval", "Run probe suites (prompt injection, jailbreaks, system-prompt extraction, PII regurgitation) under attack strategies against an OpenAI-compatible endpoint; report attack success per family and strategy.");
-        var target = new Option<string>("--target") { Description = "The endpoint's OpenAI-compatible base URL (http://127.0.0.1:8000/v1).", Required = true };
-        var model = new Option<string>("--model") { Description = "The model to ask for.", Required = true };
+        var target = new Option<string>("--target") { Description = "The endpoint's OpenAI-compatible base URL (http://127.0.0.1:8000/v1), or onnx:PATH for a model run in process.", Required = true };
+        var model = new Option<string?>("--model") { Description = "The model to ask for (required for an endpoint)." };
         var suites = new Option<string[]>("--suite") { Description = $"A built-in suite ({string.Join(", ", ProbeSuite.BuiltIn.ToArray())}) or a suite file; repeatable (default: every built-in suite).", AllowMultipleArgumentsPerToken = true };
         var strategies = new Option<string>("--strategies") { Description = $"Comma-separated: {string.Join(", ", AttackStrategy.All.ToArray())}, or all.", DefaultValueFactory = _ => "all" };
         var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight at once.", DefaultValueFactory = _ => 8 };
@@ -48,21 +48,22 @@ internal static class EvalCommand
         {
             try
             {
-                if (!Uri.TryCreate(parse.GetValue(target), UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")) throw new ArgumentException($"--target '{parse.GetValue(target)}' is not an http(s) URL");
                 if (parse.GetValue(concurrency) is < 1 or > 1024) throw new ArgumentException("--concurrency must be between 1 and 1024");
                 if (parse.GetValue(timeout) < 1) throw new ArgumentException("--timeout must be at least 1 second");
                 var loaded = (parse.GetValue(suites) is { Length: > 0 } names ? names : [.. ProbeSuite.BuiltIn]).Select(ProbeSuite.Load).ToList();
                 var chosen = parse.GetValue(strategies) == "all" ? AttackStrategy.All : parse.GetValue(strategies)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 foreach (var s in chosen) if (!AttackStrategy.All.Contains(s)) throw new ArgumentException($"--strategies: unknown strategy '{s}' (use {string.Join(", ", AttackStrategy.All.ToArray())})");
-                var resultsPath = parse.GetValue(results) ?? Path.Combine(ProjectContext.StateFolder, "eval", string.Concat(parse.GetValue(model)!.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_')) + ".results.jsonl");
+                var modelName = ModelName(parse.GetValue(target)!, parse.GetValue(model));
+                var resultsPath = parse.GetValue(results) ?? Path.Combine(ProjectContext.StateFolder, "eval", string.Concat(modelName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_')) + ".results.jsonl");
                 if (parse.GetValue(fresh) && File.Exists(resultsPath)) File.Delete(resultsPath);
 
                 var options = new TargetOptions
                 {
-                    Endpoint = endpoint, Model = parse.GetValue(model)!, ApiKey = Environment.GetEnvironmentVariable(parse.GetValue(keyEnv)!), SystemPrompt = parse.GetValue(systemPrompt),
+                    Endpoint = new Uri("http://localhost/v1"), Model = modelName, ApiKey = Environment.GetEnvironmentVariable(parse.GetValue(keyEnv)!), SystemPrompt = parse.GetValue(systemPrompt),
                     Concurrency = parse.GetValue(concurrency), Budget = parse.GetValue(budget), Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 };
-                using var chat = new ModelTarget(options);
+                using var chat = OpenTarget(parse.GetValue(target)!, options);
+                var endpoint = parse.GetValue(target)!;
                 ModelTarget? judgeEndpoint = null;
                 if (parse.GetValue(judgeTarget) is { } judgeUrl)
                 {
@@ -114,8 +115,21 @@ internal static class EvalCommand
         });
         command.Subcommands.Add(Memorization(stdout, stderr));
         command.Subcommands.Add(Membership(stdout, stderr));
+        command.Subcommands.Add(Extraction(stdout, stderr));
         return command;
     }
+
+    /// <summary>An endpoint (http(s) URL; <paramref name="options"/> say how to use it) or onnx:PATH, a model run in process.</summary>
+    internal static IEvaluationTarget OpenTarget(string text, TargetOptions options)
+    {
+        if (text.StartsWith("onnx:", StringComparison.Ordinal)) return new OnnxTarget(text["onnx:".Length..]);
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")) throw new ArgumentException($"--target '{text}' is not an http(s) URL or onnx:PATH");
+        return new ModelTarget(options with { Endpoint = endpoint });
+    }
+
+    // The model's name: required for an endpoint; an ONNX model is named by its folder.
+    private static string ModelName(string target, string? model) =>
+        model ?? (target.StartsWith("onnx:", StringComparison.Ordinal) ? Path.GetFileName(Path.GetFullPath(target[5..]).TrimEnd(Path.DirectorySeparatorChar)) : throw new ArgumentException("--model is required for an endpoint target"));
 
     private static Option<string?> HtmlOption() => new("--html") { Description = "Also write a self-contained HTML report with charts (no script, no external files)." };
 
@@ -127,9 +141,9 @@ internal static class EvalCommand
     // The options every privacy evaluation shares: where the target is, how hard to push it, where to record.
     private sealed class TargetOptionSet
     {
-        public Option<string> Target { get; } = new("--target") { Description = "The endpoint's OpenAI-compatible base URL; needs /v1/completions with echo and logprobs (vLLM).", Required = true };
+        public Option<string> Target { get; } = new("--target") { Description = "The endpoint's OpenAI-compatible base URL (needs /v1/completions with echo and logprobs, as vLLM and drydock serve-model serve them), or onnx:PATH for a model run in process.", Required = true };
 
-        public Option<string> Model { get; } = new("--model") { Description = "The model to ask for.", Required = true };
+        public Option<string?> Model { get; } = new("--model") { Description = "The model to ask for (required for an endpoint)." };
 
         public Option<string> KeyEnv { get; } = new("--api-key-env") { Description = "The environment variable holding the endpoint's API key.", DefaultValueFactory = _ => "DRYDOCK_TARGET_API_KEY" };
 
@@ -143,12 +157,12 @@ internal static class EvalCommand
             ProjectContext.AddOptions(command);
         }
 
-        public ModelTarget Open(ParseResult parse, string? url = null, string? model = null)
+        public IEvaluationTarget Open(ParseResult parse, string? url = null, string? model = null)
         {
             var text = url ?? parse.GetValue(Target)!;
-            if (!Uri.TryCreate(text, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")) throw new ArgumentException($"'{text}' is not an http(s) URL");
             if (parse.GetValue(Concurrency) is < 1 or > 1024) throw new ArgumentException("--concurrency must be between 1 and 1024");
-            return new ModelTarget(new TargetOptions { Endpoint = endpoint, Model = model ?? parse.GetValue(Model)!, ApiKey = Environment.GetEnvironmentVariable(parse.GetValue(KeyEnv)!), Concurrency = parse.GetValue(Concurrency) });
+            var name = ModelName(text, url is null ? parse.GetValue(Model) : model);
+            return OpenTarget(text, new TargetOptions { Endpoint = new Uri("http://localhost/v1"), Model = name, ApiKey = Environment.GetEnvironmentVariable(parse.GetValue(KeyEnv)!), Concurrency = parse.GetValue(Concurrency) });
         }
 
         public void Save(ParseResult parse, string kind, IReadOnlyDictionary<string, double> metrics, TextWriter stderr)
@@ -186,7 +200,7 @@ internal static class EvalCommand
                     ["canary.exposure.mean"] = Math.Round(outcomes.Average(o => o.ExposureBits), 2),
                 };
                 set.Save(parse, "memorization", metrics, stderr);
-                WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Memorization($"Drydock memorization of {parse.GetValue(set.Model)}", outcomes));
+                WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Memorization($"Drydock memorization of {parse.GetValue(set.Model) ?? parse.GetValue(set.Target)}", outcomes));
                 return ExitCodes.Ok;
             }
             catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or Provenance.KeyRingException or IOException or System.Text.Json.JsonException)
@@ -214,19 +228,48 @@ internal static class EvalCommand
         {
             try
             {
-                var memberTexts = Evaluation.Privacy.MembershipTest.Texts(parse.GetValue(members)!, parse.GetValue(limit));
-                var nonMemberTexts = Evaluation.Privacy.MembershipTest.Texts(parse.GetValue(nonMembers)!, parse.GetValue(limit));
+                var memberTexts = Datasets.DatasetReader.Texts(parse.GetValue(members)!, parse.GetValue(limit));
+                var nonMemberTexts = Datasets.DatasetReader.Texts(parse.GetValue(nonMembers)!, parse.GetValue(limit));
                 using var target = set.Open(parse);
                 using var referenceTarget = parse.GetValue(reference) is { } r ? set.Open(parse, r, parse.GetValue(referenceModel) ?? throw new ArgumentException("--reference-model is required with --reference-target")) : null;
                 var result = await Evaluation.Privacy.MembershipTest.RunAsync(target, referenceTarget, memberTexts, nonMemberTexts, cancellationToken).ConfigureAwait(false);
                 await stdout.WriteLineAsync($"{(referenceTarget is null ? "loss" : "reference-calibrated")} attack on {result.Members} members and {result.NonMembers} non-members: AUC {result.Auc:0.000}, TPR at 1% FPR {result.TprAt1PercentFpr:0.000}, advantage {result.Advantage:0.000}").ConfigureAwait(false);
                 set.Save(parse, "membership", new Dictionary<string, double> { ["membership.auc"] = result.Auc, ["membership.tpr-at-1pct-fpr"] = result.TprAt1PercentFpr, ["membership.advantage"] = result.Advantage }, stderr);
-                WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Membership($"Drydock membership inference on {parse.GetValue(set.Model)}", result));
+                WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Membership($"Drydock membership inference on {parse.GetValue(set.Model) ?? parse.GetValue(set.Target)}", result));
                 return ExitCodes.Ok;
             }
             catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or IOException or Datasets.DatasetException)
             {
                 await stderr.WriteLineAsync($"drydock eval membership: {e.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInput;
+            }
+        });
+        return command;
+    }
+
+    private static Command Extraction(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("extraction", "Training-data extraction: each personal value or secret in the training records is asked for with the text that precedes it; a greedy continuation holding it is a leak. Also verbatim continuation of records. Counts only, never values.");
+        var set = new TargetOptionSet();
+        var records = new Option<string>("--records") { Description = "The training records as they were before cleaning (any dataset format).", Required = true };
+        var limit = new Option<int>("--limit") { Description = "Records read.", DefaultValueFactory = _ => 500 };
+        var maxValues = new Option<int>("--max-values") { Description = "Most value probes.", DefaultValueFactory = _ => 300 };
+        set.AddTo(command);
+        foreach (var option in new Option[] { records, limit, maxValues }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                var texts = Datasets.DatasetReader.Texts(parse.GetValue(records)!, parse.GetValue(limit));
+                using var target = set.Open(parse);
+                var result = await Evaluation.Privacy.Extraction.RunAsync(target, RuleSet.Load(null, []).CreateDetector(), texts, parse.GetValue(maxValues), cancellationToken).ConfigureAwait(false);
+                await stdout.WriteLineAsync($"{result.Leaked} of {result.Values} personal values and secrets extracted ({result.LeakRate:P1}){(result.LeakedByType.Count > 0 ? ": " + string.Join(", ", result.LeakedByType.Select(kv => $"{kv.Key} {kv.Value}").ToArray()) : "")}; {result.Verbatim} of {result.Records} records continued verbatim ({result.VerbatimRate:P1})").ConfigureAwait(false);
+                set.Save(parse, "extraction", new Dictionary<string, double> { ["extraction.pii-leak"] = result.LeakRate, ["extraction.verbatim"] = result.VerbatimRate }, stderr);
+                return ExitCodes.Ok;
+            }
+            catch (Exception e) when (e is ArgumentException or RegistryException or IOException or Datasets.DatasetException)
+            {
+                await stderr.WriteLineAsync($"drydock eval extraction: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
             }
         });

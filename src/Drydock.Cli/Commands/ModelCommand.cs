@@ -30,44 +30,21 @@ internal static class ModelCommand
         {
             var context = ProjectContext.Load(parse);
             var target = Path.GetFullPath(parse.GetValue(path)!);
-            var (files, digest) = ModelDigest.Of(target);
             using var registry = context.OpenRegistry();
             var datasetIds = (parse.GetValue(datasets) ?? []).Select(d => registry.GetDataset(d).Id).ToList();
-            var id = "mv-" + digest[..12];
-            if (registry.FindModel(id) is { } existing)
+            if (registry.FindModel("mv-" + ModelDigest.Of(target).Digest[..12]) is { } existing)
             {
                 stdout.WriteLine($"{existing.Id} already registered ({existing.Name})");
                 return ExitCodes.Ok;
             }
 
-            var actor = Actor.Current;
             var modelName = parse.GetValue(name) ?? Path.GetFileName(target.TrimEnd(Path.DirectorySeparatorChar));
-            using var key = SigningKey.Load(ProjectContext.SigningKeyPath);
-            var envelopeDirectory = Path.GetDirectoryName(target.TrimEnd(Path.DirectorySeparatorChar))!;
-            var subjects = files.Select(f => new Subject(Path.GetRelativePath(envelopeDirectory, Path.Combine(Directory.Exists(target) ? target : envelopeDirectory, f.Path)).Replace('\\', '/'), f.Sha256));
-            var statement = Dsse.Statement(subjects, Dsse.ModelPredicate, w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("modelId", id);
-                w.WriteString("name", modelName);
-                w.WriteString("digest", "sha256:" + digest);
-                w.WriteString("baseModel", parse.GetValue(baseModel));
-                DatasetCommand.WriteStrings(w, "datasets", datasetIds);
-                w.WriteString("registeredBy", actor);
-                w.WriteEndObject();
-            });
-            var envelope = Dsse.Sign(statement, key);
-            var envelopePath = target.TrimEnd(Path.DirectorySeparatorChar) + ".dsse.json";
-            using (var file = new AtomicFile(envelopePath))
-            {
-                file.Stream.Write(envelope);
-                file.Commit();
-            }
-
-            var (model, _) = registry.RegisterModel(modelName, digest, parse.GetValue(baseModel), files, datasetIds, Encoding.UTF8.GetString(envelope), actor);
+            var (model, envelopePath, keyId) = Register(registry, target, modelName, parse.GetValue(baseModel), datasetIds, null);
+            var files = model.Files;
+            var digest = model.Digest;
             stdout.WriteLine($"{model.Id} registered: {model.Name}, {files.Count} files, sha256:{digest}");
             stdout.WriteLine($"  trained on {string.Join(", ", model.Datasets.ToArray())}");
-            stdout.WriteLine($"  signed by {key.KeyId}: {envelopePath}");
+            stdout.WriteLine($"  signed by {keyId}: {envelopePath}");
             return ExitCodes.Ok;
         }));
 
@@ -91,5 +68,43 @@ internal static class ModelCommand
         command.Subcommands.Add(list);
         command.Subcommands.Add(SupplyChainCommand.CreateModelScan(stdout, stderr));
         return command;
+    }
+
+    /// <summary>
+    /// Registers the model file or folder at <paramref name="target"/>: signs an in-toto statement over its files
+    /// (written beside it as TARGET.dsse.json; <paramref name="details"/> adds fields to the predicate) and records
+    /// the model version. Returns the existing record when the same files are registered already.
+    /// </summary>
+    internal static (ModelRecord Model, string EnvelopePath, string KeyId) Register(ProvenanceRegistry registry, string target, string modelName, string? baseModel, IReadOnlyList<string> datasetIds, Action<System.Text.Json.Utf8JsonWriter>? details)
+    {
+        var (files, digest) = ModelDigest.Of(target);
+        var id = "mv-" + digest[..12];
+        var envelopePath = target.TrimEnd(Path.DirectorySeparatorChar) + ".dsse.json";
+        using var key = SigningKey.Load(ProjectContext.SigningKeyPath);
+        if (registry.FindModel(id) is { } existing) return (existing, envelopePath, key.KeyId);
+        var actor = Actor.Current;
+        var envelopeDirectory = Path.GetDirectoryName(target.TrimEnd(Path.DirectorySeparatorChar))!;
+        var subjects = files.Select(f => new Subject(Path.GetRelativePath(envelopeDirectory, Path.Combine(Directory.Exists(target) ? target : envelopeDirectory, f.Path)).Replace('\\', '/'), f.Sha256));
+        var statement = Dsse.Statement(subjects, Dsse.ModelPredicate, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("modelId", id);
+            w.WriteString("name", modelName);
+            w.WriteString("digest", "sha256:" + digest);
+            w.WriteString("baseModel", baseModel);
+            DatasetCommand.WriteStrings(w, "datasets", datasetIds);
+            w.WriteString("registeredBy", actor);
+            details?.Invoke(w);
+            w.WriteEndObject();
+        });
+        var envelope = Dsse.Sign(statement, key);
+        using (var file = new AtomicFile(envelopePath))
+        {
+            file.Stream.Write(envelope);
+            file.Commit();
+        }
+
+        var (model, _) = registry.RegisterModel(modelName, digest, baseModel, files, datasetIds, Encoding.UTF8.GetString(envelope), actor);
+        return (model, envelopePath, key.KeyId);
     }
 }

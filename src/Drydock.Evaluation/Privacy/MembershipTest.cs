@@ -1,4 +1,3 @@
-using Drydock.Datasets;
 using Drydock.Evaluation.Targets;
 
 namespace Drydock.Evaluation.Privacy;
@@ -10,29 +9,8 @@ namespace Drydock.Evaluation.Privacy;
 /// </summary>
 public static class MembershipTest
 {
-    /// <summary>
-    /// The record texts of a dataset file in any supported format (every text field of a record, joined), at most
-    /// <paramref name="limit"/>; an unreadable record stops the run naming its file and line.
-    /// </summary>
-    public static IReadOnlyList<string> Texts(string path, int limit)
-    {
-        var reader = new DatasetReader();
-        var texts = new List<string>();
-        foreach (var batch in reader.Read(path, reader.Detect(path)))
-        {
-            foreach (var result in batch.Parse())
-            {
-                if (result.Record is null) throw new ArgumentException($"{result.Problem!.File}:{result.Problem.Line}: {result.Problem.Reason}");
-                if (result.Record.Fields.Count > 0) texts.Add(string.Join("\n", result.Record.Fields.Select(f => f.Text)));
-                if (texts.Count >= limit) return texts;
-            }
-        }
-
-        return texts;
-    }
-
     /// <summary>Scores both sets and evaluates the attack.</summary>
-    public static async Task<MembershipResult> RunAsync(ModelTarget target, ModelTarget? reference, IReadOnlyList<string> members, IReadOnlyList<string> nonMembers, CancellationToken cancellationToken)
+    public static async Task<MembershipResult> RunAsync(IEvaluationTarget target, IEvaluationTarget? reference, IReadOnlyList<string> members, IReadOnlyList<string> nonMembers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
         async Task<double[]> Scores(IReadOnlyList<string> texts) => await Task.WhenAll(texts.Select(async t =>

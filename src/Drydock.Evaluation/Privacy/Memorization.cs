@@ -20,7 +20,7 @@ public static class Memorization
     public const double SpaceBits = 60;
 
     /// <summary>Tests each canary.</summary>
-    public static async Task<IReadOnlyList<CanaryOutcome>> RunAsync(ModelTarget target, IReadOnlyList<PlantedCanary> canaries, int candidates, int samples, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<CanaryOutcome>> RunAsync(IEvaluationTarget target, IReadOnlyList<PlantedCanary> canaries, int candidates, int samples, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(canaries);

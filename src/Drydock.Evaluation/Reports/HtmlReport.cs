@@ -103,7 +103,8 @@ public static class HtmlReport
         return $"rgb({r},{g},110)";
     }
 
-    private static string Page(string title, string summary, string body) => $$"""
+    /// <summary>A complete page in the reports' style around <paramref name="body"/> (already HTML).</summary>
+    public static string Page(string title, string summary, string body) => $$"""
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>{{E(title)}}</title>
         <style>

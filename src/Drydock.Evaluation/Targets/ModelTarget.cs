@@ -54,12 +54,34 @@ public sealed class BudgetExhaustedException(int budget) : Exception($"the reque
 public sealed class LogprobsUnavailableException(string message) : Exception(message);
 
 /// <summary>
+/// What evaluations ask of a model: answer a conversation, continue a prefix, and score a text after a prefix.
+/// An OpenAI-compatible endpoint (<see cref="ModelTarget"/>) or an ONNX model run in process (<see cref="OnnxTarget"/>).
+/// </summary>
+public interface IEvaluationTarget : IDisposable
+{
+    /// <summary>Requests sent so far (retries included).</summary>
+    int Sent { get; }
+
+    /// <summary>Answers one conversation; never throws for target failures (they come back as <see cref="TargetResponse.Error"/>).</summary>
+    Task<TargetResponse> CompleteAsync(IReadOnlyList<ChatMessage> conversation, CancellationToken cancellationToken);
+
+    /// <summary>Continues <paramref name="prefix"/>, greedily (temperature 0) or sampled at <paramref name="temperature"/>.</summary>
+    Task<TargetResponse> ContinueAsync(string prefix, int maxTokens, double temperature, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The log-likelihood (natural log) of <paramref name="text"/> after <paramref name="prefix"/> and the number of
+    /// tokens it covers; throws <see cref="LogprobsUnavailableException"/> when the target cannot score.
+    /// </summary>
+    Task<(double LogLikelihood, int Tokens)> ScoreAsync(string prefix, string text, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// An OpenAI-compatible endpoint as an evaluation target: chat conversations, completions of a prefix, and the
 /// log-likelihood of a text after a prefix (<c>/v1/completions</c> with <c>echo</c> and <c>logprobs</c>, as vLLM
 /// serves them). Bounded concurrency, a timeout per request, retries with exponential backoff (and the server's
 /// Retry-After) on 429, 5xx and network errors, and a request budget. Greedy decoding (temperature 0) unless asked.
 /// </summary>
-public sealed class ModelTarget : IDisposable
+public sealed class ModelTarget : IEvaluationTarget
 {
     private readonly TargetOptions _options;
     private readonly HttpClient _http;

@@ -1,0 +1,286 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Drydock.Cli.Infrastructure;
+using Drydock.Datasets.Output;
+
+namespace Drydock.Cli.Demo;
+
+/// <summary>
+/// <c>drydock demo</c>: the whole lifecycle on bundled synthetic data, through the same verbs a user runs — scan,
+/// clean (with a held-out split), canaries, threat model, registration and approval, the base model, two
+/// training runs (rushed and hardened), privacy evaluations of both, and the release gate — then a short story
+/// with the figures and an HTML report.
+/// </summary>
+internal static partial class DemoCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("demo", "Run the whole lifecycle on bundled synthetic support tickets: scan, clean, canaries, approvals, train a rushed and a hardened model (reference trainer), evaluate both, gate them; prints the story and writes an HTML report.");
+        var workdir = new Option<string>("--workdir") { Description = "The demo's project folder (recreated; the base model is kept between runs unless --fresh).", DefaultValueFactory = _ => "drydock-demo" };
+        var seeds = new Option<int[]>("--seed") { Description = "Training seed; repeat it to train and evaluate once per seed (the table shows every seed).", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [7] };
+        var fresh = new Option<bool>("--fresh") { Description = "Pre-train the base model again." };
+        var python = new Option<string?>("--python") { Description = "The Python with PyTorch for the reference trainer (default: $DRYDOCK_PYTHON, else /usr/bin/python3)." };
+        foreach (var option in new Option[] { workdir, seeds, fresh, python }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var root = Path.GetFullPath(parse.GetValue(workdir)!);
+            var previous = Directory.GetCurrentDirectory();
+            var actor = Environment.GetEnvironmentVariable("DRYDOCK_ACTOR");
+            try
+            {
+                Prepare(root, parse.GetValue(fresh));
+                Directory.SetCurrentDirectory(root);
+                var demo = new DemoRun(stdout, Path.Combine(root, "demo.log"), parse.GetValue(python));
+                var rows = await demo.RunAsync(parse.GetValue(seeds) is { Length: > 0 } s ? s : [7], cancellationToken).ConfigureAwait(false);
+                var report = Path.Combine(root, "report.html");
+                AtomicFile.Write(report, Encoding.UTF8.GetBytes(DemoReport.Html(rows, demo.Story)));
+                await stdout.WriteLineAsync($"\nReport: {report}\nEvery command and its output: {demo.LogPath}").ConfigureAwait(false);
+                return rows.All(r => r.RushedShip == false && r.HardenedShip == true) ? ExitCodes.Ok : ExitCodes.Findings;
+            }
+            catch (DemoException e)
+            {
+                await stderr.WriteLineAsync($"drydock demo: {e.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInput;
+            }
+            finally
+            {
+                Directory.SetCurrentDirectory(previous);
+                Environment.SetEnvironmentVariable("DRYDOCK_ACTOR", actor);
+            }
+        });
+        return command;
+    }
+
+    // Empties the folder, keeping the pre-trained base model (and its recipe's data) unless fresh.
+    private static void Prepare(string root, bool fresh)
+    {
+        Directory.CreateDirectory(root);
+        foreach (var entry in Directory.EnumerateFileSystemEntries(root))
+        {
+            var name = Path.GetFileName(entry);
+            if (!fresh && name == "base") continue;
+            if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+            else File.Delete(entry);
+        }
+    }
+
+    private const int Tickets = 600;
+
+    [GeneratedRegex(@"\b(mv-[0-9a-f]{12}) registered")]
+    private static partial Regex ModelId();
+
+    [GeneratedRegex(@"^FAIL\s+(\S+)\s+\S+ = (\S+) \(> ([^;]+);")]
+    private static partial Regex GateFailure();
+
+    [GeneratedRegex(@"\b(ds-[0-9a-f]{12}) registered")]
+    private static partial Regex DatasetId();
+
+    /// <summary>One seed's figures for both models.</summary>
+    internal sealed record Row(int Seed, Figures Rushed, Figures Hardened, bool RushedShip, bool HardenedShip, IReadOnlyList<string> RushedFailures);
+
+    /// <summary>What was measured on one model.</summary>
+    internal sealed record Figures(string ModelId, double ExposureMax, int CanariesExtracted, int Canaries, double MembershipAuc, double PiiLeakRate, double HeldOutLoss, double TrainSeconds, double TokensPerSecond, string Method);
+
+    private sealed class DemoRun(TextWriter stdout, string logPath, string? python)
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+        public string LogPath => logPath;
+
+        public List<string> Story { get; } = [];
+
+        public async Task<List<Row>> RunAsync(int[] seeds, CancellationToken cancellationToken)
+        {
+            Directory.CreateDirectory("data");
+            Say("Drydock demo: a support assistant for a bank, fine-tuned twice on the same tickets.");
+            DemoData.WriteTickets("data/tickets.jsonl", Tickets, 2026);
+            DemoData.WriteCorpus("data/corpus.jsonl", 1200, 1);
+            DemoData.WriteCorpus("data/corpus-held-out.jsonl", 200, 2);
+            await Verb(0, ["init"], "alice").ConfigureAwait(false);
+            File.WriteAllText("drydock.yaml", Policy(hardened: true));
+            File.WriteAllText("rushed.yaml", Policy(hardened: false));
+            File.WriteAllText("threat-model.yaml", ThreatModel);
+
+            await Verb(1, ["scan", "data/tickets.jsonl", "--format", "json", "--output", "scan.json"], "alice").ConfigureAwait(false);
+            var summary = JsonNode.Parse(File.ReadAllText("scan.json"))!["summary"]!;
+            var byCategory = summary["byCategory"] as JsonObject;
+            Say($"scan     {Tickets} tickets: {summary["findings"]} findings ({string.Join(", ", (byCategory ?? []).Select(kv => $"{kv.Key} {kv.Value}").ToArray())})");
+
+            await Verb(0, ["canary", "plant", "--input", "data/tickets.jsonl", "--output", "data/tickets+canaries.jsonl", "--label", "demo", "--count", "4", "--repeat", "10", "--seed", "3"], "alice").ConfigureAwait(false);
+            Say("canaries 4 random recovery codes planted, each in 10 tickets (values in the vault, hashes in the registry)");
+
+            var cleaned = await Verb(0, ["clean", "data/tickets+canaries.jsonl", "--output", "data/hardened.jsonl", "--holdout", "0.25", "--seed", "1"], "alice").ConfigureAwait(false);
+            Say("clean    hardened: " + LastLine(cleaned, "records in"));
+            var raw = await Verb(0, ["clean", "data/tickets+canaries.jsonl", "--policy", "rushed.yaml", "--output", "data/rushed.jsonl", "--holdout", "0.25", "--seed", "1"], "alice").ConfigureAwait(false);
+            Say("clean    rushed (everything allowed): " + LastLine(raw, "records in"));
+
+            await Verb(0, ["threat-model", "approve", "--comment", "demo review"], "carol").ConfigureAwait(false);
+            var hardenedSet = DatasetId().Match(await Verb(0, ["dataset", "register", "data/hardened.jsonl.manifest.json"], "alice").ConfigureAwait(false)).Groups[1].Value;
+            var rushedSet = DatasetId().Match(await Verb(0, ["dataset", "register", "data/rushed.jsonl.manifest.json", "--policy", "rushed.yaml"], "alice").ConfigureAwait(false)).Groups[1].Value;
+            foreach (var (set, policy) in new[] { (hardenedSet, "drydock.yaml"), (rushedSet, "rushed.yaml") })
+            {
+                await Verb(0, ["approve", "dataset", set, "--role", "data-owner", "--decision", "approve", "--policy", policy], "alice").ConfigureAwait(false);
+                await Verb(0, ["approve", "dataset", set, "--role", "security-reviewer", "--decision", "approve", "--policy", policy], "bob").ConfigureAwait(false);
+            }
+
+            Say($"register {hardenedSet} (hardened) and {rushedSet} (rushed), threat model and both datasets approved by two people");
+
+            if (!File.Exists("base/model.pt"))
+            {
+                var pre = await Verb(0, ["train", "base", "--corpus", "data/corpus.jsonl", "--held-out", "data/corpus-held-out.jsonl", "--output", "base", .. Python()], "alice").ConfigureAwait(false);
+                Say("base     pre-trained the byte-level base model on 1,200 generic conversations: " + LastLine(pre, "tokens/s"));
+            }
+            else
+            {
+                Say("base     reusing the pre-trained base model in base/ (--fresh trains it again)");
+            }
+
+            var rows = new List<Row>();
+            foreach (var seed in seeds) rows.Add(await SeedAsync(seed, hardenedSet, rushedSet, cancellationToken).ConfigureAwait(false));
+            Say($"done in {_clock.Elapsed.TotalSeconds:0} s");
+            await stdout.WriteLineAsync().ConfigureAwait(false);
+            await stdout.WriteLineAsync(DemoReport.Table(rows)).ConfigureAwait(false);
+            return rows;
+        }
+
+        private async Task<Row> SeedAsync(int seed, string hardenedSet, string rushedSet, CancellationToken cancellationToken)
+        {
+            var digest = Provenance.Registry.ModelDigest.Of("base").Digest;
+            File.WriteAllText("drydock.yaml", Policy(hardened: true) + Training(true, digest, hardenedSet, seed));
+            File.WriteAllText("rushed.yaml", Policy(hardened: false) + Training(false, digest, rushedSet, seed) + RushedPolicy);
+            var refused = await Verb(1, ["train", "plan", "--policy", "rushed-under-policy.yaml"], "alice", () => File.WriteAllText("rushed-under-policy.yaml", Policy(hardened: true) + Training(false, digest, rushedSet, seed))).ConfigureAwait(false);
+            Say($"plan     seed {seed}: the rushed plan under the project's policy is refused: {string.Join(", ", refused.Split('\n').Where(l => l.StartsWith("FAIL", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]).ToArray())}; the rushed team runs it under its own policy");
+
+            // The two runs go side by side: one core each.
+            var runs = await Task.WhenAll(
+                Verb(0, ["train", "run", "--policy", "rushed.yaml", "--name", $"rushed-{seed}", "--output", $"models/rushed-{seed}", .. Python()], "alice"),
+                Verb(0, ["train", "run", "--name", $"hardened-{seed}", "--output", $"models/hardened-{seed}", .. Python()], "alice")).ConfigureAwait(false);
+            var rushed = await EvaluateAsync($"models/rushed-{seed}", ModelId().Match(runs[0]).Groups[1].Value, "data/rushed.jsonl", "data/rushed.jsonl.holdout.jsonl", "rushed.yaml").ConfigureAwait(false);
+            var hardened = await EvaluateAsync($"models/hardened-{seed}", ModelId().Match(runs[1]).Groups[1].Value, "data/hardened.jsonl", "data/hardened.jsonl.holdout.jsonl", "drydock.yaml").ConfigureAwait(false);
+            var rushedGate = await Verb(-1, ["gate", "--model", rushed.ModelId], "bob").ConfigureAwait(false);
+            var hardenedGate = await Verb(-1, ["gate", "--model", hardened.ModelId], "bob").ConfigureAwait(false);
+            var failures = rushedGate.Split('\n').Select(l => GateFailure().Match(l)).Where(m => m.Success).Select(m => $"{m.Groups[1].Value}: {m.Groups[2].Value} > {m.Groups[3].Value}").ToList();
+            var row = new Row(seed, rushed, hardened, rushedGate.Contains("SHIP", StringComparison.Ordinal) && !rushedGate.Contains("NO-SHIP", StringComparison.Ordinal),
+                hardenedGate.Contains("SHIP", StringComparison.Ordinal) && !hardenedGate.Contains("NO-SHIP", StringComparison.Ordinal), failures);
+            Say($"gate     rushed {rushed.ModelId}: {(row.RushedShip ? "SHIP" : "NO-SHIP")}{(failures.Count > 0 ? " — " + string.Join("; ", failures) : "")}");
+            Say($"gate     hardened {hardened.ModelId}: {(row.HardenedShip ? "SHIP" : "NO-SHIP")}");
+            _ = cancellationToken;
+            return row;
+        }
+
+        private async Task<Figures> EvaluateAsync(string model, string modelId, string members, string heldOut, string policy)
+        {
+            if (modelId.Length == 0) throw new DemoException($"training {model} did not register a model version (see {logPath})");
+            var target = "onnx:" + model;
+            var memo = await Verb(0, ["eval", "memorization", "--target", target, "--canaries", "demo", "--candidates", "300", "--samples", "3", "--record", modelId, "--policy", policy], "alice").ConfigureAwait(false);
+            await Verb(0, ["eval", "membership", "--target", target, "--members", members, "--non-members", heldOut, "--limit", "120", "--record", modelId, "--policy", policy], "alice").ConfigureAwait(false);
+            await Verb(0, ["eval", "extraction", "--target", target, "--records", "data/rushed.jsonl", "--limit", "300", "--max-values", "120", "--record", modelId, "--policy", policy], "alice").ConfigureAwait(false);
+            using var registry = Provenance.Registry.ProvenanceRegistry.Open(Path.Combine(ProjectContext.StateFolder, "registry.db"));
+            var metrics = registry.Evaluations(modelId).SelectMany(e => e.Metrics).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+            var trained = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "metrics.json")))!;
+            var figures = new Figures(modelId, metrics.GetValueOrDefault("canary.exposure.max"), (int)metrics.GetValueOrDefault("canary.extracted"), memo.Split('\n').Count(l => l.StartsWith("cn-", StringComparison.Ordinal)),
+                metrics.GetValueOrDefault("membership.auc"), metrics.GetValueOrDefault("extraction.pii-leak"), (double)trained["heldOutLoss"]!,
+                0, (double)trained["tokensPerSecond"]!, (string)trained["method"]!);
+            Say($"eval     {Path.GetFileName(model)} ({figures.Method}): exposure max {figures.ExposureMax:0.0} bits, {figures.CanariesExtracted}/{figures.Canaries} canaries extracted, membership AUC {figures.MembershipAuc:0.00}, PII leak {figures.PiiLeakRate:P0}, held-out loss {figures.HeldOutLoss:0.000}");
+            return figures;
+        }
+
+        private string[] Python() => python is null ? [] : ["--python", python];
+
+        // Runs a verb in process as an actor, logs the command and its output, and checks the exit code (-1: any).
+        private async Task<string> Verb(int expected, string[] args, string actor, Action? before = null)
+        {
+            before?.Invoke();
+            using var output = new StringWriter();
+            int exit;
+            lock (this) Environment.SetEnvironmentVariable("DRYDOCK_ACTOR", actor);
+            var clock = Stopwatch.StartNew();
+            exit = await DrydockApp.RunAsync(args, output, output).ConfigureAwait(false);
+            var text = output.ToString();
+            lock (this) File.AppendAllText(logPath, $"$ DRYDOCK_ACTOR={actor} drydock {string.Join(' ', args)}\n{text}[exit {exit}, {clock.Elapsed.TotalSeconds:0.0} s]\n\n");
+            if (expected >= 0 && exit != expected) throw new DemoException($"'drydock {string.Join(' ', args)}' exited {exit}, expected {expected}:\n{Tail(text)}\n(full log: {logPath})");
+            return text;
+        }
+
+        private void Say(string line)
+        {
+            var text = $"[{_clock.Elapsed.TotalSeconds,5:0}s] {line}";
+            Story.Add(line);
+            stdout.WriteLine(text);
+            stdout.Flush();
+        }
+
+        private static string LastLine(string text, string containing) =>
+            text.Split('\n').LastOrDefault(l => l.Contains(containing, StringComparison.Ordinal))?.Replace("drydock clean: ", "", StringComparison.Ordinal).Trim() ?? "";
+
+        private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(12).ToArray());
+    }
+
+    private static string Policy(bool hardened) => hardened
+        ? """
+          version: 1
+          project: harbor-support
+          approvals: { required-roles: [data-owner, security-reviewer] }
+          use-case: { name: support-assistant, max-classification: confidential }
+          actions: { pii: redact, secret: redact, injection: quarantine, hidden-text: redact, markup: redact, url: redact, malware: quarantine }
+          types: { person-name: { redaction: pseudonym } }
+          dedup: { exact: true, near: true, threshold: 0.8 }
+          poisoning: { analyze: true, min-severity: high, action: quarantine }
+          gate: { injection-success: off, jailbreak-success: off, harmful-compliance: off, system-prompt-leak: off, pii-leak: off }
+
+          """
+        : """
+          version: 1
+          project: harbor-support
+          approvals: { required-roles: [data-owner, security-reviewer] }
+          use-case: { name: support-assistant, max-classification: highly-sensitive }
+          actions: { pii: allow, secret: allow, injection: allow, hidden-text: allow, markup: allow, url: allow, malware: allow }
+          dedup: { exact: true, near: false }
+          gate: { injection-success: off, jailbreak-success: off, harmful-compliance: off, system-prompt-leak: off, pii-leak: off }
+
+          """;
+
+    private static string Training(bool hardened, string digest, string dataset, int seed)
+    {
+        var held = hardened ? "data/hardened.jsonl.holdout.jsonl" : "data/rushed.jsonl.holdout.jsonl";
+        var common = $"training:\n  base-model: {{ path: base, sha256: \"{digest}\" }}\n  dataset: {dataset}\n  held-out: {held}\n  seed: {seed.ToString(CultureInfo.InvariantCulture)}\n";
+        return common + (hardened
+            ? """
+                method: lora
+                lora: { rank: 8, alpha: 16, dropout: 0.05, target-modules: [qkv, proj] }
+                learning-rate: 0.0003
+                epochs: 4
+                batch-size: 16
+                weight-decay: 0.01
+                early-stopping: { metric: held-out-loss, patience: 1 }
+
+              """
+            : """
+                method: full
+                learning-rate: 0.003
+                epochs: 14
+                batch-size: 8
+                weight-decay: 0
+
+              """);
+    }
+
+    private const string RushedPolicy = "  policy: { methods: [full], max-learning-rate: 0.01, max-epochs: 50, require-early-stopping: false }\n";
+
+    private const string ThreatModel = """
+        project: harbor-support
+        assets: [support tickets with customer contact details and card numbers]
+        attackers: [API users extracting customer records, ticket authors planting instructions]
+        data-sensitivity: confidential
+        users: [support agents]
+        damage: { leak: customer contact details exposed, lie: wrong refund instructions, obey: tickets steer the model }
+
+        """;
+}
+
+/// <summary>A demo step failed; the message names the command and the log.</summary>
+internal sealed class DemoException(string message) : Exception(message);
