@@ -16,6 +16,12 @@ if ! tests/services/chromium.sh > /dev/null; then
 fi
 export DRYDOCK_REQUIRE_BROWSER=1
 
+# The reference trainer's tests train a tiny model for real: Debian's python3-torch and an optimised BLAS.
+if ! DRYDOCK_PYTHON="$(src/Drydock.Training/Reference/setup.sh)"; then
+  echo "python3-torch could not be installed: the reference trainer's tests will fail" >&2
+fi
+export DRYDOCK_PYTHON
+
 pgdir="${TMPDIR:-/tmp}/drydock-test-pg-$$"
 redisdir="${TMPDIR:-/tmp}/drydock-test-redis-$$"
 trap 'tests/services/postgres.sh stop "$pgdir" > /dev/null 2>&1; tests/services/redis.sh stop "$redisdir" > /dev/null 2>&1' EXIT

@@ -26,6 +26,7 @@ internal static class DrydockApp
         root.Subcommands.Add(VaultCommand.Create(stdout, stderr));
         root.Subcommands.Add(SupplyChainCommand.CreateCheck(stdout, stderr));
         root.Subcommands.Add(GatewayCommands.CreateServe(stdout, stderr));
+        root.Subcommands.Add(GatewayCommands.CreateServeModel(stdout, stderr));
         root.Subcommands.Add(GatewayCommands.CreateKeys(stdout, stderr));
         root.Subcommands.Add(OperationsCommands.CreateDeploy(stdout, stderr));
         root.Subcommands.Add(OperationsCommands.CreateIncident(stdout, stderr));

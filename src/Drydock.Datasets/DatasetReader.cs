@@ -39,12 +39,19 @@ public sealed class DatasetReader
     }
 
     /// <summary>
-    /// The text of each record of a file in any supported format (its text fields joined by new lines, as records are
-    /// rendered for training and scoring), at most <paramref name="limit"/>; a malformed record stops the read with
-    /// its file and line.
+    /// The text of each record of a file in any supported format, as records are rendered for training and scoring:
+    /// its text fields joined by new lines, without the record's id and the speakers' roles (<c>role</c>, ShareGPT's
+    /// <c>from</c>), which are metadata; at most <paramref name="limit"/>; a malformed record stops the read with its
+    /// file and line.
     /// </summary>
     public static IReadOnlyList<string> Texts(string path, int limit = int.MaxValue)
     {
+        static bool IsMetadata(string fieldPath)
+        {
+            var name = fieldPath[(fieldPath.LastIndexOf('.') + 1)..];
+            return name is "id" or "role" or "from";
+        }
+
         var reader = new DatasetReader();
         var texts = new List<string>();
         foreach (var batch in reader.Read(path, reader.Detect(path)))
@@ -52,7 +59,8 @@ public sealed class DatasetReader
             foreach (var result in batch.Parse())
             {
                 if (result.Record is null) throw new DatasetException($"{result.Problem!.File}:{result.Problem.Line}", result.Problem.Reason);
-                if (result.Record.Fields.Count > 0) texts.Add(string.Join("\n", result.Record.Fields.Select(f => f.Text)));
+                var fields = result.Record.Fields.Where(f => !IsMetadata(f.Path)).Select(f => f.Text).ToArray();
+                if (fields.Length > 0) texts.Add(string.Join("\n", fields));
                 if (texts.Count >= limit) return texts;
             }
         }

@@ -112,6 +112,64 @@ public sealed class ProvenanceCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task TrainRun_RunsAnExternalTrainerIsolated_RecordsASignedModelVersion_AndRefusesAChangedDataset()
+    {
+        var id = await RegisterCleanedSample();
+        await ApproveThreatModel();
+        Assert.Equal(0, (await As("alice", _dir, "approve", "dataset", id, "--role", "data-owner", "--decision", "approve")).Exit);
+        Assert.Equal(0, (await As("bob", _dir, "approve", "dataset", id, "--role", "security-reviewer", "--decision", "approve")).Exit);
+        Directory.CreateDirectory(Path.Combine(_dir, "base"));
+        await File.WriteAllTextAsync(Path.Combine(_dir, "base", "weights.bin"), "base weights", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_dir, "holdout.jsonl"), "{\"prompt\":\"q\",\"completion\":\"a\"}\n", TestContext.Current.CancellationToken);
+        var policy = await File.ReadAllTextAsync(Path.Combine(_dir, "drydock.yaml"), TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_dir, "drydock.yaml"), policy + $$"""
+
+            training:
+              base-model: { path: base, sha256: "{{Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "base")).Digest}}" }
+              dataset: {{id}}
+              held-out: holdout.jsonl
+              method: lora
+              learning-rate: 0.0002
+              epochs: 2
+              early-stopping: { metric: held-out-loss, patience: 1 }
+            """, TestContext.Current.CancellationToken);
+
+        // The "trainer": reads its inputs, leaks a token into its log, writes a model and metrics.
+        const string Token = "ghp_R8x2Lq9ZtW4mN7vB3kP6sY1cH5jD0fGa2QeU";
+        var trainer = $"sh -c 'wc -l < {{train}}; echo using {Token}; echo weights > {{output}}/model.bin; echo \"{{\\\"heldOutLoss\\\": 1.5}}\" > {{output}}/metrics.json'";
+        var run = await As("alice", _dir, "train", "run", "--trainer", "command", "--command", trainer, "--allow-network", "--output", "models/lora-1");
+        Assert.True(run.Exit == 0, run.Stdout + run.Stderr);
+        Assert.Matches(@"mv-[0-9a-f]{12} registered: .* from tp-[0-9a-f]{12}", run.Stdout);
+        Assert.Contains("held-out loss 1.5", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("1 secret(s) masked in the log", run.Stdout, StringComparison.Ordinal);
+        Assert.Equal("weights\n", await File.ReadAllTextAsync(Path.Combine(_dir, "models", "lora-1", "model.bin"), TestContext.Current.CancellationToken));
+        var envelope = await File.ReadAllTextAsync(Path.Combine(_dir, "models", "lora-1.dsse.json"), TestContext.Current.CancellationToken);
+        var statement = JsonDocument.Parse(Convert.FromBase64String(JsonDocument.Parse(envelope).RootElement.GetProperty("payload").GetString()!)).RootElement;
+        var runRecord = statement.GetProperty("predicate").GetProperty("run");
+        Assert.StartsWith("tp-", runRecord.GetProperty("plan").GetString(), StringComparison.Ordinal);
+        Assert.Contains("PATH", runRecord.GetProperty("environment").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(1.5, runRecord.GetProperty("metrics").GetProperty("heldOutLoss").GetDouble());
+
+        // The log went to the vault with the token masked.
+        var logId = runRecord.GetProperty("log").GetString()!;
+        var log = Path.Combine(_dir, "trainer.log");
+        Assert.Equal(0, (await As("alice", _dir, "vault", "get", logId, "--output", log)).Exit);
+        var logText = await File.ReadAllTextAsync(log, TestContext.Current.CancellationToken);
+        Assert.Contains("using [", logText, StringComparison.Ordinal);
+        Assert.DoesNotContain(Token, logText, StringComparison.Ordinal);
+
+        // A dataset file changed after registration is refused before anything runs.
+        await File.AppendAllTextAsync(Path.Combine(_dir, "clean.jsonl"), "{\"prompt\":\"x\",\"completion\":\"y\"}\n", TestContext.Current.CancellationToken);
+        var changed = await As("alice", _dir, "train", "run", "--trainer", "command", "--command", "true", "--allow-network");
+        Assert.Equal(2, changed.Exit);
+        Assert.Contains("not to " + id, changed.Stderr, StringComparison.Ordinal);
+
+        var unquoted = await As("alice", _dir, "train", "run", "--trainer", "command", "--command", "sh -c 'oops", "--allow-network");
+        Assert.Equal(2, unquoted.Exit);
+        Assert.Contains("unclosed", unquoted.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Register_Approve_Lineage_Verify_AndAudit()
     {
         var id = await RegisterCleanedSample();

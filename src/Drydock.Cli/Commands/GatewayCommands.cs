@@ -15,6 +15,35 @@ internal static class GatewayCommands
     /// <summary>Where the gateway's request log lives by default.</summary>
     public static string RequestLogFolder => Path.Combine(ProjectContext.StateFolder, "gateway", "requests");
 
+    public static Command CreateServeModel(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("serve-model", "Serve an ONNX model from the reference trainer as an OpenAI-compatible endpoint (/v1/models, /v1/completions with echo and logprobs, /v1/chat/completions), for the gateway and external tools.");
+        var path = new Argument<string>("path") { Description = "The model folder (model.onnx and model.json) or model.onnx." };
+        var listen = new Option<string>("--listen") { Description = "Where to listen.", DefaultValueFactory = _ => "http://127.0.0.1:8000" };
+        var name = new Option<string?>("--name") { Description = "The model's name in the API (default: the folder's name)." };
+        command.Arguments.Add(path);
+        command.Options.Add(listen);
+        command.Options.Add(name);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                using var model = new Evaluation.Targets.OnnxTarget(parse.GetValue(path)!, seed: Environment.TickCount);
+                await using var server = new Gateway.ModelServer.LocalModelServer(model, parse.GetValue(name) ?? model.Name, parse.GetValue(listen)!);
+                await server.StartAsync(cancellationToken).ConfigureAwait(false);
+                await stderr.WriteLineAsync($"drydock serve-model: {parse.GetValue(name) ?? model.Name} on {string.Join(", ", server.Urls.ToArray())}/v1 (context {model.Context} bytes)").ConfigureAwait(false);
+                await server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException)
+            {
+                await stderr.WriteLineAsync($"drydock serve-model: {e.Message}").ConfigureAwait(false);
+                return ExitCodes.UsageOrInput;
+            }
+        });
+        return command;
+    }
+
     public static Command CreateServe(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("serve", "Run the gateway: an OpenAI-compatible API in front of a model server, with keys, tiers, rate limits, input/output guards, canary tripwire, extraction monitoring and containment.");

@@ -15,7 +15,7 @@ public sealed record TrainerSpec(string Kind, IReadOnlyList<string> Command, str
 {
     /// <summary>The reference trainer run by <paramref name="python"/> (Debian's /usr/bin/python3 has python3-torch).</summary>
     public static TrainerSpec Reference(string? python = null) =>
-        new("reference", [], python ?? Environment.GetEnvironmentVariable("DRYDOCK_PYTHON") ?? (File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"));
+        new("reference", [], python ?? (Environment.GetEnvironmentVariable("DRYDOCK_PYTHON") is { Length: > 0 } env ? env : File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"));
 }
 
 /// <summary>What a training run consumes: the plan (canonical JSON), the training and held-out files, and the base model's folder.</summary>
