@@ -41,6 +41,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.ProvenanceBench.Audit(args.Length > 1 ? args[1] : "bench/out/audit", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
     case "registry" when args.Length >= 2:
         return Drydock.Bench.ProvenanceBench.Registry(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10_000, args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1_000);
+    case "onnx-speed" when args.Length >= 2:
+        return await Drydock.Bench.TrainingBench.OnnxSpeed(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1000);
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
         return 0;
@@ -65,6 +67,7 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks vault [FOLDER] [SIZE_MB]       vault encrypt/decrypt throughput (sha256sum as reference)
                    Drydock.Benchmarks audit [FOLDER] [ENTRIES]       audit verify time and memory over a SQLite log
                    Drydock.Benchmarks registry LOCATION [DATASETS] [MODELS]  register and lineage p50/p99 (SQLite path or postgres:// URL)
+                   Drydock.Benchmarks onnx-speed MODEL [SEQUENCES]  local ONNX target: generation tokens/s, time to score N sequences
                    Drydock.Benchmarks bdn [BenchmarkDotNet args]   hot-path micro-benchmarks
             """);
         return 2;

@@ -24,7 +24,7 @@ internal static class EvalCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("eval", "Run probe suites (prompt injection, jailbreaks, system-prompt extraction, PII regurgitation) under attack strategies against an OpenAI-compatible endpoint; report attack success per family and strategy.");
+        var command = new Command("eval", "Run probe suites (prompt injection, jailbreaks, system-prompt extraction, PII regurgitation) under attack strategies against an OpenAI-compatible endpoint or a local ONNX model; report attack success per family and strategy; subcommands measure memorization, membership inference and training-data extraction.");
         var target = new Option<string>("--target") { Description = "The endpoint's OpenAI-compatible base URL (http://127.0.0.1:8000/v1), or onnx:PATH for a model run in process.", Required = true };
         var model = new Option<string?>("--model") { Description = "The model to ask for (required for an endpoint)." };
         var suites = new Option<string[]>("--suite") { Description = $"A built-in suite ({string.Join(", ", ProbeSuite.BuiltIn.ToArray())}) or a suite file; repeatable (default: every built-in suite).", AllowMultipleArgumentsPerToken = true };

@@ -24,7 +24,8 @@ internal static partial class DemoCommand
         var seeds = new Option<int[]>("--seed") { Description = "Training seed; repeat it to train and evaluate once per seed (the table shows every seed).", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [7] };
         var fresh = new Option<bool>("--fresh") { Description = "Pre-train the base model again." };
         var python = new Option<string?>("--python") { Description = "The Python with PyTorch for the reference trainer (default: $DRYDOCK_PYTHON, else /usr/bin/python3)." };
-        foreach (var option in new Option[] { workdir, seeds, fresh, python }) command.Options.Add(option);
+        var serve = new Option<bool>("--serve") { Description = "Afterwards, approve the hardened model, serve it (serve-model) behind the gateway as 'support' on http://127.0.0.1:8080/v1 with a new key, until Ctrl-C." };
+        foreach (var option in new Option[] { workdir, seeds, fresh, python, serve }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var root = Path.GetFullPath(parse.GetValue(workdir)!);
@@ -39,6 +40,7 @@ internal static partial class DemoCommand
                 var report = Path.Combine(root, "report.html");
                 AtomicFile.Write(report, Encoding.UTF8.GetBytes(DemoReport.Html(rows, demo.Story)));
                 await stdout.WriteLineAsync($"\nReport: {report}\nEvery command and its output: {demo.LogPath}").ConfigureAwait(false);
+                if (parse.GetValue(serve)) await demo.ServeAsync(rows[^1].Hardened, rows[^1].Seed, cancellationToken).ConfigureAwait(false);
                 return rows.All(r => r.RushedShip == false && r.HardenedShip == true) ? ExitCodes.Ok : ExitCodes.Findings;
             }
             catch (DemoException e)
@@ -190,6 +192,22 @@ internal static partial class DemoCommand
         }
 
         private string[] Python() => python is null ? [] : ["--python", python];
+
+        // The hardened model approved, served by serve-model, deployed as 'support' behind the gateway with a new key.
+        public async Task ServeAsync(Figures hardened, int seed, CancellationToken cancellationToken)
+        {
+            await Verb(0, ["approve", "model", hardened.ModelId, "--role", "data-owner", "--decision", "approve"], "alice").ConfigureAwait(false);
+            await Verb(0, ["approve", "model", hardened.ModelId, "--role", "security-reviewer", "--decision", "approve", "--comment", "gate passed"], "bob").ConfigureAwait(false);
+            await Verb(0, ["deploy", "support", "--model", hardened.ModelId, "--upstream-model", $"hardened-{seed}", "--reason", "demo"], "bob").ConfigureAwait(false);
+            var key = (await Verb(0, ["keys", "create", "--name", "demo", "--tier", "internal"], "bob").ConfigureAwait(false)).Split('\n').First(l => l.StartsWith("ddk_", StringComparison.Ordinal)).Trim();
+            using var model = new Evaluation.Targets.OnnxTarget($"models/hardened-{seed}", seed);
+            await using var server = new Gateway.ModelServer.LocalModelServer(model, $"hardened-{seed}", "http://127.0.0.1:0");
+            await server.StartAsync(cancellationToken).ConfigureAwait(false);
+            Say($"serve    {hardened.ModelId} approved and deployed as 'support'; model server on {server.Urls[0]}/v1; gateway on http://127.0.0.1:8080/v1 (Ctrl-C stops)");
+            await stdout.WriteLineAsync($"\n  curl -s http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer {key}' \\\n    -d '{{\"model\": \"support\", \"messages\": [{{\"role\": \"user\", \"content\": \"How do I reset my password?\"}}], \"temperature\": 0}}'\n").ConfigureAwait(false);
+            Environment.SetEnvironmentVariable("DRYDOCK_ACTOR", "gateway");
+            await DrydockApp.RunAsync(["serve", "--upstream", server.Urls[0] + "/v1"], stdout, stdout, cancellationToken).ConfigureAwait(false);
+        }
 
         // Runs a verb in process as an actor, logs the command and its output, and checks the exit code (-1: any).
         private async Task<string> Verb(int expected, string[] args, string actor, Action? before = null)
