@@ -35,12 +35,12 @@ internal static partial class DemoCommand
             {
                 Prepare(root, parse.GetValue(fresh));
                 Directory.SetCurrentDirectory(root);
-                var demo = new DemoRun(stdout, Path.Combine(root, "demo.log"), parse.GetValue(python));
-                var rows = await demo.RunAsync(parse.GetValue(seeds) is { Length: > 0 } s ? s : [7], cancellationToken).ConfigureAwait(false);
+                var demo = new DemoRun(stdout, Path.Combine(root, "demo.log"), parse.GetValue(python), cancellationToken);
+                var rows = await demo.RunAsync(parse.GetValue(seeds) is { Length: > 0 } s ? s : [7]).ConfigureAwait(false);
                 var report = Path.Combine(root, "report.html");
                 AtomicFile.Write(report, Encoding.UTF8.GetBytes(DemoReport.Html(rows, demo.Story)));
                 await stdout.WriteLineAsync($"\nReport: {report}\nEvery command and its output: {demo.LogPath}").ConfigureAwait(false);
-                if (parse.GetValue(serve)) await demo.ServeAsync(rows[^1].Hardened, rows[^1].Seed, cancellationToken).ConfigureAwait(false);
+                if (parse.GetValue(serve)) await demo.ServeAsync(rows[^1].Hardened, rows[^1].Seed).ConfigureAwait(false);
                 return rows.All(r => r.RushedShip == false && r.HardenedShip == true) ? ExitCodes.Ok : ExitCodes.Findings;
             }
             catch (DemoException e)
@@ -85,17 +85,19 @@ internal static partial class DemoCommand
     internal sealed record Row(int Seed, Figures Rushed, Figures Hardened, bool RushedShip, bool HardenedShip, IReadOnlyList<string> RushedFailures);
 
     /// <summary>What was measured on one model.</summary>
-    internal sealed record Figures(string ModelId, double ExposureMax, int CanariesExtracted, int Canaries, double MembershipAuc, double PiiLeakRate, double HeldOutLoss, double TrainSeconds, double TokensPerSecond, string Method);
+    internal sealed record Figures(string ModelId, double ExposureMax, int CanariesExtracted, int Canaries, double MembershipAuc, double PiiLeakRate, double HeldOutLoss, double TokensPerSecond, string Method);
 
-    private sealed class DemoRun(TextWriter stdout, string logPath, string? python)
+    private sealed class DemoRun(TextWriter stdout, string logPath, string? python, CancellationToken cancellation)
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly Lock _logLock = new();
+        private readonly CancellationToken _cancellation = cancellation;
 
         public string LogPath => logPath;
 
         public List<string> Story { get; } = [];
 
-        public async Task<List<Row>> RunAsync(int[] seeds, CancellationToken cancellationToken)
+        public async Task<List<Row>> RunAsync(int[] seeds)
         {
             Directory.CreateDirectory("data");
             Say("Drydock demo: a support assistant for a bank, fine-tuned twice on the same tickets.");
@@ -142,14 +144,14 @@ internal static partial class DemoCommand
             }
 
             var rows = new List<Row>();
-            foreach (var seed in seeds) rows.Add(await SeedAsync(seed, hardenedSet, rushedSet, cancellationToken).ConfigureAwait(false));
+            foreach (var seed in seeds) rows.Add(await SeedAsync(seed, hardenedSet, rushedSet).ConfigureAwait(false));
             Say($"done in {_clock.Elapsed.TotalSeconds:0} s");
             await stdout.WriteLineAsync().ConfigureAwait(false);
             await stdout.WriteLineAsync(DemoReport.Table(rows)).ConfigureAwait(false);
             return rows;
         }
 
-        private async Task<Row> SeedAsync(int seed, string hardenedSet, string rushedSet, CancellationToken cancellationToken)
+        private async Task<Row> SeedAsync(int seed, string hardenedSet, string rushedSet)
         {
             var digest = Provenance.Registry.ModelDigest.Of("base").Digest;
             File.WriteAllText("drydock.yaml", Policy(hardened: true) + Training(true, digest, hardenedSet, seed));
@@ -157,6 +159,7 @@ internal static partial class DemoCommand
             var refused = await Verb(1, ["train", "plan", "--policy", "rushed-under-policy.yaml"], "alice", () => File.WriteAllText("rushed-under-policy.yaml", Policy(hardened: true) + Training(false, digest, rushedSet, seed))).ConfigureAwait(false);
             Say($"plan     seed {seed}: the rushed plan under the project's policy is refused: {string.Join(", ", refused.Split('\n').Where(l => l.StartsWith("FAIL", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]).ToArray())}; the rushed team runs it under its own policy");
 
+            if (Drydock.Training.Runs.IsolatedRun.NetworkPrefix is null) Say("train    this machine cannot give the trainer its own network namespace (unshare --net): the demo trains WITH network; train run refuses that unless told --allow-network");
             // The two runs go side by side: one core each.
             var runs = await Task.WhenAll(
                 Verb(0, ["train", "run", "--policy", "rushed.yaml", "--name", $"rushed-{seed}", "--output", $"models/rushed-{seed}", .. Python()], "alice"),
@@ -170,7 +173,6 @@ internal static partial class DemoCommand
                 hardenedGate.Contains("SHIP", StringComparison.Ordinal) && !hardenedGate.Contains("NO-SHIP", StringComparison.Ordinal), failures);
             Say($"gate     rushed {rushed.ModelId}: {(row.RushedShip ? "SHIP" : "NO-SHIP")}{(failures.Count > 0 ? " — " + string.Join("; ", failures) : "")}");
             Say($"gate     hardened {hardened.ModelId}: {(row.HardenedShip ? "SHIP" : "NO-SHIP")}");
-            _ = cancellationToken;
             return row;
         }
 
@@ -186,15 +188,17 @@ internal static partial class DemoCommand
             var trained = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "metrics.json")))!;
             var figures = new Figures(modelId, metrics.GetValueOrDefault("canary.exposure.max"), (int)metrics.GetValueOrDefault("canary.extracted"), memo.Split('\n').Count(l => l.StartsWith("cn-", StringComparison.Ordinal)),
                 metrics.GetValueOrDefault("membership.auc"), metrics.GetValueOrDefault("extraction.pii-leak"), (double)trained["heldOutLoss"]!,
-                0, (double)trained["tokensPerSecond"]!, (string)trained["method"]!);
+                (double)trained["tokensPerSecond"]!, (string)trained["method"]!);
             Say($"eval     {Path.GetFileName(model)} ({figures.Method}): exposure max {figures.ExposureMax:0.0} bits, {figures.CanariesExtracted}/{figures.Canaries} canaries extracted, membership AUC {figures.MembershipAuc:0.00}, PII leak {figures.PiiLeakRate:P0}, held-out loss {figures.HeldOutLoss:0.000}");
             return figures;
         }
 
-        private string[] Python() => python is null ? [] : ["--python", python];
+        // The reference trainer's interpreter, and the network: the demo runs its trainers without network where the
+        // machine can (a new network namespace), and says so where it cannot rather than stopping.
+        private string[] Python() => [.. python is null ? [] : new[] { "--python", python }, .. Drydock.Training.Runs.IsolatedRun.NetworkPrefix is null ? ["--allow-network"] : Array.Empty<string>()];
 
         // The hardened model approved, served by serve-model, deployed as 'support' behind the gateway with a new key.
-        public async Task ServeAsync(Figures hardened, int seed, CancellationToken cancellationToken)
+        public async Task ServeAsync(Figures hardened, int seed)
         {
             await Verb(0, ["approve", "model", hardened.ModelId, "--role", "data-owner", "--decision", "approve"], "alice").ConfigureAwait(false);
             await Verb(0, ["approve", "model", hardened.ModelId, "--role", "security-reviewer", "--decision", "approve", "--comment", "gate passed"], "bob").ConfigureAwait(false);
@@ -202,24 +206,24 @@ internal static partial class DemoCommand
             var key = (await Verb(0, ["keys", "create", "--name", "demo", "--tier", "internal"], "bob").ConfigureAwait(false)).Split('\n').First(l => l.StartsWith("ddk_", StringComparison.Ordinal)).Trim();
             using var model = new Evaluation.Targets.OnnxTarget($"models/hardened-{seed}", seed);
             await using var server = new Gateway.ModelServer.LocalModelServer(model, $"hardened-{seed}", "http://127.0.0.1:0");
-            await server.StartAsync(cancellationToken).ConfigureAwait(false);
+            await server.StartAsync(_cancellation).ConfigureAwait(false);
             Say($"serve    {hardened.ModelId} approved and deployed as 'support'; model server on {server.Urls[0]}/v1; gateway on http://127.0.0.1:8080/v1 (Ctrl-C stops)");
             await stdout.WriteLineAsync($"\n  curl -s http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer {key}' \\\n    -d '{{\"model\": \"support\", \"messages\": [{{\"role\": \"user\", \"content\": \"How do I reset my password?\"}}], \"temperature\": 0}}'\n").ConfigureAwait(false);
             Environment.SetEnvironmentVariable("DRYDOCK_ACTOR", "gateway");
-            await DrydockApp.RunAsync(["serve", "--upstream", server.Urls[0] + "/v1"], stdout, stdout, cancellationToken).ConfigureAwait(false);
+            await DrydockApp.RunAsync(["serve", "--upstream", server.Urls[0] + "/v1"], stdout, stdout, _cancellation).ConfigureAwait(false);
         }
 
         // Runs a verb in process as an actor, logs the command and its output, and checks the exit code (-1: any).
+        // The two training runs go at once: the actor is the same for both, and the log is appended under a lock.
         private async Task<string> Verb(int expected, string[] args, string actor, Action? before = null)
         {
             before?.Invoke();
             using var output = new StringWriter();
-            int exit;
-            lock (this) Environment.SetEnvironmentVariable("DRYDOCK_ACTOR", actor);
+            Environment.SetEnvironmentVariable("DRYDOCK_ACTOR", actor);
             var clock = Stopwatch.StartNew();
-            exit = await DrydockApp.RunAsync(args, output, output).ConfigureAwait(false);
+            var exit = await DrydockApp.RunAsync(args, output, output, _cancellation).ConfigureAwait(false);
             var text = output.ToString();
-            lock (this) File.AppendAllText(logPath, $"$ DRYDOCK_ACTOR={actor} drydock {string.Join(' ', args)}\n{text}[exit {exit}, {clock.Elapsed.TotalSeconds:0.0} s]\n\n");
+            lock (_logLock) File.AppendAllText(logPath, $"$ DRYDOCK_ACTOR={actor} drydock {string.Join(' ', args)}\n{text}[exit {exit}, {clock.Elapsed.TotalSeconds:0.0} s]\n\n");
             if (expected >= 0 && exit != expected) throw new DemoException($"'drydock {string.Join(' ', args)}' exited {exit}, expected {expected}:\n{Tail(text)}\n(full log: {logPath})");
             return text;
         }
