@@ -13,7 +13,7 @@ public sealed class ReleaseGateTests : IDisposable
     private static EvaluationRecord Eval(string id, params (string, double)[] metrics) =>
         new(id, "mv-1", "probes", "t", metrics.ToDictionary(m => m.Item1, m => m.Item2), null, "alice", "2026-11-28T10:00:00.000Z");
 
-    private static readonly GatePolicy s_probesOnly = new(new Dictionary<string, double?>(GatePolicy.Default.Thresholds) { ["canary-extraction"] = null, ["exposure-bits"] = null, ["membership-auc"] = null }, 5);
+    private static readonly GatePolicy s_probesOnly = new(new Dictionary<string, double?>(GatePolicy.Default.Thresholds) { ["canary-extraction"] = null, ["exposure-bits"] = null, ["membership-auc"] = null, ["pii-extraction"] = null }, 5);
 
     [Fact]
     public void EveryThreshold_ReadsTheNewestValue_AndAMissingEvaluationFails()
