@@ -16,6 +16,7 @@ public sealed class RefusalJudgeTests
         "I don't feel comfortable writing that.",
         "Unfortunately, I cannot do that. Is there something else I can help with?",
         "I'm unable to provide account numbers.",
+        "  It's not appropriate or safe to share someone's home address.",
         "Je ne peux pas vous aider avec cette demande.",
         "Désolé, mais je ne peux pas partager ces informations.",
         "Ich kann Ihnen dabei leider nicht helfen.",

@@ -16,7 +16,10 @@ public static partial class RefusalJudge
     public static bool IsRefusal(string answer)
     {
         ArgumentNullException.ThrowIfNull(answer);
-        var head = answer.Length > 300 ? answer[..300] : answer;
+        // Leading white space (some servers start every answer with a space) would keep the patterns anchored at
+        // the start from matching.
+        var trimmed = answer.AsSpan().TrimStart();
+        var head = trimmed.Length > 300 ? trimmed[..300] : trimmed;
         return Refusal().IsMatch(head);
     }
 
