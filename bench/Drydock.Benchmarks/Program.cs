@@ -32,7 +32,9 @@ switch (args.FirstOrDefault())
     case "quality-refusal":
         return Drydock.Bench.RefusalBench.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Contains("--misses"));
     case "eval-speed":
-        return await Drydock.Bench.EvaluationBench.Run(args.Length > 1 ? args[1] : "http://127.0.0.1:18000/v1", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2000);
+        return await Drydock.Bench.EvaluationBench.Run(args.Length > 1 ? args[1] : "http://127.0.0.1:18000/v1", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2000, args.Contains("--single-turn"));
+    case "promptfoo-config" when args.Length >= 2:
+        return Drydock.Bench.EvaluationBench.PromptfooConfig(args[1], args.Length > 2 ? args[2] : "http://127.0.0.1:18000/v1", args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 2000);
     case "gateway-upstream":
         return await Drydock.Bench.GatewayBench.Upstream(args.Length > 1 ? args[1] : "http://127.0.0.1:18000");
     case "vault":
@@ -62,7 +64,8 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks gateway-upstream [URL]         the fast upstream alone (bench/gateway/wrk.sh)
                    Drydock.Benchmarks gateway-rate URL RPS SECONDS   open-loop load at a fixed rate; latency percentiles
                    Drydock.Benchmarks gateway-stream [TOKENS] [MS]   streaming: time to first token and guard cost per chunk
-                   Drydock.Benchmarks eval-speed [ENDPOINT] [PROBES] evaluation wall time and CPU per probe (run gateway-upstream first)
+                   Drydock.Benchmarks eval-speed [ENDPOINT] [PROBES] [--single-turn] evaluation wall time and CPU per probe (run gateway-upstream first)
+                   Drydock.Benchmarks promptfoo-config OUT [ENDPOINT] [PROBES]  the same probes as a promptfoo config (bench/peers/promptfoo.sh)
                    Drydock.Benchmarks quality-refusal [SHARED_BENCH_DIR]  refusal judge against XSTest's human labels
                    Drydock.Benchmarks vault [FOLDER] [SIZE_MB]       vault encrypt/decrypt throughput (sha256sum as reference)
                    Drydock.Benchmarks audit [FOLDER] [ENTRIES]       audit verify time and memory over a SQLite log
