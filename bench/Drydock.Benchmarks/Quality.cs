@@ -215,6 +215,7 @@ internal static class Quality
                     {
                         covered++;
                         if (found) coveredFound++;
+                        else if (Environment.GetEnvironmentVariable("DRYDOCK_QUALITY_MISSES") == "1") Console.Error.WriteLine($"MISS {name} {rule}: {text[..Math.Min(text.Length, 160)].ReplaceLineEndings(" ")}");
                     }
                 }
                 else
