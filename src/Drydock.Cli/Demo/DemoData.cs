@@ -133,7 +133,7 @@ internal static class DemoData
 
     private static (string, string) Iban(Random r)
     {
-        var bban = "NWBK6016" + r.Next(10_000_000, 99_999_999).ToString(CultureInfo.InvariantCulture);
+        var bban = "NWBK601613" + r.Next(10_000_000, 99_999_999).ToString(CultureInfo.InvariantCulture);
         var check = 98 - Mod97(bban + "GB00");
         var iban = $"GB{check:00}{bban}";
         return ($"Please send my refund to {iban}.", $"The refund will go to {iban} within three working days.");

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Drydock.Cli.Demo;
+
+namespace Drydock.Cli.Tests;
+
+/// <summary>
+/// The demo's generated data holds what the demo says it holds (the scan finds every planted kind, cards and IBANs
+/// pass their checksums), and the local-model verbs fail clearly on bad input. The demo's full run is measured in
+/// docs/training.md, not run here (minutes of training).
+/// </summary>
+public sealed class DemoTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "drydock-demo-" + Guid.NewGuid().ToString("N"));
+
+    public DemoTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task TheGeneratedTickets_HoldEveryPlantedKind_AndTheCorpusNone()
+    {
+        DemoData.WriteTickets(Path.Combine(_dir, "tickets.jsonl"), 600, 2026);
+        DemoData.WriteCorpus(Path.Combine(_dir, "corpus.jsonl"), 300, 1);
+        var scan = await CliRunner.RunIn(_dir, "scan", "tickets.jsonl", "--format", "json", "--output", "scan.json");
+        Assert.Equal(1, scan.Exit);
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_dir, "scan.json"), TestContext.Current.CancellationToken));
+        var summary = report.RootElement.GetProperty("summary");
+        Assert.Equal(600, summary.GetProperty("records").GetInt32());
+        Assert.Equal(0, summary.GetProperty("malformed").GetInt32());
+        var types = summary.GetProperty("byType").EnumerateArray().Select(t => t.GetProperty("type").GetString()).ToHashSet();
+        foreach (var type in new[] { "email", "phone-number", "credit-card", "iban", "person-name", "github-pat" })
+        {
+            Assert.True(types.Contains(type), $"{type} not found; found {string.Join(", ", types)}");
+        }
+
+        Assert.True(summary.GetProperty("byCategory").GetProperty("injection").GetInt32() > 0);
+        // The pre-training corpus has the same shapes with made-up values: no card or IBAN (their checksums fail or they are absent).
+        var corpus = await CliRunner.RunIn(_dir, "scan", "corpus.jsonl", "--format", "json", "--categories", "secret,injection");
+        Assert.Equal(0, corpus.Exit);
+    }
+
+    [Fact]
+    public async Task LocalModelVerbs_RefuseAMissingModel_WithItsPath()
+    {
+        var serve = await CliRunner.RunIn(_dir, "serve-model", "no-such-model");
+        Assert.Equal(2, serve.Exit);
+        Assert.Contains("no-such-model", serve.Stderr, StringComparison.Ordinal);
+        var membership = await CliRunner.RunIn(_dir, "eval", "extraction", "--target", "onnx:no-such-model", "--records", "missing.jsonl");
+        Assert.Equal(2, membership.Exit);
+        var endpointWithoutModel = await CliRunner.RunIn(_dir, "eval", "membership", "--target", "http://127.0.0.1:9/v1", "--members", "a", "--non-members", "b");
+        Assert.Equal(2, endpointWithoutModel.Exit);
+        var badBase = await CliRunner.RunIn(_dir, "train", "base", "--corpus", "missing.jsonl", "--held-out", "missing.jsonl", "--allow-network");
+        Assert.Equal(2, badBase.Exit);
+        Assert.Contains("missing.jsonl", badBase.Stderr, StringComparison.Ordinal);
+    }
+}
