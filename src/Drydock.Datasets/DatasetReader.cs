@@ -44,7 +44,10 @@ public sealed class DatasetReader
     /// <c>from</c>), which are metadata; at most <paramref name="limit"/>; a malformed record stops the read with its
     /// file and line.
     /// </summary>
-    public static IReadOnlyList<string> Texts(string path, int limit = int.MaxValue)
+    public static IReadOnlyList<string> Texts(string path, int limit = int.MaxValue) => [.. EnumerateTexts(path).Take(limit)];
+
+    /// <summary>The same texts as <see cref="Texts"/>, streamed one record at a time.</summary>
+    public static IEnumerable<string> EnumerateTexts(string path)
     {
         static bool IsMetadata(string fieldPath)
         {
@@ -53,19 +56,15 @@ public sealed class DatasetReader
         }
 
         var reader = new DatasetReader();
-        var texts = new List<string>();
         foreach (var batch in reader.Read(path, reader.Detect(path)))
         {
             foreach (var result in batch.Parse())
             {
                 if (result.Record is null) throw new DatasetException($"{result.Problem!.File}:{result.Problem.Line}", result.Problem.Reason);
                 var fields = result.Record.Fields.Where(f => !IsMetadata(f.Path)).Select(f => f.Text).ToArray();
-                if (fields.Length > 0) texts.Add(string.Join("\n", fields));
-                if (texts.Count >= limit) return texts;
+                if (fields.Length > 0) yield return string.Join("\n", fields);
             }
         }
-
-        return texts;
     }
 
     /// <summary>Reads the batches of one file. <paramref name="progress"/> gets the raw bytes read so far.</summary>

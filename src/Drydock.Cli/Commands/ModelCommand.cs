@@ -32,17 +32,15 @@ internal static class ModelCommand
             var target = Path.GetFullPath(parse.GetValue(path)!);
             using var registry = context.OpenRegistry();
             var datasetIds = (parse.GetValue(datasets) ?? []).Select(d => registry.GetDataset(d).Id).ToList();
-            if (registry.FindModel("mv-" + ModelDigest.Of(target).Digest[..12]) is { } existing)
+            var modelName = parse.GetValue(name) ?? Path.GetFileName(target.TrimEnd(Path.DirectorySeparatorChar));
+            var (model, created, envelopePath, keyId) = Register(registry, target, modelName, parse.GetValue(baseModel), datasetIds, null);
+            if (!created)
             {
-                stdout.WriteLine($"{existing.Id} already registered ({existing.Name})");
+                stdout.WriteLine($"{model.Id} already registered ({model.Name})");
                 return ExitCodes.Ok;
             }
 
-            var modelName = parse.GetValue(name) ?? Path.GetFileName(target.TrimEnd(Path.DirectorySeparatorChar));
-            var (model, envelopePath, keyId) = Register(registry, target, modelName, parse.GetValue(baseModel), datasetIds, null);
-            var files = model.Files;
-            var digest = model.Digest;
-            stdout.WriteLine($"{model.Id} registered: {model.Name}, {files.Count} files, sha256:{digest}");
+            stdout.WriteLine($"{model.Id} registered: {model.Name}, {model.Files.Count} files, sha256:{model.Digest}");
             stdout.WriteLine($"  trained on {string.Join(", ", model.Datasets.ToArray())}");
             stdout.WriteLine($"  signed by {keyId}: {envelopePath}");
             return ExitCodes.Ok;
@@ -73,15 +71,15 @@ internal static class ModelCommand
     /// <summary>
     /// Registers the model file or folder at <paramref name="target"/>: signs an in-toto statement over its files
     /// (written beside it as TARGET.dsse.json; <paramref name="details"/> adds fields to the predicate) and records
-    /// the model version. Returns the existing record when the same files are registered already.
+    /// the model version. Returns the existing record (not created, no key used) when the same files are registered already.
     /// </summary>
-    internal static (ModelRecord Model, string EnvelopePath, string KeyId) Register(ProvenanceRegistry registry, string target, string modelName, string? baseModel, IReadOnlyList<string> datasetIds, Action<System.Text.Json.Utf8JsonWriter>? details)
+    internal static (ModelRecord Model, bool Created, string EnvelopePath, string? KeyId) Register(ProvenanceRegistry registry, string target, string modelName, string? baseModel, IReadOnlyList<string> datasetIds, Action<System.Text.Json.Utf8JsonWriter>? details)
     {
         var (files, digest) = ModelDigest.Of(target);
         var id = "mv-" + digest[..12];
         var envelopePath = target.TrimEnd(Path.DirectorySeparatorChar) + ".dsse.json";
+        if (registry.FindModel(id) is { } existing) return (existing, false, envelopePath, null);
         using var key = SigningKey.Load(ProjectContext.SigningKeyPath);
-        if (registry.FindModel(id) is { } existing) return (existing, envelopePath, key.KeyId);
         var actor = Actor.Current;
         var envelopeDirectory = Path.GetDirectoryName(target.TrimEnd(Path.DirectorySeparatorChar))!;
         var subjects = files.Select(f => new Subject(Path.GetRelativePath(envelopeDirectory, Path.Combine(Directory.Exists(target) ? target : envelopeDirectory, f.Path)).Replace('\\', '/'), f.Sha256));
@@ -105,6 +103,6 @@ internal static class ModelCommand
         }
 
         var (model, _) = registry.RegisterModel(modelName, digest, baseModel, files, datasetIds, Encoding.UTF8.GetString(envelope), actor);
-        return (model, envelopePath, key.KeyId);
+        return (model, true, envelopePath, key.KeyId);
     }
 }

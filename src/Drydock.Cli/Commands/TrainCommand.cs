@@ -139,18 +139,19 @@ internal static class TrainCommand
                 TrainingPlan plan;
                 TrainingPlanRecord record;
                 DatasetRecord dataset;
-                using (var registry = context.OpenRegistry())
+                using (var planRegistry = context.OpenRegistry())
                 {
-                    var (checkedPlan, recorded) = CheckAndRecord(parse, context, registry, stdout, stderr, "train run");
+                    var (checkedPlan, recorded) = CheckAndRecord(parse, context, planRegistry, stdout, stderr, "train run");
                     if (checkedPlan is null) return ExitCodes.Findings;
                     (plan, record) = (checkedPlan, recorded!);
-                    dataset = registry.GetDataset(plan.Dataset);
+                    dataset = planRegistry.GetDataset(plan.Dataset);
                 }
 
                 var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(PlanPath(parse)))!;
                 var trainPath = parse.GetValue(data) ?? Path.GetFullPath(DatasetManifest.Parse(dataset.Id, Encoding.UTF8.GetBytes(dataset.Manifest)).Output, baseDirectory);
                 if (!File.Exists(trainPath)) throw new ArgumentException($"{trainPath}: the file of {dataset.Id} is not there (give it with --data)");
-                var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(trainPath)));
+                string sha;
+                using (var file = File.OpenRead(trainPath)) sha = Convert.ToHexStringLower(SHA256.HashData(file));
                 if (sha != dataset.Version) throw new ArgumentException($"{trainPath} hashes to sha256:{sha}, not to {dataset.Id}'s registered sha256:{dataset.Version}: refused");
                 var basePath = Path.GetFullPath(plan.BaseModelPath, baseDirectory);
                 if (trainer.Kind == "reference" && !File.Exists(Path.Combine(basePath, "model.pt"))) throw new ArgumentException($"{plan.BaseModelPath}: no model.pt (the reference trainer fine-tunes a model from drydock train base)");
@@ -166,13 +167,15 @@ internal static class TrainCommand
                     return ExitCodes.Findings;
                 }
 
-                using var registry2 = context.OpenRegistry();
-                var (model, envelopePath, keyId) = ModelCommand.Register(registry2, target, modelName, $"sha256:{plan.BaseModelSha256}", [dataset.Id], w =>
+                using var registry = context.OpenRegistry();
+                var (model, created, envelopePath, keyId) = ModelCommand.Register(registry, target, modelName, $"sha256:{plan.BaseModelSha256}", [dataset.Id], w =>
                 {
                     w.WritePropertyName("run");
                     result.Record(record.Id).WriteTo(w);
                 });
-                stdout.WriteLine($"{model.Id} registered: {modelName} from {record.Id} in {result.Outcome.Elapsed.TotalSeconds:0.0} s; held-out loss {result.Metrics?["heldOutLoss"]?.ToString() ?? "n/a"}; model in {target}, signed by {keyId} ({envelopePath})");
+                stdout.WriteLine(created
+                    ? $"{model.Id} registered: {modelName} from {record.Id} in {result.Outcome.Elapsed.TotalSeconds:0.0} s; held-out loss {result.Metrics?["heldOutLoss"]?.ToString() ?? "n/a"}; model in {target}, signed by {keyId} ({envelopePath})"
+                    : $"{model.Id} already registered ({model.Name}): this run produced the same files; model in {target}");
                 stdout.WriteLine($"  vault: log {result.LogArtifact}, outputs {string.Join(", ", result.Artifacts.ToArray())}{(result.SecretsInLog > 0 ? $"; {result.SecretsInLog} secret(s) masked in the log" : "")}");
                 return ExitCodes.Ok;
             }

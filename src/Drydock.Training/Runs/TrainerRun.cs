@@ -102,12 +102,15 @@ public static class TrainerRun
 
     private static string Extension(string path) => Path.GetFileName(path) is var name && name.IndexOf('.', StringComparison.Ordinal) is var dot and > 0 ? name[dot..] : "";
 
+    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    // One {"text": …} line per record, streamed (the dataset is never held in memory whole).
     private static void WriteTexts(string source, string destination)
     {
         using var writer = new StreamWriter(destination, false, new UTF8Encoding(false));
-        foreach (var text in DatasetReader.Texts(source))
+        foreach (var text in DatasetReader.EnumerateTexts(source))
         {
-            writer.Write(new JsonObject { ["text"] = text }.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            writer.Write(new JsonObject { ["text"] = text }.ToJsonString(Relaxed));
             writer.Write('\n');
         }
     }
