@@ -78,6 +78,12 @@ internal static class InjectionCorpora
         // Evaluation only (CC BY-NC 4.0): never in a shipped model.
         Add("alpaca-instructions", JsonArray(P("benign-prompts/alpaca_instructions_harmless_val.json"), "instruction"), false, trainable: false);
         Add("alpaca-1k", JsonArray(P("chat-finetune-samples/alpaca_data_1k.json"), "instruction", "input"), false, trainable: false);
+        // Evaluation only (CC BY-SA 4.0, Stack Exchange answers with code): code must not read as an adversarial suffix.
+        Add("bipia-code", File.ReadLines(P("bipia/code_test.jsonl")).Select(l =>
+            {
+                using var doc = JsonDocument.Parse(l);
+                return string.Join('\n', doc.RootElement.GetProperty("context").EnumerateArray().Select(e => e.GetString()));
+            }), false, trainable: false);
         return all;
     }
 

@@ -43,6 +43,29 @@ internal static class InjectionQuality
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var flags = heldOut.Select(t => detector.Scan(t.Text).Any(f => f.Category == Categories.Injection)).ToList();
         var elapsed = clock.Elapsed;
+        if (Environment.GetEnvironmentVariable("DRYDOCK_QUALITY_TRAINGATE") == "1")
+        {
+            var model = Detection.Analyzers.InjectionModel.LoadBuiltIn();
+            foreach (var t in InjectionCorpora.Load(shared).Where(t => !t.HeldOut && t.Attack))
+            {
+                if (!detector.Scan(t.Text).Any(f => f.Category == Categories.Injection) && InjectionTraining.Probability(model, t.Text) >= model.Threshold)
+                {
+                    Console.Error.WriteLine($"GATED {t.Corpus}: {t.Text[..Math.Min(t.Text.Length, 200)].ReplaceLineEndings(" ")}");
+                }
+            }
+        }
+
+        if (Environment.GetEnvironmentVariable("DRYDOCK_QUALITY_MISSES") == "1")
+        {
+            var model = Detection.Analyzers.InjectionModel.LoadBuiltIn();
+            for (var i = 0; i < heldOut.Count; i++)
+            {
+                if (flags[i] == heldOut[i].Attack) continue;
+                var score = InjectionTraining.Probability(model, heldOut[i].Text);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(heldOut[i].Attack ? "MISS" : "FALSE")} {heldOut[i].Corpus} {score:0.000}: {heldOut[i].Text[..Math.Min(heldOut[i].Text.Length, 200)].ReplaceLineEndings(" ")}"));
+            }
+        }
+
         foreach (var group in Enumerable.Range(0, heldOut.Count).GroupBy(i => heldOut[i].Corpus).OrderBy(g => heldOut[g.First()].Attack ? 0 : 1).ThenBy(g => g.Key, StringComparer.Ordinal))
         {
             var attack = heldOut[group.First()].Attack;

@@ -17,6 +17,8 @@ namespace Drydock.Detection.Analyzers;
 public sealed partial class InjectionAnalyzer : Analyzer
 {
     private const int MinLength = 20;
+    private const int MemoMaxLength = 512;
+    private const int MemoEntries = 1024;
 
     private static readonly RuleInfo s_classifier = new()
     {
@@ -48,10 +50,13 @@ public sealed partial class InjectionAnalyzer : Analyzer
         "openai", "chatgpt", "simulat", "hypothetical", "fiction", "developer mode", "act as", "from now on", "guideline", "ethic",
         "moral", "never refuse", "bypass", "override", "disregard", "polic", "rules", "illegal", "censor", "prompt", "imagine", "scenario",
         "no longer", "you are now", "you will now", "character", "respond as", "answer as", "opposite", "evil", "harmful", "unethical",
+        "you are a", "personify", "forget everything", "repeat", "research", "educational",
     }.Order(StringComparer.Ordinal).Chunk(16).Select(group => SearchValues.Create(group, StringComparison.OrdinalIgnoreCase)).ToArray();
 
     private static readonly SearchValues<string> s_nonAsciiCues = SearchValues.Create(
         ["инструкц", "игнор", "правил", "指令", "指示", "忽略", "扮演", "规则", "無視", "ロールプレイ", "命令", "instrucc", "instruç", "règle", "Anweisung"], StringComparison.Ordinal);
+
+    private static readonly SearchValues<char> s_suffixMarks = SearchValues.Create("{}[]\\$`|<>");
 
     [ThreadStatic]
     private static Buffers? t_buffers;
@@ -114,8 +119,21 @@ public sealed partial class InjectionAnalyzer : Analyzer
             return;
         }
 
+        // A short field that repeats (the same system prompt in every record) is scored once per thread.
+        var memo = text.Length <= MemoMaxLength ? (t_buffers ??= new Buffers()).Memo(_model) : null;
+        if (memo is not null && memo.TryGetValue(text, out var known) && known < _model.Threshold)
+        {
+            return;
+        }
+
         var cues = new Dictionary<int, (int Start, int Length)>();
         var probability = Score(text, [], cues);
+        if (memo is not null)
+        {
+            if (memo.Count >= MemoEntries) memo.Clear();
+            memo[text] = probability;
+        }
+
         if (probability >= _model.Threshold)
         {
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;
@@ -143,7 +161,31 @@ public sealed partial class InjectionAnalyzer : Analyzer
             if (span.ContainsAny(group)) return true;
         }
 
+        if (HasAdversarialSuffix(span)) return true;
+
         return !Ascii.IsValid(span) && span.ContainsAny(s_nonAsciiCues);
+    }
+
+    // An optimised adversarial suffix: a plain request followed, on the same line, by gibberish of brackets, quotes and
+    // words with capitals inside. It holds no cue word. Code (a fenced block, marks from the first words, several
+    // lines) is not this shape.
+    private static bool HasAdversarialSuffix(ReadOnlySpan<char> span)
+    {
+        var first = span.IndexOfAny(s_suffixMarks);
+        if (first < 30 || span.Length > 4000) return false;
+        var rest = span[first..];
+        if (rest.Contains('\n') || rest.Contains("```", StringComparison.Ordinal)) return false;
+        if (InjectionFeatures.CountShapes(rest) is { PunctuationRuns: > 0 } or { InnerCapitals: > 0 }) return true;
+        // Or marks scattered among the words: one for every two words or more.
+        var marks = 0;
+        var words = 1;
+        foreach (var c in rest)
+        {
+            if (c == ' ') words++;
+            else if (s_suffixMarks.Contains(c) || c is '"' or '(' or ')' or '!' or '=' or ';' or '^' or '~' or '#' or '_') marks++;
+        }
+
+        return marks >= 6 && marks * 2 >= words;
     }
 
     private float Score(string text, IEnumerable<string> lexicalTypes, Dictionary<int, (int Start, int Length)>? spans)
@@ -170,7 +212,22 @@ public sealed partial class InjectionAnalyzer : Analyzer
 
     private sealed class Buffers
     {
+        private readonly Dictionary<string, float> _memo = new(StringComparer.Ordinal);
+        private InjectionModel? _memoModel;
+
         public List<int> Indices { get; } = new(1024);
+
+        // Scores of recent short fields, for the model they were scored with.
+        public Dictionary<string, float> Memo(InjectionModel model)
+        {
+            if (!ReferenceEquals(model, _memoModel))
+            {
+                _memo.Clear();
+                _memoModel = model;
+            }
+
+            return _memo;
+        }
 
         public List<int> Meta { get; } = new(8);
     }

@@ -113,10 +113,21 @@ public static class InjectionFeatures
     }
 
     // Adversarial suffixes (optimised gibberish) show as runs of mixed brackets and quotes and as words with capitals
-    // inside; prose rarely has either. Tokens longer than 24 characters (keys, hashes, URLs) are not counted.
+    // inside; prose rarely has either.
     private static void AddShapes(string text, List<int> metaIndices)
     {
-        var span = text.AsSpan(0, Math.Min(text.Length, HeadChars));
+        var (punctuationRuns, innerCapitals) = CountShapes(text.AsSpan(0, Math.Min(text.Length, HeadChars)));
+        if (punctuationRuns >= 1) metaIndices.Add(Index(Hash("shape:punctuation-runs".AsSpan(), MetaSalt)));
+        if (innerCapitals >= 1) metaIndices.Add(Index(Hash("shape:inner-capitals".AsSpan(), MetaSalt)));
+    }
+
+    /// <summary>
+    /// Counts, in the whitespace-separated tokens of <paramref name="span"/> up to 24 characters long (longer ones are
+    /// keys, hashes and URLs), runs of three or more brackets, quotes and similar marks, and capitals inside a
+    /// lower-case word: the marks of optimised adversarial suffixes.
+    /// </summary>
+    internal static (int PunctuationRuns, int InnerCapitals) CountShapes(ReadOnlySpan<char> span)
+    {
         int punctuationRuns = 0, innerCapitals = 0;
         foreach (var range in span.SplitAny(" \t\r\n"))
         {
@@ -137,8 +148,7 @@ public static class InjectionFeatures
             }
         }
 
-        if (punctuationRuns >= 1) metaIndices.Add(Index(Hash("shape:punctuation-runs".AsSpan(), MetaSalt)));
-        if (innerCapitals >= 1) metaIndices.Add(Index(Hash("shape:inner-capitals".AsSpan(), MetaSalt)));
+        return (punctuationRuns, innerCapitals);
     }
 
     // Character trigrams of a word (with its edges), lower-cased: they carry misspellings, leetspeak and the made-up
