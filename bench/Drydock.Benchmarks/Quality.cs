@@ -222,6 +222,7 @@ internal static class Quality
                 {
                     neg++;
                     if (found) negFound++;
+                    if (found && Environment.GetEnvironmentVariable("DRYDOCK_QUALITY_MISSES") == "1") Console.Error.WriteLine($"FOUND-NEG {name} {rule}: {text[..Math.Min(text.Length, 160)].ReplaceLineEndings(" ")}");
                 }
             }
 

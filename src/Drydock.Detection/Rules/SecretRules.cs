@@ -142,8 +142,8 @@ internal static partial class SecretRules
             windowAfter: 16400, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-041", "database-url-password", "Database or broker URL with an inline password", DatabaseUrl(),
             ["://"],
-            ["DATABASE_URL=postgres://app:z26DXO4O33i7rl@db.internal.acme.io:5432/app", "mongodb+srv://svc:z26DXO4O33i7rl@cluster0.mongo.net/prod"],
-            ["postgres://user:password@localhost/db", "postgres://app:${DB_PASSWORD}@db/app", "mysql://root:<password>@host/db"],
+            ["DATABASE_URL=postgres://app:z26DXO4O33i7rl@db.internal.acme.io:5432/app", "mongodb+srv://svc:z26DXO4O33i7rl@cluster0.mongo.net/prod", "mongodb://svc:k3v@9Lp2!x@cluster0.mongo.net/prod"],
+            ["postgres://user:password@localhost/db", "postgres://app:${DB_PASSWORD}@db/app", "mysql://root:<password>@host/db", "postgresql://user:secret@host1:123,user:secret@host2:456/db"],
             windowBefore: 16, windowAfter: 400, validator: UrlPassword, minEntropy: 2.5);
         yield return Secret("DD-SEC-042", "url-credentials", "URL with inline user name and password", UrlCredentials(), ["://"],
             ["git clone https://deploy:z26DXO4O33i7rl@git.acme.io/repo.git"], ["https://user:pass@example.com", "https://a.com/x?b=c@d"],
@@ -154,8 +154,8 @@ internal static partial class SecretRules
             ["password = get_password()", "password: ********", "password = os.environ['DB_PASSWORD']", "Reset your password: click the link", "password = password"],
             severity: Severity.High, caseSensitive: false, windowBefore: 2, windowAfter: 160, confidence: 0.75, validator: AssignedValue, minEntropy: 2.8, priority: 1);
         yield return Secret("DD-SEC-044", "generic-api-key", "API key, token or client secret assigned in code or configuration", GenericKeyAssignment(),
-            ["ecret", "api_key", "apikey", "api-key", "_token", "-token", "token=", "token =", "token:", "token\"", "token'", "vate_key", "earer "],
-            ["api_key = \"dUS0d7FZTmxLoICfZf\"", "Authorization: Bearer dUS0d7FZTmxLoICfZf"],
+            ["ecret", "api_key", "apikey", "api-key", "_token", "-token", "token=", "token =", "token:", "token\"", "token'", "vate_key", "earer ", "icense_key", "icence_key", "icensekey"],
+            ["api_key = \"dUS0d7FZTmxLoICfZf\"", "Authorization: Bearer dUS0d7FZTmxLoICfZf", "license_key: 7c2e91f04ab83d56e0f1a9b7c4d2e8f3a6b5c0d9", "jwt_secret: \"q7]Tz;'Lm2{Vx8@Kp4!Rw\""],
             ["api_key = os.getenv(\"API_KEY\")", "client_secret: <CLIENT_SECRET>", "secret = True", "The secret is to stir slowly."],
             severity: Severity.High, caseSensitive: false, windowBefore: 2, windowAfter: 160, confidence: 0.7, validator: AssignedValue, minEntropy: 3.2, priority: 1);
         yield return Secret("DD-SEC-045", "telegram-bot-token", "Telegram bot token", TelegramBotToken(), [":AA"],
@@ -219,6 +219,16 @@ internal static partial class SecretRules
             ["license_key: 5d46af783b52901a6ccaccdb251bce79793aNRAL"], ["license_key: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaNRAL", "NRAL"], windowBefore: 44, windowAfter: 8, minEntropy: 3.0);
         yield return Secret("DD-SEC-072", "grafana-api-key", "Grafana API key (legacy base64 format)", GrafanaApiKey(), ["eyJrIjoi"],
             ["GrafanaClient(\"eyJrIjoiIm5XWlRSVHB5c0NXOWY0Q0E5NnFlR3M2UjN1WUVJaTc1IiwgIm4iOiAiZGVwbG95IiwgImlkIjogN30=\")"], ["eyJrIjoi"], reveal: 8, windowAfter: 220, minEntropy: 4.0);
+        yield return Secret("DD-SEC-073", "gitlab-token", "GitLab deploy, feed, CI job, OAuth application, agent, incoming-mail or SCIM token", GitLabOtherToken(),
+            ["gldt-", "glft-", "glcbt-", "gloas-", "glagent-", "glimt-", "glsoat-", "glffct-"],
+            ["GITLAB_DEPLOY_TOKEN=gldt-Xk2pQ9vLm3Rt7wYz1bNc", "agent token glagent-4fHq9ZtW2mXk7LpR3vNb8cYd6sJe1uGa5oTi0yQwLr3Hn8Kd2W"], ["gldt-short", "gloas-", "glagent-Xk2pQ9vLm3Rt7wYz1bNc"], reveal: 5, minEntropy: 3.0);
+        yield return Secret("DD-SEC-074", "azure-devops-pat", "Azure DevOps personal access token (52-character format) next to its name", AzureDevOpsLegacyPat(),
+            ["devops", "ado_pat", "ado-pat", "adopat", "ado pat", "ado_token", "azdo", "vsts"],
+            ["AZURE_DEVOPS_PAT = \"q4xk7mzt2vb6n3hwp5rjd7yc2fgs6l4aeu3kt5xw7qmz2pn6vbhq\"", "ado_pat: q4xk7mzt2vb6n3hwp5rjd7yc2fgs6l4aeu3kt5xw7qmz2pn6vbhq"],
+            ["devops team of q4xk", "ado_pat = os.environ[\"ADO_PAT\"]"], caseSensitive: false, windowBefore: 4, windowAfter: 120, minEntropy: 3.5);
+        yield return Secret("DD-SEC-075", "discord-bot-token", "Discord bot token near the word Discord", DiscordBotToken(), ["iscord"],
+            ["DISCORD_BOT_TOKEN=MTEzNDU2Nzg5MDEyMzQ1Njc4.Gh7kQz.p4Vx9Lm2Tq8Rw3Zk6Yb1Nc5Hd7Fj0Gs2Ka9Ue"], ["discord server MTEz.abc.def"],
+            caseSensitive: false, windowBefore: 120, windowAfter: 200, minEntropy: 3.5);
     }
 
     private static double Base64PemBody(string value, string text, int start)
@@ -263,16 +273,18 @@ internal static partial class SecretRules
     private static double AssignedValue(string value, string text, int start)
     {
         if (s_placeholderPasswords.Contains(value) || value.StartsWith('$') || value.StartsWith('%') || value.StartsWith('@') ||
-            value.StartsWith('#') || value.StartsWith('/') || value.StartsWith("arn:", StringComparison.Ordinal) || value.Contains('{') ||
+            value.StartsWith('#') || value.StartsWith('/') || value.StartsWith("arn:", StringComparison.Ordinal) ||
             value.Contains("password", StringComparison.OrdinalIgnoreCase))
         {
             return 0;
         }
 
-        if (value.Contains('(') || value.Contains('[') || value.StartsWith("os.", StringComparison.Ordinal) ||
+        // A quoted value is a literal: brackets inside it are characters of the secret, not code.
+        var quoted = start > 0 && text[start - 1] is '"' or '\'' or '`';
+        if (!quoted && (value.Contains('{') || value.Contains('(') || value.Contains('[') || value.StartsWith("os.", StringComparison.Ordinal) ||
             value.StartsWith("process.env", StringComparison.Ordinal) || value.StartsWith("self.", StringComparison.Ordinal) ||
             value.StartsWith("this.", StringComparison.Ordinal) || value.StartsWith("settings.", StringComparison.Ordinal) ||
-            value.StartsWith("config.", StringComparison.Ordinal))
+            value.StartsWith("config.", StringComparison.Ordinal)))
         {
             return 0;
         }
@@ -423,7 +435,7 @@ internal static partial class SecretRules
     [GeneratedRegex("-----BEGIN (?:ENCRYPTED |DSA )?PRIVATE KEY-----[\\s\\S]{20,16000}?-----END (?:ENCRYPTED |DSA )?PRIVATE KEY-----")]
     private static partial Regex PemKeyGeneric();
 
-    [GeneratedRegex("""(?<![A-Za-z0-9+.\-])(?i:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse|cockroachdb)://[^\s:/@'"]{1,64}:(?<v>[^\s@/'"]{1,128})@[A-Za-z0-9.\-_]{1,253}""")]
+    [GeneratedRegex("""(?<![A-Za-z0-9+.\-])(?i:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse|cockroachdb)://[^\s:/@'"]{1,64}:(?<v>[^\s/'",]{1,128})@[A-Za-z0-9.\-_]{1,253}""")]
     private static partial Regex DatabaseUrl();
 
     [GeneratedRegex("""(?i:https?|ftps?)://[^\s:/@'"?#]{1,64}:(?<v>[^\s@/'"?#]{3,128})@[A-Za-z0-9.\-_]{1,253}""")]
@@ -432,7 +444,7 @@ internal static partial class SecretRules
     [GeneratedRegex("""(?i:password|passwd|pwd|passphrase|kennwort|mot de passe|contraseña)["']?[ \t]{0,3}(?::|=|:=|=>|\bis\b)[ \t]{0,3}["'`]?(?<v>[^\s"'`,;]{6,128})""")]
     private static partial Regex PasswordAssignment();
 
-    [GeneratedRegex("""(?i:secret|api[_\-]?key|[a-z]{0,12}[_\-]?token|client[_\-]?secret|private[_\-]?key)["']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}["'`]?(?<v>[^\s"'`,;]{12,256})|(?i:bearer) (?<v>[A-Za-z0-9_\-.~+/]{16,512}={0,2})""")]
+    [GeneratedRegex("""(?i:secret|api[_\-]?key|[a-z]{0,12}[_\-]?token|client[_\-]?secret|private[_\-]?key|licen[cs]e[_\-]?key)["']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}(?:"(?<v>[^"\r\n]{12,256})"|'(?<v>[^'\r\n]{12,256})'|["'`]?(?<v>[^\s"'`,;]{12,256}))|(?i:bearer) (?<v>[A-Za-z0-9_\-.~+/]{16,512}={0,2})""")]
     private static partial Regex GenericKeyAssignment();
 
     [GeneratedRegex("(?<![0-9])[0-9]{8,10}:AA[0-9A-Za-z_\\-]{32,35}(?![A-Za-z0-9_\\-])")]
@@ -500,6 +512,15 @@ internal static partial class SecretRules
 
     [GeneratedRegex("(?<![A-Za-z0-9])[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4}(?![A-Za-z0-9])")]
     private static partial Regex AzureDevOpsPat();
+
+    [GeneratedRegex("(?<![A-Za-z0-9_\\-])(?:(?:gldt|glft|glsoat|glffct)-[A-Za-z0-9_\\-]{20}|glimt-[A-Za-z0-9_\\-]{25}|glagent-[A-Za-z0-9_\\-]{50,128}|gloas-[A-Za-z0-9_\\-]{64}|glcbt-[A-Za-z0-9]{1,5}_[A-Za-z0-9_\\-]{20})(?![A-Za-z0-9_\\-])")]
+    private static partial Regex GitLabOtherToken();
+
+    [GeneratedRegex("""(?i:devops|ado|azdo|vsts)[A-Za-z0-9_ .\-]{0,24}["']?[ \t]{0,3}(?::|=|:=|=>)?[ \t]{0,3}["']?(?<v>[a-z2-7]{52})(?![A-Za-z0-9])""")]
+    private static partial Regex AzureDevOpsLegacyPat();
+
+    [GeneratedRegex("(?<![A-Za-z0-9_\\-])[MNO][A-Za-z0-9_\\-]{23,27}\\.[A-Za-z0-9_\\-]{6}\\.[A-Za-z0-9_\\-]{27,40}(?![A-Za-z0-9_\\-])")]
+    private static partial Regex DiscordBotToken();
 
     [GeneratedRegex("(?<![A-Za-z0-9_\\-])GR1348941[A-Za-z0-9_\\-]{20}(?![A-Za-z0-9_\\-])")]
     private static partial Regex GitLabRegistration();

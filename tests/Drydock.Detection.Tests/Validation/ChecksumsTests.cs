@@ -63,6 +63,8 @@ public class ChecksumsTests
     [InlineData("xxxxxxxxxxxxxxxx", true)]
     [InlineData("${AWS_SECRET}", true)]
     [InlineData("<your-api-key>", true)]
+    [InlineData("7`D}/vYR)T;W5]EBrf;_&k>qX??]G&3CF=;@vyrVBp", false)]
+    [InlineData("a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8NRAL", true)]
     [InlineData("d0d3mS8gBlKv3azKgaS/m/x+SHuKBD+vok/nPTmZ", false)]
     public void Placeholders_DocumentationValues(string value, bool placeholder) => Assert.Equal(placeholder, Placeholders.IsPlaceholder(value));
 
