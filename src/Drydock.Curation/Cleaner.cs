@@ -308,10 +308,27 @@ public sealed class Cleaner
         return new ProcessedRecord(record.File, record.Line, record.Id, Disposition.Keep, rewritten, reasons, entries, source.Path)
         {
             CsvHeader = csvHeader,
-            ExactHash = XxHash128.HashToUInt128(Encoding.UTF8.GetBytes(key.ToLowerInvariant())),
+            ExactHash = ExactHash(key),
             Signature = _policy.NearDedup ? NearDuplicateIndex.Signature(key) : null,
         };
     }
+
+    // XxHash128 of the lower-cased content's UTF-8 bytes, through reused per-thread buffers (no copies per record).
+    private static UInt128 ExactHash(string key)
+    {
+        if (t_lower is null || t_lower.Length < key.Length) t_lower = new char[Math.Max(key.Length, 4096)];
+        var byteCount = Encoding.UTF8.GetMaxByteCount(key.Length);
+        if (t_utf8 is null || t_utf8.Length < byteCount) t_utf8 = new byte[Math.Max(byteCount, 12288)];
+        var lower = t_lower.AsSpan(0, key.Length);
+        key.AsSpan().ToLowerInvariant(lower);
+        return XxHash128.HashToUInt128(t_utf8.AsSpan(0, Encoding.UTF8.GetBytes(lower, t_utf8)));
+    }
+
+    [ThreadStatic]
+    private static char[]? t_lower;
+
+    [ThreadStatic]
+    private static byte[]? t_utf8;
 
     // Replaces spans right to left; overlapping spans keep the first.
     private static string Apply(string text, List<(int Start, int End, string Replacement)> redactions)

@@ -28,12 +28,19 @@ public sealed class NearDuplicateIndex(double threshold)
     // Keys are 32-bit: a collision only adds a candidate, which the similarity check then rejects.
     private readonly Dictionary<uint, int> _heads = [];
     private readonly List<(int Record, int Next)> _entries = [];
-    private readonly List<uint[]> _signatures = [];
+
+    // Kept signatures side by side in chunks (recent ones, the likeliest candidates, share cache lines; no copy of
+    // the whole store when it grows).
+    private const int ChunkBits = 12;
+    private readonly List<uint[]> _chunks = [];
+    private int _count;
 
     // The lookup that last compared each record, so a record found in several bands is compared once.
     private readonly List<int> _checkedBy = [];
     private int _lookups;
-    private readonly double _threshold = threshold;
+
+    // Similarity ≥ threshold exactly when at most this many bins differ; a comparison stops at the next one.
+    private readonly int _allowedMismatches = AllowedMismatches(threshold);
 
     /// <summary>
     /// Returns the index (in insertion order) of the kept record this signature's text nearly duplicates, or adds it
@@ -55,12 +62,13 @@ public sealed class NearDuplicateIndex(double threshold)
                 var candidate = _entries[entry].Record;
                 if (_checkedBy[candidate] == lookup) continue;
                 _checkedBy[candidate] = lookup;
-                if (Similarity(signature, _signatures[candidate]) >= _threshold) return candidate;
+                if (WithinMismatches(signature, Stored(candidate), _allowedMismatches)) return candidate;
             }
         }
 
-        var id = _signatures.Count;
-        _signatures.Add(signature);
+        var id = _count++;
+        if ((id >> ChunkBits) == _chunks.Count) _chunks.Add(new uint[Hashes << ChunkBits]);
+        signature.AsSpan().CopyTo(_chunks[id >> ChunkBits].AsSpan((id & ((1 << ChunkBits) - 1)) * Hashes, Hashes));
         _checkedBy.Add(lookup);
         foreach (var key in keys)
         {
@@ -125,6 +133,39 @@ public sealed class NearDuplicateIndex(double threshold)
 
         for (; i < a.Length; i++) if (a[i] == b[i]) equal++;
         return (double)equal / a.Length;
+    }
+
+    private ReadOnlySpan<uint> Stored(int id) => _chunks[id >> ChunkBits].AsSpan((id & ((1 << ChunkBits) - 1)) * Hashes, Hashes);
+
+    private static int AllowedMismatches(double threshold)
+    {
+        var allowed = -1;
+        while (allowed < Hashes && (double)(Hashes - (allowed + 1)) / Hashes >= threshold) allowed++;
+        return allowed;
+    }
+
+    // Whether at most `allowed` bins differ, reading no further than needed to know.
+    private static bool WithinMismatches(ReadOnlySpan<uint> a, ReadOnlySpan<uint> b, int allowed)
+    {
+        var mismatches = 0;
+        var i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var width = System.Numerics.Vector<uint>.Count;
+            for (; i + width <= a.Length; i += width)
+            {
+                var same = System.Numerics.Vector.Equals(new System.Numerics.Vector<uint>(a[i..]), new System.Numerics.Vector<uint>(b[i..]));
+                mismatches += width + (int)System.Numerics.Vector.Sum(System.Numerics.Vector.AsVectorInt32(same));
+                if (mismatches > allowed) return false;
+            }
+        }
+
+        for (; i < a.Length; i++)
+        {
+            if (a[i] != b[i] && ++mismatches > allowed) return false;
+        }
+
+        return true;
     }
 
     private const ulong Base = 0x100000001B3UL;
