@@ -4,7 +4,8 @@ namespace Drydock.Detection.Engine;
 /// A detector that is code rather than one pattern: Unicode analysis, an HTML parser, a scored classifier.
 /// It declares its checks as <see cref="RuleInfo"/>s (ids, examples) so they sit in the catalogue beside the
 /// pattern rules, and the <see cref="Detector"/> runs it on every field. Implementations are immutable and
-/// thread-safe, and cheap on text that cannot hold what they look for.
+/// thread-safe, and cheap on text that cannot hold what they look for. Their findings depend on the text alone:
+/// the detector does not scan again a short text that repeats and held nothing.
 /// </summary>
 public abstract class Analyzer
 {

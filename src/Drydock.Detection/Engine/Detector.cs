@@ -78,6 +78,51 @@ public sealed class Detector
     public IReadOnlyList<Finding> Scan(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (text.Length is < 6 or > RepeatMaxLength)
+        {
+            return ScanOnce(text);
+        }
+
+        // A short field that repeats and held nothing (the same system prompt in every record) is not scanned again
+        // on this thread. Rules and analyzers are pure functions of the text, so the answer cannot change.
+        var memo = t_clean;
+        if (memo is null || !ReferenceEquals(memo.Owner, this))
+        {
+            t_clean = memo = new CleanTexts(this);
+        }
+
+        var seen = memo.Texts;
+        if (seen.Contains(text))
+        {
+            return [];
+        }
+
+        var result = ScanOnce(text);
+        if (result.Count == 0)
+        {
+            if (seen.Count >= RepeatEntries) seen.Clear();
+            seen.Add(text);
+        }
+
+        return result;
+    }
+
+    private const int RepeatMaxLength = 256;
+    private const int RepeatEntries = 1024;
+
+    [ThreadStatic]
+    private static CleanTexts? t_clean;
+
+    // Recent short texts in which this detector found nothing.
+    private sealed class CleanTexts(Detector owner)
+    {
+        public Detector Owner { get; } = owner;
+
+        public HashSet<string> Texts { get; } = new(StringComparer.Ordinal);
+    }
+
+    private IReadOnlyList<Finding> ScanOnce(string text)
+    {
         var findings = ScanPatterns(text);
         if (_analyzers.Length == 0 || text.Length == 0)
         {

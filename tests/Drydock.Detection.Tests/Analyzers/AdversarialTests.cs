@@ -53,6 +53,21 @@ public class AdversarialTests
     }
 
     [Fact]
+    public void Scan_RepeatedShortField_SameFindingsEachTime()
+    {
+        const string clean = "You are a helpful support assistant for an online bank.";
+        const string email = "Write to jane.doe@acme-mail.com about the refund.";
+        var other = Detector.Create(BuiltInRules.All.Where(r => r.Category == Categories.Secret));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Empty(s_detector.Scan(clean));
+            Assert.Single(s_detector.Scan(email), f => f.Type == "email");
+            // Another detector (other rules) on the same thread keeps its own answers.
+            Assert.Empty(other.Scan(email));
+        }
+    }
+
+    [Fact]
     public void Injection_RepeatedFields_SameVerdictEachTime()
     {
         const string system = "You are a helpful support assistant for an online bank.";
