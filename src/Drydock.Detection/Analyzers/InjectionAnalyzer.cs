@@ -17,8 +17,6 @@ namespace Drydock.Detection.Analyzers;
 public sealed partial class InjectionAnalyzer : Analyzer
 {
     private const int MinLength = 20;
-    private const int MemoMaxLength = 512;
-    private const int MemoEntries = 1024;
 
     private static readonly RuleInfo s_classifier = new()
     {
@@ -119,21 +117,8 @@ public sealed partial class InjectionAnalyzer : Analyzer
             return;
         }
 
-        // A short field that repeats (the same system prompt in every record) is scored once per thread.
-        var memo = text.Length <= MemoMaxLength ? (t_buffers ??= new Buffers()).Memo(_model) : null;
-        if (memo is not null && memo.TryGetValue(text, out var known) && known < _model.Threshold)
-        {
-            return;
-        }
-
         var cues = new Dictionary<int, (int Start, int Length)>();
         var probability = Score(text, [], cues);
-        if (memo is not null)
-        {
-            if (memo.Count >= MemoEntries) memo.Clear();
-            memo[text] = probability;
-        }
-
         if (probability >= _model.Threshold)
         {
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;
@@ -212,22 +197,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
 
     private sealed class Buffers
     {
-        private readonly Dictionary<string, float> _memo = new(StringComparer.Ordinal);
-        private InjectionModel? _memoModel;
-
         public List<int> Indices { get; } = new(1024);
-
-        // Scores of recent short fields, for the model they were scored with.
-        public Dictionary<string, float> Memo(InjectionModel model)
-        {
-            if (!ReferenceEquals(model, _memoModel))
-            {
-                _memo.Clear();
-                _memoModel = model;
-            }
-
-            return _memo;
-        }
 
         public List<int> Meta { get; } = new(8);
     }

@@ -107,7 +107,7 @@ public sealed class Detector
         return result;
     }
 
-    private const int RepeatMaxLength = 256;
+    private const int RepeatMaxLength = 512;
     private const int RepeatEntries = 1024;
 
     [ThreadStatic]
