@@ -24,15 +24,18 @@ public sealed class NearDuplicateIndex(double threshold)
     // records share a band (templated text), at the price of missing an old representative behind them.
     private const int MaxCandidatesPerBucket = 8;
 
-    // Bucket heads per band key, and a linked list of (record, next) entries: every record stays findable in a bucket.
-    // Keys are 32-bit: a collision only adds a candidate, which the similarity check then rejects.
-    private readonly Dictionary<uint, int> _heads = [];
-    private readonly List<(int Record, int Next)> _entries = [];
+    // Bucket heads per band key, one table per band (a table that grows copies a sixteenth of the index, not all of
+    // it), and a linked list through the entries: entry record × Bands + band holds the next entry of its bucket, so
+    // every record stays findable in a bucket. Keys are 32-bit: a collision only adds a candidate, which the
+    // similarity check then rejects.
+    private readonly Dictionary<uint, int>[] _heads = [.. Enumerable.Range(0, Bands).Select(_ => new Dictionary<uint, int>())];
 
-    // Kept signatures side by side in chunks (recent ones, the likeliest candidates, share cache lines; no copy of
-    // the whole store when it grows).
+    // Kept signatures and their entries' links side by side in chunks of 4,096 records (recent ones, the likeliest
+    // candidates, share cache lines; nothing is copied when the index grows).
     private const int ChunkBits = 12;
+    private const int ChunkMask = (1 << ChunkBits) - 1;
     private readonly List<uint[]> _chunks = [];
+    private readonly List<int[]> _links = [];
     private int _count;
 
     // The lookup that last compared each record, so a record found in several bands is compared once.
@@ -56,10 +59,10 @@ public sealed class NearDuplicateIndex(double threshold)
             var key = (ulong)band * 0x9E3779B97F4A7C15;
             for (var r = 0; r < Rows; r++) key = Mix((key ^ signature[(band * Rows) + r]) * 0x100000001B3UL);
             keys[band] = (uint)(key >> 32);
-            if (!_heads.TryGetValue(keys[band], out var entry)) continue;
-            for (var seen = 0; entry >= 0 && seen < MaxCandidatesPerBucket; entry = _entries[entry].Next, seen++)
+            if (!_heads[band].TryGetValue(keys[band], out var entry)) continue;
+            for (var seen = 0; entry >= 0 && seen < MaxCandidatesPerBucket; entry = _links[(entry / Bands) >> ChunkBits][entry & ((Bands << ChunkBits) - 1)], seen++)
             {
-                var candidate = _entries[entry].Record;
+                var candidate = entry / Bands;
                 if (_checkedBy[candidate] == lookup) continue;
                 _checkedBy[candidate] = lookup;
                 if (WithinMismatches(signature, Stored(candidate), _allowedMismatches)) return candidate;
@@ -67,13 +70,21 @@ public sealed class NearDuplicateIndex(double threshold)
         }
 
         var id = _count++;
-        if ((id >> ChunkBits) == _chunks.Count) _chunks.Add(new uint[Hashes << ChunkBits]);
-        signature.AsSpan().CopyTo(_chunks[id >> ChunkBits].AsSpan((id & ((1 << ChunkBits) - 1)) * Hashes, Hashes));
-        _checkedBy.Add(lookup);
-        foreach (var key in keys)
+        if ((id >> ChunkBits) == _chunks.Count)
         {
-            _entries.Add((id, _heads.TryGetValue(key, out var head) ? head : -1));
-            _heads[key] = _entries.Count - 1;
+            _chunks.Add(new uint[Hashes << ChunkBits]);
+            _links.Add(new int[Bands << ChunkBits]);
+        }
+
+        signature.AsSpan().CopyTo(_chunks[id >> ChunkBits].AsSpan((id & ChunkMask) * Hashes, Hashes));
+        _checkedBy.Add(lookup);
+        var links = _links[id >> ChunkBits];
+        for (var band = 0; band < Bands; band++)
+        {
+            var entry = (id * Bands) + band;
+            ref var head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_heads[band], keys[band], out var exists);
+            links[entry & ((Bands << ChunkBits) - 1)] = exists ? head : -1;
+            head = entry;
         }
 
         return -1;
@@ -135,7 +146,7 @@ public sealed class NearDuplicateIndex(double threshold)
         return (double)equal / a.Length;
     }
 
-    private ReadOnlySpan<uint> Stored(int id) => _chunks[id >> ChunkBits].AsSpan((id & ((1 << ChunkBits) - 1)) * Hashes, Hashes);
+    private ReadOnlySpan<uint> Stored(int id) => _chunks[id >> ChunkBits].AsSpan((id & ChunkMask) * Hashes, Hashes);
 
     private static int AllowedMismatches(double threshold)
     {
