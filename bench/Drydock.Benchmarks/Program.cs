@@ -5,6 +5,8 @@ switch (args.FirstOrDefault())
 {
     case "gen-chat" when args.Length >= 3:
         return GenerateChat.Run(args[1], double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1);
+    case "gen-unique" when args.Length >= 3:
+        return GenerateUnique.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
     case "gen-adversarial" when args.Length >= 3:
         return GenerateAdversarial.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
     case "quality":
@@ -51,6 +53,7 @@ switch (args.FirstOrDefault())
     default:
         Console.Error.WriteLine("""
             usage: Drydock.Benchmarks gen-chat OUT SIZE_MB [SEED]   synthetic chat JSONL with realistic findings
+                   Drydock.Benchmarks gen-unique OUT RECORDS      chat records of random words, none a near duplicate (clean's memory bound)
                    Drydock.Benchmarks gen-adversarial OUT SIZE_MB  hostile text (runs of @ . digits -----BEGIN)
                    Drydock.Benchmarks quality [SHARED_BENCH_DIR]   precision/recall per type (markdown)
                    Drydock.Benchmarks train-injection [SHARED_BENCH_DIR] [MODEL_OUT]  trains the injection classifier (ML.NET)
@@ -94,6 +97,26 @@ internal static class GenerateChat
         }
 
         Console.Error.WriteLine($"{output}: {id:N0} records, {written / 1e6:0.0} MB");
+        return 0;
+    }
+}
+
+internal static class GenerateUnique
+{
+    // Two messages of random words from a 20,000-word vocabulary: no two records are near duplicates, so the
+    // near-duplicate index of `drydock clean` ends up holding every record (its worst case for memory).
+    public static int Run(string output, int records)
+    {
+        var random = new Random(5);
+        var words = Enumerable.Range(0, 20_000).Select(_ => new string([.. Enumerable.Range(0, random.Next(3, 10)).Select(_ => (char)('a' + random.Next(26)))])).ToArray();
+        string Sentence(int count) => string.Join(' ', Enumerable.Range(0, count).Select(_ => words[random.Next(words.Length)]).ToArray());
+        using var writer = new StreamWriter(output, false, new System.Text.UTF8Encoding(false), 1 << 20);
+        for (var i = 0; i < records; i++)
+        {
+            writer.Write($$"""{"messages": [{"role": "user", "content": "{{Sentence(14)}}"}, {"role": "assistant", "content": "{{Sentence(18)}}"}]}""");
+            writer.Write('\n');
+        }
+
         return 0;
     }
 }
