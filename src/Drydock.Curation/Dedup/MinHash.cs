@@ -34,6 +34,7 @@ public sealed class NearDuplicateIndex(double threshold)
     // candidates, share cache lines; nothing is copied when the index grows).
     private const int ChunkBits = 12;
     private const int ChunkMask = (1 << ChunkBits) - 1;
+    private const int LinkMask = (Bands << ChunkBits) - 1;
     private readonly List<uint[]> _chunks = [];
     private readonly List<int[]> _links = [];
     private int _count;
@@ -60,12 +61,12 @@ public sealed class NearDuplicateIndex(double threshold)
             for (var r = 0; r < Rows; r++) key = Mix((key ^ signature[(band * Rows) + r]) * 0x100000001B3UL);
             keys[band] = (uint)(key >> 32);
             if (!_heads[band].TryGetValue(keys[band], out var entry)) continue;
-            for (var seen = 0; entry >= 0 && seen < MaxCandidatesPerBucket; entry = _links[(entry / Bands) >> ChunkBits][entry & ((Bands << ChunkBits) - 1)], seen++)
+            for (var seen = 0; entry >= 0 && seen < MaxCandidatesPerBucket; entry = _links[(entry / Bands) >> ChunkBits][entry & LinkMask], seen++)
             {
                 var candidate = entry / Bands;
                 if (_checkedBy[candidate] == lookup) continue;
                 _checkedBy[candidate] = lookup;
-                if (WithinMismatches(signature, Stored(candidate), _allowedMismatches)) return candidate;
+                if (Mismatches(signature, Stored(candidate), _allowedMismatches) <= _allowedMismatches) return candidate;
             }
         }
 
@@ -83,7 +84,7 @@ public sealed class NearDuplicateIndex(double threshold)
         {
             var entry = (id * Bands) + band;
             ref var head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_heads[band], keys[band], out var exists);
-            links[entry & ((Bands << ChunkBits) - 1)] = exists ? head : -1;
+            links[entry & LinkMask] = exists ? head : -1;
             head = entry;
         }
 
@@ -130,20 +131,7 @@ public sealed class NearDuplicateIndex(double threshold)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        var equal = 0;
-        var i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
-        {
-            var width = System.Numerics.Vector<uint>.Count;
-            for (; i + width <= a.Length; i += width)
-            {
-                var same = System.Numerics.Vector.Equals(new System.Numerics.Vector<uint>(a, i), new System.Numerics.Vector<uint>(b, i));
-                equal -= (int)System.Numerics.Vector.Sum(System.Numerics.Vector.AsVectorInt32(same));
-            }
-        }
-
-        for (; i < a.Length; i++) if (a[i] == b[i]) equal++;
-        return (double)equal / a.Length;
+        return (double)(a.Length - Mismatches(a, b, int.MaxValue)) / a.Length;
     }
 
     private ReadOnlySpan<uint> Stored(int id) => _chunks[id >> ChunkBits].AsSpan((id & ChunkMask) * Hashes, Hashes);
@@ -155,8 +143,8 @@ public sealed class NearDuplicateIndex(double threshold)
         return allowed;
     }
 
-    // Whether at most `allowed` bins differ, reading no further than needed to know.
-    private static bool WithinMismatches(ReadOnlySpan<uint> a, ReadOnlySpan<uint> b, int allowed)
+    // The number of bins that differ, or a number above `stopAbove` as soon as it is passed (reading no further).
+    private static int Mismatches(ReadOnlySpan<uint> a, ReadOnlySpan<uint> b, int stopAbove)
     {
         var mismatches = 0;
         var i = 0;
@@ -167,16 +155,16 @@ public sealed class NearDuplicateIndex(double threshold)
             {
                 var same = System.Numerics.Vector.Equals(new System.Numerics.Vector<uint>(a[i..]), new System.Numerics.Vector<uint>(b[i..]));
                 mismatches += width + (int)System.Numerics.Vector.Sum(System.Numerics.Vector.AsVectorInt32(same));
-                if (mismatches > allowed) return false;
+                if (mismatches > stopAbove) return mismatches;
             }
         }
 
         for (; i < a.Length; i++)
         {
-            if (a[i] != b[i] && ++mismatches > allowed) return false;
+            if (a[i] != b[i] && ++mismatches > stopAbove) return mismatches;
         }
 
-        return true;
+        return mismatches;
     }
 
     private const ulong Base = 0x100000001B3UL;
