@@ -274,8 +274,8 @@ internal static partial class DemoCommand
             ? """
                 method: lora
                 lora: { rank: 8, alpha: 16, dropout: 0.05, target-modules: [qkv, proj] }
-                learning-rate: 0.0002
-                epochs: 2
+                learning-rate: 0.0003
+                epochs: 4
                 batch-size: 16
                 weight-decay: 0.01
                 early-stopping: { metric: held-out-loss, patience: 1 }
