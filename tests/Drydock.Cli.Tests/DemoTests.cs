@@ -49,6 +49,10 @@ public sealed class DemoTests : IDisposable
         Assert.Equal(2, membership.Exit);
         var endpointWithoutModel = await CliRunner.RunIn(_dir, "eval", "membership", "--target", "http://127.0.0.1:9/v1", "--members", "a", "--non-members", "b");
         Assert.Equal(2, endpointWithoutModel.Exit);
+        await File.WriteAllTextAsync(Path.Combine(_dir, "texts.jsonl"), "{\"text\": \"hello\"}\n", TestContext.Current.CancellationToken);
+        var referenceWithoutModel = await CliRunner.RunIn(_dir, "eval", "membership", "--target", "http://127.0.0.1:9/v1", "--model", "m", "--reference-target", "http://127.0.0.1:9/v1", "--members", "texts.jsonl", "--non-members", "texts.jsonl");
+        Assert.Equal(2, referenceWithoutModel.Exit);
+        Assert.Contains("--reference-model is required", referenceWithoutModel.Stderr, StringComparison.Ordinal);
         var badBase = await CliRunner.RunIn(_dir, "train", "base", "--corpus", "missing.jsonl", "--held-out", "missing.jsonl", "--allow-network");
         Assert.Equal(2, badBase.Exit);
         Assert.Contains("missing.jsonl", badBase.Stderr, StringComparison.Ordinal);

@@ -128,8 +128,8 @@ internal static class EvalCommand
     }
 
     // The model's name: required for an endpoint; an ONNX model is named by its folder.
-    private static string ModelName(string target, string? model) =>
-        model ?? (target.StartsWith("onnx:", StringComparison.Ordinal) ? Path.GetFileName(Path.GetFullPath(target[5..]).TrimEnd(Path.DirectorySeparatorChar)) : throw new ArgumentException("--model is required for an endpoint target"));
+    private static string ModelName(string target, string? model, string option = "--model") =>
+        model ?? (target.StartsWith("onnx:", StringComparison.Ordinal) ? Path.GetFileName(Path.GetFullPath(target[5..]).TrimEnd(Path.DirectorySeparatorChar)) : throw new ArgumentException($"{option} is required for an endpoint target"));
 
     private static Option<string?> HtmlOption() => new("--html") { Description = "Also write a self-contained HTML report with charts (no script, no external files)." };
 
@@ -161,7 +161,7 @@ internal static class EvalCommand
         {
             var text = url ?? parse.GetValue(Target)!;
             if (parse.GetValue(Concurrency) is < 1 or > 1024) throw new ArgumentException("--concurrency must be between 1 and 1024");
-            var name = ModelName(text, url is null ? parse.GetValue(Model) : model);
+            var name = url is null ? ModelName(text, parse.GetValue(Model)) : ModelName(text, model, "--reference-model");
             return OpenTarget(text, new TargetOptions { Endpoint = new Uri("http://localhost/v1"), Model = name, ApiKey = Environment.GetEnvironmentVariable(parse.GetValue(KeyEnv)!), Concurrency = parse.GetValue(Concurrency) });
         }
 
@@ -219,7 +219,7 @@ internal static class EvalCommand
         var members = new Option<string>("--members") { Description = "Training records (JSONL).", Required = true };
         var nonMembers = new Option<string>("--non-members") { Description = "Held-out records never trained on (JSONL; drydock clean --holdout).", Required = true };
         var reference = new Option<string?>("--reference-target") { Description = "A reference model's endpoint (the base model): scores become the difference from it." };
-        var referenceModel = new Option<string?>("--reference-model") { Description = "The reference model's name." };
+        var referenceModel = new Option<string?>("--reference-model") { Description = "The reference model's name (required for an endpoint)." };
         var limit = new Option<int>("--limit") { Description = "Records read from each file.", DefaultValueFactory = _ => 500 };
         var html = HtmlOption();
         set.AddTo(command);
@@ -231,7 +231,7 @@ internal static class EvalCommand
                 var memberTexts = Datasets.DatasetReader.Texts(parse.GetValue(members)!, parse.GetValue(limit));
                 var nonMemberTexts = Datasets.DatasetReader.Texts(parse.GetValue(nonMembers)!, parse.GetValue(limit));
                 using var target = set.Open(parse);
-                using var referenceTarget = parse.GetValue(reference) is { } r ? set.Open(parse, r, parse.GetValue(referenceModel) ?? throw new ArgumentException("--reference-model is required with --reference-target")) : null;
+                using var referenceTarget = parse.GetValue(reference) is { } r ? set.Open(parse, r, parse.GetValue(referenceModel)) : null;
                 var result = await Evaluation.Privacy.MembershipTest.RunAsync(target, referenceTarget, memberTexts, nonMemberTexts, cancellationToken).ConfigureAwait(false);
                 await stdout.WriteLineAsync($"{(referenceTarget is null ? "loss" : "reference-calibrated")} attack on {result.Members} members and {result.NonMembers} non-members: AUC {result.Auc:0.000}, TPR at 1% FPR {result.TprAt1PercentFpr:0.000}, advantage {result.Advantage:0.000}").ConfigureAwait(false);
                 set.Save(parse, "membership", new Dictionary<string, double> { ["membership.auc"] = result.Auc, ["membership.tpr-at-1pct-fpr"] = result.TprAt1PercentFpr, ["membership.advantage"] = result.Advantage }, stderr);
