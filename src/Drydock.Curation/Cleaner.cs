@@ -149,7 +149,9 @@ public sealed class Cleaner
         {
             var file = files[f];
             var source = _policy.SourceOf(file);
-            var entry = new InputEntry(file, formats[f].Format.Name(), Sha256OfFile(file), new FileInfo(file).Length, source);
+            // The input's hash is taken beside the cleaning, not before it (a second read of the file, from the page cache).
+            var hashing = Task.Run(() => Sha256OfFile(file), cancellationToken);
+            var entry = new InputEntry(file, formats[f].Format.Name(), new FileInfo(file).Length, source);
             manifestInputs.Add(entry);
             var batches = reader.Read(file, formats[f], position => progress?.Invoke(file, position));
             var processed = batches
@@ -163,6 +165,8 @@ public sealed class Cleaner
                     state.Accept(record, _policyHash);
                 }
             }
+
+            entry.Sha256 = hashing.GetAwaiter().GetResult();
         }
 
         state.Finish(_policyHash);
@@ -217,7 +221,7 @@ public sealed class Cleaner
         }
 
         var changes = new List<(string Path, string Text)>();
-        var content = new StringBuilder();
+        var content = new List<string>(record.Fields.Count);
         var removed = new List<(string Type, int Start, int End)>();
         foreach (var field in record.Fields)
         {
@@ -265,7 +269,7 @@ public sealed class Cleaner
             var final = Apply(text, redactions);
             if (!string.Equals(final, field.Text, StringComparison.Ordinal)) changes.Add((field.Path, final));
             // The record's own id is not content: two records that differ only by id are duplicates.
-            if (!string.Equals(field.Text, record.Id, StringComparison.Ordinal)) content.Append(final).Append('\u001f');
+            if (!string.Equals(field.Text, record.Id, StringComparison.Ordinal)) content.Add(final);
         }
 
         var raw = record.Raw ?? throw new CleanException($"{record.File}:{record.Line}: record text was not kept by the reader");
@@ -304,25 +308,36 @@ public sealed class Cleaner
         }
 
         var rewritten = csvHeader is not null ? changes[0].Text : changes.Count == 0 ? raw : JsonFieldWriter.Rewrite(raw, changes);
-        var key = content.ToString();
         return new ProcessedRecord(record.File, record.Line, record.Id, Disposition.Keep, rewritten, reasons, entries, source.Path)
         {
             CsvHeader = csvHeader,
-            ExactHash = ExactHash(key),
-            Signature = _policy.NearDedup ? NearDuplicateIndex.Signature(key) : null,
+            ExactHash = ExactHash(content),
+            Signature = _policy.NearDedup ? NearDuplicateIndex.Signature(content) : null,
         };
     }
 
-    // XxHash128 of the lower-cased content's UTF-8 bytes, through reused per-thread buffers (no copies per record).
-    private static UInt128 ExactHash(string key)
+    // XxHash128 of the lower-cased content's UTF-8 bytes, each field followed by U+001F, through reused per-thread
+    // buffers (the fields are never joined or copied per record).
+    private static UInt128 ExactHash(List<string> content)
     {
-        if (t_lower is null || t_lower.Length < key.Length) t_lower = new char[Math.Max(key.Length, 4096)];
-        var byteCount = Encoding.UTF8.GetMaxByteCount(key.Length);
-        if (t_utf8 is null || t_utf8.Length < byteCount) t_utf8 = new byte[Math.Max(byteCount, 12288)];
-        var lower = t_lower.AsSpan(0, key.Length);
-        key.AsSpan().ToLowerInvariant(lower);
-        return XxHash128.HashToUInt128(t_utf8.AsSpan(0, Encoding.UTF8.GetBytes(lower, t_utf8)));
+        var hash = t_hash ??= new XxHash128();
+        hash.Reset();
+        foreach (var part in content)
+        {
+            if (t_lower is null || t_lower.Length < part.Length) t_lower = new char[Math.Max(part.Length, 4096)];
+            var byteCount = Encoding.UTF8.GetMaxByteCount(part.Length);
+            if (t_utf8 is null || t_utf8.Length < byteCount) t_utf8 = new byte[Math.Max(byteCount, 12288)];
+            var lower = t_lower.AsSpan(0, part.Length);
+            part.AsSpan().ToLowerInvariant(lower);
+            hash.Append(t_utf8.AsSpan(0, Encoding.UTF8.GetBytes(lower, t_utf8)));
+            hash.Append("\u001f"u8);
+        }
+
+        return hash.GetCurrentHashAsUInt128();
     }
+
+    [ThreadStatic]
+    private static XxHash128? t_hash;
 
     [ThreadStatic]
     private static char[]? t_lower;
@@ -377,7 +392,21 @@ public sealed class Cleaner
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
-        public void Write(string text) => Write(Encoding.UTF8.GetBytes(text));
+        private byte[] _encoded = new byte[64 * 1024];
+
+        // Encoded into one reused buffer: no copy of the record per write.
+        public void Write(string text)
+        {
+            var most = Encoding.UTF8.GetMaxByteCount(text.Length);
+            if (_encoded.Length < most) _encoded = new byte[Math.Max(most, _encoded.Length * 2)];
+            Write(_encoded.AsSpan(0, Encoding.UTF8.GetBytes(text, _encoded)));
+        }
+
+        public void WriteLine(string text)
+        {
+            Write(text);
+            Write("\n"u8);
+        }
 
         public void WriteLine(ReadOnlySpan<byte> bytes)
         {
@@ -396,12 +425,12 @@ public sealed class Cleaner
         }
     }
 
-    internal sealed class InputEntry(string file, string format, string sha256, long bytes, SourcePolicy source)
+    internal sealed class InputEntry(string file, string format, long bytes, SourcePolicy source)
     {
         public SourcePolicy Source { get; } = source;
         public string File { get; } = file;
         public string Format { get; } = format;
-        public string Sha256 { get; } = sha256;
+        public string Sha256 { get; set; } = "";
         public long Bytes { get; } = bytes;
         public long Records { get; set; }
     }
@@ -496,7 +525,7 @@ public sealed class Cleaner
                     _holdoutHeaderWritten = true;
                 }
 
-                _holdout!.Write(record.Text + "\n");
+                _holdout!.WriteLine(record.Text!);
                 _heldOut++;
                 Count(_dispositions, "held-out");
                 return;
@@ -594,7 +623,16 @@ public sealed class Cleaner
                 _headerWritten = true;
             }
 
-            WriteOutput(_asArray ? (_written == 0 ? "  " : ",\n  ") + record.Text : record.Text + "\n");
+            if (_asArray)
+            {
+                _output!.Write(_written == 0 ? "  " : ",\n  ");
+                _output.Write(record.Text!);
+            }
+            else
+            {
+                _output!.WriteLine(record.Text!);
+            }
+
             _written++;
             Count(_dispositions, "kept");
         }

@@ -21,4 +21,16 @@ public class MinHashTests
         Assert.Equal(-1, index.FindOrAdd(NearDuplicateIndex.Signature("completely unrelated words about databases and indexes and query planners")));
         Assert.Equal(0, index.FindOrAdd(NearDuplicateIndex.Signature(text.Replace("seven", "SEVEN", StringComparison.Ordinal) + " twentyone")));
     }
+
+    [Theory]
+    [InlineData("You are a helpful assistant.|Where is my order #4411?|It shipped on Monday.")]
+    [InlineData("|abc||de")]
+    [InlineData("word|word")]
+    [InlineData("")]
+    public void Signature_OfParts_IsTheSignatureOfThePartsJoined(string joined)
+    {
+        var parts = joined.Split('|');
+        Assert.Equal(NearDuplicateIndex.Signature(string.Join('\u001f', parts)), NearDuplicateIndex.Signature(parts));
+        Assert.Equal(NearDuplicateIndex.Signature(string.Join(" / ", parts)), NearDuplicateIndex.Signature(parts));
+    }
 }

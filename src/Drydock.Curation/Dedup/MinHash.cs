@@ -95,6 +95,16 @@ public sealed class NearDuplicateIndex(double threshold)
     public static uint[] Signature(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return Signature([text]);
+    }
+
+    /// <summary>
+    /// The signature of several texts read as one, a word break between each (the same as the signature of the texts
+    /// joined by any non-alphanumeric separator), without joining them.
+    /// </summary>
+    public static uint[] Signature(IReadOnlyList<string> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
         var signature = new uint[Hashes];
         signature.AsSpan().Fill(uint.MaxValue);
         // A rolling polynomial hash of the last five folded characters: each character costs a multiply and a mix.
@@ -103,22 +113,26 @@ public sealed class NearDuplicateIndex(double threshold)
         var head = 0;
         var rolling = 0UL;
         var pendingSpace = false;
-        foreach (var raw in text)
+        foreach (var text in parts)
         {
-            if (!char.IsLetterOrDigit(raw))
+            pendingSpace = filled > 0;
+            foreach (var raw in text)
             {
-                // A run of other characters is one space, and only between words (never leading or trailing).
-                pendingSpace = filled > 0;
-                continue;
-            }
+                if (!char.IsLetterOrDigit(raw))
+                {
+                    // A run of other characters is one space, and only between words (never leading or trailing).
+                    pendingSpace = filled > 0;
+                    continue;
+                }
 
-            if (pendingSpace)
-            {
-                Push(signature, ring, ref filled, ref head, ref rolling, ' ');
-                pendingSpace = false;
-            }
+                if (pendingSpace)
+                {
+                    Push(signature, ring, ref filled, ref head, ref rolling, ' ');
+                    pendingSpace = false;
+                }
 
-            Push(signature, ring, ref filled, ref head, ref rolling, char.ToLowerInvariant(raw));
+                Push(signature, ring, ref filled, ref head, ref rolling, char.ToLowerInvariant(raw));
+            }
         }
 
         if (filled is > 0 and < ShingleChars) Add(signature, rolling);
