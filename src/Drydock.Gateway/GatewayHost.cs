@@ -59,6 +59,10 @@ public sealed class GatewayHost : IAsyncDisposable
     private readonly WebApplication _app;
     private int _inFlight;
 
+    // No file watching: the default host watches the working folder for appsettings.json changes, and the request log
+    // written below it then woke the watcher (an inotify read and a stat) on every flush.
+    internal static WebApplicationOptions HostOptions() => new() { Args = ["--hostBuilder:reloadConfigOnChange=false"] };
+
     private GatewayHost(GatewayOptions options, GatewayServices services, string listen)
     {
         _options = options;
@@ -70,7 +74,7 @@ public sealed class GatewayHost : IAsyncDisposable
         _monitor = new ExtractionMonitor(options.AbuseThreshold);
         _audit = options.AuditFolder is null ? null : new RequestAuditLog(options.AuditFolder, options.AuditRetentionDays, options.AuditText);
         _upstream = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = options.UpstreamTimeout };
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(HostOptions());
         builder.Logging.ClearProviders();
         if (services.Logs is not null) builder.Logging.AddProvider(services.Logs);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);

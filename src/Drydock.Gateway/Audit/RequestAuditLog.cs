@@ -26,17 +26,22 @@ public sealed record RequestFilter(string? Key = null, string? Model = null, int
 /// types, decisions, abuse score) in one file per UTC day, <c>requests-YYYY-MM-DD.jsonl</c>; files older than the
 /// retention are deleted at start and every hour. Prompt and answer text appear only as the policy says
 /// (<see cref="AuditText"/>); raw values never do. Requests hand their line to a queue (bounded: a slow disk slows
-/// requests down rather than dropping lines) and one writer appends whatever is queued and flushes, so a busy
-/// gateway writes in batches and an idle one at once.
+/// requests down rather than dropping lines) and one writer serializes whatever is queued and appends it in one
+/// write; while busy it gathers for 5 ms between writes, so a busy gateway writes in batches and an idle one at once.
 /// </summary>
 public sealed class RequestAuditLog : IDisposable
 {
     private readonly string _folder;
     private readonly int _retentionDays;
     private readonly Timer _purge;
-    private readonly Channel<(string Day, string Text)> _queue = Channel.CreateBounded<(string, string)>(new BoundedChannelOptions(65_536) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    // A busy writer gathers lines this long before it writes again: one write and one wake-up per batch, not per line.
+    private static readonly TimeSpan s_batch = TimeSpan.FromMilliseconds(5);
+    private static readonly JsonWriterOptions s_json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private readonly Channel<(DateTimeOffset At, JsonObject Line)> _queue = Channel.CreateBounded<(DateTimeOffset, JsonObject)>(new BoundedChannelOptions(65_536) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Task _drain;
-    private StreamWriter? _writer;
+    private readonly System.Buffers.ArrayBufferWriter<byte> _batch = new(64 * 1024);
+    private Utf8JsonWriter? _writer;
+    private FileStream? _file;
     private string? _day;
     private long _queued;
     private long _written;
@@ -63,14 +68,12 @@ public sealed class RequestAuditLog : IDisposable
         _ => null,
     };
 
-    /// <summary>Queues one request's line.</summary>
+    /// <summary>Queues one request's line; the log owns <paramref name="line"/> from here on (it is written later).</summary>
     public ValueTask WriteAsync(JsonObject line)
     {
         ArgumentNullException.ThrowIfNull(line);
-        var now = DateTimeOffset.UtcNow;
-        line["at"] = now.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
         Interlocked.Increment(ref _queued);
-        return _queue.Writer.WriteAsync((now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), line.ToJsonString() + "\n"));
+        return _queue.Writer.WriteAsync((DateTimeOffset.UtcNow, line));
     }
 
     /// <summary>Waits until every line queued so far is on disk.</summary>
@@ -80,28 +83,46 @@ public sealed class RequestAuditLog : IDisposable
         while (Interlocked.Read(ref _written) < target && !_drain.IsCompleted) await Task.Delay(2).ConfigureAwait(false);
     }
 
+    // The one writer: serializes each queued line into the day's file, flushes the batch, and waits a moment while busy.
     private async Task Drain()
     {
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             var count = 0;
+            _writer ??= new Utf8JsonWriter(_batch, s_json);
             while (reader.TryRead(out var item))
             {
-                if (_day != item.Day)
+                var day = item.At.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                if (_day != day)
                 {
-                    _writer?.Dispose();
-                    _writer = new StreamWriter(new FileStream(Path.Combine(_folder, $"requests-{item.Day}.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
-                    _day = item.Day;
+                    WriteBatch();
+                    _file?.Dispose();
+                    _file = new FileStream(Path.Combine(_folder, $"requests-{day}.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+                    _day = day;
                 }
 
-                _writer!.Write(item.Text);
+                item.Line["at"] = item.At.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+                item.Line.WriteTo(_writer);
+                _writer.Flush();
+                _writer.Reset();
+                "\n"u8.CopyTo(_batch.GetSpan(1));
+                _batch.Advance(1);
                 count++;
             }
 
-            _writer?.Flush();
+            WriteBatch();
             Interlocked.Add(ref _written, count);
+            if (count > 1) await Task.Delay(s_batch).ConfigureAwait(false);
         }
+    }
+
+    // The gathered lines to the day's file in one write.
+    private void WriteBatch()
+    {
+        if (_batch.WrittenCount == 0) return;
+        _file!.Write(_batch.WrittenSpan);
+        _batch.ResetWrittenCount();
     }
 
     /// <summary>Deletes day files older than the retention; returns how many.</summary>
@@ -160,6 +181,7 @@ public sealed class RequestAuditLog : IDisposable
         _queue.Writer.TryComplete();
         _drain.GetAwaiter().GetResult();
         _writer?.Dispose();
+        _file?.Dispose();
     }
 
     private static bool Matches(JsonObject line, RequestFilter filter)

@@ -27,7 +27,7 @@ public sealed class LocalModelServer : IAsyncDisposable
     {
         _model = model;
         _name = name;
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(GatewayHost.HostOptions());
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(listen);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
