@@ -79,8 +79,8 @@ internal static partial class PiiRules
             severity: Severity.Low, keywords: [":"], caseSensitive: true, windowBefore: 40, windowAfter: 44, confidence: 0.85, validator: IPv6Check,
             keywordHitFilter: (text, i) => (i > 0 && IsHexOrColon(text[i - 1])) && (i + 1 < text.Length && IsHexOrColon(text[i + 1])));
         yield return Pii("DD-PII-009", "street-address", "US street address", UsAddress(),
-            ["ship to 1600 Amphitheatre Parkway, Mountain View, CA 94043", "I live at 221 Baker Street."],
-            ["page 42 Main points", "Released 2021 Ford Focus"],
+            ["ship to 1600 Amphitheatre Parkway, Mountain View, CA 94043", "I live at 221 Baker Street.", "deliver to 42 Elm Ave Apt 3", "350 Fifth Avenue"],
+            ["page 42 Main points", "Released 2021 Ford Focus", "revenue grew 12 Percent in Q3"],
             severity: Severity.Medium, keywords: s_streetWords, caseSensitive: true, keywordsEnableWholeText: true, confidence: 0.8,
             context: ["address", "live at", "ship to", "deliver", "located at", "mail to", "residence"]);
         yield return Pii("DD-PII-010", "street-address", "UK street address with postcode", UkAddress(),
@@ -124,9 +124,10 @@ internal static partial class PiiRules
     // Street suffixes as keywords, capitalised as in addresses. Short abbreviations carry their punctuation so
     // that "Step" or "Please" do not wake the address patterns. Keywords are searched by their first three
     // characters first, so where a suffix starts like a common word ("Court" like "Could") a rarer inner
-    // part is the keyword instead ("treet", "venue"); the window still covers the whole address.
+    // part is the keyword instead ("treet"); the window still covers the whole address. "Ave" serves "Avenue" too:
+    // its inner part "venue" is in every "revenue".
     private static readonly string[] s_streetWords =
-        ["treet", "St.", "St,", "venue", "Ave.", "Ave,", "Road", "Rd.", "Rd,", "oulevard", "Blvd", "Lane", "Drive", "Dr.", "Dr,", "Parkway", "Pkwy",
+        ["treet", "St.", "St,", "Ave", "Road", "Rd.", "Rd,", "oulevard", "Blvd", "Lane", "Drive", "Dr.", "Dr,", "Parkway", "Pkwy",
          "errace", "ighway", "Hwy", "quare", "rescent", "ardens", "Mews"];
 
     private static readonly HashSet<string> s_placeholderDomains = new(StringComparer.OrdinalIgnoreCase)
