@@ -87,8 +87,8 @@ internal static partial class PiiRules
             ["10 Downing Street, London SW1A 2AA", "Flat 3, 42 Harbour Road, Bristol BS1 5TY"], ["Street Fighter 2"],
             severity: Severity.Medium, keywords: s_streetWords, caseSensitive: true, keywordsEnableWholeText: true, confidence: 0.85);
         yield return Pii("DD-PII-011", "street-address", "German street address", DeAddress(),
-            ["Anschrift: Hauptstraße 12, 10115 Berlin", "Berliner Allee 7a"], ["Straße ohne Nummer"],
-            severity: Severity.Medium, keywords: ["stra", "weg ", "gasse", "latz ", "llee ", "damm "], windowBefore: 40, windowAfter: 60,
+            ["Anschrift: Hauptstraße 12, 10115 Berlin", "Berliner Allee 7a", "Lindenstrasse 4", "Kölner Straße 9"], ["Straße ohne Nummer", "registration 2024 strategy 12"],
+            severity: Severity.Medium, keywords: ["strasse", "straße", "weg ", "gasse", "latz ", "llee ", "damm "], windowBefore: 40, windowAfter: 60,
             confidence: 0.8);
         yield return Pii("DD-PII-012", "date-of-birth", "Date of birth next to a birth keyword", DateOfBirth(),
             ["Date of birth: 14/03/1987", "born on March 3, 1990", "DOB: 1985-07-22", "geboren am 03.04.1979"],
