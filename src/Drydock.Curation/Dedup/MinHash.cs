@@ -118,7 +118,9 @@ public sealed class NearDuplicateIndex(double threshold)
             pendingSpace = filled > 0;
             foreach (var raw in text)
             {
-                if (!char.IsLetterOrDigit(raw))
+                // ASCII through a table (0: not a letter or digit), the rest through the Unicode character data.
+                var c = raw < 128 ? (char)s_fold[raw] : char.IsLetterOrDigit(raw) ? char.ToLowerInvariant(raw) : '\0';
+                if (c == '\0')
                 {
                     // A run of other characters is one space, and only between words (never leading or trailing).
                     pendingSpace = filled > 0;
@@ -131,7 +133,7 @@ public sealed class NearDuplicateIndex(double threshold)
                     pendingSpace = false;
                 }
 
-                Push(signature, ring, ref filled, ref head, ref rolling, char.ToLowerInvariant(raw));
+                Push(signature, ring, ref filled, ref head, ref rolling, c);
             }
         }
 
@@ -184,6 +186,10 @@ public sealed class NearDuplicateIndex(double threshold)
     private const ulong Base = 0x100000001B3UL;
     private const ulong BaseToTheFourth = unchecked(Base * Base * Base * Base);
 
+    // ASCII letters and digits lower-cased; every other ASCII character 0.
+    private static readonly byte[] s_fold = [.. Enumerable.Range(0, 128).Select(c => char.IsAsciiLetterOrDigit((char)c) ? (byte)char.ToLowerInvariant((char)c) : (byte)0)];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Push(uint[] signature, Span<char> ring, ref int filled, ref int head, ref ulong rolling, char c)
     {
         if (filled == ShingleChars)
@@ -197,7 +203,7 @@ public sealed class NearDuplicateIndex(double threshold)
 
         rolling = (rolling * Base) + c;
         ring[head] = c;
-        head = (head + 1) % ShingleChars;
+        head = head == ShingleChars - 1 ? 0 : head + 1;
         if (filled == ShingleChars) Add(signature, rolling);
     }
 
