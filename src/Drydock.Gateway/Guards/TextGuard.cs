@@ -58,10 +58,15 @@ public sealed class TextGuard(Detector detector)
 
 /// <summary>
 /// The output guard for a stream: text is emitted only once it is at least <c>window</c> characters behind the
-/// newest text, so a value split across chunks is whole in the held-back buffer before any of it leaves.
+/// newest text, so a value split across chunks is whole in the held-back buffer before any of it leaves. Values
+/// longer than the window are held whole too: a token (no white space) still open at the cut, and a PEM block whose
+/// END line has not arrived (its pattern needs it), wait up to <see cref="MaxHold"/> characters.
 /// </summary>
 public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, CanaryAnalyzer? canaries = null)
 {
+    /// <summary>The most characters held back for an unfinished token or key block (the key patterns' own bound).</summary>
+    public const int MaxHold = 16_400;
+
     private string _pending = "";
 
     /// <summary>Findings so far.</summary>
@@ -98,10 +103,23 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         }
 
         _pending = result.Text;
-        var cut = final ? _pending.Length : Math.Max(0, _pending.Length - window);
+        var cut = final ? _pending.Length : Cut(_pending, window);
         if (cut > 0 && cut < _pending.Length && char.IsHighSurrogate(_pending[cut - 1])) cut--;
         var ready = _pending[..cut];
         _pending = _pending[cut..];
         return ready;
+    }
+
+    // Where the text that may leave now ends: a window before the newest character, then back to the start of a token
+    // that runs across that point, and back to an unfinished PEM block's BEGIN line; never more than MaxHold back.
+    private static int Cut(string pending, int window)
+    {
+        var cut = Math.Max(0, pending.Length - window);
+        var floor = Math.Max(0, pending.Length - MaxHold);
+        while (cut > floor && !char.IsWhiteSpace(pending[cut - 1]) && !char.IsWhiteSpace(pending[cut])) cut--;
+        var begin = pending.LastIndexOf("-----BEGIN ", StringComparison.Ordinal);
+        if (begin < floor || begin >= cut) return cut;
+        var end = pending.IndexOf("-----END ", begin, StringComparison.Ordinal);
+        return end < 0 || pending.IndexOf("-----", end + 9, StringComparison.Ordinal) < 0 ? begin : cut;
     }
 }

@@ -1,0 +1,50 @@
+using System.Text;
+using Drydock.Detection.Engine;
+using Drydock.Detection.Rules;
+using Drydock.Gateway.Guards;
+
+namespace Drydock.Gateway.Tests;
+
+/// <summary>
+/// The streaming output guard with values longer than its window: a private key (whose pattern needs the END line)
+/// and a long token must not leave in part while the rest is still on its way, whatever the chunk size.
+/// </summary>
+public sealed class StreamGuardTests
+{
+    private static readonly TextGuard s_guard = new(Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers));
+
+    private const string Pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END RSA PRIVATE KEY-----";
+
+    private const string Jwt = "eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAiMTAyOTM4NDc1NiIsICJuYW1lIjogIk9sYSBOb3JkbWFubiIsICJpYXQiOiAxNzE2MjM5MDIyfQ.88ad3DNBYjvsedonuSsddfrfifiUziXnFAAoeelK9mq";
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(50)]
+    public void ValuesLongerThanTheWindow_NeverLeaveInPart(int chunk)
+    {
+        foreach (var (value, inner) in new[] { (Pem, "MIIEowIBAAKCAQEA"), (Jwt, "eyJzdWIiOiAiMTAy") })
+        {
+            var answer = $"Here is what you asked for: {value}\nKeep it safe. Anything else I can help with today?";
+            var guard = new StreamGuard(s_guard, GuardMode.Redact, window: 64);
+            var sent = new StringBuilder();
+            for (var i = 0; i < answer.Length; i += chunk) sent.Append(guard.Push(answer.Substring(i, Math.Min(chunk, answer.Length - i))));
+            sent.Append(guard.Flush());
+            Assert.DoesNotContain(inner, sent.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain(value[..20], sent.ToString(), StringComparison.Ordinal);
+            Assert.EndsWith("Anything else I can help with today?", sent.ToString(), StringComparison.Ordinal);
+            Assert.NotEmpty(guard.Findings);
+        }
+    }
+
+    [Fact]
+    public void OrdinaryProse_LeavesOnceItIsAWindowBehind()
+    {
+        var guard = new StreamGuard(s_guard, GuardMode.Redact, window: 64);
+        var prose = string.Concat(Enumerable.Repeat("Your order ships on Monday and arrives by Thursday. ", 6));
+        var sent = new StringBuilder();
+        for (var i = 0; i < prose.Length; i += 5) sent.Append(guard.Push(prose.Substring(i, Math.Min(5, prose.Length - i))));
+        Assert.InRange(sent.Length, prose.Length - 64 - 16, prose.Length - 64);
+        Assert.Equal(prose, sent + guard.Flush());
+    }
+}
