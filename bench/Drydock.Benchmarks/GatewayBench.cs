@@ -145,7 +145,7 @@ internal static class GatewayBench
     }
 
     /// <summary>
-    /// Streaming: an upstream that streams <paramref name="tokens"/> four-character tokens, one every
+    /// Streaming: an upstream that streams <paramref name="tokens"/> five-character tokens (a word and a space), one every
     /// <paramref name="intervalMs"/> ms (a model at 1000/interval tokens/s), read directly and through the gateway
     /// with hold-back windows of 0, 64 and 256 characters. Prints time to first token, total time, and the output
     /// guard's own cost per chunk (the detector on the held-back text, measured without the network).
@@ -162,7 +162,7 @@ internal static class GatewayBench
             context.Response.ContentType = "text/event-stream";
             for (var i = 0; i < tokens; i++)
             {
-                await context.Response.WriteAsync($$"""data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"tok{{i % 10}}"},"finish_reason":null}]}""" + "\n\n");
+                await context.Response.WriteAsync($$"""data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"tok{{i % 10}} "},"finish_reason":null}]}""" + "\n\n");
                 await context.Response.Body.FlushAsync();
                 await Task.Delay(intervalMs);
             }

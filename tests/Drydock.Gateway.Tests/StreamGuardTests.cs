@@ -38,6 +38,20 @@ public sealed class StreamGuardTests
     }
 
     [Fact]
+    public void TextWithoutSpaces_IsNotHeldWhole()
+    {
+        // Chinese has no spaces between words; only runs of credential characters are held past the window.
+        var guard = new StreamGuard(s_guard, GuardMode.Redact, window: 64);
+        var answer = string.Concat(Enumerable.Repeat("您的订单将于周一发货，周四送达。", 20));
+        var sent = new StringBuilder();
+        for (var i = 0; i < answer.Length; i += 3) sent.Append(guard.Push(answer.Substring(i, Math.Min(3, answer.Length - i))));
+        Assert.Equal(answer.Length - 64, sent.Length);
+        Assert.Equal(answer, sent + guard.Flush());
+        var none = new StreamGuard(s_guard, GuardMode.Redact, window: 0);
+        Assert.Equal("word", none.Push("word"));
+    }
+
+    [Fact]
     public void OrdinaryProse_LeavesOnceItIsAWindowBehind()
     {
         var guard = new StreamGuard(s_guard, GuardMode.Redact, window: 64);

@@ -59,13 +59,17 @@ public sealed class TextGuard(Detector detector)
 /// <summary>
 /// The output guard for a stream: text is emitted only once it is at least <c>window</c> characters behind the
 /// newest text, so a value split across chunks is whole in the held-back buffer before any of it leaves. Values
-/// longer than the window are held whole too: a token (no white space) still open at the cut, and a PEM block whose
-/// END line has not arrived (its pattern needs it), wait up to <see cref="MaxHold"/> characters.
+/// longer than the window are held whole too: a run of credential characters (ASCII letters, digits and
+/// <c>-_.+/=~%</c>) still open at the cut waits up to <see cref="MaxTokenHold"/> characters, and a PEM block whose END
+/// line has not arrived (its pattern needs it) up to <see cref="MaxHold"/>.
 /// </summary>
 public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, CanaryAnalyzer? canaries = null)
 {
-    /// <summary>The most characters held back for an unfinished token or key block (the key patterns' own bound).</summary>
+    /// <summary>The most characters held back for an unfinished key block (the key patterns' own bound).</summary>
     public const int MaxHold = 16_400;
+
+    /// <summary>The most characters held back for an unfinished run of credential characters (a long JWT).</summary>
+    public const int MaxTokenHold = 4_096;
 
     private string _pending = "";
 
@@ -110,16 +114,23 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         return ready;
     }
 
-    // Where the text that may leave now ends: a window before the newest character, then back to the start of a token
-    // that runs across that point, and back to an unfinished PEM block's BEGIN line; never more than MaxHold back.
+    // Where the text that may leave now ends: a window before the newest character, then back to the start of a run of
+    // credential characters that goes on across that point, and back to an unfinished PEM block's BEGIN line.
     private static int Cut(string pending, int window)
     {
         var cut = Math.Max(0, pending.Length - window);
+        if (cut < pending.Length && IsCredentialChar(pending[cut]))
+        {
+            var tokenFloor = Math.Max(0, pending.Length - MaxTokenHold);
+            while (cut > tokenFloor && IsCredentialChar(pending[cut - 1])) cut--;
+        }
+
         var floor = Math.Max(0, pending.Length - MaxHold);
-        while (cut > floor && !char.IsWhiteSpace(pending[cut - 1]) && !char.IsWhiteSpace(pending[cut])) cut--;
         var begin = pending.LastIndexOf("-----BEGIN ", StringComparison.Ordinal);
         if (begin < floor || begin >= cut) return cut;
         var end = pending.IndexOf("-----END ", begin, StringComparison.Ordinal);
         return end < 0 || pending.IndexOf("-----", end + 9, StringComparison.Ordinal) < 0 ? begin : cut;
     }
+
+    private static bool IsCredentialChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '+' or '/' or '=' or '~' or '%';
 }
