@@ -27,12 +27,10 @@ public sealed class StreamGuardTests
         {
             var answer = $"Here is what you asked for: {value}\nKeep it safe. Anything else I can help with today?";
             var guard = new StreamGuard(s_guard, GuardMode.Redact, window: 64);
-            var sent = new StringBuilder();
-            for (var i = 0; i < answer.Length; i += chunk) sent.Append(guard.Push(answer.Substring(i, Math.Min(chunk, answer.Length - i))));
-            sent.Append(guard.Flush());
-            Assert.DoesNotContain(inner, sent.ToString(), StringComparison.Ordinal);
-            Assert.DoesNotContain(value[..20], sent.ToString(), StringComparison.Ordinal);
-            Assert.EndsWith("Anything else I can help with today?", sent.ToString(), StringComparison.Ordinal);
+            var sent = Stream(guard, answer, chunk) + guard.Flush();
+            Assert.DoesNotContain(inner, sent, StringComparison.Ordinal);
+            Assert.DoesNotContain(value[..20], sent, StringComparison.Ordinal);
+            Assert.EndsWith("Anything else I can help with today?", sent, StringComparison.Ordinal);
             Assert.NotEmpty(guard.Findings);
         }
     }
@@ -43,8 +41,7 @@ public sealed class StreamGuardTests
         // Chinese has no spaces between words; only runs of credential characters are held past the window.
         var guard = new StreamGuard(s_guard, GuardMode.Redact, window: 64);
         var answer = string.Concat(Enumerable.Repeat("您的订单将于周一发货，周四送达。", 20));
-        var sent = new StringBuilder();
-        for (var i = 0; i < answer.Length; i += 3) sent.Append(guard.Push(answer.Substring(i, Math.Min(3, answer.Length - i))));
+        var sent = Stream(guard, answer, 3);
         Assert.Equal(answer.Length - 64, sent.Length);
         Assert.Equal(answer, sent + guard.Flush());
         var none = new StreamGuard(s_guard, GuardMode.Redact, window: 0);
@@ -56,9 +53,16 @@ public sealed class StreamGuardTests
     {
         var guard = new StreamGuard(s_guard, GuardMode.Redact, window: 64);
         var prose = string.Concat(Enumerable.Repeat("Your order ships on Monday and arrives by Thursday. ", 6));
-        var sent = new StringBuilder();
-        for (var i = 0; i < prose.Length; i += 5) sent.Append(guard.Push(prose.Substring(i, Math.Min(5, prose.Length - i))));
+        var sent = Stream(guard, prose, 5);
         Assert.InRange(sent.Length, prose.Length - 64 - 16, prose.Length - 64);
         Assert.Equal(prose, sent + guard.Flush());
+    }
+
+    // The text the guard lets out while the answer arrives in chunks of the given size (before the final flush).
+    private static string Stream(StreamGuard guard, string answer, int chunk)
+    {
+        var sent = new StringBuilder();
+        for (var i = 0; i < answer.Length; i += chunk) sent.Append(guard.Push(answer.Substring(i, Math.Min(chunk, answer.Length - i))));
+        return sent.ToString();
     }
 }
