@@ -471,7 +471,7 @@ public sealed class Cleaner
             (_output, _quarantine, _ledger) = (new HashedOutput(output), new HashedOutput(quarantine), new HashedOutput(ledger));
             _holdout = holdout is null ? null : new HashedOutput(holdout);
             (_asArray, _asCsv) = (asArray, asCsv);
-            if (_asArray) WriteOutput("[\n");
+            if (_asArray) _output.Write("[\n");
         }
 
         public void Accept(ProcessedRecord record, string policyHash)
@@ -521,7 +521,7 @@ public sealed class Cleaner
             {
                 if (_asCsv && !_holdoutHeaderWritten && record.CsvHeader is not null)
                 {
-                    _holdout!.Write(record.CsvHeader + "\n");
+                    _holdout!.WriteLine(record.CsvHeader);
                     _holdoutHeaderWritten = true;
                 }
 
@@ -570,7 +570,7 @@ public sealed class Cleaner
                 }
             }
 
-            if (_asArray) WriteOutput(_written == 0 ? "]\n" : "\n]\n");
+            if (_asArray) _output!.Write(_written == 0 ? "]\n" : "\n]\n");
         }
 
         public CleanManifest Manifest(List<InputEntry> inputs, CleaningPolicy policy, string policyHash, string toolVersion)
@@ -619,7 +619,7 @@ public sealed class Cleaner
         {
             if (_asCsv && !_headerWritten && record.CsvHeader is not null)
             {
-                WriteOutput(record.CsvHeader + "\n");
+                _output!.WriteLine(record.CsvHeader);
                 _headerWritten = true;
             }
 
@@ -635,11 +635,6 @@ public sealed class Cleaner
 
             _written++;
             Count(_dispositions, "kept");
-        }
-
-        private void WriteOutput(string text)
-        {
-            _output!.Write(text);
         }
 
         private void WriteQuarantine(ProcessedRecord record)
