@@ -31,6 +31,36 @@ internal static class GatewayBench
         return 0;
     }
 
+    /// <summary>
+    /// The ceiling for any gateway built on ASP.NET Core here: Kestrel (the slim host, no middleware) forwarding each
+    /// POST body as bytes to <paramref name="upstreamUrl"/> through one pooled HttpClient and copying the answer back,
+    /// with no key, no parsing, no guard and no log. Serves on <paramref name="url"/> until stopped (bench/gateway/wrk.sh).
+    /// </summary>
+    public static async Task<int> Bare(string url, string upstreamUrl)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls(url);
+        var bare = builder.Build();
+        using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        var target = new Uri(upstreamUrl.TrimEnd('/') + "/v1/chat/completions");
+        bare.MapPost("/v1/chat/completions", (RequestDelegate)(async context =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ByteArrayContent(body.GetBuffer(), 0, (int)body.Length) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+            context.Response.StatusCode = (int)response.StatusCode;
+            context.Response.ContentType = "application/json";
+            await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+        }));
+        await bare.StartAsync();
+        Console.WriteLine($"bare pass-through {bare.Urls.First()} -> {target}");
+        await bare.WaitForShutdownAsync(); // until SIGTERM
+        return 0;
+    }
+
     private static async Task<WebApplication> StartUpstream(string upstreamUrl)
     {
         var builder = WebApplication.CreateSlimBuilder();

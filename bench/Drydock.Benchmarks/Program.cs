@@ -39,6 +39,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.EvaluationBench.PromptfooConfig(args[1], args.Length > 2 ? args[2] : "http://127.0.0.1:18000/v1", args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 2000);
     case "gateway-upstream":
         return await Drydock.Bench.GatewayBench.Upstream(args.Length > 1 ? args[1] : "http://127.0.0.1:18000");
+    case "gateway-bare":
+        return await Drydock.Bench.GatewayBench.Bare(args.Length > 1 ? args[1] : "http://127.0.0.1:18082", args.Length > 2 ? args[2] : "http://127.0.0.1:18000");
     case "vault":
         return Drydock.Bench.ProvenanceBench.Vault(args.Length > 1 ? args[1] : "bench/out/vault", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1024);
     case "audit":
@@ -65,6 +67,7 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks model-scan-speed [FOLDER] [SIZE_MB]  model scan of a PyTorch zip checkpoint vs cat and sha256sum
                    Drydock.Benchmarks gateway-latency [REQUESTS]      sequential chat requests: upstream directly vs through the gateway
                    Drydock.Benchmarks gateway-upstream [URL]         the fast upstream alone (bench/gateway/wrk.sh)
+                   Drydock.Benchmarks gateway-bare [URL] [UPSTREAM]  Kestrel + HttpClient pass-through, nothing else: the ASP.NET Core ceiling (bench/gateway/wrk.sh)
                    Drydock.Benchmarks gateway-rate URL RPS SECONDS   open-loop load at a fixed rate; latency percentiles
                    Drydock.Benchmarks gateway-stream [TOKENS] [MS]   streaming: time to first token and guard cost per chunk
                    Drydock.Benchmarks eval-speed [ENDPOINT] [PROBES] [--single-turn] evaluation wall time and CPU per probe (run gateway-upstream first)

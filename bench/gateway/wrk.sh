@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Load comparison on loopback, one run, same machine, each server its own process: the fast upstream directly,
-# nginx proxy_pass to it, and the real `drydock serve` (the launcher's build) with guards off (key, tier, limits,
+# nginx proxy_pass to it, a bare ASP.NET Core pass-through (Kestrel + HttpClient, nothing else: the ceiling for any
+# gateway on this platform), and the real `drydock serve` (the launcher's build) with guards off (key, tier, limits,
 # extraction monitor, request log; no detection) and with every guard on. Needs Debian's wrk and nginx
 # (installed when missing). Then the added latency at a fixed rate (open loop, 1,000 requests/s by default):
-# the upstream directly and through the gateway with every guard on.
+# the upstream directly, through the bare pass-through and through the gateway with every guard on.
 # Usage: bench/gateway/wrk.sh [DURATION_S] [CONNECTIONS] [RATE]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -14,6 +15,8 @@ dotnet build bench/Drydock.Benchmarks -c Release -nologo -v quiet > /dev/null
 project=$(mktemp -d)
 dotnet bench/Drydock.Benchmarks/bin/Release/net10.0/Drydock.Benchmarks.dll gateway-upstream http://127.0.0.1:18000 > /dev/null &
 upstream=$!
+dotnet bench/Drydock.Benchmarks/bin/Release/net10.0/Drydock.Benchmarks.dll gateway-bare http://127.0.0.1:18082 http://127.0.0.1:18000 > /dev/null &
+bare=$!
 cat > "$project/drydock.yaml" <<'YAML'
 gateway:
   tiers:
@@ -26,9 +29,9 @@ off=$(cd "$project" && "$root/drydock" keys create --name bench-off --tier bench
 (cd "$project" && exec "$root/drydock" serve --upstream http://127.0.0.1:18000/v1 --listen http://127.0.0.1:18080 > /dev/null 2>&1) &
 gateway=$!
 nginx -c "$PWD/bench/gateway/nginx.conf"
-trap 'kill $upstream $gateway 2>/dev/null; nginx -c "$PWD/bench/gateway/nginx.conf" -s stop 2>/dev/null; rm -rf "$project"' EXIT
-for _ in $(seq 100); do curl -sf http://127.0.0.1:18080/readyz > /dev/null && break; sleep 0.1; done
-for target in "upstream 18000 -" "nginx 18081 -" "drydock-guards-off 18080 $off" "drydock-guards-on 18080 $on"; do
+trap 'kill $upstream $bare $gateway 2>/dev/null; nginx -c "$PWD/bench/gateway/nginx.conf" -s stop 2>/dev/null; rm -rf "$project"' EXIT
+for _ in $(seq 100); do curl -sf http://127.0.0.1:18080/readyz > /dev/null && curl -sf -X POST -d '{}' http://127.0.0.1:18082/v1/chat/completions > /dev/null && break; sleep 0.1; done
+for target in "upstream 18000 -" "nginx 18081 -" "aspnet-bare-pass-through 18082 -" "drydock-guards-off 18080 $off" "drydock-guards-on 18080 $on"; do
   set -- $target
   if [ "$3" = - ]; then unset DRYDOCK_KEY; else export DRYDOCK_KEY="$3"; fi
   wrk -t2 -c"$connections" -d2s -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions" > /dev/null   # warm-up
@@ -36,7 +39,7 @@ for target in "upstream 18000 -" "nginx 18081 -" "drydock-guards-off 18080 $off"
   wrk -t2 -c"$connections" -d"${duration}s" --latency -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"
 done
 echo "== fixed rate: $rate requests/s for $duration s"
-for target in "upstream 18000 -" "drydock-guards-on 18080 $on"; do
+for target in "upstream 18000 -" "aspnet-bare-pass-through 18082 -" "drydock-guards-on 18080 $on"; do
   set -- $target
   if [ "$3" = - ]; then unset DRYDOCK_KEY; else export DRYDOCK_KEY="$3"; fi
   echo -n "$1: "
