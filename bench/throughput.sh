@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end throughput of `drydock scan` on a synthetic chat JSONL, against two references run on the
-# same file in the same run: CPython merely json.loads-ing every line, and secretlint (npm).
+# same file in the same run: CPython merely json.loads-ing every line, and secretlint (npm). CPython and the
+# scans are each timed three times and the best time is kept.
 # Also times hostile input (runs of '@', '.', digits, '-----BEGIN', ...) at 1, 10 and 100 MB.
 # Usage: bench/throughput.sh [SIZE_MB]   (default 100). Figures go to stdout; nothing here is a test.
 set -euo pipefail
@@ -18,18 +19,24 @@ data="$out/chat-${size}mb.jsonl"
 bytes=$(stat -c %s "$data")
 
 seconds() { local start end; start=$(date +%s.%N); "$@" > /dev/null 2>&1 || true; end=$(date +%s.%N); echo "$end - $start" | bc -l; }
+# The best of three runs: this machine is shared, and a single run can be slowed by a third by a neighbour.
+best() { local b="" t; for _ in 1 2 3; do t=$(seconds "$@"); if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi; done; echo "$b"; }
 peak_kb() { if [ -x /usr/bin/time ]; then /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; else echo "n/a"; fi; }
 
 echo "input: $data ($(echo "$bytes / 1000000" | bc) MB, $(wc -l < "$data") records), $(nproc) cores"
-py=$(seconds python3 -c 'import json,sys
+py=$(best python3 -c 'import json,sys
 for line in open(sys.argv[1], "rb"): json.loads(line)' "$data")
 # The issue's figure is PII and secrets; every category (the default) is timed too.
-dd=$(seconds ./drydock scan "$data" --format json --output "$out/report.json" --categories pii,secret)
-all=$(seconds ./drydock scan "$data" --format json --output "$out/report-all.json")
+dd=$(best ./drydock scan "$data" --format json --output "$out/report.json" --categories pii,secret)
+all=$(best ./drydock scan "$data" --format json --output "$out/report-all.json")
+# The floor under any scan: read, decode every record's fields and write the report, with no pattern rule at all
+# (only the canary check, and no canary is registered).
+floor=$(best ./drydock scan "$data" --format json --output "$out/report-floor.json" --categories canary)
 printf 'python json.loads : %6.2f s  %7.1f MB/s\n' "$py" "$(echo "$bytes / 1000000 / $py" | bc -l)"
 printf 'drydock scan json : %6.2f s  %7.1f MB/s  (%.2fx the json.loads time), peak memory %s KB  [--categories pii,secret]\n' "$dd" "$(echo "$bytes / 1000000 / $dd" | bc -l)" \
   "$(echo "$dd / $py" | bc -l)" "$(peak_kb ./drydock scan "$data" --format json --output "$out/report.json" --categories pii,secret)"
 printf 'drydock scan json : %6.2f s  %7.1f MB/s  (%.2fx the json.loads time)  [every category]\n' "$all" "$(echo "$bytes / 1000000 / $all" | bc -l)" "$(echo "$all / $py" | bc -l)"
+printf 'drydock, no rules : %6.2f s  %7.1f MB/s  (%.2fx the json.loads time)  [read, decode, report: the floor]\n' "$floor" "$(echo "$bytes / 1000000 / $floor" | bc -l)" "$(echo "$floor / $py" | bc -l)"
 
 if command -v npm > /dev/null; then
   sl="$out/secretlint"
