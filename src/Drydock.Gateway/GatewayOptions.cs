@@ -49,7 +49,7 @@ public sealed record GatewayOptions
     public IReadOnlyDictionary<string, string> Aliases { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Characters of an answer held back while streaming, so a value split across chunks is caught before any of it leaves.</summary>
-    public int StreamWindow { get; init; } = 256;
+    public int StreamWindow { get; init; } = 64;
 
     /// <summary>Largest request body accepted.</summary>
     public long MaxRequestBytes { get; init; } = 1 << 20;

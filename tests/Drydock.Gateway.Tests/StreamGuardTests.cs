@@ -1,4 +1,5 @@
 using System.Text;
+using Drydock.Detection;
 using Drydock.Detection.Engine;
 using Drydock.Detection.Rules;
 using Drydock.Gateway.Guards;
@@ -33,6 +34,43 @@ public sealed class StreamGuardTests
             Assert.EndsWith("Anything else I can help with today?", sent, StringComparison.Ordinal);
             Assert.NotEmpty(guard.Findings);
         }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(50)]
+    public void EveryCatalogueValue_LeavesAsIfTheAnswerCameWhole(int chunk)
+    {
+        // Every personal-data and credential example of the catalogue, streamed at the default window: what leaves is
+        // exactly the one-shot redaction. (Redacting held text as it arrived let a value still arriving be taken for a
+        // shorter one, "token: ghp_abc" as a generic key, and the rest of it leave as plain text.)
+        var window = new GatewayOptions { Upstream = new Uri("http://127.0.0.1/v1") }.StreamWindow;
+        var failures = new List<string>();
+        foreach (var rule in BuiltInRules.All.Where(r => r.Category is Categories.Pii or Categories.Secret))
+        {
+            foreach (var example in rule.Examples)
+            {
+                var answer = $"Sure, here it is. {example} Let me know if there is anything else I can do for you today.";
+                var whole = s_guard.Output(answer, GuardMode.Redact);
+                var guard = new StreamGuard(s_guard, GuardMode.Redact, window);
+                var sent = Stream(guard, answer, chunk) + guard.Flush();
+                if (sent != whole.Text) failures.Add($"{rule.Id}: {sent}");
+                if (whole.Findings.Count > 0 && guard.Findings.Count == 0) failures.Add($"{rule.Id}: no finding recorded");
+            }
+        }
+
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public void ContextSentEarlier_StillCounts()
+    {
+        // The context words left long before the value arrived; the value is still judged with them.
+        var guard = new StreamGuard(s_guard, GuardMode.Redact, window: 16);
+        var sent = Stream(guard, "Thanks for waiting. My SSN, as on my card: 536904399. Please update it.", 3) + guard.Flush();
+        Assert.DoesNotContain("536904399", sent, StringComparison.Ordinal);
+        Assert.Contains("[US_SSN]", sent, StringComparison.Ordinal);
     }
 
     [Fact]

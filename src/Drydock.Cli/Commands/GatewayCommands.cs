@@ -49,7 +49,7 @@ internal static class GatewayCommands
         var command = new Command("serve", "Run the gateway: an OpenAI-compatible API in front of a model server, with keys, tiers, rate limits, input/output guards, canary tripwire, extraction monitoring and containment.");
         var upstream = new Option<string>("--upstream") { Description = "The model server's OpenAI-compatible base URL (http://127.0.0.1:8000/v1).", Required = true };
         var listen = new Option<string>("--listen") { Description = "Where to listen.", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
-        var window = new Option<int?>("--stream-window") { Description = "Characters held back while streaming so split values are caught (default 256, or gateway.stream-window)." };
+        var window = new Option<int?>("--stream-window") { Description = "Characters held back while streaming so split values are caught (default 64, or gateway.stream-window)." };
         var audit = new Option<string>("--audit") { Description = "Folder of the request log (one JSONL file per day; text only as gateway.audit.text says).", DefaultValueFactory = _ => RequestLogFolder };
         var redis = new Option<string?>("--redis") { Description = "Share rate limits, throttles and revocations with other instances through this Redis (host:port)." };
         foreach (var option in new Option[] { upstream, listen, window, audit, redis }) command.Options.Add(option);

@@ -60,8 +60,11 @@ public sealed class TextGuard(Detector detector)
 /// The output guard for a stream: text is emitted only once it is at least <c>window</c> characters behind the
 /// newest text, so a value split across chunks is whole in the held-back buffer before any of it leaves. Values
 /// longer than the window are held whole too: a run of credential characters (ASCII letters, digits and
-/// <c>-_.+/=~%</c>) still open at the cut waits up to <see cref="MaxTokenHold"/> characters, and a PEM block whose END
-/// line has not arrived (its pattern needs it) up to <see cref="MaxHold"/>.
+/// <c>-_.+/=~%:@</c>) still open at the cut waits up to <see cref="MaxTokenHold"/> characters, a PEM block whose END
+/// line has not arrived (its pattern needs it) up to <see cref="MaxHold"/>, and a finding that runs across the cut
+/// stays on the held side. The held text is kept as it arrived and judged again with every chunk (a value that is
+/// still arriving can look like a shorter one of another type); only what leaves is redacted, judged with the last
+/// characters sent before it as context.
 /// </summary>
 public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, CanaryAnalyzer? canaries = null)
 {
@@ -71,9 +74,14 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
     /// <summary>The most characters held back for an unfinished run of credential characters (a long JWT).</summary>
     public const int MaxTokenHold = 4_096;
 
-    private string _pending = "";
+    // Characters already sent that are scanned again in front of the held text, so that context words ("my name
+    // is", "password:") and the start of a value are seen with the rest; never sent twice.
+    private const int ContextLength = 64;
 
-    /// <summary>Findings so far.</summary>
+    private string _pending = "";
+    private string _sent = "";
+
+    /// <summary>Findings in the text sent so far (or, once blocked, the ones that blocked it).</summary>
     public List<Finding> Findings { get; } = [];
 
     /// <summary>True once a finding blocked the answer.</summary>
@@ -92,26 +100,32 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
     {
         if (Blocked) return "";
         _pending += delta;
-        var result = guard.Output(_pending, mode, canaries);
-        foreach (var f in result.Findings)
-        {
-            if (!Findings.Any(x => x.RuleId == f.RuleId && x.Excerpt == f.Excerpt)) Findings.Add(f);
-        }
-
+        var offset = _sent.Length;
+        var result = guard.Output(_sent + _pending, mode, canaries);
         if (result.Blocked)
         {
+            Findings.AddRange(result.Findings.Where(f => f.End > offset));
             Blocked = true;
             Canary = result.Canary;
             _pending = "";
             return "";
         }
 
-        _pending = result.Text;
         var cut = final ? _pending.Length : Cut(_pending, window);
+        foreach (var f in result.Findings)
+        {
+            if (f.Start - offset < cut && f.End - offset > cut) cut = Math.Max(0, f.Start - offset);
+        }
+
         if (cut > 0 && cut < _pending.Length && char.IsHighSurrogate(_pending[cut - 1])) cut--;
-        var ready = _pending[..cut];
+        var raw = _pending[..cut];
+        var leaving = result.Findings.Where(f => f.End > offset && f.End - offset <= cut)
+            .Select(f => f with { Start = Math.Max(0, f.Start - offset), End = f.End - offset }).ToList();
+        Findings.AddRange(leaving);
+        var sent = _sent + raw;
+        _sent = sent.Length > ContextLength ? sent[^ContextLength..] : sent;
         _pending = _pending[cut..];
-        return ready;
+        return mode == GuardMode.Redact && leaving.Count > 0 ? TextGuard.Redact(raw, leaving) : raw;
     }
 
     // Where the text that may leave now ends: a window before the newest character, then back to the start of a run of
@@ -132,5 +146,5 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         return end < 0 || pending.IndexOf("-----", end + 9, StringComparison.Ordinal) < 0 ? begin : cut;
     }
 
-    private static bool IsCredentialChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '+' or '/' or '=' or '~' or '%';
+    private static bool IsCredentialChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '+' or '/' or '=' or '~' or '%' or ':' or '@';
 }
