@@ -376,32 +376,98 @@ public sealed class GatewayHost : IAsyncDisposable
 
     private static string Types(IEnumerable<Finding> findings) => string.Join(",", findings.Select(f => f.Type).Distinct().ToArray());
 
-    // Guards every choice of a complete answer in place.
+    // Guards every text of every choice of a complete answer in place; a choice with a blocked text is replaced whole.
     private void GuardChoices(JsonNode body, bool chat, Guarded guarded)
     {
         if (body["choices"] is not JsonArray choices) return;
         foreach (var choice in choices.OfType<JsonObject>())
         {
-            var holder = chat ? choice["message"] as JsonObject : choice;
-            var field = chat ? "content" : "text";
-            if (holder?[field] is not JsonValue v || !v.TryGetValue<string>(out var text)) continue;
-            var result = _guard.Output(text, guarded.Tier.Output, guarded.Canaries);
-            guarded.Findings.AddRange(result.Findings);
-            guarded.Canary |= result.Canary;
-            guarded.Blocked |= result.Blocked;
-            holder[field] = result.Blocked ? Blocked : result.Text;
-            guarded.Text.Append(result.Blocked ? Blocked : result.Text);
-            if (result.Blocked) choice["finish_reason"] = "content_filter";
+            var blocked = false;
+            foreach (var (_, holder, field) in AnswerTexts(choice, chat).ToList())
+            {
+                if (holder[field] is not JsonValue v || !v.TryGetValue<string>(out var text)) continue;
+                var result = _guard.Output(text, guarded.Tier.Output, guarded.Canaries);
+                guarded.Findings.AddRange(result.Findings);
+                guarded.Canary |= result.Canary;
+                blocked |= result.Blocked;
+                holder[field] = result.Blocked ? Blocked : result.Text;
+                guarded.Text.Append(result.Blocked ? Blocked : result.Text);
+            }
+
+            if (!blocked) continue;
+            guarded.Blocked = true;
+            var message = chat ? choice["message"] as JsonObject : choice;
+            if (message is null) continue;
+            foreach (var field in new[] { "refusal", "tool_calls", "function_call" }) message.Remove(field);
+            message[chat ? "content" : "text"] = Blocked;
+            choice["finish_reason"] = "content_filter";
         }
     }
 
-    // Streams the answer through the hold-back guard; returns the upstream's usage.total_tokens when it sent one.
+    // The texts a model writes in one choice (its message, or a stream's delta): the content, a refusal, and the
+    // arguments of tool and function calls, each with a slot name (a stream keeps one hold-back guard per slot).
+    private static IEnumerable<(string Slot, JsonObject Holder, string Field)> AnswerTexts(JsonObject choice, bool chat)
+    {
+        if (!chat)
+        {
+            yield return ("text", choice, "text");
+            yield break;
+        }
+
+        if ((choice["message"] ?? choice["delta"]) is not JsonObject message) yield break;
+        yield return ("content", message, "content");
+        yield return ("refusal", message, "refusal");
+        if (message["tool_calls"] is JsonArray calls)
+        {
+            var position = 0;
+            foreach (var call in calls)
+            {
+                var index = call?["index"] is JsonValue iv && iv.TryGetValue<int>(out var i) ? i : position;
+                position++;
+                if (call?["function"] is JsonObject function) yield return ($"tool:{index}", function, "arguments");
+            }
+        }
+
+        if (message["function_call"] is JsonObject legacy) yield return ("function_call", legacy, "arguments");
+    }
+
+    // Adds text to one slot of a stream delta (or a completions choice), creating what the slot needs.
+    private static void Place(JsonObject holder, string slot, string text)
+    {
+        JsonObject target;
+        var field = "arguments";
+        if (slot.StartsWith("tool:", StringComparison.Ordinal))
+        {
+            var index = int.Parse(slot[5..], System.Globalization.CultureInfo.InvariantCulture);
+            var calls = holder["tool_calls"] as JsonArray ?? [];
+            holder["tool_calls"] = calls;
+            var call = calls.OfType<JsonObject>().FirstOrDefault(c => c["index"] is JsonValue v && v.TryGetValue<int>(out var i) && i == index);
+            if (call is null) calls.Add((JsonNode)(call = new JsonObject { ["index"] = index }));
+            target = call["function"] as JsonObject ?? [];
+            call["function"] = target;
+        }
+        else if (slot == "function_call")
+        {
+            target = holder["function_call"] as JsonObject ?? [];
+            holder["function_call"] = target;
+        }
+        else
+        {
+            target = holder;
+            field = slot;
+        }
+
+        target[field] = (target[field] is JsonValue v2 && v2.TryGetValue<string>(out var before) ? before : "") + text;
+    }
+
+    // Streams the answer through hold-back guards (one per choice and text: content, refusal, each tool call's
+    // arguments); returns the upstream's usage.total_tokens when it sent one.
     private async Task<long?> Stream(HttpContext context, HttpResponseMessage response, bool chat, Guarded guarded, JsonObject audit)
     {
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
-        var guards = new Dictionary<int, StreamGuard>();
+        var guards = new Dictionary<(int Choice, string Slot), StreamGuard>();
         var blocked = new HashSet<int>();
         JsonObject? template = null;
         await using var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
@@ -429,30 +495,61 @@ public sealed class GatewayHost : IAsyncDisposable
             foreach (var choice in (chunk["choices"] as JsonArray ?? []).OfType<JsonObject>())
             {
                 var index = choice["index"] is JsonValue iv && iv.TryGetValue<int>(out var i) ? i : 0;
-                if (!guards.TryGetValue(index, out var guard)) guards[index] = guard = new StreamGuard(_guard, guarded.Tier.Output, _options.StreamWindow, guarded.Canaries);
-                var holder = chat ? choice["delta"] as JsonObject : choice;
-                var field = chat ? "content" : "text";
-                var delta = holder?[field] is JsonValue v && v.TryGetValue<string>(out var t) ? t : "";
+                if (blocked.Contains(index)) continue;
                 var finished = choice["finish_reason"] is JsonValue f && f.GetValueKind() == JsonValueKind.String;
-                var ready = guard.Push(delta) + (finished ? guard.Flush() : "");
-                if (guard.Blocked)
+                var held = 0;
+                var texts = 0;
+                foreach (var (slot, holder, field) in AnswerTexts(choice, chat).ToList())
+                {
+                    if (holder[field] is not JsonValue v || !v.TryGetValue<string>(out var delta)) continue;
+                    if (!guards.TryGetValue((index, slot), out var guard)) guards[(index, slot)] = guard = new StreamGuard(_guard, guarded.Tier.Output, _options.StreamWindow, guarded.Canaries);
+                    var ready = guard.Push(delta);
+                    holder[field] = ready;
+                    AppendSent(guarded, ready);
+                    texts++;
+                    if (delta.Length > 0 && ready.Length == 0) held++;
+                }
+
+                if (finished)
+                {
+                    // The end of this choice: what its guards still hold goes out with it.
+                    foreach (var (key, guard) in guards.Where(g => g.Key.Choice == index).ToList())
+                    {
+                        var rest = guard.Flush();
+                        if (rest.Length == 0) continue;
+                        var holder = chat ? choice["delta"] as JsonObject ?? [] : choice;
+                        if (chat) choice["delta"] = holder;
+                        Place(holder, key.Slot, rest);
+                        AppendSent(guarded, rest);
+                    }
+                }
+
+                if (guards.Any(g => g.Key.Choice == index && g.Value.Blocked))
                 {
                     // Once: the blocked notice replaces everything this choice would still have said.
-                    if (blocked.Add(index)) await Send(context, Chunk(template, index, chat, Blocked, "content_filter")).ConfigureAwait(false);
+                    blocked.Add(index);
+                    await Send(context, Chunk(template, index, chat, "content", Blocked, "content_filter")).ConfigureAwait(false);
                     continue;
                 }
 
-                if (holder is not null) holder[field] = ready;
-                if (guarded.Text.Length < 65536) guarded.Text.Append(ready);
-                if (ready.Length > 0 || finished || delta.Length == 0) await Send(context, chunk).ConfigureAwait(false);
+                // A chunk whose every text is still held back is not sent (tool calls go out for their ids and names).
+                var onlyHeld = !finished && texts > 0 && held == texts && (chat ? (choice["delta"] as JsonObject)?.ContainsKey("tool_calls") != true : true);
+                if (!onlyHeld) await Send(context, SingleChoice(chunk, choice)).ConfigureAwait(false);
             }
         }
 
-        foreach (var (index, guard) in guards)
+        foreach (var ((index, slot), guard) in guards)
         {
+            if (blocked.Contains(index)) continue;
             var rest = guard.Flush();
-            if (rest.Length > 0 && template is not null) await Send(context, Chunk(template, index, chat, rest, null)).ConfigureAwait(false);
-            guarded.Text.Append(rest);
+            if (guard.Blocked)
+            {
+                if (blocked.Add(index) && template is not null) await Send(context, Chunk(template, index, chat, "content", Blocked, "content_filter")).ConfigureAwait(false);
+                continue;
+            }
+
+            if (rest.Length > 0 && template is not null) await Send(context, Chunk(template, index, chat, slot, rest, null)).ConfigureAwait(false);
+            AppendSent(guarded, rest);
         }
 
         foreach (var guard in guards.Values)
@@ -472,12 +569,33 @@ public sealed class GatewayHost : IAsyncDisposable
         return usage;
     }
 
-    private static JsonObject Chunk(JsonObject template, int index, bool chat, string text, string? finish)
+    private static void AppendSent(Guarded guarded, string text)
+    {
+        if (guarded.Text.Length < 65536) guarded.Text.Append(text);
+    }
+
+    // The chunk as it goes out: with several choices in one upstream chunk, each is sent on its own (one may be blocked).
+    private static JsonObject SingleChoice(JsonObject chunk, JsonObject choice)
+    {
+        if (chunk["choices"] is JsonArray { Count: 1 }) return chunk;
+        var single = new JsonObject();
+        foreach (var (name, value) in chunk)
+        {
+            if (name != "choices") single[name] = value?.DeepClone();
+        }
+
+        single["choices"] = new JsonArray(choice.DeepClone());
+        return single;
+    }
+
+    private static JsonObject Chunk(JsonObject template, int index, bool chat, string slot, string text, string? finish)
     {
         var chunk = template.DeepClone().AsObject();
+        chunk.Remove("usage");
         var choice = new JsonObject { ["index"] = index, ["finish_reason"] = finish };
-        if (chat) choice["delta"] = new JsonObject { ["content"] = text };
-        else choice["text"] = text;
+        var holder = chat ? new JsonObject() : choice;
+        if (chat) choice["delta"] = holder;
+        Place(holder, slot, text);
         chunk["choices"] = new JsonArray(choice);
         return chunk;
     }

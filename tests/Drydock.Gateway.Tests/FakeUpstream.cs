@@ -11,7 +11,8 @@ namespace Drydock.Gateway.Tests;
 /// <summary>
 /// A scripted OpenAI-compatible model server: the last user message says what to do. "LEAK" answers with an email
 /// and an AWS key; "SPLIT:n" streams that answer in two chunks split at character n; "MALFORMED" answers with text
-/// that is not JSON; "SLOW" waits 5 s; "SAY:text" answers with the text after it. Anything else is echoed. It
+/// that is not JSON; "SLOW" waits 5 s; "SAY:text" answers with the text after it; "TOOL" answers with a tool call
+/// whose arguments hold the email and the key (streamed split at "SPLIT:n" of the arguments). Anything else is echoed. It
 /// counts the requests it sees and answers with the model it was asked for.
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
@@ -19,6 +20,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     public const string Email = "maria.gonzalez@fastmail.com";
     public const string AwsKey = "AKIAQ3EGRL5TFZ6XW7NB";
     public static readonly string Leak = $"Contact {Email} and use key {AwsKey} for the bucket.";
+    public static readonly string ToolArguments = $$"""{"to":"{{Email}}","subject":"access","body":"use key {{AwsKey}} for the bucket"}""";
 
     private readonly WebApplication _app;
     private int _requests;
@@ -51,6 +53,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         var model = request["model"]!.ToString();
         if (last.Contains("MALFORMED", StringComparison.Ordinal)) { await context.Response.WriteAsync("<html>oops</html>"); return; }
         if (last.Contains("SLOW", StringComparison.Ordinal)) await Task.Delay(5000, context.RequestAborted);
+        if (last.Contains("TOOL", StringComparison.Ordinal)) { await Tool(context, model, stream, last); return; }
         var say = last.IndexOf("SAY:", StringComparison.Ordinal);
         var answer = say >= 0 ? last[(say + 4)..] : last.Contains("LEAK", StringComparison.Ordinal) || last.Contains("SPLIT:", StringComparison.Ordinal) ? Leak : "echo: " + last;
         if (!stream)
@@ -78,6 +81,42 @@ public sealed class FakeUpstream : IAsyncDisposable
         await Chunk(new { content = answer[..split] }, null);
         await Chunk(new { content = answer[split..] }, null);
         await Chunk(new { }, "stop");
+        await context.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    private static async Task Tool(HttpContext context, string model, bool stream, string last)
+    {
+        if (!stream)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new
+            {
+                id = "chatcmpl-1", @object = "chat.completion", created = 1_700_000_000, model,
+                choices = new[]
+                {
+                    new
+                    {
+                        index = 0, finish_reason = "tool_calls",
+                        message = new { role = "assistant", content = (string?)null, tool_calls = new[] { new { id = "call_1", type = "function", function = new { name = "send_email", arguments = ToolArguments } } } },
+                    },
+                },
+            }));
+            return;
+        }
+
+        var split = last.Contains("SPLIT:", StringComparison.Ordinal) ? int.Parse(last[(last.IndexOf("SPLIT:", StringComparison.Ordinal) + 6)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) : ToolArguments.Length / 2;
+        context.Response.ContentType = "text/event-stream";
+        async Task Chunk(object delta, string? finish)
+        {
+            var json = JsonSerializer.Serialize(new { id = "chatcmpl-1", @object = "chat.completion.chunk", created = 1_700_000_000, model, choices = new[] { new { index = 0, delta, finish_reason = finish } } });
+            await context.Response.WriteAsync($"data: {json}\n\n");
+            await context.Response.Body.FlushAsync();
+        }
+
+        await Chunk(new { role = "assistant", tool_calls = new[] { new { index = 0, id = "call_1", type = "function", function = new { name = "send_email", arguments = "" } } } }, null);
+        await Chunk(new { tool_calls = new[] { new { index = 0, function = new { arguments = ToolArguments[..split] } } } }, null);
+        await Chunk(new { tool_calls = new[] { new { index = 0, function = new { arguments = ToolArguments[split..] } } } }, null);
+        await Chunk(new { }, "tool_calls");
         await context.Response.WriteAsync("data: [DONE]\n\n");
     }
 

@@ -164,6 +164,58 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ToolCallArguments_AreGuardedLikeContent()
+    {
+        // Redacted on the internal tier: the call still goes out, with valid JSON arguments and no value in them.
+        var (key, _) = _keys.Create("tools", "internal", [], null);
+        ChatCompletion completion = await Client(key).CompleteChatAsync([new UserChatMessage("TOOL please")], cancellationToken: TestContext.Current.CancellationToken);
+        var call = Assert.Single(completion.ToolCalls);
+        Assert.Equal("send_email", call.FunctionName);
+        var arguments = call.FunctionArguments.ToString();
+        Assert.DoesNotContain(FakeUpstream.Email, arguments, StringComparison.Ordinal);
+        Assert.DoesNotContain(FakeUpstream.AwsKey, arguments, StringComparison.Ordinal);
+        Assert.Equal("[EMAIL]", JsonDocument.Parse(arguments).RootElement.GetProperty("to").GetString());
+        Assert.DoesNotContain(FakeUpstream.Email, await AuditText(), StringComparison.Ordinal);
+
+        // Blocked on the public tier: no call at all, the blocked notice instead.
+        var (site, _) = _keys.Create("site", "public", [], null);
+        ChatCompletion blocked = await Client(site).CompleteChatAsync([new UserChatMessage("TOOL please")], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Empty(blocked.ToolCalls);
+        Assert.Equal("[response blocked by policy]", blocked.Content[0].Text);
+        Assert.Equal(ChatFinishReason.ContentFilter, blocked.FinishReason);
+    }
+
+    [Fact]
+    public async Task Streaming_ToolCallArgumentsSplitAtEveryPosition_NeverLeak()
+    {
+        var (key, _) = _keys.Create("stream-tools", "internal", [], null);
+        using var http = Http(key);
+        for (var split = 0; split <= FakeUpstream.ToolArguments.Length; split += 3)
+        {
+            var response = await http.PostAsync(Url + "/chat/completions", Body($$"""{"model":"tiny","stream":true,"messages":[{"role":"user","content":"TOOL SPLIT:{{split}}"}]}"""), TestContext.Current.CancellationToken);
+            var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            Assert.DoesNotContain(FakeUpstream.Email, body, StringComparison.Ordinal);
+            Assert.DoesNotContain(FakeUpstream.AwsKey, body, StringComparison.Ordinal);
+            var calls = body.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal))
+                .Select(l => JsonDocument.Parse(l[6..]).RootElement.GetProperty("choices")[0])
+                .Where(c => c.TryGetProperty("delta", out var d) && d.TryGetProperty("tool_calls", out _))
+                .SelectMany(c => c.GetProperty("delta").GetProperty("tool_calls").EnumerateArray()).ToList();
+            Assert.Contains(calls, c => c.TryGetProperty("id", out var id) && id.GetString() == "call_1");
+            var arguments = string.Concat(calls.Select(c => c.TryGetProperty("function", out var f) && f.TryGetProperty("arguments", out var a) ? a.GetString() : ""));
+            Assert.Equal("[EMAIL]", JsonDocument.Parse(arguments).RootElement.GetProperty("to").GetString());
+        }
+
+        // The official client assembles the guarded call.
+        var builder = new StringBuilder();
+        await foreach (var update in Client(key).CompleteChatStreamingAsync([new UserChatMessage("TOOL")], cancellationToken: TestContext.Current.CancellationToken))
+        {
+            foreach (var part in update.ToolCallUpdates) builder.Append(part.FunctionArgumentsUpdate?.ToString());
+        }
+
+        Assert.Equal("[EMAIL]", JsonDocument.Parse(builder.ToString()).RootElement.GetProperty("to").GetString());
+    }
+
+    [Fact]
     public async Task InputGuard_BlocksInjectionAndPastedSecrets()
     {
         var (key, _) = _keys.Create("app", "internal", [], null);
