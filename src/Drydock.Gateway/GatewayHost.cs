@@ -383,6 +383,7 @@ public sealed class GatewayHost : IAsyncDisposable
         foreach (var choice in choices.OfType<JsonObject>())
         {
             var blocked = false;
+            var changed = false;
             foreach (var (_, holder, field) in AnswerTexts(choice, chat).ToList())
             {
                 if (holder[field] is not JsonValue v || !v.TryGetValue<string>(out var text)) continue;
@@ -390,10 +391,13 @@ public sealed class GatewayHost : IAsyncDisposable
                 guarded.Findings.AddRange(result.Findings);
                 guarded.Canary |= result.Canary;
                 blocked |= result.Blocked;
+                changed |= result.Blocked || result.Text != text;
                 holder[field] = result.Blocked ? Blocked : result.Text;
                 guarded.Text.Append(result.Blocked ? Blocked : result.Text);
             }
 
+            // Log probabilities list the answer's tokens one by one: kept, they would restate what was removed.
+            if (changed && choice["logprobs"] is not null) choice["logprobs"] = null;
             if (!blocked) continue;
             guarded.Blocked = true;
             var message = chat ? choice["message"] as JsonObject : choice;
@@ -492,10 +496,20 @@ public sealed class GatewayHost : IAsyncDisposable
 
             template ??= chunk.DeepClone().AsObject();
             if (chunk["usage"]?["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var total)) usage = total;
-            foreach (var choice in (chunk["choices"] as JsonArray ?? []).OfType<JsonObject>())
+            if (chunk["choices"] is not JsonArray { Count: > 0 })
+            {
+                // No text (the usage chunk that stream_options.include_usage asks for): it goes out as it came.
+                await Send(context, chunk).ConfigureAwait(false);
+                continue;
+            }
+
+            foreach (var choice in ((JsonArray)chunk["choices"]!).OfType<JsonObject>())
             {
                 var index = choice["index"] is JsonValue iv && iv.TryGetValue<int>(out var i) ? i : 0;
                 if (blocked.Contains(index)) continue;
+
+                // A streamed chunk's log probabilities name the tokens of text the guard may still hold or redact.
+                if ((guarded.Tier.Output != GuardMode.Off || guarded.Canaries.Count > 0) && choice["logprobs"] is not null) choice["logprobs"] = null;
                 var finished = choice["finish_reason"] is JsonValue f && f.GetValueKind() == JsonValueKind.String;
                 var held = 0;
                 var texts = 0;

@@ -12,7 +12,9 @@ namespace Drydock.Gateway.Tests;
 /// A scripted OpenAI-compatible model server: the last user message says what to do. "LEAK" answers with an email
 /// and an AWS key; "SPLIT:n" streams that answer in two chunks split at character n; "MALFORMED" answers with text
 /// that is not JSON; "SLOW" waits 5 s; "SAY:text" answers with the text after it; "TOOL" answers with a tool call
-/// whose arguments hold the email and the key (streamed split at "SPLIT:n" of the arguments). Anything else is echoed. It
+/// whose arguments hold the email and the key (streamed split at "SPLIT:n" of the arguments). Anything else is echoed.
+/// With "logprobs": true every answer carries its tokens' log probabilities; a stream with
+/// stream_options.include_usage ends with a usage chunk that has no choices. It
 /// counts the requests it sees and answers with the model it was asked for.
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
@@ -56,13 +58,15 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (last.Contains("TOOL", StringComparison.Ordinal)) { await Tool(context, model, stream, last); return; }
         var say = last.IndexOf("SAY:", StringComparison.Ordinal);
         var answer = say >= 0 ? last[(say + 4)..] : last.Contains("LEAK", StringComparison.Ordinal) || last.Contains("SPLIT:", StringComparison.Ordinal) ? Leak : "echo: " + last;
+        var logprobs = request["logprobs"]?.GetValue<bool>() == true;
+        object? Tokens(string text) => logprobs ? new { content = text.Split(' ').Select(t => new { token = t, logprob = -0.1, bytes = (int[]?)null, top_logprobs = Array.Empty<object>() }).ToArray() } : null;
         if (!stream)
         {
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync(JsonSerializer.Serialize(new
             {
                 id = "chatcmpl-1", @object = "chat.completion", created = 1_700_000_000, model,
-                choices = new[] { new { index = 0, message = new { role = "assistant", content = answer }, finish_reason = "stop" } },
+                choices = new[] { new { index = 0, message = new { role = "assistant", content = answer }, logprobs = Tokens(answer), finish_reason = "stop" } },
                 usage = new { prompt_tokens = 5, completion_tokens = 9, total_tokens = 14 },
             }));
             return;
@@ -70,17 +74,23 @@ public sealed class FakeUpstream : IAsyncDisposable
 
         var split = last.Contains("SPLIT:", StringComparison.Ordinal) ? int.Parse(last[(last.IndexOf("SPLIT:", StringComparison.Ordinal) + 6)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) : answer.Length / 2;
         context.Response.ContentType = "text/event-stream";
-        async Task Chunk(object delta, string? finish)
+        async Task Chunk(object delta, string? finish, string text = "")
         {
-            var json = JsonSerializer.Serialize(new { id = "chatcmpl-1", @object = "chat.completion.chunk", created = 1_700_000_000, model, choices = new[] { new { index = 0, delta, finish_reason = finish } } });
+            var json = JsonSerializer.Serialize(new { id = "chatcmpl-1", @object = "chat.completion.chunk", created = 1_700_000_000, model, choices = new[] { new { index = 0, delta, logprobs = Tokens(text), finish_reason = finish } } });
             await context.Response.WriteAsync($"data: {json}\n\n");
             await context.Response.Body.FlushAsync();
         }
 
         await Chunk(new { role = "assistant", content = "" }, null);
-        await Chunk(new { content = answer[..split] }, null);
-        await Chunk(new { content = answer[split..] }, null);
+        await Chunk(new { content = answer[..split] }, null, answer[..split]);
+        await Chunk(new { content = answer[split..] }, null, answer[split..]);
         await Chunk(new { }, "stop");
+        if (request["stream_options"]?["include_usage"]?.GetValue<bool>() == true)
+        {
+            var usage = JsonSerializer.Serialize(new { id = "chatcmpl-1", @object = "chat.completion.chunk", created = 1_700_000_000, model, choices = Array.Empty<object>(), usage = new { prompt_tokens = 5, completion_tokens = 9, total_tokens = 14 } });
+            await context.Response.WriteAsync($"data: {usage}\n\n");
+        }
+
         await context.Response.WriteAsync("data: [DONE]\n\n");
     }
 

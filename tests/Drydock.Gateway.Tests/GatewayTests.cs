@@ -216,6 +216,41 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LogProbabilities_NeverRestateARedactedValue()
+    {
+        var (key, _) = _keys.Create("logprobs", "internal", [], null);
+        using var http = Http(key);
+        var whole = await (await http.PostAsync(Url + "/chat/completions", Body("""{"model":"tiny","logprobs":true,"messages":[{"role":"user","content":"LEAK"}]}"""), TestContext.Current.CancellationToken))
+            .Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(FakeUpstream.Email, whole, StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(whole).RootElement.GetProperty("choices")[0].GetProperty("logprobs").ValueKind);
+
+        // An answer the guard left alone keeps them.
+        var clean = await (await http.PostAsync(Url + "/chat/completions", Body("""{"model":"tiny","logprobs":true,"messages":[{"role":"user","content":"hello there"}]}"""), TestContext.Current.CancellationToken))
+            .Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(clean).RootElement.GetProperty("choices")[0].GetProperty("logprobs").ValueKind);
+
+        // A stream's tokens arrive before the guard has seen the rest of the value: never sent while it guards.
+        var streamed = await (await http.PostAsync(Url + "/chat/completions", Body("""{"model":"tiny","stream":true,"logprobs":true,"messages":[{"role":"user","content":"LEAK"}]}"""), TestContext.Current.CancellationToken))
+            .Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(FakeUpstream.Email, streamed, StringComparison.Ordinal);
+        Assert.DoesNotContain(FakeUpstream.AwsKey, streamed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Streaming_UsageChunk_ReachesTheClient()
+    {
+        var (key, _) = _keys.Create("usage", "internal", [], null);
+        using var http = Http(key);
+        var body = await (await http.PostAsync(Url + "/chat/completions", Body("""{"model":"tiny","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello"}]}"""), TestContext.Current.CancellationToken))
+            .Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        var chunks = body.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal)).Select(l => JsonDocument.Parse(l[6..]).RootElement).ToList();
+        Assert.Equal(14, chunks[^1].GetProperty("usage").GetProperty("total_tokens").GetInt32());
+        Assert.Equal(0, chunks[^1].GetProperty("choices").GetArrayLength());
+        Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task InputGuard_BlocksInjectionAndPastedSecrets()
     {
         var (key, _) = _keys.Create("app", "internal", [], null);
