@@ -283,7 +283,14 @@ internal sealed class Synthetic(int seed)
             user.Append(value.Type switch
             {
                 "email" => $" You can reach me at {value.Value}.",
-                "phone-number" => $" My phone number is {value.Value}.",
+                "phone-number" => _random.Next(4) switch
+                {
+                    // Support tickets name tickets, orders and refunds next to a number to call back.
+                    0 => $" My phone number is {value.Value}.",
+                    1 => $" Re ticket {_random.Next(1000, 99999)}: you can reach me on {value.Value} after 5pm.",
+                    2 => $" About my order {_random.Next(1000, 99999)}, the best number for me is {value.Value}.",
+                    _ => $" For the refund, ring {value.Value}.",
+                },
                 "credit-card" => $" The card I used was {value.Value}.",
                 "iban" => $" Please refund to IBAN {value.Value}.",
                 "us-ssn" => $" My SSN is {value.Value}.",

@@ -366,7 +366,7 @@ public sealed class Detector
                 confidence += rule.ContextBoost;
             }
 
-            if (ContainsAny(before, rule.NegativeContextWords))
+            if (NamesThisValue(before, rule.NegativeContextWords))
             {
                 confidence -= rule.ContextBoost * 2;
             }
@@ -379,6 +379,28 @@ public sealed class Detector
         }
 
         (candidates ??= []).Add(new Candidate(rule, start, start + length, confidence));
+    }
+
+    // A negative context word counts only as a whole word with no other number between it and the value: "order 1182,
+    // call (415) 555-2671" names the order's number, not the phone's, and "prefer" is not "ref".
+    private static bool NamesThisValue(ReadOnlySpan<char> before, IReadOnlyList<string> words)
+    {
+        foreach (var word in words)
+        {
+            var from = 0;
+            while (from < before.Length)
+            {
+                var at = before[from..].IndexOf(word, StringComparison.OrdinalIgnoreCase);
+                if (at < 0) break;
+                at += from;
+                var end = at + word.Length;
+                var whole = (at == 0 || !char.IsLetter(before[at - 1])) && (end == before.Length || !char.IsLetter(before[end]));
+                if (whole && !before[end..].ContainsAnyInRange('0', '9')) return true;
+                from = at + 1;
+            }
+        }
+
+        return false;
     }
 
     private static bool ContainsAny(ReadOnlySpan<char> text, IReadOnlyList<string> words)

@@ -66,7 +66,10 @@ public sealed class Rule : RuleInfo
     /// <summary>Words that, near the match, raise confidence by <see cref="ContextBoost"/>.</summary>
     public IReadOnlyList<string> ContextWords { get; init; } = [];
 
-    /// <summary>Words that, near the match, lower confidence by <see cref="ContextBoost"/>.</summary>
+    /// <summary>
+    /// Words that lower confidence by twice <see cref="ContextBoost"/> when one stands before the match as a whole word with no
+    /// other number between them ("invoice number: 2024 1033 0045"; not "ticket 7: call (212) 555-0187").
+    /// </summary>
     public IReadOnlyList<string> NegativeContextWords { get; init; } = [];
 
     /// <summary>How much a context word moves confidence.</summary>

@@ -47,8 +47,9 @@ internal static partial class PiiRules
             ["user@example.com", "logo@2x.png", "git@github.com:org/repo.git", "@mention only", "a@b", "https://deploy:s3cr3tPass@git.acme.io/x"],
             severity: Severity.Medium, keywords: ["@"], windowBefore: 64, windowAfter: 260, confidence: 0.95, validator: EmailCheck);
         yield return Pii("DD-PII-002", "phone-number", "Phone number (validated with libphonenumber)", Phone(),
-            ["call me on +44 20 7946 0321", "phone: (415) 555-2671", "Tel. 030 90182045", "Mobil: +49 151 23456789", "office (212) 555-0187 x204"],
-            ["order 2024-01-15", "version 10.2.33.4", "id 1234 5678", "ISBN 978-3-16-148410-0", "Invoice number: 2024 1033 0045"],
+            ["call me on +44 20 7946 0321", "phone: (415) 555-2671", "Tel. 030 90182045", "Mobil: +49 151 23456789", "office (212) 555-0187 x204",
+             "Re ticket 4821: the ticket office is (212) 555-0187", "Best number for my refund: 415-555-2671"],
+            ["order 2024-01-15", "version 10.2.33.4", "id 1234 5678", "ISBN 978-3-16-148410-0", "Invoice number: 2024 1033 0045", "tracking number 415 555 2671"],
             severity: Severity.Medium, gate: t => t.LongestShapedNumber >= 7, confidence: 0.8, validator: Phones.Validate,
             context: ["phone", "tel", "call", "mobile", "mobil", "cell", "whatsapp", "fax", "ring", "téléphone", "telefon", "telefono", "sms", "text me"],
             negativeContext: ["order", "invoice", "tracking", "isbn", "serial", "account no", "ref", "ticket", "sku", "part no"], minConfidence: 0.5);

@@ -52,7 +52,8 @@ internal static class Phones
             _ when digits.Length == 9 => IsValid(digits, "ES"),
             _ => false,
         };
-        return found ? (digits.Length >= 10 ? 0.7 : 0.5) : 0;
+        // A parenthesized area code, "(212) 555-0187", is how phone numbers are written and order numbers are not.
+        return !found ? 0 : value.StartsWith('(') && digits.Length >= 10 ? 0.85 : digits.Length >= 10 ? 0.7 : 0.5;
     }
 
     private static bool IsValid(string number, string region)
