@@ -112,8 +112,8 @@ internal static partial class PiiRules
             severity: Severity.High, keywords: ["aadhaar", "aadhar", "uidai"], windowBefore: 0, windowAfter: 48, confidence: 0.9,
             validator: (v, _, _) => Checksums.Verhoeff(v) ? 0.9 : 0);
         yield return Pii("DD-PII-017", "person-name", "Person name where the context names a person", PersonName(),
-            ["Hi, my name is Maria Gonzalez and I need help", "Dear Mr. Okafor,", "please contact Priya Raman at the desk", "Best regards,\nTomasz Nowak"],
-            ["Dear Customer,", "my name is not important", "Dear Sir or Madam", "Best regards,\nThe Support Team", "I am Happy with it"],
+            ["Hi, my name is Maria Gonzalez and I need help", "Dear Mr. Okafor,", "please contact Priya Raman at the desk", "Best regards,\nTomasz Nowak", "Dear Prof. Anna Berg,"],
+            ["Dear Customer,", "my name is not important", "Dear Sir or Madam", "Best regards,\nThe Support Team", "I am Happy with it", "Dear Dr. [PERSON_3],"],
             severity: Severity.Medium, caseSensitive: true,
             // Inner parts such as "ntact " or "egards," are rarer than the words' first letters; the detector widens
             // the window back to the start of the word, where the anchored pattern begins.
@@ -236,7 +236,7 @@ internal static partial class PiiRules
         "Sales", "User", "Users", "Valued", "Member", "Members", "Client", "Applicant", "Candidate", "Reader", "Readers", "Admin",
         "Happy", "Sorry", "Here", "The", "This", "That", "It", "Not", "Just", "Glad", "Thank", "Thanks", "Interested", "Writing",
         "Looking", "Trying", "Having", "Going", "Calling", "New", "Unable", "Able", "Sure", "Excited", "Pleased", "Concerned",
-        "Regards", "Best", "Kind", "Warm", "Hello", "Hi", "Dear", "Student", "Parent", "Partner", "Partners", "Office", "Department",
+        "Regards", "Best", "Kind", "Warm", "Hello", "Hi", "Dear", "Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Student", "Parent", "Partner", "Partners", "Office", "Department",
         "Service", "Services", "Help", "Desk", "Helpdesk", "Billing", "Account", "Accounts", "Human", "Resources", "Recruiter",
         "Google", "Microsoft", "Apple", "Amazon", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
         "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
@@ -312,6 +312,6 @@ internal static partial class PiiRules
     [GeneratedRegex("(?<![0-9])[2-9][0-9]{3} ?[0-9]{4} ?[0-9]{4}(?![0-9])")]
     private static partial Regex Aadhaar();
 
-    [GeneratedRegex("\\G(?i:my name is|name is|dear|please contact|contact|i am|i'm|this is|name:|regards,|sincerely,|thanks,|cheers,|spoke with|spoke to|mrs?\\.?|ms\\.?|dr\\.)[ \\t\\r\\n]{1,3}(?:(?i:mr|mrs|ms|dr)\\.? )?(?<v>\\p{Lu}\\p{Ll}{1,20}(?:[ '\\-]\\p{Lu}\\p{Ll}{1,20}){0,2})(?!\\p{L})")]
+    [GeneratedRegex("\\G(?i:my name is|name is|dear|please contact|contact|i am|i'm|this is|name:|regards,|sincerely,|thanks,|cheers,|spoke with|spoke to|mrs?\\.?|ms\\.?|dr\\.)[ \\t\\r\\n]{1,3}(?:(?i:mr|mrs|ms|miss|mx|dr|prof)\\.? )?(?<v>\\p{Lu}\\p{Ll}{1,20}(?:[ '\\-]\\p{Lu}\\p{Ll}{1,20}){0,2})(?!\\p{L})")]
     private static partial Regex PersonName();
 }
