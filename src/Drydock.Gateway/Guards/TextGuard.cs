@@ -13,18 +13,23 @@ public sealed record GuardResult(bool Blocked, string Text, IReadOnlyList<Findin
 }
 
 /// <summary>
-/// The detection engine as a guard: on prompts, prompt injection (high or critical) and pasted secrets; on answers,
+/// The detection engine as a guard: on prompts, prompt injection (high or critical blocks, medium is flagged) and pasted
+/// secrets; on answers,
 /// personal data, secrets and registered canaries. Redaction replaces a value with its typed placeholder
 /// (<c>[EMAIL]</c>); a canary blocks the answer whatever the tier says.
 /// </summary>
 public sealed class TextGuard(Detector detector)
 {
-    /// <summary>Checks a prompt.</summary>
+    /// <summary>
+    /// Checks a prompt: pasted secrets and prompt injection of high or critical severity block it in <c>block</c> mode;
+    /// injection of medium severity (asking for the system prompt, role-play openers) is flagged, never blocked.
+    /// </summary>
     public GuardResult Input(string text, GuardMode mode)
     {
         if (mode == GuardMode.Off) return new GuardResult(false, text, []);
-        var findings = detector.Scan(text).Where(f => (f.Category == Categories.Injection && f.Severity >= Severity.High) || f.Category == Categories.Secret).ToList();
-        return new GuardResult(mode == GuardMode.Block && findings.Count > 0, text, findings);
+        var findings = detector.Scan(text).Where(f => (f.Category == Categories.Injection && f.Severity >= Severity.Medium) || f.Category == Categories.Secret).ToList();
+        var blocking = findings.Any(f => f.Category == Categories.Secret || f.Severity >= Severity.High);
+        return new GuardResult(mode == GuardMode.Block && blocking, text, findings);
     }
 
     /// <summary>Checks an answer.</summary>
