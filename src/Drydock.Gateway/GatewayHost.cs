@@ -72,7 +72,7 @@ public sealed class GatewayHost : IAsyncDisposable
         _state = services.State;
         _operations = services.Operations ?? new GatewayOperations(null, options.Aliases, new ApprovalPolicy([], "highly-sensitive"), TimeSpan.FromSeconds(2));
         _monitor = new ExtractionMonitor(options.AbuseThreshold);
-        _audit = options.AuditFolder is null ? null : new RequestAuditLog(options.AuditFolder, options.AuditRetentionDays, options.AuditText);
+        _audit = options.AuditFolder is null ? null : new RequestAuditLog(options.AuditFolder, options.AuditRetentionDays, options.AuditText, services.Keys.DeriveKey("request-log text"));
         _upstream = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = options.UpstreamTimeout };
         var builder = WebApplication.CreateSlimBuilder(HostOptions());
         builder.Logging.ClearProviders();

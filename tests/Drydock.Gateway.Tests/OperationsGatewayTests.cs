@@ -95,7 +95,7 @@ public sealed class OperationsGatewayTests : IAsyncLifetime
         var lines = RequestAuditLog.Query(Path.Combine(_dir.Path, "requests"), new RequestFilter(Key: record.Id, Limit: 1000));
         Assert.Equal(1 + _canary.Length + 1, lines.Count);
         Assert.All(lines, l => Assert.Equal("canary", (string?)l["alert"]));
-        Assert.All(lines, l => Assert.StartsWith("sha256:", (string?)l["prompt"], StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.StartsWith("hmac-sha256:", (string?)l["prompt"], StringComparison.Ordinal));
         var log = string.Concat(Directory.GetFiles(Path.Combine(_dir.Path, "requests")).Select(File.ReadAllText));
         Assert.DoesNotContain(_canary[..9], log, StringComparison.Ordinal);
         Assert.DoesNotContain("recovery code", log, StringComparison.Ordinal);
@@ -210,14 +210,17 @@ public sealed class OperationsGatewayTests : IAsyncLifetime
     public async Task RequestLog_PurgesDaysPastRetention_AndIsQueryable()
     {
         var (key, record) = _keys.Create("app", "internal", [], null);
-        await Client(key).CompleteChatAsync([new UserChatMessage("LEAK")], cancellationToken: TestContext.Current.CancellationToken);
+        ChatCompletion answer = await Client(key).CompleteChatAsync([new UserChatMessage("LEAK")], cancellationToken: TestContext.Current.CancellationToken);
         await _gateway.FlushAuditAsync();
         var folder = Path.Combine(_dir.Path, "requests");
         var old = Path.Combine(folder, "requests-2020-01-01.jsonl");
         await File.WriteAllTextAsync(old, """{"at":"2020-01-01T00:00:00.000Z","key":"x","status":200}""" + "\n", TestContext.Current.CancellationToken);
         var line = Assert.Single(RequestAuditLog.Query(folder, new RequestFilter(Key: record.Id, FindingsOnly: true)));
         Assert.Equal(200, (int)line["status"]!);
-        Assert.StartsWith("sha256:", (string?)line["answer"], StringComparison.Ordinal);
+        // Keyed: the gateway's host can check what was answered; the plain SHA-256 (testable against guesses) is not there.
+        var sent = System.Text.Encoding.UTF8.GetBytes(answer.Content[0].Text);
+        Assert.Equal("hmac-sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(_keys.DeriveKey("request-log text"), sent)), (string?)line["answer"]);
+        Assert.DoesNotContain(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sent)), File.ReadAllText(Directory.GetFiles(folder, "requests-2*.jsonl").Max()!), StringComparison.Ordinal);
         Assert.Contains("email", (string?)line["outputFindings"], StringComparison.Ordinal);
         Assert.Equal(1, RequestAuditLog.Purge(folder, 30, DateTimeOffset.UtcNow));
         Assert.False(File.Exists(old));

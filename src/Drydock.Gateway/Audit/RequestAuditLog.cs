@@ -12,7 +12,10 @@ public enum AuditText
 {
     /// <summary>Metadata only.</summary>
     None,
-    /// <summary>SHA-256 of the text: proves what was said without keeping it.</summary>
+    /// <summary>
+    /// HMAC-SHA256 of the text under a key only the gateway holds: proves what was said without keeping it, and cannot
+    /// be tested against guesses ("my SSN is …") by whoever reads the log alone.
+    /// </summary>
     Hash,
     /// <summary>The text with every finding replaced by its typed placeholder.</summary>
     Redacted,
@@ -33,6 +36,7 @@ public sealed class RequestAuditLog : IDisposable
 {
     private readonly string _folder;
     private readonly int _retentionDays;
+    private readonly byte[] _hashKey;
     private readonly Timer _purge;
     // A busy writer gathers lines this long before it writes again: one write and one wake-up per batch, not per line.
     private static readonly TimeSpan s_batch = TimeSpan.FromMilliseconds(5);
@@ -46,11 +50,16 @@ public sealed class RequestAuditLog : IDisposable
     private long _queued;
     private long _written;
 
-    /// <summary>Opens the log in <paramref name="folder"/> and purges what is past retention.</summary>
-    public RequestAuditLog(string folder, int retentionDays, AuditText text)
+    /// <summary>
+    /// Opens the log in <paramref name="folder"/> and purges what is past retention; <paramref name="hashKey"/> keys the
+    /// text hashes of <see cref="AuditText.Hash"/>.
+    /// </summary>
+    public RequestAuditLog(string folder, int retentionDays, AuditText text, byte[] hashKey)
     {
+        ArgumentNullException.ThrowIfNull(hashKey);
         _folder = folder;
         _retentionDays = retentionDays;
+        _hashKey = hashKey;
         Text = text;
         Directory.CreateDirectory(folder);
         _purge = new Timer(_ => Purge(DateTimeOffset.UtcNow), null, TimeSpan.Zero, TimeSpan.FromHours(1));
@@ -63,7 +72,7 @@ public sealed class RequestAuditLog : IDisposable
     /// <summary>The text as the policy keeps it (null for <see cref="AuditText.None"/>).</summary>
     public string? Keep(string text, Func<string, string> redact) => Text switch
     {
-        AuditText.Hash => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))),
+        AuditText.Hash => "hmac-sha256:" + Convert.ToHexStringLower(HMACSHA256.HashData(_hashKey, Encoding.UTF8.GetBytes(text))),
         AuditText.Redacted => redact(text),
         _ => null,
     };

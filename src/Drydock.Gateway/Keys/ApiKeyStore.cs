@@ -117,6 +117,9 @@ public sealed class ApiKeyStore
         return matches && record!.Active(DateTimeOffset.UtcNow) ? record : null;
     }
 
+    /// <summary>A key for another purpose of this gateway, derived from the store's pepper (as secret as it, no new file).</summary>
+    internal byte[] DeriveKey(string purpose) => HMACSHA256.HashData(_pepper, Encoding.UTF8.GetBytes("drydock " + purpose));
+
     private string Hash(string key) => Convert.ToHexStringLower(HMACSHA256.HashData(_pepper, Encoding.UTF8.GetBytes(key)));
 
     private void ReloadIfChanged()
