@@ -420,6 +420,15 @@ public sealed class GatewayHost : IAsyncDisposable
 
         if ((choice["message"] ?? choice["delta"]) is not JsonObject message) yield break;
         yield return ("content", message, "content");
+        if (message["content"] is JsonArray parts)
+        {
+            // Content given as parts (some servers answer so): each part's text.
+            for (var p = 0; p < parts.Count; p++)
+            {
+                if (parts[p] is JsonObject part) yield return ($"part:{p}", part, "text");
+            }
+        }
+
         yield return ("refusal", message, "refusal");
         if (message["tool_calls"] is JsonArray calls)
         {
@@ -513,7 +522,15 @@ public sealed class GatewayHost : IAsyncDisposable
                 var finished = choice["finish_reason"] is JsonValue f && f.GetValueKind() == JsonValueKind.String;
                 var held = 0;
                 var texts = 0;
-                foreach (var (slot, holder, field) in AnswerTexts(choice, chat).ToList())
+                var slots = AnswerTexts(choice, chat).ToList();
+                if (slots.Any(t => t.Slot.StartsWith("part:", StringComparison.Ordinal)))
+                {
+                    // Streamed content in parts cannot be held back part by part: fail closed, as for a malformed chunk.
+                    failed = true;
+                    break;
+                }
+
+                foreach (var (slot, holder, field) in slots)
                 {
                     if (holder[field] is not JsonValue v || !v.TryGetValue<string>(out var delta)) continue;
                     if (!guards.TryGetValue((index, slot), out var guard)) guards[(index, slot)] = guard = new StreamGuard(_guard, guarded.Tier.Output, _options.StreamWindow, guarded.Canaries);
@@ -550,6 +567,8 @@ public sealed class GatewayHost : IAsyncDisposable
                 var onlyHeld = !finished && texts > 0 && held == texts && (chat ? (choice["delta"] as JsonObject)?.ContainsKey("tool_calls") != true : true);
                 if (!onlyHeld) await Send(context, SingleChoice(chunk, choice)).ConfigureAwait(false);
             }
+
+            if (failed) break;
         }
 
         foreach (var ((index, slot), guard) in guards)

@@ -12,7 +12,8 @@ namespace Drydock.Gateway.Tests;
 /// A scripted OpenAI-compatible model server: the last user message says what to do. "LEAK" answers with an email
 /// and an AWS key; "SPLIT:n" streams that answer in two chunks split at character n; "MALFORMED" answers with text
 /// that is not JSON; "SLOW" waits 5 s; "SAY:text" answers with the text after it; "TOOL" answers with a tool call
-/// whose arguments hold the email and the key (streamed split at "SPLIT:n" of the arguments). Anything else is echoed.
+/// whose arguments hold the email and the key (streamed split at "SPLIT:n" of the arguments); "PARTS" answers the leak
+/// as content parts (an array of text parts, as some servers do). Anything else is echoed.
 /// With "logprobs": true every answer carries its tokens' log probabilities; a stream with
 /// stream_options.include_usage ends with a usage chunk that has no choices. It
 /// counts the requests it sees and answers with the model it was asked for.
@@ -56,6 +57,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (last.Contains("MALFORMED", StringComparison.Ordinal)) { await context.Response.WriteAsync("<html>oops</html>"); return; }
         if (last.Contains("SLOW", StringComparison.Ordinal)) await Task.Delay(5000, context.RequestAborted);
         if (last.Contains("TOOL", StringComparison.Ordinal)) { await Tool(context, model, stream, last); return; }
+        if (last.Contains("PARTS", StringComparison.Ordinal)) { await Parts(context, model, stream); return; }
         var say = last.IndexOf("SAY:", StringComparison.Ordinal);
         var answer = say >= 0 ? last[(say + 4)..] : last.Contains("LEAK", StringComparison.Ordinal) || last.Contains("SPLIT:", StringComparison.Ordinal) ? Leak : "echo: " + last;
         var logprobs = request["logprobs"]?.GetValue<bool>() == true;
@@ -92,6 +94,25 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    private static async Task Parts(HttpContext context, string model, bool stream)
+    {
+        var content = new[] { new { type = "text", text = "Here you go. " }, new { type = "text", text = Leak } };
+        if (!stream)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new
+            {
+                id = "chatcmpl-1", @object = "chat.completion", created = 1_700_000_000, model,
+                choices = new[] { new { index = 0, finish_reason = "stop", message = new { role = "assistant", content } } },
+            }));
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        var json = JsonSerializer.Serialize(new { id = "chatcmpl-1", @object = "chat.completion.chunk", created = 1_700_000_000, model, choices = new[] { new { index = 0, delta = new { content }, finish_reason = (string?)null } } });
+        await context.Response.WriteAsync($"data: {json}\n\ndata: [DONE]\n\n");
     }
 
     private static async Task Tool(HttpContext context, string model, bool stream, string last)

@@ -216,6 +216,23 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ContentParts_AreGuarded_AndAStreamOfThemFailsClosed()
+    {
+        var (key, _) = _keys.Create("parts", "internal", [], null);
+        using var http = Http(key);
+        var whole = await (await http.PostAsync(Url + "/chat/completions", Body("""{"model":"tiny","messages":[{"role":"user","content":"PARTS"}]}"""), TestContext.Current.CancellationToken))
+            .Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(FakeUpstream.Email, whole, StringComparison.Ordinal);
+        Assert.Contains("[EMAIL]", JsonDocument.Parse(whole).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content")[1].GetProperty("text").GetString(), StringComparison.Ordinal);
+
+        var streamed = await (await http.PostAsync(Url + "/chat/completions", Body("""{"model":"tiny","stream":true,"messages":[{"role":"user","content":"PARTS"}]}"""), TestContext.Current.CancellationToken))
+            .Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(FakeUpstream.Email, streamed, StringComparison.Ordinal);
+        Assert.Contains("upstream_error", streamed, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", streamed, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task LogProbabilities_NeverRestateARedactedValue()
     {
         var (key, _) = _keys.Create("logprobs", "internal", [], null);
