@@ -487,6 +487,13 @@ public sealed class GatewayHost : IAsyncDisposable
         using var reader = new StreamReader(upstream, Encoding.UTF8);
         var failed = false;
         long? usage = null;
+
+        // Once per choice: the blocked notice replaces everything the choice would still have said.
+        async Task SendBlocked(int index)
+        {
+            if (blocked.Add(index) && template is not null) await Send(context, Chunk(template, index, chat, "content", Blocked, "content_filter")).ConfigureAwait(false);
+        }
+
         while (await reader.ReadLineAsync(context.RequestAborted).ConfigureAwait(false) is { } line)
         {
             if (!line.StartsWith("data:", StringComparison.Ordinal)) continue;
@@ -521,7 +528,7 @@ public sealed class GatewayHost : IAsyncDisposable
                 if ((guarded.Tier.Output != GuardMode.Off || guarded.Canaries.Count > 0) && choice["logprobs"] is not null) choice["logprobs"] = null;
                 var finished = choice["finish_reason"] is JsonValue f && f.GetValueKind() == JsonValueKind.String;
                 var held = 0;
-                var texts = 0;
+                var present = 0;
                 var slots = AnswerTexts(choice, chat).ToList();
                 if (slots.Any(t => t.Slot.StartsWith("part:", StringComparison.Ordinal)))
                 {
@@ -537,7 +544,7 @@ public sealed class GatewayHost : IAsyncDisposable
                     var ready = guard.Push(delta);
                     holder[field] = ready;
                     AppendSent(guarded, ready);
-                    texts++;
+                    present++;
                     if (delta.Length > 0 && ready.Length == 0) held++;
                 }
 
@@ -557,14 +564,12 @@ public sealed class GatewayHost : IAsyncDisposable
 
                 if (guards.Any(g => g.Key.Choice == index && g.Value.Blocked))
                 {
-                    // Once: the blocked notice replaces everything this choice would still have said.
-                    blocked.Add(index);
-                    await Send(context, Chunk(template, index, chat, "content", Blocked, "content_filter")).ConfigureAwait(false);
+                    await SendBlocked(index).ConfigureAwait(false);
                     continue;
                 }
 
                 // A chunk whose every text is still held back is not sent (tool calls go out for their ids and names).
-                var onlyHeld = !finished && texts > 0 && held == texts && (chat ? (choice["delta"] as JsonObject)?.ContainsKey("tool_calls") != true : true);
+                var onlyHeld = !finished && present > 0 && held == present && (chat ? (choice["delta"] as JsonObject)?.ContainsKey("tool_calls") != true : true);
                 if (!onlyHeld) await Send(context, SingleChoice(chunk, choice)).ConfigureAwait(false);
             }
 
@@ -577,7 +582,7 @@ public sealed class GatewayHost : IAsyncDisposable
             var rest = guard.Flush();
             if (guard.Blocked)
             {
-                if (blocked.Add(index) && template is not null) await Send(context, Chunk(template, index, chat, "content", Blocked, "content_filter")).ConfigureAwait(false);
+                await SendBlocked(index).ConfigureAwait(false);
                 continue;
             }
 

@@ -35,13 +35,18 @@ public sealed class TextGuard(Detector detector)
     /// <summary>Checks an answer.</summary>
     public GuardResult Output(string text, GuardMode mode, CanaryAnalyzer? canaries = null)
     {
+        var verdict = Judge(text, mode, canaries);
+        return verdict.Blocked || mode != GuardMode.Redact || verdict.Findings.Count == 0 ? verdict : verdict with { Text = Redact(text, verdict.Findings) };
+    }
+
+    // The verdict on an answer without redacting it (the stream guard redacts only the part that leaves).
+    internal GuardResult Judge(string text, GuardMode mode, CanaryAnalyzer? canaries)
+    {
         var findings = mode == GuardMode.Off ? [] : detector.Scan(text).Where(f => f.Category is Categories.Pii or Categories.Secret).ToList();
         List<Finding>? tripped = null;
         canaries?.Analyze(text, ref tripped);
         if (tripped is not null) return new GuardResult(true, text, [.. tripped, .. findings]);
-        if (findings.Count == 0 || mode is GuardMode.Allow or GuardMode.Off) return new GuardResult(false, text, findings);
-        if (mode == GuardMode.Block) return new GuardResult(true, text, findings);
-        return new GuardResult(false, Redact(text, findings), findings);
+        return new GuardResult(mode == GuardMode.Block && findings.Count > 0, text, findings);
     }
 
     /// <summary>Replaces each finding's span with <c>[TYPE]</c>.</summary>
@@ -106,7 +111,7 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         if (Blocked) return "";
         _pending += delta;
         var offset = _sent.Length;
-        var result = guard.Output(_sent + _pending, mode, canaries);
+        var result = guard.Judge(_sent + _pending, mode, canaries);
         if (result.Blocked)
         {
             Findings.AddRange(result.Findings.Where(f => f.End > offset));
