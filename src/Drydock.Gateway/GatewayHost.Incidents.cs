@@ -1,0 +1,51 @@
+using Drydock.Detection;
+using Drydock.Gateway.Guards;
+using Drydock.Gateway.Monitoring;
+using Drydock.Gateway.Pipeline;
+using Drydock.Provenance.Registry;
+
+namespace Drydock.Gateway;
+
+// Incidents the request path opens: extraction abuse (the key is throttled) and a canary in an answer.
+public sealed partial class GatewayHost
+{
+    // Feeds the extraction monitor; at the threshold, throttles the key, alerts and opens an incident. A key already
+    // throttled (by this or another instance sharing the state) is not alerted on again.
+    private async Task WatchAsync(Exchange exchange)
+    {
+        var key = exchange.Key;
+        var score = _monitor.Observe(key.Id, exchange.Prompt, exchange.Tier.RequestsPerMinute);
+        if (score.Score > 0) exchange.Audit["abuse"] = score.Score;
+        if (score.Score < _monitor.Threshold || exchange.Admission.Throttled) return;
+        await _state.ThrottleAsync(key.Id, _options.ThrottleFor).ConfigureAwait(false);
+        Metrics.AbuseAlert();
+        var incident = Record(() => _operations.OpenIncident("extraction-abuse", "high", $"key:{key.Id}", $"abuse score {score.Score:0.00} ({score.Signals}) on model {exchange.Model}; key throttled for {_options.ThrottleFor.TotalMinutes:0} min"));
+        exchange.Audit["alert"] = "extraction-abuse";
+        GatewayLog.Abuse(_log, key.Id, score.Score, score.Signals, incident);
+    }
+
+    // A registered canary appeared in an answer (already blocked): alert, and open an incident on the model.
+    private void CanaryTripped(Exchange exchange, GuardedAnswer guarded)
+    {
+        Metrics.CanaryTrip();
+        exchange.Audit["alert"] = "canary";
+        var rules = string.Join(",", guarded.Findings.Where(f => f.Category == Categories.Canary).Select(f => f.Excerpt).ToArray());
+        var incident = Record(() => _operations.OpenIncident("canary-leak", "critical", $"model:{exchange.Model}", $"a registered canary ({rules}) appeared in an answer to key {exchange.Key.Id}; the answer was blocked"));
+        exchange.Audit["incident"] = incident;
+        GatewayLog.CanaryTripped(_log, exchange.Model, exchange.Key.Id, incident);
+    }
+
+    // Registry writes from the request path: a failure is logged, never turned into a passed answer.
+    private string? Record(Func<string?> write)
+    {
+        try
+        {
+            return write();
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or RegistryException or InvalidOperationException)
+        {
+            GatewayLog.RecordFailed(_log, e.Message);
+            return null;
+        }
+    }
+}

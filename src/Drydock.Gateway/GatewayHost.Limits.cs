@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Drydock.Gateway.Pipeline;
+
+namespace Drydock.Gateway;
+
+// Stage 2: what the key may ask for and how much: the model (its tier and the key's own list), the deployment
+// (503 when disabled), streaming, the tokens asked for, and the rate limits (429 with Retry-After).
+public sealed partial class GatewayHost
+{
+    private async Task<int?> LimitAsync(Exchange exchange)
+    {
+        var context = exchange.Context;
+        var request = exchange.Request;
+        var key = exchange.Key;
+        var tier = exchange.Tier;
+        var audit = exchange.Audit;
+        var model = exchange.Model = (string?)(request["model"] as JsonValue) ?? "";
+        audit["model"] = model;
+        if (!tier.Allows(model) || (key.Models.Count > 0 && !key.Models.Contains(model))) return await Error(context, 403, "model_not_allowed", $"model '{model}' is not allowed for this key").ConfigureAwait(false);
+        var route = exchange.Route = _operations.Resolve(model);
+        if (route.Upstream is null)
+        {
+            Metrics.Blocked("disabled");
+            return await Error(context, 503, "model_disabled", $"model '{model}' is disabled by an administrator").ConfigureAwait(false);
+        }
+
+        if (route.Alias) audit["upstreamModel"] = route.Upstream;
+        var stream = exchange.Stream = request["stream"] is JsonValue s && s.TryGetValue<bool>(out var st) && st;
+        if (stream && !tier.Streaming) return await Error(context, 403, "streaming_not_allowed", "streaming is not allowed for this key's tier").ConfigureAwait(false);
+        var maxTokensField = request.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        var asked = request[maxTokensField] is JsonValue mt && mt.TryGetValue<int>(out var m) ? m : tier.MaxTokens;
+        if (asked > tier.MaxTokens) return await Error(context, 403, "max_tokens_exceeded", $"{maxTokensField} {asked} is above the tier's {tier.MaxTokens}").ConfigureAwait(false);
+        request[maxTokensField] = asked;
+
+        var admission = exchange.Admission = await _state.AdmitAsync(key.Id, tier.RequestsPerMinute, tier.TokensPerMinute).ConfigureAwait(false);
+        if (admission.Throttled) audit["throttled"] = true;
+        if (admission.Allowed) return null;
+        if (admission.Refusal == "revoked")
+        {
+            Metrics.Blocked("auth");
+            return await Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false);
+        }
+
+        Metrics.Blocked("rate");
+        context.Response.Headers.RetryAfter = admission.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        var limit = admission.Refusal == "tokens" ? $"{tier.TokensPerMinute} tokens" : $"{tier.RequestsPerMinute} requests";
+        return await Error(context, 429, "rate_limited", $"over {limit} per minute{(admission.Throttled ? " (this key is throttled to a tenth for unusual use)" : "")}").ConfigureAwait(false);
+    }
+}

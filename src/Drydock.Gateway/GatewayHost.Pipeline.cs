@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Drydock.Detection;
+using Drydock.Gateway.Guards;
+using Drydock.Gateway.Monitoring;
+using Drydock.Gateway.Payload;
+using Drydock.Gateway.Pipeline;
+using Drydock.Gateway.Upstream;
+using Microsoft.AspNetCore.Http;
+
+namespace Drydock.Gateway;
+
+// The fixed pipeline of every completion request: authenticate → limit → guard input → forward → guard output → audit.
+// Each stage either lets the exchange go on (null) or has answered the client and returns the status it sent.
+public sealed partial class GatewayHost
+{
+    private async Task Complete(HttpContext context, bool chat)
+    {
+        var clock = Stopwatch.StartNew();
+        var endpoint = chat ? "chat" : "completions";
+        using var activity = GatewayMetrics.Activities.StartActivity("gateway " + endpoint);
+        var audit = new JsonObject { ["endpoint"] = endpoint };
+        var status = 0;
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            status = await Handle(new Exchange(context, chat, audit)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Fail closed: whatever broke, the client gets a clean error and nothing unchecked.
+            GatewayLog.RequestFailed(_log, e.GetType().Name);
+            audit["error"] = e.GetType().Name;
+            status = await Error(context, 500, "gateway_error", "the gateway could not handle this request").ConfigureAwait(false);
+        }
+        finally
+        {
+            // Audit: every request, whatever stage ended it, leaves one line in the request log.
+            status = status == 0 ? context.Response.StatusCode : status;
+            audit["status"] = status;
+            audit["ms"] = Math.Round(clock.Elapsed.TotalMilliseconds, 1);
+            activity?.SetTag("http.response.status_code", status);
+            activity?.SetTag("drydock.key", (string?)audit["key"]);
+            Metrics.Request(endpoint, status, clock.Elapsed.TotalSeconds);
+            if (_audit is not null) await _audit.WriteAsync(audit).ConfigureAwait(false);
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task<int> Handle(Exchange exchange)
+    {
+        if (await AuthenticateAsync(exchange).ConfigureAwait(false) is { } unauthenticated) return unauthenticated;
+        if (await ReadRequestAsync(exchange).ConfigureAwait(false) is { } unreadable) return unreadable;
+        if (await LimitAsync(exchange).ConfigureAwait(false) is { } limited) return limited;
+        if (await GuardInputAsync(exchange).ConfigureAwait(false) is { } refused) return refused;
+        await WatchAsync(exchange).ConfigureAwait(false);
+        return await ForwardAndGuardOutputAsync(exchange).ConfigureAwait(false);
+    }
+
+    private async Task<int?> ReadRequestAsync(Exchange exchange)
+    {
+        var context = exchange.Context;
+        try
+        {
+            exchange.Request = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject ?? throw new JsonException("not an object");
+            return null;
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == 413)
+        {
+            return await Error(context, 413, "request_too_large", $"the request is larger than {_options.MaxRequestBytes} bytes").ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            return await Error(context, 400, "invalid_json", $"the request is not a JSON object: {e.Message}").ConfigureAwait(false);
+        }
+    }
+
+    private async Task<int?> GuardInputAsync(Exchange exchange)
+    {
+        var prompt = exchange.Prompt = string.Join("\n", OpenAiPayload.PromptTexts(exchange.Request, exchange.Chat).ToArray());
+        var input = _guard.Input(prompt, exchange.Tier.Input);
+        var audit = exchange.Audit;
+        audit["inputFindings"] = Types(input.Findings);
+        Metrics.Findings(input.Findings.Select(f => f.Category));
+        if (_audit?.Keep(prompt, Redact) is { } keptPrompt) audit["prompt"] = keptPrompt;
+        if (!input.Blocked) return null;
+        Metrics.Blocked("input");
+        return await Error(exchange.Context, 400, "input_blocked", $"the request was blocked by policy ({string.Join(", ", input.Findings.Select(f => f.Category + "/" + f.Type).Distinct().ToArray())})").ConfigureAwait(false);
+    }
+
+    // Forward, then guard the answer (whole or streamed), then account for it (tokens, incidents, the log line).
+    private async Task<int> ForwardAndGuardOutputAsync(Exchange exchange)
+    {
+        var context = exchange.Context;
+        var request = exchange.Request;
+        request["model"] = exchange.Route.Upstream;
+        using var response = await _upstream.ForwardAsync(context, HttpMethod.Post, exchange.Chat ? "chat/completions" : "completions", request).ConfigureAwait(false);
+        if (response is null) return 0;
+        var guarded = new GuardedAnswer(exchange.Tier, _operations.Canaries);
+        if (!exchange.Stream || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
+        {
+            var body = await UpstreamClient.ReadJsonAsync(context, response).ConfigureAwait(false);
+            if (body is null) return 0;
+            WholeAnswerGuard.Guard(_guard, body, exchange.Chat, guarded);
+            var tokens = body["usage"]?["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var t) ? t : (exchange.Prompt.Length + guarded.Text.Length) / 4;
+            await AccountAsync(exchange, guarded, tokens).ConfigureAwait(false);
+            await Json(context, (int)response.StatusCode, body).ConfigureAwait(false);
+            return (int)response.StatusCode;
+        }
+
+        var usage = await new StreamedAnswerGuard(_guard, _options.StreamWindow).RelayAsync(context, response, exchange.Chat, guarded, exchange.Audit).ConfigureAwait(false);
+        await AccountAsync(exchange, guarded, usage ?? ((exchange.Prompt.Length + guarded.Text.Length) / 4)).ConfigureAwait(false);
+        return 200;
+    }
+
+    // After an answer: tokens counted, findings and text to the log line, canary trips alerted with an incident.
+    private async Task AccountAsync(Exchange exchange, GuardedAnswer guarded, long tokens)
+    {
+        var audit = exchange.Audit;
+        await _state.AddTokensAsync(exchange.Key.Id, tokens).ConfigureAwait(false);
+        Metrics.Tokens(tokens);
+        audit["tokens"] = tokens;
+        audit["outputFindings"] = Types(guarded.Findings);
+        Metrics.Findings(guarded.Findings.Select(f => f.Category));
+        if (guarded.Blocked) Metrics.Blocked(guarded.Canary ? "canary" : "output");
+        if (_audit?.Keep(guarded.Text.ToString(), Redact) is { } kept) audit["answer"] = kept;
+        if (guarded.Canary) CanaryTripped(exchange, guarded);
+    }
+
+    private string Redact(string text) => TextGuard.Redact(text, _detector.Scan(text));
+
+    private static string Types(IEnumerable<Finding> findings) => string.Join(",", findings.Select(f => f.Type).Distinct().ToArray());
+}

@@ -1,0 +1,40 @@
+using System.Text.Json.Nodes;
+using Drydock.Gateway.Keys;
+using Drydock.Gateway.Operations;
+using Drydock.Gateway.State;
+using Microsoft.AspNetCore.Http;
+
+namespace Drydock.Gateway.Pipeline;
+
+/// <summary>
+/// One completion request as it goes through the stages: each stage fills in what it established (the key and tier,
+/// the request, the route, the admission, the prompt) for the stages after it, and its line of the request log.
+/// </summary>
+internal sealed class Exchange(HttpContext context, bool chat, JsonObject audit)
+{
+    public HttpContext Context { get; } = context;
+
+    /// <summary>True for <c>/v1/chat/completions</c>, false for <c>/v1/completions</c>.</summary>
+    public bool Chat { get; } = chat;
+
+    /// <summary>The request's line of the request log.</summary>
+    public JsonObject Audit { get; } = audit;
+
+    public ApiKey Key { get; set; } = null!;
+
+    public Tier Tier { get; set; } = null!;
+
+    public JsonObject Request { get; set; } = null!;
+
+    /// <summary>The model the client asked for.</summary>
+    public string Model { get; set; } = "";
+
+    public Route Route { get; set; }
+
+    public bool Stream { get; set; }
+
+    public Admission Admission { get; set; }
+
+    /// <summary>The prompt's texts joined, as the input guard saw them.</summary>
+    public string Prompt { get; set; } = "";
+}
