@@ -54,8 +54,11 @@ public sealed record GatewayOptions
     /// <summary>Largest request body accepted.</summary>
     public long MaxRequestBytes { get; init; } = 1 << 20;
 
-    /// <summary>Upstream timeout.</summary>
+    /// <summary>Upstream timeout: until the model server's answer headers.</summary>
     public TimeSpan UpstreamTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>The longest the model server may send nothing while an answer's body or stream is open.</summary>
+    public TimeSpan UpstreamIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The request log's folder (one JSONL file per day), or null for none.</summary>
     public string? AuditFolder { get; init; }
@@ -107,6 +110,7 @@ public sealed record GatewayOptions
         result = result with
         {
             StreamWindow = section.Int("stream-window", result.StreamWindow, min: 0),
+            UpstreamIdleTimeout = TimeSpan.FromSeconds(section.Int("upstream-idle-timeout", (int)result.UpstreamIdleTimeout.TotalSeconds, min: 1)),
             AbuseThreshold = section.Double("abuse-threshold", result.AbuseThreshold),
         };
         if (section.Node("audit") is { } auditNode)
@@ -135,8 +139,12 @@ public sealed record GatewayOptions
             var s = new Section(path, $"gateway.tiers.{name}", t);
             GuardMode Mode(string key, GuardMode fallback) => s.Choice(key, fallback, ("off", GuardMode.Off), ("allow", GuardMode.Allow), ("redact", GuardMode.Redact), ("block", GuardMode.Block));
             var models = t.Children.TryGetValue(new YamlScalarNode("models"), out var m) && m is YamlSequenceNode seq ? seq.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToList() : ["*"];
-            result[name] = new Tier(name, models, s.Int("max-tokens", 2048, min: 1), s.Choice("streaming", true, ("true", true), ("false", false)),
+            var tier = new Tier(name, models, s.Int("max-tokens", 2048, min: 1), s.Choice("streaming", true, ("true", true), ("false", false)),
                 Mode("input", GuardMode.Block), Mode("output", GuardMode.Redact), s.Int("requests-per-minute", 120, min: 1), s.Int("tokens-per-minute", 50_000, min: 1));
+
+            // A request reserves its whole answer against the minute's tokens: a larger answer could never be admitted.
+            if (tier.MaxTokens > tier.TokensPerMinute) throw s.Error("max-tokens", $"{tier.MaxTokens} is above the tier's tokens-per-minute ({tier.TokensPerMinute}); no request could be admitted");
+            result[name] = tier;
         }
 
         return result;
@@ -168,7 +176,7 @@ public sealed record GatewayOptions
 
         private string? Scalar(string key) => Node(key) is { } v ? (v as YamlScalarNode)?.Value ?? throw Error(key, "must be a single value") : null;
 
-        private GatewayConfigException Error(string key, string message) => new($"{path}:{(Node(key) ?? node).Start.Line}: field {prefix}.{key}: {message}");
+        public GatewayConfigException Error(string key, string message) => new($"{path}:{(Node(key) ?? node).Start.Line}: field {prefix}.{key}: {message}");
     }
 }
 

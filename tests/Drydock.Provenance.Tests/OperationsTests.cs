@@ -46,13 +46,32 @@ public sealed class OperationsTests
         // Kill switch on a pass-through name (never deployed): recorded without a model.
         var passThrough = t.Registry.Disable("tiny", null, "ops");
         Assert.Equal((false, (string?)null), (passThrough.Enabled, passThrough.ModelId));
-        Assert.True(t.Registry.Enable("tiny", null, "ops").Enabled);
+        Assert.True(t.Registry.Enable("tiny", null, "ops", s_policy).Enabled);
         Assert.Equal(["support", "tiny"], t.Registry.Deployments().Select(d => d.Alias).Order(StringComparer.Ordinal));
 
         var actions = AuditLog.Query(t.Db, new AuditFilter(Limit: 100)).Select(e => e.Action).ToList();
         Assert.Contains("deployment.revert", actions);
         Assert.Contains("deployment.disable", actions);
         Assert.True(AuditLog.Verify(t.Db).Ok);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestRegistry.Both), MemberType = typeof(TestRegistry))]
+    public void Enable_RefusesAVersionNoLongerApproved_AndRevertRefusesTheSameUpstreamName(string backend)
+    {
+        using var t = new TestRegistry(backend);
+        var v1 = ApprovedModel(t, '1', "support-v1");
+        var v2 = ApprovedModel(t, '2', "support-v2");
+        t.Registry.Deploy("support", v1, "support-awq", null, "ops", s_policy);
+        t.Registry.Deploy("support", v2, "support-awq", null, "ops", s_policy);
+        var same = Assert.Throws<RegistryException>(() => t.Registry.Revert("support", null, "ops", s_policy));
+        Assert.Contains("same upstream model name 'support-awq'", same.Message, StringComparison.Ordinal);
+
+        t.Registry.Disable("support", "canary seen", "ops");
+        t.Registry.Approve("model", v2, "security-reviewer", "reject", "memorised tickets", "carol", s_policy);
+        var refused = Assert.Throws<GateException>(() => t.Registry.Enable("support", null, "ops", s_policy));
+        Assert.Contains($"{v2} is rejected", refused.Message, StringComparison.Ordinal);
+        Assert.False(t.Registry.Deployment("support")!.Enabled);
     }
 
     [Theory]

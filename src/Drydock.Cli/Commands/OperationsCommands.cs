@@ -38,7 +38,7 @@ internal static class OperationsCommands
             }
 
             DeploymentState state;
-            if (parse.GetValue(enable)) state = registry.Enable(name, parse.GetValue(reason), Actor.Current);
+            if (parse.GetValue(enable)) state = registry.Enable(name, parse.GetValue(reason), Actor.Current, context.Approval);
             else state = registry.Deploy(name, parse.GetValue(model) ?? throw new ArgumentException("--model is required to deploy (or --enable)"), parse.GetValue(upstreamModel), parse.GetValue(reason), Actor.Current, context.Approval);
             stdout.WriteLine($"{state.Alias} → {state.ModelId} (upstream model {state.UpstreamModel}), {(state.Enabled ? "enabled" : "disabled")}");
             return ExitCodes.Ok;

@@ -25,6 +25,51 @@ public enum AuditText
 public sealed record RequestFilter(string? Key = null, string? Model = null, int? Status = null, DateTimeOffset? Since = null, bool FindingsOnly = false, int Limit = 100);
 
 /// <summary>
+/// Files and folders only their owner may read: a folder created 0700 (and one found open to others closed to them),
+/// a file created 0600 (likewise). Request lines name keys, models and what was found; nobody else on the host reads them.
+/// </summary>
+internal static class OwnerOnly
+{
+    private const UnixFileMode Others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    public static void Folder(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Close(path);
+    }
+
+    public static FileStream Append(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.Read, BufferSize = 0 };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var file = new FileStream(path, options);
+        if (!OperatingSystem.IsWindows()) Close(path);
+        return file;
+    }
+
+    // A file or folder made before (by an older version, or by hand) loses what others could do with it.
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void Close(string path)
+    {
+        var mode = File.GetUnixFileMode(path);
+        try
+        {
+            if ((mode & Others) != 0) File.SetUnixFileMode(path, mode & ~Others);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Another user's file: not ours to change.
+        }
+    }
+}
+
+/// <summary>
 /// The gateway's request log: one JSON line per request (time, key id, tier, model, status, latency, tokens, finding
 /// types, decisions, abuse score) in one file per UTC day, <c>requests-YYYY-MM-DD.jsonl</c>; files older than the
 /// retention are deleted at start and every hour. Prompt and answer text appear only as the policy says
@@ -61,7 +106,7 @@ public sealed class RequestAuditLog : IDisposable
         _retentionDays = retentionDays;
         _hashKey = hashKey;
         Text = text;
-        Directory.CreateDirectory(folder);
+        OwnerOnly.Folder(folder);
         _purge = new Timer(_ => Purge(DateTimeOffset.UtcNow), null, TimeSpan.Zero, TimeSpan.FromHours(1));
         _drain = Task.Run(Drain);
     }
@@ -107,7 +152,7 @@ public sealed class RequestAuditLog : IDisposable
                 {
                     WriteBatch();
                     _file?.Dispose();
-                    _file = new FileStream(Path.Combine(_folder, $"requests-{day}.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+                    _file = OwnerOnly.Append(Path.Combine(_folder, $"requests-{day}.jsonl"));
                     _day = day;
                 }
 

@@ -4,9 +4,13 @@ using Drydock.Provenance.Registry;
 namespace Drydock.Gateway.Operations;
 
 /// <summary>What the gateway serves for a requested model name.</summary>
-/// <param name="Upstream">The model name sent upstream, or null when the alias is disabled (kill switch).</param>
+/// <param name="Upstream">
+/// The model name sent upstream, or null when what the name serves is contained: a disabled alias (kill switch), or
+/// any name that resolves to a contained model version (its alias, its upstream model name, its version id).
+/// </param>
 /// <param name="Alias">True when the name is a deployment or configured alias, not passed through.</param>
-public readonly record struct Route(string? Upstream, bool Alias);
+/// <param name="ModelId">The registered model version it serves, when a deployment says so.</param>
+public readonly record struct Route(string? Upstream, bool Alias, string? ModelId = null);
 
 /// <summary>
 /// The gateway's view of the registry: deployments (aliases, kill switch, reverts) and canaries, re-read in the
@@ -14,6 +18,12 @@ public readonly record struct Route(string? Upstream, bool Alias);
 /// another instance applies within that time; and the writer of
 /// incidents and containment actions (each in the hash-chained audit log). Registry calls are serialised here.
 /// Without a registry, configured aliases still apply and nothing is recorded.
+/// <para>
+/// Containment follows what is served, not the name a client asks for: a disabled alias contains its model version
+/// and upstream model name, and a revert contains the version reverted away from (until it is deployed again), so
+/// every name that resolves to a contained version (the alias, another alias, the upstream model name, the version
+/// id) is refused and hidden from <c>/v1/models</c>.
+/// </para>
 /// </summary>
 public sealed class GatewayOperations : IDisposable
 {
@@ -22,7 +32,7 @@ public sealed class GatewayOperations : IDisposable
     private readonly ApprovalPolicy _policy;
     private readonly Timer? _timer;
     private readonly Lock _lock = new();
-    private IReadOnlyDictionary<string, DeploymentState> _deployments = new Dictionary<string, DeploymentState>();
+    private volatile Contained _contained;
     private CanaryAnalyzer _canaries = new([]);
 
     /// <summary>Creates the view; <paramref name="registry"/> may be null.</summary>
@@ -31,6 +41,7 @@ public sealed class GatewayOperations : IDisposable
         _registry = registry;
         _aliases = aliases;
         _policy = policy;
+        _contained = Contained.From([], aliases);
         Refresh();
         if (registry is not null) _timer = new Timer(_ => Refresh(), null, refresh, refresh);
     }
@@ -44,19 +55,14 @@ public sealed class GatewayOperations : IDisposable
     /// <summary>The canaries watched for now.</summary>
     public CanaryAnalyzer Canaries => _canaries;
 
-    /// <summary>Resolves a requested model name.</summary>
-    public Route Resolve(string model)
-    {
-        if (_deployments.TryGetValue(model, out var d)) return new Route(d.Enabled ? d.UpstreamModel ?? model : null, true);
-        return _aliases.TryGetValue(model, out var upstream) ? new Route(upstream, true) : new Route(model, false);
-    }
+    /// <summary>Resolves a requested model name; <see cref="Route.Upstream"/> is null when what it serves is contained.</summary>
+    public Route Resolve(string model) => _contained.Resolve(model);
 
-    /// <summary>Aliases clients may ask for (enabled deployments and configured aliases), and disabled names.</summary>
-    public (IReadOnlyList<string> Served, IReadOnlySet<string> Disabled) Names()
-    {
-        var served = _aliases.Keys.Concat(_deployments.Values.Where(d => d.Enabled && d.ModelId is not null).Select(d => d.Alias)).Distinct(StringComparer.Ordinal).ToList();
-        return (served, _deployments.Values.Where(d => !d.Enabled).Select(d => d.Alias).ToHashSet(StringComparer.Ordinal));
-    }
+    /// <summary>
+    /// Aliases clients may ask for (enabled deployments and configured aliases that serve nothing contained), and every
+    /// name to hide and refuse: disabled aliases, contained version ids and upstream model names, aliases that resolve to them.
+    /// </summary>
+    public (IReadOnlyList<string> Served, IReadOnlySet<string> Disabled) Names() => (_contained.Served, _contained.Hidden);
 
     /// <summary>Every deployment's state.</summary>
     public IReadOnlyList<DeploymentState> Deployments() => Registry(r => r.Deployments());
@@ -86,10 +92,10 @@ public sealed class GatewayOperations : IDisposable
         return result;
     }
 
-    /// <summary>Serves a disabled alias again.</summary>
+    /// <summary>Serves a disabled alias again; a model version no longer approved is refused (<see cref="GateException"/>).</summary>
     public DeploymentState Enable(string alias, string? reason, string actor)
     {
-        var state = Registry(r => r.Enable(alias, reason, actor));
+        var state = Registry(r => r.Enable(alias, reason, actor, _policy));
         Refresh();
         return state;
     }
@@ -119,7 +125,7 @@ public sealed class GatewayOperations : IDisposable
         {
             try
             {
-                _deployments = _registry.Deployments().ToDictionary(d => d.Alias, StringComparer.Ordinal);
+                _contained = Contained.From(_registry.Deployments(), _aliases);
                 var hashes = _registry.Canaries().Select(c => c.Sha256).ToList();
                 if (hashes.Count != _canaries.Count) _canaries = new CanaryAnalyzer(hashes);
                 RefreshError = null;
@@ -135,5 +141,104 @@ public sealed class GatewayOperations : IDisposable
     {
         if (_registry is null) throw new RegistryException("the gateway runs without a registry");
         lock (_lock) return action(_registry);
+    }
+}
+
+/// <summary>
+/// One consistent snapshot of deployments and what is contained, swapped whole on each refresh so a request never sees
+/// half of a change.
+/// </summary>
+internal sealed class Contained
+{
+    private readonly IReadOnlyDictionary<string, DeploymentState> _deployments;
+    private readonly IReadOnlyDictionary<string, string> _aliases;
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _versions = new(StringComparer.Ordinal);
+
+    private Contained(IReadOnlyDictionary<string, DeploymentState> deployments, IReadOnlyDictionary<string, string> aliases)
+    {
+        _deployments = deployments;
+        _aliases = aliases;
+    }
+
+    /// <summary>Enabled deployments and configured aliases that serve nothing contained.</summary>
+    public IReadOnlyList<string> Served { get; private set; } = [];
+
+    /// <summary>Every name refused: disabled aliases, contained upstream names and version ids, aliases that reach them.</summary>
+    public IReadOnlySet<string> Hidden { get; private set; } = new HashSet<string>();
+
+    public static Contained From(IReadOnlyList<DeploymentState> deployments, IReadOnlyDictionary<string, string> aliases)
+    {
+        var view = new Contained(deployments.ToDictionary(d => d.Alias, StringComparer.Ordinal), aliases);
+        foreach (var d in deployments)
+        {
+            if (!d.Enabled)
+            {
+                // The kill switch: the alias, what it serves upstream, and its version.
+                view._names.Add(d.Alias);
+                view._names.Add(view.UpstreamOf(d));
+                if (d.ModelId is not null) view._versions.Add(d.ModelId);
+            }
+
+            foreach (var (version, upstream) in RevertedAway(d.History))
+            {
+                view._versions.Add(version);
+                if (upstream is not null) view._names.Add(upstream);
+            }
+        }
+
+        var hidden = new HashSet<string>(view._names.Concat(view._versions), StringComparer.Ordinal);
+        foreach (var name in aliases.Keys.Concat(view._deployments.Keys))
+        {
+            if (view.Resolve(name).Upstream is null) hidden.Add(name);
+        }
+
+        view.Hidden = hidden;
+        view.Served = [.. aliases.Keys.Concat(deployments.Where(d => d.Enabled && d.ModelId is not null).Select(d => d.Alias)).Distinct(StringComparer.Ordinal).Where(n => !hidden.Contains(n))];
+        return view;
+    }
+
+    public Route Resolve(string model)
+    {
+        string upstream;
+        string? version = null;
+        var alias = true;
+        if (_deployments.TryGetValue(model, out var d))
+        {
+            if (!d.Enabled) return new Route(null, true, d.ModelId);
+            upstream = UpstreamOf(d);
+            version = d.ModelId;
+        }
+        else if (_aliases.TryGetValue(model, out var target))
+        {
+            upstream = target;
+        }
+        else
+        {
+            upstream = model;
+            alias = false;
+        }
+
+        var contained = _names.Contains(model) || _versions.Contains(model) || _names.Contains(upstream) || _versions.Contains(upstream) || (version is not null && _versions.Contains(version));
+        return new Route(contained ? null : upstream, alias, version);
+    }
+
+    // A deployment without an upstream name of its own (the kill switch thrown on a configured alias or a pass-through
+    // name, then enabled) keeps serving what drydock.yaml maps the alias to.
+    private string UpstreamOf(DeploymentState d) => d.UpstreamModel ?? _aliases.GetValueOrDefault(d.Alias) ?? d.Alias;
+
+    // The versions an alias was reverted away from and not deployed again since, with their upstream names.
+    private static Dictionary<string, string?> RevertedAway(IReadOnlyList<DeploymentEvent> history)
+    {
+        var away = new Dictionary<string, string?>(StringComparer.Ordinal);
+        (string? Model, string? Upstream) serving = (null, null);
+        foreach (var e in history)
+        {
+            if (e.Action == "revert" && serving.Model is not null && serving.Model != e.ModelId) away[serving.Model] = serving.Upstream;
+            if (e.Action == "deploy" && e.ModelId is not null) away.Remove(e.ModelId);
+            if (e.Action is "deploy" or "revert") serving = (e.ModelId, e.UpstreamModel);
+        }
+
+        return away;
     }
 }

@@ -5,20 +5,32 @@ namespace Drydock.Gateway.State;
 /// <param name="Refusal">Why not: <c>requests</c> or <c>tokens</c> per minute, <c>revoked</c>; null when allowed.</param>
 /// <param name="RetryAfterSeconds">When the current window ends.</param>
 /// <param name="Throttled">True while the key is throttled (its limits cut to a tenth) by the extraction monitor.</param>
-public readonly record struct Admission(bool Allowed, string? Refusal, int RetryAfterSeconds, bool Throttled);
+public readonly record struct Admission(bool Allowed, string? Refusal, int RetryAfterSeconds, bool Throttled)
+{
+    /// <summary>The one-minute window the request was counted in.</summary>
+    public long Window { get; init; }
+
+    /// <summary>The tokens reserved for the request in that window (settled by <see cref="IGatewayState.SettleAsync"/>).</summary>
+    public long Reserved { get; init; }
+}
 
 /// <summary>
 /// The state gateway instances share: per-key request and token counters in fixed one-minute windows, throttles
 /// and revocations. In process by default (<see cref="LocalGatewayState"/>); in Redis (<see cref="RedisGatewayState"/>)
-/// so several instances enforce one limit.
+/// so several instances enforce one limit. Tokens are reserved when a request is admitted (the most it can use) and
+/// settled to what it used when it is answered, so concurrent requests cannot overrun the limit together.
 /// </summary>
 public interface IGatewayState : IAsyncDisposable
 {
-    /// <summary>Counts a request against the key's limits; a throttled key gets a tenth of each (at least 1).</summary>
-    ValueTask<Admission> AdmitAsync(string keyId, int requestsPerMinute, int tokensPerMinute);
+    /// <summary>
+    /// Counts a request against the key's limits and reserves <paramref name="reserveTokens"/> (the most the request can
+    /// use) in the current window: refused when the reservation does not fit in what is left of the key's tokens per
+    /// minute. A throttled key gets a tenth of each limit (at least 1).
+    /// </summary>
+    ValueTask<Admission> AdmitAsync(string keyId, int requestsPerMinute, int tokensPerMinute, long reserveTokens);
 
-    /// <summary>Adds the tokens an answered request used to the key's current window.</summary>
-    ValueTask AddTokensAsync(string keyId, long tokens);
+    /// <summary>Replaces an admitted request's reservation by the <paramref name="tokens"/> it used, in the window it was admitted in.</summary>
+    ValueTask SettleAsync(string keyId, Admission admission, long tokens);
 
     /// <summary>Throttles a key for <paramref name="duration"/>.</summary>
     ValueTask ThrottleAsync(string keyId, TimeSpan duration);
@@ -52,8 +64,9 @@ public sealed class LocalGatewayState : IGatewayState
     private readonly Lock _lock = new();
 
     /// <inheritdoc />
-    public ValueTask<Admission> AdmitAsync(string keyId, int requestsPerMinute, int tokensPerMinute)
+    public ValueTask<Admission> AdmitAsync(string keyId, int requestsPerMinute, int tokensPerMinute, long reserveTokens)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(reserveTokens);
         var window = Windows.Current(out var left);
         lock (_lock)
         {
@@ -66,22 +79,32 @@ public sealed class LocalGatewayState : IGatewayState
             }
 
             var c = _counters.TryGetValue(keyId, out var found) && found.Window == window ? found : (Window: window, Requests: 0, Tokens: 0L);
-            if (c.Tokens >= tokensPerMinute) return ValueTask.FromResult(new Admission(false, "tokens", left, throttled));
+            if (c.Tokens >= tokensPerMinute || c.Tokens + reserveTokens > tokensPerMinute) return ValueTask.FromResult(new Admission(false, "tokens", left, throttled));
             c.Requests++;
+            if (c.Requests > requestsPerMinute)
+            {
+                _counters[keyId] = c;
+                return ValueTask.FromResult(new Admission(false, "requests", left, throttled));
+            }
+
+            c.Tokens += reserveTokens;
             _counters[keyId] = c;
-            return ValueTask.FromResult(c.Requests > requestsPerMinute ? new Admission(false, "requests", left, throttled) : new Admission(true, null, left, throttled));
+            return ValueTask.FromResult(new Admission(true, null, left, throttled) { Window = window, Reserved = reserveTokens });
         }
     }
 
     /// <inheritdoc />
-    public ValueTask AddTokensAsync(string keyId, long tokens)
+    public ValueTask SettleAsync(string keyId, Admission admission, long tokens)
     {
-        var window = Windows.Current(out _);
+        if (!admission.Allowed) return ValueTask.CompletedTask;
         lock (_lock)
         {
-            var c = _counters.TryGetValue(keyId, out var found) && found.Window == window ? found : (Window: window, Requests: 0, Tokens: 0L);
-            c.Tokens += tokens;
-            _counters[keyId] = c;
+            // A window that has ended is gone with its reservation; there is nothing left to settle.
+            if (_counters.TryGetValue(keyId, out var c) && c.Window == admission.Window)
+            {
+                c.Tokens += tokens - admission.Reserved;
+                _counters[keyId] = c;
+            }
         }
 
         return ValueTask.CompletedTask;

@@ -61,10 +61,20 @@ public sealed partial class ProvenanceRegistry
         return AppendDeployment(alias, "disable", current?.ModelId, current?.UpstreamModel, reason, actor);
     }
 
-    /// <summary>Serves the alias again.</summary>
-    public DeploymentState Enable(string alias, string? reason, string actor)
+    /// <summary>
+    /// Serves the alias again. A model version that is not approved under <paramref name="policy"/> now (rejected
+    /// after the incident, or its approvals withdrawn) is refused with the reasons, as <see cref="Deploy"/> refuses it.
+    /// </summary>
+    public DeploymentState Enable(string alias, string? reason, string actor, ApprovalPolicy policy)
     {
+        ArgumentNullException.ThrowIfNull(policy);
         var current = Deployment(alias) ?? throw new RegistryException($"no deployment '{alias}'");
+        if (current.ModelId is not null)
+        {
+            var status = Status("model", current.ModelId, policy.RequiredRoles);
+            if (status.State != "approved") throw new GateException([$"model: {current.ModelId} is {status.State} ({string.Join("; ", status.Reasons.ToArray())}); deploy an approved version or revert instead"]);
+        }
+
         return AppendDeployment(alias, "enable", current.ModelId, current.UpstreamModel, reason, actor);
     }
 
@@ -87,6 +97,14 @@ public sealed partial class ProvenanceRegistry
         var previous = current.History.Where(e => e.Action == "deploy" && e.ModelId is not null && !reverted.Contains(e.ModelId)).Reverse()
             .FirstOrDefault(e => Status("model", e.ModelId!, policy.RequiredRoles).State == "approved")
             ?? throw new RegistryException($"'{alias}' has no earlier approved version to revert to (disable it instead)");
+
+        // The gateway contains a version by the names it is served under: a revert that keeps the upstream model name
+        // could not tell the reverted-away version from the one reverted to.
+        if (current.UpstreamModel is not null && string.Equals(previous.UpstreamModel, current.UpstreamModel, StringComparison.Ordinal))
+        {
+            throw new RegistryException($"'{alias}' cannot revert to {previous.ModelId}: it is served under the same upstream model name '{current.UpstreamModel}' as {current.ModelId} (disable it instead, or deploy the earlier version under its own upstream name)");
+        }
+
         return AppendDeployment(alias, "revert", previous.ModelId, previous.UpstreamModel, reason, actor);
     }
 

@@ -132,7 +132,7 @@ public sealed class RegistryDatabase : IDisposable
         else
         {
             var full = Path.GetFullPath(location);
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            OwnerOnly(full);
             var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ConnectionString);
             try
             {
@@ -149,6 +149,43 @@ public sealed class RegistryDatabase : IDisposable
 
         database.Migrate();
         return database;
+    }
+
+    // The registry holds approvals, incidents and the audit log: its folder is created 0700 and its file 0600 (SQLite
+    // gives its -wal and -shm files the database file's mode); a file found open to others is closed to them.
+    private static void OwnerOnly(string full)
+    {
+        var folder = Path.GetDirectoryName(full)!;
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(folder);
+            return;
+        }
+
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            // An empty file is an empty SQLite database.
+            using var created = new FileStream(full, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+        }
+        catch (IOException) when (File.Exists(full))
+        {
+        }
+
+        foreach (var path in new[] { full, full + "-wal", full + "-shm" })
+        {
+            if (!File.Exists(path)) continue;
+            var mode = File.GetUnixFileMode(path);
+            try
+            {
+                if ((mode & others) != 0) File.SetUnixFileMode(path, mode & ~others);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Another user's file: not ours to change.
+            }
+        }
     }
 
     /// <summary>Runs the migrations not yet applied; returns how many ran.</summary>
