@@ -1,11 +1,13 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Drydock.Gateway.Limits;
 using Drydock.Gateway.Pipeline;
 
 namespace Drydock.Gateway;
 
 // Stage 2: what the key may ask for and how much: the model (its tier and the key's own list), the deployment
-// (503 when disabled), streaming, the tokens asked for, and the rate limits (429 with Retry-After).
+// (503 when what the name serves is contained), streaming, every field that bounds the answer's tokens, and the rate
+// limits (429 with Retry-After), with the request's most tokens reserved.
 public sealed partial class GatewayHost
 {
     private async Task<int?> LimitAsync(Exchange exchange)
@@ -28,12 +30,16 @@ public sealed partial class GatewayHost
         if (route.Alias) audit["upstreamModel"] = route.Upstream;
         var stream = exchange.Stream = request["stream"] is JsonValue s && s.TryGetValue<bool>(out var st) && st;
         if (stream && !tier.Streaming) return await Error(context, 403, "streaming_not_allowed", "streaming is not allowed for this key's tier").ConfigureAwait(false);
-        var maxTokensField = request.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        var asked = request[maxTokensField] is JsonValue mt && mt.TryGetValue<int>(out var m) ? m : tier.MaxTokens;
-        if (asked > tier.MaxTokens) return await Error(context, 403, "max_tokens_exceeded", $"{maxTokensField} {asked} is above the tier's {tier.MaxTokens}").ConfigureAwait(false);
-        request[maxTokensField] = asked;
+        var budget = TokenLimits.Apply(request, tier);
+        if (budget.Refused) return await Error(context, budget.Status, budget.Code!, budget.Message!).ConfigureAwait(false);
+        if (budget.Reserve > tier.TokensPerMinute)
+        {
+            return await Error(context, 403, "max_tokens_exceeded", $"the request may use {budget.Reserve} tokens (its text and every choice's maximum), above the tier's {tier.TokensPerMinute} tokens per minute").ConfigureAwait(false);
+        }
 
-        var admission = exchange.Admission = await _state.AdmitAsync(key.Id, tier.RequestsPerMinute, tier.TokensPerMinute).ConfigureAwait(false);
+        // The most the request can use is reserved before it is forwarded, so concurrent requests cannot overrun the
+        // minute together; the pipeline settles the reservation to what the answer used.
+        var admission = exchange.Admission = await _state.AdmitAsync(key.Id, tier.RequestsPerMinute, tier.TokensPerMinute, budget.Reserve).ConfigureAwait(false);
         if (admission.Throttled) audit["throttled"] = true;
         if (admission.Allowed) return null;
         if (admission.Refusal == "revoked")

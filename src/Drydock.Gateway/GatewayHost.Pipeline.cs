@@ -3,7 +3,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Drydock.Detection;
 using Drydock.Gateway.Guards;
+using Drydock.Gateway.Limits;
 using Drydock.Gateway.Monitoring;
+using Drydock.Gateway.Operations;
 using Drydock.Gateway.Payload;
 using Drydock.Gateway.Pipeline;
 using Drydock.Gateway.Upstream;
@@ -53,9 +55,18 @@ public sealed partial class GatewayHost
         if (await AuthenticateAsync(exchange).ConfigureAwait(false) is { } unauthenticated) return unauthenticated;
         if (await ReadRequestAsync(exchange).ConfigureAwait(false) is { } unreadable) return unreadable;
         if (await LimitAsync(exchange).ConfigureAwait(false) is { } limited) return limited;
-        if (await GuardInputAsync(exchange).ConfigureAwait(false) is { } refused) return refused;
-        await WatchAsync(exchange).ConfigureAwait(false);
-        return await ForwardAndGuardOutputAsync(exchange).ConfigureAwait(false);
+        try
+        {
+            if (await GuardInputAsync(exchange).ConfigureAwait(false) is { } refused) return refused;
+            await WatchAsync(exchange).ConfigureAwait(false);
+            return await ForwardAndGuardOutputAsync(exchange).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The reservation becomes what the answer used; a request that went upstream and failed before its usage
+            // was known keeps its whole reservation, one that never went keeps none.
+            await _state.SettleAsync(exchange.Key.Id, exchange.Admission, exchange.TokensUsed ?? (exchange.Forwarded ? exchange.Admission.Reserved : 0)).ConfigureAwait(false);
+        }
     }
 
     private async Task<int?> ReadRequestAsync(Exchange exchange)
@@ -95,13 +106,42 @@ public sealed partial class GatewayHost
         var context = exchange.Context;
         var request = exchange.Request;
         request["model"] = exchange.Route.Upstream;
+
+        // Containment reaches requests already with the model server: the watch cuts the answer's body or stream.
+        using var watch = new ServedWatch(_operations, exchange.Model, exchange.Route, TimeProvider.System, context.RequestAborted);
+        exchange.Forwarded = true;
         using var response = await _upstream.ForwardAsync(context, HttpMethod.Post, exchange.Chat ? "chat/completions" : "completions", request).ConfigureAwait(false);
         if (response is null) return 0;
+        try
+        {
+            return await GuardOutputAsync(exchange, await UpstreamBody.WatchAsync(response, _options.UpstreamIdleTimeout, watch, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is UpstreamIdleException or UpstreamCutException)
+        {
+            // Nothing held back goes out: what the guards still hold was never checked whole.
+            var (status, code, message) = e is UpstreamCutException
+                ? (503, "model_disabled", $"model '{exchange.Model}' was disabled by an administrator; the answer was stopped")
+                : (504, "upstream_timeout", $"{e.Message}; the answer was stopped");
+            exchange.Audit["error"] = code;
+            if (e is UpstreamCutException) Metrics.Blocked("disabled");
+            if (!context.Response.HasStarted) return await Error(context, status, code, message).ConfigureAwait(false);
+            await SendEventAsync(context, new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = "upstream_error", ["code"] = code } }).ConfigureAwait(false);
+            await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted).ConfigureAwait(false);
+            return 200;
+        }
+    }
+
+    private async Task<int> GuardOutputAsync(Exchange exchange, HttpResponseMessage response)
+    {
+        var context = exchange.Context;
         var guarded = new GuardedAnswer(exchange.Tier, _operations.Canaries);
         if (!exchange.Stream || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
         {
             var body = await UpstreamClient.ReadJsonAsync(context, response).ConfigureAwait(false);
             if (body is null) return 0;
+
+            // An answer read whole after its model was contained is not sent.
+            if (_operations.Resolve(exchange.Model) != exchange.Route) throw new UpstreamCutException();
             WholeAnswerGuard.Guard(_guard, body, exchange.Chat, guarded);
             var tokens = body["usage"]?["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var t) ? t : (exchange.Prompt.Length + guarded.Text.Length) / 4;
             await AccountAsync(exchange, guarded, tokens).ConfigureAwait(false);
@@ -118,7 +158,7 @@ public sealed partial class GatewayHost
     private async Task AccountAsync(Exchange exchange, GuardedAnswer guarded, long tokens)
     {
         var audit = exchange.Audit;
-        await _state.AddTokensAsync(exchange.Key.Id, tokens).ConfigureAwait(false);
+        exchange.TokensUsed = tokens;
         Metrics.Tokens(tokens);
         audit["tokens"] = tokens;
         audit["outputFindings"] = Types(guarded.Findings);

@@ -15,8 +15,9 @@ namespace Drydock.Gateway.Tests;
 /// whose arguments hold the email and the key (streamed split at "SPLIT:n" of the arguments); "PARTS" answers the leak
 /// as content parts (an array of text parts, as some servers do). Anything else is echoed.
 /// With "logprobs": true every answer carries its tokens' log probabilities; a stream with
-/// stream_options.include_usage ends with a usage chunk that has no choices. It
-/// counts the requests it sees and answers with the model it was asked for.
+/// stream_options.include_usage ends with a usage chunk that has no choices. "DRIP:n" streams n chunks of "tick ",
+/// 100 ms apart; "STALL" sends the start of its answer (the first chunk of a stream, or half a JSON body) and then
+/// nothing for a minute. It counts the requests it sees, keeps the last one, and answers with the model it was asked for.
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
@@ -27,10 +28,14 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     private readonly WebApplication _app;
     private int _requests;
+    private JsonNode? _last;
 
     private FakeUpstream(WebApplication app) => _app = app;
 
     public int Requests => _requests;
+
+    /// <summary>The last request as the upstream received it.</summary>
+    public JsonNode? LastRequest => Volatile.Read(ref _last);
 
     public string BaseUrl => _app.Urls.First() + "/v1";
 
@@ -51,12 +56,14 @@ public sealed class FakeUpstream : IAsyncDisposable
     {
         Interlocked.Increment(ref _requests);
         var request = (await JsonNode.ParseAsync(context.Request.Body))!;
+        Volatile.Write(ref _last, request.DeepClone());
         var last = request["messages"]!.AsArray().Last()!["content"]!.ToString();
         var stream = request["stream"]?.GetValue<bool>() == true;
         var model = request["model"]!.ToString();
         if (last.Contains("MALFORMED", StringComparison.Ordinal)) { await context.Response.WriteAsync("<html>oops</html>"); return; }
         if (last.Contains("SLOW", StringComparison.Ordinal)) await Task.Delay(5000, context.RequestAborted);
         if (last.Contains("TOOL", StringComparison.Ordinal)) { await Tool(context, model, stream, last); return; }
+        if (last.Contains("DRIP:", StringComparison.Ordinal) || last.Contains("STALL", StringComparison.Ordinal)) { await Drip(context, model, stream, last); return; }
         if (last.Contains("PARTS", StringComparison.Ordinal)) { await Parts(context, model, stream); return; }
         var say = last.IndexOf("SAY:", StringComparison.Ordinal);
         var answer = say >= 0 ? last[(say + 4)..] : last.Contains("LEAK", StringComparison.Ordinal) || last.Contains("SPLIT:", StringComparison.Ordinal) ? Leak : "echo: " + last;
@@ -94,6 +101,31 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    private static async Task Drip(HttpContext context, string model, bool stream, string last)
+    {
+        var stall = last.Contains("STALL", StringComparison.Ordinal);
+        var count = stall ? 1 : int.Parse(last[(last.IndexOf("DRIP:", StringComparison.Ordinal) + 5)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        if (!stream)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("""{"id":"chatcmpl-1","object":"chat.completion","model":""" + JsonSerializer.Serialize(model) + ",");
+            await context.Response.Body.FlushAsync();
+            await Task.Delay(60_000, context.RequestAborted);
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        for (var i = 0; i < count; i++)
+        {
+            var json = JsonSerializer.Serialize(new { id = "chatcmpl-1", @object = "chat.completion.chunk", created = 1_700_000_000, model, choices = new[] { new { index = 0, delta = new { content = "tick " }, finish_reason = (string?)null } } });
+            await context.Response.WriteAsync($"data: {json}\n\n", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await Task.Delay(stall ? 60_000 : 100, context.RequestAborted);
+        }
+
+        await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
     }
 
     private static async Task Parts(HttpContext context, string model, bool stream)

@@ -57,6 +57,103 @@ public sealed class LimitsTests
         });
     }
 
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Reservations_AdmitOnlyWhatFits_AndSettleToWhatWasUsed(string store)
+    {
+        var redis = store == "redis" ? Redis() : null;
+        await Minute.AwayFromItsEnd();
+        await using var state = await State(redis, "test-" + Guid.NewGuid().ToString("N"));
+        var first = await Task.WhenAll(Enumerable.Range(0, 1000).Select(async _ => await state.AdmitAsync("k", 10_000, 1000, 30)));
+        Assert.Equal(33, first.Count(a => a.Allowed));
+        Assert.All(first.Where(a => !a.Allowed), a => Assert.Equal("tokens", a.Refusal));
+
+        // Each used 10 of its 30: 670 of 1,000 are free again, room for 22 more; a refusal has nothing to settle.
+        foreach (var admission in first) await state.SettleAsync("k", admission, 10);
+        var second = await Task.WhenAll(Enumerable.Range(0, 100).Select(async _ => await state.AdmitAsync("k", 10_000, 1000, 30)));
+        Assert.Equal(22, second.Count(a => a.Allowed));
+    }
+
+    [Theory]
+    [InlineData("\"max_completion_tokens\":100,\"max_tokens\":1000000", 403, "max_tokens 1000000 is above the tier")]
+    [InlineData("\"n\":50,\"max_tokens\":100", 403, "max_tokens 100 for each of 50 choices is above the tier")]
+    [InlineData("\"best_of\":8,\"max_tokens\":1000", 403, "for each of 8 choices")]
+    [InlineData("\"max_new_tokens\":5000", 403, "max_new_tokens 5000")]
+    [InlineData("\"max_output_tokens\":4097", 403, "max_output_tokens 4097")]
+    [InlineData("\"min_tokens\":5000", 403, "min_tokens 5000")]
+    [InlineData("\"max_tokens\":\"100\"", 400, "max_tokens must be a positive integer")]
+    [InlineData("\"max_tokens\":1e6", 400, "max_tokens must be a positive integer")]
+    [InlineData("\"max_completion_tokens\":-1", 400, "max_completion_tokens must be a positive integer")]
+    [InlineData("\"n\":0", 400, "n must be a positive integer")]
+    [InlineData("\"n\":5000", 403, "5000 choices")]
+    public async Task EveryTokenLimitField_IsCheckedAgainstTheTier_BeforeAnythingIsForwarded(string fields, int status, string message)
+    {
+        await using var gateway = await Gateway();
+        var response = await Post(gateway.Host, gateway.Key, $$"""{"model":"tiny",{{fields}},"messages":[{"role":"user","content":"hi"}]}""");
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Contains(message, response.Text, StringComparison.Ordinal);
+        Assert.Equal(0, gateway.Upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData("\"n\":4", "max_tokens", 1024)]
+    [InlineData("\"max_tokens\":null,\"max_completion_tokens\":null", "max_tokens", 4096)]
+    [InlineData("\"max_completion_tokens\":512,\"n\":2", "max_completion_tokens", 512)]
+    public async Task WithinTheTier_TheRequestGoesOn_WithEveryChoiceBounded(string fields, string field, int forwarded)
+    {
+        await using var gateway = await Gateway();
+        var response = await Post(gateway.Host, gateway.Key, $$"""{"model":"tiny",{{fields}},"messages":[{"role":"user","content":"hi"}]}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = gateway.Upstream.LastRequest!.AsObject();
+        Assert.Equal(forwarded, (int)sent[field]!);
+        Assert.DoesNotContain(sent, p => p.Value is null);
+    }
+
+    [Fact]
+    public async Task IdleTimeouts_StopAStalledBody_AndAStalledStream()
+    {
+        await using var gateway = await Gateway(idle: TimeSpan.FromSeconds(1), window: 0);
+        var whole = await Post(gateway.Host, gateway.Key, """{"model":"tiny","messages":[{"role":"user","content":"STALL"}]}""");
+        Assert.Equal(HttpStatusCode.GatewayTimeout, whole.StatusCode);
+        Assert.Contains("sent nothing for 1 s", whole.Text, StringComparison.Ordinal);
+
+        // With no hold-back window the first chunk has left: the stream ends with an error event.
+        var streamed = await Post(gateway.Host, gateway.Key, """{"model":"tiny","stream":true,"messages":[{"role":"user","content":"STALL"}]}""");
+        Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+        Assert.Contains("tick", streamed.Text, StringComparison.Ordinal);
+        Assert.Contains("\"code\":\"upstream_timeout\"", streamed.Text, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]", streamed.Text.TrimEnd(), StringComparison.Ordinal);
+    }
+
+    private sealed record TestGateway(GatewayHost Host, FakeUpstream Upstream, string Key, TempDir Dir) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Host.DisposeAsync();
+            await Upstream.DisposeAsync();
+            Dir.Dispose();
+        }
+    }
+
+    private static async Task<TestGateway> Gateway(TimeSpan? idle = null, int window = 64)
+    {
+        var dir = new TempDir();
+        var upstream = await FakeUpstream.StartAsync();
+        var keys = ApiKeyStore.Open(dir.Path);
+        var options = Options(upstream) with { UpstreamIdleTimeout = idle ?? TimeSpan.FromSeconds(60), StreamWindow = window };
+        var host = await GatewayHost.StartAsync(options, new GatewayServices(keys, s_detector), "http://127.0.0.1:0", TestContext.Current.CancellationToken);
+        return new TestGateway(host, upstream, keys.Create("app", "internal", [], null).Key, dir);
+    }
+
+    // The client gives up after 20 s: a gateway that waited for the stalled upstream (a minute) fails the test.
+    private static async Task<(HttpStatusCode StatusCode, string Text)> Post(GatewayHost gateway, string key, string json)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await http.PostAsync(gateway.Urls[0] + "/v1/chat/completions", Body(json), TestContext.Current.CancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
     private static async Task<IGatewayState> State(string? redis, string prefix) => redis is null ? new LocalGatewayState() : await RedisGatewayState.ConnectAsync(redis, prefix);
 
     private static string Redis()

@@ -43,7 +43,7 @@ public sealed class OperationsGatewayTests : IAsyncLifetime
         _canary = CanaryAnalyzer.NewValue();
         _registry.RegisterCanary("tickets v3", CanaryAnalyzer.Hash(_canary), null, "alice");
         var tiers = GatewayOptions.DefaultTiers.ToDictionary(t => t.Name);
-        tiers["metered"] = new Tier("metered", ["*"], 512, true, GuardMode.Block, GuardMode.Redact, RequestsPerMinute: 1000, TokensPerMinute: 30);
+        tiers["metered"] = new Tier("metered", ["*"], 16, true, GuardMode.Block, GuardMode.Redact, RequestsPerMinute: 1000, TokensPerMinute: 60);
         tiers["probe"] = new Tier("probe", ["*"], 512, true, GuardMode.Block, GuardMode.Redact, RequestsPerMinute: 50, TokensPerMinute: 1_000_000);
         var options = new GatewayOptions
         {
@@ -131,7 +131,7 @@ public sealed class OperationsGatewayTests : IAsyncLifetime
         Assert.DoesNotContain("support", await userHttp.GetStringAsync(Url + "/v1/models", TestContext.Current.CancellationToken), StringComparison.Ordinal);
 
         // The same switch thrown from another process's connection (the CLI) reaches the running gateway.
-        _registry.Enable("support", "fixed", "carol");
+        _registry.Enable("support", "fixed", "carol", s_policy);
         await Eventually(async () => await ModelServing(key) == "tiny");
         _registry.Disable("tiny", "upstream model misbehaves", "carol");
         await Eventually(async () => (await userHttp.PostAsync(Url + "/v1/chat/completions", Body("""{"model":"tiny","messages":[{"role":"user","content":"hi"}]}"""), TestContext.Current.CancellationToken)).StatusCode == HttpStatusCode.ServiceUnavailable);
@@ -164,9 +164,10 @@ public sealed class OperationsGatewayTests : IAsyncLifetime
             statuses.Add(last.StatusCode);
         }
 
-        // 14 tokens each (the upstream's usage): 0, 14, 28 are under 30; the fourth finds 42.
+        // Each reserves 3 (its text) + 16 (max_tokens) and settles to 14 (the upstream's usage): 0, 14 and 28 leave
+        // room for 19 more of 60; the fourth finds 42.
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, (HttpStatusCode)429], statuses);
-        Assert.Contains("30 tokens per minute", await last.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Contains("60 tokens per minute", await last.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         Assert.True(last.Headers.RetryAfter?.Delta > TimeSpan.Zero);
     }
 

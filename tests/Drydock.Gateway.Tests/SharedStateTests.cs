@@ -34,18 +34,18 @@ public sealed class SharedStateTests
     {
         await Minute.AwayFromItsEnd();
         await using IGatewayState state = store == "local" ? new LocalGatewayState() : await RedisGatewayState.ConnectAsync(Redis(), "test-" + Guid.NewGuid().ToString("N"));
-        var results = await Task.WhenAll(Enumerable.Range(0, 10_000).Select(async _ => await state.AdmitAsync("burst", 1000, 1_000_000)));
+        var results = await Task.WhenAll(Enumerable.Range(0, 10_000).Select(async _ => await state.AdmitAsync("burst", 1000, 1_000_000, 1)));
         Assert.Equal(1000, results.Count(r => r.Allowed));
         Assert.All(results.Where(r => !r.Allowed), r => Assert.Equal("requests", r.Refusal));
 
-        await state.AddTokensAsync("burst", 2_000_000);
-        Assert.Equal("tokens", (await state.AdmitAsync("burst", 1000, 1_000_000)).Refusal);
+        await state.SettleAsync("burst", results.First(r => r.Allowed), 2_000_000);
+        Assert.Equal("tokens", (await state.AdmitAsync("burst", 1000, 1_000_000, 0)).Refusal);
         await state.ThrottleAsync("other", TimeSpan.FromMinutes(1));
-        var throttled = await Task.WhenAll(Enumerable.Range(0, 30).Select(async _ => await state.AdmitAsync("other", 100, 1_000_000)));
+        var throttled = await Task.WhenAll(Enumerable.Range(0, 30).Select(async _ => await state.AdmitAsync("other", 100, 1_000_000, 0)));
         Assert.Equal(10, throttled.Count(r => r.Allowed));
         Assert.All(throttled, r => Assert.True(r.Throttled));
         await state.RevokeAsync("other");
-        Assert.Equal("revoked", (await state.AdmitAsync("other", 100, 1_000_000)).Refusal);
+        Assert.Equal("revoked", (await state.AdmitAsync("other", 100, 1_000_000, 0)).Refusal);
         Assert.True(await state.PingAsync());
     }
 

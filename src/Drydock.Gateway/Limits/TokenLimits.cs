@@ -5,6 +5,9 @@ namespace Drydock.Gateway.Limits;
 
 /// <summary>A request's token budget, or why it is refused (status, error code, message).</summary>
 /// <param name="Reserve">Tokens to reserve against the key's tokens per minute: the prompt estimate plus every choice's maximum.</param>
+/// <param name="Status">The HTTP status of a refusal.</param>
+/// <param name="Code">The error code of a refusal; null when the request may go on.</param>
+/// <param name="Message">What the client is told.</param>
 internal readonly record struct TokenBudget(long Reserve, int Status, string? Code, string? Message)
 {
     public bool Refused => Code is not null;
@@ -44,7 +47,7 @@ internal static class TokenLimits
             if (value is not { } v) continue;
             if ((long)v * choices > tier.MaxTokens)
             {
-                var times = choices > 1 ? $" × {choices} choices" : "";
+                var times = choices > 1 ? $" for each of {choices} choices" : "";
                 return TokenBudget.Refuse(403, "max_tokens_exceeded", $"{field} {v}{times} is above the tier's {tier.MaxTokens} tokens an answer");
             }
 

@@ -35,6 +35,12 @@ internal sealed class Exchange(HttpContext context, bool chat, JsonObject audit)
 
     public Admission Admission { get; set; }
 
+    /// <summary>True once the request went to the model server.</summary>
+    public bool Forwarded { get; set; }
+
+    /// <summary>The tokens the answer used, once known (the admission's reservation is settled to it).</summary>
+    public long? TokensUsed { get; set; }
+
     /// <summary>The prompt's texts joined, as the input guard saw them.</summary>
     public string Prompt { get; set; } = "";
 }
