@@ -40,7 +40,10 @@ internal static class OwnerOnly
             return;
         }
 
-        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Every folder created on the way, not only the last (.drydock/gateway/requests).
+        var missing = new Stack<string>();
+        for (var p = Path.GetFullPath(path); !Directory.Exists(p); p = Path.GetDirectoryName(p)!) missing.Push(p);
+        while (missing.Count > 0) Directory.CreateDirectory(missing.Pop(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Close(path);
     }
 

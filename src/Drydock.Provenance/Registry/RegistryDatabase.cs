@@ -163,7 +163,9 @@ public sealed class RegistryDatabase : IDisposable
         }
 
         const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-        Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var missing = new Stack<string>();
+        for (var p = folder; !Directory.Exists(p); p = Path.GetDirectoryName(p)!) missing.Push(p);
+        while (missing.Count > 0) Directory.CreateDirectory(missing.Pop(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
             // An empty file is an empty SQLite database.
