@@ -99,6 +99,7 @@ public sealed record GatewayOptions
 
         if (gatewayNode is not YamlMappingNode gateway) throw new GatewayConfigException($"{path}:{gatewayNode.Start.Line}: field gateway must be a mapping");
         var section = new Section(path, "gateway", gateway);
+        section.Known("tiers", "aliases", "stream-window", "upstream-idle-timeout", "abuse-threshold", "audit");
         var result = this;
         if (section.Node("tiers") is { } tiersNode) result = result with { Tiers = ReadTiers(path, tiersNode) };
         if (section.Node("aliases") is { } aliasesNode)
@@ -117,6 +118,7 @@ public sealed record GatewayOptions
         {
             if (auditNode is not YamlMappingNode audit) throw new GatewayConfigException($"{path}:{auditNode.Start.Line}: field gateway.audit must be a mapping");
             var a = new Section(path, "gateway.audit", audit);
+            a.Known("retention-days", "text");
             result = result with
             {
                 AuditRetentionDays = a.Int("retention-days", result.AuditRetentionDays, min: 1),
@@ -137,6 +139,7 @@ public sealed record GatewayOptions
             if (name == AdminTier) throw new GatewayConfigException($"{path}:{nameNode.Start.Line}: field gateway.tiers.{name}: '{AdminTier}' is reserved for administrator keys");
             if (valueNode is not YamlMappingNode t) throw new GatewayConfigException($"{path}:{valueNode.Start.Line}: field gateway.tiers.{name} must be a mapping");
             var s = new Section(path, $"gateway.tiers.{name}", t);
+            s.Known("models", "max-tokens", "streaming", "input", "output", "requests-per-minute", "tokens-per-minute");
             GuardMode Mode(string key, GuardMode fallback) => s.Choice(key, fallback, ("off", GuardMode.Off), ("allow", GuardMode.Allow), ("redact", GuardMode.Redact), ("block", GuardMode.Block));
             var models = t.Children.TryGetValue(new YamlScalarNode("models"), out var m) && m is YamlSequenceNode seq ? seq.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToList() : ["*"];
             var tier = new Tier(name, models, s.Int("max-tokens", 2048, min: 1), s.Choice("streaming", true, ("true", true), ("false", false)),
@@ -153,6 +156,17 @@ public sealed record GatewayOptions
     // One mapping of the file, for reading scalars with errors that name file, line and field.
     private sealed class Section(string path, string prefix, YamlMappingNode node)
     {
+        // A setting not understood (a typo such as "tokens-per-minit") stops the start: silently ignored, it would
+        // leave the default in force where the file meant something else.
+        public void Known(params string[] keys)
+        {
+            foreach (var (keyNode, _) in node.Children)
+            {
+                var key = (keyNode as YamlScalarNode)?.Value ?? "";
+                if (!keys.Contains(key)) throw new GatewayConfigException($"{path}:{keyNode.Start.Line}: field {prefix}.{key} is not a setting (known: {string.Join(", ", keys)})");
+            }
+        }
+
         public YamlNode? Node(string key) => node.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
 
         public int Int(string key, int fallback, int min)

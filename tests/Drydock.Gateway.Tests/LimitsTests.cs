@@ -46,7 +46,7 @@ public sealed class LimitsTests
         var admitted = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
         TestContext.Current.TestOutputHelper?.WriteLine($"{store}: {admitted} of 20 admitted, {admitted * 14} tokens used against a limit of 100");
 
-        // The upstream reports 14 tokens an answer; each request reserves 1 (prompt) + 16 (max_tokens) = 17 of 100.
+        // The upstream reports 14 tokens an answer; each request reserves 3 (its text) + 16 (max_tokens) = 19 of 100.
         Assert.Equal(5, admitted);
         Assert.True(admitted * 14 <= 100);
         Assert.Equal(admitted, upstream.Requests);

@@ -25,6 +25,7 @@ public sealed class TierConfigTests : IDisposable
               aliases:
                 support: support-7b-v3
               stream-window: 128
+              upstream-idle-timeout: 15
               abuse-threshold: 0.6
               audit:
                 retention-days: 7
@@ -37,6 +38,7 @@ public sealed class TierConfigTests : IDisposable
         Assert.False(tier.Allows("other"));
         Assert.Equal("support-7b-v3", options.Aliases["support"]);
         Assert.Equal((7, Audit.AuditText.Hash, 0.6, 128), (options.AuditRetentionDays, options.AuditText, options.AbuseThreshold, options.StreamWindow));
+        Assert.Equal(TimeSpan.FromSeconds(15), options.UpstreamIdleTimeout);
         Assert.Same(Defaults, Defaults.WithFile(_dir.File("plain.yaml", "project: x\n")));
     }
 
@@ -48,6 +50,8 @@ public sealed class TierConfigTests : IDisposable
     [InlineData("streaming: sometimes", "gateway.tiers.t.streaming")]
     [InlineData("tokens-per-minute: 0", "gateway.tiers.t.tokens-per-minute")]
     [InlineData("requests-per-minute: [1]", "gateway.tiers.t.requests-per-minute")]
+    [InlineData("tokens-per-minit: 100", "gateway.tiers.t.tokens-per-minit is not a setting")]
+    [InlineData("max-tokens: 60000", "gateway.tiers.t.max-tokens: 60000 is above the tier")]
     public void BadTiers_NameFileLineAndField(string setting, string field)
     {
         var path = _dir.File("bad.yaml", $"gateway:\n  tiers:\n    t:\n      {setting}\n");
@@ -61,6 +65,9 @@ public sealed class TierConfigTests : IDisposable
     [InlineData("  abuse-threshold: 3\n", "bad.yaml:2", "gateway.abuse-threshold")]
     [InlineData("  tiers:\n    admin:\n      max-tokens: 5\n", "bad.yaml:3", "reserved")]
     [InlineData("  aliases: [a, b]\n", "bad.yaml:2", "gateway.aliases")]
+    [InlineData("  upstream-idle-timeout: 0\n", "bad.yaml:2", "gateway.upstream-idle-timeout")]
+    [InlineData("  upstream-idle-timout: 5\n", "bad.yaml:2", "gateway.upstream-idle-timout is not a setting")]
+    [InlineData("  audit:\n    keep: all\n", "bad.yaml:3", "gateway.audit.keep is not a setting")]
     public void BadGatewaySettings_NameFileLineAndField(string yaml, string where, string field)
     {
         var error = Assert.Throws<GatewayConfigException>(() => Defaults.WithFile(_dir.File("bad.yaml", "gateway:\n" + yaml)));
