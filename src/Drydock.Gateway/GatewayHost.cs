@@ -159,17 +159,32 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var tier = _options.Tiers.GetValueOrDefault(key.Tier);
         using var response = await _upstream.ForwardAsync(context, HttpMethod.Get, "models", null).ConfigureAwait(false);
         if (response is null) return;
-        var body = await UpstreamClient.ReadJsonAsync(context, response).ConfigureAwait(false);
-        if (body is null) return;
-        if (body["data"] is JsonArray data)
+        JsonNode? body;
+        try
         {
-            var (served, disabled) = _operations.Names();
-            foreach (var alias in served) if (!data.Any(m => (string?)m?["id"] == alias)) data.Add((JsonNode)new JsonObject { ["id"] = alias, ["object"] = "model", ["owned_by"] = "drydock" });
-            foreach (var model in data.ToList())
-            {
-                var id = (string?)model?["id"] ?? "";
-                if (tier is null || disabled.Contains(id) || !tier.Allows(id) || (key.Models.Count > 0 && !key.Models.Contains(id))) data.Remove(model);
-            }
+            body = await UpstreamClient.ReadJsonAsync(context, await Limits.UpstreamBody.WatchAsync(response, _options.UpstreamIdleTimeout, null, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+        catch (Limits.UpstreamIdleException e)
+        {
+            await Error(context, 504, "upstream_timeout", e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        if (body is null) return;
+
+        // A list it cannot filter is not passed on: it could name what is contained.
+        if (body["data"] is not JsonArray data)
+        {
+            await Error(context, 502, "upstream_malformed", "the model server's model list has no data array").ConfigureAwait(false);
+            return;
+        }
+
+        var (served, disabled) = _operations.Names();
+        foreach (var alias in served) if (!data.Any(m => (string?)m?["id"] == alias)) data.Add((JsonNode)new JsonObject { ["id"] = alias, ["object"] = "model", ["owned_by"] = "drydock" });
+        foreach (var model in data.ToList())
+        {
+            var id = model?["id"] is JsonValue v && v.TryGetValue<string>(out var named) ? named : null;
+            if (id is null || tier is null || disabled.Contains(id) || !tier.Allows(id) || (key.Models.Count > 0 && !key.Models.Contains(id))) data.Remove(model);
         }
 
         await Json(context, 200, body).ConfigureAwait(false);

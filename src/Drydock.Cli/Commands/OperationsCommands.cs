@@ -22,7 +22,7 @@ internal static class OperationsCommands
         var model = new Option<string?>("--model") { Description = "The approved model version (mv-…)." };
         var upstreamModel = new Option<string?>("--upstream-model") { Description = "The name the model server knows it by (default: the model's registered name)." };
         var reason = new Option<string?>("--reason") { Description = "Why (recorded)." };
-        var enable = new Option<bool>("--enable") { Description = "Serve a disabled alias again (after containment)." };
+        var enable = new Option<bool>("--enable") { Description = "Serve a disabled alias again (after containment); refused for a model version that is not approved now." };
         command.Arguments.Add(alias);
         foreach (var option in new Option[] { model, upstreamModel, reason, enable }) command.Options.Add(option);
         ProjectContext.AddOptions(command);

@@ -13,9 +13,9 @@ internal static class UpstreamBody
 {
     /// <summary>
     /// Replaces <paramref name="response"/>'s content by its body read through an idle timeout and the containment
-    /// <paramref name="watch"/>; returns the response.
+    /// <paramref name="watch"/> (none for what no model serves, such as the model list); returns the response.
     /// </summary>
-    public static async Task<HttpResponseMessage> WatchAsync(HttpResponseMessage response, TimeSpan idle, ServedWatch watch, CancellationToken requestAborted)
+    public static async Task<HttpResponseMessage> WatchAsync(HttpResponseMessage response, TimeSpan idle, ServedWatch? watch, CancellationToken requestAborted)
     {
         var original = response.Content;
         var body = await original.ReadAsStreamAsync(requestAborted).ConfigureAwait(false);
@@ -32,7 +32,7 @@ internal static class UpstreamBody
 /// <see cref="UpstreamCutException"/> (either way the read is cancelled, which closes the connection). The upstream
 /// timeout of the HTTP client ends with the headers; this covers the body and every gap of a stream.
 /// </summary>
-internal sealed class IdleTimeoutStream(Stream inner, TimeSpan idle, TimeProvider time, ServedWatch watch) : Stream
+internal sealed class IdleTimeoutStream(Stream inner, TimeSpan idle, TimeProvider time, ServedWatch? watch) : Stream
 {
     public override bool CanRead => true;
 
@@ -46,14 +46,14 @@ internal sealed class IdleTimeoutStream(Stream inner, TimeSpan idle, TimeProvide
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (watch.Cut) throw new UpstreamCutException();
+        if (watch?.Cut == true) throw new UpstreamCutException();
         using var timeout = new CancellationTokenSource(idle, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, watch.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, watch?.Token ?? CancellationToken.None);
         try
         {
             return await inner.ReadAsync(buffer, linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && watch.Cut)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && watch?.Cut == true)
         {
             throw new UpstreamCutException();
         }
