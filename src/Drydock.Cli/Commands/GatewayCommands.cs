@@ -118,7 +118,7 @@ internal static class GatewayCommands
 
     public static Command CreateKeys(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("keys", "Gateway API keys: create (printed once), list, revoke, rotate. Only a keyed hash is stored.");
+        var command = new Command("keys", "Gateway API keys: create (printed once), list, revoke, rotate, seal. Only a keyed hash is stored; every change is an audit entry; the key file carries an integrity code.");
 
         var create = new Command("create", "Create a key and print it (only the key on stdout, so scripts can capture it).");
         var name = new Option<string>("--name") { Description = "Who or what uses it.", Required = true };
@@ -182,7 +182,17 @@ internal static class GatewayCommands
             return ExitCodes.Ok;
         }));
 
-        foreach (var sub in new[] { create, list, revoke, rotate }) command.Subcommands.Add(sub);
+        var seal = new Command("seal", "Accept a key file written by a drydock before key files had an integrity code: each key is recorded in the audit log and the file gets its code. Check 'keys list' of an older drydock first: whatever the file says is accepted.");
+        ProjectContext.AddOptions(seal);
+        seal.SetAction((parse, _) => ProjectContext.Guard("keys seal", stderr, () =>
+        {
+            var context = ProjectContext.Load(parse);
+            var sealedKeys = ApiKeyStore.Seal(ProjectContext.KeysFolder, new ApiKeyStoreOptions { Journal = new RegistryApiKeyJournal(context.OpenRegistry, Provenance.Actor.Current) });
+            stdout.WriteLine($"sealed {sealedKeys.Count} keys ({sealedKeys.Count(k => k.Revoked is not null)} revoked): {string.Join(", ", sealedKeys.Select(k => k.Id))}");
+            return ExitCodes.Ok;
+        }));
+
+        foreach (var sub in new[] { create, list, revoke, rotate, seal }) command.Subcommands.Add(sub);
         return command;
     }
 

@@ -83,8 +83,11 @@ public sealed partial class ApiKeyStore
     private long _checkedAt;
     private string? _problem;
 
-    private ApiKeyStore(string folder, byte[] pepper, ApiKeyStoreOptions options)
+    private readonly bool _legacy;
+
+    private ApiKeyStore(string folder, byte[] pepper, ApiKeyStoreOptions options, bool legacy = false)
     {
+        _legacy = legacy;
         _path = Path.GetFullPath(Path.Combine(folder, FileName));
         _lockPath = Path.Combine(folder, "api-keys.lock");
         _pepper = pepper;
@@ -126,6 +129,32 @@ public sealed partial class ApiKeyStore
     public static ApiKeyStore Open(string folder, ApiKeyStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        return new ApiKeyStore(folder, Pepper(folder), options);
+    }
+
+    /// <summary>
+    /// Accepts a key file written without an integrity code (by a drydock before it had one, a JSON array): its
+    /// records are checked, each key is recorded in the journal (<c>create</c>, reason <c>sealed</c>), and the file is
+    /// written again with its code. Refuses a file that already has one (an edited file is restored, not sealed).
+    /// Returns the keys accepted.
+    /// </summary>
+    public static IReadOnlyList<ApiKey> Seal(string folder, ApiKeyStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var pepper = Pepper(folder);
+        var path = Path.GetFullPath(Path.Combine(folder, FileName));
+        if (!File.Exists(path)) throw new ApiKeyStoreException($"{path}: no key file to seal");
+        if (!File.ReadAllText(path).TrimStart().StartsWith('[')) throw new ApiKeyStoreException($"{path}: already has an integrity code; a file that fails it is restored from a copy or its keys revoked and created again, never sealed");
+        var store = new ApiKeyStore(folder, pepper, options, legacy: true);
+        return store.Change<IReadOnlyList<ApiKey>>(keys =>
+        {
+            var all = keys.Values.OrderBy(k => k.Created, StringComparer.Ordinal).ThenBy(k => k.Id, StringComparer.Ordinal).ToList();
+            return (all, [.. all.Select(k => new ApiKeyChange("create", k, store.StoreId, "sealed: accepted from a key file without an integrity code"))]);
+        }, force: true);
+    }
+
+    private static byte[] Pepper(string folder)
+    {
         if (!Directory.Exists(folder))
         {
             if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
@@ -143,7 +172,7 @@ public sealed partial class ApiKeyStore
         KeyFiles.CheckPrivate(pepperPath);
         var pepper = File.ReadAllBytes(pepperPath);
         if (pepper.Length != 32) throw new ApiKeyStoreException($"{Path.GetFullPath(pepperPath)}: {pepper.Length} bytes, not the 32 of a pepper");
-        return new ApiKeyStore(folder, pepper, options);
+        return pepper;
     }
 
     /// <summary>Creates a key; returns the key (shown once) and its record.</summary>
@@ -155,7 +184,7 @@ public sealed partial class ApiKeyStore
     {
         lock (_lock)
         {
-            ReloadIfChanged();
+            ReloadIfChanged(atOnce: true);
             if (_problem is not null) throw new ApiKeyStoreException(_problem);
             return [.. _keys.Values.OrderBy(k => k.Created, StringComparer.Ordinal).ThenBy(k => k.Id, StringComparer.Ordinal)];
         }
@@ -214,7 +243,7 @@ public sealed partial class ApiKeyStore
         Dictionary<string, ApiKey> keys;
         lock (_lock)
         {
-            ReloadIfChanged();
+            ReloadIfChanged(atOnce: true);
             if (_problem is not null) return [_problem];
             keys = new Dictionary<string, ApiKey>(_keys, StringComparer.Ordinal);
         }
@@ -285,7 +314,7 @@ public sealed partial class ApiKeyStore
 
     // A change: under the process lock and the file lock, the file is read afresh (and must follow what this process
     // saw), the change is made, recorded in the journal, and only then written.
-    private T Change<T>(Func<Dictionary<string, ApiKey>, (T Result, IReadOnlyList<ApiKeyChange> Changes)> change)
+    private T Change<T>(Func<Dictionary<string, ApiKey>, (T Result, IReadOnlyList<ApiKeyChange> Changes)> change, bool force = false)
     {
         lock (_lock)
         {
@@ -294,7 +323,7 @@ public sealed partial class ApiKeyStore
             var keys = Parse(bytes);
             Follows(_keys, keys);
             var (result, changes) = change(keys);
-            if (changes.Count == 0) return result;
+            if (changes.Count == 0 && !force) return result;
             foreach (var c in changes) _options.Journal?.Record(c);
             var written = Save(keys);
             _keys = keys;
@@ -304,10 +333,12 @@ public sealed partial class ApiKeyStore
         }
     }
 
-    private void ReloadIfChanged()
+    private void ReloadIfChanged(bool atOnce = false) => ReloadIfChanged(_options.Time.GetTimestamp(), atOnce);
+
+    // On the request path the file is looked at every CheckInterval; a listing or a comparison looks at it at once.
+    private void ReloadIfChanged(long now, bool force)
     {
-        var now = _options.Time.GetTimestamp();
-        if (_options.Time.GetElapsedTime(_checkedAt, now) < CheckInterval) return;
+        if (!force && _options.Time.GetElapsedTime(_checkedAt, now) < CheckInterval) return;
         _checkedAt = now;
         byte[] digest = [];
         try
@@ -372,6 +403,17 @@ public sealed partial class ApiKeyStore
         catch (JsonException e)
         {
             throw new ApiKeyStoreException($"{_path}: not JSON ({e.Message})");
+        }
+
+        if (root is JsonArray legacy && _legacy)
+        {
+            for (var i = 0; i < legacy.Count; i++)
+            {
+                var r = Record(legacy[i], $"[{i}]");
+                if (!keys.TryAdd(r.Id, r)) throw new ApiKeyStoreException($"{_path}: key {r.Id} appears twice");
+            }
+
+            return keys;
         }
 
         if (root is JsonArray) throw new ApiKeyStoreException($"{_path}: written without an integrity code (by an older drydock, or by hand); refused. Check its keys, then run 'drydock keys seal' to accept them");
