@@ -270,6 +270,24 @@ public sealed class KeysAcrossProcessesTests : IDisposable
         Assert.Contains("readable or writable by others", refused.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AKeyFileFromBeforeIntegrityCodes_IsRefused_UntilSealed()
+    {
+        var dir = _dir.Path;
+        var key = await Cli(dir, "keys", "create", "--name", "app", "--tier", "internal");
+        var path = Path.Combine(dir, ".drydock", "keys", "api-keys.json");
+        await File.WriteAllTextAsync(path, JsonNode.Parse(await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken))!["keys"]!.ToJsonString(), TestContext.Current.CancellationToken); // as an older drydock wrote it
+        File.Delete(Path.Combine(dir, ".drydock", "registry.db")); // and no audit entries from then
+        var refused = await DrydockProcess.Run(dir, "keys", "list");
+        Assert.Equal(2, refused.Exit);
+        Assert.Contains("drydock keys seal", refused.Stderr, StringComparison.Ordinal);
+
+        Assert.Contains($"sealed 1 keys (0 revoked): {Id(key)}", await Cli(dir, "keys", "seal"), StringComparison.Ordinal);
+        Assert.Contains("key store ok: 1 keys", await Cli(dir, "audit", "verify"), StringComparison.Ordinal);
+        Assert.Contains(Id(key), await Cli(dir, "keys", "list"), StringComparison.Ordinal);
+        Assert.Equal(2, (await DrydockProcess.Run(dir, "keys", "seal")).Exit); // a file with its code is never sealed again
+    }
+
     private static void CopyFolder(string from, string to)
     {
         Directory.CreateDirectory(to);
