@@ -22,7 +22,7 @@ public sealed class KeysAcrossProcessesTests : IDisposable
     // not in it: the clock starts when the CLI process has exited).
     private static readonly TimeSpan s_keyPromise = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan s_canaryPromise = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan s_slack = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_slack = TimeSpan.FromSeconds(3);
 
     private readonly TempDir _dir = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
