@@ -142,10 +142,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
         Metrics.Dispose();
     }
 
-    // Ready when the shared state and the registry answer and the upstream lists its models.
+    // Ready when the shared state and the registry answer, the key file is in force and the upstream lists its models.
     private async Task Ready(HttpContext context)
     {
-        var checks = new JsonObject { ["state"] = await _state.PingAsync().ConfigureAwait(false), ["registry"] = _operations.RefreshError is null };
+        var checks = new JsonObject { ["state"] = await _state.PingAsync().ConfigureAwait(false), ["registry"] = _operations.RefreshError is null, ["keys"] = _keys.Problem is null };
         checks["upstream"] = await _upstream.ListsModelsAsync(context.RequestAborted).ConfigureAwait(false);
         var ready = checks.All(c => c.Value!.GetValue<bool>());
         await Json(context, ready ? 200 : 503, new JsonObject { ["ready"] = ready, ["checks"] = checks }).ConfigureAwait(false);

@@ -29,6 +29,36 @@ internal static class AuditCommand
             }
 
             stdout.WriteLine($"audit log ok: {result.Entries} entries, every registry row accounted for; head {result.Head}");
+
+            // The gateway's key file against the key events of the chain: an edit, a key put back or a revocation undone.
+            var events = registry.ApiKeyEvents();
+            if (!Gateway.Keys.ApiKeyStore.Exists(ProjectContext.KeysFolder))
+            {
+                if (events.Count > 0) stderr.WriteLine($"drydock audit verify: note: the audit log records {events.Count} API key change(s); there is no key store in {ProjectContext.KeysFolder} to check against them");
+                return ExitCodes.Ok;
+            }
+
+            IReadOnlyList<string> problems;
+            Gateway.Keys.ApiKeyStore store;
+            try
+            {
+                store = Gateway.Keys.ApiKeyStore.Open(ProjectContext.KeysFolder);
+                problems = store.Compare(events);
+            }
+            catch (Gateway.Keys.ApiKeyStoreException e)
+            {
+                stderr.WriteLine($"drydock audit verify: FAILED: key store: {e.Message}");
+                return ExitCodes.Findings;
+            }
+
+            if (problems.Count > 0)
+            {
+                stderr.WriteLine($"drydock audit verify: FAILED: the key store does not match the audit log:");
+                foreach (var problem in problems) stderr.WriteLine($"  - {problem}");
+                return ExitCodes.Findings;
+            }
+
+            stdout.WriteLine($"key store ok: {store.List().Count} keys in {store.FilePath}, each as the audit log recorded it");
             return ExitCodes.Ok;
         }));
 

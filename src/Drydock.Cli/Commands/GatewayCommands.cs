@@ -75,22 +75,32 @@ internal static class GatewayCommands
                 return ExitCodes.UsageOrInput;
             }
 
+            using var logs = new JsonLineLogs(stderr);
             IGatewayState state;
             GatewayOperations operations;
+            ApiKeyStore keys;
             try
             {
+                // The key file must be what the audit log says it is before a single key is accepted (a file put back
+                // from a copy made before a revocation is refused here; while running, the store refuses such a file itself).
+                keys = ApiKeyStore.Open(ProjectContext.KeysFolder, new ApiKeyStoreOptions { Journal = new RegistryApiKeyJournal(context.OpenRegistry, "gateway"), Log = logs.CreateLogger("Drydock.Gateway.Keys") });
+                using (var registry = context.OpenRegistry())
+                {
+                    var problems = keys.Compare(registry.ApiKeyEvents());
+                    if (problems.Count > 0) throw new ApiKeyStoreException($"the key store does not match the audit log ('drydock audit verify' lists it): {string.Join("; ", problems)}");
+                }
+
                 state = parse.GetValue(redis) is { } r ? await RedisGatewayState.ConnectAsync(r).ConfigureAwait(false) : new LocalGatewayState();
                 operations = new GatewayOperations(context.OpenRegistry(), options.Aliases, context.Approval, TimeSpan.FromSeconds(2));
             }
-            catch (Exception e) when (e is GatewayConfigException or Provenance.Registry.RegistryException or System.Data.Common.DbException)
+            catch (Exception e) when (e is GatewayConfigException or Provenance.Registry.RegistryException or System.Data.Common.DbException or IOException or UnauthorizedAccessException or Provenance.KeyRingException)
             {
                 await stderr.WriteLineAsync($"drydock serve: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
             }
 
             var detector = RuleSet.Load(null, []).CreateDetector();
-            using var logs = new JsonLineLogs(stderr);
-            var services = new GatewayServices(ApiKeyStore.Open(ProjectContext.KeysFolder), detector) { State = state, Operations = operations, Logs = logs };
+            var services = new GatewayServices(keys, detector) { State = state, Operations = operations, Logs = logs };
             await using var host = await GatewayHost.StartAsync(options, services, parse.GetValue(listen)!, cancellationToken).ConfigureAwait(false);
             await stderr.WriteLineAsync($"drydock serve: listening on {string.Join(", ", host.Urls.ToArray())}, upstream {upstreamUri}, tiers {string.Join(", ", options.Tiers.Keys.ToArray())}, state {(parse.GetValue(redis) is null ? "in process" : "redis")}, registry {context.RegistryLocation}").ConfigureAwait(false);
             try
@@ -108,7 +118,7 @@ internal static class GatewayCommands
 
     public static Command CreateKeys(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("keys", "Gateway API keys: create (printed once), list, revoke, rotate. Only a keyed hash is stored.");
+        var command = new Command("keys", "Gateway API keys: create (printed once), list, revoke, rotate, seal. Only a keyed hash is stored; every change is an audit entry; the key file carries an integrity code.");
 
         var create = new Command("create", "Create a key and print it (only the key on stdout, so scripts can capture it).");
         var name = new Option<string>("--name") { Description = "Who or what uses it.", Required = true };
@@ -117,11 +127,12 @@ internal static class GatewayCommands
         var expires = new Option<string?>("--expires") { Description = "Lifetime: 30d, 12h or 90m." };
         var admin = new Option<bool>("--admin") { Description = "An administrator key: reaches the admin API (containment, key revocation) and not the models." };
         foreach (var option in new Option[] { name, tier, models, expires, admin }) create.Options.Add(option);
+        ProjectContext.AddOptions(create);
         create.SetAction((parse, _) => ProjectContext.Guard("keys create", stderr, () =>
         {
             var lifetime = parse.GetValue(expires) is { } e ? Lifetime(e) : (TimeSpan?)null;
             if (parse.GetValue(tier) == GatewayOptions.AdminTier && !parse.GetValue(admin)) throw new ArgumentException("--tier admin: use --admin for an administrator key");
-            var (key, record) = Store().Create(parse.GetValue(name)!, parse.GetValue(admin) ? GatewayOptions.AdminTier : parse.GetValue(tier)!, [.. (parse.GetValue(models) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)], lifetime);
+            var (key, record) = Store(parse).Create(parse.GetValue(name)!, parse.GetValue(admin) ? GatewayOptions.AdminTier : parse.GetValue(tier)!, [.. (parse.GetValue(models) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)], lifetime);
             stdout.WriteLine(key);
             stderr.WriteLine($"drydock keys: created {record.Id} ({record.Name}, tier {record.Tier}{(record.Expires is null ? "" : ", expires " + record.Expires)}); it is shown only now");
             return ExitCodes.Ok;
@@ -131,7 +142,7 @@ internal static class GatewayCommands
         list.SetAction((_, _) => ProjectContext.Guard("keys list", stderr, () =>
         {
             var now = DateTimeOffset.UtcNow;
-            foreach (var k in Store().List())
+            foreach (var k in ApiKeyStore.Open(ProjectContext.KeysFolder).List())
             {
                 var state = k.Revoked is not null ? "revoked " + k.Revoked : k.Active(now) ? "active" : "expired";
                 stdout.WriteLine($"{k.Id}  {k.Name,-20} {k.Tier,-10} {state,-28} created {k.Created}{(k.Expires is null ? "" : " expires " + k.Expires)}{(k.Models.Count > 0 ? " models " + string.Join(",", k.Models) : "")}");
@@ -141,31 +152,81 @@ internal static class GatewayCommands
         }));
 
         var id = new Argument<string>("id") { Description = "The key id (ddk_<id>_…)." };
-        var revoke = new Command("revoke", "Revoke a key: the gateway refuses it from the next request on.");
+        var reason = new Option<string?>("--reason") { Description = "Why (recorded in the audit log)." };
+        var revokeRedis = RedisOption();
+        var revoke = new Command("revoke", "Revoke a key: gateways sharing this key folder refuse it within a second; with --redis, every gateway using that Redis at once.");
         revoke.Arguments.Add(id);
+        revoke.Options.Add(reason);
+        revoke.Options.Add(revokeRedis);
+        ProjectContext.AddOptions(revoke);
         revoke.SetAction((parse, _) => ProjectContext.Guard("keys revoke", stderr, () =>
         {
-            if (!Store().Revoke(parse.GetValue(id)!)) throw new ArgumentException($"no key {parse.GetValue(id)}");
+            if (!Store(parse).Revoke(parse.GetValue(id)!, parse.GetValue(reason))) throw new ArgumentException($"no key {parse.GetValue(id)}");
+            PublishRevocation(parse.GetValue(revokeRedis), parse.GetValue(id)!);
             stdout.WriteLine($"revoked {parse.GetValue(id)}");
             return ExitCodes.Ok;
         }));
 
         var rotateId = new Argument<string>("id") { Description = "The key id." };
-        var rotate = new Command("rotate", "Revoke a key and print its replacement (same name, tier, models and lifetime).");
+        var rotateRedis = RedisOption();
+        var rotate = new Command("rotate", "Revoke a key and print its replacement (same name, tier, models and lifetime), in one change of the key file.");
         rotate.Arguments.Add(rotateId);
+        rotate.Options.Add(rotateRedis);
+        ProjectContext.AddOptions(rotate);
         rotate.SetAction((parse, _) => ProjectContext.Guard("keys rotate", stderr, () =>
         {
-            var created = Store().Rotate(parse.GetValue(rotateId)!) ?? throw new ArgumentException($"no key {parse.GetValue(rotateId)}");
+            var created = Store(parse).Rotate(parse.GetValue(rotateId)!) ?? throw new ArgumentException($"no key {parse.GetValue(rotateId)}");
+            PublishRevocation(parse.GetValue(rotateRedis), parse.GetValue(rotateId)!);
             stdout.WriteLine(created.Key);
             stderr.WriteLine($"drydock keys: {parse.GetValue(rotateId)} revoked, replaced by {created.Record.Id}");
             return ExitCodes.Ok;
         }));
 
-        foreach (var sub in new[] { create, list, revoke, rotate }) command.Subcommands.Add(sub);
+        var seal = new Command("seal", "Accept a key file written by a drydock before key files had an integrity code: each key is recorded in the audit log and the file gets its code. Check 'keys list' of an older drydock first: whatever the file says is accepted.");
+        ProjectContext.AddOptions(seal);
+        seal.SetAction((parse, _) => ProjectContext.Guard("keys seal", stderr, () =>
+        {
+            var context = ProjectContext.Load(parse);
+            var sealedKeys = ApiKeyStore.Seal(ProjectContext.KeysFolder, new ApiKeyStoreOptions { Journal = new RegistryApiKeyJournal(context.OpenRegistry, Provenance.Actor.Current) });
+            stdout.WriteLine($"sealed {sealedKeys.Count} keys ({sealedKeys.Count(k => k.Revoked is not null)} revoked): {string.Join(", ", sealedKeys.Select(k => k.Id))}");
+            return ExitCodes.Ok;
+        }));
+
+        foreach (var sub in new[] { create, list, revoke, rotate, seal }) command.Subcommands.Add(sub);
         return command;
     }
 
-    private static ApiKeyStore Store() => ApiKeyStore.Open(ProjectContext.KeysFolder);
+    /// <summary>The key store, each change recorded in the registry's audit log (before it is written) by the current user.</summary>
+    internal static ApiKeyStore Store(ParseResult parse)
+    {
+        var context = ProjectContext.Load(parse);
+        return ApiKeyStore.Open(ProjectContext.KeysFolder, new ApiKeyStoreOptions { Journal = new RegistryApiKeyJournal(context.OpenRegistry, Provenance.Actor.Current) });
+    }
+
+    /// <summary>The Redis that gateways share revocations through (as given to <c>serve --redis</c>).</summary>
+    internal static Option<string?> RedisOption() => new("--redis") { Description = "Also revoke in this Redis (host:port), which gateways started with --redis check on every request." };
+
+    /// <summary>Tells gateways sharing <paramref name="redis"/> that <paramref name="id"/> is revoked; fails loudly when it cannot.</summary>
+    internal static void PublishRevocation(string? redis, string id)
+    {
+        if (redis is null) return;
+        try
+        {
+            var state = RedisGatewayState.ConnectAsync(redis).GetAwaiter().GetResult();
+            try
+            {
+                state.RevokeAsync(id).AsTask().GetAwaiter().GetResult();
+            }
+            finally
+            {
+                state.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }
+        catch (Exception e) when (e is GatewayConfigException or StackExchange.Redis.RedisException)
+        {
+            throw new IOException($"key {id} is revoked in the key file (gateways sharing it refuse it within a second), but NOT in Redis: {e.Message}", e);
+        }
+    }
 
     private static TimeSpan Lifetime(string text)
     {

@@ -65,6 +65,11 @@ public sealed class RegistryDatabase : IDisposable
             CREATE INDEX training_plans_dataset ON training_plans (dataset_id, audit_seq);
             CREATE INDEX training_plans_audit ON training_plans (audit_seq);
             """),
+        (6, "api-key-events", """
+            CREATE TABLE api_key_events (id TEXT PRIMARY KEY, key_id TEXT NOT NULL, action TEXT NOT NULL, store TEXT NOT NULL, name TEXT NOT NULL, tier TEXT NOT NULL, models TEXT NOT NULL, created TEXT NOT NULL, expires TEXT, revoked TEXT, fingerprint TEXT NOT NULL, reason TEXT, actor TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE INDEX api_key_events_key ON api_key_events (key_id, audit_seq);
+            CREATE INDEX api_key_events_audit ON api_key_events (audit_seq);
+            """),
     ];
 
     /// <summary>The audited tables and their columns (after <c>id</c>), in the order their audit details list them.</summary>
@@ -83,6 +88,7 @@ public sealed class RegistryDatabase : IDisposable
         ["evaluations"] = ["model_id", "kind", "target", "metrics", "report_sha256", "actor", "at"],
         ["gate_decisions"] = ["model_id", "decision", "base_model_id", "checks", "envelope", "actor", "at"],
         ["training_plans"] = ["dataset_id", "base_sha256", "method", "plan", "plan_sha256", "envelope", "actor", "at"],
+        ["api_key_events"] = ["key_id", "action", "store", "name", "tier", "models", "created", "expires", "revoked", "fingerprint", "reason", "actor", "at"],
     };
 
     private readonly IDisposable? _dataSource;
