@@ -277,6 +277,16 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         Assert.Equal("email", (string?)lines[^1]["modelFindings"]);
     }
 
+    [Theory]
+    [InlineData("gpt-4o-2024-08-06")]
+    [InlineData("meta-llama/Llama-3.1-8B-Instruct")]
+    [InlineData("mistralai/Mistral-7B-Instruct-v0.3")]
+    [InlineData("Qwen/Qwen2.5-0.5B-Instruct")]
+    [InlineData("support-7b-v3")]
+    [InlineData("tinyllama-1.1b-chat-v1.0.Q4_K_M.gguf")]
+    public void OrdinaryModelNames_AreFoundClean_SoTheLogKeepsThem(string model) =>
+        Assert.Empty(new Guards.TextGuard(s_detector).Findings(model, null));
+
     private static (JsonObject Request, bool Completions) Request(string field, string text)
     {
         JsonObject User(string content) => new() { ["role"] = "user", ["content"] = content };
