@@ -19,7 +19,7 @@ public sealed partial class GatewayHost
         if (score.Score < _monitor.Threshold || exchange.Admission.Throttled) return;
         await _state.ThrottleAsync(key.Id, _options.ThrottleFor).ConfigureAwait(false);
         Metrics.AbuseAlert();
-        var incident = Record(() => _operations.OpenIncident("extraction-abuse", "high", $"key:{key.Id}", $"abuse score {score.Score:0.00} ({score.Signals}) on model {exchange.Model}; key throttled for {_options.ThrottleFor.TotalMinutes:0} min"));
+        var incident = Record(() => _operations.OpenIncident("extraction-abuse", "high", $"key:{key.Id}", $"abuse score {score.Score:0.00} ({score.Signals}) on model {exchange.LoggedModel}; key throttled for {_options.ThrottleFor.TotalMinutes:0} min"));
         exchange.Audit["alert"] = "extraction-abuse";
         GatewayLog.Abuse(_log, key.Id, score.Score, score.Signals, incident);
     }
@@ -30,9 +30,9 @@ public sealed partial class GatewayHost
         Metrics.CanaryTrip();
         exchange.Audit["alert"] = "canary";
         var rules = string.Join(",", guarded.Findings.Where(f => f.Category == Categories.Canary).Select(f => f.Excerpt).ToArray());
-        var incident = Record(() => _operations.OpenIncident("canary-leak", "critical", $"model:{exchange.Model}", $"a registered canary ({rules}) appeared in an answer to key {exchange.Key.Id}; the answer was blocked"));
+        var incident = Record(() => _operations.OpenIncident("canary-leak", "critical", $"model:{exchange.LoggedModel}", $"a registered canary ({rules}) appeared in an answer to key {exchange.Key.Id}; the answer was blocked"));
         exchange.Audit["incident"] = incident;
-        GatewayLog.CanaryTripped(_log, exchange.Model, exchange.Key.Id, incident);
+        GatewayLog.CanaryTripped(_log, exchange.LoggedModel, exchange.Key.Id, incident);
     }
 
     // Registry writes from the request path: a failure is logged, never turned into a passed answer.

@@ -18,7 +18,7 @@ public sealed partial class GatewayHost
         var tier = exchange.Tier;
         var audit = exchange.Audit;
         var model = exchange.Model = (string?)(request["model"] as JsonValue) ?? "";
-        audit["model"] = model;
+        audit["model"] = exchange.LoggedModel = LoggedModel(model, audit);
         if (!tier.Allows(model) || (key.Models.Count > 0 && !key.Models.Contains(model))) return await Error(context, 403, "model_not_allowed", $"model '{model}' is not allowed for this key").ConfigureAwait(false);
         var route = exchange.Route = _operations.Resolve(model);
         if (route.Upstream is null)
@@ -52,5 +52,15 @@ public sealed partial class GatewayHost
         context.Response.Headers.RetryAfter = admission.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         var limit = admission.Refusal == "tokens" ? $"{tier.TokensPerMinute} tokens" : $"{tier.RequestsPerMinute} requests";
         return await Error(context, 429, "rate_limited", $"over {limit} per minute{(admission.Throttled ? " (this key is throttled to a tenth for unusual use)" : "")}").ConfigureAwait(false);
+    }
+
+    // The model string is text the client wrote: kept as sent only when the detectors (and the canaries) find nothing in
+    // it, else as gateway.audit.text keeps text (none: withheld; hash; redacted) with the types of what was found.
+    private string LoggedModel(string model, JsonObject audit)
+    {
+        var found = _guard.Findings(model, _operations.Canaries);
+        if (found.Count == 0) return model;
+        audit["modelFindings"] = Types(found);
+        return _audit?.Keep(model, Redact) ?? "[withheld]";
     }
 }

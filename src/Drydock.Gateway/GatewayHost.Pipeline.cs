@@ -87,11 +87,19 @@ public sealed partial class GatewayHost
         }
     }
 
+    // Every string of the request (less structure: roles, types, ids), the model string and the field names the API
+    // does not define are one text for the input guard; what it checked goes to the x-drydock-guard header and the log.
     private async Task<int?> GuardInputAsync(Exchange exchange)
     {
-        var prompt = exchange.Prompt = string.Join("\n", OpenAiPayload.PromptTexts(exchange.Request, exchange.Chat).ToArray());
+        exchange.Prompt = string.Join("\n", OpenAiPayload.PromptTexts(exchange.Request, exchange.Chat).ToArray());
+        var texts = JsonStrings.RequestTexts(exchange.Request, out var count);
+        texts.Add(exchange.Model);
+        var prompt = string.Join("\n", texts);
         var input = _guard.Input(prompt, exchange.Tier.Input);
         var audit = exchange.Audit;
+        exchange.InputChecked = exchange.Tier.Input == GuardMode.Off ? "input=off" : $"input={Mode(exchange.Tier.Input)} texts={count + 1} detectors={TextGuard.InputDetectors}";
+        exchange.Context.Response.Headers[GuardHeader] = exchange.InputChecked;
+        audit["guard"] = exchange.InputChecked;
         audit["inputFindings"] = Types(input.Findings);
         Metrics.Findings(input.Findings.Select(f => f.Category));
         if (_audit?.Keep(prompt, Redact) is { } keptPrompt) audit["prompt"] = keptPrompt;
@@ -135,20 +143,34 @@ public sealed partial class GatewayHost
     {
         var context = exchange.Context;
         var guarded = new GuardedAnswer(exchange.Tier, _operations.Canaries);
-        if (!exchange.Stream || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
+        var streamed = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
+        if (streamed && (!exchange.Stream || !response.IsSuccessStatusCode || UpstreamClient.Unreadable(response) is not null))
         {
+            return await Error(context, 502, "upstream_malformed", "the model server answered with a stream the gateway cannot read here").ConfigureAwait(false);
+        }
+
+        if (!streamed)
+        {
+            // A whole answer, or the upstream's error body: every string guarded, a shape it cannot read refused.
             var body = await UpstreamClient.ReadJsonAsync(context, response).ConfigureAwait(false);
             if (body is null) return 0;
 
             // An answer read whole after its model was contained is not sent.
             if (_operations.Resolve(exchange.Model) != exchange.Route) throw new UpstreamCutException();
-            WholeAnswerGuard.Guard(_guard, body, exchange.Chat, guarded);
+            if (WholeAnswerGuard.Guard(_guard, body, exchange.Chat, guarded) is { } unreadable)
+            {
+                exchange.Audit["error"] = unreadable;
+                return await Error(context, 502, "upstream_malformed", unreadable).ConfigureAwait(false);
+            }
+
             var tokens = body["usage"]?["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var t) ? t : (exchange.Prompt.Length + guarded.Text.Length) / 4;
             await AccountAsync(exchange, guarded, tokens).ConfigureAwait(false);
+            context.Response.Headers[GuardHeader] = exchange.InputChecked + "; " + OutputChecked(guarded, guarded.TextsChecked.ToString(System.Globalization.CultureInfo.InvariantCulture));
             await Json(context, (int)response.StatusCode, body).ConfigureAwait(false);
             return (int)response.StatusCode;
         }
 
+        context.Response.Headers[GuardHeader] = exchange.InputChecked + "; " + OutputChecked(guarded, "stream");
         var usage = await new StreamedAnswerGuard(_guard, _options.StreamWindow).RelayAsync(context, response, exchange.Chat, guarded, exchange.Audit).ConfigureAwait(false);
         await AccountAsync(exchange, guarded, usage ?? ((exchange.Prompt.Length + guarded.Text.Length) / 4)).ConfigureAwait(false);
         return 200;
@@ -162,13 +184,23 @@ public sealed partial class GatewayHost
         Metrics.Tokens(tokens);
         audit["tokens"] = tokens;
         audit["outputFindings"] = Types(guarded.Findings);
+        audit["guard"] = exchange.InputChecked + "; " + OutputChecked(guarded, guarded.TextsChecked.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Metrics.Findings(guarded.Findings.Select(f => f.Category));
         if (guarded.Blocked) Metrics.Blocked(guarded.Canary ? "canary" : "output");
         if (_audit?.Keep(guarded.Text.ToString(), Redact) is { } kept) audit["answer"] = kept;
         if (guarded.Canary) CanaryTripped(exchange, guarded);
     }
 
-    private string Redact(string text) => TextGuard.Redact(text, _detector.Scan(text));
+    /// <summary>The response header that says what the guards checked (so a guard that was off never looks like one that passed).</summary>
+    internal const string GuardHeader = "x-drydock-guard";
+
+    private static string OutputChecked(GuardedAnswer guarded, string texts) =>
+        guarded.Detectors.Length == 0 ? "output=off" : $"output={Mode(guarded.Tier.Output)} texts={texts} detectors={guarded.Detectors}";
+
+    private static string Mode(GuardMode mode) => mode.ToString().ToLowerInvariant();
+
+    // For the request log: every finding redacted, registered canaries included (found or not, a code is never kept raw).
+    private string Redact(string text) => _guard.RedactAll(text, _operations.Canaries);
 
     private static string Types(IEnumerable<Finding> findings) => string.Join(",", findings.Select(f => f.Type).Distinct().ToArray());
 }

@@ -19,9 +19,14 @@ public sealed class CanaryAnalyzerTests
             Assert.DoesNotContain(form[4..], f.Excerpt, StringComparison.Ordinal);
         }
 
-        // Another code of the same shape, the code inside a longer token, or nothing registered: no finding.
+        // The code glued inside a longer token is still the code (every position is tried)...
+        List<Finding>? glued = null;
+        analyzer.Analyze($"token X{canary}Y", ref glued);
+        Assert.Equal(("token X".Length, "token X".Length + canary.Length), (Assert.Single(glued!).Start, glued![0].End));
+
+        // ...another code of the same shape, or nothing registered: no finding.
         List<Finding>? none = null;
-        analyzer.Analyze($"codes {CanaryAnalyzer.NewValue()} and X{canary}", ref none);
+        analyzer.Analyze($"codes {CanaryAnalyzer.NewValue()} and more", ref none);
         new CanaryAnalyzer([]).Analyze(canary, ref none);
         Assert.Null(none);
     }

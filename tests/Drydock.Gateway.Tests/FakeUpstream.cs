@@ -18,6 +18,9 @@ namespace Drydock.Gateway.Tests;
 /// stream_options.include_usage ends with a usage chunk that has no choices. "DRIP:n" streams n chunks of "tick ",
 /// 100 ms apart; "STALL" sends the start of its answer (the first chunk of a stream, or half a JSON body) and then
 /// nothing for a minute. It counts the requests it sees, keeps the last one, and answers with the model it was asked for.
+/// While <see cref="Script"/> is set, every
+/// completion request (chat or not) is answered with it instead: its status, content type and body, written part by
+/// part with a flush after each (a stream's chunks as the test wrote them, invalid UTF-8 included).
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
@@ -37,6 +40,9 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>The last request as the upstream received it.</summary>
     public JsonNode? LastRequest => Volatile.Read(ref _last);
 
+    /// <summary>The answer to every completion request while set (a scripted upstream).</summary>
+    public Scripted? Script { get; set; }
+
     public string BaseUrl => _app.Urls.First() + "/v1";
 
     public static async Task<FakeUpstream> StartAsync()
@@ -48,12 +54,32 @@ public sealed class FakeUpstream : IAsyncDisposable
         var upstream = new FakeUpstream(app);
         app.MapGet("/v1/models", (RequestDelegate)(context => context.Response.WriteAsync("""{"object":"list","data":[{"id":"tiny","object":"model"},{"id":"large","object":"model"}]}""")));
         app.MapPost("/v1/chat/completions", (RequestDelegate)upstream.Chat);
+        app.MapPost("/v1/completions", (RequestDelegate)(context => upstream.Script is { } script ? upstream.AnswerScripted(context, script) : context.Response.WriteAsync("{}")));
         await app.StartAsync();
         return upstream;
     }
 
+    private async Task AnswerScripted(HttpContext context, Scripted script)
+    {
+        Interlocked.Increment(ref _requests);
+        context.Response.StatusCode = script.Status;
+        context.Response.ContentType = script.ContentType;
+        if (script.Encoding is not null) context.Response.Headers.ContentEncoding = script.Encoding;
+        foreach (var part in script.Parts)
+        {
+            await context.Response.Body.WriteAsync(part);
+            await context.Response.Body.FlushAsync();
+        }
+    }
+
     private async Task Chat(HttpContext context)
     {
+        if (Script is { } script)
+        {
+            await AnswerScripted(context, script);
+            return;
+        }
+
         Interlocked.Increment(ref _requests);
         var request = (await JsonNode.ParseAsync(context.Request.Body))!;
         Volatile.Write(ref _last, request.DeepClone());
@@ -188,4 +214,18 @@ public sealed class FakeUpstream : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
+}
+
+/// <summary>A scripted answer: status, content type, and the body in parts (one flush after each).</summary>
+public sealed record Scripted(int Status, string ContentType, IReadOnlyList<byte[]> Parts)
+{
+    /// <summary>A Content-Encoding header to send (the body is not encoded), or null.</summary>
+    public string? Encoding { get; init; }
+
+    /// <summary>A whole JSON body.</summary>
+    public static Scripted Json(string body, int status = 200) => new(status, "application/json", [System.Text.Encoding.UTF8.GetBytes(body)]);
+
+    /// <summary>A stream of server-sent events, one per chunk, then [DONE].</summary>
+    public static Scripted Stream(IEnumerable<string> chunks) =>
+        new(200, "text/event-stream", [.. chunks.Select(c => System.Text.Encoding.UTF8.GetBytes($"data: {c}\n\n")), "data: [DONE]\n\n"u8.ToArray()]);
 }

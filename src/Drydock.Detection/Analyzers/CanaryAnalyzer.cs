@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 using Drydock.Detection.Engine;
 
 namespace Drydock.Detection.Analyzers;
@@ -9,10 +8,10 @@ namespace Drydock.Detection.Analyzers;
 /// Finds registered canaries (category <c>canary</c>): random codes of three groups of four characters from an
 /// alphabet without look-alikes (<c>7F3K-QZ9M-2WXL</c>, 60 bits), planted in training data on purpose. Only the
 /// SHA-256 of each canary's normalised form is known here: every code-shaped run in the text (any case, groups joined
-/// by a dash, a space or nothing) is normalised and hashed, and a hash in the set is a finding. So a model that
+/// by nothing or by up to three separator characters: spaces, line breaks, dashes, <c>_ . / : ·</c>; at any position) is normalised and hashed, and a hash in the set is a finding. So a model that
 /// repeats a canary is caught however it spaces it, and no canary value is ever kept by the detector.
 /// </summary>
-public sealed partial class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
+public sealed class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
 {
     private const string Alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
@@ -48,18 +47,55 @@ public sealed partial class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyz
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(normal.ToString())));
     }
 
+    /// <summary>
+    /// The most characters a code spans in (normalised) text: twelve code characters and two separators of up to three
+    /// characters each (" - ", a line break "\r\n"). A stream that holds back this many characters never sends part of a code.
+    /// </summary>
+    internal const int MaxCodeLength = 12 + (2 * MaxSeparator);
+
+    private const int MaxSeparator = 3;
+
     /// <inheritdoc />
+    /// <remarks>
+    /// Every position is tried, whatever is before or after it: four code characters, up to three separator characters
+    /// (any space or line break, any dash, <c>_</c>, <c>.</c>, <c>/</c>, <c>:</c>, <c>·</c>) or none, four more, a
+    /// separator again, four more. A word of code characters before the code (<c>test 7F3K QZ9M 2WXL</c>) cannot hide
+    /// it, because the candidate that starts at the word is tried and then the one that starts at the code.
+    /// </remarks>
     public override void Analyze(string text, ref List<Finding>? findings)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (_hashes.Count == 0 || text.Length < 12) return;
-        foreach (var match in Shape().EnumerateMatches(text))
+        Span<byte> code = stackalloc byte[12];
+        Span<byte> hash = stackalloc byte[32];
+        var reported = -1;
+        for (var start = 0; start + 12 <= text.Length; start++)
         {
-            var value = text.AsSpan(match.Index, match.Length);
-            if (_hashes.Contains(Hash(value.ToString()))) Report(ref findings, s_canary, match.Index, match.Index + match.Length, 0.99, Masking.MaskValue(value, 2));
+            if (!IsCodeChar(text[start])) continue;
+            var at = start;
+            var n = 0;
+            for (var group = 0; group < 3; group++)
+            {
+                if (group > 0)
+                {
+                    var separator = 0;
+                    while (at < text.Length && separator <= MaxSeparator && IsSeparator(text[at])) { at++; separator++; }
+                    if (separator > MaxSeparator) break;
+                }
+
+                while (n < (group + 1) * 4 && at < text.Length && IsCodeChar(text[at])) code[n++] = (byte)char.ToUpperInvariant(text[at++]);
+                if (n != (group + 1) * 4) break;
+            }
+
+            if (n != 12 || start < reported) continue;
+            SHA256.HashData(code, hash);
+            if (!_hashes.Contains(Convert.ToHexStringLower(hash))) continue;
+            Report(ref findings, s_canary, start, at, 0.99, Masking.MaskValue(text.AsSpan(start, at - start), 2));
+            reported = at;
         }
     }
 
-    [GeneratedRegex("(?<![A-Za-z0-9])[A-HJ-NP-Za-hj-np-z2-9]{4}[- ]?[A-HJ-NP-Za-hj-np-z2-9]{4}[- ]?[A-HJ-NP-Za-hj-np-z2-9]{4}(?![A-Za-z0-9])", RegexOptions.CultureInvariant)]
-    private static partial Regex Shape();
+    private static bool IsCodeChar(char c) => c < 0x80 && (char.IsAsciiDigit(c) ? c >= '2' : char.IsAsciiLetter(c) && char.ToUpperInvariant(c) is not ('I' or 'O'));
+
+    private static bool IsSeparator(char c) => char.IsWhiteSpace(c) || c is '_' or '.' or '/' or ':' or '·' || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.DashPunctuation;
 }

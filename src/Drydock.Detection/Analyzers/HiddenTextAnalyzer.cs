@@ -146,9 +146,9 @@ public sealed class HiddenTextAnalyzer : Analyzer
 
     private static bool IsControl(char c) => c is (< ' ' and not '\t' and not '\n' and not '\r') or (>= '\u007F' and <= '\u009F');
 
-    private static bool IsBidiControl(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
+    internal static bool IsBidiControl(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
 
-    private static bool IsInvisible(char c) => c is >= '\u200B' and <= '\u200D' or >= '\u2060' and <= '\u2064' or >= '\u206A' and <= '\u206F'
+    internal static bool IsInvisible(char c) => c is >= '\u200B' and <= '\u200D' or >= '\u2060' and <= '\u2064' or >= '\u206A' and <= '\u206F'
         or '\uFEFF' or '\u00AD' or '\u180E' or '\u034F' or '\u115F' or '\u1160' or '\u3164' or '\uFFA0' or '\u2800' or '\u17B4' or '\u17B5';
 
     private int Invisible(string text, int start, ref List<Finding>? findings)

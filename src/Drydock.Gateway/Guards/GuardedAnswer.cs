@@ -22,6 +22,12 @@ internal sealed class GuardedAnswer(Tier tier, CanaryAnalyzer canaries)
 
     public StringBuilder Text { get; } = new();
 
+    /// <summary>How many texts of the answer the guard read.</summary>
+    public int TextsChecked { get; set; }
+
+    /// <summary>What the output guard looks for: the tier's detectors (none when off) and registered canaries.</summary>
+    public string Detectors => (Tier.Output == GuardMode.Off ? "" : TextGuard.OutputDetectors) + (Canaries.Count > 0 ? (Tier.Output == GuardMode.Off ? "canary" : ",canary") : "");
+
     /// <summary>Keeps what was sent for the request log (at most 64 KiB of it).</summary>
     public void AppendSent(string text)
     {

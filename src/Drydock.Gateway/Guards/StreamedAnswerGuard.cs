@@ -7,11 +7,16 @@ using Microsoft.AspNetCore.Http;
 namespace Drydock.Gateway.Guards;
 
 /// <summary>
-/// The output guard for a streamed answer: relays the upstream's server-sent events through hold-back guards (one per
-/// choice and text: content, refusal, each tool call's arguments).
+/// The output guard for a streamed answer: relays the upstream's server-sent events through hold-back guards, one per
+/// choice and text (every string of a choice's delta except structural fields: content, refusal, reasoning text, a
+/// tool call's name and arguments, whatever a provider adds). Strings outside the choices are guarded chunk by chunk.
+/// A stream it cannot read (not UTF-8, a line that is not an event field, a chunk that is not a JSON object, choices
+/// that are not a list, content sent as parts) is stopped with an error event; nothing unchecked goes out.
 /// </summary>
 internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
 {
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>Relays the answer; returns the upstream's usage.total_tokens when it sent one.</summary>
     public async Task<long?> RelayAsync(HttpContext context, HttpResponseMessage response, bool chat, GuardedAnswer guarded, JsonObject audit)
     {
@@ -22,19 +27,38 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
         var blocked = new HashSet<int>();
         JsonObject? template = null;
         await using var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
-        using var reader = new StreamReader(upstream, Encoding.UTF8);
-        var failed = false;
+        using var reader = new StreamReader(upstream, s_strictUtf8, detectEncodingFromByteOrderMarks: false);
+        string? failed = null;
         long? usage = null;
 
         // Once per choice: the blocked notice replaces everything the choice would still have said.
         async Task SendBlocked(int index)
         {
-            if (blocked.Add(index) && template is not null) await GatewayHost.SendEventAsync(context, OpenAiPayload.Chunk(template, index, chat, "content", GuardedAnswer.BlockedNotice, "content_filter")).ConfigureAwait(false);
+            if (blocked.Add(index) && template is not null) await GatewayHost.SendEventAsync(context, Chunk(template, index, chat ? "delta.content" : "text", GuardedAnswer.BlockedNotice, "content_filter")).ConfigureAwait(false);
         }
 
-        while (await reader.ReadLineAsync(context.RequestAborted).ConfigureAwait(false) is { } line)
+        while (failed is null)
         {
-            if (!line.StartsWith("data:", StringComparison.Ordinal)) continue;
+            string? line;
+            try
+            {
+                line = await reader.ReadLineAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (DecoderFallbackException)
+            {
+                failed = "the upstream sent a stream that is not UTF-8";
+                break;
+            }
+
+            if (line is null) break;
+            if (!line.StartsWith("data:", StringComparison.Ordinal))
+            {
+                // Blank lines, comments and the other event fields carry no text; anything else is not a stream it can read.
+                if (line.Length == 0 || line[0] == ':' || line.StartsWith("event:", StringComparison.Ordinal) || line.StartsWith("id:", StringComparison.Ordinal) || line.StartsWith("retry:", StringComparison.Ordinal)) continue;
+                failed = "the upstream sent a line that is not a server-sent event";
+                break;
+            }
+
             var data = line[5..].Trim();
             if (data == "[DONE]") break;
             JsonObject chunk;
@@ -44,15 +68,40 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
             }
             catch (JsonException)
             {
-                failed = true; // fail closed: nothing unchecked goes out
+                failed = "the upstream sent a malformed chunk";
                 break;
             }
 
-            template ??= chunk.DeepClone().AsObject();
+            if ((chunk["choices"] is { } c && c is not JsonArray) || (chunk["choices"] is JsonArray l && l.Any(e => e is not JsonObject)))
+            {
+                failed = "the upstream sent choices that are not a list of objects";
+                break;
+            }
+
+            template ??= Template(chunk);
             if (chunk["usage"]?["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var total)) usage = total;
+
+            // Strings outside the choices (an error event, a provider's own field): guarded in this chunk.
+            foreach (var leaf in JsonStrings.Collect(chunk, JsonStrings.AnswerStructure))
+            {
+                if (leaf.Path.StartsWith("choices[", StringComparison.Ordinal)) continue;
+                guarded.TextsChecked++;
+                var result = guard.Output(leaf.Value, guarded.Tier.Output, guarded.Canaries);
+                guarded.Findings.AddRange(result.Findings);
+                guarded.Canary |= result.Canary;
+                if (result.Blocked) failed = "the upstream sent text outside the answer that was blocked by policy";
+                leaf.Set(result.Text);
+            }
+
+            if (failed is not null)
+            {
+                guarded.Blocked = true;
+                break;
+            }
+
             if (chunk["choices"] is not JsonArray { Count: > 0 })
             {
-                // No text (the usage chunk that stream_options.include_usage asks for): it goes out as it came.
+                // No choice (the usage chunk that stream_options.include_usage asks for): it goes out as guarded above.
                 await GatewayHost.SendEventAsync(context, chunk).ConfigureAwait(false);
                 continue;
             }
@@ -64,26 +113,29 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
 
                 // A streamed chunk's log probabilities name the tokens of text the guard may still hold or redact.
                 if ((guarded.Tier.Output != GuardMode.Off || guarded.Canaries.Count > 0) && choice["logprobs"] is not null) choice["logprobs"] = null;
-                var finished = choice["finish_reason"] is JsonValue f && f.GetValueKind() == JsonValueKind.String;
-                var held = 0;
-                var present = 0;
-                var slots = OpenAiPayload.AnswerTexts(choice, chat).ToList();
-                if (slots.Any(t => t.Slot.StartsWith("part:", StringComparison.Ordinal)))
+                if ((choice["delta"] ?? choice["message"])?["content"] is JsonArray)
                 {
                     // Streamed content in parts cannot be held back part by part: fail closed, as for a malformed chunk.
-                    failed = true;
+                    failed = "the upstream streamed content in parts";
                     break;
                 }
 
-                foreach (var (slot, holder, field) in slots)
+                var finished = choice["finish_reason"] is JsonValue f && f.GetValueKind() == JsonValueKind.String;
+                var held = 0;
+                var present = 0;
+                foreach (var leaf in JsonStrings.Collect(choice, JsonStrings.AnswerStructure))
                 {
-                    if (holder[field] is not JsonValue v || !v.TryGetValue<string>(out var delta)) continue;
-                    if (!guards.TryGetValue((index, slot), out var slotGuard)) guards[(index, slot)] = slotGuard = new StreamGuard(guard, guarded.Tier.Output, window, guarded.Canaries);
-                    var ready = slotGuard.Push(delta);
-                    holder[field] = ready;
+                    if (!guards.TryGetValue((index, leaf.Path), out var slotGuard))
+                    {
+                        guards[(index, leaf.Path)] = slotGuard = new StreamGuard(guard, guarded.Tier.Output, window, guarded.Canaries);
+                        guarded.TextsChecked++;
+                    }
+
+                    var ready = slotGuard.Push(leaf.Value);
+                    leaf.Set(ready);
                     guarded.AppendSent(ready);
                     present++;
-                    if (delta.Length > 0 && ready.Length == 0) held++;
+                    if (leaf.Value.Length > 0 && ready.Length == 0) held++;
                 }
 
                 if (finished)
@@ -93,9 +145,7 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
                     {
                         var rest = slotGuard.Flush();
                         if (rest.Length == 0) continue;
-                        var holder = chat ? choice["delta"] as JsonObject ?? [] : choice;
-                        if (chat) choice["delta"] = holder;
-                        OpenAiPayload.Place(holder, key.Slot, rest);
+                        JsonStrings.Append(choice, key.Slot, rest);
                         guarded.AppendSent(rest);
                     }
                 }
@@ -106,12 +156,10 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
                     continue;
                 }
 
-                // A chunk whose every text is still held back is not sent (tool calls go out for their ids and names).
+                // A chunk whose every text is still held back is not sent (tool calls go out for their ids).
                 var onlyHeld = !finished && present > 0 && held == present && (chat ? (choice["delta"] as JsonObject)?.ContainsKey("tool_calls") != true : true);
                 if (!onlyHeld) await GatewayHost.SendEventAsync(context, OpenAiPayload.SingleChoice(chunk, choice)).ConfigureAwait(false);
             }
-
-            if (failed) break;
         }
 
         foreach (var ((index, slot), slotGuard) in guards)
@@ -124,8 +172,9 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
                 continue;
             }
 
-            if (rest.Length > 0 && template is not null) await GatewayHost.SendEventAsync(context, OpenAiPayload.Chunk(template, index, chat, slot, rest, null)).ConfigureAwait(false);
-            guarded.AppendSent(rest);
+            // A stream that failed sends nothing more of what was held: it was not seen to its end.
+            if (failed is null && rest.Length > 0 && template is not null) await GatewayHost.SendEventAsync(context, Chunk(template, index, slot, rest, null)).ConfigureAwait(false);
+            if (failed is null) guarded.AppendSent(rest);
         }
 
         foreach (var slotGuard in guards.Values)
@@ -135,13 +184,37 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
             guarded.Canary |= slotGuard.Canary;
         }
 
-        if (failed)
+        if (failed is not null)
         {
-            audit["error"] = "malformed upstream chunk";
-            await context.Response.WriteAsync("data: {\"error\":{\"message\":\"the upstream sent a malformed chunk; the stream was stopped\",\"type\":\"upstream_error\"}}\n\n", context.RequestAborted).ConfigureAwait(false);
+            audit["error"] = failed;
+            var error = new JsonObject { ["error"] = new JsonObject { ["message"] = failed + "; the stream was stopped", ["type"] = "upstream_error" } };
+            await context.Response.WriteAsync("data: " + error.ToJsonString() + "\n\n", context.RequestAborted).ConfigureAwait(false);
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted).ConfigureAwait(false);
         return usage;
+    }
+
+    // The shape of a chunk the gateway writes itself: the upstream's first chunk's structural fields, no text.
+    private static JsonObject Template(JsonObject chunk)
+    {
+        var template = new JsonObject();
+        foreach (var name in new[] { "id", "object", "created", "model", "system_fingerprint" })
+        {
+            if (chunk[name] is JsonValue v) template[name] = v.DeepClone();
+        }
+
+        return template;
+    }
+
+    // A chunk of one choice carrying text at a slot (a path in the choice), shaped like the template.
+    private static JsonObject Chunk(JsonObject template, int index, string slot, string text, string? finish)
+    {
+        var chunk = template.DeepClone().AsObject();
+        var choice = new JsonObject { ["index"] = index };
+        JsonStrings.Append(choice, slot, text);
+        choice["finish_reason"] = finish;
+        chunk["choices"] = new JsonArray(choice);
+        return chunk;
     }
 }

@@ -13,21 +13,45 @@ public sealed record GuardResult(bool Blocked, string Text, IReadOnlyList<Findin
 }
 
 /// <summary>
-/// The detection engine as a guard: on prompts, prompt injection (high or critical blocks, medium is flagged) and pasted
-/// secrets; on answers,
-/// personal data, secrets and registered canaries. Redaction replaces a value with its typed placeholder
-/// (<c>[EMAIL]</c>); a canary blocks the answer whatever the tier says.
+/// The detection engine as a guard. Every text is matched as <see cref="MatchText"/> normalises it (NFKC, invisible and
+/// bidi characters, soft hyphens, tag characters and variation selectors removed), and spans are mapped back to the
+/// original, so a value written with look-alike or invisible characters is found and its whole original span redacted.
+/// On prompts: pasted secrets, prompt injection (high or critical blocks, medium is flagged) and hidden text on the
+/// original (tag smuggling, bidi controls, runs of invisible characters: high or critical blocks). On answers:
+/// personal data, secrets, registered canaries, and characters that are not text (a lone surrogate, U+FFFD).
+/// Redaction replaces a value with its typed placeholder (<c>[EMAIL]</c>); a canary blocks the answer whatever the tier says.
 /// </summary>
 public sealed class TextGuard(Detector detector)
 {
+    /// <summary>What the input guard looks for (for the <c>x-drydock-guard</c> header and the request log).</summary>
+    internal const string InputDetectors = "secret,injection,hidden-text";
+
+    /// <summary>What the output guard looks for besides registered canaries.</summary>
+    internal const string OutputDetectors = "pii,secret,invalid-encoding";
+
     /// <summary>
-    /// Checks a prompt: pasted secrets and prompt injection of high or critical severity block it in <c>block</c> mode;
-    /// injection of medium severity (asking for the system prompt, role-play openers) is flagged, never blocked.
+    /// Checks a prompt: pasted secrets, prompt injection of high or critical severity and hidden text of high or critical
+    /// severity block it in <c>block</c> mode; injection and hidden text of medium severity are flagged, never blocked.
     /// </summary>
     public GuardResult Input(string text, GuardMode mode)
     {
+        ArgumentNullException.ThrowIfNull(text);
         if (mode == GuardMode.Off) return new GuardResult(false, text, []);
-        var findings = detector.Scan(text).Where(f => (f.Category == Categories.Injection && f.Severity >= Severity.Medium) || f.Category == Categories.Secret).ToList();
+        var match = MatchText.Of(text);
+        var findings = new List<Finding>();
+        foreach (var f in detector.Scan(match.Text))
+        {
+            if (f.Category == Categories.Secret || (f.Category == Categories.Injection && f.Severity >= Severity.Medium)
+                || (!match.Changed && f.Category == Categories.HiddenText && f.Severity >= Severity.Medium))
+            {
+                findings.Add(match.ToOriginal(f));
+            }
+        }
+
+        // What normalising removed is hidden text: judged on the original, where it is (JSON escapes read, as in tool
+        // call arguments: spans then count characters of the unescaped text, for the finding's type only).
+        if (match.Changed) findings.AddRange(detector.Scan(MatchText.Unescaped(text)).Where(f => f.Category == Categories.HiddenText && f.Severity >= Severity.Medium));
+        findings.AddRange(Invalid(match));
         var blocking = findings.Any(f => f.Category == Categories.Secret || f.Severity >= Severity.High);
         return new GuardResult(mode == GuardMode.Block && blocking, text, findings);
     }
@@ -42,16 +66,41 @@ public sealed class TextGuard(Detector detector)
     // The verdict on an answer without redacting it (the stream guard redacts only the part that leaves).
     internal GuardResult Judge(string text, GuardMode mode, CanaryAnalyzer? canaries)
     {
-        var findings = mode == GuardMode.Off ? [] : detector.Scan(text).Where(f => f.Category is Categories.Pii or Categories.Secret).ToList();
+        ArgumentNullException.ThrowIfNull(text);
+        var match = MatchText.Of(text);
+        var findings = new List<Finding>();
+        if (mode != GuardMode.Off)
+        {
+            foreach (var f in detector.Scan(match.Text)) if (f.Category is Categories.Pii or Categories.Secret) findings.Add(match.ToOriginal(f));
+            findings.AddRange(Invalid(match));
+        }
+
         List<Finding>? tripped = null;
-        canaries?.Analyze(text, ref tripped);
-        if (tripped is not null) return new GuardResult(true, text, [.. tripped, .. findings]);
+        canaries?.Analyze(match.Text, ref tripped);
+        if (tripped is not null) return new GuardResult(true, text, [.. tripped.Select(match.ToOriginal), .. findings]);
         return new GuardResult(mode == GuardMode.Block && findings.Count > 0, text, findings);
     }
+
+    /// <summary>Every finding of the detector and of <paramref name="canaries"/> in a text, on its original span.</summary>
+    internal List<Finding> Findings(string text, CanaryAnalyzer? canaries)
+    {
+        var match = MatchText.Of(text);
+        List<Finding>? found = [.. detector.Scan(match.Text)];
+        canaries?.Analyze(match.Text, ref found);
+        return [.. found!.Select(match.ToOriginal), .. Invalid(match)];
+    }
+
+    /// <summary>Redacts every finding of the detector and of <paramref name="canaries"/> (for the request log).</summary>
+    internal string RedactAll(string text, CanaryAnalyzer? canaries) => Redact(text, Findings(text, canaries));
+
+    // Characters that cannot be text (a lone surrogate, U+FFFD left by a failed decoding): a finding of their own.
+    private static IEnumerable<Finding> Invalid(MatchText match) =>
+        match.InvalidAt.Select(i => new Finding("DD-ENC-001", Categories.HiddenText, "invalid-encoding", Severity.High, i, i + 1, 1.0, "⟨invalid⟩"));
 
     /// <summary>Replaces each finding's span with <c>[TYPE]</c>.</summary>
     public static string Redact(string text, IEnumerable<Finding> findings)
     {
+        ArgumentNullException.ThrowIfNull(text);
         var b = new StringBuilder(text.Length);
         var at = 0;
         foreach (var f in findings.OrderBy(f => f.Start).ThenByDescending(f => f.End))
@@ -78,6 +127,9 @@ public sealed class TextGuard(Detector detector)
 /// </summary>
 public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, CanaryAnalyzer? canaries = null)
 {
+    // With canaries registered, at least the longest code with its separators is held: no part of one is ever sent.
+    private readonly int _window = canaries is { Count: > 0 } ? Math.Max(window, CanaryAnalyzer.MaxCodeLength) : window;
+
     /// <summary>The most characters held back for an unfinished key block (the key patterns' own bound).</summary>
     public const int MaxHold = 16_400;
 
@@ -121,7 +173,7 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
             return "";
         }
 
-        var cut = final ? _pending.Length : Cut(_pending, window);
+        var cut = final ? _pending.Length : Cut(_pending, _window);
         foreach (var f in result.Findings)
         {
             if (f.Start - offset < cut && f.End - offset > cut) cut = Math.Max(0, f.Start - offset);
@@ -142,11 +194,18 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
     // credential characters that goes on across that point, and back to an unfinished PEM block's BEGIN line.
     private static int Cut(string pending, int window)
     {
-        var cut = Math.Max(0, pending.Length - window);
-        if (cut < pending.Length && IsCredentialChar(pending[cut]))
+        // The window counts characters that are seen: invisible ones (removed before matching) do not shorten it.
+        var cut = pending.Length;
+        for (var seen = 0; cut > 0 && seen < window; cut--)
+        {
+            if (!IsInvisible(pending, cut - 1)) seen++;
+        }
+
+        if (cut > 0 && cut < pending.Length && char.IsLowSurrogate(pending[cut])) cut--;
+        if (cut < pending.Length && IsCredentialChar(pending, cut))
         {
             var tokenFloor = Math.Max(0, pending.Length - MaxTokenHold);
-            while (cut > tokenFloor && IsCredentialChar(pending[cut - 1])) cut--;
+            while (cut > tokenFloor && IsCredentialChar(pending, cut - 1)) cut--;
         }
 
         var floor = Math.Max(0, pending.Length - MaxHold);
@@ -156,5 +215,17 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         return end < 0 || pending.IndexOf("-----", end + 9, StringComparison.Ordinal) < 0 ? begin : cut;
     }
 
-    private static bool IsCredentialChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '+' or '/' or '=' or '~' or '%' or ':' or '@';
+    // Invisible characters inside a value do not end its run (they are removed before matching).
+    private static bool IsCredentialChar(string text, int i) =>
+        text[i] is var c && (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '+' or '/' or '=' or '~' or '%' or ':' or '@' || IsInvisible(text, i));
+
+    // Removed before matching, so not counted in the window: invisible and bidi characters, U+FFFD, and the tag characters
+    // and supplementary variation selectors (U+E0000-E01EF, both halves of their surrogate pairs).
+    private static bool IsInvisible(string text, int i)
+    {
+        var c = text[i];
+        if (c == '\uDB40') return true;
+        if (char.IsLowSurrogate(c)) return i > 0 && text[i - 1] == '\uDB40';
+        return !char.IsSurrogate(c) && (MatchText.IsIgnorable(c) || c == '\uFFFD');
+    }
 }

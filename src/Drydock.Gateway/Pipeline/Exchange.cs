@@ -41,6 +41,12 @@ internal sealed class Exchange(HttpContext context, bool chat, JsonObject audit)
     /// <summary>The tokens the answer used, once known (the admission's reservation is settled to it).</summary>
     public long? TokensUsed { get; set; }
 
-    /// <summary>The prompt's texts joined, as the input guard saw them.</summary>
+    /// <summary>The prompt proper (message contents, or the prompt), for the extraction monitor and the token estimate.</summary>
     public string Prompt { get; set; } = "";
+
+    /// <summary>The model string as the request log keeps it: as sent when nothing was found in it, else as the text policy says.</summary>
+    public string LoggedModel { get; set; } = "";
+
+    /// <summary>What the input guard checked (the first part of the x-drydock-guard header).</summary>
+    public string InputChecked { get; set; } = "input=not-reached";
 }

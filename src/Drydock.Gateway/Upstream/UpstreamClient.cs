@@ -11,6 +11,7 @@ namespace Drydock.Gateway.Upstream;
 /// </summary>
 internal sealed class UpstreamClient(Uri baseUri, TimeSpan timeout) : IDisposable
 {
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = timeout };
 
     /// <summary>Forwards to the upstream's <paramref name="path"/>; on failure answers the client 502/504 and returns null.</summary>
@@ -50,19 +51,46 @@ internal sealed class UpstreamClient(Uri baseUri, TimeSpan timeout) : IDisposabl
         }
     }
 
-    /// <summary>The upstream's answer as JSON; on anything else answers the client 502 and returns null.</summary>
+    /// <summary>
+    /// The upstream's answer as JSON, decoded as strict UTF-8 (an invalid byte is never turned into U+FFFD and passed on);
+    /// on anything else (a compressed body, a content type that is not JSON, bytes that are not UTF-8, text that is not
+    /// JSON) answers the client 502 and returns null.
+    /// </summary>
     public static async Task<JsonNode?> ReadJsonAsync(HttpContext context, HttpResponseMessage response)
     {
+        var status = (int)response.StatusCode;
+        if (Unreadable(response) is { } why)
+        {
+            await GatewayHost.Error(context, 502, "upstream_malformed", $"the model server answered {status} with {why}").ConfigureAwait(false);
+            return null;
+        }
+
         try
         {
-            var body = await response.Content.ReadAsStringAsync(context.RequestAborted).ConfigureAwait(false);
-            return JsonNode.Parse(body) ?? throw new JsonException("empty");
+            var bytes = await response.Content.ReadAsByteArrayAsync(context.RequestAborted).ConfigureAwait(false);
+            return JsonNode.Parse(s_strictUtf8.GetString(bytes)) ?? throw new JsonException("empty");
+        }
+        catch (DecoderFallbackException)
+        {
+            await GatewayHost.Error(context, 502, "upstream_malformed", $"the model server answered {status} with bytes that are not UTF-8").ConfigureAwait(false);
+            return null;
         }
         catch (JsonException)
         {
-            await GatewayHost.Error(context, 502, "upstream_malformed", $"the model server answered {(int)response.StatusCode} with something that is not JSON").ConfigureAwait(false);
+            await GatewayHost.Error(context, 502, "upstream_malformed", $"the model server answered {status} with something that is not JSON").ConfigureAwait(false);
             return null;
         }
+    }
+
+    /// <summary>Why the gateway cannot read this answer's body (an encoding or a content type it does not know), or null.</summary>
+    public static string? Unreadable(HttpResponseMessage response)
+    {
+        if (response.Content.Headers.ContentEncoding.Any(e => !e.Equals("identity", StringComparison.OrdinalIgnoreCase))) return $"a body in an encoding the gateway does not decode ({string.Join(",", response.Content.Headers.ContentEncoding)})";
+        var type = response.Content.Headers.ContentType;
+        var media = type?.MediaType;
+        if (media is not null && media != "application/json" && !media.EndsWith("+json", StringComparison.Ordinal) && media != "text/event-stream") return "a content type the gateway does not read";
+        if (type?.CharSet is { } charset && !charset.Trim('"').Equals("utf-8", StringComparison.OrdinalIgnoreCase)) return "a character set other than UTF-8";
+        return null;
     }
 
     public void Dispose() => _http.Dispose();

@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Text;
+using Drydock.Detection.Analyzers;
+
+namespace Drydock.Detection.Engine;
+
+/// <summary>
+/// A text as detectors should match it, with every offset mapped back to the original: invisible characters
+/// (zero-width, soft hyphen, word joiners), bidi controls, tag characters and variation selectors are removed, each
+/// character with its combining marks is put in NFKC (fullwidth <c>ＡＫＩＡ</c> reads as <c>AKIA</c>, ligatures are
+/// split), and what cannot be text (a lone surrogate, U+FFFD from a failed decoding) is removed and noted in
+/// <see cref="InvalidAt"/>. The hidden-text analyzer reports the removed characters on the original; this only keeps
+/// them from hiding a value from the other detectors. A span found in <see cref="Text"/> maps back with
+/// <see cref="OriginalStart"/> and <see cref="OriginalEnd"/> to the whole original span, the removed characters inside
+/// it included, so a redaction removes all of it. JSON escapes (<c>\u00AD</c>, <c>\u002B</c>) are read as the characters
+/// they stand for, since a tool call's arguments are JSON inside a string. Pure ASCII without escapes is returned as it is (no copy).
+/// </summary>
+internal sealed class MatchText
+{
+    private readonly int[]? _starts;
+    private readonly int[]? _ends;
+
+    private MatchText(string original, string text, int[]? starts, int[]? ends, IReadOnlyList<int> invalidAt)
+    {
+        Original = original;
+        Text = text;
+        _starts = starts;
+        _ends = ends;
+        InvalidAt = invalidAt;
+    }
+
+    /// <summary>The text as it came.</summary>
+    public string Original { get; }
+
+    /// <summary>The text to match.</summary>
+    public string Text { get; }
+
+    /// <summary>Offsets in the original of characters that cannot be text (lone surrogates, U+FFFD).</summary>
+    public IReadOnlyList<int> InvalidAt { get; }
+
+    /// <summary>True when <see cref="Text"/> differs from the original.</summary>
+    public bool Changed => _starts is not null;
+
+    /// <summary>Normalises <paramref name="text"/> for matching.</summary>
+    public static MatchText Of(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (Ascii.IsValid(text) && !text.Contains("\\u", StringComparison.Ordinal)) return new MatchText(text, text, null, null, []);
+        var builder = new StringBuilder(text.Length);
+        var starts = new List<int>(text.Length);
+        var ends = new List<int>(text.Length);
+        List<int>? invalid = null;
+        var i = 0;
+        while (i < text.Length)
+        {
+            var (cp, width, escaped) = Next(text, i);
+            if (cp < 0 || cp == 0xFFFD)
+            {
+                (invalid ??= []).Add(i);
+                i += width;
+                continue;
+            }
+
+            if (IsIgnorable(cp))
+            {
+                i += width;
+                continue;
+            }
+
+            // One cluster: the character and the combining marks written after it, normalised together.
+            var end = i + width;
+            if (!escaped) while (end < text.Length && IsCombiningMark(text[end])) end++;
+            if (cp < 0x80 && end - i == width)
+            {
+                builder.Append((char)cp);
+                starts.Add(i);
+                ends.Add(end);
+            }
+            else
+            {
+                var cluster = escaped ? char.ConvertFromUtf32(cp) : text.Substring(i, end - i);
+                var normal = cluster.IsNormalized(NormalizationForm.FormKC) ? cluster : cluster.Normalize(NormalizationForm.FormKC);
+                builder.Append(normal);
+                for (var k = 0; k < normal.Length; k++)
+                {
+                    starts.Add(i);
+                    ends.Add(end);
+                }
+            }
+
+            i = end;
+        }
+
+        var result = builder.ToString();
+        return result == text && invalid is null
+            ? new MatchText(text, text, null, null, [])
+            : new MatchText(text, result, [.. starts], [.. ends], invalid ?? (IReadOnlyList<int>)[]);
+    }
+
+    /// <summary>
+    /// The text with JSON's <c>\uXXXX</c> escapes read as the characters they stand for and nothing else changed (what
+    /// the hidden-text analyzer should see of a tool call's arguments, which are JSON inside a string).
+    /// </summary>
+    public static string Unescaped(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!text.Contains("\\u", StringComparison.Ordinal)) return text;
+        var builder = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length;)
+        {
+            var (cp, width, escaped) = Next(text, i);
+            if (escaped && cp >= 0) builder.Append(char.ConvertFromUtf32(cp));
+            else builder.Append(text, i, width);
+            i += width;
+        }
+
+        return builder.ToString();
+    }
+
+    // The code point at i (-1 for a lone surrogate), how many characters it takes, and whether it was a JSON escape
+    // (\uXXXX, or a pair of them for a surrogate pair): text inside a JSON string inside a string (a tool call's
+    // arguments) escapes what it likes, and an escaped soft hyphen or '+' must not hide a value.
+    private static (int CodePoint, int Width, bool Escaped) Next(string text, int i)
+    {
+        var c = text[i];
+        if (c == '\\' && Hex(text, i) is { } unit)
+        {
+            if (char.IsHighSurrogate(unit) && Hex(text, i + 6) is { } low && char.IsLowSurrogate(low)) return (char.ConvertToUtf32(unit, low), 12, true);
+            return char.IsSurrogate(unit) ? (-1, 6, true) : (unit, 6, true);
+        }
+
+        if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) return (char.ConvertToUtf32(c, text[i + 1]), 2, false);
+        return char.IsSurrogate(c) ? (-1, 1, false) : (c, 1, false);
+    }
+
+    private static char? Hex(string text, int i) =>
+        i + 5 < text.Length && text[i] == '\\' && text[i + 1] == 'u'
+        && ushort.TryParse(text.AsSpan(i + 2, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value) ? (char)value : null;
+
+    /// <summary>True for a code point removed before matching (invisible, bidi control, tag character, variation selector).</summary>
+    public static bool IsIgnorable(int cp) =>
+        cp < 0x10000 ? HiddenTextAnalyzer.IsInvisible((char)cp) || HiddenTextAnalyzer.IsBidiControl((char)cp) || cp is 0x200E or 0x200F or 0x061C or (>= 0xFE00 and <= 0xFE0F)
+        : cp is (>= 0xE0000 and <= 0xE007F) or (>= 0xE0100 and <= 0xE01EF);
+
+    /// <summary>Where a match starting at <paramref name="start"/> of <see cref="Text"/> starts in the original.</summary>
+    public int OriginalStart(int start) => _starts is null ? start : start < _starts.Length ? _starts[start] : Original.Length;
+
+    /// <summary>Where a match ending at <paramref name="end"/> (exclusive) of <see cref="Text"/> ends in the original.</summary>
+    public int OriginalEnd(int end) => _ends is null ? end : end <= 0 ? OriginalStart(0) : _ends[Math.Min(end, _ends.Length) - 1];
+
+    /// <summary>A finding on <see cref="Text"/> with its span moved to the original.</summary>
+    public Finding ToOriginal(Finding finding)
+    {
+        ArgumentNullException.ThrowIfNull(finding);
+        return _starts is null ? finding : finding with { Start = OriginalStart(finding.Start), End = OriginalEnd(finding.End) };
+    }
+
+    private static bool IsCombiningMark(char c) =>
+        !char.IsSurrogate(c) && !IsIgnorable(c) && CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark;
+}
