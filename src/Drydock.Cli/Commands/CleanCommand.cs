@@ -158,6 +158,12 @@ internal static class CleanCommand
             {
                 return Usage(e.Message);
             }
+            catch (OperationCanceledException)
+            {
+                // Interrupted: every output was a temporary file, removed as the run unwound; nothing was replaced.
+                stderr.WriteLine("drydock clean: interrupted; no output written");
+                return ExitCodes.UsageOrInput;
+            }
         }
 
         var d = result.Dispositions;

@@ -195,7 +195,8 @@ public static class InputFiles
                 }
                 catch (Exception e) when (e is UnauthorizedAccessException or IOException or System.Security.SecurityException)
                 {
-                    Errors.Add($"{shown}: cannot read this folder ({e.Message}); nothing under it was read");
+                    var why = e is UnauthorizedAccessException ? "permission denied" : e.Message;
+                    Errors.Add($"{shown}: cannot read this folder ({why}); nothing under it was read");
                     continue;
                 }
 
@@ -226,7 +227,7 @@ public static class InputFiles
                     if (isFolder)
                     {
                         if (_folders.Add(target)) subfolders.Add((path, target));
-                        else onNotice?.Invoke($"{path}: leads to {target}, already read (a link loop or a second link): not entered again");
+                        else onNotice?.Invoke($"{path}: a link to {target}, which is read once already (a link loop or a second link): not entered again");
                     }
                     else if (IsDatasetName(path) && include(path))
                     {
