@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Drydock.Tests.Shared;
+using Parquet.Serialization;
 
 namespace Drydock.Cli.Tests;
 
@@ -77,6 +79,61 @@ public sealed class InputsAreWholeTests : IDisposable
         Assert.Contains($"cut.jsonl{extension}", clean.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_dir.Path, "out.jsonl")));
         Assert.Empty(Temporaries(_dir.Path));
+    }
+
+    public sealed class Payment
+    {
+        [JsonPropertyName("card")]
+        public string? Card { get; set; }
+    }
+
+    public sealed class NestedRow
+    {
+        [JsonPropertyName("id")]
+        public string? Id { get; set; }
+
+        [JsonPropertyName("payment")]
+        public Payment? Payment { get; set; }
+
+        [JsonPropertyName("keys")]
+        public List<string>? Keys { get; set; }
+    }
+
+    public sealed class DeepRow
+    {
+        [JsonPropertyName("grid")]
+        public List<List<string>>? Grid { get; set; }
+    }
+
+    [Fact]
+    public async Task Scan_ParquetStructAndListOfStrings_ReadAsFieldsWithJsonPaths()
+    {
+        var rows = new List<NestedRow>
+        {
+            new() { Id = "a", Payment = new Payment { Card = "ok" }, Keys = ["none"] },
+            new() { Id = "b", Payment = new Payment { Card = "Card 4539 1488 0343 6467 was declined." }, Keys = ["first", "token ghp_R8x2Lq9ZtW4mN7vB3kP6sY1cH5jD0fGa2QeU"] },
+        };
+        await using (var stream = File.Create(Path.Combine(_dir.Path, "nested.parquet")))
+        {
+            await ParquetSerializer.SerializeAsync(rows, stream, cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        var result = await Drydock(_dir.Path, "scan", "nested.parquet", "--format", "json", "--fail-on", "none");
+        Assert.True(result.Exit == 0, result.ToString());
+        var findings = JsonDocument.Parse(result.Stdout).RootElement.GetProperty("findings").EnumerateArray()
+            .Select(f => (Line: f.GetProperty("line").GetInt32(), Field: f.GetProperty("field").GetString(), Type: f.GetProperty("type").GetString())).ToList();
+        Assert.Contains((2, "payment.card", "credit-card"), findings);
+        Assert.Contains(findings, f => f.Line == 2 && f.Field == "keys[1]" && f.Type!.Contains("github", StringComparison.Ordinal));
+
+        // Strings in a list of lists are refused with the column's name, never skipped.
+        await using (var stream = File.Create(Path.Combine(_dir.Path, "deep.parquet")))
+        {
+            await ParquetSerializer.SerializeAsync(new List<DeepRow> { new() { Grid = [["x", "y"], ["z"]] } }, stream, cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        var deep = await Drydock(_dir.Path, "scan", "deep.parquet");
+        Assert.True(deep.Exit == 2, deep.ToString());
+        Assert.Contains("deep.parquet: column grid[*][*]: strings inside lists of lists cannot be read", deep.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -202,6 +259,57 @@ public sealed class InputsAreWholeTests : IDisposable
         var twice = await Drydock(_dir.Path, "clean", "data.jsonl.holdout.jsonl", "-o", "x.jsonl", "--quarantine", "x.jsonl");
         Assert.True(twice.Exit == 2, twice.ToString());
         Assert.Equal(before, await File.ReadAllBytesAsync(input, TestContext.Current.CancellationToken));
+    }
+
+    private async Task<string> RegisteredDataset()
+    {
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "samples", "support-tickets.jsonl"), Path.Combine(_dir.Path, "tickets.jsonl"));
+        foreach (var args in new[] { new[] { "init" }, ["clean", "tickets.jsonl", "-o", "clean.jsonl", "--allow-malformed"], ["dataset", "register", "clean.jsonl.manifest.json"] })
+        {
+            var step = await Drydock(_dir.Path, args);
+            Assert.True(step.Exit == 0, step.ToString());
+            if (args[0] == "dataset") return step.Stdout.Split(' ')[0];
+        }
+
+        throw new InvalidOperationException("unreachable");
+    }
+
+    [Fact]
+    public async Task Verify_QuarantineFileChangedAfterSigning_Fails()
+    {
+        await RegisteredDataset();
+        var signed = await Drydock(_dir.Path, "verify", "clean.jsonl.manifest.json");
+        Assert.True(signed.Exit == 0, signed.ToString());
+        Assert.Contains("clean.jsonl.quarantine.jsonl", signed.Stdout, StringComparison.Ordinal);
+
+        await File.AppendAllTextAsync(Path.Combine(_dir.Path, "clean.jsonl.quarantine.jsonl"), "{}\n", TestContext.Current.CancellationToken);
+        var changed = await Drydock(_dir.Path, "verify", "clean.jsonl.manifest.json");
+        Assert.True(changed.Exit == 1, changed.ToString());
+        Assert.Contains("'clean.jsonl.quarantine.jsonl' does not match its digest", changed.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_FileAddedToOrChangedInSignedModelFolder_Fails()
+    {
+        var dataset = await RegisteredDataset();
+        _dir.File("adapter/adapter_config.json", "{\"r\": 8}");
+        _dir.File("adapter/weights/part1.bin", "weights");
+        var registered = await Drydock(_dir.Path, "model", "register", "adapter", "--dataset", dataset, "--base-model", "tiny-base@sha256:00");
+        Assert.True(registered.Exit == 0, registered.ToString());
+        var signed = await Drydock(_dir.Path, "verify", "adapter.dsse.json");
+        Assert.True(signed.Exit == 0, signed.ToString());
+
+        _dir.File("adapter/weights/extra.py", "import os");
+        var added = await Drydock(_dir.Path, "verify", "adapter.dsse.json");
+        Assert.True(added.Exit == 1, added.ToString());
+        Assert.Contains("'adapter/weights/extra.py' is in the signed model folder but not covered", added.Stderr, StringComparison.Ordinal);
+
+        File.Delete(Path.Combine(_dir.Path, "adapter/weights/extra.py"));
+        Assert.Equal(0, (await Drydock(_dir.Path, "verify", "adapter.dsse.json")).Exit);
+        _dir.File("adapter/weights/part1.bin", "weightz");
+        var changed = await Drydock(_dir.Path, "verify", "adapter.dsse.json");
+        Assert.True(changed.Exit == 1, changed.ToString());
+        Assert.Contains("'adapter/weights/part1.bin' does not match its digest", changed.Stderr, StringComparison.Ordinal);
     }
 
     [Theory]
