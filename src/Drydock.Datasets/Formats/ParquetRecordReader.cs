@@ -136,10 +136,11 @@ internal static class ParquetRecordReader
         // One list level, read raw: one repetition and one definition level per entry, and the values that are
         // present (those at the maximum definition level) packed. A repetition level of 0 starts the next row,
         // anything else is the next element of this one.
-        using var raw = group.ReadRawColumnDataAsync<string>(column.Field).GetAwaiter().GetResult();
-        var values = raw.Values;
-        var definitions = raw.DefinitionLevels;
-        var repetitions = raw.RepetitionLevels;
+        var count = checked((int)(group.GetMetadata(column.Field)?.MetaData?.NumValues ?? throw new InvalidDataException($"column {column.Path}: no metadata")));
+        var packed = new ReadOnlyMemory<char>[count];
+        var definitions = new int[count];
+        var repetitions = new int[count];
+        group.ReadRawAsync(column.Field, packed.AsMemory(), definitions.AsMemory(), repetitions.AsMemory()).AsTask().GetAwaiter().GetResult();
         var present = column.Field.MaxDefinitionLevel;
         var row = -1;
         var index = 0;
@@ -158,9 +159,10 @@ internal static class ParquetRecordReader
 
             if (row < 0 || row >= rows) throw new InvalidDataException($"column {column.Path}: more rows than the row group holds");
             if (definitions[i] < present) continue;
-            if (next >= values.Length) throw new InvalidDataException($"column {column.Path}: fewer values than its levels promise");
-            if (values[next++] is { Length: > 0 } text)
+            if (next >= packed.Length) throw new InvalidDataException($"column {column.Path}: fewer values than its levels promise");
+            if (packed[next++] is { Length: > 0 } chars)
             {
+                var text = chars.ToString();
                 var at = column.Path.IndexOf("[]", StringComparison.Ordinal);
                 (rowFields[row] ??= []).Add((string.Concat(column.Path.AsSpan(0, at), $"[{index}]", column.Path.AsSpan(at + 2)), text));
             }
