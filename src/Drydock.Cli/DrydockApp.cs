@@ -48,7 +48,8 @@ internal static class DrydockApp
             return ExitCodes.UsageOrInput;
         }
 
-        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
+        // A token from the caller (Program's signal handling) replaces System.CommandLine's own handling of signals.
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = cancellationToken.CanBeCanceled ? null : TimeSpan.FromSeconds(2) };
         return await parsed.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
     }
 }

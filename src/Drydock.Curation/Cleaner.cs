@@ -157,13 +157,22 @@ public sealed class Cleaner
             var processed = batches
                 .AsParallel().AsOrdered().WithDegreeOfParallelism(options.Threads ?? Environment.ProcessorCount).WithCancellation(cancellationToken)
                 .Select(batch => batch.Parse().Select(r => Process(r, source)).ToList());
-            foreach (var batch in processed)
+            try
             {
-                foreach (var record in batch)
+                foreach (var batch in processed)
                 {
-                    entry.Records++;
-                    state.Accept(record, _policyHash);
+                    foreach (var record in batch)
+                    {
+                        entry.Records++;
+                        state.Accept(record, _policyHash);
+                    }
                 }
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+            {
+                // The parallel query wraps what reading threw (a file that cannot be read past a point): rethrow the
+                // first cause itself, so the caller reports it as it reports any unreadable input.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
             }
 
             entry.Sha256 = hashing.GetAwaiter().GetResult();
@@ -187,21 +196,26 @@ public sealed class Cleaner
 
     private ProcessedRecord Process(ReadResult result, SourcePolicy source)
     {
-        if (result.Record is not { } record)
+        if (result.Problem is { } problem)
         {
-            var problem = result.Problem!;
-            return new ProcessedRecord(problem.File, problem.Line, null, Disposition.Malformed, problem.Raw, [$"malformed: {problem.Reason}"],
-                [new LedgerEntry(null, problem.File, problem.Line, null, MalformedRule, "read", "malformed", "quarantine", problem.Reason, null)], source.Path);
+            // What scan calls malformed, clean quarantines whole: a record read with repairs (invalid UTF-8, a
+            // duplicate key, a CSV row with the wrong number of columns) is not rewritten into the training data.
+            var text = result.Record?.Raw ?? problem.Raw;
+            string? header = null;
+            if (text is not null && text.StartsWith("{\"delimiter\"", StringComparison.Ordinal))
+            {
+                (header, text, _) = CsvRowWriter.Rewrite(text, []);
+            }
+
+            return new ProcessedRecord(problem.File, problem.Line, result.Record?.Id, Disposition.Malformed, text, [$"malformed: {problem.Reason}"],
+                [new LedgerEntry(result.Record?.Id, problem.File, problem.Line, null, MalformedRule, "read", "malformed", "quarantine", problem.Reason, null)], source.Path)
+            { CsvHeader = header };
         }
 
+        var record = result.Record!;
         var entries = new List<LedgerEntry>();
         var reasons = new List<string>();
         var disposition = Disposition.Keep;
-        if (result.Problem is { } repaired)
-        {
-            // Read with repairs (invalid UTF-8 replaced by U+FFFD): cleaned like any record, and the repair is ledgered.
-            entries.Add(new LedgerEntry(record.Id, record.File, record.Line, null, MalformedRule, "read", "repaired", "repair", repaired.Reason, null));
-        }
 
         if (source.Classification > _policy.MaxClassification)
         {
@@ -307,7 +321,19 @@ public sealed class Cleaner
             return new ProcessedRecord(record.File, record.Line, record.Id, disposition, raw, reasons, entries, source.Path) { CsvHeader = csvHeader };
         }
 
-        var rewritten = csvHeader is not null ? changes[0].Text : changes.Count == 0 ? raw : JsonFieldWriter.Rewrite(raw, changes);
+        string rewritten;
+        try
+        {
+            rewritten = csvHeader is not null ? changes[0].Text : changes.Count == 0 ? raw : JsonFieldWriter.Rewrite(raw, changes);
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or ArgumentException or InvalidOperationException or FormatException)
+        {
+            // A record the reader accepted but the writer cannot rewrite leaves whole, never half-redacted or as a crash.
+            var reason = $"cannot be rewritten: {e.Message}";
+            return new ProcessedRecord(record.File, record.Line, record.Id, Disposition.Malformed, raw, [$"malformed: {reason}"],
+                [new LedgerEntry(record.Id, record.File, record.Line, null, MalformedRule, "read", "malformed", "quarantine", reason, null)], source.Path);
+        }
+
         return new ProcessedRecord(record.File, record.Line, record.Id, Disposition.Keep, rewritten, reasons, entries, source.Path)
         {
             CsvHeader = csvHeader,

@@ -142,16 +142,19 @@ public class CleanerTests
     }
 
     [Fact]
-    public void Clean_InvalidUtf8_CleanedAndRepairLedgered()
+    public void Clean_InvalidUtf8_QuarantinedAsMalformedLikeScan()
     {
         using var dir = new TempDir();
         var bytes = Encoding.UTF8.GetBytes(Chat("a", "caf\u00e9 XX") + "\n").ToList();
         var at = bytes.IndexOf((byte)'X');
         bytes[at] = 0xFF;
         var input = dir.File("in.jsonl", bytes.ToArray());
-        var (_, options) = Clean(dir, input);
-        Assert.Contains("\uFFFD", UserText(Assert.Single(Lines(options.Output))), StringComparison.Ordinal);
-        Assert.Contains(Lines(options.Ledger), e => e.GetProperty("action").GetString() == "repair");
+        var (manifest, options) = Clean(dir, input);
+        Assert.Empty(Lines(options.Output));
+        var bad = Assert.Single(Lines(options.Quarantine));
+        Assert.StartsWith("malformed: invalid UTF-8", bad.GetProperty("reasons")[0].GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, manifest.Dispositions["malformed"]);
+        Assert.Contains(Lines(options.Ledger), e => e.GetProperty("type").GetString() == "malformed" && e.GetProperty("action").GetString() == "quarantine");
     }
 
     [Fact]

@@ -85,18 +85,17 @@ internal static class CleanCommand
             return Usage(e.Message);
         }
 
-        var (files, inputErrors) = InputFiles.Resolve(settings.Inputs);
+        var (files, inputErrors) = InputFiles.Resolve(settings.Inputs, notice => stderr.WriteLine($"drydock clean: {notice}"));
         if (inputErrors.Count > 0)
         {
             foreach (var error in inputErrors) stderr.WriteLine($"drydock clean: {error}");
             return ExitCodes.UsageOrInput;
         }
 
-        var outputs = new[] { settings.Output, settings.Quarantine, settings.Ledger, settings.Manifest };
-        if (files.Any(f => outputs.Any(o => string.Equals(Path.GetFullPath(o), Path.GetFullPath(f), StringComparison.Ordinal))))
-        {
-            return Usage("an output file is also an input");
-        }
+        var holdoutPath = settings.Holdout > 0 ? settings.Output + ".holdout.jsonl" : null;
+        var outputs = new List<(string Option, string Path)> { ("--output", settings.Output), ("--quarantine", settings.Quarantine), ("--ledger", settings.Ledger), ("--manifest", settings.Manifest) };
+        if (holdoutPath is not null) outputs.Add(("the held-out file", holdoutPath));
+        if (OutputClash(outputs, files) is { } clash) return Usage(clash);
 
         byte[] key;
         try
@@ -126,7 +125,7 @@ internal static class CleanCommand
             Quarantine = settings.Quarantine,
             Ledger = settings.Ledger,
             Manifest = settings.Manifest,
-            Holdout = settings.Holdout > 0 ? settings.Output + ".holdout.jsonl" : null,
+            Holdout = holdoutPath,
             HoldoutFraction = settings.Holdout,
             Keep = settings.Keep,
             Seed = settings.Seed,
@@ -159,6 +158,12 @@ internal static class CleanCommand
             {
                 return Usage(e.Message);
             }
+            catch (OperationCanceledException)
+            {
+                // Interrupted: every output was a temporary file, removed as the run unwound; nothing was replaced.
+                stderr.WriteLine("drydock clean: interrupted; no output written");
+                return ExitCodes.UsageOrInput;
+            }
         }
 
         var d = result.Dispositions;
@@ -169,6 +174,43 @@ internal static class CleanCommand
             $"{Count("held-out"):N0} held out, {Count("not-selected"):N0} not selected");
         stderr.WriteLine($"drydock clean: {settings.Output} is dataset version sha256:{result.DatasetVersion}; manifest {settings.Manifest}");
         return Count("malformed") > 0 && !settings.AllowMalformed ? ExitCodes.UsageOrInput : ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The first output that is an input or another output, compared by real path (links resolved), so that no run
+    /// writes over what it reads or writes two things to one file; null when every output is its own file.
+    /// </summary>
+    internal static string? OutputClash(IReadOnlyList<(string Option, string Path)> outputs, IReadOnlyList<string> inputs)
+    {
+        static string Real(string path)
+        {
+            try
+            {
+                return InputFiles.Canonical(path);
+            }
+            catch (IOException)
+            {
+                return Path.GetFullPath(path);
+            }
+        }
+
+        var reads = inputs.Select(i => (Input: i, Real: Real(i))).ToList();
+        var writes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (option, path) in outputs)
+        {
+            var real = Real(path);
+            if (reads.FirstOrDefault(r => string.Equals(r.Real, real, StringComparison.Ordinal)) is { Input: { } input })
+            {
+                return $"{option} {path} is the input {input}: refusing to write over what this run reads";
+            }
+
+            if (!writes.TryAdd(real, option))
+            {
+                return $"{option} {path} is also {writes[real]}: every output needs its own file";
+            }
+        }
+
+        return null;
     }
 
     // The key: $DRYDOCK_REDACTION_KEY (hex or base64), else the key file, created with 32 random bytes on first use.

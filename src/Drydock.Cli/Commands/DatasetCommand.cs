@@ -66,6 +66,12 @@ internal static class DatasetCommand
             string Name(string p) => Path.GetRelativePath(directory, Path.GetFullPath(p)).Replace('\\', '/');
             var subjects = new List<Subject> { new(Name(manifestPath), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(json))), new(Name(output), manifest.Version), new(Name(ledger), manifest.LedgerSha256) };
             if (holdout is not null) subjects.Add(new(Name(holdout), manifest.HoldoutSha256!));
+            // Every file of the dataset version is signed, the quarantine too (verify refuses a signature that leaves one out).
+            foreach (var (field, file, sha) in SignedCoverage.ManifestFiles(manifestPath, json).Where(f => f.Field == "quarantine"))
+            {
+                subjects.Add(new(Name(Locate(manifestPath, directory, file, sha, field)), sha));
+            }
+
             var statement = Dsse.Statement(subjects, Dsse.DatasetPredicate, w =>
             {
                 w.WriteStartObject();

@@ -89,12 +89,14 @@ internal static class ScanCommand
 
         rules = rules.Only(categoryFilter);
 
-        var (files, inputErrors) = InputFiles.Resolve(settings.Inputs);
+        var (files, inputErrors) = InputFiles.Resolve(settings.Inputs, notice => stderr.WriteLine($"drydock scan: {notice}"));
         if (inputErrors.Count > 0)
         {
             foreach (var error in inputErrors) stderr.WriteLine($"drydock scan: {error}");
             return ExitCodes.UsageOrInput;
         }
+
+        if (settings.Output is { } reportPath && CleanCommand.OutputClash([("--output", reportPath)], files) is { } clash) return Usage(clash);
 
         var detector = rules.CreateDetector();
         var scanner = new DatasetScanner(detector, settings.Threads);

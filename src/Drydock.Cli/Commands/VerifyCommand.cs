@@ -23,10 +23,12 @@ internal static class VerifyCommand
             var trusted = TrustedKeys(parse.GetValue(keys) ?? []);
             if (trusted.Count == 0) throw new ArgumentException("no trusted public key: pass --key FILE or run 'drydock init'");
             var result = Dsse.Verify(File.ReadAllBytes(path), trusted, Path.GetDirectoryName(Path.GetFullPath(path)));
-            if (!result.Ok)
+            // Beyond the listed subjects: every file of a signed model folder and of a signed dataset version.
+            var uncovered = SignedCoverage.Check(path, result);
+            if (!result.Ok || uncovered.Count > 0)
             {
                 stderr.WriteLine($"drydock verify: {path}: FAILED");
-                foreach (var problem in result.Problems) stderr.WriteLine($"  - {problem}");
+                foreach (var problem in result.Problems.Concat(uncovered)) stderr.WriteLine($"  - {problem}");
                 return ExitCodes.Findings;
             }
 

@@ -22,6 +22,9 @@ internal sealed class JsonRecordParser
     [ThreadStatic]
     private static Frame[]? t_frames;
 
+    [ThreadStatic]
+    private static KeySet? t_keys;
+
     public JsonRecordParser(DatasetFormat format, int maxDepth)
     {
         _format = format;
@@ -81,8 +84,12 @@ internal sealed class JsonRecordParser
         var path = t_path ??= new StringBuilder(128);
         path.Clear();
         var frames = t_frames ??= new Frame[16];
+        var keys = t_keys ??= new KeySet();
+        keys.Reset();
+        var objects = 0;
+        string? duplicate = null;
         var depth = 0;
-        frames[0] = new Frame(false, 0);
+        frames[0] = new Frame(false, 0, objects);
         var fields = new List<TextField>();
         string? id = null;
         Span<JsonTokenType> requiredSeen = stackalloc JsonTokenType[_required.Length];
@@ -97,6 +104,11 @@ internal sealed class JsonRecordParser
             {
                 path.Length = frames[depth].PathLength;
                 AppendName(path, ref reader);
+                if (!keys.Add(frames[depth].Object, ref reader))
+                {
+                    duplicate ??= path.ToString();
+                }
+
                 if (depth == 0)
                 {
                     pendingTopKey = -1;
@@ -147,7 +159,7 @@ internal sealed class JsonRecordParser
                         t_frames = frames;
                     }
 
-                    frames[depth] = new Frame(token == JsonTokenType.StartArray, path.Length);
+                    frames[depth] = new Frame(token == JsonTokenType.StartArray, path.Length, token == JsonTokenType.StartObject ? ++objects : -1);
                     break;
                 case JsonTokenType.String:
                     if (reader.ValueSpan.Length > 0)
@@ -172,6 +184,14 @@ internal sealed class JsonRecordParser
             {
                 return new ReadResult(null, new MalformedRecord(file, line, $"field '{key}' should be {Describe(kind)}, found {Describe(requiredSeen[k])}"));
             }
+        }
+
+        if (duplicate is not null)
+        {
+            // Parsers disagree on which of two values of one key counts (the first, the last, an error): the record
+            // means different things to the scanner, the cleaner and the trainer. Every value is still scanned.
+            var reason = $"duplicate key '{duplicate}' (JSON parsers disagree on which value counts)";
+            repaired = new MalformedRecord(file, line, repaired is null ? reason : $"{repaired.Reason}; {reason}");
         }
 
         return new ReadResult(new DatasetRecord(file, line, id, fields), repaired);
@@ -237,10 +257,58 @@ internal sealed class JsonRecordParser
         return status == System.Buffers.OperationStatus.InvalidData ? read : 0;
     }
 
-    private struct Frame(bool isArray, int pathLength)
+    private struct Frame(bool isArray, int pathLength, int objectNumber)
     {
         public readonly bool IsArray = isArray;
         public readonly int PathLength = pathLength;
+        public readonly int Object = objectNumber;
         public int Index = -1;
+    }
+
+    // The key names seen in each object of one record (unescaped UTF-8 in one buffer), so that a duplicate is found
+    // in linear time whatever the number of keys; reused per thread, without an allocation per key.
+    private sealed class KeySet : IEqualityComparer<(int Object, int Offset, int Length)>
+    {
+        private readonly HashSet<(int Object, int Offset, int Length)> _seen;
+        private byte[] _names = new byte[4096];
+        private int _used;
+
+        public KeySet() => _seen = new HashSet<(int, int, int)>(this);
+
+        public void Reset()
+        {
+            // Clearing costs the set's capacity: after a record with very many keys, start afresh instead.
+            if (_seen.Count > 1 << 16) _seen.TrimExcess();
+            _seen.Clear();
+            _used = 0;
+        }
+
+        // False when this object already has the key the reader is on.
+        public bool Add(int objectNumber, ref Utf8JsonReader reader)
+        {
+            var most = reader.ValueSpan.Length;
+            if (_names.Length - _used < most) Array.Resize(ref _names, Math.Max(_names.Length * 2, _used + most));
+            var length = reader.ValueIsEscaped ? reader.CopyString(_names.AsSpan(_used)) : Copy(reader.ValueSpan);
+            if (!_seen.Add((objectNumber, _used, length))) return false;
+            _used += length;
+            return true;
+        }
+
+        public bool Equals((int Object, int Offset, int Length) x, (int Object, int Offset, int Length) y) =>
+            x.Object == y.Object && _names.AsSpan(x.Offset, x.Length).SequenceEqual(_names.AsSpan(y.Offset, y.Length));
+
+        public int GetHashCode((int Object, int Offset, int Length) key)
+        {
+            var hash = default(HashCode);
+            hash.Add(key.Object);
+            hash.AddBytes(_names.AsSpan(key.Offset, key.Length));
+            return hash.ToHashCode();
+        }
+
+        private int Copy(ReadOnlySpan<byte> name)
+        {
+            name.CopyTo(_names.AsSpan(_used));
+            return name.Length;
+        }
     }
 }

@@ -3,7 +3,12 @@ using Parquet.Schema;
 
 namespace Drydock.Datasets.Formats;
 
-/// <summary>Reads the flat string columns of a Parquet file, one row group at a time; the row number is 1-based.</summary>
+/// <summary>
+/// Reads every string column of a Parquet file, one row group at a time; the row number is 1-based. A string inside a
+/// struct is a field named by its JSON path (<c>payment.card</c>), an element of a list <c>tags[2]</c> (a list of
+/// structs <c>items[0].note</c>, a map <c>attributes[1].value</c>). A string nested in more than one level of lists is
+/// refused with the column's name: it is never skipped without a word.
+/// </summary>
 internal static class ParquetRecordReader
 {
     public static IEnumerable<RecordBatch> Read(string file, ReaderOptions options)
@@ -20,26 +25,31 @@ internal static class ParquetRecordReader
 
         try
         {
-            var columns = reader.Schema.GetDataFields().Where(f => (f.ClrType == typeof(string) || f.ClrType == typeof(ReadOnlyMemory<char>)) && !f.IsArray && f.Path.ToList().Count == 1).ToArray();
-            if (columns.Length == 0)
+            var columns = new List<Column>();
+            foreach (var field in reader.Schema.Fields) Collect(field, field.Name, columns);
+            if (columns.Count == 0)
             {
-                throw new DatasetException(file, "no flat string columns to scan");
+                throw new DatasetException(file, "no string columns to scan");
+            }
+
+            if (columns.FirstOrDefault(c => c.Field.MaxRepetitionLevel > 1) is { } deep)
+            {
+                throw new DatasetException(file, $"column {deep.Path.Replace("[]", "[*]", StringComparison.Ordinal)}: strings inside lists of lists cannot be read as text fields yet (flatten the column)");
             }
 
             long row = 0;
             for (var g = 0; g < reader.RowGroupCount; g++)
             {
-                string?[][] values;
+                List<(string Path, string Text)>[] rowFields;
                 long rows;
                 try
                 {
                     using var group = reader.OpenRowGroupReader(g);
                     rows = group.RowCount;
-                    values = new string?[columns.Length][];
-                    for (var c = 0; c < columns.Length; c++)
+                    rowFields = new List<(string, string)>[rows];
+                    foreach (var column in columns)
                     {
-                        values[c] = new string?[rows];
-                        group.ReadAsync(columns[c], values[c].AsMemory()!, null).AsTask().GetAwaiter().GetResult();
+                        ReadColumn(group, column, rowFields);
                     }
                 }
                 catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
@@ -52,15 +62,12 @@ internal static class ParquetRecordReader
                 for (var r = 0; r < rows; r++)
                 {
                     row++;
-                    var fields = new List<TextField>(columns.Length);
+                    var fields = new List<TextField>(rowFields[r]?.Count ?? 0);
                     long size = 0;
-                    for (var c = 0; c < columns.Length; c++)
+                    foreach (var (path, text) in rowFields[r] ?? [])
                     {
-                        if (values[c][r] is { Length: > 0 } text)
-                        {
-                            fields.Add(new TextField(columns[c].Name, text));
-                            size += text.Length;
-                        }
+                        fields.Add(new TextField(path, text));
+                        size += text.Length;
                     }
 
                     bytes += size;
@@ -82,6 +89,83 @@ internal static class ParquetRecordReader
         finally
         {
             reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    // A string column and its JSON path, with "[]" where a list (or a map) repeats.
+    private sealed record Column(DataField Field, string Path);
+
+    // Collects the string columns under a field whose own JSON path is <paramref name="path"/>.
+    private static void Collect(Field field, string path, List<Column> columns)
+    {
+        switch (field)
+        {
+            case DataField data when data.ClrType == typeof(string) || data.ClrType == typeof(ReadOnlyMemory<char>):
+                // A legacy repeated column (no LIST wrapper) repeats itself.
+                var lists = (path.Length - path.Replace("[]", "", StringComparison.Ordinal).Length) / 2;
+                columns.Add(new Column(data, lists < data.MaxRepetitionLevel ? path + "[]" : path));
+                break;
+            case StructField structure:
+                foreach (var child in structure.Fields) Collect(child, path + "." + child.Name, columns);
+                break;
+            case ListField list:
+                Collect(list.Item, path + "[]", columns);
+                break;
+            case MapField map:
+                Collect(map.Key, path + "[].key", columns);
+                Collect(map.Value, path + "[].value", columns);
+                break;
+        }
+    }
+
+    private static void ReadColumn(ParquetRowGroupReader group, Column column, List<(string, string)>[] rowFields)
+    {
+        var rows = rowFields.Length;
+        if (column.Field.MaxRepetitionLevel == 0)
+        {
+            var values = new string?[rows];
+            group.ReadAsync(column.Field, values.AsMemory()!, null).AsTask().GetAwaiter().GetResult();
+            for (var r = 0; r < rows; r++)
+            {
+                if (values[r] is { Length: > 0 } text) (rowFields[r] ??= []).Add((column.Path, text));
+            }
+
+            return;
+        }
+
+        // One list level, read raw: one repetition and one definition level per entry, and the values that are
+        // present (those at the maximum definition level) packed. A repetition level of 0 starts the next row,
+        // anything else is the next element of this one.
+        var count = checked((int)(group.GetMetadata(column.Field)?.MetaData?.NumValues ?? throw new InvalidDataException($"column {column.Path}: no metadata")));
+        var packed = new ReadOnlyMemory<char>[count];
+        var definitions = new int[count];
+        var repetitions = new int[count];
+        group.ReadRawAsync(column.Field, packed.AsMemory(), definitions.AsMemory(), repetitions.AsMemory()).AsTask().GetAwaiter().GetResult();
+        var present = column.Field.MaxDefinitionLevel;
+        var row = -1;
+        var index = 0;
+        var next = 0;
+        for (var i = 0; i < repetitions.Length; i++)
+        {
+            if (repetitions[i] == 0)
+            {
+                row++;
+                index = 0;
+            }
+            else
+            {
+                index++;
+            }
+
+            if (row < 0 || row >= rows) throw new InvalidDataException($"column {column.Path}: more rows than the row group holds");
+            if (definitions[i] < present) continue;
+            if (next >= packed.Length) throw new InvalidDataException($"column {column.Path}: fewer values than its levels promise");
+            if (packed[next++] is { Length: > 0 } chars)
+            {
+                var text = chars.ToString();
+                var at = column.Path.IndexOf("[]", StringComparison.Ordinal);
+                (rowFields[row] ??= []).Add((string.Concat(column.Path.AsSpan(0, at), $"[{index}]", column.Path.AsSpan(at + 2)), text));
+            }
         }
     }
 }

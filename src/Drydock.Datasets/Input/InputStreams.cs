@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.IO.Compression;
+using System.IO.Hashing;
 using ZstdSharp;
 
 namespace Drydock.Datasets.Input;
@@ -51,14 +53,86 @@ public static class InputStreams
         raw.Position = 0;
         if (read >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
         {
-            return new Opened(new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true), raw, "gzip");
+            return new Opened(new WholeGzip(new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true), raw), raw, "gzip");
         }
 
         if (read == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
         {
-            return new Opened(new DecompressionStream(raw, leaveOpen: true), raw, "zstd");
+            // checkEndOfStream: a stream cut between frames or blocks is an error, never a shorter input.
+            return new Opened(new DecompressionStream(raw, checkEndOfStream: true, leaveOpen: true), raw, "zstd");
         }
 
         return new Opened(raw, raw, null);
+    }
+
+    /// <summary>
+    /// A gzip stream that is whole or an error. The decoder stops without a word at the end of the input when the
+    /// file was cut (at a flush point the cut even falls between whole records), so at the end of the decoded data
+    /// its CRC-32 and length are checked against the gzip trailer, the last 8 bytes of the file.
+    /// </summary>
+    private sealed class WholeGzip(GZipStream inner, FileStream raw) : Stream
+    {
+        private readonly Crc32 _crc = new();
+        private long _length;
+        private bool _checked;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => _length; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var read = inner.Read(buffer);
+            if (read > 0)
+            {
+                _crc.Append(buffer[..read]);
+                _length += read;
+            }
+            else if (buffer.Length > 0 && !_checked)
+            {
+                CheckTrailer();
+            }
+
+            return read;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+
+        private void CheckTrailer()
+        {
+            _checked = true;
+            Span<byte> trailer = stackalloc byte[8];
+            var size = RandomAccess.GetLength(raw.SafeFileHandle);
+            if (size < 18 || RandomAccess.Read(raw.SafeFileHandle, trailer, size - 8) != 8
+                || BinaryPrimitives.ReadUInt32LittleEndian(trailer) != _crc.GetCurrentHashAsUInt32()
+                || BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]) != (uint)_length)
+            {
+                throw new InvalidDataException(
+                    $"the gzip stream is truncated or corrupt: {_length:N0} bytes decoded do not match the CRC-32 and length of its trailer " +
+                    "(a file cut short, or several gzip members concatenated, which Drydock does not read: recompress it as one)");
+            }
+        }
     }
 }

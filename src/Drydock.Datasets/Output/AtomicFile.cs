@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Drydock.Datasets.Output;
 
 /// <summary>
@@ -6,6 +8,10 @@ namespace Drydock.Datasets.Output;
 /// </summary>
 public sealed class AtomicFile : IDisposable
 {
+    // The temporary files open in this process. Process-wide on purpose: a run stopped by SIGINT or SIGTERM does not
+    // unwind its stack, so the only place left to remove them is the process's exit (ProcessExit, raised on both).
+    private static readonly ConcurrentDictionary<string, byte> s_open = Register();
+
     private readonly string _target;
     private readonly string _temporary;
     private bool _committed;
@@ -23,6 +29,7 @@ public sealed class AtomicFile : IDisposable
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16 };
         if (ownerOnly && !OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         Stream = new FileStream(_temporary, options);
+        s_open.TryAdd(_temporary, 0);
     }
 
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="target"/> atomically.</summary>
@@ -43,6 +50,7 @@ public sealed class AtomicFile : IDisposable
         Stream.Dispose();
         File.Move(_temporary, _target, overwrite: true);
         _committed = true;
+        s_open.TryRemove(_temporary, out _);
     }
 
     /// <summary>Deletes the temporary file unless committed.</summary>
@@ -53,5 +61,34 @@ public sealed class AtomicFile : IDisposable
         {
             File.Delete(_temporary);
         }
+
+        s_open.TryRemove(_temporary, out _);
+    }
+
+    /// <summary>
+    /// Deletes every temporary file this process still has open (used when a run is stopped by a signal and its own
+    /// disposal cannot be awaited). A later <see cref="Commit"/> of one of them fails.
+    /// </summary>
+    public static void RemoveTemporaries()
+    {
+        foreach (var path in s_open.Keys)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The process is ending: nothing better can be done than to try every file.
+            }
+
+            s_open.TryRemove(path, out _);
+        }
+    }
+
+    private static ConcurrentDictionary<string, byte> Register()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => RemoveTemporaries();
+        return new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
     }
 }
