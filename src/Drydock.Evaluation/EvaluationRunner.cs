@@ -63,6 +63,7 @@ public sealed class EvaluationRunner(IEvaluationTarget target, ProbeJudge judge,
         var done = Load(resultsPath, fingerprint, ids, out var header);
         if (header == fingerprint) log?.Invoke($"continuing run {Short(fingerprint)} from {resultsPath}: {done.Count} of {planned.Count} results there");
         else if (header is not null) log?.Invoke($"{resultsPath} holds a run of another fingerprint ({Short(header)}, not {Short(fingerprint)}); starting fresh");
+        else log?.Invoke($"starting run {Short(fingerprint)} in {resultsPath}");
         var results = new List<ProbeResult>(done.Values);
         var work = planned.Where(p => !done.ContainsKey(Id(p.Probe, p.Strategy))).ToList();
 
