@@ -98,7 +98,8 @@ public static class ReleaseGate
             {
                 var distance = Math.Abs(found.Value - 0.5);
                 var passed = distance <= max - 0.5 + 1e-12;
-                checks.Add(new GateCheck(name, passed, $"{metric} = {F(found.Value)}: {F(distance)} from 0.5 ({(passed ? "≤" : ">")} {F(max - 0.5)}, the AUC must lie within [{F(1 - max)}, {F(max)}]; {source})"));
+                var where = passed ? $"within [{F(1 - max)}, {F(max)}]" : found.Value > 0.5 ? $"> {F(max)}" : $"< {F(1 - max)}";
+                checks.Add(new GateCheck(name, passed, $"{metric} = {F(found.Value)} ({where}: {F(distance)} from 0.5 {(passed ? "≤" : ">")} {F(max - 0.5)}; {source})"));
             }
             else
             {
