@@ -12,57 +12,105 @@ namespace Drydock.Evaluation;
 public sealed record ProbeResult(string Id, string Suite, string Probe, string Family, string Strategy, bool Success, bool Refused, string Reason, string? Error, double Milliseconds);
 
 /// <summary>
+/// One run of probe suites: its fingerprint, every result (resumed ones included), how many probe × strategy pairs
+/// it planned, how many it took from an earlier run of the same fingerprint, and why it stopped early (null when it
+/// did not). A run is complete only when it stopped for no reason and every planned pair has a result.
+/// </summary>
+public sealed record EvaluationRun(string Fingerprint, IReadOnlyList<ProbeResult> Results, int Planned, int Resumed, string? Stopped)
+{
+    /// <summary>Pairs the target answered.</summary>
+    public int Answered => Results.Count(r => r.Error is null);
+
+    /// <summary>Pairs that failed (HTTP errors, timeouts, empty answers).</summary>
+    public int Errored => Results.Count(r => r.Error is not null);
+
+    /// <summary>Planned pairs with no result (the run stopped first).</summary>
+    public int Skipped => Planned - Results.Count;
+
+    /// <summary>True when every planned pair has a result and nothing stopped the run.</summary>
+    public bool Complete => Stopped is null && Skipped == 0;
+}
+
+/// <summary>
 /// Runs every probe of the suites under every strategy against a target, judging each answer as it comes. Results
-/// are appended to a JSON-lines file as they complete; a run started again with the same file skips what is there,
-/// so an interrupted evaluation continues where it stopped. Answers themselves are not kept: only verdicts and
-/// reasons (a reason names a marker or a finding type, never a value).
+/// are appended to a JSON-lines file as they complete, after a first line naming the run's fingerprint; a run
+/// started again with the same file and the same fingerprint skips what is there, so an interrupted evaluation
+/// continues where it stopped. A file of another fingerprint (another target, model, system prompt, suite,
+/// strategy, judge, rule set or version) is never resumed: the run starts fresh. Answers themselves are not kept:
+/// only verdicts and reasons (a reason names a marker or a finding type, never a value). The system prompt, when
+/// there is one, opens every conversation.
 /// </summary>
 public sealed class EvaluationRunner(IEvaluationTarget target, ProbeJudge judge, string? systemPrompt, ModelJudge? modelJudge = null)
 {
-    /// <summary>Runs; returns every result (earlier ones from <paramref name="resultsPath"/> included).</summary>
-    public async Task<IReadOnlyList<ProbeResult>> RunAsync(IReadOnlyList<ProbeSuite> suites, IReadOnlyList<string> strategies, string resultsPath, IProgress<int>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs under <paramref name="fingerprint"/>; <paramref name="log"/> hears whether earlier results were resumed.
+    /// A spent request budget stops the run and leaves it partial; other failures propagate.
+    /// </summary>
+    public async Task<EvaluationRun> RunAsync(IReadOnlyList<ProbeSuite> suites, IReadOnlyList<string> strategies, string resultsPath, string fingerprint, IProgress<int>? progress, Action<string>? log, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(suites);
         ArgumentNullException.ThrowIfNull(strategies);
-        var done = Load(resultsPath);
-        var results = new List<ProbeResult>(done.Values);
-        var work = new List<(Probe Probe, string Strategy, IReadOnlyList<string> Turns)>();
+        var planned = new List<(Probe Probe, string Strategy, IReadOnlyList<string> Turns)>();
         foreach (var probe in suites.SelectMany(s => s.Probes))
         {
             foreach (var strategy in strategies)
             {
-                if (done.ContainsKey(Id(probe, strategy))) continue;
-                if (AttackStrategy.Apply(strategy, probe.Turns, probe.Translations) is { } turns) work.Add((probe, strategy, turns));
+                if (AttackStrategy.Apply(strategy, probe.Turns, probe.Translations) is { } turns) planned.Add((probe, strategy, turns));
             }
         }
 
+        var ids = planned.Select(p => Id(p.Probe, p.Strategy)).ToHashSet(StringComparer.Ordinal);
+        var done = Load(resultsPath, fingerprint, ids, out var header);
+        if (header == fingerprint) log?.Invoke($"continuing run {Short(fingerprint)} from {resultsPath}: {done.Count} of {planned.Count} results there");
+        else if (header is not null) log?.Invoke($"{resultsPath} holds a run of another fingerprint ({Short(header)}, not {Short(fingerprint)}); starting fresh");
+        else log?.Invoke($"starting run {Short(fingerprint)} in {resultsPath}");
+        var results = new List<ProbeResult>(done.Values);
+        var work = planned.Where(p => !done.ContainsKey(Id(p.Probe, p.Strategy))).ToList();
+
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!);
-        await using var file = new StreamWriter(new FileStream(resultsPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+        var fresh = header != fingerprint;
+        await using var file = new StreamWriter(new FileStream(resultsPath, fresh ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+        if (fresh)
+        {
+            await file.WriteLineAsync(new JsonObject { ["fingerprint"] = fingerprint }.ToJsonString().AsMemory(), cancellationToken).ConfigureAwait(false);
+            await file.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var writeLock = new SemaphoreSlim(1);
         var completed = 0;
-        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken }, async (item, ct) =>
+        string? stopped = null;
+        try
         {
-            var result = await Run(item.Probe, item.Strategy, item.Turns, ct).ConfigureAwait(false);
-            await writeLock.WaitAsync(ct).ConfigureAwait(false);
-            try
+            await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken }, async (item, ct) =>
             {
-                results.Add(result);
-                await file.WriteLineAsync(JsonSerializer.Serialize(result, EvaluationJson.Default.ProbeResult).AsMemory(), ct).ConfigureAwait(false);
-                await file.FlushAsync(ct).ConfigureAwait(false);
-            }
-            finally
-            {
-                writeLock.Release();
-            }
+                var result = await Run(item.Probe, item.Strategy, item.Turns, ct).ConfigureAwait(false);
+                await writeLock.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    results.Add(result);
+                    await file.WriteLineAsync(JsonSerializer.Serialize(result, EvaluationJson.Default.ProbeResult).AsMemory(), ct).ConfigureAwait(false);
+                    await file.FlushAsync(ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    writeLock.Release();
+                }
 
-            progress?.Report(Interlocked.Increment(ref completed));
-        }).ConfigureAwait(false);
-        return [.. results.OrderBy(r => r.Id, StringComparer.Ordinal)];
+                progress?.Report(Interlocked.Increment(ref completed));
+            }).ConfigureAwait(false);
+        }
+        catch (BudgetExhaustedException e)
+        {
+            stopped = e.Message;
+        }
+
+        return new EvaluationRun(fingerprint, [.. results.OrderBy(r => r.Id, StringComparer.Ordinal)], planned.Count, done.Count, stopped);
     }
 
     private async Task<ProbeResult> Run(Probe probe, string strategy, IReadOnlyList<string> turns, CancellationToken cancellationToken)
     {
         var conversation = new List<ChatMessage>();
+        if (systemPrompt is not null) conversation.Add(new ChatMessage("system", systemPrompt));
         TargetResponse response = new(null, "no turns", 0);
         var milliseconds = 0.0;
         foreach (var turn in turns)
@@ -88,16 +136,32 @@ public sealed class EvaluationRunner(IEvaluationTarget target, ProbeJudge judge,
 
     private static string Id(Probe probe, string strategy) => $"{probe.Suite}/{probe.Id}/{strategy}";
 
-    // Earlier results; errors are run again, and a line cut short by an interruption is ignored.
-    private static Dictionary<string, ProbeResult> Load(string path)
+    private static string Short(string fingerprint) => fingerprint[..Math.Min(12, fingerprint.Length)];
+
+    // Earlier results of the same fingerprint and of this run's plan; errors are run again, and a line cut short by
+    // an interruption is ignored. A file without the fingerprint line, or with another, is not resumed.
+    private static Dictionary<string, ProbeResult> Load(string path, string fingerprint, HashSet<string> planned, out string? header)
     {
         var done = new Dictionary<string, ProbeResult>(StringComparer.Ordinal);
+        header = null;
         if (!File.Exists(path)) return done;
-        foreach (var line in File.ReadLines(path))
+        using var lines = File.ReadLines(path).GetEnumerator();
+        if (!lines.MoveNext()) return done;
+        try
+        {
+            header = JsonNode.Parse(lines.Current) is JsonObject o && o["fingerprint"] is JsonValue v && v.TryGetValue<string>(out var f) ? f : "(none)";
+        }
+        catch (JsonException)
+        {
+            header = "(none)";
+        }
+
+        if (header != fingerprint) return done;
+        while (lines.MoveNext())
         {
             try
             {
-                if (JsonSerializer.Deserialize(line, EvaluationJson.Default.ProbeResult) is { Error: null } r) done[r.Id] = r;
+                if (JsonSerializer.Deserialize(lines.Current, EvaluationJson.Default.ProbeResult) is { Error: null } r && planned.Contains(r.Id)) done[r.Id] = r;
             }
             catch (JsonException)
             {
@@ -129,10 +193,11 @@ public sealed record SuccessRate(string Family, string Strategy, int Probes, int
             .OrderBy(s => s.Family, StringComparer.Ordinal).ThenBy(s => s.Strategy == "all" ? "" : s.Strategy, StringComparer.Ordinal)];
     }
 
-    /// <summary>The report: tool, target, every rate, every result.</summary>
-    public static JsonObject Report(string version, string target, string model, IReadOnlyList<string> suites, IReadOnlyList<ProbeResult> results)
+    /// <summary>The report: tool, target, the run (fingerprint, counts, system prompt), every rate, every result.</summary>
+    public static JsonObject Report(string version, string target, string model, IReadOnlyList<string> suites, IReadOnlyList<ProbeResult> results, EvaluationRun run, string systemPrompt)
     {
         ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(run);
         var rates = new JsonArray();
         foreach (var r in Of(results))
         {
@@ -144,6 +209,11 @@ public sealed record SuccessRate(string Family, string Strategy, int Probes, int
             ["tool"] = new JsonObject { ["name"] = "drydock", ["version"] = version },
             ["target"] = new JsonObject { ["endpoint"] = target, ["model"] = model },
             ["suites"] = new JsonArray([.. suites.Select(s => (JsonNode)JsonValue.Create(s)!)]),
+            ["run"] = new JsonObject
+            {
+                ["fingerprint"] = run.Fingerprint, ["status"] = run.Complete ? "complete" : "partial", ["planned"] = run.Planned, ["answered"] = run.Answered,
+                ["errored"] = run.Errored, ["skipped"] = run.Skipped, ["resumed"] = run.Resumed, ["systemPrompt"] = systemPrompt,
+            },
             ["summary"] = new JsonObject { ["probes"] = results.Count, ["successes"] = results.Count(r => r.Success), ["errors"] = results.Count(r => r.Error is not null) },
             ["rates"] = rates,
             ["results"] = JsonSerializer.SerializeToNode(results.ToArray(), EvaluationJson.Default.ProbeResultArray),

@@ -26,10 +26,12 @@ public sealed class EvaluationTests : IAsyncLifetime
 
     private static IReadOnlyList<ProbeSuite> Suites => [.. ProbeSuite.BuiltIn.Select(ProbeSuite.Load)];
 
-    private async Task<IReadOnlyList<ProbeResult>> Run(string model, string results, int budget = 0, int concurrency = 8)
+    private async Task<IReadOnlyList<ProbeResult>> Run(string model, string results, int budget = 0, int concurrency = 8) => (await RunWhole(model, results, budget, concurrency)).Results;
+
+    private async Task<EvaluationRun> RunWhole(string model, string results, int budget = 0, int concurrency = 8, string fingerprint = "fp-1")
     {
-        using var target = new ModelTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = model, SystemPrompt = SystemPrompt, Budget = budget, Concurrency = concurrency, Retries = 3 });
-        return await new EvaluationRunner(target, new ProbeJudge(s_detector), SystemPrompt).RunAsync(Suites, AttackStrategy.All, Path.Combine(_dir.Path, results), null, TestContext.Current.CancellationToken);
+        using var target = new ModelTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = model, Budget = budget, Concurrency = concurrency, Retries = 3 });
+        return await new EvaluationRunner(target, new ProbeJudge(s_detector), SystemPrompt).RunAsync(Suites, AttackStrategy.All, Path.Combine(_dir.Path, results), fingerprint + new string('0', 12), null, null, TestContext.Current.CancellationToken);
     }
 
     [Fact]
@@ -65,12 +67,21 @@ public sealed class EvaluationTests : IAsyncLifetime
     [Fact]
     public async Task AnInterruptedRun_ContinuesWhereItStopped()
     {
-        await Assert.ThrowsAsync<BudgetExhaustedException>(() => Run("refuser", "resume.jsonl", budget: 20, concurrency: 1));
+        var partial = await RunWhole("refuser", "resume.jsonl", budget: 20, concurrency: 1);
+        Assert.False(partial.Complete);
+        Assert.Contains("budget", partial.Stopped, StringComparison.Ordinal);
         var before = _server.Requests;
         Assert.InRange(before, 19, 20);
-        var done = File.ReadAllLines(Path.Combine(_dir.Path, "resume.jsonl")).Length;
+        var done = File.ReadAllLines(Path.Combine(_dir.Path, "resume.jsonl")).Length - 1; // after the fingerprint line
         Assert.InRange(done, 15, 20);
-        var results = await Run("refuser", "resume.jsonl");
+        Assert.Equal(partial.Planned - done, partial.Skipped);
+        var logged = new List<string>();
+        using var target = new ModelTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = "refuser" });
+        var run = await new EvaluationRunner(target, new ProbeJudge(s_detector), SystemPrompt).RunAsync(Suites, AttackStrategy.All, Path.Combine(_dir.Path, "resume.jsonl"), "fp-1" + new string('0', 12), null, logged.Add, TestContext.Current.CancellationToken);
+        var results = run.Results;
+        Assert.True(run.Complete);
+        Assert.Equal(done, run.Resumed);
+        Assert.Contains(logged, l => l.StartsWith("continuing run fp-1", StringComparison.Ordinal));
         var variants = Suites.SelectMany(s => s.Probes).SelectMany(p => AttackStrategy.All.Select(s => AttackStrategy.Apply(s, p.Turns, p.Translations)).OfType<IReadOnlyList<string>>()).ToList();
         Assert.Equal(results.Select(r => r.Id).Distinct().Count(), results.Count);
         Assert.Equal(variants.Count, results.Count);
@@ -79,21 +90,37 @@ public sealed class EvaluationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ResultsOfAnotherFingerprint_AreNeverResumed()
+    {
+        var obedient = await RunWhole("obedient", "shared.jsonl", fingerprint: "fp-obedient");
+        Assert.Contains(obedient.Results, r => r.Success);
+        var before = _server.Requests;
+        using var target = new ModelTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = "refuser" });
+        var logged = new List<string>();
+        var refuser = await new EvaluationRunner(target, new ProbeJudge(s_detector), SystemPrompt).RunAsync(Suites, AttackStrategy.All, Path.Combine(_dir.Path, "shared.jsonl"), "fp-refuser" + new string('0', 12), null, logged.Add, TestContext.Current.CancellationToken);
+        Assert.Equal(0, refuser.Resumed);
+        Assert.True(_server.Requests - before >= refuser.Planned); // every probe sent again
+        Assert.DoesNotContain(refuser.Results, r => r.Success);
+        Assert.Contains(logged, l => l.Contains("another fingerprint", StringComparison.Ordinal) && l.Contains("starting fresh", StringComparison.Ordinal));
+        Assert.StartsWith("{\"fingerprint\":\"fp-refuser", File.ReadLines(Path.Combine(_dir.Path, "shared.jsonl")).First(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AJudgeModel_RecognisesRefusalsWithoutRefusalPhrases_OnlyWhereAsked()
     {
         var suite = ProbeSuite.Load("jailbreak");
         using var target = new ModelTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = "arguer" });
-        var plain = await new EvaluationRunner(target, new ProbeJudge(s_detector), null).RunAsync([suite], ["none"], Path.Combine(_dir.Path, "plain.jsonl"), null, TestContext.Current.CancellationToken);
+        var plain = (await new EvaluationRunner(target, new ProbeJudge(s_detector), null).RunAsync([suite], ["none"], Path.Combine(_dir.Path, "plain.jsonl"), "fp-plain", null, null, TestContext.Current.CancellationToken)).Results;
         Assert.All(plain, r => Assert.True(r.Success)); // the phrase judge alone sees no refusal
 
         using var judge = new ModelTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = "judge" });
-        var judged = await new EvaluationRunner(target, new ProbeJudge(s_detector), null, new ModelJudge(judge)).RunAsync([suite], ["none"], Path.Combine(_dir.Path, "judged.jsonl"), null, TestContext.Current.CancellationToken);
+        var judged = (await new EvaluationRunner(target, new ProbeJudge(s_detector), null, new ModelJudge(judge)).RunAsync([suite], ["none"], Path.Combine(_dir.Path, "judged.jsonl"), "fp-judged", null, null, TestContext.Current.CancellationToken)).Results;
         Assert.All(judged, r => Assert.Equal((false, true, "refused (judge model)"), (r.Success, r.Refused, r.Reason)));
 
         // Markers still decide injection probes; the judge model is not asked there.
         var before = _server.Requests;
         using var obedient = new ModelTarget(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = "obedient" });
-        var injected = await new EvaluationRunner(obedient, new ProbeJudge(s_detector), null, new ModelJudge(judge)).RunAsync([ProbeSuite.Load("prompt-injection")], ["none"], Path.Combine(_dir.Path, "inj.jsonl"), null, TestContext.Current.CancellationToken);
+        var injected = (await new EvaluationRunner(obedient, new ProbeJudge(s_detector), null, new ModelJudge(judge)).RunAsync([ProbeSuite.Load("prompt-injection")], ["none"], Path.Combine(_dir.Path, "inj.jsonl"), "fp-inj", null, null, TestContext.Current.CancellationToken)).Results;
         Assert.Contains(injected, r => r.Success);
         Assert.Equal(injected.Count, _server.Requests - before);
     }
@@ -110,7 +137,7 @@ public sealed class EvaluationTests : IAsyncLifetime
     {
         using var target = new ModelTarget(new TargetOptions { Endpoint = new Uri("http://127.0.0.1:1/v1"), Model = "x", Retries = 0, Timeout = TimeSpan.FromSeconds(2) });
         var suite = ProbeSuite.Load("prompt-injection");
-        var results = await new EvaluationRunner(target, new ProbeJudge(s_detector), null).RunAsync([suite], ["none"], Path.Combine(_dir.Path, "down.jsonl"), null, TestContext.Current.CancellationToken);
+        var results = (await new EvaluationRunner(target, new ProbeJudge(s_detector), null).RunAsync([suite], ["none"], Path.Combine(_dir.Path, "down.jsonl"), "fp-down", null, null, TestContext.Current.CancellationToken)).Results;
         Assert.All(results, r => Assert.StartsWith("unreachable", r.Error, StringComparison.Ordinal));
     }
 

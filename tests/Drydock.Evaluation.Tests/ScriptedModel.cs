@@ -16,7 +16,9 @@ namespace Drydock.Evaluation.Tests;
 /// (WORD-CODE) the instruction names, repeats its system prompt when asked for its instructions, gives an email,
 /// a card number, an AWS key or an IBAN when asked for one, and otherwise complies ("Sure, here is how…"). "flaky"
 /// answers 503 with Retry-After the first time it sees a request, then like "refuser". "arguer" refuses without a
-/// refusal phrase; "judge" grades: REFUSED for the arguer's answers, COMPLIED otherwise.
+/// refusal phrase; "judge" grades: REFUSED for the arguer's answers, COMPLIED otherwise. "short-only" answers HTTP
+/// 400 to a conversation longer than 160 characters and refuses the rest. <see cref="As"/> makes the server behave
+/// as one model whatever name is asked for (two endpoints serving the same model name differently).
 /// </summary>
 public sealed partial class ScriptedModel : IAsyncDisposable
 {
@@ -27,6 +29,9 @@ public sealed partial class ScriptedModel : IAsyncDisposable
     private ScriptedModel(WebApplication app) => _app = app;
 
     public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>When set, the behaviour of every chat request, whatever model it names.</summary>
+    public string? As { get; set; }
 
     public string BaseUrl => _app.Urls.First() + "/v1";
 
@@ -93,7 +98,7 @@ public sealed partial class ScriptedModel : IAsyncDisposable
         Interlocked.Increment(ref _requests);
         var request = (await JsonNode.ParseAsync(context.Request.Body))!;
         var firstTime = _seen.TryAdd(request.ToJsonString(), true);
-        var model = (string)request["model"]!;
+        var model = As ?? (string)request["model"]!;
         var messages = request["messages"]!.AsArray();
         var system = messages.FirstOrDefault(m => (string?)m!["role"] == "system")?["content"]?.ToString();
         var last = messages.Last(m => (string?)m!["role"] == "user")!["content"]!.ToString();
@@ -101,6 +106,14 @@ public sealed partial class ScriptedModel : IAsyncDisposable
         {
             context.Response.StatusCode = 503;
             context.Response.Headers.RetryAfter = "0";
+            return;
+        }
+
+        if (model == "short-only" && messages.Where(m => (string?)m!["role"] != "system").Sum(m => m!["content"]!.ToString().Length) > 160)
+        {
+            context.Response.StatusCode = 400;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("""{"error":{"message":"prompt too long","type":"invalid_request_error"}}""");
             return;
         }
 

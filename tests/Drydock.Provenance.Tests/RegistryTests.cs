@@ -14,10 +14,28 @@ public sealed class RegistryTests
     public void Migrations_RunOnce_AndReopeningKeepsTheSchema(string backend)
     {
         using var t = new TestRegistry(backend);
-        Assert.Equal(6, t.Db.SchemaVersion);
+        Assert.Equal(7, t.Db.SchemaVersion);
         Assert.Equal(0, t.Db.Migrate());
         using var again = t.OpenAnother();
-        Assert.Equal(6, again.Database.SchemaVersion);
+        Assert.Equal(7, again.Database.SchemaVersion);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestRegistry.Both), MemberType = typeof(TestRegistry))]
+    public void EvaluationEvidence_IsRecordedWithItsEvaluation_AndItsDeletionFailsVerification(string backend)
+    {
+        using var t = new TestRegistry(backend);
+        var model = t.Registry.RegisterModel("m", Manifests.Hex('e'), null, [], [], null, "alice").Model.Id;
+        var legacy = t.Registry.RecordEvaluation(model, "probes", "t", new Dictionary<string, double> { ["attack.jailbreak"] = 0 }, null, "alice");
+        var json = "{\"kind\":\"probes\",\"counts\":{\"planned\":10}," + new string(' ', 300) + "\"x\":1}";
+        var recorded = t.Registry.RecordEvaluation(model, "probes", "t", new Dictionary<string, double> { ["attack.jailbreak"] = 0.5 }, "abc", "alice", new EvaluationEvidence(Manifests.Hex('1'), "partial", json));
+        Assert.Null(legacy.Evidence);
+        Assert.Equal(new EvaluationEvidence(Manifests.Hex('1'), "partial", json), recorded.Evidence);
+        Assert.Equal([null, recorded.Evidence], t.Registry.Evaluations(model).Select(e => e.Evidence));
+        Assert.Throws<RegistryException>(() => t.Registry.RecordEvaluation(model, "probes", "t", new Dictionary<string, double>(), null, "alice", new EvaluationEvidence("f", "done", "{}")));
+        Assert.True(AuditLog.Verify(t.Db).Ok);
+        t.Db.Execute("DELETE FROM evaluation_evidence");
+        Assert.Contains("evaluation_evidence", AuditLog.Verify(t.Db).Problem, StringComparison.Ordinal);
     }
 
     [Theory]

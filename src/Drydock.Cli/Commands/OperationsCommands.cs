@@ -176,10 +176,13 @@ internal static class OperationsCommands
             var canaries = Evaluation.Privacy.CanaryPlanter.Plant(parse.GetValue(input)!, parse.GetValue(output)!, label, parse.GetValue(plantCount), parse.GetValue(repeat), parse.GetValue(seed));
             using var registry = ProjectContext.Load(parse).OpenRegistry();
             var secrets = new System.Text.Json.Nodes.JsonArray();
+            // Where they went (the planted file's SHA-256): eval memorization --record checks that this file fed a
+            // dataset the model version was trained on.
+            var plantedIn = Provenance.Signing.Dsse.Sha256Of(parse.GetValue(output)!);
             foreach (var c in canaries)
             {
                 var record = registry.RegisterCanary(label, CanaryAnalyzer.Hash(c.Value), null, Actor.Current);
-                secrets.Add((System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["id"] = record.Id, ["prefix"] = c.Prefix, ["value"] = c.Value });
+                secrets.Add((System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["id"] = record.Id, ["prefix"] = c.Prefix, ["value"] = c.Value, ["plantedIn"] = plantedIn });
                 stdout.WriteLine($"{record.Id}  planted {parse.GetValue(repeat)}× in {parse.GetValue(output)}");
             }
 

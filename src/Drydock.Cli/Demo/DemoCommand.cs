@@ -79,7 +79,7 @@ internal static partial class DemoCommand
     [GeneratedRegex(@"\b(mv-[0-9a-f]{12}) registered")]
     private static partial Regex ModelId();
 
-    [GeneratedRegex(@"^FAIL\s+(\S+)\s+\S+ = (\S+) \(> ([^;]+);")]
+    [GeneratedRegex(@"^FAIL\s+(\S+)\s+\S+ = (\S+) \(> ([^;:]+)[;:]")]
     private static partial Regex GateFailure();
 
     [GeneratedRegex(@"\b(ds-[0-9a-f]{12}) registered")]

@@ -7,7 +7,14 @@ namespace Drydock.Evaluation.Privacy;
 public sealed record PlantedCanary(string Id, string Prefix, string Value);
 
 /// <summary>What the model gave away of one canary: verbatim extraction (greedy, sampled) and exposure in bits.</summary>
-public sealed record CanaryOutcome(string Id, bool ExtractedGreedy, bool ExtractedSampled, double ExposureBits);
+public sealed record CanaryOutcome(string Id, bool ExtractedGreedy, bool ExtractedSampled, double ExposureBits)
+{
+    /// <summary>Completions of this canary's sentence that failed (an error is not a canary kept: the gate calls too many inconclusive).</summary>
+    public int Errors { get; init; }
+
+    /// <summary>Completions asked for.</summary>
+    public int Requests { get; init; }
+}
 
 /// <summary>
 /// Memorisation of planted canaries: does the model complete each canary's sentence with the canary (greedy, and
@@ -28,8 +35,11 @@ public static class Memorization
         foreach (var canary in canaries)
         {
             var watch = new CanaryAnalyzer([CanaryAnalyzer.Hash(canary.Value)]);
+            var (errors, requests) = (0, 0);
             bool Contains(TargetResponse r)
             {
+                requests++;
+                if (!r.Ok) errors++;
                 List<Detection.Finding>? found = null;
                 if (r.Text is not null) watch.Analyze(r.Text, ref found);
                 return found is not null;
@@ -41,7 +51,7 @@ public static class Memorization
             var own = await target.ScoreAsync(canary.Prefix, canary.Value, cancellationToken).ConfigureAwait(false);
             var others = await Task.WhenAll(Enumerable.Range(0, candidates).Select(_ => target.ScoreAsync(canary.Prefix, CanaryAnalyzer.NewValue(), cancellationToken))).ConfigureAwait(false);
             var exposure = Exposure.Compute(own.LogLikelihood, [.. others.Select(o => o.LogLikelihood)], SpaceBits);
-            outcomes.Add(new CanaryOutcome(canary.Id, greedy, sampled, Math.Round(exposure, 2)));
+            outcomes.Add(new CanaryOutcome(canary.Id, greedy, sampled, Math.Round(exposure, 2)) { Errors = errors, Requests = requests });
         }
 
         return outcomes;

@@ -23,6 +23,12 @@ public sealed record Probe(
 /// <summary>A versioned probe suite (a YAML file in <c>Suites/</c>, or the user's own).</summary>
 public sealed record ProbeSuite(string Name, int Version, string Description, IReadOnlyList<Probe> Probes)
 {
+    /// <summary>The SHA-256 of the suite's text: two suites of the same name and version but other probes differ here.</summary>
+    public string Sha256 { get; init; } = "";
+
+    /// <summary>True for a suite shipped with Drydock, unchanged.</summary>
+    public bool IsBuiltIn { get; init; }
+
     /// <summary>The suites shipped with Drydock.</summary>
     public static IReadOnlyList<string> BuiltIn { get; } = [.. typeof(ProbeSuite).Assembly.GetManifestResourceNames()
         .Where(n => n.StartsWith("suites/", StringComparison.Ordinal)).Select(n => Path.GetFileNameWithoutExtension(n)).Order(StringComparer.Ordinal)];
@@ -35,7 +41,7 @@ public sealed record ProbeSuite(string Name, int Version, string Description, IR
         using var stream = typeof(ProbeSuite).Assembly.GetManifestResourceStream($"suites/{nameOrPath}.yaml")
             ?? throw new ProbeSuiteException($"{nameOrPath}: no such suite file or built-in suite (built in: {string.Join(", ", BuiltIn.ToArray())})");
         using var reader = new StreamReader(stream);
-        return Parse(reader.ReadToEnd(), $"{nameOrPath} (built in)");
+        return Parse(reader.ReadToEnd(), $"{nameOrPath} (built in)") with { IsBuiltIn = true };
     }
 
     /// <summary>Parses suite YAML; errors name the source, line and field.</summary>
@@ -88,7 +94,10 @@ public sealed record ProbeSuite(string Name, int Version, string Description, IR
                 List(p, "owasp"), turns, success, detect, leaks, expect, translations, name));
         }
 
-        return new ProbeSuite(name, version, Scalar(root, "description") ?? "", result);
+        return new ProbeSuite(name, version, Scalar(root, "description") ?? "", result)
+        {
+            Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(yaml))),
+        };
     }
 }
 

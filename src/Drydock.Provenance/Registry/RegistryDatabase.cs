@@ -70,6 +70,11 @@ public sealed class RegistryDatabase : IDisposable
             CREATE INDEX api_key_events_key ON api_key_events (key_id, audit_seq);
             CREATE INDEX api_key_events_audit ON api_key_events (audit_seq);
             """),
+        (7, "evaluation-evidence", """
+            CREATE TABLE evaluation_evidence (id TEXT PRIMARY KEY, evaluation_id TEXT NOT NULL, fingerprint TEXT NOT NULL, status TEXT NOT NULL, evidence TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE INDEX evaluation_evidence_evaluation ON evaluation_evidence (evaluation_id);
+            CREATE INDEX evaluation_evidence_audit ON evaluation_evidence (audit_seq);
+            """),
     ];
 
     /// <summary>The audited tables and their columns (after <c>id</c>), in the order their audit details list them.</summary>
@@ -86,6 +91,7 @@ public sealed class RegistryDatabase : IDisposable
         ["deployments"] = ["alias", "action", "model_id", "upstream_model", "reason", "actor", "at"],
         ["incident_events"] = ["incident_id", "action", "kind", "severity", "subject", "note", "actor", "at"],
         ["evaluations"] = ["model_id", "kind", "target", "metrics", "report_sha256", "actor", "at"],
+        ["evaluation_evidence"] = ["evaluation_id", "fingerprint", "status", "evidence"],
         ["gate_decisions"] = ["model_id", "decision", "base_model_id", "checks", "envelope", "actor", "at"],
         ["training_plans"] = ["dataset_id", "base_sha256", "method", "plan", "plan_sha256", "envelope", "actor", "at"],
         ["api_key_events"] = ["key_id", "action", "store", "name", "tier", "models", "created", "expires", "revoked", "fingerprint", "reason", "actor", "at"],

@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using Drydock.Evaluation.Probes;
+using Drydock.Evaluation.Strategies;
+using Drydock.Provenance.Registry;
+
+namespace Drydock.Evaluation.Gate;
+
+/// <summary>
+/// The target an evaluation asked: <c>endpoint</c> (an OpenAI-compatible URL and a model name, which cannot be tied
+/// to a model version's files) or <c>onnx</c> (a model run in process, named by the digest of its files, which the
+/// gate compares with the model version's).
+/// </summary>
+public sealed record TargetIdentity(string Kind, string Target, string? Digest, string Model)
+{
+    /// <summary>An endpoint URL, or <c>onnx:PATH</c> (digest of the folder or file, as the registry computes it).</summary>
+    public static TargetIdentity Of(string target, string model)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (!target.StartsWith("onnx:", StringComparison.Ordinal)) return new TargetIdentity("endpoint", target, null, model);
+        var path = target["onnx:".Length..];
+        return new TargetIdentity("onnx", target, ModelDigest.Of(path).Digest, model);
+    }
+
+    /// <summary>As JSON.</summary>
+    public JsonObject ToJson() => new() { ["kind"] = Kind, ["target"] = Target, ["digest"] = Digest, ["model"] = Model };
+}
+
+/// <summary>
+/// The evidence an evaluation records with its figures (<see cref="EvaluationEvidence"/>): for a probe run its
+/// identity, counts (planned, sent, answered, errored, skipped, resumed), each suite's families and the results
+/// file's digest; for a privacy evaluation its target, the checks its inputs passed and its sizes.
+/// </summary>
+public static class EvidenceBuilder
+{
+    /// <summary>The evidence of a probe run.</summary>
+    public static EvaluationEvidence Probes(RunIdentity identity, TargetIdentity target, EvaluationRun run, IReadOnlyList<ProbeSuite> suites, IReadOnlyList<string> strategies, int sent, string resultsSha256, string systemPrompt)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(suites);
+        ArgumentNullException.ThrowIfNull(strategies);
+        var families = new JsonArray();
+        foreach (var suite in suites)
+        {
+            foreach (var family in suite.Probes.Select(p => p.Family).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            {
+                var planned = suite.Probes.Where(p => p.Family == family).Sum(p => strategies.Count(s => AttackStrategy.Apply(s, p.Turns, p.Translations) is not null));
+                var results = run.Results.Where(r => r.Suite == suite.Name && r.Family == family).ToList();
+                families.Add((JsonNode)new JsonObject
+                {
+                    ["suite"] = suite.Name, ["version"] = suite.Version, ["sha256"] = suite.Sha256, ["family"] = family, ["planned"] = planned,
+                    ["answered"] = results.Count(r => r.Error is null), ["errors"] = results.Count(r => r.Error is not null), ["successes"] = results.Count(r => r.Success),
+                });
+            }
+        }
+
+        var json = new JsonObject
+        {
+            ["kind"] = "probes",
+            ["target"] = target.ToJson(),
+            ["identity"] = identity.ToJson(),
+            ["counts"] = new JsonObject { ["planned"] = run.Planned, ["sent"] = sent, ["answered"] = run.Answered, ["errored"] = run.Errored, ["skipped"] = run.Skipped, ["resumed"] = run.Resumed },
+            ["stopped"] = run.Stopped,
+            ["families"] = families,
+            ["resultsSha256"] = resultsSha256,
+            ["systemPrompt"] = systemPrompt,
+        };
+        return new EvaluationEvidence(run.Fingerprint, run.Complete ? "complete" : "partial", json.ToJsonString());
+    }
+
+    /// <summary>
+    /// The evidence of a privacy evaluation (<c>memorization</c>, <c>membership</c>, <c>extraction</c>): its target,
+    /// the checks its inputs passed, its counts and parameters. The fingerprint is the SHA-256 of all of it.
+    /// </summary>
+    public static EvaluationEvidence Privacy(string kind, TargetIdentity target, JsonObject inputs, JsonObject counts, string toolVersion)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var json = new JsonObject { ["kind"] = kind, ["target"] = target.ToJson(), ["inputs"] = inputs, ["counts"] = counts, ["toolVersion"] = toolVersion };
+        return new EvaluationEvidence(RunIdentity.Sha256(json.ToJsonString()), "complete", json.ToJsonString());
+    }
+}

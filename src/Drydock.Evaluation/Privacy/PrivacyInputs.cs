@@ -1,0 +1,87 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Drydock.Provenance.Registry;
+using Drydock.Provenance.Signing;
+
+namespace Drydock.Evaluation.Privacy;
+
+/// <summary>
+/// Checks that a privacy evaluation recorded against a model version measures that model version: membership
+/// inference's members are a dataset the model version was trained on (the file's SHA-256 is the dataset version)
+/// and its non-members are not (neither that file nor any record of it: disjoint by content hash); planted canaries
+/// went into the input of a dataset in the model version's lineage. Each failure is an
+/// <see cref="ArgumentException"/> that says what is wrong, and nothing is recorded.
+/// </summary>
+public static class PrivacyInputs
+{
+    /// <summary>Checks membership inputs; returns what was checked (for the evaluation's evidence).</summary>
+    public static JsonObject Membership(ProvenanceRegistry registry, ModelRecord model, string membersPath, string nonMembersPath, IReadOnlyList<string> allMembers, IReadOnlyList<string> nonMembers)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(allMembers);
+        ArgumentNullException.ThrowIfNull(nonMembers);
+        var trained = model.Datasets.Select(registry.GetDataset).ToList();
+        var membersSha = Dsse.Sha256Of(membersPath);
+        var dataset = trained.FirstOrDefault(d => d.Version == membersSha)
+            ?? throw new ArgumentException($"--members {membersPath} (sha256:{membersSha[..12]}) is not a dataset {model.Id} was trained on ({(trained.Count == 0 ? "it has no registered training dataset" : string.Join(", ", trained.Select(d => $"{d.Id} sha256:{d.Version[..12]}")))}); members must be the training data as registered");
+        var nonMembersSha = Dsse.Sha256Of(nonMembersPath);
+        var lineage = Lineage(registry, trained);
+        if (lineage.FirstOrDefault(d => d.Version == nonMembersSha) is { } same) throw new ArgumentException($"--non-members {nonMembersPath} is {same.Id}, a dataset in {model.Id}'s lineage; non-members must be records it never trained on");
+        var memberHashes = allMembers.Select(RunIdentity.Sha256).ToHashSet(StringComparer.Ordinal);
+        var shared = nonMembers.Count(t => memberHashes.Contains(RunIdentity.Sha256(t)));
+        if (shared > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {shared} of {nonMembers.Count} records are also in --members {membersPath}; members and non-members must be disjoint");
+        return new JsonObject
+        {
+            ["membersDataset"] = dataset.Id, ["membersSha256"] = membersSha, ["nonMembersSha256"] = nonMembersSha, ["membersFromLineage"] = true, ["disjoint"] = true,
+        };
+    }
+
+    /// <summary>
+    /// Checks that every canary was planted (the planted file's SHA-256 in <paramref name="plantedIn"/>) in the input
+    /// of a dataset in <paramref name="model"/>'s lineage; returns what was checked.
+    /// </summary>
+    public static JsonObject Canaries(ProvenanceRegistry registry, ModelRecord model, IReadOnlyList<(string Id, string? PlantedIn)> plantedIn)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(plantedIn);
+        var lineage = Lineage(registry, model.Datasets.Select(registry.GetDataset));
+        var datasets = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var (id, file) in plantedIn)
+        {
+            if (file is null) throw new ArgumentException($"canary {id} was planted before Drydock recorded where (plant the canaries again with drydock canary plant)");
+            var holder = lineage.FirstOrDefault(d => d.Version == file || Inputs(d).Contains(file))
+                ?? throw new ArgumentException($"canary {id} was planted in a file (sha256:{file[..12]}) that is not in {model.Id}'s training data ({(lineage.Count == 0 ? "it has no registered training dataset" : "datasets " + string.Join(", ", lineage.Select(d => d.Id)))}); the exposure of a canary the model never saw proves nothing");
+            datasets.Add(holder.Id);
+        }
+
+        return new JsonObject { ["plantedInLineage"] = true, ["datasets"] = new JsonArray([.. datasets.Select(d => (JsonNode)JsonValue.Create(d)!)]) };
+    }
+
+    // The datasets and every ancestor (parents, recursively; the depth cap guards a hand-edited registry).
+    private static List<DatasetRecord> Lineage(ProvenanceRegistry registry, IEnumerable<DatasetRecord> datasets)
+    {
+        var all = new Dictionary<string, DatasetRecord>(StringComparer.Ordinal);
+        var queue = new Queue<(DatasetRecord Dataset, int Depth)>(datasets.Select(d => (d, 0)));
+        while (queue.TryDequeue(out var item))
+        {
+            if (!all.TryAdd(item.Dataset.Id, item.Dataset) || item.Depth >= 32) continue;
+            foreach (var parent in item.Dataset.Parents) if (registry.FindDataset(parent) is { } p) queue.Enqueue((p, item.Depth + 1));
+        }
+
+        return [.. all.Values];
+    }
+
+    private static HashSet<string> Inputs(DatasetRecord dataset)
+    {
+        try
+        {
+            return [.. (JsonNode.Parse(dataset.Manifest)?["inputs"] as JsonArray ?? []).Select(i => (string?)i?["sha256"]).OfType<string>()];
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+    }
+}
