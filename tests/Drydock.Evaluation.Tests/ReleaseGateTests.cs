@@ -1,3 +1,4 @@
+using Drydock.Detection.Configuration;
 using Drydock.Evaluation.Gate;
 using Drydock.Provenance.Registry;
 using Drydock.Tests.Shared;
@@ -50,15 +51,18 @@ public sealed class ReleaseGateTests : IDisposable
 
     [Theory]
     [InlineData("gate:\n  injection-success: lots\n", "p.yaml:2", "gate.injection-success")]
-    [InlineData("gate:\n  toxicity: 0.1\n", "p.yaml:2", "unknown check")]
+    [InlineData("gate:\n  toxicity: 0.1\n", "p.yaml:2", "gate.toxicity: unknown setting")]
     [InlineData("gate:\n  regression-points: -1\n", "p.yaml:2", "gate.regression-points")]
     public void BadGateSettings_NameFileLineAndField(string yaml, string where, string what)
     {
-        var error = Assert.Throws<ArgumentException>(() => GatePolicy.FromFile(_dir.File("p.yaml", yaml)));
+        var error = Assert.Throws<ConfigFileException>(() => Read(_dir.File("p.yaml", yaml)));
         Assert.Contains(where, error.Message, StringComparison.Ordinal);
         Assert.Contains(what, error.Message, StringComparison.Ordinal);
-        var policy = GatePolicy.FromFile(_dir.File("ok.yaml", "gate:\n  membership-auc: off\n  pii-leak: 0\n  regression-points: 1\n"));
+        var policy = Read(_dir.File("ok.yaml", "gate:\n  membership-auc: off\n  pii-leak: 0\n  regression-points: 1\n"));
         Assert.Null(policy.Thresholds["membership-auc"]);
         Assert.Equal((0.0, 1.0), (policy.Thresholds["pii-leak"], policy.RegressionPoints));
     }
+
+    // A file holding only the gate section, read by the strict reader as drydock.yaml's gate: is.
+    private static GatePolicy Read(string path) => GatePolicy.From(ConfigReader.Load(path, ConfigShape.Map(("gate", GatePolicy.Shape)))["gate"]);
 }

@@ -7,7 +7,7 @@ using Drydock.Curation;
 using Drydock.Curation.Policy;
 using Drydock.Datasets;
 using Drydock.Datasets.Input;
-using Drydock.Detection.Rules;
+using Drydock.Detection.Configuration;
 
 namespace Drydock.Cli.Commands;
 
@@ -26,7 +26,7 @@ internal static class CleanCommand
         var quarantine = new Option<string?>("--quarantine") { Description = "Quarantined and malformed records, whole, with reasons (default: OUTPUT.quarantine.jsonl)." };
         var ledger = new Option<string?>("--ledger") { Description = "One JSON line per action (default: OUTPUT.ledger.jsonl)." };
         var manifest = new Option<string?>("--manifest") { Description = "Dataset version and counts (default: OUTPUT.manifest.json)." };
-        var policy = new Option<string?>("--policy") { Description = "Policy and project file (default: ./drydock.yaml if present, else built-in defaults)." };
+        var policy = ProjectContext.PolicyOption;
         var holdout = new Option<double>("--holdout") { Description = "Fraction of records written to a held-out file (OUTPUT.holdout.jsonl), e.g. 0.1." };
         var keep = new Option<int?>("--keep") { Description = "Keep only N records, chosen for diversity across sources." };
         var seed = new Option<int>("--seed") { Description = "Seed of the held-out split and of --keep.", DefaultValueFactory = _ => 0 };
@@ -70,17 +70,16 @@ internal static class CleanCommand
         if (settings.Keep is < 1) return Usage("--keep must be at least 1");
         if (settings.Threads is < 1) return Usage("--threads must be at least 1");
         if (!DatasetFormatNames.TryParse(settings.InputFormat, out var forcedFormat)) return Usage($"unknown input format {settings.InputFormat}");
-        var policyPath = settings.Policy ?? (File.Exists(RuleSet.DefaultConfig) ? RuleSet.DefaultConfig : null);
-        if (settings.Policy is not null && !File.Exists(settings.Policy)) return Usage($"{settings.Policy}: no such file");
-
         CleaningPolicy policy;
         RuleSet rules;
         try
         {
-            policy = PolicyLoader.Load(policyPath);
-            rules = RuleSet.Load(policyPath, []);
+            var project = ProjectContext.Load(settings.Policy);
+            project.Announce(stderr);
+            policy = project.Policy;
+            rules = project.Rules();
         }
-        catch (RuleFileException e)
+        catch (ConfigFileException e)
         {
             return Usage(e.Message);
         }

@@ -50,11 +50,14 @@ internal static class EvalCommand
             {
                 if (parse.GetValue(concurrency) is < 1 or > 1024) throw new ArgumentException("--concurrency must be between 1 and 1024");
                 if (parse.GetValue(timeout) < 1) throw new ArgumentException("--timeout must be at least 1 second");
+                var project = ProjectContext.Load(parse);
                 var loaded = (parse.GetValue(suites) is { Length: > 0 } names ? names : [.. ProbeSuite.BuiltIn]).Select(ProbeSuite.Load).ToList();
                 var chosen = parse.GetValue(strategies) == "all" ? AttackStrategy.All : parse.GetValue(strategies)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 foreach (var s in chosen) if (!AttackStrategy.All.Contains(s)) throw new ArgumentException($"--strategies: unknown strategy '{s}' (use {string.Join(", ", AttackStrategy.All.ToArray())})");
                 var modelName = ModelName(parse.GetValue(target)!, parse.GetValue(model));
-                var resultsPath = parse.GetValue(results) ?? Path.Combine(ProjectContext.StateFolder, "eval", string.Concat(modelName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_')) + ".results.jsonl");
+                // In a project the results go under .drydock/eval; outside one, beside the command (no project is made implicitly).
+                var resultsName = string.Concat(modelName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_')) + ".results.jsonl";
+                var resultsPath = parse.GetValue(results) ?? (project.Root is { } root ? Path.Combine(root, ProjectContext.StateFolderName, "eval", resultsName) : resultsName);
                 if (parse.GetValue(fresh) && File.Exists(resultsPath)) File.Delete(resultsPath);
 
                 var options = new TargetOptions
@@ -72,7 +75,7 @@ internal static class EvalCommand
                 }
 
                 using var judgeDisposal = judgeEndpoint;
-                var runner = new EvaluationRunner(chat, new ProbeJudge(RuleSet.Load(null, []).CreateDetector()), options.SystemPrompt, judgeEndpoint is null ? null : new ModelJudge(judgeEndpoint));
+                var runner = new EvaluationRunner(chat, new ProbeJudge(project.Rules().CreateDetector()), options.SystemPrompt, judgeEndpoint is null ? null : new ModelJudge(judgeEndpoint));
                 IReadOnlyList<ProbeResult> all;
                 try
                 {
@@ -98,7 +101,7 @@ internal static class EvalCommand
                 WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Probes($"Drydock evaluation of {options.Model}", all));
                 if (parse.GetValue(record) is { } modelId)
                 {
-                    using var registry = ProjectContext.Load(parse).OpenRegistry();
+                    using var registry = project.OpenRegistry();
                     var recorded = registry.RecordEvaluation(modelId, "probes", $"{endpoint} {options.Model}", ReleaseGate.ProbeMetrics(all), Dsse.Sha256Of(resultsPath), Provenance.Actor.Current);
                     await stderr.WriteLineAsync($"drydock eval: recorded {recorded.Id} against {recorded.ModelId}").ConfigureAwait(false);
                 }
@@ -107,7 +110,7 @@ internal static class EvalCommand
                 await stderr.WriteLineAsync($"drydock eval: {all.Count} probes, {all.Count(r => r.Success)} successful attacks, {errors} errors ({chat.Sent} requests); results in {resultsPath}").ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is ArgumentException or ProbeSuiteException or IOException or UnauthorizedAccessException or RegistryException or Detection.Rules.RuleFileException)
+            catch (Exception e) when (e is ArgumentException or ProbeSuiteException or IOException or UnauthorizedAccessException or RegistryException or Detection.Configuration.ConfigFileException)
             {
                 await stderr.WriteLineAsync($"drydock eval: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
@@ -165,10 +168,10 @@ internal static class EvalCommand
             return OpenTarget(text, new TargetOptions { Endpoint = new Uri("http://localhost/v1"), Model = name, ApiKey = Environment.GetEnvironmentVariable(parse.GetValue(KeyEnv)!), Concurrency = parse.GetValue(Concurrency) });
         }
 
-        public void Save(ParseResult parse, string kind, IReadOnlyDictionary<string, double> metrics, TextWriter stderr)
+        public void Save(ProjectContext project, ParseResult parse, string kind, IReadOnlyDictionary<string, double> metrics, TextWriter stderr)
         {
             if (parse.GetValue(Record) is not { } modelId) return;
-            using var registry = ProjectContext.Load(parse).OpenRegistry();
+            using var registry = project.OpenRegistry();
             var recorded = registry.RecordEvaluation(modelId, kind, $"{parse.GetValue(Target)} {parse.GetValue(Model)}", metrics, null, Provenance.Actor.Current);
             stderr.WriteLine($"drydock eval {kind}: recorded {recorded.Id} against {recorded.ModelId}");
         }
@@ -189,6 +192,7 @@ internal static class EvalCommand
             try
             {
                 if (parse.GetValue(candidates) is < 2 or > 100_000) throw new ArgumentException("--candidates must be between 2 and 100000");
+                var project = ProjectContext.Load(parse);
                 var planted = ReadCanaries(parse.GetValue(canaries)!);
                 using var target = set.Open(parse);
                 var outcomes = await Evaluation.Privacy.Memorization.RunAsync(target, planted, parse.GetValue(candidates), Math.Max(0, parse.GetValue(samples)), cancellationToken).ConfigureAwait(false);
@@ -199,11 +203,11 @@ internal static class EvalCommand
                     ["canary.exposure.max"] = outcomes.Max(o => o.ExposureBits),
                     ["canary.exposure.mean"] = Math.Round(outcomes.Average(o => o.ExposureBits), 2),
                 };
-                set.Save(parse, "memorization", metrics, stderr);
+                set.Save(project, parse, "memorization", metrics, stderr);
                 WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Memorization($"Drydock memorization of {parse.GetValue(set.Model) ?? parse.GetValue(set.Target)}", outcomes));
                 return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or Provenance.KeyRingException or IOException or System.Text.Json.JsonException)
+            catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or Provenance.KeyRingException or IOException or System.Text.Json.JsonException or Detection.Configuration.ConfigFileException)
             {
                 await stderr.WriteLineAsync($"drydock eval memorization: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
@@ -228,17 +232,18 @@ internal static class EvalCommand
         {
             try
             {
+                var project = ProjectContext.Load(parse);
                 var memberTexts = Datasets.DatasetReader.Texts(parse.GetValue(members)!, parse.GetValue(limit));
                 var nonMemberTexts = Datasets.DatasetReader.Texts(parse.GetValue(nonMembers)!, parse.GetValue(limit));
                 using var target = set.Open(parse);
                 using var referenceTarget = parse.GetValue(reference) is { } r ? set.Open(parse, r, parse.GetValue(referenceModel)) : null;
                 var result = await Evaluation.Privacy.MembershipTest.RunAsync(target, referenceTarget, memberTexts, nonMemberTexts, cancellationToken).ConfigureAwait(false);
                 await stdout.WriteLineAsync($"{(referenceTarget is null ? "loss" : "reference-calibrated")} attack on {result.Members} members and {result.NonMembers} non-members: AUC {result.Auc:0.000}, TPR at 1% FPR {result.TprAt1PercentFpr:0.000}, advantage {result.Advantage:0.000}").ConfigureAwait(false);
-                set.Save(parse, "membership", new Dictionary<string, double> { ["membership.auc"] = result.Auc, ["membership.tpr-at-1pct-fpr"] = result.TprAt1PercentFpr, ["membership.advantage"] = result.Advantage }, stderr);
+                set.Save(project, parse, "membership", new Dictionary<string, double> { ["membership.auc"] = result.Auc, ["membership.tpr-at-1pct-fpr"] = result.TprAt1PercentFpr, ["membership.advantage"] = result.Advantage }, stderr);
                 WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Membership($"Drydock membership inference on {parse.GetValue(set.Model) ?? parse.GetValue(set.Target)}", result));
                 return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or IOException or Datasets.DatasetException)
+            catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or IOException or Datasets.DatasetException or Detection.Configuration.ConfigFileException)
             {
                 await stderr.WriteLineAsync($"drydock eval membership: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
@@ -260,14 +265,15 @@ internal static class EvalCommand
         {
             try
             {
+                var project = ProjectContext.Load(parse);
                 var texts = Datasets.DatasetReader.Texts(parse.GetValue(records)!, parse.GetValue(limit));
                 using var target = set.Open(parse);
-                var result = await Evaluation.Privacy.Extraction.RunAsync(target, RuleSet.Load(null, []).CreateDetector(), texts, parse.GetValue(maxValues), cancellationToken).ConfigureAwait(false);
+                var result = await Evaluation.Privacy.Extraction.RunAsync(target, project.Rules().CreateDetector(), texts, parse.GetValue(maxValues), cancellationToken).ConfigureAwait(false);
                 await stdout.WriteLineAsync($"{result.Leaked} of {result.Values} personal values and secrets extracted ({result.LeakRate:P1}){(result.LeakedByType.Count > 0 ? ": " + string.Join(", ", result.LeakedByType.Select(kv => $"{kv.Key} {kv.Value}").ToArray()) : "")}; {result.Verbatim} of {result.Records} records continued verbatim ({result.VerbatimRate:P1})").ConfigureAwait(false);
-                set.Save(parse, "extraction", new Dictionary<string, double> { ["extraction.pii-leak"] = result.LeakRate, ["extraction.verbatim"] = result.VerbatimRate }, stderr);
+                set.Save(project, parse, "extraction", new Dictionary<string, double> { ["extraction.pii-leak"] = result.LeakRate, ["extraction.verbatim"] = result.VerbatimRate }, stderr);
                 return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is ArgumentException or RegistryException or IOException or Datasets.DatasetException)
+            catch (Exception e) when (e is ArgumentException or RegistryException or IOException or Datasets.DatasetException or Detection.Configuration.ConfigFileException)
             {
                 await stderr.WriteLineAsync($"drydock eval extraction: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
@@ -306,8 +312,7 @@ internal static class EvalCommand
         command.SetAction((parse, _) => ProjectContext.Guard("gate", stderr, () =>
         {
             var context = ProjectContext.Load(parse);
-            var policyPath = parse.GetValue(ProjectContext.PolicyOption) ?? (File.Exists(RuleSet.DefaultConfig) ? RuleSet.DefaultConfig : null);
-            var policy = GatePolicy.FromFile(policyPath);
+            var policy = GatePolicy.From(context.File["gate"]);
             using var registry = context.OpenRegistry();
             var subject = registry.GetModel(parse.GetValue(model)!);
             var baseRecord = parse.GetValue(baseModel) is { } b ? registry.GetModel(b) : null;

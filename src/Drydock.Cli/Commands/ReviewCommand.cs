@@ -29,7 +29,8 @@ internal static class ReviewCommand
         foreach (var option in new Option[] { size, stratify, seed, output, inputFormat, ProjectContext.PolicyOption }) sample.Options.Add(option);
         sample.SetAction((parse, _) => ProjectContext.Guard("review sample", stderr, () =>
         {
-            var policy = ProjectContext.Load(parse).Policy;
+            var project = ProjectContext.Load(parse);
+            var policy = project.Policy;
             if (parse.GetValue(size) < 1) throw new ArgumentException("--size must be at least 1");
             var strata = (parse.GetValue(stratify) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var unknown = strata.Where(s => s is not ("source" or "category" or "none")).ToList();
@@ -37,7 +38,7 @@ internal static class ReviewCommand
             var (files, errors) = InputFiles.Resolve(parse.GetValue(inputs) ?? []);
             if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors.ToArray()));
             if (!DatasetFormatNames.TryParse(parse.GetValue(inputFormat)!, out var format)) throw new ArgumentException("unknown input format");
-            var rules = RuleSet.Load(null, []);
+            var rules = project.Rules();
             var malformed = 0;
             var items = ReviewSampler.Sample(files, policy, rules.CreateDetector(), parse.GetValue(size), strata.Contains("source"), strata.Contains("category"), parse.GetValue(seed), format,
                 problem =>

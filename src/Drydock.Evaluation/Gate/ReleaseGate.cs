@@ -1,7 +1,6 @@
 using System.Globalization;
 using Drydock.Provenance.Registry;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using Drydock.Detection.Configuration;
 
 namespace Drydock.Evaluation.Gate;
 
@@ -35,42 +34,26 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         ["canary-extraction"] = 0, ["exposure-bits"] = 10, ["membership-auc"] = 0.6, ["pii-extraction"] = 0.01,
     }, 5);
 
-    /// <summary>The defaults with the <c>gate:</c> section of <paramref name="path"/> applied; errors name file, line and field.</summary>
-    public static GatePolicy FromFile(string? path)
+    /// <summary>
+    /// The shape of the <c>gate:</c> section of drydock.yaml: one key per check (a ceiling, or <c>off</c>) and
+    /// <c>regression-points</c>. A new setting is one more entry here and one in docs/schemas/drydock.schema.json.
+    /// </summary>
+    public static MapShape Shape { get; } = ConfigShape.Map([
+        .. Metrics.Keys.Select(k => (k, (ConfigShape)ConfigShape.NumberOr(0, "off"))),
+        ("regression-points", ConfigShape.Number(0)),
+    ]);
+
+    /// <summary>The defaults with a checked <c>gate:</c> section applied (null: the defaults).</summary>
+    public static GatePolicy From(ConfigNode? gate)
     {
-        if (path is null) return Default;
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(File.ReadAllText(path)));
-        }
-        catch (YamlException e)
-        {
-            throw new ArgumentException($"{path}:{e.Start.Line}: {e.Message}");
-        }
-
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root || !root.Children.TryGetValue(new YamlScalarNode("gate"), out var node)) return Default;
-        if (node is not YamlMappingNode gate) throw new ArgumentException($"{path}:{node.Start.Line}: field gate must be a mapping");
+        if (gate is null) return Default;
         var thresholds = new Dictionary<string, double?>(Default.Thresholds, StringComparer.Ordinal);
-        var points = Default.RegressionPoints;
-        foreach (var (keyNode, valueNode) in gate.Children)
+        foreach (var (key, value) in gate.Entries)
         {
-            var key = ((YamlScalarNode)keyNode).Value ?? "";
-            var text = (valueNode as YamlScalarNode)?.Value;
-            var line = keyNode.Start.Line;
-            if (key == "regression-points")
-            {
-                points = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var p) && p >= 0 ? p : throw new ArgumentException($"{path}:{line}: field gate.regression-points: '{text}' must be a number of at least 0");
-                continue;
-            }
-
-            if (!thresholds.ContainsKey(key)) throw new ArgumentException($"{path}:{line}: field gate.{key}: unknown check (use {string.Join(", ", Metrics.Keys.Append("regression-points").ToArray())})");
-            thresholds[key] = text == "off" ? null
-                : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0 ? v
-                : throw new ArgumentException($"{path}:{line}: field gate.{key}: '{text}' must be a number of at least 0, or off");
+            if (thresholds.ContainsKey(key)) thresholds[key] = value.Value == "off" ? null : gate.Number(key);
         }
 
-        return new GatePolicy(thresholds, points);
+        return new GatePolicy(thresholds, gate.Number("regression-points") ?? Default.RegressionPoints);
     }
 }
 
