@@ -72,9 +72,11 @@ internal static class CleanCommand
         if (!DatasetFormatNames.TryParse(settings.InputFormat, out var forcedFormat)) return Usage($"unknown input format {settings.InputFormat}");
         CleaningPolicy policy;
         RuleSet rules;
+        string? root;
         try
         {
             var project = ProjectContext.Load(settings.Policy);
+            root = project.Root;
             project.Announce(stderr);
             policy = project.Policy;
             rules = project.Rules();
@@ -100,7 +102,7 @@ internal static class CleanCommand
         byte[] key;
         try
         {
-            key = LoadKey(settings.KeyFile);
+            key = LoadKey(settings.KeyFile, root);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
@@ -110,7 +112,7 @@ internal static class CleanCommand
         Dictionary<string, Curation.Review.ReviewDecision> decisions;
         try
         {
-            decisions = Curation.Review.ReviewDecisions.Latest(Curation.Review.ReviewDecisions.DefaultLedger);
+            decisions = Curation.Review.ReviewDecisions.Latest(Path.Combine(root ?? "", Curation.Review.ReviewDecisions.DefaultLedger));
         }
         catch (Curation.Review.ReviewDecisionException e)
         {
@@ -171,14 +173,15 @@ internal static class CleanCommand
     }
 
     // The key: $DRYDOCK_REDACTION_KEY (hex or base64), else the key file, created with 32 random bytes on first use.
-    private static byte[] LoadKey(string? keyFile)
+    // The default key file is the project's (found upwards), so a clean in a subfolder uses the same key.
+    private static byte[] LoadKey(string? keyFile, string? root)
     {
         if (keyFile is null && Environment.GetEnvironmentVariable(KeyEnvironment) is { Length: > 0 } fromEnvironment)
         {
             return fromEnvironment.Length % 2 == 0 && fromEnvironment.All(char.IsAsciiHexDigit) ? Convert.FromHexString(fromEnvironment) : Convert.FromBase64String(fromEnvironment);
         }
 
-        var path = keyFile ?? DefaultKeyFile;
+        var path = keyFile ?? Path.Combine(root ?? "", DefaultKeyFile);
         if (!File.Exists(path))
         {
             if (keyFile is not null) throw new IOException($"{path}: no such file");

@@ -60,7 +60,7 @@ internal static class ReviewCommand
 
         var apply = new Command("apply", "Record reviewers' decisions in the review ledger (read by the next clean) and the registry.");
         var file = new Argument<string>("decisions") { Description = "JSONL: recordSha256, reviewer, decision (approve|reject), note; as written by 'review sample'." };
-        var ledger = new Option<string>("--ledger") { Description = "The review ledger.", DefaultValueFactory = _ => ReviewDecisions.DefaultLedger };
+        var ledger = new Option<string?>("--ledger") { Description = "The review ledger (default: .drydock/review/ledger.jsonl in the project)." };
         apply.Arguments.Add(file);
         apply.Options.Add(ledger);
         ProjectContext.AddOptions(apply);
@@ -83,7 +83,7 @@ internal static class ReviewCommand
 
             var actor = Actor.Current;
             using var registry = context.OpenRegistry();
-            var ledgerPath = parse.GetValue(ledger)!;
+            var ledgerPath = parse.GetValue(ledger) ?? Path.Combine(context.Root ?? throw new NoProjectException("no Drydock project here or above: run 'drydock init'"), ReviewDecisions.DefaultLedger);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(ledgerPath))!);
             using (var writer = new StreamWriter(ledgerPath, append: true, new UTF8Encoding(false)))
             {

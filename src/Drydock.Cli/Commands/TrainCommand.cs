@@ -208,6 +208,11 @@ internal static class TrainCommand
                 var trainer = options.Spec(parse);
                 if (trainer.Kind != "reference") throw new ArgumentException("train base pre-trains the reference model: use --trainer reference");
                 if (parse.GetValue(epochs) < 1) throw new ArgumentException("--epochs must be at least 1");
+                foreach (var input in new[] { parse.GetValue(corpus)!, parse.GetValue(heldOut)! })
+                {
+                    if (!File.Exists(input)) throw new ArgumentException($"{input}: no such file");
+                }
+
                 var plan = new JsonObject { ["method"] = "full", ["learningRate"] = 2e-3, ["epochs"] = parse.GetValue(epochs), ["batchSize"] = 32, ["weightDecay"] = 0.01, ["seed"] = parse.GetValue(seed) };
                 var target = Path.GetFullPath(parse.GetValue(output)!);
                 var result = await Execute(trainer, new TrainingInputs(plan.ToJsonString(), parse.GetValue(corpus)!, parse.GetValue(heldOut)!, null), options.Isolation(parse), target, "base", ProjectContext.Load(parse).Rules().CreateDetector(), cancellationToken).ConfigureAwait(false);
