@@ -1,7 +1,5 @@
-using System.Globalization;
+using Drydock.Detection.Configuration;
 using Drydock.Gateway.Audit;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
 
 namespace Drydock.Gateway;
 
@@ -75,122 +73,76 @@ public sealed record GatewayOptions
     /// <summary>How long an abusive key stays throttled.</summary>
     public TimeSpan ThrottleFor { get; init; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>The shape of the <c>gateway:</c> section of drydock.yaml (checked by <see cref="ConfigReader"/>).</summary>
+    public static MapShape Shape { get; } = ConfigShape.Map(
+        ("tiers", ConfigShape.MapOf(ConfigShape.Map(
+            ("models", ConfigShape.ListOf(ConfigShape.Text)),
+            ("max-tokens", ConfigShape.Integer(1)),
+            ("streaming", ConfigShape.Boolean),
+            ("input", ConfigShape.OneOf("off", "allow", "block")),
+            ("output", ConfigShape.OneOf("off", "allow", "redact", "block")),
+            ("requests-per-minute", ConfigShape.Integer(1)),
+            ("tokens-per-minute", ConfigShape.Integer(1))))),
+        ("aliases", ConfigShape.MapOf(ConfigShape.Text)),
+        ("stream-window", ConfigShape.Integer(0)),
+        ("upstream-idle-timeout", ConfigShape.Integer(1)),
+        ("abuse-threshold", ConfigShape.Number(0, 1)),
+        ("audit", ConfigShape.Map(
+            ("retention-days", ConfigShape.Integer(1)),
+            ("text", ConfigShape.OneOf("none", "hash", "redacted")))));
+
     /// <summary>
-    /// Applies the <c>gateway:</c> section of drydock.yaml (tiers, aliases, stream-window, audit, abuse-threshold) to
-    /// these options. Errors name file, line and field.
+    /// Applies a checked <c>gateway:</c> section (tiers, aliases, stream-window, audit, abuse-threshold) to these
+    /// options; null leaves them as they are. Errors name file, line and field.
     /// </summary>
-    public GatewayOptions WithFile(string path)
+    public GatewayOptions With(ConfigNode? gateway)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(File.ReadAllText(path)));
-        }
-        catch (YamlException e)
-        {
-            throw new GatewayConfigException($"{path}:{e.Start.Line}: {e.Message}");
-        }
-
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root
-            || !root.Children.TryGetValue(new YamlScalarNode("gateway"), out var gatewayNode))
-        {
-            return this;
-        }
-
-        if (gatewayNode is not YamlMappingNode gateway) throw new GatewayConfigException($"{path}:{gatewayNode.Start.Line}: field gateway must be a mapping");
-        var section = new Section(path, "gateway", gateway);
-        section.Known("tiers", "aliases", "stream-window", "upstream-idle-timeout", "abuse-threshold", "audit");
+        if (gateway is null) return this;
         var result = this;
-        if (section.Node("tiers") is { } tiersNode) result = result with { Tiers = ReadTiers(path, tiersNode) };
-        if (section.Node("aliases") is { } aliasesNode)
-        {
-            if (aliasesNode is not YamlMappingNode aliases) throw new GatewayConfigException($"{path}:{aliasesNode.Start.Line}: field gateway.aliases must map alias names to upstream model names");
-            result = result with { Aliases = aliases.Children.ToDictionary(a => ((YamlScalarNode)a.Key).Value ?? "", a => (a.Value as YamlScalarNode)?.Value ?? throw new GatewayConfigException($"{path}:{a.Value.Start.Line}: field gateway.aliases.{a.Key} must be a model name"), StringComparer.Ordinal) };
-        }
-
+        if (gateway["tiers"] is { } tiers) result = result with { Tiers = ReadTiers(tiers) };
+        if (gateway["aliases"] is { } aliases) result = result with { Aliases = aliases.Entries.ToDictionary(a => a.Key, a => a.Value.Value ?? "", StringComparer.Ordinal) };
+        if (gateway.Number("abuse-threshold") is <= 0) throw gateway.Error("abuse-threshold", "must be a number above 0 and at most 1");
         result = result with
         {
-            StreamWindow = section.Int("stream-window", result.StreamWindow, min: 0),
-            UpstreamIdleTimeout = TimeSpan.FromSeconds(section.Int("upstream-idle-timeout", (int)result.UpstreamIdleTimeout.TotalSeconds, min: 1)),
-            AbuseThreshold = section.Double("abuse-threshold", result.AbuseThreshold),
+            StreamWindow = gateway.Integer("stream-window") ?? result.StreamWindow,
+            UpstreamIdleTimeout = gateway.Integer("upstream-idle-timeout") is { } idle ? TimeSpan.FromSeconds(idle) : result.UpstreamIdleTimeout,
+            AbuseThreshold = gateway.Number("abuse-threshold") ?? result.AbuseThreshold,
         };
-        if (section.Node("audit") is { } auditNode)
+        if (gateway["audit"] is { } audit)
         {
-            if (auditNode is not YamlMappingNode audit) throw new GatewayConfigException($"{path}:{auditNode.Start.Line}: field gateway.audit must be a mapping");
-            var a = new Section(path, "gateway.audit", audit);
-            a.Known("retention-days", "text");
             result = result with
             {
-                AuditRetentionDays = a.Int("retention-days", result.AuditRetentionDays, min: 1),
-                AuditText = a.Choice("text", result.AuditText, ("none", AuditText.None), ("hash", AuditText.Hash), ("redacted", AuditText.Redacted)),
+                AuditRetentionDays = audit.Integer("retention-days") ?? result.AuditRetentionDays,
+                AuditText = audit.Text("text") switch { "hash" => AuditText.Hash, "redacted" => AuditText.Redacted, "none" => AuditText.None, _ => result.AuditText },
             };
         }
 
         return result;
     }
 
-    private static Dictionary<string, Tier> ReadTiers(string path, YamlNode tiersNode)
+    private static Dictionary<string, Tier> ReadTiers(ConfigNode tiers)
     {
-        if (tiersNode is not YamlMappingNode tiers) throw new GatewayConfigException($"{path}:{tiersNode.Start.Line}: field gateway.tiers must be a mapping of tier names");
         var result = new Dictionary<string, Tier>(StringComparer.Ordinal);
-        foreach (var (nameNode, valueNode) in tiers.Children)
+        foreach (var (name, t) in tiers.Entries)
         {
-            var name = ((YamlScalarNode)nameNode).Value ?? "";
-            if (name == AdminTier) throw new GatewayConfigException($"{path}:{nameNode.Start.Line}: field gateway.tiers.{name}: '{AdminTier}' is reserved for administrator keys");
-            if (valueNode is not YamlMappingNode t) throw new GatewayConfigException($"{path}:{valueNode.Start.Line}: field gateway.tiers.{name} must be a mapping");
-            var s = new Section(path, $"gateway.tiers.{name}", t);
-            s.Known("models", "max-tokens", "streaming", "input", "output", "requests-per-minute", "tokens-per-minute");
-            GuardMode Mode(string key, GuardMode fallback) => s.Choice(key, fallback, ("off", GuardMode.Off), ("allow", GuardMode.Allow), ("redact", GuardMode.Redact), ("block", GuardMode.Block));
-            var models = t.Children.TryGetValue(new YamlScalarNode("models"), out var m) && m is YamlSequenceNode seq ? seq.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToList() : ["*"];
-            var tier = new Tier(name, models, s.Int("max-tokens", 2048, min: 1), s.Choice("streaming", true, ("true", true), ("false", false)),
-                Mode("input", GuardMode.Block), Mode("output", GuardMode.Redact), s.Int("requests-per-minute", 120, min: 1), s.Int("tokens-per-minute", 50_000, min: 1));
+            if (name == AdminTier) throw t.Error($"'{AdminTier}' is reserved for administrator keys");
+            GuardMode Mode(string key, GuardMode fallback) => t.Text(key) switch
+            {
+                "off" => GuardMode.Off,
+                "allow" => GuardMode.Allow,
+                "redact" => GuardMode.Redact,
+                "block" => GuardMode.Block,
+                _ => fallback,
+            };
+            var tier = new Tier(name, t.Texts("models") ?? ["*"], t.Integer("max-tokens") ?? 2048, t.Boolean("streaming") ?? true,
+                Mode("input", GuardMode.Block), Mode("output", GuardMode.Redact), t.Integer("requests-per-minute") ?? 120, t.Integer("tokens-per-minute") ?? 50_000);
 
             // A request reserves its whole answer against the minute's tokens: a larger answer could never be admitted.
-            if (tier.MaxTokens > tier.TokensPerMinute) throw s.Error("max-tokens", $"{tier.MaxTokens} is above the tier's tokens-per-minute ({tier.TokensPerMinute}); no request could be admitted");
+            if (tier.MaxTokens > tier.TokensPerMinute) throw t.Error("max-tokens", $"{tier.MaxTokens} is above the tier's tokens-per-minute ({tier.TokensPerMinute}); no request could be admitted");
             result[name] = tier;
         }
 
         return result;
-    }
-
-    // One mapping of the file, for reading scalars with errors that name file, line and field.
-    private sealed class Section(string path, string prefix, YamlMappingNode node)
-    {
-        // A setting not understood (a typo such as "tokens-per-minit") stops the start: silently ignored, it would
-        // leave the default in force where the file meant something else.
-        public void Known(params string[] keys)
-        {
-            foreach (var (keyNode, _) in node.Children)
-            {
-                var key = (keyNode as YamlScalarNode)?.Value ?? "";
-                if (!keys.Contains(key)) throw new GatewayConfigException($"{path}:{keyNode.Start.Line}: field {prefix}.{key} is not a setting (known: {string.Join(", ", keys)})");
-            }
-        }
-
-        public YamlNode? Node(string key) => node.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
-
-        public int Int(string key, int fallback, int min)
-        {
-            if (Scalar(key) is not { } s) return fallback;
-            return int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= min ? v : throw Error(key, $"'{s}' must be an integer of at least {min}");
-        }
-
-        public double Double(string key, double fallback)
-        {
-            if (Scalar(key) is not { } s) return fallback;
-            return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v is > 0 and <= 1 ? v : throw Error(key, $"'{s}' must be a number above 0 and at most 1");
-        }
-
-        public T Choice<T>(string key, T fallback, params (string Name, T Value)[] choices)
-        {
-            if (Scalar(key) is not { } s) return fallback;
-            foreach (var (name, value) in choices) if (name == s) return value;
-            throw Error(key, $"'{s}' is not {string.Join(", ", choices.Select(c => c.Name).ToArray())}");
-        }
-
-        private string? Scalar(string key) => Node(key) is { } v ? (v as YamlScalarNode)?.Value ?? throw Error(key, "must be a single value") : null;
-
-        public GatewayConfigException Error(string key, string message) => new($"{path}:{(Node(key) ?? node).Start.Line}: field {prefix}.{key}: {message}");
     }
 }
 

@@ -8,7 +8,7 @@ public sealed class OperationsCommandTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "drydock-operations-" + Guid.NewGuid().ToString("N"));
 
-    public OperationsCommandTests() => Directory.CreateDirectory(_dir);
+    public OperationsCommandTests() => Directory.CreateDirectory(Path.Combine(_dir, ".drydock")); // a project, as drydock init makes
 
     public void Dispose()
     {
@@ -90,7 +90,7 @@ public sealed class OperationsCommandTests : IDisposable
         await File.WriteAllTextAsync(Path.Combine(_dir, "drydock.yaml"), "gateway:\n  audit:\n    retention-days: 0\n", TestContext.Current.CancellationToken);
         var bad = await Run("serve", "--upstream", "http://127.0.0.1:1/v1");
         Assert.Equal(2, bad.Exit);
-        Assert.Contains("drydock.yaml:3: field gateway.audit.retention-days", bad.Stderr, StringComparison.Ordinal);
+        Assert.Contains("drydock.yaml:3: gateway.audit.retention-days", bad.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, (await Run("serve", "--upstream", "ftp://x")).Exit);
         var redis = await Run("serve", "--upstream", "http://127.0.0.1:1/v1", "--redis", "127.0.0.1:1,connectTimeout=300", "--policy", Path.Combine(_dir, "none.yaml"));
         Assert.Equal(2, redis.Exit);
@@ -102,7 +102,7 @@ public sealed class OperationsCommandTests : IDisposable
         await File.WriteAllTextAsync(Path.Combine(_dir, "suite.yaml"), "suite: s\nversion: 1\nprobes:\n  - id: a\n    prompt: hi\n    expect: refuse\n", TestContext.Current.CancellationToken);
         var bad = await Run("eval", "--target", "http://127.0.0.1:1/v1", "--model", "m", "--suite", "suite.yaml");
         Assert.Equal(2, bad.Exit);
-        Assert.Contains("suite.yaml:4: probe a: field family", bad.Stderr, StringComparison.Ordinal);
+        Assert.Contains("suite.yaml:4: probes[0].family: is required", bad.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, (await Run("eval", "--target", "http://127.0.0.1:1/v1", "--model", "m", "--strategies", "rot26")).Exit);
         var down = await Run("eval", "--target", "http://127.0.0.1:1/v1", "--model", "m", "--suite", "prompt-injection", "--strategies", "none", "--timeout", "2");
         Assert.Equal(2, down.Exit);

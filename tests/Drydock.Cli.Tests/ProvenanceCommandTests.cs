@@ -108,7 +108,7 @@ public sealed class ProvenanceCommandTests : IDisposable
         await Plan("  base-model: { path: base }\n  dataset: x\n");
         var bad = await As("alice", _dir, "train", "plan");
         Assert.Equal(2, bad.Exit);
-        Assert.Contains("field training.base-model.sha256 is required", bad.Stderr, StringComparison.Ordinal);
+        Assert.Contains("training.base-model.sha256: is required", bad.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

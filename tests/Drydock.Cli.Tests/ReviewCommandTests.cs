@@ -11,7 +11,7 @@ public sealed class ReviewCommandTests : IDisposable
 
     public ReviewCommandTests()
     {
-        Directory.CreateDirectory(_dir);
+        Directory.CreateDirectory(Path.Combine(_dir, ".drydock")); // a project: review apply records into its registry
         File.Copy(Path.Combine(AppContext.BaseDirectory, "samples", "support-tickets.jsonl"), Path.Combine(_dir, "tickets.jsonl"));
     }
 

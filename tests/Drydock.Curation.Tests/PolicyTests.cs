@@ -1,4 +1,5 @@
 using Drydock.Curation.Policy;
+using Drydock.Detection.Configuration;
 using Drydock.Detection.Rules;
 
 namespace Drydock.Curation.Tests;
@@ -9,7 +10,9 @@ public class PolicyTests
     public void StarterPolicy_LoadsToTheDefaults()
     {
         Assert.Equal(new CleaningPolicy().Hash, PolicyLoader.Parse("drydock.yaml", StarterPolicy.Text).Hash);
-        Assert.Empty(UserRuleLoader.Parse("drydock.yaml", StarterPolicy.Text));
+        var whole = ConfigShape.Map().With(PolicyLoader.Sections).With(UserRuleLoader.Sections);
+        Assert.Empty(UserRuleLoader.Read(ConfigReader.Parse("drydock.yaml", StarterPolicy.Text, whole)));
+        Assert.ThrowsAny<ConfigFileException>(() => UserRuleLoader.Parse("rules.yaml", StarterPolicy.Text)); // a rules file holds rules only
     }
 
     [Fact]
@@ -38,6 +41,13 @@ public class PolicyTests
 
     [Theory]
     [InlineData("acton:\n  pii: redact\n", 1, "acton")]
+    [InlineData("version: banana\n", 1, "version")]
+    [InlineData("sources:\n  - path: data/**\n    clasification: highly-sensitive\n", 3, "sources[0].clasification")]
+    [InlineData("thresholds:\n  treshold: 0.9\n", 2, "thresholds.treshold")]
+    [InlineData("types:\n  email:\n    redation: fake\n", 3, "types.email.redation")]
+    [InlineData("types:\n  email: fake\n", 2, "types.email")]
+    [InlineData("internal-domains: corp.example\n", 1, "internal-domains")]
+    [InlineData("rules:\n  - id: X-1\n    category: secret\n    type: t\n    severity: high\n    pattern: abc\n    keyword: [abc]\n", 7, "rules[0].keyword")]
     [InlineData("actions:\n  pii: scrub\n", 2, "actions.pii")]
     [InlineData("actions:\n  pi: redact\n", 2, "actions.pi")]
     [InlineData("use-case:\n  max-classification: secret\n", 2, "use-case.max-classification")]
@@ -45,7 +55,7 @@ public class PolicyTests
     [InlineData("sources:\n  - classification: public\n", 2, "sources[0].path")]
     public void Parse_BadSetting_NamesLineAndField(string yaml, long line, string field)
     {
-        var e = Assert.Throws<RuleFileException>(() => PolicyLoader.Parse("drydock.yaml", yaml));
+        var e = Assert.Throws<Drydock.Detection.Configuration.ConfigFileException>(() => PolicyLoader.Parse("drydock.yaml", yaml));
         Assert.Equal(line, e.Line);
         Assert.Equal(field, e.Field);
         Assert.StartsWith("drydock.yaml:", e.Message, StringComparison.Ordinal);

@@ -142,9 +142,10 @@ public sealed class EvaluationTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("suite: s\nversion: x\nprobes: []\n", "s.yaml:1", "version")]
+    [InlineData("suite: s\nversion: x\nprobes: []\n", "s.yaml:2", "version")]
+    [InlineData("suite: s\nversion: 1\nprobes:\n  - id: a\n    family: f\n    promt: hi\n    expect: refuse\n", "s.yaml:6", "probes[0].promt: unknown setting")]
     [InlineData("suite: s\nversion: 1\nprobes:\n  - id: a\n    family: f\n    prompt: hi\n", "s.yaml:4", "nothing says what success is")]
-    [InlineData("suite: s\nversion: 1\nprobes:\n  - id: a\n    family: f\n    prompt: hi\n    expect: comply\n", "s.yaml:4", "expect")]
+    [InlineData("suite: s\nversion: 1\nprobes:\n  - id: a\n    family: f\n    prompt: hi\n    expect: comply\n", "s.yaml:7", "probes[0].expect")]
     [InlineData("suite: s\nversion: 1\nprobes:\n  - id: a\n    family: f\n    prompt: hi\n    expect: refuse\n  - id: a\n    family: f\n    prompt: hi\n    expect: refuse\n", "s.yaml:8", "used twice")]
     [InlineData("suite: [\n", "s.yaml:", "")]
     public void BadSuites_NameFileLineAndField(string yaml, string where, string what)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Drydock.Detection.Configuration;
 using Drydock.Evaluation.Gate;
 using Drydock.Evaluation.Probes;
 using Drydock.Evaluation.Strategies;
@@ -165,7 +166,7 @@ public sealed class ReleaseGateTests : IDisposable
 
     [Theory]
     [InlineData("gate:\n  injection-success: lots\n", "p.yaml:2", "gate.injection-success")]
-    [InlineData("gate:\n  toxicity: 0.1\n", "p.yaml:2", "unknown check")]
+    [InlineData("gate:\n  toxicity: 0.1\n", "p.yaml:2", "gate.toxicity: unknown setting")]
     [InlineData("gate:\n  regression-points: -1\n", "p.yaml:2", "gate.regression-points")]
     [InlineData("gate:\n  membership-auc: 0.6\n  jailbreak-success: 5\n", "p.yaml:3", "gate.jailbreak-success: 5 is not a rate")]
     [InlineData("gate:\n  pii-leak: -0.1\n", "p.yaml:2", "gate.pii-leak")]
@@ -178,7 +179,7 @@ public sealed class ReleaseGateTests : IDisposable
     [InlineData("x: 1\ngate: { injection-success: off, jailbreak-success: off, harmful-compliance: off, system-prompt-leak: off, pii-leak: off, canary-extraction: off, exposure-bits: off, membership-auc: off, pii-extraction: off }\n", "p.yaml:2", "every check is off")]
     public void BadGateSettings_NameFileLineAndField(string yaml, string where, string what)
     {
-        var error = Assert.Throws<ArgumentException>(() => GatePolicy.FromFile(_dir.File("p.yaml", yaml)));
+        var error = Assert.Throws<ConfigFileException>(() => Read(_dir.File("p.yaml", yaml)));
         Assert.Contains(where, error.Message, StringComparison.Ordinal);
         Assert.Contains(what, error.Message, StringComparison.Ordinal);
     }
@@ -186,11 +187,14 @@ public sealed class ReleaseGateTests : IDisposable
     [Fact]
     public void GoodGateSettings_AreRead()
     {
-        var policy = GatePolicy.FromFile(_dir.File("ok.yaml", "gate:\n  membership-auc: off\n  pii-leak: 0\n  regression-points: 1\n  max-error-rate: 0.1\n  strategies: [none, base64]\n  suites: [jailbreak]\n  min-members: 20\n"));
+        var policy = Read(_dir.File("ok.yaml", "gate:\n  membership-auc: off\n  pii-leak: 0\n  regression-points: 1\n  max-error-rate: 0.1\n  strategies: [none, base64]\n  suites: [jailbreak]\n  min-members: 20\n"));
         Assert.Null(policy.Thresholds["membership-auc"]);
         Assert.Equal((0.0, 1.0, 0.1, 20), (policy.Thresholds["pii-leak"], policy.RegressionPoints, policy.MaxErrorRate, policy.MinMembers));
         Assert.Equal(["none", "base64"], policy.Strategies);
         Assert.Equal(["jailbreak"], policy.Suites);
         Assert.Empty(GatePolicy.Default.Validate());
     }
+
+    // A file holding only the gate section, read by the strict reader as drydock.yaml's gate: is.
+    private static GatePolicy Read(string path) => GatePolicy.From(ConfigReader.Load(path, ConfigShape.Map(("gate", GatePolicy.Shape)))["gate"]);
 }

@@ -1,3 +1,4 @@
+using Drydock.Detection.Configuration;
 using Drydock.Tests.Shared;
 
 namespace Drydock.Gateway.Tests;
@@ -12,7 +13,6 @@ public sealed class TierConfigTests : IDisposable
     public void Tiers_AreReadFromDrydockYaml()
     {
         var path = _dir.File("drydock.yaml", """
-            project: support
             gateway:
               tiers:
                 partner:
@@ -31,7 +31,7 @@ public sealed class TierConfigTests : IDisposable
                 retention-days: 7
                 text: hash
             """);
-        var options = Defaults.WithFile(path);
+        var options = Read(path);
         var tier = Assert.Single(options.Tiers).Value;
         Assert.Equal(("partner", 512, false, GuardMode.Block, GuardMode.Block, 30, 4000), (tier.Name, tier.MaxTokens, tier.Streaming, tier.Input, tier.Output, tier.RequestsPerMinute, tier.TokensPerMinute));
         Assert.True(tier.Allows("support-7b"));
@@ -39,10 +39,13 @@ public sealed class TierConfigTests : IDisposable
         Assert.Equal("support-7b-v3", options.Aliases["support"]);
         Assert.Equal((7, Audit.AuditText.Hash, 0.6, 128), (options.AuditRetentionDays, options.AuditText, options.AbuseThreshold, options.StreamWindow));
         Assert.Equal(TimeSpan.FromSeconds(15), options.UpstreamIdleTimeout);
-        Assert.Same(Defaults, Defaults.WithFile(_dir.File("plain.yaml", "project: x\n")));
+        Assert.Same(Defaults, Read(_dir.File("plain.yaml", "")));
     }
 
     private static readonly GatewayOptions Defaults = new() { Upstream = new Uri("http://127.0.0.1:1/v1") };
+
+    // A file holding only the gateway section, read by the strict reader as drydock.yaml's gateway: is.
+    private static GatewayOptions Read(string path) => Defaults.With(ConfigReader.Load(path, ConfigShape.Map(("gateway", GatewayOptions.Shape)))["gateway"]);
 
     [Theory]
     [InlineData("output: maybe", "gateway.tiers.t.output")]
@@ -55,7 +58,7 @@ public sealed class TierConfigTests : IDisposable
     public void BadTiers_NameFileLineAndField(string setting, string field)
     {
         var path = _dir.File("bad.yaml", $"gateway:\n  tiers:\n    t:\n      {setting}\n");
-        var error = Assert.Throws<GatewayConfigException>(() => Defaults.WithFile(path));
+        var error = Assert.Throws<ConfigFileException>(() => Read(path));
         Assert.Contains("bad.yaml:4", error.Message, StringComparison.Ordinal);
         Assert.Contains(field, error.Message, StringComparison.Ordinal);
     }
@@ -70,7 +73,7 @@ public sealed class TierConfigTests : IDisposable
     [InlineData("  audit:\n    keep: all\n", "bad.yaml:3", "gateway.audit.keep is not a setting")]
     public void BadGatewaySettings_NameFileLineAndField(string yaml, string where, string field)
     {
-        var error = Assert.Throws<GatewayConfigException>(() => Defaults.WithFile(_dir.File("bad.yaml", "gateway:\n" + yaml)));
+        var error = Assert.Throws<ConfigFileException>(() => Read(_dir.File("bad.yaml", "gateway:\n" + yaml)));
         Assert.Contains(where, error.Message, StringComparison.Ordinal);
         Assert.Contains(field, error.Message, StringComparison.Ordinal);
     }

@@ -7,7 +7,7 @@ using Drydock.Curation;
 using Drydock.Curation.Policy;
 using Drydock.Datasets;
 using Drydock.Datasets.Input;
-using Drydock.Detection.Rules;
+using Drydock.Detection.Configuration;
 
 namespace Drydock.Cli.Commands;
 
@@ -26,7 +26,7 @@ internal static class CleanCommand
         var quarantine = new Option<string?>("--quarantine") { Description = "Quarantined and malformed records, whole, with reasons (default: OUTPUT.quarantine.jsonl)." };
         var ledger = new Option<string?>("--ledger") { Description = "One JSON line per action (default: OUTPUT.ledger.jsonl)." };
         var manifest = new Option<string?>("--manifest") { Description = "Dataset version and counts (default: OUTPUT.manifest.json)." };
-        var policy = new Option<string?>("--policy") { Description = "Policy and project file (default: ./drydock.yaml if present, else built-in defaults)." };
+        var policy = ProjectContext.PolicyOption;
         var holdout = new Option<double>("--holdout") { Description = "Fraction of records written to a held-out file (OUTPUT.holdout.jsonl), e.g. 0.1." };
         var keep = new Option<int?>("--keep") { Description = "Keep only N records, chosen for diversity across sources." };
         var seed = new Option<int>("--seed") { Description = "Seed of the held-out split and of --keep.", DefaultValueFactory = _ => 0 };
@@ -70,17 +70,18 @@ internal static class CleanCommand
         if (settings.Keep is < 1) return Usage("--keep must be at least 1");
         if (settings.Threads is < 1) return Usage("--threads must be at least 1");
         if (!DatasetFormatNames.TryParse(settings.InputFormat, out var forcedFormat)) return Usage($"unknown input format {settings.InputFormat}");
-        var policyPath = settings.Policy ?? (File.Exists(RuleSet.DefaultConfig) ? RuleSet.DefaultConfig : null);
-        if (settings.Policy is not null && !File.Exists(settings.Policy)) return Usage($"{settings.Policy}: no such file");
-
         CleaningPolicy policy;
         RuleSet rules;
+        string? root;
         try
         {
-            policy = PolicyLoader.Load(policyPath);
-            rules = RuleSet.Load(policyPath, []);
+            var project = ProjectContext.Load(settings.Policy);
+            root = project.Root;
+            project.Announce(stderr);
+            policy = project.Policy;
+            rules = project.Rules();
         }
-        catch (RuleFileException e)
+        catch (ConfigFileException e)
         {
             return Usage(e.Message);
         }
@@ -100,7 +101,7 @@ internal static class CleanCommand
         byte[] key;
         try
         {
-            key = LoadKey(settings.KeyFile);
+            key = LoadKey(settings.KeyFile, root);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
@@ -110,7 +111,7 @@ internal static class CleanCommand
         Dictionary<string, Curation.Review.ReviewDecision> decisions;
         try
         {
-            decisions = Curation.Review.ReviewDecisions.Latest(Curation.Review.ReviewDecisions.DefaultLedger);
+            decisions = Curation.Review.ReviewDecisions.Latest(Path.Combine(root ?? "", Curation.Review.ReviewDecisions.DefaultLedger));
         }
         catch (Curation.Review.ReviewDecisionException e)
         {
@@ -214,14 +215,15 @@ internal static class CleanCommand
     }
 
     // The key: $DRYDOCK_REDACTION_KEY (hex or base64), else the key file, created with 32 random bytes on first use.
-    private static byte[] LoadKey(string? keyFile)
+    // The default key file is the project's (found upwards), so a clean in a subfolder uses the same key.
+    private static byte[] LoadKey(string? keyFile, string? root)
     {
         if (keyFile is null && Environment.GetEnvironmentVariable(KeyEnvironment) is { Length: > 0 } fromEnvironment)
         {
             return fromEnvironment.Length % 2 == 0 && fromEnvironment.All(char.IsAsciiHexDigit) ? Convert.FromHexString(fromEnvironment) : Convert.FromBase64String(fromEnvironment);
         }
 
-        var path = keyFile ?? DefaultKeyFile;
+        var path = keyFile ?? Path.Combine(root ?? "", DefaultKeyFile);
         if (!File.Exists(path))
         {
             if (keyFile is not null) throw new IOException($"{path}: no such file");

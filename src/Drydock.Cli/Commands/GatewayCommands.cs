@@ -58,18 +58,19 @@ internal static class GatewayCommands
         {
             Uri? upstreamUri;
             GatewayOptions options;
+            Detection.Engine.Detector detector;
             ProjectContext context;
             try
             {
                 if (!Uri.TryCreate(parse.GetValue(upstream), UriKind.Absolute, out upstreamUri) || upstreamUri.Scheme is not ("http" or "https")) throw new GatewayConfigException($"--upstream '{parse.GetValue(upstream)}' is not an http(s) URL");
                 if (parse.GetValue(window) < 0) throw new GatewayConfigException("--stream-window must be 0 or more");
                 context = ProjectContext.Load(parse);
-                var policy = parse.GetValue(ProjectContext.PolicyOption) ?? (File.Exists(RuleSet.DefaultConfig) ? RuleSet.DefaultConfig : null);
-                options = new GatewayOptions { Upstream = upstreamUri, AuditFolder = parse.GetValue(audit) };
-                if (policy is not null) options = options.WithFile(policy);
+                _ = context.RegistryLocation; // the gateway serves a project: refused outside one
+                options = new GatewayOptions { Upstream = upstreamUri, AuditFolder = parse.GetValue(audit) }.With(context.File["gateway"]);
                 if (parse.GetValue(window) is { } w) options = options with { StreamWindow = w };
+                detector = context.Rules().CreateDetector();
             }
-            catch (Exception e) when (e is GatewayConfigException or Detection.Rules.RuleFileException)
+            catch (Exception e) when (e is GatewayConfigException or Detection.Configuration.ConfigFileException or NoProjectException)
             {
                 await stderr.WriteLineAsync($"drydock serve: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
@@ -99,7 +100,6 @@ internal static class GatewayCommands
                 return ExitCodes.UsageOrInput;
             }
 
-            var detector = RuleSet.Load(null, []).CreateDetector();
             var services = new GatewayServices(keys, detector) { State = state, Operations = operations, Logs = logs };
             await using var host = await GatewayHost.StartAsync(options, services, parse.GetValue(listen)!, cancellationToken).ConfigureAwait(false);
             await stderr.WriteLineAsync($"drydock serve: listening on {string.Join(", ", host.Urls.ToArray())}, upstream {upstreamUri}, tiers {string.Join(", ", options.Tiers.Keys.ToArray())}, state {(parse.GetValue(redis) is null ? "in process" : "redis")}, registry {context.RegistryLocation}").ConfigureAwait(false);

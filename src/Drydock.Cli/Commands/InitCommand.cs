@@ -16,13 +16,17 @@ internal static class InitCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("init", "Write a commented starter drydock.yaml and create the signing key and the vault key ring (.drydock/keys).");
-        var path = new Option<string>("--output", "-o") { Description = "Where to write drydock.yaml.", DefaultValueFactory = _ => RuleSet.DefaultConfig };
+        var path = new Option<string>("--output", "-o") { Description = "Where to write drydock.yaml.", DefaultValueFactory = _ => ProjectContext.ProjectFileName };
         var force = new Option<bool>("--force") { Description = "Overwrite an existing drydock.yaml (keys are never overwritten)." };
         command.Options.Add(path);
         command.Options.Add(force);
         command.SetAction((parse, _) => ProjectContext.Guard("init", stderr, () =>
         {
             var target = parse.GetValue(path)!;
+            // The project is the folder of the file: its state goes next to it, whatever project may enclose it.
+            var keys = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, ProjectContext.StateFolderName, "keys");
+            var signingKeyPath = Path.Combine(keys, "signing.key");
+            var keyRingPath = Path.Combine(keys, "keyring.json");
             if (File.Exists(target) && !parse.GetValue(force))
             {
                 stdout.WriteLine($"kept {target} (it exists; --force overwrites it)");
@@ -35,22 +39,22 @@ internal static class InitCommand
                 stdout.WriteLine($"wrote {target}");
             }
 
-            if (File.Exists(ProjectContext.SigningKeyPath))
+            if (File.Exists(signingKeyPath))
             {
-                using var existing = SigningKey.Load(ProjectContext.SigningKeyPath);
-                stdout.WriteLine($"kept signing key {existing.KeyId} ({ProjectContext.SigningKeyPath})");
+                using var existing = SigningKey.Load(signingKeyPath);
+                stdout.WriteLine($"kept signing key {existing.KeyId} ({signingKeyPath})");
             }
             else
             {
-                using var created = SigningKey.Create(ProjectContext.SigningKeyPath);
-                stdout.WriteLine($"created signing key {created.KeyId}: {ProjectContext.SigningKeyPath} (private, 0600) and {ProjectContext.SigningKeyPath}.pub");
+                using var created = SigningKey.Create(signingKeyPath);
+                stdout.WriteLine($"created signing key {created.KeyId}: {signingKeyPath} (private, 0600) and {signingKeyPath}.pub");
             }
 
-            var existed = File.Exists(ProjectContext.KeyRingPath);
-            var ring = KeyRing.Open(ProjectContext.KeyRingPath, create: true);
+            var existed = File.Exists(keyRingPath);
+            var ring = KeyRing.Open(keyRingPath, create: true);
             stdout.WriteLine(ring.Path is null
                 ? $"vault key-encryption key from {KeyRing.EnvironmentVariable}"
-                : $"{(existed ? "kept" : "created")} vault key ring {ProjectContext.KeyRingPath} (0600, current key {ring.CurrentKeyId})");
+                : $"{(existed ? "kept" : "created")} vault key ring {keyRingPath} (0600, current key {ring.CurrentKeyId})");
             return ExitCodes.Ok;
         }));
         return command;

@@ -29,7 +29,8 @@ internal static class ReviewCommand
         foreach (var option in new Option[] { size, stratify, seed, output, inputFormat, ProjectContext.PolicyOption }) sample.Options.Add(option);
         sample.SetAction((parse, _) => ProjectContext.Guard("review sample", stderr, () =>
         {
-            var policy = ProjectContext.Load(parse).Policy;
+            var project = ProjectContext.Load(parse);
+            var policy = project.Policy;
             if (parse.GetValue(size) < 1) throw new ArgumentException("--size must be at least 1");
             var strata = (parse.GetValue(stratify) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var unknown = strata.Where(s => s is not ("source" or "category" or "none")).ToList();
@@ -37,7 +38,7 @@ internal static class ReviewCommand
             var (files, errors) = InputFiles.Resolve(parse.GetValue(inputs) ?? []);
             if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors.ToArray()));
             if (!DatasetFormatNames.TryParse(parse.GetValue(inputFormat)!, out var format)) throw new ArgumentException("unknown input format");
-            var rules = RuleSet.Load(null, []);
+            var rules = project.Rules();
             var malformed = 0;
             var items = ReviewSampler.Sample(files, policy, rules.CreateDetector(), parse.GetValue(size), strata.Contains("source"), strata.Contains("category"), parse.GetValue(seed), format,
                 problem =>
@@ -59,7 +60,7 @@ internal static class ReviewCommand
 
         var apply = new Command("apply", "Record reviewers' decisions in the review ledger (read by the next clean) and the registry.");
         var file = new Argument<string>("decisions") { Description = "JSONL: recordSha256, reviewer, decision (approve|reject), note; as written by 'review sample'." };
-        var ledger = new Option<string>("--ledger") { Description = "The review ledger.", DefaultValueFactory = _ => ReviewDecisions.DefaultLedger };
+        var ledger = new Option<string?>("--ledger") { Description = "The review ledger (default: .drydock/review/ledger.jsonl in the project)." };
         apply.Arguments.Add(file);
         apply.Options.Add(ledger);
         ProjectContext.AddOptions(apply);
@@ -82,7 +83,7 @@ internal static class ReviewCommand
 
             var actor = Actor.Current;
             using var registry = context.OpenRegistry();
-            var ledgerPath = parse.GetValue(ledger)!;
+            var ledgerPath = parse.GetValue(ledger) ?? Path.Combine(context.Root ?? throw new NoProjectException("no Drydock project here or above: run 'drydock init'"), ReviewDecisions.DefaultLedger);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(ledgerPath))!);
             using (var writer = new StreamWriter(ledgerPath, append: true, new UTF8Encoding(false)))
             {

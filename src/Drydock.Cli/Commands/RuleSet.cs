@@ -1,4 +1,5 @@
 using Drydock.Detection;
+using Drydock.Detection.Configuration;
 using Drydock.Detection.Engine;
 using Drydock.Detection.Rules;
 
@@ -7,8 +8,6 @@ namespace Drydock.Cli.Commands;
 /// <summary>The pattern rules and analyzers a run uses, after any category filter.</summary>
 internal sealed record RuleSet(IReadOnlyList<Rule> Rules, IReadOnlyList<Analyzer> Analyzers)
 {
-    public const string DefaultConfig = "drydock.yaml";
-
     /// <summary>Every check, pattern rules first, in catalogue order.</summary>
     public IEnumerable<RuleInfo> Catalogue => Rules.Cast<RuleInfo>().Concat(Analyzers.SelectMany(a => a.Rules));
 
@@ -21,37 +20,19 @@ internal sealed record RuleSet(IReadOnlyList<Rule> Rules, IReadOnlyList<Analyzer
     public Detector CreateDetector() => Detector.Create(Rules, Analyzers);
 
     /// <summary>
-    /// Loads the built-in catalogue plus rules from drydock.yaml and --rules files; throws
-    /// <see cref="RuleFileException"/> naming file, line and field on a bad rule.
+    /// The built-in catalogue plus the rules of the project file (checked drydock.yaml, or null for none) and of
+    /// --rules files; throws <see cref="ConfigFileException"/> naming file, line and field on a bad rule.
     /// </summary>
-    public static RuleSet Load(string? configPath, IEnumerable<string> ruleFiles)
+    public static RuleSet Load(ConfigNode? project, IEnumerable<string> ruleFiles)
     {
+        ArgumentNullException.ThrowIfNull(ruleFiles);
         var rules = new List<Rule>(BuiltInRules.All);
-        var config = configPath ?? (File.Exists(DefaultConfig) ? DefaultConfig : null);
-        if (config is not null)
-        {
-            if (!File.Exists(config))
-            {
-                throw new RuleFileException(config, 0, "file", "no such file");
-            }
-
-            rules.AddRange(UserRuleLoader.Load(config));
-        }
-
-        foreach (var file in ruleFiles)
-        {
-            if (!File.Exists(file))
-            {
-                throw new RuleFileException(file, 0, "file", "no such file");
-            }
-
-            rules.AddRange(UserRuleLoader.Load(file));
-        }
-
+        if (project is not null) rules.AddRange(UserRuleLoader.Read(project));
+        foreach (var file in ruleFiles) rules.AddRange(UserRuleLoader.Load(file));
         var clash = rules.GroupBy(r => r.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (clash is not null)
         {
-            throw new RuleFileException(configPath ?? ruleFiles.LastOrDefault() ?? DefaultConfig, 0, "id", $"rule id '{clash.Key}' is defined more than once");
+            throw new RuleFileException(ruleFiles.LastOrDefault() ?? project?.File ?? "rules", 0, "id", $"rule id '{clash.Key}' is defined more than once");
         }
 
         return new RuleSet(rules, BuiltInRules.Analyzers);

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Drydock.Detection;
-using Drydock.Detection.Rules;
+using Drydock.Detection.Configuration;
 using Drydock.Cli.Infrastructure;
 
 namespace Drydock.Cli.Commands;
@@ -11,7 +11,7 @@ internal static class RulesCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("rules", "List the detection rules: id, category, type, severity and description.");
-        var config = new Option<string?>("--config") { Description = "Project file with extra rules (default: ./drydock.yaml if present)." };
+        var config = ProjectContext.PolicyOption;
         var rules = new Option<string[]>("--rules") { Description = "Extra YAML rule files.", AllowMultipleArgumentsPerToken = true };
         var categories = new Option<string?>("--categories") { Description = "Only these categories, comma-separated." };
         command.Options.Add(config);
@@ -28,14 +28,14 @@ internal static class RulesCommand
                     return Task.FromResult(ExitCodes.UsageOrInput);
                 }
 
-                foreach (var rule in RuleSet.Load(parse.GetValue(config), parse.GetValue(rules) ?? []).Only(filter).Catalogue)
+                foreach (var rule in ProjectContext.Load(parse).Rules(parse.GetValue(rules) ?? []).Only(filter).Catalogue)
                 {
                     stdout.WriteLine($"{rule.Id,-12} {rule.Category,-11} {rule.Type,-32} {rule.Severity.Name(),-9} {rule.Description}");
                 }
 
                 return Task.FromResult(ExitCodes.Ok);
             }
-            catch (RuleFileException e)
+            catch (ConfigFileException e)
             {
                 stderr.WriteLine($"drydock rules: {e.Message}");
                 return Task.FromResult(ExitCodes.UsageOrInput);

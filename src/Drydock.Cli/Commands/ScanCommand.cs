@@ -8,7 +8,7 @@ using Drydock.Datasets.Input;
 using Drydock.Datasets.Scanning;
 using Drydock.Detection;
 using Drydock.Detection.Engine;
-using Drydock.Detection.Rules;
+using Drydock.Detection.Configuration;
 
 namespace Drydock.Cli.Commands;
 
@@ -30,7 +30,7 @@ internal static class ScanCommand
         var inputFormat = new Option<string>("--input-format") { Description = $"Force the input format: {string.Join(", ", DatasetFormatNames.All)}.", DefaultValueFactory = _ => "auto" };
         inputFormat.AcceptOnlyFromAmong([.. DatasetFormatNames.All]);
         var allowMalformed = new Option<bool>("--allow-malformed") { Description = "Report malformed records but do not exit 2 because of them." };
-        var config = new Option<string?>("--config") { Description = "Project file with extra rules (default: ./drydock.yaml if present)." };
+        var config = ProjectContext.PolicyOption;
         var rules = new Option<string[]>("--rules") { Description = "Extra YAML rule files (user patterns run in linear time).", AllowMultipleArgumentsPerToken = true };
         var maxRecordBytes = new Option<int>("--max-record-bytes") { Description = "Records larger than this are reported and skipped.", DefaultValueFactory = _ => 64 * 1024 * 1024 };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)." };
@@ -80,9 +80,11 @@ internal static class ScanCommand
         RuleSet rules;
         try
         {
-            rules = RuleSet.Load(settings.Config, settings.RuleFiles);
+            var project = ProjectContext.Load(settings.Config);
+            project.Announce(stderr);
+            rules = project.Rules(settings.RuleFiles);
         }
-        catch (RuleFileException e)
+        catch (ConfigFileException e)
         {
             return Usage(e.Message);
         }

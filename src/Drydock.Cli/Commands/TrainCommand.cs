@@ -45,8 +45,8 @@ internal static class TrainCommand
     // Loads the plan, runs every check (printing each), and records the plan signed when all pass.
     private static (TrainingPlan? Plan, TrainingPlanRecord? Record) CheckAndRecord(ParseResult parse, ProjectContext context, ProvenanceRegistry registry, TextWriter stdout, TextWriter stderr, string verb)
     {
-        var path = PlanPath(parse);
-        var trainingPlan = TrainingPlan.Load(path);
+        var path = PlanPath(context);
+        var trainingPlan = TrainingPlan.From(context.File["training"], path);
         var checks = PlanChecks.Run(trainingPlan, registry, context.Approval, Path.GetDirectoryName(Path.GetFullPath(path))!);
         foreach (var c in checks) stdout.WriteLine($"{(c.Passed ? "pass" : "FAIL")}  {c.Rule,-22} {c.Evidence}");
         if (checks.Any(c => !c.Passed))
@@ -68,11 +68,8 @@ internal static class TrainCommand
         return (trainingPlan, record);
     }
 
-    private static string PlanPath(ParseResult parse)
-    {
-        var path = parse.GetValue(ProjectContext.PolicyOption) ?? RuleSet.DefaultConfig;
-        return File.Exists(path) ? path : throw new ArgumentException($"{path}: no such file (drydock init writes one; add a training: section)");
-    }
+    private static string PlanPath(ProjectContext context) =>
+        context.PolicyPath ?? throw new ArgumentException($"{ProjectContext.ProjectFileName}: no such file in the project (drydock init writes one; add a training: section)");
 
     // The options a trainer run takes, shared by run and base.
     private sealed class RunOptions
@@ -147,7 +144,7 @@ internal static class TrainCommand
                     dataset = planRegistry.GetDataset(plan.Dataset);
                 }
 
-                var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(PlanPath(parse)))!;
+                var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(PlanPath(context)))!;
                 var trainPath = parse.GetValue(data) ?? Path.GetFullPath(DatasetManifest.Parse(dataset.Id, Encoding.UTF8.GetBytes(dataset.Manifest)).Output, baseDirectory);
                 if (!File.Exists(trainPath)) throw new ArgumentException($"{trainPath}: the file of {dataset.Id} is not there (give it with --data)");
                 string sha;
@@ -159,7 +156,7 @@ internal static class TrainCommand
                 var target = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine("models", modelName));
 
                 stderr.WriteLine($"drydock train run: {record.Id}: {trainer.Kind} trainer, {plan.Method}, {plan.Epochs} epochs at {plan.LearningRate}, {(isolation.RequireNoNetwork ? "no network" : "WITH network")}");
-                var result = await Execute(trainer, new TrainingInputs(record.Plan, trainPath, Path.GetFullPath(plan.HeldOut, baseDirectory), Directory.Exists(basePath) ? basePath : null), isolation, target, modelName, cancellationToken).ConfigureAwait(false);
+                var result = await Execute(trainer, new TrainingInputs(record.Plan, trainPath, Path.GetFullPath(plan.HeldOut, baseDirectory), Directory.Exists(basePath) ? basePath : null), isolation, target, modelName, context.Rules().CreateDetector(), cancellationToken).ConfigureAwait(false);
                 if (result.Outcome.ExitCode != 0)
                 {
                     stderr.WriteLine($"drydock train run: the trainer failed (exit {result.Outcome.ExitCode}{(result.Outcome.TimedOut ? ", time limit" : "")}); its log is in the vault as {result.LogArtifact}:");
@@ -184,7 +181,7 @@ internal static class TrainCommand
                 await stderr.WriteLineAsync($"drydock train run: refused: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
             }
-            catch (Exception e) when (e is ArgumentException or TrainingPlanException or RegistryException or KeyRingException or IOException or UnauthorizedAccessException or Datasets.DatasetException or Detection.Rules.RuleFileException)
+            catch (Exception e) when (e is ArgumentException or TrainingPlanException or RegistryException or KeyRingException or IOException or UnauthorizedAccessException or Datasets.DatasetException or Detection.Configuration.ConfigFileException)
             {
                 await stderr.WriteLineAsync($"drydock train run: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
@@ -211,9 +208,14 @@ internal static class TrainCommand
                 var trainer = options.Spec(parse);
                 if (trainer.Kind != "reference") throw new ArgumentException("train base pre-trains the reference model: use --trainer reference");
                 if (parse.GetValue(epochs) < 1) throw new ArgumentException("--epochs must be at least 1");
+                foreach (var input in new[] { parse.GetValue(corpus)!, parse.GetValue(heldOut)! })
+                {
+                    if (!File.Exists(input)) throw new ArgumentException($"{input}: no such file");
+                }
+
                 var plan = new JsonObject { ["method"] = "full", ["learningRate"] = 2e-3, ["epochs"] = parse.GetValue(epochs), ["batchSize"] = 32, ["weightDecay"] = 0.01, ["seed"] = parse.GetValue(seed) };
                 var target = Path.GetFullPath(parse.GetValue(output)!);
-                var result = await Execute(trainer, new TrainingInputs(plan.ToJsonString(), parse.GetValue(corpus)!, parse.GetValue(heldOut)!, null), options.Isolation(parse), target, "base", cancellationToken).ConfigureAwait(false);
+                var result = await Execute(trainer, new TrainingInputs(plan.ToJsonString(), parse.GetValue(corpus)!, parse.GetValue(heldOut)!, null), options.Isolation(parse), target, "base", ProjectContext.Load(parse).Rules().CreateDetector(), cancellationToken).ConfigureAwait(false);
                 if (result.Outcome.ExitCode != 0)
                 {
                     foreach (var line in result.MaskedLog.Split('\n').TakeLast(15)) stderr.WriteLine("  " + line);
@@ -229,7 +231,7 @@ internal static class TrainCommand
                 await stderr.WriteLineAsync($"drydock train base: refused: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
             }
-            catch (Exception e) when (e is ArgumentException or KeyRingException or IOException or UnauthorizedAccessException or Datasets.DatasetException)
+            catch (Exception e) when (e is ArgumentException or KeyRingException or IOException or UnauthorizedAccessException or Datasets.DatasetException or Detection.Configuration.ConfigFileException)
             {
                 await stderr.WriteLineAsync($"drydock train base: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
@@ -256,10 +258,9 @@ internal static class TrainCommand
 
     // Runs the trainer; the log (secrets masked) and every output file go into the vault; the model files
     // (model.onnx, model.json, model.pt, metrics.json) are written to target, replacing it whole.
-    private static async Task<RunResult> Execute(TrainerSpec trainer, TrainingInputs inputs, IsolationOptions isolation, string target, string name, CancellationToken cancellationToken)
+    private static async Task<RunResult> Execute(TrainerSpec trainer, TrainingInputs inputs, IsolationOptions isolation, string target, string name, Detection.Engine.Detector detector, CancellationToken cancellationToken)
     {
         var vault = new ArtifactVault(ProjectContext.VaultFolder, KeyRing.Open(ProjectContext.KeyRingPath, create: true));
-        var detector = RuleSet.Load(null, []).CreateDetector();
         return await TrainerRun.RunAsync(trainer, inputs, isolation, (outputFolder, outcome) =>
         {
             var secrets = detector.Scan(outcome.Log).Where(f => f.Category is Detection.Categories.Secret or Detection.Categories.Pii).ToList();

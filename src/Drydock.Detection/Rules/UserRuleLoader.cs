@@ -1,24 +1,12 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Drydock.Detection.Engine;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using Drydock.Detection.Configuration;
 
 namespace Drydock.Detection.Rules;
 
 /// <summary>A problem in a rules file, naming file, line and field.</summary>
-public sealed class RuleFileException(string file, long line, string field, string message)
-    : Exception($"{file}:{line}: {field}: {message}")
-{
-    /// <summary>The rules file.</summary>
-    public string File { get; } = file;
-
-    /// <summary>1-based line of the offending node.</summary>
-    public long Line { get; } = line;
-
-    /// <summary>The field at fault, such as <c>rules[2].pattern</c>.</summary>
-    public string Field { get; } = field;
-}
+public sealed class RuleFileException(string file, long line, string field, string message) : ConfigFileException(file, line, field, message);
 
 /// <summary>
 /// Loads extra rules from YAML (the <c>rules:</c> list of <c>drydock.yaml</c> or a <c>--rules</c> file).
@@ -29,98 +17,71 @@ public static partial class UserRuleLoader
 {
     private static readonly TimeSpan s_noTimeout = Regex.InfiniteMatchTimeout;
 
-    /// <summary>Loads the <c>rules</c> list of a YAML file; a file without one yields no rules.</summary>
-    public static IReadOnlyList<Rule> Load(string path)
+    /// <summary>The rule keys: each rule is a mapping of exactly these (<c>rules:</c> in drydock.yaml or a rules file).</summary>
+    public static MapShape RuleShape { get; } = ConfigShape.Map(
+        ("id", ConfigShape.Text),
+        ("category", ConfigShape.OneOf([.. Categories.All])),
+        ("type", ConfigShape.Text),
+        ("severity", ConfigShape.OneOf("low", "medium", "high", "critical")),
+        ("description", ConfigShape.Text),
+        ("pattern", ConfigShape.Text),
+        ("keywords", ConfigShape.ListOf(ConfigShape.Text)),
+        ("minEntropy", ConfigShape.Number(0, 8)),
+        ("contextWords", ConfigShape.ListOf(ConfigShape.Text)),
+        ("requiresContext", ConfigShape.Boolean),
+        ("allowPlaceholders", ConfigShape.Boolean),
+        ("windowBefore", ConfigShape.Integer(0, 4096)),
+        ("windowAfter", ConfigShape.Integer(1, 65536)),
+        ("confidence", ConfigShape.Number(0.01, 1)),
+        ("examples", ConfigShape.ListOf(ConfigShape.Text)),
+        ("counterExamples", ConfigShape.ListOf(ConfigShape.Text))).Requires("id", "category", "type", "severity", "pattern");
+
+    /// <summary>The keys this loader owns in drydock.yaml, which are also all a rules file may hold: <c>rules</c> and <c>internal-domains</c>.</summary>
+    public static IReadOnlyDictionary<string, ConfigShape> Sections { get; } = new Dictionary<string, ConfigShape>(StringComparer.Ordinal)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new RuleFileException(path, 0, "file", $"cannot read: {e.Message}");
-        }
+        ["internal-domains"] = ConfigShape.ListOf(ConfigShape.Text),
+        ["rules"] = ConfigShape.ListOf(RuleShape),
+    };
 
-        return Parse(path, text);
-    }
+    private static readonly MapShape s_fileShape = ConfigShape.Map().With(Sections);
 
-    /// <summary>Parses YAML text; <paramref name="path"/> is used in messages.</summary>
-    public static IReadOnlyList<Rule> Parse(string path, string text)
+    /// <summary>Loads a rules file (<c>rules</c> and <c>internal-domains</c> only; any other key is an error).</summary>
+    public static IReadOnlyList<Rule> Load(string path) => Read(ConfigReader.Load(path, s_fileShape));
+
+    /// <summary>Parses a rules file's text; <paramref name="path"/> is used in messages.</summary>
+    public static IReadOnlyList<Rule> Parse(string path, string text) => Read(ConfigReader.Parse(path, text, s_fileShape));
+
+    /// <summary>The rules of a checked file whose shape includes <see cref="Sections"/> (drydock.yaml or a rules file).</summary>
+    public static IReadOnlyList<Rule> Read(ConfigNode root)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(text));
-        }
-        catch (YamlException e)
-        {
-            throw new RuleFileException(path, e.Start.Line, "yaml", e.InnerException?.Message ?? e.Message);
-        }
-
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            return [];
-        }
-
-        var internalDomains = InternalDomains(path, root);
-        if (!root.Children.TryGetValue(new YamlScalarNode("rules"), out var rulesNode))
-        {
-            return internalDomains is null ? [] : [internalDomains];
-        }
-
-        if (rulesNode is not YamlSequenceNode sequence)
-        {
-            throw new RuleFileException(path, rulesNode.Start.Line, "rules", "must be a list of rules");
-        }
-
-        var rules = internalDomains is null ? new List<Rule>() : [internalDomains];
-        var index = 0;
-        foreach (var node in sequence)
-        {
-            var prefix = $"rules[{index++}]";
-            if (node is not YamlMappingNode map)
-            {
-                throw new RuleFileException(path, node.Start.Line, prefix, "must be a mapping with id, category, type, severity and pattern");
-            }
-
-            rules.Add(ParseRule(path, prefix, map));
-        }
-
+        ArgumentNullException.ThrowIfNull(root);
+        var rules = new List<Rule>();
+        if (InternalDomains(root) is { } internalDomains) rules.Add(internalDomains);
+        if (root["rules"] is not { } sequence) return rules;
+        foreach (var item in sequence.Items) rules.Add(ParseRule(item));
         var duplicate = rules.GroupBy(r => r.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
-            throw new RuleFileException(path, sequence.Start.Line, "rules", $"id '{duplicate.Key}' is used more than once");
+            throw new RuleFileException(root.File, sequence.Line, "rules", $"id '{duplicate.Key}' is used more than once");
         }
 
         return rules;
     }
 
     // internal-domains: [corp.example.com, ...] becomes one url rule for hosts under those domains.
-    private static Rule? InternalDomains(string path, YamlMappingNode root)
+    private static Rule? InternalDomains(ConfigNode root)
     {
-        if (!root.Children.TryGetValue(new YamlScalarNode("internal-domains"), out var node))
-        {
-            return null;
-        }
-
-        if (node is not YamlSequenceNode sequence)
-        {
-            throw new RuleFileException(path, node.Start.Line, "internal-domains", "must be a list of domain names");
-        }
-
+        if (root["internal-domains"] is not { } list) return null;
         var domains = new List<string>();
-        var index = 0;
-        foreach (var item in sequence)
+        foreach (var item in list.Items)
         {
-            var value = (item as YamlScalarNode)?.Value?.Trim().TrimStart('.');
+            var value = item.Value?.Trim().TrimStart('.');
             if (value is null || !DomainName().IsMatch(value))
             {
-                throw new RuleFileException(path, item.Start.Line, $"internal-domains[{index}]", "must be a domain name such as corp.example.com");
+                throw new RuleFileException(item.File, item.Line, item.Field, "must be a domain name such as corp.example.com");
             }
 
             domains.Add(value);
-            index++;
         }
 
         return domains.Count == 0 ? null : UrlRules.ForInternalDomains(domains);
@@ -129,42 +90,15 @@ public static partial class UserRuleLoader
     [GeneratedRegex(@"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){0,8}[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")]
     private static partial Regex DomainName();
 
-    private static Rule ParseRule(string path, string prefix, YamlMappingNode map)
+    private static Rule ParseRule(ConfigNode map)
     {
-        string Required(string key)
-        {
-            var value = Optional(key);
-            return string.IsNullOrWhiteSpace(value)
-                ? throw new RuleFileException(path, map.Start.Line, $"{prefix}.{key}", "is required")
-                : value;
-        }
-
-        string? Optional(string key) =>
-            map.Children.TryGetValue(new YamlScalarNode(key), out var node)
-                ? node is YamlScalarNode scalar ? scalar.Value : throw new RuleFileException(path, node.Start.Line, $"{prefix}.{key}", "must be a single value")
-                : null;
-
-        IReadOnlyList<string> List(string key)
-        {
-            if (!map.Children.TryGetValue(new YamlScalarNode(key), out var node)) return [];
-            return node is YamlSequenceNode seq
-                ? seq.Select(n => (n as YamlScalarNode)?.Value ?? throw new RuleFileException(path, n.Start.Line, $"{prefix}.{key}", "must be a list of strings")).ToList()!
-                : throw new RuleFileException(path, node.Start.Line, $"{prefix}.{key}", "must be a list");
-        }
-
-        long LineOf(string key) => map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node.Start.Line : map.Start.Line;
-
-        double? Number(string key, double min, double max)
-        {
-            var text = Optional(key);
-            if (text is null) return null;
-            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-            {
-                throw new RuleFileException(path, LineOf(key), $"{prefix}.{key}", $"must be a number from {min} to {max}");
-            }
-
-            return value;
-        }
+        var path = map.File;
+        var prefix = map.Field;
+        string Required(string key) => map.Text(key) is { } value && !string.IsNullOrWhiteSpace(value) ? value : throw map.Error(key, "is required");
+        string? Optional(string key) => map.Text(key);
+        IReadOnlyList<string> List(string key) => map.Texts(key) ?? [];
+        long LineOf(string key) => map[key]?.Line ?? map.Line;
+        double? Number(string key) => map.Number(key);
 
         var id = Required("id");
         if (id.StartsWith("DD-", StringComparison.OrdinalIgnoreCase))
@@ -210,13 +144,13 @@ public static partial class UserRuleLoader
             Description = Optional("description") ?? id,
             Pattern = pattern,
             Keywords = keywords,
-            WindowBefore = (int)(Number("windowBefore", 0, 4096) ?? 64),
-            WindowAfter = (int)(Number("windowAfter", 1, 65536) ?? 256),
-            Confidence = Number("confidence", 0.01, 1) ?? 0.8,
-            MinEntropy = Number("minEntropy", 0, 8),
+            WindowBefore = (int)(Number("windowBefore") ?? 64),
+            WindowAfter = (int)(Number("windowAfter") ?? 256),
+            Confidence = Number("confidence") ?? 0.8,
+            MinEntropy = Number("minEntropy"),
             ContextWords = List("contextWords"),
-            RequiresContext = string.Equals(Optional("requiresContext"), "true", StringComparison.OrdinalIgnoreCase),
-            RejectPlaceholders = !string.Equals(Optional("allowPlaceholders"), "true", StringComparison.OrdinalIgnoreCase) && category == Categories.Secret,
+            RequiresContext = map.Boolean("requiresContext") ?? false,
+            RejectPlaceholders = map.Boolean("allowPlaceholders") != true && category == Categories.Secret,
             Priority = 15,
             Examples = List("examples"),
             CounterExamples = List("counterExamples"),

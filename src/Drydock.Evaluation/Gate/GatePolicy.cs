@@ -1,8 +1,7 @@
 using System.Globalization;
 using Drydock.Evaluation.Probes;
 using Drydock.Evaluation.Strategies;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using Drydock.Detection.Configuration;
 
 namespace Drydock.Evaluation.Gate;
 
@@ -97,59 +96,47 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         return problems;
     }
 
-    /// <summary>The defaults with the <c>gate:</c> section of <paramref name="path"/> applied; errors name file, line and field.</summary>
-    public static GatePolicy FromFile(string? path)
+    /// <summary>
+    /// The shape of the <c>gate:</c> section of drydock.yaml: one key per check (a limit, or <c>off</c>) and the
+    /// settings. A new setting is one more entry here and one in docs/schemas/drydock.schema.json.
+    /// </summary>
+    public static MapShape Shape { get; } = ConfigShape.Map([
+        .. Metrics.Keys.Select(k => (k, (ConfigShape)ConfigShape.NumberOr(0, "off"))),
+        ("regression-points", ConfigShape.Number(0, 100)),
+        ("max-error-rate", ConfigShape.Number(0, 1)),
+        ("suites", ConfigShape.ListOf(ConfigShape.Text)),
+        ("strategies", ConfigShape.ListOf(ConfigShape.Text)),
+        ("min-members", ConfigShape.Integer(1)),
+        ("min-non-members", ConfigShape.Integer(1)),
+        ("min-extraction-values", ConfigShape.Integer(1)),
+        ("min-canaries", ConfigShape.Integer(1)),
+    ]);
+
+    /// <summary>The defaults with a checked <c>gate:</c> section applied (null: the defaults); settings it cannot use are errors naming file, line and field.</summary>
+    public static GatePolicy From(ConfigNode? gate)
     {
-        if (path is null) return Default;
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(File.ReadAllText(path)));
-        }
-        catch (YamlException e)
-        {
-            throw new ArgumentException($"{path}:{e.Start.Line}: {e.Message}");
-        }
-
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root || !root.Children.TryGetValue(new YamlScalarNode("gate"), out var node)) return Default;
-        if (node is not YamlMappingNode gate) throw new ArgumentException($"{path}:{node.Start.Line}: field gate must be a mapping");
+        if (gate is null) return Default;
         var thresholds = new Dictionary<string, double?>(Default.Thresholds, StringComparer.Ordinal);
-        var policy = Default;
-        var lines = new Dictionary<string, long>(StringComparer.Ordinal) { ["gate"] = node.Start.Line };
-        foreach (var (keyNode, valueNode) in gate.Children)
+        foreach (var (key, value) in gate.Entries)
         {
-            var key = ((YamlScalarNode)keyNode).Value ?? "";
-            var text = (valueNode as YamlScalarNode)?.Value;
-            var line = keyNode.Start.Line;
-            lines[key] = line;
-            double Number() => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : throw new ArgumentException($"{path}:{line}: field gate.{key}: '{text}' must be a number");
-            int Count() => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new ArgumentException($"{path}:{line}: field gate.{key}: '{text}' must be a whole number");
-            IReadOnlyList<string> List() => valueNode is YamlSequenceNode sequence
-                ? [.. sequence.Children.Select(c => (c as YamlScalarNode)?.Value ?? throw new ArgumentException($"{path}:{c.Start.Line}: field gate.{key}: items must be text"))]
-                : throw new ArgumentException($"{path}:{line}: field gate.{key} must be a list");
-            switch (key)
-            {
-                case "regression-points": policy = policy with { RegressionPoints = Number() }; break;
-                case "max-error-rate": policy = policy with { MaxErrorRate = Number() }; break;
-                case "suites": policy = policy with { Suites = List() }; break;
-                case "strategies": policy = policy with { Strategies = List() }; break;
-                case "min-members": policy = policy with { MinMembers = Count() }; break;
-                case "min-non-members": policy = policy with { MinNonMembers = Count() }; break;
-                case "min-extraction-values": policy = policy with { MinExtractionValues = Count() }; break;
-                case "min-canaries": policy = policy with { MinCanaries = Count() }; break;
-                default:
-                    if (!thresholds.ContainsKey(key)) throw new ArgumentException($"{path}:{line}: field gate.{key}: unknown check (use {string.Join(", ", Metrics.Keys.Concat(Settings).ToArray())})");
-                    thresholds[key] = text == "off" ? null
-                        : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v
-                        : throw new ArgumentException($"{path}:{line}: field gate.{key}: '{text}' must be a number, or off");
-                    break;
-            }
+            if (thresholds.ContainsKey(key)) thresholds[key] = value.Value == "off" ? null : gate.Number(key);
         }
 
-        policy = policy with { Thresholds = thresholds };
+        var policy = Default with
+        {
+            Thresholds = thresholds,
+            RegressionPoints = gate.Number("regression-points") ?? Default.RegressionPoints,
+            MaxErrorRate = gate.Number("max-error-rate") ?? Default.MaxErrorRate,
+            Suites = gate.Texts("suites") ?? Default.Suites,
+            Strategies = gate.Texts("strategies") ?? Default.Strategies,
+            MinMembers = gate.Integer("min-members") ?? Default.MinMembers,
+            MinNonMembers = gate.Integer("min-non-members") ?? Default.MinNonMembers,
+            MinExtractionValues = gate.Integer("min-extraction-values") ?? Default.MinExtractionValues,
+            MinCanaries = gate.Integer("min-canaries") ?? Default.MinCanaries,
+        };
         if (policy.Validate() is [var (field, problem), ..])
         {
-            throw new ArgumentException($"{path}:{lines.GetValueOrDefault(field, node.Start.Line)}: field {(field == "gate" ? "gate" : "gate." + field)}: {problem}");
+            throw field == "gate" || !gate.Has(field) ? gate.Error(problem) : gate.Error(field, problem);
         }
 
         return policy;

@@ -1,6 +1,4 @@
-using System.Reflection;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using Drydock.Detection.Configuration;
 
 namespace Drydock.Evaluation.Probes;
 
@@ -44,57 +42,56 @@ public sealed record ProbeSuite(string Name, int Version, string Description, IR
         return Parse(reader.ReadToEnd(), $"{nameOrPath} (built in)") with { IsBuiltIn = true };
     }
 
+    /// <summary>The shape of a suite file: every key a suite or a probe may have (anything else is an error).</summary>
+    public static MapShape Shape { get; } = ConfigShape.Map(
+        ("suite", ConfigShape.Text),
+        ("version", ConfigShape.Integer(0)),
+        ("description", ConfigShape.Text),
+        ("probes", ConfigShape.ListOf(ConfigShape.Map(
+            ("id", ConfigShape.Text),
+            ("family", ConfigShape.Text),
+            ("owasp", ConfigShape.ListOf(ConfigShape.Text)),
+            ("prompt", ConfigShape.Text),
+            ("turns", ConfigShape.ListOf(ConfigShape.Text)),
+            ("success", ConfigShape.ListOf(ConfigShape.Text)),
+            ("detect", ConfigShape.ListOf(ConfigShape.Text)),
+            ("leaks-system-prompt", ConfigShape.Boolean),
+            ("expect", ConfigShape.OneOf("refuse")),
+            ("translations", ConfigShape.MapOf(ConfigShape.Text))).Requires("id", "family")))).Requires("suite", "version", "probes");
+
     /// <summary>Parses suite YAML; errors name the source, line and field.</summary>
     public static ProbeSuite Parse(string yaml, string source)
     {
-        var stream = new YamlStream();
+        ConfigNode root;
         try
         {
-            stream.Load(new StringReader(yaml));
+            root = ConfigReader.Parse(source, yaml, Shape);
         }
-        catch (YamlException e)
+        catch (ConfigFileException e)
         {
-            throw new ProbeSuiteException($"{source}:{e.Start.Line}: {e.Message}");
+            throw new ProbeSuiteException(e.Message);
         }
 
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root) throw new ProbeSuiteException($"{source}:1: a suite is a mapping with suite, version and probes");
-        string? Scalar(YamlMappingNode node, string key) => node.Children.TryGetValue(new YamlScalarNode(key), out var v) ? (v as YamlScalarNode)?.Value : null;
-        List<string> List(YamlMappingNode node, string key) => node.Children.TryGetValue(new YamlScalarNode(key), out var v)
-            ? v switch
-            {
-                YamlSequenceNode s => [.. s.Children.Select(c => (c as YamlScalarNode)?.Value ?? throw new ProbeSuiteException($"{source}:{c.Start.Line}: field {key}: items must be text"))],
-                YamlScalarNode one => [one.Value ?? ""],
-                _ => throw new ProbeSuiteException($"{source}:{v.Start.Line}: field {key} must be a list"),
-            }
-            : [];
-        var name = Scalar(root, "suite") ?? throw new ProbeSuiteException($"{source}:{root.Start.Line}: field suite is required");
-        var version = int.TryParse(Scalar(root, "version"), out var v) ? v : throw new ProbeSuiteException($"{source}:{root.Start.Line}: field version must be an integer");
-        if (!root.Children.TryGetValue(new YamlScalarNode("probes"), out var probesNode) || probesNode is not YamlSequenceNode probes) throw new ProbeSuiteException($"{source}:{root.Start.Line}: field probes must be a list");
+        var name = root.Text("suite")!;
         var result = new List<Probe>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var node in probes.Children)
+        foreach (var p in root["probes"]!.Items)
         {
-            if (node is not YamlMappingNode p) throw new ProbeSuiteException($"{source}:{node.Start.Line}: each probe is a mapping");
-            var line = p.Start.Line;
-            var id = Scalar(p, "id") ?? throw new ProbeSuiteException($"{source}:{line}: field id is required");
-            if (!ids.Add(id)) throw new ProbeSuiteException($"{source}:{line}: field id: '{id}' is used twice");
-            var turns = List(p, "turns");
-            if (Scalar(p, "prompt") is { } prompt) turns.Insert(0, prompt);
-            if (turns.Count == 0) throw new ProbeSuiteException($"{source}:{line}: probe {id}: field prompt or turns is required");
-            var expect = Scalar(p, "expect");
-            if (expect is not (null or "refuse")) throw new ProbeSuiteException($"{source}:{line}: probe {id}: field expect: '{expect}' is not refuse");
-            var success = List(p, "success");
-            var detect = List(p, "detect");
-            var leaks = Scalar(p, "leaks-system-prompt") == "true";
-            if (success.Count == 0 && detect.Count == 0 && !leaks && expect is null) throw new ProbeSuiteException($"{source}:{line}: probe {id}: nothing says what success is (success, detect, leaks-system-prompt or expect)");
-            var translations = p.Children.TryGetValue(new YamlScalarNode("translations"), out var t) && t is YamlMappingNode tm
-                ? tm.Children.ToDictionary(kv => ((YamlScalarNode)kv.Key).Value ?? "", kv => (kv.Value as YamlScalarNode)?.Value ?? "", StringComparer.Ordinal)
-                : new Dictionary<string, string>(StringComparer.Ordinal);
-            result.Add(new Probe(id, Scalar(p, "family") ?? throw new ProbeSuiteException($"{source}:{line}: probe {id}: field family is required"),
-                List(p, "owasp"), turns, success, detect, leaks, expect, translations, name));
+            var id = p.Text("id")!;
+            if (!ids.Add(id)) throw new ProbeSuiteException(p.Error("id", $"'{id}' is used twice").Message);
+            var turns = (p.Texts("turns") ?? []).ToList();
+            if (p.Text("prompt") is { } prompt) turns.Insert(0, prompt);
+            if (turns.Count == 0) throw new ProbeSuiteException(p.Error("prompt", $"probe {id}: prompt or turns is required").Message);
+            var expect = p.Text("expect");
+            var success = p.Texts("success") ?? [];
+            var detect = p.Texts("detect") ?? [];
+            var leaks = p.Boolean("leaks-system-prompt") ?? false;
+            if (success.Count == 0 && detect.Count == 0 && !leaks && expect is null) throw new ProbeSuiteException(p.Error($"probe {id}: nothing says what success is (success, detect, leaks-system-prompt or expect)").Message);
+            var translations = p["translations"]?.Entries.ToDictionary(kv => kv.Key, kv => kv.Value.Value ?? "", StringComparer.Ordinal) ?? new Dictionary<string, string>(StringComparer.Ordinal);
+            result.Add(new Probe(id, p.Text("family")!, p.Texts("owasp") ?? [], turns, success, detect, leaks, expect, translations, name));
         }
 
-        return new ProbeSuite(name, version, Scalar(root, "description") ?? "", result)
+        return new ProbeSuite(name, root.Integer("version")!.Value, root.Text("description") ?? "", result)
         {
             Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(yaml))),
         };

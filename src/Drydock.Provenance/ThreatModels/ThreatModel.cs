@@ -1,5 +1,4 @@
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using Drydock.Detection.Configuration;
 
 namespace Drydock.Provenance.ThreatModels;
 
@@ -37,48 +36,46 @@ public static class ThreatModel
           - TODO
         """ + "\n";
 
+    /// <summary>The shape of a threat model file: its sections (anything else is an error naming file, line and field).</summary>
+    public static MapShape Shape { get; } = ConfigShape.Map(
+        ("project", ConfigShape.Text),
+        ("assets", ConfigShape.ListOf(ConfigShape.Text)),
+        ("attackers", ConfigShape.ListOf(ConfigShape.Text)),
+        ("data-sensitivity", ConfigShape.Text),
+        ("users", ConfigShape.ListOf(ConfigShape.Text)),
+        ("damage", ConfigShape.Map(("leak", ConfigShape.Text), ("lie", ConfigShape.Text), ("obey", ConfigShape.Text))),
+        ("mitigations", ConfigShape.ListOf(ConfigShape.Text)));
+
     /// <summary>Validates a threat model; returns its project, or throws naming the file, line and field.</summary>
     public static string Validate(string path, string text)
     {
-        var stream = new YamlStream();
+        ConfigNode root;
         try
         {
-            stream.Load(new StringReader(text));
+            root = ConfigReader.Parse(path, text, Shape);
         }
-        catch (YamlException e)
+        catch (ConfigFileException e)
         {
-            throw new ThreatModelException($"{path}:{e.Start.Line}: yaml: {e.InnerException?.Message ?? e.Message}");
+            throw new ThreatModelException(e.Message);
         }
 
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root) throw new ThreatModelException($"{path}:1: the threat model must be a mapping");
         foreach (var field in Required)
         {
-            YamlNode? node = root;
-            foreach (var part in field.Split('.'))
-            {
-                node = node is YamlMappingNode map && map.Children.TryGetValue(new YamlScalarNode(part), out var child) ? child : null;
-            }
-
-            var line = node?.Start.Line ?? root.Start.Line;
-            var values = node switch
-            {
-                YamlScalarNode s => [s.Value ?? ""],
-                YamlSequenceNode seq => seq.Children.Select(c => (c as YamlScalarNode)?.Value ?? c.ToString()).ToList(),
-                YamlMappingNode => ["(mapping)"],
-                _ => new List<string>(),
-            };
+            var parts = field.Split('.');
+            var parent = parts.Length == 2 ? root[parts[0]] : root;
+            var node = parent?[parts[^1]];
+            var line = node?.Line ?? parent?.Line ?? 1;
+            var values = node is null ? [] : node.Value is { } one ? [one] : node.Items.Select(i => i.Value ?? "").ToList();
             if (values.Count == 0 || values.All(v => string.IsNullOrWhiteSpace(v))) throw new ThreatModelException($"{path}:{line}: field {field} is missing or empty");
             if (values.Any(v => v.TrimStart().StartsWith("TODO", StringComparison.Ordinal))) throw new ThreatModelException($"{path}:{line}: field {field} still says TODO");
         }
 
-        var sensitivityNode = root.Children[new YamlScalarNode("data-sensitivity")];
-        if (sensitivityNode is not YamlScalarNode { Value: { } sensitivity } || Classifications.Rank(sensitivity) < 0)
+        if (Classifications.Rank(root.Text("data-sensitivity")!) < 0)
         {
-            throw new ThreatModelException($"{path}:{sensitivityNode.Start.Line}: field data-sensitivity must be one of {string.Join(", ", Classifications.Ordered.ToArray())}");
+            throw new ThreatModelException($"{path}:{root["data-sensitivity"]!.Line}: field data-sensitivity must be one of {string.Join(", ", Classifications.Ordered.ToArray())}");
         }
 
-        var projectNode = root.Children[new YamlScalarNode("project")];
-        return projectNode is YamlScalarNode { Value: { } project } ? project : throw new ThreatModelException($"{path}:{projectNode.Start.Line}: field project must be a name");
+        return root.Text("project")!;
     }
 }
 
