@@ -180,7 +180,7 @@ public sealed partial class GateCommandTests : IDisposable
         await File.AppendAllTextAsync(yaml, "  jailbreak-success: 5\n", TestContext.Current.CancellationToken);
         var outOfRange = await Run("gate", "--model", model);
         Assert.Equal(2, outOfRange.Exit);
-        Assert.Contains($"drydock.yaml:{lines + 1}: field gate.jailbreak-success: 5 is not a rate", outOfRange.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"drydock.yaml:{lines + 1}: gate.jailbreak-success: '5' must be a number from 0 to 1, or off", outOfRange.Stderr, StringComparison.Ordinal);
 
         await File.WriteAllTextAsync(yaml, "gate: { injection-success: off, jailbreak-success: off, harmful-compliance: off, system-prompt-leak: off, pii-leak: off, canary-extraction: off, exposure-bits: off, membership-auc: off, pii-extraction: off }\n", TestContext.Current.CancellationToken);
         var none = await Run("gate", "--model", model);

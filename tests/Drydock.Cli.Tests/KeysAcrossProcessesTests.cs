@@ -27,6 +27,9 @@ public sealed class KeysAcrossProcessesTests : IDisposable
     private readonly TempDir _dir = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
+    // Key verbs act on a project (found like git finds a repository): the scratch folder is one.
+    public KeysAcrossProcessesTests() => Directory.CreateDirectory(Path.Combine(_dir.Path, ".drydock"));
+
     public void Dispose()
     {
         _http.Dispose();

@@ -168,15 +168,15 @@ public sealed class ReleaseGateTests : IDisposable
     [InlineData("gate:\n  injection-success: lots\n", "p.yaml:2", "gate.injection-success")]
     [InlineData("gate:\n  toxicity: 0.1\n", "p.yaml:2", "gate.toxicity: unknown setting")]
     [InlineData("gate:\n  regression-points: -1\n", "p.yaml:2", "gate.regression-points")]
-    [InlineData("gate:\n  membership-auc: 0.6\n  jailbreak-success: 5\n", "p.yaml:3", "gate.jailbreak-success: 5 is not a rate")]
+    [InlineData("gate:\n  membership-auc: 0.6\n  jailbreak-success: 5\n", "p.yaml:3", "gate.jailbreak-success: '5' must be a number from 0 to 1, or off")]
     [InlineData("gate:\n  pii-leak: -0.1\n", "p.yaml:2", "gate.pii-leak")]
-    [InlineData("gate:\n  exposure-bits: -1\n", "p.yaml:2", "gate.exposure-bits: -1 must be at least 0")]
+    [InlineData("gate:\n  exposure-bits: -1\n", "p.yaml:2", "gate.exposure-bits: '-1' must be a number of at least 0")]
     [InlineData("gate:\n  membership-auc: 0.3\n", "p.yaml:2", "gate.membership-auc")]
     [InlineData("gate:\n  max-error-rate: 2\n", "p.yaml:2", "gate.max-error-rate")]
     [InlineData("gate:\n  min-members: 0\n", "p.yaml:2", "gate.min-members")]
-    [InlineData("gate:\n  strategies: [none, rot26]\n", "p.yaml:2", "unknown strategy 'rot26'")]
-    [InlineData("gate:\n  suites: jailbreak\n", "p.yaml:2", "gate.suites must be a list")]
-    [InlineData("x: 1\ngate: { injection-success: off, jailbreak-success: off, harmful-compliance: off, system-prompt-leak: off, pii-leak: off, canary-extraction: off, exposure-bits: off, membership-auc: off, pii-extraction: off }\n", "p.yaml:2", "every check is off")]
+    [InlineData("gate:\n  strategies: [none, rot26]\n", "p.yaml:2", "'rot26' is not one of")]
+    [InlineData("gate:\n  suites: jailbreak\n", "p.yaml:2", "gate.suites: must be a list")]
+    [InlineData("gate: { injection-success: off, jailbreak-success: off, harmful-compliance: off, system-prompt-leak: off, pii-leak: off, canary-extraction: off, exposure-bits: off, membership-auc: off, pii-extraction: off }\n", "p.yaml:1", "every check is off")]
     public void BadGateSettings_NameFileLineAndField(string yaml, string where, string what)
     {
         var error = Assert.Throws<ConfigFileException>(() => Read(_dir.File("p.yaml", yaml)));

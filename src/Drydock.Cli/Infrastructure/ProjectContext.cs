@@ -21,6 +21,8 @@ internal sealed class ProjectContext
 {
     public const string StateFolderName = ".drydock";
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TextWriter, TextWriter> s_announced = [];
+
     public const string ProjectFileName = "drydock.yaml";
 
     public static readonly Option<string?> RegistryOption = new("--registry")
@@ -103,6 +105,9 @@ internal sealed class ProjectContext
     {
         ArgumentNullException.ThrowIfNull(stderr);
         if (Root is null && PolicyPath is null) return;
+
+        // Once per command: a verb that loads the project in two places still says it once.
+        if (!s_announced.TryAdd(stderr, stderr)) return;
         var file = PolicyPath is null ? "" : Root is not null && Path.GetFullPath(PolicyPath) == Path.Combine(Root, ProjectFileName) ? "" : $" (file {PolicyPath})";
         stderr.WriteLine(Root is null ? $"drydock: no project; file {PolicyPath}" : $"drydock: project {Root}{file}");
     }

@@ -101,11 +101,11 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     /// settings. A new setting is one more entry here and one in docs/schemas/drydock.schema.json.
     /// </summary>
     public static MapShape Shape { get; } = ConfigShape.Map([
-        .. Metrics.Keys.Select(k => (k, (ConfigShape)ConfigShape.NumberOr(0, "off"))),
+        .. Metrics.Keys.Select(k => (k, (ConfigShape)new ValueShape(ValueKind.NumberOrChoice, k == "membership-auc" ? 0.5 : 0, Rates.Contains(k) || k == "membership-auc" ? 1 : null, ["off"]))),
         ("regression-points", ConfigShape.Number(0, 100)),
         ("max-error-rate", ConfigShape.Number(0, 1)),
         ("suites", ConfigShape.ListOf(ConfigShape.Text)),
-        ("strategies", ConfigShape.ListOf(ConfigShape.Text)),
+        ("strategies", ConfigShape.ListOf(ConfigShape.OneOf([.. AttackStrategy.All]))),
         ("min-members", ConfigShape.Integer(1)),
         ("min-non-members", ConfigShape.Integer(1)),
         ("min-extraction-values", ConfigShape.Integer(1)),
