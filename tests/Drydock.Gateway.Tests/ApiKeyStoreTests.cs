@@ -160,6 +160,21 @@ public sealed class ApiKeyStoreTests : IDisposable
         Assert.Equal(2, journal.Changes.Count(c => c.Action == "create" && c.Reason!.StartsWith("sealed", StringComparison.Ordinal)));
         Assert.Equal(record.Id, ApiKeyStore.Open(Folder).Authenticate(key)?.Id);
         Assert.Throws<ApiKeyStoreException>(() => ApiKeyStore.Seal(Folder, new ApiKeyStoreOptions()));
+
+        // Once the audit log holds the store's changes, a code-less file is an edit (here: the revocation dropped).
+        var legacy = JsonNode.Parse(File.ReadAllText(FilePath))!["keys"]!.AsArray();
+        foreach (var k in legacy) k!["revoked"] = null;
+        File.WriteAllText(FilePath, legacy.ToJsonString());
+        Assert.Contains("already records", Assert.Throws<ApiKeyStoreException>(() => ApiKeyStore.Seal(Folder, new ApiKeyStoreOptions { Journal = journal })).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AKeyFileWithADuplicateField_IsRefused_NotHalfRead()
+    {
+        ApiKeyStore.Open(Folder).Create("app", "internal", [], null);
+        var text = File.ReadAllText(FilePath);
+        File.WriteAllText(FilePath, "{\"format\":\"drydock-api-keys/1\"," + text.TrimStart()[1..]);
+        Assert.Contains("not a readable key file", Assert.Throws<ApiKeyStoreException>(() => ApiKeyStore.Open(Folder)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -184,6 +199,8 @@ public sealed class ApiKeyStoreTests : IDisposable
             if (Fail) throw new InvalidOperationException("the registry is unreachable");
             Changes.Add(change);
         }
+
+        public bool HasEntries(string store) => Changes.Any(c => c.Store == store);
     }
 
     private sealed class ManualTime : TimeProvider

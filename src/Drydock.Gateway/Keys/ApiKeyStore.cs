@@ -28,6 +28,9 @@ public interface IApiKeyJournal
 {
     /// <summary>Records <paramref name="change"/>; throws when it cannot (the change is then not made).</summary>
     void Record(ApiKeyChange change);
+
+    /// <summary>Whether any change of the key store <paramref name="store"/> is recorded already.</summary>
+    bool HasEntries(string store);
 }
 
 /// <summary>Records key changes in the registry's hash-chained audit log, opening the registry for each change.</summary>
@@ -39,6 +42,13 @@ public sealed class RegistryApiKeyJournal(Func<ProvenanceRegistry> open, string 
         ArgumentNullException.ThrowIfNull(change);
         using var registry = open();
         registry.RecordApiKeyEvent(change.Action, ApiKeyStore.State(change.Key, change.Store), change.Reason, actor);
+    }
+
+    /// <inheritdoc />
+    public bool HasEntries(string store)
+    {
+        using var registry = open();
+        return registry.ApiKeyEvents().Any(e => e.Key.Store == store);
     }
 }
 
@@ -146,6 +156,14 @@ public sealed partial class ApiKeyStore
         if (!File.Exists(path)) throw new ApiKeyStoreException($"{path}: no key file to seal");
         if (!File.ReadAllText(path).TrimStart().StartsWith('[')) throw new ApiKeyStoreException($"{path}: already has an integrity code; a file that fails it is restored from a copy or its keys revoked and created again, never sealed");
         var store = new ApiKeyStore(folder, pepper, options, legacy: true);
+
+        // A store whose changes are in the audit log was written with integrity codes: a code-less file there is an
+        // edit (a revocation dropped, say), not an older drydock's file, and sealing it would accept the edit.
+        if (options.Journal is null || options.Journal.HasEntries(store.StoreId))
+        {
+            throw new ApiKeyStoreException($"{path}: the audit log already records changes of this key store, so a file without an integrity code here was written by hand; refused. Restore the file from a copy, or revoke and create the keys again");
+        }
+
         return store.Change<IReadOnlyList<ApiKey>>(keys =>
         {
             var all = keys.Values.OrderBy(k => k.Created, StringComparer.Ordinal).ThenBy(k => k.Id, StringComparer.Ordinal).ToList();
@@ -391,7 +409,20 @@ public sealed partial class ApiKeyStore
 
     private static byte[] Digest(byte[]? bytes) => bytes is null ? [] : SHA256.HashData(bytes);
 
+    // Any file that cannot be read as a key file (duplicate fields, invalid text, odd shapes) is refused, never half-read.
     private Dictionary<string, ApiKey> Parse(byte[]? bytes)
+    {
+        try
+        {
+            return ParseFile(bytes);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or JsonException or OverflowException)
+        {
+            throw new ApiKeyStoreException($"{_path}: not a readable key file ({e.Message})");
+        }
+    }
+
+    private Dictionary<string, ApiKey> ParseFile(byte[]? bytes)
     {
         var keys = new Dictionary<string, ApiKey>(StringComparer.Ordinal);
         if (bytes is null) return keys;
