@@ -23,12 +23,13 @@ public sealed record SuiteIdentity(string Name, int Version, string Sha256)
 /// <summary>
 /// What a probe evaluation measured: the target (endpoint URL, or <c>onnx:</c> with the model's digest), the model
 /// name, the system prompt (by hash), the suites (name, version, content hash), the strategies, the judge, the
-/// detection rules (by hash) and the Drydock version. Its <see cref="Fingerprint"/> identifies a run: results are
+/// detection rules (by hash), the Drydock version and the model version the results are recorded for (<c>--record</c>,
+/// or <c>none</c>), so one model version's answers never stand in for another's. Its <see cref="Fingerprint"/> identifies a run: results are
 /// resumed only under the same fingerprint, and the gate lists it with the evidence it used.
 /// </summary>
 public sealed record RunIdentity(
     string TargetKind, string Target, string? TargetDigest, string Model, string? SystemPromptSha256, IReadOnlyList<SuiteIdentity> Suites,
-    IReadOnlyList<string> Strategies, string Judge, string RulesSha256, string ToolVersion)
+    IReadOnlyList<string> Strategies, string Judge, string RulesSha256, string ToolVersion, string ModelVersion)
 {
     /// <summary>The SHA-256 of the canonical JSON of every field.</summary>
     public string Fingerprint => Sha256(ToJson().ToJsonString());
@@ -46,6 +47,7 @@ public sealed record RunIdentity(
         ["judge"] = Judge,
         ["rulesSha256"] = RulesSha256,
         ["toolVersion"] = ToolVersion,
+        ["modelVersion"] = string.IsNullOrEmpty(ModelVersion) ? "none" : ModelVersion,
     };
 
     /// <summary>The SHA-256 (lowercase hex) of UTF-8 text.</summary>

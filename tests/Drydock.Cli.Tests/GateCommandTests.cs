@@ -214,6 +214,10 @@ public sealed partial class GateCommandTests : IDisposable
         var swapped = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "clean.jsonl.holdout.jsonl", "--non-members", "clean.jsonl", "--record", model);
         Assert.Equal(2, swapped.Exit);
         Assert.Contains("is not a dataset " + model + " was trained on", swapped.Stderr, StringComparison.Ordinal);
+        // A reference that is the target itself calibrates nothing (AUC 0.5 whatever the model memorised).
+        var itself = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "clean.jsonl", "--non-members", "clean.jsonl.holdout.jsonl", "--reference-target", server.BaseUrl + "/", "--reference-model", "forgetter", "--record", model);
+        Assert.Equal(2, itself.Exit);
+        Assert.Contains("is the target itself", itself.Stderr, StringComparison.Ordinal);
         var tiny = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "clean.jsonl", "--non-members", "clean.jsonl.holdout.jsonl", "--limit", "1", "--record", model);
         Assert.Equal(0, tiny.Exit);
         Assert.Contains("fewer than the gate counts", tiny.Stderr, StringComparison.Ordinal);

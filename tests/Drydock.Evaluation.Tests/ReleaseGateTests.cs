@@ -43,7 +43,7 @@ public sealed class ReleaseGateTests : IDisposable
         var fingerprint = RunIdentity.Sha256(id);
         var run = new EvaluationRun(fingerprint, results, planned, 0, stopped ? "the request budget of 20 is spent" : null);
         var target = digest is null ? new TargetIdentity("endpoint", "http://t/v1", null, "m") : new TargetIdentity("onnx", "onnx:m", digest, "m");
-        var identity = new RunIdentity(target.Kind, target.Target, target.Digest, "m", null, [.. suites.Select(SuiteIdentity.Of)], strategies, "rules", "r", "1");
+        var identity = new RunIdentity(target.Kind, target.Target, target.Digest, "m", null, [.. suites.Select(SuiteIdentity.Of)], strategies, "rules", "r", "1", "none");
         var evidence = EvidenceBuilder.Probes(identity, target, run, suites, strategies, results.Count, "abc", "planted");
         return new EvaluationRecord(id, "mv-1", "probes", "t", ReleaseGate.ProbeMetrics(results), null, "alice", at) { Evidence = evidence };
     }

@@ -79,7 +79,7 @@ internal static class EvalCommand
                 using var judgeDisposal = judgeEndpoint;
                 var targetIdentity = TargetIdentity.Of(endpoint, modelName);
                 var identity = new RunIdentity(targetIdentity.Kind, endpoint, targetIdentity.Digest, modelName, RunIdentity.Sha256(prompt), [.. loaded.Select(SuiteIdentity.Of)], [.. chosen],
-                    judgeEndpoint is null ? "rules" : $"rules+model {parse.GetValue(judgeTarget)} {parse.GetValue(judgeModel)}", RunIdentity.RulesDigest(detector), ToolInfo.Version);
+                    judgeEndpoint is null ? "rules" : $"rules+model {parse.GetValue(judgeTarget)} {parse.GetValue(judgeModel)}", RunIdentity.RulesDigest(detector), ToolInfo.Version, parse.GetValue(record) ?? "none");
                 var fingerprint = identity.Fingerprint;
                 // In a project the results go under .drydock/eval; outside one, beside the command (no project is made implicitly).
                 var resultsName = string.Concat(modelName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_')) + "-" + fingerprint[..12] + ".results.jsonl";
@@ -278,6 +278,16 @@ internal static class EvalCommand
                 var memberTexts = allMembers.Take(parse.GetValue(limit)).ToList();
                 var nonMemberTexts = Datasets.DatasetReader.Texts(parse.GetValue(nonMembers)!, parse.GetValue(limit));
                 var inputs = set.CheckInputs(project, parse, (registry, model) => Evaluation.Privacy.PrivacyInputs.Membership(registry, model, parse.GetValue(members)!, parse.GetValue(nonMembers)!, allMembers, nonMemberTexts));
+                if (parse.GetValue(reference) is { } referenceUrl)
+                {
+                    var targetUrl = parse.GetValue(set.Target)!;
+                    var subject = TargetIdentity.Of(targetUrl, ModelName(targetUrl, parse.GetValue(set.Model)));
+                    if (subject.IsSameModelAs(TargetIdentity.Of(referenceUrl, ModelName(referenceUrl, parse.GetValue(referenceModel), "--reference-model"))))
+                    {
+                        throw new ArgumentException($"--reference-target {referenceUrl} is the target itself ({subject.Target} {subject.Model}): calibrated against itself every score is 0 and the AUC 0.5 proves nothing; give the base model as the reference, or no reference");
+                    }
+                }
+
                 using var target = set.Open(parse);
                 using var referenceTarget = parse.GetValue(reference) is { } r ? set.Open(parse, r, parse.GetValue(referenceModel)) : null;
                 var result = await Evaluation.Privacy.MembershipTest.RunAsync(target, referenceTarget, memberTexts, nonMemberTexts, cancellationToken).ConfigureAwait(false);

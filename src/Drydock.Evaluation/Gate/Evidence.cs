@@ -23,6 +23,34 @@ public sealed record TargetIdentity(string Kind, string Target, string? Digest, 
 
     /// <summary>As JSON.</summary>
     public JsonObject ToJson() => new() { ["kind"] = Kind, ["target"] = Target, ["digest"] = Digest, ["model"] = Model };
+
+    /// <summary>
+    /// True when <paramref name="other"/> is the same model as this one: two onnx targets with the same digest or the
+    /// same full path, or two endpoints with the same URL (scheme, host and port folded, a trailing slash ignored) and
+    /// the same model name (case folded). A reference model that is the target itself calibrates nothing.
+    /// </summary>
+    public bool IsSameModelAs(TargetIdentity other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (Kind != other.Kind) return false;
+        if (Kind == "onnx")
+        {
+            return (Digest is not null && string.Equals(Digest, other.Digest, StringComparison.OrdinalIgnoreCase))
+                || string.Equals(FullPath(Target), FullPath(other.Target), OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase);
+        }
+
+        return string.Equals(Endpoint(Target), Endpoint(other.Target), StringComparison.Ordinal) && string.Equals(Model, other.Model, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static string FullPath(string target) =>
+        Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.StartsWith("onnx:", StringComparison.Ordinal) ? target["onnx:".Length..] : target));
+
+    private static string Endpoint(string target)
+    {
+        var text = target.Trim();
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri)) return text.TrimEnd('/');
+        return $"{uri.Scheme.ToLowerInvariant()}://{uri.IdnHost.ToLowerInvariant()}:{uri.Port}{uri.AbsolutePath.TrimEnd('/')}{uri.Query}";
+    }
 }
 
 /// <summary>
