@@ -17,7 +17,15 @@ public sealed partial class GatewayHost
         var key = exchange.Key;
         var tier = exchange.Tier;
         var audit = exchange.Audit;
-        var model = exchange.Model = (string?)(request["model"] as JsonValue) ?? "";
+        // A model server serves its default model for an empty name, so a request that names none (missing, null, not a
+        // string, blank) would reach whatever it serves, a contained model too: refused before anything else.
+        if (request["model"] is not JsonValue named || named.GetValueKind() != System.Text.Json.JsonValueKind.String || string.IsNullOrWhiteSpace((string?)named))
+        {
+            audit["model"] = exchange.LoggedModel = "";
+            return await Error(context, 400, "invalid_model", "the request must name its model as a non-empty string").ConfigureAwait(false);
+        }
+
+        var model = exchange.Model = (string)named!;
         audit["model"] = exchange.LoggedModel = LoggedModel(model, audit);
         if (!tier.Allows(model) || (key.Models.Count > 0 && !key.Models.Contains(model))) return await Error(context, 403, "model_not_allowed", $"model '{model}' is not allowed for this key").ConfigureAwait(false);
         var route = exchange.Route = _operations.Resolve(model);

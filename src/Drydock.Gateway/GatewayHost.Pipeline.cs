@@ -92,7 +92,16 @@ public sealed partial class GatewayHost
     private async Task<int?> GuardInputAsync(Exchange exchange)
     {
         exchange.Prompt = string.Join("\n", OpenAiPayload.PromptTexts(exchange.Request, exchange.Chat).ToArray());
-        var texts = JsonStrings.RequestTexts(exchange.Request, out var count);
+        var texts = JsonStrings.RequestTexts(exchange.Request, out var count, out var invalid);
+        if (invalid is not null)
+        {
+            // A role, type or id is written into the prompt by chat templates: one that holds more than its structure
+            // allows is refused, whatever the tier's input guard.
+            Metrics.Blocked("input");
+            exchange.Audit["error"] = "the request field " + invalid + " holds more than its structure allows";
+            return await Error(exchange.Context, 400, "invalid_request", $"the request field {invalid} holds more than its structure allows").ConfigureAwait(false);
+        }
+
         texts.Add(exchange.Model);
         var prompt = string.Join("\n", texts);
         var input = _guard.Input(prompt, exchange.Tier.Input);

@@ -77,6 +77,28 @@ public sealed class ContainmentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AModelThatIsNotANonEmptyString_IsRefused_BeforeAnythingIsForwarded()
+    {
+        // A model server serves its default (the contained) model for an empty name: leaving the model out must not
+        // get round the kill switch.
+        var v2 = ApprovedModel('2', "large");
+        _registry.Deploy("support", v2, null, null, "ops", s_policy);
+        await Eventually(async () => await Serving("support") == "large");
+        Assert.Equal(HttpStatusCode.OK, (await Admin("/admin/contain", """{"model":"support","reason":"canary seen"}""")).StatusCode);
+        var before = _upstream.Requests;
+        using var http = Http(_key);
+        foreach (var model in new[] { "", "\"model\":null,", "\"model\":[\"support\"],", "\"model\":{\"id\":\"support\"},", "\"model\":\"\",", "\"model\":\"  \",", "\"model\":7," })
+        {
+            using var chat = await http.PostAsync(Url + "/v1/chat/completions", Body("{" + model + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"), TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.BadRequest, chat.StatusCode);
+            using var completion = await http.PostAsync(Url + "/v1/completions", Body("{" + model + "\"prompt\":\"hi\"}"), TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.BadRequest, completion.StatusCode);
+        }
+
+        Assert.Equal(before, _upstream.Requests);
+    }
+
+    [Fact]
     public async Task Revert_ContainsTheVersionRevertedAwayFrom_UntilItIsDeployedAgain()
     {
         var v1 = ApprovedModel('1', "tiny");

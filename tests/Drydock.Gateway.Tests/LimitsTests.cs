@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json.Nodes;
 using Drydock.Detection.Engine;
 using Drydock.Detection.Rules;
 using Drydock.Gateway.Keys;
+using Drydock.Gateway.Limits;
 using Drydock.Gateway.State;
 using Drydock.Tests.Shared;
 
@@ -96,6 +98,31 @@ public sealed class LimitsTests
     }
 
     [Theory]
+    [InlineData(30, 1000, false, 403)]
+    [InlineData(30, 1000, true, 403)]
+    [InlineData(4, 1025, false, 403)]
+    [InlineData(4, 1024, true, 200)]
+    public async Task EveryPromptOfAList_CountsItsChoices(int prompts, int maxTokens, bool tokenIds, int status)
+    {
+        // /v1/completions answers each prompt of a list with its own choices: 30 prompts of 1,000 tokens are 30,000.
+        await using var gateway = await Gateway();
+        var list = string.Join(",", Enumerable.Range(0, prompts).Select(i => tokenIds ? $"[{i + 1},2,3]" : $"\"prompt {i}\""));
+        var response = await Post(gateway.Host, gateway.Key, $$"""{"model":"tiny","max_tokens":{{maxTokens}},"prompt":[{{list}}]}""", "/v1/completions");
+        Assert.Equal(status, (int)response.StatusCode);
+        if (status != 200) Assert.Equal(0, gateway.Upstream.Requests);
+    }
+
+    [Fact]
+    public void TokenIdPrompts_CountInTheReservation()
+    {
+        var tier = GatewayOptions.DefaultTiers.First(t => t.Name == "internal");
+        var ids = new JsonObject { ["prompt"] = new JsonArray([.. Enumerable.Range(0, 2000).Select(i => (JsonNode?)i)]), ["max_tokens"] = 10 };
+        Assert.True(TokenLimits.Apply(ids, tier).Reserve >= 2010);
+        var lists = new JsonObject { ["prompt"] = new JsonArray(new JsonArray([.. Enumerable.Range(0, 500).Select(i => (JsonNode?)i)]), new JsonArray(1, 2)), ["max_tokens"] = 10 };
+        Assert.True(TokenLimits.Apply(lists, tier).Reserve >= 502 + 20);
+    }
+
+    [Theory]
     [InlineData("\"n\":4", "max_tokens", 1024)]
     [InlineData("\"max_tokens\":null,\"max_completion_tokens\":null", "max_tokens", 4096)]
     [InlineData("\"max_completion_tokens\":512,\"n\":2", "max_completion_tokens", 512)]
@@ -146,11 +173,11 @@ public sealed class LimitsTests
     }
 
     // The client gives up after 20 s: a gateway that waited for the stalled upstream (a minute) fails the test.
-    private static async Task<(HttpStatusCode StatusCode, string Text)> Post(GatewayHost gateway, string key, string json)
+    private static async Task<(HttpStatusCode StatusCode, string Text)> Post(GatewayHost gateway, string key, string json, string path = "/v1/chat/completions")
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var response = await http.PostAsync(gateway.Urls[0] + "/v1/chat/completions", Body(json), TestContext.Current.CancellationToken);
+        using var response = await http.PostAsync(gateway.Urls[0] + path, Body(json), TestContext.Current.CancellationToken);
         return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
 

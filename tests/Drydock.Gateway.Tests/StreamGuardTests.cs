@@ -1,5 +1,6 @@
 using System.Text;
 using Drydock.Detection;
+using Drydock.Detection.Analyzers;
 using Drydock.Detection.Engine;
 using Drydock.Detection.Rules;
 using Drydock.Gateway.Guards;
@@ -97,6 +98,50 @@ public sealed class StreamGuardTests
     }
 
     // The text the guard lets out while the answer arrives in chunks of the given size (before the final flush).
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(50)]
+    public void EscapedToolArguments_LeaveAsIfTheAnswerCameWhole(int chunk)
+    {
+        // A tool call's arguments are JSON inside a string: every character of a value may be written as a \uXXXX
+        // escape. The backslashes must not end the held credential run, nor the escapes stretch the window.
+        var window = new GatewayOptions { Upstream = new Uri("http://127.0.0.1/v1") }.StreamWindow;
+        var failures = new List<string>();
+        foreach (var rule in BuiltInRules.All.Where(r => r.Category is Categories.Pii or Categories.Secret))
+        {
+            foreach (var example in rule.Examples)
+            {
+                foreach (var answer in new[] { "{\"k\":\"" + Escape(example) + "\"}", "{\"note\":\"here it is: " + Escape(example) + " and that is all of it, thanks\"}" })
+                {
+                    var whole = s_guard.Output(answer, GuardMode.Redact);
+                    var guard = new StreamGuard(s_guard, GuardMode.Redact, window);
+                    var sent = Stream(guard, answer, chunk) + guard.Flush();
+                    if (sent != whole.Text) failures.Add($"{rule.Id}: {sent} <> {whole.Text}");
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [Fact]
+    public void AnEscapedCanary_NeverLeavesInPart()
+    {
+        var code = CanaryAnalyzer.NewValue();
+        var canaries = new CanaryAnalyzer([CanaryAnalyzer.Hash(code)]);
+        var answer = "{\"k\":\"" + Escape("the code is " + code) + "\"}";
+        foreach (var size in new[] { 1, 7, 13 })
+        {
+            var guard = new StreamGuard(s_guard, GuardMode.Redact, 32, canaries);
+            var sent = Stream(guard, answer, size) + guard.Flush();
+            Assert.True(guard.Blocked && guard.Canary, $"size {size}: not blocked");
+            Assert.DoesNotContain(Escape(code[..2]), sent, StringComparison.Ordinal);
+        }
+    }
+
+    private static string Escape(string text) => string.Concat(text.Select(c => $"\\u{(int)c:x4}"));
+
     private static string Stream(StreamGuard guard, string answer, int chunk)
     {
         var sent = new StringBuilder();

@@ -185,47 +185,120 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
             .Select(f => f with { Start = Math.Max(0, f.Start - offset), End = f.End - offset }).ToList();
         Findings.AddRange(leaving);
         var sent = _sent + raw;
-        _sent = sent.Length > ContextLength ? sent[^ContextLength..] : sent;
+        _sent = Tail(sent);
         _pending = _pending[cut..];
         return mode == GuardMode.Redact && leaving.Count > 0 ? TextGuard.Redact(raw, leaving) : raw;
     }
 
     // Where the text that may leave now ends: a window before the newest character, then back to the start of a run of
-    // credential characters that goes on across that point, and back to an unfinished PEM block's BEGIN line.
+    // credential characters that goes on across that point, and back to an unfinished PEM block's BEGIN line. A JSON
+    // escape (\uXXXX, as in a tool call's arguments) is one character here, the one it stands for: it counts once in
+    // the window, belongs to a credential run when that character does, and is never cut.
     private static int Cut(string pending, int window)
     {
+        var (units, decoded, unitAt) = Units(pending);
+
         // The window counts characters that are seen: invisible ones (removed before matching) do not shorten it.
-        var cut = pending.Length;
-        for (var seen = 0; cut > 0 && seen < window; cut--)
+        var u = units.Count;
+        for (var seen = 0; u > 0 && seen < window; u--)
         {
-            if (!IsInvisible(pending, cut - 1)) seen++;
+            if (!units[u - 1].Invisible) seen++;
         }
 
-        if (cut > 0 && cut < pending.Length && char.IsLowSurrogate(pending[cut])) cut--;
-        if (cut < pending.Length && IsCredentialChar(pending, cut))
+        if (u < units.Count && units[u].Credential)
         {
             var tokenFloor = Math.Max(0, pending.Length - MaxTokenHold);
-            while (cut > tokenFloor && IsCredentialChar(pending, cut - 1)) cut--;
+            while (u > 0 && units[u - 1].Start >= tokenFloor && units[u - 1].Credential) u--;
         }
 
+        var cut = u < units.Count ? units[u].Start : pending.Length;
         var floor = Math.Max(0, pending.Length - MaxHold);
-        var begin = pending.LastIndexOf("-----BEGIN ", StringComparison.Ordinal);
+        var b = decoded.LastIndexOf("-----BEGIN ", StringComparison.Ordinal);
+        if (b < 0) return cut;
+        var begin = units[unitAt[b]].Start;
         if (begin < floor || begin >= cut) return cut;
-        var end = pending.IndexOf("-----END ", begin, StringComparison.Ordinal);
-        return end < 0 || pending.IndexOf("-----", end + 9, StringComparison.Ordinal) < 0 ? begin : cut;
+        var end = decoded.IndexOf("-----END ", b, StringComparison.Ordinal);
+        return end < 0 || decoded.IndexOf("-----", end + 9, StringComparison.Ordinal) < 0 ? begin : cut;
     }
 
-    // Invisible characters inside a value do not end its run (they are removed before matching).
-    private static bool IsCredentialChar(string text, int i) =>
-        text[i] is var c && (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '+' or '/' or '=' or '~' or '%' or ':' or '@' || IsInvisible(text, i));
-
-    // Removed before matching, so not counted in the window: invisible and bidi characters, U+FFFD, and the tag characters
-    // and supplementary variation selectors (U+E0000-E01EF, both halves of their surrogate pairs).
-    private static bool IsInvisible(string text, int i)
+    // Where the last ContextLength characters (as the matcher sees them) of text already sent start.
+    private static string Tail(string sent)
     {
-        var c = text[i];
-        if (c == '\uDB40') return true;
-        if (char.IsLowSurrogate(c)) return i > 0 && text[i - 1] == '\uDB40';
-        return !char.IsSurrogate(c) && (MatchText.IsIgnorable(c) || c == '\uFFFD');
+        if (sent.Length <= ContextLength) return sent;
+        var (units, _, _) = Units(sent);
+        return units.Count <= ContextLength ? sent : sent[units[^ContextLength].Start..];
+    }
+
+    // The text as the characters the matcher sees: a surrogate pair, a JSON escape (or an escaped surrogate pair) and an
+    // unfinished escape at the end (held: it may be the start of a value) are one unit each.
+    private static (List<(int Start, bool Invisible, bool Credential)> Units, string Decoded, List<int> UnitAt) Units(string text)
+    {
+        var units = new List<(int, bool, bool)>(text.Length);
+        var decoded = new StringBuilder(text.Length);
+        var unitAt = new List<int>(text.Length);
+        for (var i = 0; i < text.Length;)
+        {
+            var c = text[i];
+            int width;
+            int cp;
+            if (c == '\\' && Escaped(text, i) is { } unit)
+            {
+                width = 6;
+                cp = unit;
+                if (char.IsHighSurrogate(unit) && Escaped(text, i + 6) is { } low && char.IsLowSurrogate(low))
+                {
+                    width = 12;
+                    cp = char.ConvertToUtf32(unit, low);
+                }
+            }
+            else if (c == '\\' && UnfinishedEscape(text, i))
+            {
+                units.Add((i, false, true));
+                decoded.Append('\\');
+                unitAt.Add(units.Count - 1);
+                break;
+            }
+            else if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                width = 2;
+                cp = char.ConvertToUtf32(c, text[i + 1]);
+            }
+            else
+            {
+                width = 1;
+                cp = c;
+            }
+
+            var invisible = cp >= 0x10000 ? MatchText.IsIgnorable(cp) : char.IsSurrogate((char)cp) ? cp == 0xDB40 : MatchText.IsIgnorable(cp) || cp == 0xFFFD;
+            var credential = invisible || (cp < 0x80 && (char.IsAsciiLetterOrDigit((char)cp) || cp is '-' or '_' or '.' or '+' or '/' or '=' or '~' or '%' or ':' or '@'));
+            units.Add((i, invisible, credential));
+            if (cp >= 0x10000)
+            {
+                decoded.Append(char.ConvertFromUtf32(cp));
+                unitAt.Add(units.Count - 1);
+            }
+            else
+            {
+                decoded.Append((char)cp);
+            }
+
+            unitAt.Add(units.Count - 1);
+            i += width;
+        }
+
+        return (units, decoded.ToString(), unitAt);
+    }
+
+    private static char? Escaped(string text, int i) =>
+        i + 5 < text.Length && text[i] == '\\' && text[i + 1] == 'u'
+        && ushort.TryParse(text.AsSpan(i + 2, 4), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var value) ? (char)value : null;
+
+    // A backslash at the end that may still become an escape: "\", "\u", "\u0" ... with hex digits only.
+    private static bool UnfinishedEscape(string text, int i)
+    {
+        if (text.Length - i > 5) return false;
+        if (i + 1 < text.Length && text[i + 1] != 'u') return false;
+        for (var k = i + 2; k < text.Length; k++) if (!char.IsAsciiHexDigit(text[k])) return false;
+        return true;
     }
 }

@@ -18,7 +18,7 @@ internal readonly record struct TokenBudget(long Reserve, int Status, string? Co
 /// <summary>
 /// Every field that bounds how many tokens an answer may have, checked against the tier before anything is forwarded:
 /// <c>max_tokens</c>, <c>max_completion_tokens</c> and the other servers' names for it, each of the <c>n</c> (or
-/// <c>best_of</c>) choices counting. The tier's <c>max-tokens</c> bounds the whole answer: n choices of at most
+/// <c>best_of</c>) choices of each prompt of a list counting. The tier's <c>max-tokens</c> bounds the whole answer: n choices of at most
 /// max-tokens / n each. A field that is not a positive integer is refused, never passed on for the model server to read
 /// its own way.
 /// </summary>
@@ -37,9 +37,11 @@ internal static class TokenLimits
     public static TokenBudget Apply(JsonObject request, Tier tier)
     {
         if (!Count(request, "n", out var n, out var refusal) || !Count(request, "best_of", out var bestOf, out refusal)) return refusal;
-        var choices = Math.Max(n ?? 1, bestOf ?? 1);
+        // A list of prompts is answered prompt by prompt: each of them has n (or best_of) choices.
+        var prompts = Prompts(request);
+        var choices = (long)Math.Max(n ?? 1, bestOf ?? 1) * prompts;
         if (choices > tier.MaxTokens) return TokenBudget.Refuse(403, "max_tokens_exceeded", $"{choices} choices of at least one token each are above the tier's {tier.MaxTokens} tokens an answer");
-        var each = tier.MaxTokens / choices;
+        var each = (int)(tier.MaxTokens / choices);
         long asked = 0;
         foreach (var field in s_maxFields.Append(MinField))
         {
@@ -63,6 +65,10 @@ internal static class TokenLimits
         return new TokenBudget(PromptTokens(request) + (asked * choices), 0, null, null);
     }
 
+    // How many prompts a request holds: a list of strings or of token-ID lists is that many; anything else is one.
+    private static long Prompts(JsonObject request) =>
+        request["prompt"] is JsonArray list && list.Count > 0 && list.Any(p => p is JsonArray || (p is JsonValue v && v.GetValueKind() == JsonValueKind.String)) ? list.Count : 1;
+
     /// <summary>The request's text (every string in it: messages, names, tools) at four characters a token, rounded up.</summary>
     public static long PromptTokens(JsonNode request)
     {
@@ -83,8 +89,19 @@ internal static class TokenLimits
                 case JsonValue v when v.GetValueKind() == JsonValueKind.String:
                     characters += v.GetValue<string>().Length;
                     break;
+                case JsonValue v when v.GetValueKind() == JsonValueKind.Number && InPrompt(v):
+                    // A token ID of a prompt is a token (four characters' worth).
+                    characters += 4;
+                    break;
             }
         }
+    }
+
+    // Whether a number is part of the top-level prompt (a token ID), as a list item or in a list of lists.
+    private static bool InPrompt(JsonNode node)
+    {
+        static bool IsPrompt(JsonNode? list) => list is JsonArray && list.Parent is JsonObject root && root.Parent is null && ReferenceEquals(root["prompt"], list);
+        return IsPrompt(node.Parent) || (node.Parent is JsonArray && IsPrompt(node.Parent.Parent));
     }
 
     // A count field: absent or null is no value (a null is removed, so no server reads it as "no limit"); anything

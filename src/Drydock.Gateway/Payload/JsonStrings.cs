@@ -53,17 +53,36 @@ internal static class JsonStrings
         return leaves;
     }
 
-    /// <summary>Every text of a request: its string values (less structure) and the field names the OpenAI API does not define.</summary>
-    public static List<string> RequestTexts(JsonObject request, out int count)
+    /// <summary>
+    /// Every text of a request: its string values (less structure) and the field names the OpenAI API does not define.
+    /// A structural field's string must hold what its structure allows (a role of the API, a short identifier for a
+    /// type, detail or format, a short token for an id); <paramref name="invalid"/> names the first one that does not
+    /// (the request is refused). Structural strings are read as text as well (a key fits an id's shape), and so is a
+    /// structural name with a value that is not a string; <c>model</c> is skipped only at the top (checked on its own).
+    /// </summary>
+    public static List<string> RequestTexts(JsonObject request, out int count, out string? invalid)
     {
         var leaves = new List<StringLeaf>();
         var names = new List<string>();
-        Walk(request, "", RequestStructure, leaves, names);
+        var bad = new List<string>();
+        Walk(request, "", RequestStructure, leaves, names, bad);
         count = leaves.Count + names.Count;
+        invalid = bad.Count > 0 ? bad[0] : null;
         return [.. leaves.Select(l => l.Value), .. names];
     }
 
-    private static void Walk(JsonNode? node, string path, IReadOnlySet<string> structure, List<StringLeaf> leaves, List<string>? names)
+    private static readonly FrozenSet<string> s_roles = FrozenSet.ToFrozenSet(["system", "user", "assistant", "tool", "function", "developer"], StringComparer.Ordinal);
+
+    // Whether a structural request field's string holds only what its structure allows.
+    private static bool Structural(string name, string value) => name switch
+    {
+        "role" => s_roles.Contains(value),
+        "id" or "tool_call_id" => value.Length is >= 1 and <= 128 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or ':' or '-'),
+        "format" => value.Length is >= 1 and <= 32 && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '_' or '-'),
+        _ => value.Length is >= 1 and <= 32 && value.All(c => char.IsAsciiLetterLower(c) || c == '_'),
+    };
+
+    private static void Walk(JsonNode? node, string path, IReadOnlySet<string> structure, List<StringLeaf> leaves, List<string>? names, List<string>? bad = null)
     {
         switch (node)
         {
@@ -71,10 +90,17 @@ internal static class JsonStrings
                 foreach (var (name, value) in o)
                 {
                     if (names is not null && !s_requestFields.Contains(name)) names.Add(name);
-                    if (structure.Contains(name)) continue;
                     var at = path.Length == 0 ? name : path + "." + name;
+                    var isString = value is JsonValue sv && sv.TryGetValue<string>(out _);
+                    if (structure.Contains(name))
+                    {
+                        if (bad is null) continue;
+                        if (name == "model" && path.Length == 0) continue;
+                        if (isString && !Structural(name, (string)value!)) bad.Add(name);
+                    }
+
                     if (value is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(at, o, name, 0, s));
-                    else Walk(value, at, structure, leaves, names);
+                    else Walk(value, at, structure, leaves, names, bad);
                 }
 
                 break;
@@ -84,7 +110,7 @@ internal static class JsonStrings
                     var item = a[i];
                     var at = path + (item is JsonObject e && e["index"] is JsonValue iv && iv.TryGetValue<int>(out var index) ? $"[#{index.ToString(CultureInfo.InvariantCulture)}]" : $"[{i.ToString(CultureInfo.InvariantCulture)}]");
                     if (item is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(at, a, null, i, s));
-                    else Walk(item, at, structure, leaves, names);
+                    else Walk(item, at, structure, leaves, names, bad);
                 }
 
                 break;
