@@ -48,8 +48,9 @@ internal static partial class PiiRules
             severity: Severity.Medium, keywords: ["@"], windowBefore: 64, windowAfter: 260, confidence: 0.95, validator: EmailCheck);
         yield return Pii("DD-PII-002", "phone-number", "Phone number (validated with libphonenumber)", Phone(),
             ["call me on +44 20 7946 0321", "phone: (415) 555-2671", "Tel. 030 90182045", "Mobil: +49 151 23456789", "office (212) 555-0187 x204",
-             "Re ticket 4821: the ticket office is (212) 555-0187", "Best number for my refund: 415-555-2671"],
-            ["order 2024-01-15", "version 10.2.33.4", "id 1234 5678", "ISBN 978-3-16-148410-0", "Invoice number: 2024 1033 0045", "tracking number 415 555 2671"],
+             "Re ticket 4821: the ticket office is (212) 555-0187", "Best number for my refund: 415-555-2671",
+             "reach me on +91 9988776655", "WhatsApp: +91-9988776655", "call me back on (389) 641-2290"],
+            ["order 2024-01-15", "case (389) 641-2290 is closed", "version 10.2.33.4", "id 1234 5678", "ISBN 978-3-16-148410-0", "Invoice number: 2024 1033 0045", "tracking number 415 555 2671"],
             severity: Severity.Medium, gate: t => t.LongestShapedNumber >= 7, confidence: 0.8, validator: Phones.Validate,
             context: ["phone", "tel", "call", "mobile", "mobil", "cell", "whatsapp", "fax", "ring", "téléphone", "telefon", "telefono", "sms", "text me"],
             negativeContext: ["order", "invoice", "tracking", "isbn", "serial", "account no", "ref", "ticket", "sku", "part no"], minConfidence: 0.5);
@@ -267,7 +268,7 @@ internal static partial class PiiRules
     [GeneratedRegex("(?<![A-Za-z0-9._%+\\-'])[A-Za-z0-9._%+\\-'][A-Za-z0-9._%+\\-']{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\\-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9\\-]{0,61}[A-Za-z0-9])?){0,8}\\.[A-Za-z]{2,24}(?![A-Za-z0-9\\-])")]
     private static partial Regex Email();
 
-    [GeneratedRegex("(?<![\\w+@/.\\-])(?:(?:\\+|00)[1-9][0-9]{0,2}[ .\\-]?)?(?:\\([0-9]{1,5}\\)[ .\\-]?|[0-9]{1,5}[ .\\-])(?:[0-9]{2,5}[ .\\-]){0,4}[0-9]{2,8}(?: ?(?:x|ext\\.?) ?[0-9]{1,5})?(?![\\w@/]|[.\\-][0-9])|(?<![\\w+@/.\\-])\\+[1-9][0-9]{6,14}(?![\\w@/]|[.\\-][0-9])")]
+    [GeneratedRegex("(?<![\\w+@/.\\-])(?:(?:\\+|00)[1-9][0-9]{0,2}[ .\\-]?)?(?:\\([0-9]{1,5}\\)[ .\\-]?|[0-9]{1,5}[ .\\-])(?:[0-9]{2,5}[ .\\-]){0,4}[0-9]{2,8}(?: ?(?:x|ext\\.?) ?[0-9]{1,5})?(?![\\w@/]|[.\\-][0-9])|(?<![\\w+@/.\\-])\\+[1-9][0-9]{6,14}(?![\\w@/]|[.\\-][0-9])|(?<![\\w+@/.\\-])(?:\\+|00)[1-9][0-9]{0,2}[ \\-][0-9]{6,13}(?![\\w@/]|[.\\-][0-9])")]
     private static partial Regex Phone();
 
     [GeneratedRegex("(?<![0-9\\-])(?:[0-9]{4}[ \\-]?){3}[0-9]{1,7}(?![0-9])|(?<![0-9\\-])[0-9]{4}[ \\-]?[0-9]{6}[ \\-]?[0-9]{4,5}(?![0-9])")]

@@ -14,6 +14,16 @@ public static partial class UrlRules
     // The host of a URL: what follows the scheme and any user info, up to the port, path or end.
     private const string HostEnd = @"(?=[:/?#\s""'`<>)\]]|$)";
 
+    // One DNS label and its dot.
+    private const string Label = @"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)";
+
+    // A label that names an internal service by convention, and the labels after it up to the top-level domain:
+    // "payments-internal." or "internal-tools." (may be the registered name itself: companies register such
+    // domains for staff only), or "internal.", "intranet.", "corp." as a whole label below a registered name
+    // ("wiki.corp.acme.com", "internal.acme.io"; not "corp.com" or "internal.io", which are public sites, and not
+    // "internalaffairs.gov", "corporate.com" or "acme-corp.com").
+    private const string MarkedLabels = @"(?:[a-z0-9-]{0,61}[a-z0-9]-(?:internal|intranet)\." + Label + @"{0,4}|(?:internal|intranet)-[a-z0-9-]{0,61}[a-z0-9]\." + Label + @"{0,4}|(?:internal|intranet|corp)\." + Label + @"{1,4})";
+
     private static Rule Url(string id, string type, string description, Regex pattern, string[] keywords, string[] examples, string[] counterExamples,
         Severity severity = Severity.Medium, double confidence = 0.9, CandidateValidator? validator = null) => new()
     {
@@ -44,9 +54,13 @@ public static partial class UrlRules
             ["Logs go to https://elk.prod.internal/app-logs", "ssh build01.corp and restart", "printer at http://hp-3f.office.lan/", "db-primary.payments.local:5432"],
             ["Use localStorage.local for caching", "storage = threading.local()", "the .local suffix is reserved by RFC 6762", "https://www.lancaster.ac.uk/", "http://example.com/corporate/"]);
         yield return Url("DD-URL-003", "intranet-host", "Intranet-style or single-label host in a link (http://jira/, http://wiki.intranet.example/, localhost)",
-            IntranetHost(), ["://"],
-            ["Ticket: http://jira/browse/OPS-142", "see https://confluence:8443/display/SEC", "http://localhost:3000/debug", "https://intranet.acme-corp.com/hr/salaries"],
-            ["https://github.com/org/repo", "http://example.com", "https://en.wikipedia.org/wiki/Intranet", "git clone https://deploy:s3cret@git.example.com/repo.git"]);
+            IntranetHost(), ["://", "internal.", "internal-", "intranet.", "intranet-", ".corp."],
+            ["Ticket: http://jira/browse/OPS-142", "see https://confluence:8443/display/SEC", "http://localhost:3000/debug", "https://intranet.acme-corp.com/hr/salaries",
+             "https://deploy.payments-internal.io/runbooks/rollback", "https://wiki.corp.contoso.com/display/OPS", "scrape http://orders.checkout.svc:9090/metrics",
+             "see deploy.payments-internal.io/runbooks/rollback", "ssh build-07.ci-internal.net", "docs at internal.northwind.io/runbooks", "syslog to syslog.dc1.corp.acme.com port 514"],
+            ["https://github.com/org/repo", "http://example.com", "https://en.wikipedia.org/wiki/Intranet", "git clone https://deploy:s3cret@git.example.com/repo.git",
+             "https://www.internalaffairs.gov/", "visit corporate.com for deals", "https://www.corporate.com/ads", "https://www.acme-corp.com/careers", "public site https://corp.com/",
+             "https://internal.io/pricing", "the trace ends in org.eclipse.jdt.internal.core.JavaModel", "notes in release-internal.md", "pip._internal.utils", "we kept it internal.Then shipped"]);
         yield return Url("DD-URL-004", "unc-path", "Windows UNC path to a network share (\\\\server\\share)",
             UncPath(), ["\\\\"],
             [@"copy to \\fileserver01\finance$\q3", @"mapped \\10.0.0.5\backups"],
@@ -85,11 +99,15 @@ public static partial class UrlRules
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex PrivateAddress();
 
-    [GeneratedRegex(@"(?<![A-Za-z0-9_.-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}(?:internal|local|corp|lan|intranet|localdomain|home\.arpa)(?![A-Za-z0-9_(-]|\.[A-Za-z0-9])(?::[0-9]{1,5})?(?:/[^\s""'<>]{0,200})?",
+    // "svc.cluster.local" alone is Kubernetes' suffix, named in prose; a service host has a name before it.
+    [GeneratedRegex(@"(?<![A-Za-z0-9_.-])(?!(?:svc\.)?cluster\.local(?![A-Za-z0-9.-]))(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}(?:internal|local|corp|lan|intranet|localdomain|home\.arpa)(?![A-Za-z0-9_(-]|\.[A-Za-z0-9])(?::[0-9]{1,5})?(?:/[^\s""'<>]{0,200})?",
         RegexOptions.CultureInvariant)]
     private static partial Regex InternalSuffix();
 
-    [GeneratedRegex(@"\b[a-z][a-z0-9+.-]{1,15}://(?:[^\s/@""'<>]{1,64}@)?(?![^\s/?#]{0,200}@)(?:localhost|[a-z][a-z0-9-]{1,62}(?=[:/?#]|\s|$)|(?:intranet|internal|corp|wiki|jira|confluence|gitlab|grafana|kibana|jenkins|vault|admin|hr|sharepoint)[.-][a-z0-9.-]{1,200}?\.(?:com|net|org|io|co|[a-z]{2}))" + HostEnd + @"[^\s""'<>]{0,200}",
+    [GeneratedRegex(@"\b[a-z][a-z0-9+.-]{1,15}://(?:[^\s/@""'<>]{1,64}@)?(?![^\s/?#]{0,200}@)(?:localhost|[a-z][a-z0-9-]{1,62}(?=[:/?#]|\s|$)|(?:intranet|internal|corp|wiki|jira|confluence|gitlab|grafana|kibana|jenkins|vault|admin|hr|sharepoint)[.-][a-z0-9.-]{1,200}?\.(?:com|net|org|io|co|[a-z]{2})|" + Label + @"{0,6}" + MarkedLabels + @"[a-z]{2,24}|" + Label + @"{1,4}svc)" + HostEnd + @"[^\s""'<>]{0,200}"
+        // Written without a scheme, a host must be lower case (not a namespace such as "Microsoft.Internal.Foo") and end
+        // in a common top-level domain that is not also a file extension ("release-internal.md", "config-internal.yaml").
+        + @"|(?-i:(?<![A-Za-z0-9_.@/\\:-])" + Label + @"{0,6}" + MarkedLabels + @"(?:com|net|org|io|co|dev|app|cloud|tech|biz|ai|us|uk|de|fr|nl|eu|ca|au|jp|ch|se|no|dk|fi|es|it|be|at|pl|ie|nz|sg|in|br)(?![A-Za-z0-9_-]|\.[A-Za-z0-9])(?::[0-9]{1,5})?(?:/[^\s""'<>]{0,200})?)",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex IntranetHost();
 

@@ -14,6 +14,15 @@ internal static class Phones
     // National numbers with a trunk prefix '0', and the regions tried for them.
     private static readonly string[] s_trunkZeroRegions = ["GB", "DE", "FR", "IT", "NL", "AU", "IN", "BR", "JP"];
 
+    // Words that name the number right after them as a phone ("call me back on (389) 641-2290"). With one of them
+    // there, a North American number needs only a possible shape: area codes are opened every year, and people
+    // write their number as it is, whether or not the copy of libphonenumber's metadata knows the code yet.
+    private static readonly string[] s_phoneWords =
+        ["call", "called", "calling", "phone", "telephone", "tel", "mobile", "cell", "cellphone", "ring", "text me", "whatsapp", "fax", "sms", "reach me", "reach us"];
+
+    // How far before the number a phone word may stand.
+    private const int PhoneWordWindow = 32;
+
     public static double Validate(string value, string text, int start)
     {
         // An extension ("x204", "ext. 12") is part of the finding but not of the number validated.
@@ -31,7 +40,9 @@ internal static class Phones
 
         if (value.StartsWith('+') || value.StartsWith("00", StringComparison.Ordinal))
         {
-            return IsValid("+" + (value.StartsWith('+') ? digits : digits[2..]), "ZZ") ? 0.9 : 0;
+            var international = value.StartsWith('+') ? digits : digits[2..];
+            if (IsValid("+" + international, "ZZ")) return 0.9;
+            return international.Length == 11 && international[0] == '1' && PossibleNorthAmerican(international[1..]) && PhoneWordBefore(text, start) ? 0.6 : 0;
         }
 
         // A national number without a country code is ambiguous: without separators or a context word it is
@@ -52,8 +63,60 @@ internal static class Phones
             _ when digits.Length == 9 => IsValid(digits, "ES"),
             _ => false,
         };
+        if (!found)
+        {
+            // Not valid, but shaped like a North American number and named a phone by the word before it.
+            var national = digits.Length == 11 && digits[0] == '1' ? digits[1..] : digits;
+            return national.Length == 10 && PossibleNorthAmerican(national) && PhoneWordBefore(text, start) ? 0.6 : 0;
+        }
+
         // A parenthesized area code, "(212) 555-0187", is how phone numbers are written and order numbers are not.
-        return !found ? 0 : value.StartsWith('(') && digits.Length >= 10 ? 0.85 : digits.Length >= 10 ? 0.7 : 0.5;
+        return value.StartsWith('(') && digits.Length >= 10 ? 0.85 : digits.Length >= 10 ? 0.7 : 0.5;
+    }
+
+    // A possible North American number: ten digits NXX NXX XXXX, neither the area code nor the exchange an N11 service
+    // code, and not the fiction and placeholder area code 555 ("(555) 123-4567").
+    private static bool PossibleNorthAmerican(string national)
+    {
+        if (national.Length != 10 || national[0] < '2' || national[3] < '2') return false;
+        if (national.AsSpan(1, 2).SequenceEqual("11") || national.AsSpan(4, 2).SequenceEqual("11") || national.StartsWith("555", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        try
+        {
+            return s_util.IsPossibleNumber(s_util.Parse(national, "US"));
+        }
+        catch (NumberParseException)
+        {
+            return false;
+        }
+    }
+
+    // Whether a phone word stands, as a whole word, in the few characters before the number with no other digit between
+    // them: "call me back on (389) 641-2290", not "call about case 12: 389-641-2290" nor "recall 389-641-2290".
+    private static bool PhoneWordBefore(string text, int start)
+    {
+        var from = Math.Max(0, start - PhoneWordWindow);
+        var before = text.AsSpan(from, start - from);
+        foreach (var word in s_phoneWords)
+        {
+            var offset = 0;
+            while (offset < before.Length)
+            {
+                var at = before[offset..].IndexOf(word, StringComparison.OrdinalIgnoreCase);
+                if (at < 0) break;
+                at += offset;
+                var end = at + word.Length;
+                var whole = (at == 0 ? from == 0 || !char.IsLetter(text[from - 1]) : !char.IsLetter(before[at - 1]))
+                    && (end == before.Length || !char.IsLetter(before[end]));
+                if (whole && !before[end..].ContainsAnyInRange('0', '9')) return true;
+                offset = at + 1;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsValid(string number, string region)
