@@ -119,6 +119,10 @@ public class AdversarialTests
         { "selectors", string.Concat(Enumerable.Repeat("\uFE01", 500_000)) },
         { "mixed-script", string.Concat(Enumerable.Repeat("pа", 500_000)) },
         { "ignore-words", string.Concat(Enumerable.Repeat("ignore all the ", 100_000)) },
+        { "internal-labels", string.Concat(Enumerable.Repeat("a-internal.", 100_000)) },
+        { "internal-words", string.Concat(Enumerable.Repeat("internal-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-", 20_000)) },
+        { "corp-labels", string.Concat(Enumerable.Repeat("x.corp.", 150_000)) },
+        { "country-codes", string.Concat(Enumerable.Repeat("call +91 99887 ", 70_000)) },
     };
 
     [Theory]
