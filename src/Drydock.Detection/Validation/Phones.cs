@@ -41,7 +41,9 @@ internal static class Phones
         if (value.StartsWith('+') || value.StartsWith("00", StringComparison.Ordinal))
         {
             var international = value.StartsWith('+') ? digits : digits[2..];
-            if (IsValid("+" + international, "ZZ")) return 0.9;
+            // "00" also starts account and reference numbers ("Account no 0044 1234 5678 90"); "+" starts only phones,
+            // so a negative word naming a "00" number drops it.
+            if (IsValid("+" + international, "ZZ")) return value.StartsWith('+') ? 0.9 : 0.75;
             return international.Length == 11 && international[0] == '1' && PossibleNorthAmerican(international[1..]) && PhoneWordBefore(text, start) ? 0.6 : 0;
         }
 

@@ -36,6 +36,7 @@ public class PhoneNumberTests
     [InlineData("Order ID: +44-20240115001")]
     [InlineData("Call the 2024 1033 0045 invoice line.")]
     [InlineData("Call: ticket 389-641-2290 is closed.")]
+    [InlineData("Account no 0044 1234 5678 90 is closed.")]
     public void Scan_NotAPhone_ReportsNoPhoneNumber(string text) =>
         Assert.DoesNotContain(s_detector.Scan(text), f => f.Type == "phone-number");
 }
