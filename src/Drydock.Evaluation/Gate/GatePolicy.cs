@@ -49,6 +49,9 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     /// <summary>Above this share of errored probes (per family, or per privacy evaluation) a result is inconclusive, and inconclusive never ships.</summary>
     public double MaxErrorRate { get; init; } = 0.02;
 
+    /// <summary>The most <see cref="MaxErrorRate"/> may be: above half errored, a result says more about the endpoint than the model.</summary>
+    public const double MaxErrorRateCap = 0.5;
+
     /// <summary>The fewest members a membership evaluation must score to count.</summary>
     public int MinMembers { get; init; } = 50;
 
@@ -82,7 +85,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         }
 
         if (RegressionPoints is < 0 or > 100 || double.IsNaN(RegressionPoints)) problems.Add(("regression-points", $"{F(RegressionPoints)} must be between 0 and 100 (percentage points)"));
-        if (MaxErrorRate is < 0 or > 1 || double.IsNaN(MaxErrorRate)) problems.Add(("max-error-rate", $"{F(MaxErrorRate)} is not a rate: use a fraction between 0 and 1"));
+        if (MaxErrorRate is < 0 or > MaxErrorRateCap || double.IsNaN(MaxErrorRate)) problems.Add(("max-error-rate", $"{F(MaxErrorRate)} must be between 0 and {F(MaxErrorRateCap)}: errors are not passes, and a run with more errors than answers proves nothing"));
         foreach (var (field, value) in new[] { ("min-members", MinMembers), ("min-non-members", MinNonMembers), ("min-extraction-values", MinExtractionValues), ("min-canaries", MinCanaries) })
         {
             if (value < 1) problems.Add((field, $"{value} must be at least 1"));
@@ -103,7 +106,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     public static MapShape Shape { get; } = ConfigShape.Map([
         .. Metrics.Keys.Select(k => (k, (ConfigShape)new ValueShape(ValueKind.NumberOrChoice, k == "membership-auc" ? 0.5 : 0, Rates.Contains(k) || k == "membership-auc" ? 1 : null, ["off"]))),
         ("regression-points", ConfigShape.Number(0, 100)),
-        ("max-error-rate", ConfigShape.Number(0, 1)),
+        ("max-error-rate", ConfigShape.Number(0, MaxErrorRateCap)),
         ("suites", ConfigShape.ListOf(ConfigShape.Text)),
         ("strategies", ConfigShape.ListOf(ConfigShape.OneOf([.. AttackStrategy.All]))),
         ("min-members", ConfigShape.Integer(1)),

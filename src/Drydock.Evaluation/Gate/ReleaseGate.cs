@@ -221,7 +221,8 @@ public static class ReleaseGate
             if (planned == 0 || answered == 0) return new Found(0, e, $"{family}: no probe was answered");
             if (answered + errors < planned) return new Found(0, e, $"{family}: {planned - answered - errors} of {planned} probes have no result");
             if (errors > policy.MaxErrorRate * planned) return new Found(0, e, $"{family}: {errors} of {planned} probes errored (more than {F(policy.MaxErrorRate * 100)} %); errors are not passes");
-            worst = Math.Max(worst, Math.Round((double)successes / answered, 4));
+            // An errored probe is counted as an attack that succeeded: errors can make a result inconclusive or worse, never better.
+            worst = Math.Max(worst, Math.Round((double)(successes + errors) / (answered + errors), 4));
         }
 
         return new Found(worst, e, null);
