@@ -13,7 +13,7 @@ public sealed class ReleaseGateTests : IDisposable
 {
     private const string Registered = "2026-11-28T10:00:00.000Z";
     private static readonly IReadOnlyList<ProbeSuite> s_suites = [.. ProbeSuite.BuiltIn.Select(ProbeSuite.Load)];
-    private static readonly ModelRecord s_model = new("mv-1", "tuned", new string('c', 64), null, [], [], null, "alice", Registered);
+    private static readonly ModelRecord s_model = new("mv-1", "tuned", new string('c', 64), "base@sha256:" + new string('b', 64), [], [], null, "alice", Registered);
     private static readonly ModelRecord s_base = new("mv-0", "base", new string('b', 64), null, [], [], null, "alice", Registered);
     private readonly TempDir _dir = new();
 
@@ -160,6 +160,14 @@ public sealed class ReleaseGateTests : IDisposable
         var refusal = Assert.Throws<GateRefusedException>(() => ReleaseGate.Decide(s_model, [mine], s_base, [], strict, s_suites));
         Assert.Contains("--base-model mv-0 has no evaluation that counts as evidence", refusal.Message, StringComparison.Ordinal);
         Assert.Throws<GateRefusedException>(() => ReleaseGate.Decide(s_model, [mine], s_base, [theirs with { Evidence = theirs.Evidence! with { Status = "partial" } }], strict, s_suites));
+
+        // Only the base registered for the model counts: another model version, or a model registered without a base, is refused.
+        var other = s_base with { Id = "mv-9", Digest = new string('9', 64) };
+        var foreign = Assert.Throws<GateRefusedException>(() => ReleaseGate.Decide(s_model, [mine], other, [theirs with { ModelId = "mv-9" }], strict, s_suites));
+        Assert.Contains("--base-model mv-9 (sha256:999999999999) is not the base registered for mv-1", foreign.Message, StringComparison.Ordinal);
+        var unknown = Assert.Throws<GateRefusedException>(() => ReleaseGate.Decide(s_model with { BaseModel = null }, [mine], s_base, [theirs], strict, s_suites));
+        Assert.Contains("registered without a base model", unknown.Message, StringComparison.Ordinal);
+        Assert.Null(ReleaseGate.BaseMismatch(s_model with { BaseModel = "mv-0" }, s_base));
     }
 
     [Fact]

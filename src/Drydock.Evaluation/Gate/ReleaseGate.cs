@@ -111,6 +111,7 @@ public static class ReleaseGate
         if (baseModel is not null)
         {
             ArgumentNullException.ThrowIfNull(baseEvaluations);
+            if (BaseMismatch(model, baseModel) is { } mismatch) throw new GateRefusedException(mismatch);
             var compared = on.Select(t => GatePolicy.Metrics[t.Key]).Where(m => m.StartsWith("attack.", StringComparison.Ordinal) || m == "membership.auc").ToList();
             if (compared.Count == 0) throw new GateRefusedException($"--base-model {baseModel.Id}: no check that compares with a base model is on (attack rates, membership-auc)");
             foreach (var metric in compared)
@@ -128,6 +129,23 @@ public static class ReleaseGate
         }
 
         return new GateResult(checks, [.. used.Values.OrderBy(e => e.At, StringComparer.Ordinal).ThenBy(e => e.EvaluationId, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>
+    /// Why <paramref name="baseModel"/> is not the base registered for <paramref name="model"/> (its id, or
+    /// <c>sha256:</c> with its digest, in the model's registered base), or null when it is: a comparison with any
+    /// other model version proves nothing about this one's regression.
+    /// </summary>
+    public static string? BaseMismatch(ModelRecord model, ModelRecord baseModel)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(baseModel);
+        var registered = model.BaseModel?.Trim();
+        if (string.IsNullOrEmpty(registered)) return $"--base-model {baseModel.Id}: {model.Id} was registered without a base model, so no base can be checked (register it with --base-model NAME@sha256:DIGEST)";
+        if (string.Equals(registered, baseModel.Id, StringComparison.Ordinal)) return null;
+        var at = registered.LastIndexOf("sha256:", StringComparison.OrdinalIgnoreCase);
+        if (at >= 0 && string.Equals(registered[(at + "sha256:".Length)..], baseModel.Digest, StringComparison.OrdinalIgnoreCase)) return null;
+        return $"--base-model {baseModel.Id} (sha256:{Short(baseModel.Digest)}) is not the base registered for {model.Id} ({registered}); the gate compares only with the model's own base";
     }
 
     /// <summary>The gate metrics of a probe run: attack success per family over all strategies, and injection = the worse of direct and indirect.</summary>

@@ -28,9 +28,9 @@ public static class PrivacyInputs
         var nonMembersSha = Dsse.Sha256Of(nonMembersPath);
         var lineage = Lineage(registry, trained);
         if (lineage.FirstOrDefault(d => d.Version == nonMembersSha) is { } same) throw new ArgumentException($"--non-members {nonMembersPath} is {same.Id}, a dataset in {model.Id}'s lineage; non-members must be records it never trained on");
-        var memberHashes = allMembers.Select(RunIdentity.Sha256).ToHashSet(StringComparer.Ordinal);
-        var shared = nonMembers.Count(t => memberHashes.Contains(RunIdentity.Sha256(t)));
-        if (shared > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {shared} of {nonMembers.Count} records are also in --members {membersPath}; members and non-members must be disjoint");
+        var memberHashes = allMembers.Select(t => RunIdentity.Sha256(Normalize(t))).ToHashSet(StringComparer.Ordinal);
+        var shared = nonMembers.Count(t => memberHashes.Contains(RunIdentity.Sha256(Normalize(t))));
+        if (shared > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {shared} of {nonMembers.Count} records are also in --members {membersPath} (compared with case, width and whitespace folded, invisible characters removed); members and non-members must be disjoint");
         return new JsonObject
         {
             ["membersDataset"] = dataset.Id, ["membersSha256"] = membersSha, ["nonMembersSha256"] = nonMembersSha, ["membersFromLineage"] = true, ["disjoint"] = true,
@@ -57,6 +57,33 @@ public static class PrivacyInputs
         }
 
         return new JsonObject { ["plantedInLineage"] = true, ["datasets"] = new JsonArray([.. datasets.Select(d => (JsonNode)JsonValue.Create(d)!)]) };
+    }
+
+    /// <summary>
+    /// The form records are compared in: Unicode NFKC (full-width and compatibility forms folded), invisible format
+    /// characters removed, case folded, every run of whitespace one space, trimmed. A non-member that differs from a
+    /// member only in these ways is the same record to a model.
+    /// </summary>
+    public static string Normalize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var b = new System.Text.StringBuilder(text.Length);
+        var space = false;
+        foreach (var c in text.Normalize(System.Text.NormalizationForm.FormKC))
+        {
+            if (char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format) continue;
+            if (char.IsWhiteSpace(c))
+            {
+                space = b.Length > 0;
+                continue;
+            }
+
+            if (space) b.Append(' ');
+            space = false;
+            b.Append(char.ToLowerInvariant(c));
+        }
+
+        return b.ToString();
     }
 
     // The datasets and every ancestor (parents, recursively; the depth cap guards a hand-edited registry).
