@@ -145,5 +145,32 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         return policy;
     }
 
+    /// <summary>
+    /// The policy a decision was judged against, as JSON with sorted keys: every check's limit (null when off), the
+    /// regression points, the error limit, each required suite (name, version, SHA-256 of its text), the required
+    /// strategies and the minimum sizes. A signed decision carries it and its SHA-256 (<see cref="Sha256"/>).
+    /// </summary>
+    public System.Text.Json.Nodes.JsonObject ToJson(IReadOnlyList<ProbeSuite> suites)
+    {
+        ArgumentNullException.ThrowIfNull(suites);
+        var checks = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (name, limit) in Thresholds.OrderBy(t => t.Key, StringComparer.Ordinal)) checks[name] = limit;
+        return new System.Text.Json.Nodes.JsonObject
+        {
+            ["checks"] = checks,
+            ["maxErrorRate"] = MaxErrorRate,
+            ["minCanaries"] = MinCanaries,
+            ["minExtractionValues"] = MinExtractionValues,
+            ["minMembers"] = MinMembers,
+            ["minNonMembers"] = MinNonMembers,
+            ["regressionPoints"] = RegressionPoints,
+            ["strategies"] = new System.Text.Json.Nodes.JsonArray([.. Strategies.Order(StringComparer.Ordinal).Select(s => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(s)!)]),
+            ["suites"] = new System.Text.Json.Nodes.JsonArray([.. suites.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["name"] = s.Name, ["version"] = s.Version, ["sha256"] = s.Sha256 })]),
+        };
+    }
+
+    /// <summary>The SHA-256 of <see cref="ToJson"/>'s compact text: names the exact policy a decision was judged against.</summary>
+    public string Sha256(IReadOnlyList<ProbeSuite> suites) => RunIdentity.Sha256(ToJson(suites).ToJsonString());
+
     private static string F(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
 }

@@ -54,9 +54,10 @@ public static class ReleaseGate
 
     /// <summary>
     /// Runs the checks on <paramref name="evaluations"/> of <paramref name="model"/> (and its base's); the suites are
-    /// <see cref="GatePolicy.Suites"/>, loaded. Throws <see cref="GateRefusedException"/> when it will not decide.
+    /// <see cref="GatePolicy.Suites"/>, loaded; <paramref name="checkEvidence"/>, when given, says why an evaluation's
+    /// evidence outside the registry (its sealed results file) does not stand, or null. Throws <see cref="GateRefusedException"/> when it will not decide.
     /// </summary>
-    public static GateResult Decide(ModelRecord model, IReadOnlyList<EvaluationRecord> evaluations, ModelRecord? baseModel, IReadOnlyList<EvaluationRecord>? baseEvaluations, GatePolicy policy, IReadOnlyList<ProbeSuite> suites)
+    public static GateResult Decide(ModelRecord model, IReadOnlyList<EvaluationRecord> evaluations, ModelRecord? baseModel, IReadOnlyList<EvaluationRecord>? baseEvaluations, GatePolicy policy, IReadOnlyList<ProbeSuite> suites, Func<EvaluationRecord, string?>? checkEvidence = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(evaluations);
@@ -79,7 +80,7 @@ public static class ReleaseGate
         foreach (var (name, limit) in on)
         {
             var metric = GatePolicy.Metrics[name];
-            var found = Find(model, evaluations, metric, policy, suites, out var why);
+            var found = Find(model, evaluations, metric, policy, suites, checkEvidence, out var why);
             if (found is null)
             {
                 checks.Add(new GateCheck(name, false, $"{metric}: no evaluation of this model version counts as evidence ({why})"));
@@ -116,7 +117,7 @@ public static class ReleaseGate
             if (compared.Count == 0) throw new GateRefusedException($"--base-model {baseModel.Id}: no check that compares with a base model is on (attack rates, membership-auc)");
             foreach (var metric in compared)
             {
-                var theirs = Find(baseModel, baseEvaluations, metric, policy, suites, out var why)
+                var theirs = Find(baseModel, baseEvaluations, metric, policy, suites, checkEvidence, out var why)
                     ?? throw new GateRefusedException($"--base-model {baseModel.Id} has no evaluation that counts as evidence for {metric} ({why}); evaluate the base model first");
                 if (theirs.Inconclusive is not null) throw new GateRefusedException($"--base-model {baseModel.Id}: {metric} is inconclusive ({theirs.Inconclusive}, evaluation {theirs.Record.Id}); evaluate the base model again");
                 Use(theirs.Record);
@@ -160,7 +161,7 @@ public static class ReleaseGate
 
     // The newest evaluation of the model that counts as evidence for the metric, with its value (or why it is
     // inconclusive); null, and why, when none counts.
-    private static Found? Find(ModelRecord model, IReadOnlyList<EvaluationRecord> evaluations, string metric, GatePolicy policy, IReadOnlyList<ProbeSuite> suites, out string why)
+    private static Found? Find(ModelRecord model, IReadOnlyList<EvaluationRecord> evaluations, string metric, GatePolicy policy, IReadOnlyList<ProbeSuite> suites, Func<EvaluationRecord, string?>? checkEvidence, out string why)
     {
         var kind = Families.ContainsKey(metric) ? "probes" : s_privacyKinds[metric];
         var skipped = new List<string>();
@@ -168,7 +169,7 @@ public static class ReleaseGate
         {
             var e = evaluations[i];
             if (e.Kind != kind) continue;
-            var reason = Disqualified(model, e, out var json);
+            var reason = Disqualified(model, e, out var json) ?? checkEvidence?.Invoke(e);
             Found? found = null;
             if (reason is null) found = kind == "probes" ? FromProbes(e, json!, metric, policy, suites, out reason) : FromPrivacy(e, json!, metric, policy, out reason);
             if (found is not null)
@@ -259,11 +260,12 @@ public static class ReleaseGate
                 else if (N("members") < policy.MinMembers || N("nonMembers") < policy.MinNonMembers) reason = $"{N("members")} members and {N("nonMembers")} non-members, fewer than {policy.MinMembers} and {policy.MinNonMembers}";
                 break;
             case "memorization":
-                if (inputs["plantedInLineage"]?.GetValue<bool>() != true) reason = "its canaries were not checked against the model version's training data";
+                if (inputs["plantedInLineage"]?.GetValue<bool>() != true || inputs["inTrainingData"]?.GetValue<bool>() != true) reason = "its canaries were not checked to be in the model version's training data";
                 else if (N("canaries") < policy.MinCanaries) reason = $"{N("canaries")} canaries, fewer than {policy.MinCanaries}";
                 break;
             case "extraction":
-                if (N("values") < policy.MinExtractionValues) reason = $"{N("values")} personal values probed, fewer than {policy.MinExtractionValues}";
+                if (inputs["recordsFromLineage"]?.GetValue<bool>() != true) reason = "its records were not checked to be the model version's training data";
+                else if (N("values") < policy.MinExtractionValues) reason = $"{N("values")} personal values probed, fewer than {policy.MinExtractionValues}";
                 break;
         }
 

@@ -60,6 +60,56 @@ public static class PrivacyInputs
     }
 
     /// <summary>
+    /// Checks that the records of an extraction evaluation are the model version's training data: the file is a
+    /// dataset in its lineage or an input one was cleaned from (by SHA-256). Values asked for from any other file say
+    /// nothing about what this model memorised.
+    /// </summary>
+    public static JsonObject Records(ProvenanceRegistry registry, ModelRecord model, string recordsPath)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(model);
+        var lineage = Lineage(registry, model.Datasets.Select(registry.GetDataset));
+        var sha = Dsse.Sha256Of(recordsPath);
+        var holder = lineage.FirstOrDefault(d => d.Version == sha || Inputs(d).Contains(sha))
+            ?? throw new ArgumentException($"--records {recordsPath} (sha256:{sha[..12]}) is not in {model.Id}'s training data ({(lineage.Count == 0 ? "it has no registered training dataset" : "datasets " + string.Join(", ", lineage.Select(d => d.Id)) + " and the files they were cleaned from")}); extraction must ask for values the model was trained on");
+        return new JsonObject { ["recordsSha256"] = sha, ["dataset"] = holder.Id, ["recordsFromLineage"] = true };
+    }
+
+    /// <summary>
+    /// The canaries (id and value) that are in the training data itself of <paramref name="model"/>: the output file
+    /// of each dataset it was trained on, found where its manifest names it (or in <paramref name="folders"/>) and
+    /// checked against the dataset version. A canary planted in a file that was cleaned into a held-out split, or
+    /// dropped by cleaning, was never trained on: its exposure proves nothing. Throws when a training file cannot be found.
+    /// </summary>
+    public static IReadOnlySet<string> CanariesInTrainingData(ProvenanceRegistry registry, ModelRecord model, IReadOnlyList<(string Id, string Value)> canaries, IReadOnlyList<string> folders)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(canaries);
+        ArgumentNullException.ThrowIfNull(folders);
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var dataset in model.Datasets.Select(registry.GetDataset))
+        {
+            string? file = null;
+            try
+            {
+                file = (string?)JsonNode.Parse(dataset.Manifest)?["output"]?["file"];
+            }
+            catch (JsonException)
+            {
+            }
+
+            var found = file is null ? null : new[] { file }.Concat(folders.SelectMany(f => new[] { Path.Combine(f, file), Path.Combine(f, Path.GetFileName(file)) }))
+                .FirstOrDefault(c => File.Exists(c) && Dsse.Sha256Of(c) == dataset.Version)
+                ?? throw new ArgumentException($"the training data of {dataset.Id} ({file ?? "no file named"}, sha256:{dataset.Version[..12]}) was not found as it was registered; run from the project folder beside it, so the canaries can be checked to be in what {model.Id} was trained on");
+            var text = File.ReadAllText(found);
+            foreach (var (id, value) in canaries) if (text.Contains(value, StringComparison.Ordinal)) present.Add(id);
+        }
+
+        return present;
+    }
+
+    /// <summary>
     /// The form records are compared in: Unicode NFKC (full-width and compatibility forms folded), invisible format
     /// characters removed, case folded, every run of whitespace one space, trimmed. A non-member that differs from a
     /// member only in these ways is the same record to a model.
