@@ -99,8 +99,8 @@ public static class PrivacyInputs
             {
             }
 
-            var found = file is null ? null : new[] { file }.Concat(folders.SelectMany(f => new[] { Path.Combine(f, file), Path.Combine(f, Path.GetFileName(file)) }))
-                .FirstOrDefault(c => File.Exists(c) && Dsse.Sha256Of(c) == dataset.Version)
+            var found = (file is null ? null : new[] { file }.Concat(folders.SelectMany(f => new[] { Path.Combine(f, file), Path.Combine(f, Path.GetFileName(file)) }))
+                .FirstOrDefault(c => File.Exists(c) && Dsse.Sha256Of(c) == dataset.Version))
                 ?? throw new ArgumentException($"the training data of {dataset.Id} ({file ?? "no file named"}, sha256:{dataset.Version[..12]}) was not found as it was registered; run from the project folder beside it, so the canaries can be checked to be in what {model.Id} was trained on");
             var text = File.ReadAllText(found);
             foreach (var (id, value) in canaries) if (text.Contains(value, StringComparison.Ordinal)) present.Add(id);
