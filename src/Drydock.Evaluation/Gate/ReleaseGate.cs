@@ -29,7 +29,7 @@ public sealed class GateRefusedException(string message) : Exception(message);
 /// probe checks, a run of every required suite (name, version and content) under every required strategy; for
 /// privacy checks, inputs that passed their checks and at least the minimum sizes. A family or evaluation with
 /// errors above <see cref="GatePolicy.MaxErrorRate"/>, or with probes that were never answered, is inconclusive,
-/// and inconclusive fails. A metric without such evidence fails: what was not tested does not ship. With a base
+/// and inconclusive fails; below it, each errored probe counts as an attack that succeeded. A metric without such evidence fails: what was not tested does not ship. With a base
 /// model, every rate (and the membership AUC's distance from 0.5) is compared with the base's, whose evidence must
 /// count by the same rules, or the gate refuses.
 /// </summary>
