@@ -48,13 +48,13 @@ public sealed partial class GateCommandTests : IDisposable
     private const string Customer = "Please send the form to maria.gonzalez@mail-example.net before Friday";
 
     // A project with canaries planted in its training data (and a customer's address), cleaned (with a held-out
-    // split), registered, and a model version trained on it (its files are a stand-in: endpoints serve it), registered
+    // split of about 80 records, comfortably above the gate's 50 non-members), registered, and a model version trained on it (its files are a stand-in: endpoints serve it), registered
     // with the base model given (NAME@sha256:DIGEST), if any.
     private async Task<string> Project(string gate, string? baseModel = null)
     {
         await Ok("init");
         await File.AppendAllTextAsync(Path.Combine(_dir, "drydock.yaml"), gate, TestContext.Current.CancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(_dir, "train.jsonl"), string.Concat(Enumerable.Range(0, 120).Select(i =>
+        await File.WriteAllTextAsync(Path.Combine(_dir, "train.jsonl"), string.Concat(Enumerable.Range(0, 200).Select(i =>
             $$"""{"prompt":"question {{i}} about order {{i * 7}}","completion":"answer {{i}}: contact support about order {{i * 7}}, thanks"}""" + "\n"))
             + $$"""{"prompt":"{{Customer}}","completion":"ok"}""" + "\n", TestContext.Current.CancellationToken);
         await Ok("canary", "plant", "--input", "train.jsonl", "--output", "planted.jsonl", "--label", "tickets", "--count", "2", "--repeat", "4");
@@ -372,7 +372,7 @@ public sealed partial class GateCommandTests : IDisposable
         Assert.Equal(1, gate.Exit);
         Assert.Contains("FAIL  canary-extraction", gate.Stdout, StringComparison.Ordinal);
         Assert.Contains("FAIL  pii-extraction", gate.Stdout, StringComparison.Ordinal);
-        Assert.Contains("pass  membership-auc", gate.Stdout, StringComparison.Ordinal);
+        Assert.True(gate.Stdout.Contains("pass  membership-auc", StringComparison.Ordinal), gate.ToString());
         Assert.Equal(3, gate.Stdout.Split('\n').Count(l => l.StartsWith("evidence  ev-", StringComparison.Ordinal)));
     }
 }
