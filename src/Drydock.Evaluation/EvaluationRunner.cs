@@ -44,12 +44,16 @@ public sealed class EvaluationRunner(IEvaluationTarget target, ProbeJudge judge,
 {
     /// <summary>
     /// Runs under <paramref name="fingerprint"/>; <paramref name="log"/> hears whether earlier results were resumed.
+    /// Every line is sealed under <paramref name="resultsKey"/> (<see cref="ResultsFile"/>): a results file of the same
+    /// fingerprint whose lines do not match their seals throws <see cref="ResultsTamperedException"/>, and nothing is sent.
     /// A spent request budget stops the run and leaves it partial; other failures propagate.
     /// </summary>
-    public async Task<EvaluationRun> RunAsync(IReadOnlyList<ProbeSuite> suites, IReadOnlyList<string> strategies, string resultsPath, string fingerprint, IProgress<int>? progress, Action<string>? log, CancellationToken cancellationToken)
+    public async Task<EvaluationRun> RunAsync(IReadOnlyList<ProbeSuite> suites, IReadOnlyList<string> strategies, string resultsPath, string fingerprint, byte[] resultsKey, IProgress<int>? progress, Action<string>? log, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(suites);
         ArgumentNullException.ThrowIfNull(strategies);
+        ArgumentNullException.ThrowIfNull(resultsKey);
+        var runKey = ResultsFile.RunKey(resultsKey, fingerprint);
         var planned = new List<(Probe Probe, string Strategy, IReadOnlyList<string> Turns)>();
         foreach (var probe in suites.SelectMany(s => s.Probes))
         {
@@ -60,7 +64,7 @@ public sealed class EvaluationRunner(IEvaluationTarget target, ProbeJudge judge,
         }
 
         var ids = planned.Select(p => Id(p.Probe, p.Strategy)).ToHashSet(StringComparer.Ordinal);
-        var done = Load(resultsPath, fingerprint, ids, out var header);
+        var done = Load(resultsPath, fingerprint, runKey, ids, out var header, out var kept, out var lastMac);
         if (header == fingerprint) log?.Invoke($"continuing run {Short(fingerprint)} from {resultsPath}: {done.Count} of {planned.Count} results there");
         else if (header is not null) log?.Invoke($"{resultsPath} holds a run of another fingerprint ({Short(header)}, not {Short(fingerprint)}); starting fresh");
         else log?.Invoke($"starting run {Short(fingerprint)} in {resultsPath}");
@@ -69,12 +73,18 @@ public sealed class EvaluationRunner(IEvaluationTarget target, ProbeJudge judge,
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!);
         var fresh = header != fingerprint;
-        await using var file = new StreamWriter(new FileStream(resultsPath, fresh ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+        // A resumed file is written back as its sealed lines (a line cut short by an interruption is dropped), then continued.
+        await using var file = new StreamWriter(new FileStream(resultsPath, FileMode.Create, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
         if (fresh)
         {
-            await file.WriteLineAsync(new JsonObject { ["fingerprint"] = fingerprint }.ToJsonString().AsMemory(), cancellationToken).ConfigureAwait(false);
-            await file.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await file.WriteLineAsync(ResultsFile.Seal(runKey, "", new JsonObject { ["fingerprint"] = fingerprint }.ToJsonString(), out lastMac).AsMemory(), cancellationToken).ConfigureAwait(false);
         }
+        else
+        {
+            foreach (var line in kept) await file.WriteLineAsync(line.AsMemory(), cancellationToken).ConfigureAwait(false);
+        }
+
+        await file.FlushAsync(cancellationToken).ConfigureAwait(false);
 
         var writeLock = new SemaphoreSlim(1);
         var completed = 0;
@@ -88,7 +98,7 @@ public sealed class EvaluationRunner(IEvaluationTarget target, ProbeJudge judge,
                 try
                 {
                     results.Add(result);
-                    await file.WriteLineAsync(JsonSerializer.Serialize(result, EvaluationJson.Default.ProbeResult).AsMemory(), ct).ConfigureAwait(false);
+                    await file.WriteLineAsync(ResultsFile.Seal(runKey, lastMac, JsonSerializer.Serialize(result, EvaluationJson.Default.ProbeResult), out lastMac).AsMemory(), ct).ConfigureAwait(false);
                     await file.FlushAsync(ct).ConfigureAwait(false);
                 }
                 finally
@@ -138,18 +148,22 @@ public sealed class EvaluationRunner(IEvaluationTarget target, ProbeJudge judge,
 
     private static string Short(string fingerprint) => fingerprint[..Math.Min(12, fingerprint.Length)];
 
-    // Earlier results of the same fingerprint and of this run's plan; errors are run again, and a line cut short by
-    // an interruption is ignored. A file without the fingerprint line, or with another, is not resumed.
-    private static Dictionary<string, ProbeResult> Load(string path, string fingerprint, HashSet<string> planned, out string? header)
+    // Earlier results of the same fingerprint and of this run's plan, each line checked against its seal; errors are
+    // run again. Only a last line cut short by an interruption (no newline) may fail its seal: it is dropped. Any other
+    // line that fails is an edit, and the file is refused. A file without the fingerprint line, or with another, is not resumed.
+    private static Dictionary<string, ProbeResult> Load(string path, string fingerprint, byte[] runKey, HashSet<string> planned, out string? header, out List<string> kept, out string lastMac)
     {
         var done = new Dictionary<string, ProbeResult>(StringComparer.Ordinal);
         header = null;
+        kept = [];
+        lastMac = "";
         if (!File.Exists(path)) return done;
-        using var lines = File.ReadLines(path).GetEnumerator();
-        if (!lines.MoveNext()) return done;
+        var text = File.ReadAllText(path);
+        var lines = text.Split('\n');
+        if (lines.Length == 0 || lines[0].Length == 0) return done;
         try
         {
-            header = JsonNode.Parse(lines.Current) is JsonObject o && o["fingerprint"] is JsonValue v && v.TryGetValue<string>(out var f) ? f : "(none)";
+            header = JsonNode.Parse(lines[0]) is JsonObject o && o["fingerprint"] is JsonValue v && v.TryGetValue<string>(out var f) ? f : "(none)";
         }
         catch (JsonException)
         {
@@ -157,15 +171,25 @@ public sealed class EvaluationRunner(IEvaluationTarget target, ProbeJudge judge,
         }
 
         if (header != fingerprint) return done;
-        while (lines.MoveNext())
+        // The last element is what follows the final newline: empty for a whole file, a cut line otherwise.
+        for (var i = 0; i < lines.Length - 1; i++)
         {
+            var json = ResultsFile.Open(runKey, lastMac, lines[i], out var mac)
+                ?? throw new ResultsTamperedException($"{path}:{i + 1}: the results line does not match its seal (edited, reordered, removed or copied from another run); the results file is refused: run again with --fresh to start over");
+            lastMac = mac;
+            kept.Add(lines[i]);
+            if (i == 0) continue;
+            ProbeResult? r;
             try
             {
-                if (JsonSerializer.Deserialize(lines.Current, EvaluationJson.Default.ProbeResult) is { Error: null } r && planned.Contains(r.Id)) done[r.Id] = r;
+                r = JsonSerializer.Deserialize(json, EvaluationJson.Default.ProbeResult);
             }
-            catch (JsonException)
+            catch (JsonException e)
             {
+                throw new ResultsTamperedException($"{path}:{i + 1}: a sealed line that is not a result ({e.Message})");
             }
+
+            if (r is { Error: null } && planned.Contains(r.Id)) done[r.Id] = r;
         }
 
         return done;

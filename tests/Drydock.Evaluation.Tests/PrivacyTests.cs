@@ -20,6 +20,13 @@ public sealed class PrivacyTests : IAsyncLifetime
 
     private ModelTarget Target(string model) => new(new TargetOptions { Endpoint = new Uri(_server.BaseUrl), Model = model, Concurrency = 16 });
 
+    [Theory]
+    [InlineData("Order 14 shipped", "order 14 shipped")]
+    [InlineData("  ORDER\t14\n\nshipped ", "order 14 shipped")]
+    [InlineData("Ｏｒｄｅｒ 14 shi\u200Bpped", "order 14 shipped")]
+    public void NonMembers_AreComparedWithMembers_CaseWidthAndWhitespaceFolded(string text, string normalized) =>
+        Assert.Equal(normalized, PrivacyInputs.Normalize(text));
+
     [Fact]
     public async Task AMemorisedCanary_IsExtractedAndHighlyExposed_AForgottenOneIsNot()
     {

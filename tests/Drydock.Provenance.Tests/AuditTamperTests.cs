@@ -95,6 +95,32 @@ public sealed class AuditTamperTests
 
     [Theory]
     [MemberData(nameof(TestRegistry.Both), MemberType = typeof(TestRegistry))]
+    public void TruncatedTail_IsFoundAgainstASignedCheckpoint_WhichNeverMovesBack(string backend)
+    {
+        using var t = Populated(backend);
+        using var dir = new Drydock.Tests.Shared.TempDir();
+        using var key = Signing.SigningKey.Create(Path.Combine(dir.Path, "signing.key"));
+        var checkpoint = Path.Combine(dir.Path, "heads", "registry.dsse.json");
+        Assert.Null(AuditCheckpoint.Check(t.Db, checkpoint, [key.PublicKey])); // none yet
+        Assert.Null(AuditCheckpoint.Write(t.Db, checkpoint, key));
+        Assert.Null(AuditCheckpoint.Check(t.Db, checkpoint, [key.PublicKey]));
+        var signed = File.ReadAllBytes(checkpoint);
+
+        t.Tamper("DELETE FROM approvals WHERE audit_seq = 6");
+        t.Tamper("DELETE FROM audit_log WHERE seq = 6");
+        Assert.True(AuditLog.Verify(t.Db).Ok);
+        Assert.Contains("entry 6 was signed at checkpoint", AuditCheckpoint.Check(t.Db, checkpoint, [key.PublicKey]), StringComparison.Ordinal);
+        // Writing again does not launder the rollback: the old checkpoint stays.
+        Assert.Contains("rolled back or truncated", AuditCheckpoint.Write(t.Db, checkpoint, key), StringComparison.Ordinal);
+        Assert.Equal(signed, File.ReadAllBytes(checkpoint));
+
+        // A checkpoint signed by another key, or edited, is not trusted.
+        using var other = Signing.SigningKey.Create(Path.Combine(dir.Path, "other.key"));
+        Assert.Contains("does not verify", AuditCheckpoint.Check(t.Db, checkpoint, [other.PublicKey]), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestRegistry.Both), MemberType = typeof(TestRegistry))]
     public void RowEdited_BehindTheLogsBack(string backend)
     {
         using var t = Populated(backend);

@@ -28,7 +28,13 @@ internal static class AuditCommand
                 return ExitCodes.Findings;
             }
 
-            stdout.WriteLine($"audit log ok: {result.Entries} entries, every registry row accounted for; head {result.Head}");
+            if (context.CheckCheckpoint(registry) is { } rolledBack)
+            {
+                stderr.WriteLine($"drydock audit verify: FAILED: {rolledBack}");
+                return ExitCodes.Findings;
+            }
+
+            stdout.WriteLine($"audit log ok: {result.Entries} entries, every registry row accounted for; head {result.Head}{(context.Root is not null && File.Exists(context.CheckpointPath) ? " (at or after the signed checkpoint)" : "")}");
 
             // The gateway's key file against the key events of the chain: an edit, a key put back or a revocation undone.
             var events = registry.ApiKeyEvents();

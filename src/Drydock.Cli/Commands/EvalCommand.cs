@@ -86,7 +86,7 @@ internal static class EvalCommand
                 var resultsPath = parse.GetValue(results) ?? (project.Root is { } root ? Path.Combine(root, ProjectContext.StateFolderName, "eval", resultsName) : resultsName);
                 if (parse.GetValue(fresh) && File.Exists(resultsPath)) File.Delete(resultsPath);
                 var runner = new EvaluationRunner(chat, new ProbeJudge(detector), prompt, judgeEndpoint is null ? null : new ModelJudge(judgeEndpoint));
-                var run = await runner.RunAsync(loaded, [.. chosen], resultsPath, fingerprint, null, line => stderr.WriteLine($"drydock eval: {line}"), cancellationToken).ConfigureAwait(false);
+                var run = await runner.RunAsync(loaded, [.. chosen], resultsPath, fingerprint, ResultsKey(project, resultsPath)!, null, line => stderr.WriteLine($"drydock eval: {line}"), cancellationToken).ConfigureAwait(false);
                 var all = run.Results;
                 if (run.Stopped is null && all.Count > 0 && all.All(r => r.Error is not null))
                 {
@@ -105,8 +105,9 @@ internal static class EvalCommand
                 {
                     using var registry = project.OpenRegistry();
                     var resultsSha = Dsse.Sha256Of(resultsPath);
-                    var evidence = EvidenceBuilder.Probes(identity, targetIdentity, run, loaded, [.. chosen], chat.Sent, resultsSha, givenPrompt is null ? "planted" : "given");
+                    var evidence = EvidenceBuilder.Probes(identity, targetIdentity, run, loaded, [.. chosen], chat.Sent, resultsSha, givenPrompt is null ? "planted" : "given", Path.GetFullPath(resultsPath));
                     var recorded = registry.RecordEvaluation(modelId, "probes", $"{endpoint} {options.Model}", ReleaseGate.ProbeMetrics(all), resultsSha, Provenance.Actor.Current, evidence);
+                    project.Checkpoint(registry, stderr);
                     await stderr.WriteLineAsync($"drydock eval: recorded {recorded.Id} against {recorded.ModelId} ({evidence.Status}, fingerprint {fingerprint[..12]})").ConfigureAwait(false);
                 }
 
@@ -119,7 +120,7 @@ internal static class EvalCommand
                 await stderr.WriteLineAsync($"drydock eval: {all.Count} probes, {all.Count(r => r.Success)} successful attacks, {run.Errored} errors ({chat.Sent} requests, {run.Resumed} results resumed); results in {resultsPath}").ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is ArgumentException or ProbeSuiteException or IOException or UnauthorizedAccessException or RegistryException or Detection.Configuration.ConfigFileException)
+            catch (Exception e) when (e is ArgumentException or ProbeSuiteException or IOException or UnauthorizedAccessException or RegistryException or Detection.Configuration.ConfigFileException or ResultsTamperedException or Provenance.KeyRingException)
             {
                 await stderr.WriteLineAsync($"drydock eval: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
@@ -129,6 +130,17 @@ internal static class EvalCommand
         command.Subcommands.Add(Membership(stdout, stderr));
         command.Subcommands.Add(Extraction(stdout, stderr));
         return command;
+    }
+
+    /// <summary>
+    /// The key results files are sealed with: <c>.drydock/keys/results.key</c> in a project (outside one, beside the
+    /// results); created for a run (<paramref name="resultsPath"/> given), only read for the gate (null when absent).
+    /// </summary>
+    internal static byte[]? ResultsKey(ProjectContext project, string? resultsPath)
+    {
+        var path = project.Root is { } root ? Path.Combine(root, ProjectContext.StateFolderName, "keys", "results.key")
+            : resultsPath is not null ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!, ".drydock-results.key") : null;
+        return path is null ? null : ResultsFile.LoadKey(path, create: resultsPath is not null);
     }
 
     /// <summary>An endpoint (http(s) URL; <paramref name="options"/> say how to use it) or onnx:PATH, a model run in process.</summary>
@@ -197,6 +209,7 @@ internal static class EvalCommand
             var evidence = EvidenceBuilder.Privacy(kind, TargetIdentity.Of(target, ModelName(target, parse.GetValue(Model))), inputs, counts, ToolInfo.Version);
             using var registry = project.OpenRegistry();
             var recorded = registry.RecordEvaluation(modelId, kind, $"{target} {parse.GetValue(Model)}", metrics, null, Provenance.Actor.Current, evidence);
+            project.Checkpoint(registry, stderr);
             stderr.WriteLine($"drydock eval {kind}: recorded {recorded.Id} against {recorded.ModelId} (fingerprint {evidence.Fingerprint[..12]})");
         }
     }
@@ -220,13 +233,22 @@ internal static class EvalCommand
                 var planted = ReadCanaries(parse.GetValue(canaries)!);
                 var inputs = set.CheckInputs(project, parse, (registry, model) =>
                 {
+                    // Only canaries in the training data itself count: one cleaned into the held-out split was never trained on.
+                    var inTraining = Evaluation.Privacy.PrivacyInputs.CanariesInTrainingData(registry, model, [.. planted.Select(c => (c.Canary.Id, c.Canary.Value))], [.. new[] { project.Root, Directory.GetCurrentDirectory() }.OfType<string>()]);
+                    var absent = planted.Where(c => !inTraining.Contains(c.Canary.Id)).ToList();
+                    foreach (var c in absent) stderr.WriteLine($"drydock eval memorization: canary {c.Canary.Id} is not in {model.Id}'s training data (cleaned into the held-out split or dropped); it is not evaluated");
+                    planted = [.. planted.Where(c => inTraining.Contains(c.Canary.Id))];
+                    if (planted.Count == 0) throw new ArgumentException($"none of the canaries labelled '{parse.GetValue(canaries)}' is in {model.Id}'s training data; the exposure of a canary the model never saw proves nothing");
                     var registered = registry.Canaries().ToDictionary(c => c.Id, c => c.Sha256, StringComparer.Ordinal);
                     foreach (var c in planted.Where(c => registered.GetValueOrDefault(c.Canary.Id) != Detection.Analyzers.CanaryAnalyzer.Hash(c.Canary.Value)))
                     {
                         throw new ArgumentException($"canary {c.Canary.Id} of '{parse.GetValue(canaries)}' is not registered in this registry as the vault holds it");
                     }
 
-                    return Evaluation.Privacy.PrivacyInputs.Canaries(registry, model, [.. planted.Select(c => (c.Canary.Id, c.PlantedIn))]);
+                    var checkedInputs = Evaluation.Privacy.PrivacyInputs.Canaries(registry, model, [.. planted.Select(c => (c.Canary.Id, c.PlantedIn))]);
+                    checkedInputs["inTrainingData"] = true;
+                    checkedInputs["notInTrainingData"] = absent.Count;
+                    return checkedInputs;
                 });
                 using var target = set.Open(parse);
                 var outcomes = await Evaluation.Privacy.Memorization.RunAsync(target, [.. planted.Select(c => c.Canary)], parse.GetValue(candidates), Math.Max(0, parse.GetValue(samples)), cancellationToken).ConfigureAwait(false);
@@ -331,6 +353,7 @@ internal static class EvalCommand
             {
                 var project = ProjectContext.Load(parse);
                 var texts = Datasets.DatasetReader.Texts(parse.GetValue(records)!, parse.GetValue(limit));
+                var inputs = set.CheckInputs(project, parse, (registry, model) => Evaluation.Privacy.PrivacyInputs.Records(registry, model, parse.GetValue(records)!));
                 using var target = set.Open(parse);
                 var result = await Evaluation.Privacy.Extraction.RunAsync(target, project.Rules().CreateDetector(), texts, parse.GetValue(maxValues), cancellationToken).ConfigureAwait(false);
                 await stdout.WriteLineAsync($"{result.Leaked} of {result.Values} personal values and secrets extracted ({result.LeakRate:P1}){(result.LeakedByType.Count > 0 ? ": " + string.Join(", ", result.LeakedByType.Select(kv => $"{kv.Key} {kv.Value}").ToArray()) : "")}; {result.Verbatim} of {result.Records} records continued verbatim ({result.VerbatimRate:P1})").ConfigureAwait(false);
@@ -343,7 +366,6 @@ internal static class EvalCommand
                 {
                     ["values"] = result.Values, ["records"] = result.Records, ["probes"] = result.Values + result.Records, ["errors"] = result.Errors,
                 };
-                var inputs = new JsonObject { ["recordsSha256"] = Dsse.Sha256Of(parse.GetValue(records)!), ["checked"] = false };
                 set.Save(project, parse, "extraction", new Dictionary<string, double> { ["extraction.pii-leak"] = result.LeakRate, ["extraction.verbatim"] = result.VerbatimRate }, inputs, counts, stderr);
                 return ExitCodes.Ok;
             }
@@ -396,14 +418,23 @@ internal static class EvalCommand
                 return ExitCodes.UsageOrInput;
             }
 
+            if (context.CheckCheckpoint(registry) is { } rolledBack)
+            {
+                stderr.WriteLine($"drydock gate: refused: the registry at {registry.Database.Display} fails drydock audit verify ({rolledBack}); the gate does not decide on it");
+                return ExitCodes.UsageOrInput;
+            }
+
             var subject = registry.GetModel(parse.GetValue(model)!);
             var baseRecord = parse.GetValue(baseModel) is { } b ? registry.GetModel(b) : null;
             if (baseRecord?.Id == subject.Id) throw new ArgumentException("--base-model is the model itself");
             GateResult result;
+            List<ProbeSuite> suites;
             try
             {
-                var suites = policy.Suites.Select(ProbeSuite.Load).ToList();
-                result = ReleaseGate.Decide(subject, registry.Evaluations(subject.Id), baseRecord, baseRecord is null ? null : registry.Evaluations(baseRecord.Id), policy, suites);
+                suites = policy.Suites.Select(ProbeSuite.Load).ToList();
+                var resultsKey = ResultsKey(context, null);
+                result = ReleaseGate.Decide(subject, registry.Evaluations(subject.Id), baseRecord, baseRecord is null ? null : registry.Evaluations(baseRecord.Id), policy, suites,
+                    e => ResultsFile.CheckRecorded(e, resultsKey));
             }
             catch (Exception e) when (e is GateRefusedException or ProbeSuiteException)
             {
@@ -418,6 +449,10 @@ internal static class EvalCommand
             {
                 ["evaluation"] = e.EvaluationId, ["kind"] = e.Kind, ["model"] = e.ModelId, ["fingerprint"] = e.Fingerprint, ["at"] = e.At, ["target"] = e.Target,
             })]);
+            // The decision names the policy it was judged against and the audit head it was judged on.
+            var policyJson = policy.ToJson(suites);
+            var policySha = policy.Sha256(suites);
+            var headJson = new JsonObject { ["seq"] = verification.Entries, ["hash"] = verification.Head };
             string? envelope = null;
             if (File.Exists(ProjectContext.SigningKeyPath))
             {
@@ -432,22 +467,32 @@ internal static class EvalCommand
                     System.Text.Json.JsonDocument.Parse(checksJson.ToJsonString()).WriteTo(w);
                     w.WritePropertyName("evidence");
                     System.Text.Json.JsonDocument.Parse(evidenceJson.ToJsonString()).WriteTo(w);
+                    w.WriteString("policySha256", policySha);
+                    w.WritePropertyName("policy");
+                    System.Text.Json.JsonDocument.Parse(policyJson.ToJsonString()).WriteTo(w);
+                    w.WritePropertyName("auditHead");
+                    System.Text.Json.JsonDocument.Parse(headJson.ToJsonString()).WriteTo(w);
                     w.WriteEndObject();
                 });
                 envelope = Encoding.UTF8.GetString(Dsse.Sign(statement, key));
             }
 
-            var recordedChecks = new JsonObject { ["checks"] = checksJson.DeepClone(), ["evidence"] = evidenceJson.DeepClone() }.ToJsonString();
+            var recordedChecks = new JsonObject
+            {
+                ["checks"] = checksJson.DeepClone(), ["evidence"] = evidenceJson.DeepClone(), ["policySha256"] = policySha, ["policy"] = policyJson.DeepClone(), ["auditHead"] = headJson.DeepClone(),
+            }.ToJsonString();
             var decision = registry.RecordGateDecision(subject.Id, ship ? "ship" : "no-ship", baseRecord?.Id, recordedChecks, envelope, Provenance.Actor.Current);
+            context.Checkpoint(registry, stderr);
             if (parse.GetValue(format) == "json")
             {
-                stdout.WriteLine(new JsonObject { ["model"] = subject.Id, ["decision"] = decision.Decision, ["id"] = decision.Id, ["signed"] = envelope is not null, ["checks"] = checksJson, ["evidence"] = evidenceJson }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+                stdout.WriteLine(new JsonObject { ["model"] = subject.Id, ["decision"] = decision.Decision, ["id"] = decision.Id, ["signed"] = envelope is not null, ["checks"] = checksJson, ["evidence"] = evidenceJson, ["policySha256"] = policySha, ["policy"] = policyJson, ["auditHead"] = headJson }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
             }
             else
             {
                 foreach (var c in checks) stdout.WriteLine($"{(c.Passed ? "pass" : "FAIL")}  {c.Name,-44} {c.Evidence}");
                 foreach (var e in result.Evidence) stdout.WriteLine($"evidence  {e.EvaluationId}  {e.Kind,-12} {e.ModelId}  fingerprint {e.Fingerprint[..12]}  {e.At}  {e.Target}");
                 if (result.Evidence.Count == 0) stdout.WriteLine("evidence  none: no evaluation of this model version counts");
+                stdout.WriteLine($"policy sha256:{policySha[..12]} ({string.Join(", ", suites.Select(x => $"{x.Name}@{x.Version}"))}; strategies {string.Join(",", policy.Strategies)}; max-error-rate {policy.MaxErrorRate.ToString(CultureInfo.InvariantCulture)}); audit head {verification.Entries} {verification.Head[..12]}");
                 stdout.WriteLine($"{subject.Id}: {(ship ? "SHIP" : "NO-SHIP")} ({decision.Id}{(envelope is null ? ", unsigned: no signing key" : ", signed")})");
             }
 

@@ -131,6 +131,30 @@ internal sealed class ProjectContext
 
     public ProvenanceRegistry OpenRegistry() => ProvenanceRegistry.Open(RegistryLocation);
 
+    /// <summary>
+    /// The signed checkpoint of this registry's audit head: <c>.drydock/audit-heads/</c>, one file per registry,
+    /// outside the registry so that removing entries from the log's end together with their rows is found.
+    /// </summary>
+    public string CheckpointPath => Path.Combine(Root ?? throw NoProject(), StateFolderName, "audit-heads",
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(RegistryLocation)))[..16] + ".dsse.json");
+
+    /// <summary>Signs the registry's current audit head (with the project's signing key, when it has one); a log that fails the last checkpoint keeps it and is reported.</summary>
+    public void Checkpoint(ProvenanceRegistry registry, TextWriter stderr)
+    {
+        if (Root is null || !System.IO.File.Exists(SigningKeyPath)) return;
+        using var key = Provenance.Signing.SigningKey.Load(SigningKeyPath);
+        if (Provenance.Audit.AuditCheckpoint.Write(registry.Database, CheckpointPath, key) is { } problem) stderr.WriteLine($"drydock: warning: the audit checkpoint was not moved: {problem}");
+    }
+
+    /// <summary>Checks the registry's audit log against its signed checkpoint: null when it holds it (or there is none).</summary>
+    public string? CheckCheckpoint(ProvenanceRegistry registry)
+    {
+        if (Root is null || !System.IO.File.Exists(CheckpointPath)) return null;
+        var publicKey = SigningKeyPath + ".pub";
+        if (!System.IO.File.Exists(publicKey)) return $"there is no public key {publicKey} to verify the audit checkpoint {CheckpointPath} with";
+        return Provenance.Audit.AuditCheckpoint.Check(registry.Database, CheckpointPath, [Provenance.Signing.SigningKey.LoadPublic(publicKey)]);
+    }
+
     private static T? Value<T>(ParseResult parse, Option<T> option) => parse.GetResult(option) is null ? default : parse.GetValue(option);
 
     private static NoProjectException NoProject() => new(

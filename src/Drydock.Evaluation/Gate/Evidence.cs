@@ -61,7 +61,7 @@ public sealed record TargetIdentity(string Kind, string Target, string? Digest, 
 public static class EvidenceBuilder
 {
     /// <summary>The evidence of a probe run.</summary>
-    public static EvaluationEvidence Probes(RunIdentity identity, TargetIdentity target, EvaluationRun run, IReadOnlyList<ProbeSuite> suites, IReadOnlyList<string> strategies, int sent, string resultsSha256, string systemPrompt)
+    public static EvaluationEvidence Probes(RunIdentity identity, TargetIdentity target, EvaluationRun run, IReadOnlyList<ProbeSuite> suites, IReadOnlyList<string> strategies, int sent, string resultsSha256, string systemPrompt, string? resultsFile = null)
     {
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(target);
@@ -92,6 +92,7 @@ public static class EvidenceBuilder
             ["stopped"] = run.Stopped,
             ["families"] = families,
             ["resultsSha256"] = resultsSha256,
+            ["resultsFile"] = resultsFile,
             ["systemPrompt"] = systemPrompt,
         };
         return new EvaluationEvidence(run.Fingerprint, run.Complete ? "complete" : "partial", json.ToJsonString());

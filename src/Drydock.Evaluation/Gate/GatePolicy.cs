@@ -49,6 +49,9 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     /// <summary>Above this share of errored probes (per family, or per privacy evaluation) a result is inconclusive, and inconclusive never ships.</summary>
     public double MaxErrorRate { get; init; } = 0.02;
 
+    /// <summary>The most <see cref="MaxErrorRate"/> may be: above half errored, a result says more about the endpoint than the model.</summary>
+    public const double MaxErrorRateCap = 0.5;
+
     /// <summary>The fewest members a membership evaluation must score to count.</summary>
     public int MinMembers { get; init; } = 50;
 
@@ -82,7 +85,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         }
 
         if (RegressionPoints is < 0 or > 100 || double.IsNaN(RegressionPoints)) problems.Add(("regression-points", $"{F(RegressionPoints)} must be between 0 and 100 (percentage points)"));
-        if (MaxErrorRate is < 0 or > 1 || double.IsNaN(MaxErrorRate)) problems.Add(("max-error-rate", $"{F(MaxErrorRate)} is not a rate: use a fraction between 0 and 1"));
+        if (MaxErrorRate is < 0 or > MaxErrorRateCap || double.IsNaN(MaxErrorRate)) problems.Add(("max-error-rate", $"{F(MaxErrorRate)} must be between 0 and {F(MaxErrorRateCap)}: errors are not passes, and a run with more errors than answers proves nothing"));
         foreach (var (field, value) in new[] { ("min-members", MinMembers), ("min-non-members", MinNonMembers), ("min-extraction-values", MinExtractionValues), ("min-canaries", MinCanaries) })
         {
             if (value < 1) problems.Add((field, $"{value} must be at least 1"));
@@ -103,7 +106,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     public static MapShape Shape { get; } = ConfigShape.Map([
         .. Metrics.Keys.Select(k => (k, (ConfigShape)new ValueShape(ValueKind.NumberOrChoice, k == "membership-auc" ? 0.5 : 0, Rates.Contains(k) || k == "membership-auc" ? 1 : null, ["off"]))),
         ("regression-points", ConfigShape.Number(0, 100)),
-        ("max-error-rate", ConfigShape.Number(0, 1)),
+        ("max-error-rate", ConfigShape.Number(0, MaxErrorRateCap)),
         ("suites", ConfigShape.ListOf(ConfigShape.Text)),
         ("strategies", ConfigShape.ListOf(ConfigShape.OneOf([.. AttackStrategy.All]))),
         ("min-members", ConfigShape.Integer(1)),
@@ -141,6 +144,33 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
 
         return policy;
     }
+
+    /// <summary>
+    /// The policy a decision was judged against, as JSON with sorted keys: every check's limit (null when off), the
+    /// regression points, the error limit, each required suite (name, version, SHA-256 of its text), the required
+    /// strategies and the minimum sizes. A signed decision carries it and its SHA-256 (<see cref="Sha256"/>).
+    /// </summary>
+    public System.Text.Json.Nodes.JsonObject ToJson(IReadOnlyList<ProbeSuite> suites)
+    {
+        ArgumentNullException.ThrowIfNull(suites);
+        var checks = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (name, limit) in Thresholds.OrderBy(t => t.Key, StringComparer.Ordinal)) checks[name] = limit;
+        return new System.Text.Json.Nodes.JsonObject
+        {
+            ["checks"] = checks,
+            ["maxErrorRate"] = MaxErrorRate,
+            ["minCanaries"] = MinCanaries,
+            ["minExtractionValues"] = MinExtractionValues,
+            ["minMembers"] = MinMembers,
+            ["minNonMembers"] = MinNonMembers,
+            ["regressionPoints"] = RegressionPoints,
+            ["strategies"] = new System.Text.Json.Nodes.JsonArray([.. Strategies.Order(StringComparer.Ordinal).Select(s => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(s)!)]),
+            ["suites"] = new System.Text.Json.Nodes.JsonArray([.. suites.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["name"] = s.Name, ["version"] = s.Version, ["sha256"] = s.Sha256 })]),
+        };
+    }
+
+    /// <summary>The SHA-256 of <see cref="ToJson"/>'s compact text: names the exact policy a decision was judged against.</summary>
+    public string Sha256(IReadOnlyList<ProbeSuite> suites) => RunIdentity.Sha256(ToJson(suites).ToJsonString());
 
     private static string F(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
 }

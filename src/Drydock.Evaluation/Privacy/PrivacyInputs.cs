@@ -28,9 +28,9 @@ public static class PrivacyInputs
         var nonMembersSha = Dsse.Sha256Of(nonMembersPath);
         var lineage = Lineage(registry, trained);
         if (lineage.FirstOrDefault(d => d.Version == nonMembersSha) is { } same) throw new ArgumentException($"--non-members {nonMembersPath} is {same.Id}, a dataset in {model.Id}'s lineage; non-members must be records it never trained on");
-        var memberHashes = allMembers.Select(RunIdentity.Sha256).ToHashSet(StringComparer.Ordinal);
-        var shared = nonMembers.Count(t => memberHashes.Contains(RunIdentity.Sha256(t)));
-        if (shared > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {shared} of {nonMembers.Count} records are also in --members {membersPath}; members and non-members must be disjoint");
+        var memberHashes = allMembers.Select(t => RunIdentity.Sha256(Normalize(t))).ToHashSet(StringComparer.Ordinal);
+        var shared = nonMembers.Count(t => memberHashes.Contains(RunIdentity.Sha256(Normalize(t))));
+        if (shared > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {shared} of {nonMembers.Count} records are also in --members {membersPath} (compared with case, width and whitespace folded, invisible characters removed); members and non-members must be disjoint");
         return new JsonObject
         {
             ["membersDataset"] = dataset.Id, ["membersSha256"] = membersSha, ["nonMembersSha256"] = nonMembersSha, ["membersFromLineage"] = true, ["disjoint"] = true,
@@ -57,6 +57,83 @@ public static class PrivacyInputs
         }
 
         return new JsonObject { ["plantedInLineage"] = true, ["datasets"] = new JsonArray([.. datasets.Select(d => (JsonNode)JsonValue.Create(d)!)]) };
+    }
+
+    /// <summary>
+    /// Checks that the records of an extraction evaluation are the model version's training data: the file is a
+    /// dataset in its lineage or an input one was cleaned from (by SHA-256). Values asked for from any other file say
+    /// nothing about what this model memorised.
+    /// </summary>
+    public static JsonObject Records(ProvenanceRegistry registry, ModelRecord model, string recordsPath)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(model);
+        var lineage = Lineage(registry, model.Datasets.Select(registry.GetDataset));
+        var sha = Dsse.Sha256Of(recordsPath);
+        var holder = lineage.FirstOrDefault(d => d.Version == sha || Inputs(d).Contains(sha))
+            ?? throw new ArgumentException($"--records {recordsPath} (sha256:{sha[..12]}) is not in {model.Id}'s training data ({(lineage.Count == 0 ? "it has no registered training dataset" : "datasets " + string.Join(", ", lineage.Select(d => d.Id)) + " and the files they were cleaned from")}); extraction must ask for values the model was trained on");
+        return new JsonObject { ["recordsSha256"] = sha, ["dataset"] = holder.Id, ["recordsFromLineage"] = true };
+    }
+
+    /// <summary>
+    /// The canaries (id and value) that are in the training data itself of <paramref name="model"/>: the output file
+    /// of each dataset it was trained on, found where its manifest names it (or in <paramref name="folders"/>) and
+    /// checked against the dataset version. A canary planted in a file that was cleaned into a held-out split, or
+    /// dropped by cleaning, was never trained on: its exposure proves nothing. Throws when a training file cannot be found.
+    /// </summary>
+    public static IReadOnlySet<string> CanariesInTrainingData(ProvenanceRegistry registry, ModelRecord model, IReadOnlyList<(string Id, string Value)> canaries, IReadOnlyList<string> folders)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(canaries);
+        ArgumentNullException.ThrowIfNull(folders);
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var dataset in model.Datasets.Select(registry.GetDataset))
+        {
+            string? file = null;
+            try
+            {
+                file = (string?)JsonNode.Parse(dataset.Manifest)?["output"]?["file"];
+            }
+            catch (JsonException)
+            {
+            }
+
+            var found = (file is null ? null : new[] { file }.Concat(folders.SelectMany(f => new[] { Path.Combine(f, file), Path.Combine(f, Path.GetFileName(file)) }))
+                .FirstOrDefault(c => File.Exists(c) && Dsse.Sha256Of(c) == dataset.Version))
+                ?? throw new ArgumentException($"the training data of {dataset.Id} ({file ?? "no file named"}, sha256:{dataset.Version[..12]}) was not found as it was registered; run from the project folder beside it, so the canaries can be checked to be in what {model.Id} was trained on");
+            var text = File.ReadAllText(found);
+            foreach (var (id, value) in canaries) if (text.Contains(value, StringComparison.Ordinal)) present.Add(id);
+        }
+
+        return present;
+    }
+
+    /// <summary>
+    /// The form records are compared in: Unicode NFKC (full-width and compatibility forms folded), invisible format
+    /// characters removed, case folded, every run of whitespace one space, trimmed. A non-member that differs from a
+    /// member only in these ways is the same record to a model.
+    /// </summary>
+    public static string Normalize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var b = new System.Text.StringBuilder(text.Length);
+        var space = false;
+        foreach (var c in text.Normalize(System.Text.NormalizationForm.FormKC))
+        {
+            if (char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format) continue;
+            if (char.IsWhiteSpace(c))
+            {
+                space = b.Length > 0;
+                continue;
+            }
+
+            if (space) b.Append(' ');
+            space = false;
+            b.Append(char.ToLowerInvariant(c));
+        }
+
+        return b.ToString();
     }
 
     // The datasets and every ancestor (parents, recursively; the depth cap guards a hand-edited registry).
