@@ -8,7 +8,8 @@ namespace Drydock.Detection.Engine;
 /// A text as detectors should match it, with every offset mapped back to the original: invisible characters
 /// (zero-width, soft hyphen, word joiners), bidi controls, tag characters and variation selectors are removed, each
 /// character with its combining marks is put in NFKC (fullwidth <c>ＡＫＩＡ</c> reads as <c>AKIA</c>, ligatures are
-/// split), and what cannot be text (a lone surrogate, U+FFFD from a failed decoding) is removed and noted in
+/// split), a Latin letter or digit loses the combining marks on it (<c>A&#x301;KIA</c> and <c>ÁKIA</c> read as
+/// <c>AKIA</c>), and what cannot be text (a lone surrogate, U+FFFD from a failed decoding) is removed and noted in
 /// <see cref="InvalidAt"/>. The hidden-text analyzer reports the removed characters on the original; this only keeps
 /// them from hiding a value from the other detectors. A span found in <see cref="Text"/> maps back with
 /// <see cref="OriginalStart"/> and <see cref="OriginalEnd"/> to the whole original span, the removed characters inside
@@ -78,8 +79,7 @@ internal sealed class MatchText
             }
             else
             {
-                var cluster = escaped ? char.ConvertFromUtf32(cp) : text.Substring(i, end - i);
-                var normal = cluster.IsNormalized(NormalizationForm.FormKC) ? cluster : cluster.Normalize(NormalizationForm.FormKC);
+                var normal = Fold(escaped ? char.ConvertFromUtf32(cp) : text.Substring(i, end - i));
                 builder.Append(normal);
                 for (var k = 0; k < normal.Length; k++)
                 {
@@ -153,6 +153,24 @@ internal sealed class MatchText
     {
         ArgumentNullException.ThrowIfNull(finding);
         return _starts is null ? finding : finding with { Start = OriginalStart(finding.Start), End = OriginalEnd(finding.End) };
+    }
+
+    // One character and its combining marks as matched: a Latin letter or digit without its marks ("A\u0301" and "Á" read
+    // "A", so a mark cannot hide a value), a mark with no character before it dropped, anything else in NFKC (a mark of
+    // another script is part of its letter).
+    private static string Fold(string cluster)
+    {
+        var decomposed = cluster.IsNormalized(NormalizationForm.FormKD) ? cluster : cluster.Normalize(NormalizationForm.FormKD);
+        var ascii = true;
+        var marks = false;
+        foreach (var c in decomposed)
+        {
+            if (IsCombiningMark(c)) marks = true;
+            else if (c >= 0x80) ascii = false;
+        }
+
+        if (ascii) return marks ? string.Concat(decomposed.Where(c => !IsCombiningMark(c))) : decomposed;
+        return cluster.IsNormalized(NormalizationForm.FormKC) ? cluster : cluster.Normalize(NormalizationForm.FormKC);
     }
 
     private static bool IsCombiningMark(char c) =>
