@@ -60,20 +60,23 @@ internal sealed class GuardedAnswer(Tier tier, CanaryAnalyzer canaries)
                 _ => "a byte array",
             };
 
-            if (leaf.Kind == LeafKind.Structure && !JsonStrings.Fits(leaf.Property!, leaf.Value)) return $"the upstream sent an answer whose {what} holds more than its structure allows";
-            if (_clean.Contains(leaf.Value)) continue;
-            TextsChecked++;
-            var result = guard.Judge(leaf.Value, Tier.Output, Canaries);
-            if (result.Findings.Count == 0)
+            // Judged first, whatever its shape: a canary in a malformed field still trips the wire.
+            if (!_clean.Contains(leaf.Value))
             {
+                TextsChecked++;
+                var result = guard.Judge(leaf.Value, Tier.Output, Canaries);
+                if (result.Findings.Count > 0)
+                {
+                    Findings.AddRange(result.Findings);
+                    Canary |= result.Canary;
+                    Blocked = true;
+                    return $"the upstream sent an answer whose {what} holds text the guard does not let through";
+                }
+
                 _clean.Add(leaf.Value);
-                continue;
             }
 
-            Findings.AddRange(result.Findings);
-            Canary |= result.Canary;
-            Blocked = true;
-            return $"the upstream sent an answer whose {what} holds text the guard does not let through";
+            if (leaf.Kind == LeafKind.Structure && !JsonStrings.Fits(leaf.Property!, leaf.Value)) return $"the upstream sent an answer whose {what} holds more than its structure allows";
         }
 
         return null;
