@@ -580,4 +580,19 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
             Assert.DoesNotContain("\u0301", said, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task AKeySplitAcrossTwoContentPartsOfARequest_IsBlocked()
+    {
+        var (key, _) = _keys.Create("split-in", "internal", [], null);
+        var half = FakeUpstream.AwsKey.Length / 2;
+        var parts = new JsonArray(
+            new JsonObject { ["type"] = "text", ["text"] = "my key is " + FakeUpstream.AwsKey[..half] },
+            new JsonObject { ["type"] = "text", ["text"] = FakeUpstream.AwsKey[half..] + " thanks" });
+        var request = new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = parts }) };
+        var before = _upstream.Requests;
+        var (status, _, body, _) = await Send(key, completions: false, stream: false, request: request);
+        Assert.True(status == 400 && body.Contains("input_blocked", StringComparison.Ordinal), $"{status} {body}");
+        Assert.Equal(before, _upstream.Requests);
+    }
 }
