@@ -33,6 +33,7 @@ public sealed class GatewayProcessTests : IDisposable
     public async Task TwoGatewaysOnOneProject_WriteEveryRequestLineWhole()
     {
         await using var upstream = await FakeUpstream.StartAsync();
+        Assert.Equal(0, (await DrydockProcess.Run(_dir.Path, "init")).Exit);
         var created = await DrydockProcess.Run(_dir.Path, "keys", "create", "--name", "app", "--tier", "internal");
         Assert.True(created.Exit == 0, created.ToString());
         var key = created.Stdout.Trim();
