@@ -69,13 +69,18 @@ public sealed partial class GatewayHost
         }
     }
 
+    private static readonly JsonDocumentOptions s_strictJson = new() { AllowDuplicateProperties = false };
+
     private async Task<int?> ReadRequestAsync(Exchange exchange)
     {
         var context = exchange.Context;
         try
         {
-            exchange.Request = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject ?? throw new JsonException("not an object");
-            return null;
+            // A key given twice is refused: the guard and the model server could read different values of it.
+            exchange.Request = await JsonNode.ParseAsync(context.Request.Body, documentOptions: s_strictJson, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject ?? throw new JsonException("not an object");
+            if (JsonStrings.IsText(exchange.Request)) return null;
+            exchange.Audit["error"] = "invalid_encoding";
+            return await Error(context, 400, "invalid_encoding", "the request is not text: a string escapes a lone surrogate (invalid-encoding)").ConfigureAwait(false);
         }
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == 413)
         {
@@ -166,15 +171,19 @@ public sealed partial class GatewayHost
 
             // An answer read whole after its model was contained is not sent.
             if (_operations.Resolve(exchange.Model) != exchange.Route) throw new UpstreamCutException();
-            if (WholeAnswerGuard.Guard(_guard, body, exchange.Chat, guarded) is { } unreadable)
-            {
-                exchange.Audit["error"] = unreadable;
-                return await Error(context, 502, "upstream_malformed", unreadable).ConfigureAwait(false);
-            }
+            var refused = WholeAnswerGuard.Guard(_guard, body, exchange.Chat, guarded);
 
-            var tokens = body["usage"]?["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var t) ? t : (exchange.Prompt.Length + guarded.Text.Length) / 4;
+            // A refused answer is still accounted for: its findings go to the log line and a canary opens its incident.
+            if (refused is not null) guarded.Text.Clear();
+            var tokens = body is JsonObject { } o && o["usage"] is JsonObject { } counts && counts["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var t) ? t : (exchange.Prompt.Length + guarded.Text.Length) / 4;
             await AccountAsync(exchange, guarded, tokens).ConfigureAwait(false);
             context.Response.Headers[GuardHeader] = exchange.InputChecked + "; " + OutputChecked(guarded, guarded.TextsChecked.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (refused is not null)
+            {
+                exchange.Audit["error"] = refused;
+                return await Error(context, 502, guarded.Blocked ? "output_blocked" : "upstream_malformed", refused).ConfigureAwait(false);
+            }
+
             await Json(context, (int)response.StatusCode, body).ConfigureAwait(false);
             return (int)response.StatusCode;
         }

@@ -187,6 +187,16 @@ public sealed partial class GatewayHost : IAsyncDisposable
             if (id is null || tier is null || disabled.Contains(id) || !tier.Allows(id) || (key.Models.Count > 0 && !key.Models.Contains(id))) data.Remove(model);
         }
 
+        // The list is the upstream's text too: guarded as an answer is (a model id, a field name or an owner that holds
+        // a credential or a canary refuses it).
+        var guarded = new GuardedAnswer(tier ?? GatewayOptions.DefaultTiers[0] with { Output = GuardMode.Block }, _operations.Canaries);
+        if (WholeAnswerGuard.Guard(_guard, body, chat: false, guarded) is { } refused)
+        {
+            GatewayLog.RequestFailed(_log, "model list refused");
+            await Error(context, 502, guarded.Blocked ? "output_blocked" : "upstream_malformed", refused.Replace("an answer", "a model list", StringComparison.Ordinal)).ConfigureAwait(false);
+            return;
+        }
+
         await Json(context, 200, body).ConfigureAwait(false);
     }
 }

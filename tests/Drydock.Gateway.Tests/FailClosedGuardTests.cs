@@ -208,7 +208,7 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
             : [body];
         foreach (var document in documents)
         {
-            foreach (var leaf in JsonStrings.Collect(JsonNode.Parse(document), new HashSet<string>()))
+            foreach (var leaf in JsonStrings.Answer(JsonNode.Parse(document)))
             {
                 texts[leaf.Path] = texts.GetValueOrDefault(leaf.Path, "") + leaf.Value;
             }
@@ -414,5 +414,185 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         _upstream.Script = null;
         Assert.True(count > 100, $"only {count} catalogue values");
         Assert.Empty(wrong);
+    }
+
+    // Strings of an answer that cannot be redacted in place (structural fields, field names, byte arrays) and values split
+    // across the texts of a choice.
+    public static TheoryData<string, bool> UnredactableFields() => new()
+    {
+        { "id", false }, { "id", true }, { "model", false }, { "model", true }, { "fingerprint", false }, { "fingerprint", true },
+        { "finish-reason", false }, { "finish-reason", true }, { "tool-call-id", false }, { "tool-call-id", true },
+        { "error-type", false }, { "error-type", true }, { "field-name", false }, { "field-name", true },
+        { "top-logprobs-key", false }, { "top-logprobs-key", true }, { "logprob-bytes", false }, { "logprob-bytes", true },
+        { "provider-bytes", false }, { "provider-bytes", true }, { "split-parts", false }, { "split-call", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnredactableFields))]
+    public async Task StructureNamesBytesAndSplitValues_AreGuarded_OrTheAnswerRefused(string field, bool streamed)
+    {
+        var wrong = new List<string>();
+        foreach (var tier in new[] { "internal", "public" })
+        {
+            var (key, _) = _keys.Create(tier + field + streamed, tier, [], null);
+            foreach (var value in new[] { FakeUpstream.AwsKey, FakeUpstream.Email, _canary.Replace('-', '_') })
+            {
+                _upstream.Script = Unredactable(field, streamed, value);
+                var completions = field == "top-logprobs-key";
+                var (status, _, body, texts) = await Send(key, completions, streamed);
+                var label = $"{tier} {field} {(streamed ? "streamed" : "whole")} {value[..4]}…: {status}";
+                var seen = MatchText.Of(string.Join("\n", texts.Keys) + "\n" + string.Join("\n", texts.Values)).Text + "\n" + MatchText.Of(body).Text;
+                foreach (var raw in Raw(value)) if (seen.Contains(raw, StringComparison.OrdinalIgnoreCase)) wrong.Add($"{label}: the value reached the client: {body}");
+                // Log probabilities are dropped while the guard is on: nothing to refuse.
+                var refused = field.Contains("logprob", StringComparison.Ordinal)
+                    || (streamed ? body.Contains("\"upstream_error\"", StringComparison.Ordinal) || body.Contains("content_filter", StringComparison.Ordinal) : status == 502 || body.Contains('[', StringComparison.Ordinal));
+                if (!refused) wrong.Add($"{label}: neither refused nor guarded: {body}");
+            }
+        }
+
+        _upstream.Script = null;
+        var log = MatchText.Of(await AuditLog()).Text;
+        foreach (var raw in Raw(FakeUpstream.AwsKey).Concat(Raw(_canary.Replace('-', '_')))) if (log.Contains(raw, StringComparison.OrdinalIgnoreCase)) wrong.Add($"the request log holds {raw[..4]}…");
+        if (!field.Contains("logprob", StringComparison.Ordinal) && !_registry.Incidents().Any(i => i[0].Kind == "canary-leak")) wrong.Add("no canary-leak incident");
+        Assert.Empty(wrong);
+    }
+
+    private static Scripted Unredactable(string field, bool streamed, string value)
+    {
+        string J(JsonNode node) => node.ToJsonString();
+        JsonObject Answer(JsonObject choice, string id = "c1", string model = "tiny", string fingerprint = "fp_1") => new()
+        {
+            ["id"] = id, ["object"] = streamed ? "chat.completion.chunk" : "chat.completion", ["model"] = model, ["system_fingerprint"] = fingerprint,
+            ["choices"] = new JsonArray(choice),
+        };
+        JsonObject Choice(JsonObject message, string finish = "stop", JsonNode? logprobs = null) => new()
+        {
+            ["index"] = 0, [streamed ? "delta" : "message"] = message, ["logprobs"] = logprobs, ["finish_reason"] = finish,
+        };
+        JsonObject Said(string content = "ok") => new() { ["role"] = "assistant", ["content"] = content };
+        JsonArray Utf8(string text) => new([.. Encoding.UTF8.GetBytes(text).Select(b => (JsonNode)(int)b)]);
+        var half = value.Length / 2;
+        var answer = field switch
+        {
+            "id" => Answer(Choice(Said()), id: value),
+            "model" => Answer(Choice(Said()), model: value),
+            "fingerprint" => Answer(Choice(Said()), fingerprint: value),
+            "finish-reason" => Answer(Choice(Said(), finish: value)),
+            "tool-call-id" => Answer(Choice(new JsonObject { ["role"] = "assistant", ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 0, ["id"] = value, ["type"] = "function", ["function"] = new JsonObject { ["name"] = "lookup", ["arguments"] = "{}" } }) }, "tool_calls")),
+            "error-type" => new JsonObject { ["error"] = new JsonObject { ["message"] = "bad request", ["type"] = value, ["code"] = 400 } },
+            "field-name" => Answer(Choice(new JsonObject { ["role"] = "assistant", ["content"] = "ok", [value] = 1 })),
+            "top-logprobs-key" => new JsonObject
+            {
+                ["id"] = "c1", ["object"] = "text_completion", ["model"] = "tiny",
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["text"] = "ok", ["logprobs"] = new JsonObject { ["tokens"] = new JsonArray("ok"), ["top_logprobs"] = new JsonArray(new JsonObject { [value] = -0.1 }) }, ["finish_reason"] = "stop" }),
+            },
+            "logprob-bytes" => Answer(Choice(Said(), logprobs: new JsonObject { ["content"] = new JsonArray(new JsonObject { ["token"] = "ok", ["logprob"] = -0.1, ["bytes"] = Utf8(value), ["top_logprobs"] = new JsonArray() }) })),
+            "provider-bytes" => Answer(Choice(new JsonObject { ["role"] = "assistant", ["content"] = "ok", ["provider_bytes"] = Utf8(value) })),
+            "split-parts" => Answer(Choice(new JsonObject { ["role"] = "assistant", ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = "Here: " + value[..half] }, new JsonObject { ["type"] = "text", ["text"] = value[half..] + " as asked." }) })),
+            "split-call" => Answer(Choice(new JsonObject { ["role"] = "assistant", ["content"] = "Key: " + value[..half], ["tool_calls"] = new JsonArray(new JsonObject { ["id"] = "call_1", ["type"] = "function", ["function"] = new JsonObject { ["name"] = value[half..], ["arguments"] = "{}" } }) }, "tool_calls")),
+            _ => throw new ArgumentException(field),
+        };
+        if (!streamed) return Json(J(answer), field == "error-type" ? 400 : 200);
+        return field == "error-type" ? Stream(J(Answer(Choice(Said(), finish: "stop"))), J(answer)) : Stream(J(answer));
+    }
+
+    [Fact]
+    public async Task TheModelList_IsGuarded()
+    {
+        var (key, _) = _keys.Create("models-list", "internal", [], null);
+        foreach (var (value, status) in new[] { ("tiny", 200), (FakeUpstream.AwsKey, 502), (_canary, 502), ("owner " + FakeUpstream.Email, 200) })
+        {
+            // A model the tier does not serve is dropped from the list before it is guarded: either way it is not seen.
+            var list = new JsonObject { ["object"] = "list", ["data"] = new JsonArray(new JsonObject { ["id"] = value.StartsWith("owner", StringComparison.Ordinal) ? "tiny" : value, ["object"] = "model", ["owned_by"] = value }) };
+            _upstream.Models = list.ToJsonString();
+            using var message = new HttpRequestMessage(HttpMethod.Get, _gateway.Urls[0] + "/v1/models");
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await _http.SendAsync(message, TestContext.Current.CancellationToken);
+            var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            Assert.True((int)response.StatusCode == status || status == 502 && (int)response.StatusCode == 200, $"{value[..4]}…: {(int)response.StatusCode} {body}");
+            if (value != "tiny") Assert.DoesNotContain(value.StartsWith("owner", StringComparison.Ordinal) ? FakeUpstream.Email : value, body, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Theory]
+    [InlineData("lone-surrogate")]
+    [InlineData("duplicate-key")]
+    [InlineData("duplicate-model")]
+    public async Task ARequestThatIsNotText_OrNamesAKeyTwice_IsRefusedWith400(string shape)
+    {
+        var (key, _) = _keys.Create("shape-" + shape, "internal", [], null);
+        var body = shape switch
+        {
+            "lone-surrogate" => """{"model":"tiny","messages":[{"role":"user","content":"my key is AKIA\ud800Q3EGRL5TFZ6XW7NB"}]}""",
+            "duplicate-key" => """{"model":"tiny","messages":[{"role":"user","content":"hi","content":"AKIAQ3EGRL5TFZ6XW7NB"}]}""",
+            _ => """{"model":"tiny","model":"large","messages":[{"role":"user","content":"hi"}]}""",
+        };
+        var before = _upstream.Requests;
+        using var message = new HttpRequestMessage(HttpMethod.Post, _gateway.Urls[0] + "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await _http.SendAsync(message, TestContext.Current.CancellationToken);
+        var answer = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True((int)response.StatusCode == 400, answer);
+        Assert.Contains(shape == "lone-surrogate" ? "invalid_encoding" : "invalid_json", answer, StringComparison.Ordinal);
+        Assert.Equal(before, _upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData("**{0}**-**{1}**-**{2}**")]
+    [InlineData("{0}, {1}, {2}")]
+    [InlineData("{0}|{1}|{2}")]
+    [InlineData("{0}+{1}+{2}")]
+    [InlineData("{0}\u2212{1}\u2212{2}")]
+    [InlineData("`{0}` `{1}` `{2}`")]
+    [InlineData("{0} – {1} – {2}")]
+    public async Task CanaryFormattingVariants_TripTheWire(string format)
+    {
+        var (key, _) = _keys.Create("canary-format", "internal", [], null);
+        var groups = _canary.Split('-');
+        var lookAlike = new string([.. _canary.Select(c => c switch { 'A' => 'А', 'E' => 'Е', 'K' => 'К', 'M' => 'М', 'P' => 'Р', 'T' => 'Т', 'X' => 'Х', 'B' => 'Β', 'H' => 'Η', 'C' => 'С', _ => c })]).Split('-');
+        foreach (var g in new[] { groups, lookAlike })
+        {
+            var code = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, g[0], g[1], g[2]);
+            foreach (var streamed in new[] { false, true })
+            {
+                _upstream.Script = Script("content", streamed, $"The recovery code is {code} as asked.");
+                var (_, _, body, texts) = await Send(key, completions: false, streamed);
+                Assert.Contains("content_filter", body, StringComparison.Ordinal);
+                Assert.DoesNotContain(g[1], string.Join("\n", texts.Values), StringComparison.OrdinalIgnoreCase);
+            }
+        }
+
+        _upstream.Script = null;
+        Assert.Contains(_registry.Incidents(), i => i[0].Kind == "canary-leak");
+    }
+
+    [Fact]
+    public async Task CombiningMarksInsideAValue_DoNotHideIt()
+    {
+        var (key, _) = _keys.Create("marks", "internal", [], null);
+        foreach (var streamed in new[] { false, true })
+        {
+            var marked = string.Concat(FakeUpstream.AwsKey.Select((c, i) => i % 3 == 1 ? c + "\u0301" : c.ToString()));
+            _upstream.Script = Script("content", streamed, $"Use {marked} now.");
+            var (_, _, body, texts) = await Send(key, completions: false, streamed);
+            var said = string.Join("", texts.Values);
+            Assert.Contains("[AWS_ACCESS_KEY", said, StringComparison.Ordinal);
+            Assert.DoesNotContain("\u0301", said, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task AKeySplitAcrossTwoContentPartsOfARequest_IsBlocked()
+    {
+        var (key, _) = _keys.Create("split-in", "internal", [], null);
+        var half = FakeUpstream.AwsKey.Length / 2;
+        var parts = new JsonArray(
+            new JsonObject { ["type"] = "text", ["text"] = "my key is " + FakeUpstream.AwsKey[..half] },
+            new JsonObject { ["type"] = "text", ["text"] = FakeUpstream.AwsKey[half..] + " thanks" });
+        var request = new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = parts }) };
+        var before = _upstream.Requests;
+        var (status, _, body, _) = await Send(key, completions: false, stream: false, request: request);
+        Assert.True(status == 400 && body.Contains("input_blocked", StringComparison.Ordinal), $"{status} {body}");
+        Assert.Equal(before, _upstream.Requests);
     }
 }

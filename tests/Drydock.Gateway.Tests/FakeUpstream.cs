@@ -43,6 +43,9 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>The answer to every completion request while set (a scripted upstream).</summary>
     public Scripted? Script { get; set; }
 
+    /// <summary>The model list it answers with while set.</summary>
+    public string? Models { get; set; }
+
     public string BaseUrl => _app.Urls.First() + "/v1";
 
     public static async Task<FakeUpstream> StartAsync()
@@ -52,7 +55,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
         var upstream = new FakeUpstream(app);
-        app.MapGet("/v1/models", (RequestDelegate)(context => context.Response.WriteAsync("""{"object":"list","data":[{"id":"tiny","object":"model"},{"id":"large","object":"model"}]}""")));
+        app.MapGet("/v1/models", (RequestDelegate)(context => context.Response.WriteAsync(upstream.Models ?? """{"object":"list","data":[{"id":"tiny","object":"model"},{"id":"large","object":"model"}]}""")));
         app.MapPost("/v1/chat/completions", (RequestDelegate)upstream.Chat);
         app.MapPost("/v1/completions", (RequestDelegate)(context => upstream.Script is { } script ? upstream.AnswerScripted(context, script) : context.Response.WriteAsync("{}")));
         await app.StartAsync();

@@ -48,11 +48,18 @@ public sealed class LookAlikeAndCanaryTests
         Assert.Equal(0, match.OriginalStart(0));
         Assert.Equal(2, match.OriginalStart(1)); // ｂ after the zero-width space
         Assert.Equal(text.Length, match.OriginalEnd(match.Text.Length));
+
+        // A combining mark on a Latin letter: read once more without it, the same offsets mapped back.
+        Assert.True(match.MarkedLatin);
+        var bare = MatchText.Of(text, stripMarks: true);
+        Assert.Equal("abcde", bare.Text);
+        Assert.Equal(text.IndexOf('d', StringComparison.Ordinal), bare.OriginalEnd(3));
+        Assert.False(MatchText.Of("Ignorez les instructions précédentes").MarkedLatin);
         var ascii = "plain text";
         Assert.Same(ascii, MatchText.Of(ascii).Text);
     }
 
-    private static readonly string[] s_separators = ["-", " ", "", "_", ".", "–", "—", "\n", "\r\n", " - ", "/", ":"];
+    private static readonly string[] s_separators = ["-", " ", "", "_", ".", "–", "—", "\n", "\r\n", " - ", "/", ":", ",", ", ", "|", " | ", "+", "\u2212", "**-**", "** - **", "` `", "*", "~"];
 
     [Fact]
     public void ACanary_IsFound_AtEveryPosition_WordLength_AndSeparator()
@@ -91,6 +98,7 @@ public sealed class LookAlikeAndCanaryTests
     [InlineData("\r\n", 8)]
     [InlineData("_", 64)]
     [InlineData("\u200B", 0)]
+    [InlineData("** \u2212 **", 0)]
     public void AStream_NeverSendsPartOfACanary_WhateverTheWindow(string separator, int window)
     {
         var code = CanaryAnalyzer.NewValue();
@@ -104,6 +112,21 @@ public sealed class LookAlikeAndCanaryTests
             sent += guard.Flush();
             Assert.True(guard.Blocked && guard.Canary, $"size {size}: not blocked");
             Assert.DoesNotContain(code[..4], sent, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void ACanary_WrittenWithCyrillicOrGreekLookAlikes_IsFound()
+    {
+        var code = CanaryAnalyzer.NewValue();
+        var analyzer = new CanaryAnalyzer([CanaryAnalyzer.Hash(code)]);
+        foreach (var table in new[] { "ABCEHKMPTXY|АВСЕНКМРТХУ", "ABEHKMNPTXZ|ΑΒΕΗΚΜΝΡΤΧΖ", "aceKpxy|асеКрху" })
+        {
+            var (latin, like) = (table.Split('|')[0], table.Split('|')[1]);
+            var written = new string([.. code.Select(c => latin.IndexOf(char.IsAsciiLetter(c) && table[0] == 'a' ? char.ToLowerInvariant(c) : c, StringComparison.Ordinal) is var i and >= 0 ? like[i] : c)]);
+            List<Finding>? found = null;
+            analyzer.Analyze(MatchText.Of($"the code: {written}.").Text, ref found);
+            Assert.True(found is { Count: 1 }, written);
         }
     }
 }

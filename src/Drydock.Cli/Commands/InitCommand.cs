@@ -24,7 +24,8 @@ internal static class InitCommand
         {
             var target = parse.GetValue(path)!;
             // The project is the folder of the file: its state goes next to it, whatever project may enclose it.
-            var keys = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, ProjectContext.StateFolderName, "keys");
+            var state = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, ProjectContext.StateFolderName);
+            var keys = Path.Combine(state, "keys");
             var signingKeyPath = Path.Combine(keys, "signing.key");
             var keyRingPath = Path.Combine(keys, "keyring.json");
             if (File.Exists(target) && !parse.GetValue(force))
@@ -39,6 +40,9 @@ internal static class InitCommand
                 stdout.WriteLine($"wrote {target}");
             }
 
+            // The project's state (registry, keys, request log) is the owner's alone: both folders 0700.
+            OwnerOnlyFolder.Create(state);
+            OwnerOnlyFolder.Create(keys);
             if (File.Exists(signingKeyPath))
             {
                 using var existing = SigningKey.Load(signingKeyPath);

@@ -18,13 +18,15 @@ public sealed class AtomicFile : IDisposable
 
     /// <summary>
     /// Opens a temporary file next to <paramref name="target"/>; with <paramref name="ownerOnly"/> it is created with
-    /// mode 0600 (keys, review sets), so the content is never readable by others, not even before the rename.
+    /// mode 0600 (keys, review sets), so the content is never readable by others, not even before the rename, and the
+    /// folders it creates on the way are 0700.
     /// </summary>
     public AtomicFile(string target, bool ownerOnly = false)
     {
         _target = Path.GetFullPath(target);
         var directory = Path.GetDirectoryName(_target)!;
-        Directory.CreateDirectory(directory);
+        if (ownerOnly) OwnerOnlyFolder.Create(directory);
+        else Directory.CreateDirectory(directory);
         _temporary = Path.Combine(directory, $".{Path.GetFileName(_target)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16 };
         if (ownerOnly && !OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;

@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Drydock.Detection.Engine;
@@ -8,7 +10,8 @@ namespace Drydock.Detection.Analyzers;
 /// Finds registered canaries (category <c>canary</c>): random codes of three groups of four characters from an
 /// alphabet without look-alikes (<c>7F3K-QZ9M-2WXL</c>, 60 bits), planted in training data on purpose. Only the
 /// SHA-256 of each canary's normalised form is known here: every code-shaped run in the text (any case, groups joined
-/// by nothing or by up to three separator characters: spaces, line breaks, dashes, <c>_ . / : ·</c>; at any position) is normalised and hashed, and a hash in the set is a finding. So a model that
+/// by nothing or by up to eight separator characters: spaces, line breaks, punctuation, symbols such as <c>+ | −</c> and
+/// markdown such as <c>**</c>; look-alike Cyrillic and Greek letters read as Latin; at any position) is normalised and hashed, and a hash in the set is a finding. So a model that
 /// repeats a canary is caught however it spaces it, and no canary value is ever kept by the detector.
 /// </summary>
 public sealed class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
@@ -48,18 +51,19 @@ public sealed class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
     }
 
     /// <summary>
-    /// The most characters a code spans in (normalised) text: twelve code characters and two separators of up to three
-    /// characters each (" - ", a line break "\r\n"). A stream that holds back this many characters never sends part of a code.
+    /// The most characters a code spans in (normalised) text: twelve code characters and two separators of up to eight
+    /// characters each (" - ", a line break "\r\n", markdown around a group: "** - **"). A stream that holds back this many characters never sends part of a code.
     /// </summary>
     internal const int MaxCodeLength = 12 + (2 * MaxSeparator);
 
-    private const int MaxSeparator = 3;
+    private const int MaxSeparator = 8;
 
     /// <inheritdoc />
     /// <remarks>
-    /// Every position is tried, whatever is before or after it: four code characters, up to three separator characters
-    /// (any space or line break, any dash, <c>_</c>, <c>.</c>, <c>/</c>, <c>:</c>, <c>·</c>) or none, four more, a
-    /// separator again, four more. A word of code characters before the code (<c>test 7F3K QZ9M 2WXL</c>) cannot hide
+    /// Every position is tried, whatever is before or after it: four code characters (any case; a Cyrillic or Greek
+    /// look-alike reads as the letter it looks like), up to eight separator characters (any space or line break, any
+    /// punctuation or dash, math and modifier symbols: <c>- _ . , : / | + * ~ `</c>, U+2212, markdown emphasis around a
+    /// group) or none, four more, a separator again, four more. A word of code characters before the code (<c>test 7F3K QZ9M 2WXL</c>) cannot hide
     /// it, because the candidate that starts at the word is tried and then the one that starts at the code.
     /// </remarks>
     public override void Analyze(string text, ref List<Finding>? findings)
@@ -83,7 +87,7 @@ public sealed class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
                     if (separator > MaxSeparator) break;
                 }
 
-                while (n < (group + 1) * 4 && at < text.Length && IsCodeChar(text[at])) code[n++] = (byte)char.ToUpperInvariant(text[at++]);
+                while (n < (group + 1) * 4 && at < text.Length && IsCodeChar(text[at])) code[n++] = (byte)Code(text[at++]);
                 if (n != (group + 1) * 4) break;
             }
 
@@ -95,7 +99,32 @@ public sealed class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
         }
     }
 
-    private static bool IsCodeChar(char c) => c < 0x80 && (char.IsAsciiDigit(c) ? c >= '2' : char.IsAsciiLetter(c) && char.ToUpperInvariant(c) is not ('I' or 'O'));
+    // Cyrillic and Greek letters that look like a code character (NFKC leaves them as they are): read as it.
+    private static readonly FrozenDictionary<char, char> s_lookAlikes = new Dictionary<char, char>
+    {
+        ['А'] = 'A', ['а'] = 'A', ['В'] = 'B', ['в'] = 'B', ['С'] = 'C', ['с'] = 'C', ['Е'] = 'E', ['е'] = 'E', ['Н'] = 'H', ['н'] = 'H',
+        ['К'] = 'K', ['к'] = 'K', ['М'] = 'M', ['м'] = 'M', ['Р'] = 'P', ['р'] = 'P', ['Т'] = 'T', ['т'] = 'T', ['Х'] = 'X', ['х'] = 'X',
+        ['У'] = 'Y', ['у'] = 'Y', ['Ѕ'] = 'S', ['ѕ'] = 'S', ['Ј'] = 'J', ['ј'] = 'J', ['Ԛ'] = 'Q', ['ԛ'] = 'Q', ['Ԝ'] = 'W', ['ԝ'] = 'W',
+        ['З'] = '3', ['Б'] = '6', ['б'] = '6',
+        ['Α'] = 'A', ['α'] = 'A', ['Β'] = 'B', ['β'] = 'B', ['Ε'] = 'E', ['ε'] = 'E', ['Ζ'] = 'Z', ['Η'] = 'H', ['Κ'] = 'K', ['κ'] = 'K',
+        ['Μ'] = 'M', ['Ν'] = 'N', ['ν'] = 'V', ['Ρ'] = 'P', ['ρ'] = 'P', ['Τ'] = 'T', ['τ'] = 'T', ['Υ'] = 'Y', ['υ'] = 'U', ['Χ'] = 'X', ['χ'] = 'X',
+    }.ToFrozenDictionary();
 
-    private static bool IsSeparator(char c) => char.IsWhiteSpace(c) || c is '_' or '.' or '/' or ':' or '·' || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.DashPunctuation;
+    // The code character c reads as (upper case, a look-alike letter read as the one it looks like), or '\0'.
+    private static char Code(char c)
+    {
+        if (c >= 0x80) return s_lookAlikes.TryGetValue(c, out var like) ? like : '\0';
+        if (char.IsAsciiDigit(c)) return c >= '2' ? c : '\0';
+        if (!char.IsAsciiLetter(c)) return '\0';
+        var upper = char.ToUpperInvariant(c);
+        return upper is 'I' or 'O' ? '\0' : upper;
+    }
+
+    private static bool IsCodeChar(char c) => Code(c) != '\0';
+
+    // Between groups: white space, punctuation (dashes, _ . , : / | * and the markdown around a group), symbols (+, the
+    // minus sign U+2212, ~, `).
+    private static bool IsSeparator(char c) => char.IsWhiteSpace(c) || char.GetUnicodeCategory(c) is UnicodeCategory.DashPunctuation
+        or UnicodeCategory.ConnectorPunctuation or UnicodeCategory.OtherPunctuation or UnicodeCategory.OpenPunctuation or UnicodeCategory.ClosePunctuation
+        or UnicodeCategory.InitialQuotePunctuation or UnicodeCategory.FinalQuotePunctuation or UnicodeCategory.MathSymbol or UnicodeCategory.ModifierSymbol;
 }

@@ -8,7 +8,7 @@ namespace Drydock.Detection.Engine;
 /// A text as detectors should match it, with every offset mapped back to the original: invisible characters
 /// (zero-width, soft hyphen, word joiners), bidi controls, tag characters and variation selectors are removed, each
 /// character with its combining marks is put in NFKC (fullwidth <c>ＡＫＩＡ</c> reads as <c>AKIA</c>, ligatures are
-/// split), and what cannot be text (a lone surrogate, U+FFFD from a failed decoding) is removed and noted in
+/// split; see <see cref="MarkedLatin"/> for combining marks on Latin letters), and what cannot be text (a lone surrogate, U+FFFD from a failed decoding) is removed and noted in
 /// <see cref="InvalidAt"/>. The hidden-text analyzer reports the removed characters on the original; this only keeps
 /// them from hiding a value from the other detectors. A span found in <see cref="Text"/> maps back with
 /// <see cref="OriginalStart"/> and <see cref="OriginalEnd"/> to the whole original span, the removed characters inside
@@ -38,11 +38,21 @@ internal sealed class MatchText
     /// <summary>Offsets in the original of characters that cannot be text (lone surrogates, U+FFFD).</summary>
     public IReadOnlyList<int> InvalidAt { get; }
 
+    /// <summary>
+    /// True when combining marks are written on Latin letters or digits (<c>A&#x301;KIA…</c>), or stand alone: the text
+    /// should then be matched once more as <c>Of(text, stripMarks: true)</c> reads it, since a mark inside a value hides it
+    /// from a pattern, while composing them keeps <c>é</c> for the rules that read accented words.
+    /// </summary>
+    public bool MarkedLatin { get; private init; }
+
     /// <summary>True when <see cref="Text"/> differs from the original.</summary>
     public bool Changed => _starts is not null;
 
-    /// <summary>Normalises <paramref name="text"/> for matching.</summary>
-    public static MatchText Of(string text)
+    /// <summary>
+    /// Normalises <paramref name="text"/> for matching; with <paramref name="stripMarks"/> the combining marks written on
+    /// Latin letters and digits are dropped too (see <see cref="MarkedLatin"/>).
+    /// </summary>
+    public static MatchText Of(string text, bool stripMarks = false)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (Ascii.IsValid(text) && !text.Contains("\\u", StringComparison.Ordinal)) return new MatchText(text, text, null, null, []);
@@ -50,6 +60,7 @@ internal sealed class MatchText
         var starts = new List<int>(text.Length);
         var ends = new List<int>(text.Length);
         List<int>? invalid = null;
+        var marked = false;
         var i = 0;
         while (i < text.Length)
         {
@@ -78,8 +89,7 @@ internal sealed class MatchText
             }
             else
             {
-                var cluster = escaped ? char.ConvertFromUtf32(cp) : text.Substring(i, end - i);
-                var normal = cluster.IsNormalized(NormalizationForm.FormKC) ? cluster : cluster.Normalize(NormalizationForm.FormKC);
+                var normal = Fold(escaped ? char.ConvertFromUtf32(cp) : text.Substring(i, end - i), stripMarks, ref marked);
                 builder.Append(normal);
                 for (var k = 0; k < normal.Length; k++)
                 {
@@ -93,8 +103,8 @@ internal sealed class MatchText
 
         var result = builder.ToString();
         return result == text && invalid is null
-            ? new MatchText(text, text, null, null, [])
-            : new MatchText(text, result, [.. starts], [.. ends], invalid ?? (IReadOnlyList<int>)[]);
+            ? new MatchText(text, text, null, null, []) { MarkedLatin = marked }
+            : new MatchText(text, result, [.. starts], [.. ends], invalid ?? (IReadOnlyList<int>)[]) { MarkedLatin = marked };
     }
 
     /// <summary>
@@ -153,6 +163,19 @@ internal sealed class MatchText
     {
         ArgumentNullException.ThrowIfNull(finding);
         return _starts is null ? finding : finding with { Start = OriginalStart(finding.Start), End = OriginalEnd(finding.End) };
+    }
+
+    // One character and the combining marks written after it, in NFKC; with stripMarks, a Latin letter or digit written
+    // with marks reads without them ("A\u0301" reads "A") and a mark with no character before it is dropped. A mark on a
+    // letter of another script is part of it and stays. marked notes that stripping would change the cluster.
+    private static string Fold(string cluster, bool stripMarks, ref bool marked)
+    {
+        var normal = cluster.IsNormalized(NormalizationForm.FormKC) ? cluster : cluster.Normalize(NormalizationForm.FormKC);
+        if (!cluster.Any(IsCombiningMark)) return normal;
+        var decomposed = cluster.Normalize(NormalizationForm.FormKD);
+        if (decomposed.Any(c => c >= 0x80 && !IsCombiningMark(c))) return normal;
+        marked = true;
+        return stripMarks ? string.Concat(decomposed.Where(c => !IsCombiningMark(c))) : normal;
     }
 
     private static bool IsCombiningMark(char c) =>

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using Drydock.Datasets.Output;
 
 namespace Drydock.Gateway.Audit;
 
@@ -30,45 +31,45 @@ public sealed record RequestFilter(string? Key = null, string? Model = null, int
 /// </summary>
 internal static class OwnerOnly
 {
-    private const UnixFileMode Others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-
-    public static void Folder(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(path);
-            return;
-        }
-
-        // Every folder created on the way, not only the last (.drydock/gateway/requests).
-        var missing = new Stack<string>();
-        for (var p = Path.GetFullPath(path); !Directory.Exists(p); p = Path.GetDirectoryName(p)!) missing.Push(p);
-        while (missing.Count > 0) Directory.CreateDirectory(missing.Pop(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        Close(path);
-    }
+    public static void Folder(string path) => OwnerOnlyFolder.Create(path);
 
     public static FileStream Append(string path)
     {
         var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.Read, BufferSize = 0 };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         var file = new FileStream(path, options);
-        if (!OperatingSystem.IsWindows()) Close(path);
+        if (!OperatingSystem.IsWindows()) OwnerOnlyFolder.Close(path);
         return file;
     }
 
-    // A file or folder made before (by an older version, or by hand) loses what others could do with it.
-    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    private static void Close(string path)
+    /// <summary>
+    /// Takes an exclusive lock of the whole file for one append, waiting up to 5 s for another process's (where the
+    /// platform has file locks); returns whether it holds it.
+    /// </summary>
+    public static bool LockForAppend(FileStream file)
     {
-        var mode = File.GetUnixFileMode(path);
-        try
+        if (OperatingSystem.IsMacOS() || OperatingSystem.IsIOS() || OperatingSystem.IsTvOS() || OperatingSystem.IsMacCatalyst()) return false;
+        var deadline = Environment.TickCount64 + 5000;
+        while (true)
         {
-            if ((mode & Others) != 0) File.SetUnixFileMode(path, mode & ~Others);
+            try
+            {
+                file.Lock(0, long.MaxValue);
+                return true;
+            }
+            catch (IOException)
+            {
+                if (Environment.TickCount64 >= deadline) return false;
+                Thread.Sleep(1);
+            }
         }
-        catch (UnauthorizedAccessException)
-        {
-            // Another user's file: not ours to change.
-        }
+    }
+
+    /// <summary>Releases the lock of <see cref="LockForAppend"/>.</summary>
+    public static void Unlock(FileStream file)
+    {
+        if (OperatingSystem.IsMacOS() || OperatingSystem.IsIOS() || OperatingSystem.IsTvOS() || OperatingSystem.IsMacCatalyst()) return;
+        file.Unlock(0, long.MaxValue);
     }
 }
 
@@ -174,11 +175,23 @@ public sealed class RequestAuditLog : IDisposable
         }
     }
 
-    // The gathered lines to the day's file in one write.
+    // The gathered lines to the day's file in one write, at its end as it is now: under an exclusive lock of the file,
+    // since another gateway on the same project may append to it too (a stream in append mode writes at the end it saw
+    // when opened, and two processes would write over each other's lines).
     private void WriteBatch()
     {
         if (_batch.WrittenCount == 0) return;
-        _file!.Write(_batch.WrittenSpan);
+        var locked = OwnerOnly.LockForAppend(_file!);
+        try
+        {
+            _file!.Seek(0, SeekOrigin.End);
+            _file.Write(_batch.WrittenSpan);
+        }
+        finally
+        {
+            if (locked) OwnerOnly.Unlock(_file!);
+        }
+
         _batch.ResetWrittenCount();
     }
 

@@ -9,7 +9,9 @@ namespace Drydock.Gateway.Guards;
 /// <summary>
 /// The output guard for a streamed answer: relays the upstream's server-sent events through hold-back guards, one per
 /// choice and text (every string of a choice's delta except structural fields: content, refusal, reasoning text, a
-/// tool call's name and arguments, whatever a provider adds). Strings outside the choices are guarded chunk by chunk.
+/// tool call's name and arguments, whatever a provider adds). Strings outside the choices are guarded chunk by chunk;
+/// structural fields, field names and byte arrays must hold nothing the guard finds (and a structural field only its
+/// structure), or the stream is stopped; log probabilities are removed while the guard is on.
 /// A stream it cannot read (not UTF-8, a line that is not an event field, a chunk that is not a JSON object, choices
 /// that are not a list, content sent as parts) is stopped with an error event; nothing unchecked goes out.
 /// </summary>
@@ -78,8 +80,21 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
                 break;
             }
 
+            if (guarded.Guarding && chunk["choices"] is JsonArray withLogprobs)
+            {
+                // A streamed chunk's log probabilities name the tokens of text the guard may still hold or redact.
+                foreach (var choice in withLogprobs.Cast<JsonObject>()) if (choice["logprobs"] is not null) choice["logprobs"] = null;
+            }
+
+            // Structural fields, field names and byte arrays cannot be held back or redacted: anything found there stops the stream.
+            if (guarded.Unredactable(guard, JsonStrings.Answer(chunk)) is { } refused)
+            {
+                failed = refused;
+                break;
+            }
+
             template ??= Template(chunk);
-            if (chunk["usage"]?["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var total)) usage = total;
+            if (chunk["usage"] is JsonObject { } counts && counts["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var total)) usage = total;
 
             // Strings outside the choices (an error event, a provider's own field): guarded in this chunk.
             foreach (var leaf in JsonStrings.Collect(chunk, JsonStrings.AnswerStructure))
@@ -111,8 +126,6 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
                 var index = choice["index"] is JsonValue iv && iv.TryGetValue<int>(out var i) ? i : 0;
                 if (blocked.Contains(index)) continue;
 
-                // A streamed chunk's log probabilities name the tokens of text the guard may still hold or redact.
-                if ((guarded.Tier.Output != GuardMode.Off || guarded.Canaries.Count > 0) && choice["logprobs"] is not null) choice["logprobs"] = null;
                 if ((choice["delta"] ?? choice["message"])?["content"] is JsonArray)
                 {
                     // Streamed content in parts cannot be held back part by part: fail closed, as for a malformed chunk.

@@ -14,7 +14,8 @@ public sealed record GuardResult(bool Blocked, string Text, IReadOnlyList<Findin
 
 /// <summary>
 /// The detection engine as a guard. Every text is matched as <see cref="MatchText"/> normalises it (NFKC, invisible and
-/// bidi characters, soft hyphens, tag characters and variation selectors removed), and spans are mapped back to the
+/// bidi characters, soft hyphens, tag characters and variation selectors removed; combining marks on Latin letters
+/// read both ways, with and without them), and spans are mapped back to the
 /// original, so a value written with look-alike or invisible characters is found and its whole original span redacted.
 /// On prompts: pasted secrets, prompt injection (high or critical blocks, medium is flagged) and hidden text on the
 /// original (tag smuggling, bidi controls, runs of invisible characters: high or critical blocks). On answers:
@@ -37,14 +38,14 @@ public sealed class TextGuard(Detector detector)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (mode == GuardMode.Off) return new GuardResult(false, text, []);
-        var match = MatchText.Of(text);
         var findings = new List<Finding>();
-        foreach (var f in detector.Scan(match.Text))
+        var found = Scan(text, null, out var match);
+        foreach (var f in found)
         {
             if (f.Category == Categories.Secret || (f.Category == Categories.Injection && f.Severity >= Severity.Medium)
                 || (!match.Changed && f.Category == Categories.HiddenText && f.Severity >= Severity.Medium))
             {
-                findings.Add(match.ToOriginal(f));
+                findings.Add(f);
             }
         }
 
@@ -67,27 +68,42 @@ public sealed class TextGuard(Detector detector)
     internal GuardResult Judge(string text, GuardMode mode, CanaryAnalyzer? canaries)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var match = MatchText.Of(text);
-        var findings = new List<Finding>();
-        if (mode != GuardMode.Off)
-        {
-            foreach (var f in detector.Scan(match.Text)) if (f.Category is Categories.Pii or Categories.Secret) findings.Add(match.ToOriginal(f));
-            findings.AddRange(Invalid(match));
-        }
-
-        List<Finding>? tripped = null;
-        canaries?.Analyze(match.Text, ref tripped);
-        if (tripped is not null) return new GuardResult(true, text, [.. tripped.Select(match.ToOriginal), .. findings]);
+        var found = Scan(text, canaries, out var match);
+        List<Finding> findings = mode == GuardMode.Off ? [] : found.FindAll(f => f.Category is Categories.Pii or Categories.Secret);
+        if (mode != GuardMode.Off) findings.AddRange(Invalid(match));
+        var tripped = found.FindAll(f => f.Category == Categories.Canary);
+        if (tripped.Count > 0) return new GuardResult(true, text, [.. tripped, .. findings]);
         return new GuardResult(mode == GuardMode.Block && findings.Count > 0, text, findings);
     }
 
     /// <summary>Every finding of the detector and of <paramref name="canaries"/> in a text, on its original span.</summary>
     internal List<Finding> Findings(string text, CanaryAnalyzer? canaries)
     {
-        var match = MatchText.Of(text);
+        var found = Scan(text, canaries, out var match);
+        return [.. found, .. Invalid(match)];
+    }
+
+    // The findings of the detector and of canaries on the text as MatchText reads it, on original spans; when combining
+    // marks are written on Latin letters, read once more without them (a mark inside a key hides it from its pattern,
+    // while the composed reading keeps "é" for the rules that read accented words).
+    private List<Finding> Scan(string text, CanaryAnalyzer? canaries, out MatchText match)
+    {
+        match = MatchText.Of(text);
+        var found = Scan(match, canaries);
+        if (!match.MarkedLatin) return found;
+        foreach (var f in Scan(MatchText.Of(text, stripMarks: true), canaries))
+        {
+            if (!found.Exists(g => g.Start == f.Start && g.End == f.End && g.Type == f.Type)) found.Add(f);
+        }
+
+        return found;
+    }
+
+    private List<Finding> Scan(MatchText match, CanaryAnalyzer? canaries)
+    {
         List<Finding>? found = [.. detector.Scan(match.Text)];
         canaries?.Analyze(match.Text, ref found);
-        return [.. found!.Select(match.ToOriginal), .. Invalid(match)];
+        return found!.ConvertAll(match.ToOriginal);
     }
 
     /// <summary>Redacts every finding of the detector and of <paramref name="canaries"/> (for the request log).</summary>

@@ -4,20 +4,29 @@ using Drydock.Gateway.Payload;
 namespace Drydock.Gateway.Guards;
 
 /// <summary>
-/// The output guard for a complete (not streamed) answer, an answer or an error body alike: every string of it is
-/// guarded in place except the structural fields of <see cref="JsonStrings.AnswerStructure"/>. A choice with a blocked
-/// text is replaced whole by the blocked notice; a blocked text outside the choices (an error message, a provider's
-/// own field) is replaced by the notice. A shape it cannot read is refused, never passed.
+/// The output guard for a complete (not streamed) answer, an answer, an error body or a model list alike: every string
+/// of it is guarded. Text values are guarded in place; structural fields (<see cref="JsonStrings.AnswerStructure"/>),
+/// property names and byte arrays, which cannot be redacted in place, must hold nothing the guard finds (and a
+/// structural field only its structure), or the answer is refused. A choice with a blocked text, or with a value split
+/// across its texts (content parts, a call's name and arguments), is replaced whole by the blocked notice; a blocked
+/// text outside the choices (an error message, a provider's own field) is replaced by the notice. Log probabilities
+/// are removed while the guard is on: they restate the answer token by token, in pieces no guard reads whole. A shape
+/// it cannot read is refused, never passed.
 /// </summary>
 internal static class WholeAnswerGuard
 {
-    /// <summary>Guards <paramref name="body"/> in place; returns why its shape cannot be read, or null.</summary>
+    /// <summary>Guards <paramref name="body"/> in place; returns why it is refused (a shape it cannot read, a string it cannot redact), or null.</summary>
     public static string? Guard(TextGuard guard, JsonNode body, bool chat, GuardedAnswer answer)
     {
         if (body is not JsonObject root) return "the answer is not a JSON object";
         if (root["choices"] is { } c && c is not JsonArray) return "the answer's choices are not a list";
         if (root["choices"] is JsonArray list && list.Any(e => e is not JsonObject)) return "a choice of the answer is not an object";
+        if (answer.Guarding && root["choices"] is JsonArray withLogprobs)
+        {
+            foreach (var choice in withLogprobs.Cast<JsonObject>()) if (choice["logprobs"] is not null) choice["logprobs"] = null;
+        }
 
+        if (answer.Unredactable(guard, JsonStrings.Answer(root)) is { } refused) return refused;
         foreach (var leaf in JsonStrings.Collect(root, JsonStrings.AnswerStructure))
         {
             if (leaf.Path.StartsWith("choices[", StringComparison.Ordinal)) continue;
@@ -29,19 +38,17 @@ internal static class WholeAnswerGuard
         for (var i = 0; i < choices.Count; i++)
         {
             var choice = (JsonObject)choices[i]!;
-            var blocked = false;
-            var changed = false;
-            foreach (var leaf in JsonStrings.Collect(choice, JsonStrings.AnswerStructure))
+            var leaves = JsonStrings.Collect(choice, JsonStrings.AnswerStructure);
+            var blocked = Split(guard, leaves, answer);
+            foreach (var leaf in leaves)
             {
+                if (blocked) break;
                 var result = Check(guard, leaf.Value, answer);
                 blocked |= result.Blocked;
-                changed |= result.Blocked || result.Text != leaf.Value;
                 leaf.Set(result.Blocked ? GuardedAnswer.BlockedNotice : result.Text);
                 answer.Text.Append(result.Blocked ? GuardedAnswer.BlockedNotice : result.Text);
             }
 
-            // Log probabilities list the answer's tokens one by one: kept, they would restate what was removed.
-            if (changed && choice["logprobs"] is not null) choice["logprobs"] = null;
             if (!blocked) continue;
             answer.Blocked = true;
 
@@ -55,6 +62,23 @@ internal static class WholeAnswerGuard
         }
 
         return null;
+    }
+
+    // True when the texts of a choice, joined as a client may join them (content parts one after the other), hold a
+    // value that none of them holds whole: a finding that runs across the end of one text. It cannot be redacted in
+    // either part, so the choice is blocked.
+    private static bool Split(TextGuard guard, List<StringLeaf> leaves, GuardedAnswer answer)
+    {
+        if (!answer.Guarding || leaves.Count < 2) return false;
+        var ends = new List<int>(leaves.Count);
+        var length = 0;
+        foreach (var leaf in leaves) ends.Add(length += leaf.Value.Length);
+        var joined = string.Concat(leaves.Select(l => l.Value));
+        var across = guard.Judge(joined, answer.Tier.Output, answer.Canaries).Findings.Where(f => ends.Any(e => f.Start < e && f.End > e)).ToList();
+        if (across.Count == 0) return false;
+        answer.Findings.AddRange(across);
+        answer.Canary |= across.Any(f => f.Category == Drydock.Detection.Categories.Canary);
+        return true;
     }
 
     private static GuardResult Check(TextGuard guard, string text, GuardedAnswer answer)

@@ -1,15 +1,28 @@
 using System.Collections.Frozen;
 using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Drydock.Gateway.Payload;
 
-/// <summary>One string value of a JSON document, where it is (a path), and how to replace it.</summary>
-internal readonly record struct StringLeaf(string Path, JsonNode Parent, string? Property, int Item, string Value)
+/// <summary>What a string of a JSON document is: a text value, a structural field's value, a property name, a byte array read as UTF-8, or text parts joined.</summary>
+internal enum LeafKind
+{
+    Text,
+    Structure,
+    Name,
+    Bytes,
+    Joined,
+}
+
+/// <summary>One string of a JSON document, where it is (a path), what it is, and how to replace it (text and structural values only).</summary>
+internal readonly record struct StringLeaf(string Path, JsonNode Parent, string? Property, int Item, string Value, LeafKind Kind = LeafKind.Text)
 {
     /// <summary>Replaces the value in its document.</summary>
     public void Set(string value)
     {
+        if (Kind is not (LeafKind.Text or LeafKind.Structure)) throw new InvalidOperationException("only a string value can be replaced");
         if (Property is not null) ((JsonObject)Parent)[Property] = value;
         else ((JsonArray)Parent)[Item] = value;
     }
@@ -17,13 +30,15 @@ internal readonly record struct StringLeaf(string Path, JsonNode Parent, string?
 
 /// <summary>
 /// Every string of a JSON document, for the guards: nothing is read by name except an explicit allow-list of
-/// structural fields whose values are not text (ids, object types, roles, finish reasons, model names). Numbers,
-/// booleans and nulls carry no text. A path names an array element by its <c>index</c> property when it has one
-/// (<c>delta.tool_calls[#0].function.arguments</c>), so the chunks of one stream name the same text alike.
+/// structural fields whose values are not text (ids, object types, roles, finish reasons, model names), and those must
+/// hold only their structure (<see cref="Fits"/>). Property names are text too, and so is an array of numbers that can
+/// be bytes (an answer's <c>bytes</c>, read as UTF-8); other numbers, booleans and nulls carry no text. A path names an
+/// array element by its <c>index</c> property when it has one (<c>delta.tool_calls[#0].function.arguments</c>), so the
+/// chunks of one stream name the same text alike.
 /// </summary>
 internal static class JsonStrings
 {
-    /// <summary>Fields of an answer (body, chunk or error) that are structure, not text.</summary>
+    /// <summary>Fields of an answer (body, chunk, error or model list) that are structure, not text.</summary>
     public static readonly FrozenSet<string> AnswerStructure = FrozenSet.ToFrozenSet(
         ["id", "object", "role", "finish_reason", "model", "type", "system_fingerprint", "service_tier", "tool_call_id"], StringComparer.Ordinal);
 
@@ -45,76 +60,144 @@ internal static class JsonStrings
         "minimum", "maximum", "default", "title", "$defs", "definitions", "anyOf", "oneOf", "allOf", "$ref", "const", "pattern",
     ], StringComparer.Ordinal);
 
-    /// <summary>The string values under <paramref name="node"/>, in document order, less the fields in <paramref name="structure"/>.</summary>
+    private static readonly FrozenSet<string> s_roles = FrozenSet.ToFrozenSet(["system", "user", "assistant", "tool", "function", "developer"], StringComparer.Ordinal);
+
+    // A byte array read as UTF-8: a byte that is not UTF-8 becomes U+FFFD, which the guard reports as invalid encoding.
+    private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
+
+    /// <summary>The text values under <paramref name="node"/>, in document order, less the fields in <paramref name="structure"/>.</summary>
     public static List<StringLeaf> Collect(JsonNode? node, IReadOnlySet<string> structure)
     {
         var leaves = new List<StringLeaf>();
-        Walk(node, "", structure, leaves, null);
+        Walk(node, "", new Reading(structure, null, Bytes: false, Parts: false), leaves);
+        return leaves.FindAll(l => l.Kind == LeafKind.Text);
+    }
+
+    /// <summary>
+    /// Every string of an answer: text values, structural values (which the guard checks with <see cref="Fits"/>), every
+    /// property name, and every array of numbers that can be bytes, read as UTF-8.
+    /// </summary>
+    public static List<StringLeaf> Answer(JsonNode? node)
+    {
+        var leaves = new List<StringLeaf>();
+        Walk(node, "", new Reading(AnswerStructure, FrozenSet<string>.Empty, Bytes: true, Parts: false), leaves);
         return leaves;
     }
 
     /// <summary>
-    /// Every text of a request: its string values (less structure) and the field names the OpenAI API does not define.
-    /// A structural field's string must hold what its structure allows (a role of the API, a short identifier for a
-    /// type, detail or format, a short token for an id); <paramref name="invalid"/> names the first one that does not
-    /// (the request is refused). Structural strings are read as text as well (a key fits an id's shape), and so is a
-    /// structural name with a value that is not a string; <c>model</c> is skipped only at the top (checked on its own).
+    /// Every text of a request: its string values, the field names the OpenAI API does not define, and the joined text of
+    /// each list of content parts (a value split across two parts is whole there). A structural field's string must hold
+    /// what its structure allows (<see cref="Fits"/>); <paramref name="invalid"/> names the first one that does not (the
+    /// request is refused). Structural strings are read as text as well (a key fits an id's shape), and so is a
+    /// structural name with a value that is not a string; the top-level <c>model</c> is skipped (checked on its own).
     /// </summary>
     public static List<string> RequestTexts(JsonObject request, out int count, out string? invalid)
     {
         var leaves = new List<StringLeaf>();
-        var names = new List<string>();
-        var bad = new List<string>();
-        Walk(request, "", RequestStructure, leaves, names, bad);
-        count = leaves.Count + names.Count;
-        invalid = bad.Count > 0 ? bad[0] : null;
-        return [.. leaves.Select(l => l.Value), .. names];
+        Walk(request, "", new Reading(RequestStructure, s_requestFields, Bytes: false, Parts: true), leaves);
+        leaves.RemoveAll(l => l.Kind == LeafKind.Structure && l.Path == "model");
+        invalid = leaves.FirstOrDefault(l => l.Kind == LeafKind.Structure && !Fits(l.Property!, l.Value)).Property;
+        count = leaves.Count;
+        return leaves.ConvertAll(l => l.Value);
     }
 
-    private static readonly FrozenSet<string> s_roles = FrozenSet.ToFrozenSet(["system", "user", "assistant", "tool", "function", "developer"], StringComparer.Ordinal);
-
-    // Whether a structural request field's string holds only what its structure allows.
-    private static bool Structural(string name, string value) => name switch
+    /// <summary>
+    /// Whether a structural field's string holds only what its structure allows: a role of the API; an id, model or
+    /// fingerprint of <c>[A-Za-z0-9_.:/@+-]{1,256}</c>; a <c>format</c> of <c>[a-z0-9_-]{1,32}</c>; any other (an object
+    /// type, a type, a finish reason, a detail) a short identifier of <c>[A-Za-z_.]{1,64}</c>.
+    /// </summary>
+    public static bool Fits(string name, string value) => name switch
     {
         "role" => s_roles.Contains(value),
-        "id" or "tool_call_id" => value.Length is >= 1 and <= 128 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or ':' or '-'),
-        "format" => value.Length is >= 1 and <= 32 && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '_' or '-'),
-        _ => value.Length is >= 1 and <= 32 && value.All(c => char.IsAsciiLetterLower(c) || c == '_'),
+        "id" or "tool_call_id" or "model" or "system_fingerprint" => Shape(value, 256, c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or ':' or '/' or '@' or '+' or '-'),
+        "format" => Shape(value, 32, c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '_' or '-'),
+        _ => Shape(value, 64, c => char.IsAsciiLetter(c) || c is '_' or '.'),
     };
 
-    private static void Walk(JsonNode? node, string path, IReadOnlySet<string> structure, List<StringLeaf> leaves, List<string>? names, List<string>? bad = null)
+    private static bool Shape(string value, int most, Func<char, bool> allowed) => value.Length >= 1 && value.Length <= most && value.All(allowed);
+
+    // How a document is read: which fields are structure, which property names are not text (null: none are read),
+    // whether arrays of numbers are bytes, whether lists of content parts are also read joined.
+    private sealed record Reading(IReadOnlySet<string> Structure, IReadOnlySet<string>? KnownNames, bool Bytes, bool Parts);
+
+    private static void Walk(JsonNode? node, string path, Reading reading, List<StringLeaf> leaves)
     {
         switch (node)
         {
             case JsonObject o:
                 foreach (var (name, value) in o)
                 {
-                    if (names is not null && !s_requestFields.Contains(name)) names.Add(name);
                     var at = path.Length == 0 ? name : path + "." + name;
-                    var isString = value is JsonValue sv && sv.TryGetValue<string>(out _);
-                    if (structure.Contains(name))
-                    {
-                        if (bad is null) continue;
-                        if (name == "model" && path.Length == 0) continue;
-                        if (isString && !Structural(name, (string)value!)) bad.Add(name);
-                    }
-
-                    if (value is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(at, o, name, 0, s));
-                    else Walk(value, at, structure, leaves, names, bad);
+                    if (reading.KnownNames is not null && !reading.KnownNames.Contains(name)) leaves.Add(new StringLeaf(at, o, name, 0, name, LeafKind.Name));
+                    if (value is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(at, o, name, 0, s, reading.Structure.Contains(name) ? LeafKind.Structure : LeafKind.Text));
+                    else Walk(value, at, reading, leaves);
                 }
 
                 break;
             case JsonArray a:
+                if (reading.Bytes && AsBytes(a) is { } bytes) leaves.Add(new StringLeaf(path, a, null, 0, s_utf8.GetString(bytes), LeafKind.Bytes));
+                if (reading.Parts && a.Count > 1 && a.All(e => e is JsonObject p && p["text"] is JsonValue t && t.GetValueKind() == JsonValueKind.String))
+                {
+                    leaves.Add(new StringLeaf(path, a, null, 0, string.Concat(a.Select(e => (string)e!["text"]!)), LeafKind.Joined));
+                }
+
                 for (var i = 0; i < a.Count; i++)
                 {
                     var item = a[i];
                     var at = path + (item is JsonObject e && e["index"] is JsonValue iv && iv.TryGetValue<int>(out var index) ? $"[#{index.ToString(CultureInfo.InvariantCulture)}]" : $"[{i.ToString(CultureInfo.InvariantCulture)}]");
                     if (item is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(at, a, null, i, s));
-                    else Walk(item, at, structure, leaves, names, bad);
+                    else Walk(item, at, reading, leaves);
                 }
 
                 break;
         }
+    }
+
+    /// <summary>
+    /// Whether every string and property name of a parsed document can be read as text: JSON can escape what is not
+    /// (a lone surrogate, <c>\ud800</c>), which the reader only refuses when the string is read.
+    /// </summary>
+    public static bool IsText(JsonNode? node)
+    {
+        try
+        {
+            Read(node);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        static void Read(JsonNode? node)
+        {
+            switch (node)
+            {
+                case JsonObject o:
+                    foreach (var (_, value) in o) Read(value);
+                    break;
+                case JsonArray a:
+                    foreach (var item in a) Read(item);
+                    break;
+                case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                    _ = v.GetValue<string>();
+                    break;
+            }
+        }
+    }
+
+    // A non-empty array whose every element is an integer from 0 to 255: bytes a client may decode as text.
+    private static byte[]? AsBytes(JsonArray a)
+    {
+        if (a.Count == 0) return null;
+        var bytes = new byte[a.Count];
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (a[i] is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !v.TryGetValue<int>(out var b) || b is < 0 or > 255) return null;
+            bytes[i] = (byte)b;
+        }
+
+        return bytes;
     }
 
     /// <summary>

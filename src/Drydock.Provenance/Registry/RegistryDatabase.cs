@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Drydock.Datasets.Output;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -174,10 +175,7 @@ public sealed class RegistryDatabase : IDisposable
             return;
         }
 
-        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-        var missing = new Stack<string>();
-        for (var p = folder; !Directory.Exists(p); p = Path.GetDirectoryName(p)!) missing.Push(p);
-        while (missing.Count > 0) Directory.CreateDirectory(missing.Pop(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        OwnerOnlyFolder.Create(folder);
         try
         {
             // An empty file is an empty SQLite database.
@@ -189,16 +187,7 @@ public sealed class RegistryDatabase : IDisposable
 
         foreach (var path in new[] { full, full + "-wal", full + "-shm" })
         {
-            if (!File.Exists(path)) continue;
-            var mode = File.GetUnixFileMode(path);
-            try
-            {
-                if ((mode & others) != 0) File.SetUnixFileMode(path, mode & ~others);
-            }
-            catch (UnauthorizedAccessException)
-            {
-                // Another user's file: not ours to change.
-            }
+            if (File.Exists(path)) OwnerOnlyFolder.Close(path);
         }
     }
 
