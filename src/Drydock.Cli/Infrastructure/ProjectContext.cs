@@ -124,6 +124,55 @@ internal sealed class ProjectContext
         return new ProjectContext(root, policyPath, file, registry);
     }
 
+    /// <summary>
+    /// As <see cref="Load(ParseResult)"/>, for an emergency action (revoking a key) that an unrelated error in drydock.yaml
+    /// must never block: on such an error it warns on stderr and goes on with the defaults and only the file's
+    /// top-level <c>registry</c> (read on its own), so the revocation still lands in the project's audit log.
+    /// </summary>
+    public static ProjectContext LoadForEmergency(ParseResult parse, string verb)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var stderr = parse.InvocationConfiguration.Error;
+        try
+        {
+            return Load(parse);
+        }
+        catch (ConfigFileException e) when (System.IO.File.Exists(e.File))
+        {
+            var root = FindRoot(Directory.GetCurrentDirectory());
+            var fromFile = RegistryOnly(e.File);
+            if (fromFile is not null && !fromFile.Contains("://", StringComparison.Ordinal) && !Path.IsPathRooted(fromFile))
+            {
+                fromFile = Path.Combine(root ?? Path.GetDirectoryName(Path.GetFullPath(e.File))!, fromFile);
+            }
+
+            var registry = Value(parse, RegistryOption) ?? Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") ?? fromFile;
+            var context = new ProjectContext(root, e.File, ProjectFile.Defaults, registry);
+            context.Announce(stderr);
+            stderr.WriteLine($"drydock {verb}: warning: {e.Message}");
+            stderr.WriteLine($"drydock {verb}: going on despite it ({verb} is never blocked by a setting it does not use; registry {context.RegistryLocation}); fix the file");
+            return context;
+        }
+    }
+
+    // The top-level registry setting of a file that fails the strict reader elsewhere; null when the YAML itself cannot be read.
+    private static string? RegistryOnly(string path)
+    {
+        try
+        {
+            var stream = new YamlDotNet.RepresentationModel.YamlStream();
+            stream.Load(new StringReader(RegularFiles.ReadAllText(path, ConfigReader.MaxFileBytes)));
+            return stream.Documents.Count > 0
+                && stream.Documents[0].RootNode is YamlDotNet.RepresentationModel.YamlMappingNode map
+                && map.Children.TryGetValue(new YamlDotNet.RepresentationModel.YamlScalarNode("registry"), out var value)
+                && value is YamlDotNet.RepresentationModel.YamlScalarNode { Value: { Length: > 0 } text } ? text : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or YamlDotNet.Core.YamlException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The built-in rules, the rules of this project file and of <paramref name="ruleFiles"/>.</summary>
     public Commands.RuleSet Rules(IEnumerable<string>? ruleFiles = null) => Commands.RuleSet.Load(File, ruleFiles ?? []);
 

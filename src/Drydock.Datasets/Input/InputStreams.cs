@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
+using Drydock.Detection.Configuration;
 using ZstdSharp;
 
 namespace Drydock.Datasets.Input;
@@ -41,6 +42,8 @@ public static class InputStreams
         FileStream raw;
         try
         {
+            // Before opening: opening a FIFO waits for a writer, and a device never ends.
+            if (RegularFiles.Problem(path) is { } problem) throw new DatasetException(path, problem);
             raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
