@@ -160,4 +160,27 @@ public sealed class EdgesFailClosedTests : IDisposable
         Assert.Empty(result.Stdout);
         NoStackTrace(result);
     }
+
+    private static byte[] ZstdFrame(string text)
+    {
+        using var buffer = new MemoryStream();
+        using (var zstd = new ZstdSharp.CompressionStream(buffer, level: 3, leaveOpen: true)) zstd.Write(System.Text.Encoding.UTF8.GetBytes(text));
+        return buffer.ToArray();
+    }
+
+    [Fact]
+    public async Task Scan_AZstdFileOfSeveralFrames_IsRefused_SoACutBetweenFramesCannotPassAsWhole()
+    {
+        const string Record = "{\"prompt\": \"opening hours?\", \"completion\": \"nine to five\"}\n";
+        _dir.File("one.jsonl.zst", ZstdFrame(Record + Record));
+        var one = await Drydock("scan", "one.jsonl.zst");
+        Assert.True(one.Exit == 0, one.ToString());
+
+        // Two frames: whole, yet the same bytes as a three-frame file cut after its second frame.
+        _dir.File("two.jsonl.zst", [.. ZstdFrame(Record), .. ZstdFrame(Record)]);
+        var two = await Drydock("scan", "two.jsonl.zst");
+        Assert.True(two.Exit == 2, two.ToString());
+        Assert.Contains("two.jsonl.zst: cannot read (zstd): the file holds several zstd frames", two.Stderr, StringComparison.Ordinal);
+        NoStackTrace(two);
+    }
 }

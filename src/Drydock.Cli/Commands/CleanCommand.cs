@@ -103,7 +103,7 @@ internal static class CleanCommand
         {
             key = LoadKey(settings.KeyFile, root);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or NoProjectException)
         {
             return Usage($"redaction key: {e.Message}");
         }
@@ -227,6 +227,7 @@ internal static class CleanCommand
         if (!File.Exists(path))
         {
             if (keyFile is not null) throw new IOException($"{path}: no such file");
+            if (root is not null) ProjectContext.StateOf(root);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             var created = RandomNumberGenerator.GetBytes(32);
             Datasets.Output.AtomicFile.Write(path, created, ownerOnly: true);

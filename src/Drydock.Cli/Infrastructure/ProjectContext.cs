@@ -58,10 +58,32 @@ internal sealed class ProjectContext
     public CleaningPolicy Policy { get; }
 
     /// <summary>The registry: --registry, DRYDOCK_REGISTRY, drydock.yaml's registry (relative to the project), else .drydock/registry.db in the project.</summary>
-    public string RegistryLocation => _registry ?? Path.Combine(Root ?? throw NoProject(), StateFolderName, "registry.db");
+    public string RegistryLocation => _registry ?? Path.Combine(StateOf(Root ?? throw NoProject()), "registry.db");
 
     /// <summary>The state folder of the project found from the current directory (refused outside a project).</summary>
-    public static string StateFolder => Path.Combine(FindRoot(Directory.GetCurrentDirectory()) ?? throw NoProject(), StateFolderName);
+    public static string StateFolder => StateOf(FindRoot(Directory.GetCurrentDirectory()) ?? throw NoProject());
+
+    /// <summary>The nearest project above <paramref name="root"/> (one that encloses it), or null.</summary>
+    public static string? EnclosingRoot(string root) => Path.GetDirectoryName(Path.GetFullPath(root)) is { } parent ? FindRoot(parent) : null;
+
+    /// <summary>
+    /// The state folder of <paramref name="root"/>. A drydock.yaml in a subfolder of a project makes the nearest
+    /// folder the project (as git does); but when that folder has no state of its own while the enclosing project
+    /// has, its state would start empty without a word (a new registry, new keys), so that is refused: 'drydock init'
+    /// there makes the nested project on purpose.
+    /// </summary>
+    public static string StateOf(string root)
+    {
+        var state = Path.Combine(root, StateFolderName);
+        if (!Directory.Exists(state) && EnclosingRoot(root) is { } outer && Directory.Exists(Path.Combine(outer, StateFolderName)))
+        {
+            throw new NoProjectException(
+                $"{Path.Combine(root, ProjectFileName)} makes {root} a project of its own, inside the project {outer}, but it has no {StateFolderName}/ yet, so this command would start an empty registry and new keys there; " +
+                $"run 'drydock init' in {root} to make it a project on purpose, or run the command from {outer} (or pass --policy {Path.Combine(root, ProjectFileName)} there)");
+        }
+
+        return state;
+    }
 
     public static string KeysFolder => Path.Combine(StateFolder, "keys");
 
@@ -109,7 +131,8 @@ internal sealed class ProjectContext
         // Once per command: a verb that loads the project in two places still says it once.
         if (!s_announced.TryAdd(stderr, stderr)) return;
         var file = PolicyPath is null ? "" : Root is not null && Path.GetFullPath(PolicyPath) == Path.Combine(Root, ProjectFileName) ? "" : $" (file {PolicyPath})";
-        stderr.WriteLine(Root is null ? $"drydock: no project; file {PolicyPath}" : $"drydock: project {Root}{file}");
+        var nested = Root is not null && EnclosingRoot(Root) is { } outer ? $" (nested inside the project {outer}; the nearest is used)" : "";
+        stderr.WriteLine(Root is null ? $"drydock: no project; file {PolicyPath}" : $"drydock: project {Root}{file}{nested}");
     }
 
     /// <summary>As <see cref="Load(ParseResult)"/>, for a given --policy and --registry, without a word on stderr.</summary>

@@ -61,7 +61,26 @@ public static class InputStreams
 
         if (read == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
         {
-            // checkEndOfStream: a stream cut between frames or blocks is an error, never a shorter input.
+            // checkEndOfStream: a stream cut inside a frame is an error, never a shorter input. A cut between two
+            // frames leaves a whole stream of fewer frames, which no decoder can tell from the end: one frame only.
+            string? frames;
+            try
+            {
+                frames = ZstdFrames.Problem(raw);
+            }
+            catch (IOException e)
+            {
+                raw.Dispose();
+                throw new DatasetException(path, $"cannot read (zstd): {e.Message}", e);
+            }
+
+            if (frames is not null)
+            {
+                raw.Dispose();
+                throw new DatasetException(path, $"cannot read (zstd): {frames}");
+            }
+
+            raw.Position = 0;
             return new Opened(new DecompressionStream(raw, checkEndOfStream: true, leaveOpen: true), raw, "zstd");
         }
 
