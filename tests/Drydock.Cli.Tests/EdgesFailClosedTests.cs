@@ -183,4 +183,37 @@ public sealed class EdgesFailClosedTests : IDisposable
         Assert.Contains("two.jsonl.zst: cannot read (zstd): the file holds several zstd frames", two.Stderr, StringComparison.Ordinal);
         NoStackTrace(two);
     }
+
+    private static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
+        foreach (var folder in Directory.GetDirectories(from)) CopyFolder(folder, Path.Combine(to, Path.GetFileName(folder)));
+    }
+
+    [Fact]
+    public async Task AuditVerify_TheWholeDrydockFolderPutBackFromAnOlderCopy_IsDetectedByTheWitness()
+    {
+        using var state = new TempDir();
+        var environment = new Dictionary<string, string?> { ["DRYDOCK_STATE_HOME"] = state.Path };
+        Task<ProcessResult> Run(params string[] args) => DrydockProcess.Run(_dir.Path, args, environment, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(0, (await Run("init")).Exit);
+        var first = await Run("keys", "create", "--name", "first");
+        Assert.True(first.Exit == 0, first.ToString());
+        Assert.Equal(0, (await Run("audit", "verify")).Exit);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        using var backup = new TempDir();
+        CopyFolder(Path.Combine(_dir.Path, ".drydock"), Path.Combine(backup.Path, ".drydock"));
+
+        // A key revoked, verified; then the whole state folder put back as it was before the revocation.
+        var id = first.Stdout.Trim().Split('_')[1];
+        Assert.Equal(0, (await Run("keys", "revoke", id)).Exit);
+        Assert.Equal(0, (await Run("audit", "verify")).Exit);
+        Directory.Delete(Path.Combine(_dir.Path, ".drydock"), recursive: true);
+        CopyFolder(Path.Combine(backup.Path, ".drydock"), Path.Combine(_dir.Path, ".drydock"));
+
+        var rolledBack = await Run("audit", "verify");
+        Assert.True(rolledBack.Exit == 1, rolledBack.ToString());
+        Assert.Contains("the audit log was rolled back", rolledBack.Stderr, StringComparison.Ordinal);
+    }
 }

@@ -28,6 +28,14 @@ internal static class AuditCommand
                 return ExitCodes.Findings;
             }
 
+            // A consistent older copy of the whole project state passes the chain: the witness outside the project does not.
+            if (AuditWitness.Check(registry.Database) is { } rolledBack)
+            {
+                stderr.WriteLine($"drydock audit verify: FAILED: {rolledBack}");
+                return ExitCodes.Findings;
+            }
+
+            AuditWitness.Record(registry.Database, result.Entries, result.Head, DateTimeOffset.UtcNow);
             stdout.WriteLine($"audit log ok: {result.Entries} entries, every registry row accounted for; head {result.Head}");
 
             // The gateway's key file against the key events of the chain: an edit, a key put back or a revocation undone.

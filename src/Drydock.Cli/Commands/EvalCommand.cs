@@ -396,6 +396,13 @@ internal static class EvalCommand
                 return ExitCodes.UsageOrInput;
             }
 
+            if (Provenance.Audit.AuditWitness.Check(registry.Database) is { } rolledBack)
+            {
+                stderr.WriteLine($"drydock gate: refused: {rolledBack}; the gate does not decide on it");
+                return ExitCodes.UsageOrInput;
+            }
+
+            Provenance.Audit.AuditWitness.Record(registry.Database, verification.Entries, verification.Head, DateTimeOffset.UtcNow);
             var subject = registry.GetModel(parse.GetValue(model)!);
             var baseRecord = parse.GetValue(baseModel) is { } b ? registry.GetModel(b) : null;
             if (baseRecord?.Id == subject.Id) throw new ArgumentException("--base-model is the model itself");
