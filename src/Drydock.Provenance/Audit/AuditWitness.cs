@@ -69,13 +69,13 @@ public static class AuditWitness
         var path = PathOf(db);
         if (!OperatingSystem.IsWindows()) Directory.CreateDirectory(Folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         else Directory.CreateDirectory(Folder);
-        var json = JsonSerializer.Serialize(new Dictionary<string, object>
+        var json = new System.Text.Json.Nodes.JsonObject
         {
             ["registry"] = db.Display,
             ["entries"] = entries,
             ["head"] = head,
             ["at"] = now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-        });
+        }.ToJsonString();
         Datasets.Output.AtomicFile.Write(path, Encoding.UTF8.GetBytes(json + "\n"), ownerOnly: true);
     }
 }
