@@ -71,6 +71,7 @@ public sealed class EdgesFailClosedTests : IDisposable
         var keys = Path.Combine(_dir.Path, ".drydock", "keys");
         Directory.CreateDirectory(keys);
         ProjectFileTests.Fifo(Path.Combine(keys, "api-keys.json"));
+        File.SetUnixFileMode(Path.Combine(keys, "api-keys.json"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
         var serve = await Drydock("serve", "--upstream", "http://127.0.0.1:9/v1", "--listen", $"http://127.0.0.1:{DrydockProcess.FreePort()}");
         Assert.True(serve.Exit == 2, serve.ToString());

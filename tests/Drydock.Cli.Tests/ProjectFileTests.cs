@@ -174,14 +174,15 @@ public sealed class ProjectFileTests : IDisposable
         var created = await DrydockProcess.Run(_dir.Path, ["keys", "create", "--name", "ci"], cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(created.Exit == 0, created.ToString());
         var id = created.Stdout.Trim().Split('_')[1];
-        File.AppendAllText(Path.Combine(_dir.Path, "drydock.yaml"), "\nthresholds:\n  treshold: 0.9\n");
+        File.AppendAllText(Path.Combine(_dir.Path, "drydock.yaml"), "\ntreshold: 0.9\n");
 
         // Creating a key reads the gateway's tiers: it stops on the typo; revoking must not.
         var blocked = await DrydockProcess.Run(_dir.Path, ["keys", "create", "--name", "other"], cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(blocked.Exit == 2, blocked.ToString());
         var revoked = await DrydockProcess.Run(_dir.Path, ["keys", "revoke", id], cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(revoked.Exit == 0, revoked.ToString());
-        Assert.Contains("thresholds.treshold", revoked.Stderr, StringComparison.Ordinal);
+        Assert.Contains("drydock.yaml:", revoked.Stderr, StringComparison.Ordinal);
+        Assert.Contains("treshold: unknown setting", revoked.Stderr, StringComparison.Ordinal);
         Assert.Contains("warning", revoked.Stderr, StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(_dir.Path, "drydock.yaml"), "project: fixed\n");
         var list = await DrydockProcess.Run(_dir.Path, ["keys", "list"], cancellationToken: TestContext.Current.CancellationToken);

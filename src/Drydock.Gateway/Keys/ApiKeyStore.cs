@@ -159,7 +159,7 @@ public sealed partial class ApiKeyStore
         var pepper = Pepper(folder);
         var path = Path.GetFullPath(Path.Combine(folder, FileName));
         if (!File.Exists(path)) throw new ApiKeyStoreException($"{path}: no key file to seal");
-        if (!File.ReadAllText(path).TrimStart().StartsWith('[')) throw new ApiKeyStoreException($"{path}: already has an integrity code; a file that fails it is restored from a copy or its keys revoked and created again, never sealed");
+        if (!RegularFiles.ReadAllText(path, MaxFileBytes).TrimStart().StartsWith('[')) throw new ApiKeyStoreException($"{path}: already has an integrity code; a file that fails it is restored from a copy or its keys revoked and created again, never sealed");
         var store = new ApiKeyStore(folder, pepper, options, legacy: true);
 
         // A store whose changes are in the audit log was written with integrity codes: a code-less file there is an
