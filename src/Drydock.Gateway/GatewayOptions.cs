@@ -91,6 +91,10 @@ public sealed record GatewayOptions
             ("retention-days", ConfigShape.Integer(1)),
             ("text", ConfigShape.OneOf("none", "hash", "redacted")))));
 
+    /// <summary>The tier names a key may have under a checked <c>gateway:</c> section (null: the built-in tiers).</summary>
+    public static IReadOnlyCollection<string> TierNames(ConfigNode? gateway) =>
+        gateway?["tiers"] is { } tiers ? ReadTiers(tiers).Keys : [.. DefaultTiers.Select(t => t.Name)];
+
     /// <summary>
     /// Applies a checked <c>gateway:</c> section (tiers, aliases, stream-window, audit, abuse-threshold) to these
     /// options; null leaves them as they are. Errors name file, line and field.

@@ -38,6 +38,8 @@ public sealed class ProjectFileTests : IDisposable
         { Training + "  epoch: 40\n", "train", "drydock.yaml:4", "training.epoch" },
         { Training + "  lora:\n    rnak: 64\n", "train", "drydock.yaml:5", "training.lora.rnak" },
         { "version: banana\n", "scan", "drydock.yaml:1", "version" },
+        { "types:\n  emial:\n    action: drop\n", "clean", "drydock.yaml:2", "types.emial" },
+        { "types:\n  aws-acess-key-id: { action: drop }\n", "scan", "drydock.yaml:2", "types.aws-acess-key-id" },
         { "gate:\n  pii-leek: 0.5\n", "gate", "drydock.yaml:2", "gate.pii-leek" },
         { "rules:\n  - id: ACME-1\n    category: secret\n    type: acme\n    severity: high\n    pattern: 'ACME-[0-9]{6}'\n    keyword: [ACME]\n", "scan", "drydock.yaml:7", "rules[0].keyword" },
     };
@@ -131,5 +133,68 @@ public sealed class ProjectFileTests : IDisposable
         var ordinary = await Ask("what is a deploy?");
         Assert.NotEqual(HttpStatusCode.BadRequest, ordinary.Status); // passes the guard; the upstream is down
         Assert.Contains($"project {_dir.Path}", serve.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Types_OfTheFilesOwnRulesAndTheCatalogue_AreAccepted_ATypoIsNamedWithASuggestion()
+    {
+        _dir.File("drydock.yaml", "types:\n  email: { action: drop }\n  acme-token: { action: drop }\nrules:\n  - id: ACME-1\n    category: secret\n    type: acme-token\n    severity: high\n    pattern: 'ACME-[0-9]{6}'\n    keywords: [ACME]\n");
+        var ok = await DrydockProcess.Run(_dir.Path, ["scan", "tickets.jsonl"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(ok.Exit is 0 or 1, ok.ToString());
+
+        _dir.File("drydock.yaml", "types:\n  emial: { action: drop }\n");
+        var typo = await DrydockProcess.Run(_dir.Path, ["clean", "tickets.jsonl", "-o", "out.jsonl"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(typo.Exit == 2, typo.ToString());
+        Assert.Contains("drydock.yaml:2: types.emial: no rule reports the finding type 'emial' (did you mean email?)", typo.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AProjectFileOverOneMiB_IsRefusedWithExit2()
+    {
+        _dir.File("drydock.yaml", "project: big\n" + string.Concat(Enumerable.Repeat("# padding padding padding padding padding padding padding padding\n", 17_000)));
+        var result = await DrydockProcess.Run(_dir.Path, ["scan", "tickets.jsonl"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(result.Exit == 2, result.ToString());
+        Assert.Contains("drydock.yaml:0: file: cannot read: larger than the 1 MiB", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AProjectFileThatIsAFifo_IsRefusedAtOnce()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        Fifo(Path.Combine(_dir.Path, "drydock.yaml"));
+        var result = await DrydockProcess.Run(_dir.Path, ["scan", "tickets.jsonl"], timeout: TimeSpan.FromSeconds(60), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(result.Exit == 2, result.ToString());
+        Assert.Contains("drydock.yaml:0: file: not a regular file (a FIFO (named pipe))", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task KeysRevoke_IsNotBlockedByATypoInDrydockYaml_AndWarns()
+    {
+        Assert.True((await DrydockProcess.Run(_dir.Path, ["init"], cancellationToken: TestContext.Current.CancellationToken)).Exit == 0);
+        var created = await DrydockProcess.Run(_dir.Path, ["keys", "create", "--name", "ci"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(created.Exit == 0, created.ToString());
+        var id = created.Stdout.Trim().Split('_')[1];
+        File.AppendAllText(Path.Combine(_dir.Path, "drydock.yaml"), "\ntreshold: 0.9\n");
+
+        // Creating a key reads the gateway's tiers: it stops on the typo; revoking must not.
+        var blocked = await DrydockProcess.Run(_dir.Path, ["keys", "create", "--name", "other"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(blocked.Exit == 2, blocked.ToString());
+        var revoked = await DrydockProcess.Run(_dir.Path, ["keys", "revoke", id], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(revoked.Exit == 0, revoked.ToString());
+        Assert.Contains("drydock.yaml:", revoked.Stderr, StringComparison.Ordinal);
+        Assert.Contains("treshold: unknown setting", revoked.Stderr, StringComparison.Ordinal);
+        Assert.Contains("warning", revoked.Stderr, StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(_dir.Path, "drydock.yaml"), "project: fixed\n");
+        var list = await DrydockProcess.Run(_dir.Path, ["keys", "list"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Contains("revoked", list.Stdout, StringComparison.Ordinal);
+        var audit = await DrydockProcess.Run(_dir.Path, ["audit", "verify"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(audit.Exit == 0, audit.ToString());
+    }
+
+    internal static void Fifo(string path)
+    {
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path]);
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
     }
 }

@@ -83,4 +83,27 @@ public sealed class ProjectRootTests : IDisposable
         Assert.Contains("acme-token", scan.Stdout, StringComparison.Ordinal);
         Assert.Contains($"drydock: project {_dir.Path}", scan.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ANestedDrydockYaml_WithoutStateOfItsOwn_IsRefusedForStateVerbs_AndNamedWhenInitialised()
+    {
+        var project = Path.Combine(_dir.Path, "project");
+        var nested = Path.Combine(project, "samples", "copy");
+        Directory.CreateDirectory(nested);
+        Assert.Equal(0, (await Run(project, "init")).Exit);
+        File.WriteAllText(Path.Combine(nested, "drydock.yaml"), "project: copied-sample\n");
+
+        // A state verb would start an empty registry in the nested folder: refused, nothing made.
+        var list = await Run(nested, "incident", "list");
+        Assert.True(list.Exit == 2, list.ToString());
+        Assert.Contains($"inside the project {project}", list.Stderr, StringComparison.Ordinal);
+        Assert.Contains("drydock init", list.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(nested, ".drydock")), "no state is made in the nested folder");
+
+        // Made a project on purpose: used, and the announcement says it is nested.
+        Assert.Equal(0, (await Run(nested, "init")).Exit);
+        var again = await Run(nested, "incident", "list");
+        Assert.True(again.Exit == 0, again.ToString());
+        Assert.Contains($"drydock: project {nested} (nested inside the project {project}; the nearest is used)", again.Stderr, StringComparison.Ordinal);
+    }
 }

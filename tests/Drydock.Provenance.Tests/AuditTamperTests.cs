@@ -95,28 +95,31 @@ public sealed class AuditTamperTests
 
     [Theory]
     [MemberData(nameof(TestRegistry.Both), MemberType = typeof(TestRegistry))]
-    public void TruncatedTail_IsFoundAgainstASignedCheckpoint_WhichNeverMovesBack(string backend)
+    public void TruncatedTail_IsFoundAgainstTheWitness_WhichNeverMovesBack(string backend)
     {
         using var t = Populated(backend);
-        using var dir = new Drydock.Tests.Shared.TempDir();
-        using var key = Signing.SigningKey.Create(Path.Combine(dir.Path, "signing.key"));
-        var checkpoint = Path.Combine(dir.Path, "heads", "registry.dsse.json");
-        Assert.Null(AuditCheckpoint.Check(t.Db, checkpoint, [key.PublicKey])); // none yet
-        Assert.Null(AuditCheckpoint.Write(t.Db, checkpoint, key));
-        Assert.Null(AuditCheckpoint.Check(t.Db, checkpoint, [key.PublicKey]));
-        var signed = File.ReadAllBytes(checkpoint);
+        using var state = new Drydock.Tests.Shared.TempDir();
+        var before = Environment.GetEnvironmentVariable("DRYDOCK_STATE_HOME");
+        Environment.SetEnvironmentVariable("DRYDOCK_STATE_HOME", state.Path);
+        try
+        {
+            Assert.Null(AuditWitness.Check(t.Db)); // none yet
+            Assert.Null(AuditWitness.Advance(t.Db, DateTimeOffset.UtcNow));
+            Assert.Null(AuditWitness.Check(t.Db));
+            var witnessed = File.ReadAllBytes(AuditWitness.PathOf(t.Db));
 
-        t.Tamper("DELETE FROM approvals WHERE audit_seq = 6");
-        t.Tamper("DELETE FROM audit_log WHERE seq = 6");
-        Assert.True(AuditLog.Verify(t.Db).Ok);
-        Assert.Contains("entry 6 was signed at checkpoint", AuditCheckpoint.Check(t.Db, checkpoint, [key.PublicKey]), StringComparison.Ordinal);
-        // Writing again does not launder the rollback: the old checkpoint stays.
-        Assert.Contains("rolled back or truncated", AuditCheckpoint.Write(t.Db, checkpoint, key), StringComparison.Ordinal);
-        Assert.Equal(signed, File.ReadAllBytes(checkpoint));
-
-        // A checkpoint signed by another key, or edited, is not trusted.
-        using var other = Signing.SigningKey.Create(Path.Combine(dir.Path, "other.key"));
-        Assert.Contains("does not verify", AuditCheckpoint.Check(t.Db, checkpoint, [other.PublicKey]), StringComparison.Ordinal);
+            t.Tamper("DELETE FROM approvals WHERE audit_seq = 6");
+            t.Tamper("DELETE FROM audit_log WHERE seq = 6");
+            Assert.True(AuditLog.Verify(t.Db).Ok);
+            Assert.Contains("rolled back", AuditWitness.Check(t.Db), StringComparison.Ordinal);
+            // Advancing again does not launder the rollback: the witness stays where it was.
+            Assert.Contains("rolled back", AuditWitness.Advance(t.Db, DateTimeOffset.UtcNow), StringComparison.Ordinal);
+            Assert.Equal(witnessed, File.ReadAllBytes(AuditWitness.PathOf(t.Db)));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DRYDOCK_STATE_HOME", before);
+        }
     }
 
     [Theory]

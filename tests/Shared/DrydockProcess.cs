@@ -102,6 +102,9 @@ public static class DrydockProcess
 
         info.Environment["NO_COLOR"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
+
+        // Audit witnesses (kept outside projects) go to a folder of the tests, not the user's home.
+        info.Environment["DRYDOCK_STATE_HOME"] = Path.Combine(Path.GetTempPath(), "drydock-tests-state");
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
             if (value is null)

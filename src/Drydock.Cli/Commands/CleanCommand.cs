@@ -103,7 +103,7 @@ internal static class CleanCommand
         {
             key = LoadKey(settings.KeyFile, root);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or NoProjectException)
         {
             return Usage($"redaction key: {e.Message}");
         }
@@ -227,14 +227,35 @@ internal static class CleanCommand
         if (!File.Exists(path))
         {
             if (keyFile is not null) throw new IOException($"{path}: no such file");
+            if (root is not null) ProjectContext.StateOf(root);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             var created = RandomNumberGenerator.GetBytes(32);
-            File.WriteAllBytes(path, created);
-            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            Datasets.Output.AtomicFile.Write(path, created, ownerOnly: true);
             return created;
         }
 
-        var key = File.ReadAllBytes(path);
-        return key.Length >= 16 ? key : throw new FormatException($"{path}: a key needs at least 16 bytes");
+        return ReadKeyFile(path);
+    }
+
+    // A key file is a regular file only its owner can read (mode 0600 or 0400 on Unix) holding the key as drydock
+    // writes it, 32 raw bytes, or as 64 hex digits (openssl rand -hex 32); anything else is refused, never used as a key.
+    private static byte[] ReadKeyFile(string path)
+    {
+        RegularFiles.Check(path);
+        if (!OperatingSystem.IsWindows())
+        {
+            const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            var mode = File.GetUnixFileMode(path);
+            if ((mode & ~ownerOnly) != 0 || (mode & UnixFileMode.UserRead) == 0)
+            {
+                throw new IOException($"{path}: mode {Convert.ToString((int)mode, 8).PadLeft(4, '0')}; a key file must be readable by its owner only (0600 or 0400): run 'chmod 600 {path}'");
+            }
+        }
+
+        var bytes = RegularFiles.ReadAllBytes(path, 1024);
+        if (bytes.Length == 32) return bytes;
+        var text = System.Text.Encoding.ASCII.GetString(bytes).TrimEnd('\n', '\r');
+        if (text.Length == 64 && text.All(char.IsAsciiHexDigit)) return Convert.FromHexString(text);
+        throw new FormatException($"{path}: not a redaction key ({bytes.Length} bytes): a key file holds 32 raw bytes (as drydock writes it) or 64 hex digits");
     }
 }

@@ -107,7 +107,7 @@ internal static class EvalCommand
                     var resultsSha = Dsse.Sha256Of(resultsPath);
                     var evidence = EvidenceBuilder.Probes(identity, targetIdentity, run, loaded, [.. chosen], chat.Sent, resultsSha, givenPrompt is null ? "planted" : "given", Path.GetFullPath(resultsPath));
                     var recorded = registry.RecordEvaluation(modelId, "probes", $"{endpoint} {options.Model}", ReleaseGate.ProbeMetrics(all), resultsSha, Provenance.Actor.Current, evidence);
-                    project.Checkpoint(registry, stderr);
+                    ProjectContext.AdvanceWitness(registry, stderr);
                     await stderr.WriteLineAsync($"drydock eval: recorded {recorded.Id} against {recorded.ModelId} ({evidence.Status}, fingerprint {fingerprint[..12]})").ConfigureAwait(false);
                 }
 
@@ -209,7 +209,7 @@ internal static class EvalCommand
             var evidence = EvidenceBuilder.Privacy(kind, TargetIdentity.Of(target, ModelName(target, parse.GetValue(Model))), inputs, counts, ToolInfo.Version);
             using var registry = project.OpenRegistry();
             var recorded = registry.RecordEvaluation(modelId, kind, $"{target} {parse.GetValue(Model)}", metrics, null, Provenance.Actor.Current, evidence);
-            project.Checkpoint(registry, stderr);
+            ProjectContext.AdvanceWitness(registry, stderr);
             stderr.WriteLine($"drydock eval {kind}: recorded {recorded.Id} against {recorded.ModelId} (fingerprint {evidence.Fingerprint[..12]})");
         }
     }
@@ -418,7 +418,7 @@ internal static class EvalCommand
                 return ExitCodes.UsageOrInput;
             }
 
-            if (context.CheckCheckpoint(registry) is { } rolledBack)
+            if (Provenance.Audit.AuditWitness.Advance(registry.Database, DateTimeOffset.UtcNow) is { } rolledBack)
             {
                 stderr.WriteLine($"drydock gate: refused: the registry at {registry.Database.Display} fails drydock audit verify ({rolledBack}); the gate does not decide on it");
                 return ExitCodes.UsageOrInput;
@@ -482,7 +482,7 @@ internal static class EvalCommand
                 ["checks"] = checksJson.DeepClone(), ["evidence"] = evidenceJson.DeepClone(), ["policySha256"] = policySha, ["policy"] = policyJson.DeepClone(), ["auditHead"] = headJson.DeepClone(),
             }.ToJsonString();
             var decision = registry.RecordGateDecision(subject.Id, ship ? "ship" : "no-ship", baseRecord?.Id, recordedChecks, envelope, Provenance.Actor.Current);
-            context.Checkpoint(registry, stderr);
+            ProjectContext.AdvanceWitness(registry, stderr);
             if (parse.GetValue(format) == "json")
             {
                 stdout.WriteLine(new JsonObject { ["model"] = subject.Id, ["decision"] = decision.Decision, ["id"] = decision.Id, ["signed"] = envelope is not null, ["checks"] = checksJson, ["evidence"] = evidenceJson, ["policySha256"] = policySha, ["policy"] = policyJson, ["auditHead"] = headJson }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));

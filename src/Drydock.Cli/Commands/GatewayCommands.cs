@@ -132,7 +132,14 @@ internal static class GatewayCommands
         {
             var lifetime = parse.GetValue(expires) is { } e ? Lifetime(e) : (TimeSpan?)null;
             if (parse.GetValue(tier) == GatewayOptions.AdminTier && !parse.GetValue(admin)) throw new ArgumentException("--tier admin: use --admin for an administrator key");
-            var (key, record) = Store(parse).Create(parse.GetValue(name)!, parse.GetValue(admin) ? GatewayOptions.AdminTier : parse.GetValue(tier)!, [.. (parse.GetValue(models) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)], lifetime);
+            var context = ProjectContext.Load(parse);
+            var tiers = GatewayOptions.TierNames(context.File["gateway"]);
+            if (!parse.GetValue(admin) && !tiers.Contains(parse.GetValue(tier)!))
+            {
+                throw new ArgumentException($"--tier '{Printable(parse.GetValue(tier)!)}': no such tier; tiers: {string.Join(", ", tiers.Order(StringComparer.Ordinal))} (drydock.yaml gateway.tiers)");
+            }
+
+            var (key, record) = Store(parse, context).Create(parse.GetValue(name)!, parse.GetValue(admin) ? GatewayOptions.AdminTier : parse.GetValue(tier)!, [.. (parse.GetValue(models) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)], lifetime);
             stdout.WriteLine(key);
             stderr.WriteLine($"drydock keys: created {record.Id} ({record.Name}, tier {record.Tier}{(record.Expires is null ? "" : ", expires " + record.Expires)}); it is shown only now");
             return ExitCodes.Ok;
@@ -161,7 +168,7 @@ internal static class GatewayCommands
         ProjectContext.AddOptions(revoke);
         revoke.SetAction((parse, _) => ProjectContext.Guard("keys revoke", stderr, () =>
         {
-            if (!Store(parse).Revoke(parse.GetValue(id)!, parse.GetValue(reason))) throw new ArgumentException($"no key {parse.GetValue(id)}");
+            if (!Store(parse, ProjectContext.LoadForEmergency(parse, "keys revoke")).Revoke(parse.GetValue(id)!, parse.GetValue(reason))) throw new ArgumentException($"no key {parse.GetValue(id)}");
             PublishRevocation(parse.GetValue(revokeRedis), parse.GetValue(id)!);
             stdout.WriteLine($"revoked {parse.GetValue(id)}");
             return ExitCodes.Ok;
@@ -197,9 +204,9 @@ internal static class GatewayCommands
     }
 
     /// <summary>The key store, each change recorded in the registry's audit log (before it is written) by the current user.</summary>
-    internal static ApiKeyStore Store(ParseResult parse)
+    internal static ApiKeyStore Store(ParseResult parse, ProjectContext? context = null)
     {
-        var context = ProjectContext.Load(parse);
+        context ??= ProjectContext.Load(parse);
         return ApiKeyStore.Open(ProjectContext.KeysFolder, new ApiKeyStoreOptions { Journal = new RegistryApiKeyJournal(context.OpenRegistry, Provenance.Actor.Current) });
     }
 
@@ -232,14 +239,21 @@ internal static class GatewayCommands
     {
         if (text.Length >= 2 && int.TryParse(text[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0)
         {
-            switch (text[^1])
+            TimeSpan? lifetime = text[^1] switch
             {
-                case 'd': return TimeSpan.FromDays(n);
-                case 'h': return TimeSpan.FromHours(n);
-                case 'm': return TimeSpan.FromMinutes(n);
-            }
+                'd' when n <= ApiKeyStore.MaxLifetime.TotalDays => TimeSpan.FromDays(n),
+                'h' when n <= ApiKeyStore.MaxLifetime.TotalHours => TimeSpan.FromHours(n),
+                'm' when n <= ApiKeyStore.MaxLifetime.TotalMinutes => TimeSpan.FromMinutes(n),
+                'd' or 'h' or 'm' => throw new ArgumentException($"--expires '{Printable(text)}': at most {ApiKeyStore.MaxLifetime.TotalDays:0}d (about ten years)"),
+                _ => null,
+            };
+            if (lifetime is { } l) return l;
         }
 
-        throw new ArgumentException($"--expires '{text}': use a number followed by d, h or m (30d)");
+        throw new ArgumentException($"--expires '{Printable(text)}': use a number followed by d, h or m (30d)");
     }
+
+    // A value echoed in a message: control characters shown escaped, so a name cannot forge lines on the terminal.
+    private static string Printable(string text) =>
+        string.Concat(text.Take(80).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 }

@@ -61,13 +61,14 @@ internal static class OperationsCommands
         contain.SetAction((parse, _) => ProjectContext.Guard("incident contain", stderr, () =>
         {
             if (parse.GetValue(model) is null == parse.GetValue(key) is null) throw new ArgumentException("give --model ALIAS or --key ID");
-            var context = ProjectContext.Load(parse);
+            // A kill switch is never blocked by an unrelated error in drydock.yaml; a revert is a decision and needs the whole file.
+            var context = parse.GetValue(revert) ? ProjectContext.Load(parse) : ProjectContext.LoadForEmergency(parse, "incident contain");
             using var registry = context.OpenRegistry();
             var actor = Actor.Current;
             if (parse.GetValue(key) is { } keyId)
             {
                 // An unknown key or incident is refused before anything is recorded or changed.
-                var keys = GatewayCommands.Store(parse);
+                var keys = GatewayCommands.Store(parse, context);
                 if (!keys.List().Any(k => k.Id == keyId)) throw new ArgumentException($"no key {keyId}");
                 if (parse.GetValue(incidentOption) is { } given) registry.Incident(given);
                 var id = parse.GetValue(incidentOption) ?? registry.OpenIncident("key-compromise", "high", $"key:{keyId}", parse.GetValue(reason), actor);

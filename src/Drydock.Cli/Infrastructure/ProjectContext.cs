@@ -58,10 +58,32 @@ internal sealed class ProjectContext
     public CleaningPolicy Policy { get; }
 
     /// <summary>The registry: --registry, DRYDOCK_REGISTRY, drydock.yaml's registry (relative to the project), else .drydock/registry.db in the project.</summary>
-    public string RegistryLocation => _registry ?? Path.Combine(Root ?? throw NoProject(), StateFolderName, "registry.db");
+    public string RegistryLocation => _registry ?? Path.Combine(StateOf(Root ?? throw NoProject()), "registry.db");
 
     /// <summary>The state folder of the project found from the current directory (refused outside a project).</summary>
-    public static string StateFolder => Path.Combine(FindRoot(Directory.GetCurrentDirectory()) ?? throw NoProject(), StateFolderName);
+    public static string StateFolder => StateOf(FindRoot(Directory.GetCurrentDirectory()) ?? throw NoProject());
+
+    /// <summary>The nearest project above <paramref name="root"/> (one that encloses it), or null.</summary>
+    public static string? EnclosingRoot(string root) => Path.GetDirectoryName(Path.GetFullPath(root)) is { } parent ? FindRoot(parent) : null;
+
+    /// <summary>
+    /// The state folder of <paramref name="root"/>. A drydock.yaml in a subfolder of a project makes the nearest
+    /// folder the project (as git does); but when that folder has no state of its own while the enclosing project
+    /// has, its state would start empty without a word (a new registry, new keys), so that is refused: 'drydock init'
+    /// there makes the nested project on purpose.
+    /// </summary>
+    public static string StateOf(string root)
+    {
+        var state = Path.Combine(root, StateFolderName);
+        if (!Directory.Exists(state) && EnclosingRoot(root) is { } outer && Directory.Exists(Path.Combine(outer, StateFolderName)))
+        {
+            throw new NoProjectException(
+                $"{Path.Combine(root, ProjectFileName)} makes {root} a project of its own, inside the project {outer}, but it has no {StateFolderName}/ yet, so this command would start an empty registry and new keys there; " +
+                $"run 'drydock init' in {root} to make it a project on purpose, or run the command from {outer} (or pass --policy {Path.Combine(root, ProjectFileName)} there)");
+        }
+
+        return state;
+    }
 
     public static string KeysFolder => Path.Combine(StateFolder, "keys");
 
@@ -109,7 +131,8 @@ internal sealed class ProjectContext
         // Once per command: a verb that loads the project in two places still says it once.
         if (!s_announced.TryAdd(stderr, stderr)) return;
         var file = PolicyPath is null ? "" : Root is not null && Path.GetFullPath(PolicyPath) == Path.Combine(Root, ProjectFileName) ? "" : $" (file {PolicyPath})";
-        stderr.WriteLine(Root is null ? $"drydock: no project; file {PolicyPath}" : $"drydock: project {Root}{file}");
+        var nested = Root is not null && EnclosingRoot(Root) is { } outer ? $" (nested inside the project {outer}; the nearest is used)" : "";
+        stderr.WriteLine(Root is null ? $"drydock: no project; file {PolicyPath}" : $"drydock: project {Root}{file}{nested}");
     }
 
     /// <summary>As <see cref="Load(ParseResult)"/>, for a given --policy and --registry, without a word on stderr.</summary>
@@ -124,6 +147,55 @@ internal sealed class ProjectContext
         return new ProjectContext(root, policyPath, file, registry);
     }
 
+    /// <summary>
+    /// As <see cref="Load(ParseResult)"/>, for an emergency action (revoking a key) that an unrelated error in drydock.yaml
+    /// must never block: on such an error it warns on stderr and goes on with the defaults and only the file's
+    /// top-level <c>registry</c> (read on its own), so the revocation still lands in the project's audit log.
+    /// </summary>
+    public static ProjectContext LoadForEmergency(ParseResult parse, string verb)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var stderr = parse.InvocationConfiguration.Error;
+        try
+        {
+            return Load(parse);
+        }
+        catch (ConfigFileException e) when (System.IO.File.Exists(e.File))
+        {
+            var root = FindRoot(Directory.GetCurrentDirectory());
+            var fromFile = RegistryOnly(e.File);
+            if (fromFile is not null && !fromFile.Contains("://", StringComparison.Ordinal) && !Path.IsPathRooted(fromFile))
+            {
+                fromFile = Path.Combine(root ?? Path.GetDirectoryName(Path.GetFullPath(e.File))!, fromFile);
+            }
+
+            var registry = Value(parse, RegistryOption) ?? Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") ?? fromFile;
+            var context = new ProjectContext(root, e.File, ProjectFile.Defaults, registry);
+            context.Announce(stderr);
+            stderr.WriteLine($"drydock {verb}: warning: {e.Message}");
+            stderr.WriteLine($"drydock {verb}: going on despite it ({verb} is never blocked by a setting it does not use; registry {context.RegistryLocation}); fix the file");
+            return context;
+        }
+    }
+
+    // The top-level registry setting of a file that fails the strict reader elsewhere; null when the YAML itself cannot be read.
+    private static string? RegistryOnly(string path)
+    {
+        try
+        {
+            var stream = new YamlDotNet.RepresentationModel.YamlStream();
+            stream.Load(new StringReader(RegularFiles.ReadAllText(path, ConfigReader.MaxFileBytes)));
+            return stream.Documents.Count > 0
+                && stream.Documents[0].RootNode is YamlDotNet.RepresentationModel.YamlMappingNode map
+                && map.Children.TryGetValue(new YamlDotNet.RepresentationModel.YamlScalarNode("registry"), out var value)
+                && value is YamlDotNet.RepresentationModel.YamlScalarNode { Value: { Length: > 0 } text } ? text : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or YamlDotNet.Core.YamlException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The built-in rules, the rules of this project file and of <paramref name="ruleFiles"/>.</summary>
     public Commands.RuleSet Rules(IEnumerable<string>? ruleFiles = null) => Commands.RuleSet.Load(File, ruleFiles ?? []);
 
@@ -132,27 +204,12 @@ internal sealed class ProjectContext
     public ProvenanceRegistry OpenRegistry() => ProvenanceRegistry.Open(RegistryLocation);
 
     /// <summary>
-    /// The signed checkpoint of this registry's audit head: <c>.drydock/audit-heads/</c>, one file per registry,
-    /// outside the registry so that removing entries from the log's end together with their rows is found.
+    /// Moves the registry's audit witness (kept outside the project) up to the log's head after a write; a log that is
+    /// behind its witness keeps the witness where it was and is reported.
     /// </summary>
-    public string CheckpointPath => Path.Combine(Root ?? throw NoProject(), StateFolderName, "audit-heads",
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(RegistryLocation)))[..16] + ".dsse.json");
-
-    /// <summary>Signs the registry's current audit head (with the project's signing key, when it has one); a log that fails the last checkpoint keeps it and is reported.</summary>
-    public void Checkpoint(ProvenanceRegistry registry, TextWriter stderr)
+    public static void AdvanceWitness(ProvenanceRegistry registry, TextWriter stderr)
     {
-        if (Root is null || !System.IO.File.Exists(SigningKeyPath)) return;
-        using var key = Provenance.Signing.SigningKey.Load(SigningKeyPath);
-        if (Provenance.Audit.AuditCheckpoint.Write(registry.Database, CheckpointPath, key) is { } problem) stderr.WriteLine($"drydock: warning: the audit checkpoint was not moved: {problem}");
-    }
-
-    /// <summary>Checks the registry's audit log against its signed checkpoint: null when it holds it (or there is none).</summary>
-    public string? CheckCheckpoint(ProvenanceRegistry registry)
-    {
-        if (Root is null || !System.IO.File.Exists(CheckpointPath)) return null;
-        var publicKey = SigningKeyPath + ".pub";
-        if (!System.IO.File.Exists(publicKey)) return $"there is no public key {publicKey} to verify the audit checkpoint {CheckpointPath} with";
-        return Provenance.Audit.AuditCheckpoint.Check(registry.Database, CheckpointPath, [Provenance.Signing.SigningKey.LoadPublic(publicKey)]);
+        if (Provenance.Audit.AuditWitness.Advance(registry.Database, DateTimeOffset.UtcNow) is { } problem) stderr.WriteLine($"drydock: warning: the audit witness was not moved: {problem}");
     }
 
     private static T? Value<T>(ParseResult parse, Option<T> option) => parse.GetResult(option) is null ? default : parse.GetValue(option);

@@ -87,8 +87,16 @@ public static class PolicyLoader
         {
             var typeActions = new Dictionary<string, CleanAction>(StringComparer.Ordinal);
             var typeRedaction = new Dictionary<string, RedactionMode>(policy.TypeRedaction, StringComparer.Ordinal);
+            // A type no rule reports is a typo that would silently leave the real type on its category's action.
+            var known = BuiltInRules.Catalogue.Select(r => r.Type).Concat(UserRuleLoader.Read(root).Select(r => r.Type)).ToHashSet(StringComparer.Ordinal);
             foreach (var (type, settings) in types.Entries)
             {
+                if (!known.Contains(type))
+                {
+                    var near = known.Where(k => Distance(k, type) <= 2).Order(StringComparer.Ordinal).ToList();
+                    throw types.Error(type, $"no rule reports the finding type '{type}'{(near.Count > 0 ? $" (did you mean {string.Join(" or ", near)}?)" : "")}; 'drydock rules list' shows every type, and a type of the file's own rules is known too");
+                }
+
                 if (settings.Text("action") is { } action) typeActions[type] = ParseAction(action);
                 if (ParseRedaction(settings.Text("redaction")) is { } mode) typeRedaction[type] = mode;
             }
@@ -183,4 +191,23 @@ public static class PolicyLoader
 
     /// <summary>The report name of an action.</summary>
     public static string Name(this CleanAction action) => action.ToString().ToLowerInvariant();
+
+    // Edit distance (for suggesting the type a typo meant); names are short.
+    private static int Distance(string a, string b)
+    {
+        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var current = new int[b.Length + 1];
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            previous = current;
+        }
+
+        return previous[b.Length];
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Drydock.Detection.Configuration;
 
 namespace Drydock.Datasets.Input;
 
@@ -37,7 +38,8 @@ public static class InputFiles
         {
             if (File.Exists(input))
             {
-                walk.AddFile(input, CanonicalOrNull(input) ?? input);
+                if (RegularFiles.Problem(input) is { } problem) walk.Errors.Add($"{input}: {problem}");
+                else walk.AddFile(input, CanonicalOrNull(input) ?? input);
             }
             else if (Directory.Exists(input))
             {
@@ -228,6 +230,10 @@ public static class InputFiles
                     {
                         if (_folders.Add(target)) subfolders.Add((path, target));
                         else onNotice?.Invoke($"{path}: a link to {target}, which is read once already (a link loop or a second link): not entered again");
+                    }
+                    else if (IsDatasetName(path) && include(path) && RegularFiles.Problem(path) is { } problem)
+                    {
+                        Errors.Add($"{path}: {problem}");
                     }
                     else if (IsDatasetName(path) && include(path))
                     {

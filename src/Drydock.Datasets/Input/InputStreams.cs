@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
+using Drydock.Detection.Configuration;
 using ZstdSharp;
 
 namespace Drydock.Datasets.Input;
@@ -41,6 +42,8 @@ public static class InputStreams
         FileStream raw;
         try
         {
+            // Before opening: opening a FIFO waits for a writer, and a device never ends.
+            if (RegularFiles.Problem(path) is { } problem) throw new DatasetException(path, problem);
             raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -58,7 +61,26 @@ public static class InputStreams
 
         if (read == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
         {
-            // checkEndOfStream: a stream cut between frames or blocks is an error, never a shorter input.
+            // checkEndOfStream: a stream cut inside a frame is an error, never a shorter input. A cut between two
+            // frames leaves a whole stream of fewer frames, which no decoder can tell from the end: one frame only.
+            string? frames;
+            try
+            {
+                frames = ZstdFrames.Problem(raw);
+            }
+            catch (IOException e)
+            {
+                raw.Dispose();
+                throw new DatasetException(path, $"cannot read (zstd): {e.Message}", e);
+            }
+
+            if (frames is not null)
+            {
+                raw.Dispose();
+                throw new DatasetException(path, $"cannot read (zstd): {frames}");
+            }
+
+            raw.Position = 0;
             return new Opened(new DecompressionStream(raw, checkEndOfStream: true, leaveOpen: true), raw, "zstd");
         }
 

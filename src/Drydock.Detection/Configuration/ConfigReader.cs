@@ -11,18 +11,30 @@ namespace Drydock.Detection.Configuration;
 /// </summary>
 public static class ConfigReader
 {
-    /// <summary>Reads and checks <paramref name="path"/>.</summary>
+    /// <summary>The largest configuration file read (1 MiB): a bigger one is a mistake or an attack, never a policy.</summary>
+    public const long MaxFileBytes = 1 << 20;
+
+    /// <summary>Reads and checks <paramref name="path"/> (a regular file of at most <see cref="MaxFileBytes"/>).</summary>
     public static ConfigNode Load(string path, MapShape shape)
     {
         ArgumentNullException.ThrowIfNull(path);
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            if (RegularFiles.Problem(path) is { } notRegular) throw new ConfigFileException(path, 0, "file", notRegular);
+            text = RegularFiles.ReadAllText(path, MaxFileBytes);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new ConfigFileException(path, 0, "file", "no such file");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new ConfigFileException(path, 0, "file", "no such file");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigFileException(path, 0, "file", e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : $"cannot read: {e.Message}");
+            throw new ConfigFileException(path, 0, "file", $"cannot read: {e.Message.Replace(path + ": ", "", StringComparison.Ordinal)}");
         }
 
         return Parse(path, text, shape);

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Drydock.Datasets.Output;
+using Drydock.Detection.Configuration;
 using Drydock.Provenance;
 using Drydock.Provenance.Registry;
 using Microsoft.Extensions.Logging;
@@ -82,6 +83,10 @@ public sealed partial class ApiKeyStore
 
     private const string Format = "drydock-api-keys/1";
     private const string FileName = "api-keys.json";
+
+    // A key file of millions of keys is not a key file; reading it whole must not take all the memory.
+    private const long MaxFileBytes = 64L << 20;
+
     private readonly string _path;
     private readonly string _lockPath;
     private readonly byte[] _pepper;
@@ -154,7 +159,7 @@ public sealed partial class ApiKeyStore
         var pepper = Pepper(folder);
         var path = Path.GetFullPath(Path.Combine(folder, FileName));
         if (!File.Exists(path)) throw new ApiKeyStoreException($"{path}: no key file to seal");
-        if (!File.ReadAllText(path).TrimStart().StartsWith('[')) throw new ApiKeyStoreException($"{path}: already has an integrity code; a file that fails it is restored from a copy or its keys revoked and created again, never sealed");
+        if (!RegularFiles.ReadAllText(path, MaxFileBytes).TrimStart().StartsWith('[')) throw new ApiKeyStoreException($"{path}: already has an integrity code; a file that fails it is restored from a copy or its keys revoked and created again, never sealed");
         var store = new ApiKeyStore(folder, pepper, options, legacy: true);
 
         // A store whose changes are in the audit log was written with integrity codes: a code-less file there is an
@@ -188,14 +193,47 @@ public sealed partial class ApiKeyStore
         }
 
         KeyFiles.CheckPrivate(pepperPath);
-        var pepper = File.ReadAllBytes(pepperPath);
+        var pepper = RegularFiles.ReadAllBytes(pepperPath, 64);
         if (pepper.Length != 32) throw new ApiKeyStoreException($"{Path.GetFullPath(pepperPath)}: {pepper.Length} bytes, not the 32 of a pepper");
         return pepper;
     }
 
-    /// <summary>Creates a key; returns the key (shown once) and its record.</summary>
-    public (string Key, ApiKey Record) Create(string name, string tier, IReadOnlyList<string> models, TimeSpan? lifetime) =>
-        Change(keys => New(keys, name, tier, models, lifetime, null));
+    /// <summary>The longest lifetime a key may be given (about ten years): a key is rotated long before.</summary>
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(3650);
+
+    /// <summary>The longest key name.</summary>
+    public const int MaxNameLength = 64;
+
+    /// <summary>
+    /// Creates a key; returns the key (shown once) and its record. The name is 1 to <see cref="MaxNameLength"/>
+    /// printable characters (no line breaks or control characters, which would forge lines in listings and logs); the
+    /// lifetime is positive and at most <see cref="MaxLifetime"/>. Otherwise an <see cref="ArgumentException"/>.
+    /// </summary>
+    public (string Key, ApiKey Record) Create(string name, string tier, IReadOnlyList<string> models, TimeSpan? lifetime)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(tier);
+        ArgumentNullException.ThrowIfNull(models);
+        if (NameProblem(name) is { } problem) throw new ArgumentException($"--name: {problem}");
+        if (NameProblem(tier) is { } tierProblem) throw new ArgumentException($"--tier: {tierProblem}");
+        if (models.FirstOrDefault(m => NameProblem(m) is not null) is { } model) throw new ArgumentException($"--models: '{model}' {NameProblem(model)}");
+        if (lifetime is { } l && (l <= TimeSpan.Zero || l > MaxLifetime)) throw new ArgumentException($"--expires: a lifetime from 1 minute to {MaxLifetime.TotalDays:0} days (about ten years)");
+        return Change(keys => New(keys, name, tier, models, lifetime, null));
+    }
+
+    /// <summary>Why <paramref name="name"/> cannot name a key, tier or model, or null.</summary>
+    public static string? NameProblem(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length == 0 || name.Trim().Length == 0) return "must not be empty";
+        if (name.Length > MaxNameLength) return $"must be at most {MaxNameLength} characters ({name.Length} given)";
+        if (name.Any(c => char.IsControl(c) || char.IsSurrogate(c) || c is '\u2028' or '\u2029' || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.OtherNotAssigned))
+        {
+            return "must hold printable characters only (no line breaks, control or invisible characters)";
+        }
+
+        return null;
+    }
 
     /// <summary>Every key record.</summary>
     public IReadOnlyList<ApiKey> List()
@@ -399,7 +437,7 @@ public sealed partial class ApiKeyStore
         KeyFiles.CheckPrivate(_path);
         try
         {
-            return File.ReadAllBytes(_path);
+            return RegularFiles.ReadAllBytes(_path, MaxFileBytes);
         }
         catch (FileNotFoundException)
         {

@@ -169,9 +169,17 @@ public static class Dsse
                 {
                     problems.Add($"subject '{subject.Name}' is not a path relative to the envelope");
                 }
+                else if (OutsideOrLinked(root, path) is { } why)
+                {
+                    problems.Add($"subject '{subject.Name}' {why}; a signed file must be the file itself, inside the signed folder");
+                }
                 else if (!File.Exists(path))
                 {
                     problems.Add($"subject '{subject.Name}' is missing");
+                }
+                else if (Detection.Configuration.RegularFiles.Problem(path) is { } notRegular)
+                {
+                    problems.Add($"subject '{subject.Name}' is {notRegular}");
                 }
                 else if (Sha256Of(path) != subject.Sha256)
                 {
@@ -181,6 +189,22 @@ public static class Dsse
         }
 
         return new VerifyResult(problems.Count == 0, problems, signer, predicateType, subjects);
+    }
+
+    // Why a subject's path is not plainly a file under root: it leaves root ("../"), or it or a folder on the way is a
+    // symbolic link (a signed file swapped for a link to a copy elsewhere would verify today and follow the copy tomorrow).
+    private static string? OutsideOrLinked(string root, string path)
+    {
+        var relative = Path.GetRelativePath(root, path);
+        if (relative == ".." || relative.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal) || Path.IsPathRooted(relative)) return "leaves the envelope's folder";
+        var current = root;
+        foreach (var part in relative.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            current = Path.Combine(current, part);
+            if (new FileInfo(current).LinkTarget is not null) return current == path ? "is a symbolic link" : $"lies under a symbolic link ({Path.GetRelativePath(root, current)})";
+        }
+
+        return null;
     }
 
     /// <summary>SHA-256 of a file, lower-case hex.</summary>

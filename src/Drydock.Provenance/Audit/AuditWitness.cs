@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Drydock.Provenance.Registry;
+
+namespace Drydock.Provenance.Audit;
+
+/// <summary>
+/// A record, kept outside the project, of how far a registry's audit log reached when it was last verified: its entry
+/// count and head hash. The hash chain shows edits and removals inside the log, but a copy of the whole
+/// <c>.drydock</c> folder put back (registry, key file and all) is a consistent older state that the chain alone
+/// cannot tell from the present. The witness can: the log must still hold the witnessed entry with the witnessed hash.
+/// It lives in <c>$DRYDOCK_STATE_HOME</c>, else <c>$XDG_STATE_HOME/drydock</c>, else <c>~/.local/state/drydock</c>,
+/// one file per registry location, so someone who can replace the project folder but not the user's home is caught.
+/// </summary>
+public static class AuditWitness
+{
+    /// <summary>The folder holding the witnesses.</summary>
+    public static string Folder =>
+        Environment.GetEnvironmentVariable("DRYDOCK_STATE_HOME") is { Length: > 0 } own ? own
+        : Environment.GetEnvironmentVariable("XDG_STATE_HOME") is { Length: > 0 } xdg ? Path.Combine(xdg, "drydock")
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state", "drydock");
+
+    /// <summary>The witness file of a registry (by its display location).</summary>
+    public static string PathOf(RegistryDatabase db)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        return Path.Combine(Folder, "audit-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(db.Display)))[..16] + ".json");
+    }
+
+    /// <summary>Why the log is behind its witness (rolled back), or null when it is not or there is no witness yet.</summary>
+    public static string? Check(RegistryDatabase db)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var path = PathOf(db);
+        if (!File.Exists(path)) return null;
+        long seq;
+        string hash;
+        string at;
+        try
+        {
+            using var doc = JsonDocument.Parse(Detection.Configuration.RegularFiles.ReadAllBytes(path, 4096));
+            seq = doc.RootElement.GetProperty("entries").GetInt64();
+            hash = doc.RootElement.GetProperty("head").GetString() ?? "";
+            at = doc.RootElement.GetProperty("at").GetString() ?? "";
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return $"the audit witness {path} cannot be read ({e.Message}); restore it or remove it to start a new one";
+        }
+
+        if (seq == 0) return null;
+        using var command = db.Command("SELECT hash FROM audit_log WHERE seq = @seq", null, ("seq", seq));
+        var found = command.ExecuteScalar() as string;
+        if (found is null)
+        {
+            return $"the audit log was rolled back: it held {seq} entries (head {hash[..Math.Min(12, hash.Length)]}) when verified at {at}, and holds fewer now (the registry, or the whole .drydock folder, was put back from an older copy; witness {path})";
+        }
+
+        return string.Equals(found, hash, StringComparison.OrdinalIgnoreCase) ? null
+            : $"the audit log was rewritten: entry {seq} is not the one verified at {at} (witness {path})";
+    }
+
+    /// <summary>The log's last entry number and hash (0 and <see cref="AuditLog.Genesis"/> when empty).</summary>
+    public static (long Seq, string Hash) Head(RegistryDatabase db)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        using var command = db.Command("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", null);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), reader.GetString(1)) : (0, AuditLog.Genesis);
+    }
+
+    /// <summary>
+    /// Checks the log against its witness and, when it holds the witnessed entry, moves the witness up to the log's
+    /// head. Returns why the log is behind (and leaves the witness where it was), or null. The witness never moves back.
+    /// </summary>
+    public static string? Advance(RegistryDatabase db, DateTimeOffset now)
+    {
+        if (Check(db) is { } problem) return problem;
+        var (seq, hash) = Head(db);
+        Record(db, seq, hash, now);
+        return null;
+    }
+
+    /// <summary>Records that the log held <paramref name="entries"/> entries ending at <paramref name="head"/> (never moves back).</summary>
+    private static void Record(RegistryDatabase db, long entries, string head, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var path = PathOf(db);
+        if (!OperatingSystem.IsWindows()) Directory.CreateDirectory(Folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        else Directory.CreateDirectory(Folder);
+        var json = new System.Text.Json.Nodes.JsonObject
+        {
+            ["registry"] = db.Display,
+            ["entries"] = entries,
+            ["head"] = head,
+            ["at"] = now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        }.ToJsonString();
+        Datasets.Output.AtomicFile.Write(path, Encoding.UTF8.GetBytes(json + "\n"), ownerOnly: true);
+    }
+}
