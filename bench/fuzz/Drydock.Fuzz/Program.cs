@@ -6,6 +6,7 @@ using SharpFuzz;
 // Drydock.Fuzz fuzz TARGET                under afl-fuzz (persistent mode; the assemblies instrumented by run.sh)
 // Drydock.Fuzz replay TARGET PATH...      each file (or every file of a folder) through the target, in process
 // Drydock.Fuzz smoke [CORPUS]             every target over its corpus folder (bench/fuzz/corpus/TARGET): the CI smoke
+// Drydock.Fuzz seed CORPUS                the seeds only C# writes (Parquet files, the starter policy); make-seeds.py does the rest
 switch (args)
 {
     case ["list"]:
@@ -41,6 +42,9 @@ switch (args)
         return failed == 0 ? 0 : 1;
     }
 
+    case ["seed", var corpus]:
+        await Seeds.WriteAsync(corpus);
+        return 0;
     default:
         Console.Error.WriteLine("usage: Drydock.Fuzz list | fuzz TARGET | replay TARGET PATH... | smoke [CORPUS]");
         Console.Error.WriteLine("targets: " + string.Join(", ", Targets.All.Keys));

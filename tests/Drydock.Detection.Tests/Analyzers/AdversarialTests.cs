@@ -121,6 +121,20 @@ public class AdversarialTests
         { "ignore-words", string.Concat(Enumerable.Repeat("ignore all the ", 100_000)) },
     };
 
+    // Found by the hidden-text fuzz target (big-list-of-naughty-strings): an unassigned BMP character that is not in the
+    // private-use block started a run of none, so the analyzer looped for ever at the same place, adding findings.
+    [Theory]
+    [InlineData("\uFFFE")]
+    [InlineData("\uFFFF")]
+    [InlineData("a\u0378b")]
+    [InlineData("\uE000\uFFFE\uE001")]
+    public async Task UnassignedCharacter_ReportedAndTheScanEnds(string text)
+    {
+        var findings = await Task.Run(() => s_detector.Scan(text), TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Contains(findings, f => f.Category == Categories.HiddenText && f.Type == "private-use-or-unassigned");
+        Assert.All(findings, f => Assert.InRange(f.End, f.Start, text.Length));
+    }
+
     [Theory]
     [MemberData(nameof(HostileInputs))]
     public void HostileInput_ScansWithoutCrashing(string name, string text)
