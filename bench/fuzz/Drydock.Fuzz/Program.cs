@@ -12,12 +12,14 @@ switch (args)
     case ["list"]:
         foreach (var name in Targets.All.Keys) Console.WriteLine(name);
         return 0;
-    case ["fuzz", var name] when Targets.All.TryGetValue(name, out var target):
+    case ["fuzz", var name]:
+        // Nothing instrumented may run before Fuzzer.Run maps AFL's coverage map (the rule catalogue that Targets
+        // builds is): the target is looked up, and the detectors built, with the first input.
         Fuzzer.Run(stream =>
         {
             using var buffer = new MemoryStream();
             stream.CopyTo(buffer);
-            target(buffer.ToArray());
+            Targets.All[name](buffer.ToArray());
         });
         return 0;
     case ["replay", var name, .. var paths] when Targets.All.TryGetValue(name, out var target):

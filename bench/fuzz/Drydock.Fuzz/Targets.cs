@@ -161,7 +161,7 @@ internal static class Targets
     private static void Gguf(byte[] data)
     {
         var findings = GgufScanner.Scan(new MemoryStream(data), data.Length, "fuzz.gguf", null);
-        if (findings.Count == 0 && (data.Length < 24 || !data.AsSpan().StartsWith("GGUF"u8))) throw new PropertyException("no finding for a file without a GGUF header");
+        if (findings.Count == 0 && (data.Length < 16 || !data.AsSpan().StartsWith("GGUF"u8))) throw new PropertyException("no finding for a file without a GGUF header");
     }
 
     private static void Onnx(byte[] data)
