@@ -79,7 +79,9 @@ internal sealed class MatchText
             else
             {
                 var cluster = escaped ? char.ConvertFromUtf32(cp) : text.Substring(i, end - i);
-                var normal = cluster.IsNormalized(NormalizationForm.FormKC) ? cluster : cluster.Normalize(NormalizationForm.FormKC);
+                // The noncharacters U+FFFE and U+FFFF have no compatibility form, and the platform's normalisation throws
+                // on them: kept as they are (the hidden-text analyzer reports them).
+                var normal = cluster.AsSpan().IndexOfAny('\uFFFE', '\uFFFF') >= 0 || cluster.IsNormalized(NormalizationForm.FormKC) ? cluster : cluster.Normalize(NormalizationForm.FormKC);
                 builder.Append(normal);
                 for (var k = 0; k < normal.Length; k++)
                 {
