@@ -50,6 +50,8 @@ internal sealed class MatchText
         var starts = new List<int>(text.Length);
         var ends = new List<int>(text.Length);
         List<int>? invalid = null;
+        var lastOut = -1;
+        var lastIn = 0;
         var i = 0;
         while (i < text.Length)
         {
@@ -72,6 +74,8 @@ internal sealed class MatchText
             if (!escaped) while (end < text.Length && IsCombiningMark(text[end])) end++;
             if (cp < 0x80 && end - i == width)
             {
+                lastOut = builder.Length;
+                lastIn = i;
                 builder.Append((char)cp);
                 starts.Add(i);
                 ends.Add(end);
@@ -79,13 +83,29 @@ internal sealed class MatchText
             else
             {
                 var cluster = escaped ? char.ConvertFromUtf32(cp) : text.Substring(i, end - i);
-                // The noncharacters U+FFFE and U+FFFF have no compatibility form, and the platform's normalisation throws
-                // on them: kept as they are (the hidden-text analyzer reports them).
-                var normal = cluster.AsSpan().IndexOfAny('\uFFFE', '\uFFFF') >= 0 || cluster.IsNormalized(NormalizationForm.FormKC) ? cluster : cluster.Normalize(NormalizationForm.FormKC);
+                var from = i;
+                if (lastOut >= 0 && cp < 0x10000 && IsCombiningMark((char)cp))
+                {
+                    // Marks cut from their character by what was removed (an invisible or invalid character, an escape)
+                    // join the cluster before them, as they will when the result is normalised again: normalising is
+                    // idempotent.
+                    cluster = builder.ToString(lastOut, builder.Length - lastOut) + cluster;
+                    builder.Length = lastOut;
+                    starts.RemoveRange(lastOut, starts.Count - lastOut);
+                    ends.RemoveRange(lastOut, ends.Count - lastOut);
+                    from = lastIn;
+                }
+                else
+                {
+                    lastOut = builder.Length;
+                    lastIn = i;
+                }
+
+                var normal = Compatible(cluster);
                 builder.Append(normal);
                 for (var k = 0; k < normal.Length; k++)
                 {
-                    starts.Add(i);
+                    starts.Add(from);
                     ends.Add(end);
                 }
             }
@@ -156,6 +176,11 @@ internal sealed class MatchText
         ArgumentNullException.ThrowIfNull(finding);
         return _starts is null ? finding : finding with { Start = OriginalStart(finding.Start), End = OriginalEnd(finding.End) };
     }
+
+    // NFKC; the noncharacters U+FFFE and U+FFFF have no compatibility form, and the platform's normalisation throws on
+    // them: a cluster holding one is kept as it is (the hidden-text analyzer reports it).
+    private static string Compatible(string cluster) =>
+        cluster.AsSpan().IndexOfAny('\uFFFE', '\uFFFF') >= 0 || cluster.IsNormalized(NormalizationForm.FormKC) ? cluster : cluster.Normalize(NormalizationForm.FormKC);
 
     private static bool IsCombiningMark(char c) =>
         !char.IsSurrogate(c) && !IsIgnorable(c) && CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark;

@@ -51,4 +51,18 @@ public sealed class MatchTextPropertyTests
         var match = MatchText.Of(text);
         Assert.Equal(text.Count(c => c is '\uFFFE' or '\uFFFF'), match.Text.Count(c => c is '\uFFFE' or '\uFFFF'));
     }
+
+    // Found by the idempotence property: a mark cut from its letter by a removed character (zero-width, invalid) was
+    // normalised alone, and joined the letter only when the result was normalised again.
+    [Theory]
+    [InlineData("o\u200B\u0301", "\u00F3")]
+    [InlineData("\u03BF\uD800\u0327\u0301", "\u03CC\u0327")]
+    [InlineData("e\\u0301", "\u00E9")]
+    public void Of_MarkAfterARemovedCharacter_JoinsItsLetter(string text, string expected)
+    {
+        var match = MatchText.Of(text);
+        Assert.Equal(expected, match.Text);
+        Assert.Equal(expected, MatchText.Of(match.Text).Text);
+        Assert.Equal(0, match.OriginalStart(0));
+    }
 }
