@@ -69,13 +69,23 @@ public sealed partial class GatewayHost
         }
     }
 
+    private static readonly System.Text.UTF8Encoding s_requestUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private async Task<int?> ReadRequestAsync(Exchange exchange)
     {
         var context = exchange.Context;
         try
         {
-            exchange.Request = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject ?? throw new JsonException("not an object");
+            // Decoded strictly first: the JSON reader does not check the UTF-8 inside strings, and a string that is not
+            // UTF-8 would fail later, when the guard reads it, instead of being refused here.
+            using var reader = new StreamReader(context.Request.Body, s_requestUtf8, detectEncodingFromByteOrderMarks: false);
+            var text = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+            exchange.Request = JsonNode.Parse(text) as JsonObject ?? throw new JsonException("not an object");
             return null;
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return await Error(context, 400, "invalid_json", "the request is not UTF-8").ConfigureAwait(false);
         }
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == 413)
         {

@@ -191,13 +191,16 @@ internal static class Targets
         }
     }
 
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    // As the gateway reads a request or a whole answer: strict UTF-8, then JSON; either failing is a refusal.
     private static JsonNode? Json(byte[] data)
     {
         try
         {
-            return JsonNode.Parse(data);
+            return JsonNode.Parse(s_strictUtf8.GetString(data));
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or DecoderFallbackException)
         {
             return null;
         }
