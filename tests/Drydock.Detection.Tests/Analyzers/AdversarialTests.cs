@@ -1,3 +1,4 @@
+using Drydock.Detection.Configuration;
 using Drydock.Detection.Engine;
 using Drydock.Detection.Rules;
 
@@ -104,6 +105,15 @@ public class AdversarialTests
         var e = Assert.Throws<RuleFileException>(() => UserRuleLoader.Parse("drydock.yaml", "internal-domains:\n  - ok.example\n  - 'not a domain'\n"));
         Assert.Equal(3, e.Line);
         Assert.Equal("internal-domains[1]", e.Field);
+    }
+
+    // Found by the yaml-rules and yaml-policy fuzz targets: YamlDotNet throws InvalidOperationException on some malformed
+    // documents (here a control character before a key), which escaped the loader instead of naming the file.
+    [Fact]
+    public void RulesFile_MalformedYaml_IsAConfigError()
+    {
+        var e = Assert.ThrowsAny<ConfigFileException>(() => UserRuleLoader.Parse("rules.yaml", "rules:\n  - id: ACME-001\n    [ategory: secret\n    type: acme-token\n    severity: high\n    pattern: 'acme_[a-z0-9]{16}'\n\u001c   keywords: [acme_]\n    minEntropy: 3.0\n    examples: ['aIme_abcdef  counterExamples: ['acme_']\ninternal-domains:\n  - acme-corp.com\n"));
+        Assert.Equal("rules.yaml", e.File);
     }
 
     public static TheoryData<string, string> HostileInputs() => new()
