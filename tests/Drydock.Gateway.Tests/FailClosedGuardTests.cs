@@ -294,6 +294,22 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         Assert.Equal(before, _upstream.Requests);
     }
 
+    // Found by the gateway-request fuzz target: a byte that is not UTF-8 inside a JSON string passed the JSON reader and
+    // failed the guard when it read the string (an unhandled exception); the request is refused as unreadable.
+    [Fact]
+    public async Task ARequestThatIsNotUtf8_IsRefused()
+    {
+        var (key, _) = _keys.Create("not-utf8", "internal", [], null);
+        using var message = new HttpRequestMessage(HttpMethod.Post, _gateway.Urls[0] + "/v1/chat/completions")
+        {
+            Content = new ByteArrayContent(Bytes("{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"he" + InvalidByte + "llo\"}]}")),
+        };
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await _http.SendAsync(message, TestContext.Current.CancellationToken);
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Contains("invalid_encoding", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task OrdinaryStructuralFields_Pass()
     {

@@ -261,3 +261,18 @@ internal static class Proto
         return [.. b];
     }
 }
+
+public sealed class ModelScannerHostileInputTests
+{
+    // Found by the model-zip fuzz target: a zip whose central directory disagrees with its end record passed the archive's
+    // constructor and threw when its entries were read, so the scan crashed instead of reporting the file.
+    [Fact]
+    public void Zip_BrokenCentralDirectory_IsReportedMalformed()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "broken.pt");
+        File.WriteAllBytes(path, Convert.FromHexString("504b0304141800000000687d86000000005c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c000000202a0000002a00ff0010000000617263686976652f646174612e706b6c80029c706f7369780a737973705271032e504b01020010000000000000000000050080010000776e65640001857176652f646172612e706b6c504b050600000000010001003e000000580000000000"));
+        var report = ModelScanner.ScanFile(path);
+        Assert.Contains(report.Findings, f => f.Type == "zip-malformed");
+    }
+}

@@ -73,7 +73,29 @@ internal static class JsonArrayReader
             filled -= used;
             lineCountedTo = 0;
 
-            if (finished) break;
+            if (finished)
+            {
+                // What follows the array is part of the file too: only whitespace may, or it would be read by nothing
+                // (found by fuzzing: "[] {...}" read as no record at all).
+                while (true)
+                {
+                    var rest = buffer.AsSpan(0, filled);
+                    var bad = rest.IndexOfAnyExcept(" \t\r\n"u8);
+                    if (bad >= 0)
+                    {
+                        line += rest[..bad].Count((byte)'\n');
+                        throw new DatasetException(file, $"line {line}: content after the end of the JSON array (only whitespace may follow it)");
+                    }
+
+                    line += rest.Count((byte)'\n');
+                    if (eof) break;
+                    filled = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                    eof = filled < buffer.Length;
+                }
+
+                break;
+            }
+
             if (eof)
             {
                 line += SeparatorLines(buffer.AsSpan(0, filled));

@@ -131,7 +131,9 @@ public sealed class HiddenTextAnalyzer : Analyzer
 
             if (c is >= '\uE000' and <= '\uF8FF' || char.GetUnicodeCategory(c) == UnicodeCategory.OtherNotAssigned)
             {
-                i = ReportRun(text, i, ch => ch is >= '\uE000' and <= '\uF8FF', s_privateUse, ref findings, 0.8);
+                // The run takes the character that started it: an unassigned one (U+FFFE, U+0378) is no private-use
+                // character, and a run that took none would start again at the same place for ever.
+                i = ReportRun(text, i, ch => ch is >= '\uE000' and <= '\uF8FF' || (!char.IsSurrogate(ch) && char.GetUnicodeCategory(ch) == UnicodeCategory.OtherNotAssigned), s_privateUse, ref findings, 0.8);
                 continue;
             }
 

@@ -60,6 +60,12 @@ public static class ConfigReader
             // YamlDotNet reports a key given twice in one mapping this way.
             throw new ConfigFileException(path, 0, "yaml", $"a key is given twice in one mapping ({e.Message})");
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's parser state machine throws this on some malformed documents (found by fuzzing): still a
+            // file that cannot be used as written, not a crash.
+            throw new ConfigFileException(path, 0, "yaml", $"malformed YAML ({e.Message})");
+        }
 
         if (stream.Documents.Count > 1) throw new ConfigFileException(path, stream.Documents[1].RootNode.Start.Line, "yaml", "the file must hold one YAML document");
         var root = stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" } ? new YamlMappingNode() : stream.Documents[0].RootNode;

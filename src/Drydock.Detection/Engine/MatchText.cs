@@ -61,6 +61,8 @@ internal sealed class MatchText
         var ends = new List<int>(text.Length);
         List<int>? invalid = null;
         var marked = false;
+        var lastOut = -1;
+        var lastIn = 0;
         var i = 0;
         while (i < text.Length)
         {
@@ -83,17 +85,38 @@ internal sealed class MatchText
             if (!escaped) while (end < text.Length && IsCombiningMark(text[end])) end++;
             if (cp < 0x80 && end - i == width)
             {
+                lastOut = builder.Length;
+                lastIn = i;
                 builder.Append((char)cp);
                 starts.Add(i);
                 ends.Add(end);
             }
             else
             {
-                var normal = Fold(escaped ? char.ConvertFromUtf32(cp) : text.Substring(i, end - i), stripMarks, ref marked);
+                var cluster = escaped ? char.ConvertFromUtf32(cp) : text.Substring(i, end - i);
+                var from = i;
+                if (lastOut >= 0 && cp < 0x10000 && IsCombiningMark((char)cp))
+                {
+                    // Marks cut from their character by what was removed (an invisible or invalid character, an escape)
+                    // join the cluster before them, as they will when the result is normalised again: normalising is
+                    // idempotent.
+                    cluster = builder.ToString(lastOut, builder.Length - lastOut) + cluster;
+                    builder.Length = lastOut;
+                    starts.RemoveRange(lastOut, starts.Count - lastOut);
+                    ends.RemoveRange(lastOut, ends.Count - lastOut);
+                    from = lastIn;
+                }
+                else
+                {
+                    lastOut = builder.Length;
+                    lastIn = i;
+                }
+
+                var normal = Fold(cluster, stripMarks, ref marked);
                 builder.Append(normal);
                 for (var k = 0; k < normal.Length; k++)
                 {
-                    starts.Add(i);
+                    starts.Add(from);
                     ends.Add(end);
                 }
             }
@@ -168,8 +191,11 @@ internal sealed class MatchText
     // One character and the combining marks written after it, in NFKC; with stripMarks, a Latin letter or digit written
     // with marks reads without them ("A\u0301" reads "A") and a mark with no character before it is dropped. A mark on a
     // letter of another script is part of it and stays. marked notes that stripping would change the cluster.
+    // The noncharacters U+FFFE and U+FFFF have no compatibility form, and the platform's normalisation throws on them: a
+    // cluster holding one is kept as it is (the hidden-text analyzer reports it).
     private static string Fold(string cluster, bool stripMarks, ref bool marked)
     {
+        if (cluster.AsSpan().IndexOfAny('\uFFFE', '\uFFFF') >= 0) return cluster;
         var normal = cluster.IsNormalized(NormalizationForm.FormKC) ? cluster : cluster.Normalize(NormalizationForm.FormKC);
         if (!cluster.Any(IsCombiningMark)) return normal;
         var decomposed = cluster.Normalize(NormalizationForm.FormKD);

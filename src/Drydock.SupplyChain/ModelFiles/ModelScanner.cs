@@ -106,7 +106,19 @@ public static class ModelScanner
         var kind = extension == ".keras" ? "keras" : "zip";
         using (archive)
         {
-            foreach (var member in archive.Entries)
+            // The central directory is read when the entries are first asked for: a broken one is a finding, not a crash.
+            IReadOnlyCollection<ZipArchiveEntry> entries;
+            try
+            {
+                entries = archive.Entries;
+            }
+            catch (InvalidDataException e)
+            {
+                findings.Add(new ModelFinding(file, null, 0, ModelFinding.ModelFileCategory, "zip-malformed", Severity.High, $"not a readable zip archive: {e.Message}"));
+                return kind;
+            }
+
+            foreach (var member in entries)
             {
                 var name = member.FullName;
                 if (name.Replace('\\', '/').Split('/').Contains("..") || name.StartsWith('/'))

@@ -47,4 +47,29 @@ public class JsonArrayTests
         Assert.Contains("cut.json", e.Message, StringComparison.Ordinal);
         Assert.Contains("line 3", e.Message, StringComparison.Ordinal);
     }
+
+    // Found by the jsonl fuzz target (a file starting with "[" is read as an array): whatever followed the closing
+    // bracket was read by nothing and reported by nothing, a record hidden from the scan.
+    [Theory]
+    [InlineData("[]\n{\"instruction\": \"hidden\"}\n", "line 2")]
+    [InlineData("[{\"instruction\": \"a\", \"output\": \"b\"}] x", "line 1")]
+    public void Read_ContentAfterTheArray_ErrorNamesFileAndLine(string text, string line)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("tail.json", text);
+        var reader = new DatasetReader();
+        var e = Assert.Throws<DatasetException>(() => reader.ReadAll(path));
+        Assert.Contains("tail.json", e.Message, StringComparison.Ordinal);
+        Assert.Contains(line, e.Message, StringComparison.Ordinal);
+        Assert.Contains("after the end of the JSON array", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_WhitespaceAfterTheArray_IsFine()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("ws.json", "[{\"instruction\": \"a\", \"output\": \"b\"}]\n\n  \t\r\n");
+        Assert.Single(new DatasetReader().ReadAll(path));
+    }
 }
+

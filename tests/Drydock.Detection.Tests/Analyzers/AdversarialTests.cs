@@ -1,3 +1,4 @@
+using Drydock.Detection.Configuration;
 using Drydock.Detection.Engine;
 using Drydock.Detection.Rules;
 
@@ -106,6 +107,15 @@ public class AdversarialTests
         Assert.Equal("internal-domains[1]", e.Field);
     }
 
+    // Found by the yaml-rules and yaml-policy fuzz targets: YamlDotNet throws InvalidOperationException on some malformed
+    // documents (here a control character before a key), which escaped the loader instead of naming the file.
+    [Fact]
+    public void RulesFile_MalformedYaml_IsAConfigError()
+    {
+        var e = Assert.ThrowsAny<ConfigFileException>(() => UserRuleLoader.Parse("rules.yaml", "rules:\n  - id: ACME-001\n    [ategory: secret\n    type: acme-token\n    severity: high\n    pattern: 'acme_[a-z0-9]{16}'\n\u001c   keywords: [acme_]\n    minEntropy: 3.0\n    examples: ['aIme_abcdef  counterExamples: ['acme_']\ninternal-domains:\n  - acme-corp.com\n"));
+        Assert.Equal("rules.yaml", e.File);
+    }
+
     public static TheoryData<string, string> HostileInputs() => new()
     {
         { "zero-width", new string('\u200B', 1_000_000) },
@@ -124,6 +134,20 @@ public class AdversarialTests
         { "corp-labels", string.Concat(Enumerable.Repeat("x.corp.", 150_000)) },
         { "country-codes", string.Concat(Enumerable.Repeat("call +91 99887 ", 70_000)) },
     };
+
+    // Found by the hidden-text fuzz target (big-list-of-naughty-strings): an unassigned BMP character that is not in the
+    // private-use block started a run of none, so the analyzer looped for ever at the same place, adding findings.
+    [Theory]
+    [InlineData("\uFFFE")]
+    [InlineData("\uFFFF")]
+    [InlineData("a\u0378b")]
+    [InlineData("\uE000\uFFFE\uE001")]
+    public async Task UnassignedCharacter_ReportedAndTheScanEnds(string text)
+    {
+        var findings = await Task.Run(() => s_detector.Scan(text), TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Contains(findings, f => f.Category == Categories.HiddenText && f.Type == "private-use-or-unassigned");
+        Assert.All(findings, f => Assert.InRange(f.End, f.Start, text.Length));
+    }
 
     [Theory]
     [MemberData(nameof(HostileInputs))]
