@@ -27,11 +27,12 @@ internal static class EvaluationBench
         var suite = new ProbeSuite("speed", 1, "", list);
         var results = Path.Combine(Path.GetTempPath(), "drydock-eval-speed-" + Guid.NewGuid().ToString("N") + ".jsonl");
         using var target = new ModelTarget(new TargetOptions { Endpoint = new Uri(endpoint), Model = "m", Concurrency = 32, SystemPrompt = "You are a support assistant." });
+        var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
         var runner = new EvaluationRunner(target, new ProbeJudge(Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers)), "You are a support assistant.");
-        await runner.RunAsync([suite with { Probes = list.Take(200).Select(p => p with { Id = "W" + p.Id }).ToList() }], ["none"], results + ".warm", "warm", null, null, CancellationToken.None);
+        await runner.RunAsync([suite with { Probes = list.Take(200).Select(p => p with { Id = "W" + p.Id }).ToList() }], ["none"], results + ".warm", "warm", key, null, null, CancellationToken.None);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var watch = Stopwatch.StartNew();
-        var all = (await runner.RunAsync([suite], ["none"], results, "speed", null, null, CancellationToken.None)).Results;
+        var all = (await runner.RunAsync([suite], ["none"], results, "speed", key, null, null, CancellationToken.None)).Results;
         watch.Stop();
         var used = Process.GetCurrentProcess().TotalProcessorTime - cpu;
         File.Delete(results);
