@@ -59,6 +59,15 @@ for trx in "$results"/*.trx; do
   failed=$((failed + ${f:-0}))
 done
 
+# Every fuzz target replays its corpus (the seeds and each crash found, now fixed): one more test of the run.
+if bench/fuzz/Drydock.Fuzz/bin/Release/net10.0/Drydock.Fuzz smoke bench/fuzz/corpus; then
+  passed=$((passed + 1))
+else
+  echo "fuzz smoke failed: a corpus input crashes, hangs or breaks a property of its target" >&2
+  failed=$((failed + 1))
+  status=1
+fi
+
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
