@@ -21,7 +21,6 @@ internal static class SemanticQuality
     {
         using var judge = SemanticInjectionJudge.Load();
         var first = Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers);
-        var both = Detector.Create(BuiltInRules.All, BuiltInRules.AnalyzersWith(judge));
         var texts = InjectionCorpora.Load(shared).Where(t => t.HeldOut).ToList();
         var paraphrases = SemanticTraining.ReadHeldOutParaphrases()
             .Select(p => new LabelledText(p.Attack ? "paraphrase-attacks" : "paraphrase-negatives", p.Text, p.Attack, false)).ToList();
@@ -32,14 +31,16 @@ internal static class SemanticQuality
         cache.Save();
         Console.Error.WriteLine($"embedded {all.Count} texts in {clock.Elapsed.TotalSeconds:0.0} s");
         var semantic = embedded.Select(w => SemanticTraining.Score(judge.Head, w)).ToArray();
+        // The two-stage scan judges with the scores just computed (the same encoder and head, without encoding twice).
+        var known = new Dictionary<string, float>(StringComparer.Ordinal);
+        for (var i = 0; i < all.Count; i++) known[all[i].Text] = semantic[i];
+        var both = Detector.Create(BuiltInRules.All, BuiltInRules.AnalyzersWith(new KnownScores(judge, known)));
         var firstFlags = new bool[all.Count];
         var bothFlags = new bool[all.Count];
         clock.Restart();
         Parallel.For(0, all.Count, i => firstFlags[i] = first.Scan(all[i].Text).Any(f => f.Category == Categories.Injection));
-        var firstTime = clock.Elapsed;
-        clock.Restart();
         Parallel.For(0, all.Count, i => bothFlags[i] = both.Scan(all[i].Text).Any(f => f.Category == Categories.Injection));
-        var bothTime = clock.Elapsed;
+        var sent = ((KnownScores)((Detection.Analyzers.InjectionAnalyzer)both.Analyzers[0]).Judge!).Calls;
 
         // The gateway's score: every prompt judged; a first-stage finding stands unless the judge vetoes it.
         var gateway = Enumerable.Range(0, all.Count).Select(i => firstFlags[i] && semantic[i] >= judge.Veto ? 1f : semantic[i]).ToArray();
@@ -72,7 +73,7 @@ internal static class SemanticQuality
         Totals("public", publicIdx);
         Totals("paraphrase", paraIdx);
         output.AppendLine();
-        output.AppendLine(CultureInfo.InvariantCulture, $"Scan time of these {all.Count} texts on {Environment.ProcessorCount} threads: first stage {firstTime.TotalSeconds:0.00} s, two stages {bothTime.TotalSeconds:0.00} s.");
+        output.AppendLine(CultureInfo.InvariantCulture, $"The first stage sent {sent} of these {all.Count} texts to the encoder in the two-stage scan.");
         output.AppendLine();
         output.AppendLine("Recall at a fixed false-positive rate (threshold set on the held-out public benign texts):");
         output.AppendLine();
@@ -145,6 +146,23 @@ internal static class SemanticQuality
         }
 
         return sb.ToString();
+    }
+
+    private sealed class KnownScores(SemanticInjectionJudge judge, Dictionary<string, float> known) : Detection.Analyzers.IInjectionJudge
+    {
+        private int _calls;
+
+        public int Calls => _calls;
+
+        public float Threshold => judge.Threshold;
+
+        public float Veto => judge.Veto;
+
+        public Detection.Analyzers.InjectionJudgement Judge(string text)
+        {
+            Interlocked.Increment(ref _calls);
+            return known.TryGetValue(text, out var p) ? new(p, 0, text.Length) : judge.Judge(text);
+        }
     }
 
     private static string Rate(int count, int total) => total == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{count} ({(double)count / total:0.000})");
