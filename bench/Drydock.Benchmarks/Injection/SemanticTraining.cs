@@ -27,6 +27,9 @@ internal static class SemanticTraining
 
     private const double L2 = 1.0;
 
+    // How much more one training paraphrase weighs than one corpus text.
+    private const double ParaphraseWeight = 4.0;
+
     public const string HeldOutFile = "bench/data/injection-paraphrases-heldout.jsonl";
 
     public static int WriteParaphrases(string output)
@@ -67,7 +70,7 @@ internal static class SemanticTraining
 
         var calibration = Enumerable.Range(0, train.Count).Where(i => SHA256.HashData(Encoding.UTF8.GetBytes("calibration:" + train[i].Text))[0] % 5 == 0).ToHashSet();
         var fitIndices = Enumerable.Range(0, train.Count).Where(i => !calibration.Contains(i)).ToList();
-        var (w0, b0) = Fit(fitIndices.Select(i => (embedded[i], train[i].Attack)).ToList());
+        var (w0, b0) = Fit(fitIndices.Select(i => (embedded[i], train[i].Attack, Boost(train[i]))).ToList());
         var first = new InjectionHead(w0, b0, 0.5f, 0f);
         var benignScores = calibration.Where(i => !train[i].Attack).Select(i => Score(first, embedded[i])).OrderDescending().ToList();
         var attackScores = calibration.Where(i => train[i].Attack).Select(i => Score(first, embedded[i])).Order().ToList();
@@ -76,7 +79,7 @@ internal static class SemanticTraining
         var veto = (float)Math.Min(0.2, Math.Round(attackScores[(int)Math.Floor(attackScores.Count * VetoAttackShare)], 3));
         Console.Error.WriteLine($"threshold {threshold:0.000}, veto {veto:0.000} (calibration: {benignScores.Count} benign, {attackScores.Count} attacks)");
 
-        var (w, b) = Fit(Enumerable.Range(0, train.Count).Select(i => (embedded[i], train[i].Attack)).ToList());
+        var (w, b) = Fit(Enumerable.Range(0, train.Count).Select(i => (embedded[i], train[i].Attack, Boost(train[i]))).ToList());
         var head = new InjectionHead(w, b, threshold, veto);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         var temp = output + ".tmp";
@@ -90,22 +93,25 @@ internal static class SemanticTraining
         return 0;
     }
 
+    // The project's paraphrases are few beside the corpora, and they are what teaches wording without cue words.
+    private static double Boost(LabelledText text) => text.Corpus == "paraphrases" ? ParaphraseWeight : 1.0;
+
     internal static float Score(InjectionHead head, float[][] windows) => windows.Length == 0 ? 0 : windows.Max(e => head.Probability(e));
 
     internal static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
     // Rows: an attack's first and last windows (the attack is in its opening or its close), every window of a benign
     // text (none of it may read as an attack); each text weighs one in total, each class the same.
-    private static (float[] Weights, float Bias) Fit(List<(float[][] Windows, bool Attack)> texts)
+    private static (float[] Weights, float Bias) Fit(List<(float[][] Windows, bool Attack, double Boost)> texts)
     {
         var rows = new List<(float[] X, double Y, double Weight)>();
         var attacks = texts.Count(t => t.Attack);
         var benign = texts.Count - attacks;
-        foreach (var (windows, attack) in texts)
+        foreach (var (windows, attack, boost) in texts)
         {
             if (windows.Length == 0) continue;
             var chosen = attack ? (windows.Length == 1 ? windows : [windows[0], windows[^1]]) : windows.Take(8).ToArray();
-            var classWeight = texts.Count / (2.0 * (attack ? attacks : benign));
+            var classWeight = boost * texts.Count / (2.0 * (attack ? attacks : benign));
             foreach (var x in chosen) rows.Add((x, attack ? 1 : 0, classWeight / chosen.Length));
         }
 
