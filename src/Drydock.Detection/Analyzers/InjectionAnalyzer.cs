@@ -190,7 +190,10 @@ public sealed partial class InjectionAnalyzer : Analyzer
         var verdict = judge.Judge(text);
         if (hasLexical)
         {
-            if (verdict.Probability < judge.Veto)
+            // As without a judge, a text that talks about attacks keeps its pattern hits only when its rest reads as
+            // one, unless the judge itself scores it an attack.
+            if (verdict.Probability < judge.Veto
+                || (verdict.Probability < judge.Threshold && TalksAboutAttacks().IsMatch(text) && Score(WithoutSpans(text, lexical!), [], null) < _model.Threshold))
             {
                 findings!.RemoveAll(f => f.Category == Categories.Injection);
                 return;
