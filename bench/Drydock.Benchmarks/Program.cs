@@ -13,6 +13,12 @@ switch (args.FirstOrDefault())
         return Quality.Run(args.Length > 1 ? args[1] : "../shared/bench");
     case "train-injection":
         return Drydock.Bench.Injection.InjectionTraining.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : "src/Drydock.Detection/Models/injection-classifier.bin");
+    case "write-paraphrases":
+        return Drydock.Bench.Injection.SemanticTraining.WriteParaphrases(args.Length > 1 ? args[1] : Drydock.Bench.Injection.SemanticTraining.HeldOutFile);
+    case "train-semantic":
+        return Drydock.Bench.Injection.SemanticTraining.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : "src/Drydock.Semantic/Models/semantic-injection-head.bin");
+    case "quality-semantic":
+        return Drydock.Bench.Injection.SemanticQuality.Run(args.Length > 1 ? args[1] : "../shared/bench");
     case "quality-injection":
         return Drydock.Bench.Injection.InjectionQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : null);
     case "quality-adversarial":
@@ -61,6 +67,9 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks gen-adversarial OUT SIZE_MB  hostile text (runs of @ . digits -----BEGIN)
                    Drydock.Benchmarks quality [SHARED_BENCH_DIR]   precision/recall per type (markdown)
                    Drydock.Benchmarks train-injection [SHARED_BENCH_DIR] [MODEL_OUT]  trains the injection classifier (ML.NET)
+                   Drydock.Benchmarks write-paraphrases [OUT]        the held-out paraphrase set (bench/data)
+                   Drydock.Benchmarks train-semantic [SHARED_BENCH_DIR] [HEAD_OUT]  trains the semantic injection head
+                   Drydock.Benchmarks quality-semantic [SHARED_BENCH_DIR]  semantic stage: per-corpus rates, recall at fixed FPR, latency
                    Drydock.Benchmarks quality-injection [SHARED_BENCH_DIR] [PEER_SCORES]  recall / false positives per corpus (markdown)
                    Drydock.Benchmarks quality-adversarial [ROUNDS] [SHARED_BENCH_DIR]  hidden-text/markup/url/malware precision and recall (markdown)
                    Drydock.Benchmarks quality-handwritten [DIR]   precision/recall on bench/quality-data's hand-written positives and negatives

@@ -119,9 +119,10 @@ public sealed partial class GatewayHost
 
         texts.Add(exchange.Model);
         var prompt = string.Join("\n", texts);
-        var input = _guard.Input(prompt, exchange.Tier.Input);
+        var semantic = exchange.Tier.SemanticInjection && exchange.Tier.Input != GuardMode.Off;
+        var input = _guard.Input(prompt, exchange.Tier.Input, semantic);
         var audit = exchange.Audit;
-        exchange.InputChecked = exchange.Tier.Input == GuardMode.Off ? "input=off" : $"input={Mode(exchange.Tier.Input)} texts={count + 1} detectors={TextGuard.InputDetectors}";
+        exchange.InputChecked = exchange.Tier.Input == GuardMode.Off ? "input=off" : $"input={Mode(exchange.Tier.Input)} texts={count + 1} detectors={TextGuard.InputDetectors}{(semantic ? ",semantic-injection" : "")}";
         exchange.Context.Response.Headers[GuardHeader] = exchange.InputChecked;
         audit["guard"] = exchange.InputChecked;
         audit["inputFindings"] = Types(input.Findings);

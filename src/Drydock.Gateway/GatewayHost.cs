@@ -28,6 +28,9 @@ public sealed record GatewayServices(ApiKeyStore Keys, Detector Detector)
 
     /// <summary>Structured logs for alerts and failures (never prompt or answer text); null for none.</summary>
     public ILoggerProvider? Logs { get; init; }
+
+    /// <summary>The semantic injection stage, required when a tier sets <c>semantic-injection</c>; null for none.</summary>
+    public Detection.Analyzers.IInjectionJudge? InjectionJudge { get; init; }
 }
 
 /// <summary>
@@ -70,7 +73,13 @@ public sealed partial class GatewayHost : IAsyncDisposable
         _options = options;
         _keys = services.Keys;
         _detector = services.Detector;
-        _guard = new TextGuard(services.Detector);
+        // A tier that asks for the semantic stage without one would guard less than its settings say: refused at start.
+        if (services.InjectionJudge is null && options.Tiers.Values.FirstOrDefault(t => t.SemanticInjection) is { } semanticTier)
+        {
+            throw new GatewayConfigException($"tier '{semanticTier.Name}' sets semantic-injection, but no semantic injection stage was loaded");
+        }
+
+        _guard = new TextGuard(services.Detector, services.InjectionJudge);
         _state = services.State;
         _operations = services.Operations ?? new GatewayOperations(null, options.Aliases, new ApprovalPolicy([], "highly-sensitive"), TimeSpan.FromSeconds(2));
         _monitor = new ExtractionMonitor(options.AbuseThreshold);

@@ -16,8 +16,11 @@ public enum GuardMode
     Block,
 }
 
-/// <summary>A tier: which models, how many tokens, streaming, how strict the guards are, and the rate limits.</summary>
-public sealed record Tier(string Name, IReadOnlyList<string> Models, int MaxTokens, bool Streaming, GuardMode Input, GuardMode Output, int RequestsPerMinute, int TokensPerMinute)
+/// <summary>
+/// A tier: which models, how many tokens, streaming, how strict the guards are, the rate limits, and whether the input
+/// guard also has every prompt judged by the semantic injection stage (the sentence encoder).
+/// </summary>
+public sealed record Tier(string Name, IReadOnlyList<string> Models, int MaxTokens, bool Streaming, GuardMode Input, GuardMode Output, int RequestsPerMinute, int TokensPerMinute, bool SemanticInjection = false)
 {
     /// <summary>True when the tier may use <paramref name="model"/> ("*" allows any).</summary>
     public bool Allows(string model) => Models.Contains("*") || Models.Contains(model);
@@ -82,7 +85,8 @@ public sealed record GatewayOptions
             ("input", ConfigShape.OneOf("off", "allow", "block")),
             ("output", ConfigShape.OneOf("off", "allow", "redact", "block")),
             ("requests-per-minute", ConfigShape.Integer(1)),
-            ("tokens-per-minute", ConfigShape.Integer(1))))),
+            ("tokens-per-minute", ConfigShape.Integer(1)),
+            ("semantic-injection", ConfigShape.Boolean)))),
         ("aliases", ConfigShape.MapOf(ConfigShape.Text)),
         ("stream-window", ConfigShape.Integer(0)),
         ("upstream-idle-timeout", ConfigShape.Integer(1)),
@@ -139,7 +143,8 @@ public sealed record GatewayOptions
                 _ => fallback,
             };
             var tier = new Tier(name, t.Texts("models") ?? ["*"], t.Integer("max-tokens") ?? 2048, t.Boolean("streaming") ?? true,
-                Mode("input", GuardMode.Block), Mode("output", GuardMode.Redact), t.Integer("requests-per-minute") ?? 120, t.Integer("tokens-per-minute") ?? 50_000);
+                Mode("input", GuardMode.Block), Mode("output", GuardMode.Redact), t.Integer("requests-per-minute") ?? 120, t.Integer("tokens-per-minute") ?? 50_000,
+                t.Boolean("semantic-injection") ?? false);
 
             // A request reserves its whole answer against the minute's tokens: a larger answer could never be admitted.
             if (tier.MaxTokens > tier.TokensPerMinute) throw t.Error("max-tokens", $"{tier.MaxTokens} is above the tier's tokens-per-minute ({tier.TokensPerMinute}); no request could be admitted");

@@ -59,6 +59,7 @@ internal static class GatewayCommands
             Uri? upstreamUri;
             GatewayOptions options;
             Detection.Engine.Detector detector;
+            Semantic.SemanticInjectionJudge? judge;
             ProjectContext context;
             try
             {
@@ -69,8 +70,10 @@ internal static class GatewayCommands
                 options = new GatewayOptions { Upstream = upstreamUri, AuditFolder = parse.GetValue(audit) }.With(context.File["gateway"]);
                 if (parse.GetValue(window) is { } w) options = options with { StreamWindow = w };
                 detector = context.Rules().CreateDetector();
+                // Loaded only when a tier asks for it; a missing or corrupt model file stops the start here.
+                judge = options.Tiers.Values.Any(t => t.SemanticInjection) ? Semantic.SemanticInjectionJudge.Load() : null;
             }
-            catch (Exception e) when (e is GatewayConfigException or Detection.Configuration.ConfigFileException or NoProjectException)
+            catch (Exception e) when (e is GatewayConfigException or Detection.Configuration.ConfigFileException or NoProjectException or Semantic.SemanticModelException)
             {
                 await stderr.WriteLineAsync($"drydock serve: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
@@ -100,7 +103,7 @@ internal static class GatewayCommands
                 return ExitCodes.UsageOrInput;
             }
 
-            var services = new GatewayServices(keys, detector) { State = state, Operations = operations, Logs = logs };
+            var services = new GatewayServices(keys, detector) { State = state, Operations = operations, Logs = logs, InjectionJudge = judge };
             await using var host = await GatewayHost.StartAsync(options, services, parse.GetValue(listen)!, cancellationToken).ConfigureAwait(false);
             await stderr.WriteLineAsync($"drydock serve: listening on {string.Join(", ", host.Urls.ToArray())}, upstream {upstreamUri}, tiers {string.Join(", ", options.Tiers.Keys.ToArray())}, state {(parse.GetValue(redis) is null ? "in process" : "redis")}, registry {context.RegistryLocation}").ConfigureAwait(false);
             try

@@ -16,6 +16,9 @@ internal sealed record RuleSet(IReadOnlyList<Rule> Rules, IReadOnlyList<Analyzer
         ? this
         : new RuleSet([.. Rules.Where(r => categories.Contains(r.Category))], [.. Analyzers.Where(a => categories.Contains(a.Category))]);
 
+    /// <summary>The same rules with the semantic second stage for injection (before any category filter).</summary>
+    public RuleSet WithInjectionJudge(Detection.Analyzers.IInjectionJudge judge) => this with { Analyzers = BuiltInRules.AnalyzersWith(judge) };
+
     /// <summary>A detector running this set.</summary>
     public Detector CreateDetector() => Detector.Create(Rules, Analyzers);
 

@@ -35,9 +35,10 @@ internal static class ScanCommand
         var maxRecordBytes = new Option<int>("--max-record-bytes") { Description = "Records larger than this are reported and skipped.", DefaultValueFactory = _ => 64 * 1024 * 1024 };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)." };
         var top = new Option<int>("--top") { Description = "Findings listed in the table report.", DefaultValueFactory = _ => 20 };
+        var semantic = new Option<bool>("--semantic") { Description = "Injection: a sentence encoder also judges the fields the cheap stage sends it (wording no pattern knows)." };
 
         command.Arguments.Add(inputs);
-        foreach (var option in new Option[] { format, output, failOn, categories, inputFormat, allowMalformed, config, rules, maxRecordBytes, threads, top })
+        foreach (var option in new Option[] { format, output, failOn, categories, inputFormat, allowMalformed, config, rules, maxRecordBytes, threads, top, semantic })
         {
             command.Options.Add(option);
         }
@@ -54,13 +55,14 @@ internal static class ScanCommand
             parse.GetValue(rules) ?? [],
             parse.GetValue(maxRecordBytes),
             parse.GetValue(threads),
-            parse.GetValue(top)), stdout, stderr, cancellationToken)));
+            parse.GetValue(top),
+            parse.GetValue(semantic)), stdout, stderr, cancellationToken)));
         return command;
     }
 
     internal sealed record ScanSettings(
         string[] Inputs, string Format, string? Output, string FailOn, string? Categories, string InputFormat, bool AllowMalformed,
-        string? Config, string[] RuleFiles, int MaxRecordBytes, int? Threads, int Top);
+        string? Config, string[] RuleFiles, int MaxRecordBytes, int? Threads, int Top, bool Semantic = false);
 
     internal static int Run(ScanSettings settings, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
@@ -89,6 +91,23 @@ internal static class ScanCommand
             return Usage(e.Message);
         }
 
+        Semantic.SemanticInjectionJudge? judge = null;
+        if (settings.Semantic && (categoryFilter is null || categoryFilter.Contains(Categories.Injection)))
+        {
+            try
+            {
+                judge = Semantic.SemanticInjectionJudge.Load();
+            }
+            catch (Semantic.SemanticModelException e)
+            {
+                stderr.WriteLine($"drydock scan: {e.Message}");
+                return ExitCodes.UsageOrInput;
+            }
+
+            rules = rules.WithInjectionJudge(judge);
+        }
+
+        using var judgeLifetime = judge;
         rules = rules.Only(categoryFilter);
 
         var (files, inputErrors) = InputFiles.Resolve(settings.Inputs, notice => stderr.WriteLine($"drydock scan: {notice}"));

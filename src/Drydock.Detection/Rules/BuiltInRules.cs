@@ -21,6 +21,17 @@ public static class BuiltInRules
     /// <summary>The built-in analyzers: the injection classifier, hidden-text and markup analysis.</summary>
     public static IReadOnlyList<Analyzer> Analyzers => s_analyzers.Value;
 
+    /// <summary>
+    /// The built-in analyzers with a second stage for injection (<see cref="IInjectionJudge"/>, the semantic encoder):
+    /// a new list, the shared one is left as it is.
+    /// </summary>
+    public static IReadOnlyList<Analyzer> AnalyzersWith(IInjectionJudge judge)
+    {
+        ArgumentNullException.ThrowIfNull(judge);
+        var injection = new InjectionAnalyzer(InjectionModel.LoadBuiltIn(), judge);
+        return [injection, new HiddenTextAnalyzer(injection.LooksLikeInjection), new MarkupAnalyzer(injection.LooksLikeInjection)];
+    }
+
     /// <summary>Every built-in check, pattern rules and analyzers' checks together.</summary>
     public static IEnumerable<RuleInfo> Catalogue => All.Cast<RuleInfo>().Concat(Analyzers.SelectMany(a => a.Rules));
 }

@@ -22,8 +22,10 @@ public sealed record GuardResult(bool Blocked, string Text, IReadOnlyList<Findin
 /// personal data, secrets, registered canaries, and characters that are not text (a lone surrogate, U+FFFD).
 /// Redaction replaces a value with its typed placeholder (<c>[EMAIL]</c>); a canary blocks the answer whatever the tier says.
 /// </summary>
-public sealed class TextGuard(Detector detector)
+public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
 {
+    private static readonly Finding s_semanticTemplate = new("DD-INJ-011", Categories.Injection, "semantic-injection", Severity.High, 0, 0, 0, "");
+
     /// <summary>What the input guard looks for (for the <c>x-drydock-guard</c> header and the request log).</summary>
     internal const string InputDetectors = "secret,injection,hidden-text";
 
@@ -34,7 +36,14 @@ public sealed class TextGuard(Detector detector)
     /// Checks a prompt: pasted secrets, prompt injection of high or critical severity and hidden text of high or critical
     /// severity block it in <c>block</c> mode; injection and hidden text of medium severity are flagged, never blocked.
     /// </summary>
-    public GuardResult Input(string text, GuardMode mode)
+    public GuardResult Input(string text, GuardMode mode) => Input(text, mode, semantic: false);
+
+    /// <summary>
+    /// Checks a prompt as <see cref="Input(string, GuardMode)"/> does; with <paramref name="semantic"/>, the injection judge
+    /// also judges the whole prompt: at or above its threshold it is a high-severity injection, and below its veto the
+    /// first stage's injection findings are withdrawn (a prompt that talks about instructions without being one).
+    /// </summary>
+    public GuardResult Input(string text, GuardMode mode, bool semantic)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (mode == GuardMode.Off) return new GuardResult(false, text, []);
@@ -53,6 +62,26 @@ public sealed class TextGuard(Detector detector)
         // call arguments: spans then count characters of the unescaped text, for the finding's type only).
         if (match.Changed) findings.AddRange(detector.Scan(MatchText.Unescaped(text)).Where(f => f.Category == Categories.HiddenText && f.Severity >= Severity.Medium));
         findings.AddRange(Invalid(match));
+        if (semantic)
+        {
+            if (judge is null) throw new InvalidOperationException("The semantic input guard was asked for, but no injection judge was given.");
+            var verdict = judge.Judge(match.Text);
+            if (verdict.Probability < judge.Veto)
+            {
+                findings.RemoveAll(f => f.Category == Categories.Injection);
+            }
+            else if (verdict.Probability >= judge.Threshold && !findings.Any(f => f.Category == Categories.Injection && f.Severity >= Severity.High))
+            {
+                findings.Add(match.ToOriginal(s_semanticTemplate with
+                {
+                    Start = verdict.Start,
+                    End = verdict.End,
+                    Confidence = Math.Round(Math.Min(0.99, verdict.Probability), 2),
+                    Excerpt = $"semantic score {verdict.Probability:0.00}",
+                }));
+            }
+        }
+
         var blocking = findings.Any(f => f.Category == Categories.Secret || f.Severity >= Severity.High);
         return new GuardResult(mode == GuardMode.Block && blocking, text, findings);
     }
