@@ -12,7 +12,7 @@ namespace Drydock.Detection.Engine;
 /// <see cref="InvalidAt"/>. The hidden-text analyzer reports the removed characters on the original; this only keeps
 /// them from hiding a value from the other detectors. A span found in <see cref="Text"/> maps back with
 /// <see cref="OriginalStart"/> and <see cref="OriginalEnd"/> to the whole original span, the removed characters inside
-/// it included, so a redaction removes all of it. JSON escapes (<c>\u00AD</c>, <c>\u002B</c>) are read as the characters
+/// it included, so a redaction removes all of it. JSON escapes (<c>\u00AD</c>, <c>\u002B</c>, <c>\n</c>) are read as the characters
 /// they stand for, since a tool call's arguments are JSON inside a string. Pure ASCII without escapes is returned as it is (no copy).
 /// </summary>
 internal sealed class MatchText
@@ -55,7 +55,7 @@ internal sealed class MatchText
     public static MatchText Of(string text, bool stripMarks = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (Ascii.IsValid(text) && !text.Contains("\\u", StringComparison.Ordinal)) return new MatchText(text, text, null, null, []);
+        if (Ascii.IsValid(text) && !text.Contains('\\')) return new MatchText(text, text, null, null, []);
         var builder = new StringBuilder(text.Length);
         var starts = new List<int>(text.Length);
         var ends = new List<int>(text.Length);
@@ -160,6 +160,12 @@ internal sealed class MatchText
         {
             if (char.IsHighSurrogate(unit) && Hex(text, i + 6) is { } low && char.IsLowSurrogate(low)) return (char.ConvertToUtf32(unit, low), 12, true);
             return char.IsSurrogate(unit) ? (-1, 6, true) : (unit, 6, true);
+        }
+
+        // JSON's short escapes, as in a tool call's arguments: "Best regards,\nTomasz Nowak" reads with its line break.
+        if (c == '\\' && i + 1 < text.Length && text[i + 1] switch { 'n' => '\n', 'r' => '\r', 't' => '\t', '"' => '"', '\\' => '\\', '/' => '/', _ => '\0' } is var shortEscape and not '\0')
+        {
+            return (shortEscape, 2, true);
         }
 
         if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) return (char.ConvertToUtf32(c, text[i + 1]), 2, false);
