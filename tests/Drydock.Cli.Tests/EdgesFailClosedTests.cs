@@ -151,6 +151,8 @@ public sealed class EdgesFailClosedTests : IDisposable
     [InlineData("--name", "a-name-that-is-far-too-long-for-a-key-a-name-that-is-far-too-long-for-a-key", "--name: must be at most 64 characters")]
     [InlineData("--expires", "99999999d", "--expires '99999999d': at most 3650d")]
     [InlineData("--expires", "3651d", "--expires '3651d': at most 3650d")]
+    [InlineData("--models", "", "--models names no model")]
+    [InlineData("--models", ",,", "--models names no model")]
     public async Task KeysCreate_OutOfBounds_IsRefusedWithExit2(string option, string value, string message)
     {
         Assert.Equal(0, (await Drydock("init")).Exit);
@@ -160,6 +162,24 @@ public sealed class EdgesFailClosedTests : IDisposable
         Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
         Assert.Empty(result.Stdout);
         NoStackTrace(result);
+    }
+
+    [Fact]
+    public async Task KeysCreate_AdminWithATier_IsRefused_AndRevokeTakesTheWholeKey()
+    {
+        Assert.Equal(0, (await Drydock("init")).Exit);
+        var admin = await Drydock("keys", "create", "--name", "ops", "--admin", "--tier", "public");
+        Assert.True(admin.Exit == 2, admin.ToString());
+        Assert.Contains("--admin with --tier", admin.Stderr, StringComparison.Ordinal);
+        Assert.Empty(admin.Stdout);
+
+        var created = await Drydock("keys", "create", "--name", "ci");
+        Assert.True(created.Exit == 0, created.ToString());
+        var key = created.Stdout.Trim();
+        var revoked = await Drydock("keys", "revoke", key);
+        Assert.True(revoked.Exit == 0, revoked.ToString());
+        Assert.Equal($"revoked {key[4..].Split('_')[0]}", revoked.Stdout.Trim());
+        Assert.DoesNotContain(key, revoked.Stdout + revoked.Stderr, StringComparison.Ordinal);
     }
 
     private static byte[] ZstdFrame(string text)

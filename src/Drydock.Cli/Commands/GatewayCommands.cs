@@ -135,6 +135,9 @@ internal static class GatewayCommands
         {
             var lifetime = parse.GetValue(expires) is { } e ? Lifetime(e) : (TimeSpan?)null;
             if (parse.GetValue(tier) == GatewayOptions.AdminTier && !parse.GetValue(admin)) throw new ArgumentException("--tier admin: use --admin for an administrator key");
+            if (parse.GetValue(admin) && parse.GetResult(tier) is { Implicit: false }) throw new ArgumentException("--admin with --tier: an administrator key has no model tier; leave --tier out");
+            var only = (parse.GetValue(models) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (parse.GetValue(models) is not null && only.Length == 0) throw new ArgumentException("--models names no model; leave it out to allow the tier's models");
             var context = ProjectContext.Load(parse);
             var tiers = GatewayOptions.TierNames(context.File["gateway"]);
             if (!parse.GetValue(admin) && !tiers.Contains(parse.GetValue(tier)!))
@@ -142,7 +145,7 @@ internal static class GatewayCommands
                 throw new ArgumentException($"--tier '{Printable(parse.GetValue(tier)!)}': no such tier; tiers: {string.Join(", ", tiers.Order(StringComparer.Ordinal))} (drydock.yaml gateway.tiers)");
             }
 
-            var (key, record) = Store(parse, context).Create(parse.GetValue(name)!, parse.GetValue(admin) ? GatewayOptions.AdminTier : parse.GetValue(tier)!, [.. (parse.GetValue(models) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)], lifetime);
+            var (key, record) = Store(parse, context).Create(parse.GetValue(name)!, parse.GetValue(admin) ? GatewayOptions.AdminTier : parse.GetValue(tier)!, only, lifetime);
             stdout.WriteLine(key);
             stderr.WriteLine($"drydock keys: created {record.Id} ({record.Name}, tier {record.Tier}{(record.Expires is null ? "" : ", expires " + record.Expires)}); it is shown only now");
             return ExitCodes.Ok;
@@ -171,9 +174,10 @@ internal static class GatewayCommands
         ProjectContext.AddOptions(revoke);
         revoke.SetAction((parse, _) => ProjectContext.Guard("keys revoke", stderr, () =>
         {
-            if (!Store(parse, ProjectContext.LoadForEmergency(parse, "keys revoke")).Revoke(parse.GetValue(id)!, parse.GetValue(reason))) throw new ArgumentException($"no key {parse.GetValue(id)}");
-            PublishRevocation(parse.GetValue(revokeRedis), parse.GetValue(id)!);
-            stdout.WriteLine($"revoked {parse.GetValue(id)}");
+            var keyId = KeyId(parse.GetValue(id)!);
+            if (!Store(parse, ProjectContext.LoadForEmergency(parse, "keys revoke")).Revoke(keyId, parse.GetValue(reason))) throw new ArgumentException($"no key {Printable(keyId)}");
+            PublishRevocation(parse.GetValue(revokeRedis), keyId);
+            stdout.WriteLine($"revoked {keyId}");
             return ExitCodes.Ok;
         }));
 
@@ -185,8 +189,9 @@ internal static class GatewayCommands
         ProjectContext.AddOptions(rotate);
         rotate.SetAction((parse, _) => ProjectContext.Guard("keys rotate", stderr, () =>
         {
-            var created = Store(parse).Rotate(parse.GetValue(rotateId)!) ?? throw new ArgumentException($"no key {parse.GetValue(rotateId)}");
-            PublishRevocation(parse.GetValue(rotateRedis), parse.GetValue(rotateId)!);
+            var keyId = KeyId(parse.GetValue(rotateId)!);
+            var created = Store(parse).Rotate(keyId) ?? throw new ArgumentException($"no key {Printable(keyId)}");
+            PublishRevocation(parse.GetValue(rotateRedis), keyId);
             stdout.WriteLine(created.Key);
             stderr.WriteLine($"drydock keys: {parse.GetValue(rotateId)} revoked, replaced by {created.Record.Id}");
             return ExitCodes.Ok;
@@ -257,6 +262,10 @@ internal static class GatewayCommands
     }
 
     // A value echoed in a message: control characters shown escaped, so a name cannot forge lines on the terminal.
+    // A key id, or the whole key (ddk_<id>_<secret>) from which the id is taken.
+    private static string KeyId(string given) =>
+        given.StartsWith("ddk_", StringComparison.Ordinal) ? given[4..].Split('_')[0] : given;
+
     private static string Printable(string text) =>
         string.Concat(text.Take(80).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 }
