@@ -6,7 +6,7 @@ namespace Drydock.Detection.Engine;
 
 /// <summary>
 /// A text as detectors should match it, with every offset mapped back to the original: invisible characters
-/// (zero-width, soft hyphen, word joiners), bidi controls, tag characters and variation selectors are removed, each
+/// (zero-width, soft hyphen, word joiners), control characters other than tab and line breaks (NUL, BEL, DEL, C1), bidi controls, tag characters and variation selectors are removed, each
 /// character with its combining marks is put in NFKC (fullwidth <c>ＡＫＩＡ</c> reads as <c>AKIA</c>, ligatures are
 /// split; see <see cref="MarkedLatin"/> for combining marks on Latin letters), and what cannot be text (a lone surrogate, U+FFFD from a failed decoding) is removed and noted in
 /// <see cref="InvalidAt"/>. The hidden-text analyzer reports the removed characters on the original; this only keeps
@@ -55,7 +55,7 @@ internal sealed class MatchText
     public static MatchText Of(string text, bool stripMarks = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (Ascii.IsValid(text) && !text.Contains("\\u", StringComparison.Ordinal)) return new MatchText(text, text, null, null, []);
+        if (IsPlain(text)) return new MatchText(text, text, null, null, []);
         var builder = new StringBuilder(text.Length);
         var starts = new List<int>(text.Length);
         var ends = new List<int>(text.Length);
@@ -170,10 +170,24 @@ internal sealed class MatchText
         i + 5 < text.Length && text[i] == '\\' && text[i + 1] == 'u'
         && ushort.TryParse(text.AsSpan(i + 2, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value) ? (char)value : null;
 
-    /// <summary>True for a code point removed before matching (invisible, bidi control, tag character, variation selector).</summary>
+    // Printable ASCII, tabs and line breaks, without escapes: nothing to normalise.
+    private static bool IsPlain(string text)
+    {
+        var span = text.AsSpan();
+        var at = span.IndexOfAnyExceptInRange(' ', '~');
+        if (at >= 0) foreach (var c in span[at..]) if (c is (< ' ' and not '\t' and not '\n' and not '\r') or > '~') return false;
+        return !text.Contains("\\u", StringComparison.Ordinal);
+    }
+
+    private static bool IsControl(int cp) => cp is (< 0x20 and not '\t' and not '\n' and not '\r') or (>= 0x7F and <= 0x9F);
+
+    /// <summary>
+    /// True for a code point removed before matching (invisible, bidi control, tag character, variation selector, a
+    /// C0 or C1 control character other than tab and line breaks, DEL).
+    /// </summary>
     public static bool IsIgnorable(int cp) =>
-        cp < 0x10000 ? HiddenTextAnalyzer.IsInvisible((char)cp) || HiddenTextAnalyzer.IsBidiControl((char)cp) || cp is 0x200E or 0x200F or 0x061C or (>= 0xFE00 and <= 0xFE0F)
-        : cp is (>= 0xE0000 and <= 0xE007F) or (>= 0xE0100 and <= 0xE01EF);
+        IsControl(cp) || (cp < 0x10000 ? HiddenTextAnalyzer.IsInvisible((char)cp) || HiddenTextAnalyzer.IsBidiControl((char)cp) || cp is 0x200E or 0x200F or 0x061C or (>= 0xFE00 and <= 0xFE0F)
+        : cp is (>= 0xE0000 and <= 0xE007F) or (>= 0xE0100 and <= 0xE01EF));
 
     /// <summary>Where a match starting at <paramref name="start"/> of <see cref="Text"/> starts in the original.</summary>
     public int OriginalStart(int start) => _starts is null ? start : start < _starts.Length ? _starts[start] : Original.Length;
