@@ -649,4 +649,27 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         _upstream.Script = null;
         Assert.Contains(_registry.Incidents(), i => i[0].Kind == "canary-leak");
     }
+
+    [Theory]
+    [InlineData("hi{0}")]
+    [InlineData("{0}xx")]
+    [InlineData("9{0}9")]
+    public async Task AKeyGluedToLowerCaseLettersOrDigits_IsFound(string format)
+    {
+        var (key, _) = _keys.Create("glued", "internal", [], null);
+        var glued = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, FakeUpstream.AwsKey);
+        foreach (var streamed in new[] { false, true })
+        {
+            _upstream.Script = Script("content", streamed, $"Use {glued} now.");
+            var (_, _, body, texts) = await Send(key, completions: false, streamed);
+            Assert.DoesNotContain(FakeUpstream.AwsKey, MatchText.Of(string.Join("\n", texts.Values)).Text, StringComparison.Ordinal);
+        }
+
+        _upstream.Script = null;
+        var before = _upstream.Requests;
+        var request = new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = $"my key {glued} thanks" }) };
+        var (status, _, answer, _) = await Send(key, completions: false, stream: false, request: request);
+        Assert.True(status == 400 && answer.Contains("input_blocked", StringComparison.Ordinal), $"{status} {answer}");
+        Assert.Equal(before, _upstream.Requests);
+    }
 }
