@@ -611,4 +611,65 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         Assert.True(status == 400 && body.Contains("input_blocked", StringComparison.Ordinal), $"{status} {body}");
         Assert.Equal(before, _upstream.Requests);
     }
+
+    [Theory]
+    [InlineData('\u0000')]
+    [InlineData('\u0007')]
+    [InlineData('\u007F')]
+    [InlineData('\u0085')]
+    public async Task ControlCharactersInsideAValue_DoNotHideIt(char control)
+    {
+        var (key, _) = _keys.Create("control-" + (int)control, "internal", [], null);
+        var values = new[]
+        {
+            (Raw: FakeUpstream.AwsKey, Spelled: FakeUpstream.AwsKey[..10] + control + FakeUpstream.AwsKey[10..]),
+            (Raw: FakeUpstream.Email, Spelled: FakeUpstream.Email.Replace("@", control + "@", StringComparison.Ordinal)),
+            (Raw: _canary.Replace("-", "", StringComparison.Ordinal), Spelled: _canary.Replace('-', control)),
+        };
+        foreach (var (raw, spelled) in values)
+        {
+            foreach (var streamed in new[] { false, true })
+            {
+                _upstream.Script = Script("content", streamed, $"Here it is: {spelled} as asked.");
+                var (_, _, body, texts) = await Send(key, completions: false, streamed);
+                var seen = MatchText.Of(string.Join("\n", texts.Values)).Text;
+                Assert.False(seen.Contains(raw, StringComparison.OrdinalIgnoreCase), $"{(int)control} {raw[..4]} {streamed}: {body}");
+            }
+
+            // A pasted key is refused in a request (an email or a code is not a finding the input guard blocks on).
+            _upstream.Script = null;
+            if (raw != FakeUpstream.AwsKey) continue;
+            var before = _upstream.Requests;
+            var request = new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = $"my value is {spelled} thanks" }) };
+            var (status, _, answer, _) = await Send(key, completions: false, stream: false, request: request);
+            Assert.True(status == 400 && answer.Contains("input_blocked", StringComparison.Ordinal), $"input {(int)control} {raw[..4]}: {status} {answer}");
+            Assert.Equal(before, _upstream.Requests);
+        }
+
+        _upstream.Script = null;
+        Assert.Contains(_registry.Incidents(), i => i[0].Kind == "canary-leak");
+    }
+
+    [Theory]
+    [InlineData("hi{0}")]
+    [InlineData("{0}xx")]
+    [InlineData("9{0}9")]
+    public async Task AKeyGluedToLowerCaseLettersOrDigits_IsFound(string format)
+    {
+        var (key, _) = _keys.Create("glued", "internal", [], null);
+        var glued = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, FakeUpstream.AwsKey);
+        foreach (var streamed in new[] { false, true })
+        {
+            _upstream.Script = Script("content", streamed, $"Use {glued} now.");
+            var (_, _, body, texts) = await Send(key, completions: false, streamed);
+            Assert.DoesNotContain(FakeUpstream.AwsKey, MatchText.Of(string.Join("\n", texts.Values)).Text, StringComparison.Ordinal);
+        }
+
+        _upstream.Script = null;
+        var before = _upstream.Requests;
+        var request = new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = $"my key {glued} thanks" }) };
+        var (status, _, answer, _) = await Send(key, completions: false, stream: false, request: request);
+        Assert.True(status == 400 && answer.Contains("input_blocked", StringComparison.Ordinal), $"{status} {answer}");
+        Assert.Equal(before, _upstream.Requests);
+    }
 }

@@ -24,6 +24,9 @@ public sealed class LookAlikeAndCanaryTests
     [InlineData("mail maria.gonzalez\u202E@fastmail.com now", "mail [EMAIL] now")]
     [InlineData("bad AKIA\uFFFDQ3EGRL5TFZ6XW7NB", "bad [AWS_ACCESS_KEY_ID]")]
     [InlineData("{\"q\":\"AKIA\\u00adQ3EGRL5TFZ6XW7NB\"}", "{\"q\":\"[AWS_ACCESS_KEY_ID]\"}")]
+    [InlineData("key &#65;KIAQ3EGRL5TFZ6XW7NB here", "key [AWS_ACCESS_KEY_ID] here")]
+    [InlineData("key &#x41;KIA&#x51;3EGRL5TFZ6XW7NB here", "key [AWS_ACCESS_KEY_ID] here")]
+    [InlineData("mail maria.gonzalez&#64;fastmail.com now", "mail [EMAIL] now")]
     public void LookAlikeValues_AreRedacted_OverTheirWholeOriginalSpan(string text, string expected)
     {
         var result = s_guard.Output(text, GuardMode.Redact);

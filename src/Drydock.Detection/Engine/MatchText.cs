@@ -6,14 +6,14 @@ namespace Drydock.Detection.Engine;
 
 /// <summary>
 /// A text as detectors should match it, with every offset mapped back to the original: invisible characters
-/// (zero-width, soft hyphen, word joiners), bidi controls, tag characters and variation selectors are removed, each
+/// (zero-width, soft hyphen, word joiners), control characters other than tab and line breaks (NUL, BEL, DEL, C1), bidi controls, tag characters and variation selectors are removed, each
 /// character with its combining marks is put in NFKC (fullwidth <c>ＡＫＩＡ</c> reads as <c>AKIA</c>, ligatures are
 /// split; see <see cref="MarkedLatin"/> for combining marks on Latin letters), and what cannot be text (a lone surrogate, U+FFFD from a failed decoding) is removed and noted in
 /// <see cref="InvalidAt"/>. The hidden-text analyzer reports the removed characters on the original; this only keeps
 /// them from hiding a value from the other detectors. A span found in <see cref="Text"/> maps back with
 /// <see cref="OriginalStart"/> and <see cref="OriginalEnd"/> to the whole original span, the removed characters inside
-/// it included, so a redaction removes all of it. JSON escapes (<c>\u00AD</c>, <c>\u002B</c>, <c>\n</c>) are read as the characters
-/// they stand for, since a tool call's arguments are JSON inside a string. Pure ASCII without escapes is returned as it is (no copy).
+/// it included, so a redaction removes all of it. JSON escapes (<c>\u00AD</c>, <c>\u002B</c>, <c>\n</c>) and HTML character references (<c>&amp;#65;</c>, <c>&amp;#x41;</c>,
+/// <c>&amp;amp;</c>) are read as the characters they stand for, since a tool call's arguments are JSON inside a string. Pure ASCII without escapes is returned as it is (no copy).
 /// </summary>
 internal sealed class MatchText
 {
@@ -55,7 +55,7 @@ internal sealed class MatchText
     public static MatchText Of(string text, bool stripMarks = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (Ascii.IsValid(text) && !text.Contains('\\')) return new MatchText(text, text, null, null, []);
+        if (IsPlain(text)) return new MatchText(text, text, null, null, []);
         var builder = new StringBuilder(text.Length);
         var starts = new List<int>(text.Length);
         var ends = new List<int>(text.Length);
@@ -141,7 +141,7 @@ internal sealed class MatchText
         var builder = new StringBuilder(text.Length);
         for (var i = 0; i < text.Length;)
         {
-            var (cp, width, escaped) = Next(text, i);
+            var (cp, width, escaped) = Next(text, i, html: false);
             if (escaped && cp >= 0) builder.Append(char.ConvertFromUtf32(cp));
             else builder.Append(text, i, width);
             i += width;
@@ -153,9 +153,10 @@ internal sealed class MatchText
     // The code point at i (-1 for a lone surrogate), how many characters it takes, and whether it was a JSON escape
     // (\uXXXX, or a pair of them for a surrogate pair): text inside a JSON string inside a string (a tool call's
     // arguments) escapes what it likes, and an escaped soft hyphen or '+' must not hide a value.
-    private static (int CodePoint, int Width, bool Escaped) Next(string text, int i)
+    private static (int CodePoint, int Width, bool Escaped) Next(string text, int i, bool html = true)
     {
         var c = text[i];
+        if (html && c == '&' && Entity(text, i) is { } entity) return (entity.CodePoint, entity.Width, true);
         if (c == '\\' && Hex(text, i) is { } unit)
         {
             if (char.IsHighSurrogate(unit) && Hex(text, i + 6) is { } low && char.IsLowSurrogate(low)) return (char.ConvertToUtf32(unit, low), 12, true);
@@ -172,14 +173,56 @@ internal sealed class MatchText
         return char.IsSurrogate(c) ? (-1, 1, false) : (c, 1, false);
     }
 
+    // An HTML character reference (&#65; &#x41; &amp; &lt; &gt; &quot; &apos; &nbsp;) at i, with its width.
+    private static (int CodePoint, int Width)? Entity(string text, int i)
+    {
+        var semi = text.IndexOf(';', i + 1, Math.Min(12, text.Length - i - 1));
+        if (semi < 0) return null;
+        var name = text.AsSpan(i + 1, semi - i - 1);
+        var width = semi - i + 1;
+        if (name.Length > 1 && name[0] == '#')
+        {
+            var hex = name[1] is 'x' or 'X';
+            var digits = name[(hex ? 2 : 1)..];
+            if (digits.Length is 0 or > 7) return null;
+            if (!int.TryParse(digits, hex ? NumberStyles.AllowHexSpecifier : NumberStyles.None, CultureInfo.InvariantCulture, out var value)) return null;
+            return value is > 0 and <= 0x10FFFF and not (>= 0xD800 and <= 0xDFFF) ? (value, width) : null;
+        }
+
+        return name switch
+        {
+            "amp" => ('&', width),
+            "lt" => ('<', width),
+            "gt" => ('>', width),
+            "quot" => ('"', width),
+            "apos" => ('\'', width),
+            "nbsp" => (0xA0, width),
+            _ => null,
+        };
+    }
+
     private static char? Hex(string text, int i) =>
         i + 5 < text.Length && text[i] == '\\' && text[i + 1] == 'u'
         && ushort.TryParse(text.AsSpan(i + 2, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value) ? (char)value : null;
 
-    /// <summary>True for a code point removed before matching (invisible, bidi control, tag character, variation selector).</summary>
+    // Printable ASCII, tabs and line breaks, without escapes: nothing to normalise.
+    private static bool IsPlain(string text)
+    {
+        var span = text.AsSpan();
+        var at = span.IndexOfAnyExceptInRange(' ', '~');
+        if (at >= 0) foreach (var c in span[at..]) if (c is (< ' ' and not '\t' and not '\n' and not '\r') or > '~') return false;
+        return !text.Contains('\\', StringComparison.Ordinal) && !text.Contains('&', StringComparison.Ordinal);
+    }
+
+    private static bool IsControl(int cp) => cp is (< 0x20 and not '\t' and not '\n' and not '\r') or (>= 0x7F and <= 0x9F);
+
+    /// <summary>
+    /// True for a code point removed before matching (invisible, bidi control, tag character, variation selector, a
+    /// C0 or C1 control character other than tab and line breaks, DEL).
+    /// </summary>
     public static bool IsIgnorable(int cp) =>
-        cp < 0x10000 ? HiddenTextAnalyzer.IsInvisible((char)cp) || HiddenTextAnalyzer.IsBidiControl((char)cp) || cp is 0x200E or 0x200F or 0x061C or (>= 0xFE00 and <= 0xFE0F)
-        : cp is (>= 0xE0000 and <= 0xE007F) or (>= 0xE0100 and <= 0xE01EF);
+        IsControl(cp) || (cp < 0x10000 ? HiddenTextAnalyzer.IsInvisible((char)cp) || HiddenTextAnalyzer.IsBidiControl((char)cp) || cp is 0x200E or 0x200F or 0x061C or (>= 0xFE00 and <= 0xFE0F)
+        : cp is (>= 0xE0000 and <= 0xE007F) or (>= 0xE0100 and <= 0xE01EF));
 
     /// <summary>Where a match starting at <paramref name="start"/> of <see cref="Text"/> starts in the original.</summary>
     public int OriginalStart(int start) => _starts is null ? start : start < _starts.Length ? _starts[start] : Original.Length;

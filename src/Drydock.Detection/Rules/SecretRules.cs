@@ -44,7 +44,7 @@ internal static partial class SecretRules
     public static IEnumerable<Rule> All()
     {
         yield return Secret("DD-SEC-001", "aws-access-key-id", "AWS access key id", AwsAccessKeyId(), ["AKIA", "ASIA", "ABIA", "ACCA"],
-            ["aws_access_key_id = AKIAGNSUV3QBWQSDXU6S", "key AKIAGNSUV3QBWQSDXU6S leaked"],
+            ["aws_access_key_id = AKIAGNSUV3QBWQSDXU6S", "key AKIAGNSUV3QBWQSDXU6S leaked", "hiAKIAGNSUV3QBWQSDXU6Sxx", "9AKIAGNSUV3QBWQSDXU6S9"],
             ["AKIAIOSFODNN7EXAMPLE", "AKIA is a prefix", "XAKIAAKIAGNSUV3QBWQSDXU6S"], reveal: 4);
         yield return Secret("DD-SEC-002", "aws-secret-access-key", "AWS secret access key next to its name", AwsSecretAccessKey(),
             ["ecret_access_key", "ecretaccesskey", "aws_secret", "aws secret", "ecret access key"],
@@ -308,7 +308,9 @@ internal static partial class SecretRules
         return digits > 0 && letters > 0 ? 0.8 : 0.65;
     }
 
-    [GeneratedRegex("(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])")]
+    // Only an upper-case letter next to it makes it part of a longer code: a key glued to lower-case letters or digits
+    // ("hiAKIA…", "…RTxx", "9AKIA…") is still a key.
+    [GeneratedRegex("(?<![A-Z])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z])")]
     private static partial Regex AwsAccessKeyId();
 
     [GeneratedRegex("""(?i:aws)[A-Za-z_ .\-]{0,20}(?i:secret)[A-Za-z_ .\-]{0,20}["']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}["']?(?<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])""")]

@@ -20,6 +20,17 @@ public class AdversarialTests
         Assert.Contains("prompt injection", finding.Excerpt, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("AKIAQ3K7ZP\u00004XW2MNB7RT")]
+    [InlineData("AKIAQ3K7ZP\u00074XW2MNB7RT")]
+    [InlineData("AKIAQ3K7ZP\u007F4XW2MNB7RT")]
+    public void ControlCharacters_InsideAKey_AreReported_AndDoNotHideIt(string key)
+    {
+        var findings = s_detector.Scan($"use {key} now");
+        Assert.Contains(findings, f => f.Type == "control-character");
+        Assert.Equal("AKIAQ3K7ZP4XW2MNB7RT", MatchText.Of(key).Text);
+    }
+
     [Fact]
     public void HiddenMarkup_InjectionInside_CriticalAndMasksDigits()
     {
