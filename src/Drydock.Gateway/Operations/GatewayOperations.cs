@@ -152,6 +152,7 @@ internal sealed class Contained
 {
     private readonly IReadOnlyDictionary<string, DeploymentState> _deployments;
     private readonly IReadOnlyDictionary<string, string> _aliases;
+    // Contained names and versions by their spelling key (see Key): another spelling of a contained name is refused too.
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly HashSet<string> _versions = new(StringComparer.Ordinal);
 
@@ -175,19 +176,25 @@ internal sealed class Contained
             if (!d.Enabled)
             {
                 // The kill switch: the alias, what it serves upstream, and its version.
-                view._names.Add(d.Alias);
-                view._names.Add(view.UpstreamOf(d));
-                if (d.ModelId is not null) view._versions.Add(d.ModelId);
+                view._names.Add(Key(d.Alias));
+                view._names.Add(Key(view.UpstreamOf(d)));
+                if (d.ModelId is not null) view._versions.Add(Key(d.ModelId));
             }
 
             foreach (var (version, upstream) in RevertedAway(d.History))
             {
-                view._versions.Add(version);
-                if (upstream is not null) view._names.Add(upstream);
+                view._versions.Add(Key(version));
+                if (upstream is not null) view._names.Add(Key(upstream));
             }
         }
 
-        var hidden = new HashSet<string>(view._names.Concat(view._versions), StringComparer.Ordinal);
+        var hidden = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var d in deployments)
+        {
+            if (!d.Enabled) hidden.UnionWith(d.ModelId is null ? [d.Alias, view.UpstreamOf(d)] : [d.Alias, view.UpstreamOf(d), d.ModelId]);
+            foreach (var (version, upstream) in RevertedAway(d.History)) hidden.UnionWith(upstream is null ? [version] : [version, upstream]);
+        }
+
         foreach (var name in aliases.Keys.Concat(view._deployments.Keys))
         {
             if (view.Resolve(name).Upstream is null) hidden.Add(name);
@@ -219,8 +226,33 @@ internal sealed class Contained
             alias = false;
         }
 
-        var contained = _names.Contains(model) || _versions.Contains(model) || _names.Contains(upstream) || _versions.Contains(upstream) || (version is not null && _versions.Contains(version));
+        var contained = IsContained(model) || IsContained(upstream) || (version is not null && _versions.Contains(Key(version)));
         return new Route(contained ? null : upstream, alias, version);
+    }
+
+    // A name is contained under any spelling a model server may read as the same model: another case, spaces, control
+    // and invisible characters, compatibility forms (fullwidth), "./m" or "m/", and a tag ("m:latest", "m:q4" when "m"
+    // is contained).
+    private bool IsContained(string name)
+    {
+        var key = Key(name);
+        if (_names.Contains(key) || _versions.Contains(key)) return true;
+        var tag = key.LastIndexOf(':');
+        return tag > 0 && (_names.Contains(key[..tag]) || _versions.Contains(key[..tag]));
+    }
+
+    internal static string Key(string name)
+    {
+        var folded = new System.Text.StringBuilder(name.Length);
+        foreach (var c in name.Normalize(System.Text.NormalizationForm.FormKC))
+        {
+            if (char.IsControl(c) || char.IsWhiteSpace(c) || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format) continue;
+            folded.Append(char.ToLowerInvariant(c));
+        }
+
+        var key = folded.ToString();
+        while (key.StartsWith("./", StringComparison.Ordinal)) key = key[2..];
+        return key.TrimEnd('/');
     }
 
     // A deployment without an upstream name of its own (the kill switch thrown on a configured alias or a pass-through
