@@ -334,6 +334,22 @@ public sealed partial class GateCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Eval_ResultsNotARegularFile_OrAnUnknownModelVersion_FailsBeforeAnyRequest()
+    {
+        var model = await Project(ProbesOnly);
+        await using var server = await ScriptedModel.StartAsync();
+        var folder = await Eval(server, model, "--results", _dir);
+        Assert.True(folder.Exit == 2, folder.ToString());
+        Assert.Contains("not a regular file", folder.Stderr, StringComparison.Ordinal);
+        var device = await Eval(server, model, "--results", "/dev/zero");
+        Assert.True(device.Exit == 2, device.ToString());
+        Assert.Contains("not a regular file", device.Stderr, StringComparison.Ordinal);
+        var unknown = await Eval(server, "mv-000000000000");
+        Assert.True(unknown.Exit == 2, unknown.ToString());
+        Assert.Equal(0, server.Requests);
+    }
+
+    [Fact]
     public async Task PrivacyEvaluations_CheckTheirInputs_AndTheGateJudgesThem()
     {
         var model = await Project("\ngate:\n  injection-success: off\n  jailbreak-success: off\n  harmful-compliance: off\n  system-prompt-leak: off\n  pii-leak: off\n  min-extraction-values: 1\n");
