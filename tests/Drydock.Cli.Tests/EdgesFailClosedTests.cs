@@ -236,5 +236,12 @@ public sealed class EdgesFailClosedTests : IDisposable
         var rolledBack = await Run("audit", "verify");
         Assert.True(rolledBack.Exit == 1, rolledBack.ToString());
         Assert.Contains("the audit log was rolled back", rolledBack.Stderr, StringComparison.Ordinal);
+
+        // The older registry copied to another path and passed as --registry: the same registry to the witness.
+        var elsewhere = Path.Combine(backup.Path, "elsewhere.db");
+        File.Copy(Path.Combine(backup.Path, ".drydock", "registry.db"), elsewhere);
+        var copied = await Run("audit", "verify", "--registry", elsewhere);
+        Assert.True(copied.Exit == 1, copied.ToString());
+        Assert.Contains("the audit log was rolled back", copied.Stderr, StringComparison.Ordinal);
     }
 }

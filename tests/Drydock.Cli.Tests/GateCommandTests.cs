@@ -93,12 +93,18 @@ public sealed partial class GateCommandTests : IDisposable
         Assert.Contains("continuing run", again.Stderr, StringComparison.Ordinal);
         Assert.Equal(sent, refusing.Requests);
 
-        // Another endpoint under the same model name is another run: a budget stops it, it is partial and changes nothing.
+        // Another endpoint under the same model name is another run: a budget stops it, it is partial, and as the
+        // newest evaluation it does not count: the gate does not fall back to the older complete one.
         var stopped = await Eval(obeying, model, "--budget", "10");
         Assert.Equal(1, stopped.Exit);
         Assert.Contains("(partial, fingerprint", stopped.Stderr, StringComparison.Ordinal);
         Assert.InRange(obeying.Requests, 1, 10);
-        Assert.Equal(0, (await Run("gate", "--model", model)).Exit);
+        var partial = EvaluationId().Match(stopped.Stderr).Groups[1].Value;
+        var partialGate = await Run("gate", "--model", model);
+        Assert.Equal(1, partialGate.Exit);
+        Assert.Contains($"the newest probes evaluation {partial} of ", partialGate.Stdout, StringComparison.Ordinal);
+        Assert.Contains("does not count: partial run; the gate does not fall back to older evaluations", partialGate.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"{model}: NO-SHIP", partialGate.Stdout, StringComparison.Ordinal);
 
         // Completed, it replaces the refusing endpoint's figures and the model does not ship.
         var complete = await Eval(obeying, model);
@@ -283,6 +289,64 @@ public sealed partial class GateCommandTests : IDisposable
         var none = await Run("gate", "--model", model);
         Assert.Equal(2, none.Exit);
         Assert.Contains("every check is off", none.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheGate_DecidesOnTheNewestEvaluation_AndNeverFallsBackToAnOlderOne()
+    {
+        var model = await Project(ProbesOnly);
+        await using var refusing = await ScriptedModel.StartAsync();
+        await using var obeying = await ScriptedModel.StartAsync();
+        (refusing.As, obeying.As) = ("refuser", "obedient");
+        var evalDir = Path.Combine(_dir, ".drydock", "eval");
+        Assert.Equal(0, (await Eval(refusing, model)).Exit);
+        Assert.Equal(0, (await Run("gate", "--model", model)).Exit);
+        var before = Directory.GetFiles(evalDir, "*.results.jsonl");
+        var bad = await Eval(obeying, model);
+        Assert.Equal(0, bad.Exit);
+        var newest = EvaluationId().Match(bad.Stderr).Groups[1].Value;
+        var results = Assert.Single(Directory.GetFiles(evalDir, "*.results.jsonl").Except(before));
+        Assert.Equal(1, (await Run("gate", "--model", model)).Exit);
+
+        // The newer (failing) run's results file changed by one newline: the gate names it and does not ship on the older one.
+        await File.AppendAllTextAsync(results, "\n", TestContext.Current.CancellationToken);
+        var changed = await Run("gate", "--model", model);
+        Assert.Equal(1, changed.Exit);
+        Assert.Contains($"the newest probes evaluation {newest} of ", changed.Stdout, StringComparison.Ordinal);
+        Assert.Contains("changed after it was recorded", changed.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"{model}: NO-SHIP", changed.Stdout, StringComparison.Ordinal);
+        Assert.Contains("evidence  none", changed.Stdout, StringComparison.Ordinal);
+
+        // Deleted: the same, in JSON too.
+        File.Delete(results);
+        var gone = await Run("gate", "--model", model, "--format", "json");
+        Assert.Equal(1, gone.Exit);
+        using var decision = JsonDocument.Parse(gone.Stdout);
+        Assert.Equal("no-ship", decision.RootElement.GetProperty("decision").GetString());
+        foreach (var check in decision.RootElement.GetProperty("checks").EnumerateArray())
+        {
+            Assert.False(check.GetProperty("passed").GetBoolean());
+            Assert.Contains($"the newest probes evaluation {newest} of ", check.GetProperty("evidence").GetString(), StringComparison.Ordinal);
+            Assert.Contains("is gone", check.GetProperty("evidence").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Empty(decision.RootElement.GetProperty("evidence").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Eval_ResultsNotARegularFile_OrAnUnknownModelVersion_FailsBeforeAnyRequest()
+    {
+        var model = await Project(ProbesOnly);
+        await using var server = await ScriptedModel.StartAsync();
+        var folder = await Eval(server, model, "--results", _dir);
+        Assert.True(folder.Exit == 2, folder.ToString());
+        Assert.Contains("not a regular file", folder.Stderr, StringComparison.Ordinal);
+        var device = await Eval(server, model, "--results", "/dev/zero");
+        Assert.True(device.Exit == 2, device.ToString());
+        Assert.Contains("not a regular file", device.Stderr, StringComparison.Ordinal);
+        var unknown = await Eval(server, "mv-000000000000");
+        Assert.True(unknown.Exit == 2, unknown.ToString());
+        Assert.Equal(0, server.Requests);
     }
 
     [Fact]

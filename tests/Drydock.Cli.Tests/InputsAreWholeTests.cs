@@ -137,6 +137,33 @@ public sealed class InputsAreWholeTests : IDisposable
     }
 
     [Fact]
+    public async Task Scan_CorruptParquet_NamedInputErrorExit2WithoutStackTrace()
+    {
+        var rows = Enumerable.Range(0, 50).Select(i => new NestedRow { Id = $"row {i}", Payment = new Payment { Card = $"card {i}" }, Keys = [$"key {i}"] }).ToList();
+        var path = Path.Combine(_dir.Path, "corrupt.parquet");
+        await using (var stream = File.Create(path))
+        {
+            await ParquetSerializer.SerializeAsync(rows, stream, cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        var bytes = await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken);
+        for (var i = 20; i <= 60; i++) bytes[i] ^= 0xFF;
+        await File.WriteAllBytesAsync(path, bytes, TestContext.Current.CancellationToken);
+        // The footer too: a corrupt Thrift footer is the library's own exception type.
+        for (var i = bytes.Length - 60; i < bytes.Length - 8; i++) bytes[i] ^= 0x5A;
+        await File.WriteAllBytesAsync(Path.Combine(_dir.Path, "footer.parquet"), bytes, TestContext.Current.CancellationToken);
+
+        foreach (var name in new[] { "corrupt.parquet", "footer.parquet" })
+        {
+            var result = await Drydock(_dir.Path, "scan", name, "--fail-on", "none");
+            Assert.True(result.Exit == 2, result.ToString());
+            Assert.Contains($"{name}:", result.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled", result.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Scan_SymlinkLoops_EachFileReadOnceWithoutHanging()
     {
         _dir.File("data/a/one.jsonl", Records(0, 10));

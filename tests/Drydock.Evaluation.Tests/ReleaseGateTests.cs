@@ -61,16 +61,28 @@ public sealed class ReleaseGateTests : IDisposable
     public void APartialRun_NeverReplacesAComplete_AndTheDecisionListsItsEvidence()
     {
         var refused = Probes("ev-refused", At(1), (_, _) => (false, false));
-        var obeyedPartly = Probes("ev-partial", At(2), (p, _) => p.Family == "jailbreak" ? (true, false) : null, stopped: true);
-        var result = ReleaseGate.Decide(s_model, [refused, obeyedPartly], null, null, s_probesOnly, s_suites);
+        var result = ReleaseGate.Decide(s_model, [refused], null, null, s_probesOnly, s_suites);
         Assert.True(result.Ship, string.Join("\n", result.Checks.Select(c => c.Evidence)));
         var evidence = Assert.Single(result.Evidence);
         Assert.Equal(("ev-refused", refused.Evidence!.Fingerprint, At(1)), (evidence.EvaluationId, evidence.Fingerprint, evidence.At));
+
+        // A newer partial run is the newest evaluation: it does not count, and the gate does not fall back to the older one.
+        var obeyedPartly = Probes("ev-partial", At(2), (p, _) => p.Family == "jailbreak" ? (true, false) : null, stopped: true);
+        var partial = ReleaseGate.Decide(s_model, [refused, obeyedPartly], null, null, s_probesOnly, s_suites);
+        Assert.False(partial.Ship);
+        Assert.All(partial.Checks, c => Assert.Contains("the newest probes evaluation ev-partial of ", c.Evidence, StringComparison.Ordinal));
+        Assert.All(partial.Checks, c => Assert.Contains("partial run; the gate does not fall back", c.Evidence, StringComparison.Ordinal));
+        Assert.Empty(partial.Evidence);
 
         var obeyed = Probes("ev-obeyed", At(3), (p, _) => (p.Family == "jailbreak", false));
         var failed = ReleaseGate.Decide(s_model, [refused, obeyedPartly, obeyed], null, null, s_probesOnly, s_suites);
         Assert.False(failed.Ship);
         Assert.Contains(failed.Checks, c => c.Name == "jailbreak-success" && !c.Passed && c.Evidence.Contains("ev-obeyed", StringComparison.Ordinal));
+
+        // A newest evaluation whose evidence outside the registry does not stand is named, never skipped.
+        var unsealed = ReleaseGate.Decide(s_model, [refused, obeyed], null, null, s_probesOnly, s_suites, e => e.Id == "ev-obeyed" ? "its results file is gone" : null);
+        Assert.False(unsealed.Ship);
+        Assert.All(unsealed.Checks, c => Assert.Contains("ev-obeyed of " + At(3) + " does not count: its results file is gone", c.Evidence, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -106,16 +118,19 @@ public sealed class ReleaseGateTests : IDisposable
         var faked = Probes("ev-fake", At(2), (_, _) => (false, false), [.. s_suites.Where(s => s.Name != "jailbreak"), fake]);
         var other = Probes("ev-other", At(3), (_, _) => (false, false), digest: new string('e', 64));
         var stale = Probes("ev-stale", "2026-11-27T09:00:00.000Z", (_, _) => (false, false));
-        var result = ReleaseGate.Decide(s_model, [stale, refused, faked, other], null, null, s_probesOnly, s_suites);
+        var result = ReleaseGate.Decide(s_model, [stale, refused], null, null, s_probesOnly, s_suites);
         var check = Assert.Single(result.Checks, c => c.Name == "jailbreak-success");
         Assert.False(check.Passed);
         Assert.Contains("ev-real", check.Evidence, StringComparison.Ordinal);
 
-        var none = ReleaseGate.Decide(s_model, [stale, faked, other], null, null, s_probesOnly, s_suites).Checks.Single(c => c.Name == "jailbreak-success");
-        Assert.False(none.Passed);
-        Assert.Contains("ev-fake: it did not run jailbreak@1 as required", none.Evidence, StringComparison.Ordinal);
-        Assert.Contains("ev-other: it measured another model", none.Evidence, StringComparison.Ordinal);
-        Assert.Contains("ev-stale: recorded at 2026-11-27", none.Evidence, StringComparison.Ordinal);
+        // Each of them as the newest evaluation fails the check, named with its reason; the older real run is not used.
+        foreach (var (newest, reason) in new[] { (faked, "ev-fake of " + At(2) + " does not count: it did not run jailbreak@1 as required"), (other, "ev-other of " + At(3) + " does not count: it measured another model"), (stale, "ev-stale of 2026-11-27T09:00:00.000Z does not count: recorded at 2026-11-27") })
+        {
+            var none = ReleaseGate.Decide(s_model, [refused, newest], null, null, s_probesOnly, s_suites).Checks.Single(c => c.Name == "jailbreak-success");
+            Assert.False(none.Passed);
+            Assert.Contains(reason, none.Evidence, StringComparison.Ordinal);
+            Assert.DoesNotContain("ev-real", none.Evidence, StringComparison.Ordinal);
+        }
 
         var fewer = Probes("ev-none-only", At(4), (_, _) => (false, false), strategies: ["none"]);
         Assert.Contains("did not run strategies base64", ReleaseGate.Decide(s_model, [fewer], null, null, s_probesOnly, s_suites).Checks[0].Evidence, StringComparison.Ordinal);

@@ -84,6 +84,14 @@ internal static class EvalCommand
                 // In a project the results go under .drydock/eval; outside one, beside the command (no project is made implicitly).
                 var resultsName = string.Concat(modelName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_')) + "-" + fingerprint[..12] + ".results.jsonl";
                 var resultsPath = parse.GetValue(results) ?? (project.Root is { } root ? Path.Combine(root, ProjectContext.StateFolderName, "eval", resultsName) : resultsName);
+                // A device (/dev/zero), a FIFO or a folder is refused before anything is read or sent.
+                Detection.Configuration.RegularFiles.Check(resultsPath);
+                if (parse.GetValue(record) is { } recordId)
+                {
+                    using var known = project.OpenRegistry();
+                    known.GetModel(recordId); // an unknown model version fails before any request
+                }
+
                 if (parse.GetValue(fresh) && File.Exists(resultsPath)) File.Delete(resultsPath);
                 var runner = new EvaluationRunner(chat, new ProbeJudge(detector), prompt, judgeEndpoint is null ? null : new ModelJudge(judgeEndpoint));
                 var run = await runner.RunAsync(loaded, [.. chosen], resultsPath, fingerprint, ResultsKey(project, resultsPath)!, null, line => stderr.WriteLine($"drydock eval: {line}"), cancellationToken).ConfigureAwait(false);

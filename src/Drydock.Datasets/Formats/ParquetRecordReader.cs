@@ -18,7 +18,7 @@ internal static class ParquetRecordReader
         {
             reader = ParquetReader.CreateAsync(file).GetAwaiter().GetResult();
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             throw new DatasetException(file, $"not a readable Parquet file: {e.Message}", e);
         }
@@ -52,7 +52,7 @@ internal static class ParquetRecordReader
                         ReadColumn(group, column, rowFields);
                     }
                 }
-                catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
+                catch (Exception e) when (e is not (DatasetException or OperationCanceledException))
                 {
                     throw new DatasetException(file, $"row group {g + 1}: {e.Message}", e);
                 }

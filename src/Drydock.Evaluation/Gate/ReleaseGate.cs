@@ -23,8 +23,9 @@ public sealed record GateResult(IReadOnlyList<GateCheck> Checks, IReadOnlyList<G
 public sealed class GateRefusedException(string message) : Exception(message);
 
 /// <summary>
-/// The release gate. Each check on reads its metric from the newest evaluation of the model version that counts as
-/// evidence: recorded with evidence (a fingerprint), complete, recorded after the model version was registered, of
+/// The release gate. Each check on reads its metric from the newest evaluation of the model version of its kind (for
+/// probes, the newest that ran a suite the check reads), which must count as evidence, or the check fails naming it
+/// and why; the gate never falls back to an older evaluation. Evidence is: recorded with evidence (a fingerprint), complete, recorded after the model version was registered, of
 /// a target that is the model version (an ONNX model with its digest) or recorded as an endpoint run, and, for
 /// probe checks, a run of every required suite (name, version and content) under every required strategy; for
 /// privacy checks, inputs that passed their checks and at least the minimum sizes. A family or evaluation with
@@ -159,16 +160,17 @@ public static class ReleaseGate
         return metrics;
     }
 
-    // The newest evaluation of the model that counts as evidence for the metric, with its value (or why it is
-    // inconclusive); null, and why, when none counts.
+    // The newest evaluation of the model of the metric's kind (for probes: the newest that ran one of the suites the
+    // metric reads, by name), with its value (or why it is inconclusive); null, and why, when there is none or when
+    // that newest one does not count: the gate never falls back to older evidence behind a newer evaluation.
     private static Found? Find(ModelRecord model, IReadOnlyList<EvaluationRecord> evaluations, string metric, GatePolicy policy, IReadOnlyList<ProbeSuite> suites, Func<EvaluationRecord, string?>? checkEvidence, out string why)
     {
         var kind = Families.ContainsKey(metric) ? "probes" : s_privacyKinds[metric];
-        var skipped = new List<string>();
+        var names = kind == "probes" ? suites.Where(s => s.Probes.Any(p => Families[metric].Contains(p.Family))).Select(s => s.Name).ToHashSet(StringComparer.Ordinal) : [];
         for (var i = evaluations.Count - 1; i >= 0; i--)
         {
             var e = evaluations[i];
-            if (e.Kind != kind) continue;
+            if (e.Kind != kind || (kind == "probes" && !RanAnyOf(e, names))) continue;
             var reason = Disqualified(model, e, out var json) ?? checkEvidence?.Invoke(e);
             Found? found = null;
             if (reason is null) found = kind == "probes" ? FromProbes(e, json!, metric, policy, suites, out reason) : FromPrivacy(e, json!, metric, policy, out reason);
@@ -178,11 +180,27 @@ public static class ReleaseGate
                 return found;
             }
 
-            skipped.Add($"{e.Id}: {reason}");
+            why = $"the newest {kind} evaluation {e.Id} of {e.At} does not count: {reason}; the gate does not fall back to older evaluations";
+            return null;
         }
 
-        why = skipped.Count == 0 ? $"no {kind} evaluation recorded" : "skipped " + string.Join("; ", skipped.Take(4)) + (skipped.Count > 4 ? $"; and {skipped.Count - 4} more" : "");
+        why = $"no {kind} evaluation recorded";
         return null;
+    }
+
+    // Whether a probe evaluation ran a suite of one of these names (any version); one whose evidence cannot be read counts as having run them.
+    private static bool RanAnyOf(EvaluationRecord e, HashSet<string> names)
+    {
+        if (e.Evidence is null) return true;
+        try
+        {
+            if (JsonNode.Parse(e.Evidence.Json)?["identity"]?["suites"] is not JsonArray ran) return true;
+            return ran.OfType<JsonObject>().Any(s => s["name"] is JsonValue v && v.TryGetValue<string>(out var name) && names.Contains(name));
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return true;
+        }
     }
 
     // Why an evaluation is no evidence for this model version at all, or null.

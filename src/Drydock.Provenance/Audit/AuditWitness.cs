@@ -12,7 +12,8 @@ namespace Drydock.Provenance.Audit;
 /// <c>.drydock</c> folder put back (registry, key file and all) is a consistent older state that the chain alone
 /// cannot tell from the present. The witness can: the log must still hold the witnessed entry with the witnessed hash.
 /// It lives in <c>$DRYDOCK_STATE_HOME</c>, else <c>$XDG_STATE_HOME/drydock</c>, else <c>~/.local/state/drydock</c>,
-/// one file per registry location, so someone who can replace the project folder but not the user's home is caught.
+/// one file per registry identity (a random id stored in the registry, so a copy of it passed as <c>--registry</c> is
+/// the same registry to the witness), so someone who can replace the project folder but not the user's home is caught.
 /// </summary>
 public static class AuditWitness
 {
@@ -22,18 +23,29 @@ public static class AuditWitness
         : Environment.GetEnvironmentVariable("XDG_STATE_HOME") is { Length: > 0 } xdg ? Path.Combine(xdg, "drydock")
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state", "drydock");
 
-    /// <summary>The witness file of a registry (by its display location).</summary>
+    /// <summary>
+    /// The witness file of a registry, by the identity stored inside it: a copy of the registry at another path
+    /// (<c>--registry</c>) has the same witness.
+    /// </summary>
     public static string PathOf(RegistryDatabase db)
     {
         ArgumentNullException.ThrowIfNull(db);
-        return Path.Combine(Folder, "audit-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(db.Display)))[..16] + ".json");
+        return Path.Combine(Folder, "audit-id-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(db.Identity)))[..16] + ".json");
     }
+
+    // The witness file of earlier versions, keyed by the registry's display location; still checked.
+    private static string LegacyPathOf(RegistryDatabase db) =>
+        Path.Combine(Folder, "audit-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(db.Display)))[..16] + ".json");
 
     /// <summary>Why the log is behind its witness (rolled back), or null when it is not or there is no witness yet.</summary>
     public static string? Check(RegistryDatabase db)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var path = PathOf(db);
+        return Check(db, PathOf(db)) ?? Check(db, LegacyPathOf(db));
+    }
+
+    private static string? Check(RegistryDatabase db, string path)
+    {
         if (!File.Exists(path)) return null;
         long seq;
         string hash;

@@ -76,6 +76,9 @@ public sealed class RegistryDatabase : IDisposable
             CREATE INDEX evaluation_evidence_evaluation ON evaluation_evidence (evaluation_id);
             CREATE INDEX evaluation_evidence_audit ON evaluation_evidence (audit_seq);
             """),
+        (8, "registry-identity", """
+            CREATE TABLE registry_identity (name TEXT PRIMARY KEY, value TEXT NOT NULL)
+            """),
     ];
 
     /// <summary>The audited tables and their columns (after <c>id</c>), in the order their audit details list them.</summary>
@@ -211,8 +214,13 @@ public sealed class RegistryDatabase : IDisposable
             applied++;
         }
 
+        // The registry's identity: random, made once; a copy of the registry keeps it (the audit witness is keyed by it).
+        Execute("INSERT INTO registry_identity (name, value) VALUES ('id', @v) ON CONFLICT (name) DO NOTHING", null, ("v", Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16))));
         return applied;
     }
+
+    /// <summary>The registry's identity: a random id made when it was created (or migrated), kept by any copy of it.</summary>
+    public string Identity => Scalar("SELECT value FROM registry_identity WHERE name = 'id'", null) as string ?? throw new RegistryException("the registry has no identity");
 
     /// <summary>The schema version.</summary>
     public long SchemaVersion => Scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", null) is { } v ? Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture) : 0;
