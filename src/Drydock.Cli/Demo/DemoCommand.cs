@@ -122,8 +122,8 @@ internal static partial class DemoCommand
             Say("canaries 4 random recovery codes planted, each in 10 tickets (values in the vault, hashes in the registry)");
 
             // A fixed redaction key (demo data only): pseudonyms, and with them the held-out split by content, are the
-            // same on every run, so the figures repeat.
-            File.WriteAllBytes("demo-redaction.key", Encoding.ASCII.GetBytes("drydock-demo-redaction-key-not-secret"));
+            // same on every run, so the figures repeat. 64 hex digits, owner-only, as clean requires of a key file.
+            AtomicFile.Write("demo-redaction.key", Encoding.ASCII.GetBytes(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.ASCII.GetBytes("drydock-demo-redaction-key-not-secret")))), ownerOnly: true);
             var cleaned = await Verb(0, ["clean", "data/tickets+canaries.jsonl", "--output", "data/hardened.jsonl", "--holdout", Holdout, "--seed", "1", "--key-file", "demo-redaction.key"], "alice").ConfigureAwait(false);
             Say("clean    hardened: " + LastLine(cleaned, "records in"));
             var raw = await Verb(0, ["clean", "data/tickets+canaries.jsonl", "--policy", "rushed.yaml", "--output", "data/rushed.jsonl", "--holdout", Holdout, "--seed", "1", "--key-file", "demo-redaction.key"], "alice").ConfigureAwait(false);

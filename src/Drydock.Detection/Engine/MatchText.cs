@@ -12,7 +12,7 @@ namespace Drydock.Detection.Engine;
 /// <see cref="InvalidAt"/>. The hidden-text analyzer reports the removed characters on the original; this only keeps
 /// them from hiding a value from the other detectors. A span found in <see cref="Text"/> maps back with
 /// <see cref="OriginalStart"/> and <see cref="OriginalEnd"/> to the whole original span, the removed characters inside
-/// it included, so a redaction removes all of it. JSON escapes (<c>\u00AD</c>, <c>\u002B</c>, <c>\n</c>) and HTML character references (<c>&amp;#65;</c>, <c>&amp;#x41;</c>,
+/// it included, so a redaction removes all of it. JSON escapes (<c>\u00AD</c>, <c>\u002B</c>, <c>\n</c>, <c>\t</c>) and HTML character references (<c>&amp;#65;</c>, <c>&amp;#x41;</c>,
 /// <c>&amp;amp;</c>) are read as the characters they stand for, since a tool call's arguments are JSON inside a string. Pure ASCII without escapes is returned as it is (no copy).
 /// </summary>
 internal sealed class MatchText
@@ -163,8 +163,9 @@ internal sealed class MatchText
             return char.IsSurrogate(unit) ? (-1, 6, true) : (unit, 6, true);
         }
 
-        // JSON's short escapes, as in a tool call's arguments: "Best regards,\nTomasz Nowak" reads with its line break.
-        if (c == '\\' && i + 1 < text.Length && text[i + 1] switch { 'n' => '\n', 'r' => '\r', 't' => '\t', '"' => '"', '\\' => '\\', '/' => '/', _ => '\0' } is var shortEscape and not '\0')
+        // JSON's escapes of line breaks and tabs, as in a tool call's arguments: "Best regards,\nTomasz Nowak" reads with its
+        // line break. (Quotes and backslashes stay as written: they hide no value.)
+        if (c == '\\' && i + 1 < text.Length && text[i + 1] switch { 'n' => '\n', 'r' => '\r', 't' => '\t', _ => '\0' } is var shortEscape and not '\0')
         {
             return (shortEscape, 2, true);
         }

@@ -17,7 +17,7 @@ public sealed class MatchTextPropertyTests
     {
         // What the normaliser writes is already normal: normalising it again changes nothing. (A backslash escape is
         // decoded once, by design: "\u005cu0041" is the text "\u0041", not "A"; the generator writes no hex digits
-        // after "\u" so no escape is formed.)
+        // after "\u", nor n, r or t after a backslash, so no escape is formed.)
         s_text.Sample(text =>
         {
             var once = MatchText.Of(text).Text;
