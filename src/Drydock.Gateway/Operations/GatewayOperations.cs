@@ -171,28 +171,24 @@ internal sealed class Contained
     public static Contained From(IReadOnlyList<DeploymentState> deployments, IReadOnlyDictionary<string, string> aliases)
     {
         var view = new Contained(deployments.ToDictionary(d => d.Alias, StringComparer.Ordinal), aliases);
+        var hidden = new HashSet<string>(StringComparer.Ordinal);
+        void Name(string name) { view._names.Add(Key(name)); hidden.Add(name); }
+        void Version(string version) { view._versions.Add(Key(version)); hidden.Add(version); }
         foreach (var d in deployments)
         {
             if (!d.Enabled)
             {
                 // The kill switch: the alias, what it serves upstream, and its version.
-                view._names.Add(Key(d.Alias));
-                view._names.Add(Key(view.UpstreamOf(d)));
-                if (d.ModelId is not null) view._versions.Add(Key(d.ModelId));
+                Name(d.Alias);
+                Name(view.UpstreamOf(d));
+                if (d.ModelId is not null) Version(d.ModelId);
             }
 
             foreach (var (version, upstream) in RevertedAway(d.History))
             {
-                view._versions.Add(Key(version));
-                if (upstream is not null) view._names.Add(Key(upstream));
+                Version(version);
+                if (upstream is not null) Name(upstream);
             }
-        }
-
-        var hidden = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var d in deployments)
-        {
-            if (!d.Enabled) hidden.UnionWith(d.ModelId is null ? [d.Alias, view.UpstreamOf(d)] : [d.Alias, view.UpstreamOf(d), d.ModelId]);
-            foreach (var (version, upstream) in RevertedAway(d.History)) hidden.UnionWith(upstream is null ? [version] : [version, upstream]);
         }
 
         foreach (var name in aliases.Keys.Concat(view._deployments.Keys))
