@@ -403,6 +403,18 @@ public sealed partial class GateCommandTests : IDisposable
         var respaced = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "clean.jsonl", "--non-members", "respaced.jsonl", "--record", model);
         Assert.Equal(2, respaced.Exit);
         Assert.Contains("60 of 60 records are also in --members clean.jsonl", respaced.Stderr, StringComparison.Ordinal);
+        // Non-members that differ from members by punctuation only, or by one character, are near-duplicates: refused with a count and the record numbers.
+        var lines = (await File.ReadAllLinesAsync(Path.Combine(_dir, "clean.jsonl"), TestContext.Current.CancellationToken)).Where(l => l.Contains("thanks", StringComparison.Ordinal)).Take(60).ToList();
+        await File.WriteAllLinesAsync(Path.Combine(_dir, "punctuated.jsonl"), lines.Select(l => l.Replace("thanks", "thanks!!", StringComparison.Ordinal)), TestContext.Current.CancellationToken);
+        await File.WriteAllLinesAsync(Path.Combine(_dir, "one-char.jsonl"), lines.Select(l => l.Replace("thanks", "thanx", StringComparison.Ordinal)), TestContext.Current.CancellationToken);
+        foreach (var near in new[] { "punctuated.jsonl", "one-char.jsonl" })
+        {
+            var refused = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "clean.jsonl", "--non-members", near, "--record", model);
+            Assert.True(refused.Exit == 2, refused.ToString());
+            Assert.Contains($"--non-members {near}: 60 of 60 records are near-duplicates of records in --members clean.jsonl", refused.Stderr, StringComparison.Ordinal);
+            Assert.Matches(@"record numbers #1 ~ member #\d+, #2 ~ member #\d+", refused.Stderr);
+        }
+
         // A reference that is the target itself calibrates nothing (AUC 0.5 whatever the model memorised).
         var itself = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "clean.jsonl", "--non-members", "clean.jsonl.holdout.jsonl", "--reference-target", server.BaseUrl + "/", "--reference-model", "forgetter", "--record", model);
         Assert.Equal(2, itself.Exit);
