@@ -465,7 +465,7 @@ public sealed partial class GateCommandTests : IDisposable
         // Non-members that differ from members by punctuation only, or by one character, are near-duplicates: refused with a count and the record numbers.
         var lines = (await File.ReadAllLinesAsync(Path.Combine(_dir, "clean.jsonl"), TestContext.Current.CancellationToken)).Where(l => l.Contains("thanks", StringComparison.Ordinal)).Take(60).ToList();
         await File.WriteAllLinesAsync(Path.Combine(_dir, "punctuated.jsonl"), lines.Select(l => l.Replace("thanks", "thanks!!", StringComparison.Ordinal)), TestContext.Current.CancellationToken);
-        await File.WriteAllLinesAsync(Path.Combine(_dir, "one-char.jsonl"), lines.Select(l => l.Replace("thanks", "thanx", StringComparison.Ordinal)), TestContext.Current.CancellationToken);
+        await File.WriteAllLinesAsync(Path.Combine(_dir, "one-char.jsonl"), lines.Select(l => l.Replace("thanks", "thankz", StringComparison.Ordinal)), TestContext.Current.CancellationToken);
         foreach (var near in new[] { "punctuated.jsonl", "one-char.jsonl" })
         {
             var refused = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "clean.jsonl", "--non-members", near, "--record", model);
