@@ -14,27 +14,51 @@ public sealed class ResultsTamperedException(string message) : Exception(message
 /// <summary>
 /// The seal on a results file. Every line (the fingerprint line first) ends with <c>"mac"</c>: HMAC-SHA256, under the
 /// run key, of the previous line's MAC, a newline and the line without its MAC. The run key is HMAC-SHA256 of the
-/// run's fingerprint under the project's results key (<c>.drydock/keys/results.key</c>, owner-only), so a line
-/// edited, moved, removed from the middle or copied from another run breaks the chain. Lines removed from the end are
-/// run again on resume; the gate also compares the whole file with the SHA-256 recorded with the evaluation.
+/// run's fingerprint under the registry's results key, kept outside the project beside the audit witness
+/// (<see cref="KeyPath"/>, owner-only), so a line edited, moved, removed from the middle or copied from another run
+/// breaks the chain, and write access to the project alone cannot reseal a forged file. Lines removed from the end
+/// are run again on resume; the gate also compares the whole file with the SHA-256 recorded with the evaluation.
 /// </summary>
 public static class ResultsFile
 {
     private const string MacField = ",\"mac\":\"";
 
-    /// <summary>Reads the project's results key, creating it (32 random bytes, owner-only) when <paramref name="create"/> is set; null when absent and not created.</summary>
+    /// <summary>Where the results key of earlier versions lay, inside the project (refused now: see <see cref="KeyPath"/>).</summary>
+    public const string ProjectKeyPath = ".drydock/keys/results.key";
+
+    /// <summary>
+    /// The results key of a registry: in the audit witness's folder (<c>$DRYDOCK_STATE_HOME</c>, else
+    /// <c>$XDG_STATE_HOME/drydock</c>, else <c>~/.local/state/drydock</c>), named by the registry's identity, so a
+    /// copy of the registry elsewhere has the same key, and someone who can write the project but not the user's
+    /// home cannot reseal a forged results file.
+    /// </summary>
+    public static string KeyPath(RegistryDatabase db)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        return Path.Combine(Provenance.Audit.AuditWitness.Folder, "results-id-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(db.Identity)))[..16] + ".key");
+    }
+
+    /// <summary>
+    /// Reads a results key, creating it (32 random bytes, owner-only, in an owner-only folder) when
+    /// <paramref name="create"/> is set; null when absent and not created. A key others can read or write, or that is
+    /// not 32 bytes, is refused (<see cref="KeyRingException"/>), never used.
+    /// </summary>
     public static byte[]? LoadKey(string path, bool create)
     {
+        ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
         {
             if (!create) return null;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
+            else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             KeyFiles.WriteSecret(path, RandomNumberGenerator.GetBytes(32));
         }
 
+        Detection.Configuration.RegularFiles.Check(path);
         KeyFiles.CheckPrivate(path);
-        var key = File.ReadAllBytes(path);
-        if (key.Length != 32) throw new KeyRingException($"{path} is not a results key (32 bytes)");
+        var key = Detection.Configuration.RegularFiles.ReadAllBytes(path, 1024);
+        if (key.Length != 32) throw new KeyRingException($"{path} is not a results key ({key.Length} bytes, not 32); restore it, or remove it and evaluate again");
         return key;
     }
 
@@ -83,7 +107,7 @@ public static class ResultsFile
 
     /// <summary>
     /// Why the results file behind a recorded probe evaluation is no evidence (gone, changed since it was recorded,
-    /// or not sealed under the project's results key), or null when it stands. Other kinds are not checked here.
+    /// or not sealed under the registry's results key), or null when it stands. Other kinds are not checked here.
     /// </summary>
     public static string? CheckRecorded(EvaluationRecord evaluation, byte[]? resultsKey)
     {
@@ -101,7 +125,7 @@ public static class ResultsFile
         if (json?["resultsFile"] is not JsonValue file || !file.TryGetValue<string>(out var path)) return "its results file is not named (recorded before results files were sealed); evaluate again";
         if (!File.Exists(path)) return $"its results file {path} is gone; evaluate again";
         if (Dsse.Sha256Of(path) != (string?)json["resultsSha256"]) return $"its results file {path} changed after it was recorded; evaluate again";
-        if (resultsKey is null) return "there is no results key (.drydock/keys/results.key) to check its results file with";
+        if (resultsKey is null) return "there is no results key for this registry (kept beside the audit witness, outside the project) to check its results file with; evaluate again";
         return Verify(path, resultsKey, evaluation.Evidence.Fingerprint);
     }
 

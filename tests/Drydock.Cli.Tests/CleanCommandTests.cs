@@ -12,7 +12,7 @@ public sealed class CleanCommandTests : IDisposable
     public CleanCommandTests()
     {
         Directory.CreateDirectory(_dir);
-        Environment.SetEnvironmentVariable("DRYDOCK_REDACTION_KEY", "00112233445566778899aabbccddeeff");
+        Environment.SetEnvironmentVariable("DRYDOCK_REDACTION_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
     }
 
     public void Dispose()

@@ -28,7 +28,7 @@ public sealed class EdgesFailClosedTests : IDisposable
     private async Task<string> RegisteredDataset()
     {
         Tickets();
-        var key = new Dictionary<string, string?> { ["DRYDOCK_REDACTION_KEY"] = "00112233445566778899aabbccddeeff" };
+        var key = new Dictionary<string, string?> { ["DRYDOCK_REDACTION_KEY"] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" };
         foreach (var args in new[] { new[] { "init" }, ["clean", "tickets.jsonl", "-o", "clean.jsonl", "--allow-malformed"], ["dataset", "register", "clean.jsonl.manifest.json"] })
         {
             var step = await DrydockProcess.Run(_dir.Path, args, key, cancellationToken: TestContext.Current.CancellationToken);

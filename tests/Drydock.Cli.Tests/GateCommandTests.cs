@@ -124,6 +124,65 @@ public sealed partial class GateCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task TheResultsKey_LivesOutsideTheProject_AProjectLocalOrMalformedKeyIsRefused()
+    {
+        var model = await Project(ProbesOnly);
+        using var state = new TempDir();
+        var environment = new Dictionary<string, string?> { ["DRYDOCK_STATE_HOME"] = state.Path };
+        Task<ProcessResult> WithState(params string[] args) => DrydockProcess.Run(_dir, args, environment, cancellationToken: TestContext.Current.CancellationToken);
+        await using var refusing = await ScriptedModel.StartAsync();
+        refusing.As = "refuser";
+        Task<ProcessResult> EvalWithState() => WithState(["eval", "--target", refusing.BaseUrl, "--model", "tiny", "--strategies", "none,base64", "--record", model]);
+
+        var run = await EvalWithState();
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.False(File.Exists(Path.Combine(_dir, ".drydock", "keys", "results.key")), "no results key inside the project");
+        var key = Assert.Single(Directory.GetFiles(state.Path, "results-id-*.key"));
+        Assert.Equal(32, new FileInfo(key).Length);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+        Assert.Equal(0, (await WithState("gate", "--model", model)).Exit);
+
+        // Whoever can write the project can plant a key there, but it is never used: eval and gate refuse it, saying how to move a real one out.
+        var local = Path.Combine(_dir, ".drydock", "keys", "results.key");
+        await File.WriteAllBytesAsync(local, new byte[32], TestContext.Current.CancellationToken);
+        File.SetUnixFileMode(local, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        foreach (var refused in new[] { await EvalWithState(), await WithState("gate", "--model", model) })
+        {
+            Assert.True(refused.Exit == 2, refused.ToString());
+            Assert.Contains(".drydock/keys/results.key: a results key inside the project is refused", refused.Stderr, StringComparison.Ordinal);
+            Assert.Contains($"This registry's key is already at {key}", refused.Stderr, StringComparison.Ordinal);
+        }
+
+        // An old-layout project (its key inside, none outside yet) is told how to move the key out; moved, its evidence counts again.
+        var saved = await File.ReadAllBytesAsync(key, TestContext.Current.CancellationToken);
+        File.Delete(key);
+        await File.WriteAllBytesAsync(local, saved, TestContext.Current.CancellationToken);
+        var old = await WithState("gate", "--model", model);
+        Assert.True(old.Exit == 2, old.ToString());
+        Assert.Contains($"mv {local} {key}", old.Stderr, StringComparison.Ordinal);
+        File.Move(local, key);
+        Assert.Equal(0, (await WithState("gate", "--model", model)).Exit);
+
+        // A key of the wrong length, or one others can read, is refused, never used.
+        await File.WriteAllBytesAsync(key, new byte[5], TestContext.Current.CancellationToken);
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var shortKey = await WithState("gate", "--model", model);
+        Assert.True(shortKey.Exit == 2, shortKey.ToString());
+        Assert.Contains("is not a results key (5 bytes, not 32)", shortKey.Stderr, StringComparison.Ordinal);
+        await File.WriteAllBytesAsync(key, saved, TestContext.Current.CancellationToken);
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        var shared = await WithState("gate", "--model", model);
+        Assert.True(shared.Exit == 2, shared.ToString());
+        Assert.Contains("is readable or writable by others", shared.Stderr, StringComparison.Ordinal);
+
+        // Without the key, the recorded run cannot be checked and does not count.
+        File.Delete(key);
+        var noKey = await WithState("gate", "--model", model);
+        Assert.Equal(1, noKey.Exit);
+        Assert.Contains("there is no results key for this registry", noKey.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EditedResults_AndARolledBackRegistry_AreRefused_AndTheSignedDecisionNamesItsPolicy()
     {
         var model = await Project(ProbesOnly);
@@ -403,6 +462,18 @@ public sealed partial class GateCommandTests : IDisposable
         var respaced = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "clean.jsonl", "--non-members", "respaced.jsonl", "--record", model);
         Assert.Equal(2, respaced.Exit);
         Assert.Contains("60 of 60 records are also in --members clean.jsonl", respaced.Stderr, StringComparison.Ordinal);
+        // Non-members that differ from members by punctuation only, or by one character, are near-duplicates: refused with a count and the record numbers.
+        var lines = (await File.ReadAllLinesAsync(Path.Combine(_dir, "clean.jsonl"), TestContext.Current.CancellationToken)).Where(l => l.Contains("thanks", StringComparison.Ordinal)).Take(60).ToList();
+        await File.WriteAllLinesAsync(Path.Combine(_dir, "punctuated.jsonl"), lines.Select(l => l.Replace("thanks", "thanks!!", StringComparison.Ordinal)), TestContext.Current.CancellationToken);
+        await File.WriteAllLinesAsync(Path.Combine(_dir, "one-char.jsonl"), lines.Select(l => l.Replace("thanks", "thankz", StringComparison.Ordinal)), TestContext.Current.CancellationToken);
+        foreach (var near in new[] { "punctuated.jsonl", "one-char.jsonl" })
+        {
+            var refused = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "clean.jsonl", "--non-members", near, "--record", model);
+            Assert.True(refused.Exit == 2, refused.ToString());
+            Assert.Contains($"--non-members {near}: 60 of 60 records are near-duplicates of records in --members clean.jsonl", refused.Stderr, StringComparison.Ordinal);
+            Assert.Matches(@"record numbers #1 ~ member #\d+, #2 ~ member #\d+", refused.Stderr);
+        }
+
         // A reference that is the target itself calibrates nothing (AUC 0.5 whatever the model memorised).
         var itself = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "clean.jsonl", "--non-members", "clean.jsonl.holdout.jsonl", "--reference-target", server.BaseUrl + "/", "--reference-model", "forgetter", "--record", model);
         Assert.Equal(2, itself.Exit);

@@ -14,7 +14,7 @@ namespace Drydock.Cli.Tests;
 /// </summary>
 public sealed class InputsAreWholeTests : IDisposable
 {
-    private static readonly Dictionary<string, string?> s_key = new() { ["DRYDOCK_REDACTION_KEY"] = "00112233445566778899aabbccddeeff" };
+    private static readonly Dictionary<string, string?> s_key = new() { ["DRYDOCK_REDACTION_KEY"] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" };
 
     private readonly TempDir _dir = new();
 

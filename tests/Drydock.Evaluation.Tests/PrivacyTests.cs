@@ -25,7 +25,24 @@ public sealed class PrivacyTests : IAsyncLifetime
     [InlineData("  ORDER\t14\n\nshipped ", "order 14 shipped")]
     [InlineData("Ｏｒｄｅｒ 14 shi\u200Bpped", "order 14 shipped")]
     public void NonMembers_AreComparedWithMembers_CaseWidthAndWhitespaceFolded(string text, string normalized) =>
-        Assert.Equal(normalized, PrivacyInputs.Normalize(text));
+        Assert.Equal(normalized, Drydock.Detection.Engine.TextForms.ForComparison(text));
+
+    [Theory]
+    [InlineData("Order 14 shipped to the warehouse", "order 14 shipped to the warehouse!", true)]
+    [InlineData("Order 14 shipped to the warehouse", "Order 14 shipped, to the ware house", true)]
+    [InlineData("Order 14 shipped to the warehouse", "Order 15 shipped to the warehouse", true)]
+    [InlineData("Order 14 shipped to the warehouse", "Order 14 shipped to the warehouses", true)]
+    [InlineData("Order 14 shipped to the warehouse", "Order 4 shipped to the warehouse", true)]
+    [InlineData("Order 14 shipped to the warehouse", "Order 14 shiped to the warehoose", false)]
+    [InlineData("Order 14 shipped to the warehouse", "Order 41 shipped to the warehouse", false)]
+    [InlineData("Hi there", "Hi where", false)]
+    [InlineData("Hi there", "hi, THERE", true)]
+    public void NonMembersOneCharacterOrOnlyPunctuationFromAMember_AreNearDuplicates(string member, string nonMember, bool near)
+    {
+        var found = NearDuplicates.Find(["Something else entirely", member], ["Unrelated text here", nonMember]);
+        if (near) Assert.Equal(new NearDuplicates.Pair(1, 1), Assert.Single(found));
+        else Assert.Empty(found);
+    }
 
     [Fact]
     public async Task AMemorisedCanary_IsExtractedAndHighlyExposed_AForgottenOneIsNot()

@@ -17,7 +17,8 @@ namespace Drydock.Evaluation.Tests;
 /// a card number, an AWS key or an IBAN when asked for one, and otherwise complies ("Sure, here is how…"). "flaky"
 /// answers 503 with Retry-After the first time it sees a request, then like "refuser". "arguer" refuses without a
 /// refusal phrase; "judge" grades: REFUSED for the arguer's answers, COMPLIED otherwise. "short-only" answers HTTP
-/// 400 to a conversation longer than 160 characters and refuses the rest. <see cref="As"/> makes the server behave
+/// 400 to a conversation longer than 160 characters and refuses the rest. "no-choices", "choices-missing" and
+/// "choices-object" answer JSON with an empty, missing or non-list <c>choices</c>. <see cref="As"/> makes the server behave
 /// as one model whatever name is asked for (two endpoints serving the same model name differently).
 /// </summary>
 public sealed partial class ScriptedModel : IAsyncDisposable
@@ -114,6 +115,14 @@ public sealed partial class ScriptedModel : IAsyncDisposable
             context.Response.StatusCode = 400;
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync("""{"error":{"message":"prompt too long","type":"invalid_request_error"}}""");
+            return;
+        }
+
+        // Answers that are JSON but hold no usable choice.
+        if (model is "no-choices" or "choices-missing" or "choices-object")
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(model switch { "no-choices" => """{"choices":[]}""", "choices-missing" => """{"id":"c"}""", _ => """{"choices":{"0":"hi"}}""" });
             return;
         }
 

@@ -220,7 +220,7 @@ internal static class CleanCommand
     {
         if (keyFile is null && Environment.GetEnvironmentVariable(KeyEnvironment) is { Length: > 0 } fromEnvironment)
         {
-            return fromEnvironment.Length % 2 == 0 && fromEnvironment.All(char.IsAsciiHexDigit) ? Convert.FromHexString(fromEnvironment) : Convert.FromBase64String(fromEnvironment);
+            return KeyFromEnvironment(fromEnvironment);
         }
 
         var path = keyFile ?? Path.Combine(root ?? "", DefaultKeyFile);
@@ -235,6 +235,17 @@ internal static class CleanCommand
         }
 
         return ReadKeyFile(path);
+    }
+
+    // $DRYDOCK_REDACTION_KEY holds what a key file holds: 32 bytes, as 64 hex digits (openssl rand -hex 32) or base64.
+    // A shorter or malformed key is refused naming the variable (never its value), not stretched or used as given.
+    private static byte[] KeyFromEnvironment(string value)
+    {
+        var text = value.Trim();
+        if (text.Length == 64 && text.All(char.IsAsciiHexDigit)) return Convert.FromHexString(text);
+        var bytes = new byte[48];
+        if (!text.All(char.IsAsciiHexDigit) && Convert.TryFromBase64String(text, bytes, out var written) && written == 32) return bytes[..32];
+        throw new FormatException($"${KeyEnvironment} is not a redaction key ({text.Length} characters): give 32 bytes as 64 hex digits (openssl rand -hex 32) or as base64 (openssl rand -base64 32)");
     }
 
     // A key file is a regular file only its owner can read (mode 0600 or 0400 on Unix) holding the key as drydock

@@ -141,14 +141,37 @@ internal static class EvalCommand
     }
 
     /// <summary>
-    /// The key results files are sealed with: <c>.drydock/keys/results.key</c> in a project (outside one, beside the
-    /// results); created for a run (<paramref name="resultsPath"/> given), only read for the gate (null when absent).
+    /// The key results files are sealed with: the registry's results key, kept outside the project beside the audit
+    /// witness (<see cref="ResultsFile.KeyPath"/>); created for a run (<paramref name="resultsPath"/> given), only
+    /// read for the gate (null when absent). Without a project or registry, beside the results (results no registry
+    /// records). A key inside the project (earlier versions kept it there) is refused, saying how to move it out.
     /// </summary>
-    internal static byte[]? ResultsKey(ProjectContext project, string? resultsPath)
+    internal static byte[]? ResultsKey(ProjectContext project, string? resultsPath, ProvenanceRegistry? open = null)
     {
-        var path = project.Root is { } root ? Path.Combine(root, ProjectContext.StateFolderName, "keys", "results.key")
-            : resultsPath is not null ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!, ".drydock-results.key") : null;
-        return path is null ? null : ResultsFile.LoadKey(path, create: resultsPath is not null);
+        string? location;
+        try
+        {
+            location = project.RegistryLocation;
+        }
+        catch (NoProjectException)
+        {
+            location = null;
+        }
+
+        if (location is null)
+        {
+            return resultsPath is null ? null : ResultsFile.LoadKey(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!, ".drydock-results.key"), create: true);
+        }
+
+        using var opened = open is null ? project.OpenRegistry() : null;
+        var path = ResultsFile.KeyPath((open ?? opened!).Database);
+        if (project.Root is { } root && Path.Combine(root, ResultsFile.ProjectKeyPath) is var local && (File.Exists(local) || new FileInfo(local).LinkTarget is not null))
+        {
+            throw new Provenance.KeyRingException($"{local}: a results key inside the project is refused: anyone who can write the project could reseal a forged results file with it. " +
+                (File.Exists(path) ? $"This registry's key is already at {path}; remove {local}" : $"Move it out of the project (runs sealed under it keep counting): mkdir -m 700 -p {Path.GetDirectoryName(path)} && mv {local} {path}"));
+        }
+
+        return ResultsFile.LoadKey(path, create: resultsPath is not null);
     }
 
     /// <summary>An endpoint (http(s) URL; <paramref name="options"/> say how to use it) or onnx:PATH, a model run in process.</summary>
@@ -417,6 +440,17 @@ internal static class EvalCommand
         {
             var context = ProjectContext.Load(parse);
             var policy = GatePolicy.From(context.File["gate"]);
+            List<ProbeSuite> suites;
+            try
+            {
+                suites = RequiredSuites(policy);
+            }
+            catch (Exception e) when (e is GateRefusedException or ProbeSuiteException)
+            {
+                stderr.WriteLine($"drydock gate: refused: {e.Message}");
+                return ExitCodes.UsageOrInput;
+            }
+
             using var registry = context.OpenRegistry();
             // A decision on a registry that fails verification would name evidence that may have been edited away.
             var verification = Provenance.Audit.AuditLog.Verify(registry.Database);
@@ -436,11 +470,9 @@ internal static class EvalCommand
             var baseRecord = parse.GetValue(baseModel) is { } b ? registry.GetModel(b) : null;
             if (baseRecord?.Id == subject.Id) throw new ArgumentException("--base-model is the model itself");
             GateResult result;
-            List<ProbeSuite> suites;
             try
             {
-                suites = policy.Suites.Select(ProbeSuite.Load).ToList();
-                var resultsKey = ResultsKey(context, null);
+                var resultsKey = ResultsKey(context, null, registry);
                 result = ReleaseGate.Decide(subject, registry.Evaluations(subject.Id), baseRecord, baseRecord is null ? null : registry.Evaluations(baseRecord.Id), policy, suites,
                     e => ResultsFile.CheckRecorded(e, resultsKey));
             }
@@ -507,6 +539,18 @@ internal static class EvalCommand
             return ship ? ExitCodes.Ok : ExitCodes.Findings;
         }));
         return command;
+    }
+
+    // The suites the gate requires, loaded; two of one name are refused (a metric would read either).
+    private static List<ProbeSuite> RequiredSuites(GatePolicy policy)
+    {
+        var suites = policy.Suites.Select(ProbeSuite.Load).ToList();
+        if (suites.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new GateRefusedException($"gate.suites: two required suites are named '{twice.Key}' ({string.Join(", ", policy.Suites.Where((_, i) => suites[i].Name == twice.Key))}); a metric would read either");
+        }
+
+        return suites;
     }
 
     private static string Table(IReadOnlyList<ProbeResult> results)

@@ -90,6 +90,12 @@ internal static class GatewayCommands
                 keys = ApiKeyStore.Open(ProjectContext.KeysFolder, new ApiKeyStoreOptions { Journal = new RegistryApiKeyJournal(context.OpenRegistry, "gateway"), Log = logs.CreateLogger("Drydock.Gateway.Keys") });
                 using (var registry = context.OpenRegistry())
                 {
+                    // A registry (or the whole .drydock folder) put back from an older copy would serve what was contained since.
+                    if (Provenance.Audit.AuditWitness.Advance(registry.Database, DateTimeOffset.UtcNow) is { } rolledBack)
+                    {
+                        throw new Provenance.Registry.RegistryException($"refused: the registry at {registry.Database.Display} fails drydock audit verify ({rolledBack}); the gateway does not serve from it");
+                    }
+
                     var problems = keys.Compare(registry.ApiKeyEvents());
                     if (problems.Count > 0) throw new ApiKeyStoreException($"the key store does not match the audit log ('drydock audit verify' lists it): {string.Join("; ", problems)}");
                 }

@@ -111,6 +111,13 @@ public static class ConfigReader
             case ValueShape value:
                 if (node.Node is not YamlScalarNode scalar) throw node.Error(value.Kind == ValueKind.Text ? "must be a single value" : $"must be a single value ({value.Kind.ToString().ToLowerInvariant()})");
                 if (value.Check(scalar.Value ?? "") is { } problem) throw node.Error(problem);
+                // A quoted scalar is text to YAML (and to the JSON Schema): "0.1" where a number belongs is refused, not read as one.
+                if (value.Kind is ValueKind.Integer or ValueKind.Number or ValueKind.NumberOrChoice && scalar.Style is YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted
+                    && !value.Choices.Contains(scalar.Value ?? ""))
+                {
+                    throw node.Error($"'{scalar.Value}' is quoted, which makes it text: write the number without quotes");
+                }
+
                 break;
             default:
                 throw new InvalidOperationException($"unknown shape {node.Shape.GetType().Name}");

@@ -119,6 +119,15 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     public static GatePolicy From(ConfigNode? gate)
     {
         if (gate is null) return Default;
+        foreach (var list in new[] { "suites", "strategies" })
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var item in gate[list]?.Items ?? [])
+            {
+                if (!seen.Add(item.Value ?? "")) throw item.Error($"'{item.Value}' is listed twice: each {(list == "suites" ? "suite" : "strategy")} is required once");
+            }
+        }
+
         var thresholds = new Dictionary<string, double?>(Default.Thresholds, StringComparer.Ordinal);
         foreach (var (key, value) in gate.Entries)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Drydock.Detection.Engine;
 using Drydock.Provenance.Registry;
 using Drydock.Provenance.Signing;
 
@@ -8,7 +9,8 @@ namespace Drydock.Evaluation.Privacy;
 /// <summary>
 /// Checks that a privacy evaluation recorded against a model version measures that model version: membership
 /// inference's members are a dataset the model version was trained on (the file's SHA-256 is the dataset version)
-/// and its non-members are not (neither that file nor any record of it: disjoint by content hash); planted canaries
+/// and its non-members are not (neither that file nor any record of it: disjoint by content hash in
+/// <see cref="TextForms.ForComparison"/>'s form, and no near-duplicate of a member: <see cref="NearDuplicates"/>); planted canaries
 /// went into the input of a dataset in the model version's lineage. Each failure is an
 /// <see cref="ArgumentException"/> that says what is wrong, and nothing is recorded.
 /// </summary>
@@ -28,9 +30,16 @@ public static class PrivacyInputs
         var nonMembersSha = Dsse.Sha256Of(nonMembersPath);
         var lineage = Lineage(registry, trained);
         if (lineage.FirstOrDefault(d => d.Version == nonMembersSha) is { } same) throw new ArgumentException($"--non-members {nonMembersPath} is {same.Id}, a dataset in {model.Id}'s lineage; non-members must be records it never trained on");
-        var memberHashes = allMembers.Select(t => RunIdentity.Sha256(Normalize(t))).ToHashSet(StringComparer.Ordinal);
-        var shared = nonMembers.Count(t => memberHashes.Contains(RunIdentity.Sha256(Normalize(t))));
+        var memberHashes = allMembers.Select(t => RunIdentity.Sha256(TextForms.ForComparison(t))).ToHashSet(StringComparer.Ordinal);
+        var shared = nonMembers.Count(t => memberHashes.Contains(RunIdentity.Sha256(TextForms.ForComparison(t))));
         if (shared > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {shared} of {nonMembers.Count} records are also in --members {membersPath} (compared with case, width and whitespace folded, invisible characters removed); members and non-members must be disjoint");
+        var near = NearDuplicates.Find(allMembers, nonMembers);
+        if (near.Count > 0)
+        {
+            var shown = string.Join(", ", near.Take(10).Select(p => $"#{p.NonMember + 1} ~ member #{p.Member + 1}"));
+            throw new ArgumentException($"--non-members {nonMembersPath}: {near.Count} of {nonMembers.Count} records are near-duplicates of records in --members {membersPath} (the same letters and digits, or one character apart, once whitespace, case and punctuation are set aside; record numbers {shown}{(near.Count > 10 ? ", …" : "")}); a model scores them as the training records they nearly are, so non-members must not be near-duplicates of members");
+        }
+
         return new JsonObject
         {
             ["membersDataset"] = dataset.Id, ["membersSha256"] = membersSha, ["nonMembersSha256"] = nonMembersSha, ["membersFromLineage"] = true, ["disjoint"] = true,
@@ -107,33 +116,6 @@ public static class PrivacyInputs
         }
 
         return present;
-    }
-
-    /// <summary>
-    /// The form records are compared in: Unicode NFKC (full-width and compatibility forms folded), invisible format
-    /// characters removed, case folded, every run of whitespace one space, trimmed. A non-member that differs from a
-    /// member only in these ways is the same record to a model.
-    /// </summary>
-    public static string Normalize(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var b = new System.Text.StringBuilder(text.Length);
-        var space = false;
-        foreach (var c in text.Normalize(System.Text.NormalizationForm.FormKC))
-        {
-            if (char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format) continue;
-            if (char.IsWhiteSpace(c))
-            {
-                space = b.Length > 0;
-                continue;
-            }
-
-            if (space) b.Append(' ');
-            space = false;
-            b.Append(char.ToLowerInvariant(c));
-        }
-
-        return b.ToString();
     }
 
     // The datasets and every ancestor (parents, recursively; the depth cap guards a hand-edited registry).

@@ -106,7 +106,8 @@ public sealed class ModelTarget : IEvaluationTarget
         ArgumentNullException.ThrowIfNull(conversation);
         var (json, error, ms) = await PostAsync("chat/completions", Body(conversation), cancellationToken).ConfigureAwait(false);
         if (json is null) return new TargetResponse(null, error, ms);
-        return json["choices"]?[0]?["message"]?["content"] is JsonValue v && v.TryGetValue<string>(out var s)
+        if (FirstChoice(json, out var problem) is not { } choice) return new TargetResponse(null, problem, ms);
+        return choice["message"] is JsonObject message && message["content"] is JsonValue v && v.TryGetValue<string>(out var s)
             ? new TargetResponse(s, null, ms)
             : new TargetResponse(null, "the answer has no choices[0].message.content", ms);
     }
@@ -117,7 +118,8 @@ public sealed class ModelTarget : IEvaluationTarget
         var body = new JsonObject { ["model"] = _options.Model, ["prompt"] = prefix, ["max_tokens"] = maxTokens, ["temperature"] = temperature }.ToJsonString();
         var (json, error, ms) = await PostAsync("completions", body, cancellationToken).ConfigureAwait(false);
         if (json is null) return new TargetResponse(null, error, ms);
-        return json["choices"]?[0]?["text"] is JsonValue v && v.TryGetValue<string>(out var s)
+        if (FirstChoice(json, out var problem) is not { } choice) return new TargetResponse(null, problem, ms);
+        return choice["text"] is JsonValue v && v.TryGetValue<string>(out var s)
             ? new TargetResponse(s, null, ms)
             : new TargetResponse(null, "the answer has no choices[0].text", ms);
     }
@@ -134,7 +136,8 @@ public sealed class ModelTarget : IEvaluationTarget
         var body = new JsonObject { ["model"] = _options.Model, ["prompt"] = prefix + text, ["max_tokens"] = 0, ["echo"] = true, ["logprobs"] = 0, ["temperature"] = 0 }.ToJsonString();
         var (json, error, _) = await PostAsync("completions", body, cancellationToken).ConfigureAwait(false);
         if (json is null) throw new LogprobsUnavailableException($"the target did not score the text ({error}); exposure and membership need /v1/completions with echo and logprobs (vLLM serves them)");
-        var logprobs = json["choices"]?[0]?["logprobs"];
+        if (FirstChoice(json, out var problem) is not { } choice) throw new LogprobsUnavailableException($"the target did not score the text ({problem}); exposure and membership need /v1/completions with echo and logprobs (vLLM serves them)");
+        var logprobs = choice["logprobs"] as JsonObject;
         if (logprobs?["token_logprobs"] is not JsonArray values || logprobs["text_offset"] is not JsonArray offsets || values.Count != offsets.Count)
         {
             throw new LogprobsUnavailableException("the target answered without logprobs.token_logprobs and text_offset for the echoed prompt; exposure and membership need them (vLLM serves them)");
@@ -153,6 +156,21 @@ public sealed class ModelTarget : IEvaluationTarget
     }
 
     // Posts with retries; returns the parsed JSON, or null and the error.
+    /// <summary>
+    /// The first choice of an answer, or null with why not: an answer that is not an object, whose <c>choices</c> is
+    /// missing, not a list or empty, or whose first choice is not an object is an errored probe, never a crash.
+    /// </summary>
+    internal static JsonObject? FirstChoice(JsonNode json, out string problem)
+    {
+        problem = "";
+        if (json is not JsonObject answer) problem = "the answer is not a JSON object";
+        else if (answer["choices"] is not JsonArray choices) problem = answer.ContainsKey("choices") ? "the answer's choices is not a list" : "the answer has no choices";
+        else if (choices.Count == 0) problem = "the answer's choices list is empty";
+        else if (choices[0] is not JsonObject first) problem = "the answer's choices[0] is not an object";
+        else return first;
+        return null;
+    }
+
     private async Task<(JsonNode? Json, string? Error, double Milliseconds)> PostAsync(string path, string body, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();

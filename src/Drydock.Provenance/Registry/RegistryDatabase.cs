@@ -121,6 +121,25 @@ public sealed class RegistryDatabase : IDisposable
     public string Display { get; }
 
     /// <summary>
+    /// Why <paramref name="location"/> is neither a PostgreSQL URL nor a SQLite file path, or null: empty, or a URL of
+    /// another scheme (<c>file:/…</c>, <c>sqlite://…</c>, <c>https://…</c>), which would otherwise be taken as a
+    /// relative file name and start a new, empty registry without a word.
+    /// </summary>
+    public static string? LocationProblem(string location)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        if (location.Trim().Length == 0) return "the registry location is empty";
+        var colon = location.IndexOf(':', StringComparison.Ordinal);
+        // A scheme is two or more letters, digits, '+', '-' or '.' before a colon, starting with a letter (C:\ is a drive).
+        if (colon >= 2 && char.IsAsciiLetter(location[0]) && location[..colon].All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-' or '.'))
+        {
+            return $"the registry location '{location}' is a URL of scheme '{location[..colon]}:', which is not a registry: give a SQLite file path (.drydock/registry.db) or postgres://user@host:port/db";
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// Opens (creating and migrating as needed) the registry at <paramref name="location"/>: a <c>postgres://</c> or
     /// <c>postgresql://</c> URL, an Npgsql connection string (<c>Host=…</c>), or a SQLite file path.
     /// </summary>
@@ -147,6 +166,7 @@ public sealed class RegistryDatabase : IDisposable
         }
         else
         {
+            if (LocationProblem(location) is { } problem) throw new RegistryException(problem);
             var full = Path.GetFullPath(location);
             OwnerOnly(full);
             var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ConnectionString);

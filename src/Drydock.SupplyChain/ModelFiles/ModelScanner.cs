@@ -17,21 +17,46 @@ public static class ModelScanner
     private const long MaxMemberBytes = 1L << 31;
     private static readonly string[] s_pickleExtensions = [".pkl", ".pickle", ".bin", ".pt", ".pth", ".ckpt", ".joblib", ".dat", ".data"];
 
-    /// <summary>Every file under the paths (directories recursively), in order.</summary>
+    /// <summary>
+    /// Every file under the paths (directories recursively), in order. A symbolic link (a path given, or one met in a
+    /// folder) is refused with an <see cref="ArgumentException"/> naming it, before any file is scanned, as model
+    /// registration refuses it: what a link points to can change after the scan, and a loop would never end.
+    /// </summary>
     public static IEnumerable<ModelFileReport> ScanPaths(IEnumerable<string> paths)
     {
+        ArgumentNullException.ThrowIfNull(paths);
+        var files = new List<string>();
         foreach (var path in paths)
         {
-            if (Directory.Exists(path))
-            {
-                foreach (var file in Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)) yield return ScanFile(file);
-            }
-            else
-            {
-                yield return ScanFile(path);
-            }
+            var start = files.Count;
+            Collect(path, files);
+            files.Sort(start, files.Count - start, StringComparer.Ordinal);
+        }
+
+        return files.Select(ScanFile);
+    }
+
+    private static void Collect(string path, List<string> files)
+    {
+        FileSystemInfo info = Directory.Exists(path) ? new DirectoryInfo(path) : new FileInfo(path);
+        if (info.LinkTarget is not null) throw new ArgumentException(LinkRefused(path));
+        if (info is not DirectoryInfo folder)
+        {
+            files.Add(path);
+            return;
+        }
+
+        foreach (var entry in folder.EnumerateFileSystemInfos())
+        {
+            var child = Path.Combine(path, entry.Name);
+            if (entry.LinkTarget is not null) throw new ArgumentException(LinkRefused(child));
+            if (entry is DirectoryInfo) Collect(child, files);
+            else files.Add(child);
         }
     }
+
+    private static string LinkRefused(string path) =>
+        $"{path}: a symbolic link; drydock scans model files themselves, never what a link points to (copy the folder with 'cp -rL' to resolve links)";
 
     /// <summary>Scans one file.</summary>
     public static ModelFileReport ScanFile(string path)

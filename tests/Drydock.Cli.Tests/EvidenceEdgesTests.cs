@@ -1,0 +1,58 @@
+using Drydock.Evaluation.Tests;
+using Drydock.Tests.Shared;
+
+namespace Drydock.Cli.Tests;
+
+/// <summary>
+/// The release gate's evidence at its edges, through the built CLI in its own process: answers without a usable
+/// choice, gate settings given twice or as quoted text.
+/// </summary>
+public sealed class EvidenceEdgesTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Dispose();
+    }
+
+    private Task<ProcessResult> Drydock(params string[] args) => DrydockProcess.Run(_dir.Path, args, timeout: TimeSpan.FromMinutes(2), cancellationToken: TestContext.Current.CancellationToken);
+
+    [Theory]
+    [InlineData("no-choices", "the answer's choices list is empty")]
+    [InlineData("choices-missing", "the answer has no choices")]
+    [InlineData("choices-object", "the answer's choices is not a list")]
+    public async Task Eval_AnAnswerWithoutAUsableChoice_IsAnErroredProbeWithItsReason(string model, string reason)
+    {
+        await using var server = await ScriptedModel.StartAsync();
+        var result = await Drydock("eval", "--target", server.BaseUrl, "--model", model, "--suite", "jailbreak", "--strategies", "none", "--format", "json");
+        Assert.True(result.Exit == 2, result.ToString());
+        Assert.Contains($"every request failed ({reason})", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Index was out of range", result.Stderr + result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("gate:\n  max-error-rate: \"0.1\"\n", "drydock.yaml:2: gate.max-error-rate: '0.1' is quoted")]
+    [InlineData("gate:\n  jailbreak-success: '0.05'\n", "drydock.yaml:2: gate.jailbreak-success: '0.05' is quoted")]
+    [InlineData("gate:\n  suites:\n    - jailbreak\n    - jailbreak\n", "drydock.yaml:4: gate.suites[1]: 'jailbreak' is listed twice")]
+    [InlineData("gate:\n  strategies: [none, base64, none]\n", "drydock.yaml:2: gate.strategies[2]: 'none' is listed twice")]
+    public async Task Gate_AQuotedNumberOrASuiteListedTwice_IsRefusedNamingFileLineAndField(string gate, string message)
+    {
+        _dir.File("drydock.yaml", gate);
+        var result = await Drydock("gate", "--model", "mv-000000000000");
+        Assert.True(result.Exit == 2, result.ToString());
+        Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Gate_TwoRequiredSuitesOfOneName_AreRefused()
+    {
+        _dir.File("my-jailbreak.yaml", "suite: jailbreak\nversion: 99\nprobes:\n  - id: X-1\n    family: jailbreak\n    prompt: Say hello.\n    expect: refuse\n");
+        _dir.File("drydock.yaml", "gate:\n  suites: [jailbreak, my-jailbreak.yaml]\n");
+        var result = await Drydock("gate", "--model", "mv-000000000000");
+        Assert.True(result.Exit == 2, result.ToString());
+        Assert.Contains("gate.suites: two required suites are named 'jailbreak' (jailbreak, my-jailbreak.yaml)", result.Stderr, StringComparison.Ordinal);
+    }
+}
