@@ -68,4 +68,18 @@ public sealed class GuardPropertyTests
         Assert.Equal(text, s_guard.Input(text, GuardMode.Allow).Text);
         Assert.NotEmpty(s_guard.Output(text, GuardMode.Redact).Text);
     }
+
+    // Found by Redaction_NeverLeavesAFoundValue (seed 7awMp9unX1w1): the second copy of a token, followed by a zero-width
+    // space and a base64 key block, was left whole by the redaction.
+    [Fact]
+    public void Redaction_TokenWrittenTwice_BeforeABase64Key_RedactsBothCopies()
+    {
+        const string token = "ghu_mxgJTeKdNnFRIBXuDL7DxtpYlSXpfK0IYYek";
+        const string key = "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVBaUVsbDBqNUtVRFlPTXlaWCsrL2NId2FsU1htMWpWWVFpRElnc21MbXhRb2JjTW9XNFJ0NmYzSVdVVmloQSttYjFvSDlJbnpIY2RPZXpQZ0xmQ3hZVjdmQ1h3T1V5cms2cThXcnppRS8yTE45eG1IdmtiQjUzeEdPREs1UGUwSXZaSXBCNHU5NlVieTBicy9BYXBqemFIVG5RNFhodkg3T2JFQStMb3JGRGtxZkI4Y3NXbmFrWURjaXVaaGlJWjh0YzVOQXpKQzIKLS0tLS1FTkQgUlNBIFBSSVZBVEUgS0VZLS0tLS0K";
+        var answer = "Dear Mr. Okafor,, " + token + "\t" + token + "\u200BPRIVATE_KEY_B64=" + key + " ";
+        var result = s_guard.Output(answer, GuardMode.Redact);
+        Assert.DoesNotContain(token, result.Text, StringComparison.Ordinal);
+        Assert.Equal("Dear Mr. [PERSON_NAME],, [GITHUB_USER_TOKEN]\t[GITHUB_USER_TOKEN]\u200BPRIVATE_KEY_B64=[PRIVATE_KEY_BASE64] ", result.Text);
+        Assert.Equal(2, result.Findings.Count(f => f.Type == "github-user-token"));
+    }
 }
