@@ -82,4 +82,14 @@ public sealed class GuardPropertyTests
         Assert.Equal("Dear Mr. [PERSON_NAME],, [GITHUB_USER_TOKEN]\t[GITHUB_USER_TOKEN]\u200BPRIVATE_KEY_B64=[PRIVATE_KEY_BASE64] ", result.Text);
         Assert.Equal(2, result.Findings.Count(f => f.Type == "github-user-token"));
     }
+
+    // Found by Redaction_NeverLeavesAFoundValue (seed 9e_otSrI7qB1): a name introduced twice was redacted only once.
+    [Fact]
+    public void Redaction_NameIntroducedTwice_RedactsBothCopies()
+    {
+        const string line = "Hi, my name is Maria Gonzalez and I need help";
+        var answer = "Let me know if you need anything else., https://acme.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-01-01T00:00:00Z&sig=Zm9vYmFyYmF6cXV4cXV1eHh5enp5MTIzNDU2Nzg5MGFi%3D \u00e9\n\u00e9\t" + line + "\n" + line + " ";
+        var result = s_guard.Output(answer, GuardMode.Redact);
+        Assert.False(result.Text.Contains("Maria Gonzalez", StringComparison.Ordinal), string.Join("; ", result.Findings.Select(f => $"{f.Type} {f.Start}-{f.End}")) + " => " + result.Text);
+    }
 }
