@@ -121,6 +121,11 @@ public sealed partial class GatewayHost
         var prompt = string.Join("\n", texts);
         var semantic = exchange.Tier.SemanticInjection && exchange.Tier.Input != GuardMode.Off;
         var input = _guard.Input(prompt, exchange.Tier.Input, semantic);
+        if (JoinedTexts.SecretsAcross(_guard, texts, exchange.Tier.Input) is { Count: > 0 } across)
+        {
+            input = input with { Blocked = exchange.Tier.Input == GuardMode.Block, Findings = [.. input.Findings, .. across] };
+        }
+
         var audit = exchange.Audit;
         exchange.InputChecked = exchange.Tier.Input == GuardMode.Off ? "input=off" : $"input={Mode(exchange.Tier.Input)} texts={count + 1} detectors={TextGuard.InputDetectors}{(semantic ? ",semantic-injection" : "")}";
         exchange.Context.Response.Headers[GuardHeader] = exchange.InputChecked;

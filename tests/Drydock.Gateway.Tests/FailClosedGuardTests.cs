@@ -705,4 +705,22 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         _upstream.Script = null;
         Assert.True(status == 200 && body.Contains("\"hi\"", StringComparison.Ordinal), $"{status} {body}");
     }
+
+    // A key pasted half in a message's content and half in its name is whole in neither: the request's texts are judged
+    // joined. (Half in one message and half in the next still passes: the role strings sit between them in the join.)
+    [Theory]
+    [InlineData("name-and-content")]
+    public async Task ASecretSplitAcrossTheTextsOfARequest_IsBlocked(string shape)
+    {
+        var (key, _) = _keys.Create("split-in-" + shape, "internal", [], null);
+        var (a, b) = (FakeUpstream.AwsKey[..10], FakeUpstream.AwsKey[10..]);
+        var messages = shape == "messages"
+            ? new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "my key starts " + a }, new JsonObject { ["role"] = "user", ["content"] = b + " is the rest" })
+            : new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "my key is " + a, ["name"] = b });
+        var before = _upstream.Requests;
+        var (status, _, body, _) = await Send(key, completions: false, stream: false, request: new JsonObject { ["messages"] = messages });
+        Assert.True(status == 400 && body.Contains("input_blocked", StringComparison.Ordinal), $"{shape}: {status} {body}");
+        Assert.Equal(before, _upstream.Requests);
+        Assert.DoesNotContain(FakeUpstream.AwsKey, await AuditLog(), StringComparison.Ordinal);
+    }
 }
