@@ -121,6 +121,11 @@ public sealed partial class GatewayHost
         var prompt = string.Join("\n", texts);
         var semantic = exchange.Tier.SemanticInjection && exchange.Tier.Input != GuardMode.Off;
         var input = _guard.Input(prompt, exchange.Tier.Input, semantic);
+        if (JoinedTexts.SecretsAcross(_guard, texts, exchange.Tier.Input) is { Count: > 0 } across)
+        {
+            input = input with { Blocked = exchange.Tier.Input == GuardMode.Block, Findings = [.. input.Findings, .. across] };
+        }
+
         var audit = exchange.Audit;
         exchange.InputChecked = exchange.Tier.Input == GuardMode.Off ? "input=off" : $"input={Mode(exchange.Tier.Input)} texts={count + 1} detectors={TextGuard.InputDetectors}{(semantic ? ",semantic-injection" : "")}";
         exchange.Context.Response.Headers[GuardHeader] = exchange.InputChecked;
@@ -181,7 +186,8 @@ public sealed partial class GatewayHost
             if (body is null) return 0;
 
             // An answer read whole after its model was contained is not sent.
-            if (_operations.Resolve(exchange.Model) != exchange.Route) throw new UpstreamCutException();
+            // So is one that says it was served by a contained model, whatever name it was asked for under.
+            if (_operations.Resolve(exchange.Model) != exchange.Route || ServedByContained((body as JsonObject)?["model"])) throw new UpstreamCutException();
             var refused = WholeAnswerGuard.Guard(_guard, body, exchange.Chat, guarded);
 
             // A refused answer is still accounted for: its findings go to the log line and a canary opens its incident.
@@ -200,10 +206,15 @@ public sealed partial class GatewayHost
         }
 
         context.Response.Headers[GuardHeader] = exchange.InputChecked + "; " + OutputChecked(guarded, "stream");
-        var usage = await new StreamedAnswerGuard(_guard, _options.StreamWindow).RelayAsync(context, response, exchange.Chat, guarded, exchange.Audit).ConfigureAwait(false);
+        var usage = await new StreamedAnswerGuard(_guard, _options.StreamWindow, ServedByContained).RelayAsync(context, response, exchange.Chat, guarded, exchange.Audit).ConfigureAwait(false);
         await AccountAsync(exchange, guarded, usage ?? ((exchange.Prompt.Length + guarded.Text.Length) / 4)).ConfigureAwait(false);
         return 200;
     }
+
+    // True when an answer's model field names a model that is contained (the kill switch or a revert, under any of its
+    // names and spellings): an upstream that answers with it was routed there by a name that was not contained.
+    private bool ServedByContained(JsonNode? model) =>
+        model is JsonValue v && v.TryGetValue<string>(out var name) && name.Length > 0 && _operations.Resolve(name).Upstream is null;
 
     // After an answer: tokens counted, findings and text to the log line, canary trips alerted with an incident.
     private async Task AccountAsync(Exchange exchange, GuardedAnswer guarded, long tokens)

@@ -173,6 +173,38 @@ public sealed class ContainmentTests : IAsyncLifetime
         Assert.True(after < TimeSpan.FromSeconds(3), $"the stream ran on for {after.TotalSeconds:0.0} s after the kill switch");
     }
 
+    // An upstream that serves the contained model under another name (its own alias, a default) says so in the answer's
+    // model field: that answer is not sent either, whole or streamed.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnAnswerThatSaysAContainedModelWroteIt_IsRefused(bool streamed)
+    {
+        var v2 = ApprovedModel('2', "large");
+        _registry.Deploy("support", v2, null, null, "ops", s_policy);
+        await Eventually(async () => await Status("support") == 200);
+        Assert.Equal(HttpStatusCode.OK, (await Admin("/admin/contain", """{"model":"support"}""")).StatusCode);
+        Assert.Equal(503, await Status("support"));
+        using var http = Http(_key);
+        foreach (var served in new[] { "large", "LARGE", v2 })
+        {
+            var answer = streamed
+                ? $$"""{"id":"c1","object":"chat.completion.chunk","model":"{{served}}","choices":[{"index":0,"delta":{"content":"from the contained model"},"finish_reason":"stop"}]}"""
+                : $$"""{"id":"c1","object":"chat.completion","model":"{{served}}","choices":[{"index":0,"message":{"role":"assistant","content":"from the contained model"},"finish_reason":"stop"}]}""";
+            _upstream.Script = streamed ? Scripted.Stream([answer]) : Scripted.Json(answer);
+            using var response = await http.PostAsync(Url + "/v1/chat/completions", Body($$"""{"model":"tiny","stream":{{(streamed ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}"""), TestContext.Current.CancellationToken);
+            var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            Assert.DoesNotContain("from the contained model", body, StringComparison.Ordinal);
+            Assert.Contains("model_disabled", body, StringComparison.Ordinal);
+            if (!streamed) Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        }
+
+        // An answer from a model that is not contained passes.
+        _upstream.Script = Scripted.Json("""{"id":"c1","object":"chat.completion","model":"tiny","choices":[{"index":0,"message":{"role":"assistant","content":"fine"},"finish_reason":"stop"}]}""");
+        Assert.Equal(200, await Status("tiny"));
+        _upstream.Script = null;
+    }
+
     private string ApprovedModel(char digit, string name)
     {
         var id = _registry.RegisterModel(name, new string(digit, 64), null, [], [], null, "alice").Model.Id;

@@ -672,4 +672,55 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         Assert.True(status == 400 && answer.Contains("input_blocked", StringComparison.Ordinal), $"{status} {answer}");
         Assert.Equal(before, _upstream.Requests);
     }
+
+    // A byte list a client decodes as text, written so that the guard's reading of bytes (integers 0 to 255) skips it.
+    [Theory]
+    [InlineData("[104.0,105.0]", false)]
+    [InlineData("[104.0,105.0]", true)]
+    [InlineData("[1e2,105]", false)]
+    [InlineData("[1e2,105]", true)]
+    [InlineData("[104,-1]", false)]
+    [InlineData("[104,256]", true)]
+    [InlineData("[104.5]", false)]
+    [InlineData("\"aGk=\"", true)]
+    public async Task BytesThatAreNotIntegerBytes_AreRefused(string bytes, bool streamed)
+    {
+        var (key, _) = _keys.Create("bytes" + bytes.GetHashCode(StringComparison.Ordinal) + streamed, "internal", [], null);
+        var logprobs = "{\"content\":[{\"token\":\"hi\",\"logprob\":-0.1,\"bytes\":" + bytes + ",\"top_logprobs\":[{\"token\":\"hi\",\"logprob\":-0.2,\"bytes\":" + bytes + "}]}]}";
+        var choice = "{\"index\":0,\"" + (streamed ? "delta" : "message") + "\":{\"role\":\"assistant\",\"content\":\"hi\"},\"logprobs\":" + logprobs + ",\"finish_reason\":\"stop\"}";
+        var answer = "{\"id\":\"c1\",\"object\":\"chat.completion" + (streamed ? ".chunk" : "") + "\",\"model\":\"tiny\",\"choices\":[" + choice + "]}";
+        _upstream.Script = streamed ? Stream(answer) : Json(answer);
+        var (status, _, body, _) = await Send(key, completions: false, stream: streamed);
+        _upstream.Script = null;
+        if (streamed) Assert.True(status == 200 && body.Contains("\"upstream_error\"", StringComparison.Ordinal) && body.Contains("not a list of bytes", StringComparison.Ordinal), $"{status} {body}");
+        else Assert.True(status == 502 && body.Contains("upstream_malformed", StringComparison.Ordinal), $"{status} {body}");
+    }
+
+    [Fact]
+    public async Task IntegerBytes_Pass()
+    {
+        var (key, _) = _keys.Create("bytes-ok", "internal", [], null);
+        _upstream.Script = Json("{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"tiny\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"logprobs\":{\"content\":[{\"token\":\"hi\",\"logprob\":-0.1,\"bytes\":[104,105]}]},\"finish_reason\":\"stop\"}]}");
+        var (status, _, body, _) = await Send(key, completions: false, stream: false);
+        _upstream.Script = null;
+        Assert.True(status == 200 && body.Contains("\"hi\"", StringComparison.Ordinal), $"{status} {body}");
+    }
+
+    // A key pasted half in a message's content and half in its name is whole in neither: the request's texts are judged
+    // joined. (Half in one message and half in the next still passes: the role strings sit between them in the join.)
+    [Theory]
+    [InlineData("name-and-content")]
+    public async Task ASecretSplitAcrossTheTextsOfARequest_IsBlocked(string shape)
+    {
+        var (key, _) = _keys.Create("split-in-" + shape, "internal", [], null);
+        var (a, b) = (FakeUpstream.AwsKey[..10], FakeUpstream.AwsKey[10..]);
+        var messages = shape == "messages"
+            ? new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "my key starts " + a }, new JsonObject { ["role"] = "user", ["content"] = b + " is the rest" })
+            : new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "my key is " + a, ["name"] = b });
+        var before = _upstream.Requests;
+        var (status, _, body, _) = await Send(key, completions: false, stream: false, request: new JsonObject { ["messages"] = messages });
+        Assert.True(status == 400 && body.Contains("input_blocked", StringComparison.Ordinal), $"{shape}: {status} {body}");
+        Assert.Equal(before, _upstream.Requests);
+        Assert.DoesNotContain(FakeUpstream.AwsKey, await AuditLog(), StringComparison.Ordinal);
+    }
 }

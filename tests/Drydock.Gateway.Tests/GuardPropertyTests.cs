@@ -68,4 +68,28 @@ public sealed class GuardPropertyTests
         Assert.Equal(text, s_guard.Input(text, GuardMode.Allow).Text);
         Assert.NotEmpty(s_guard.Output(text, GuardMode.Redact).Text);
     }
+
+    // Found by Redaction_NeverLeavesAFoundValue (seed 7awMp9unX1w1): the second copy of a token, followed by a zero-width
+    // space and a base64 key block, was left whole by the redaction.
+    [Fact]
+    public void Redaction_TokenWrittenTwice_BeforeABase64Key_RedactsBothCopies()
+    {
+        const string token = "ghu_mxgJTeKdNnFRIBXuDL7DxtpYlSXpfK0IYYek";
+        const string key = "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVBaUVsbDBqNUtVRFlPTXlaWCsrL2NId2FsU1htMWpWWVFpRElnc21MbXhRb2JjTW9XNFJ0NmYzSVdVVmloQSttYjFvSDlJbnpIY2RPZXpQZ0xmQ3hZVjdmQ1h3T1V5cms2cThXcnppRS8yTE45eG1IdmtiQjUzeEdPREs1UGUwSXZaSXBCNHU5NlVieTBicy9BYXBqemFIVG5RNFhodkg3T2JFQStMb3JGRGtxZkI4Y3NXbmFrWURjaXVaaGlJWjh0YzVOQXpKQzIKLS0tLS1FTkQgUlNBIFBSSVZBVEUgS0VZLS0tLS0K";
+        var answer = "Dear Mr. Okafor,, " + token + "\t" + token + "\u200BPRIVATE_KEY_B64=" + key + " ";
+        var result = s_guard.Output(answer, GuardMode.Redact);
+        Assert.DoesNotContain(token, result.Text, StringComparison.Ordinal);
+        Assert.Equal("Dear Mr. [PERSON_NAME],, [GITHUB_USER_TOKEN]\t[GITHUB_USER_TOKEN]\u200BPRIVATE_KEY_B64=[PRIVATE_KEY_BASE64] ", result.Text);
+        Assert.Equal(2, result.Findings.Count(f => f.Type == "github-user-token"));
+    }
+
+    // Found by Redaction_NeverLeavesAFoundValue (seed 9e_otSrI7qB1): a name introduced twice was redacted only once.
+    [Fact]
+    public void Redaction_NameIntroducedTwice_RedactsBothCopies()
+    {
+        const string line = "Hi, my name is Maria Gonzalez and I need help";
+        var answer = "Let me know if you need anything else., https://acme.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-01-01T00:00:00Z&sig=Zm9vYmFyYmF6cXV4cXV1eHh5enp5MTIzNDU2Nzg5MGFi%3D \u00e9\n\u00e9\t" + line + "\n" + line + " ";
+        var result = s_guard.Output(answer, GuardMode.Redact);
+        Assert.False(result.Text.Contains("Maria Gonzalez", StringComparison.Ordinal), string.Join("; ", result.Findings.Select(f => $"{f.Type} {f.Start}-{f.End}")) + " => " + result.Text);
+    }
 }

@@ -217,13 +217,17 @@ public sealed class Detector
             positions.Sort();
         }
 
+        // A pattern anchored at its window's start (\G) matches only there and right after its own matches: windows of
+        // such a rule are never merged, or a second keyword inside the first one's window ("my name is …" written twice)
+        // would not be read.
+        var anchored = rule.Pattern.ToString().StartsWith("\\G", StringComparison.Ordinal);
         var windowStart = -1;
         var windowEnd = -1;
         foreach (var hit in positions)
         {
             var start = Math.Max(0, hit - rule.WindowBefore);
             var end = Math.Min(text.Length, hit + rule.WindowAfter);
-            if (windowEnd >= 0 && start <= windowEnd)
+            if (windowEnd >= 0 && (anchored ? start == windowStart : start <= windowEnd))
             {
                 windowEnd = Math.Max(windowEnd, end);
                 continue;

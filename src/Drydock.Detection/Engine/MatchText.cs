@@ -150,6 +150,36 @@ internal sealed class MatchText
         return builder.ToString();
     }
 
+    /// <summary>
+    /// The text with every character <see cref="Of"/> removes as invisible (written raw or as an escape) replaced by as
+    /// many spaces as it takes, so offsets stay those of the original; null when there is none. Removing an invisible
+    /// character joins what it separated ("ghu_…YYek\u200BPRIVATE" reads as one word, and the token's boundary is lost),
+    /// so a text that holds one is matched both ways.
+    /// </summary>
+    public static string? InvisibleAsSpace(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (IsPlain(text)) return null;
+        StringBuilder? builder = null;
+        for (var i = 0; i < text.Length;)
+        {
+            var (cp, width, _) = Next(text, i);
+            if (cp >= 0 && IsIgnorable(cp) && cp is not ('\t' or '\n' or '\r'))
+            {
+                builder ??= new StringBuilder(text, 0, i, text.Length);
+                builder.Append(' ', width);
+            }
+            else
+            {
+                builder?.Append(text, i, width);
+            }
+
+            i += width;
+        }
+
+        return builder?.ToString();
+    }
+
     // The code point at i (-1 for a lone surrogate), how many characters it takes, and whether it was a JSON escape
     // (\uXXXX, or a pair of them for a surrogate pair): text inside a JSON string inside a string (a tool call's
     // arguments) escapes what it likes, and an escaped soft hyphen or '+' must not hide a value.

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Drydock.Gateway.Limits;
 using Drydock.Gateway.Payload;
 using Microsoft.AspNetCore.Http;
 
@@ -15,7 +16,7 @@ namespace Drydock.Gateway.Guards;
 /// A stream it cannot read (not UTF-8, a line that is not an event field, a chunk that is not a JSON object, choices
 /// that are not a list, content sent as parts) is stopped with an error event; nothing unchecked goes out.
 /// </summary>
-internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
+internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<JsonNode?, bool>? servedByContained = null)
 {
     private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -77,6 +78,15 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window)
             if ((chunk["choices"] is { } c && c is not JsonArray) || (chunk["choices"] is JsonArray l && l.Any(e => e is not JsonObject)))
             {
                 failed = "the upstream sent choices that are not a list of objects";
+                break;
+            }
+
+            // A chunk that says a contained model wrote it ends the stream as the kill switch does (nothing held goes out).
+            if (servedByContained?.Invoke(chunk["model"]) == true) throw new UpstreamCutException();
+
+            if (JsonStrings.MalformedBytes(chunk) is not null)
+            {
+                failed = "the upstream sent a field bytes that is not a list of bytes";
                 break;
             }
 

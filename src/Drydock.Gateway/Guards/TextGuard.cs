@@ -114,18 +114,24 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
 
     // The findings of the detector and of canaries on the text as MatchText reads it, on original spans; when combining
     // marks are written on Latin letters, read once more without them (a mark inside a key hides it from its pattern,
-    // while the composed reading keeps "é" for the rules that read accented words).
+    // while the composed reading keeps "é" for the rules that read accented words); when invisible characters are
+    // removed, read once more with them as spaces (removing one between two values joins them into one word, and a
+    // pattern that ends at a word boundary then finds neither).
     private List<Finding> Scan(string text, CanaryAnalyzer? canaries, out MatchText match)
     {
         match = MatchText.Of(text);
         var found = Scan(match, canaries);
-        if (!match.MarkedLatin) return found;
-        foreach (var f in Scan(MatchText.Of(text, stripMarks: true), canaries))
+        if (match.MarkedLatin) Union(found, Scan(MatchText.Of(text, stripMarks: true), canaries));
+        if (match.Changed && MatchText.InvisibleAsSpace(text) is { } spaced) Union(found, Scan(MatchText.Of(spaced), canaries));
+        return found;
+    }
+
+    private static void Union(List<Finding> found, List<Finding> more)
+    {
+        foreach (var f in more)
         {
             if (!found.Exists(g => g.Start == f.Start && g.End == f.End && g.Type == f.Type)) found.Add(f);
         }
-
-        return found;
     }
 
     private List<Finding> Scan(MatchText match, CanaryAnalyzer? canaries)

@@ -21,6 +21,7 @@ internal static class WholeAnswerGuard
         if (body is not JsonObject root) return "the answer is not a JSON object";
         if (root["choices"] is { } c && c is not JsonArray) return "the answer's choices are not a list";
         if (root["choices"] is JsonArray list && list.Any(e => e is not JsonObject)) return "a choice of the answer is not an object";
+        if (JsonStrings.MalformedBytes(root) is { } bytes) return $"the answer's field {bytes} is not a list of bytes";
         if (answer.Guarding && root["choices"] is JsonArray withLogprobs)
         {
             foreach (var choice in withLogprobs.Cast<JsonObject>()) if (choice["logprobs"] is not null) choice["logprobs"] = null;

@@ -186,6 +186,36 @@ internal static class JsonStrings
         }
     }
 
+    /// <summary>
+    /// The path of the first <c>bytes</c> field (as in log probabilities) that is not null or a list of integers from 0
+    /// to 255 written as integers (<c>104.0</c>, <c>1e2</c>, <c>-1</c>, <c>256</c>, a string): a client decodes such a
+    /// list as text the guard would not have read, so the answer is refused as unreadable; null when there is none.
+    /// </summary>
+    public static string? MalformedBytes(JsonNode? node, string path = "")
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (name, value) in o)
+                {
+                    var at = path.Length == 0 ? name : path + "." + name;
+                    if (name == "bytes" && value is not null && (value is not JsonArray list || (list.Count > 0 && AsBytes(list) is null))) return at;
+                    if (MalformedBytes(value, at) is { } found) return found;
+                }
+
+                break;
+            case JsonArray a:
+                for (var i = 0; i < a.Count; i++)
+                {
+                    if (MalformedBytes(a[i], path + "[" + i.ToString(CultureInfo.InvariantCulture) + "]") is { } found) return found;
+                }
+
+                break;
+        }
+
+        return null;
+    }
+
     // A non-empty array whose every element is an integer from 0 to 255: bytes a client may decode as text.
     private static byte[]? AsBytes(JsonArray a)
     {
