@@ -106,7 +106,8 @@ public sealed partial class GatewayHost
     // does not define are one text for the input guard; what it checked goes to the x-drydock-guard header and the log.
     private async Task<int?> GuardInputAsync(Exchange exchange)
     {
-        exchange.Prompt = string.Join("\n", OpenAiPayload.PromptTexts(exchange.Request, exchange.Chat).ToArray());
+        var contents = OpenAiPayload.PromptTexts(exchange.Request, exchange.Chat).ToList();
+        exchange.Prompt = string.Join("\n", contents);
         var texts = JsonStrings.RequestTexts(exchange.Request, out var count, out var invalid);
         if (invalid is not null)
         {
@@ -121,7 +122,9 @@ public sealed partial class GatewayHost
         var prompt = string.Join("\n", texts);
         var semantic = exchange.Tier.SemanticInjection && exchange.Tier.Input != GuardMode.Off;
         var input = _guard.Input(prompt, exchange.Tier.Input, semantic);
-        if (JoinedTexts.SecretsAcross(_guard, texts, exchange.Tier.Input) is { Count: > 0 } across)
+        // Joined twice: every text of the request in order (a name beside its content), and the message contents alone
+        // (between two messages the join above has their roles and other fields).
+        if (JoinedTexts.SecretsAcross(_guard, texts, exchange.Tier.Input).Concat(JoinedTexts.SecretsAcross(_guard, contents, exchange.Tier.Input)).ToList() is { Count: > 0 } across)
         {
             input = input with { Blocked = exchange.Tier.Input == GuardMode.Block, Findings = [.. input.Findings, .. across] };
         }

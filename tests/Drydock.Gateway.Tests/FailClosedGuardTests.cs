@@ -706,10 +706,11 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         Assert.True(status == 200 && body.Contains("\"hi\"", StringComparison.Ordinal), $"{status} {body}");
     }
 
-    // A key pasted half in a message's content and half in its name is whole in neither: the request's texts are judged
-    // joined. (Half in one message and half in the next still passes: the role strings sit between them in the join.)
+    // A key pasted half in a message's content and half in its name, or half in one message and half in the next, is
+    // whole in neither: the request's texts, and its message contents on their own, are judged joined.
     [Theory]
     [InlineData("name-and-content")]
+    [InlineData("messages")]
     public async Task ASecretSplitAcrossTheTextsOfARequest_IsBlocked(string shape)
     {
         var (key, _) = _keys.Create("split-in-" + shape, "internal", [], null);
