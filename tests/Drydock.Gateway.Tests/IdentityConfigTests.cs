@@ -56,6 +56,7 @@ public sealed class IdentityConfigTests : IDisposable
     [InlineData("    jwks-url: https://idp/keys\n", "bad.yaml:2", "maps no claim value")]
     [InlineData("    tiers: {g: internal}\n", "bad.yaml:2", "exactly one of jwks-url or jwks-file")]
     [InlineData("    jwks-url: https://idp/keys\n    jwks-file: k.json\n    tiers: {g: internal}\n", "bad.yaml:2", "exactly one of jwks-url or jwks-file")]
+    [InlineData("    jwks-url: http://idp.example.com/keys\n    tiers: {g: internal}\n", "bad.yaml:5", "must be https")]
     [InlineData("    jwks-url: ftp://idp/keys\n    tiers: {g: internal}\n", "bad.yaml:5", "gateway.identity.jwks-url")]
     public void BadIdentitySettings_NameFileLineAndField(string yaml, string where, string field)
     {

@@ -83,6 +83,7 @@ public sealed record IdentityOptions
         if ((url is null) == (file is null)) throw identity.Error("name the signing keys with exactly one of jwks-url or jwks-file");
         Uri? jwks = null;
         if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out jwks) || jwks.Scheme is not ("https" or "http"))) throw identity.Error("jwks-url", $"'{url}' is not an http(s) URL");
+        if (jwks is not null && jwks.Scheme != Uri.UriSchemeHttps && !jwks.IsLoopback) throw identity.Error("jwks-url", $"'{url}' must be https (plain http is accepted only on loopback)");
         if (file is not null && !Path.IsPathRooted(file)) file = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(identity.File)) ?? ".", file);
         var algorithms = identity.Texts("algorithms") ?? DefaultAlgorithms;
         if (algorithms.Count == 0) throw identity.Error("algorithms", "names no algorithm; leave it out for RS256 and ES256");
