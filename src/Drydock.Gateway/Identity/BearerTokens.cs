@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -29,6 +30,12 @@ internal sealed class BearerTokens : IDisposable
     private readonly byte[] _subjectKey;
     private readonly TimeProvider _time;
     private volatile Prepared? _prepared;
+
+    // Tokens already validated against the keys now held, until they expire: a client sends the same token with every
+    // request, and its signature need not be verified again. A new key set (a refresh, a rotation) empties it in
+    // effect (an entry counts only with the set it was checked against); it never holds more than MaxSeen tokens.
+    private readonly ConcurrentDictionary<string, Seen> _seen = new(StringComparer.Ordinal);
+    private const int MaxSeen = 10_000;
 
     public BearerTokens(IdentityOptions options, byte[] subjectKey, TimeProvider? time = null)
     {
@@ -69,6 +76,7 @@ internal sealed class BearerTokens : IDisposable
         var keys = await _keys.GetAsync(kid, cancellationToken).ConfigureAwait(false);
         if (keys is null) return Refuse($"no signing keys: {_keys.Problem}");
         if (kid is not null && !keys.Has(kid)) return Refuse($"the token names a signing key the issuer does not publish (kid {Printable(kid)})");
+        if (_seen.TryGetValue(token, out var seen) && ReferenceEquals(seen.Keys, keys) && _time.GetUtcNow() < seen.Until) return new TokenCheck(seen.Identity, null);
         var result = await _handler.ValidateTokenAsync(read, Parameters(keys)).ConfigureAwait(false);
         if (!result.IsValid) return Refuse(Reason(result.Exception));
         var subject = read.TryGetPayloadValue<string>("sub", out var sub) && sub.Length > 0 ? sub : null;
@@ -86,10 +94,16 @@ internal sealed class BearerTokens : IDisposable
             if (values.Contains(value)) roles.Add(role);
         }
 
-        return new TokenCheck(new TokenIdentity(SubjectId(read.Issuer, subject), tier, roles), null);
+        var identity = new TokenIdentity(SubjectId(read.Issuer, subject), tier, roles);
+        if (_seen.Count >= MaxSeen) _seen.Clear();
+        _seen[token] = new Seen(identity, keys, new DateTimeOffset(read.ValidTo, TimeSpan.Zero));
+        return new TokenCheck(identity, null);
     }
 
     public void Dispose() => _keys.Dispose();
+
+    /// <summary>Forgets the tokens already validated (each is then checked whole again).</summary>
+    internal void ForgetSeen() => _seen.Clear();
 
     // The same issuer and subject give the same id on every instance of the project (the key comes from its key store's pepper).
     private string SubjectId(string issuer, string subject) =>
@@ -127,6 +141,8 @@ internal sealed class BearerTokens : IDisposable
     }
 
     private sealed record Prepared(KeySet Keys, TokenValidationParameters Parameters);
+
+    private sealed record Seen(TokenIdentity Identity, KeySet Keys, DateTimeOffset Until);
 
     private static TokenCheck Refuse(string reason) => new(null, reason);
 
