@@ -13,6 +13,7 @@ namespace Drydock.Bench;
 /// gateway's cache of validated tokens), and an API key for comparison.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class TokenValidationBench
 {
     private const string Issuer = "https://login.example.com/";

@@ -106,7 +106,7 @@ public sealed class BearerTokenTests : IAsyncLifetime
 
     public static TheoryData<string> Refusals() =>
     [
-        "wrong-issuer", "wrong-audience", "expired", "not-yet-valid", "no-expiry", "unknown-kid", "alg-none", "hs256-with-public-key",
+        "wrong-issuer", "wrong-audience", "expired", "not-yet-valid", "no-expiry", "unknown-kid", "no-kid", "no-subject", "alg-none", "hs256-with-public-key",
         "malformed", "oversized", "no-tier", "model-not-in-tier", "roles-only",
     ];
 
@@ -123,6 +123,8 @@ public sealed class BearerTokenTests : IAsyncLifetime
             "not-yet-valid" => (_issuer.Token(["support-agents"], notBefore: now.AddHours(1), expires: now.AddHours(2)), 401, "tiny"),
             "no-expiry" => (_issuer.Token(["support-agents"], withExpiry: false), 401, "tiny"),
             "unknown-kid" => (_issuer.Token(["support-agents"], _issuer.Unpublished()), 401, "tiny"),
+            "no-kid" => (_issuer.Token(["support-agents"], withKid: false), 401, "tiny"),
+            "no-subject" => (_issuer.Token(["support-agents"], subject: ""), 401, "tiny"),
             "alg-none" => (_issuer.Unsigned(["support-agents"]), 401, "tiny"),
             "hs256-with-public-key" => (_issuer.SignedWithPublicKeyAsHmac(["support-agents"]), 401, "tiny"),
             "malformed" => ("eyJhbGciOiJSUzI1NiJ9.not-json.@@@", 401, "tiny"),
@@ -152,6 +154,8 @@ public sealed class BearerTokenTests : IAsyncLifetime
             "not-yet-valid" => "not yet valid",
             "no-expiry" => "no expiry",
             "unknown-kid" => "a signing key the issuer does not publish",
+            "no-kid" => "names no signing key (kid)",
+            "no-subject" => "no subject (sub)",
             "alg-none" => "algorithm 'none' is not accepted",
             "hs256-with-public-key" => "algorithm 'HS256' is not accepted",
             "malformed" => "malformed",

@@ -92,7 +92,7 @@ public sealed class TestIssuer : IAsyncDisposable
     }
 
     /// <summary>A signed token; by default valid for an hour, for this issuer and audience, subject alice in the given groups.</summary>
-    public string Token(string[] groups, string kid = "rsa-1", string? issuer = null, string audience = Audience, DateTime? notBefore = null, DateTime? expires = null, string subject = "alice", bool withExpiry = true)
+    public string Token(string[] groups, string kid = "rsa-1", string? issuer = null, string audience = Audience, DateTime? notBefore = null, DateTime? expires = null, string subject = "alice", bool withExpiry = true, bool withKid = true)
     {
         var now = DateTime.UtcNow;
         var descriptor = new SecurityTokenDescriptor
@@ -103,7 +103,7 @@ public sealed class TestIssuer : IAsyncDisposable
             NotBefore = notBefore ?? now.AddMinutes(-1),
             Expires = withExpiry ? expires ?? now.AddHours(1) : null,
             Claims = new Dictionary<string, object> { ["sub"] = subject, ["groups"] = groups },
-            SigningCredentials = Credentials(kid),
+            SigningCredentials = Credentials(kid, withKid),
         };
         return _handler.CreateToken(descriptor);
     }
@@ -130,10 +130,10 @@ public sealed class TestIssuer : IAsyncDisposable
         });
     }
 
-    private SigningCredentials Credentials(string kid) => _keys[kid] switch
+    private SigningCredentials Credentials(string kid, bool named) => _keys[kid] switch
     {
-        RSA rsa => new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = kid }, SecurityAlgorithms.RsaSha256),
-        ECDsa ec => new SigningCredentials(new ECDsaSecurityKey(ec) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256),
+        RSA rsa => new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = named ? kid : null }, SecurityAlgorithms.RsaSha256),
+        ECDsa ec => new SigningCredentials(new ECDsaSecurityKey(ec) { KeyId = named ? kid : null }, SecurityAlgorithms.EcdsaSha256),
         _ => throw new InvalidOperationException(),
     };
 

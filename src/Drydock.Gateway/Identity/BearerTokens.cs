@@ -72,10 +72,11 @@ internal sealed class BearerTokens : IDisposable
         // Before any key is looked at: an algorithm not on the list (none, HS256 made with a public key) is refused.
         if (!_algorithms.Contains(read.Alg)) return Refuse($"the token's algorithm '{Printable(read.Alg)}' is not accepted ({string.Join(", ", _algorithms)})");
         if (read.IsEncrypted) return Refuse("encrypted tokens are not accepted");
-        var kid = read.Kid is { Length: > 0 } k ? k : null;
+        // The key is the one the token names, never whichever of the issuer's keys happens to verify it.
+        if (read.Kid is not { Length: > 0 } kid) return Refuse("the token names no signing key (kid)");
         var keys = await _keys.GetAsync(kid, cancellationToken).ConfigureAwait(false);
         if (keys is null) return Refuse($"no signing keys: {_keys.Problem}");
-        if (kid is not null && !keys.Has(kid)) return Refuse($"the token names a signing key the issuer does not publish (kid {Printable(kid)})");
+        if (!keys.Has(kid)) return Refuse($"the token names a signing key the issuer does not publish (kid {Printable(kid)})");
         if (_seen.TryGetValue(token, out var seen) && ReferenceEquals(seen.Keys, keys) && _time.GetUtcNow() < seen.Until) return new TokenCheck(seen.Identity, null);
         var result = await _handler.ValidateTokenAsync(read, Parameters(keys)).ConfigureAwait(false);
         if (!result.IsValid) return Refuse(Reason(result.Exception));
