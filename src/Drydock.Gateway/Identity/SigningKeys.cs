@@ -55,7 +55,8 @@ internal sealed class SigningKeys : IDisposable
                     _lastAttempt = now;
                     try
                     {
-                        current = _current = new KeySet(await ReadAsync(cancellationToken).ConfigureAwait(false), now);
+                        // Read for every waiting request, not this one: its client going away does not cut the read short.
+                        current = _current = new KeySet(await ReadAsync(CancellationToken.None).ConfigureAwait(false), now);
                         _problem = null;
                     }
                     catch (Exception e) when (e is HttpRequestException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException or TaskCanceledException or SigningKeysException)
