@@ -31,6 +31,9 @@ public sealed record GatewayServices(ApiKeyStore Keys, Detector Detector)
 
     /// <summary>The semantic injection stage, required when a tier sets <c>semantic-injection</c>; null for none.</summary>
     public Detection.Analyzers.IInjectionJudge? InjectionJudge { get; init; }
+
+    /// <summary>The clock bearer tokens are checked against (the system's unless given).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }
 
 /// <summary>
@@ -61,6 +64,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private readonly RequestAuditLog? _audit;
     private readonly ILogger _log;
     private readonly UpstreamClient _upstream;
+    private readonly Identity.BearerTokens? _tokens;
     private readonly WebApplication _app;
     private int _inFlight;
 
@@ -85,6 +89,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         _monitor = new ExtractionMonitor(options.AbuseThreshold);
         _audit = options.AuditFolder is null ? null : new RequestAuditLog(options.AuditFolder, options.AuditRetentionDays, options.AuditText, services.Keys.DeriveKey("request-log text"));
         _upstream = new UpstreamClient(options.Upstream, options.UpstreamTimeout);
+        _tokens = options.Identity is null ? null : new Identity.BearerTokens(options.Identity, services.Keys.DeriveKey("token subject"), services.Time);
         var builder = WebApplication.CreateSlimBuilder(HostOptions());
         builder.Logging.ClearProviders();
         if (services.Logs is not null) builder.Logging.AddProvider(services.Logs);
@@ -145,6 +150,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _upstream.Dispose();
+        _tokens?.Dispose();
         _audit?.Dispose();
         _operations.Dispose();
         await _state.DisposeAsync().ConfigureAwait(false);
@@ -163,7 +169,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
     // The models a key may use: the upstream's list plus served aliases, less what is disabled or outside the key's tier.
     private async Task Models(HttpContext context)
     {
-        var key = Authenticate(context);
+        var caller = await IdentifyAsync(context).ConfigureAwait(false);
+        var key = caller.Token is { Tier: not null } token ? SubjectKey(token) : caller.Key;
+        if (caller.Token is { Tier: null }) { await Error(context, 403, "no_tier", "the token's claims map to no tier of this gateway").ConfigureAwait(false); return; }
+        if (caller.Refusal is not null) { await Error(context, 401, "invalid_token", "missing, malformed, expired or untrusted bearer token").ConfigureAwait(false); return; }
         if (key is null || key.Tier == GatewayOptions.AdminTier) { await Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return; }
         var tier = _options.Tiers.GetValueOrDefault(key.Tier);
         using var response = await _upstream.ForwardAsync(context, HttpMethod.Get, "models", null).ConfigureAwait(false);

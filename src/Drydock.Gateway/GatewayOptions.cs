@@ -76,6 +76,9 @@ public sealed record GatewayOptions
     /// <summary>How long an abusive key stays throttled.</summary>
     public TimeSpan ThrottleFor { get; init; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>Identity-provider bearer tokens accepted beside API keys (<c>gateway.identity:</c>), or null for API keys only.</summary>
+    public Identity.IdentityOptions? Identity { get; init; }
+
     /// <summary>The shape of the <c>gateway:</c> section of drydock.yaml (checked by <see cref="ConfigReader"/>).</summary>
     public static MapShape Shape { get; } = ConfigShape.Map(
         ("tiers", ConfigShape.MapOf(ConfigShape.Map(
@@ -93,7 +96,8 @@ public sealed record GatewayOptions
         ("abuse-threshold", ConfigShape.Number(0, 1)),
         ("audit", ConfigShape.Map(
             ("retention-days", ConfigShape.Integer(1)),
-            ("text", ConfigShape.OneOf("none", "hash", "redacted")))));
+            ("text", ConfigShape.OneOf("none", "hash", "redacted")))),
+        ("identity", Drydock.Gateway.Identity.IdentityOptions.Shape));
 
     /// <summary>The tier names a key may have under a checked <c>gateway:</c> section (null: the built-in tiers).</summary>
     public static IReadOnlyCollection<string> TierNames(ConfigNode? gateway) =>
@@ -108,6 +112,7 @@ public sealed record GatewayOptions
         if (gateway is null) return this;
         var result = this;
         if (gateway["tiers"] is { } tiers) result = result with { Tiers = ReadTiers(tiers) };
+        if (gateway["identity"] is { } identity) result = result with { Identity = Drydock.Gateway.Identity.IdentityOptions.Read(identity, [.. result.Tiers.Keys]) };
         if (gateway["aliases"] is { } aliases) result = result with { Aliases = aliases.Entries.ToDictionary(a => a.Key, a => a.Value.Value ?? "", StringComparer.Ordinal) };
         if (gateway.Number("abuse-threshold") is <= 0) throw gateway.Error("abuse-threshold", "must be a number above 0 and at most 1");
         result = result with

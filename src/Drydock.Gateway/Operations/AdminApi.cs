@@ -7,7 +7,9 @@ using Microsoft.AspNetCore.Http;
 namespace Drydock.Gateway.Operations;
 
 /// <summary>
-/// The admin API, for keys of the <c>admin</c> tier only (any other key gets 403, none 401): read deployments and
+/// The admin API, for keys of the <c>admin</c> tier and identity-provider tokens with the <c>admin</c> role (any other
+/// key gets 403, none 401; a token with the <c>incident-responder</c> role reads, contains and enables, and does not
+/// revoke keys): read deployments and
 /// incidents; contain a model alias (disable it, or revert it to the previous approved version); enable it again;
 /// revoke an API key on every instance. Each action is recorded on an incident in the registry's audit log.
 /// </summary>
@@ -44,12 +46,12 @@ internal static class AdminApi
                 Optional(body, "reason"), Optional(body, "incident"), Actor(context, host));
             Monitoring.GatewayLog.Contained(host.Log, state.Alias, state.Enabled ? "reverted to " + state.ModelId : "disabled", Actor(context, host), incident);
             return new JsonObject { ["incident"] = incident, ["alias"] = state.Alias, ["enabled"] = state.Enabled, ["model"] = state.ModelId, ["upstreamModel"] = state.UpstreamModel };
-        })));
+        }, AdminRight.Contain)));
         app.MapPost("/admin/enable", (RequestDelegate)(context => Run(context, host, body =>
         {
             var state = host.Operations.Enable(Required(body, "model"), Optional(body, "reason"), Actor(context, host));
             return new JsonObject { ["alias"] = state.Alias, ["enabled"] = state.Enabled, ["model"] = state.ModelId };
-        })));
+        }, AdminRight.Contain)));
         app.MapPost("/admin/keys/revoke", (RequestDelegate)(context => RunAsync(context, host, async body =>
         {
             var id = Required(body, "id");
@@ -58,16 +60,36 @@ internal static class AdminApi
             var incident = Optional(body, "incident") ?? host.Operations.OpenIncident("key-compromise", "high", $"key:{id}", Optional(body, "reason") ?? "revoked through the admin API");
             if (incident is not null && host.Operations.HasRegistry) host.Operations.Record(incident, "contained", $"key:{id} revoked", Actor(context, host));
             return new JsonObject { ["revoked"] = id, ["incident"] = incident };
-        })));
+        }, AdminRight.Keys)));
     }
 
-    private static Task Run(HttpContext context, GatewayHost host, Func<JsonObject, JsonObject> action) => RunAsync(context, host, body => Task.FromResult(action(body)));
+    private static Task Run(HttpContext context, GatewayHost host, Func<JsonObject, JsonObject> action, AdminRight right = AdminRight.Read) => RunAsync(context, host, body => Task.FromResult(action(body)), right);
 
-    private static async Task RunAsync(HttpContext context, GatewayHost host, Func<JsonObject, Task<JsonObject>> action)
+    private static async Task RunAsync(HttpContext context, GatewayHost host, Func<JsonObject, Task<JsonObject>> action, AdminRight right)
     {
-        var key = host.Authenticate(context);
-        if (key is null) { await GatewayHost.Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return; }
-        if (key.Tier != GatewayOptions.AdminTier) { await GatewayHost.Error(context, 403, "not_admin", "the admin API needs an administrator key (drydock keys create --admin)").ConfigureAwait(false); return; }
+        var caller = await host.IdentifyAsync(context).ConfigureAwait(false);
+        if (caller.Refusal is not null) { await GatewayHost.Error(context, 401, "invalid_token", "missing, malformed, expired or untrusted bearer token").ConfigureAwait(false); return; }
+        if (caller.Token is { } token)
+        {
+            // A token acts by its roles: admin does everything here, incident-responder reads and contains but does not manage keys.
+            var allowed = token.Roles.Contains("admin") || (right != AdminRight.Keys && token.Roles.Contains("incident-responder"));
+            if (!allowed)
+            {
+                Identity.IdentityLog.NotAllowed(host.Log, token.SubjectId, context.Request.Path, $"roles [{string.Join(",", token.Roles.Order(StringComparer.Ordinal))}] may not {right.ToString().ToLowerInvariant()}");
+                await GatewayHost.Error(context, 403, "role_not_allowed", right == AdminRight.Keys ? "managing keys needs the admin role" : "the admin API needs the admin or incident-responder role").ConfigureAwait(false);
+                return;
+            }
+
+            context.Items[ActorItem] = "oidc:" + token.SubjectId;
+        }
+        else
+        {
+            var key = caller.Key;
+            if (key is null) { await GatewayHost.Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return; }
+            if (key.Tier != GatewayOptions.AdminTier) { await GatewayHost.Error(context, 403, "not_admin", "the admin API needs an administrator key (drydock keys create --admin)").ConfigureAwait(false); return; }
+            context.Items[ActorItem] = "admin:" + key.Name;
+        }
+
         JsonObject body = [];
         try
         {
@@ -93,9 +115,23 @@ internal static class AdminApi
         }
     }
 
-    private static string Actor(HttpContext context, GatewayHost host) => "admin:" + (host.Authenticate(context)?.Name ?? "?");
+    private const string ActorItem = "drydock.actor";
+
+    // Who acts, as established by RunAsync before any action: "admin:NAME" for a key, "oidc:sub_HASH" for a token.
+    private static string Actor(HttpContext context, GatewayHost host) => context.Items[ActorItem] as string ?? throw new InvalidOperationException("no actor established");
 
     private static string Required(JsonObject body, string field) => Optional(body, field) ?? throw new RegistryException($"field '{field}' is required");
 
     private static string? Optional(JsonObject body, string field) => body[field] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
+}
+
+/// <summary>What an admin API route does, for the roles a token needs.</summary>
+internal enum AdminRight
+{
+    /// <summary>Read deployments and incidents.</summary>
+    Read,
+    /// <summary>Contain or enable a model.</summary>
+    Contain,
+    /// <summary>Revoke a key.</summary>
+    Keys,
 }
