@@ -35,6 +35,7 @@ public static class ResultsFile
     public static string KeyPath(RegistryDatabase db)
     {
         ArgumentNullException.ThrowIfNull(db);
+        if (Provenance.Audit.AuditWitness.FolderProblem(db) is { } problem) throw new KeyRingException(problem);
         return Path.Combine(Provenance.Audit.AuditWitness.Folder, "results-id-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(db.Identity)))[..16] + ".key");
     }
 

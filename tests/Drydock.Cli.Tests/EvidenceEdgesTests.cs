@@ -33,6 +33,41 @@ public sealed class EvidenceEdgesTests : IDisposable
         Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Eval_AnAnswerLargerThan16MiB_IsAnErroredProbe_NeverHeldWhole()
+    {
+        await using var server = await ScriptedModel.StartAsync();
+        var result = await Drydock("eval", "--target", server.BaseUrl, "--model", "huge", "--suite", "jailbreak", "--strategies", "none", "--concurrency", "2");
+        Assert.True(result.Exit == 2, result.ToString());
+        Assert.Contains("every request failed (the answer is larger than 16 MiB)", result.Stderr, StringComparison.Ordinal);
+    }
+
+    // The witness and the results key must lie outside the project, whichever variable puts them there and through
+    // links too: whoever can put the project back could otherwise put them back with it.
+    [Theory]
+    [InlineData("DRYDOCK_STATE_HOME", ".drydock/state", false)]
+    [InlineData("XDG_STATE_HOME", "xdg", false)]
+    [InlineData("DRYDOCK_STATE_HOME", "inside", true)]
+    public async Task AStateFolderInsideTheProject_IsRefused(string variable, string folder, bool throughALink)
+    {
+        Assert.Equal(0, (await Drydock("init")).Exit);
+        var target = Path.Combine(_dir.Path, folder);
+        Directory.CreateDirectory(target);
+        var state = target;
+        using var outside = new TempDir();
+        if (throughALink)
+        {
+            state = Path.Combine(outside.Path, "state");
+            Directory.CreateSymbolicLink(state, target);
+        }
+
+        var environment = new Dictionary<string, string?> { ["DRYDOCK_STATE_HOME"] = null, [variable] = state };
+        var result = await DrydockProcess.Run(_dir.Path, ["audit", "verify"], environment, timeout: TimeSpan.FromMinutes(2), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(result.Exit != 0, result.ToString());
+        Assert.Contains("is inside the project", result.Stderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFiles(target, "*", SearchOption.AllDirectories));
+    }
+
     [Theory]
     [InlineData("gate:\n  max-error-rate: \"0.1\"\n", "drydock.yaml:2: gate.max-error-rate: '0.1' is quoted")]
     [InlineData("gate:\n  jailbreak-success: '0.05'\n", "drydock.yaml:2: gate.jailbreak-success: '0.05' is quoted")]

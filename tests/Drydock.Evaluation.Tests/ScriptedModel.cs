@@ -18,7 +18,7 @@ namespace Drydock.Evaluation.Tests;
 /// answers 503 with Retry-After the first time it sees a request, then like "refuser". "arguer" refuses without a
 /// refusal phrase; "judge" grades: REFUSED for the arguer's answers, COMPLIED otherwise. "short-only" answers HTTP
 /// 400 to a conversation longer than 160 characters and refuses the rest. "no-choices", "choices-missing" and
-/// "choices-object" answer JSON with an empty, missing or non-list <c>choices</c>. <see cref="As"/> makes the server behave
+/// "choices-object" answer JSON with an empty, missing or non-list <c>choices</c>; "huge" answers 17 MiB of JSON. <see cref="As"/> makes the server behave
 /// as one model whatever name is asked for (two endpoints serving the same model name differently).
 /// </summary>
 public sealed partial class ScriptedModel : IAsyncDisposable
@@ -115,6 +115,16 @@ public sealed partial class ScriptedModel : IAsyncDisposable
             context.Response.StatusCode = 400;
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync("""{"error":{"message":"prompt too long","type":"invalid_request_error"}}""");
+            return;
+        }
+
+        if (model == "huge")
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"");
+            var block = new string('a', 1 << 20);
+            for (var i = 0; i < 17; i++) await context.Response.WriteAsync(block);
+            await context.Response.WriteAsync("\"}}]}");
             return;
         }
 

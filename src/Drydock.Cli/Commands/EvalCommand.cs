@@ -164,6 +164,7 @@ internal static class EvalCommand
         }
 
         using var opened = open is null ? project.OpenRegistry() : null;
+        if (Provenance.Audit.AuditWitness.FolderProblem((open ?? opened!).Database, project.Root) is { } outside) throw new Provenance.KeyRingException(outside);
         var path = ResultsFile.KeyPath((open ?? opened!).Database);
         if (project.Root is { } root && Path.Combine(root, ResultsFile.ProjectKeyPath) is var local && (File.Exists(local) || new FileInfo(local).LinkTarget is not null))
         {

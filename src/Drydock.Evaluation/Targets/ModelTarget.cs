@@ -190,8 +190,15 @@ public sealed class ModelTarget : IEvaluationTarget
                         Content = new StringContent(body, Encoding.UTF8, "application/json"),
                     };
                     if (_options.ApiKey is not null) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _options.ApiKey);
-                    using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-                    var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    timeout.CancelAfter(_options.Timeout);
+                    using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+                    if (await ReadBoundedAsync(response.Content, timeout.Token).ConfigureAwait(false) is not { } text)
+                    {
+                        // Too large to be an answer: an errored probe, not retried (the endpoint would send it again).
+                        return (null, $"the answer is larger than {MaxAnswerBytes / (1024 * 1024)} MiB", clock.Elapsed.TotalMilliseconds);
+                    }
+
                     if (response.IsSuccessStatusCode)
                     {
                         try
@@ -212,7 +219,11 @@ public sealed class ModelTarget : IEvaluationTarget
                 {
                     error = "unreachable: " + e.Message;
                 }
-                catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+                catch (IOException e)
+                {
+                    error = "the answer was cut short: " + e.Message;
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
                     error = $"no answer within {_options.Timeout.TotalSeconds:0} s";
                 }
@@ -226,6 +237,26 @@ public sealed class ModelTarget : IEvaluationTarget
         {
             _slots.Release();
         }
+    }
+
+    /// <summary>The largest answer read (bytes); a larger one is an errored probe, never held in memory.</summary>
+    public const int MaxAnswerBytes = 16 * 1024 * 1024;
+
+    // The body as text, or null when it is larger than MaxAnswerBytes (said by its length or found while reading).
+    private static async Task<string?> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength > MaxAnswerBytes) return null;
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > MaxAnswerBytes) return null;
+            buffer.Write(chunk, 0, read);
+        }
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     /// <inheritdoc />

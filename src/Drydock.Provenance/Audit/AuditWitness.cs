@@ -30,6 +30,7 @@ public static class AuditWitness
     public static string PathOf(RegistryDatabase db)
     {
         ArgumentNullException.ThrowIfNull(db);
+        if (FolderProblem(db) is { } problem) throw new KeyRingException(problem);
         return Path.Combine(Folder, "audit-id-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(db.Identity)))[..16] + ".json");
     }
 
@@ -41,7 +42,79 @@ public static class AuditWitness
     public static string? Check(RegistryDatabase db)
     {
         ArgumentNullException.ThrowIfNull(db);
-        return Check(db, PathOf(db)) ?? Check(db, LegacyPathOf(db));
+        return FolderProblem(db) ?? Check(db, PathOf(db)) ?? Check(db, LegacyPathOf(db));
+    }
+
+    /// <summary>
+    /// Why the witness folder cannot witness this registry, or null: it lies (links resolved) inside the project that
+    /// holds the registry (the folder above its <c>.drydock</c>, or the registry file's own folder), where whoever can
+    /// put the project back can put the witness and the results key back with it.
+    /// </summary>
+    public static string? FolderProblem(RegistryDatabase db) => FolderProblem(db, null);
+
+    /// <summary>As <see cref="FolderProblem(RegistryDatabase)"/>, also refusing a folder inside <paramref name="projectRoot"/>.</summary>
+    public static string? FolderProblem(RegistryDatabase db, string? projectRoot)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        string state;
+        try
+        {
+            state = RealPath(Folder);
+        }
+        catch (IOException e)
+        {
+            return $"the audit witness folder {Folder} cannot be resolved ({e.Message})";
+        }
+
+        var guarded = new List<string>();
+        if (projectRoot is not null) guarded.Add(projectRoot);
+        if (db.SqliteFile is { } file && Path.GetDirectoryName(file) is { } folder)
+        {
+            guarded.Add(Path.GetFileName(folder) == ".drydock" ? Path.GetDirectoryName(folder)! : folder);
+        }
+
+        foreach (var root in guarded)
+        {
+            string real;
+            try
+            {
+                real = RealPath(root);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            var inside = Path.TrimEndingDirectorySeparator(real);
+            if (state == inside || state.StartsWith(inside + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                return $"the audit witness folder {Folder} is inside the project {root}: whoever can put the project back could put its witness and results key back with it; " +
+                    "set DRYDOCK_STATE_HOME (or XDG_STATE_HOME, or HOME) to a folder outside the project";
+            }
+        }
+
+        return null;
+    }
+
+    // The full path with every symbolic link on the way resolved (the part that does not exist yet kept as written).
+    private static string RealPath(string path)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        var root = Path.GetPathRoot(full) ?? "/";
+        var current = root;
+        foreach (var part in full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var next = Path.Combine(current, part);
+            var info = new FileInfo(next);
+            if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } target)
+            {
+                next = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.FullName));
+            }
+
+            current = next;
+        }
+
+        return Path.TrimEndingDirectorySeparator(current);
     }
 
     private static string? Check(RegistryDatabase db, string path)

@@ -103,13 +103,17 @@ public sealed class RegistryDatabase : IDisposable
 
     private readonly IDisposable? _dataSource;
 
-    private RegistryDatabase(DbConnection connection, bool postgres, string display, IDisposable? dataSource = null)
+    private RegistryDatabase(DbConnection connection, bool postgres, string display, IDisposable? dataSource = null, string? sqliteFile = null)
     {
         _dataSource = dataSource;
         Connection = connection;
         IsPostgres = postgres;
         Display = display;
+        SqliteFile = sqliteFile;
     }
+
+    /// <summary>The SQLite file (full path); null for PostgreSQL.</summary>
+    public string? SqliteFile { get; }
 
     /// <summary>The open connection.</summary>
     public DbConnection Connection { get; }
@@ -179,7 +183,7 @@ public sealed class RegistryDatabase : IDisposable
                 throw new RegistryException($"cannot open the registry at {full}: {e.Message}");
             }
 
-            database = new RegistryDatabase(connection, postgres: false, full);
+            database = new RegistryDatabase(connection, postgres: false, full, sqliteFile: full);
             database.Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;");
         }
 
