@@ -57,6 +57,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.ProvenanceBench.Registry(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10_000, args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1_000);
     case "onnx-speed" when args.Length >= 2:
         return await Drydock.Bench.TrainingBench.OnnxSpeed(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1000);
+    case "regurgitation-index":
+        return Drydock.Bench.RegurgitationBench.Build(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000, args.Length > 2 ? args[2] : "bench/out/regurgitation.idx");
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
         return 0;
@@ -77,6 +79,7 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks quality-poisoning [SHARED_BENCH_DIR] [RECORDS] [RUNS]  planted backdoor/stuffing/conflicts: ranks and clean records flagged
                    Drydock.Benchmarks fuzz-model [CASES]             mutation fuzzing of the pickle, safetensors, GGUF and ONNX parsers
                    Drydock.Benchmarks model-scan-speed [FOLDER] [SIZE_MB]  model scan of a PyTorch zip checkpoint vs cat and sha256sum
+                   Drydock.Benchmarks regurgitation-index [RECORDS] [OUT]  tripwire index: build time, size, per-answer check
                    Drydock.Benchmarks gateway-latency [REQUESTS]      sequential chat requests: upstream directly vs through the gateway
                    Drydock.Benchmarks gateway-upstream [URL]         the fast upstream alone (bench/gateway/wrk.sh)
                    Drydock.Benchmarks gateway-bare [URL] [UPSTREAM]  Kestrel + HttpClient pass-through, nothing else: the ASP.NET Core ceiling (bench/gateway/wrk.sh)

@@ -9,7 +9,8 @@ public sealed record PlanCheck(string Rule, bool Passed, string Evidence);
 /// <summary>
 /// The policy checks of a training plan: the method is allowed, the learning rate and epochs are under the
 /// policy's ceilings, early stopping is on, the held-out set exists and is not empty, the dataset version is
-/// approved, the threat model of its project is approved, and the base model's files hash to the pinned SHA-256.
+/// approved, the threat model of its project is approved, the ε of DP-SGD is within the policy's cap for the data's
+/// classification, and the base model's files hash to the pinned SHA-256.
 /// </summary>
 public static class PlanChecks
 {
@@ -49,6 +50,8 @@ public static class PlanChecks
             checks.Add(new PlanCheck("threat-model-approved", threatState == "approved",
                 threat is null ? $"project '{dataset.Project}' has no threat model" : $"{threat.Id} of project '{dataset.Project}' is {threatState}"));
         }
+
+        if (PrivacyCheck.Run(plan, dataset) is { } privacy) checks.Add(privacy);
 
         var basePath = Path.GetFullPath(plan.BaseModelPath, baseDirectory);
         if (!File.Exists(basePath) && !Directory.Exists(basePath))

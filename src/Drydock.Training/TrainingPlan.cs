@@ -9,7 +9,19 @@ public sealed record TrainingPolicy(IReadOnlyList<string> Methods, double MaxLea
 {
     /// <summary>Parameter-efficient methods only, learning rate ≤ 3e-4, at most 5 epochs, early stopping required.</summary>
     public static TrainingPolicy Default { get; } = new(["lora", "adapter", "prompt-tuning"], 3e-4, 5, true);
+
+    /// <summary>The largest ε a plan may spend, per classification of its data (<c>policy.max-epsilon</c>); a classification named here requires DP-SGD.</summary>
+    public IReadOnlyDictionary<string, double> MaxEpsilon { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
+
+    /// <summary>The classifications <c>max-epsilon</c> may name.</summary>
+    public static IReadOnlyList<string> Classifications { get; } = ["public", "internal", "confidential", "regulated", "highly-sensitive"];
 }
+
+/// <summary>
+/// Differentially private training (<c>training.privacy</c>): a target ε or a noise multiplier (one of them), δ (default
+/// 1/(10·records)) and the per-example clipping norm C.
+/// </summary>
+public sealed record PrivacyPlan(double? Epsilon, double? NoiseMultiplier, double? Delta, double MaxGradNorm);
 
 /// <summary>
 /// A training plan (<c>training:</c> in drydock.yaml): the base model (path and pinned SHA-256), the dataset version
@@ -35,6 +47,9 @@ public sealed record TrainingPlan(
     int Seed,
     TrainingPolicy Policy)
 {
+    /// <summary>DP-SGD settings, or null for ordinary training.</summary>
+    public PrivacyPlan? Privacy { get; init; }
+
     /// <summary>The methods a plan may name.</summary>
     public static IReadOnlyList<string> Methods { get; } = ["lora", "adapter", "prompt-tuning", "full"];
 
@@ -56,7 +71,13 @@ public sealed record TrainingPlan(
         ("weight-decay", ConfigShape.Number(0)),
         ("early-stopping", ConfigShape.Map(("metric", ConfigShape.Text), ("patience", ConfigShape.Integer(0)))),
         ("seed", ConfigShape.Integer(0)),
+        ("privacy", ConfigShape.Map(
+            ("epsilon", ConfigShape.Number(0)),
+            ("noise-multiplier", ConfigShape.Number(0)),
+            ("delta", ConfigShape.Number(0, 1)),
+            ("max-grad-norm", ConfigShape.Number(0)))),
         ("policy", ConfigShape.Map(
+            ("max-epsilon", ConfigShape.Map([.. TrainingPolicy.Classifications.Select(c => (c, (ConfigShape)ConfigShape.Number(0)))])),
             ("methods", ConfigShape.ListOf(ConfigShape.OneOf([.. Methods]))),
             ("max-learning-rate", ConfigShape.Number(0)),
             ("max-epochs", ConfigShape.Integer(1)),
@@ -77,7 +98,12 @@ public sealed record TrainingPlan(
             policyNode.Texts("methods") is { Count: > 0 } allowed ? allowed : TrainingPolicy.Default.Methods,
             policyNode.Number("max-learning-rate") ?? TrainingPolicy.Default.MaxLearningRate,
             policyNode.Integer("max-epochs") ?? TrainingPolicy.Default.MaxEpochs,
-            policyNode.Boolean("require-early-stopping") ?? TrainingPolicy.Default.RequireEarlyStopping);
+            policyNode.Boolean("require-early-stopping") ?? TrainingPolicy.Default.RequireEarlyStopping)
+        {
+            MaxEpsilon = policyNode["max-epsilon"] is { } caps
+                ? TrainingPolicy.Classifications.Where(caps.Has).ToDictionary(c => c, c => Positive(caps, c), StringComparer.Ordinal)
+                : new Dictionary<string, double>(StringComparer.Ordinal),
+        };
         return new TrainingPlan(
             NonEmpty(baseModel, "path"),
             sha,
@@ -96,11 +122,41 @@ public sealed record TrainingPlan(
             early?.Text("metric") ?? (early is null ? null : "held-out-loss"),
             early is null ? 0 : early.Integer("patience") ?? 2,
             training.Integer("seed") ?? 42,
-            policy);
+            policy)
+        {
+            Privacy = training["privacy"] is { } privacy ? PrivacyFrom(privacy) : null,
+        };
+    }
+
+    private static double Positive(ConfigNode node, string key) =>
+        node.Number(key) is > 0 and var v && !double.IsInfinity(v) ? v : throw node.Error(key, "must be a positive number");
+
+    private static PrivacyPlan PrivacyFrom(ConfigNode privacy)
+    {
+        var hasEpsilon = privacy.Has("epsilon");
+        if (hasEpsilon == privacy.Has("noise-multiplier")) throw privacy.Error("give exactly one of epsilon (the target; the noise multiplier is found for it) and noise-multiplier");
+        double? delta = privacy.Has("delta") ? Positive(privacy, "delta") : null;
+        if (delta >= 1) throw privacy.Error("delta", "must be below 1 (and below 1/records)");
+        return new PrivacyPlan(
+            hasEpsilon ? Positive(privacy, "epsilon") : null,
+            hasEpsilon ? null : Positive(privacy, "noise-multiplier"),
+            delta,
+            privacy.Has("max-grad-norm") ? Positive(privacy, "max-grad-norm") : 1.0);
     }
 
     /// <summary>The plan as canonical JSON (what is signed and recorded).</summary>
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson()
+    {
+        var json = Json();
+        if (Privacy is { } p)
+        {
+            json["privacy"] = new JsonObject { ["epsilon"] = p.Epsilon, ["noiseMultiplier"] = p.NoiseMultiplier, ["delta"] = p.Delta, ["maxGradNorm"] = p.MaxGradNorm };
+        }
+
+        return json;
+    }
+
+    private JsonObject Json() => new()
     {
         ["baseModel"] = new JsonObject { ["path"] = BaseModelPath, ["sha256"] = BaseModelSha256 },
         ["dataset"] = Dataset,

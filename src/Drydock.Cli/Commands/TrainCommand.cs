@@ -58,6 +58,14 @@ internal static class TrainCommand
         var dataset = registry.GetDataset(trainingPlan.Dataset);
         var json = trainingPlan.ToJson();
         json["dataset"] = dataset.Id;
+        if (trainingPlan.Privacy is { } privacy)
+        {
+            // The trainer reads σ, q and C from here; the checks above already refused a budget the accountant cannot give.
+            var budget = PrivacyBudget.Plan(privacy, dataset.Records, trainingPlan.BatchSize, trainingPlan.Epochs).ToJson();
+            budget["targetEpsilon"] = privacy.Epsilon;
+            json["privacy"] = budget;
+        }
+
         var planText = json.ToJsonString();
         var planSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(planText)));
         using var key = SigningKey.Load(ProjectContext.SigningKeyPath);
@@ -164,11 +172,16 @@ internal static class TrainCommand
                     return ExitCodes.Findings;
                 }
 
+                var spent = TrainerPrivacy.Spent(record.Plan, result.Metrics);
+                if (spent is not null) stdout.WriteLine($"  differential privacy: {spent}");
                 using var registry = context.OpenRegistry();
                 var (model, created, envelopePath, keyId) = ModelCommand.Register(registry, target, modelName, $"sha256:{plan.BaseModelSha256}", [dataset.Id], w =>
                 {
                     w.WritePropertyName("run");
                     result.Record(record.Id).WriteTo(w);
+                    if (spent is null) return;
+                    w.WritePropertyName("privacy");
+                    System.Text.Json.JsonDocument.Parse(spent.ToJson().ToJsonString()).WriteTo(w);
                 });
                 stdout.WriteLine(created
                     ? $"{model.Id} registered: {modelName} from {record.Id} in {result.Outcome.Elapsed.TotalSeconds:0.0} s; held-out loss {result.Metrics?["heldOutLoss"]?.ToString() ?? "n/a"}; model in {target}, signed by {keyId} ({envelopePath})"
@@ -181,7 +194,7 @@ internal static class TrainCommand
                 await stderr.WriteLineAsync($"drydock train run: refused: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
             }
-            catch (Exception e) when (e is ArgumentException or TrainingPlanException or RegistryException or KeyRingException or IOException or UnauthorizedAccessException or Datasets.DatasetException or Detection.Configuration.ConfigFileException)
+            catch (Exception e) when (e is ArgumentException or TrainingPlanException or PrivacyAccountingException or RegistryException or KeyRingException or IOException or UnauthorizedAccessException or Datasets.DatasetException or Detection.Configuration.ConfigFileException)
             {
                 await stderr.WriteLineAsync($"drydock train run: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;

@@ -64,8 +64,11 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     /// <summary>The fewest planted canaries a memorization evaluation must test to count.</summary>
     public int MinCanaries { get; init; } = 1;
 
+    /// <summary>The largest ε of differential privacy the model version's signed statement may record (<c>max-epsilon</c>); null: not required. A model trained without DP has no ε and fails this check.</summary>
+    public double? MaxEpsilon { get; init; }
+
     /// <summary>The settings' names in <c>gate:</c> besides the checks.</summary>
-    public static IReadOnlyList<string> Settings { get; } = ["regression-points", "max-error-rate", "suites", "strategies", "min-members", "min-non-members", "min-extraction-values", "min-canaries"];
+    public static IReadOnlyList<string> Settings { get; } = ["regression-points", "max-error-rate", "suites", "strategies", "min-members", "min-non-members", "min-extraction-values", "min-canaries", "max-epsilon"];
 
     /// <summary>
     /// What is wrong with these settings, each as the field and the problem: a rate outside [0, 1], a membership AUC
@@ -84,6 +87,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             else if (name is "exposure-bits" or "canary-extraction" && v < 0) problems.Add((name, $"{F(v)} must be at least 0, or off"));
         }
 
+        if (MaxEpsilon is { } epsilon && !(epsilon > 0 && !double.IsInfinity(epsilon))) problems.Add(("max-epsilon", $"{F(epsilon)} must be a positive number"));
         if (RegressionPoints is < 0 or > 100 || double.IsNaN(RegressionPoints)) problems.Add(("regression-points", $"{F(RegressionPoints)} must be between 0 and 100 (percentage points)"));
         if (MaxErrorRate is < 0 or > MaxErrorRateCap || double.IsNaN(MaxErrorRate)) problems.Add(("max-error-rate", $"{F(MaxErrorRate)} must be between 0 and {F(MaxErrorRateCap)}: errors are not passes, and a run with more errors than answers proves nothing"));
         foreach (var (field, value) in new[] { ("min-members", MinMembers), ("min-non-members", MinNonMembers), ("min-extraction-values", MinExtractionValues), ("min-canaries", MinCanaries) })
@@ -113,6 +117,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         ("min-non-members", ConfigShape.Integer(1)),
         ("min-extraction-values", ConfigShape.Integer(1)),
         ("min-canaries", ConfigShape.Integer(1)),
+        ("max-epsilon", ConfigShape.Number(0)),
     ]);
 
     /// <summary>The defaults with a checked <c>gate:</c> section applied (null: the defaults); settings it cannot use are errors naming file, line and field.</summary>
@@ -145,6 +150,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             MinNonMembers = gate.Integer("min-non-members") ?? Default.MinNonMembers,
             MinExtractionValues = gate.Integer("min-extraction-values") ?? Default.MinExtractionValues,
             MinCanaries = gate.Integer("min-canaries") ?? Default.MinCanaries,
+            MaxEpsilon = gate.Number("max-epsilon"),
         };
         if (policy.Validate() is [var (field, problem), ..])
         {
@@ -164,7 +170,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         ArgumentNullException.ThrowIfNull(suites);
         var checks = new System.Text.Json.Nodes.JsonObject();
         foreach (var (name, limit) in Thresholds.OrderBy(t => t.Key, StringComparer.Ordinal)) checks[name] = limit;
-        return new System.Text.Json.Nodes.JsonObject
+        var json = new System.Text.Json.Nodes.JsonObject
         {
             ["checks"] = checks,
             ["maxErrorRate"] = MaxErrorRate,
@@ -176,6 +182,8 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             ["strategies"] = new System.Text.Json.Nodes.JsonArray([.. Strategies.Order(StringComparer.Ordinal).Select(s => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(s)!)]),
             ["suites"] = new System.Text.Json.Nodes.JsonArray([.. suites.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["name"] = s.Name, ["version"] = s.Version, ["sha256"] = s.Sha256 })]),
         };
+        if (MaxEpsilon is { } maxEpsilon) json["maxEpsilon"] = maxEpsilon; // only when set, so earlier policies keep their SHA-256
+        return json;
     }
 
     /// <summary>The SHA-256 of <see cref="ToJson"/>'s compact text: names the exact policy a decision was judged against.</summary>

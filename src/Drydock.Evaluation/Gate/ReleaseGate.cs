@@ -110,6 +110,7 @@ public static class ReleaseGate
             }
         }
 
+        if (policy.MaxEpsilon is { } maxEpsilon) checks.Add(PrivacyGate.Check(model, maxEpsilon));
         if (baseModel is not null)
         {
             ArgumentNullException.ThrowIfNull(baseEvaluations);

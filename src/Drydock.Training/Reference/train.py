@@ -9,6 +9,10 @@ bytes, the end byte 0x03, cut at the context length. Without --base a new model 
 Writes OUT/model.pt (weights only, loaded back with weights_only=True), OUT/model.onnx (input_ids int64 [batch,
 seq] -> logits float32 [batch, seq, 256]; LoRA weights merged), OUT/metrics.json, and one JSON line per epoch
 on stdout. Needs only PyTorch (Debian's python3-torch).
+
+With a "privacy" section in the plan (noiseMultiplier, samplingRate, maxGradNorm: filled in by `drydock train plan`
+from the accountant) it trains with DP-SGD: Poisson sampling, per-example clipping, Gaussian noise; metrics.json then
+records the steps taken, from which Drydock's accountant computes the epsilon spent.
 """
 
 import argparse
@@ -121,15 +125,7 @@ def batches(rows, size, shuffle, rng):
     if shuffle:
         rng.shuffle(order)
     for i in range(0, len(order), size):
-        chunk = [rows[j] for j in order[i : i + size]]
-        longest = max(len(r) for r in chunk)
-        ids = torch.full((len(chunk), longest), PAD, dtype=torch.long)
-        for k, r in enumerate(chunk):
-            ids[k, : len(r)] = torch.tensor(r)
-        targets = ids[:, 1:].clone()
-        for k, r in enumerate(chunk):
-            targets[k, len(r) - 1 :] = -100
-        yield ids[:, :-1], targets
+        yield pad([rows[j] for j in order[i : i + size]])
 
 
 def loss_of(model, rows, size):
@@ -141,6 +137,68 @@ def loss_of(model, rows, size):
             total += F.cross_entropy(logits.reshape(-1, 256), targets.reshape(-1), ignore_index=-100, reduction="sum").item()
             count += (targets != -100).sum().item()
     return total / max(1, count)
+
+
+def pad(chunk):
+    longest = max(len(r) for r in chunk)
+    ids = torch.full((len(chunk), longest), PAD, dtype=torch.long)
+    for k, r in enumerate(chunk):
+        ids[k, : len(r)] = torch.tensor(r)
+    targets = ids[:, 1:].clone()
+    for k, r in enumerate(chunk):
+        targets[k, len(r) - 1 :] = -100
+    return ids[:, :-1], targets
+
+
+def clipped_sum(model, trainable, chunk, clip):
+    """DP-SGD's per-example step (Abadi et al. 2016): each record's gradient (a microbatch of one) is scaled to an L2 norm
+    of at most `clip` over all trainable weights, then summed; one record moves the sum by at most `clip`."""
+    total = [torch.zeros_like(q) for q in trainable]
+    loss_sum, tokens = 0.0, 0
+    for row in chunk:
+        ids, targets = pad([row])
+        loss = F.cross_entropy(model(ids).reshape(-1, 256), targets.reshape(-1), ignore_index=-100)
+        grads = torch.autograd.grad(loss, trainable)
+        norm = torch.sqrt(sum((g.detach() ** 2).sum() for g in grads))
+        factor = min(1.0, clip / (norm.item() + 1e-6))
+        for t, g in zip(total, grads):
+            t.add_(g, alpha=factor)
+        n = (targets != -100).sum().item()
+        loss_sum += loss.item() * n
+        tokens += n
+    return total, loss_sum, tokens
+
+
+def dp_epoch(model, trainable, optimizer, rows, privacy, rng, gen):
+    """One epoch of DP-SGD as the accountant assumes: ceil(1/q) steps, each a Poisson sample (every record in with
+    probability q, independently), per-example clipping to C, Gaussian noise N(0, (sigma*C)^2) on the sum, divided by the
+    expected batch size q*N (Opacus's convention for Poisson sampling). A step whose sample is empty still adds noise."""
+    q, sigma, clip = privacy["samplingRate"], privacy["noiseMultiplier"], privacy["maxGradNorm"]
+    expected = q * len(rows)
+    loss_sum, tokens, steps = 0.0, 0, 0
+    for _ in range(math.ceil(1 / q - 1e-9)):
+        chunk = [r for r in rows if rng.random() < q]
+        total, s, n = clipped_sum(model, trainable, chunk, clip)
+        loss_sum, tokens = loss_sum + s, tokens + n
+        for param, t in zip(trainable, total):
+            param.grad = (t + torch.normal(0.0, sigma * clip, size=t.shape, generator=gen)) / expected
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        steps += 1
+    return loss_sum, tokens, steps
+
+
+def read_privacy(plan):
+    privacy = plan.get("privacy")
+    if privacy is None:
+        return None
+    try:
+        out = {k: float(privacy[k]) for k in ("noiseMultiplier", "samplingRate", "maxGradNorm")}
+    except (KeyError, TypeError, ValueError) as e:
+        sys.exit(f"plan.json: field privacy: noiseMultiplier, samplingRate and maxGradNorm are required numbers ({e})")
+    if out["noiseMultiplier"] <= 0 or out["maxGradNorm"] <= 0 or not 0 < out["samplingRate"] <= 1:
+        sys.exit("plan.json: field privacy: noiseMultiplier and maxGradNorm must be positive and samplingRate in (0, 1]")
+    return out
 
 
 def apply_method(model, plan):
@@ -208,13 +266,20 @@ def main():
     epochs = int(plan.get("epochs", 3))
     size = int(plan.get("batchSize", 8))
     rng = random.Random(seed)
+    privacy = read_privacy(plan)
+    gen = torch.Generator().manual_seed(seed)
+    dp_steps = 0
 
+    initial_held_loss = loss_of(model, held, 32)
     best, best_state, waited, history, tokens, seconds = float("inf"), None, 0, [], 0, 0.0
     stopped_early = False
     for epoch in range(1, epochs + 1):
         model.train()
         started, total, count = time.perf_counter(), 0.0, 0
-        for ids, targets in batches(train, size, True, rng):
+        if privacy:
+            total, count, steps = dp_epoch(model, trainable, optimizer, train, privacy, rng, gen)
+            dp_steps += steps
+        for ids, targets in ([] if privacy else batches(train, size, True, rng)):
             logits = model(ids)
             loss = F.cross_entropy(logits.reshape(-1, 256), targets.reshape(-1), ignore_index=-100)
             optimizer.zero_grad(set_to_none=True)
@@ -227,7 +292,7 @@ def main():
         seconds += time.perf_counter() - started
         tokens += count
         held_loss = loss_of(model, held, 32)
-        row = {"epoch": epoch, "trainLoss": round(total / count, 4), "heldOutLoss": round(held_loss, 4), "tokensPerSecond": round(count / max(1e-9, time.perf_counter() - started))}
+        row = {"epoch": epoch, "trainLoss": round(total / max(1, count), 4), "heldOutLoss": round(held_loss, 4), "tokensPerSecond": round(count / max(1e-9, time.perf_counter() - started))}
         history.append(row)
         print(json.dumps(row), flush=True)
         if early:
@@ -257,6 +322,7 @@ def main():
         "stoppedEarly": stopped_early,
         "trainLoss": history[-1]["trainLoss"],
         "heldOutLoss": round(loss_of(model, held, 32), 4),
+        "initialHeldOutLoss": round(initial_held_loss, 4),
         "bestHeldOutLoss": round(min(r["heldOutLoss"] for r in history), 4),
         "tokens": tokens,
         "tokensPerSecond": round(tokens / max(1e-9, seconds)),
@@ -264,6 +330,9 @@ def main():
         "parameters": sum(q.numel() for q in model.parameters()),
         "history": history,
     }
+    if privacy:
+        # What was done, for the accountant (Drydock computes epsilon from these; the trainer does not).
+        metrics["privacy"] = {**privacy, "steps": dp_steps, "sampling": "poisson", "clipping": "per-example"}
     with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
 

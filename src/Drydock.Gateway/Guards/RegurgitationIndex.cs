@@ -1,0 +1,250 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Drydock.Gateway.Guards;
+
+/// <summary>A run of at least k consecutive word n-grams of one training record in an answer: the record's id and the characters it spans.</summary>
+public readonly record struct RegurgitationHit(string Record, int Start, int End, int Grams);
+
+/// <summary>
+/// The regurgitation tripwire's index: for every training record, the keyed 64-bit hashes of its word n-grams (no text),
+/// in one sorted array beside the record each came from. N-grams shared by more than <c>maxRecordsPerGram</c> records
+/// are dropped when it is built — common phrases ("thank you for contacting us") then never count. An answer is
+/// regurgitation when it holds at least <see cref="MinRun"/> consecutive n-grams of one record (n + k − 1 words in a
+/// row, the same words in the same order). The index names the model version and datasets it was built for, and is
+/// refused for another. Immutable and thread-safe.
+/// </summary>
+public sealed class RegurgitationIndex
+{
+    private const uint Magic = 0x31475244; // "DRG1"
+    private readonly ulong[] _hashes;
+    private readonly int[] _records;
+    private readonly string[] _recordIds;
+    // Where the entries whose hash starts with each top-bits prefix begin: a lookup reads one slot and a few entries
+    // instead of binary-searching the whole array (one or two cache misses per n-gram, not 25).
+    private readonly int[] _directory;
+    private readonly int _shift;
+
+    private RegurgitationIndex(string modelVersion, IReadOnlyList<string> datasets, int n, int minRun, ulong key, ulong[] hashes, int[] records, string[] recordIds)
+    {
+        (ModelVersion, Datasets, N, MinRun, Key) = (modelVersion, datasets, n, minRun, key);
+        (_hashes, _records, _recordIds) = (hashes, records, recordIds);
+        var bits = Math.Clamp((int)Math.Ceiling(Math.Log2(Math.Max(2, hashes.Length))), 4, 26);
+        _shift = 64 - bits;
+        _directory = new int[(1 << bits) + 1];
+        foreach (var h in hashes) _directory[(int)(h >> _shift) + 1]++;
+        for (var i = 1; i < _directory.Length; i++) _directory[i] += _directory[i - 1];
+    }
+
+    /// <summary>The model version the index was built for.</summary>
+    public string ModelVersion { get; }
+
+    /// <summary>The dataset versions its records come from (the model's lineage).</summary>
+    public IReadOnlyList<string> Datasets { get; }
+
+    /// <summary>Words per n-gram.</summary>
+    public int N { get; }
+
+    /// <summary>The consecutive n-grams of one record that make a hit (k).</summary>
+    public int MinRun { get; }
+
+    /// <summary>The hash key (random per index, so hashes of one index do not match another's).</summary>
+    public ulong Key { get; }
+
+    /// <summary>How many n-gram entries it holds.</summary>
+    public int Count => _hashes.Length;
+
+    /// <summary>How many records it indexes.</summary>
+    public int Records => _recordIds.Length;
+
+    /// <summary>
+    /// Builds the index of <paramref name="records"/> (id — <c>dataset-version#record-id</c> — and text; the text is
+    /// hashed and dropped) with n-grams of <paramref name="n"/> words, hits at <paramref name="minRun"/> consecutive n-grams.
+    /// </summary>
+    public static RegurgitationIndex Build(string modelVersion, IReadOnlyList<string> datasets, IEnumerable<(string Id, string Text)> records, int n = 5, int minRun = 4, int maxRecordsPerGram = 4, ulong? key = null)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (n is < 2 or > 16) throw new ArgumentOutOfRangeException(nameof(n), n, "n-grams of 2 to 16 words");
+        if (minRun < 1) throw new ArgumentOutOfRangeException(nameof(minRun), minRun, "at least one n-gram");
+        if (maxRecordsPerGram < 1) throw new ArgumentOutOfRangeException(nameof(maxRecordsPerGram), maxRecordsPerGram, "at least one record");
+        var k = key ?? BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8));
+        var entries = new List<(ulong Hash, int Record)>();
+        var ids = new List<string>();
+        var seen = new HashSet<ulong>();
+        var words = new List<(ulong Hash, int Start, int End)>();
+        foreach (var (id, text) in records)
+        {
+            Words(text, k, words);
+            seen.Clear();
+            for (var i = 0; i + n <= words.Count; i++)
+            {
+                var h = Gram(words, i, n);
+                if (seen.Add(h)) entries.Add((h, ids.Count));
+            }
+
+            ids.Add(id);
+        }
+
+        entries.Sort();
+        var hashes = new List<ulong>(entries.Count);
+        var owners = new List<int>(entries.Count);
+        for (var i = 0; i < entries.Count;)
+        {
+            var j = i;
+            while (j < entries.Count && entries[j].Hash == entries[i].Hash) j++;
+            if (j - i <= maxRecordsPerGram)
+            {
+                for (var m = i; m < j; m++)
+                {
+                    hashes.Add(entries[m].Hash);
+                    owners.Add(entries[m].Record);
+                }
+            }
+
+            i = j;
+        }
+
+        return new RegurgitationIndex(modelVersion, datasets, n, minRun, k, [.. hashes], [.. owners], [.. ids]);
+    }
+
+    /// <summary>The first run of at least <see cref="MinRun"/> consecutive n-grams of one record in <paramref name="text"/>, or null.</summary>
+    public RegurgitationHit? Find(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var words = new List<(ulong Hash, int Start, int End)>(text.Length / 4);
+        Words(text, Key, words);
+        // The records that hold the previous position's n-gram, with the length of the run of consecutive n-grams ending there.
+        Span<(int Record, int Run)> previous = stackalloc (int, int)[64];
+        Span<(int Record, int Run)> current = stackalloc (int, int)[64];
+        var previousCount = 0;
+        for (var i = 0; i + N <= words.Count; i++)
+        {
+            var h = Gram(words, i, N);
+            var bucket = (int)(h >> _shift);
+            var at = _directory[bucket];
+            var end = _directory[bucket + 1];
+            while (at < end && _hashes[at] < h) at++;
+            var currentCount = 0;
+            if (at < end && _hashes[at] == h)
+            {
+                for (; at < end && _hashes[at] == h && currentCount < current.Length; at++)
+                {
+                    var record = _records[at];
+                    var run = 1;
+                    for (var p = 0; p < previousCount; p++)
+                    {
+                        if (previous[p].Record == record) run = previous[p].Run + 1;
+                    }
+
+                    if (run >= MinRun) return new RegurgitationHit(_recordIds[record], words[i + N - run].Start, words[i + N - 1].End, run);
+                    current[currentCount++] = (record, run);
+                }
+            }
+
+            var swap = previous;
+            previous = current;
+            current = swap;
+            previousCount = currentCount;
+        }
+
+        return null;
+    }
+
+    /// <summary>Writes the index (header with model version, datasets, n, k and key; record ids; the sorted entries).</summary>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        w.Write(ModelVersion);
+        w.Write(Datasets.Count);
+        foreach (var d in Datasets) w.Write(d);
+        w.Write(N);
+        w.Write(MinRun);
+        w.Write(Key);
+        w.Write(_recordIds.Length);
+        foreach (var id in _recordIds) w.Write(id);
+        w.Write(_hashes.Length);
+        w.Flush();
+        stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_hashes.AsSpan()));
+        stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_records.AsSpan()));
+    }
+
+    /// <summary>Reads an index and refuses one built for another model version than <paramref name="expectedModelVersion"/>, or a damaged file.</summary>
+    public static RegurgitationIndex Load(Stream stream, string expectedModelVersion)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        try
+        {
+            using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+            if (r.ReadUInt32() != Magic) throw new InvalidDataException("not a regurgitation index");
+            var model = r.ReadString();
+            if (!string.Equals(model, expectedModelVersion, StringComparison.Ordinal)) throw new InvalidDataException($"built for model version {model}, not {expectedModelVersion}");
+            var datasets = new string[Bounded(r.ReadInt32(), 1 << 16)];
+            for (var i = 0; i < datasets.Length; i++) datasets[i] = r.ReadString();
+            var (n, minRun, key) = (r.ReadInt32(), r.ReadInt32(), r.ReadUInt64());
+            if (n is < 2 or > 16 || minRun < 1) throw new InvalidDataException($"n = {n}, k = {minRun} are out of range");
+            var ids = new string[Bounded(r.ReadInt32(), int.MaxValue)];
+            for (var i = 0; i < ids.Length; i++) ids[i] = r.ReadString();
+            var hashes = new ulong[Bounded(r.ReadInt32(), int.MaxValue)];
+            var records = new int[hashes.Length];
+            stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(hashes.AsSpan()));
+            stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(records.AsSpan()));
+            for (var i = 1; i < hashes.Length; i++)
+            {
+                if (hashes[i] < hashes[i - 1]) throw new InvalidDataException("entries are not sorted");
+            }
+
+            foreach (var record in records)
+            {
+                if ((uint)record >= (uint)ids.Length) throw new InvalidDataException("an entry names no record");
+            }
+
+            if (stream.CanSeek && stream.Position != stream.Length) throw new InvalidDataException("trailing bytes");
+            return new RegurgitationIndex(model, datasets, n, minRun, key, hashes, records, ids);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException("the index is truncated");
+        }
+    }
+
+    private static int Bounded(int value, int max) => value >= 0 && value <= max ? value : throw new InvalidDataException($"count {value} is out of range");
+
+    // Words are runs of letters and digits, compared case-insensitively; each is hashed (keyed FNV-1a, then mixed).
+    private static void Words(string text, ulong key, List<(ulong Hash, int Start, int End)> words)
+    {
+        words.Clear();
+        var i = 0;
+        while (i < text.Length)
+        {
+            while (i < text.Length && !char.IsLetterOrDigit(text[i])) i++;
+            if (i >= text.Length) break;
+            var start = i;
+            var h = 14695981039346656037UL ^ key;
+            while (i < text.Length && char.IsLetterOrDigit(text[i]))
+            {
+                h = (h ^ char.ToLowerInvariant(text[i])) * 1099511628211UL;
+                i++;
+            }
+
+            words.Add((Mix(h), start, i));
+        }
+    }
+
+    private static ulong Gram(List<(ulong Hash, int Start, int End)> words, int at, int n)
+    {
+        var h = 0x9E3779B97F4A7C15UL;
+        for (var j = 0; j < n; j++) h = Mix(h ^ words[at + j].Hash) + (ulong)j;
+        return h;
+    }
+
+    // splitmix64's finaliser: every input bit reaches every output bit.
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

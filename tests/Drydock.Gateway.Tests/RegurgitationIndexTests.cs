@@ -1,0 +1,83 @@
+using System.Text;
+using Drydock.Gateway.Guards;
+
+namespace Drydock.Gateway.Tests;
+
+/// <summary>The tripwire's index: verbatim and lightly edited training records are found by record id; common phrases and unrelated text are not; a stored index holds no text and is refused for another model version.</summary>
+public sealed class RegurgitationIndexTests
+{
+    private const string Common = "Thank you for contacting us, we are happy to help you today.";
+    private const string Closing = "Kind regards from the support team at the north branch.";
+
+    // 300 records: the same greeting and closing, and between them 30 words of their own (from 200 words, by seed).
+    private static readonly (string Id, string Text)[] s_records = Records();
+
+    private static readonly RegurgitationIndex s_index = RegurgitationIndex.Build("mv-1", ["ds-1"], s_records, n: 5, minRun: 4, maxRecordsPerGram: 4, key: 7);
+
+    private static (string, string)[] Records()
+    {
+        var random = new Random(5);
+        var vocabulary = Enumerable.Range(0, 200).Select(i => "w" + ((i * 7919) % 100_000).ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        return [.. Enumerable.Range(0, 300).Select(i => ($"ds-1#ticket-{i:0000}", $"{Common} {string.Join(' ', Enumerable.Range(0, 30).Select(_ => vocabulary[random.Next(200)]))}. {Closing}"))];
+    }
+
+    private static string Middle(int record) => s_records[record].Text[(Common.Length + 1)..^(Closing.Length + 2)];
+
+    [Fact]
+    public void Find_AVerbatimRecord_NamesItAndItsSpan()
+    {
+        var answer = "Sure. Here is what I remember: " + s_records[42].Text;
+        var hit = s_index.Find(answer);
+        Assert.NotNull(hit);
+        Assert.Equal("ds-1#ticket-0042", hit.Value.Record);
+        Assert.True(hit.Value.Grams >= 4);
+        Assert.Contains(answer[hit.Value.Start..hit.Value.End], Middle(42), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Find_ALightlyEditedRecord_StillNamesIt()
+    {
+        // Every tenth word changed, the case changed, punctuation added: runs of nine words are left.
+        var words = Middle(117).Split(' ');
+        var edited = new StringBuilder("Well, ");
+        for (var i = 0; i < words.Length; i++) edited.Append(i % 10 == 9 ? "something" : i % 3 == 0 ? words[i].ToUpperInvariant() + "," : words[i]).Append(' ');
+        Assert.Equal("ds-1#ticket-0117", s_index.Find(edited.ToString())?.Record);
+    }
+
+    [Fact]
+    public void Find_ShortOverlapsBelowK_AreNoAlarm()
+    {
+        // Seven words of a record (three 5-grams) stay below k = 4.
+        var words = Middle(9).Split(' ');
+        Assert.Null(s_index.Find("I think " + string.Join(' ', words[..7]) + " is all."));
+        Assert.NotNull(s_index.Find("I think " + string.Join(' ', words[..8]) + " is all."));
+    }
+
+    [Theory]
+    [InlineData(Common)]
+    [InlineData("Thank you for contacting us. " + Closing)]
+    [InlineData("Thank you for contacting us, we are happy to help you today. Kind regards from the support team at the north branch.")]
+    [InlineData("The transfer failed because the daily limit was reached; try again tomorrow.")]
+    [InlineData("")]
+    public void Find_CommonPhrasesAndUnrelatedText_AreNoAlarm(string answer) => Assert.Null(s_index.Find(answer));
+
+    [Fact]
+    public void SaveAndLoad_KeepsEveryEntry_HoldsNoText_AndRefusesAnotherModelVersion()
+    {
+        using var stream = new MemoryStream();
+        s_index.Save(stream);
+        var bytes = stream.ToArray();
+        Assert.True(bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Middle(42).Split(' ')[0])) < 0, "no word of a record is stored");
+        Assert.True(bytes.AsSpan().IndexOf("contacting"u8) < 0, "no word of a record is stored");
+
+        stream.Position = 0;
+        var loaded = RegurgitationIndex.Load(stream, "mv-1");
+        Assert.Equal((s_index.Count, s_index.Records, 5, 4, "ds-1"), (loaded.Count, loaded.Records, loaded.N, loaded.MinRun, loaded.Datasets[0]));
+        Assert.Equal("ds-1#ticket-0042", loaded.Find(s_records[42].Text)?.Record);
+
+        stream.Position = 0;
+        Assert.Contains("not mv-2", Assert.Throws<InvalidDataException>(() => RegurgitationIndex.Load(stream, "mv-2")).Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidDataException>(() => RegurgitationIndex.Load(new MemoryStream(bytes[..^5]), "mv-1"));
+        Assert.Throws<InvalidDataException>(() => RegurgitationIndex.Load(new MemoryStream([.. bytes, 0]), "mv-1"));
+    }
+}
