@@ -38,6 +38,7 @@ internal static class AdminApi
 
             return new JsonObject { ["incidents"] = list };
         })));
+        app.MapGet("/admin/dashboard", (RequestDelegate)(context => Dashboard.Serve(context, host)));
         app.MapPost("/admin/contain", (RequestDelegate)(context => Run(context, host, body =>
         {
             var (incident, state) = host.Operations.Contain(Required(body, "model"), body["revert"] is JsonValue r && r.TryGetValue<bool>(out var revert) && revert,
@@ -59,6 +60,15 @@ internal static class AdminApi
             if (incident is not null && host.Operations.HasRegistry) host.Operations.Record(incident, "contained", $"key:{id} revoked", Actor(context, host));
             return new JsonObject { ["revoked"] = id, ["incident"] = incident };
         })));
+    }
+
+    /// <summary>Answers 401 or 403 and returns false unless the request carries an administrator key.</summary>
+    internal static async Task<bool> AdminOnly(HttpContext context, GatewayHost host)
+    {
+        var key = host.Authenticate(context);
+        if (key is null) { await GatewayHost.Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return false; }
+        if (key.Tier != GatewayOptions.AdminTier) { await GatewayHost.Error(context, 403, "not_admin", "the admin API needs an administrator key (drydock keys create --admin)").ConfigureAwait(false); return false; }
+        return true;
     }
 
     private static Task Run(HttpContext context, GatewayHost host, Func<JsonObject, JsonObject> action) => RunAsync(context, host, body => Task.FromResult(action(body)));
