@@ -309,7 +309,9 @@ public static class DriftMonitor
         var lengthKs = DriftStatistics.KolmogorovSmirnovBinned(Doubles(b.PromptLength), Doubles(w.PromptLength));
         results.Add(Verdict(enough, new DriftResult("prompt-length", "drift", "ks", Median(b.PromptLength), Median(w.PromptLength), lengthKs, null, settings.Ks, ""), lengthKs >= settings.Ks));
         var latencyKs = DriftStatistics.KolmogorovSmirnovBinned(Doubles(b.Latency), Doubles(w.Latency));
-        results.Add(Verdict(enough, new DriftResult("latency", "regression", "ks", Median(b.Latency), Median(w.Latency), latencyKs, null, settings.Ks, ""), latencyKs >= settings.Ks));
+        var (bLatency, wLatency) = (Median(b.Latency), Median(w.Latency));
+        var slow = Math.Max(bLatency, wLatency) >= settings.LatencyFloorMs;
+        results.Add(Verdict(enough, new DriftResult("latency", "regression", "ks", bLatency, wLatency, latencyKs, null, settings.Ks, ""), latencyKs >= settings.Ks && slow));
 
         // Templates: the window's share of requests in clusters the baseline never had, less the baseline's own novelty
         // (its last quarter against the rest), so templates whose openings vary do not alert by themselves.

@@ -32,6 +32,9 @@ public sealed record MonitorSettings
     /// <summary>Kolmogorov–Smirnov distance at or above which a distribution (prompt length, latency) has drifted.</summary>
     public double Ks { get; init; } = 0.2;
 
+    /// <summary>Latency shifts while both medians stay under this many milliseconds do not alert (scheduling noise, not a regression).</summary>
+    public int LatencyFloorMs { get; init; } = 50;
+
     /// <summary>Chi-square p-value below which a rate's change is significant.</summary>
     public double PValue { get; init; } = 0.001;
 
@@ -57,6 +60,7 @@ public sealed record MonitorSettings
         ("min-window-requests", ConfigShape.Integer(1)),
         ("psi", ConfigShape.Number(0)),
         ("ks", ConfigShape.Number(0, 1)),
+        ("latency-floor-ms", ConfigShape.Integer(0)),
         ("p-value", ConfigShape.Number(0, 1)),
         ("rate-change", ConfigShape.Number(0, 1)),
         ("new-templates", ConfigShape.Number(0, 1)),
@@ -80,6 +84,7 @@ public sealed record MonitorSettings
             MinWindowRequests = monitor.Integer("min-window-requests") ?? d.MinWindowRequests,
             Psi = monitor.Number("psi") ?? d.Psi,
             Ks = monitor.Number("ks") ?? d.Ks,
+            LatencyFloorMs = monitor.Integer("latency-floor-ms") ?? d.LatencyFloorMs,
             PValue = monitor.Number("p-value") ?? d.PValue,
             RateChange = monitor.Number("rate-change") ?? d.RateChange,
             NewTemplates = monitor.Number("new-templates") ?? d.NewTemplates,
