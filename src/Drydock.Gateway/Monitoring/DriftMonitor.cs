@@ -220,7 +220,7 @@ public static class DriftMonitor
         SignalRowHeader header;
         try
         {
-            header = SignalCounts.Read(line, row);
+            header = SignalCounts.Read(line, row, names: false);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
@@ -249,6 +249,7 @@ public static class DriftMonitor
 
         foreach (var (cluster, n) in row.Templates)
         {
+            if (n == 0) continue;
             var c = part.Clusters.GetValueOrDefault(cluster);
             part.Clusters[cluster] = inWindow ? (c.Early, c.Late, c.Window + n) : header.At >= s.LateFrom ? (c.Early, c.Late + n, c.Window) : (c.Early + n, c.Late, c.Window);
         }

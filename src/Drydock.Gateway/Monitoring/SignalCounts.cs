@@ -90,7 +90,11 @@ public sealed class SignalCounts
         InputFlagged.Clear();
         OutputRedacted.Clear();
         OutputBlocked.Clear();
-        Templates.Clear();
+
+        // Template ids recur from row to row: a few are kept at zero rather than removed, so the next row finds them
+        // without a new string (readers skip zeros).
+        if (Templates.Count > 256) Templates.Clear();
+        else foreach (var id in Templates.Keys) System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(Templates, id) = 0;
     }
 
     /// <summary>Adds <paramref name="other"/> (templates too when <paramref name="templates"/>).</summary>
@@ -203,7 +207,7 @@ public sealed class SignalCounts
     /// Reads one row into <paramref name="into"/> (added to what it holds) and returns its header; throws
     /// <see cref="JsonException"/> for a line that is not a whole row (cut short, edited, a field of the wrong kind).
     /// </summary>
-    internal static SignalRowHeader Read(ReadOnlySpan<byte> line, SignalCounts into, bool templates = true)
+    internal static SignalRowHeader Read(ReadOnlySpan<byte> line, SignalCounts into, bool templates = true, bool names = true)
     {
         var r = new Utf8JsonReader(line);
         if (!r.Read() || r.TokenType != JsonTokenType.StartObject) throw new JsonException("not a JSON object");
@@ -217,8 +221,8 @@ public sealed class SignalCounts
             var name = r.ValueSpan;
             if (!r.Read()) throw new JsonException("the row is cut short");
             if (name.SequenceEqual("at"u8)) at = r.GetInt64();
-            else if (name.SequenceEqual("alias"u8)) alias = r.GetString();
-            else if (name.SequenceEqual("tier"u8)) tier = r.GetString();
+            else if (name.SequenceEqual("alias"u8)) alias = names ? r.GetString() : Text(ref r);
+            else if (name.SequenceEqual("tier"u8)) tier = names ? r.GetString() : Text(ref r);
             else if (name.SequenceEqual("key"u8)) key = r.GetString();
             else if (name.SequenceEqual("requests"u8)) into.Requests += requests = Count(ref r);
             else if (name.SequenceEqual("tokens"u8)) into.Tokens += Count(ref r);
@@ -249,6 +253,9 @@ public sealed class SignalCounts
         return new SignalRowHeader(at, alias, tier, key);
     }
 
+    // A field that must be text, checked but not kept.
+    private static string Text(ref Utf8JsonReader r) => r.TokenType == JsonTokenType.String ? "" : throw new JsonException("expected text");
+
     private static long Count(ref Utf8JsonReader r)
     {
         var value = r.GetInt64();
@@ -271,12 +278,17 @@ public sealed class SignalCounts
     private static void ReadTypes(ref Utf8JsonReader r, Dictionary<string, long>? into)
     {
         if (r.TokenType != JsonTokenType.StartObject) throw new JsonException("counts by type must be an object");
+        Span<char> name = stackalloc char[64];
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
-            var name = into is null ? null : r.GetString();
+            // A name seen before is found by its characters, without a new string for it (a reader sums millions of rows).
+            var length = into is null || r.ValueIsEscaped || r.ValueSpan.Length > name.Length ? -1 : r.CopyString(name);
+            var allocated = into is not null && length < 0 ? r.GetString() : null;
             if (!r.Read()) break;
             var value = Count(ref r);
-            if (into is not null) into[name!] = into.GetValueOrDefault(name!) + value;
+            if (into is null) continue;
+            if (allocated is not null) into[allocated] = into.GetValueOrDefault(allocated) + value;
+            else System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(into.GetAlternateLookup<ReadOnlySpan<char>>(), name[..length], out _) += value;
         }
 
         if (r.TokenType != JsonTokenType.EndObject) throw new JsonException("the row is cut short");
