@@ -33,6 +33,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.ModelFileBench.Fuzz(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
     case "model-scan-speed":
         return Drydock.Bench.ModelFileBench.Speed(args.Length > 1 ? args[1] : "bench/out/model", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1024);
+    case "monitor-signals":
+        return Drydock.Bench.MonitorBench.Signals(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
     case "gateway-latency":
         return await Drydock.Bench.GatewayBench.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
     case "gateway-rate" when args.Length >= 4:

@@ -32,6 +32,7 @@ internal static class DrydockApp
         root.Subcommands.Add(OperationsCommands.CreateIncident(stdout, stderr));
         root.Subcommands.Add(OperationsCommands.CreateCanary(stdout, stderr));
         root.Subcommands.Add(EvalCommand.Create(stdout, stderr));
+        root.Subcommands.Add(MonitorCommand.Create(stdout, stderr));
         root.Subcommands.Add(EvalCommand.CreateGate(stdout, stderr));
         root.Subcommands.Add(TrainCommand.Create(stdout, stderr));
         root.Subcommands.Add(Demo.DemoCommand.Create(stdout, stderr));

@@ -15,6 +15,7 @@ public sealed partial class GatewayHost
     {
         var key = exchange.Key;
         var score = _monitor.Observe(key.Id, exchange.Prompt, exchange.Tier.RequestsPerMinute);
+        exchange.Abuse = score.Score;
         if (score.Score > 0) exchange.Audit["abuse"] = score.Score;
         if (score.Score < _monitor.Threshold || exchange.Admission.Throttled) return;
         await _state.ThrottleAsync(key.Id, _options.ThrottleFor).ConfigureAwait(false);

@@ -24,10 +24,11 @@ public sealed partial class GatewayHost
         using var activity = GatewayMetrics.Activities.StartActivity("gateway " + endpoint);
         var audit = new JsonObject { ["endpoint"] = endpoint };
         var status = 0;
+        var exchange = new Exchange(context, chat, audit);
         Interlocked.Increment(ref _inFlight);
         try
         {
-            status = await Handle(new Exchange(context, chat, audit)).ConfigureAwait(false);
+            status = await Handle(exchange).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -46,6 +47,7 @@ public sealed partial class GatewayHost
             activity?.SetTag("drydock.key", (string?)audit["key"]);
             Metrics.Request(endpoint, status, clock.Elapsed.TotalSeconds);
             if (_audit is not null) await _audit.WriteAsync(audit).ConfigureAwait(false);
+            _signals?.Record(Signal(exchange, status, clock.Elapsed.TotalMilliseconds));
             Interlocked.Decrement(ref _inFlight);
         }
     }
@@ -135,6 +137,8 @@ public sealed partial class GatewayHost
         audit["guard"] = exchange.InputChecked;
         audit["inputFindings"] = Types(input.Findings);
         Metrics.Findings(input.Findings.Select(f => f.Category));
+        exchange.InputFindings = input.Findings;
+        exchange.InputBlocked = input.Blocked;
         if (_audit?.Keep(prompt, Redact) is { } keptPrompt) audit["prompt"] = keptPrompt;
         if (!input.Blocked) return null;
         Metrics.Blocked("input");
@@ -223,6 +227,7 @@ public sealed partial class GatewayHost
     private async Task AccountAsync(Exchange exchange, GuardedAnswer guarded, long tokens)
     {
         var audit = exchange.Audit;
+        exchange.Answer = guarded;
         exchange.TokensUsed = tokens;
         Metrics.Tokens(tokens);
         audit["tokens"] = tokens;

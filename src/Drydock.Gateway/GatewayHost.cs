@@ -62,6 +62,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private readonly GatewayOperations _operations;
     private readonly ExtractionMonitor _monitor;
     private readonly RequestAuditLog? _audit;
+    private readonly SignalRecorder? _signals;
     private readonly ILogger _log;
     private readonly UpstreamClient _upstream;
     private readonly Identity.BearerTokens? _tokens;
@@ -88,6 +89,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         _operations = services.Operations ?? new GatewayOperations(null, options.Aliases, new ApprovalPolicy([], "highly-sensitive"), TimeSpan.FromSeconds(2));
         _monitor = new ExtractionMonitor(options.AbuseThreshold);
         _audit = options.AuditFolder is null ? null : new RequestAuditLog(options.AuditFolder, options.AuditRetentionDays, options.AuditText, services.Keys.DeriveKey("request-log text"));
+        _signals = options.AuditFolder is null ? null : new SignalRecorder(options.AuditFolder, options.AuditRetentionDays, options.Monitor, options.AbuseThreshold, services.Keys.DeriveKey("signal templates"));
         _upstream = new UpstreamClient(options.Upstream, options.UpstreamTimeout);
         _tokens = options.Identity is null ? null : new Identity.BearerTokens(options.Identity, services.Keys.DeriveKey("token subject"), services.Time);
         var builder = WebApplication.CreateSlimBuilder(HostOptions());
@@ -130,7 +132,12 @@ public sealed partial class GatewayHost : IAsyncDisposable
     {
         while (Volatile.Read(ref _inFlight) > 0) await Task.Delay(2).ConfigureAwait(false);
         if (_audit is not null) await _audit.FlushAsync().ConfigureAwait(false);
+        _signals?.Flush();
     }
+
+    internal SignalRecorder? Signals => _signals;
+
+    internal GatewayOptions Options => _options;
 
     /// <summary>Builds and starts a gateway on <paramref name="listen"/> (port 0 picks a free one).</summary>
     public static async Task<GatewayHost> StartAsync(GatewayOptions options, GatewayServices services, string listen, CancellationToken cancellationToken = default)
@@ -152,6 +159,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         _upstream.Dispose();
         _tokens?.Dispose();
         _audit?.Dispose();
+        _signals?.Dispose();
         _operations.Dispose();
         await _state.DisposeAsync().ConfigureAwait(false);
         Metrics.Dispose();

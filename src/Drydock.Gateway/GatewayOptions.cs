@@ -73,6 +73,9 @@ public sealed record GatewayOptions
     /// <summary>Abuse score at which a key is alerted on and throttled.</summary>
     public double AbuseThreshold { get; init; } = 0.5;
 
+    /// <summary>How signals are kept (the <c>monitor:</c> section of drydock.yaml).</summary>
+    public Monitoring.MonitorSettings Monitor { get; init; } = new();
+
     /// <summary>How long an abusive key stays throttled.</summary>
     public TimeSpan ThrottleFor { get; init; } = TimeSpan.FromMinutes(15);
 

@@ -17,7 +17,8 @@ internal static class ProjectFile
     public static MapShape Shape { get; } = ConfigShape.Map(
             ("gateway", GatewayOptions.Shape),
             ("gate", GatePolicy.Shape),
-            ("training", TrainingPlan.Shape))
+            ("training", TrainingPlan.Shape),
+            ("monitor", Gateway.Monitoring.MonitorSettings.Shape))
         .With(PolicyLoader.Sections)
         .With(UserRuleLoader.Sections);
 

@@ -40,6 +40,7 @@ internal static class AdminApi
 
             return new JsonObject { ["incidents"] = list };
         })));
+        app.MapGet("/admin/dashboard", (RequestDelegate)(context => Dashboard.Serve(context, host)));
         app.MapPost("/admin/contain", (RequestDelegate)(context => Run(context, host, body =>
         {
             var (incident, state) = host.Operations.Contain(Required(body, "model"), body["revert"] is JsonValue r && r.TryGetValue<bool>(out var revert) && revert,
@@ -65,10 +66,14 @@ internal static class AdminApi
 
     private static Task Run(HttpContext context, GatewayHost host, Func<JsonObject, JsonObject> action, AdminRight right = AdminRight.Read) => RunAsync(context, host, body => Task.FromResult(action(body)), right);
 
-    private static async Task RunAsync(HttpContext context, GatewayHost host, Func<JsonObject, Task<JsonObject>> action, AdminRight right)
+    /// <summary>Answers 401 or 403 and returns false unless the caller may read the admin side (an administrator key, or a token with the admin or incident-responder role).</summary>
+    internal static Task<bool> AdminOnly(HttpContext context, GatewayHost host) => AuthorizeAsync(context, host, AdminRight.Read);
+
+    // Establishes who acts (an administrator key, or a token whose roles allow the right) or answers 401 / 403.
+    private static async Task<bool> AuthorizeAsync(HttpContext context, GatewayHost host, AdminRight right)
     {
         var caller = await host.IdentifyAsync(context).ConfigureAwait(false);
-        if (caller.Refusal is not null) { await GatewayHost.Error(context, 401, "invalid_token", "missing, malformed, expired or untrusted bearer token").ConfigureAwait(false); return; }
+        if (caller.Refusal is not null) { await GatewayHost.Error(context, 401, "invalid_token", "missing, malformed, expired or untrusted bearer token").ConfigureAwait(false); return false; }
         if (caller.Token is { } token)
         {
             // A token acts by its roles: admin does everything here, incident-responder reads and contains but does not manage keys.
@@ -77,7 +82,7 @@ internal static class AdminApi
             {
                 Identity.IdentityLog.NotAllowed(host.Log, token.SubjectId, context.Request.Path, $"roles [{string.Join(",", token.Roles.Order(StringComparer.Ordinal))}] may not {right.ToString().ToLowerInvariant()}");
                 await GatewayHost.Error(context, 403, "role_not_allowed", right == AdminRight.Keys ? "managing keys needs the admin role" : "the admin API needs the admin or incident-responder role").ConfigureAwait(false);
-                return;
+                return false;
             }
 
             context.Items[ActorItem] = "oidc:" + token.SubjectId;
@@ -85,11 +90,17 @@ internal static class AdminApi
         else
         {
             var key = caller.Key;
-            if (key is null) { await GatewayHost.Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return; }
-            if (key.Tier != GatewayOptions.AdminTier) { await GatewayHost.Error(context, 403, "not_admin", "the admin API needs an administrator key (drydock keys create --admin)").ConfigureAwait(false); return; }
+            if (key is null) { await GatewayHost.Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return false; }
+            if (key.Tier != GatewayOptions.AdminTier) { await GatewayHost.Error(context, 403, "not_admin", "the admin API needs an administrator key (drydock keys create --admin)").ConfigureAwait(false); return false; }
             context.Items[ActorItem] = "admin:" + key.Name;
         }
 
+        return true;
+    }
+
+    private static async Task RunAsync(HttpContext context, GatewayHost host, Func<JsonObject, Task<JsonObject>> action, AdminRight right)
+    {
+        if (!await AuthorizeAsync(context, host, right).ConfigureAwait(false)) return;
         JsonObject body = [];
         try
         {

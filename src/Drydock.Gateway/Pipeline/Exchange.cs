@@ -47,6 +47,17 @@ internal sealed class Exchange(HttpContext context, bool chat, JsonObject audit)
     /// <summary>The model string as the request log keeps it: as sent when nothing was found in it, else as the text policy says.</summary>
     public string LoggedModel { get; set; } = "";
 
+    /// <summary>What the input guard found, and whether it blocked the request (for the signal log).</summary>
+    public IReadOnlyList<Detection.Finding>? InputFindings { get; set; }
+
+    public bool InputBlocked { get; set; }
+
+    /// <summary>The answer as the output guard saw it, once there is one (for the signal log).</summary>
+    public Guards.GuardedAnswer? Answer { get; set; }
+
+    /// <summary>The key's extraction score at this request.</summary>
+    public double Abuse { get; set; }
+
     /// <summary>What the input guard checked (the first part of the x-drydock-guard header).</summary>
     public string InputChecked { get; set; } = "input=not-reached";
 }

@@ -1,0 +1,33 @@
+using Drydock.Gateway.Monitoring;
+using Microsoft.AspNetCore.Http;
+
+namespace Drydock.Gateway.Operations;
+
+/// <summary>
+/// <c>GET /admin/dashboard</c> (administrator keys only): the monitor's page over this gateway's signal log, for the
+/// default window and baseline of <c>monitor:</c>, with the page's Content-Security-Policy also sent as a header.
+/// </summary>
+internal static class Dashboard
+{
+    public static async Task Serve(HttpContext context, GatewayHost host)
+    {
+        if (!await AdminApi.AdminOnly(context, host).ConfigureAwait(false)) return;
+        if (host.Options.AuditFolder is not { } folder || host.Signals is null)
+        {
+            await GatewayHost.Error(context, 404, "no_signals", "this gateway keeps no request log, so no signals").ConfigureAwait(false);
+            return;
+        }
+
+        host.Signals.Flush();
+        var settings = host.Options.Monitor;
+        var (window, baseline) = DriftMonitor.DefaultPeriods(settings, DateTimeOffset.UtcNow);
+        var report = DriftMonitor.Compare(folder, window, baseline, settings);
+        var page = MonitorPage.Render(report, "Drydock gateway dashboard");
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/html; charset=utf-8";
+        context.Response.Headers.ContentSecurityPolicy = MonitorPage.ContentSecurityPolicy() + "; frame-ancestors 'none'";
+        context.Response.Headers.XContentTypeOptions = "nosniff";
+        context.Response.Headers.CacheControl = "no-store";
+        await context.Response.WriteAsync(page, context.RequestAborted).ConfigureAwait(false);
+    }
+}
