@@ -724,4 +724,30 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         Assert.Equal(before, _upstream.Requests);
         Assert.DoesNotContain(FakeUpstream.AwsKey, await AuditLog(), StringComparison.Ordinal);
     }
+
+    // A value split across two choices (n = 2) or across two tool calls' arguments is whole in no one choice: the whole
+    // answer is refused with output_blocked, and the value is in neither the client's body nor the request log.
+    [Theory]
+    [InlineData("choices", "aws")]
+    [InlineData("choices", "canary")]
+    [InlineData("tool-calls", "aws")]
+    [InlineData("tool-calls", "canary")]
+    public async Task AValueSplitAcrossChoicesOrToolCalls_BlocksTheAnswer(string shape, string what)
+    {
+        var (key, _) = _keys.Create("across-" + shape + what, "internal", [], null);
+        var value = what == "aws" ? FakeUpstream.AwsKey : _canary;
+        var half = value.Length / 2;
+        JsonObject Call(int i, string part) => new() { ["id"] = "call_" + i, ["type"] = "function", ["function"] = new JsonObject { ["name"] = "lookup", ["arguments"] = new JsonObject { ["part"] = part }.ToJsonString() } };
+        JsonObject Choice(int i, JsonObject message, string finish = "stop") => new() { ["index"] = i, ["message"] = message, ["logprobs"] = null, ["finish_reason"] = finish };
+        var choices = shape == "choices"
+            ? new JsonArray(Choice(0, new JsonObject { ["role"] = "assistant", ["content"] = "Here: " + value[..half] }), Choice(1, new JsonObject { ["role"] = "assistant", ["content"] = value[half..] + " as asked." }))
+            : new JsonArray(Choice(0, new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(Call(0, value[..half]), Call(1, value[half..])) }, "tool_calls"));
+        _upstream.Script = Json(new JsonObject { ["id"] = "c1", ["object"] = "chat.completion", ["model"] = "tiny", ["choices"] = choices }.ToJsonString());
+        var request = new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hello" }), ["n"] = shape == "choices" ? 2 : 1 };
+        var (status, _, body, _) = await Send(key, completions: false, stream: false, request: request);
+        _upstream.Script = null;
+        Assert.True(status == 502 && body.Contains("output_blocked", StringComparison.Ordinal), $"{shape} {what}: {status} {body}");
+        Assert.DoesNotContain(value, body, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(value, await AuditLog(), StringComparison.OrdinalIgnoreCase);
+    }
 }
