@@ -750,4 +750,42 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         Assert.DoesNotContain(value, body, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(value, await AuditLog(), StringComparison.OrdinalIgnoreCase);
     }
+
+    // A streamed value split across two fields of a choice (reasoning text, then content) or across two choices, at 1, 7
+    // and 50 characters a chunk: the stream ends with the error event, and no part of the value reaches the client or the log.
+    [Theory]
+    [InlineData("fields", 1)]
+    [InlineData("fields", 7)]
+    [InlineData("fields", 50)]
+    [InlineData("choices", 1)]
+    [InlineData("choices", 7)]
+    [InlineData("choices", 50)]
+    public async Task AStreamedValueSplitAcrossFieldsOrChoices_StopsTheStream(string shape, int size)
+    {
+        var (key, _) = _keys.Create("stream-across-" + shape + size, "internal", [], null);
+        foreach (var value in new[] { FakeUpstream.AwsKey, _canary })
+        {
+            var half = value.Length / 2;
+            var (first, second) = ("Here: " + value[..half], value[half..] + " as asked.");
+            string Chunk(int index, string field, string text, string? finish = null) => new JsonObject
+            {
+                ["id"] = "c1", ["object"] = "chat.completion.chunk", ["model"] = "tiny",
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = index, ["delta"] = new JsonObject { [field] = text }, ["finish_reason"] = finish }),
+            }.ToJsonString();
+            IEnumerable<string> Pieces(string text) => text.Chunk(size).Select(c => new string(c));
+            var chunks = shape == "fields"
+                ? Pieces(first).Select(p => Chunk(0, "reasoning_content", p)).Concat(Pieces(second).Select(p => Chunk(0, "content", p))).Append(Chunk(0, "content", "", "stop"))
+                : Pieces(first).Select(p => Chunk(0, "content", p)).Concat(Pieces(second).Select(p => Chunk(1, "content", p))).Append(Chunk(0, "content", "", "stop")).Append(Chunk(1, "content", "", "stop"));
+            _upstream.Script = Stream([.. chunks]);
+            var request = new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hello" }), ["n"] = shape == "choices" ? 2 : 1 };
+            var (status, _, body, texts) = await Send(key, completions: false, stream: true, request: request);
+            _upstream.Script = null;
+            var label = $"{shape} {size} {value[..4]}…";
+            Assert.True(status == 200 && body.Contains("\"upstream_error\"", StringComparison.Ordinal), $"{label}: {status} {body}");
+            var seen = string.Concat(texts.Values);
+            Assert.DoesNotContain(value[..half], seen, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(value[half..], seen, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(value, await AuditLog(), StringComparison.OrdinalIgnoreCase);
+        }
+    }
 }
