@@ -724,4 +724,68 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         Assert.Equal(before, _upstream.Requests);
         Assert.DoesNotContain(FakeUpstream.AwsKey, await AuditLog(), StringComparison.Ordinal);
     }
+
+    // A value split across two choices (n = 2) or across two tool calls' arguments is whole in no one choice: the whole
+    // answer is refused with output_blocked, and the value is in neither the client's body nor the request log.
+    [Theory]
+    [InlineData("choices", "aws")]
+    [InlineData("choices", "canary")]
+    [InlineData("tool-calls", "aws")]
+    [InlineData("tool-calls", "canary")]
+    public async Task AValueSplitAcrossChoicesOrToolCalls_BlocksTheAnswer(string shape, string what)
+    {
+        var (key, _) = _keys.Create("across-" + shape + what, "internal", [], null);
+        var value = what == "aws" ? FakeUpstream.AwsKey : _canary;
+        var half = value.Length / 2;
+        JsonObject Call(int i, string part) => new() { ["id"] = "call_" + i, ["type"] = "function", ["function"] = new JsonObject { ["name"] = "lookup", ["arguments"] = new JsonObject { ["part"] = part }.ToJsonString() } };
+        JsonObject Choice(int i, JsonObject message, string finish = "stop") => new() { ["index"] = i, ["message"] = message, ["logprobs"] = null, ["finish_reason"] = finish };
+        var choices = shape == "choices"
+            ? new JsonArray(Choice(0, new JsonObject { ["role"] = "assistant", ["content"] = "Here: " + value[..half] }), Choice(1, new JsonObject { ["role"] = "assistant", ["content"] = value[half..] + " as asked." }))
+            : new JsonArray(Choice(0, new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(Call(0, value[..half]), Call(1, value[half..])) }, "tool_calls"));
+        _upstream.Script = Json(new JsonObject { ["id"] = "c1", ["object"] = "chat.completion", ["model"] = "tiny", ["choices"] = choices }.ToJsonString());
+        var request = new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hello" }), ["n"] = shape == "choices" ? 2 : 1 };
+        var (status, _, body, _) = await Send(key, completions: false, stream: false, request: request);
+        _upstream.Script = null;
+        Assert.True(status == 502 && body.Contains("output_blocked", StringComparison.Ordinal), $"{shape} {what}: {status} {body}");
+        Assert.DoesNotContain(value, body, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(value, await AuditLog(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    // A streamed value split across two fields of a choice (reasoning text, then content) or across two choices, at 1, 7
+    // and 50 characters a chunk: the stream ends with the error event, and no part of the value reaches the client or the log.
+    [Theory]
+    [InlineData("fields", 1)]
+    [InlineData("fields", 7)]
+    [InlineData("fields", 50)]
+    [InlineData("choices", 1)]
+    [InlineData("choices", 7)]
+    [InlineData("choices", 50)]
+    public async Task AStreamedValueSplitAcrossFieldsOrChoices_StopsTheStream(string shape, int size)
+    {
+        var (key, _) = _keys.Create("stream-across-" + shape + size, "internal", [], null);
+        foreach (var value in new[] { FakeUpstream.AwsKey, _canary })
+        {
+            var half = value.Length / 2;
+            var (first, second) = ("Here: " + value[..half], value[half..] + " as asked.");
+            string Chunk(int index, string field, string text, string? finish = null) => new JsonObject
+            {
+                ["id"] = "c1", ["object"] = "chat.completion.chunk", ["model"] = "tiny",
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = index, ["delta"] = new JsonObject { [field] = text }, ["finish_reason"] = finish }),
+            }.ToJsonString();
+            IEnumerable<string> Pieces(string text) => text.Chunk(size).Select(c => new string(c));
+            var chunks = shape == "fields"
+                ? Pieces(first).Select(p => Chunk(0, "reasoning_content", p)).Concat(Pieces(second).Select(p => Chunk(0, "content", p))).Append(Chunk(0, "content", "", "stop"))
+                : Pieces(first).Select(p => Chunk(0, "content", p)).Concat(Pieces(second).Select(p => Chunk(1, "content", p))).Append(Chunk(0, "content", "", "stop")).Append(Chunk(1, "content", "", "stop"));
+            _upstream.Script = Stream([.. chunks]);
+            var request = new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hello" }), ["n"] = shape == "choices" ? 2 : 1 };
+            var (status, _, body, texts) = await Send(key, completions: false, stream: true, request: request);
+            _upstream.Script = null;
+            var label = $"{shape} {size} {value[..4]}…";
+            Assert.True(status == 200 && body.Contains("\"upstream_error\"", StringComparison.Ordinal), $"{label}: {status} {body}");
+            var seen = string.Concat(texts.Values);
+            Assert.DoesNotContain(value[..half], seen, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(value[half..], seen, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(value, await AuditLog(), StringComparison.OrdinalIgnoreCase);
+        }
+    }
 }

@@ -28,6 +28,7 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
         context.Response.Headers.CacheControl = "no-cache";
         var guards = new Dictionary<(int Choice, string Slot), StreamGuard>();
         var blocked = new HashSet<int>();
+        var tail = new CombinedTail(window);
         JsonObject? template = null;
         await using var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
         using var reader = new StreamReader(upstream, s_strictUtf8, detectEncodingFromByteOrderMarks: false);
@@ -129,6 +130,23 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
                 // No choice (the usage chunk that stream_options.include_usage asks for): it goes out as guarded above.
                 await GatewayHost.SendEventAsync(context, chunk).ConfigureAwait(false);
                 continue;
+            }
+
+            // The chunk's texts join the combined tail before any of them leaves: a value split across fields or choices stops the stream.
+            foreach (var choice in ((JsonArray)chunk["choices"]!).OfType<JsonObject>())
+            {
+                var at = choice["index"] is JsonValue tv && tv.TryGetValue<int>(out var ti) ? ti : 0;
+                if (blocked.Contains(at)) continue;
+                foreach (var leaf in JsonStrings.Collect(choice, JsonStrings.AnswerStructure)) tail.Add(at, leaf.Path, leaf.Value);
+            }
+
+            if (tail.Across(guard, guarded) is { Count: > 0 } across)
+            {
+                guarded.Findings.AddRange(across);
+                guarded.Canary |= across.Exists(f => f.Category == Drydock.Detection.Categories.Canary);
+                guarded.Blocked = true;
+                failed = "the upstream sent a value split across the texts of its answer that the guard does not let through";
+                break;
             }
 
             foreach (var choice in ((JsonArray)chunk["choices"]!).OfType<JsonObject>())

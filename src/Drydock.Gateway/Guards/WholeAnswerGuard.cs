@@ -36,6 +36,15 @@ internal static class WholeAnswerGuard
         }
 
         if (root["choices"] is not JsonArray choices) return null;
+        if (AnswerJoins.Across(guard, choices, answer) is { Count: > 0 } across)
+        {
+            // Across two choices or two calls: no one choice holds it, so the whole answer is refused.
+            answer.Findings.AddRange(across);
+            answer.Canary |= across.Exists(f => f.Category == Drydock.Detection.Categories.Canary);
+            answer.Blocked = true;
+            return "the upstream sent an answer with a value split across its choices or tool calls that the guard does not let through";
+        }
+
         for (var i = 0; i < choices.Count; i++)
         {
             var choice = (JsonObject)choices[i]!;

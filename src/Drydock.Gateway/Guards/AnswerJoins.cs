@@ -1,0 +1,79 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Drydock.Detection;
+using Drydock.Gateway.Payload;
+
+namespace Drydock.Gateway.Guards;
+
+/// <summary>
+/// A value split across the choices of one answer (n &gt; 1) or across several tool calls is whole in none of them, nor
+/// in any one choice's texts joined. The texts of the whole answer are judged once more joined in order with no separator,
+/// and so are the texts of each kind (every choice's content, every call's arguments, read as the string values they
+/// hold) joined in order; a finding that runs across the end of one choice or one tool call is a finding of the answer,
+/// which is then refused whole. A value across the texts of one choice or one call is left to the choice's own join
+/// (that choice alone is replaced). The joins are bounded by the answer, so they cost at most three more scans of it.
+/// </summary>
+internal static partial class AnswerJoins
+{
+    /// <summary>The findings across the end of one choice or one tool call, on the answer's texts as the upstream sent them.</summary>
+    public static List<Finding> Across(TextGuard guard, JsonArray choices, GuardedAnswer answer)
+    {
+        if (!answer.Guarding) return [];
+        var pieces = new List<(int Choice, string Call, string Kind, string Text)>();
+        for (var i = 0; i < choices.Count; i++)
+        {
+            foreach (var leaf in JsonStrings.Collect(choices[i], JsonStrings.AnswerStructure))
+            {
+                var call = CallIndex().Match(leaf.Path);
+                var callAt = call.Success ? call.Groups[1].Value : "";
+                var kind = Indexes().Replace(leaf.Path, "");
+                pieces.Add((i, callAt, kind, leaf.Value));
+                if (kind.EndsWith(".arguments", StringComparison.Ordinal)) pieces.Add((i, callAt, kind + "#values", Values(leaf.Value)));
+            }
+        }
+
+        var found = new List<Finding>();
+        Judge(guard, pieces.Where(p => !p.Kind.EndsWith("#values", StringComparison.Ordinal)).ToList(), answer, found);
+        foreach (var kind in pieces.Select(p => p.Kind).Distinct()) Judge(guard, pieces.Where(p => p.Kind == kind).ToList(), answer, found);
+        return found;
+    }
+
+    private static void Judge(TextGuard guard, List<(int Choice, string Call, string Kind, string Text)> pieces, GuardedAnswer answer, List<Finding> found)
+    {
+        // Only the ends where one choice gives way to another, or one tool call to another, count here.
+        var ends = new List<int>();
+        var length = 0;
+        for (var k = 0; k < pieces.Count; k++)
+        {
+            length += pieces[k].Text.Length;
+            if (k + 1 < pieces.Count && (pieces[k + 1].Choice != pieces[k].Choice || (pieces[k].Call.Length > 0 && pieces[k + 1].Call.Length > 0 && pieces[k + 1].Call != pieces[k].Call))) ends.Add(length);
+        }
+
+        if (ends.Count == 0) return;
+        answer.TextsChecked++;
+        var joined = string.Concat(pieces.Select(p => p.Text));
+        found.AddRange(guard.Judge(joined, answer.Tier.Output, answer.Canaries).Findings.Where(f => ends.Exists(e => f.Start < e && f.End > e)));
+    }
+
+    // A call's arguments as the string values they hold, in order (a value split across two calls' arguments is whole
+    // there, without the JSON around it); arguments that are not JSON are read as they are.
+    private static string Values(string arguments)
+    {
+        try
+        {
+            var node = JsonNode.Parse(arguments);
+            return string.Concat(JsonStrings.Collect(node, new HashSet<string>()).Select(l => l.Value));
+        }
+        catch (JsonException)
+        {
+            return arguments;
+        }
+    }
+
+    [GeneratedRegex(@"tool_calls\[#?(\d+)\]")]
+    private static partial Regex CallIndex();
+
+    [GeneratedRegex(@"\[#?\d+\]")]
+    private static partial Regex Indexes();
+}
