@@ -64,8 +64,14 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     /// <summary>The fewest planted canaries a memorization evaluation must test to count.</summary>
     public int MinCanaries { get; init; } = 1;
 
+    /// <summary>
+    /// Whether evidence from an endpoint that stated no model digest counts (<c>unbound-endpoints: allow</c>; default
+    /// refuse). Such evidence is not bound to the model version's files: whatever the endpoint served was measured.
+    /// </summary>
+    public bool AllowUnboundEndpoints { get; init; }
+
     /// <summary>The settings' names in <c>gate:</c> besides the checks.</summary>
-    public static IReadOnlyList<string> Settings { get; } = ["regression-points", "max-error-rate", "suites", "strategies", "min-members", "min-non-members", "min-extraction-values", "min-canaries"];
+    public static IReadOnlyList<string> Settings { get; } = ["regression-points", "max-error-rate", "suites", "strategies", "min-members", "min-non-members", "min-extraction-values", "min-canaries", "unbound-endpoints"];
 
     /// <summary>
     /// What is wrong with these settings, each as the field and the problem: a rate outside [0, 1], a membership AUC
@@ -113,6 +119,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         ("min-non-members", ConfigShape.Integer(1)),
         ("min-extraction-values", ConfigShape.Integer(1)),
         ("min-canaries", ConfigShape.Integer(1)),
+        ("unbound-endpoints", ConfigShape.OneOf("refuse", "allow")),
     ]);
 
     /// <summary>The defaults with a checked <c>gate:</c> section applied (null: the defaults); settings it cannot use are errors naming file, line and field.</summary>
@@ -145,6 +152,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             MinNonMembers = gate.Integer("min-non-members") ?? Default.MinNonMembers,
             MinExtractionValues = gate.Integer("min-extraction-values") ?? Default.MinExtractionValues,
             MinCanaries = gate.Integer("min-canaries") ?? Default.MinCanaries,
+            AllowUnboundEndpoints = gate["unbound-endpoints"]?.Value == "allow",
         };
         if (policy.Validate() is [var (field, problem), ..])
         {
@@ -157,7 +165,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     /// <summary>
     /// The policy a decision was judged against, as JSON with sorted keys: every check's limit (null when off), the
     /// regression points, the error limit, each required suite (name, version, SHA-256 of its text), the required
-    /// strategies and the minimum sizes. A signed decision carries it and its SHA-256 (<see cref="Sha256"/>).
+    /// strategies, the minimum sizes and whether unbound endpoints count. A signed decision carries it and its SHA-256 (<see cref="Sha256"/>).
     /// </summary>
     public System.Text.Json.Nodes.JsonObject ToJson(IReadOnlyList<ProbeSuite> suites)
     {
@@ -175,6 +183,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             ["regressionPoints"] = RegressionPoints,
             ["strategies"] = new System.Text.Json.Nodes.JsonArray([.. Strategies.Order(StringComparer.Ordinal).Select(s => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(s)!)]),
             ["suites"] = new System.Text.Json.Nodes.JsonArray([.. suites.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["name"] = s.Name, ["version"] = s.Version, ["sha256"] = s.Sha256 })]),
+            ["unboundEndpoints"] = AllowUnboundEndpoints ? "allow" : "refuse",
         };
     }
 
