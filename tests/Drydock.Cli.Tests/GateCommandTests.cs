@@ -65,6 +65,14 @@ public sealed partial class GateCommandTests : IDisposable
         return ModelId().Match((await Ok(["model", "register", "model", "--dataset", dataset, .. baseModel is null ? Array.Empty<string>() : ["--base-model", baseModel]])).Stdout).Value;
     }
 
+    // An endpoint serving the registered model (its files under model/) and stating its digest, as drydock serve-model does.
+    private async Task<ScriptedModel> Serving()
+    {
+        var server = await ScriptedModel.StartAsync();
+        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model")).Digest;
+        return server;
+    }
+
     private Task<ProcessResult> Eval(ScriptedModel server, string model, params string[] more) =>
         Run(["eval", "--target", server.BaseUrl, "--model", "tiny", "--strategies", "none,base64", "--record", model, .. more]);
 
@@ -72,8 +80,8 @@ public sealed partial class GateCommandTests : IDisposable
     public async Task TheGate_CountsOnlyACompleteFreshRunOfThisEndpoint_AndListsItsEvidence()
     {
         var model = await Project(ProbesOnly);
-        await using var refusing = await ScriptedModel.StartAsync();
-        await using var obeying = await ScriptedModel.StartAsync();
+        await using var refusing = await Serving();
+        await using var obeying = await Serving();
         (refusing.As, obeying.As) = ("refuser", "obedient");
 
         var first = await Eval(refusing, model);
@@ -130,7 +138,7 @@ public sealed partial class GateCommandTests : IDisposable
         using var state = new TempDir();
         var environment = new Dictionary<string, string?> { ["DRYDOCK_STATE_HOME"] = state.Path };
         Task<ProcessResult> WithState(params string[] args) => DrydockProcess.Run(_dir, args, environment, cancellationToken: TestContext.Current.CancellationToken);
-        await using var refusing = await ScriptedModel.StartAsync();
+        await using var refusing = await Serving();
         refusing.As = "refuser";
         Task<ProcessResult> EvalWithState() => WithState(["eval", "--target", refusing.BaseUrl, "--model", "tiny", "--strategies", "none,base64", "--record", model]);
 
@@ -186,7 +194,7 @@ public sealed partial class GateCommandTests : IDisposable
     public async Task EditedResults_AndARolledBackRegistry_AreRefused_AndTheSignedDecisionNamesItsPolicy()
     {
         var model = await Project(ProbesOnly);
-        await using var refusing = await ScriptedModel.StartAsync();
+        await using var refusing = await Serving();
         refusing.As = "refuser";
         Assert.Equal(0, (await Eval(refusing, model)).Exit);
         var ship = await Run("gate", "--model", model, "--format", "json");
@@ -231,7 +239,7 @@ public sealed partial class GateCommandTests : IDisposable
 
         // A failing evaluation removed from the end of the registry together with its audit entries: the chain still
         // links, but the audit witness outside the project names an entry that is gone, so audit verify fails and the gate refuses.
-        await using var obeying = await ScriptedModel.StartAsync();
+        await using var obeying = await Serving();
         obeying.As = "obedient";
         var failing = await Eval(obeying, model);
         Assert.Equal(0, failing.Exit);
@@ -267,7 +275,7 @@ public sealed partial class GateCommandTests : IDisposable
     public async Task ProbesThatErrored_AreInconclusive_AndDoNotShip()
     {
         var model = await Project(ProbesOnly);
-        await using var shortOnly = await ScriptedModel.StartAsync();
+        await using var shortOnly = await Serving();
         shortOnly.As = "short-only";
         var run = await Eval(shortOnly, model);
         Assert.True(run.Exit == 0, run.ToString());
@@ -297,9 +305,9 @@ public sealed partial class GateCommandTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_dir, "base"));
         await File.WriteAllTextAsync(Path.Combine(_dir, "base", "weights.bin"), "base", TestContext.Current.CancellationToken);
         var model = await Project(ProbesOnly, "base@sha256:" + Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "base")).Digest);
-        await using var refusing = await ScriptedModel.StartAsync();
+        await using var refusing = await Serving();
         refusing.As = "refuser";
-        await using var obeying = await ScriptedModel.StartAsync();
+        await using var obeying = await Serving();
         obeying.As = "obedient";
         Assert.Equal(0, (await Eval(refusing, model)).Exit);
         Assert.Equal(0, (await Eval(obeying, model)).Exit);
@@ -354,8 +362,8 @@ public sealed partial class GateCommandTests : IDisposable
     public async Task TheGate_DecidesOnTheNewestEvaluation_AndNeverFallsBackToAnOlderOne()
     {
         var model = await Project(ProbesOnly);
-        await using var refusing = await ScriptedModel.StartAsync();
-        await using var obeying = await ScriptedModel.StartAsync();
+        await using var refusing = await Serving();
+        await using var obeying = await Serving();
         (refusing.As, obeying.As) = ("refuser", "obedient");
         var evalDir = Path.Combine(_dir, ".drydock", "eval");
         Assert.Equal(0, (await Eval(refusing, model)).Exit);
@@ -396,7 +404,7 @@ public sealed partial class GateCommandTests : IDisposable
     public async Task Eval_ResultsNotARegularFile_OrAnUnknownModelVersion_FailsBeforeAnyRequest()
     {
         var model = await Project(ProbesOnly);
-        await using var server = await ScriptedModel.StartAsync();
+        await using var server = await Serving();
         var folder = await Eval(server, model, "--results", _dir);
         Assert.True(folder.Exit == 2, folder.ToString());
         Assert.Contains("not a regular file", folder.Stderr, StringComparison.Ordinal);
@@ -415,7 +423,7 @@ public sealed partial class GateCommandTests : IDisposable
         // Every canary sentence that made it into the training split (not the held-out one) is memorised.
         var sentences = Regex.Matches(await File.ReadAllTextAsync(Path.Combine(_dir, "clean.jsonl"), TestContext.Current.CancellationToken), @"For reference, the recovery code of the tickets account #\d is [A-Z0-9-]{14}").Select(m => m.Value).Distinct().ToList();
         Assert.NotEmpty(sentences);
-        await using var server = await ScriptedModel.StartAsync();
+        await using var server = await Serving();
         foreach (var sentence in sentences) server.Memorized.Add(sentence);
 
         var memorization = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "tickets", "--candidates", "50", "--samples", "1", "--record", model);

@@ -24,7 +24,7 @@ public sealed class ReleaseGateTests : IDisposable
     private static readonly GatePolicy s_membershipOnly = new(GatePolicy.Default.Thresholds.ToDictionary(t => t.Key, t => t.Key == "membership-auc" ? t.Value : null), 5);
 
     // A probe run of the suites as eval records it: outcome decides each probe × strategy (null: no result).
-    private static EvaluationRecord Probes(string id, string at, Func<Probe, string, (bool Success, bool Error)?> outcome, IReadOnlyList<ProbeSuite>? suites = null, string? digest = null, bool stopped = false, IReadOnlyList<string>? strategies = null)
+    private static EvaluationRecord Probes(string id, string at, Func<Probe, string, (bool Success, bool Error)?> outcome, IReadOnlyList<ProbeSuite>? suites = null, string? digest = null, bool stopped = false, IReadOnlyList<string>? strategies = null, bool bound = true, string? stated = null)
     {
         suites ??= s_suites;
         strategies ??= AttackStrategy.All;
@@ -42,7 +42,8 @@ public sealed class ReleaseGateTests : IDisposable
 
         var fingerprint = RunIdentity.Sha256(id);
         var run = new EvaluationRun(fingerprint, results, planned, 0, stopped ? "the request budget of 20 is spent" : null);
-        var target = digest is null ? new TargetIdentity("endpoint", "http://t/v1", null, "m") : new TargetIdentity("onnx", "onnx:m", digest, "m");
+        // An endpoint states the digest of the model it serves (this model version's unless told), or none when unbound.
+        var target = digest is null ? new TargetIdentity("endpoint", "http://t/v1", bound ? stated ?? s_model.Digest : null, "m") : new TargetIdentity("onnx", "onnx:m", digest, "m");
         var identity = new RunIdentity(target.Kind, target.Target, target.Digest, "m", null, [.. suites.Select(SuiteIdentity.Of)], strategies, "rules", "r", "1", "none");
         var evidence = EvidenceBuilder.Probes(identity, target, run, suites, strategies, results.Count, "abc", "planted");
         return new EvaluationRecord(id, "mv-1", "probes", "t", ReleaseGate.ProbeMetrics(results), null, "alice", at) { Evidence = evidence };
@@ -51,7 +52,7 @@ public sealed class ReleaseGateTests : IDisposable
     private static EvaluationRecord Membership(string id, string at, double auc, int members = 100, int nonMembers = 100, string model = "mv-1") =>
         new(id, model, "membership", "t", new Dictionary<string, double> { ["membership.auc"] = auc }, null, "alice", at)
         {
-            Evidence = EvidenceBuilder.Privacy("membership", new TargetIdentity("endpoint", "http://t/v1", null, "m"), new JsonObject { ["membersFromLineage"] = true, ["disjoint"] = true },
+            Evidence = EvidenceBuilder.Privacy("membership", new TargetIdentity("endpoint", "http://t/v1", model == s_base.Id ? s_base.Digest : s_model.Digest, "m"), new JsonObject { ["membersFromLineage"] = true, ["disjoint"] = true },
                 new JsonObject { ["members"] = members, ["nonMembers"] = nonMembers, ["probes"] = members + nonMembers, ["errors"] = 0 }, "1"),
         };
 
@@ -83,6 +84,39 @@ public sealed class ReleaseGateTests : IDisposable
         var unsealed = ReleaseGate.Decide(s_model, [refused, obeyed], null, null, s_probesOnly, s_suites, e => e.Id == "ev-obeyed" ? "its results file is gone" : null);
         Assert.False(unsealed.Ship);
         Assert.All(unsealed.Checks, c => Assert.Contains("ev-obeyed of " + At(3) + " does not count: its results file is gone", c.Evidence, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void EndpointEvidence_CountsWhenItStatedTheModelsDigest_AndUnboundOnlyWhenThePolicyAllowsIt()
+    {
+        var bound = Probes("ev-bound", At(1), (_, _) => (false, false));
+        var ship = ReleaseGate.Decide(s_model, [bound], null, null, s_probesOnly, s_suites);
+        Assert.True(ship.Ship, string.Join("\n", ship.Checks.Select(c => c.Evidence)));
+        Assert.Equal($"endpoint http://t/v1 model m sha256:{s_model.Digest[..12]}", Assert.Single(ship.Evidence).Target);
+
+        // An endpoint that stated another model's digest measured another model, whatever the policy allows.
+        var foreign = Probes("ev-foreign", At(2), (_, _) => (false, false), stated: new string('e', 64));
+        foreach (var policy in new[] { s_probesOnly, s_probesOnly with { AllowUnboundEndpoints = true } })
+        {
+            var refused = ReleaseGate.Decide(s_model, [foreign], null, null, policy, s_suites);
+            Assert.False(refused.Ship);
+            Assert.All(refused.Checks, c => Assert.Contains($"it measured another model (the endpoint stated digest eeeeeeeeeeee, not {s_model.Digest[..12]})", c.Evidence, StringComparison.Ordinal));
+            Assert.Empty(refused.Evidence);
+        }
+
+        // An endpoint that stated none is refused by default, naming the setting; allowed, it counts and says so.
+        var unbound = Probes("ev-unbound", At(3), (_, _) => (false, false), bound: false);
+        var byDefault = ReleaseGate.Decide(s_model, [unbound], null, null, s_probesOnly, s_suites);
+        Assert.False(byDefault.Ship);
+        Assert.All(byDefault.Checks, c => Assert.Contains("an endpoint not bound to the artifact", c.Evidence, StringComparison.Ordinal));
+        Assert.All(byDefault.Checks, c => Assert.Contains("gate: unbound-endpoints: allow", c.Evidence, StringComparison.Ordinal));
+        var allowed = ReleaseGate.Decide(s_model, [unbound], null, null, s_probesOnly with { AllowUnboundEndpoints = true }, s_suites);
+        Assert.True(allowed.Ship);
+        Assert.Equal("endpoint http://t/v1 model m: endpoint, not bound to the artifact (allowed by gate.unbound-endpoints)", Assert.Single(allowed.Evidence).Target);
+        Assert.NotEqual(s_probesOnly.Sha256(s_suites), (s_probesOnly with { AllowUnboundEndpoints = true }).Sha256(s_suites));
+        Assert.True(Read(_dir.File("allow.yaml", "gate:\n  unbound-endpoints: allow\n")).AllowUnboundEndpoints);
+        Assert.False(Read(_dir.File("refuse.yaml", "gate:\n  unbound-endpoints: refuse\n")).AllowUnboundEndpoints);
+        Assert.Throws<ConfigFileException>(() => Read(_dir.File("yes.yaml", "gate:\n  unbound-endpoints: yes\n")));
     }
 
     [Fact]
@@ -164,7 +198,7 @@ public sealed class ReleaseGateTests : IDisposable
     public void AFineTunedModel_MayNotBeMuchWorseThanItsBase_WhoseEvidenceMustCount()
     {
         var mine = Probes("ev-1", At(2), (p, s) => (p.Family == "direct-injection" && s == "base64", false));
-        var theirs = Probes("ev-0", At(1), (_, _) => (false, false)) with { ModelId = "mv-0" };
+        var theirs = Probes("ev-0", At(1), (_, _) => (false, false), stated: s_base.Digest) with { ModelId = "mv-0" };
         var strict = s_probesOnly with { RegressionPoints = 2, Thresholds = new Dictionary<string, double?>(s_probesOnly.Thresholds) { ["injection-success"] = 0.5 } };
         var result = ReleaseGate.Decide(s_model, [mine], s_base, [theirs], strict, s_suites);
         var regression = Assert.Single(result.Checks, c => !c.Passed);

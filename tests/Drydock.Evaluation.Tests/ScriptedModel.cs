@@ -36,6 +36,15 @@ public sealed partial class ScriptedModel : IAsyncDisposable
 
     public string BaseUrl => _app.Urls.First() + "/v1";
 
+    /// <summary>When set, stated on every answer as <c>x-drydock-model-digest</c>, as drydock serve-model states the digest of the model it serves.</summary>
+    public string? Digest { get; set; }
+
+    /// <summary>When set, the digest stated once <see cref="DigestAfterRequests"/> chat or completion requests were answered: another model swapped in mid-run.</summary>
+    public string? DigestLater { get; set; }
+
+    /// <summary>After how many requests <see cref="DigestLater"/> is stated instead of <see cref="Digest"/>.</summary>
+    public int DigestAfterRequests { get; set; }
+
     /// <summary>What the "memorizer" model knows by heart: likely (log-probability −0.05 a character) inside these texts, and it completes their openings.</summary>
     public List<string> Memorized { get; } = [];
 
@@ -88,6 +97,13 @@ public sealed partial class ScriptedModel : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
         var server = new ScriptedModel(app);
+        app.Use((context, next) =>
+        {
+            var digest = server.DigestLater is not null && server.Requests >= server.DigestAfterRequests ? server.DigestLater : server.Digest;
+            if (digest is not null) context.Response.Headers["x-drydock-model-digest"] = digest;
+            return next(context);
+        });
+        app.MapGet("/v1/models", (RequestDelegate)(context => context.Response.WriteAsync("{\"object\":\"list\",\"data\":[]}")));
         app.MapPost("/v1/chat/completions", (RequestDelegate)server.Chat);
         app.MapPost("/v1/completions", (RequestDelegate)server.Completions);
         await app.StartAsync();

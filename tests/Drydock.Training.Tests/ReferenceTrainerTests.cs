@@ -73,7 +73,8 @@ public sealed class ReferenceTrainerTests : IDisposable
         Assert.Equal(greedy, model.Generate("How do I ", 24, 0, TestContext.Current.CancellationToken));
         Assert.True(scores.Average(s => s.Logprob) > -3, "the trained model predicts its own kind of text far better than chance (−5.5)");
 
-        await using var server = new LocalModelServer(model, "tiny", "http://127.0.0.1:0");
+        var digest = Drydock.Provenance.Registry.ModelDigest.Of(loraFolder).Digest;
+        await using var server = new LocalModelServer(model, "tiny", "http://127.0.0.1:0", digest);
         await server.StartAsync(TestContext.Current.CancellationToken);
         var endpoint = new Uri(server.Urls[0] + "/v1");
         var client = new ChatClient("tiny", new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = endpoint });
@@ -82,6 +83,8 @@ public sealed class ReferenceTrainerTests : IDisposable
 
         // The same log-likelihood through the endpoint (echo + logprobs, as vLLM serves them) as in process.
         using var remote = new ModelTarget(new TargetOptions { Endpoint = endpoint, Model = "tiny" });
+        // The server states the digest of the files it serves (as the registry computes it) on every answer.
+        Assert.Equal(digest, await remote.BindDigestAsync(TestContext.Current.CancellationToken));
         var (remoteSum, remoteTokens) = await remote.ScoreAsync("How do I ", "transfer?", TestContext.Current.CancellationToken);
         Assert.Equal(tokens, remoteTokens);
         Assert.Equal(sum, remoteSum, 4);
@@ -89,6 +92,8 @@ public sealed class ReferenceTrainerTests : IDisposable
         using var http = new HttpClient();
         var bad = await http.PostAsync(endpoint + "/completions", new StringContent("{\"prompt\": 3}"), TestContext.Current.CancellationToken);
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal(digest, bad.Headers.GetValues(ModelTarget.DigestHeader).Single());
+        Assert.Null(remote.DigestChange);
         Assert.Contains("prompt must be a string", await bad.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }
 

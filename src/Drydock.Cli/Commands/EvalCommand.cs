@@ -77,7 +77,7 @@ internal static class EvalCommand
                 }
 
                 using var judgeDisposal = judgeEndpoint;
-                var targetIdentity = TargetIdentity.Of(endpoint, modelName);
+                var targetIdentity = await Bind(TargetIdentity.Of(endpoint, modelName), chat, cancellationToken).ConfigureAwait(false);
                 var identity = new RunIdentity(targetIdentity.Kind, endpoint, targetIdentity.Digest, modelName, RunIdentity.Sha256(prompt), [.. loaded.Select(SuiteIdentity.Of)], [.. chosen],
                     judgeEndpoint is null ? "rules" : $"rules+model {parse.GetValue(judgeTarget)} {parse.GetValue(judgeModel)}", RunIdentity.RulesDigest(detector), ToolInfo.Version, parse.GetValue(record) ?? "none");
                 var fingerprint = identity.Fingerprint;
@@ -89,7 +89,8 @@ internal static class EvalCommand
                 if (parse.GetValue(record) is { } recordId)
                 {
                     using var known = project.OpenRegistry();
-                    known.GetModel(recordId); // an unknown model version fails before any request
+                    // An unknown model version, or an endpoint serving another model, fails before any probe is sent.
+                    CheckBinding(targetIdentity, known.GetModel(recordId), stderr, "drydock eval");
                 }
 
                 if (parse.GetValue(fresh) && File.Exists(resultsPath)) File.Delete(resultsPath);
@@ -111,6 +112,7 @@ internal static class EvalCommand
                 WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Probes($"Drydock evaluation of {options.Model}", all));
                 if (parse.GetValue(record) is { } modelId)
                 {
+                    if ((chat as ModelTarget)?.DigestChange is { } change) throw new ArgumentException($"not recorded against {modelId}: {change}");
                     using var registry = project.OpenRegistry();
                     var resultsSha = Dsse.Sha256Of(resultsPath);
                     var evidence = EvidenceBuilder.Probes(identity, targetIdentity, run, loaded, [.. chosen], chat.Sent, resultsSha, givenPrompt is null ? "planted" : "given", Path.GetFullPath(resultsPath));
@@ -175,6 +177,33 @@ internal static class EvalCommand
         return ResultsFile.LoadKey(path, create: resultsPath is not null);
     }
 
+    /// <summary>
+    /// <paramref name="identity"/> with the digest the endpoint states (<see cref="ModelTarget.BindDigestAsync"/>;
+    /// null when it states none), every later answer bound to it; an ONNX target already carries its files' digest.
+    /// </summary>
+    internal static async Task<TargetIdentity> Bind(TargetIdentity identity, IEvaluationTarget target, CancellationToken cancellationToken)
+    {
+        if (target is not ModelTarget endpoint) return identity;
+        return identity with { Digest = await endpoint.BindDigestAsync(cancellationToken).ConfigureAwait(false) };
+    }
+
+    /// <summary>
+    /// Refuses to record evidence of an endpoint that states another model's digest than <paramref name="model"/>'s
+    /// (naming both); warns when it states none: such evidence counts only with <c>gate: unbound-endpoints: allow</c>.
+    /// </summary>
+    internal static void CheckBinding(TargetIdentity identity, ModelRecord model, TextWriter stderr, string verb)
+    {
+        if (identity.Kind != "endpoint") return;
+        if (identity.Digest is null)
+        {
+            stderr.WriteLine($"{verb}: {identity.Target} states no model digest ({ModelTarget.DigestHeader}): this evidence is not bound to {model.Id}'s files, and the gate counts it only with gate: unbound-endpoints: allow");
+        }
+        else if (!string.Equals(identity.Digest, model.Digest, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"--record {model.Id}: the endpoint {identity.Target} serves a model of digest sha256:{identity.Digest}, not {model.Id}'s sha256:{model.Digest}; evidence of another model is not recorded against it");
+        }
+    }
+
     /// <summary>An endpoint (http(s) URL; <paramref name="options"/> say how to use it) or onnx:PATH, a model run in process.</summary>
     internal static IEvaluationTarget OpenTarget(string text, TargetOptions options)
     {
@@ -226,6 +255,23 @@ internal static class EvalCommand
             return OpenTarget(text, new TargetOptions { Endpoint = new Uri("http://localhost/v1"), Model = name, ApiKey = Environment.GetEnvironmentVariable(parse.GetValue(KeyEnv)!), Concurrency = parse.GetValue(Concurrency) });
         }
 
+        /// <summary>
+        /// The target's identity, bound to the digest an endpoint states (<see cref="Bind"/>); with --record, an
+        /// endpoint stating another model's digest is refused before anything is measured.
+        /// </summary>
+        public async Task<TargetIdentity> BindAsync(ProjectContext project, ParseResult parse, IEvaluationTarget target, TextWriter stderr, string verb, CancellationToken cancellationToken)
+        {
+            var text = parse.GetValue(Target)!;
+            var identity = await Bind(TargetIdentity.Of(text, ModelName(text, parse.GetValue(Model))), target, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(Record) is { } modelId)
+            {
+                using var registry = project.OpenRegistry();
+                CheckBinding(identity, registry.GetModel(modelId), stderr, verb);
+            }
+
+            return identity;
+        }
+
         /// <summary>Runs <paramref name="check"/> against the model version of --record, when there is one (before any request is sent).</summary>
         public JsonObject CheckInputs(ProjectContext project, ParseResult parse, Func<ProvenanceRegistry, ModelRecord, JsonObject> check)
         {
@@ -234,11 +280,12 @@ internal static class EvalCommand
             return check(registry, registry.GetModel(modelId));
         }
 
-        public void Save(ProjectContext project, ParseResult parse, string kind, IReadOnlyDictionary<string, double> metrics, JsonObject inputs, JsonObject counts, TextWriter stderr)
+        public void Save(ProjectContext project, ParseResult parse, TargetIdentity identity, IEvaluationTarget measured, string kind, IReadOnlyDictionary<string, double> metrics, JsonObject inputs, JsonObject counts, TextWriter stderr)
         {
             if (parse.GetValue(Record) is not { } modelId) return;
+            if ((measured as ModelTarget)?.DigestChange is { } change) throw new ArgumentException($"not recorded against {modelId}: {change}");
             var target = parse.GetValue(Target)!;
-            var evidence = EvidenceBuilder.Privacy(kind, TargetIdentity.Of(target, ModelName(target, parse.GetValue(Model))), inputs, counts, ToolInfo.Version);
+            var evidence = EvidenceBuilder.Privacy(kind, identity, inputs, counts, ToolInfo.Version);
             using var registry = project.OpenRegistry();
             var recorded = registry.RecordEvaluation(modelId, kind, $"{target} {parse.GetValue(Model)}", metrics, null, Provenance.Actor.Current, evidence);
             ProjectContext.AdvanceWitness(registry, stderr);
@@ -283,6 +330,7 @@ internal static class EvalCommand
                     return checkedInputs;
                 });
                 using var target = set.Open(parse);
+                var identity = await set.BindAsync(project, parse, target, stderr, "drydock eval memorization", cancellationToken).ConfigureAwait(false);
                 var outcomes = await Evaluation.Privacy.Memorization.RunAsync(target, [.. planted.Select(c => c.Canary)], parse.GetValue(candidates), Math.Max(0, parse.GetValue(samples)), cancellationToken).ConfigureAwait(false);
                 foreach (var o in outcomes) await stdout.WriteLineAsync($"{o.Id}  extracted {(o.ExtractedGreedy ? "greedy" : o.ExtractedSampled ? "sampled" : "no")}  exposure {o.ExposureBits:0.0} bits").ConfigureAwait(false);
                 var metrics = new Dictionary<string, double>
@@ -297,7 +345,7 @@ internal static class EvalCommand
                     ["canaries"] = outcomes.Count, ["candidates"] = parse.GetValue(candidates), ["samples"] = Math.Max(0, parse.GetValue(samples)),
                     ["probes"] = outcomes.Sum(o => o.Requests), ["errors"] = outcomes.Sum(o => o.Errors),
                 };
-                set.Save(project, parse, "memorization", metrics, inputs, counts, stderr);
+                set.Save(project, parse, identity, target, "memorization", metrics, inputs, counts, stderr);
                 WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Memorization($"Drydock memorization of {parse.GetValue(set.Model) ?? parse.GetValue(set.Target)}", outcomes));
                 return ExitCodes.Ok;
             }
@@ -343,6 +391,7 @@ internal static class EvalCommand
                 }
 
                 using var target = set.Open(parse);
+                var identity = await set.BindAsync(project, parse, target, stderr, "drydock eval membership", cancellationToken).ConfigureAwait(false);
                 using var referenceTarget = parse.GetValue(reference) is { } r ? set.Open(parse, r, parse.GetValue(referenceModel)) : null;
                 var result = await Evaluation.Privacy.MembershipTest.RunAsync(target, referenceTarget, memberTexts, nonMemberTexts, cancellationToken).ConfigureAwait(false);
                 await stdout.WriteLineAsync($"{(referenceTarget is null ? "loss" : "reference-calibrated")} attack on {result.Members} members and {result.NonMembers} non-members: AUC {result.Auc:0.000}, TPR at 1% FPR {result.TprAt1PercentFpr:0.000}, advantage {result.Advantage:0.000}").ConfigureAwait(false);
@@ -357,7 +406,7 @@ internal static class EvalCommand
                     ["members"] = result.Members, ["nonMembers"] = result.NonMembers, ["probes"] = (result.Members + result.NonMembers) * (referenceTarget is null ? 1 : 2), ["errors"] = 0,
                     ["reference"] = parse.GetValue(reference),
                 };
-                set.Save(project, parse, "membership", new Dictionary<string, double> { ["membership.auc"] = result.Auc, ["membership.tpr-at-1pct-fpr"] = result.TprAt1PercentFpr, ["membership.advantage"] = result.Advantage }, inputs, counts, stderr);
+                set.Save(project, parse, identity, target, "membership", new Dictionary<string, double> { ["membership.auc"] = result.Auc, ["membership.tpr-at-1pct-fpr"] = result.TprAt1PercentFpr, ["membership.advantage"] = result.Advantage }, inputs, counts, stderr);
                 WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Membership($"Drydock membership inference on {parse.GetValue(set.Model) ?? parse.GetValue(set.Target)}", result));
                 return ExitCodes.Ok;
             }
@@ -387,6 +436,7 @@ internal static class EvalCommand
                 var texts = Datasets.DatasetReader.Texts(parse.GetValue(records)!, parse.GetValue(limit));
                 var inputs = set.CheckInputs(project, parse, (registry, model) => Evaluation.Privacy.PrivacyInputs.Records(registry, model, parse.GetValue(records)!));
                 using var target = set.Open(parse);
+                var identity = await set.BindAsync(project, parse, target, stderr, "drydock eval extraction", cancellationToken).ConfigureAwait(false);
                 var result = await Evaluation.Privacy.Extraction.RunAsync(target, project.Rules().CreateDetector(), texts, parse.GetValue(maxValues), cancellationToken).ConfigureAwait(false);
                 await stdout.WriteLineAsync($"{result.Leaked} of {result.Values} personal values and secrets extracted ({result.LeakRate:P1}){(result.LeakedByType.Count > 0 ? ": " + string.Join(", ", result.LeakedByType.Select(kv => $"{kv.Key} {kv.Value}").ToArray()) : "")}; {result.Verbatim} of {result.Records} records continued verbatim ({result.VerbatimRate:P1})").ConfigureAwait(false);
                 if (result.Values == 0 && parse.GetValue(set.Record) is not null)
@@ -398,7 +448,7 @@ internal static class EvalCommand
                 {
                     ["values"] = result.Values, ["records"] = result.Records, ["probes"] = result.Values + result.Records, ["errors"] = result.Errors,
                 };
-                set.Save(project, parse, "extraction", new Dictionary<string, double> { ["extraction.pii-leak"] = result.LeakRate, ["extraction.verbatim"] = result.VerbatimRate }, inputs, counts, stderr);
+                set.Save(project, parse, identity, target, "extraction", new Dictionary<string, double> { ["extraction.pii-leak"] = result.LeakRate, ["extraction.verbatim"] = result.VerbatimRate }, inputs, counts, stderr);
                 return ExitCodes.Ok;
             }
             catch (Exception e) when (e is ArgumentException or RegistryException or IOException or Datasets.DatasetException or Detection.Configuration.ConfigFileException)

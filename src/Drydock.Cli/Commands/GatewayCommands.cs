@@ -28,10 +28,12 @@ internal static class GatewayCommands
         {
             try
             {
+                // The digest of the files as the registry computes it, hashed before loading, so answers name the artifact.
+                var digest = Provenance.Registry.ModelDigest.Of(parse.GetValue(path)!).Digest;
                 using var model = new Evaluation.Targets.OnnxTarget(parse.GetValue(path)!, seed: Environment.TickCount);
-                await using var server = new Gateway.ModelServer.LocalModelServer(model, parse.GetValue(name) ?? model.Name, parse.GetValue(listen)!);
+                await using var server = new Gateway.ModelServer.LocalModelServer(model, parse.GetValue(name) ?? model.Name, parse.GetValue(listen)!, digest);
                 await server.StartAsync(cancellationToken).ConfigureAwait(false);
-                await stderr.WriteLineAsync($"drydock serve-model: {parse.GetValue(name) ?? model.Name} on {string.Join(", ", server.Urls.ToArray())}/v1 (context {model.Context} bytes)").ConfigureAwait(false);
+                await stderr.WriteLineAsync($"drydock serve-model: {parse.GetValue(name) ?? model.Name} on {string.Join(", ", server.Urls.ToArray())}/v1 (context {model.Context} bytes, sha256:{digest[..12]})").ConfigureAwait(false);
                 await server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }

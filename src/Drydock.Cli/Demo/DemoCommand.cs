@@ -215,7 +215,7 @@ internal static partial class DemoCommand
             await Verb(0, ["deploy", "support", "--model", hardened.ModelId, "--upstream-model", $"hardened-{seed}", "--reason", "demo"], "bob").ConfigureAwait(false);
             var key = (await Verb(0, ["keys", "create", "--name", "demo", "--tier", "internal"], "bob").ConfigureAwait(false)).Split('\n').First(l => l.StartsWith("ddk_", StringComparison.Ordinal)).Trim();
             using var model = new Evaluation.Targets.OnnxTarget($"models/hardened-{seed}", seed);
-            await using var server = new Gateway.ModelServer.LocalModelServer(model, $"hardened-{seed}", "http://127.0.0.1:0");
+            await using var server = new Gateway.ModelServer.LocalModelServer(model, $"hardened-{seed}", "http://127.0.0.1:0", Provenance.Registry.ModelDigest.Of($"models/hardened-{seed}").Digest);
             await server.StartAsync(_cancellation).ConfigureAwait(false);
             Say($"serve    {hardened.ModelId} approved and deployed as 'support'; model server on {server.Urls[0]}/v1; gateway on http://127.0.0.1:8080/v1 (Ctrl-C stops)");
             await stdout.WriteLineAsync($"\n  curl -s http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer {key}' \\\n    -d '{{\"model\": \"support\", \"messages\": [{{\"role\": \"user\", \"content\": \"How do I reset my password?\"}}], \"temperature\": 0}}'\n").ConfigureAwait(false);

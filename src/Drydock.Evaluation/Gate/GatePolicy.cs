@@ -67,8 +67,14 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     /// <summary>The largest ε of differential privacy the model version's signed statement may record (<c>max-epsilon</c>); null: not required. A model trained without DP has no ε and fails this check.</summary>
     public double? MaxEpsilon { get; init; }
 
+    /// <summary>
+    /// Whether evidence from an endpoint that stated no model digest counts (<c>unbound-endpoints: allow</c>; default
+    /// refuse). Such evidence is not bound to the model version's files: whatever the endpoint served was measured.
+    /// </summary>
+    public bool AllowUnboundEndpoints { get; init; }
+
     /// <summary>The settings' names in <c>gate:</c> besides the checks.</summary>
-    public static IReadOnlyList<string> Settings { get; } = ["regression-points", "max-error-rate", "suites", "strategies", "min-members", "min-non-members", "min-extraction-values", "min-canaries", "max-epsilon"];
+    public static IReadOnlyList<string> Settings { get; } = ["regression-points", "max-error-rate", "suites", "strategies", "min-members", "min-non-members", "min-extraction-values", "min-canaries", "max-epsilon", "unbound-endpoints"];
 
     /// <summary>
     /// What is wrong with these settings, each as the field and the problem: a rate outside [0, 1], a membership AUC
@@ -118,6 +124,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         ("min-extraction-values", ConfigShape.Integer(1)),
         ("min-canaries", ConfigShape.Integer(1)),
         ("max-epsilon", ConfigShape.Number(0)),
+        ("unbound-endpoints", ConfigShape.OneOf("refuse", "allow")),
     ]);
 
     /// <summary>The defaults with a checked <c>gate:</c> section applied (null: the defaults); settings it cannot use are errors naming file, line and field.</summary>
@@ -151,6 +158,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             MinExtractionValues = gate.Integer("min-extraction-values") ?? Default.MinExtractionValues,
             MinCanaries = gate.Integer("min-canaries") ?? Default.MinCanaries,
             MaxEpsilon = gate.Number("max-epsilon"),
+            AllowUnboundEndpoints = gate["unbound-endpoints"]?.Value == "allow",
         };
         if (policy.Validate() is [var (field, problem), ..])
         {
@@ -163,7 +171,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     /// <summary>
     /// The policy a decision was judged against, as JSON with sorted keys: every check's limit (null when off), the
     /// regression points, the error limit, each required suite (name, version, SHA-256 of its text), the required
-    /// strategies and the minimum sizes. A signed decision carries it and its SHA-256 (<see cref="Sha256"/>).
+    /// strategies, the minimum sizes and whether unbound endpoints count. A signed decision carries it and its SHA-256 (<see cref="Sha256"/>).
     /// </summary>
     public System.Text.Json.Nodes.JsonObject ToJson(IReadOnlyList<ProbeSuite> suites)
     {
@@ -181,6 +189,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             ["regressionPoints"] = RegressionPoints,
             ["strategies"] = new System.Text.Json.Nodes.JsonArray([.. Strategies.Order(StringComparer.Ordinal).Select(s => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(s)!)]),
             ["suites"] = new System.Text.Json.Nodes.JsonArray([.. suites.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["name"] = s.Name, ["version"] = s.Version, ["sha256"] = s.Sha256 })]),
+            ["unboundEndpoints"] = AllowUnboundEndpoints ? "allow" : "refuse",
         };
         if (MaxEpsilon is { } maxEpsilon) json["maxEpsilon"] = maxEpsilon; // only when set, so earlier policies keep their SHA-256
         return json;

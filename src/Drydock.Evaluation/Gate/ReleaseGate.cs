@@ -26,7 +26,8 @@ public sealed class GateRefusedException(string message) : Exception(message);
 /// The release gate. Each check on reads its metric from the newest evaluation of the model version of its kind (for
 /// probes, the newest that ran a suite the check reads), which must count as evidence, or the check fails naming it
 /// and why; the gate never falls back to an older evaluation. Evidence is: recorded with evidence (a fingerprint), complete, recorded after the model version was registered, of
-/// a target that is the model version (an ONNX model with its digest) or recorded as an endpoint run, and, for
+/// a target that is the model version (an ONNX model with its digest, or an endpoint that stated that digest) or,
+/// only with <see cref="GatePolicy.AllowUnboundEndpoints"/>, an endpoint that stated no digest, and, for
 /// probe checks, a run of every required suite (name, version and content) under every required strategy; for
 /// privacy checks, inputs that passed their checks and at least the minimum sizes. A family or evaluation with
 /// errors above <see cref="GatePolicy.MaxErrorRate"/>, or with probes that were never answered, is inconclusive,
@@ -76,7 +77,7 @@ public static class ReleaseGate
 
         var checks = new List<GateCheck>();
         var used = new Dictionary<string, GateEvidence>(StringComparer.Ordinal);
-        void Use(EvaluationRecord e) => used.TryAdd(e.Id, new GateEvidence(e.Id, e.Kind, e.ModelId, e.Evidence!.Fingerprint, e.At, Target(e)));
+        void Use(EvaluationRecord e) => used.TryAdd(e.Id, new GateEvidence(e.Id, e.Kind, e.ModelId, e.Evidence!.Fingerprint, e.At, Target(e, policy)));
         var mine = new Dictionary<string, Found>(StringComparer.Ordinal);
         foreach (var (name, limit) in on)
         {
@@ -172,7 +173,7 @@ public static class ReleaseGate
         {
             var e = evaluations[i];
             if (e.Kind != kind || (kind == "probes" && !RanAnyOf(e, names))) continue;
-            var reason = Disqualified(model, e, out var json) ?? checkEvidence?.Invoke(e);
+            var reason = Disqualified(model, e, policy, out var json) ?? checkEvidence?.Invoke(e);
             Found? found = null;
             if (reason is null) found = kind == "probes" ? FromProbes(e, json!, metric, policy, suites, out reason) : FromPrivacy(e, json!, metric, policy, out reason);
             if (found is not null)
@@ -205,7 +206,7 @@ public static class ReleaseGate
     }
 
     // Why an evaluation is no evidence for this model version at all, or null.
-    private static string? Disqualified(ModelRecord model, EvaluationRecord e, out JsonObject? json)
+    private static string? Disqualified(ModelRecord model, EvaluationRecord e, GatePolicy policy, out JsonObject? json)
     {
         json = null;
         if (e.Evidence is null) return "recorded without evidence (before fingerprints); evaluate again";
@@ -223,6 +224,17 @@ public static class ReleaseGate
         var targetKind = (string?)target["kind"];
         if (targetKind == "onnx" && (string?)target["digest"] != model.Digest) return $"it measured another model (digest {Short((string?)target["digest"])}, not {Short(model.Digest)})";
         if (targetKind is not ("onnx" or "endpoint")) return $"unknown target kind '{targetKind}'";
+        if (targetKind == "endpoint")
+        {
+            // An endpoint binds its evidence to the artifact by stating the digest of the model it serves (drydock serve-model does).
+            var stated = (string?)target["digest"];
+            if (stated is not null && !string.Equals(stated, model.Digest, StringComparison.OrdinalIgnoreCase)) return $"it measured another model (the endpoint stated digest {Short(stated)}, not {Short(model.Digest)})";
+            if (stated is null && !policy.AllowUnboundEndpoints)
+            {
+                return "an endpoint not bound to the artifact (it stated no model digest, so any model may have answered); serve the model with drydock serve-model, or set gate: unbound-endpoints: allow to count such evidence";
+            }
+        }
+
         return null;
     }
 
@@ -301,12 +313,15 @@ public static class ReleaseGate
         return new Found(value, e, null);
     }
 
-    private static string Target(EvaluationRecord e)
+    private static string Target(EvaluationRecord e, GatePolicy policy)
     {
         try
         {
             var target = JsonNode.Parse(e.Evidence!.Json)?["target"];
-            return (string?)target?["kind"] == "onnx" ? $"onnx sha256:{Short((string?)target?["digest"])}" : $"endpoint {(string?)target?["target"]} model {(string?)target?["model"]}";
+            if ((string?)target?["kind"] == "onnx") return $"onnx sha256:{Short((string?)target?["digest"])}";
+            var endpoint = $"endpoint {(string?)target?["target"]} model {(string?)target?["model"]}";
+            return (string?)target?["digest"] is { } digest ? $"{endpoint} sha256:{Short(digest)}"
+                : policy.AllowUnboundEndpoints ? $"{endpoint}: endpoint, not bound to the artifact (allowed by gate.unbound-endpoints)" : endpoint;
         }
         catch (JsonException)
         {

@@ -87,6 +87,9 @@ public sealed class ModelTarget : IEvaluationTarget
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _slots;
     private int _sent;
+    private bool _bound;
+    private string? _digest;
+    private string? _digestChange;
 
     /// <summary>Creates the target.</summary>
     public ModelTarget(TargetOptions options, HttpMessageHandler? handler = null)
@@ -99,6 +102,49 @@ public sealed class ModelTarget : IEvaluationTarget
 
     /// <summary>Requests sent so far (retries included).</summary>
     public int Sent => Volatile.Read(ref _sent);
+
+    /// <summary>
+    /// The response header in which a server states the SHA-256 digest of the model it serves (as
+    /// <c>drydock serve-model</c> does, the digest the registry stores for a model version).
+    /// </summary>
+    public const string DigestHeader = "x-drydock-model-digest";
+
+    /// <summary>
+    /// Null, or why this run's answers are not all from one model: an answer stated another digest
+    /// (<see cref="DigestHeader"/>) than <see cref="BindDigestAsync"/> read; that answer came back as an error.
+    /// </summary>
+    public string? DigestChange => Volatile.Read(ref _digestChange);
+
+    /// <summary>
+    /// Reads the digest the endpoint states (<see cref="DigestHeader"/> on its <c>/models</c> answer; null when it
+    /// states none or does not answer) and binds the run to it: from then on every answer must state the same digest,
+    /// or none when this is null, or it comes back as an error (<see cref="DigestChange"/>).
+    /// </summary>
+    public async Task<string?> BindDigestAsync(CancellationToken cancellationToken = default)
+    {
+        string? digest = null;
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_options.Endpoint.ToString().TrimEnd('/') + "/models"));
+            if (_options.ApiKey is not null) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _options.ApiKey);
+            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            digest = StatedDigest(response);
+        }
+        catch (HttpRequestException)
+        {
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        _digest = digest;
+        _bound = true;
+        return digest;
+    }
+
+    // The digest an answer states, or null; stated twice, both values (which then match no single digest).
+    private static string? StatedDigest(HttpResponseMessage response) =>
+        response.Headers.TryGetValues(DigestHeader, out var values) ? string.Join(",", values).Trim().ToLowerInvariant() : null;
 
     /// <summary>Sends one conversation; never throws for target failures (they come back as <see cref="TargetResponse.Error"/>).</summary>
     public async Task<TargetResponse> CompleteAsync(IReadOnlyList<ChatMessage> conversation, CancellationToken cancellationToken)
@@ -201,6 +247,14 @@ public sealed class ModelTarget : IEvaluationTarget
 
                     if (response.IsSuccessStatusCode)
                     {
+                        // An answer from another model than the one the run was bound to is no answer of this model.
+                        if (_bound && StatedDigest(response) is var stated && stated != _digest)
+                        {
+                            var change = $"the endpoint stated model digest {stated ?? "(none)"} in an answer, not {_digest ?? "(none)"} as at the start of the run: the model changed mid-run";
+                            Interlocked.CompareExchange(ref _digestChange, change, null);
+                            return (null, change, clock.Elapsed.TotalMilliseconds);
+                        }
+
                         try
                         {
                             return (JsonNode.Parse(text), null, clock.Elapsed.TotalMilliseconds);

@@ -22,9 +22,15 @@ public sealed class LocalModelServer : IAsyncDisposable
     private readonly OnnxTarget _model;
     private readonly string _name;
 
-    /// <summary>Builds the server for <paramref name="model"/>, known as <paramref name="name"/>, on <paramref name="listen"/>.</summary>
-    public LocalModelServer(OnnxTarget model, string name, string listen)
+    /// <summary>
+    /// Builds the server for <paramref name="model"/>, known as <paramref name="name"/>, on <paramref name="listen"/>;
+    /// every answer states <paramref name="digest"/> (the SHA-256 of the model's files, as the registry computes it)
+    /// in the <c>x-drydock-model-digest</c> header, and <c>/v1/models</c> names it, so evidence recorded from this
+    /// endpoint is bound to the artifact.
+    /// </summary>
+    public LocalModelServer(OnnxTarget model, string name, string listen, string digest)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(digest);
         _model = model;
         _name = name;
         var builder = WebApplication.CreateSlimBuilder(GatewayHost.HostOptions());
@@ -32,11 +38,16 @@ public sealed class LocalModelServer : IAsyncDisposable
         builder.WebHost.UseUrls(listen);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
         _app = builder.Build();
+        _app.Use((context, next) =>
+        {
+            context.Response.Headers[ModelTarget.DigestHeader] = digest;
+            return next(context);
+        });
         _app.MapGet("/healthz", (RequestDelegate)(context => context.Response.WriteAsync("ok")));
         _app.MapGet("/v1/models", (RequestDelegate)(context => Json(context, 200, new JsonObject
         {
             ["object"] = "list",
-            ["data"] = new JsonArray(new JsonObject { ["id"] = _name, ["object"] = "model", ["owned_by"] = "drydock" }),
+            ["data"] = new JsonArray(new JsonObject { ["id"] = _name, ["object"] = "model", ["owned_by"] = "drydock", ["digest"] = "sha256:" + digest }),
         })));
         _app.MapPost("/v1/completions", (RequestDelegate)Completions);
         _app.MapPost("/v1/chat/completions", (RequestDelegate)Chat);
