@@ -2,7 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
-using Drydock.Curation.Dedup;
+using Drydock.Datasets.Similarity;
 
 namespace Drydock.Bench;
 

@@ -51,5 +51,5 @@ public class HotPaths
     public int ParseChatRecord() => _parser.Parse("bench.jsonl", 1, _record).Record!.Fields.Count;
 
     [Benchmark]
-    public uint NearDuplicateSignature() => Curation.Dedup.NearDuplicateIndex.Signature(_content)[0];
+    public uint NearDuplicateSignature() => Datasets.Similarity.NearDuplicateIndex.Signature(_content)[0];
 }

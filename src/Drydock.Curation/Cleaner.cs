@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Drydock.Curation.Dedup;
 using Drydock.Curation.Normalization;
 using Drydock.Curation.Policy;
 using Drydock.Curation.Records;
@@ -13,6 +12,7 @@ using Drydock.Datasets;
 using Drydock.Datasets.Formats;
 using Drydock.Datasets.Input;
 using Drydock.Datasets.Output;
+using Drydock.Datasets.Similarity;
 using Drydock.Detection;
 using Drydock.Detection.Engine;
 

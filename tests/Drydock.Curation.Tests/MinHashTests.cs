@@ -1,4 +1,4 @@
-using Drydock.Curation.Dedup;
+using Drydock.Datasets.Similarity;
 
 namespace Drydock.Curation.Tests;
 

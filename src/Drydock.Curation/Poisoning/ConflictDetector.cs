@@ -1,4 +1,4 @@
-using Drydock.Curation.Dedup;
+using Drydock.Datasets.Similarity;
 using Drydock.Detection;
 
 namespace Drydock.Curation.Poisoning;

@@ -141,8 +141,8 @@ public sealed record CleaningPolicy
     /// <summary>Drop near duplicates (MinHash estimate of Jaccard similarity at or above <see cref="NearDuplicateThreshold"/>).</summary>
     public bool NearDedup { get; init; } = true;
 
-    /// <summary>Jaccard similarity of word 3-shingles at which two records are near duplicates.</summary>
-    public double NearDuplicateThreshold { get; init; } = 0.8;
+    /// <summary>MinHash estimate of the Jaccard similarity of character 5-shingles at which two records are near duplicates.</summary>
+    public double NearDuplicateThreshold { get; init; } = Datasets.Similarity.NearDuplicateIndex.DefaultThreshold;
 
     /// <summary>The least action a finding (at or above the thresholds) gets in a record from an untrusted source.</summary>
     public CleanAction UntrustedAction { get; init; } = CleanAction.Quarantine;

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Drydock.Curation.Dedup;
+using Drydock.Datasets.Similarity;
 
 namespace Drydock.Gateway.Monitoring;
 

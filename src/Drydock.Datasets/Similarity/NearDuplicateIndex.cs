@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Drydock.Curation.Dedup;
+namespace Drydock.Datasets.Similarity;
 
 /// <summary>
 /// Near-duplicate detection: MinHash signatures of character 5-shingles of the text folded to lower-case letters and
@@ -14,6 +14,12 @@ namespace Drydock.Curation.Dedup;
 /// </summary>
 public sealed class NearDuplicateIndex(double threshold)
 {
+    /// <summary>
+    /// The similarity at or above which two texts are near-duplicates unless a policy says otherwise: what
+    /// <c>drydock clean</c> drops and what a privacy evaluation refuses as a non-member.
+    /// </summary>
+    public const double DefaultThreshold = 0.8;
+
     /// <summary>Bins (hash values) per signature.</summary>
     public const int Hashes = Bands * Rows;
     private const int Bands = 16;
@@ -57,11 +63,9 @@ public sealed class NearDuplicateIndex(double threshold)
         Span<uint> keys = stackalloc uint[Bands];
         for (var band = 0; band < Bands; band++)
         {
-            var key = (ulong)band * 0x9E3779B97F4A7C15;
-            for (var r = 0; r < Rows; r++) key = Mix((key ^ signature[(band * Rows) + r]) * 0x100000001B3UL);
-            keys[band] = (uint)(key >> 32);
+            keys[band] = Key(signature, band);
             if (!_heads[band].TryGetValue(keys[band], out var entry)) continue;
-            for (var seen = 0; entry >= 0 && seen < MaxCandidatesPerBucket; entry = _links[(entry / Bands) >> ChunkBits][entry & LinkMask], seen++)
+            for (var seen = 0; entry >= 0 && seen < MaxCandidatesPerBucket; entry = Next(entry), seen++)
             {
                 var candidate = entry / Bands;
                 if (_checkedBy[candidate] == lookup) continue;
@@ -70,6 +74,56 @@ public sealed class NearDuplicateIndex(double threshold)
             }
         }
 
+        Store(signature, keys, lookup);
+        return -1;
+    }
+
+    /// <summary>Adds a record whatever it resembles; returns its index (in insertion order).</summary>
+    public int Add(uint[] signature)
+    {
+        ArgumentNullException.ThrowIfNull(signature);
+        Span<uint> keys = stackalloc uint[Bands];
+        for (var band = 0; band < Bands; band++) keys[band] = Key(signature, band);
+        return Store(signature, keys, ++_lookups);
+    }
+
+    /// <summary>
+    /// Every record (index in insertion order, ascending) that shares a band with this signature and is similar at or
+    /// above the threshold. Unlike <see cref="FindOrAdd"/>, every entry of each bucket is compared, not only the most
+    /// recent ones: a lookup costs up to the number of records sharing its bands, so keep this index the smaller side.
+    /// </summary>
+    public IReadOnlyList<int> FindAll(uint[] signature)
+    {
+        ArgumentNullException.ThrowIfNull(signature);
+        var lookup = ++_lookups;
+        var found = new List<int>();
+        for (var band = 0; band < Bands; band++)
+        {
+            if (!_heads[band].TryGetValue(Key(signature, band), out var entry)) continue;
+            for (; entry >= 0; entry = Next(entry))
+            {
+                var candidate = entry / Bands;
+                if (_checkedBy[candidate] == lookup) continue;
+                _checkedBy[candidate] = lookup;
+                if (Mismatches(signature, Stored(candidate), _allowedMismatches) <= _allowedMismatches) found.Add(candidate);
+            }
+        }
+
+        found.Sort();
+        return found;
+    }
+
+    private static uint Key(uint[] signature, int band)
+    {
+        var key = (ulong)band * 0x9E3779B97F4A7C15;
+        for (var r = 0; r < Rows; r++) key = Mix((key ^ signature[(band * Rows) + r]) * 0x100000001B3UL);
+        return (uint)(key >> 32);
+    }
+
+    private int Next(int entry) => _links[(entry / Bands) >> ChunkBits][entry & LinkMask];
+
+    private int Store(uint[] signature, ReadOnlySpan<uint> keys, int lookup)
+    {
         var id = _count++;
         if ((id >> ChunkBits) == _chunks.Count)
         {
@@ -88,7 +142,7 @@ public sealed class NearDuplicateIndex(double threshold)
             head = entry;
         }
 
-        return -1;
+        return id;
     }
 
     /// <summary>The signature of a text (texts shorter than a shingle are one shingle).</summary>
