@@ -10,7 +10,9 @@ public sealed partial class GatewayHost
     private static SignalSample Signal(Exchange exchange, int status, double milliseconds)
     {
         var answer = exchange.Answer;
-        var prompt = exchange.Request is null ? null : Opening(exchange);
+        // The template is read only from a request the input guard accepted as text (one refused for a lone surrogate
+        // or a duplicate key is never read again).
+        var prompt = exchange.Request is null || exchange.InputChecked == Exchange.InputNotReached ? null : Opening(exchange);
         return new SignalSample(
             exchange.LoggedModel.Length > 0 ? exchange.LoggedModel : "-",
             exchange.Key?.Tier ?? "-",

@@ -56,6 +56,25 @@ public sealed class StateEdgesTests : IDisposable
         Assert.Equal(0, (await Drydock("model", "scan", "model")).Exit);
     }
 
+    // A registry named by --registry or DRYDOCK_REGISTRY that is not there is refused, never created empty: a typo would
+    // otherwise contain a model (exit 0) in a registry the running gateway never reads.
+    [Fact]
+    public async Task ARegistryNamedThatDoesNotExist_IsRefused_NothingIsCreated()
+    {
+        Assert.Equal(0, (await Drydock("init")).Exit);
+        var typo = Path.Combine(_dir.Path, ".drydock", "regsitry.db");
+        var byOption = await Drydock("incident", "contain", "--model", "support", "--registry", typo);
+        Assert.True(byOption.Exit == 2, byOption.ToString());
+        Assert.Contains("there is no registry at", byOption.Stderr, StringComparison.Ordinal);
+        Assert.Contains("(--registry)", byOption.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(typo));
+
+        var byEnvironment = await Drydock(new Dictionary<string, string?> { ["DRYDOCK_REDACTION_KEY"] = null, ["DRYDOCK_REGISTRY"] = typo }, "audit", "verify");
+        Assert.True(byEnvironment.Exit == 2, byEnvironment.ToString());
+        Assert.Contains("(DRYDOCK_REGISTRY)", byEnvironment.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(typo));
+    }
+
     [Theory]
     [InlineData("file:/tmp/drydock-registry.db", "file:")]
     [InlineData("sqlite:registry.db", "sqlite:")]

@@ -144,7 +144,7 @@ internal sealed class ProjectContext
         var file = policyPath is null ? ProjectFile.Defaults : ProjectFile.Load(policyPath);
         var fromFile = file.Text("registry") is { } r && !r.Contains("://", StringComparison.Ordinal) && !Path.IsPathRooted(r) ? Path.Combine(root ?? Path.GetDirectoryName(Path.GetFullPath(policyPath!))!, r) : file.Text("registry");
         var registry = registryOption ?? Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") ?? fromFile;
-        return new ProjectContext(root, policyPath, file, registry);
+        return new ProjectContext(root, policyPath, file, registry) { _explicit = registryOption is not null ? "--registry" : registry is not null && registry != fromFile ? "DRYDOCK_REGISTRY" : null };
     }
 
     /// <summary>
@@ -169,8 +169,9 @@ internal sealed class ProjectContext
                 fromFile = Path.Combine(root ?? Path.GetDirectoryName(Path.GetFullPath(e.File))!, fromFile);
             }
 
-            var registry = Value(parse, RegistryOption) ?? Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") ?? fromFile;
-            var context = new ProjectContext(root, e.File, ProjectFile.Defaults, registry);
+            var option = Value(parse, RegistryOption);
+            var registry = option ?? Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") ?? fromFile;
+            var context = new ProjectContext(root, e.File, ProjectFile.Defaults, registry) { _explicit = option is not null ? "--registry" : registry is not null && registry != fromFile ? "DRYDOCK_REGISTRY" : null };
             context.Announce(stderr);
             stderr.WriteLine($"drydock {verb}: warning: {e.Message}");
             stderr.WriteLine($"drydock {verb}: going on despite it ({verb} is never blocked by a setting it does not use; registry {context.RegistryLocation}); fix the file");
@@ -201,7 +202,26 @@ internal sealed class ProjectContext
 
     public ApprovalPolicy Approval => new(Policy.RequiredApprovalRoles, Policy.MaxClassification.Name());
 
-    public ProvenanceRegistry OpenRegistry() => ProvenanceRegistry.Open(RegistryLocation);
+    // Which of --registry or DRYDOCK_REGISTRY named the registry (null: the project's own, or drydock.yaml's).
+    private string? _explicit;
+
+    /// <summary>
+    /// Opens the registry. One named by <c>--registry</c> or <c>DRYDOCK_REGISTRY</c> must exist (a SQLite file that is not
+    /// there is refused, never created empty): a typo would otherwise record a containment, an approval or a key change
+    /// in a new registry that nothing else reads. The project's own registry is created on first use.
+    /// </summary>
+    public ProvenanceRegistry OpenRegistry()
+    {
+        var location = RegistryLocation;
+        if (RegistryDatabase.LocationProblem(location) is { } problem) throw new RegistryException(problem);
+        if (_explicit is not null && !location.StartsWith("postgres://", StringComparison.Ordinal) && !location.StartsWith("postgresql://", StringComparison.Ordinal)
+            && !location.StartsWith("Host=", StringComparison.OrdinalIgnoreCase) && !System.IO.File.Exists(location))
+        {
+            throw new RegistryException($"there is no registry at {Path.GetFullPath(location)} ({_explicit}); a registry named there must exist (none is created empty); check the path, or leave {_explicit} out to use the project's own registry");
+        }
+
+        return ProvenanceRegistry.Open(location);
+    }
 
     /// <summary>
     /// Moves the registry's audit witness (kept outside the project) up to the log's head after a write; a log that is

@@ -59,5 +59,8 @@ internal sealed class Exchange(HttpContext context, bool chat, JsonObject audit)
     public double Abuse { get; set; }
 
     /// <summary>What the input guard checked (the first part of the x-drydock-guard header).</summary>
-    public string InputChecked { get; set; } = "input=not-reached";
+    public string InputChecked { get; set; } = InputNotReached;
+
+    /// <summary>What <see cref="InputChecked"/> says of a request refused before the input guard (not read as text).</summary>
+    public const string InputNotReached = "input=not-reached";
 }
