@@ -47,7 +47,7 @@ public sealed partial class GatewayHost
             activity?.SetTag("drydock.key", (string?)audit["key"]);
             Metrics.Request(endpoint, status, clock.Elapsed.TotalSeconds);
             if (_audit is not null) await _audit.WriteAsync(audit).ConfigureAwait(false);
-            _signals?.Record(Signal(exchange, status, clock.Elapsed.TotalMilliseconds));
+            RecordSignal(exchange, status, clock.Elapsed.TotalMilliseconds);
             Interlocked.Decrement(ref _inFlight);
         }
     }

@@ -7,6 +7,21 @@ namespace Drydock.Gateway;
 // The signal log's view of one finished request: ids, counts, types and scores (see Monitoring/SignalRecorder.cs).
 public sealed partial class GatewayHost
 {
+    // Signals are a view for monitoring: a sample that cannot be built or written is logged, never allowed to cut the
+    // answer the client is already receiving (the request log line above is the record of the request).
+    private void RecordSignal(Exchange exchange, int status, double milliseconds)
+    {
+        if (_signals is null) return;
+        try
+        {
+            _signals.Record(Signal(exchange, status, milliseconds));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            GatewayLog.SignalFailed(_log, e.GetType().Name);
+        }
+    }
+
     private static SignalSample Signal(Exchange exchange, int status, double milliseconds)
     {
         var answer = exchange.Answer;

@@ -80,4 +80,17 @@ public sealed class RegurgitationIndexTests
         Assert.Throws<InvalidDataException>(() => RegurgitationIndex.Load(new MemoryStream(bytes[..^5]), "mv-1"));
         Assert.Throws<InvalidDataException>(() => RegurgitationIndex.Load(new MemoryStream([.. bytes, 0]), "mv-1"));
     }
+
+    [Fact]
+    public void Load_ADamagedEntryCount_IsRefusedBeforeAnythingIsAllocatedForIt()
+    {
+        using var stream = new MemoryStream();
+        s_index.Save(stream);
+        var bytes = stream.ToArray();
+        // The entry count stands just before the entries (twelve bytes each, little-endian whatever the machine).
+        var at = bytes.Length - (s_index.Count * 12) - 4;
+        Assert.Equal(s_index.Count, System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at)));
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(at), int.MaxValue - 1);
+        Assert.Contains("out of range", Assert.Throws<InvalidDataException>(() => RegurgitationIndex.Load(new MemoryStream(bytes), "mv-1")).Message, StringComparison.Ordinal);
+    }
 }

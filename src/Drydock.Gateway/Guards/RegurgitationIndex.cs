@@ -166,9 +166,9 @@ public sealed class RegurgitationIndex
         w.Write(_recordIds.Length);
         foreach (var id in _recordIds) w.Write(id);
         w.Write(_hashes.Length);
-        w.Flush();
-        stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_hashes.AsSpan()));
-        stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_records.AsSpan()));
+        // The entries are written little-endian whatever the machine, as BinaryWriter writes the header.
+        foreach (var h in _hashes) w.Write(h);
+        foreach (var rec in _records) w.Write(rec);
     }
 
     /// <summary>Reads an index and refuses one built for another model version than <paramref name="expectedModelVersion"/>, or a damaged file.</summary>
@@ -185,12 +185,14 @@ public sealed class RegurgitationIndex
             for (var i = 0; i < datasets.Length; i++) datasets[i] = r.ReadString();
             var (n, minRun, key) = (r.ReadInt32(), r.ReadInt32(), r.ReadUInt64());
             if (n is < 2 or > 16 || minRun < 1) throw new InvalidDataException($"n = {n}, k = {minRun} are out of range");
-            var ids = new string[Bounded(r.ReadInt32(), int.MaxValue)];
+            // A count is never trusted beyond what the rest of the file can hold (a damaged count field must not make
+            // the reader allocate gigabytes): each record id takes at least one byte, each entry twelve.
+            var ids = new string[Bounded(r.ReadInt32(), Remaining(stream, 1))];
             for (var i = 0; i < ids.Length; i++) ids[i] = r.ReadString();
-            var hashes = new ulong[Bounded(r.ReadInt32(), int.MaxValue)];
+            var hashes = new ulong[Bounded(r.ReadInt32(), Remaining(stream, sizeof(ulong) + sizeof(int)))];
             var records = new int[hashes.Length];
-            stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(hashes.AsSpan()));
-            stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(records.AsSpan()));
+            for (var i = 0; i < hashes.Length; i++) hashes[i] = r.ReadUInt64();
+            for (var i = 0; i < records.Length; i++) records[i] = r.ReadInt32();
             for (var i = 1; i < hashes.Length; i++)
             {
                 if (hashes[i] < hashes[i - 1]) throw new InvalidDataException("entries are not sorted");
@@ -209,6 +211,9 @@ public sealed class RegurgitationIndex
             throw new InvalidDataException("the index is truncated");
         }
     }
+
+    private static int Remaining(Stream stream, int bytesPerItem) =>
+        stream.CanSeek ? (int)Math.Min(int.MaxValue, (stream.Length - stream.Position) / bytesPerItem) : 1 << 26;
 
     private static int Bounded(int value, int max) => value >= 0 && value <= max ? value : throw new InvalidDataException($"count {value} is out of range");
 

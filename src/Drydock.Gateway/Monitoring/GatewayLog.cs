@@ -19,4 +19,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(5, LogLevel.Warning, "containment: model {Alias} {State} by {Actor}; incident {Incident}")]
     public static partial void Contained(ILogger logger, string alias, string state, string actor, string incident);
+
+    [LoggerMessage(6, LogLevel.Error, "monitoring signal not recorded: {Error}")]
+    public static partial void SignalFailed(ILogger logger, string error);
 }
