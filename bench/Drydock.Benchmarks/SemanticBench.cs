@@ -20,7 +20,7 @@ public class SemanticBench
     public void Setup()
     {
         _judge = SemanticInjectionJudge.Load();
-        var words = "the release notes describe how the deployment pipeline builds, tests and signs every artifact before it ships".Split(' ');
+        var words = "the release notes describe how the deployment pipeline builds, tests and signs every artifact before it ships.".Split(' ');
         var text = new StringBuilder();
         var ids = new List<int>();
         var starts = new List<int>();

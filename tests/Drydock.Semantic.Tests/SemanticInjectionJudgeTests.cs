@@ -78,16 +78,46 @@ public sealed class SemanticInjectionJudgeTests(JudgeFixture fixture) : IClassFi
     }
 
     [Fact]
-    public void Windows_LongText_OverlapAndKeepTheEnd()
+    public void Windows_LongText_FollowSentencesAndKeepTheEnd()
     {
-        var windows = SentenceEncoder.Windows(10_000);
+        var text = string.Concat(Enumerable.Range(0, 400).Select(i => $"Sentence number {i} talks about the weather in town. "));
+        var (ids, starts) = Tokenize(text);
+
+        var windows = SentenceEncoder.Windows(text, starts);
 
         Assert.Equal(SentenceEncoder.MaxWindows, windows.Count);
-        Assert.Equal(10_000, windows[^1].First + windows[^1].Length);
-        for (var i = 1; i < SentenceEncoder.MaxWindows - SentenceEncoder.TailWindows; i++)
+        Assert.Equal(ids.Count, windows[^1].First + windows[^1].Length);
+        foreach (var (first, length) in windows)
         {
-            Assert.True(windows[i].First < windows[i - 1].First + windows[i - 1].Length);
+            Assert.InRange(length, 1, SentenceEncoder.WindowTokens - 2);
+            Assert.StartsWith("Sentence", text[starts[first]..], StringComparison.Ordinal);
+            Assert.Equal('.', text[starts[first + length - 1]]);
         }
+    }
+
+    [Fact]
+    public void Windows_SentenceLongerThanAWindow_IsCutIntoOverlappingWindows()
+    {
+        var text = string.Join(' ', Enumerable.Range(0, 150).Select(i => "word" + (i % 7 == 0 ? "s" : "")));
+        var (ids, starts) = Tokenize(text);
+
+        var windows = SentenceEncoder.Windows(text, starts);
+
+        Assert.True(windows.Count > 1);
+        Assert.Equal(0, windows[0].First);
+        Assert.Equal(ids.Count, windows[^1].First + windows[^1].Length);
+        for (var i = 1; i < windows.Count; i++)
+        {
+            Assert.True(windows[i].First < windows[i - 1].First + windows[i - 1].Length, $"window {i} leaves a gap");
+        }
+    }
+
+    private (List<int> Ids, List<int> Starts) Tokenize(string text)
+    {
+        var ids = new List<int>();
+        var starts = new List<int>();
+        fixture.Judge.Encoder.Tokenizer.Tokenize(text, ids, starts);
+        return (ids, starts);
     }
 
     [Fact]
