@@ -146,6 +146,14 @@ internal static class SemanticTraining
         recall = (corpusRecall + paraphraseRecall) / 2;
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {(head.HiddenUnits == 0 ? "logistic" : "MLP")} on validation: threshold {threshold:0.000}, veto {veto:0.000}; corpus recall {corpusRecall:0.000} at FPR {Rate(i => !IsParaphrase(i), false):0.000}; paraphrase recall {paraphraseRecall:0.000} at FPR {Rate(IsParaphrase, false):0.000} ({validation.Count} texts)"));
+        foreach (var rate in new[] { 0.01, 0.02 })
+        {
+            var t = At(corpusBenign, rate);
+            var para = scores.Keys.Where(i => train[i].Attack && IsParaphrase(i)).ToList();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    at {rate:0%} corpus FPR (threshold {t:0.000}): paraphrase recall {(double)para.Count(i => scores[i] >= t) / para.Count:0.000}, hard-negative FPR {(double)paraphraseBenign.Count(i => scores[i] >= t) / paraphraseBenign.Count:0.000}"));
+        }
+
         return head.WithLimits(threshold, veto);
     }
 
