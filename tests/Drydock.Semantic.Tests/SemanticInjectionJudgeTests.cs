@@ -195,4 +195,32 @@ public sealed class EncoderModelFileTests
 
         Assert.Equal(first.ToArray(), second.ToArray());
     }
+
+    [Fact]
+    public void Head_Logistic_RoundTripsAndScoresTheSame()
+    {
+        var weights = Enumerable.Range(0, SentenceEncoder.Dimensions).Select(i => (i % 5) - 2f).ToArray();
+        var head = new InjectionHead(weights, -0.5f, 0.9f, 0.1f);
+        var embedding = Enumerable.Range(0, SentenceEncoder.Dimensions).Select(i => 1f / (i + 1)).ToArray();
+        var stream = new MemoryStream();
+        head.Write(stream);
+
+        var read = InjectionHead.Read(new MemoryStream(stream.ToArray()));
+
+        Assert.Equal(0, read.HiddenUnits);
+        Assert.Equal(head.Probability(embedding), read.Probability(embedding));
+        Assert.Equal(0.9f, read.Threshold);
+        Assert.Equal(0.1f, read.Veto);
+    }
+
+    [Fact]
+    public void Read_HeadWhoseHiddenCountDoesNotMatchItsSize_IsAClearError()
+    {
+        var head = new MemoryStream();
+        InjectionHead.LoadBuiltIn().Write(head);
+        var bytes = head.ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), InjectionHead.LoadBuiltIn().HiddenUnits + 1);
+
+        Assert.Throws<SemanticModelException>(() => InjectionHead.Read(new MemoryStream(bytes)));
+    }
 }
