@@ -3,31 +3,61 @@ using System.Buffers.Binary;
 namespace Drydock.Semantic;
 
 /// <summary>
-/// The classification head of the semantic injection stage: a logistic regression over the encoder's embedding,
-/// trained by <c>bench/Drydock.Benchmarks train-semantic</c> and shipped inside this assembly. <see cref="Threshold"/>
-/// reports a text; below <see cref="Veto"/> a text's lexical injection findings are withdrawn (it talks about
-/// instructions or attacks without being one). Immutable and thread-safe.
+/// The classification head of the semantic injection stage over the encoder's embedding: a logistic regression, or a
+/// small network with one hidden layer of rectified units and a logistic output. Trained by
+/// <c>bench/Drydock.Benchmarks train-semantic</c> and shipped inside this assembly. <see cref="Threshold"/> reports a
+/// text; below <see cref="Veto"/> a text's lexical injection findings are withdrawn (it talks about instructions or
+/// attacks without being one). Immutable and thread-safe.
 /// </summary>
 public sealed class InjectionHead
 {
     private const uint Magic = 0x48534444; // "DDSH"
-    private const int Version = 1;
+    private const int Version = 2;
+    private const int Header = 24;
+    private const int MaxHidden = 1024;
     private const string ResourceName = "Drydock.Semantic.Models.semantic-injection-head.bin";
 
+    // Hidden layer: Hidden rows of Dimensions weights, then Hidden biases (both empty for a logistic head).
+    private readonly float[] _hiddenWeights;
+    private readonly float[] _hiddenBiases;
     private readonly float[] _weights;
 
-    /// <summary>Creates a head from its parts.</summary>
+    /// <summary>Creates a logistic head: one weight per embedding dimension and a bias.</summary>
     public InjectionHead(float[] weights, float bias, float threshold, float veto)
+        : this([], [], weights, bias, threshold, veto)
     {
+    }
+
+    /// <summary>
+    /// Creates a head with one hidden layer: <paramref name="hiddenWeights"/> holds one row of
+    /// <see cref="SentenceEncoder.Dimensions"/> weights per hidden unit, <paramref name="weights"/> one output weight per
+    /// hidden unit.
+    /// </summary>
+    public InjectionHead(float[] hiddenWeights, float[] hiddenBiases, float[] weights, float bias, float threshold, float veto)
+    {
+        ArgumentNullException.ThrowIfNull(hiddenWeights);
+        ArgumentNullException.ThrowIfNull(hiddenBiases);
         ArgumentNullException.ThrowIfNull(weights);
-        if (weights.Length != SentenceEncoder.Dimensions) throw new ArgumentException($"A head has {SentenceEncoder.Dimensions} weights.", nameof(weights));
+        var hidden = hiddenBiases.Length;
+        if (hidden > MaxHidden || hiddenWeights.Length != hidden * SentenceEncoder.Dimensions)
+        {
+            throw new ArgumentException($"A hidden layer has at most {MaxHidden} units of {SentenceEncoder.Dimensions} weights each.", nameof(hiddenWeights));
+        }
+
+        if (weights.Length != (hidden == 0 ? SentenceEncoder.Dimensions : hidden))
+        {
+            throw new ArgumentException("A head has one output weight per embedding dimension, or per hidden unit.", nameof(weights));
+        }
+
+        _hiddenWeights = [.. hiddenWeights];
+        _hiddenBiases = [.. hiddenBiases];
         _weights = [.. weights];
         Bias = bias;
         Threshold = threshold;
         Veto = veto;
     }
 
-    /// <summary>The intercept.</summary>
+    /// <summary>The output layer's intercept.</summary>
     public float Bias { get; }
 
     /// <summary>The probability at or above which a text is reported.</summary>
@@ -36,7 +66,10 @@ public sealed class InjectionHead
     /// <summary>The probability below which a text's lexical injection findings are withdrawn.</summary>
     public float Veto { get; }
 
-    /// <summary>The weights, one per embedding dimension.</summary>
+    /// <summary>Units of the hidden layer; 0 for a logistic head.</summary>
+    public int HiddenUnits => _hiddenBiases.Length;
+
+    /// <summary>The output layer's weights, one per embedding dimension (logistic head) or per hidden unit.</summary>
     public ReadOnlySpan<float> Weights => _weights;
 
     /// <summary>Loads the head shipped with Drydock.</summary>
@@ -54,46 +87,80 @@ public sealed class InjectionHead
         using var memory = new MemoryStream();
         stream.CopyTo(memory);
         var data = memory.GetBuffer().AsSpan(0, (int)memory.Length);
-        const int header = 24;
-        if (data.Length != header + (SentenceEncoder.Dimensions * 4) || BinaryPrimitives.ReadUInt32LittleEndian(data) != Magic
-            || BinaryPrimitives.ReadInt32LittleEndian(data[4..]) != Version || BinaryPrimitives.ReadInt32LittleEndian(data[8..]) != SentenceEncoder.Dimensions)
+        var hidden = data.Length >= Header ? BinaryPrimitives.ReadInt32LittleEndian(data[12..]) : -1;
+        if (data.Length < Header || BinaryPrimitives.ReadUInt32LittleEndian(data) != Magic || BinaryPrimitives.ReadInt32LittleEndian(data[4..]) != Version
+            || BinaryPrimitives.ReadInt32LittleEndian(data[8..]) != SentenceEncoder.Dimensions || hidden is < 0 or > MaxHidden
+            || data.Length != Header + (Values(hidden) * 4))
         {
             throw new SemanticModelException("Not a semantic injection head of this version (wrong size or header).");
         }
 
-        var threshold = BinaryPrimitives.ReadSingleLittleEndian(data[12..]);
-        var veto = BinaryPrimitives.ReadSingleLittleEndian(data[16..]);
-        var bias = BinaryPrimitives.ReadSingleLittleEndian(data[20..]);
-        var weights = new float[SentenceEncoder.Dimensions];
-        for (var i = 0; i < weights.Length; i++) weights[i] = BinaryPrimitives.ReadSingleLittleEndian(data[(header + (i * 4))..]);
-        if (!float.IsFinite(threshold) || !float.IsFinite(veto) || !float.IsFinite(bias) || weights.Any(w => !float.IsFinite(w)))
+        var threshold = BinaryPrimitives.ReadSingleLittleEndian(data[16..]);
+        var veto = BinaryPrimitives.ReadSingleLittleEndian(data[20..]);
+        var values = new float[Values(hidden)];
+        for (var i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(data[(Header + (i * 4))..]);
+        if (!float.IsFinite(threshold) || !float.IsFinite(veto) || values.Any(v => !float.IsFinite(v)))
         {
             throw new SemanticModelException("The semantic injection head holds a value that is not a number.");
         }
 
-        return new InjectionHead(weights, bias, threshold, veto);
+        var span = values.AsSpan();
+        var hiddenWeights = span[..(hidden * SentenceEncoder.Dimensions)].ToArray();
+        span = span[hiddenWeights.Length..];
+        var hiddenBiases = span[..hidden].ToArray();
+        span = span[hidden..];
+        var weights = span[..^1].ToArray();
+        return new InjectionHead(hiddenWeights, hiddenBiases, weights, span[^1], threshold, veto);
     }
 
     /// <summary>Writes the head (the same head gives the same bytes).</summary>
     public void Write(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var data = new byte[24 + (SentenceEncoder.Dimensions * 4)];
+        var data = new byte[Header + (Values(HiddenUnits) * 4)];
         BinaryPrimitives.WriteUInt32LittleEndian(data, Magic);
         BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(4), Version);
         BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(8), SentenceEncoder.Dimensions);
-        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(12), Threshold);
-        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(16), Veto);
-        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(20), Bias);
-        for (var i = 0; i < _weights.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(24 + (i * 4)), _weights[i]);
+        BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(12), HiddenUnits);
+        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(16), Threshold);
+        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(20), Veto);
+        var offset = Header;
+        foreach (var v in _hiddenWeights.Concat(_hiddenBiases).Concat(_weights).Append(Bias))
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(offset), v);
+            offset += 4;
+        }
+
         stream.Write(data);
     }
 
     /// <summary>The probability that an embedded window is an injection or jailbreak.</summary>
     public float Probability(ReadOnlySpan<float> embedding)
     {
+        if (embedding.Length != SentenceEncoder.Dimensions) throw new ArgumentException($"An embedding has {SentenceEncoder.Dimensions} values.", nameof(embedding));
         var score = Bias;
-        for (var i = 0; i < _weights.Length; i++) score += _weights[i] * embedding[i];
+        if (HiddenUnits == 0)
+        {
+            for (var i = 0; i < _weights.Length; i++) score += _weights[i] * embedding[i];
+        }
+        else
+        {
+            for (var h = 0; h < _hiddenBiases.Length; h++)
+            {
+                var row = _hiddenWeights.AsSpan(h * SentenceEncoder.Dimensions, SentenceEncoder.Dimensions);
+                var a = _hiddenBiases[h];
+                for (var i = 0; i < row.Length; i++) a += row[i] * embedding[i];
+                if (a > 0) score += _weights[h] * a;
+            }
+        }
+
         return 1f / (1f + MathF.Exp(-score));
     }
+
+    /// <summary>The same head with another threshold and veto.</summary>
+    internal InjectionHead WithLimits(float threshold, float veto) => new(_hiddenWeights, _hiddenBiases, _weights, Bias, threshold, veto);
+
+    // Values after the header: hidden weights and biases, output weights, output bias.
+    private static int Values(int hidden) =>
+        hidden == 0 ? SentenceEncoder.Dimensions + 1 : (hidden * SentenceEncoder.Dimensions) + hidden + hidden + 1;
 }

@@ -1,22 +1,27 @@
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Drydock.Semantic;
 
 /// <summary>
 /// Runs all-MiniLM-L6-v2 in process with ONNX Runtime: a text becomes one 384-dimensional, L2-normalised embedding per
-/// window of <see cref="WindowTokens"/> word pieces (mean of the token states, as sentence-transformers pools). Long
-/// texts are cut into windows that overlap by <see cref="WindowTokens"/> − <see cref="Stride"/> pieces, so every
-/// sentence is seen whole in some window; past <see cref="MaxWindows"/> windows only the first and the last ones are
-/// encoded (an attack appended to a long document is still seen). Thread-safe: one session serves every thread.
+/// window (mean of the token states, as sentence-transformers pools). Windows follow sentences: consecutive sentences
+/// are packed into a window until it holds <see cref="WindowFill"/> word pieces or the next sentence would pass
+/// <see cref="WindowTokens"/>, so one attack sentence after a long document shares its window with one or two
+/// sentences at most, not with a page. A sentence longer than a window is cut into windows that overlap by
+/// <see cref="WindowTokens"/> − 2 − <see cref="Stride"/> pieces. Past <see cref="MaxWindows"/> windows only the first
+/// and the last ones are encoded (an attack appended to a long document is still seen). Thread-safe: one session serves
+/// every thread.
 /// </summary>
 public sealed class SentenceEncoder : IDisposable
 {
-    /// <summary>Word pieces per window, [CLS] and [SEP] included.</summary>
-    public const int WindowTokens = 128;
+    /// <summary>Most word pieces of a window, [CLS] and [SEP] included.</summary>
+    public const int WindowTokens = 64;
 
-    /// <summary>Word pieces between the starts of two windows.</summary>
-    public const int Stride = 96;
+    /// <summary>Word pieces at which a window takes no further sentence.</summary>
+    public const int WindowFill = 32;
+
+    /// <summary>Word pieces between the starts of two windows of one long sentence.</summary>
+    public const int Stride = 46;
 
     /// <summary>Most windows encoded for one text (the first ones and the last <see cref="TailWindows"/>).</summary>
     public const int MaxWindows = 32;
@@ -26,6 +31,10 @@ public sealed class SentenceEncoder : IDisposable
 
     /// <summary>Dimensions of an embedding.</summary>
     public const int Dimensions = 384;
+
+    private static readonly string[] s_inputs = ["input_ids", "attention_mask"];
+    private static readonly string[] s_inputsWithTypes = ["input_ids", "attention_mask", "token_type_ids"];
+    private static readonly RunOptions s_runOptions = new();
 
     private readonly InferenceSession _session;
     private readonly WordPieceTokenizer _tokenizer;
@@ -77,44 +86,41 @@ public sealed class SentenceEncoder : IDisposable
         var starts = new List<int>(ids.Capacity);
         _tokenizer.Tokenize(text, ids, starts);
         if (ids.Count == 0) return [];
-        var windows = Windows(ids.Count);
+        var windows = Windows(text, starts);
         var longest = windows.Max(w => w.Length) + 2;
         var batch = windows.Count;
-        var inputIds = new DenseTensor<long>([batch, longest]);
-        var mask = new DenseTensor<long>([batch, longest]);
-        var types = new DenseTensor<long>([batch, longest]);
+        // Flat input buffers handed to ONNX Runtime without a copy; the output is read as one span.
+        var inputIds = new long[batch * longest];
+        var mask = new long[batch * longest];
         for (var b = 0; b < batch; b++)
         {
             var (first, length) = windows[b];
-            inputIds[b, 0] = _tokenizer.Cls;
-            mask[b, 0] = 1;
-            for (var t = 0; t < length; t++)
-            {
-                inputIds[b, t + 1] = ids[first + t];
-                mask[b, t + 1] = 1;
-            }
-
-            inputIds[b, length + 1] = _tokenizer.Sep;
-            mask[b, length + 1] = 1;
-            for (var t = length + 2; t < longest; t++) inputIds[b, t] = _tokenizer.Pad;
+            var row = b * longest;
+            inputIds[row] = _tokenizer.Cls;
+            for (var t = 0; t < length; t++) inputIds[row + t + 1] = ids[first + t];
+            inputIds[row + length + 1] = _tokenizer.Sep;
+            mask.AsSpan(row, length + 2).Fill(1);
+            if (_tokenizer.Pad != 0) inputIds.AsSpan(row + length + 2, longest - length - 2).Fill(_tokenizer.Pad);
         }
 
-        var inputs = new List<NamedOnnxValue>(3)
-        {
-            NamedOnnxValue.CreateFromTensor("input_ids", inputIds),
-            NamedOnnxValue.CreateFromTensor("attention_mask", mask),
-        };
-        if (_needsTypeIds) inputs.Add(NamedOnnxValue.CreateFromTensor("token_type_ids", types));
-        using var results = _session.Run(inputs, [_output]);
-        var hidden = results[0].AsTensor<float>();
+        long[] shape = [batch, longest];
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(inputIds, shape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
+        using var typesValue = _needsTypeIds ? OrtValue.CreateTensorValueFromMemory(new long[batch * longest], shape) : null;
+        var names = _needsTypeIds ? s_inputsWithTypes : s_inputs;
+        OrtValue[] values = _needsTypeIds ? [idsValue, maskValue, typesValue!] : [idsValue, maskValue];
+        using var results = _session.Run(s_runOptions, names, values, [_output]);
+        var hidden = results[0].GetTensorDataAsSpan<float>();
         var output = new List<(float[], int, int)>(batch);
         for (var b = 0; b < batch; b++)
         {
             var (first, length) = windows[b];
             var embedding = new float[Dimensions];
+            var tokens = hidden.Slice(b * longest * Dimensions, (length + 2) * Dimensions);
             for (var t = 0; t < length + 2; t++)
             {
-                for (var d = 0; d < Dimensions; d++) embedding[d] += hidden[b, t, d];
+                var state = tokens.Slice(t * Dimensions, Dimensions);
+                for (var d = 0; d < Dimensions; d++) embedding[d] += state[d];
             }
 
             var norm = 0.0;
@@ -134,19 +140,57 @@ public sealed class SentenceEncoder : IDisposable
         return output;
     }
 
-    /// <summary>The windows (first piece, count) that cover <paramref name="count"/> word pieces.</summary>
-    internal static List<(int First, int Length)> Windows(int count)
+    /// <summary>The windows (first piece, count) that cover the word pieces of <paramref name="text"/> (their start offsets).</summary>
+    internal static List<(int First, int Length)> Windows(string text, IReadOnlyList<int> starts)
     {
-        var content = WindowTokens - 2;
-        var all = new List<(int, int)>();
-        for (var first = 0; ; first += Stride)
+        const int content = WindowTokens - 2;
+        var all = new List<(int First, int Length)>();
+        var first = 0;
+        var length = 0;
+        foreach (var (sentence, count) in Sentences(text, starts))
         {
-            all.Add((first, Math.Min(content, count - first)));
-            if (first + content >= count) break;
+            if (length > 0 && (length >= WindowFill || length + count > content))
+            {
+                all.Add((first, length));
+                length = 0;
+            }
+
+            if (count > content)
+            {
+                for (var f = sentence; ; f += Stride)
+                {
+                    all.Add((f, Math.Min(content, sentence + count - f)));
+                    if (f + content >= sentence + count) break;
+                }
+
+                continue;
+            }
+
+            if (length == 0) first = sentence;
+            length += count;
         }
 
+        if (length > 0) all.Add((first, length));
         if (all.Count <= MaxWindows) return all;
         return [.. all.Take(MaxWindows - TailWindows), .. all.Skip(all.Count - TailWindows)];
+    }
+
+    // Sentences as (first piece, count): a sentence ends after a '.', '!', '?' or '。' piece followed by white space
+    // (or the end), and before a piece with a line break ahead of it.
+    private static IEnumerable<(int First, int Count)> Sentences(string text, IReadOnlyList<int> starts)
+    {
+        var first = 0;
+        for (var i = 0; i < starts.Count; i++)
+        {
+            var next = i + 1 < starts.Count ? starts[i + 1] : text.Length;
+            var c = text[starts[i]];
+            var ends = i + 1 == starts.Count
+                || (c == '。' || (c is '.' or '!' or '?' && starts[i] + 1 < text.Length && char.IsWhiteSpace(text[starts[i] + 1])))
+                || text.AsSpan(starts[i], next - starts[i]).Contains('\n');
+            if (!ends) continue;
+            yield return (first, i + 1 - first);
+            first = i + 1;
+        }
     }
 
     /// <inheritdoc />

@@ -25,12 +25,28 @@ internal static class SemanticTraining
     // Share of calibration attacks that the veto may withdraw at most.
     private const double VetoAttackShare = 0.01;
 
+    // Highest false-positive rate on the validation hard negatives (the project's paraphrases) that the threshold may allow.
+    private const double ParaphraseFalsePositiveRate = 0.03;
+
     private const double L2 = 1.0;
 
     // How much more one training paraphrase weighs than one corpus text.
     private const double ParaphraseWeight = 4.0;
 
+    // The MLP head: hidden units, passes over the rows, mini-batch, Adam's step and the L2 weight decay.
+    private const int HiddenUnits = 64;
+    private const int Epochs = 30;
+    private const int BatchSize = 64;
+    private const double LearningRate = 0.001;
+    private const double WeightDecay = 0.0001;
+
     public const string HeldOutFile = "bench/data/injection-paraphrases-heldout.jsonl";
+
+    // The project's training paraphrases (attacks and hard negatives written apart from the held-out set).
+    public const string TrainingFile = "bench/data/injection-paraphrases-train.jsonl";
+
+    // Window embeddings, by text; the file name follows the windowing (sentence windows of 64 pieces).
+    public const string CacheFile = "bench/out/semantic-embeddings-s64.bin";
 
     public static int WriteParaphrases(string output)
     {
@@ -47,50 +63,98 @@ internal static class SemanticTraining
     }
 
     public static List<(string Text, bool Attack)> ReadHeldOutParaphrases(string path = HeldOutFile) =>
-        File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement)
-            .Select(e => (e.GetProperty("text").GetString()!, e.GetProperty("label").GetString() == "attack")).ToList();
+        File.ReadLines(path).Select((l, i) => (Line: l, Number: i + 1)).Where(l => l.Line.Length > 0).Select(l =>
+        {
+            var e = JsonDocument.Parse(l.Line).RootElement;
+            var label = e.GetProperty("label").GetString();
+            if (label is not ("attack" or "benign")) throw new InvalidDataException($"{path}:{l.Number}: label must be \"attack\" or \"benign\", not \"{label}\".");
+            return (e.GetProperty("text").GetString()!, label == "attack");
+        }).ToList();
 
     public static int Run(string shared, string output)
     {
         var corpora = InjectionCorpora.Load(shared);
         var heldOutParaphrases = File.Exists(HeldOutFile) ? ReadHeldOutParaphrases().Select(p => p.Text).ToHashSet(StringComparer.Ordinal) : [];
+        var written = ReadHeldOutParaphrases(TrainingFile);
         var train = corpora.Where(t => t.Trainable && !t.HeldOut)
             .GroupBy(t => t.Corpus)
             .SelectMany(g => g.First().Attack ? g : g.OrderBy(t => Hash(t.Text), StringComparer.Ordinal).Take(MaxPerCorpus))
             .Concat(Paraphrases.Training().Select(p => new LabelledText("paraphrases", p.Text, p.Attack, true)))
+            .Concat(written.Select(p => new LabelledText("paraphrases", p.Text, p.Attack, true)))
             .Where(t => !heldOutParaphrases.Contains(t.Text))
+            .DistinctBy(t => t.Text)
             .ToList();
-        Console.Error.WriteLine($"training on {train.Count} texts ({train.Count(t => t.Attack)} attacks)");
+        Console.Error.WriteLine($"training on {train.Count} texts ({train.Count(t => t.Attack)} attacks; {TrainingFile}: {written.Count(p => p.Attack)} attacks, {written.Count(p => !p.Attack)} hard negatives)");
         using var encoder = new SentenceEncoder(EncoderModelFile.Load(), threads: 1);
-        var cache = new EmbeddingCache("bench/out/semantic-embeddings.bin");
+        var cache = new EmbeddingCache(CacheFile);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var embedded = cache.Embed(encoder, train.Select(t => t.Text).ToList());
         cache.Save();
         Console.Error.WriteLine($"embedded in {clock.Elapsed.TotalSeconds:0.0} s");
 
-        var calibration = Enumerable.Range(0, train.Count).Where(i => SHA256.HashData(Encoding.UTF8.GetBytes("calibration:" + train[i].Text))[0] % 5 == 0).ToHashSet();
-        var fitIndices = Enumerable.Range(0, train.Count).Where(i => !calibration.Contains(i)).ToList();
-        var (w0, b0) = Fit(fitIndices.Select(i => (embedded[i], train[i].Attack, Boost(train[i]))).ToList());
-        var first = new InjectionHead(w0, b0, 0.5f, 0f);
-        var benignScores = calibration.Where(i => !train[i].Attack).Select(i => Score(first, embedded[i])).OrderDescending().ToList();
-        var attackScores = calibration.Where(i => train[i].Attack).Select(i => Score(first, embedded[i])).Order().ToList();
-        var allowed = (int)Math.Floor(benignScores.Count * TargetFalsePositiveRate);
-        var threshold = (float)Math.Max(0.5, Math.Round(benignScores[Math.Min(allowed, benignScores.Count - 1)] + 0.005, 3));
-        var veto = (float)Math.Min(0.2, Math.Round(attackScores[(int)Math.Floor(attackScores.Count * VetoAttackShare)], 3));
-        Console.Error.WriteLine($"threshold {threshold:0.000}, veto {veto:0.000} (calibration: {benignScores.Count} benign, {attackScores.Count} attacks)");
+        // The validation split (20% of the training part) is never fitted on: it chooses the head and sets the threshold.
+        var validation = Enumerable.Range(0, train.Count).Where(i => SHA256.HashData(Encoding.UTF8.GetBytes("calibration:" + train[i].Text))[0] % 5 == 0).ToHashSet();
+        var fit = Enumerable.Range(0, train.Count).Where(i => !validation.Contains(i)).Select(i => (embedded[i], train[i].Attack, Boost(train[i]))).ToList();
+        var heads = new List<(string Name, InjectionHead Head, double Recall)>();
+        foreach (var (name, head) in new[] { ("logistic", FitLogistic(fit)), ($"MLP ({HiddenUnits} hidden units)", FitMlp(fit)) })
+        {
+            var calibrated = Calibrate(head, train, embedded, validation, out var recall);
+            heads.Add((name, calibrated, recall));
+        }
 
-        var (w, b) = Fit(Enumerable.Range(0, train.Count).Select(i => (embedded[i], train[i].Attack, Boost(train[i]))).ToList());
-        var head = new InjectionHead(w, b, threshold, veto);
+        var (chosenName, chosen, _) = heads.MaxBy(h => h.Recall);
+        Console.Error.WriteLine($"shipping the {chosenName} head (higher mean validation recall)");
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         var temp = output + ".tmp";
         using (var stream = File.Create(temp))
         {
-            head.Write(stream);
+            chosen.Write(stream);
         }
 
         File.Move(temp, output, overwrite: true);
         Console.Error.WriteLine($"{output}: {new FileInfo(output).Length} bytes, SHA-256 {Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(output)))}");
         return 0;
+    }
+
+    // The threshold is the higher of two: the one that keeps TargetFalsePositiveRate of the validation corpus benign texts
+    // at or above it, and the one that keeps ParaphraseFalsePositiveRate of the validation hard negatives (never below
+    // 0.5). The veto is the score under which VetoAttackShare of the validation attacks fall (never above 0.2). Returns
+    // the head with both, and its mean recall on the validation corpus attacks and paraphrase attacks.
+    private static InjectionHead Calibrate(InjectionHead head, List<LabelledText> train, float[][][] embedded, HashSet<int> validation, out double recall)
+    {
+        var scores = validation.Order().ToDictionary(i => i, i => Score(head, embedded[i]));
+        float At(IEnumerable<int> benign, double rate)
+        {
+            var sorted = benign.Select(i => scores[i]).OrderDescending().ToList();
+            return sorted.Count == 0 ? 0 : sorted[Math.Min((int)Math.Floor(sorted.Count * rate), sorted.Count - 1)];
+        }
+
+        bool IsParaphrase(int i) => train[i].Corpus == "paraphrases";
+        var corpusBenign = scores.Keys.Where(i => !train[i].Attack && !IsParaphrase(i)).ToList();
+        var paraphraseBenign = scores.Keys.Where(i => !train[i].Attack && IsParaphrase(i)).ToList();
+        var threshold = (float)Math.Max(0.5, Math.Round(Math.Max(At(corpusBenign, TargetFalsePositiveRate), At(paraphraseBenign, ParaphraseFalsePositiveRate)) + 0.0005, 3));
+        var attacks = scores.Keys.Where(i => train[i].Attack).Select(i => scores[i]).Order().ToList();
+        var veto = (float)Math.Min(0.2, Math.Round(attacks[(int)Math.Floor(attacks.Count * VetoAttackShare)], 3));
+        double Rate(Func<int, bool> which, bool attack)
+        {
+            var chosen = scores.Keys.Where(i => train[i].Attack == attack && which(i)).ToList();
+            return chosen.Count == 0 ? 0 : (double)chosen.Count(i => scores[i] >= threshold) / chosen.Count;
+        }
+
+        var corpusRecall = Rate(i => !IsParaphrase(i), true);
+        var paraphraseRecall = Rate(IsParaphrase, true);
+        recall = (corpusRecall + paraphraseRecall) / 2;
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {(head.HiddenUnits == 0 ? "logistic" : "MLP")} on validation: threshold {threshold:0.000}, veto {veto:0.000}; corpus recall {corpusRecall:0.000} at FPR {Rate(i => !IsParaphrase(i), false):0.000}; paraphrase recall {paraphraseRecall:0.000} at FPR {Rate(IsParaphrase, false):0.000} ({validation.Count} texts)"));
+        foreach (var rate in new[] { 0.01, 0.02 })
+        {
+            var t = At(corpusBenign, rate);
+            var para = scores.Keys.Where(i => train[i].Attack && IsParaphrase(i)).ToList();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    at {rate:0%} corpus FPR (threshold {t:0.000}): paraphrase recall {(double)para.Count(i => scores[i] >= t) / para.Count:0.000}, hard-negative FPR {(double)paraphraseBenign.Count(i => scores[i] >= t) / paraphraseBenign.Count:0.000}"));
+        }
+
+        return head.WithLimits(threshold, veto);
     }
 
     // The project's paraphrases are few beside the corpora, and they are what teaches wording without cue words.
@@ -100,9 +164,10 @@ internal static class SemanticTraining
 
     internal static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
-    // Rows: an attack's first and last windows (the attack is in its opening or its close), every window of a benign
-    // text (none of it may read as an attack); each text weighs one in total, each class the same.
-    private static (float[] Weights, float Bias) Fit(List<(float[][] Windows, bool Attack, double Boost)> texts)
+    // Rows: an attack's first and last windows (the attack is in its opening or its close; a short attack has all its
+    // windows), every window of a benign text (none of it may read as an attack); each text weighs one in total, each
+    // class the same.
+    private static List<(float[] X, double Y, double Weight)> Rows(List<(float[][] Windows, bool Attack, double Boost)> texts)
     {
         var rows = new List<(float[] X, double Y, double Weight)>();
         var attacks = texts.Count(t => t.Attack);
@@ -110,11 +175,110 @@ internal static class SemanticTraining
         foreach (var (windows, attack, boost) in texts)
         {
             if (windows.Length == 0) continue;
-            var chosen = attack ? (windows.Length == 1 ? windows : [windows[0], windows[^1]]) : windows.Take(8).ToArray();
+            var chosen = attack ? (windows.Length <= 3 ? windows : [windows[0], windows[^1]]) : windows.Take(12).ToArray();
             var classWeight = boost * texts.Count / (2.0 * (attack ? attacks : benign));
             foreach (var x in chosen) rows.Add((x, attack ? 1 : 0, classWeight / chosen.Length));
         }
 
+        return rows;
+    }
+
+    // One hidden layer of rectified units, fitted by Adam on the weighted log loss with L2, in mini-batches taken in an
+    // order drawn from a fixed seed; single-threaded, so the same rows give the same head.
+    private static InjectionHead FitMlp(List<(float[][] Windows, bool Attack, double Boost)> texts)
+    {
+        var rows = Rows(texts);
+        const int d = SentenceEncoder.Dimensions;
+        const int h = HiddenUnits;
+        var random = new Random(20261206);
+        var w1 = new double[h * d];
+        var b1 = new double[h];
+        var w2 = new double[h];
+        var b2 = 0.0;
+        var scale = Math.Sqrt(2.0 / d);
+        for (var i = 0; i < w1.Length; i++) w1[i] = Gaussian(random) * scale;
+        for (var i = 0; i < h; i++) w2[i] = Gaussian(random) * Math.Sqrt(1.0 / h);
+        var parameters = new[] { w1, b1, w2 };
+        var m = parameters.Select(p => new double[p.Length]).ToArray();
+        var v = parameters.Select(p => new double[p.Length]).ToArray();
+        double mb = 0, vb = 0;
+        var grads = parameters.Select(p => new double[p.Length]).ToArray();
+        var order = Enumerable.Range(0, rows.Count).ToArray();
+        var hiddenOut = new double[h];
+        var step = 0;
+        var meanWeight = rows.Average(r => r.Weight);
+        for (var epoch = 0; epoch < Epochs; epoch++)
+        {
+            random.Shuffle(order);
+            var loss = 0.0;
+            for (var start = 0; start < order.Length; start += BatchSize)
+            {
+                foreach (var g in grads) Array.Clear(g);
+                var gb2 = 0.0;
+                var end = Math.Min(order.Length, start + BatchSize);
+                for (var r = start; r < end; r++)
+                {
+                    var (x, y, weight) = rows[order[r]];
+                    var z = b2;
+                    for (var j = 0; j < h; j++)
+                    {
+                        var a = b1[j];
+                        var offset = j * d;
+                        for (var k = 0; k < d; k++) a += w1[offset + k] * x[k];
+                        hiddenOut[j] = a > 0 ? a : 0;
+                        z += w2[j] * hiddenOut[j];
+                    }
+
+                    var p = 1 / (1 + Math.Exp(-z));
+                    loss -= weight * (y > 0 ? Math.Log(Math.Max(p, 1e-12)) : Math.Log(Math.Max(1 - p, 1e-12)));
+                    var dz = weight / meanWeight * (p - y) / (end - start);
+                    gb2 += dz;
+                    for (var j = 0; j < h; j++)
+                    {
+                        grads[2][j] += dz * hiddenOut[j];
+                        if (hiddenOut[j] <= 0) continue;
+                        var da = dz * w2[j];
+                        grads[1][j] += da;
+                        var offset = j * d;
+                        for (var k = 0; k < d; k++) grads[0][offset + k] += da * x[k];
+                    }
+                }
+
+                step++;
+                var lr = LearningRate;
+                var c1 = 1 - Math.Pow(0.9, step);
+                var c2 = 1 - Math.Pow(0.999, step);
+                for (var q = 0; q < parameters.Length; q++)
+                {
+                    var p = parameters[q];
+                    for (var i = 0; i < p.Length; i++)
+                    {
+                        var g = grads[q][i] + (q == 1 ? 0 : WeightDecay * p[i]);
+                        m[q][i] = (0.9 * m[q][i]) + (0.1 * g);
+                        v[q][i] = (0.999 * v[q][i]) + (0.001 * g * g);
+                        p[i] -= lr * (m[q][i] / c1) / (Math.Sqrt(v[q][i] / c2) + 1e-8);
+                    }
+                }
+
+                mb = (0.9 * mb) + (0.1 * gb2);
+                vb = (0.999 * vb) + (0.001 * gb2 * gb2);
+                b2 -= lr * (mb / c1) / (Math.Sqrt(vb / c2) + 1e-8);
+            }
+
+            if (epoch % 5 == 4 || epoch == Epochs - 1) Console.Error.WriteLine($"  MLP epoch {epoch + 1}: weighted log loss {loss / rows.Sum(r => r.Weight):0.0000}");
+        }
+
+        static float[] F(double[] a) => [.. a.Select(x => (float)x)];
+        return new InjectionHead(F(w1), F(b1), F(w2), (float)b2, 0.5f, 0f);
+    }
+
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    // A logistic regression fitted by Newton's method (class-balanced, L2).
+    private static InjectionHead FitLogistic(List<(float[][] Windows, bool Attack, double Boost)> texts)
+    {
+        var rows = Rows(texts);
         const int d = SentenceEncoder.Dimensions + 1;
         var beta = new double[d];
         for (var iteration = 0; iteration < 12; iteration++)
@@ -158,7 +322,7 @@ internal static class SemanticTraining
             if (change < 1e-6) break;
         }
 
-        return (beta.Take(SentenceEncoder.Dimensions).Select(v => (float)v).ToArray(), (float)beta[d - 1]);
+        return new InjectionHead(beta.Take(SentenceEncoder.Dimensions).Select(v => (float)v).ToArray(), (float)beta[d - 1], 0.5f, 0f);
     }
 
     // Solves H s = g for a symmetric positive-definite H given by its lower triangle.
@@ -227,7 +391,10 @@ internal sealed class EmbeddingCache(string path)
     {
         if (!_changed) return;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using var writer = new BinaryWriter(File.Create(path + ".tmp"));
+        // Another run (training beside a measurement) may have saved meanwhile: keep its entries too.
+        foreach (var (key, windows) in Load(path)) _entries.TryAdd(key, windows);
+        var temp = $"{path}.{Environment.ProcessId}.tmp";
+        using var writer = new BinaryWriter(File.Create(temp));
         writer.Write(_entries.Count);
         foreach (var (key, windows) in _entries)
         {
@@ -240,7 +407,7 @@ internal sealed class EmbeddingCache(string path)
         }
 
         writer.Close();
-        File.Move(path + ".tmp", path, overwrite: true);
+        File.Move(temp, path, overwrite: true);
     }
 
     private static Dictionary<string, float[][]> Load(string path)

@@ -82,6 +82,10 @@ public sealed partial class InjectionAnalyzer : Analyzer
         "new task", "new role", "your task", "your job", "your goal", "your mission", "admin", "root ", "sudo", "developer", "debug",
         "maintainer", "creator", "mandate", "revok", "suspend", "alignment", "uncensored", "conscience", "guard rail", "guardrail",
         "pretend", "channel", "imitate", "voice", "summari", "automated", "upload", "api key", "login", "henceforth", "from here",
+        "setup", "set up", "told", "orders", "instruct", "direction", "secret", "recite", "initial", "decode", "base64", "rot13",
+        "backwards", "note to", "reading this", "language model", "chatbot", "llm", "no matter", "stay as", "break character",
+        "passed away", "in memory", "late father", "late mother", "unrestricted", "freed", "free of", "shackle", "olvida", "oublie",
+        "vergiss", "dimentica", "negeer", "zignoruj", "ignora", "reglas", "regole", "consigne", "vorgabe", "esqueça", "забудь", "限制", "忘れ", "設定",
     }.Order(StringComparer.Ordinal).Chunk(16).Select(group => SearchValues.Create(group, StringComparison.OrdinalIgnoreCase)).ToArray();
 
     private static readonly SearchValues<string> s_nonAsciiCues = SearchValues.Create(
