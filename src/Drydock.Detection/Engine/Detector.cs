@@ -126,7 +126,7 @@ public sealed class Detector
     private IReadOnlyList<Finding> ScanOnce(string text)
     {
         var findings = ScanPatterns(text);
-        var encoded = _judgesEncoded && text.Length >= EncodedText.MinBase64 ? Encoded(text, 1) : null;
+        var encoded = _judgesEncoded && text.Length >= EncodedText.MinBase64 ? Uncovered(Encoded(text, 1), findings) : null;
         if ((_analyzers.Length == 0 || text.Length == 0) && encoded is null)
         {
             return findings;
@@ -175,6 +175,32 @@ public sealed class Detector
         }
 
         return found;
+    }
+
+    // The encoded findings whose run no secret or personal-data finding of the text as written already covers (a base64
+    // PEM block is a private-key-base64 finding as it is: its decoding adds nothing); null when none is left.
+    private static List<Finding>? Uncovered(List<Finding>? encoded, IReadOnlyList<Finding> direct)
+    {
+        if (encoded is null) return null;
+        var spans = new List<(int Start, int End)>();
+        foreach (var f in direct.Where(f => f.Category is Categories.Secret or Categories.Pii).OrderBy(f => f.Start))
+        {
+            if (spans.Count > 0 && f.Start <= spans[^1].End) spans[^1] = (spans[^1].Start, Math.Max(spans[^1].End, f.End));
+            else spans.Add((f.Start, f.End));
+        }
+
+        encoded.RemoveAll(e =>
+        {
+            int lo = 0, hi = spans.Count - 1, at = -1;
+            while (lo <= hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (spans[mid].Start <= e.Start) { at = mid; lo = mid + 1; } else hi = mid - 1;
+            }
+
+            return at >= 0 && spans[at].End >= e.End;
+        });
+        return encoded.Count == 0 ? null : encoded;
     }
 
     private IReadOnlyList<Finding> ScanPatterns(string text)

@@ -72,6 +72,16 @@ public class EncodedTextTests
         }
     }
 
+    // A base64 PEM block is read by its own rule as written: decoding it adds no second finding on the same run.
+    [Fact]
+    public void Scan_ValueARuleReadsAsWritten_IsNotReportedAgainDecoded()
+    {
+        var pem = Base64("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END RSA PRIVATE KEY-----\n");
+        var findings = s_detector.Scan("PRIVATE_KEY_B64=" + pem + " ");
+        Assert.Single(findings, f => f.Type == "private-key-base64");
+        Assert.DoesNotContain(findings, f => f.Encoding is not null);
+    }
+
     [Fact]
     public void Scan_HostileInput_StaysLinear()
     {
