@@ -54,7 +54,15 @@ public sealed record Finding(
     int Start,
     int End,
     double Confidence,
-    string Excerpt);
+    string Excerpt)
+{
+    /// <summary>
+    /// How the value was written when it was found only decoded (<c>base64</c>, <c>hex</c>, <c>spaced</c>: single
+    /// characters with a separator between them; nested as <c>base64+hex</c>): the span is then the whole encoded run.
+    /// Null for a value written as it is.
+    /// </summary>
+    public string? Encoding { get; init; }
+}
 
 /// <summary>Lower-case names used in reports and options.</summary>
 public static class SeverityNames

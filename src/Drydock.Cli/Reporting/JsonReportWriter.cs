@@ -52,6 +52,7 @@ internal sealed class JsonReportWriter : IReportWriter
         w.WriteNumber("end", located.End);
         w.WriteNumber("confidence", f.Confidence);
         w.WriteString("excerpt", f.Excerpt);
+        if (f.Encoding is not null) w.WriteString("encoding", f.Encoding);
         w.WriteEndObject();
     }
 

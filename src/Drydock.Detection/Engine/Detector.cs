@@ -27,6 +27,7 @@ public sealed class Detector
     private readonly Analyzer[] _analyzers;
     private readonly int[] _wholeTextRules;
     private readonly bool[] _hasValueGroup;
+    private readonly bool _judgesEncoded;
     private readonly Dictionary<Rule, int> _ruleIndex;
     private readonly KeywordIndex? _ignoreCase;
     private readonly KeywordIndex? _ordinal;
@@ -43,6 +44,7 @@ public sealed class Detector
             _ruleIndex[rules[i]] = i;
         }
 
+        _judgesEncoded = rules.Any(r => r.Category is Categories.Secret or Categories.Pii);
         _hasValueGroup = rules.Select(r => r.Pattern.GroupNumberFromName("v") >= 0).ToArray();
         _wholeTextRules = Enumerable.Range(0, rules.Length).Where(i => rules[i].Keywords.Count == 0).ToArray();
         var context = rules.Where(r => !r.KeywordsInLongToken).ToArray();
@@ -124,7 +126,8 @@ public sealed class Detector
     private IReadOnlyList<Finding> ScanOnce(string text)
     {
         var findings = ScanPatterns(text);
-        if (_analyzers.Length == 0 || text.Length == 0)
+        var encoded = _judgesEncoded && text.Length >= EncodedText.MinBase64 ? Uncovered(Encoded(text, 1), findings) : null;
+        if ((_analyzers.Length == 0 || text.Length == 0) && encoded is null)
         {
             return findings;
         }
@@ -136,6 +139,7 @@ public sealed class Detector
             analyzer.Analyze(text, ref all);
         }
 
+        if (encoded is not null) (all ??= []).AddRange(encoded);
         if (all is null || all.Count == 0)
         {
             return [];
@@ -143,6 +147,60 @@ public sealed class Detector
 
         // Stable: pattern findings and analyzer findings that start together keep a fixed order.
         return [.. all.OrderBy(f => f.Start).ThenBy(f => f.End).ThenBy(f => f.RuleId, StringComparer.Ordinal)];
+    }
+
+    // The secrets and personal data of every encoded run of the text (EncodedText), reported on the run.
+    private List<Finding>? Encoded(string text, int depth)
+    {
+        var runs = EncodedText.Find(text);
+        if (runs is null) return null;
+        List<Finding>? found = null;
+        foreach (var run in runs)
+        {
+            var inner = ScanPatterns(run.Decoded).Where(f => f.Category is Categories.Secret or Categories.Pii);
+            if (depth < EncodedText.MaxDepth && run.Decoded.Length >= EncodedText.MinBase64 && Encoded(run.Decoded, depth + 1) is { } nested) inner = inner.Concat(nested);
+            var first = found?.Count ?? 0;
+            foreach (var f in inner)
+            {
+                if (found is not null && found.FindIndex(first, g => g.RuleId == f.RuleId) >= 0) continue;
+                var encoding = f.Encoding is null ? run.Encoding : run.Encoding + "+" + f.Encoding;
+                (found ??= []).Add(f with
+                {
+                    Start = run.Start,
+                    End = run.End,
+                    Excerpt = encoding + ": " + Masking.MaskValue(text.AsSpan(run.Start, run.End - run.Start)),
+                    Encoding = encoding,
+                });
+            }
+        }
+
+        return found;
+    }
+
+    // The encoded findings whose run no secret or personal-data finding of the text as written already covers (a base64
+    // PEM block is a private-key-base64 finding as it is: its decoding adds nothing); null when none is left.
+    private static List<Finding>? Uncovered(List<Finding>? encoded, IReadOnlyList<Finding> direct)
+    {
+        if (encoded is null) return null;
+        var spans = new List<(int Start, int End)>();
+        foreach (var f in direct.Where(f => f.Category is Categories.Secret or Categories.Pii).OrderBy(f => f.Start))
+        {
+            if (spans.Count > 0 && f.Start <= spans[^1].End) spans[^1] = (spans[^1].Start, Math.Max(spans[^1].End, f.End));
+            else spans.Add((f.Start, f.End));
+        }
+
+        encoded.RemoveAll(e =>
+        {
+            int lo = 0, hi = spans.Count - 1, at = -1;
+            while (lo <= hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (spans[mid].Start <= e.Start) { at = mid; lo = mid + 1; } else hi = mid - 1;
+            }
+
+            return at >= 0 && spans[at].End >= e.End;
+        });
+        return encoded.Count == 0 ? null : encoded;
     }
 
     private IReadOnlyList<Finding> ScanPatterns(string text)

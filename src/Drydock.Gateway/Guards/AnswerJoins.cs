@@ -12,7 +12,9 @@ namespace Drydock.Gateway.Guards;
 /// and so are the texts of each kind (every choice's content, every call's arguments, read as the string values they
 /// hold) joined in order; a finding that runs across the end of one choice or one tool call is a finding of the answer,
 /// which is then refused whole. A value across the texts of one choice or one call is left to the choice's own join
-/// (that choice alone is replaced). The joins are bounded by the answer, so they cost at most three more scans of it.
+/// (that choice alone is replaced). Each join is judged only around the points where one choice or call gives way to
+/// another (<see cref="BoundaryWindows"/>), so together they cost at most three more scans of the answer, and far less
+/// when its texts are long.
 /// </summary>
 internal static partial class AnswerJoins
 {
@@ -53,7 +55,7 @@ internal static partial class AnswerJoins
         if (ends.Count == 0) return;
         answer.TextsChecked++;
         var joined = string.Concat(pieces.Select(p => p.Text));
-        found.AddRange(guard.Judge(joined, answer.Tier.Output, answer.Canaries).Findings.Where(f => ends.Exists(e => f.Start < e && f.End > e)));
+        found.AddRange(BoundaryWindows.Across(joined, ends, window => guard.Judge(window, answer.Tier.Output, answer.Canaries).Findings));
     }
 
     // A call's arguments as the string values they hold, in order (a value split across two calls' arguments is whole

@@ -7,41 +7,88 @@ namespace Drydock.Gateway.Guards;
 /// The last characters of every text of a stream, in the order they arrived, whatever choice and field they belong to
 /// (half a key in <c>delta.reasoning_content</c>, half in <c>delta.content</c>; or across two choices): each stream guard
 /// reads only its own field, so a value split across fields is whole only here. It is judged with each chunk, before
-/// anything of that chunk leaves; a finding that runs across the point where one field gives way to another is a
-/// finding of the stream. Bounded: at least <see cref="MinLength"/> characters, and at least the hold-back window and
-/// the longest canary code, so the part of a value that arrived first is still held back when the rest arrives.
+/// anything of that chunk leaves, around the points where one field's text gives way to another's
+/// (<see cref="BoundaryWindows"/>); a finding that runs across such a point is a finding of the stream. A tool call's
+/// arguments are JSON: their string values, read as they arrive, go into a second tail of their own (see
+/// <see cref="ArgumentValues"/>), where a value split across two calls is whole without the <c>"}{"part":"</c> between
+/// its halves. Bounded: the tail keeps the longest value a stream guard holds back (a PEM block,
+/// <see cref="StreamGuard.MaxHold"/> characters) and the hold-back window; a window that ended before the newest text
+/// was judged whole and is not judged again, so a chunk costs one scan of the windows that reach its text.
 /// </summary>
 internal sealed class CombinedTail(int window)
 {
     /// <summary>The fewest characters kept.</summary>
     public const int MinLength = 256;
 
-    private readonly int _length = Math.Max(MinLength, window + Drydock.Detection.Analyzers.CanaryAnalyzer.MaxCodeLength);
-    private readonly StringBuilder _text = new();
-
-    // Where each piece ends in _text, and whose it is (a choice and a field).
-    private readonly List<(int End, (int Choice, string Slot) Owner)> _pieces = [];
+    private readonly Tail _texts = new(Math.Max(MinLength, Math.Max(window + Drydock.Detection.Analyzers.CanaryAnalyzer.MaxCodeLength, StreamGuard.MaxHold + BoundaryWindows.Reach)));
+    private readonly Tail _values = new(Math.Max(MinLength, Math.Max(window + Drydock.Detection.Analyzers.CanaryAnalyzer.MaxCodeLength, StreamGuard.MaxHold + BoundaryWindows.Reach)));
+    private readonly Dictionary<(int Choice, string Slot), ArgumentValues> _arguments = [];
 
     /// <summary>Adds a text of a field as it arrived.</summary>
     public void Add(int choice, string slot, string text)
     {
-        if (text.Length == 0) return;
-        _text.Append(text);
-        if (_pieces.Count > 0 && _pieces[^1].Owner == (choice, slot)) _pieces[^1] = (_text.Length, (choice, slot));
-        else _pieces.Add((_text.Length, (choice, slot)));
-        var drop = _text.Length - _length;
-        if (drop <= 0) return;
-        if (char.IsLowSurrogate(_text[drop])) drop++;
-        _text.Remove(0, drop);
-        for (var k = 0; k < _pieces.Count; k++) _pieces[k] = (_pieces[k].End - drop, _pieces[k].Owner);
-        _pieces.RemoveAll(p => p.End <= 0);
+        _texts.Add(choice, slot, text);
+        if (!slot.EndsWith(".arguments", StringComparison.Ordinal)) return;
+        if (!_arguments.TryGetValue((choice, slot), out var values)) _arguments[(choice, slot)] = values = new ArgumentValues();
+        _values.Add(choice, slot, values.Read(text));
     }
 
-    /// <summary>The findings of the tail that run across the end of one field's text into another's (none when it holds one field only).</summary>
+    /// <summary>The findings that run across the end of one field's text into another's (none while the stream holds one field only).</summary>
     public List<Finding> Across(TextGuard guard, GuardedAnswer answer)
     {
-        if (_pieces.Count < 2 || !answer.Guarding) return [];
-        var ends = _pieces.Take(_pieces.Count - 1).Select(p => p.End).ToList();
-        return guard.Judge(_text.ToString(), answer.Tier.Output, answer.Canaries).Findings.Where(f => ends.Exists(e => f.Start < e && f.End > e)).ToList();
+        if (!answer.Guarding) return [];
+        return [.. _texts.Across(guard, answer), .. _values.Across(guard, answer)];
+    }
+
+    // The last characters of a sequence of texts, with where each owner's text ends.
+    private sealed class Tail(int length)
+    {
+        private readonly StringBuilder _text = new();
+
+        // Where each piece ends in _text, and whose it is (a choice and a field).
+        private readonly List<(int End, (int Choice, string Slot) Owner)> _pieces = [];
+
+        // Characters dropped from the front so far, and the absolute offset up to which every window was judged final.
+        private long _dropped;
+        private long _final;
+
+        public void Add(int choice, string slot, string text)
+        {
+            if (text.Length == 0) return;
+            _text.Append(text);
+            if (_pieces.Count > 0 && _pieces[^1].Owner == (choice, slot)) _pieces[^1] = (_text.Length, (choice, slot));
+            else _pieces.Add((_text.Length, (choice, slot)));
+            var drop = _text.Length - length;
+            if (drop <= 0) return;
+            if (char.IsLowSurrogate(_text[drop])) drop++;
+            _text.Remove(0, drop);
+            _dropped += drop;
+            for (var k = 0; k < _pieces.Count; k++) _pieces[k] = (_pieces[k].End - drop, _pieces[k].Owner);
+            _pieces.RemoveAll(p => p.End <= 0);
+        }
+
+        public List<Finding> Across(TextGuard guard, GuardedAnswer answer)
+        {
+            if (_pieces.Count < 2) return [];
+            var text = _text.ToString();
+            var ends = _pieces.Take(_pieces.Count - 1).Select(p => p.End).ToList();
+            var found = new List<Finding>();
+            foreach (var (start, end) in BoundaryWindows.Around(text, ends))
+            {
+                // A window that ended before the newest text was judged whole with an earlier chunk: its text has not changed.
+                if (_dropped + end <= _final) continue;
+                foreach (var f in guard.Judge(text[start..end], answer.Tier.Output, answer.Canaries).Findings)
+                {
+                    var (from, to) = (f.Start + start, f.End + start);
+                    if (ends.Exists(e => from < e && to > e)) found.Add(f with { Start = from, End = to });
+                }
+
+                // Final once it stops short of the newest text: what ends a window (a space, the widening's bound, a PEM
+                // block's END line) is then in place, and more text cannot change it.
+                if (end < text.Length) _final = Math.Max(_final, _dropped + end);
+            }
+
+            return found;
+        }
     }
 }

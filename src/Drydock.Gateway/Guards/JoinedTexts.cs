@@ -4,9 +4,10 @@ namespace Drydock.Gateway.Guards;
 
 /// <summary>
 /// A value split across the texts of one request (a key pasted half in one message, half in the next) is whole in
-/// none of them: the texts are judged once more joined in order with no separator, and a secret found there across the
-/// end of one text is a finding of the request. The join is bounded by the request size limit
-/// (<see cref="GatewayOptions.MaxRequestBytes"/>), so it costs at most one more scan of the request.
+/// none of them: the texts are joined in order with no separator, the join is judged around each point where one text
+/// ends (<see cref="BoundaryWindows"/>), and a secret found there across the end of one text is a finding of the
+/// request. The windows are merged, so this costs at most one more scan of the request, and far less when its texts
+/// are long.
 /// </summary>
 internal static class JoinedTexts
 {
@@ -18,6 +19,6 @@ internal static class JoinedTexts
         var length = 0;
         foreach (var text in texts) ends.Add(length += text.Length);
         var joined = string.Concat(texts);
-        return guard.Input(joined, mode).Findings.Where(f => f.Category == Categories.Secret && ends.Exists(e => f.Start < e && f.End > e)).ToList();
+        return BoundaryWindows.Across(joined, ends, window => guard.Input(window, mode).Findings.Where(f => f.Category == Categories.Secret));
     }
 }

@@ -170,7 +170,8 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
 /// The output guard for a stream: text is emitted only once it is at least <c>window</c> characters behind the
 /// newest text, so a value split across chunks is whole in the held-back buffer before any of it leaves. Values
 /// longer than the window are held whole too: a run of credential characters (ASCII letters, digits and
-/// <c>-_.+/=~%:@</c>) still open at the cut waits up to <see cref="MaxTokenHold"/> characters, a PEM block whose END
+/// <c>-_.+/=~%:@</c>) or of single characters or hex pairs with a separator between them (a value spaced out, which
+/// the detector decodes) still open at the cut waits up to <see cref="MaxTokenHold"/> characters, a PEM block whose END
 /// line has not arrived (its pattern needs it) up to <see cref="MaxHold"/>, and a finding that runs across the cut
 /// stays on the held side. The held text is kept as it arrived and judged again with every chunk (a value that is
 /// still arriving can look like a shorter one of another type); only what leaves is redacted, judged with the last
@@ -263,6 +264,10 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         }
 
         var cut = u < units.Count ? units[u].Start : pending.Length;
+
+        // A value spaced out (A K I A …, 41 4b 49 …) that is still arriving is held whole, as a token is.
+        var spaced = EncodedText.OpenSeparatedRun(pending);
+        if (spaced >= 0 && spaced < cut && spaced >= pending.Length - MaxTokenHold) cut = spaced;
         var floor = Math.Max(0, pending.Length - MaxHold);
         var b = decoded.LastIndexOf("-----BEGIN ", StringComparison.Ordinal);
         if (b < 0) return cut;

@@ -1,0 +1,258 @@
+using System.Buffers;
+using System.Text;
+
+namespace Drydock.Detection.Engine;
+
+/// <summary>
+/// Values written in an encoding the patterns do not read: base64 (standard and URL-safe alphabets, at least
+/// <see cref="MinBase64"/> characters), hex (an even number of at least <see cref="MinHexDigits"/> digits, written
+/// together, after <c>0x</c>, or as byte pairs separated by single spaces or colons) and single characters separated
+/// by one repeated separator (space, hyphen, dot or underscore; at least <see cref="MinSpaced"/> characters:
+/// <c>A K I A …</c>, <c>j-o-h-n-@-…</c>). Each run is decoded, and the decoded text is judged by the secret and
+/// personal-data rules (then decoded once more, to <see cref="MaxDepth"/> levels); a finding there is reported on the
+/// whole encoded run, with <see cref="Finding.Encoding"/> set, so a redaction removes the encoded value.
+/// Precision comes from the decoding: base64 and hex must decode to UTF-8 text without control characters (a digest,
+/// a UUID, a git SHA or a random blob decodes to bytes that are not text), and the decoded text must hold a value a
+/// rule accepts. Bounded: a run longer than <see cref="MaxRunLength"/> characters is decoded in its first
+/// <see cref="MaxRunLength"/> only, decoded text is never longer than its run, and the decoded text of a text is
+/// judged at most <see cref="MaxDepth"/> times over, so the work is at most a few scans of the text.
+/// </summary>
+internal static class EncodedText
+{
+    /// <summary>The fewest base64 characters decoded.</summary>
+    public const int MinBase64 = 16;
+
+    /// <summary>The fewest hex digits decoded.</summary>
+    public const int MinHexDigits = 16;
+
+    /// <summary>The fewest separated characters read as one value.</summary>
+    public const int MinSpaced = 12;
+
+    /// <summary>How many times a decoded text is decoded again (base64 of hex, for one).</summary>
+    public const int MaxDepth = 2;
+
+    /// <summary>The most characters of one run that are decoded.</summary>
+    public const int MaxRunLength = 8_192;
+
+    // Characters of a base64 run in either alphabet ('=' padding is read after the run).
+    private static readonly SearchValues<char> s_base64 = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_");
+
+    private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
+
+    /// <summary>One encoded run: where it is, its encoding, and what it decodes to.</summary>
+    public readonly record struct Run(int Start, int End, string Encoding, string Decoded);
+
+    /// <summary>Every run of <paramref name="text"/> that decodes to text, in order (runs of different encodings may overlap).</summary>
+    public static List<Run>? Find(string text)
+    {
+        List<Run>? runs = null;
+        Tokens(text, ref runs);
+        Separated(text, ref runs);
+        return runs;
+    }
+
+    // Runs of base64 characters at least MinBase64 long: the next MinBase64 characters are looked at in one vectorised
+    // call, and most words end within them.
+    private static void Tokens(string text, ref List<Run>? runs)
+    {
+        var span = text.AsSpan();
+        var at = 0;
+        while (span.Length - at >= MinBase64)
+        {
+            var cut = span.Slice(at, MinBase64).IndexOfAnyExcept(s_base64);
+            if (cut >= 0)
+            {
+                at += cut + 1;
+                continue;
+            }
+
+            var length = span[at..].IndexOfAnyExcept(s_base64);
+            var end = length < 0 ? span.Length : at + length;
+            var padded = end;
+            while (padded < span.Length && padded - end < 2 && span[padded] == '=') padded++;
+            Token(text, at, end, padded, ref runs);
+            at = end + 1;
+        }
+    }
+
+    private static void Token(string text, int start, int end, int padded, ref List<Run>? runs)
+    {
+        var run = text.AsSpan(start, Math.Min(end - start, MaxRunLength));
+        var hex = run.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? run[2..] : run;
+        if (hex.Length >= MinHexDigits && hex.Length % 2 == 0 && !hex.ContainsAnyExcept(HexDigits) && Hex(hex, separator: null) is { } fromHex)
+        {
+            (runs ??= []).Add(new Run(start, end, "hex", fromHex));
+            return;
+        }
+
+        if (Base64(run) is { } fromBase64) (runs ??= []).Add(new Run(start, end == start + run.Length ? padded : start + run.Length, "base64", fromBase64));
+    }
+
+    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
+
+    // Separated runs: single characters (period 2) or hex byte pairs (period 3) with one separator repeated between
+    // them. A run of MinSpaced characters is at least 23 characters long, so looking every 8 characters for three
+    // separators in a row at the run's period finds every one; each is then widened to its ends.
+    private static void Separated(string text, ref List<Run>? runs)
+    {
+        const int stride = 8;
+        var done = 0;
+        for (var p = 0; p + 8 < text.Length; p += stride)
+        {
+            if (p < done) continue;
+            for (var k = 0; k < 3; k++)
+            {
+                var s = text[p + k];
+                if (s is ' ' or '-' or '.' or '_' && text[p + k + 2] == s && text[p + k + 4] == s && text[p + k + 1] != s && text[p + k + 3] != s && !char.IsWhiteSpace(text[p + k + 1]) && !char.IsWhiteSpace(text[p + k + 3]))
+                {
+                    var end = Spaced(text, p + k + 1, s, done, ref runs);
+                    if (end > done) done = end;
+                    break;
+                }
+
+                if (s is ' ' or ':' && text[p + k + 3] == s && text[p + k + 6] == s && IsPair(text, p + k + 1) && IsPair(text, p + k + 4))
+                {
+                    var end = HexPairs(text, p + k + 1, s, done, ref runs);
+                    if (end > done) done = end;
+                    break;
+                }
+            }
+        }
+    }
+
+    // Single characters at t, t+2, … with separator s between them: widened both ways (not before floor, where the
+    // last run ended); returns where the run ends.
+    private static int Spaced(string text, int t, char s, int floor, ref List<Run>? runs)
+    {
+        bool Single(int i) => i >= 0 && i < text.Length && text[i] != s && !char.IsWhiteSpace(text[i])
+                              && (i == 0 || text[i - 1] == s || IsEdge(text[i - 1])) && (i + 1 == text.Length || text[i + 1] == s || IsEdge(text[i + 1]));
+        var first = t;
+        while (first - 2 >= floor && text[first - 1] == s && Single(first - 2) && t - first < MaxRunLength) first -= 2;
+        var last = t;
+        while (last + 2 < text.Length && text[last + 1] == s && Single(last + 2) && last - first < MaxRunLength) last += 2;
+        var count = (last - first) / 2 + 1;
+        if (count < MinSpaced || !Single(first) || !Single(last)) return last + 1;
+        var decoded = new StringBuilder(count);
+        for (var i = first; i <= last; i += 2) decoded.Append(text[i]);
+        (runs ??= []).Add(new Run(first, last + 1, "spaced", decoded.ToString()));
+        return last + 1;
+    }
+
+    // Hex byte pairs at t, t+3, … with separator s between them; returns where the run ends.
+    private static int HexPairs(string text, int t, char s, int floor, ref List<Run>? runs)
+    {
+        bool Edge(int i) => i < 0 || i >= text.Length || IsEdge(text[i]);
+        var first = t;
+        while (first - 3 >= floor && text[first - 1] == s && IsPair(text, first - 3) && (first - 4 < 0 || text[first - 4] == s || Edge(first - 4)) && t - first < MaxRunLength) first -= 3;
+        var last = t;
+        while (last + 5 <= text.Length && text[last + 2] == s && IsPair(text, last + 3) && (last + 5 == text.Length || text[last + 5] == s || Edge(last + 5)) && last - first < MaxRunLength) last += 3;
+        var end = last + 2;
+        if (!Edge(first - 1) && text[first - 1] != s || !Edge(end) && text[end] != s) return end;
+        var pairs = (end - first + 1) / 3;
+        if (pairs * 2 < MinHexDigits) return end;
+        if (Hex(text.AsSpan(first, end - first), s) is { } decoded) (runs ??= []).Add(new Run(first, end, "hex", decoded));
+        return end;
+    }
+
+    private static bool IsPair(string text, int i) => i >= 0 && i + 1 < text.Length && char.IsAsciiHexDigit(text[i]) && char.IsAsciiHexDigit(text[i + 1]);
+
+    // What ends a run: whitespace, quotes, brackets, punctuation other than the run's own.
+    private static bool IsEdge(char c) => !char.IsLetterOrDigit(c);
+
+    private static string? Hex(ReadOnlySpan<char> digits, char? separator)
+    {
+        var step = separator is null ? 2 : 3;
+        var bytes = new byte[(digits.Length + (separator is null ? 0 : 1)) / step];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            bytes[i] = (byte)((HexValue(digits[i * step]) << 4) | HexValue(digits[i * step + 1]));
+        }
+
+        return AsText(bytes);
+    }
+
+    private static int HexValue(char c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+
+    private static string? Base64(ReadOnlySpan<char> run)
+    {
+        var urlSafe = run.ContainsAny('-', '_');
+        if (urlSafe && run.ContainsAny('+', '/')) return null;
+        if (run.Length % 4 == 1) return null;
+        var padded = (run.Length + 3) / 4 * 4;
+        var chars = ArrayPool<char>.Shared.Rent(padded);
+        try
+        {
+            for (var i = 0; i < run.Length; i++) chars[i] = run[i] switch { '-' => '+', '_' => '/', var c => c };
+            for (var i = run.Length; i < padded; i++) chars[i] = '=';
+            var bytes = new byte[padded / 4 * 3];
+            return Convert.TryFromBase64Chars(chars.AsSpan(0, padded), bytes, out var written) ? AsText(bytes.AsSpan(0, written)) : null;
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+
+    // Decoded bytes that are text: valid UTF-8 with no control character other than tab and line breaks.
+    private static string? AsText(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < 6 || !System.Text.Unicode.Utf8.IsValid(bytes)) return null;
+        foreach (var b in bytes)
+        {
+            if (b is (< 0x20 and not (byte)'\t' and not (byte)'\n' and not (byte)'\r') or 0x7F) return null;
+        }
+
+        return s_utf8.GetString(bytes);
+    }
+
+    /// <summary>
+    /// Where a run of single characters or hex byte pairs separated by one repeated separator (what <see cref="Find"/>
+    /// decodes as <c>spaced</c> or <c>hex</c>) starts when it is still open at the end of <paramref name="text"/>
+    /// (at least three characters or pairs, a separator or half a pair may end it); -1 when there is none. A stream holds
+    /// such a run back whole, as it holds a token, until it ends.
+    /// </summary>
+    public static int OpenSeparatedRun(string text)
+    {
+        var n = text.Length;
+        var best = -1;
+        foreach (var back in new[] { 1, 2 })
+        {
+            // Single characters: separators at every other position.
+            var pos = n - back;
+            if (pos >= 1 && text[pos] is ' ' or '-' or '.' or '_' && text[pos - 1] != text[pos] && !char.IsWhiteSpace(text[pos - 1]))
+            {
+                var s = text[pos];
+                var count = 1;
+                while (pos >= 3 && text[pos - 2] == s && text[pos - 3] != s && !char.IsWhiteSpace(text[pos - 3]) && n - pos < MaxRunLength)
+                {
+                    pos -= 2;
+                    count++;
+                }
+
+                var start = pos - 1;
+                if (count >= 3 && (start == 0 || IsEdge(text[start - 1]) || text[start - 1] == s) && (best < 0 || start < best)) best = start;
+            }
+        }
+
+        foreach (var back in new[] { 1, 2, 3 })
+        {
+            // Hex byte pairs: separators at every third position.
+            var pos = n - back;
+            if (pos >= 2 && text[pos] is ' ' or ':' && IsPair(text, pos - 2))
+            {
+                var s = text[pos];
+                var count = 1;
+                while (pos >= 5 && text[pos - 3] == s && IsPair(text, pos - 5) && n - pos < MaxRunLength)
+                {
+                    pos -= 3;
+                    count++;
+                }
+
+                var start = pos - 2;
+                if (count >= 3 && (start == 0 || IsEdge(text[start - 1])) && (best < 0 || start < best)) best = start;
+            }
+        }
+
+        return best;
+    }
+}
