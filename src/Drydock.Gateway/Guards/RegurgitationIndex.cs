@@ -108,7 +108,11 @@ public sealed class RegurgitationIndex
         return new RegurgitationIndex(modelVersion, datasets, n, minRun, k, [.. hashes], [.. owners], [.. ids]);
     }
 
-    /// <summary>The first run of at least <see cref="MinRun"/> consecutive n-grams of one record in <paramref name="text"/>, or null.</summary>
+    /// <summary>
+    /// The first run of at least <see cref="MinRun"/> consecutive n-grams of one record in <paramref name="text"/>, or
+    /// null; the hit spans the whole run (it goes on while the next n-gram is the same record's), so a redaction covers
+    /// every repeated word of it.
+    /// </summary>
     public RegurgitationHit? Find(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -137,7 +141,7 @@ public sealed class RegurgitationIndex
                         if (previous[p].Record == record) run = previous[p].Run + 1;
                     }
 
-                    if (run >= MinRun) return new RegurgitationHit(_recordIds[record], words[i + N - run].Start, words[i + N - 1].End, run);
+                    if (run >= MinRun) return Extend(words, i, record, run);
                     current[currentCount++] = (record, run);
                 }
             }
@@ -149,6 +153,30 @@ public sealed class RegurgitationIndex
         }
 
         return null;
+    }
+
+    // The run of the hit's record goes on past position i while the next n-gram is that record's too.
+    private RegurgitationHit Extend(List<(ulong Hash, int Start, int End)> words, int i, int record, int run)
+    {
+        var start = words[i + N - run].Start;
+        while (i + 1 + N <= words.Count && Holds(Gram(words, i + 1, N), record))
+        {
+            i++;
+            run++;
+        }
+
+        return new RegurgitationHit(_recordIds[record], start, words[i + N - 1].End, run);
+    }
+
+    private bool Holds(ulong h, int record)
+    {
+        var bucket = (int)(h >> _shift);
+        for (var at = _directory[bucket]; at < _directory[bucket + 1] && _hashes[at] <= h; at++)
+        {
+            if (_hashes[at] == h && _records[at] == record) return true;
+        }
+
+        return false;
     }
 
     /// <summary>Writes the index (header with model version, datasets, n, k and key; record ids; the sorted entries).</summary>
