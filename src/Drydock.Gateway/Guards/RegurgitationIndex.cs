@@ -158,7 +158,7 @@ public sealed class RegurgitationIndex
     // The run of the hit's record goes on past position i while the next n-gram is that record's too.
     private RegurgitationHit Extend(List<(ulong Hash, int Start, int End)> words, int i, int record, int run)
     {
-        var start = words[i + N - run].Start;
+        var start = words[i - run + 1].Start;
         while (i + 1 + N <= words.Count && Holds(Gram(words, i + 1, N), record))
         {
             i++;
