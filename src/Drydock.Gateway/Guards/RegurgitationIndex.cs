@@ -116,18 +116,34 @@ public sealed class RegurgitationIndex
     public RegurgitationHit? Find(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var words = new List<(ulong Hash, int Start, int End)>(text.Length / 4);
+        var words = t_words ??= new List<(ulong Hash, int Start, int End)>(256);
         Words(text, Key, words);
+        var grams = words.Count - N + 1;
+        if (grams < MinRun) return null;
+
+        // In three passes, so the memory reads of one pass do not wait on each other (the index is far larger than the
+        // caches: each n-gram costs a read of the directory and one of the entries, and these overlap): the n-grams'
+        // hashes, then where each one's bucket starts, then the entries.
+        if (t_grams is null || t_grams.Length < grams)
+        {
+            t_grams = new ulong[Math.Max(grams, 256)];
+            t_slots = new int[t_grams.Length];
+        }
+
+        var hashes = t_grams.AsSpan(0, grams);
+        var slots = t_slots!.AsSpan(0, grams);
+        for (var i = 0; i < grams; i++) hashes[i] = Gram(words, i, N);
+        for (var i = 0; i < grams; i++) slots[i] = _directory[(int)(hashes[i] >> _shift)];
+
         // The records that hold the previous position's n-gram, with the length of the run of consecutive n-grams ending there.
         Span<(int Record, int Run)> previous = stackalloc (int, int)[64];
         Span<(int Record, int Run)> current = stackalloc (int, int)[64];
         var previousCount = 0;
-        for (var i = 0; i + N <= words.Count; i++)
+        for (var i = 0; i < grams; i++)
         {
-            var h = Gram(words, i, N);
-            var bucket = (int)(h >> _shift);
-            var at = _directory[bucket];
-            var end = _directory[bucket + 1];
+            var h = hashes[i];
+            var at = slots[i];
+            var end = _directory[(int)(h >> _shift) + 1];
             while (at < end && _hashes[at] < h) at++;
             var currentCount = 0;
             if (at < end && _hashes[at] == h)
@@ -154,6 +170,16 @@ public sealed class RegurgitationIndex
 
         return null;
     }
+
+    // Per-thread buffers of Find (it allocates nothing per call once they have grown to the longest answer seen).
+    [ThreadStatic]
+    private static List<(ulong Hash, int Start, int End)>? t_words;
+
+    [ThreadStatic]
+    private static ulong[]? t_grams;
+
+    [ThreadStatic]
+    private static int[]? t_slots;
 
     // The run of the hit's record goes on past position i while the next n-gram is that record's too.
     private RegurgitationHit Extend(List<(ulong Hash, int Start, int End)> words, int i, int record, int run)
