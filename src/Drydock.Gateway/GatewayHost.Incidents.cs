@@ -36,6 +36,22 @@ public sealed partial class GatewayHost
         GatewayLog.CanaryTripped(_log, exchange.LoggedModel, exchange.Key.Id, incident);
     }
 
+    // An answer repeated a training record (flagged, redacted or blocked as the tier says): alert, count, and open an
+    // incident naming the model version, the dataset versions and the record ids (never the text).
+    private void Regurgitated(Exchange exchange, RegurgitationGuard tripwire)
+    {
+        var records = string.Join(",", tripwire.Hits.Select(h => h.Record).Distinct(StringComparer.Ordinal).ToArray());
+        var action = tripwire.Mode switch { RegurgitationMode.Block => "blocked", RegurgitationMode.Redact => "redacted", _ => "flagged" };
+        var longest = tripwire.Hits.Max(h => h.Grams);
+        exchange.Audit["regurgitation"] = tripwire.Hits.Count;
+        if (exchange.Audit["alert"] is null) exchange.Audit["alert"] = "regurgitation";
+        var incident = Record(() => _operations.OpenIncident("regurgitation", "high", $"model:{exchange.LoggedModel}",
+            $"an answer to key {exchange.Key.Id} repeated training record {records} (model version {tripwire.Index.ModelVersion}, dataset versions {string.Join(",", tripwire.Index.Datasets)}; {longest} word {tripwire.Index.N}-grams in a row); the answer was {action}"));
+        if (exchange.Audit["incident"] is null) exchange.Audit["incident"] = incident;
+        else exchange.Audit["regurgitationIncident"] = incident;
+        GatewayLog.Regurgitation(_log, exchange.LoggedModel, exchange.Key.Id, records, action, incident);
+    }
+
     // Registry writes from the request path: a failure is logged, never turned into a passed answer.
     private string? Record(Func<string?> write)
     {

@@ -150,6 +150,21 @@ public sealed partial class GatewayHost
     {
         var context = exchange.Context;
         var request = exchange.Request;
+        if (exchange.Tier.Regurgitation != RegurgitationMode.Off)
+        {
+            // Fail closed: a tier that checks answers against the training records never serves one it cannot check.
+            var (index, problem) = _operations.Tripwire(exchange.Route.ModelId);
+            if (index is null)
+            {
+                GatewayLog.TripwireUnavailable(_log, exchange.LoggedModel, problem);
+                exchange.Audit["error"] = "tripwire_unavailable";
+                Metrics.Blocked("tripwire");
+                return await Error(context, 503, "tripwire_unavailable", $"model '{exchange.LoggedModel}' is not served: this tier checks answers against the model's training records and its tripwire index is not available").ConfigureAwait(false);
+            }
+
+            exchange.Tripwire = index;
+        }
+
         request["model"] = exchange.Route.Upstream;
 
         // Containment reaches requests already with the model server: the watch cuts the answer's body or stream.
@@ -179,7 +194,7 @@ public sealed partial class GatewayHost
     private async Task<int> GuardOutputAsync(Exchange exchange, HttpResponseMessage response)
     {
         var context = exchange.Context;
-        var guarded = new GuardedAnswer(exchange.Tier, _operations.Canaries);
+        var guarded = new GuardedAnswer(exchange.Tier, _operations.Canaries) { Tripwire = exchange.Tripwire is { } index ? new RegurgitationGuard(index, exchange.Tier.Regurgitation) : null };
         var streamed = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
         if (streamed && (!exchange.Stream || !response.IsSuccessStatusCode || UpstreamClient.Unreadable(response) is not null))
         {
@@ -229,14 +244,19 @@ public sealed partial class GatewayHost
         var audit = exchange.Audit;
         exchange.Answer = guarded;
         exchange.TokensUsed = tokens;
+        var regurgitated = guarded.Tripwire is { Hits.Count: > 0 };
+        if (regurgitated) guarded.Findings.AddRange(guarded.Tripwire!.Findings);
         Metrics.Tokens(tokens);
         audit["tokens"] = tokens;
         audit["outputFindings"] = Types(guarded.Findings);
         audit["guard"] = exchange.InputChecked + "; " + OutputChecked(guarded, guarded.TextsChecked.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Metrics.Findings(guarded.Findings.Select(f => f.Category));
-        if (guarded.Blocked) Metrics.Blocked(guarded.Canary ? "canary" : "output");
-        if (_audit?.Keep(guarded.Text.ToString(), Redact) is { } kept) audit["answer"] = kept;
+        if (guarded.Blocked) Metrics.Blocked(guarded.Canary ? "canary" : regurgitated && exchange.Tier.Regurgitation == RegurgitationMode.Block ? "regurgitation" : "output");
+        // A flagged answer still holds the record's words: the log keeps them replaced by the marker.
+        var sent = regurgitated ? new RegurgitationGuard(guarded.Tripwire!.Index, RegurgitationMode.Redact).Check(guarded.Text.ToString()).Text : guarded.Text.ToString();
+        if (_audit?.Keep(sent, Redact) is { } kept) audit["answer"] = kept;
         if (guarded.Canary) CanaryTripped(exchange, guarded);
+        if (regurgitated) Regurgitated(exchange, guarded.Tripwire!);
     }
 
     /// <summary>The response header that says what the guards checked (so a guard that was off never looks like one that passed).</summary>

@@ -16,11 +16,24 @@ public enum GuardMode
     Block,
 }
 
+/// <summary>What the regurgitation tripwire does with an answer that repeats a training record (<c>regurgitation:</c> of a tier).</summary>
+public enum RegurgitationMode
+{
+    /// <summary>No check (no index is needed).</summary>
+    Off,
+    /// <summary>Let the answer through; the hit is logged, counted and opens an incident.</summary>
+    Flag,
+    /// <summary>Replace the repeated words with <c>[TRAINING-DATA]</c>; logged, counted, incident.</summary>
+    Redact,
+    /// <summary>Replace the whole choice with the blocked notice; logged, counted, incident.</summary>
+    Block,
+}
+
 /// <summary>
 /// A tier: which models, how many tokens, streaming, how strict the guards are, the rate limits, and whether the input
 /// guard also has every prompt judged by the semantic injection stage (the sentence encoder).
 /// </summary>
-public sealed record Tier(string Name, IReadOnlyList<string> Models, int MaxTokens, bool Streaming, GuardMode Input, GuardMode Output, int RequestsPerMinute, int TokensPerMinute, bool SemanticInjection = false)
+public sealed record Tier(string Name, IReadOnlyList<string> Models, int MaxTokens, bool Streaming, GuardMode Input, GuardMode Output, int RequestsPerMinute, int TokensPerMinute, bool SemanticInjection = false, RegurgitationMode Regurgitation = RegurgitationMode.Off)
 {
     /// <summary>True when the tier may use <paramref name="model"/> ("*" allows any).</summary>
     public bool Allows(string model) => Models.Contains("*") || Models.Contains(model);
@@ -82,6 +95,15 @@ public sealed record GatewayOptions
     /// <summary>Identity-provider bearer tokens accepted beside API keys (<c>gateway.identity:</c>), or null for API keys only.</summary>
     public Identity.IdentityOptions? Identity { get; init; }
 
+    /// <summary>
+    /// Which training records <c>drydock deploy</c> puts in the regurgitation tripwire's index (<c>gateway.tripwire-records</c>):
+    /// <c>all</c> (the default) or <c>sensitive</c>, those the dataset's ledger names (a value redacted, pseudonymised or faked in them).
+    /// </summary>
+    public string TripwireRecords { get; init; } = "all";
+
+    /// <summary>True when a tier checks answers against the regurgitation tripwire (deploy then builds its index).</summary>
+    public bool TripwireRequired => Tiers.Values.Any(t => t.Regurgitation != RegurgitationMode.Off);
+
     /// <summary>The shape of the <c>gateway:</c> section of drydock.yaml (checked by <see cref="ConfigReader"/>).</summary>
     public static MapShape Shape { get; } = ConfigShape.Map(
         ("tiers", ConfigShape.MapOf(ConfigShape.Map(
@@ -92,7 +114,9 @@ public sealed record GatewayOptions
             ("output", ConfigShape.OneOf("off", "allow", "redact", "block")),
             ("requests-per-minute", ConfigShape.Integer(1)),
             ("tokens-per-minute", ConfigShape.Integer(1)),
-            ("semantic-injection", ConfigShape.Boolean)))),
+            ("semantic-injection", ConfigShape.Boolean),
+            ("regurgitation", ConfigShape.OneOf("off", "flag", "redact", "block"))))),
+        ("tripwire-records", ConfigShape.OneOf("all", "sensitive")),
         ("aliases", ConfigShape.MapOf(ConfigShape.Text)),
         ("stream-window", ConfigShape.Integer(0)),
         ("upstream-idle-timeout", ConfigShape.Integer(1)),
@@ -123,6 +147,7 @@ public sealed record GatewayOptions
             StreamWindow = gateway.Integer("stream-window") ?? result.StreamWindow,
             UpstreamIdleTimeout = gateway.Integer("upstream-idle-timeout") is { } idle ? TimeSpan.FromSeconds(idle) : result.UpstreamIdleTimeout,
             AbuseThreshold = gateway.Number("abuse-threshold") ?? result.AbuseThreshold,
+            TripwireRecords = gateway.Text("tripwire-records") ?? result.TripwireRecords,
         };
         if (gateway["audit"] is { } audit)
         {
@@ -152,7 +177,8 @@ public sealed record GatewayOptions
             };
             var tier = new Tier(name, t.Texts("models") ?? ["*"], t.Integer("max-tokens") ?? 2048, t.Boolean("streaming") ?? true,
                 Mode("input", GuardMode.Block), Mode("output", GuardMode.Redact), t.Integer("requests-per-minute") ?? 120, t.Integer("tokens-per-minute") ?? 50_000,
-                t.Boolean("semantic-injection") ?? false);
+                t.Boolean("semantic-injection") ?? false,
+                t.Text("regurgitation") switch { "flag" => RegurgitationMode.Flag, "redact" => RegurgitationMode.Redact, "block" => RegurgitationMode.Block, _ => RegurgitationMode.Off });
 
             // A request reserves its whole answer against the minute's tokens: a larger answer could never be admitted.
             if (tier.MaxTokens > tier.TokensPerMinute) throw t.Error("max-tokens", $"{tier.MaxTokens} is above the tier's tokens-per-minute ({tier.TokensPerMinute}); no request could be admitted");

@@ -31,7 +31,47 @@ public sealed class RegurgitationIndexTests
         Assert.NotNull(hit);
         Assert.Equal("ds-1#ticket-0042", hit.Value.Record);
         Assert.True(hit.Value.Grams >= 4);
-        Assert.Contains(answer[hit.Value.Start..hit.Value.End], Middle(42), StringComparison.Ordinal);
+        // The hit spans the whole run: every word of the record's own, into the n-grams it shares with its greeting and closing.
+        Assert.Contains(Middle(42), answer[hit.Value.Start..hit.Value.End], StringComparison.Ordinal);
+        Assert.Contains(answer[hit.Value.Start..hit.Value.End], s_records[42].Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Find_EightWordsOfARecord_SpansAllEight()
+    {
+        var eight = string.Join(' ', Middle(7).Split(' ').Skip(10).Take(8));
+        var answer = "So: " + eight + " and nothing more";
+        var hit = s_index.Find(answer);
+        Assert.NotNull(hit);
+        Assert.Equal(eight, answer[hit.Value.Start..hit.Value.End]);
+        Assert.Equal(4, hit.Value.Grams);
+    }
+
+    [Fact]
+    public void StreamGuard_WithTheTripwire_RedactsOrBlocksARecordStreamedInSmallChunks_BeforeAnyOfItLeaves()
+    {
+        var answer = "Here you go. " + Middle(42) + " Bye.";
+        foreach (var mode in new[] { RegurgitationMode.Redact, RegurgitationMode.Block })
+        {
+            var tripwire = new RegurgitationGuard(s_index, mode);
+            var stream = new StreamGuard(new TextGuard(Drydock.Detection.Engine.Detector.Create(Drydock.Detection.Rules.BuiltInRules.All, Drydock.Detection.Rules.BuiltInRules.Analyzers)), GuardMode.Redact, 64) { Tripwire = tripwire };
+            var sent = new StringBuilder();
+            for (var i = 0; i < answer.Length; i += 3) sent.Append(stream.Push(answer.Substring(i, Math.Min(3, answer.Length - i))));
+            sent.Append(stream.Flush());
+            Assert.NotEmpty(tripwire.Hits);
+            Assert.All(tripwire.Hits, h => Assert.Equal("ds-1#ticket-0042", h.Record));
+            if (mode == RegurgitationMode.Block)
+            {
+                Assert.True(stream.Blocked);
+                Assert.DoesNotContain(Middle(42).Split(' ')[0], sent.ToString(), StringComparison.Ordinal);
+                continue;
+            }
+
+            // Runs of eight words are replaced as they complete; fewer than eight words of the record can be left at its end.
+            Assert.StartsWith("Here you go. " + RegurgitationGuard.Marker, sent.ToString(), StringComparison.Ordinal);
+            var left = sent.ToString().Split(' ').Count(w => Middle(42).Split(' ').Contains(w.Trim('.')));
+            Assert.True(left < 8, sent.ToString());
+        }
     }
 
     [Fact]

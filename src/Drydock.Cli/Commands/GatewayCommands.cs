@@ -103,7 +103,7 @@ internal static class GatewayCommands
                 }
 
                 state = parse.GetValue(redis) is { } r ? await RedisGatewayState.ConnectAsync(r).ConfigureAwait(false) : new LocalGatewayState();
-                operations = new GatewayOperations(context.OpenRegistry(), options.Aliases, context.Approval, TimeSpan.FromSeconds(2));
+                operations = new GatewayOperations(context.OpenRegistry(), options.Aliases, context.Approval, TimeSpan.FromSeconds(2), options.TripwireRequired ? ProjectContext.StateFolder : null);
             }
             catch (Exception e) when (e is GatewayConfigException or Provenance.Registry.RegistryException or System.Data.Common.DbException or IOException or UnauthorizedAccessException or Provenance.KeyRingException)
             {

@@ -31,14 +31,34 @@ internal static class OperationsCommands
             using var registry = context.OpenRegistry();
             if (parse.GetValue(alias) is not { } name)
             {
-                foreach (var d in registry.Deployments()) stdout.WriteLine($"{d.Alias,-20} {(d.Enabled ? "enabled" : "DISABLED"),-9} {d.ModelId ?? "(pass-through)",-18} upstream {d.UpstreamModel ?? d.Alias}  ({d.History.Count} changes, last {d.History[^1].Action} {d.History[^1].At} by {d.History[^1].Actor})");
+                foreach (var d in registry.Deployments())
+                {
+                    var tripwire = d.ModelId is null ? null : registry.TripwireIndex(d.ModelId);
+                    stdout.WriteLine($"{d.Alias,-20} {(d.Enabled ? "enabled" : "DISABLED"),-9} {d.ModelId ?? "(pass-through)",-18} upstream {d.UpstreamModel ?? d.Alias}  ({d.History.Count} changes, last {d.History[^1].Action} {d.History[^1].At} by {d.History[^1].Actor}){(tripwire is null ? "" : $"  tripwire sha256:{tripwire.Sha256[..12]}")}");
+                }
+
                 if (registry.Deployments().Count == 0) stdout.WriteLine("(no deployments)");
                 return ExitCodes.Ok;
             }
 
             DeploymentState state;
             if (parse.GetValue(enable)) state = registry.Enable(name, parse.GetValue(reason), Actor.Current, context.Approval);
-            else state = registry.Deploy(name, parse.GetValue(model) ?? throw new ArgumentException("--model is required to deploy (or --enable)"), parse.GetValue(upstreamModel), parse.GetValue(reason), Actor.Current, context.Approval);
+            else
+            {
+                var modelId = parse.GetValue(model) ?? throw new ArgumentException("--model is required to deploy (or --enable)");
+                // While a tier checks answers against the training records, the index is built (and recorded) first:
+                // a version it cannot be built for is not deployed.
+                var gateway = new Gateway.GatewayOptions { Upstream = new Uri("http://127.0.0.1/") }.With(context.File["gateway"]);
+                var approved = registry.Status("model", registry.GetModel(modelId).Id, context.Approval.RequiredRoles);
+                if (gateway.TripwireRequired && approved.State == "approved")
+                {
+                    var tripwire = TripwireBuild.Build(context, registry, registry.GetModel(modelId), name, gateway.TripwireRecords, Actor.Current);
+                    stdout.WriteLine($"tripwire index {tripwire.File}: {tripwire.Records} {gateway.TripwireRecords} records of {string.Join(", ", tripwire.Datasets)}, sha256:{tripwire.Sha256}");
+                }
+
+                state = registry.Deploy(name, modelId, parse.GetValue(upstreamModel), parse.GetValue(reason), Actor.Current, context.Approval);
+            }
+
             stdout.WriteLine($"{state.Alias} → {state.ModelId} (upstream model {state.UpstreamModel}), {(state.Enabled ? "enabled" : "disabled")}");
             return ExitCodes.Ok;
         }));

@@ -29,11 +29,14 @@ internal sealed class GuardedAnswer(Tier tier, CanaryAnalyzer canaries)
     /// <summary>How many texts of the answer the guard read.</summary>
     public int TextsChecked { get; set; }
 
-    /// <summary>True when the output guard or the canary tripwire is on.</summary>
-    public bool Guarding => Tier.Output != GuardMode.Off || Canaries.Count > 0;
+    /// <summary>The regurgitation tripwire, when the tier checks answers against the served model's training records.</summary>
+    public RegurgitationGuard? Tripwire { get; init; }
 
-    /// <summary>What the output guard looks for: the tier's detectors (none when off) and registered canaries.</summary>
-    public string Detectors => (Tier.Output == GuardMode.Off ? "" : TextGuard.OutputDetectors) + (Canaries.Count > 0 ? (Tier.Output == GuardMode.Off ? "canary" : ",canary") : "");
+    /// <summary>True when the output guard, the canary tripwire or the regurgitation tripwire is on.</summary>
+    public bool Guarding => Tier.Output != GuardMode.Off || Canaries.Count > 0 || Tripwire is not null;
+
+    /// <summary>What the output guard looks for: the tier's detectors (none when off), registered canaries and training records.</summary>
+    public string Detectors => string.Join(",", new[] { Tier.Output == GuardMode.Off ? "" : TextGuard.OutputDetectors, Canaries.Count > 0 ? "canary" : "", Tripwire is not null ? "regurgitation" : "" }.Where(d => d.Length > 0));
 
     /// <summary>Keeps what was sent for the request log (at most 64 KiB of it).</summary>
     public void AppendSent(string text)

@@ -108,22 +108,42 @@ public sealed class RegurgitationIndex
         return new RegurgitationIndex(modelVersion, datasets, n, minRun, k, [.. hashes], [.. owners], [.. ids]);
     }
 
-    /// <summary>The first run of at least <see cref="MinRun"/> consecutive n-grams of one record in <paramref name="text"/>, or null.</summary>
+    /// <summary>
+    /// The first run of at least <see cref="MinRun"/> consecutive n-grams of one record in <paramref name="text"/>, or
+    /// null; the hit spans the whole run (it goes on while the next n-gram is the same record's), so a redaction covers
+    /// every repeated word of it.
+    /// </summary>
     public RegurgitationHit? Find(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var words = new List<(ulong Hash, int Start, int End)>(text.Length / 4);
+        var words = t_words ??= new List<(ulong Hash, int Start, int End)>(256);
         Words(text, Key, words);
+        var grams = words.Count - N + 1;
+        if (grams < MinRun) return null;
+
+        // In three passes, so the memory reads of one pass do not wait on each other (the index is far larger than the
+        // caches: each n-gram costs a read of the directory and one of the entries, and these overlap): the n-grams'
+        // hashes, then where each one's bucket starts, then the entries.
+        if (t_grams is null || t_grams.Length < grams)
+        {
+            t_grams = new ulong[Math.Max(grams, 256)];
+            t_slots = new int[t_grams.Length];
+        }
+
+        var hashes = t_grams.AsSpan(0, grams);
+        var slots = t_slots!.AsSpan(0, grams);
+        for (var i = 0; i < grams; i++) hashes[i] = Gram(words, i, N);
+        for (var i = 0; i < grams; i++) slots[i] = _directory[(int)(hashes[i] >> _shift)];
+
         // The records that hold the previous position's n-gram, with the length of the run of consecutive n-grams ending there.
         Span<(int Record, int Run)> previous = stackalloc (int, int)[64];
         Span<(int Record, int Run)> current = stackalloc (int, int)[64];
         var previousCount = 0;
-        for (var i = 0; i + N <= words.Count; i++)
+        for (var i = 0; i < grams; i++)
         {
-            var h = Gram(words, i, N);
-            var bucket = (int)(h >> _shift);
-            var at = _directory[bucket];
-            var end = _directory[bucket + 1];
+            var h = hashes[i];
+            var at = slots[i];
+            var end = _directory[(int)(h >> _shift) + 1];
             while (at < end && _hashes[at] < h) at++;
             var currentCount = 0;
             if (at < end && _hashes[at] == h)
@@ -137,7 +157,7 @@ public sealed class RegurgitationIndex
                         if (previous[p].Record == record) run = previous[p].Run + 1;
                     }
 
-                    if (run >= MinRun) return new RegurgitationHit(_recordIds[record], words[i + N - run].Start, words[i + N - 1].End, run);
+                    if (run >= MinRun) return Extend(words, i, record, run);
                     current[currentCount++] = (record, run);
                 }
             }
@@ -149,6 +169,40 @@ public sealed class RegurgitationIndex
         }
 
         return null;
+    }
+
+    // Per-thread buffers of Find (it allocates nothing per call once they have grown to the longest answer seen).
+    [ThreadStatic]
+    private static List<(ulong Hash, int Start, int End)>? t_words;
+
+    [ThreadStatic]
+    private static ulong[]? t_grams;
+
+    [ThreadStatic]
+    private static int[]? t_slots;
+
+    // The run of the hit's record goes on past position i while the next n-gram is that record's too.
+    private RegurgitationHit Extend(List<(ulong Hash, int Start, int End)> words, int i, int record, int run)
+    {
+        var start = words[i - run + 1].Start;
+        while (i + 1 + N <= words.Count && Holds(Gram(words, i + 1, N), record))
+        {
+            i++;
+            run++;
+        }
+
+        return new RegurgitationHit(_recordIds[record], start, words[i + N - 1].End, run);
+    }
+
+    private bool Holds(ulong h, int record)
+    {
+        var bucket = (int)(h >> _shift);
+        for (var at = _directory[bucket]; at < _directory[bucket + 1] && _hashes[at] <= h; at++)
+        {
+            if (_hashes[at] == h && _records[at] == record) return true;
+        }
+
+        return false;
     }
 
     /// <summary>Writes the index (header with model version, datasets, n, k and key; record ids; the sorted entries).</summary>

@@ -168,7 +168,7 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
                 {
                     if (!guards.TryGetValue((index, leaf.Path), out var slotGuard))
                     {
-                        guards[(index, leaf.Path)] = slotGuard = new StreamGuard(guard, guarded.Tier.Output, window, guarded.Canaries);
+                        guards[(index, leaf.Path)] = slotGuard = new StreamGuard(guard, guarded.Tier.Output, window, guarded.Canaries) { Tripwire = guarded.Tripwire };
                         guarded.TextsChecked++;
                     }
 

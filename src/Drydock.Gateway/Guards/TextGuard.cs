@@ -195,6 +195,14 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
     private string _pending = "";
     private string _sent = "";
 
+    // The regurgitation tripwire's view: the last characters sent (as the upstream wrote them, or with the marker where
+    // they were redacted) in front of the held text, so a run that began in text already sent is still seen whole.
+    private string _tripSent = "";
+    private bool _flagged;
+
+    /// <summary>The regurgitation tripwire of the answer, when the tier checks it (it then holds back at least <see cref="RegurgitationGuard.Hold"/> characters).</summary>
+    internal RegurgitationGuard? Tripwire { get; init; }
+
     /// <summary>Findings in the text sent so far (or, once blocked, the ones that blocked it).</summary>
     public List<Finding> Findings { get; } = [];
 
@@ -214,6 +222,13 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
     {
         if (Blocked) return "";
         _pending += delta;
+        if (Tripwire is not null && Regurgitated())
+        {
+            Blocked = true;
+            _pending = "";
+            return "";
+        }
+
         var offset = _sent.Length;
         var result = guard.Judge(_sent + _pending, mode, canaries);
         if (result.Blocked)
@@ -225,7 +240,7 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
             return "";
         }
 
-        var cut = final ? _pending.Length : Cut(_pending, _window);
+        var cut = final ? _pending.Length : Cut(_pending, Tripwire is null ? _window : Math.Max(_window, RegurgitationGuard.Hold));
         foreach (var f in result.Findings)
         {
             if (f.Start - offset < cut && f.End - offset > cut) cut = Math.Max(0, f.Start - offset);
@@ -238,9 +253,36 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         Findings.AddRange(leaving);
         var sent = _sent + raw;
         _sent = Tail(sent);
+        if (Tripwire is not null) _tripSent = TripTail(_tripSent + raw);
         _pending = _pending[cut..];
         return mode == GuardMode.Redact && leaving.Count > 0 ? TextGuard.Redact(raw, leaving) : raw;
     }
+
+    // The tripwire on the text seen so far: true when the tier blocks and a run of a record reached the held text; a
+    // redacting tier has the run's held part replaced by the marker (the part already sent, when the run began before
+    // the hold-back window, is past recall); a flagging tier records the first hit and checks no further.
+    private bool Regurgitated()
+    {
+        if (_flagged) return false;
+        for (var passes = 0; passes < 64; passes++)
+        {
+            if (Tripwire!.Index.Find(_tripSent + _pending) is not { } hit || hit.End <= _tripSent.Length) return false;
+            Tripwire.Hits.Add(hit);
+            if (Tripwire.Mode == RegurgitationMode.Block) return true;
+            if (Tripwire.Mode == RegurgitationMode.Flag)
+            {
+                _flagged = true;
+                return false;
+            }
+
+            var from = Math.Max(0, hit.Start - _tripSent.Length);
+            _pending = string.Concat(_pending.AsSpan(0, from), RegurgitationGuard.Marker, _pending.AsSpan(hit.End - _tripSent.Length));
+        }
+
+        return false;
+    }
+
+    private static string TripTail(string sent) => sent.Length <= 512 ? sent : sent[^512..];
 
     // Where the text that may leave now ends: a window before the newest character, then back to the start of a run of
     // credential characters that goes on across that point, and back to an unfinished PEM block's BEGIN line. A JSON

@@ -95,6 +95,12 @@ internal static class WholeAnswerGuard
     {
         answer.TextsChecked++;
         var result = guard.Output(text, answer.Tier.Output, answer.Canaries);
+        if (answer.Tripwire is { } tripwire && !result.Blocked)
+        {
+            var (blocked, checkedText) = tripwire.Check(result.Text);
+            result = result with { Blocked = blocked, Text = checkedText };
+        }
+
         answer.Findings.AddRange(result.Findings);
         answer.Canary |= result.Canary;
         answer.Blocked |= result.Blocked;

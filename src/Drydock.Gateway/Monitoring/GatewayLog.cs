@@ -22,4 +22,10 @@ internal static partial class GatewayLog
 
     [LoggerMessage(6, LogLevel.Error, "monitoring signal not recorded: {Error}")]
     public static partial void SignalFailed(ILogger logger, string error);
+
+    [LoggerMessage(7, LogLevel.Critical, "regurgitation tripwire: model {Model} key {Key}; an answer repeated training records {Records}; answer {Action}; incident {Incident}")]
+    public static partial void Regurgitation(ILogger logger, string model, string key, string records, string action, string? incident);
+
+    [LoggerMessage(8, LogLevel.Error, "regurgitation tripwire unavailable for model {Model}: {Reason}; answered 503 (the tier requires the tripwire)")]
+    public static partial void TripwireUnavailable(ILogger logger, string model, string reason);
 }

@@ -34,13 +34,19 @@ public sealed class GatewayOperations : IDisposable
     private readonly Lock _lock = new();
     private volatile Contained _contained;
     private CanaryAnalyzer _canaries = new([]);
+    private readonly TripwireIndexes? _tripwires;
 
-    /// <summary>Creates the view; <paramref name="registry"/> may be null.</summary>
-    public GatewayOperations(ProvenanceRegistry? registry, IReadOnlyDictionary<string, string> aliases, ApprovalPolicy policy, TimeSpan refresh)
+    /// <summary>
+    /// Creates the view; <paramref name="registry"/> may be null. With <paramref name="tripwireStateFolder"/> (the
+    /// project's state folder), the regurgitation tripwire index of every model version a deployment serves is loaded
+    /// from there as the registry records it, and re-read when a deployment or its index changes.
+    /// </summary>
+    public GatewayOperations(ProvenanceRegistry? registry, IReadOnlyDictionary<string, string> aliases, ApprovalPolicy policy, TimeSpan refresh, string? tripwireStateFolder = null)
     {
         _registry = registry;
         _aliases = aliases;
         _policy = policy;
+        _tripwires = tripwireStateFolder is null ? null : new TripwireIndexes(tripwireStateFolder);
         _contained = Contained.From([], aliases);
         Refresh();
         if (registry is not null) _timer = new Timer(_ => Refresh(), null, refresh, refresh);
@@ -54,6 +60,17 @@ public sealed class GatewayOperations : IDisposable
 
     /// <summary>The canaries watched for now.</summary>
     public CanaryAnalyzer Canaries => _canaries;
+
+    /// <summary>
+    /// The regurgitation tripwire index of the model version <paramref name="modelId"/>, or null and why (no registered
+    /// version behind the name, no index loaded, or one missing, damaged or for another version).
+    /// </summary>
+    public (Guards.RegurgitationIndex? Index, string Problem) Tripwire(string? modelId)
+    {
+        if (modelId is null) return (null, "the name is not a deployment of a registered model version, so no training records are known for it");
+        if (_tripwires is null) return (null, "the gateway was started without the tripwire (no tier had regurgitation on)");
+        return _tripwires.For(modelId);
+    }
 
     /// <summary>Resolves a requested model name; <see cref="Route.Upstream"/> is null when what it serves is contained.</summary>
     public Route Resolve(string model) => _contained.Resolve(model);
@@ -125,7 +142,9 @@ public sealed class GatewayOperations : IDisposable
         {
             try
             {
-                _contained = Contained.From(_registry.Deployments(), _aliases);
+                var deployments = _registry.Deployments();
+                _tripwires?.Refresh(_registry, deployments.Where(d => d.ModelId is not null).Select(d => d.ModelId!));
+                _contained = Contained.From(deployments, _aliases);
                 var hashes = _registry.Canaries().Select(c => c.Sha256).ToList();
                 if (hashes.Count != _canaries.Count) _canaries = new CanaryAnalyzer(hashes);
                 RefreshError = null;

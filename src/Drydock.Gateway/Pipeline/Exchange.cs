@@ -38,6 +38,9 @@ internal sealed class Exchange(HttpContext context, bool chat, JsonObject audit)
     /// <summary>True once the request went to the model server.</summary>
     public bool Forwarded { get; set; }
 
+    /// <summary>The regurgitation tripwire's index for the model version served, when the tier checks answers against it.</summary>
+    public Guards.RegurgitationIndex? Tripwire { get; set; }
+
     /// <summary>The tokens the answer used, once known (the admission's reservation is settled to it).</summary>
     public long? TokensUsed { get; set; }
 

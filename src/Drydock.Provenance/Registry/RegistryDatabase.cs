@@ -79,6 +79,11 @@ public sealed class RegistryDatabase : IDisposable
         (8, "registry-identity", """
             CREATE TABLE registry_identity (name TEXT PRIMARY KEY, value TEXT NOT NULL)
             """),
+        (9, "tripwire-indexes", """
+            CREATE TABLE tripwire_indexes (id TEXT PRIMARY KEY, model_id TEXT NOT NULL, alias TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, records TEXT NOT NULL, datasets TEXT NOT NULL, selection TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE INDEX tripwire_indexes_model ON tripwire_indexes (model_id, audit_seq);
+            CREATE INDEX tripwire_indexes_audit ON tripwire_indexes (audit_seq);
+            """),
     ];
 
     /// <summary>The audited tables and their columns (after <c>id</c>), in the order their audit details list them.</summary>
@@ -98,6 +103,7 @@ public sealed class RegistryDatabase : IDisposable
         ["evaluation_evidence"] = ["evaluation_id", "fingerprint", "status", "evidence"],
         ["gate_decisions"] = ["model_id", "decision", "base_model_id", "checks", "envelope", "actor", "at"],
         ["training_plans"] = ["dataset_id", "base_sha256", "method", "plan", "plan_sha256", "envelope", "actor", "at"],
+        ["tripwire_indexes"] = ["model_id", "alias", "file", "sha256", "records", "datasets", "selection", "actor", "at"],
         ["api_key_events"] = ["key_id", "action", "store", "name", "tier", "models", "created", "expires", "revoked", "fingerprint", "reason", "actor", "at"],
     };
 

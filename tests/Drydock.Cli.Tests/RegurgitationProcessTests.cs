@@ -1,0 +1,282 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Drydock.Gateway.Tests;
+using Drydock.Provenance.Registry;
+using Drydock.Tests.Shared;
+using Microsoft.Data.Sqlite;
+
+namespace Drydock.Cli.Tests;
+
+/// <summary>
+/// The regurgitation tripwire as operators run it: <c>drydock deploy</c> builds the index from the deployed model's
+/// training dataset (found through the registry's lineage) in its own process, and <c>drydock serve</c>, in another,
+/// checks the answers of a scripted model server that repeats a training record, whole and streamed in small chunks,
+/// per tier (one blocks, one redacts). The record's words never reach the client, the request log or the incident,
+/// which names the record id; a lightly edited repeat is still caught, an answer that only shares the phrases every
+/// record opens with passes, and a damaged index makes the alias answer 503.
+/// </summary>
+public sealed class RegurgitationProcessTests : IAsyncLifetime
+{
+    private const string Opening = "Thank you for contacting us. We have received your request and";
+    private static readonly ApprovalPolicy s_policy = new(["data-owner", "security-reviewer"], "confidential");
+    private readonly TempDir _dir = new();
+    private readonly List<string> _records = [];
+    private FakeUpstream _upstream = null!;
+    private RunningDrydock _gateway = null!;
+    private string _url = null!;
+    private string _blocking = null!;
+    private string _redacting = null!;
+    private string _model = null!;
+    private string _deployOutput = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "drydock.yaml"), """
+            gateway:
+              tiers:
+                strict:
+                  output: redact
+                  regurgitation: block
+                soft:
+                  output: redact
+                  regurgitation: redact
+            """, TestContext.Current.CancellationToken);
+
+        // Six support records: the same opening, then 30 words of their own (made-up words no other text has).
+        var random = new Random(7);
+        var train = new StringBuilder();
+        for (var i = 0; i < 6; i++)
+        {
+            var words = string.Join(' ', Enumerable.Range(0, 30).Select(_ => Word(random)));
+            _records.Add($"{Opening} {words}.");
+            train.Append(JsonSerializer.Serialize(new { id = "r" + i, text = _records[^1] })).Append('\n');
+        }
+
+        var trainPath = Path.Combine(_dir.Path, "train.jsonl");
+        await File.WriteAllTextAsync(trainPath, train.ToString(), TestContext.Current.CancellationToken);
+        var ledgerPath = Path.Combine(_dir.Path, "train.ledger.jsonl");
+        await File.WriteAllTextAsync(ledgerPath, "", TestContext.Current.CancellationToken);
+        using (var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db")))
+        {
+            var json = $$$"""
+                {"datasetVersion":"sha256:{{{Sha(trainPath)}}}","output":{"file":"train.jsonl","records":6},"ledger":{"file":"train.ledger.jsonl","sha256":"{{{Sha(ledgerPath)}}}"},
+                 "policy":{"project":"support","useCase":"default","maxClassification":"confidential"},
+                 "inputs":[{"file":"raw.jsonl","sha256":"{{{new string('a', 64)}}}","records":6,"source":{"path":"raw.jsonl","classification":"internal","trust":"internal"}}]}
+                """;
+            var dataset = registry.RegisterDataset(DatasetManifest.Parse("manifest", Encoding.UTF8.GetBytes(json)), json, "tickets", [], null, "alice").Dataset;
+            var threat = registry.RegisterThreatModel("support", "project: support\nassets: [tickets]\n", "carol");
+            registry.Approve("threat-model", threat.Id, "security-reviewer", "approve", null, "carol", s_policy);
+            registry.Approve("dataset", dataset.Id, "data-owner", "approve", null, "bob", s_policy);
+            registry.Approve("dataset", dataset.Id, "security-reviewer", "approve", null, "carol", s_policy);
+            _model = registry.RegisterModel("large", new string('2', 64), null, [], [dataset.Id], null, "alice").Model.Id;
+            registry.Approve("model", _model, "data-owner", "approve", null, "bob", s_policy);
+            registry.Approve("model", _model, "security-reviewer", "approve", null, "carol", s_policy);
+        }
+
+        SqliteConnection.ClearAllPools();
+        _blocking = await Key("strict");
+        _redacting = await Key("soft");
+        var deployed = await DrydockProcess.Run(_dir.Path, "deploy", "support", "--model", _model);
+        Assert.True(deployed.Exit == 0, deployed.ToString());
+        _deployOutput = deployed.Stdout;
+        _url = $"http://127.0.0.1:{DrydockProcess.FreePort()}";
+        _gateway = DrydockProcess.Start(_dir.Path, ["serve", "--upstream", _upstream.BaseUrl, "--listen", _url]);
+        await _gateway.WaitUntilListening(new Uri(_url + "/healthz"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _gateway.Dispose();
+        await _upstream.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public void Deploy_BuildsTheIndexFromTheModelsLineage_WritesNoText_AndRecordsItsSha256()
+    {
+        var path = Path.Combine(_dir.Path, ".drydock", "tripwire", _model + ".idx");
+        Assert.True(File.Exists(path), _deployOutput);
+        Assert.Contains("6 all records", _deployOutput, StringComparison.Ordinal);
+        using (var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db")))
+        {
+            var recorded = registry.TripwireIndex(_model)!;
+            Assert.Equal(Sha(path), recorded.Sha256);
+            Assert.Equal("tripwire/" + _model + ".idx", recorded.File);
+            Assert.Equal(6, recorded.Records);
+        }
+
+        SqliteConnection.ClearAllPools();
+        var bytes = Encoding.UTF8.GetString(File.ReadAllBytes(path));
+        Assert.All(_records.SelectMany(r => r.Split(' ')).Where(w => w.Length > 6), w => Assert.DoesNotContain(w.Trim('.'), bytes, StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task AWholeAnswerRepeatingARecord_IsBlockedOrRedactedPerTier_WithAnIncidentNamingTheRecord_AndNoTextInLogOrIncident()
+    {
+        var record = _records[3];
+        _upstream.Script = Scripted.Json(Answer("Sure, here is what I remember: " + record + " Anything else?"));
+        var (status, blocked) = await Chat(_blocking, stream: false);
+        Assert.Equal(200, status);
+        Assert.Contains("[response blocked by policy]", blocked, StringComparison.Ordinal);
+        Assert.Contains("content_filter", blocked, StringComparison.Ordinal);
+        AssertNoRecordWords(blocked, record);
+
+        var (_, redacted) = await Chat(_redacting, stream: false);
+        Assert.Contains("Sure, here is what I remember", redacted, StringComparison.Ordinal);
+        Assert.Contains("[TRAINING-DATA]", redacted, StringComparison.Ordinal);
+        Assert.Contains("Anything else?", redacted, StringComparison.Ordinal);
+        AssertNoRecordWords(redacted, record);
+
+        var incidents = await Incidents();
+        Assert.Equal(2, incidents.Count);
+        Assert.All(incidents, i => Assert.Contains($"#r3", i.Note, StringComparison.Ordinal));
+        Assert.All(incidents, i => Assert.Contains(_model, i.Note, StringComparison.Ordinal));
+        Assert.All(incidents, i => AssertNoRecordWords(i.Note!, record));
+        var log = await RequestLog("\"regurgitation\":1");
+        Assert.Contains("\"regurgitation\":1", log, StringComparison.Ordinal);
+        Assert.Contains("regurgitation", log, StringComparison.Ordinal);
+        AssertNoRecordWords(log, record);
+        AssertNoRecordWords(_gateway.Output, record);
+    }
+
+    [Fact]
+    public async Task AStreamedRepeatInSmallChunks_IsBlockedOrRedacted_BeforeAnyOfItLeaves()
+    {
+        var record = _records[1];
+        var answer = "Here you go. " + record + " Regards.";
+        _upstream.Script = Scripted.Stream(Enumerable.Range(0, (answer.Length + 4) / 5).Select(i => JsonSerializer.Serialize(new
+        {
+            id = "chatcmpl-1", @object = "chat.completion.chunk", created = 1_700_000_000, model = "large",
+            choices = new[] { new { index = 0, delta = new { content = answer.Substring(i * 5, Math.Min(5, answer.Length - i * 5)) }, finish_reason = (string?)null } },
+        })));
+        var (status, blocked) = await Chat(_blocking, stream: true);
+        Assert.Equal(200, status);
+        Assert.Contains("[response blocked by policy]", blocked, StringComparison.Ordinal);
+        AssertNoRecordWords(Content(blocked), record);
+
+        var (_, redacted) = await Chat(_redacting, stream: true);
+        var text = Content(redacted);
+        Assert.StartsWith("Here you go.", text, StringComparison.Ordinal);
+        Assert.Contains("[TRAINING-DATA]", text, StringComparison.Ordinal);
+        // Every run of eight words is replaced as it completes: what is left of the record is its last few words at most.
+        var left = record.Split(' ').Where(w => w.Length > 6 && text.Contains(w.Trim('.'), StringComparison.Ordinal)).ToList();
+        Assert.True(left.Count <= 7, $"{left.Count} words of the record were streamed: {text}");
+        // The incident of a stream is opened once it has ended (after the client read its end).
+        var opened = 0;
+        for (var i = 0; i < 50 && opened < 2; i++)
+        {
+            opened = (await Incidents()).Count(e => e.Note!.Contains("#r1", StringComparison.Ordinal));
+            if (opened < 2) await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(2, opened);
+    }
+
+    [Fact]
+    public async Task ALightlyEditedRepeat_IsStillCaught_AndCommonPhrasesPass()
+    {
+        var words = _records[4].Split(' ');
+        for (var i = 9; i < words.Length; i += 10) words[i] = "banana";
+        var edited = string.Join(' ', words.Select((w, i) => i % 3 == 0 ? w.ToUpperInvariant() : w)).Replace(".", ";", StringComparison.Ordinal);
+        _upstream.Script = Scripted.Json(Answer(edited));
+        var (_, blocked) = await Chat(_blocking, stream: false);
+        Assert.Contains("[response blocked by policy]", blocked, StringComparison.Ordinal);
+
+        const string common = "Thank you for contacting us. We have received your request and will get back to you within two working days.";
+        _upstream.Script = Scripted.Json(Answer(common));
+        var (status, passed) = await Chat(_blocking, stream: false);
+        Assert.Equal(200, status);
+        Assert.Contains(common, passed, StringComparison.Ordinal);
+        Assert.Single(await Incidents());
+    }
+
+    [Fact]
+    public async Task ADamagedIndex_MakesTheAliasAnswer503_AndTheLogSaysWhy()
+    {
+        _upstream.Script = Scripted.Json(Answer("Hello there."));
+        Assert.Equal(200, (await Chat(_blocking, stream: false)).Status);
+        var path = Path.Combine(_dir.Path, ".drydock", "tripwire", _model + ".idx");
+        var bytes = await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken);
+        bytes[^3] ^= 0x5A;
+        await File.WriteAllBytesAsync(path, bytes, TestContext.Current.CancellationToken);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+        var status = 0;
+        for (var i = 0; i < 50 && status != 503; i++)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            (status, _) = await Chat(_blocking, stream: false);
+        }
+
+        Assert.Equal(503, status);
+        Assert.Contains("does not match the SHA-256 recorded at deploy", _gateway.Output, StringComparison.Ordinal);
+        Assert.Contains("regurgitation tripwire unavailable", _gateway.Output, StringComparison.Ordinal);
+    }
+
+    private static string Word(Random random) => new([.. Enumerable.Range(0, 8).Select(_ => (char)('a' + random.Next(26)))]);
+
+    private static string Sha(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+
+    private static string Answer(string content) => JsonSerializer.Serialize(new
+    {
+        id = "chatcmpl-1", @object = "chat.completion", created = 1_700_000_000, model = "large",
+        choices = new[] { new { index = 0, message = new { role = "assistant", content }, finish_reason = "stop" } },
+        usage = new { prompt_tokens = 5, completion_tokens = 40, total_tokens = 45 },
+    });
+
+    // Every made-up word of the record (eight letters, none of them common English) is absent, in any case.
+    private static void AssertNoRecordWords(string text, string record)
+    {
+        foreach (var word in record[Opening.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(w => w.Trim('.')))
+        {
+            Assert.DoesNotContain(word, text, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    // The text a client reads from a stream: every delta's content, in order.
+    private static string Content(string stream) => string.Concat(stream.Split('\n')
+        .Where(l => l.StartsWith("data: {", StringComparison.Ordinal))
+        .Select(l => JsonNode.Parse(l[6..])?["choices"]?[0]?["delta"]?["content"]?.GetValue<string>() ?? ""));
+
+    private async Task<(int Status, string Body)> Chat(string key, bool stream)
+    {
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var body = new StringContent($$"""{"model":"support","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"What do you remember?"}]}""", Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(_url + "/v1/chat/completions", body, TestContext.Current.CancellationToken);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    private async Task<string> Key(string tier)
+    {
+        var created = await DrydockProcess.Run(_dir.Path, "keys", "create", "--name", "app-" + tier, "--tier", tier);
+        Assert.True(created.Exit == 0, created.ToString());
+        return created.Stdout.Trim();
+    }
+
+    private async Task<List<IncidentEvent>> Incidents()
+    {
+        await Task.Yield();
+        using var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db"));
+        var list = registry.Incidents().Select(i => i[0]).Where(i => i.Kind == "regurgitation").ToList();
+        SqliteConnection.ClearAllPools();
+        return list;
+    }
+
+    // The request log once it holds <paramref name="expected"/> (its line is written after the answer is sent), or as it is after 5 s.
+    private async Task<string> RequestLog(string expected)
+    {
+        var folder = Path.Combine(_dir.Path, ".drydock", "gateway", "requests");
+        var log = "";
+        for (var i = 0; i < 50 && !log.Contains(expected, StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            log = Directory.Exists(folder) ? string.Concat(Directory.GetFiles(folder, "requests-*.jsonl").Select(File.ReadAllText)) : "";
+        }
+
+        return log;
+    }
+}
