@@ -62,13 +62,16 @@ campaign() {
   local seeds="$here/corpus/$name" findings="$out/findings/$name"
   [ -d "$seeds" ] || { echo "$name: no seed corpus at $seeds" >&2; return 2; }
   mkdir -p "$findings"
-  # -i - resumes a campaign from its own queue; -t N+ skips seeds that exceed the limit instead of aborting.
+  # -i - resumes a campaign from its own queue. -t is a fixed limit: AFL++ 4.x reads "N+" as "auto-calculate, at most
+  # N", which set 80 ms from the seeds' calibration; any slower input (a GC, a first JIT of a path, a busy machine)
+  # then timed out, AFL killed the .NET process and lost its fork server ("Unable to communicate with fork server").
+  # A .NET process takes seconds to start on a loaded machine: AFL_FORKSRV_INIT_TMOUT gives it a minute.
   local input="$seeds"
   [ -d "$findings/default/queue" ] && input="-"
   echo "== $name: $minutes min, ${timeout_ms} ms per input, ${memory_mb} MiB heap" >&2
   AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 \
-  AFL_AUTORESUME=1 DOTNET_GCHeapHardLimit="$(printf '0x%x' $((memory_mb * 1024 * 1024)))" DOTNET_TieredPGO=0 \
-    run timeout $((minutes * 60 + 120)) afl-fuzz -i "$input" -o "$findings" -t "${timeout_ms}+" -m none -V $((minutes * 60)) \
+  AFL_AUTORESUME=1 AFL_FORKSRV_INIT_TMOUT=60000 DOTNET_GCHeapHardLimit="$(printf '0x%x' $((memory_mb * 1024 * 1024)))" DOTNET_TieredPGO=0 \
+    run timeout $((minutes * 60 + 120)) afl-fuzz -i "$input" -o "$findings" -t "$timeout_ms" -m none -V $((minutes * 60)) \
       -- "$out/inst/Drydock.Fuzz" fuzz "$name" > "$findings/afl.log" 2>&1 || true
   local stats="$findings/default/fuzzer_stats"
   if [ ! -f "$stats" ]; then
