@@ -185,7 +185,15 @@ def main(argv):
         print("usage: pickle-differential.py [--fuzz PATH] [--write-cases DIR] PATH...", file=sys.stderr)
         return 2
 
-    scanner = verdicts(fuzz, paths)
+    # A folder's own files (AFL's queue keeps its bookkeeping in .state/, which is left out).
+    files_given = []
+    for path in paths:
+        if os.path.isdir(path):
+            files_given += sorted(os.path.join(path, n) for n in os.listdir(path)
+                                  if not n.startswith(".") and os.path.isfile(os.path.join(path, n)))
+        else:
+            files_given.append(path)
+    scanner = verdicts(fuzz, files_given)
     allow = set(scanner["allowList"])
     if not allow:
         print("the scanner exported an empty allow-list", file=sys.stderr)

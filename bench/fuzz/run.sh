@@ -3,6 +3,7 @@
 #
 #   bench/fuzz/run.sh TARGET MINUTES     one target (bench/fuzz/run.sh list shows them)
 #   bench/fuzz/run.sh all MINUTES        every target, MINUTES each, one after another
+#   bench/fuzz/run.sh A,B,C MINUTES      these targets, MINUTES each, one after another
 #   bench/fuzz/run.sh list
 #
 # Installs Debian's afl++ when it is missing, builds bench/fuzz/Drydock.Fuzz, instruments the product assemblies
@@ -38,11 +39,18 @@ ensure_afl() {
 }
 
 # Build once; instrument a copy (sharpfuzz rewrites an assembly in place and refuses one it already rewrote).
+# The build is skipped when no source is newer than the last one (on a loaded machine a build at nice 19 that
+# changes nothing still takes minutes).
 build() {
   mkdir -p "$out"
   (cd "$repo" && run dotnet tool restore > /dev/null)
-  run dotnet build "$here/Drydock.Fuzz/Drydock.Fuzz.csproj" -c Release -o "$out/build" -nologo -v q > "$out/build.log" 2>&1 \
-    || { cat "$out/build.log" >&2; exit 2; }
+  if [ ! -f "$out/build/Drydock.Fuzz.dll" ] || [ -n "$(find "$repo/src" "$here/Drydock.Fuzz" "$repo/Directory.Build.props" "$repo/Directory.Packages.props" \
+      \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.yaml' -o -name '*.json' \) -not -path '*/obj/*' -not -path '*/bin/*' \
+      -newer "$out/build/Drydock.Fuzz.dll" -print -quit 2> /dev/null)" ]; then
+    run dotnet build "$here/Drydock.Fuzz/Drydock.Fuzz.csproj" -c Release -o "$out/build" -nologo -v q > "$out/build.log" 2>&1 \
+      || { cat "$out/build.log" >&2; exit 2; }
+    touch "$out/build/Drydock.Fuzz.dll"
+  fi
   local stamp="$out/inst/.instrumented"
   if [ ! -f "$stamp" ] || [ -n "$(find "$out/build" -name 'Drydock.*.dll' -newer "$stamp" -print -quit)" ]; then
     rm -rf "$out/inst"
@@ -102,9 +110,14 @@ case "$target" in
     [[ "$minutes" =~ ^[0-9]+$ ]] && [ "$minutes" -gt 0 ] || { echo "MINUTES must be a positive whole number" >&2; exit 2; }
     ensure_afl
     build
-    if [ "$target" = all ]; then
+    if [ "$target" = all ] || [[ "$target" == *,* ]]; then
+      names="$("$out/build/Drydock.Fuzz" list)"
+      [ "$target" = all ] || names="${target//,/ }"
+      for name in $names; do
+        "$out/build/Drydock.Fuzz" list | grep -qx "$name" || { echo "unknown target '$name'" >&2; exit 2; }
+      done
       status=0
-      for name in $("$out/build/Drydock.Fuzz" list); do campaign "$name" "$minutes" || status=1; done
+      for name in $names; do campaign "$name" "$minutes" || status=1; done
       exit "$status"
     fi
     "$out/build/Drydock.Fuzz" list | grep -qx "$target" || { echo "unknown target '$target'" >&2; exit 2; }
