@@ -3,6 +3,7 @@
 #
 #   bench/fuzz/run.sh TARGET MINUTES     one target (bench/fuzz/run.sh list shows them)
 #   bench/fuzz/run.sh all MINUTES        every target, MINUTES each, one after another
+#   bench/fuzz/run.sh A,B,C MINUTES      these targets, MINUTES each, one after another
 #   bench/fuzz/run.sh list
 #
 # Installs Debian's afl++ when it is missing, builds bench/fuzz/Drydock.Fuzz, instruments the product assemblies
@@ -38,11 +39,18 @@ ensure_afl() {
 }
 
 # Build once; instrument a copy (sharpfuzz rewrites an assembly in place and refuses one it already rewrote).
+# The build is skipped when no source is newer than the last one (on a loaded machine a build at nice 19 that
+# changes nothing still takes minutes).
 build() {
   mkdir -p "$out"
   (cd "$repo" && run dotnet tool restore > /dev/null)
-  run dotnet build "$here/Drydock.Fuzz/Drydock.Fuzz.csproj" -c Release -o "$out/build" -nologo -v q > "$out/build.log" 2>&1 \
-    || { cat "$out/build.log" >&2; exit 2; }
+  if [ ! -f "$out/build/Drydock.Fuzz.dll" ] || [ -n "$(find "$repo/src" "$here/Drydock.Fuzz" "$repo/Directory.Build.props" "$repo/Directory.Packages.props" \
+      \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.yaml' -o -name '*.json' \) -not -path '*/obj/*' -not -path '*/bin/*' \
+      -newer "$out/build/Drydock.Fuzz.dll" -print -quit 2> /dev/null)" ]; then
+    run dotnet build "$here/Drydock.Fuzz/Drydock.Fuzz.csproj" -c Release -o "$out/build" -nologo -v q > "$out/build.log" 2>&1 \
+      || { cat "$out/build.log" >&2; exit 2; }
+    touch "$out/build/Drydock.Fuzz.dll"
+  fi
   local stamp="$out/inst/.instrumented"
   if [ ! -f "$stamp" ] || [ -n "$(find "$out/build" -name 'Drydock.*.dll' -newer "$stamp" -print -quit)" ]; then
     rm -rf "$out/inst"
@@ -62,13 +70,16 @@ campaign() {
   local seeds="$here/corpus/$name" findings="$out/findings/$name"
   [ -d "$seeds" ] || { echo "$name: no seed corpus at $seeds" >&2; return 2; }
   mkdir -p "$findings"
-  # -i - resumes a campaign from its own queue; -t N+ skips seeds that exceed the limit instead of aborting.
+  # -i - resumes a campaign from its own queue. -t is a fixed limit: AFL++ 4.x reads "N+" as "auto-calculate, at most
+  # N", which set 80 ms from the seeds' calibration; any slower input (a GC, a first JIT of a path, a busy machine)
+  # then timed out, AFL killed the .NET process and lost its fork server ("Unable to communicate with fork server").
+  # A .NET process takes seconds to start on a loaded machine: AFL_FORKSRV_INIT_TMOUT gives it a minute.
   local input="$seeds"
   [ -d "$findings/default/queue" ] && input="-"
   echo "== $name: $minutes min, ${timeout_ms} ms per input, ${memory_mb} MiB heap" >&2
   AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 \
-  AFL_AUTORESUME=1 DOTNET_GCHeapHardLimit="$(printf '0x%x' $((memory_mb * 1024 * 1024)))" DOTNET_TieredPGO=0 \
-    run timeout $((minutes * 60 + 120)) afl-fuzz -i "$input" -o "$findings" -t "${timeout_ms}+" -m none -V $((minutes * 60)) \
+  AFL_AUTORESUME=1 AFL_FORKSRV_INIT_TMOUT=60000 DOTNET_GCHeapHardLimit="$(printf '0x%x' $((memory_mb * 1024 * 1024)))" DOTNET_TieredPGO=0 \
+    run timeout $((minutes * 60 + 120)) afl-fuzz -i "$input" -o "$findings" -t "$timeout_ms" -m none -V $((minutes * 60)) \
       -- "$out/inst/Drydock.Fuzz" fuzz "$name" > "$findings/afl.log" 2>&1 || true
   local stats="$findings/default/fuzzer_stats"
   if [ ! -f "$stats" ]; then
@@ -99,9 +110,14 @@ case "$target" in
     [[ "$minutes" =~ ^[0-9]+$ ]] && [ "$minutes" -gt 0 ] || { echo "MINUTES must be a positive whole number" >&2; exit 2; }
     ensure_afl
     build
-    if [ "$target" = all ]; then
+    if [ "$target" = all ] || [[ "$target" == *,* ]]; then
+      names="$("$out/build/Drydock.Fuzz" list)"
+      [ "$target" = all ] || names="${target//,/ }"
+      for name in $names; do
+        "$out/build/Drydock.Fuzz" list | grep -qx "$name" || { echo "unknown target '$name'" >&2; exit 2; }
+      done
       status=0
-      for name in $("$out/build/Drydock.Fuzz" list); do campaign "$name" "$minutes" || status=1; done
+      for name in $names; do campaign "$name" "$minutes" || status=1; done
       exit "$status"
     fi
     "$out/build/Drydock.Fuzz" list | grep -qx "$target" || { echo "unknown target '$target'" >&2; exit 2; }

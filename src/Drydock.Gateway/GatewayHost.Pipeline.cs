@@ -71,36 +71,27 @@ public sealed partial class GatewayHost
         }
     }
 
-    private static readonly JsonDocumentOptions s_strictJson = new() { AllowDuplicateProperties = false };
-    private static readonly System.Text.UTF8Encoding s_requestUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     private async Task<int?> ReadRequestAsync(Exchange exchange)
     {
         var context = exchange.Context;
         try
         {
-            // Decoded strictly first: the JSON reader does not check the UTF-8 inside strings, and a string that is not
-            // UTF-8 would fail later, when the guard reads it, instead of being refused here. A key given twice is
-            // refused: the guard and the model server could read different values of it.
-            using var reader = new StreamReader(context.Request.Body, s_requestUtf8, detectEncodingFromByteOrderMarks: false);
-            var text = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
-            exchange.Request = JsonNode.Parse(text, documentOptions: s_strictJson) as JsonObject ?? throw new JsonException("not an object");
-            if (JsonStrings.IsText(exchange.Request)) return null;
-            exchange.Audit["error"] = "invalid_encoding";
-            return await Error(context, 400, "invalid_encoding", "the request is not text: a string escapes a lone surrogate (invalid-encoding)").ConfigureAwait(false);
-        }
-        catch (System.Text.DecoderFallbackException)
-        {
-            exchange.Audit["error"] = "invalid_encoding";
-            return await Error(context, 400, "invalid_encoding", "the request is not UTF-8 (invalid-encoding)").ConfigureAwait(false);
+            // Strict UTF-8, then one JSON object with no key twice and no lone surrogate (RequestBody): a string that is
+            // not UTF-8 would fail later, when the guard reads it, and a key given twice could be read differently by
+            // the guard and the model server.
+            var (request, code, message) = await RequestBody.ReadObjectAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
+            if (request is not null)
+            {
+                exchange.Request = request;
+                return null;
+            }
+
+            if (code == RequestBody.InvalidEncoding) exchange.Audit["error"] = code;
+            return await Error(context, 400, code, message).ConfigureAwait(false);
         }
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (e.StatusCode == 413)
         {
             return await Error(context, 413, "request_too_large", $"the request is larger than {_options.MaxRequestBytes} bytes").ConfigureAwait(false);
-        }
-        catch (JsonException e)
-        {
-            return await Error(context, 400, "invalid_json", $"the request is not a JSON object: {e.Message}").ConfigureAwait(false);
         }
     }
 

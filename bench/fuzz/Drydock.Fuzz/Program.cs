@@ -6,6 +6,7 @@ using SharpFuzz;
 // Drydock.Fuzz fuzz TARGET                under afl-fuzz (persistent mode; the assemblies instrumented by run.sh)
 // Drydock.Fuzz replay TARGET PATH...      each file (or every file of a folder) through the target, in process
 // Drydock.Fuzz smoke [CORPUS]             every target over its corpus folder (bench/fuzz/corpus/TARGET): the CI smoke
+// Drydock.Fuzz pickle-verdicts PATH...   the scanner's verdict on each file (every file of a folder) as JSON, with its allow-list
 // Drydock.Fuzz seed CORPUS                the seeds only C# writes (Parquet files, the starter policy); make-seeds.py does the rest
 switch (args)
 {
@@ -44,11 +45,14 @@ switch (args)
         return failed == 0 ? 0 : 1;
     }
 
+    case ["pickle-verdicts", .. var paths] when paths.Length > 0:
+        PickleVerdicts.Write(paths.SelectMany(Files));
+        return 0;
     case ["seed", var corpus]:
         await Seeds.WriteAsync(corpus);
         return 0;
     default:
-        Console.Error.WriteLine("usage: Drydock.Fuzz list | fuzz TARGET | replay TARGET PATH... | smoke [CORPUS]");
+        Console.Error.WriteLine("usage: Drydock.Fuzz list | fuzz TARGET | replay TARGET PATH... | smoke [CORPUS] | pickle-verdicts PATH... | seed CORPUS");
         Console.Error.WriteLine("targets: " + string.Join(", ", Targets.All.Keys));
         return 2;
 }

@@ -12,6 +12,7 @@ using Drydock.Detection.Rules;
 using Drydock.Gateway;
 using Drydock.Gateway.Guards;
 using Drydock.Gateway.Payload;
+using Drydock.Gateway.Upstream;
 using Drydock.SupplyChain.ModelFiles;
 using Microsoft.AspNetCore.Http;
 
@@ -191,24 +192,28 @@ internal static class Targets
         }
     }
 
-    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
-    // As the gateway reads a request or a whole answer: strict UTF-8, then JSON; either failing is a refusal.
-    private static JsonNode? Json(byte[] data)
+    // The gateway's own readers (instrumented product code, so every input leaves coverage; an input refused by code
+    // in this harness would leave none, and AFL aborts on a seed without coverage): a request as the gateway reads one
+    // (RequestBody: strict UTF-8, one JSON object), an answer as it reads an upstream's (UpstreamClient.ReadJsonAsync).
+    private static JsonObject? Request(byte[] data)
     {
-        try
-        {
-            return JsonNode.Parse(s_strictUtf8.GetString(data));
-        }
-        catch (Exception e) when (e is JsonException or DecoderFallbackException)
-        {
-            return null;
-        }
+        var context = new DefaultHttpContext();
+        context.Request.Body = new MemoryStream(data);
+        return RequestBody.ReadObjectAsync(context.Request, CancellationToken.None).GetAwaiter().GetResult().Body;
+    }
+
+    private static JsonNode? Answer(byte[] data)
+    {
+        var context = new DefaultHttpContext();
+        context.Response.Body = new MemoryStream();
+        using var response = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new ByteArrayContent(data) };
+        response.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        return UpstreamClient.ReadJsonAsync(context, response).GetAwaiter().GetResult();
     }
 
     private static void GatewayRequest(byte[] data)
     {
-        if (Json(data) is not JsonObject request) return;
+        if (Request(data) is not { } request) return;
         foreach (var chat in new[] { true, false })
         {
             _ = OpenAiPayload.PromptTexts(request, chat).ToList();
@@ -221,7 +226,7 @@ internal static class Targets
 
     private static void GatewayAnswer(byte[] data)
     {
-        if (Json(data) is not { } body) return;
+        if (Answer(data) is not { } body) return;
         var answer = new GuardedAnswer(s_tier, s_canaries);
         var refused = WholeAnswerGuard.Guard(s_guard, body, chat: data.Length % 2 == 0, answer);
         if (refused is not null) return;

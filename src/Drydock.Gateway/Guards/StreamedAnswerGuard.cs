@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Drydock.Gateway.Limits;
 using Drydock.Gateway.Payload;
+using Drydock.Gateway.Upstream;
 using Microsoft.AspNetCore.Http;
 
 namespace Drydock.Gateway.Guards;
@@ -68,7 +69,8 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
             JsonObject chunk;
             try
             {
-                chunk = JsonNode.Parse(data) as JsonObject ?? throw new JsonException("not an object");
+                // A key given twice is malformed (JsonObject would throw ArgumentException when the chunk is read).
+                chunk = JsonNode.Parse(data, documentOptions: UpstreamClient.StrictJson) as JsonObject ?? throw new JsonException("not an object");
             }
             catch (JsonException)
             {

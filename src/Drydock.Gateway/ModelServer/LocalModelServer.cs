@@ -177,18 +177,21 @@ public sealed class LocalModelServer : IAsyncDisposable
         return body["temperature"] is not JsonValue t || (t.TryGetValue(out temperature) && temperature is >= 0 and <= 2);
     }
 
+    // Strict UTF-8 and JSON, as the gateway reads a request: a body that is not UTF-8 text is refused with the code
+    // invalid_encoding, never parsed with its bad bytes replaced.
     private static async Task<JsonObject?> Body(HttpContext context)
     {
-        try
+        var (body, code, message) = await Payload.RequestBody.ReadObjectAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
+        if (body is not null) return body;
+        if (code == Payload.RequestBody.InvalidEncoding)
         {
-            if (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) is JsonObject body) return body;
+            await Json(context, 400, new JsonObject { ["error"] = new JsonObject { ["message"] = $"body {message}", ["type"] = "invalid_request_error", ["param"] = "body", ["code"] = code } }).ConfigureAwait(false);
         }
-        catch (JsonException)
+        else
         {
-            // answered below
+            await Error(context, "body", "must be a JSON object").ConfigureAwait(false);
         }
 
-        await Error(context, "body", "must be a JSON object");
         return null;
     }
 

@@ -102,14 +102,17 @@ internal static class AdminApi
     {
         if (!await AuthorizeAsync(context, host, right).ConfigureAwait(false)) return;
         JsonObject body = [];
-        try
+        if (HttpMethods.IsPost(context.Request.Method))
         {
-            if (HttpMethods.IsPost(context.Request.Method)) body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject ?? throw new JsonException("not an object");
-        }
-        catch (JsonException e)
-        {
-            await GatewayHost.Error(context, 400, "invalid_json", $"the request is not a JSON object: {e.Message}").ConfigureAwait(false);
-            return;
+            // Strict UTF-8, as the gateway reads a request: 400 invalid_encoding, never a body with its bad bytes replaced.
+            var (read, code, message) = await Payload.RequestBody.ReadObjectAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
+            if (read is null)
+            {
+                await GatewayHost.Error(context, 400, code, message).ConfigureAwait(false);
+                return;
+            }
+
+            body = read;
         }
 
         try

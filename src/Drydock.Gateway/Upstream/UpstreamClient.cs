@@ -12,6 +12,9 @@ namespace Drydock.Gateway.Upstream;
 internal sealed class UpstreamClient(Uri baseUri, TimeSpan timeout) : IDisposable
 {
     private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>An answer or a chunk with a key given twice is malformed, never read (JsonObject throws on it later).</summary>
+    internal static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = timeout };
 
     /// <summary>Forwards to the upstream's <paramref name="path"/>; on failure answers the client 502/504 and returns null.</summary>
@@ -68,7 +71,7 @@ internal sealed class UpstreamClient(Uri baseUri, TimeSpan timeout) : IDisposabl
         try
         {
             var bytes = await response.Content.ReadAsByteArrayAsync(context.RequestAborted).ConfigureAwait(false);
-            return JsonNode.Parse(s_strictUtf8.GetString(bytes)) ?? throw new JsonException("empty");
+            return JsonNode.Parse(s_strictUtf8.GetString(bytes), documentOptions: StrictJson) ?? throw new JsonException("empty");
         }
         catch (DecoderFallbackException)
         {

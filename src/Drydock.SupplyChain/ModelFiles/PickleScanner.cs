@@ -256,9 +256,12 @@ public static class PickleScanner
         var end = data[pos..].IndexOf((byte)'\n');
         if (end < 0) throw new PickleFormatException("truncated: a text operand has no newline");
         if (end > 1 << 16) throw new PickleFormatException("text operand longer than 64 KiB");
+        // The line as Python reads it: only the '\n' is dropped. A '\r' before it stays part of a module or class name
+        // (Python asks for "collections\r", never "collections"), so the allow-list never matches a name Python would
+        // not import as written.
         var line = Latin1(data.Slice(pos, end));
         pos += end + 1;
-        return line.TrimEnd('\r');
+        return line;
     }
 
     private static long ParseLong(string s) => long.TryParse(s, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new PickleFormatException($"memo key '{s}' is not a number");
