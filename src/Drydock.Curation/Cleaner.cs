@@ -486,9 +486,9 @@ public sealed class Cleaner
         // Every record written to each side of the held-out split (by ordinal), indexed at the near-duplicate threshold
         // the membership evaluation applies (or the policy's, when lower): a record goes to the side of its near
         // duplicates, whatever the policy's own near-duplicate removal does.
-        private readonly double _splitThreshold = Math.Min(policy.NearDuplicateThreshold, NearDuplicateIndex.DefaultThreshold);
-        private readonly NearDuplicateIndex _trainingFamilies = new(Math.Min(policy.NearDuplicateThreshold, NearDuplicateIndex.DefaultThreshold));
-        private readonly NearDuplicateIndex _heldOutFamilies = new(Math.Min(policy.NearDuplicateThreshold, NearDuplicateIndex.DefaultThreshold));
+        private readonly double _splitThreshold = SplitThreshold(policy);
+        private readonly NearDuplicateIndex _trainingFamilies = new(SplitThreshold(policy));
+        private readonly NearDuplicateIndex _heldOutFamilies = new(SplitThreshold(policy));
         private readonly List<int> _trainingOrdinals = [];
         private readonly List<int> _heldOutOrdinals = [];
         private readonly List<(ProcessedRecord Record, ulong Rank)> _selection = [];
@@ -671,6 +671,8 @@ public sealed class Cleaner
                 Keep = options.Keep,
             };
         }
+
+        private static double SplitThreshold(CleaningPolicy policy) => Math.Min(policy.NearDuplicateThreshold, NearDuplicateIndex.DefaultThreshold);
 
         private string Where(int ordinal) => $"{_files[_positions[ordinal].File]}:{_positions[ordinal].Line}";
 
