@@ -78,7 +78,7 @@ public sealed record CleanManifest
     /// <summary>Ledger lines per type.</summary>
     public required IReadOnlyDictionary<string, long> Types { get; init; }
 
-    /// <summary>Records per outcome (kept, quarantined, malformed, dropped, exact-duplicate, near-duplicate, held-out, not-selected).</summary>
+    /// <summary>Records per outcome (kept, quarantined, malformed, dropped, exact-duplicate, near-duplicate, held-out, split-conflict: near-duplicates of both sides of the split, not-selected).</summary>
     public required IReadOnlyDictionary<string, long> Dispositions { get; init; }
 
     /// <summary>The held-out fraction asked for.</summary>

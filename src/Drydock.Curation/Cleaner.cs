@@ -71,6 +71,7 @@ public sealed class Cleaner
     private const string ExactRule = "DD-DEDUP-001";
     private const string NearRule = "DD-DEDUP-002";
     private const string KeepRule = "DD-KEEP-001";
+    private const string SplitRule = "DD-SPLIT-001";
     private const string PolicyRule = "DD-POLICY-001";
     private const string MalformedRule = "DD-READ-001";
     private const string ReviewRule = "DD-REVIEW-001";
@@ -87,6 +88,7 @@ public sealed class Cleaner
     private readonly string _policyHash;
     private Dictionary<(string File, long Line), Poisoning.PoisoningFinding> _poisoned = [];
     private IReadOnlyDictionary<string, Review.ReviewDecision> _review = new Dictionary<string, Review.ReviewDecision>();
+    private bool _split;
 
     /// <summary>Creates a cleaner; <paramref name="key"/> keys pseudonyms and value hashes.</summary>
     public Cleaner(CleaningPolicy policy, Detector detector, byte[] key, string toolVersion)
@@ -124,6 +126,7 @@ public sealed class Cleaner
         }
 
         _review = options.ReviewDecisions;
+        _split = options.HoldoutFraction > 0;
 
         // Poisoning is a property of the whole dataset: analyse it first, then act on the records it flags.
         _poisoned = [];
@@ -236,6 +239,9 @@ public sealed class Cleaner
 
         var changes = new List<(string Path, string Text)>();
         var content = new List<string>(record.Fields.Count);
+        // The text of the record as training and the privacy evaluations read it (DatasetReader.Texts): the held-out
+        // split keeps near-duplicates of that text on one side.
+        var read = _split ? new List<string>(record.Fields.Count) : null;
         var removed = new List<(string Type, int Start, int End)>();
         foreach (var field in record.Fields)
         {
@@ -284,6 +290,7 @@ public sealed class Cleaner
             if (!string.Equals(final, field.Text, StringComparison.Ordinal)) changes.Add((field.Path, final));
             // The record's own id is not content: two records that differ only by id are duplicates.
             if (!string.Equals(field.Text, record.Id, StringComparison.Ordinal)) content.Add(final);
+            if (read is not null && !DatasetReader.IsMetadataField(field.Path)) read.Add(final);
         }
 
         var raw = record.Raw ?? throw new CleanException($"{record.File}:{record.Line}: record text was not kept by the reader");
@@ -334,11 +341,13 @@ public sealed class Cleaner
                 [new LedgerEntry(record.Id, record.File, record.Line, null, MalformedRule, "read", "malformed", "quarantine", reason, null)], source.Path);
         }
 
+        var signature = _policy.NearDedup ? NearDuplicateIndex.Signature(content) : null;
         return new ProcessedRecord(record.File, record.Line, record.Id, Disposition.Keep, rewritten, reasons, entries, source.Path)
         {
             CsvHeader = csvHeader,
             ExactHash = ExactHash(content),
-            Signature = _policy.NearDedup ? NearDuplicateIndex.Signature(content) : null,
+            Signature = signature,
+            SplitSignature = read is null ? null : signature is not null && read.SequenceEqual(content, StringComparer.Ordinal) ? signature : NearDuplicateIndex.Signature(read),
         };
     }
 
@@ -407,6 +416,9 @@ public sealed class Cleaner
 
         public uint[]? Signature { get; init; }
 
+        /// <summary>The signature of the text as training reads it (without ids and roles), when there is a held-out split.</summary>
+        public uint[]? SplitSignature { get; init; }
+
         /// <summary>The header line, for CSV records.</summary>
         public string? CsvHeader { get; init; }
     }
@@ -470,6 +482,15 @@ public sealed class Cleaner
         private readonly Dictionary<UInt128, int> _exact = [];
         private readonly NearDuplicateIndex _near = new(policy.NearDuplicateThreshold);
         private readonly List<int> _nearKept = [];
+
+        // Every record written to each side of the held-out split (by ordinal), indexed at the near-duplicate threshold
+        // the membership evaluation applies (or the policy's, when lower): a record goes to the side of its near
+        // duplicates, whatever the policy's own near-duplicate removal does.
+        private readonly double _splitThreshold = SplitThreshold(policy);
+        private readonly NearDuplicateIndex _trainingFamilies = new(SplitThreshold(policy));
+        private readonly NearDuplicateIndex _heldOutFamilies = new(SplitThreshold(policy));
+        private readonly List<int> _trainingOrdinals = [];
+        private readonly List<int> _heldOutOrdinals = [];
         private readonly List<(ProcessedRecord Record, ulong Rank)> _selection = [];
         private readonly SortedDictionary<string, long> _actions = new(StringComparer.Ordinal);
         private readonly SortedDictionary<string, long> _categories = new(StringComparer.Ordinal);
@@ -541,6 +562,26 @@ public sealed class Cleaner
                 }
 
                 _nearKept.Add(ordinal);
+            }
+
+            if (record.SplitSignature is { } split && options.HoldoutFraction > 0)
+            {
+                // A near-duplicate family stays on one side: the side of the records it nearly duplicates, the seeded
+                // hash only for a record that nearly duplicates none. One that nearly duplicates records on both sides
+                // (it bridges two families) can go to neither without leaking one into the other: it is dropped.
+                var inTraining = _trainingFamilies.Find(split);
+                var heldOut = _heldOutFamilies.Find(split);
+                if (inTraining >= 0 && heldOut >= 0)
+                {
+                    Log(new LedgerEntry(record.Id, record.File, record.Line, null, SplitRule, "dedup", "split-conflict", "drop",
+                        $"near duplicate (Jaccard ≥ {_splitThreshold.ToString("0.##", CultureInfo.InvariantCulture)}) of {Where(_trainingOrdinals[inTraining])} (training) and of {Where(_heldOutOrdinals[heldOut])} (held out): kept on neither side of the split", null), policyHash);
+                    Count(_dispositions, "split-conflict");
+                    return;
+                }
+
+                if (inTraining >= 0 || heldOut >= 0) holdout = heldOut >= 0;
+                (holdout ? _heldOutFamilies : _trainingFamilies).Add(split);
+                (holdout ? _heldOutOrdinals : _trainingOrdinals).Add(ordinal);
             }
 
             if (holdout)
@@ -630,6 +671,8 @@ public sealed class Cleaner
                 Keep = options.Keep,
             };
         }
+
+        private static double SplitThreshold(CleaningPolicy policy) => Math.Min(policy.NearDuplicateThreshold, NearDuplicateIndex.DefaultThreshold);
 
         private string Where(int ordinal) => $"{_files[_positions[ordinal].File]}:{_positions[ordinal].Line}";
 

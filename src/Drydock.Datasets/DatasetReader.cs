@@ -46,22 +46,27 @@ public sealed class DatasetReader
     /// </summary>
     public static IReadOnlyList<string> Texts(string path, int limit = int.MaxValue) => [.. EnumerateTexts(path).Take(limit)];
 
+    /// <summary>
+    /// Whether a text field is metadata rather than text to train on: the record's id and the speakers' roles
+    /// (<c>id</c>, <c>role</c>, ShareGPT's <c>from</c>, at any depth), which <see cref="Texts"/> leaves out.
+    /// </summary>
+    public static bool IsMetadataField(string fieldPath)
+    {
+        ArgumentNullException.ThrowIfNull(fieldPath);
+        var name = fieldPath[(fieldPath.LastIndexOf('.') + 1)..];
+        return name is "id" or "role" or "from";
+    }
+
     /// <summary>The same texts as <see cref="Texts"/>, streamed one record at a time.</summary>
     public static IEnumerable<string> EnumerateTexts(string path)
     {
-        static bool IsMetadata(string fieldPath)
-        {
-            var name = fieldPath[(fieldPath.LastIndexOf('.') + 1)..];
-            return name is "id" or "role" or "from";
-        }
-
         var reader = new DatasetReader();
         foreach (var batch in reader.Read(path, reader.Detect(path)))
         {
             foreach (var result in batch.Parse())
             {
                 if (result.Record is null) throw new DatasetException($"{result.Problem!.File}:{result.Problem.Line}", result.Problem.Reason);
-                var fields = result.Record.Fields.Where(f => !IsMetadata(f.Path)).Select(f => f.Text).ToArray();
+                var fields = result.Record.Fields.Where(f => !IsMetadataField(f.Path)).Select(f => f.Text).ToArray();
                 if (fields.Length > 0) yield return string.Join("\n", fields);
             }
         }

@@ -474,7 +474,9 @@ public sealed partial class GateCommandTests : IDisposable
         var lines = (await File.ReadAllLinesAsync(Path.Combine(_dir, "clean.jsonl"), TestContext.Current.CancellationToken)).Where(l => l.Contains("thanks", StringComparison.Ordinal)).Take(60).ToList();
         await File.WriteAllLinesAsync(Path.Combine(_dir, "punctuated.jsonl"), lines.Select(l => l.Replace("thanks", "thanks!!", StringComparison.Ordinal)), TestContext.Current.CancellationToken);
         await File.WriteAllLinesAsync(Path.Combine(_dir, "one-char.jsonl"), lines.Select(l => l.Replace("thanks", "thankz", StringComparison.Ordinal)), TestContext.Current.CancellationToken);
-        foreach (var near in new[] { "punctuated.jsonl", "one-char.jsonl" })
+        // Two characters changed (beyond one edit): near-duplicates as clean measures them (MinHash similarity at or above 0.8).
+        await File.WriteAllLinesAsync(Path.Combine(_dir, "two-chars.jsonl"), lines.Select(l => l.Replace("thanks", "thinkz", StringComparison.Ordinal)), TestContext.Current.CancellationToken);
+        foreach (var near in new[] { "punctuated.jsonl", "one-char.jsonl", "two-chars.jsonl" })
         {
             var refused = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "clean.jsonl", "--non-members", near, "--record", model);
             Assert.True(refused.Exit == 2, refused.ToString());

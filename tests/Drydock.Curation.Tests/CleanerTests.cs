@@ -201,6 +201,54 @@ public class CleanerTests
         Assert.DoesNotContain(Lines(options.Output), r => held.Contains(NearDuplicateKey(UserText(r))));
     }
 
+    // Families of near-copies (one word changed per copy, copies of copies, spread across the file) with the policy's
+    // near-duplicate removal off, as a rushed policy has it: each family lands whole on one side of the split (or a
+    // record that nearly copies both sides is dropped with its ledger line), so no held-out record is a near-duplicate
+    // of a training record, and the manifest counts every record once.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Clean_Holdout_KeepsEachNearDuplicateFamilyOnOneSide(bool nearDedup)
+    {
+        using var dir = new TempDir();
+        var random = new Random(11);
+        var families = Enumerable.Range(0, 30).Select(_ => Sentence(random, 24)).ToList();
+        var records = new List<(int Family, string Text)>();
+        var latest = families.ToList();
+        for (var i = 0; i < 600; i++)
+        {
+            var family = random.Next(families.Count);
+            var words = latest[family].Split(' ');
+            words[random.Next(words.Length)] = s_words[random.Next(s_words.Length)];
+            latest[family] = string.Join(' ', words);
+            records.Add((family, latest[family]));
+        }
+
+        var input = dir.File("in.jsonl", string.Join("", records.Select((r, i) => Chat($"r{i}", r.Text) + "\n")));
+        var (manifest, options) = Clean(dir, input, new CleaningPolicy { NearDedup = nearDedup, ExactDedup = nearDedup }, holdout: 0.3);
+        // As training and the membership evaluation read them.
+        var training = Drydock.Datasets.DatasetReader.Texts(options.Output);
+        var heldOut = Drydock.Datasets.DatasetReader.Texts(options.Holdout!);
+        Assert.NotEmpty(heldOut);
+        Assert.NotEmpty(training);
+        var trainingSignatures = training.Select(Drydock.Datasets.Similarity.NearDuplicateIndex.Signature).ToList();
+        foreach (var held in heldOut)
+        {
+            var signature = Drydock.Datasets.Similarity.NearDuplicateIndex.Signature(held);
+            Assert.DoesNotContain(trainingSignatures, t => Drydock.Datasets.Similarity.NearDuplicateIndex.Similarity(signature, t) >= 0.8);
+        }
+
+        var conflicts = manifest.Dispositions.GetValueOrDefault("split-conflict");
+        Assert.Equal(conflicts, Lines(options.Ledger).Count(e => e.GetProperty("rule").GetString() == "DD-SPLIT-001"));
+        Assert.Equal(600, manifest.Records + manifest.HoldoutRecords + conflicts + manifest.Dispositions.GetValueOrDefault("exact-duplicate") + manifest.Dispositions.GetValueOrDefault("near-duplicate"));
+        if (!nearDedup)
+        {
+            // Without near-duplicate removal every record is kept somewhere: families are whole on one side.
+            Assert.Equal(600, manifest.Records + manifest.HoldoutRecords + conflicts);
+            Assert.InRange(manifest.HoldoutRecords, 60, 400);
+        }
+    }
+
     private static string NearDuplicateKey(string text) => text.Replace(" please", "", StringComparison.Ordinal);
 
     private static readonly string[] s_words = ["refund", "order", "invoice", "delivery", "address", "password", "account", "ticket", "printer", "laptop",

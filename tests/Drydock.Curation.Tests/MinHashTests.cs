@@ -33,4 +33,35 @@ public class MinHashTests
         Assert.Equal(NearDuplicateIndex.Signature(string.Join('\u001f', parts)), NearDuplicateIndex.Signature(parts));
         Assert.Equal(NearDuplicateIndex.Signature(string.Join(" / ", parts)), NearDuplicateIndex.Signature(parts));
     }
+
+    // A near-duplicate that shares only one band with its original, behind twenty records that share that band but are
+    // not similar (templated text): every entry of the bucket is a candidate, so it is still found (the index once
+    // compared only the 8 most recent entries of a bucket and missed it).
+    [Fact]
+    public void FindOrAdd_FindsTheDuplicate_BehindMoreThanEightCandidatesInItsBucket()
+    {
+        var random = new Random(5);
+        uint[] Random96() => [.. Enumerable.Range(0, NearDuplicateIndex.Hashes).Select(_ => (uint)random.Next())];
+        var original = Random96();
+        var index = new NearDuplicateIndex(0.8);
+        Assert.Equal(-1, index.FindOrAdd(original));
+        for (var i = 0; i < 20; i++)
+        {
+            // The first band (bins 0-5) as the original's, everything else different: a candidate, not a duplicate.
+            var other = Random96();
+            original.AsSpan(0, 6).CopyTo(other);
+            Assert.Equal(-1, index.FindOrAdd(other));
+        }
+
+        // One bin changed in each of the other 15 bands: similarity 81/96 = 0.84, sharing the first band only.
+        var copy = (uint[])original.Clone();
+        for (var band = 1; band < 16; band++) copy[(band * 6) + 2] ^= 0x5A5A5A5A;
+        Assert.True(NearDuplicateIndex.Similarity(original, copy) >= 0.8);
+        Assert.Equal(0, index.Find(copy));
+        Assert.Equal(0, index.FindOrAdd(copy));
+        Assert.Equal([0], index.FindAll(copy));
+        var stranger = Random96();
+        Assert.Equal(-1, index.Find(stranger));
+        Assert.Equal(-1, index.Find(stranger));
+    }
 }

@@ -44,6 +44,23 @@ public sealed class PrivacyTests : IAsyncLifetime
         else Assert.Empty(found);
     }
 
+    // A 20-word ticket with two words changed ("thanks" → "thankz" twice: two edits, beyond the one-edit check) is still
+    // the training record to a model, as clean's near-duplicate measure says (MinHash similarity 0.89, at or above
+    // 0.8); a ticket of the same template with other content is not (similarity well below).
+    [Theory]
+    [InlineData("Hi, my order 4471 arrived damaged yesterday and the box was wet, thanks for a replacement please, thanks again from Lena", true)]
+    [InlineData("Hi, my order 9120 arrived late last week and the label was torn, could you refund the shipping fee, regards from Omar", false)]
+    public void NonMembersAFewWordsFromAMember_AreNearDuplicates_AsCleanMeasuresThem(string nonMember, bool near)
+    {
+        const string Member = "Hi, my order 4471 arrived damaged yesterday and the box was wet, thanks for a replacement please, thanks again from Lena";
+        var edited = nonMember.Replace("thanks", "thankz", StringComparison.Ordinal);
+        var similarity = Drydock.Datasets.Similarity.NearDuplicateIndex.Similarity(Drydock.Datasets.Similarity.NearDuplicateIndex.Signature(Member), Drydock.Datasets.Similarity.NearDuplicateIndex.Signature(edited));
+        Assert.Equal(near, similarity >= Drydock.Datasets.Similarity.NearDuplicateIndex.DefaultThreshold);
+        var found = NearDuplicates.Find(["Something else entirely", Member], ["Unrelated text here", edited]);
+        if (near) Assert.Equal(new NearDuplicates.Pair(1, 1), Assert.Single(found));
+        else Assert.Empty(found);
+    }
+
     [Fact]
     public async Task AMemorisedCanary_IsExtractedAndHighlyExposed_AForgottenOneIsNot()
     {

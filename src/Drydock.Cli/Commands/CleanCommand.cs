@@ -172,7 +172,7 @@ internal static class CleanCommand
         var records = result.Inputs.Sum(i => i.Records);
         stderr.WriteLine($"drydock clean: {records:N0} records in {clock.Elapsed.TotalSeconds:0.0} s: {Count("kept"):N0} kept, {Count("quarantined"):N0} quarantined, " +
             $"{Count("malformed"):N0} malformed, {Count("dropped"):N0} dropped, {Count("exact-duplicate"):N0} exact and {Count("near-duplicate"):N0} near duplicates, " +
-            $"{Count("held-out"):N0} held out, {Count("not-selected"):N0} not selected");
+            $"{Count("held-out"):N0} held out, {Count("split-conflict"):N0} near duplicates of both sides of the split, {Count("not-selected"):N0} not selected");
         stderr.WriteLine($"drydock clean: {settings.Output} is dataset version sha256:{result.DatasetVersion}; manifest {settings.Manifest}");
         return Count("malformed") > 0 && !settings.AllowMalformed ? ExitCodes.UsageOrInput : ExitCodes.Ok;
     }

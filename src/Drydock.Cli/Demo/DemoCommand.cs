@@ -252,7 +252,7 @@ internal static partial class DemoCommand
         private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(12).ToArray());
     }
 
-    private static string Policy(bool hardened) => hardened
+    internal static string Policy(bool hardened) => hardened
         ? """
           version: 1
           project: harbor-support

@@ -7,9 +7,10 @@ namespace Drydock.Datasets.Similarity;
 /// digits (any run of other characters is one space), computed by one-permutation hashing (each shingle hashed once
 /// into one of 96 bins, empty bins filled from their neighbours), with locality-sensitive hashing in 16 bands of 6
 /// rows. Two texts whose shingle sets have Jaccard similarity J share a band with probability 1 − (1 − J⁶)¹⁶: 0.99 at
-/// J = 0.8, 0.26 at J = 0.5. Candidates (at most 8 per bucket, most recent first, each compared once per lookup, so
-/// a lookup costs bounded time) are confirmed by the signature's estimate of J against the threshold, and the first
-/// record of a cluster is kept. Character shingles make an edited word, a reordered sentence or changed case
+/// J = 0.8, 0.26 at J = 0.5. Candidates (every entry of each bucket the text falls in, most recent first, each compared
+/// once per lookup) are confirmed by the signature's estimate of J against the threshold, and the first record of a
+/// cluster is kept. A lookup stops at the first record it confirms, so it costs up to the number of records that share
+/// a band with the text without being similar to it (templated text), never the size of its own cluster. Character shingles make an edited word, a reordered sentence or changed case
 /// and spacing cost little similarity. Not thread-safe (one sequential pass, so "first" is well defined).
 /// </summary>
 public sealed class NearDuplicateIndex(double threshold)
@@ -25,10 +26,6 @@ public sealed class NearDuplicateIndex(double threshold)
     private const int Bands = 16;
     private const int Rows = 6;
     private const int ShingleChars = 5;
-
-    // Entries of one bucket compared per lookup, most recent first: keeps a lookup's cost bounded when many distinct
-    // records share a band (templated text), at the price of missing an old representative behind them.
-    private const int MaxCandidatesPerBucket = 8;
 
     // Bucket heads per band key, one table per band (a table that grows copies a sixteenth of the index, not all of
     // it), and a linked list through the entries: entry record × Bands + band holds the next entry of its bucket, so
@@ -54,18 +51,40 @@ public sealed class NearDuplicateIndex(double threshold)
 
     /// <summary>
     /// Returns the index (in insertion order) of the kept record this signature's text nearly duplicates, or adds it
-    /// as a new kept record and returns -1.
+    /// as a new kept record and returns -1. Every record sharing a band with it is a candidate (none is skipped, so a
+    /// near-duplicate is never missed because many other records share its buckets).
     /// </summary>
     public int FindOrAdd(uint[] signature)
     {
         ArgumentNullException.ThrowIfNull(signature);
         var lookup = ++_lookups;
         Span<uint> keys = stackalloc uint[Bands];
+        var found = First(signature, lookup, keys);
+        if (found >= 0) return found;
+        Store(signature, keys, lookup);
+        return -1;
+    }
+
+    /// <summary>
+    /// The index (in insertion order) of a record this signature's text nearly duplicates (the first one confirmed,
+    /// most recent first in each band), or -1 when none does; adds nothing. Exact as <see cref="FindOrAdd"/> is.
+    /// </summary>
+    public int Find(uint[] signature)
+    {
+        ArgumentNullException.ThrowIfNull(signature);
+        Span<uint> keys = stackalloc uint[Bands];
+        return First(signature, ++_lookups, keys);
+    }
+
+    // The first candidate confirmed, band by band, most recent first; every band's key is written to `keys` up to the
+    // band of the match (all of them when there is none).
+    private int First(uint[] signature, int lookup, Span<uint> keys)
+    {
         for (var band = 0; band < Bands; band++)
         {
             keys[band] = Key(signature, band);
             if (!_heads[band].TryGetValue(keys[band], out var entry)) continue;
-            for (var seen = 0; entry >= 0 && seen < MaxCandidatesPerBucket; entry = Next(entry), seen++)
+            for (; entry >= 0; entry = Next(entry))
             {
                 var candidate = entry / Bands;
                 if (_checkedBy[candidate] == lookup) continue;
@@ -74,7 +93,6 @@ public sealed class NearDuplicateIndex(double threshold)
             }
         }
 
-        Store(signature, keys, lookup);
         return -1;
     }
 
@@ -89,8 +107,8 @@ public sealed class NearDuplicateIndex(double threshold)
 
     /// <summary>
     /// Every record (index in insertion order, ascending) that shares a band with this signature and is similar at or
-    /// above the threshold. Unlike <see cref="FindOrAdd"/>, every entry of each bucket is compared, not only the most
-    /// recent ones: a lookup costs up to the number of records sharing its bands, so keep this index the smaller side.
+    /// above the threshold. Unlike <see cref="Find"/>, it does not stop at the first: a lookup costs up to the number of
+    /// records sharing its bands, similar or not, so keep this index the smaller side.
     /// </summary>
     public IReadOnlyList<int> FindAll(uint[] signature)
     {

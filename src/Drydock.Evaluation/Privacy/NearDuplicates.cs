@@ -1,9 +1,15 @@
+using Drydock.Datasets.Similarity;
 using Drydock.Detection.Engine;
 
 namespace Drydock.Evaluation.Privacy;
 
 /// <summary>
-/// Non-members that are near-duplicates of members: their skeletons (<see cref="TextForms.Skeleton"/>: letters and
+/// Non-members that are near-duplicates of members, in either of two senses. (1) What <c>drydock clean</c> drops as a
+/// near-duplicate: the MinHash similarity of the two texts (<see cref="NearDuplicateIndex.Similarity"/> of
+/// <see cref="NearDuplicateIndex.Signature(string)"/>) is at or above <see cref="NearDuplicateIndex.DefaultThreshold"/>,
+/// so a few words changed in a longer record do not make it a non-member. The non-members are indexed and each member
+/// looks up every non-member sharing one of its locality-sensitive hashing bands, each confirmed by the similarity.
+/// (2) Their skeletons (<see cref="TextForms.Skeleton"/>: letters and
 /// digits only, case and width folded, invisible characters removed) are equal or, from 8 characters on, one edit
 /// apart (a character changed, added or removed). Such a record differs from a training record by whitespace, case, punctuation or one
 /// character, and a model scores it as the training record it nearly is, so it proves nothing as a non-member.
@@ -19,12 +25,17 @@ public static class NearDuplicates
     /// <summary>One non-member (0-based index) and the member it nearly duplicates.</summary>
     public readonly record struct Pair(int NonMember, int Member);
 
-    /// <summary>Every non-member within one edit of a member (by skeleton), each with the first such member found.</summary>
+    /// <summary>
+    /// Every non-member within one edit of a member (by skeleton) or similar to one at or above the near-duplicate
+    /// threshold, each with the first such member (in the members' order).
+    /// </summary>
     public static IReadOnlyList<Pair> Find(IReadOnlyList<string> members, IReadOnlyList<string> nonMembers)
     {
         ArgumentNullException.ThrowIfNull(members);
         ArgumentNullException.ThrowIfNull(nonMembers);
         var skeletons = nonMembers.Select(TextForms.Skeleton).ToList();
+        var similar = new NearDuplicateIndex(NearDuplicateIndex.DefaultThreshold);
+        foreach (var text in nonMembers) similar.Add(NearDuplicateIndex.Signature(text));
         var index = new Dictionary<ulong, List<int>>();
         for (var i = 0; i < skeletons.Count; i++)
         {
@@ -44,6 +55,8 @@ public static class NearDuplicates
                 if (!index.TryGetValue(h, out var candidates)) continue;
                 foreach (var n in candidates) if (!found.ContainsKey(n) && WithinOneEdit(member, skeletons[n])) found[n] = m;
             }
+
+            foreach (var n in similar.FindAll(NearDuplicateIndex.Signature(members[m]))) found.TryAdd(n, m);
         }
 
         return [.. found.OrderBy(p => p.Key).Select(p => new Pair(p.Key, p.Value))];
