@@ -313,7 +313,7 @@ internal static class EvalCommand
                 var inputs = set.CheckInputs(project, parse, (registry, model) =>
                 {
                     // Only canaries in the training data itself count: one cleaned into the held-out split was never trained on.
-                    var inTraining = Evaluation.Privacy.PrivacyInputs.CanariesInTrainingData(registry, model, [.. planted.Select(c => (c.Canary.Id, c.Canary.Value))], [.. new[] { project.Root, Directory.GetCurrentDirectory() }.OfType<string>()]);
+                    var inTraining = Evaluation.Privacy.PrivacyInputs.CanariesInTrainingData(registry, model, [.. planted.Select(c => (c.Canary.Id, c.Canary.Value))], ProjectFolders(project));
                     var absent = planted.Where(c => !inTraining.Contains(c.Canary.Id)).ToList();
                     foreach (var c in absent) stderr.WriteLine($"drydock eval memorization: canary {c.Canary.Id} is not in {model.Id}'s training data (cleaned into the held-out split or dropped); it is not evaluated");
                     planted = [.. planted.Where(c => inTraining.Contains(c.Canary.Id))];
@@ -377,9 +377,10 @@ internal static class EvalCommand
                 var project = ProjectContext.Load(parse);
                 if (parse.GetValue(limit) < 1) throw new ArgumentException("--limit must be at least 1");
                 var allMembers = Datasets.DatasetReader.Texts(parse.GetValue(members)!);
-                var memberTexts = allMembers.Take(parse.GetValue(limit)).ToList();
-                var nonMemberTexts = Datasets.DatasetReader.Texts(parse.GetValue(nonMembers)!, parse.GetValue(limit));
-                var inputs = set.CheckInputs(project, parse, (registry, model) => Evaluation.Privacy.PrivacyInputs.Membership(registry, model, parse.GetValue(members)!, parse.GetValue(nonMembers)!, allMembers, nonMemberTexts));
+                // Distinct records (in the normalised form records are compared in): 60 copies of one record are one record.
+                var memberTexts = Distinct(allMembers).Take(parse.GetValue(limit)).ToList();
+                var nonMemberTexts = Distinct(Datasets.DatasetReader.EnumerateTexts(parse.GetValue(nonMembers)!)).Take(parse.GetValue(limit)).ToList();
+                var inputs = set.CheckInputs(project, parse, (registry, model) => Evaluation.Privacy.PrivacyInputs.Membership(registry, model, parse.GetValue(members)!, parse.GetValue(nonMembers)!, allMembers, nonMemberTexts, ProjectFolders(project)));
                 if (parse.GetValue(reference) is { } referenceUrl)
                 {
                     var targetUrl = parse.GetValue(set.Target)!;
@@ -393,6 +394,8 @@ internal static class EvalCommand
                 using var target = set.Open(parse);
                 var identity = await set.BindAsync(project, parse, target, stderr, "drydock eval membership", cancellationToken).ConfigureAwait(false);
                 using var referenceTarget = parse.GetValue(reference) is { } r ? set.Open(parse, r, parse.GetValue(referenceModel)) : null;
+                var referenceBinding = referenceTarget is null ? null : await BindReference(project, parse, set, referenceTarget, parse.GetValue(reference)!, parse.GetValue(referenceModel), stderr, cancellationToken).ConfigureAwait(false);
+                if (referenceBinding is not null) foreach (var (key, value) in referenceBinding) inputs[key] = value?.DeepClone();
                 var result = await Evaluation.Privacy.MembershipTest.RunAsync(target, referenceTarget, memberTexts, nonMemberTexts, cancellationToken).ConfigureAwait(false);
                 await stdout.WriteLineAsync($"{(referenceTarget is null ? "loss" : "reference-calibrated")} attack on {result.Members} members and {result.NonMembers} non-members: AUC {result.Auc:0.000}, TPR at 1% FPR {result.TprAt1PercentFpr:0.000}, advantage {result.Advantage:0.000}").ConfigureAwait(false);
                 var policy = GatePolicy.From(project.File["gate"]);
@@ -406,6 +409,7 @@ internal static class EvalCommand
                     ["members"] = result.Members, ["nonMembers"] = result.NonMembers, ["probes"] = (result.Members + result.NonMembers) * (referenceTarget is null ? 1 : 2), ["errors"] = 0,
                     ["reference"] = parse.GetValue(reference),
                 };
+                if ((referenceTarget as ModelTarget)?.DigestChange is { } referenceChange) throw new ArgumentException($"not recorded: the reference {referenceChange}");
                 set.Save(project, parse, identity, target, "membership", new Dictionary<string, double> { ["membership.auc"] = result.Auc, ["membership.tpr-at-1pct-fpr"] = result.TprAt1PercentFpr, ["membership.advantage"] = result.Advantage }, inputs, counts, stderr);
                 WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Membership($"Drydock membership inference on {parse.GetValue(set.Model) ?? parse.GetValue(set.Target)}", result));
                 return ExitCodes.Ok;
@@ -433,7 +437,7 @@ internal static class EvalCommand
             try
             {
                 var project = ProjectContext.Load(parse);
-                var texts = Datasets.DatasetReader.Texts(parse.GetValue(records)!, parse.GetValue(limit));
+                var texts = Distinct(Datasets.DatasetReader.EnumerateTexts(parse.GetValue(records)!)).Take(parse.GetValue(limit)).ToList();
                 var inputs = set.CheckInputs(project, parse, (registry, model) => Evaluation.Privacy.PrivacyInputs.Records(registry, model, parse.GetValue(records)!));
                 using var target = set.Open(parse);
                 var identity = await set.BindAsync(project, parse, target, stderr, "drydock eval extraction", cancellationToken).ConfigureAwait(false);
@@ -459,6 +463,50 @@ internal static class EvalCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// Binds a membership evaluation's reference model as the target is bound: reads the digest it states (or an ONNX
+    /// model's files' digest). With --record, a reference stating the evaluated model version's own digest is refused
+    /// (calibrated against itself the AUC is 0.5 whatever it memorised); when the model version has a registered base,
+    /// the reference must state that base's digest; otherwise it is unbound, and the gate counts the evaluation only
+    /// with <c>gate: unbound-endpoints: allow</c>. Returns what goes into the evidence's inputs.
+    /// </summary>
+    private static async Task<JsonObject> BindReference(ProjectContext project, ParseResult parse, TargetOptionSet set, IEvaluationTarget reference, string url, string? name, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var bound = await Bind(TargetIdentity.Of(url, ModelName(url, name, "--reference-model")), reference, cancellationToken).ConfigureAwait(false);
+        var result = new JsonObject { ["referenceDigest"] = bound.Digest, ["referenceBound"] = false };
+        if (parse.GetValue(set.Record) is not { } modelId) return result;
+        using var registry = project.OpenRegistry();
+        var model = registry.GetModel(modelId);
+        if (bound.Digest is not null && string.Equals(bound.Digest, model.Digest, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"--reference-target {url} serves {model.Id} itself (it states its digest sha256:{model.Digest}): calibrated against itself every score is 0 and the AUC 0.5 proves nothing; give the base model as the reference, or no reference");
+        }
+
+        var registeredBase = model.BaseModel?.Trim();
+        if (string.IsNullOrEmpty(registeredBase))
+        {
+            stderr.WriteLine($"drydock eval membership: {model.Id} has no registered base model, so the reference {url} cannot be bound to one; the gate counts this evaluation only with gate: unbound-endpoints: allow");
+            return result;
+        }
+
+        var at = registeredBase.LastIndexOf("sha256:", StringComparison.OrdinalIgnoreCase);
+        var baseDigest = at >= 0 ? registeredBase[(at + "sha256:".Length)..] : registry.FindModel(registeredBase)?.Digest;
+        if (baseDigest is null) throw new ArgumentException($"{model.Id}'s registered base model ({registeredBase}) has no digest in this registry, so the reference {url} cannot be checked to be it");
+        if (!string.Equals(bound.Digest, baseDigest, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"--reference-target {url} {(bound.Digest is null ? "states no model digest" : $"serves a model of digest sha256:{bound.Digest}")}, not {model.Id}'s registered base model ({registeredBase}); the reference must be the base model, stating its digest ({ModelTarget.DigestHeader}), or no reference");
+        }
+
+        result["referenceBound"] = true;
+        return result;
+    }
+
+    // Where training files are looked for besides where their manifests name them.
+    private static IReadOnlyList<string> ProjectFolders(ProjectContext project) => [.. new[] { project.Root, Directory.GetCurrentDirectory() }.OfType<string>()];
+
+    // Records once each, compared in the form detectors match text in (case, width and whitespace folded).
+    private static IEnumerable<string> Distinct(IEnumerable<string> texts) => texts.DistinctBy(Detection.Engine.TextForms.ForComparison, StringComparer.Ordinal);
 
     // The planted canaries of a label, decrypted from the vault into memory (the temporary plain file is removed at once).
     private static IReadOnlyList<(Evaluation.Privacy.PlantedCanary Canary, string? PlantedIn)> ReadCanaries(string label)

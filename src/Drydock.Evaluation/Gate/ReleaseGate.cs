@@ -288,6 +288,10 @@ public static class ReleaseGate
         {
             case "membership":
                 if (inputs["membersFromLineage"]?.GetValue<bool>() != true || inputs["disjoint"]?.GetValue<bool>() != true) reason = "its members were not checked against the model version's training data";
+                else if (counts["reference"] is JsonValue && inputs["referenceBound"]?.GetValue<bool>() != true && !policy.AllowUnboundEndpoints)
+                {
+                    reason = "its reference model is not bound to the registered base model (it stated no base model's digest, or the model version has no registered base); register the base model and serve it stating its digest, or set gate: unbound-endpoints: allow to count such evidence";
+                }
                 else if (N("members") < policy.MinMembers || N("nonMembers") < policy.MinNonMembers) reason = $"{N("members")} members and {N("nonMembers")} non-members, fewer than {policy.MinMembers} and {policy.MinNonMembers}";
                 break;
             case "memorization":

@@ -18,8 +18,9 @@ namespace Drydock.Evaluation.Privacy;
 public static class PrivacyInputs
 {
     /// <summary>Checks membership inputs; returns what was checked (for the evaluation's evidence).</summary>
-    public static JsonObject Membership(ProvenanceRegistry registry, ModelRecord model, string membersPath, string nonMembersPath, IReadOnlyList<string> allMembers, IReadOnlyList<string> nonMembers)
+    public static JsonObject Membership(ProvenanceRegistry registry, ModelRecord model, string membersPath, string nonMembersPath, IReadOnlyList<string> allMembers, IReadOnlyList<string> nonMembers, IReadOnlyList<string> folders)
     {
+        ArgumentNullException.ThrowIfNull(folders);
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(allMembers);
@@ -38,12 +39,33 @@ public static class PrivacyInputs
         if (near.Count > 0)
         {
             var shown = string.Join(", ", near.Take(10).Select(p => $"#{p.NonMember + 1} ~ member #{p.Member + 1}"));
-            throw new ArgumentException($"--non-members {nonMembersPath}: {near.Count} of {nonMembers.Count} records are near-duplicates of records in --members {membersPath} (the same letters and digits, or one character apart, once whitespace, case and punctuation are set aside, or MinHash similarity at or above {NearDuplicateIndex.DefaultThreshold.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)} as drydock clean measures near-duplicates; record numbers {shown}{(near.Count > 10 ? ", …" : "")}); a model scores them as the training records they nearly are, so non-members must not be near-duplicates of members");
+            throw new ArgumentException($"--non-members {nonMembersPath}: {near.Count} of {nonMembers.Count} records are near-duplicates of records in --members {membersPath} (the same letters and digits, or one character apart, once whitespace, case and punctuation are set aside, or MinHash similarity at or above {Threshold} as drydock clean measures near-duplicates; record numbers {shown}{(near.Count > 10 ? ", …" : "")}); a model scores them as the training records they nearly are, so non-members must not be near-duplicates of members");
+        }
+
+        // Not only the members file: everything the model trained on. A dataset of the lineage that holds the held-out
+        // records (an overlapping export, a parent) makes them training records to the model.
+        var others = new List<string>();
+        foreach (var other in lineage.Where(d => d.Id != dataset.Id).OrderBy(d => d.Id, StringComparer.Ordinal))
+        {
+            var file = TrainingFile(other, folders, model);
+            var texts = Datasets.DatasetReader.Texts(file);
+            var hashes = texts.Select(t => RunIdentity.Sha256(TextForms.ForComparison(t))).ToHashSet(StringComparer.Ordinal);
+            var inIt = nonMembers.Count(t => hashes.Contains(RunIdentity.Sha256(TextForms.ForComparison(t))));
+            if (inIt > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {inIt} of {nonMembers.Count} records are in {other.Id} ({file}), a dataset in {model.Id}'s lineage (compared with case, width and whitespace folded, invisible characters removed); non-members must be records the model never trained on");
+            var nearIt = NearDuplicates.Find(texts, nonMembers);
+            if (nearIt.Count > 0)
+            {
+                var shown = string.Join(", ", nearIt.Take(10).Select(p => $"#{p.NonMember + 1} ~ {other.Id} #{p.Member + 1}"));
+                throw new ArgumentException($"--non-members {nonMembersPath}: {nearIt.Count} of {nonMembers.Count} records are near-duplicates of records in {other.Id} ({file}), a dataset in {model.Id}'s lineage (the same letters and digits, or one character apart, or MinHash similarity at or above {Threshold}; record numbers {shown}{(nearIt.Count > 10 ? ", …" : "")}); non-members must be records the model never trained on");
+            }
+
+            others.Add(other.Id);
         }
 
         return new JsonObject
         {
             ["membersDataset"] = dataset.Id, ["membersSha256"] = membersSha, ["nonMembersSha256"] = nonMembersSha, ["membersFromLineage"] = true, ["disjoint"] = true,
+            ["disjointFromLineage"] = new JsonArray([.. others.Select(d => (JsonNode)JsonValue.Create(d)!)]),
         };
     }
 
@@ -100,23 +122,31 @@ public static class PrivacyInputs
         var present = new HashSet<string>(StringComparer.Ordinal);
         foreach (var dataset in model.Datasets.Select(registry.GetDataset))
         {
-            string? file = null;
-            try
-            {
-                file = (string?)JsonNode.Parse(dataset.Manifest)?["output"]?["file"];
-            }
-            catch (JsonException)
-            {
-            }
-
-            var found = (file is null ? null : new[] { file }.Concat(folders.SelectMany(f => new[] { Path.Combine(f, file), Path.Combine(f, Path.GetFileName(file)) }))
-                .FirstOrDefault(c => File.Exists(c) && Dsse.Sha256Of(c) == dataset.Version))
-                ?? throw new ArgumentException($"the training data of {dataset.Id} ({file ?? "no file named"}, sha256:{dataset.Version[..12]}) was not found as it was registered; run from the project folder beside it, so the canaries can be checked to be in what {model.Id} was trained on");
-            var text = File.ReadAllText(found);
+            var text = File.ReadAllText(TrainingFile(dataset, folders, model));
             foreach (var (id, value) in canaries) if (text.Contains(value, StringComparison.Ordinal)) present.Add(id);
         }
 
         return present;
+    }
+
+    private static string Threshold => NearDuplicateIndex.DefaultThreshold.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
+
+    // A dataset's file, found where its manifest names it (or in one of the folders), and checked against the dataset
+    // version (its SHA-256); a file missing or changed is an error: what cannot be read cannot be checked.
+    private static string TrainingFile(DatasetRecord dataset, IReadOnlyList<string> folders, ModelRecord model)
+    {
+        string? file = null;
+        try
+        {
+            file = (string?)JsonNode.Parse(dataset.Manifest)?["output"]?["file"];
+        }
+        catch (JsonException)
+        {
+        }
+
+        return (file is null ? null : new[] { file }.Concat(folders.SelectMany(f => new[] { Path.Combine(f, file), Path.Combine(f, Path.GetFileName(file)) }))
+            .FirstOrDefault(c => File.Exists(c) && Dsse.Sha256Of(c) == dataset.Version))
+            ?? throw new ArgumentException($"the training data of {dataset.Id} ({file ?? "no file named"}, sha256:{dataset.Version[..12]}) was not found as it was registered (missing or changed); run from the project folder beside it, so what {model.Id} was trained on can be checked");
     }
 
     // The datasets and every ancestor (parents, recursively; the depth cap guards a hand-edited registry).
