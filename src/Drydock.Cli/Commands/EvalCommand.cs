@@ -324,7 +324,7 @@ internal static class EvalCommand
                         throw new ArgumentException($"canary {c.Canary.Id} of '{parse.GetValue(canaries)}' is not registered in this registry as the vault holds it");
                     }
 
-                    var checkedInputs = Evaluation.Privacy.PrivacyInputs.Canaries(registry, model, [.. planted.Select(c => (c.Canary.Id, c.PlantedIn))]);
+                    var checkedInputs = Evaluation.Privacy.PrivacyInputs.Canaries(registry, model, [.. planted.Select(c => (c.Canary.Id, c.PlantedIn))], ReadPlantings());
                     checkedInputs["inTrainingData"] = true;
                     checkedInputs["notInTrainingData"] = absent.Count;
                     return checkedInputs;
@@ -513,13 +513,33 @@ internal static class EvalCommand
     {
         var vault = new Provenance.Vault.ArtifactVault(ProjectContext.VaultFolder, Provenance.Vault.KeyRing.Open(ProjectContext.KeyRingPath, create: false));
         var artifact = vault.List().LastOrDefault(a => a.Name == "canaries-" + label) ?? throw new ArgumentException($"no canaries labelled '{label}' in the vault (drydock canary plant --label {label})");
+        return [.. ReadArtifact(vault, artifact.Id).Select(n => (new Evaluation.Privacy.PlantedCanary((string)n!["id"]!, (string)n["prefix"]!, (string)n["value"]!), (string?)n["plantedIn"]))];
+    }
+
+    // Every planting in the vault (the file planted into and the file it made), so a chain of plantings can be walked.
+    private static IReadOnlyList<(string From, string To)> ReadPlantings()
+    {
+        var vault = new Provenance.Vault.ArtifactVault(ProjectContext.VaultFolder, Provenance.Vault.KeyRing.Open(ProjectContext.KeyRingPath, create: false));
+        var plantings = new List<(string From, string To)>();
+        foreach (var artifact in vault.List().Where(a => a.Name.StartsWith("canaries-", StringComparison.Ordinal)))
+        {
+            foreach (var n in ReadArtifact(vault, artifact.Id))
+            {
+                if ((string?)n?["plantedFrom"] is { } from && (string?)n["plantedIn"] is { } to) plantings.Add((from, to));
+            }
+        }
+
+        return [.. plantings.Distinct()];
+    }
+
+    private static System.Text.Json.Nodes.JsonArray ReadArtifact(Provenance.Vault.ArtifactVault vault, string id)
+    {
         var folder = Directory.CreateTempSubdirectory("drydock-canaries-");
         try
         {
             var plain = Path.Combine(folder.FullName, "canaries.json");
-            vault.Get(artifact.Id, plain);
-            var array = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(plain))!.AsArray();
-            return [.. array.Select(n => (new Evaluation.Privacy.PlantedCanary((string)n!["id"]!, (string)n["prefix"]!, (string)n["value"]!), (string?)n["plantedIn"]))];
+            vault.Get(id, plain);
+            return System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(plain))!.AsArray();
         }
         finally
         {

@@ -200,10 +200,12 @@ internal static class OperationsCommands
             // Where they went (the planted file's SHA-256): eval memorization --record checks that this file fed a
             // dataset the model version was trained on.
             var plantedIn = Provenance.Signing.Dsse.Sha256Of(parse.GetValue(output)!);
+            // And what they were planted into (the input's SHA-256): a chain of plantings (planted.jsonl → planted2.jsonl) is walked through the lineage.
+            var plantedFrom = Provenance.Signing.Dsse.Sha256Of(parse.GetValue(input)!);
             foreach (var c in canaries)
             {
                 var record = registry.RegisterCanary(label, CanaryAnalyzer.Hash(c.Value), null, Actor.Current);
-                secrets.Add((System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["id"] = record.Id, ["prefix"] = c.Prefix, ["value"] = c.Value, ["plantedIn"] = plantedIn });
+                secrets.Add((System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["id"] = record.Id, ["prefix"] = c.Prefix, ["value"] = c.Value, ["plantedIn"] = plantedIn, ["plantedFrom"] = plantedFrom });
                 stdout.WriteLine($"{record.Id}  planted {parse.GetValue(repeat)}× in {parse.GetValue(output)}");
             }
 

@@ -73,17 +73,29 @@ public static class PrivacyInputs
     /// Checks that every canary was planted (the planted file's SHA-256 in <paramref name="plantedIn"/>) in the input
     /// of a dataset in <paramref name="model"/>'s lineage; returns what was checked.
     /// </summary>
-    public static JsonObject Canaries(ProvenanceRegistry registry, ModelRecord model, IReadOnlyList<(string Id, string? PlantedIn)> plantedIn)
+    public static JsonObject Canaries(ProvenanceRegistry registry, ModelRecord model, IReadOnlyList<(string Id, string? PlantedIn)> plantedIn, IReadOnlyList<(string From, string To)>? plantings = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(plantedIn);
         var lineage = Lineage(registry, model.Datasets.Select(registry.GetDataset));
+        // The files each dataset was made from, and, walking the plantings back (planted.jsonl → planted2.jsonl → a
+        // dataset's input), every file those were planted from: canaries planted early in the chain are in them too.
+        var fed = lineage.ToDictionary(d => d.Id, d => Inputs(d), StringComparer.Ordinal);
+        foreach (var files in fed.Values)
+        {
+            for (var grew = true; grew && plantings is not null;)
+            {
+                grew = false;
+                foreach (var (from, to) in plantings) if (files.Contains(to) && files.Add(from)) grew = true;
+            }
+        }
+
         var datasets = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var (id, file) in plantedIn)
         {
             if (file is null) throw new ArgumentException($"canary {id} was planted before Drydock recorded where (plant the canaries again with drydock canary plant)");
-            var holder = lineage.FirstOrDefault(d => d.Version == file || Inputs(d).Contains(file))
+            var holder = lineage.FirstOrDefault(d => d.Version == file || fed[d.Id].Contains(file))
                 ?? throw new ArgumentException($"canary {id} was planted in a file (sha256:{file[..12]}) that is not in {model.Id}'s training data ({(lineage.Count == 0 ? "it has no registered training dataset" : "datasets " + string.Join(", ", lineage.Select(d => d.Id)))}); the exposure of a canary the model never saw proves nothing");
             datasets.Add(holder.Id);
         }
