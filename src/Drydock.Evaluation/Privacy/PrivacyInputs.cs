@@ -38,7 +38,7 @@ public static class PrivacyInputs
         if (near.Count > 0)
         {
             var shown = string.Join(", ", near.Take(10).Select(p => $"#{p.NonMember + 1} ~ member #{p.Member + 1}"));
-            throw new ArgumentException($"--non-members {nonMembersPath}: {near.Count} of {nonMembers.Count} records are near-duplicates of records in --members {membersPath} (the same letters and digits, or one character apart, once whitespace, case and punctuation are set aside, or MinHash similarity at or above {NearDuplicateIndex.DefaultThreshold.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)} as drydock clean measures near-duplicates; record numbers {shown}{(near.Count > 10 ? ", …" : "")}); a model scores them as the training records they nearly are, so non-members must not be near-duplicates of members");
+            throw new ArgumentException($"--non-members {nonMembersPath}: {near.Count} of {nonMembers.Count} records are near-duplicates of records in --members {membersPath} (a few characters apart once whitespace, case and punctuation are set aside, mostly contained in a member, or MinHash similarity at or above {NearDuplicateIndex.DefaultThreshold.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)} as drydock clean measures near-duplicates; record numbers {shown}{(near.Count > 10 ? ", …" : "")}); a model scores them as the training records they nearly are, so non-members must not be near-duplicates of members");
         }
 
         return new JsonObject
