@@ -7,6 +7,8 @@ switch (args.FirstOrDefault())
         return GenerateChat.Run(args[1], double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1);
     case "gen-unique" when args.Length >= 3:
         return GenerateUnique.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+    case "gen-templated" when args.Length >= 3:
+        return GenerateTemplated.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
     case "gen-adversarial" when args.Length >= 3:
         return GenerateAdversarial.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
     case "quality":
@@ -68,6 +70,7 @@ switch (args.FirstOrDefault())
         Console.Error.WriteLine("""
             usage: Drydock.Benchmarks gen-chat OUT SIZE_MB [SEED]   synthetic chat JSONL with realistic findings
                    Drydock.Benchmarks gen-unique OUT RECORDS      chat records of random words, none a near duplicate (clean's memory bound)
+                   Drydock.Benchmarks gen-templated OUT RECORDS   one boilerplate, random tails (near-duplicate lookup's worst case)
                    Drydock.Benchmarks gen-adversarial OUT SIZE_MB  hostile text (runs of @ . digits -----BEGIN)
                    Drydock.Benchmarks quality [SHARED_BENCH_DIR]   precision/recall per type (markdown)
                    Drydock.Benchmarks train-injection [SHARED_BENCH_DIR] [MODEL_OUT]  trains the injection classifier (ML.NET)

@@ -64,4 +64,29 @@ public class MinHashTests
         Assert.Equal(-1, index.Find(stranger));
         Assert.Equal(-1, index.Find(stranger));
     }
+
+    // Templated records: behind MaxCandidatesPerBand records sharing its only band, an older copy is no longer compared
+    // (the bound that keeps a pass linear), while behind one fewer it still is.
+    [Theory]
+    [InlineData(NearDuplicateIndex.MaxCandidatesPerBand - 1, 0)]
+    [InlineData(NearDuplicateIndex.MaxCandidatesPerBand, -1)]
+    public void Find_ComparesAtMostMaxCandidatesPerBand(int templated, int expected)
+    {
+        var random = new Random(7);
+        uint[] Random96() => [.. Enumerable.Range(0, NearDuplicateIndex.Hashes).Select(_ => (uint)random.Next())];
+        var original = Random96();
+        var index = new NearDuplicateIndex(0.8);
+        index.Add(original);
+        for (var i = 0; i < templated; i++)
+        {
+            var other = Random96();
+            original.AsSpan(0, 6).CopyTo(other);
+            index.Add(other);
+        }
+
+        var copy = (uint[])original.Clone();
+        for (var band = 1; band < 16; band++) copy[(band * 6) + 2] ^= 0x5A5A5A5A;
+        Assert.Equal(expected, index.Find(copy));
+        Assert.Equal(expected < 0 ? [] : [0], index.FindAll(copy));
+    }
 }

@@ -7,11 +7,12 @@ namespace Drydock.Datasets.Similarity;
 /// digits (any run of other characters is one space), computed by one-permutation hashing (each shingle hashed once
 /// into one of 96 bins, empty bins filled from their neighbours), with locality-sensitive hashing in 16 bands of 6
 /// rows. Two texts whose shingle sets have Jaccard similarity J share a band with probability 1 − (1 − J⁶)¹⁶: 0.99 at
-/// J = 0.8, 0.26 at J = 0.5. Candidates (every entry of each bucket the text falls in, most recent first, each compared
-/// once per lookup) are confirmed by the signature's estimate of J against the threshold, and the first record of a
-/// cluster is kept. A lookup stops at the first record it confirms, so it costs up to the number of records that share
-/// a band with the text without being similar to it (templated text), never the size of its own cluster. Character shingles make an edited word, a reordered sentence or changed case
-/// and spacing cost little similarity. Not thread-safe (one sequential pass, so "first" is well defined).
+/// J = 0.8, 0.26 at J = 0.5. Candidates (the <see cref="MaxCandidatesPerBand"/> most recent entries of each bucket the
+/// text falls in, each compared once per lookup) are confirmed by the signature's estimate of J against the threshold,
+/// and the first record of a cluster is kept. A lookup stops at the first record it confirms and compares at most
+/// 16 × <see cref="MaxCandidatesPerBand"/> records, so a pass is linear in the number of records even on templated
+/// text. Character shingles make an edited word, a reordered sentence or changed case and spacing cost little
+/// similarity. Not thread-safe (one sequential pass, so "first" is well defined).
 /// </summary>
 public sealed class NearDuplicateIndex(double threshold)
 {
@@ -20,6 +21,14 @@ public sealed class NearDuplicateIndex(double threshold)
     /// <c>drydock clean</c> drops and what a privacy evaluation refuses as a non-member.
     /// </summary>
     public const double DefaultThreshold = 0.8;
+
+    /// <summary>
+    /// The most recent entries of a bucket a lookup compares, per band (up to 16 × this many comparisons per lookup):
+    /// templated records (distinct texts sharing a boilerplate, so sharing bands without being similar) would
+    /// otherwise make every lookup walk a bucket holding a fixed fraction of the index, and a whole pass quadratic.
+    /// A near-duplicate older than this many templated records in every band it shares with the text is missed.
+    /// </summary>
+    public const int MaxCandidatesPerBand = 256;
 
     /// <summary>Bins (hash values) per signature.</summary>
     public const int Hashes = Bands * Rows;
@@ -51,8 +60,8 @@ public sealed class NearDuplicateIndex(double threshold)
 
     /// <summary>
     /// Returns the index (in insertion order) of the kept record this signature's text nearly duplicates, or adds it
-    /// as a new kept record and returns -1. Every record sharing a band with it is a candidate (none is skipped, so a
-    /// near-duplicate is never missed because many other records share its buckets).
+    /// as a new kept record and returns -1. The most recent <see cref="MaxCandidatesPerBand"/> records of each band it
+    /// falls in are candidates.
     /// </summary>
     public int FindOrAdd(uint[] signature)
     {
@@ -67,7 +76,7 @@ public sealed class NearDuplicateIndex(double threshold)
 
     /// <summary>
     /// The index (in insertion order) of a record this signature's text nearly duplicates (the first one confirmed,
-    /// most recent first in each band), or -1 when none does; adds nothing. Exact as <see cref="FindOrAdd"/> is.
+    /// most recent first in each band), or -1 when none does; adds nothing. Bounded as <see cref="FindOrAdd"/> is.
     /// </summary>
     public int Find(uint[] signature)
     {
@@ -84,7 +93,7 @@ public sealed class NearDuplicateIndex(double threshold)
         {
             keys[band] = Key(signature, band);
             if (!_heads[band].TryGetValue(keys[band], out var entry)) continue;
-            for (; entry >= 0; entry = Next(entry))
+            for (var walked = 0; entry >= 0 && walked < MaxCandidatesPerBand; entry = Next(entry), walked++)
             {
                 var candidate = entry / Bands;
                 if (_checkedBy[candidate] == lookup) continue;
@@ -106,9 +115,9 @@ public sealed class NearDuplicateIndex(double threshold)
     }
 
     /// <summary>
-    /// Every record (index in insertion order, ascending) that shares a band with this signature and is similar at or
-    /// above the threshold. Unlike <see cref="Find"/>, it does not stop at the first: a lookup costs up to the number of
-    /// records sharing its bands, similar or not, so keep this index the smaller side.
+    /// Every record (index in insertion order, ascending) among the <see cref="MaxCandidatesPerBand"/> most recent of
+    /// each band it shares with this signature that is similar at or above the threshold. Unlike <see cref="Find"/>,
+    /// it does not stop at the first.
     /// </summary>
     public IReadOnlyList<int> FindAll(uint[] signature)
     {
@@ -118,7 +127,7 @@ public sealed class NearDuplicateIndex(double threshold)
         for (var band = 0; band < Bands; band++)
         {
             if (!_heads[band].TryGetValue(Key(signature, band), out var entry)) continue;
-            for (; entry >= 0; entry = Next(entry))
+            for (var walked = 0; entry >= 0 && walked < MaxCandidatesPerBand; entry = Next(entry), walked++)
             {
                 var candidate = entry / Bands;
                 if (_checkedBy[candidate] == lookup) continue;
