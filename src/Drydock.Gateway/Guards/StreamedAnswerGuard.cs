@@ -39,7 +39,7 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
         // Once per choice: the blocked notice replaces everything the choice would still have said.
         async Task SendBlocked(int index)
         {
-            if (blocked.Add(index) && template is not null) await GatewayHost.SendEventAsync(context, Chunk(template, index, chat ? "delta.content" : "text", GuardedAnswer.BlockedNotice, "content_filter")).ConfigureAwait(false);
+            if (blocked.Add(index) && template is not null) await GatewayHost.SendEventAsync(context, Chunk(template, index, chat ? "delta.content" : "text", GuardedAnswer.BlockedNotice, "content_filter")!).ConfigureAwait(false);
         }
 
         while (failed is null)
@@ -106,6 +106,13 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
                 break;
             }
 
+            if (chunk["choices"] is JsonArray named && !JsonStrings.PathNames(named))
+            {
+                // A text is relayed by its path in the choice: a field name that reads as a path's separators cannot be.
+                failed = "the upstream sent a field name that cannot be relayed";
+                break;
+            }
+
             template ??= Template(chunk);
             if (chunk["usage"] is JsonObject { } counts && counts["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var total)) usage = total;
 
@@ -156,7 +163,7 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
                 var index = choice["index"] is JsonValue iv && iv.TryGetValue<int>(out var i) ? i : 0;
                 if (blocked.Contains(index)) continue;
 
-                if ((choice["delta"] ?? choice["message"])?["content"] is JsonArray)
+                if ((choice["delta"] ?? choice["message"]) is JsonObject { } said && said["content"] is JsonArray)
                 {
                     // Streamed content in parts cannot be held back part by part: fail closed, as for a malformed chunk.
                     failed = "the upstream streamed content in parts";
@@ -188,9 +195,16 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
                     {
                         var rest = slotGuard.Flush();
                         if (rest.Length == 0) continue;
-                        JsonStrings.Append(choice, key.Slot, rest);
+                        if (!JsonStrings.TryAppend(choice, key.Slot, rest))
+                        {
+                            failed = "the upstream sent a chunk shaped unlike its earlier chunks";
+                            break;
+                        }
+
                         guarded.AppendSent(rest);
                     }
+
+                    if (failed is not null) break;
                 }
 
                 if (guards.Any(g => g.Key.Choice == index && g.Value.Blocked))
@@ -216,7 +230,17 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
             }
 
             // A stream that failed sends nothing more of what was held: it was not seen to its end.
-            if (failed is null && rest.Length > 0 && template is not null) await GatewayHost.SendEventAsync(context, Chunk(template, index, slot, rest, null)).ConfigureAwait(false);
+            if (failed is null && rest.Length > 0 && template is not null)
+            {
+                if (Chunk(template, index, slot, rest, null) is not { } last)
+                {
+                    failed = "the upstream sent a chunk shaped unlike its earlier chunks";
+                    continue;
+                }
+
+                await GatewayHost.SendEventAsync(context, last).ConfigureAwait(false);
+            }
+
             if (failed is null) guarded.AppendSent(rest);
         }
 
@@ -251,11 +275,11 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
     }
 
     // A chunk of one choice carrying text at a slot (a path in the choice), shaped like the template.
-    private static JsonObject Chunk(JsonObject template, int index, string slot, string text, string? finish)
+    private static JsonObject? Chunk(JsonObject template, int index, string slot, string text, string? finish)
     {
         var chunk = template.DeepClone().AsObject();
         var choice = new JsonObject { ["index"] = index };
-        JsonStrings.Append(choice, slot, text);
+        if (!JsonStrings.TryAppend(choice, slot, text)) return null;
         choice["finish_reason"] = finish;
         chunk["choices"] = new JsonArray(choice);
         return chunk;

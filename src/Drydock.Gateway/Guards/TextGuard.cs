@@ -90,7 +90,47 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
     public GuardResult Output(string text, GuardMode mode, CanaryAnalyzer? canaries = null)
     {
         var verdict = Judge(text, mode, canaries);
-        return verdict.Blocked || mode != GuardMode.Redact || verdict.Findings.Count == 0 ? verdict : verdict with { Text = Redact(text, verdict.Findings) };
+        if (verdict.Blocked || mode != GuardMode.Redact || verdict.Findings.Count == 0) return verdict;
+
+        // The detector reports values that do not overlap, so a value overlapping a found one (two address-like runs
+        // sharing characters) is whole only once the found one is gone. The text is judged again with what was found
+        // blanked out (spaces keep every position), and what that finds joins the redaction, where overlapping spans
+        // are replaced by their union; a few passes at most, then the answer is blocked (fail closed).
+        return WithOverlaps(text, verdict.Findings, canaries) is { } findings
+            ? verdict with { Text = Redact(text, findings), Findings = findings }
+            : new GuardResult(true, text, Judge(Blank(text, verdict.Findings), GuardMode.Redact, canaries).Findings.Concat(verdict.Findings).ToList());
+    }
+
+    // The findings to redact: the found ones and the values overlapping them (judged again with the found ones blanked
+    // out, until nothing more shows); null when a canary shows or values still show after MaxRedactionPasses (block).
+    internal List<Finding>? WithOverlaps(string text, IReadOnlyList<Finding> found, CanaryAnalyzer? canaries)
+    {
+        var findings = found.ToList();
+        for (var pass = 0; pass < MaxRedactionPasses; pass++)
+        {
+            var again = Judge(Blank(text, findings), GuardMode.Redact, canaries);
+            if (again.Blocked) return null;
+            var more = again.Findings.Where(f => !findings.Exists(g => g.Start <= f.Start && f.End <= g.End && g.Type == f.Type)).ToList();
+            if (more.Count == 0) return findings;
+            findings.AddRange(more);
+        }
+
+        return null;
+    }
+
+    // How many times a redacted answer is judged again before the guard gives up and blocks it.
+    private const int MaxRedactionPasses = 4;
+
+    // The text with every finding's span replaced by spaces, position for position.
+    private static string Blank(string text, IEnumerable<Finding> findings)
+    {
+        var chars = text.ToCharArray();
+        foreach (var f in findings)
+        {
+            for (var i = Math.Max(0, f.Start); i < Math.Min(chars.Length, f.End); i++) chars[i] = ' ';
+        }
+
+        return new string(chars);
     }
 
     // The verdict on an answer without redacting it (the stream guard redacts only the part that leaves).
@@ -238,6 +278,20 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
             Canary = result.Canary;
             _pending = "";
             return "";
+        }
+
+        if (mode == GuardMode.Redact && result.Findings.Count > 0)
+        {
+            // Values overlapping a found one are redacted with it, as in the one-shot guard; when they do not settle, block.
+            if (guard.WithOverlaps(_sent + _pending, result.Findings, canaries) is not { } resolved)
+            {
+                Findings.AddRange(result.Findings.Where(f => f.End > offset));
+                Blocked = true;
+                _pending = "";
+                return "";
+            }
+
+            result = result with { Findings = resolved };
         }
 
         var cut = final ? _pending.Length : Cut(_pending, Tripwire is null ? _window : Math.Max(_window, RegurgitationGuard.Hold));

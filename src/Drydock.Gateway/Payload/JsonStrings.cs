@@ -232,23 +232,27 @@ internal static class JsonStrings
 
     /// <summary>
     /// Appends <paramref name="text"/> to the string at <paramref name="path"/> under <paramref name="root"/>, creating what the
-    /// path needs (objects, and array elements named by their <c>index</c>).
+    /// path needs (objects, and array elements named by their <c>index</c>). False, with nothing changed above the point
+    /// reached, when the path cannot be read or the document has another shape there (a number where the path needs an
+    /// object): an upstream's malformed stream, which the caller ends as malformed.
     /// </summary>
-    public static void Append(JsonObject root, string path, string text)
+    public static bool TryAppend(JsonObject root, string path, string text)
     {
         JsonNode current = root;
-        var segments = Segments(path);
+        if (Segments(path) is not { Count: > 0 } segments) return false;
         for (var s = 0; s < segments.Count; s++)
         {
             var (name, index, byIndex) = segments[s];
             var last = s == segments.Count - 1;
             if (name is not null)
             {
-                var o = (JsonObject)current;
+                if (current is not JsonObject o) return false;
                 if (last)
                 {
-                    o[name] = (o[name] is JsonValue v && v.TryGetValue<string>(out var before) ? before : "") + text;
-                    return;
+                    var before = o[name];
+                    if (before is not null && !(before is JsonValue v && v.TryGetValue<string>(out _))) return false;
+                    o[name] = (before is null ? "" : before.GetValue<string>()) + text;
+                    return true;
                 }
 
                 var next = o[name];
@@ -262,16 +266,17 @@ internal static class JsonStrings
             }
             else
             {
-                var a = (JsonArray)current;
+                if (current is not JsonArray a) return false;
                 JsonNode? element = byIndex
                     ? a.OfType<JsonObject>().FirstOrDefault(e => e["index"] is JsonValue v && v.TryGetValue<int>(out var i) && i == index)
                     : index < a.Count ? a[index] : null;
                 if (last)
                 {
                     // A string element by position (a list of strings).
+                    if (byIndex || (element is not null && !(element is JsonValue v && v.TryGetValue<string>(out _)))) return false;
                     while (a.Count <= index) a.Add((JsonNode?)null);
-                    a[index] = (a[index] is JsonValue v && v.TryGetValue<string>(out var before) ? before : "") + text;
-                    return;
+                    a[index] = (element is null ? "" : element.GetValue<string>()) + text;
+                    return true;
                 }
 
                 if (element is null)
@@ -288,26 +293,45 @@ internal static class JsonStrings
                 current = element;
             }
         }
+
+        return false;
     }
 
-    private static List<(string? Name, int Index, bool ByIndex)> Segments(string path)
+    /// <summary>
+    /// Whether every property name under <paramref name="node"/> can stand in a path: none empty or holding <c>.</c>,
+    /// <c>[</c> or <c>]</c>, which a path could not tell from its own separators.
+    /// </summary>
+    public static bool PathNames(JsonNode? node) => node switch
+    {
+        JsonObject o => o.All(p => p.Key.Length > 0 && p.Key.IndexOfAny(['.', '[', ']']) < 0 && PathNames(p.Value)),
+        JsonArray a => a.All(PathNames),
+        _ => true,
+    };
+
+    // The segments of a path (a name, or an array element by position or by its index); null when it cannot be read.
+    private static List<(string? Name, int Index, bool ByIndex)>? Segments(string path)
     {
         var result = new List<(string?, int, bool)>();
         var i = 0;
         while (i < path.Length)
         {
-            if (path[i] == '.') i++;
+            if (result.Count > 0 && path[i] == '.') i++;
+            if (i >= path.Length) return null;
             if (path[i] == '[')
             {
                 var close = path.IndexOf(']', i);
-                var byIndex = path[i + 1] == '#';
-                result.Add((null, int.Parse(path.AsSpan(byIndex ? i + 2 : i + 1, close - i - (byIndex ? 2 : 1)), CultureInfo.InvariantCulture), byIndex));
+                if (close < 0) return null;
+                var byIndex = i + 1 < close && path[i + 1] == '#';
+                var digits = path.AsSpan(byIndex ? i + 2 : i + 1, close - i - (byIndex ? 2 : 1));
+                if (!int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var number)) return null;
+                result.Add((null, number, byIndex));
                 i = close + 1;
                 continue;
             }
 
-            var end = path.IndexOfAny(['.', '['], i);
+            var end = path.IndexOfAny(['.', '[', ']'], i);
             if (end < 0) end = path.Length;
+            if (end == i || (end < path.Length && path[end] == ']')) return null;
             result.Add((path[i..end], 0, false));
             i = end;
         }
