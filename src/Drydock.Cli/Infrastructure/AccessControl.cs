@@ -192,20 +192,21 @@ internal static class AccessControl
         }
 
         var required = context.File["access"] is { } access && access.Value == "required";
-        return Enforce(parsed, verb, rule, args, stderr, context, required, Refuse);
+        return Enforce(parsed, verb, rule, args, stderr, context, required, emergency: false, Refuse);
     }
 
     private static int? CheckEmergency(ParseResult parsed, string verb, AccessRule? rule, string[] args, TextWriter stderr)
     {
         var context = ProjectContext.LoadForEmergency(parsed, verb);
-        return Enforce(parsed, verb, rule, args, stderr, context, required: false, message =>
+        return Enforce(parsed, verb, rule, args, stderr, context, required: false, emergency: true, refuse: message =>
         {
             stderr.WriteLine($"drydock {verb}: refused: {message}");
             return ExitCodes.UsageOrInput;
         });
     }
 
-    private static int? Enforce(ParseResult parsed, string verb, AccessRule? rule, string[] args, TextWriter stderr, ProjectContext context, bool required, Func<string, int> refuse)
+    // emergency: drydock.yaml could not be read (a verb that goes on despite that); actors in the registry then require one.
+    private static int? Enforce(ParseResult parsed, string verb, AccessRule? rule, string[] args, TextWriter stderr, ProjectContext context, bool required, bool emergency, Func<string, int> refuse)
     {
         string location;
         try
@@ -237,7 +238,7 @@ internal static class AccessControl
             {
                 // Access control set up once stays on: drydock.yaml losing its 'access: required' line does not turn it off.
                 if (!registry.Actors().Any(a => a.State(now) == "active")) return null;
-                return refuse($"the registry has actors with active grants (access control was set up), but {context.PolicyPath ?? "drydock.yaml"} does not say 'access: required'; restore that line (or revoke every actor to turn access control off)");
+                if (!emergency) return refuse($"the registry has actors with active grants (access control was set up), but {context.PolicyPath ?? "drydock.yaml"} does not say 'access: required'; restore that line (or revoke every actor to turn access control off)");
             }
 
             var name = Value(parsed, ActorOption) ?? Environment.GetEnvironmentVariable("DRYDOCK_ACTOR");
