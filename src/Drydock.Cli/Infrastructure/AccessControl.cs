@@ -195,6 +195,10 @@ internal static class AccessControl
         return Enforce(parsed, verb, rule, args, stderr, context, required, emergency: false, Refuse);
     }
 
+    // A registry that cannot be opened or read: the verb reports it when access is not required; refused when it is.
+    private static bool Unreadable(Exception e) =>
+        e is RegistryException or IOException or UnauthorizedAccessException or KeyRingException or System.Data.Common.DbException;
+
     private static int? CheckEmergency(ParseResult parsed, string verb, AccessRule? rule, string[] args, TextWriter stderr)
     {
         var context = ProjectContext.LoadForEmergency(parsed, verb);
@@ -226,12 +230,27 @@ internal static class AccessControl
         {
             registry = context.OpenRegistry();
         }
-        catch (Exception e) when (e is RegistryException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (Unreadable(e))
         {
             return required ? refuse($"access control cannot be decided: {e.Message}") : null;
         }
 
-        using (registry)
+        try
+        {
+            return Decide(parsed, verb, rule, args, stderr, context, registry, required, emergency, refuse);
+        }
+        catch (Exception e) when (Unreadable(e))
+        {
+            return required ? refuse($"access control cannot be decided: {e.Message}") : null;
+        }
+        finally
+        {
+            registry.Dispose();
+        }
+    }
+
+    private static int? Decide(ParseResult parsed, string verb, AccessRule? rule, string[] args, TextWriter stderr, ProjectContext context, ProvenanceRegistry registry, bool required, bool emergency, Func<string, int> refuse)
+    {
         {
             var now = DateTimeOffset.UtcNow;
             if (!required)
