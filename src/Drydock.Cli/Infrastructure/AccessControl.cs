@@ -184,7 +184,9 @@ internal static class AccessControl
         {
             // The emergency verbs go on despite an unrelated error in drydock.yaml; the registry's actors still decide.
             if (verb is "keys revoke" or "incident contain" && System.IO.File.Exists(e.File)) return CheckEmergency(parsed, verb, rule, args, stderr);
-            return Refuse($"access control cannot be decided: {e.Message}");
+            // Refused as the verb itself would refuse it (same message, exit 2): nothing runs on a file that cannot be read.
+            stderr.WriteLine($"drydock {verb}: {e.Message}");
+            return ExitCodes.UsageOrInput;
         }
         catch (NoProjectException)
         {
