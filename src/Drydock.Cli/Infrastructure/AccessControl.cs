@@ -167,13 +167,100 @@ internal static class AccessControl
         for (var p = result.Parent; p is System.CommandLine.Parsing.CommandResult c; p = c.Parent) parents.Insert(0, c.Command);
         var verb = VerbOf(result.Command, parents);
         Table.TryGetValue(verb, out var rule);
-        if (rule is { NoRole: true }) return null;
 
         int Refuse(string message)
         {
             stderr.WriteLine($"drydock {verb}: refused: {message}");
             return ExitCodes.UsageOrInput;
         }
+
+        int RefuseRecorded(ProjectContext? own, string message)
+        {
+            if (own is not null) ProjectGuard.Record(own, verb, message, stderr);
+            return Refuse(message);
+        }
+
+        var here = ProjectContext.FindRoot(Directory.GetCurrentDirectory());
+        if (rule is { NoRole: true }) return Owners();
+
+        if (here is not null)
+        {
+            // The current project: its own drydock.yaml and registry decide; a protected one's registry cannot be switched.
+            ProjectContext own;
+            var emergency = false;
+            try
+            {
+                own = ProjectContext.LoadOwn(here);
+            }
+            catch (ConfigFileException e)
+            {
+                // The emergency verbs go on despite an unrelated error in drydock.yaml; the registry's actors still decide.
+                if (verb is not ("keys revoke" or "incident contain") || !System.IO.File.Exists(e.File))
+                {
+                    // Refused as the verb itself would refuse it (same message, exit 2): nothing runs on a file that cannot be read.
+                    stderr.WriteLine($"drydock {verb}: {e.Message}");
+                    return ExitCodes.UsageOrInput;
+                }
+
+                own = ProjectContext.LoadOwn(here, emergency: true);
+                emergency = true;
+            }
+
+            var isProtected = ProjectGuard.IsProtected(own, out _);
+            if (isProtected != false)
+            {
+                string? named;
+                try
+                {
+                    named = ProjectContext.NamedRegistry(Value(parsed, ProjectContext.PolicyOption), Value(parsed, ProjectContext.RegistryOption));
+                    if (named is not null && !ProjectGuard.SameRegistry(named, own.RegistryLocation))
+                    {
+                        return RefuseRecorded(own, $"the project {here} is protected (its drydock.yaml says access: required or its registry has actors), so its own drydock.yaml and registry decide and the registry may not be switched: --registry, DRYDOCK_REGISTRY or --config names {named}, not the project's registry {own.RegistryLocation}; leave them out");
+                    }
+                }
+                catch (NoProjectException e)
+                {
+                    return Refuse($"access control cannot be decided: {e.Message}");
+                }
+
+                if ((isProtected == true || emergency) && Enforce(parsed, verb, rule, args, stderr, own, !emergency && own.File["access"] is { Value: "required" }, emergency, Refuse) is { } refused) return refused;
+                return Owners(); // (a registry that cannot be read, with access not required: the verb reports it)
+            }
+        }
+
+        // Every project whose state a path on the command line names: its own drydock.yaml and registry decide.
+        int? Owners()
+        {
+            foreach (var owner in ProjectGuard.OwnersNamed(parsed))
+            {
+                var isHere = here is not null && ProjectGuard.SameFolder(owner, here);
+                if (isHere && !(rule is { NoRole: true })) continue; // decided as the current project
+                var isProtected = ProjectGuard.IsProtected(owner, out var problem);
+                if (isProtected == false || verb == "actor bootstrap") continue; // bootstrap: refused by the verb once the registry has an actor
+                ProjectContext? ownerContext = null;
+                try
+                {
+                    ownerContext = ProjectContext.LoadOwn(owner, emergency: true);
+                }
+                catch (Exception e) when (e is ConfigFileException or IOException or UnauthorizedAccessException)
+                {
+                    // nothing to record into
+                }
+
+                if (rule is { NoRole: true })
+                {
+                    return RefuseRecorded(ownerContext, $"'{verb}' needs no role, so it may not read or write the state of the protected project {owner} (its .drydock/ or drydock.yaml); name a path outside it");
+                }
+
+                if (isProtected is null || ownerContext is null) return RefuseRecorded(ownerContext, $"access control cannot be decided for the project {owner}, whose state the command line names: {problem}");
+                var own = ProjectContext.LoadOwn(owner);
+                if (Enforce(parsed, verb, rule, args, stderr, own, own.File["access"] is { Value: "required" }, emergency: false, Refuse) is { } refused) return refused;
+            }
+
+            return null;
+        }
+
+        if (Owners() is { } refusedByOwner) return refusedByOwner;
 
         ProjectContext context;
         try
@@ -182,9 +269,7 @@ internal static class AccessControl
         }
         catch (ConfigFileException e)
         {
-            // The emergency verbs go on despite an unrelated error in drydock.yaml; the registry's actors still decide.
             if (verb is "keys revoke" or "incident contain" && System.IO.File.Exists(e.File)) return CheckEmergency(parsed, verb, rule, args, stderr);
-            // Refused as the verb itself would refuse it (same message, exit 2): nothing runs on a file that cannot be read.
             stderr.WriteLine($"drydock {verb}: {e.Message}");
             return ExitCodes.UsageOrInput;
         }
