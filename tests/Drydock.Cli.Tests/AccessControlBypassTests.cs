@@ -148,4 +148,27 @@ public sealed class AccessControlBypassTests : IDisposable
         Assert.True(unprotected.Exit == 2, unprotected.ToString());
         Assert.True(Directory.Exists(Path.Combine(_other.Path, ".drydock")));
     }
+
+    [Fact]
+    public async Task AnActorWithItsOwnKeyPair_IsGrantedItsPublicKeyOnly_AndTheGrantorHoldsNoPrivateKey()
+    {
+        await Projects();
+        var keyPath = Path.Combine(_outside.Path, "alice.key");
+        var keygen = await In(_outside.Path, null, "actor", "keygen", "--output", keyPath);
+        Ok(keygen);
+        Assert.Contains("BEGIN PUBLIC KEY", keygen.Stdout, StringComparison.Ordinal);
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyPath));
+        Assert.True(File.Exists(keyPath + ".pub"));
+        Assert.Equal(2, (await In(_outside.Path, null, "actor", "keygen", "--output", keyPath)).Exit); // never overwritten
+
+        var root = new Dictionary<string, string?> { ["DRYDOCK_ACTOR"] = "root" };
+        var created = await In(_dir.Path, root, "actor", "create", "alice", "--role", "viewer", "--public-key", keyPath + ".pub", "--expires", "30d", "--reason", "reads");
+        Ok(created);
+        Assert.Contains("held by alice alone", created.Stdout, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFiles(_state.Path, "alice.key*", SearchOption.AllDirectories));
+
+        // Alice acts with her own key; without it (no key where the grantor would have put one) she is refused.
+        Ok(await In(_dir.Path, new Dictionary<string, string?> { ["DRYDOCK_ACTOR"] = "alice", ["DRYDOCK_ACTOR_KEY"] = keyPath }, "model", "list"));
+        Refused(await In(_dir.Path, new Dictionary<string, string?> { ["DRYDOCK_ACTOR"] = "alice" }, "model", "list"), "actor 'alice'");
+    }
 }

@@ -19,6 +19,20 @@ internal static class ActorCommand
         command.Subcommands.Add(Grant("create", "Create an actor: an Ed25519 key pair (private key outside the project, owner-only) and a grant of roles with an expiry and a reason, recorded in the audit log.", bootstrap: false, stdout, stderr));
         command.Subcommands.Add(Grant("bootstrap", "Create the first admin actor; only while the registry has no actor at all (recorded in the audit log).", bootstrap: true, stdout, stderr));
 
+        var keygen = new Command("keygen", "Generate your own actor key pair: the private key owner-only at --output, the public key beside it (FILE.pub) and on stdout; an admin grants it with 'actor create NAME --public-key FILE.pub', so no one else ever holds your private key.");
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the private key (never overwritten); the public key goes to FILE.pub.", Required = true };
+        keygen.Options.Add(output);
+        keygen.SetAction((parse, _) => ProjectContext.Guard("actor keygen", stderr, () =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(output)!);
+            using var key = Provenance.Signing.SigningKey.Create(path);
+            stdout.WriteLine($"private key: {path} (owner-only; keep it to yourself and set DRYDOCK_ACTOR_KEY={path} when you act)");
+            stdout.WriteLine($"public key: {path}.pub ({Provenance.Signing.SigningKey.IdOf(key.PublicKey)}); give this file to an admin: drydock actor create NAME --public-key {path}.pub ...");
+            stdout.Write(File.ReadAllText(path + ".pub"));
+            return ExitCodes.Ok;
+        }));
+        command.Subcommands.Add(keygen);
+
         var list = new Command("list", "List actors: name, roles, state (active, expired, revoked), expiry, key id, who granted and why.");
         ProjectContext.AddOptions(list);
         list.SetAction((parse, _) => ProjectContext.Guard("actor list", stderr, () =>
@@ -64,7 +78,9 @@ internal static class ActorCommand
         roles.AcceptOnlyFromAmong([.. ActorRoles.All]);
         var expires = new Option<string>("--expires") { Description = "How long the grant lasts: 30d, 12h, 90m or 120s (at most 366d).", Required = true };
         var reason = new Option<string>("--reason") { Description = "Why it is granted (recorded).", Required = true };
+        var publicKey = new Option<string?>("--public-key") { Description = "The actor's own public key (from 'drydock actor keygen'): no key pair is generated, so only the actor holds its private key." };
         command.Arguments.Add(name);
+        command.Options.Add(publicKey);
         if (!bootstrap) command.Options.Add(roles);
         command.Options.Add(expires);
         command.Options.Add(reason);
@@ -83,12 +99,25 @@ internal static class ActorCommand
 
             // The grantor: the verified actor when access is required; at bootstrap, the operating-system user.
             var grantor = bootstrap ? "os:" + Environment.UserName : Actor.Current;
-            using var key = ActorKeys.Create(registry.Database, actor);
-            var grant = registry.GrantActor(actor, granted, key.PublicKey, now + lifetime, parse.GetValue(reason)!, grantor, bootstrap);
-            ProjectContext.AdvanceWitness(registry, stderr);
-            var keyPath = Path.Combine(ActorKeys.FolderOf(registry.Database), actor + ".key");
-            stdout.WriteLine($"{grant.Name}: {string.Join(", ", grant.Roles)} until {grant.Expires}, key {grant.KeyId}");
-            stdout.WriteLine($"private key: {keyPath} (owner-only; give it to {actor} alone, or set DRYDOCK_ACTOR_KEY to where it is kept)");
+            if (parse.GetValue(publicKey) is { } publicPath)
+            {
+                // The actor generated its own pair: the registry gets the public half only; no private key is written here.
+                var own = Provenance.Signing.SigningKey.LoadPublic(publicPath);
+                var granted2 = registry.GrantActor(actor, granted, own, now + lifetime, parse.GetValue(reason)!, grantor, bootstrap);
+                ProjectContext.AdvanceWitness(registry, stderr);
+                stdout.WriteLine($"{granted2.Name}: {string.Join(", ", granted2.Roles)} until {granted2.Expires}, key {granted2.KeyId}");
+                stdout.WriteLine($"private key: held by {actor} alone (it acts with DRYDOCK_ACTOR_KEY set to its own key file)");
+            }
+            else
+            {
+                using var key = ActorKeys.Create(registry.Database, actor);
+                var grant = registry.GrantActor(actor, granted, key.PublicKey, now + lifetime, parse.GetValue(reason)!, grantor, bootstrap);
+                ProjectContext.AdvanceWitness(registry, stderr);
+                var keyPath = Path.Combine(ActorKeys.FolderOf(registry.Database), actor + ".key");
+                stdout.WriteLine($"{grant.Name}: {string.Join(", ", grant.Roles)} until {grant.Expires}, key {grant.KeyId}");
+                stdout.WriteLine($"private key: {keyPath} (owner-only; give it to {actor} alone, or set DRYDOCK_ACTOR_KEY to where it is kept; separation of duties holds only when actors hold their own keys: 'drydock actor keygen' and --public-key)");
+            }
+
             if (bootstrap && context.File["access"]?.Value != "required") stderr.WriteLine("drydock actor bootstrap: now add 'access: required' to drydock.yaml: from here on every verb that needs a role refuses to run until it says so");
             return ExitCodes.Ok;
         }));

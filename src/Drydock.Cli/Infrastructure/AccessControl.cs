@@ -49,6 +49,7 @@ internal static class AccessControl
         ["model scan"] = None,
         ["threat-model init"] = None,
         ["demo"] = None,
+        ["actor keygen"] = None, // writes a new key pair where --output says (never over a file; not into a protected project's state)
         ["actor bootstrap"] = None, // allowed only while the registry has no actor (checked by the verb, in one transaction)
 
         ["init"] = Any("admin"),
