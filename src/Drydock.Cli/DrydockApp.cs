@@ -9,6 +9,30 @@ internal static class DrydockApp
 {
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
+        var root = Build(stdout, stderr);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await stderr.WriteLineAsync($"drydock: {error.Message}").ConfigureAwait(false);
+            }
+
+            await stderr.WriteLineAsync("Run 'drydock --help' (or 'drydock <verb> --help') for usage.").ConfigureAwait(false);
+            return ExitCodes.UsageOrInput;
+        }
+
+        // Access control: the one check of every verb against the role table (AccessControl.Table), before it runs.
+        if (AccessControl.Check(parsed, args, stderr) is { } refused) return refused;
+
+        // A token from the caller (Program's signal handling) replaces System.CommandLine's own handling of signals.
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = cancellationToken.CanBeCanceled ? null : TimeSpan.FromSeconds(2) };
+        return await parsed.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The command tree: every verb, each with --actor (see <see cref="AccessControl"/>).</summary>
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    {
         var root = new RootCommand("Drydock: security toolkit for fine-tuning language models (data, training, evaluation, serving).");
         root.Subcommands.Add(ScanCommand.Create(stdout, stderr));
         root.Subcommands.Add(RulesCommand.Create(stdout, stderr));
@@ -36,21 +60,8 @@ internal static class DrydockApp
         root.Subcommands.Add(EvalCommand.CreateGate(stdout, stderr));
         root.Subcommands.Add(TrainCommand.Create(stdout, stderr));
         root.Subcommands.Add(Demo.DemoCommand.Create(stdout, stderr));
-
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
-        {
-            foreach (var error in parsed.Errors)
-            {
-                await stderr.WriteLineAsync($"drydock: {error.Message}").ConfigureAwait(false);
-            }
-
-            await stderr.WriteLineAsync("Run 'drydock --help' (or 'drydock <verb> --help') for usage.").ConfigureAwait(false);
-            return ExitCodes.UsageOrInput;
-        }
-
-        // A token from the caller (Program's signal handling) replaces System.CommandLine's own handling of signals.
-        var config = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = cancellationToken.CanBeCanceled ? null : TimeSpan.FromSeconds(2) };
-        return await parsed.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
+        root.Subcommands.Add(ActorCommand.Create(stdout, stderr));
+        AccessControl.Attach(root);
+        return root;
     }
 }

@@ -28,7 +28,7 @@ internal static partial class DemoCommand
         foreach (var option in new Option[] { workdir, seeds, fresh, python, serve }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var root = Path.GetFullPath(parse.GetValue(workdir)!);
+            var root = ProjectGuard.RealPath(parse.GetValue(workdir)!);
             var previous = Directory.GetCurrentDirectory();
             var actor = Environment.GetEnvironmentVariable("DRYDOCK_ACTOR");
             try
@@ -60,6 +60,14 @@ internal static partial class DemoCommand
     // Empties the folder, keeping the pre-trained base model (and its recipe's data) unless fresh.
     private static void Prepare(string root, bool fresh)
     {
+        // The folder is emptied: never a project (drydock.yaml or .drydock/) that is not the demo's own earlier workdir.
+        var marker = Path.Combine(root, DemoMarker);
+        if (Directory.Exists(root) && !File.Exists(marker)
+            && (File.Exists(Path.Combine(root, ProjectContext.ProjectFileName)) || Directory.Exists(Path.Combine(root, ProjectContext.StateFolderName))))
+        {
+            throw new DemoException($"--workdir {root} holds a Drydock project (drydock.yaml or .drydock/) that is not an earlier demo's workdir (no {DemoMarker}); the demo empties its workdir, so it refuses this one: pass a new or empty folder");
+        }
+
         Directory.CreateDirectory(root);
         foreach (var entry in Directory.EnumerateFileSystemEntries(root))
         {
@@ -68,7 +76,11 @@ internal static partial class DemoCommand
             if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
             else File.Delete(entry);
         }
+
+        File.WriteAllText(marker, "This folder is the workdir of 'drydock demo', which empties it on every run.\n");
     }
+
+    private const string DemoMarker = ".drydock-demo";
 
     private const int Tickets = 600;
 

@@ -148,6 +148,56 @@ internal sealed class ProjectContext
     }
 
     /// <summary>
+    /// The project at <paramref name="root"/> as its own drydock.yaml says, ignoring --policy, --registry and
+    /// DRYDOCK_REGISTRY: what access control decides from. With <paramref name="emergency"/>, a file that fails the
+    /// strict reader gives the defaults and only its top-level registry (as <see cref="LoadForEmergency"/>).
+    /// </summary>
+    public static ProjectContext LoadOwn(string root, bool emergency = false)
+    {
+        var policyPath = System.IO.File.Exists(Path.Combine(root, ProjectFileName)) ? Path.Combine(root, ProjectFileName) : null;
+        ConfigNode file;
+        string? registry;
+        try
+        {
+            file = policyPath is null ? ProjectFile.Defaults : ProjectFile.Load(policyPath);
+            registry = file.Text("registry");
+        }
+        catch (ConfigFileException) when (emergency && policyPath is not null)
+        {
+            file = ProjectFile.Defaults;
+            registry = RegistryOnly(policyPath);
+        }
+
+        if (registry is not null && !registry.Contains("://", StringComparison.Ordinal) && !Path.IsPathRooted(registry)) registry = Path.Combine(root, registry);
+        return new ProjectContext(root, policyPath, file, registry);
+    }
+
+    /// <summary>
+    /// The registry a verb run here with <paramref name="policyOption"/> and <paramref name="registryOption"/> uses
+    /// (as <see cref="Load(ParseResult)"/> or, for a file that fails the strict reader, <see cref="LoadForEmergency"/>), or
+    /// null when neither those nor DRYDOCK_REGISTRY is given (the project's own) or the verb cannot run at all.
+    /// </summary>
+    public static string? NamedRegistry(string? policyOption, string? registryOption)
+    {
+        if (policyOption is null && registryOption is null && Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") is null) return null;
+        try
+        {
+            return Load(policyOption, registryOption).RegistryLocation;
+        }
+        catch (ConfigFileException e) when (System.IO.File.Exists(e.File))
+        {
+            var root = FindRoot(Directory.GetCurrentDirectory());
+            var fromFile = RegistryOnly(e.File);
+            if (fromFile is not null && !fromFile.Contains("://", StringComparison.Ordinal) && !Path.IsPathRooted(fromFile)) fromFile = Path.Combine(root ?? Path.GetDirectoryName(Path.GetFullPath(e.File))!, fromFile);
+            return registryOption ?? Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") ?? fromFile ?? (root is null ? null : Path.Combine(StateOf(root), "registry.db"));
+        }
+        catch (ConfigFileException)
+        {
+            return null; // --policy names no file: the verb refuses
+        }
+    }
+
+    /// <summary>
     /// As <see cref="Load(ParseResult)"/>, for an emergency action (revoking a key) that an unrelated error in drydock.yaml
     /// must never block: on such an error it warns on stderr and goes on with the defaults and only the file's
     /// top-level <c>registry</c> (read on its own), so the revocation still lands in the project's audit log.

@@ -18,7 +18,8 @@ internal static class ProjectFile
             ("gateway", GatewayOptions.Shape),
             ("gate", GatePolicy.Shape),
             ("training", TrainingPlan.Shape),
-            ("monitor", Gateway.Monitoring.MonitorSettings.Shape))
+            ("monitor", Gateway.Monitoring.MonitorSettings.Shape),
+            ("access", ConfigShape.OneOf("off", "required")))
         .With(PolicyLoader.Sections)
         .With(UserRuleLoader.Sections);
 

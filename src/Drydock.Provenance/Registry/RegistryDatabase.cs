@@ -84,6 +84,13 @@ public sealed class RegistryDatabase : IDisposable
             CREATE INDEX tripwire_indexes_model ON tripwire_indexes (model_id, audit_seq);
             CREATE INDEX tripwire_indexes_audit ON tripwire_indexes (audit_seq);
             """),
+        (10, "actors", """
+            CREATE TABLE actor_events (id TEXT PRIMARY KEY, name TEXT NOT NULL, action TEXT NOT NULL, roles TEXT NOT NULL, public_key TEXT, key_id TEXT, expires TEXT, reason TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE TABLE access_decisions (id TEXT PRIMARY KEY, actor TEXT NOT NULL, verb TEXT NOT NULL, role TEXT, decision TEXT NOT NULL, reason TEXT NOT NULL, challenge_sha256 TEXT, at TEXT NOT NULL, audit_seq BIGINT NOT NULL);
+            CREATE INDEX actor_events_name ON actor_events (name, audit_seq);
+            CREATE INDEX actor_events_audit ON actor_events (audit_seq);
+            CREATE INDEX access_decisions_audit ON access_decisions (audit_seq)
+            """),
     ];
 
     /// <summary>The audited tables and their columns (after <c>id</c>), in the order their audit details list them.</summary>
@@ -105,6 +112,8 @@ public sealed class RegistryDatabase : IDisposable
         ["training_plans"] = ["dataset_id", "base_sha256", "method", "plan", "plan_sha256", "envelope", "actor", "at"],
         ["tripwire_indexes"] = ["model_id", "alias", "file", "sha256", "records", "datasets", "selection", "actor", "at"],
         ["api_key_events"] = ["key_id", "action", "store", "name", "tier", "models", "created", "expires", "revoked", "fingerprint", "reason", "actor", "at"],
+        ["actor_events"] = ["name", "action", "roles", "public_key", "key_id", "expires", "reason", "actor", "at"],
+        ["access_decisions"] = ["actor", "verb", "role", "decision", "reason", "challenge_sha256", "at"],
     };
 
     private readonly IDisposable? _dataSource;
