@@ -249,31 +249,6 @@ public class CleanerTests
         }
     }
 
-    // Short tickets one or two digits apart ("Cancel order 17 please", "… 71 …") and a record that is another's user
-    // turn alone are near copies by the test the membership evaluation applies (NearCopy): the split keeps them on one
-    // side, so no held-out record is a near copy of a training record.
-    [Fact]
-    public void Clean_Holdout_ShortTicketsAFewEditsApartAndContainedTurns_StayOnOneSide()
-    {
-        using var dir = new TempDir();
-        var lines = new List<string>();
-        for (var i = 10; i < 90; i++)
-        {
-            lines.Add(Chat($"a{i}", $"Cancel order {i} please"));
-            lines.Add(Chat($"b{i}", $"Cancel order {(i % 10 * 10) + (i / 10)} please"));
-            lines.Add(Chat($"c{i}", $"My parcel {i * 37} never arrived and tracking shows nothing since {s_words[i % s_words.Length]}"));
-            lines.Add($$"""{"id": "d{{i}}", "messages": [{"role": "user", "content": "My parcel {{i * 37}} never arrived and tracking shows nothing since {{s_words[i % s_words.Length]}}"}, {"role": "assistant", "content": "Sorry about that, I have opened a trace with the courier and will write again within two days."}]}""");
-        }
-
-        var input = dir.File("in.jsonl", string.Join("", lines.Select(l => l + "\n")));
-        var (_, options) = Clean(dir, input, new CleaningPolicy { NearDedup = false, ExactDedup = false }, holdout: 0.3);
-        var training = Drydock.Datasets.DatasetReader.Texts(options.Output);
-        var heldOut = Drydock.Datasets.DatasetReader.Texts(options.Holdout!);
-        Assert.NotEmpty(heldOut);
-        Assert.NotEmpty(training);
-        foreach (var held in heldOut) Assert.DoesNotContain(training, t => Drydock.Datasets.Similarity.NearCopy.Is(t, held));
-    }
-
     private static string NearDuplicateKey(string text) => text.Replace(" please", "", StringComparison.Ordinal);
 
     private static readonly string[] s_words = ["refund", "order", "invoice", "delivery", "address", "password", "account", "ticket", "printer", "laptop",
