@@ -51,8 +51,15 @@ internal sealed class Interruption : IDisposable
         }
 
         ExitCode = code;
+        // The grace timer runs on a thread of its own, started before the cancellation callbacks run: a busy or
+        // starved thread pool, or a callback that blocks, must not keep the process alive past the grace period.
+        new Thread(() =>
+        {
+            Thread.Sleep(Grace);
+            Exit(code);
+        })
+        { IsBackground = true, Name = "drydock-interrupt-grace" }.Start();
         _cancel.Cancel();
-        _ = Task.Delay(Grace, CancellationToken.None).ContinueWith(_ => Exit(code), TaskScheduler.Default);
     }
 
     private static void Exit(int code)
