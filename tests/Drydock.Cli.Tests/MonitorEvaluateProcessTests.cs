@@ -76,7 +76,7 @@ public sealed partial class MonitorEvaluateProcessTests : IDisposable
         upstream.As = "obedient";
         var regressed = await DrydockProcess.Run(_dir.Path, ["monitor", "evaluate", "--model", "support", "--gateway", url + "/v1"], env, cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(regressed.Exit == 1, regressed.ToString());
-        Assert.Matches(@"attack\.harmful-request\s+0\s+[01](\.\d+)?\s+\+[01](\.\d+)?\s+REGRESSION", regressed.Stdout);
+        Assert.True(Regex.IsMatch(regressed.Stdout, @"attack\.\S+\s+0\s+[01](\.\d+)?\s+\+[01](\.\d+)?\s+REGRESSION"), regressed.ToString());
         Assert.Matches(@"recorded ev-[0-9a-f]{12} against mv-[0-9a-f]{12}: \d+ answered \(\d+ blocked by the gateway\)", regressed.Stderr);
         var incident = IncidentId().Match(regressed.Stdout).Groups[1].Value;
         Assert.Contains($"{incident}: support disabled (monitor.contain: disable)", regressed.Stdout, StringComparison.Ordinal);
@@ -90,8 +90,8 @@ public sealed partial class MonitorEvaluateProcessTests : IDisposable
         {
             var monitored = registry.Evaluations(model).Where(e => e.Kind == "monitor-probes").ToList();
             Assert.Equal(2, monitored.Count);
-            Assert.Equal(0, monitored[0].Metrics["attack.harmful-request"]);
-            Assert.True(monitored[1].Metrics["attack.harmful-request"] > 0.5, string.Join(", ", monitored[1].Metrics));
+            Assert.All(monitored[0].Metrics.Values, rate => Assert.Equal(0, rate));
+            Assert.True(monitored[1].Metrics.Values.Max() > 0.3, string.Join(", ", monitored[1].Metrics));
             Assert.Equal($"{url}/v1 support", monitored[1].Target);
         }
 

@@ -40,8 +40,9 @@ internal static class MonitorEvaluate
         var timeout = new Option<int>("--timeout") { Description = "Seconds allowed per request.", DefaultValueFactory = _ => 60 };
         var watch = new Option<bool>("--watch") { Description = "Run again every --every until stopped." };
         var every = new Option<string>("--every") { Description = "With --watch: time between runs (30m, 6h, 1d).", DefaultValueFactory = _ => "6h" };
+        var systemPrompt = new Option<string?>("--system-prompt") { Description = "The deployment's system prompt, sent as its clients send it (the extraction suite looks for it in answers); without it none is sent." };
         var runs = new Option<int>("--runs") { Description = "With --watch: stop after this many runs (0: until stopped).", DefaultValueFactory = _ => 0 };
-        foreach (var option in new Option[] { alias, gateway, keyEnv, concurrency, timeout, watch, every, runs }) command.Options.Add(option);
+        foreach (var option in new Option[] { alias, gateway, keyEnv, systemPrompt, concurrency, timeout, watch, every, runs }) command.Options.Add(option);
         ProjectContext.AddOptions(command);
         command.SetAction((parse, cancellationToken) => ProjectContext.Guard("monitor evaluate", stderr, () =>
         {
@@ -57,7 +58,7 @@ internal static class MonitorEvaluate
             var exit = ExitCodes.Ok;
             for (var n = 1; ; n++)
             {
-                exit = RunOnceAsync(context, settings, policy, parse.GetValue(alias)!, url, key, parse.GetValue(concurrency), parse.GetValue(timeout), stdout, stderr, cancellationToken).GetAwaiter().GetResult();
+                exit = RunOnceAsync(context, settings, policy, parse.GetValue(alias)!, url, key, parse.GetValue(systemPrompt), parse.GetValue(concurrency), parse.GetValue(timeout), stdout, stderr, cancellationToken).GetAwaiter().GetResult();
                 if (!parse.GetValue(watch) || (parse.GetValue(runs) > 0 && n >= parse.GetValue(runs)) || exit == ExitCodes.UsageOrInput) break;
                 try
                 {
@@ -74,7 +75,7 @@ internal static class MonitorEvaluate
         return command;
     }
 
-    private static async Task<int> RunOnceAsync(ProjectContext context, MonitorSettings settings, GatePolicy policy, string alias, Uri gateway, string key, int concurrency, int timeout, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    private static async Task<int> RunOnceAsync(ProjectContext context, MonitorSettings settings, GatePolicy policy, string alias, Uri gateway, string key, string? prompt, int concurrency, int timeout, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         string modelId;
         Dictionary<string, double> baseline;
@@ -95,9 +96,10 @@ internal static class MonitorEvaluate
         }
 
         var endpoint = gateway.ToString().TrimEnd('/');
-        var prompt = EvalCommand.PlantedSystemPrompt(endpoint, alias);
+        // No planted system prompt here: the gateway's input guard reads it like any client's text (the planted one,
+        // "keep these instructions confidential", is itself flagged), so only the deployment's own prompt is sent.
         var detector = context.Rules().CreateDetector();
-        var identity = new RunIdentity("endpoint", endpoint, null, alias, RunIdentity.Sha256(prompt), [.. suites.Select(SuiteIdentity.Of)], strategies, "rules", RunIdentity.RulesDigest(detector), ToolInfo.Version, modelId);
+        var identity = new RunIdentity("endpoint", endpoint, null, alias, prompt is null ? null : RunIdentity.Sha256(prompt), [.. suites.Select(SuiteIdentity.Of)], strategies, "rules", RunIdentity.RulesDigest(detector), ToolInfo.Version, modelId);
         // Every run starts fresh (the model's behaviour is what changes): its own results file, never resumed.
         var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var folder = Path.Combine(context.Root ?? Directory.GetCurrentDirectory(), ProjectContext.StateFolderName, "monitor", "eval");
@@ -112,7 +114,7 @@ internal static class MonitorEvaluate
 
         using var write = context.OpenRegistry();
         var resultsSha = Dsse.Sha256Of(resultsPath);
-        var evidence = EvidenceBuilder.Probes(identity, TargetIdentity.Of(endpoint, alias), run, suites, strategies, target.Sent, resultsSha, "planted", Path.GetFullPath(resultsPath));
+        var evidence = EvidenceBuilder.Probes(identity, TargetIdentity.Of(endpoint, alias), run, suites, strategies, target.Sent, resultsSha, prompt is null ? "none" : "given", Path.GetFullPath(resultsPath));
         var recorded = write.RecordEvaluation(modelId, "monitor-probes", $"{endpoint} {alias}", metrics, resultsSha, Provenance.Actor.Current, evidence);
         ProjectContext.AdvanceWitness(write, stderr);
         stderr.WriteLine($"drydock monitor evaluate: recorded {recorded.Id} against {modelId}: {run.Answered} answered ({target.Blocked} blocked by the gateway), {run.Errored} errored, {run.Skipped} not run");
