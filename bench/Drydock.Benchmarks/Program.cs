@@ -37,6 +37,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.ModelFileBench.Speed(args.Length > 1 ? args[1] : "bench/out/model", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1024);
     case "monitor-signals":
         return Drydock.Bench.MonitorBench.Signals(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+    case "monitor-replay":
+        return Drydock.Bench.MonitorReplay.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 4, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 7, args.Length > 3 ? args[3] : null);
     case "gateway-latency":
         return await Drydock.Bench.GatewayBench.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
     case "gateway-rate" when args.Length >= 4:
@@ -84,6 +86,7 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks quality-poisoning [SHARED_BENCH_DIR] [RECORDS] [RUNS]  planted backdoor/stuffing/conflicts: ranks and clean records flagged
                    Drydock.Benchmarks fuzz-model [CASES]             mutation fuzzing of the pickle, safetensors, GGUF and ONNX parsers
                    Drydock.Benchmarks model-scan-speed [FOLDER] [SIZE_MB]  model scan of a PyTorch zip checkpoint vs cat and sha256sum
+                   Drydock.Benchmarks monitor-replay [WEEKS] [SEED] [KEEP_FOLDER]  false alarms of hourly monitor checks on weeks of ordinary traffic; planted scraping and template found
                    Drydock.Benchmarks regurgitation-index [RECORDS] [OUT]  tripwire index: build time, size, per-answer check
                    Drydock.Benchmarks gateway-latency [REQUESTS]      sequential chat requests: upstream directly vs through the gateway
                    Drydock.Benchmarks gateway-upstream [URL]         the fast upstream alone (bench/gateway/wrk.sh)

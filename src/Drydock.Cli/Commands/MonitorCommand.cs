@@ -22,14 +22,30 @@ internal static class MonitorCommand
         var baselineTo = new Option<string?>("--baseline-to") { Description = "Baseline end, UTC (default: the window's start)." };
         var html = new Option<string?>("--html") { Description = "Also write the report as a self-contained HTML page (inline SVG charts, no scripts)." };
         var format = DatasetCommand.FormatOption("table", "json");
-        foreach (var option in new Option[] { folder, from, to, baselineFrom, baselineTo, html, format }) command.Options.Add(option);
+        var watch = new Option<bool>("--watch") { Description = "Keep comparing (the window moving with the clock) every --every; a signal that crosses its threshold raises an alert: the alerts log beside the request log, stderr, monitor.webhook, and with monitor.incidents an incident." };
+        var every = new Option<string>("--every") { Description = "With --watch: time between checks (30s, 5m, 6h, 1d).", DefaultValueFactory = _ => "5m" };
+        var checks = new Option<int>("--checks") { Description = "With --watch: stop after this many checks (0: run until stopped).", DefaultValueFactory = _ => 0 };
+        foreach (var option in new Option[] { folder, from, to, baselineFrom, baselineTo, html, format, watch, every, checks }) command.Options.Add(option);
         ProjectContext.AddOptions(command);
-        command.SetAction((parse, _) => ProjectContext.Guard("monitor", stderr, () =>
+        command.Subcommands.Add(MonitorEvaluate.Create(stdout, stderr));
+        command.SetAction((parse, cancellationToken) => ProjectContext.Guard("monitor", stderr, () =>
         {
             var context = ProjectContext.Load(parse);
             var settings = MonitorSettings.Read(context.File["monitor"]);
             var logFolder = parse.GetValue(folder) ?? GatewayCommands.RequestLogFolder;
             if (!Directory.Exists(logFolder)) throw new ArgumentException($"no request log folder {logFolder} (--folder); the gateway writes its signals there");
+            if (parse.GetValue(watch))
+            {
+                if (parse.GetValue(from) is not null || parse.GetValue(to) is not null || parse.GetValue(html) is not null) throw new ArgumentException("--watch compares the last monitor.window-hours up to now: --from, --to and --html do not apply");
+                if (parse.GetValue(checks) < 0) throw new ArgumentException("--checks must be 0 or more");
+                var pinnedTo = Time(parse.GetValue(baselineTo), "--baseline-to");
+                var pinnedFrom = Time(parse.GetValue(baselineFrom), "--baseline-from");
+                if (pinnedTo is null != pinnedFrom is null) throw new ArgumentException("--watch with a pinned baseline needs both --baseline-from and --baseline-to");
+                if (pinnedTo <= pinnedFrom) throw new ArgumentException("the baseline ends before it starts (--baseline-from, --baseline-to)");
+                var pinned = pinnedFrom is { } f && pinnedTo is { } t ? new MonitorPeriod(f, t) : null;
+                return MonitorWatch.RunAsync(context, settings, logFolder, Duration(parse.GetValue(every)!, "--every"), parse.GetValue(checks), pinned, stdout, stderr, cancellationToken).GetAwaiter().GetResult();
+            }
+
             var windowTo = Time(parse.GetValue(to), "--to") ?? DateTimeOffset.UtcNow;
             var windowFrom = Time(parse.GetValue(from), "--from") ?? windowTo.AddHours(-settings.WindowHours);
             var baseTo = Time(parse.GetValue(baselineTo), "--baseline-to") ?? windowFrom;
@@ -46,6 +62,23 @@ internal static class MonitorCommand
             return report.Alert ? ExitCodes.Findings : ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>A duration such as 30s, 5m, 6h or 1d (at least a second).</summary>
+    internal static TimeSpan Duration(string text, string option)
+    {
+        if (text.Length >= 2 && long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 && n <= 100_000)
+        {
+            switch (text[^1])
+            {
+                case 's': return TimeSpan.FromSeconds(n);
+                case 'm': return TimeSpan.FromMinutes(n);
+                case 'h': return TimeSpan.FromHours(n);
+                case 'd': return TimeSpan.FromDays(n);
+            }
+        }
+
+        throw new ArgumentException($"{option} '{text}' is not a duration (30s, 5m, 6h, 1d)");
     }
 
     private static DateTimeOffset? Time(string? text, string option) => text is null ? null

@@ -78,6 +78,7 @@ internal static class AccessControl
         ["serve"] = Any("release-manager", "admin"),
         ["serve-model"] = Any("ml-engineer", "release-manager", "admin"),
         ["monitor"] = Any("incident-responder", "security-reviewer", "auditor", "admin"),
+        ["monitor evaluate"] = Any("incident-responder", "security-reviewer", "admin"), // records evaluations, opens incidents, may contain
         ["incident contain"] = Any("incident-responder", "admin"),
         ["incident close"] = Any("incident-responder", "admin"),
         ["incident list"] = Any("incident-responder", "security-reviewer", "auditor", "admin"),

@@ -50,6 +50,24 @@ public sealed record MonitorSettings
     /// <summary>Canary hits in the window that alert (any, by default).</summary>
     public long CanaryHits { get; init; } = 1;
 
+    /// <summary><c>drydock monitor --watch</c>: the URL its alerts are posted to (JSON), or null.</summary>
+    public Uri? Webhook { get; init; }
+
+    /// <summary>The environment variable holding the webhook URL (a URL that carries a token stays out of drydock.yaml), or null.</summary>
+    public string? WebhookEnv { get; init; }
+
+    /// <summary>Retries of a webhook POST that failed (backoff 1 s, 2 s, 4 s, …).</summary>
+    public int WebhookRetries { get; init; } = 4;
+
+    /// <summary><c>drydock monitor --watch</c> opens an incident (drift, abuse, regression) in the registry for each alert.</summary>
+    public bool Incidents { get; init; }
+
+    /// <summary><c>drydock monitor evaluate</c>: the rise of an attack success rate over the gate's baseline that is a regression.</summary>
+    public double EvaluateRegression { get; init; } = 0.05;
+
+    /// <summary><c>drydock monitor evaluate</c> on a regression: off, disable (kill switch) or revert the alias.</summary>
+    public string Contain { get; init; } = "off";
+
     /// <summary>The shape of the <c>monitor:</c> section.</summary>
     public static MapShape Shape { get; } = ConfigShape.Map(
         ("bucket-seconds", ConfigShape.Integer(1, 3600)),
@@ -65,7 +83,13 @@ public sealed record MonitorSettings
         ("rate-change", ConfigShape.Number(0, 1)),
         ("new-templates", ConfigShape.Number(0, 1)),
         ("volume-ratio", ConfigShape.Number(1)),
-        ("canary-hits", ConfigShape.Integer(1)));
+        ("canary-hits", ConfigShape.Integer(1)),
+        ("webhook", ConfigShape.Text),
+        ("webhook-env", ConfigShape.Text),
+        ("webhook-retries", ConfigShape.Integer(0, 10)),
+        ("incidents", ConfigShape.Boolean),
+        ("evaluate-regression", ConfigShape.Number(0, 1)),
+        ("contain", ConfigShape.OneOf("off", "disable", "revert")));
 
     /// <summary>The settings of a checked <c>monitor:</c> section (null: the defaults).</summary>
     public static MonitorSettings Read(ConfigNode? monitor)
@@ -74,8 +98,21 @@ public sealed record MonitorSettings
         if (monitor is null) return d;
         if (monitor.Number("psi") is <= 0) throw monitor.Error("psi", "must be above 0");
         if (monitor.Number("p-value") is <= 0) throw monitor.Error("p-value", "must be above 0");
+        Uri? webhook = null;
+        if (monitor.Text("webhook") is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out webhook) || webhook.Scheme is not ("http" or "https")))
+        {
+            throw monitor.Error("webhook", "must be an http(s) URL");
+        }
+
+        if (webhook is not null && monitor.Has("webhook-env")) throw monitor.Error("webhook-env", "give webhook or webhook-env, not both");
         return new MonitorSettings
         {
+            Webhook = webhook,
+            WebhookEnv = monitor.Text("webhook-env"),
+            WebhookRetries = monitor.Integer("webhook-retries") ?? d.WebhookRetries,
+            Incidents = monitor.Boolean("incidents") ?? d.Incidents,
+            EvaluateRegression = monitor.Number("evaluate-regression") ?? d.EvaluateRegression,
+            Contain = monitor.Text("contain") ?? d.Contain,
             BucketSeconds = monitor.Integer("bucket-seconds") ?? d.BucketSeconds,
             FlushSeconds = monitor.Integer("flush-seconds") ?? d.FlushSeconds,
             WindowHours = monitor.Integer("window-hours") ?? d.WindowHours,

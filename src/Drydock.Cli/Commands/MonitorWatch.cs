@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Drydock.Cli.Infrastructure;
+using Drydock.Gateway.Monitoring;
+
+namespace Drydock.Cli.Commands;
+
+/// <summary>
+/// <c>drydock monitor --watch</c>: the comparison again every <c>--every</c>, over a window that moves with the clock.
+/// A signal that crosses its threshold (and did not at the check before) raises an alert: a line in the alerts log
+/// beside the gateway's request log (<c>alerts-YYYY-MM-DD.jsonl</c>, owner-only), a line on stderr, a JSON POST to
+/// <c>monitor.webhook</c> (queued, retried with backoff, never holding up the checks) and, with
+/// <c>monitor.incidents: true</c>, an incident per kind (<c>drift</c>, <c>abuse</c>, <c>regression</c>) in the
+/// registry's incident timeline. Alerts hold signal names, figures, key ids and incident ids; never request text.
+/// </summary>
+internal static class MonitorWatch
+{
+    public static async Task<int> RunAsync(ProjectContext context, MonitorSettings settings, string folder, TimeSpan every, int checks, MonitorPeriod? pinnedBaseline, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var url = WebhookUrl(settings);
+        if (settings.Incidents)
+        {
+            using var registry = context.OpenRegistry(); // a registry that cannot be opened fails now, not at the first alert
+        }
+
+        void Log(string line)
+        {
+            lock (stderr) stderr.WriteLine($"drydock monitor: {line}");
+        }
+
+        await using var webhook = url is null ? null : new AlertWebhook(url, settings.WebhookRetries, Log);
+        Log($"watching {folder} every {every.TotalSeconds:0} s{(webhook is null ? "" : $"; alerts to webhook {webhook.Host}")}{(settings.Incidents ? "; alerts open incidents" : "")}");
+        var crossing = new HashSet<string>(StringComparer.Ordinal);
+        var reported = new HashSet<(string, long)>();
+        for (var n = 1; checks == 0 || n <= checks; n++)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var window = new MonitorPeriod(now.AddHours(-settings.WindowHours), now);
+            var baseline = pinnedBaseline ?? new MonitorPeriod(window.From.AddDays(-settings.BaselineDays), window.From);
+            if (baseline.From < window.To && window.From < baseline.To)
+            {
+                Log($"check {n}: the pinned baseline overlaps the window ({DriftMonitor.Time(window.From)} – {DriftMonitor.Time(window.To)}); not compared");
+            }
+            else
+            {
+                var report = DriftMonitor.Compare(folder, window, baseline, settings);
+                foreach (var s in report.Skipped.Where(s => reported.Add((s.File, s.Line)))) Log($"{s.File}:{s.Line}: {s.Reason}; line skipped");
+                var crossed = report.Results.Where(r => r.Status == "drift").ToList();
+                var fresh = crossed.Where(r => !crossing.Contains(r.Signal)).ToList();
+                lock (stderr)
+                {
+                    stdout.WriteLine($"{DriftMonitor.Time(now)} check {n}: window {report.WindowTotals.Requests} requests, baseline {report.BaselineTotals.Requests}: " +
+                        (crossed.Count == 0 ? "quiet" : "crossed " + string.Join(", ", crossed.Select(r => $"{r.Signal} ({r.Kind})"))) +
+                        (report.Notes.Count > 0 ? " [" + string.Join("; ", report.Notes) + "]" : ""));
+                    stdout.Flush();
+                }
+
+                if (fresh.Count > 0) Raise(context, settings, folder, report, fresh, webhook, Log);
+                crossing = [.. crossed.Select(r => r.Signal)];
+            }
+
+            if (checks != 0 && n == checks) break;
+            try
+            {
+                await Task.Delay(every, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>The webhook URL from <c>monitor.webhook</c> or the variable <c>monitor.webhook-env</c> names; an unset or bad variable is an error.</summary>
+    internal static Uri? WebhookUrl(MonitorSettings settings)
+    {
+        if (settings.Webhook is not null || settings.WebhookEnv is not { } name) return settings.Webhook;
+        var value = Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"monitor.webhook-env names {name}, which is not set");
+        return Uri.TryCreate(value, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url : throw new ArgumentException($"monitor.webhook-env: {name} does not hold an http(s) URL");
+    }
+
+    private static void Raise(ProjectContext context, MonitorSettings settings, string folder, MonitorReport report, List<DriftResult> fresh, AlertWebhook? webhook, Action<string> log)
+    {
+        var keys = report.Keys.Where(k => k.High > 0).Take(5).ToList();
+        var incidents = new JsonArray();
+        if (settings.Incidents)
+        {
+            try
+            {
+                using var registry = context.OpenRegistry();
+                foreach (var group in fresh.GroupBy(r => r.Kind))
+                {
+                    var note = string.Join("; ", group.Select(Describe)) + (group.Key == "abuse" && keys.Count > 0 ? "; keys " + string.Join(", ", keys.Select(k => $"{k.Key} ({k.High} high, max {k.Max:0.00})")) : "");
+                    var severity = group.Any(r => r.Signal == "canary-hits") ? "critical" : group.Key == "drift" ? "medium" : "high";
+                    var id = registry.OpenIncident(group.Key, severity, "gateway:signals", $"drydock monitor: {note}", Provenance.Actor.Current);
+                    incidents.Add((JsonNode)JsonValue.Create(id)!);
+                    log($"incident {id} ({group.Key}, {severity}) opened");
+                }
+            }
+            catch (Exception e) when (e is Provenance.Registry.RegistryException or System.Data.Common.DbException or InvalidOperationException or IOException)
+            {
+                log($"could not open an incident: {e.Message} (the alert is raised without one)");
+            }
+        }
+
+        var alert = new JsonObject
+        {
+            ["source"] = "drydock monitor",
+            ["at"] = DriftMonitor.Time(DateTimeOffset.UtcNow),
+            ["kinds"] = new JsonArray([.. fresh.Select(r => r.Kind).Distinct(StringComparer.Ordinal).Select(k => (JsonNode)JsonValue.Create(k)!)]),
+            ["signals"] = new JsonArray([.. fresh.Select(r => (JsonNode)new JsonObject
+            {
+                ["signal"] = r.Signal, ["kind"] = r.Kind, ["test"] = r.Test, ["baseline"] = Finite(r.Baseline), ["window"] = Finite(r.Window),
+                ["statistic"] = Finite(r.Statistic), ["pValue"] = r.PValue is { } p ? Finite(p) : null, ["threshold"] = Finite(r.Threshold),
+            })]),
+            ["window"] = Period(report.Window, report.WindowTotals.Requests),
+            ["baseline"] = Period(report.Baseline, report.BaselineTotals.Requests),
+            ["keys"] = new JsonArray([.. keys.Select(k => (JsonNode)new JsonObject { ["key"] = k.Key, ["requests"] = k.Requests, ["extractionHigh"] = k.High, ["extractionMax"] = Math.Round(k.Max, 2) })]),
+            ["incidents"] = incidents,
+        };
+        var json = alert.ToJsonString();
+        try
+        {
+            AppendLine(Path.Combine(folder, $"alerts-{DateTime.UtcNow:yyyy-MM-dd}.jsonl"), json);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log($"could not write the alerts log: {e.Message}");
+        }
+
+        log($"ALERT: {string.Join("; ", fresh.Select(r => $"({r.Kind}) {Describe(r)}"))}{(incidents.Count > 0 ? "; incidents " + string.Join(", ", incidents.Select(i => (string)i!)) : "")}");
+        webhook?.Post(json);
+    }
+
+    private static string Describe(DriftResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Signal}: {r.Test} {r.Statistic:0.####} against {r.Threshold:0.####} (baseline {r.Baseline:0.####}, window {r.Window:0.####})");
+
+    private static JsonNode? Finite(double value) => double.IsFinite(value) ? JsonValue.Create(Math.Round(value, 6)) : null;
+
+    private static JsonObject Period(MonitorPeriod period, long requests) =>
+        new() { ["from"] = DriftMonitor.Time(period.From), ["to"] = DriftMonitor.Time(period.To), ["requests"] = requests };
+
+    private static void AppendLine(string path, string json)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using var stream = new FileStream(path, options);
+        stream.Write(Encoding.UTF8.GetBytes(json + "\n"));
+    }
+}

@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Drydock.Tests.Shared;
+
+namespace Drydock.Cli.Tests;
+
+/// <summary>
+/// <c>drydock monitor --watch</c> as operators run it: the built CLI in its own process over a signal log in the
+/// gateway's format (a week of ordinary traffic as baseline, the last day as window), a real local HTTP receiver for
+/// its webhook, and one that is down. An extraction burst and a new template planted while it watches raise one alert
+/// (webhook, alerts log, stderr, incidents); a receiver that is down is retried with backoff while the checks go on.
+/// </summary>
+public sealed class MonitorWatchProcessTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Folder => Path.Combine(_dir.Path, ".drydock", "gateway", "requests");
+
+    [Fact]
+    public async Task Watch_PlantedBurst_RaisesOneAlert_ToTheWebhook_TheAlertsLog_AndIncidents()
+    {
+        var port = DrydockProcess.FreePort();
+        using var receiver = new HttpListener();
+        receiver.Prefixes.Add($"http://127.0.0.1:{port}/");
+        receiver.Start();
+        var posts = new List<(string Method, string Type, string Body)>();
+        _ = Task.Run(async () =>
+        {
+            while (receiver.IsListening)
+            {
+                var context = await receiver.GetContextAsync();
+                using var reader = new StreamReader(context.Request.InputStream);
+                var body = await reader.ReadToEndAsync();
+                lock (posts) posts.Add((context.Request.HttpMethod, context.Request.ContentType ?? "", body));
+                context.Response.StatusCode = 204;
+                context.Response.Close();
+            }
+        }, TestContext.Current.CancellationToken);
+
+        await Project($"  webhook: http://127.0.0.1:{port}/hooks/T0KEN-in-path\n  incidents: true\n");
+        var now = DateTimeOffset.UtcNow;
+        await Ordinary(now);
+        using var watch = DrydockProcess.Start(_dir.Path, ["monitor", "--watch", "--every", "2s", "--checks", "4"]);
+        await Until(() => watch.Output.Contains("check 1:", StringComparison.Ordinal), watch);
+        Assert.Contains("check 1: window 2400 requests, baseline 16800: quiet", watch.Output, StringComparison.Ordinal);
+
+        // The burst lands while it watches: one key scraping, with a template the baseline never had.
+        await Rows([now.AddMinutes(-30)], at => $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"promptLength":[0,0,0,0,0,0,800,0,0,0,0,0],"latency":[0,0,0,0,0,0,0,800,0,0,0,0],"templates":{"0000cccc":800}}""");
+        await Until(() => watch.HasExited, watch, seconds: 90);
+        var output = watch.Output;
+        Assert.Contains("check 4:", output, StringComparison.Ordinal);
+        Assert.Matches(@"check \d: window 3200 requests, baseline 16800: crossed .*extraction \(abuse\)", output);
+        Assert.Contains($"alerts to webhook http://127.0.0.1:{port}; alerts open incidents", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("T0KEN", output, StringComparison.Ordinal); // the URL's path (a token, often) is never logged
+        Assert.Contains("alert delivered", output, StringComparison.Ordinal);
+
+        // One alert for the burst (the checks after it still cross, and do not alert again).
+        await Until(() => { lock (posts) return posts.Count > 0; }, watch);
+        List<(string Method, string Type, string Body)> received;
+        lock (posts) received = [.. posts];
+        var post = Assert.Single(received);
+        Assert.Equal("POST", post.Method);
+        Assert.StartsWith("application/json", post.Type, StringComparison.Ordinal);
+        var alert = JsonNode.Parse(post.Body)!;
+        var signals = alert["signals"]!.AsArray().Select(s => (string)s!["signal"]!).ToList();
+        Assert.Contains("extraction", signals);
+        Assert.Contains("templates", signals);
+        Assert.Equal(new[] { "abuse", "drift" }, alert["kinds"]!.AsArray().Select(k => (string)k!).Order(StringComparer.Ordinal));
+        Assert.Equal("ddk_scraper", (string)alert["keys"]![0]!["key"]!);
+        Assert.Equal(3200, (long)alert["window"]!["requests"]!);
+        var incidents = alert["incidents"]!.AsArray().Select(i => (string)i!).ToList();
+        Assert.Equal(2, incidents.Count);
+
+        // The alerts log beside the request log holds the same alert; the incidents are in the registry's timeline.
+        var log = Assert.Single(Directory.GetFiles(Folder, "alerts-*.jsonl"));
+        Assert.Equal(post.Body, Assert.Single(await File.ReadAllLinesAsync(log, TestContext.Current.CancellationToken)));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(log));
+        var list = await DrydockProcess.Run(_dir.Path, "incident", "list");
+        Assert.Matches($@"{incidents[0]}\s.*\b(abuse|drift)\b", list.Stdout);
+        var shown = new List<string>();
+        foreach (var id in incidents) shown.Add((await DrydockProcess.Run(_dir.Path, "incident", "show", id)).Stdout);
+        var abuse = Assert.Single(shown, s => s.Contains(": abuse, high", StringComparison.Ordinal));
+        Assert.Contains("ddk_scraper", abuse, StringComparison.Ordinal);
+        Assert.Contains("extraction: chi-square", abuse, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Watch_WebhookDown_IsRetriedWithBackoffAndLogged_WhileTheChecksGoOn()
+    {
+        var port = DrydockProcess.FreePort(); // nothing listens there
+        await Project($"  webhook: http://127.0.0.1:{port}/alerts\n  webhook-retries: 3\n");
+        var now = DateTimeOffset.UtcNow;
+        await Ordinary(now);
+        await Rows([now.AddMinutes(-30)], at => $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"templates":{"0000cccc":800}}""");
+        // And a line cut short: reported with its file and line, once, and skipped.
+        var day = Path.Combine(Folder, $"signals-{now.UtcDateTime:yyyy-MM-dd}.jsonl");
+        await File.AppendAllTextAsync(day, "{\"at\":17000,\"alias\":\"ti", TestContext.Current.CancellationToken);
+        var lines = (await File.ReadAllLinesAsync(day, TestContext.Current.CancellationToken)).Length;
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var run = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--every", "1s", "--checks", "3"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.Contains("ALERT: (abuse) extraction: chi-square", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("retry 1 of 3 in 1 s", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("retry 2 of 3 in 2 s", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("retry 3 of 3 in 4 s", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("alert not delivered after 4 attempt(s) (unreachable: ConnectionError); given up (it is in the alerts log)", run.Stderr, StringComparison.Ordinal);
+        // The checks went on while the webhook was retried: all three ran before it gave up (7 s of backoff).
+        Assert.Contains("check 3:", run.Stdout, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(7), "the process left before the webhook's retries");
+        Assert.Single(Directory.GetFiles(Folder, "alerts-*.jsonl"));
+        Assert.Equal(1, CountOf(run.Stderr, $"{day}:{lines}: "));
+    }
+
+    [Fact]
+    public async Task Watch_BadSettings_ExitTwo_NamingFileLineAndField()
+    {
+        await Project("  webhook-retry: 3\n");
+        var unknown = await DrydockProcess.Run(_dir.Path, "monitor", "--watch", "--checks", "1");
+        Assert.Equal(2, unknown.Exit);
+        Assert.Matches(@"drydock\.yaml:\d+: monitor\.webhook-retry", unknown.Stderr);
+
+        await Project("  webhook: ftp://example.invalid/x\n");
+        var scheme = await DrydockProcess.Run(_dir.Path, "monitor", "--watch", "--checks", "1");
+        Assert.Equal(2, scheme.Exit);
+        Assert.Matches(@"drydock\.yaml:\d+: monitor\.webhook: must be an http\(s\) URL", scheme.Stderr);
+
+        await Project("  webhook-env: DRYDOCK_TEST_NO_SUCH_HOOK\n");
+        var unset = await DrydockProcess.Run(_dir.Path, "monitor", "--watch", "--checks", "1");
+        Assert.Equal(2, unset.Exit);
+        Assert.Contains("DRYDOCK_TEST_NO_SUCH_HOOK, which is not set", unset.Stderr, StringComparison.Ordinal);
+
+        var every = await DrydockProcess.Run(_dir.Path, "monitor", "--watch", "--every", "soon");
+        Assert.Equal(2, every.Exit);
+        Assert.Contains("--every 'soon' is not a duration", every.Stderr, StringComparison.Ordinal);
+    }
+
+    // A project whose drydock.yaml has a monitor: section with `extra`, and the gateway's log folder.
+    private async Task Project(string extra)
+    {
+        if (!File.Exists(Path.Combine(_dir.Path, "drydock.yaml"))) Assert.Equal(0, (await DrydockProcess.Run(_dir.Path, "init")).Exit);
+        var yaml = Path.Combine(_dir.Path, "drydock.yaml");
+        var text = await File.ReadAllTextAsync(yaml, TestContext.Current.CancellationToken);
+        var at = text.IndexOf("\nmonitor:\n", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(yaml, (at < 0 ? text : text[..at]) + "\nmonitor:\n" + extra, TestContext.Current.CancellationToken);
+        Directory.CreateDirectory(Folder);
+    }
+
+    // A week of ordinary hourly traffic as baseline and the last day as window: 100 requests an hour, two templates.
+    private Task Ordinary(DateTimeOffset now) =>
+        Rows([.. Enumerable.Range(0, 24 * 8).Select(h => now.AddMinutes(-30 - (60 * h)))], at =>
+            $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_app","requests":100,"tokens":4000,"latencyMs":20000,"answers":100,"refusals":5,"promptLength":[0,0,0,0,0,10,40,40,10,0,0,0],"latency":[0,0,0,0,0,0,0,60,40,0,0,0],"templates":{"0000aaaa":50,"0000bbbb":50}}""");
+
+    // Rows in the signal log's day files.
+    private async Task Rows(IEnumerable<DateTimeOffset> times, Func<long, string> row)
+    {
+        foreach (var day in times.GroupBy(t => t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))
+        {
+            var text = new StringBuilder();
+            foreach (var t in day) text.Append(row(t.ToUnixTimeSeconds())).Append('\n');
+            await File.AppendAllTextAsync(Path.Combine(Folder, $"signals-{day.Key}.jsonl"), text.ToString(), TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static int CountOf(string text, string part)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + part.Length, StringComparison.Ordinal)) count++;
+        return count;
+    }
+
+    private static async Task Until(Func<bool> condition, RunningDrydock process, int seconds = 60)
+    {
+        for (var waited = 0; waited < seconds * 10; waited++)
+        {
+            if (condition()) return;
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Fail($"not within {seconds} s:\n{process.Output}");
+    }
+}
