@@ -77,7 +77,8 @@ internal static class AccessControl
         ["deploy"] = new([], DeployRoles, (parse, registry, actor) => parse.GetValue<string?>("--model") is { } model && parse.GetValue<string?>("alias") is not null ? Registrant(registry, "model", model, actor, "deploy") : null),
         ["serve"] = Any("release-manager", "admin"),
         ["serve-model"] = Any("ml-engineer", "release-manager", "admin"),
-        ["monitor"] = Any("incident-responder", "security-reviewer", "auditor", "admin"),
+        // --watch writes alerts and may open incidents: not for the read-only auditor.
+        ["monitor"] = new([], parse => parse.GetValue<bool>("--watch") ? ["incident-responder", "security-reviewer", "admin"] : ["incident-responder", "security-reviewer", "auditor", "admin"]),
         ["monitor evaluate"] = Any("incident-responder", "security-reviewer", "admin"), // records evaluations, opens incidents, may contain
         ["incident contain"] = Any("incident-responder", "admin"),
         ["incident close"] = Any("incident-responder", "admin"),
