@@ -115,7 +115,9 @@ internal static class AccessControl
         string registrant;
         try
         {
-            registrant = kind == "dataset" ? registry.GetDataset(id).RegisteredBy : kind == "model" ? registry.GetModel(id).RegisteredBy : "";
+            (var rowId, registrant) = kind == "dataset" ? (registry.GetDataset(id) is var d ? (d.Id, d.RegisteredBy) : default)
+                : kind == "model" ? (registry.GetModel(id) is var m ? (m.Id, m.RegisteredBy) : default) : ("", "");
+            if (rowId.Length > 0 && registry.RegistrationProblem(kind, rowId) is { } edited) return $"{kind} record edited outside drydock: {edited}; run 'drydock audit verify'";
         }
         catch (RegistryException)
         {
@@ -341,13 +343,6 @@ internal static class AccessControl
     {
         {
             var now = DateTimeOffset.UtcNow;
-            if (!required)
-            {
-                // Access control set up once stays on: drydock.yaml losing its 'access: required' line does not turn it off.
-                if (!registry.Actors().Any(a => a.State(now) == "active")) return null;
-                if (!emergency) return refuse($"the registry has actors with active grants (access control was set up), but {context.PolicyPath ?? "drydock.yaml"} does not say 'access: required'; restore that line (or revoke every actor to turn access control off)");
-            }
-
             var name = Value(parsed, ActorOption) ?? Environment.GetEnvironmentVariable("DRYDOCK_ACTOR");
             name = name?.Trim();
             int Record(string actor, string? role, bool allowed, string reason, string? challengeSha = null)
@@ -355,6 +350,20 @@ internal static class AccessControl
                 registry.RecordAccessDecision(actor, verb, role, allowed, reason, challengeSha);
                 ProjectContext.AdvanceWitness(registry, stderr);
                 return allowed ? 0 : refuse(reason);
+            }
+
+            // The grants decide only as drydock wrote them: a row edited, added or deleted behind the audit log's back is refused.
+            if (registry.ActorRecordsProblem() is { } edited)
+            {
+                var who = name is { Length: > 0 } && ProvenanceRegistry.ActorNameProblem(name) is null ? name : "(none)";
+                return Record(who, null, false, $"actor record edited outside drydock: {edited}; run 'drydock audit verify'");
+            }
+
+            if (!required)
+            {
+                // Access control set up once stays on: drydock.yaml losing its 'access: required' line does not turn it off.
+                if (!registry.Actors().Any(a => a.State(now) == "active")) return null;
+                if (!emergency) return refuse($"the registry has actors with active grants (access control was set up), but {context.PolicyPath ?? "drydock.yaml"} does not say 'access: required'; restore that line (or revoke every actor to turn access control off)");
             }
 
             if (rule is null) return Record(name is { Length: > 0 } ? name : "(none)", null, false, $"'{verb}' is not in the access table, so no role may run it (fail closed)");

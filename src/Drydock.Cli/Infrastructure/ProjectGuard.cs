@@ -110,6 +110,7 @@ internal static class ProjectGuard
             if (!url && !File.Exists(location)) return false;
             using var registry = own.OpenRegistry();
             var now = DateTimeOffset.UtcNow;
+            if (registry.ActorRecordsProblem() is not null) return true; // actor rows edited outside drydock: protected, and the check refuses
             return registry.Actors().Any(a => a.State(now) == "active");
         }
         catch (Exception e) when (e is RegistryException or IOException or UnauthorizedAccessException or ArgumentException or System.Data.Common.DbException or Provenance.KeyRingException)
