@@ -68,6 +68,17 @@ internal static partial class DemoCommand
             throw new DemoException($"--workdir {root} holds a Drydock project (drydock.yaml or .drydock/) that is not an earlier demo's workdir (no {DemoMarker}); the demo empties its workdir, so it refuses this one: pass a new or empty folder");
         }
 
+        // Nor a folder inside a project (the demo's project would be nested in it), nor one holding a project deeper down.
+        if (ProjectContext.EnclosingRoot(root) is { } outer)
+        {
+            throw new DemoException($"--workdir {root} lies inside the Drydock project {outer}; the demo makes a project of its own and empties its workdir, so it refuses a folder inside another project: pass a new folder outside it");
+        }
+
+        if (Directory.Exists(root) && NestedProject(root) is { } nested)
+        {
+            throw new DemoException($"--workdir {root} holds the Drydock project {nested} further down; the demo empties its workdir, so it refuses this one: pass a new or empty folder");
+        }
+
         Directory.CreateDirectory(root);
         foreach (var entry in Directory.EnumerateFileSystemEntries(root))
         {
@@ -81,6 +92,21 @@ internal static partial class DemoCommand
     }
 
     private const string DemoMarker = ".drydock-demo";
+
+    // The first folder below root (links not followed) holding drydock.yaml or .drydock/, or null.
+    private static string? NestedProject(string root)
+    {
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint };
+        foreach (var entry in Directory.EnumerateFileSystemEntries(root, "*", options))
+        {
+            var name = Path.GetFileName(entry);
+            var parent = Path.GetDirectoryName(entry)!;
+            if (parent == root) continue; // the workdir's own drydock.yaml and .drydock/ (an earlier demo's, checked above)
+            if (name == ProjectContext.ProjectFileName || name == ProjectContext.StateFolderName) return parent;
+        }
+
+        return null;
+    }
 
     private const int Tickets = 600;
 

@@ -117,7 +117,9 @@ internal static class AccessControl
         string registrant;
         try
         {
-            registrant = kind == "dataset" ? registry.GetDataset(id).RegisteredBy : kind == "model" ? registry.GetModel(id).RegisteredBy : "";
+            (var rowId, registrant) = kind == "dataset" ? (registry.GetDataset(id) is var d ? (d.Id, d.RegisteredBy) : default)
+                : kind == "model" ? (registry.GetModel(id) is var m ? (m.Id, m.RegisteredBy) : default) : ("", "");
+            if (rowId.Length > 0 && registry.RegistrationProblem(kind, rowId) is { } edited) return $"{kind} record edited outside drydock: {edited}; run 'drydock audit verify'";
         }
         catch (RegistryException)
         {
@@ -202,6 +204,7 @@ internal static class AccessControl
                 {
                     // Refused as the verb itself would refuse it (same message, exit 2): nothing runs on a file that cannot be read.
                     stderr.WriteLine($"drydock {verb}: {e.Message}");
+                    ProjectGuard.RecordIfProtected(here, verb, $"access control cannot be decided: {e.Message}", stderr);
                     return ExitCodes.UsageOrInput;
                 }
 
@@ -223,7 +226,7 @@ internal static class AccessControl
                 }
                 catch (NoProjectException e)
                 {
-                    return Refuse($"access control cannot be decided: {e.Message}");
+                    return RefuseRecorded(own, $"access control cannot be decided: {e.Message}");
                 }
 
                 if ((isProtected == true || emergency) && Enforce(parsed, verb, rule, args, stderr, own, !emergency && own.File["access"] is { Value: "required" }, emergency, Refuse) is { } refused) return refused;
@@ -302,6 +305,13 @@ internal static class AccessControl
     // emergency: drydock.yaml could not be read (a verb that goes on despite that); actors in the registry then require one.
     private static int? Enforce(ParseResult parsed, string verb, AccessRule? rule, string[] args, TextWriter stderr, ProjectContext context, bool required, bool emergency, Func<string, int> refuse)
     {
+        // Recorded in the registry where it can be opened (a warning says so where it cannot); then refused.
+        int Undecided(string message)
+        {
+            ProjectGuard.Record(context, verb, message, stderr);
+            return refuse(message);
+        }
+
         string location;
         try
         {
@@ -309,7 +319,7 @@ internal static class AccessControl
         }
         catch (NoProjectException e)
         {
-            return required ? refuse($"access control cannot be decided: {e.Message}") : null;
+            return required ? Undecided($"access control cannot be decided: {e.Message}") : null;
         }
 
         var exists = location.Contains("://", StringComparison.Ordinal) || location.StartsWith("Host=", StringComparison.OrdinalIgnoreCase) || System.IO.File.Exists(location);
@@ -322,7 +332,7 @@ internal static class AccessControl
         }
         catch (Exception e) when (Unreadable(e))
         {
-            return required ? refuse($"access control cannot be decided: {e.Message}") : null;
+            return required ? Undecided($"access control cannot be decided: {e.Message}") : null;
         }
 
         try
@@ -331,7 +341,7 @@ internal static class AccessControl
         }
         catch (Exception e) when (Unreadable(e))
         {
-            return required ? refuse($"access control cannot be decided: {e.Message}") : null;
+            return required ? Undecided($"access control cannot be decided: {e.Message}") : null;
         }
         finally
         {
@@ -343,13 +353,6 @@ internal static class AccessControl
     {
         {
             var now = DateTimeOffset.UtcNow;
-            if (!required)
-            {
-                // Access control set up once stays on: drydock.yaml losing its 'access: required' line does not turn it off.
-                if (!registry.Actors().Any(a => a.State(now) == "active")) return null;
-                if (!emergency) return refuse($"the registry has actors with active grants (access control was set up), but {context.PolicyPath ?? "drydock.yaml"} does not say 'access: required'; restore that line (or revoke every actor to turn access control off)");
-            }
-
             var name = Value(parsed, ActorOption) ?? Environment.GetEnvironmentVariable("DRYDOCK_ACTOR");
             name = name?.Trim();
             int Record(string actor, string? role, bool allowed, string reason, string? challengeSha = null)
@@ -357,6 +360,20 @@ internal static class AccessControl
                 registry.RecordAccessDecision(actor, verb, role, allowed, reason, challengeSha);
                 ProjectContext.AdvanceWitness(registry, stderr);
                 return allowed ? 0 : refuse(reason);
+            }
+
+            // The grants decide only as drydock wrote them: a row edited, added or deleted behind the audit log's back is refused.
+            if (registry.ActorRecordsProblem() is { } edited)
+            {
+                var who = name is { Length: > 0 } && ProvenanceRegistry.ActorNameProblem(name) is null ? name : "(none)";
+                return Record(who, null, false, $"actor record edited outside drydock: {edited}; run 'drydock audit verify'");
+            }
+
+            if (!required)
+            {
+                // Access control set up once stays on: drydock.yaml losing its 'access: required' line does not turn it off.
+                if (!registry.Actors().Any(a => a.State(now) != "revoked")) return null;
+                if (!emergency) return Record("(none)", null, false, $"the registry has actors whose grants are not revoked (access control was set up), but {context.PolicyPath ?? "drydock.yaml"} does not say 'access: required'; restore that line (or revoke every actor to turn access control off)");
             }
 
             if (rule is null) return Record(name is { Length: > 0 } ? name : "(none)", null, false, $"'{verb}' is not in the access table, so no role may run it (fail closed)");

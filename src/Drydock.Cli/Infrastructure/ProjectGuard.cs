@@ -68,7 +68,54 @@ internal static class ProjectGuard
         }
 
         if (Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") is { Length: > 0 } env) values.Add(env);
+        values.AddRange(PathsAfterDefaults(parsed));
         return [.. values.Select(OwnerOfState).OfType<string>().Distinct(StringComparer.Ordinal)];
+    }
+
+    // The state paths the verb will use that were not typed: the registry after --config/--policy and DRYDOCK_REGISTRY are
+    // applied (a config file's registry: line), and the default of every path option left out.
+    private static IEnumerable<string> PathsAfterDefaults(ParseResult parsed)
+    {
+        var found = new List<string>();
+        try
+        {
+            string? policy = parsed.GetResult(ProjectContext.PolicyOption) is null ? null : parsed.GetValue(ProjectContext.PolicyOption);
+            string? registry = parsed.GetResult(ProjectContext.RegistryOption) is null ? null : parsed.GetValue(ProjectContext.RegistryOption);
+            if ((policy is not null || registry is not null) && ProjectContext.NamedRegistry(policy, registry) is { } named) found.Add(named);
+        }
+        catch (Exception e) when (e is NoProjectException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // no registry follows from them: the verb reports it
+        }
+
+        foreach (var option in parsed.CommandResult.Command.Options)
+        {
+            if (option is not Option<string> path || parsed.GetResult(path) is { Implicit: false }) continue;
+            try
+            {
+                if (parsed.GetValue(path) is { Length: > 0 } value && Path.GetFileName(value) != ProjectContext.ProjectFileName) found.Add(value); // (a drydock.yaml to write is the verb's own: init)
+            }
+            catch (Exception e) when (e is NoProjectException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            {
+                // a default that cannot be worked out here (no project): the verb reports it
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Records a refusal in the project at <paramref name="root"/> when it is protected (or cannot be told), its drydock.yaml read as far as it can be.</summary>
+    public static void RecordIfProtected(string root, string verb, string reason, TextWriter stderr)
+    {
+        try
+        {
+            var own = ProjectContext.LoadOwn(root, emergency: true);
+            if (IsProtected(own, out _) != false) Record(own, verb, reason, stderr);
+        }
+        catch (Exception e) when (e is Detection.Configuration.ConfigFileException or IOException or UnauthorizedAccessException or NoProjectException)
+        {
+            stderr.WriteLine($"drydock {verb}: warning: the refusal could not be recorded: {e.Message}");
+        }
     }
 
     /// <summary>Whether two registry locations (paths, links resolved, or URLs) are the same registry.</summary>
@@ -110,7 +157,8 @@ internal static class ProjectGuard
             if (!url && !File.Exists(location)) return false;
             using var registry = own.OpenRegistry();
             var now = DateTimeOffset.UtcNow;
-            return registry.Actors().Any(a => a.State(now) == "active");
+            if (registry.ActorRecordsProblem() is not null) return true; // actor rows edited outside drydock: protected, and the check refuses
+            return registry.Actors().Any(a => a.State(now) != "revoked"); // an expired grant keeps it protected: only revoking every actor turns it off
         }
         catch (Exception e) when (e is RegistryException or IOException or UnauthorizedAccessException or ArgumentException or System.Data.Common.DbException or Provenance.KeyRingException)
         {

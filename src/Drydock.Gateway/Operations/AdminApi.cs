@@ -7,11 +7,11 @@ using Microsoft.AspNetCore.Http;
 namespace Drydock.Gateway.Operations;
 
 /// <summary>
-/// The admin API, for keys of the <c>admin</c> tier and identity-provider tokens with the <c>admin</c> role (any other
-/// key gets 403, none 401; a token with the <c>incident-responder</c> role reads, contains and enables, and does not
-/// revoke keys): read deployments and
-/// incidents; contain a model alias (disable it, or revert it to the previous approved version); enable it again;
-/// revoke an API key on every instance. Each action is recorded on an incident in the registry's audit log.
+/// The admin API, for keys of the <c>admin</c> tier and identity-provider tokens by their roles (<see cref="AdminRoles"/>;
+/// any other key gets 403, none 401; a token lacking the role gets 403 naming it): read deployments, incidents and the
+/// request log; contain a model alias (disable it, or revert it to the previous approved version); enable it again;
+/// revoke an API key on every instance. Each action is recorded on an incident in the registry's audit log, every read
+/// of the request log and every refusal by role as an access decision.
 /// </summary>
 internal static class AdminApi
 {
@@ -26,7 +26,7 @@ internal static class AdminApi
             }
 
             return new JsonObject { ["deployments"] = list };
-        })));
+        }, AdminRight.Status)));
         app.MapGet("/admin/incidents", (RequestDelegate)(context => Run(context, host, _ =>
         {
             var list = new JsonArray();
@@ -39,7 +39,8 @@ internal static class AdminApi
             }
 
             return new JsonObject { ["incidents"] = list };
-        })));
+        }, AdminRight.Incidents)));
+        app.MapGet("/admin/requests", (RequestDelegate)(context => RequestLog(context, host)));
         app.MapGet("/admin/dashboard", (RequestDelegate)(context => Dashboard.Serve(context, host)));
         app.MapPost("/admin/contain", (RequestDelegate)(context => Run(context, host, body =>
         {
@@ -52,7 +53,7 @@ internal static class AdminApi
         {
             var state = host.Operations.Enable(Required(body, "model"), Optional(body, "reason"), Actor(context, host));
             return new JsonObject { ["alias"] = state.Alias, ["enabled"] = state.Enabled, ["model"] = state.ModelId };
-        }, AdminRight.Contain)));
+        }, AdminRight.Enable)));
         app.MapPost("/admin/keys/revoke", (RequestDelegate)(context => RunAsync(context, host, async body =>
         {
             var id = Required(body, "id");
@@ -64,10 +65,41 @@ internal static class AdminApi
         }, AdminRight.Keys)));
     }
 
-    private static Task Run(HttpContext context, GatewayHost host, Func<JsonObject, JsonObject> action, AdminRight right = AdminRight.Read) => RunAsync(context, host, body => Task.FromResult(action(body)), right);
+    private static Task Run(HttpContext context, GatewayHost host, Func<JsonObject, JsonObject> action, AdminRight right) => RunAsync(context, host, body => Task.FromResult(action(body)), right);
 
-    /// <summary>Answers 401 or 403 and returns false unless the caller may read the admin side (an administrator key, or a token with the admin or incident-responder role).</summary>
-    internal static Task<bool> AdminOnly(HttpContext context, GatewayHost host) => AuthorizeAsync(context, host, AdminRight.Read);
+    /// <summary>Answers 401 or 403 and returns false unless the caller may see the monitor's dashboard (an administrator key, or a token with a role the table gives it).</summary>
+    internal static Task<bool> AdminOnly(HttpContext context, GatewayHost host) => AuthorizeAsync(context, host, AdminRight.Monitor);
+
+    // GET /admin/requests?limit=N&key=ID&model=M: the newest request-log lines (metadata; text only as the policy kept it).
+    // Every read is an audit entry with the actor; without a registry to record it in, the log is not served.
+    private static async Task RequestLog(HttpContext context, GatewayHost host)
+    {
+        if (!await AuthorizeAsync(context, host, AdminRight.Requests).ConfigureAwait(false)) return;
+        if (host.Options.AuditFolder is not { } folder) { await GatewayHost.Error(context, 404, "no_request_log", "this gateway keeps no request log").ConfigureAwait(false); return; }
+        if (!host.Operations.HasRegistry) { await GatewayHost.Error(context, 503, "no_registry", "a read of the request log is recorded in the registry's audit log, and this gateway runs without a registry").ConfigureAwait(false); return; }
+        var query = context.Request.Query;
+        var limit = 100;
+        if (query["limit"].Count > 0 && (!int.TryParse(query["limit"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 1000))
+        {
+            await GatewayHost.Error(context, 400, "invalid_request", "limit is a whole number from 1 to 1000").ConfigureAwait(false);
+            return;
+        }
+
+        string? Text(string name) => query[name].Count > 0 && query[name].ToString() is { Length: > 0 } v ? v : null;
+        await host.FlushAuditAsync().ConfigureAwait(false);
+        var lines = Audit.RequestAuditLog.Query(folder, new Audit.RequestFilter(Text("key"), Text("model"), Limit: limit));
+        try
+        {
+            host.Operations.RecordAccess(Actor(context, host), "admin requests", context.Items[RoleItem] as string, allowed: true, $"read {lines.Count} request-log line(s)");
+        }
+        catch (Exception e) when (e is RegistryException or System.Data.Common.DbException or IOException)
+        {
+            await GatewayHost.Error(context, 503, "not_recorded", "the read could not be recorded in the registry's audit log, so the request log is not served").ConfigureAwait(false);
+            return;
+        }
+
+        await GatewayHost.Json(context, 200, new JsonObject { ["requests"] = new JsonArray([.. lines]) }).ConfigureAwait(false);
+    }
 
     // Establishes who acts (an administrator key, or a token whose roles allow the right) or answers 401 / 403.
     private static async Task<bool> AuthorizeAsync(HttpContext context, GatewayHost host, AdminRight right)
@@ -76,16 +108,28 @@ internal static class AdminApi
         if (caller.Refusal is not null) { await GatewayHost.Error(context, 401, "invalid_token", "missing, malformed, expired or untrusted bearer token").ConfigureAwait(false); return false; }
         if (caller.Token is { } token)
         {
-            // A token acts by its roles: admin does everything here, incident-responder reads and contains but does not manage keys.
-            var allowed = token.Roles.Contains("admin") || (right != AdminRight.Keys && token.Roles.Contains("incident-responder"));
-            if (!allowed)
+            // A token acts by its roles, as the role table says.
+            var actor = "oidc:" + token.SubjectId;
+            if (AdminRoles.RoleFor(right, token.Roles) is not { } role)
             {
+                var held = token.Roles.Count == 0 ? "no role" : "the roles " + string.Join(", ", token.Roles.Order(StringComparer.Ordinal));
+                var message = $"{AdminRoles.Route(right)} needs {AdminRoles.Needed(right)}; the token holds {held}";
                 Identity.IdentityLog.NotAllowed(host.Log, token.SubjectId, context.Request.Path, $"roles [{string.Join(",", token.Roles.Order(StringComparer.Ordinal))}] may not {right.ToString().ToLowerInvariant()}");
-                await GatewayHost.Error(context, 403, "role_not_allowed", right == AdminRight.Keys ? "managing keys needs the admin role" : "the admin API needs the admin or incident-responder role").ConfigureAwait(false);
+                try
+                {
+                    if (host.Operations.HasRegistry) host.Operations.RecordAccess(actor, "admin " + right.ToString().ToLowerInvariant(), null, allowed: false, message);
+                }
+                catch (Exception e) when (e is RegistryException or System.Data.Common.DbException or IOException)
+                {
+                    // the refusal stands; the log line above records it
+                }
+
+                await GatewayHost.Error(context, 403, "role_not_allowed", message).ConfigureAwait(false);
                 return false;
             }
 
-            context.Items[ActorItem] = "oidc:" + token.SubjectId;
+            context.Items[ActorItem] = actor;
+            context.Items[RoleItem] = role;
         }
         else
         {
@@ -93,6 +137,7 @@ internal static class AdminApi
             if (key is null) { await GatewayHost.Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return false; }
             if (key.Tier != GatewayOptions.AdminTier) { await GatewayHost.Error(context, 403, "not_admin", "the admin API needs an administrator key (drydock keys create --admin)").ConfigureAwait(false); return false; }
             context.Items[ActorItem] = "admin:" + key.Name;
+            context.Items[RoleItem] = "admin";
         }
 
         return true;
@@ -131,21 +176,12 @@ internal static class AdminApi
 
     private const string ActorItem = "drydock.actor";
 
+    private const string RoleItem = "drydock.role";
+
     // Who acts, as established by RunAsync before any action: "admin:NAME" for a key, "oidc:sub_HASH" for a token.
     private static string Actor(HttpContext context, GatewayHost host) => context.Items[ActorItem] as string ?? throw new InvalidOperationException("no actor established");
 
     private static string Required(JsonObject body, string field) => Optional(body, field) ?? throw new RegistryException($"field '{field}' is required");
 
     private static string? Optional(JsonObject body, string field) => body[field] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
-}
-
-/// <summary>What an admin API route does, for the roles a token needs.</summary>
-internal enum AdminRight
-{
-    /// <summary>Read deployments and incidents.</summary>
-    Read,
-    /// <summary>Contain or enable a model.</summary>
-    Contain,
-    /// <summary>Revoke a key.</summary>
-    Keys,
 }

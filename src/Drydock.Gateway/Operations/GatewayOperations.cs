@@ -156,6 +156,14 @@ public sealed class GatewayOperations : IDisposable
         }
     }
 
+    /// <summary>Records an admin API access decision (who, what, the role used, allowed or refused, why) in the registry's audit log.</summary>
+    internal void RecordAccess(string actor, string what, string? role, bool allowed, string reason) =>
+        Registry<object?>(r =>
+        {
+            r.RecordAccessDecision(actor, what, role, allowed, reason, null);
+            return null;
+        });
+
     private T Registry<T>(Func<ProvenanceRegistry, T> action)
     {
         if (_registry is null) throw new RegistryException("the gateway runs without a registry");

@@ -171,6 +171,49 @@ public static class AuditLog
         return worst is { } w ? new AuditVerification(count, previous, w.Seq, w.Problem) : new AuditVerification(count, previous, null, null);
     }
 
+    /// <summary>
+    /// Why the rows of one audited table (all of them, or the one row <paramref name="id"/>) cannot be trusted, or null:
+    /// a row without an entry of its own, a row that differs from what its entry recorded, an entry whose content does
+    /// not match its hash or that the next entry does not follow, or (for the whole table) an entry whose row is gone.
+    /// What an access decision reads is checked this way before it is used, without walking the whole chain; a chain
+    /// rewritten from the row's entry onward is left to <see cref="Verify"/> and the witness.
+    /// </summary>
+    public static string? RowsProblem(RegistryDatabase db, string table, string? id = null)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var columns = RegistryDatabase.Tables[table];
+        var select = string.Join(", ", columns.Select(c => "t." + c));
+        var sql = $"SELECT t.id, {select}, t.audit_seq, a.seq, a.at, a.actor, a.action, a.subject, a.details, a.prev_hash, a.hash, n.prev_hash FROM {table} t "
+            + "LEFT JOIN audit_log a ON a.seq = t.audit_seq LEFT JOIN audit_log n ON n.seq = t.audit_seq + 1" + (id is null ? "" : " WHERE t.id = @id") + " ORDER BY t.audit_seq";
+        using (var command = db.Command(sql, null, id is null ? [] : [("id", id)]))
+        using (var r = command.ExecuteReader())
+        {
+            var n = columns.Length;
+            while (r.Read())
+            {
+                var rowId = r.GetString(0);
+                var values = Enumerable.Range(1, n).Select(i => r.IsDBNull(i) ? null : r.GetString(i)).ToList();
+                var subject = $"{table}/{rowId}";
+                if (r.IsDBNull(n + 2) || r.GetString(n + 6) != subject) return $"{subject} has no audit entry of its own (row inserted outside drydock)";
+                var entry = new AuditEntry(r.GetInt64(n + 2), r.GetString(n + 3), r.GetString(n + 4), r.GetString(n + 5), subject, r.GetString(n + 7), r.GetString(n + 8), r.GetString(n + 9));
+                if (entry.Details != Details(rowId, values)) return $"{subject} differs from what audit entry {entry.Seq} recorded (row edited outside drydock)";
+                if (Hash(entry.PrevHash, entry.Seq, entry.At, entry.Actor, entry.Action, entry.Subject, entry.Details) != entry.Hash) return $"audit entry {entry.Seq} ({entry.Action} {subject}) was edited: its content does not match its hash";
+                if (!r.IsDBNull(n + 10) && r.GetString(n + 10) != entry.Hash) return $"audit entry {entry.Seq + 1} does not follow entry {entry.Seq} ({entry.Action} {subject}): the log was rewritten there";
+            }
+        }
+
+        if (id is not null) return null;
+        var subjectColumn = db.IsPostgres ? "a.subject COLLATE \"C\"" : "a.subject"; // byte order: '/' sorts just before '0'
+        using (var command = db.Command($"SELECT a.seq, a.subject FROM audit_log a WHERE {subjectColumn} >= @from AND {subjectColumn} < @to AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.audit_seq = a.seq) ORDER BY a.seq", null,
+            ("from", table + "/"), ("to", table + "0")))
+        using (var r = command.ExecuteReader())
+        {
+            if (r.Read()) return $"audit entry {r.GetInt64(0)} records {r.GetString(1)}, which is gone (row deleted outside drydock)";
+        }
+
+        return null;
+    }
+
     /// <summary>Entries matching <paramref name="filter"/>, newest first.</summary>
     public static IReadOnlyList<AuditEntry> Query(RegistryDatabase db, AuditFilter filter)
     {

@@ -123,16 +123,30 @@ public sealed partial class ProvenanceRegistry
         return [.. grants.Values];
     }
 
+    /// <summary>
+    /// Why the actor records cannot be used for an access decision, or null: a grant or revocation row edited, added or
+    /// deleted outside drydock (checked against the audit entry that wrote it).
+    /// </summary>
+    public string? ActorRecordsProblem() => AuditLog.RowsProblem(Database, "actor_events");
+
+    /// <summary>
+    /// Why the row of a registered <paramref name="kind"/> (<c>dataset</c> or <c>model</c>) with id <paramref name="id"/>
+    /// cannot be used for an access decision (edited outside drydock), or null.
+    /// </summary>
+    public string? RegistrationProblem(string kind, string id) =>
+        AuditLog.RowsProblem(Database, kind switch { "dataset" => "datasets", "model" => "models", _ => throw new ArgumentException($"no registered kind '{kind}'", nameof(kind)) }, id);
+
     /// <summary>An actor's latest grant, or null.</summary>
     public ActorGrant? FindActor(string name) => Actors().FirstOrDefault(a => a.Name == name);
 
     /// <summary>
     /// The grant of <paramref name="name"/> when its signature over <paramref name="challenge"/> verifies with the public
     /// key recorded for it and the grant is active at <paramref name="now"/>; otherwise an <see cref="ActorRefusedException"/>
-    /// naming the actor and why.
+    /// naming the actor and why. Every actor record is first checked against its audit entry (<see cref="ActorRecordsProblem"/>).
     /// </summary>
     public ActorGrant VerifyActor(string name, ReadOnlySpan<byte> challenge, ReadOnlySpan<byte> signature, DateTimeOffset now)
     {
+        if (ActorRecordsProblem() is { } edited) throw new ActorRefusedException($"actor record edited outside drydock: {edited}; run 'drydock audit verify'");
         var grant = FindActor(name) ?? throw new ActorRefusedException($"actor '{name}' is not known to this registry (an admin grants it with 'drydock actor create')");
         if (grant.RevokedAt is not null) throw new ActorRefusedException($"actor '{name}' was revoked at {grant.RevokedAt} by {grant.RevokedBy}");
         if (grant.State(now) == "expired") throw new ActorRefusedException($"actor '{name}': its grant expired at {grant.Expires}");

@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Drydock.Detection.Engine;
+using Drydock.Detection.Rules;
+using Drydock.Gateway.Identity;
+using Drydock.Gateway.Keys;
+using Drydock.Gateway.Operations;
+using Drydock.Provenance.Audit;
+using Drydock.Provenance.Registry;
+using Drydock.Tests.Shared;
+
+namespace Drydock.Gateway.Tests;
+
+/// <summary>
+/// The admin API's role table through HTTP, with tokens of the test issuer (its JWKS on loopback): a viewer reads the
+/// deployments only, an auditor reads incidents and the request log (each read an audit entry with the actor), a
+/// release manager enables but does not contain, and every refusal is 403 naming the role that is missing.
+/// </summary>
+public sealed class AdminRoleTests : IAsyncLifetime
+{
+    private static readonly ApprovalPolicy s_policy = new(["security-reviewer"], "confidential");
+    private readonly TempDir _dir = new();
+    private FakeUpstream _upstream = null!;
+    private TestIssuer _issuer = null!;
+    private GatewayHost _gateway = null!;
+    private ProvenanceRegistry _registry = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _issuer = await TestIssuer.StartAsync();
+        var keys = ApiKeyStore.Open(Path.Combine(_dir.Path, "keys"));
+        var location = Path.Combine(_dir.Path, "registry.db");
+        _registry = ProvenanceRegistry.Open(location);
+        var options = new GatewayOptions
+        {
+            Upstream = new Uri(_upstream.BaseUrl), Tiers = GatewayOptions.DefaultTiers.ToDictionary(t => t.Name), UpstreamTimeout = TimeSpan.FromSeconds(2), AuditFolder = Path.Combine(_dir.Path, "requests"),
+            Identity = new IdentityOptions
+            {
+                Issuer = _issuer.Issuer, Audience = TestIssuer.Audience, JwksUrl = _issuer.JwksUrl,
+                Tiers = [new("support-agents", "internal")],
+                Roles = [new("viewers", "viewer"), new("auditors", "auditor"), new("releasers", "release-manager"), new("on-call", "incident-responder")],
+            },
+        };
+        var operations = new GatewayOperations(ProvenanceRegistry.Open(location), options.Aliases, s_policy, TimeSpan.FromMilliseconds(200));
+        _gateway = await GatewayHost.StartAsync(options, new GatewayServices(keys, Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers)) { Operations = operations }, "http://127.0.0.1:0");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _issuer.DisposeAsync();
+        await _upstream.DisposeAsync();
+        _registry.Dispose();
+        _dir.Dispose();
+    }
+
+    private HttpClient As(string group, string subject)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(_gateway.Urls[0]) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _issuer.Token([group], subject: subject));
+        return http;
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static async Task Forbidden(HttpResponseMessage response, string role)
+    {
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{(int)response.StatusCode} {body}");
+        Assert.Contains("role_not_allowed", body, StringComparison.Ordinal);
+        Assert.Contains(role, body, StringComparison.Ordinal);
+    }
+
+    private static async Task Ok(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} {body}");
+    }
+
+    [Fact]
+    public async Task EachRole_ReachesTheRoutesOfItsTable_AndA403NamesTheMissingRole()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = _registry.RegisterModel("tiny", new string('1', 64), null, [], [], null, "alice").Model.Id;
+        _registry.Approve("model", id, "security-reviewer", "approve", null, "bob", s_policy);
+        _registry.Deploy("support", id, null, null, "ops", s_policy);
+        using (var agent = As("support-agents", "erin"))
+        {
+            var chat = await agent.PostAsync("/v1/chat/completions", Json("""{"model":"tiny","messages":[{"role":"user","content":"hi"}]}"""), ct);
+            await Ok(chat);
+            await Forbidden(await agent.GetAsync("/admin/deployments", ct), "viewer");
+        }
+
+        using var viewer = As("viewers", "vera");
+        using var auditor = As("auditors", "aldo");
+        using var releaser = As("releasers", "rita");
+        using var responder = As("on-call", "carol");
+
+        // viewer: status only.
+        await Ok(await viewer.GetAsync("/admin/deployments", ct));
+        await Forbidden(await viewer.GetAsync("/admin/incidents", ct), "auditor");
+        await Forbidden(await viewer.GetAsync("/admin/requests", ct), "auditor");
+        await Forbidden(await viewer.PostAsync("/admin/contain", Json("""{"model":"support"}"""), ct), "incident-responder");
+
+        // auditor: incidents and the request log, nothing that changes state.
+        await Ok(await auditor.GetAsync("/admin/incidents", ct));
+        var requests = await auditor.GetAsync("/admin/requests?limit=10", ct);
+        await Ok(requests);
+        var lines = JsonNode.Parse(await requests.Content.ReadAsStringAsync(ct))!["requests"]!.AsArray();
+        Assert.Contains(lines, l => ((string?)l!["subject"])?.StartsWith(BearerTokens.SubjectPrefix, StringComparison.Ordinal) == true && (int?)l["status"] == 200);
+        Assert.DoesNotContain("eyJ", lines.ToJsonString(), StringComparison.Ordinal);
+        await Forbidden(await auditor.PostAsync("/admin/contain", Json("""{"model":"support"}"""), ct), "incident-responder");
+        await Forbidden(await auditor.PostAsync("/admin/enable", Json("""{"model":"support"}"""), ct), "release-manager");
+
+        // release manager: enables, does not contain or revoke keys.
+        await Forbidden(await releaser.PostAsync("/admin/contain", Json("""{"model":"support"}"""), ct), "incident-responder");
+        await Ok(await responder.PostAsync("/admin/contain", Json("""{"model":"support","reason":"reports"}"""), ct));
+        Assert.False(_registry.Deployment("support")!.Enabled);
+        await Ok(await releaser.PostAsync("/admin/enable", Json("""{"model":"support","reason":"fixed"}"""), ct));
+        Assert.True(_registry.Deployment("support")!.Enabled);
+        await Forbidden(await releaser.PostAsync("/admin/keys/revoke", Json("""{"id":"dk-0000"}"""), ct), "the role admin");
+
+        // The read of the request log and every refusal by role are audit entries with the actor's subject hash.
+        var allowed = AuditLog.Query(_registry.Database, new AuditFilter(Action: "access.allowed"));
+        var read = Assert.Single(allowed);
+        Assert.StartsWith("oidc:" + BearerTokens.SubjectPrefix, read.Actor, StringComparison.Ordinal);
+        Assert.Contains("admin requests", read.Details, StringComparison.Ordinal);
+        Assert.Contains("auditor", read.Details, StringComparison.Ordinal);
+        var refused = AuditLog.Query(_registry.Database, new AuditFilter(Action: "access.refused"));
+        Assert.Equal(8, refused.Count);
+        Assert.DoesNotContain(refused.Concat(allowed), e => e.Actor.Contains("aldo", StringComparison.Ordinal) || e.Details.Contains("vera", StringComparison.Ordinal));
+        Assert.True(AuditLog.Verify(_registry.Database).Ok);
+    }
+}
