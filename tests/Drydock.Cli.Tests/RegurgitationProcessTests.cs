@@ -225,6 +225,50 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
         Assert.Contains("regurgitation tripwire unavailable", _gateway.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AnIndexBuiltForAnotherModelVersion_MakesTheAlias503WithTheReason_AndDeployEnableRefusesIt()
+    {
+        // A second version trained on the same dataset, deployed under another alias: its index is a good file of its own.
+        string other;
+        using (var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db")))
+        {
+            other = registry.RegisterModel("large-2", new string('3', 64), null, [], [.. registry.GetModel(_model).Datasets], null, "alice").Model.Id;
+            registry.Approve("model", other, "data-owner", "approve", null, "bob", s_policy);
+            registry.Approve("model", other, "security-reviewer", "approve", null, "carol", s_policy);
+        }
+
+        SqliteConnection.ClearAllPools();
+        var deployed = await DrydockProcess.Run(_dir.Path, "deploy", "support-2", "--model", other);
+        Assert.True(deployed.Exit == 0, deployed.ToString());
+        _upstream.Script = Scripted.Json(Answer("Hello there."));
+        Assert.Equal(200, (await Chat(_blocking, stream: false)).Status);
+
+        // The record of the served version now names the other version's index, with that file's true SHA-256.
+        var otherFile = Path.Combine(_dir.Path, ".drydock", "tripwire", other + ".idx");
+        using (var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db")))
+        {
+            var recorded = registry.TripwireIndex(_model)!;
+            registry.RecordTripwireIndex(_model, "support", "tripwire/" + other + ".idx", Sha(otherFile), recorded.Records, recorded.Datasets, "all", "mallory");
+        }
+
+        SqliteConnection.ClearAllPools();
+        var (status, body) = (0, "");
+        for (var i = 0; i < 50 && status != 503; i++)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            (status, body) = await Chat(_blocking, stream: false);
+        }
+
+        Assert.Equal(503, status);
+        Assert.Contains("tripwire_unavailable", body, StringComparison.Ordinal);
+        Assert.Contains($"built for model version {other}, not {_model}", _gateway.Output, StringComparison.Ordinal);
+        Assert.Equal(503, (await Chat(_redacting, stream: true)).Status);
+
+        var enabled = await DrydockProcess.Run(_dir.Path, "deploy", "support", "--enable", "--reason", "back");
+        Assert.Equal(2, enabled.Exit);
+        Assert.Contains($"built for model version {other}, not {_model}", enabled.Stderr, StringComparison.Ordinal);
+    }
+
     private static string Word(Random random) => new([.. Enumerable.Range(0, 8).Select(_ => (char)('a' + random.Next(26)))]);
 
     private static string Sha(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
