@@ -143,37 +143,46 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
         AssertNoRecordWords(_gateway.Output, record);
     }
 
-    [Fact]
-    public async Task AStreamedRepeatInSmallChunks_IsBlockedOrRedacted_BeforeAnyOfItLeaves()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(50)]
+    public async Task AStreamedRepeat_AtAnyChunkSize_IsBlockedOrRedactedAsTheWholeAnswerIs_BeforeAnyOfItLeaves(int size)
     {
         var record = _records[1];
         var answer = "Here you go. " + record + " Regards.";
-        _upstream.Script = Scripted.Stream(Enumerable.Range(0, (answer.Length + 4) / 5).Select(i => JsonSerializer.Serialize(new
+        _upstream.Script = Scripted.Json(Answer(answer));
+        var (_, whole) = await Chat(_redacting, stream: false);
+        var wholeText = JsonNode.Parse(whole)!["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+        AssertNoRecordWords(wholeText, record);
+
+        _upstream.Script = Scripted.Stream(Enumerable.Range(0, (answer.Length + size - 1) / size).Select(i => JsonSerializer.Serialize(new
         {
             id = "chatcmpl-1", @object = "chat.completion.chunk", created = 1_700_000_000, model = "large",
-            choices = new[] { new { index = 0, delta = new { content = answer.Substring(i * 5, Math.Min(5, answer.Length - i * 5)) }, finish_reason = (string?)null } },
+            choices = new[] { new { index = 0, delta = new { content = answer.Substring(i * size, Math.Min(size, answer.Length - i * size)) }, finish_reason = (string?)null } },
         })));
         var (status, blocked) = await Chat(_blocking, stream: true);
         Assert.Equal(200, status);
         Assert.Contains("[response blocked by policy]", blocked, StringComparison.Ordinal);
         AssertNoRecordWords(Content(blocked), record);
 
+        // The run is held from its start until it ends, so the marker covers it to its last word, as in the whole answer.
         var (_, redacted) = await Chat(_redacting, stream: true);
         var text = Content(redacted);
+        AssertNoRecordWords(text, record);
+        Assert.Equal(wholeText, text);
         Assert.StartsWith("Here you go.", text, StringComparison.Ordinal);
-        Assert.Contains("[TRAINING-DATA]", text, StringComparison.Ordinal);
-        // Every run of eight words is replaced as it completes: what is left of the record is its last few words at most.
-        var left = record.Split(' ').Where(w => w.Length > 6 && text.Contains(w.Trim('.'), StringComparison.Ordinal)).ToList();
-        Assert.True(left.Count <= 7, $"{left.Count} words of the record were streamed: {text}");
-        // The incident of a stream is opened once it has ended (after the client read its end).
+        Assert.EndsWith("[TRAINING-DATA]. Regards.", text, StringComparison.Ordinal);
+
+        // The incident of a stream is opened once it has ended (after the client read its end): one per answer.
         var opened = 0;
-        for (var i = 0; i < 50 && opened < 2; i++)
+        for (var i = 0; i < 50 && opened < 3; i++)
         {
             opened = (await Incidents()).Count(e => e.Note!.Contains("#r1", StringComparison.Ordinal));
-            if (opened < 2) await Task.Delay(100, TestContext.Current.CancellationToken);
+            if (opened < 3) await Task.Delay(100, TestContext.Current.CancellationToken);
         }
 
-        Assert.Equal(2, opened);
+        Assert.Equal(3, opened);
     }
 
     [Fact]
@@ -214,6 +223,50 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
         Assert.Equal(503, status);
         Assert.Contains("does not match the SHA-256 recorded at deploy", _gateway.Output, StringComparison.Ordinal);
         Assert.Contains("regurgitation tripwire unavailable", _gateway.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnIndexBuiltForAnotherModelVersion_MakesTheAlias503WithTheReason_AndDeployEnableRefusesIt()
+    {
+        // A second version trained on the same dataset, deployed under another alias: its index is a good file of its own.
+        string other;
+        using (var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db")))
+        {
+            other = registry.RegisterModel("large-2", new string('3', 64), null, [], [.. registry.GetModel(_model).Datasets], null, "alice").Model.Id;
+            registry.Approve("model", other, "data-owner", "approve", null, "bob", s_policy);
+            registry.Approve("model", other, "security-reviewer", "approve", null, "carol", s_policy);
+        }
+
+        SqliteConnection.ClearAllPools();
+        var deployed = await DrydockProcess.Run(_dir.Path, "deploy", "support-2", "--model", other);
+        Assert.True(deployed.Exit == 0, deployed.ToString());
+        _upstream.Script = Scripted.Json(Answer("Hello there."));
+        Assert.Equal(200, (await Chat(_blocking, stream: false)).Status);
+
+        // The record of the served version now names the other version's index, with that file's true SHA-256.
+        var otherFile = Path.Combine(_dir.Path, ".drydock", "tripwire", other + ".idx");
+        using (var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db")))
+        {
+            var recorded = registry.TripwireIndex(_model)!;
+            registry.RecordTripwireIndex(_model, "support", "tripwire/" + other + ".idx", Sha(otherFile), recorded.Records, recorded.Datasets, "all", "mallory");
+        }
+
+        SqliteConnection.ClearAllPools();
+        var (status, body) = (0, "");
+        for (var i = 0; i < 50 && status != 503; i++)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            (status, body) = await Chat(_blocking, stream: false);
+        }
+
+        Assert.Equal(503, status);
+        Assert.Contains("tripwire_unavailable", body, StringComparison.Ordinal);
+        Assert.Contains($"built for model version {other}, not {_model}", _gateway.Output, StringComparison.Ordinal);
+        Assert.Equal(503, (await Chat(_redacting, stream: true)).Status);
+
+        var enabled = await DrydockProcess.Run(_dir.Path, "deploy", "support", "--enable", "--reason", "back");
+        Assert.Equal(2, enabled.Exit);
+        Assert.Contains($"built for model version {other}, not {_model}", enabled.Stderr, StringComparison.Ordinal);
     }
 
     private static string Word(Random random) => new([.. Enumerable.Range(0, 8).Select(_ => (char)('a' + random.Next(26)))]);

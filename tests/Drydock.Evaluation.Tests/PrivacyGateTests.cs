@@ -46,6 +46,17 @@ public sealed class PrivacyGateTests
     }
 
     [Fact]
+    public void MaxEpsilon_RecordsTheObservedBoundOfTheMembershipAudit_BesideTheGuarantee()
+    {
+        var audited = Membership() with { Metrics = new Dictionary<string, double> { ["membership.auc"] = 0.52, ["membership.observed-epsilon"] = 0.9 } };
+        var checks = ReleaseGate.Decide(Model(new JsonObject { ["epsilon"] = 3.2, ["delta"] = 1e-5 }), [audited], null, null, new GatePolicy(GatePolicy.Default.Thresholds.ToDictionary(t => t.Key, t => t.Key == "membership-auc" ? t.Value : null), 5) { MaxEpsilon = 4, AllowUnboundEndpoints = true }, [.. ProbeSuite.BuiltIn.Select(ProbeSuite.Load)]).Checks;
+        var epsilon = Assert.Single(checks, c => c.Name == "max-epsilon");
+        Assert.Contains("privacy.epsilon = 3.2", epsilon.Evidence, StringComparison.Ordinal);
+        Assert.Contains("observed ε ≥ 0.9 (the attack's audit in evaluation ev-1)", epsilon.Evidence, StringComparison.Ordinal);
+        Assert.Contains(checks, c => c.Evidence.Contains("membership.auc", StringComparison.Ordinal) && c.Evidence.Contains("observed ε ≥ 0.9", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void MaxEpsilon_FailsALargerEpsilon() => Assert.False(Decide(Model(new JsonObject { ["epsilon"] = 7.9, ["delta"] = 1e-5 })).Passed);
 
     [Fact]

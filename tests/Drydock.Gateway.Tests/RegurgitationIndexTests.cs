@@ -47,31 +47,76 @@ public sealed class RegurgitationIndexTests
         Assert.Equal(4, hit.Value.Grams);
     }
 
-    [Fact]
-    public void StreamGuard_WithTheTripwire_RedactsOrBlocksARecordStreamedInSmallChunks_BeforeAnyOfItLeaves()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(7)]
+    [InlineData(50)]
+    public void StreamGuard_WithTheTripwire_RedactsARecordStreamedInChunksAsTheWholeAnswer_OrBlocksItBeforeAnyOfItLeaves(int size)
     {
         var answer = "Here you go. " + Middle(42) + " Bye.";
+        var whole = new RegurgitationGuard(s_index, RegurgitationMode.Redact).Check(answer).Text;
+        Assert.Equal("Here you go. " + RegurgitationGuard.Marker + " Bye.", whole);
         foreach (var mode in new[] { RegurgitationMode.Redact, RegurgitationMode.Block })
         {
-            var tripwire = new RegurgitationGuard(s_index, mode);
-            var stream = new StreamGuard(new TextGuard(Drydock.Detection.Engine.Detector.Create(Drydock.Detection.Rules.BuiltInRules.All, Drydock.Detection.Rules.BuiltInRules.Analyzers)), GuardMode.Redact, 64) { Tripwire = tripwire };
-            var sent = new StringBuilder();
-            for (var i = 0; i < answer.Length; i += 3) sent.Append(stream.Push(answer.Substring(i, Math.Min(3, answer.Length - i))));
-            sent.Append(stream.Flush());
+            var (sent, stream, tripwire) = Streamed(s_index, mode, answer, size);
             Assert.NotEmpty(tripwire.Hits);
             Assert.All(tripwire.Hits, h => Assert.Equal("ds-1#ticket-0042", h.Record));
             if (mode == RegurgitationMode.Block)
             {
                 Assert.True(stream.Blocked);
-                Assert.DoesNotContain(Middle(42).Split(' ')[0], sent.ToString(), StringComparison.Ordinal);
+                Assert.DoesNotContain(Middle(42).Split(' ')[0], sent, StringComparison.Ordinal);
                 continue;
             }
 
-            // Runs of eight words are replaced as they complete; fewer than eight words of the record can be left at its end.
-            Assert.StartsWith("Here you go. " + RegurgitationGuard.Marker, sent.ToString(), StringComparison.Ordinal);
-            var left = sent.ToString().Split(' ').Count(w => Middle(42).Split(' ').Contains(w.Trim('.')));
-            Assert.True(left < 8, sent.ToString());
+            Assert.Equal(whole, sent);
         }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(50)]
+    public void StreamGuard_ARunLongerThanTheWindow_OrOfLongWords_IsRedactedToItsLastWord(int size)
+    {
+        // 300 words (far more than the 256 characters held back), and a record of eight 60-letter words (480 characters).
+        var random = new Random(11);
+        string Word(int length) => new([.. Enumerable.Range(0, length).Select(_ => (char)('a' + random.Next(26)))]);
+        var longRecord = string.Join(' ', Enumerable.Range(0, 300).Select(_ => Word(7)));
+        var longWords = string.Join(' ', Enumerable.Range(0, 8).Select(_ => Word(60)));
+        var index = RegurgitationIndex.Build("mv-2", ["ds-2"], [("ds-2#long", longRecord), ("ds-2#wide", longWords)], key: 3);
+        foreach (var record in new[] { longRecord, longWords })
+        {
+            var answer = "Start. " + record + " Done, thanks.";
+            var (sent, _, tripwire) = Streamed(index, RegurgitationMode.Redact, answer, size);
+            Assert.Equal("Start. " + RegurgitationGuard.Marker + " Done, thanks.", sent);
+            Assert.Single(tripwire.Hits);
+            var (blocked, stream, _) = Streamed(index, RegurgitationMode.Block, answer, size);
+            Assert.True(stream.Blocked);
+            Assert.DoesNotContain(record.Split(' ')[0], blocked, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void StreamGuard_ARunStillGoingOnPastTheLongestHold_IsBlocked()
+    {
+        // A record whose own words repeat makes a run that never ends while the model repeats them.
+        var loop = string.Join(' ', Enumerable.Repeat("alpha beta gamma delta", 4));
+        var index = RegurgitationIndex.Build("mv-3", ["ds-3"], [("ds-3#loop", loop)], key: 5);
+        var answer = "Well: " + string.Join(' ', Enumerable.Repeat("alpha beta gamma delta", 5_000));
+        var (sent, stream, tripwire) = Streamed(index, RegurgitationMode.Redact, answer, 500);
+        Assert.True(stream.Blocked);
+        Assert.Equal("ds-3#loop", Assert.Single(tripwire.Hits).Record);
+        Assert.DoesNotContain("alpha", sent, StringComparison.Ordinal);
+    }
+
+    private static (string Sent, StreamGuard Stream, RegurgitationGuard Tripwire) Streamed(RegurgitationIndex index, RegurgitationMode mode, string answer, int size)
+    {
+        var tripwire = new RegurgitationGuard(index, mode);
+        var stream = new StreamGuard(new TextGuard(Drydock.Detection.Engine.Detector.Create(Drydock.Detection.Rules.BuiltInRules.All, Drydock.Detection.Rules.BuiltInRules.Analyzers)), GuardMode.Redact, 64) { Tripwire = tripwire };
+        var sent = new StringBuilder();
+        for (var i = 0; i < answer.Length; i += size) sent.Append(stream.Push(answer.Substring(i, Math.Min(size, answer.Length - i))));
+        sent.Append(stream.Flush());
+        return (sent.ToString(), stream, tripwire);
     }
 
     [Fact]

@@ -380,7 +380,12 @@ internal static class EvalCommand
                 // Distinct records (in the normalised form records are compared in): 60 copies of one record are one record.
                 var memberTexts = Distinct(allMembers).Take(parse.GetValue(limit)).ToList();
                 var nonMemberTexts = Distinct(Datasets.DatasetReader.EnumerateTexts(parse.GetValue(nonMembers)!)).Take(parse.GetValue(limit)).ToList();
-                var inputs = set.CheckInputs(project, parse, (registry, model) => Evaluation.Privacy.PrivacyInputs.Membership(registry, model, parse.GetValue(members)!, parse.GetValue(nonMembers)!, allMembers, nonMemberTexts, ProjectFolders(project)));
+                ModelRecord? audited = null;
+                var inputs = set.CheckInputs(project, parse, (registry, model) =>
+                {
+                    audited = model;
+                    return Evaluation.Privacy.PrivacyInputs.Membership(registry, model, parse.GetValue(members)!, parse.GetValue(nonMembers)!, allMembers, nonMemberTexts, ProjectFolders(project));
+                });
                 if (parse.GetValue(reference) is { } referenceUrl)
                 {
                     var targetUrl = parse.GetValue(set.Target)!;
@@ -398,6 +403,11 @@ internal static class EvalCommand
                 if (referenceBinding is not null) foreach (var (key, value) in referenceBinding) inputs[key] = value?.DeepClone();
                 var result = await Evaluation.Privacy.MembershipTest.RunAsync(target, referenceTarget, memberTexts, nonMemberTexts, cancellationToken).ConfigureAwait(false);
                 await stdout.WriteLineAsync($"{(referenceTarget is null ? "loss" : "reference-calibrated")} attack on {result.Members} members and {result.NonMembers} non-members: AUC {result.Auc:0.000}, TPR at 1% FPR {result.TprAt1PercentFpr:0.000}, advantage {result.Advantage:0.000}").ConfigureAwait(false);
+                // The empirical privacy audit, beside the accountant's ε the model version's signed statement records (if any).
+                (double? guaranteed, double? delta) = audited is null ? (null, null) : Evaluation.Privacy.PrivacyAudit.Guaranteed(audited);
+                var observed = Evaluation.Privacy.PrivacyAudit.Observed(result, delta ?? Evaluation.Privacy.PrivacyAudit.DefaultDelta);
+                var audit = Evaluation.Privacy.PrivacyAudit.Statement(guaranteed, observed);
+                await stdout.WriteLineAsync($"privacy audit: {audit}").ConfigureAwait(false);
                 var policy = GatePolicy.From(project.File["gate"]);
                 if (result.Members < policy.MinMembers || result.NonMembers < policy.MinNonMembers)
                 {
@@ -408,10 +418,15 @@ internal static class EvalCommand
                 {
                     ["members"] = result.Members, ["nonMembers"] = result.NonMembers, ["probes"] = (result.Members + result.NonMembers) * (referenceTarget is null ? 1 : 2), ["errors"] = 0,
                     ["reference"] = parse.GetValue(reference),
+                    ["audit"] = new JsonObject
+                    {
+                        ["observedEpsilon"] = Math.Round(observed.Epsilon, 4), ["confidence"] = observed.Confidence, ["delta"] = delta ?? Evaluation.Privacy.PrivacyAudit.DefaultDelta,
+                        ["truePositiveRate"] = Math.Round(observed.TruePositiveRate, 4), ["falsePositiveRate"] = Math.Round(observed.FalsePositiveRate, 4), ["guaranteedEpsilon"] = guaranteed,
+                    },
                 };
                 if ((referenceTarget as ModelTarget)?.DigestChange is { } referenceChange) throw new ArgumentException($"not recorded: the reference {referenceChange}");
-                set.Save(project, parse, identity, target, "membership", new Dictionary<string, double> { ["membership.auc"] = result.Auc, ["membership.tpr-at-1pct-fpr"] = result.TprAt1PercentFpr, ["membership.advantage"] = result.Advantage }, inputs, counts, stderr);
-                WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Membership($"Drydock membership inference on {parse.GetValue(set.Model) ?? parse.GetValue(set.Target)}", result));
+                set.Save(project, parse, identity, target, "membership", new Dictionary<string, double> { ["membership.auc"] = result.Auc, ["membership.tpr-at-1pct-fpr"] = result.TprAt1PercentFpr, ["membership.advantage"] = result.Advantage, ["membership.observed-epsilon"] = Math.Round(observed.Epsilon, 4) }, inputs, counts, stderr);
+                WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Membership($"Drydock membership inference on {parse.GetValue(set.Model) ?? parse.GetValue(set.Target)}", result, audit));
                 return ExitCodes.Ok;
             }
             catch (Exception e) when (e is ArgumentException or LogprobsUnavailableException or RegistryException or IOException or Datasets.DatasetException or Detection.Configuration.ConfigFileException)

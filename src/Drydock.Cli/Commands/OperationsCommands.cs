@@ -42,7 +42,13 @@ internal static class OperationsCommands
             }
 
             DeploymentState state;
-            if (parse.GetValue(enable)) state = registry.Enable(name, parse.GetValue(reason), Actor.Current, context.Approval);
+            if (parse.GetValue(enable))
+            {
+                // An alias served again needs its version's tripwire index as deploy built it (refused, not served with a 503).
+                var gateway = new Gateway.GatewayOptions { Upstream = new Uri("http://127.0.0.1/") }.With(context.File["gateway"]);
+                if (gateway.TripwireRequired && registry.Deployments().FirstOrDefault(d => d.Alias == name)?.ModelId is { } served) TripwireBuild.Verify(registry, served);
+                state = registry.Enable(name, parse.GetValue(reason), Actor.Current, context.Approval);
+            }
             else
             {
                 var modelId = parse.GetValue(model) ?? throw new ArgumentException("--model is required to deploy (or --enable)");

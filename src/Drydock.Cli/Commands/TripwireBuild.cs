@@ -65,6 +65,28 @@ internal static class TripwireBuild
         return registry.RecordTripwireIndex(model.Id, alias, relative.Replace('\\', '/'), Dsse.Sha256Of(path), index.Records, versions, selection, actor);
     }
 
+    /// <summary>
+    /// Refuses to serve <paramref name="modelId"/> again (<c>deploy --enable</c>) unless the index recorded for it is
+    /// there, has the SHA-256 recorded at deploy and was built for that version: the gateway would answer 503 otherwise.
+    /// </summary>
+    public static void Verify(ProvenanceRegistry registry, string modelId)
+    {
+        var record = registry.TripwireIndex(modelId) ?? throw new ArgumentException($"no regurgitation tripwire index was built for {modelId} (a tier has regurgitation on); deploy it with --model {modelId} to build one");
+        var path = Path.Combine(ProjectContext.StateFolder, record.File);
+        string Refused(string why) => $"the regurgitation tripwire index recorded for {modelId} ({record.File}) {why}; deploy it with --model {modelId} to build it again";
+        if (!File.Exists(path)) throw new ArgumentException(Refused("is missing"));
+        if (Dsse.Sha256Of(path) != record.Sha256) throw new ArgumentException(Refused("does not match the SHA-256 recorded at deploy"));
+        try
+        {
+            using var file = File.OpenRead(path);
+            RegurgitationIndex.Load(file, modelId);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ArgumentException(Refused($"cannot be used: {e.Message}"), e);
+        }
+    }
+
     private static bool IsMetadata(string fieldPath)
     {
         var name = fieldPath[(fieldPath.LastIndexOf('.') + 1)..];

@@ -12,15 +12,15 @@ namespace Drydock.Evaluation.Gate;
 /// </summary>
 internal static class PrivacyGate
 {
-    public static GateCheck Check(ModelRecord model, double maxEpsilon)
+    public static GateCheck Check(ModelRecord model, double maxEpsilon, string observed = "")
     {
         var (epsilon, delta, why) = Read(model);
-        if (epsilon is null) return new GateCheck("max-epsilon", false, $"{model.Id}: {why}; at most ε = {F(maxEpsilon)} is required");
+        if (epsilon is null) return new GateCheck("max-epsilon", false, $"{model.Id}: {why}; at most ε = {F(maxEpsilon)} is required{observed}");
         var passed = epsilon.Value <= maxEpsilon;
-        return new GateCheck("max-epsilon", passed, $"privacy.epsilon = {F(epsilon.Value)} at δ = {delta?.ToString("G3", CultureInfo.InvariantCulture) ?? "?"} ({(passed ? "≤" : ">")} {F(maxEpsilon)}; the signed statement of {model.Id})");
+        return new GateCheck("max-epsilon", passed, $"privacy.epsilon = {F(epsilon.Value)} at δ = {delta?.ToString("G3", CultureInfo.InvariantCulture) ?? "?"} ({(passed ? "≤" : ">")} {F(maxEpsilon)}; the signed statement of {model.Id}){observed}");
     }
 
-    private static (double? Epsilon, double? Delta, string Why) Read(ModelRecord model)
+    internal static (double? Epsilon, double? Delta, string Why) Read(ModelRecord model)
     {
         if (string.IsNullOrEmpty(model.Envelope)) return (null, null, "no signed statement is registered for it");
         try

@@ -54,6 +54,10 @@ public static class ReleaseGate
 
     private sealed record Found(double Value, EvaluationRecord Record, string? Inconclusive);
 
+    // The empirical privacy audit a membership evaluation recorded (drydock eval membership), for the gate's record.
+    private static string Observed(EvaluationRecord membership) =>
+        membership.Metrics.TryGetValue("membership.observed-epsilon", out var observed) ? $"; observed ε ≥ {F(observed)} (the attack's audit in evaluation {membership.Id})" : "";
+
     /// <summary>
     /// Runs the checks on <paramref name="evaluations"/> of <paramref name="model"/> (and its base's); the suites are
     /// <see cref="GatePolicy.Suites"/>, loaded; <paramref name="checkEvidence"/>, when given, says why an evaluation's
@@ -102,7 +106,7 @@ public static class ReleaseGate
                 var distance = Math.Abs(found.Value - 0.5);
                 var passed = distance <= max - 0.5 + 1e-12;
                 var where = passed ? $"within [{F(1 - max)}, {F(max)}]" : found.Value > 0.5 ? $"> {F(max)}" : $"< {F(1 - max)}";
-                checks.Add(new GateCheck(name, passed, $"{metric} = {F(found.Value)} ({where}: {F(distance)} from 0.5 {(passed ? "≤" : ">")} {F(max - 0.5)}; {source})"));
+                checks.Add(new GateCheck(name, passed, $"{metric} = {F(found.Value)} ({where}: {F(distance)} from 0.5 {(passed ? "≤" : ">")} {F(max - 0.5)}; {source}){Observed(found.Record)}"));
             }
             else
             {
@@ -111,7 +115,7 @@ public static class ReleaseGate
             }
         }
 
-        if (policy.MaxEpsilon is { } maxEpsilon) checks.Add(PrivacyGate.Check(model, maxEpsilon));
+        if (policy.MaxEpsilon is { } maxEpsilon) checks.Add(PrivacyGate.Check(model, maxEpsilon, mine.TryGetValue("membership.auc", out var audited) ? Observed(audited.Record) : ""));
         if (baseModel is not null)
         {
             ArgumentNullException.ThrowIfNull(baseEvaluations);

@@ -61,8 +61,8 @@ public static class HtmlReport
         return Page(title, $"{outcomes.Count} canaries, {outcomes.Count(o => o.ExtractedGreedy || o.ExtractedSampled)} extracted, highest exposure {(outcomes.Count == 0 ? 0 : outcomes.Max(o => o.ExposureBits)):0.0} bits", b.ToString());
     }
 
-    /// <summary>The membership report: the ROC curve against the diagonal, and the figures.</summary>
-    public static string Membership(string title, MembershipResult result)
+    /// <summary>The membership report: the ROC curve against the diagonal, the figures, and the privacy audit's statement (observed ε beside the guaranteed one) when given.</summary>
+    public static string Membership(string title, MembershipResult result, string? audit = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         const int size = 320;
@@ -74,6 +74,7 @@ public static class HtmlReport
         b.Append("<polyline class=\"curve\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"").Append(string.Join(" ", result.Roc.Select(p => P(p.Fpr, p.Tpr)).ToArray())).Append("\"/>");
         b.Append(CultureInfo.InvariantCulture, $"<text x=\"30\" y=\"{size + 35}\">false-positive rate →</text></svg>");
         b.Append(CultureInfo.InvariantCulture, $"<table class=\"list\"><tr><th>AUC</th><td>{result.Auc:0.000}</td></tr><tr><th>TPR at 1% FPR</th><td>{result.TprAt1PercentFpr:0.000}</td></tr><tr><th>advantage</th><td>{result.Advantage:0.000}</td></tr><tr><th>members / non-members</th><td>{result.Members} / {result.NonMembers}</td></tr></table>");
+        if (audit is not null) b.Append("<h2>Privacy audit</h2><p class=\"audit\">").Append(System.Net.WebUtility.HtmlEncode(audit)).Append("</p>");
         return Page(title, $"membership inference: AUC {result.Auc:0.000}", b.ToString());
     }
 

@@ -13,8 +13,9 @@ internal sealed class RegurgitationGuard(RegurgitationIndex index, Regurgitation
     public const string Marker = "[TRAINING-DATA]";
 
     /// <summary>
-    /// Characters a stream holds back while the tripwire is on: a run of k n-grams (n + k − 1 words, eight by default)
-    /// is whole in the held text when its last word arrives, so nothing of it has left when it is redacted or blocked.
+    /// Characters a stream holds back at least while the tripwire is on. It also holds the last n + k − 1 words, whatever
+    /// their length (a run of k n-grams is then whole in the held text when its last word arrives, so nothing of it has
+    /// left when it is redacted or blocked), and, in a redacting tier, a run still going on from its start until it ends.
     /// </summary>
     public const int Hold = 256;
 

@@ -194,6 +194,35 @@ public sealed class RegurgitationIndex
         return new RegurgitationHit(_recordIds[record], start, words[i + N - 1].End, run);
     }
 
+    /// <summary>
+    /// Where the text a stream must still hold back starts: the last n + k − 1 words (a run whose last word has not
+    /// arrived yet may begin there), or 0 when the text has fewer.
+    /// </summary>
+    internal int HoldFrom(string text)
+    {
+        var i = text.Length;
+        for (var words = N + MinRun - 1; words > 0; words--)
+        {
+            while (i > 0 && !char.IsLetterOrDigit(text[i - 1])) i--;
+            if (i == 0) return 0;
+            while (i > 0 && char.IsLetterOrDigit(text[i - 1])) i--;
+        }
+
+        return i;
+    }
+
+    /// <summary>
+    /// True when a run that ends at <paramref name="end"/> may still go on as more text arrives: no whole word follows
+    /// it yet (the next word is missing or still arriving), so the n-gram that would extend it is not known.
+    /// </summary>
+    internal static bool MayGoOn(string text, int end)
+    {
+        var i = end;
+        while (i < text.Length && !char.IsLetterOrDigit(text[i])) i++;
+        while (i < text.Length && char.IsLetterOrDigit(text[i])) i++;
+        return i >= text.Length;
+    }
+
     private bool Holds(ulong h, int record)
     {
         var bucket = (int)(h >> _shift);

@@ -239,6 +239,7 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
     // they were redacted) in front of the held text, so a run that began in text already sent is still seen whole.
     private string _tripSent = "";
     private bool _flagged;
+    private int _tripHold;
 
     /// <summary>The regurgitation tripwire of the answer, when the tier checks it (it then holds back at least <see cref="RegurgitationGuard.Hold"/> characters).</summary>
     internal RegurgitationGuard? Tripwire { get; init; }
@@ -262,7 +263,7 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
     {
         if (Blocked) return "";
         _pending += delta;
-        if (Tripwire is not null && Regurgitated())
+        if (Tripwire is not null && Regurgitated(final))
         {
             Blocked = true;
             _pending = "";
@@ -295,6 +296,7 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         }
 
         var cut = final ? _pending.Length : Cut(_pending, Tripwire is null ? _window : Math.Max(_window, RegurgitationGuard.Hold));
+        if (Tripwire is not null) cut = Math.Min(cut, _tripHold);
         foreach (var f in result.Findings)
         {
             if (f.Start - offset < cut && f.End - offset > cut) cut = Math.Max(0, f.Start - offset);
@@ -312,15 +314,36 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         return mode == GuardMode.Redact && leaving.Count > 0 ? TextGuard.Redact(raw, leaving) : raw;
     }
 
-    // The tripwire on the text seen so far: true when the tier blocks and a run of a record reached the held text; a
-    // redacting tier has the run's held part replaced by the marker (the part already sent, when the run began before
-    // the hold-back window, is past recall); a flagging tier records the first hit and checks no further.
-    private bool Regurgitated()
+    // The tripwire on the text seen so far: true when the answer is to be blocked (the tier blocks and a run of a record
+    // reached the held text). A redacting tier has each run that has ended replaced by the marker; a run still going on
+    // at the newest text is held from its start until it ends (or the stream does), so the marker covers all of it as
+    // in a whole answer — one held longer than MaxHold blocks, as its continuation could not be redacted with it. A
+    // flagging tier records the first hit and checks no further. Sets _tripHold, where the text the tripwire holds
+    // back starts in _pending: the last n + k − 1 words (a run may begin there) or an open run's start.
+    private bool Regurgitated(bool final)
     {
+        var index = Tripwire!.Index;
+        _tripHold = final ? _pending.Length : Math.Max(index.HoldFrom(_pending), _pending.Length - MaxHold);
         if (_flagged) return false;
-        for (var passes = 0; passes < 64; passes++)
+
+        // Each pass replaces one run with the marker; a text that still holds a run after as many passes as it has characters is blocked.
+        for (var passes = 0; passes <= _pending.Length; passes++)
         {
-            if (Tripwire!.Index.Find(_tripSent + _pending) is not { } hit || hit.End <= _tripSent.Length) return false;
+            var seen = _tripSent + _pending;
+            if (index.Find(seen) is not { } hit || hit.End <= _tripSent.Length) return false;
+            var from = Math.Max(0, hit.Start - _tripSent.Length);
+            if (Tripwire.Mode == RegurgitationMode.Redact && !final && RegurgitationIndex.MayGoOn(seen, hit.End))
+            {
+                if (_pending.Length - from <= MaxHold)
+                {
+                    _tripHold = Math.Min(_tripHold, from);
+                    return false;
+                }
+
+                Tripwire.Hits.Add(hit);
+                return true;
+            }
+
             Tripwire.Hits.Add(hit);
             if (Tripwire.Mode == RegurgitationMode.Block) return true;
             if (Tripwire.Mode == RegurgitationMode.Flag)
@@ -329,11 +352,11 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
                 return false;
             }
 
-            var from = Math.Max(0, hit.Start - _tripSent.Length);
             _pending = string.Concat(_pending.AsSpan(0, from), RegurgitationGuard.Marker, _pending.AsSpan(hit.End - _tripSent.Length));
+            _tripHold = final ? _pending.Length : Math.Max(index.HoldFrom(_pending), _pending.Length - MaxHold);
         }
 
-        return false;
+        return true;
     }
 
     private static string TripTail(string sent) => sent.Length <= 512 ? sent : sent[^512..];
