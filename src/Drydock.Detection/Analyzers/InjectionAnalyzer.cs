@@ -86,6 +86,11 @@ public sealed partial class InjectionAnalyzer : Analyzer
         "backwards", "note to", "reading this", "language model", "chatbot", "llm", "no matter", "stay as", "break character",
         "passed away", "in memory", "late father", "late mother", "unrestricted", "freed", "free of", "shackle", "olvida", "oublie",
         "vergiss", "dimentica", "negeer", "zignoruj", "ignora", "reglas", "regole", "consigne", "vorgabe", "esqueça", "забудь", "限制", "忘れ", "設定",
+        "overrid", "moderation", "your defaults", "first words", "context window", "in front of", "above this", "before the user",
+        "before my first", "template", "seeded", "first token", "your maker", "exact detail", "framework", "brief", "priority",
+        "objective", "role of", "god mode", " mode", "render", "markdown", "tracking", "tool", "the user's", "session token", "rm -rf",
+        "drop table", "pull request", "user data", "all users", "gift card", "ai:", "ai,", "whoever you are", "leak", "image:", "![",
+        "ki-", " ki ", "asistente", "istruzion", "this note", "call the", "from this point", "should be dropped",
     }.Order(StringComparer.Ordinal).Chunk(16).Select(group => SearchValues.Create(group, StringComparison.OrdinalIgnoreCase)).ToArray();
 
     private static readonly SearchValues<string> s_nonAsciiCues = SearchValues.Create(
