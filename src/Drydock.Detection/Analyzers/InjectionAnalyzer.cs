@@ -191,7 +191,10 @@ public sealed partial class InjectionAnalyzer : Analyzer
     {
         var lexical = findings?.Where(f => f.Category == Categories.Injection).ToList();
         var hasLexical = lexical is { Count: > 0 };
-        if (!hasLexical && (text.Length < MinLength || !(HasCue(text) || HasSemanticCue(text))))
+        // The classifier's own finding stands only on a text its cue words sent it, as without a judge: a text that only
+        // the judge's cue words send (code, prose about tools and modes) is the judge's alone to report.
+        var hasCue = text.Length >= MinLength && HasCue(text);
+        if (!hasLexical && (text.Length < MinLength || !(hasCue || HasSemanticCue(text))))
         {
             return;
         }
@@ -214,7 +217,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
 
         var cues = new Dictionary<int, (int Start, int Length)>();
         var probability = Score(text, [], cues);
-        if (probability >= _model.Threshold && verdict.Probability >= judge.Veto)
+        if (hasCue && probability >= _model.Threshold && verdict.Probability >= judge.Veto)
         {
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;
             Report(ref findings, s_classifier, 0, text.Length, probability, Explain(text, probability, cues), severity);
