@@ -20,7 +20,7 @@ switch (args.FirstOrDefault())
     case "train-semantic":
         return Drydock.Bench.Injection.SemanticTraining.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : "src/Drydock.Semantic/Models/semantic-injection-head.bin");
     case "quality-semantic":
-        return Drydock.Bench.Injection.SemanticQuality.Run(args.Length > 1 ? args[1] : "../shared/bench");
+        return Drydock.Bench.Injection.SemanticQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : null);
     case "quality-injection":
         return Drydock.Bench.Injection.InjectionQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : null);
     case "quality-adversarial":

@@ -17,9 +17,11 @@ namespace Drydock.Bench.Injection;
 /// </summary>
 internal static class SemanticQuality
 {
-    public static int Run(string shared)
+    public static int Run(string shared, string? headFile = null)
     {
-        using var judge = SemanticInjectionJudge.Load();
+        // A head file given (the output of train-semantic) is measured instead of the embedded one, without a rebuild.
+        using var judge = headFile is null ? SemanticInjectionJudge.Load()
+            : new SemanticInjectionJudge(new SentenceEncoder(EncoderModelFile.Load(), 1), ReadHead(headFile));
         var first = Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers);
         var texts = InjectionCorpora.Load(shared).Where(t => t.HeldOut).ToList();
         var paraphrases = SemanticTraining.ReadHeldOutParaphrases()
@@ -163,6 +165,12 @@ internal static class SemanticQuality
             Interlocked.Increment(ref _calls);
             return known.TryGetValue(text, out var p) ? new(p, 0, text.Length) : judge.Judge(text);
         }
+    }
+
+    private static InjectionHead ReadHead(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return InjectionHead.Read(stream);
     }
 
     private static string Rate(int count, int total) => total == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{count} ({(double)count / total:0.000})");

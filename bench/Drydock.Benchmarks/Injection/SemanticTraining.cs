@@ -20,7 +20,7 @@ internal static class SemanticTraining
     private const int MaxPerCorpus = 1500;
 
     // Highest false-positive rate on calibration benign texts that the threshold may allow.
-    private const double TargetFalsePositiveRate = 0.005;
+    private const double TargetFalsePositiveRate = 0.01;
 
     // Share of calibration attacks that the veto may withdraw at most.
     private const double VetoAttackShare = 0.01;

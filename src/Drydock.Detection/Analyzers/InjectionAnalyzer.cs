@@ -86,6 +86,11 @@ public sealed partial class InjectionAnalyzer : Analyzer
         "backwards", "note to", "reading this", "language model", "chatbot", "llm", "no matter", "stay as", "break character",
         "passed away", "in memory", "late father", "late mother", "unrestricted", "freed", "free of", "shackle", "olvida", "oublie",
         "vergiss", "dimentica", "negeer", "zignoruj", "ignora", "reglas", "regole", "consigne", "vorgabe", "esqueça", "забудь", "限制", "忘れ", "設定",
+        "overrid", "moderation", "your defaults", "first words", "context window", "in front of", "above this", "before the user",
+        "before my first", "template", "seeded", "first token", "your maker", "exact detail", "framework", "brief", "priority",
+        "objective", "role of", "god mode", " mode", "render", "markdown", "tracking", "tool", "the user's", "session token", "rm -rf",
+        "drop table", "pull request", "user data", "all users", "gift card", "ai:", "ai,", "whoever you are", "leak", "image:", "![",
+        "ki-", " ki ", "asistente", "istruzion", "this note", "call the", "from this point", "should be dropped",
     }.Order(StringComparer.Ordinal).Chunk(16).Select(group => SearchValues.Create(group, StringComparison.OrdinalIgnoreCase)).ToArray();
 
     private static readonly SearchValues<string> s_nonAsciiCues = SearchValues.Create(
@@ -186,7 +191,10 @@ public sealed partial class InjectionAnalyzer : Analyzer
     {
         var lexical = findings?.Where(f => f.Category == Categories.Injection).ToList();
         var hasLexical = lexical is { Count: > 0 };
-        if (!hasLexical && (text.Length < MinLength || !(HasCue(text) || HasSemanticCue(text))))
+        // The classifier's own finding stands only on a text its cue words sent it, as without a judge: a text that only
+        // the judge's cue words send (code, prose about tools and modes) is the judge's alone to report.
+        var hasCue = text.Length >= MinLength && HasCue(text);
+        if (!hasLexical && (text.Length < MinLength || !(hasCue || HasSemanticCue(text))))
         {
             return;
         }
@@ -209,7 +217,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
 
         var cues = new Dictionary<int, (int Start, int Length)>();
         var probability = Score(text, [], cues);
-        if (probability >= _model.Threshold && verdict.Probability >= judge.Veto)
+        if (hasCue && probability >= _model.Threshold && verdict.Probability >= judge.Veto)
         {
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;
             Report(ref findings, s_classifier, 0, text.Length, probability, Explain(text, probability, cues), severity);
