@@ -13,8 +13,8 @@
 # than it uses). Findings go to bench/out/fuzz/findings/TARGET (crashes/, hangs/, queue/); a summary line per target
 # (executions, edges, crashes, hangs, minutes) is printed and appended to bench/out/fuzz/summary.tsv.
 # Everything runs at nice 15 (FUZZ_NICE): a campaign yields the CPU to anything else on the machine.
-# Reproduce a finding in process, with its stack trace:
-#   bench/out/fuzz/inst/Drydock.Fuzz replay TARGET bench/out/fuzz/findings/TARGET/default/crashes/id:...
+# Reproduce a finding in process, with its stack trace (the uninstrumented build: the instrumented copy aborts outside AFL):
+#   bench/out/fuzz/build/Drydock.Fuzz replay TARGET bench/out/fuzz/findings/TARGET/default/crashes/id:...
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -275,4 +275,29 @@ public sealed class ModelScannerHostileInputTests
         var report = ModelScanner.ScanFile(path);
         Assert.Contains(report.Findings, f => f.Type == "zip-malformed");
     }
+
+    // Found by the model-zip fuzz target (bench/fuzz/corpus/model-zip/crash-member-of-2gib.pt): a stored member whose
+    // central directory entry declares exactly 2 GiB passed the "over 2 GiB" check, and its size cast to a negative
+    // buffer capacity crashed the scan with ArgumentOutOfRangeException.
+    [Fact]
+    public void Zip_MemberDeclaringExactly2GiB_IsReportedNotACrash()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "declared.pt");
+        File.WriteAllBytes(path, Convert.FromHexString("504b0304140000000000687d865d183bdf302a0000002a00000010000000617263686976652f646174612e706b6c802263706f7369780a73797374656d0a7100580a0000006563686f2070776e656471018571025271032e504b01021403140000000000687d865d183bdf302a00000000000080100000000000000000000000800100000000617263686976652f646174612e706b6c504b050600000000010001003e000000580000000000"));
+        var report = ModelScanner.ScanFile(path);
+        Assert.Contains(report.Findings, f => f.Type == "zip-member-too-large" && f.Entry == "archive/data.pkl");
+    }
+
+    // Found by the model-zip fuzz target (crash-entry-count.pt): a member declaring 2^31 - 1 bytes made the zip reader
+    // throw OutOfMemoryException ("array dimensions exceeded") on opening a 165-byte file: the scan crashed.
+    [Fact]
+    public void Zip_MemberDeclaringMoreThanAnArrayHolds_IsReportedMalformed()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "huge.pt");
+        File.WriteAllBytes(path, Convert.FromHexString("504b0304140000000000687d865dc020f4ea2d0000002d0000000b000000636f6e6669672e6a736f6e7b22636c6173735f6e616d65223a2280616d626461222c22636f6e666967223a7b226e616d65223a226c227d7d504b01021403140000000000687d865dc020f4ea2d000000ffffff7f0b0000000000000000000000800100000000636f6e6669672e6a736f6e504b0506000000000100010039000000560000000000"));
+        var report = ModelScanner.ScanFile(path);
+        Assert.Contains(report.Findings, f => f.Type == "zip-malformed");
+    }
 }

@@ -16,7 +16,11 @@ switch (args)
     case ["fuzz", var name]:
         // Nothing instrumented may run before Fuzzer.Run maps AFL's coverage map (the rule catalogue that Targets
         // builds is): the target is looked up, and the detectors built, with the first input.
-        Fuzzer.Run(stream =>
+        // Out of process: this process is AFL's fork server and runs the target in a child .NET process, which it
+        // starts again when an input kills it (a hang past AFL's time limit, a stack overflow). In process, AFL's
+        // kill on a hang killed the fork server itself and ended the campaign ("Unable to communicate with fork
+        // server"), so a target with one slow input could not be fuzzed.
+        Fuzzer.OutOfProcess.Run(stream =>
         {
             using var buffer = new MemoryStream();
             stream.CopyTo(buffer);

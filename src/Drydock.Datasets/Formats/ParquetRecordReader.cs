@@ -13,20 +13,38 @@ internal static class ParquetRecordReader
 {
     public static IEnumerable<RecordBatch> Read(string file, ReaderOptions options)
     {
+        Stream? input = null;
         ParquetReader reader;
+        var columns = new List<Column>();
         try
         {
-            reader = ParquetReader.CreateAsync(file).GetAwaiter().GetResult();
+            input = ParquetInput.Open(file);
+            reader = ParquetReader.CreateAsync(input).GetAwaiter().GetResult();
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not (DatasetException or OperationCanceledException))
         {
+            input?.Dispose();
             throw new DatasetException(file, $"not a readable Parquet file: {e.Message}", e);
+        }
+        catch
+        {
+            input?.Dispose();
+            throw;
         }
 
         try
         {
-            var columns = new List<Column>();
-            foreach (var field in reader.Schema.Fields) Collect(field, field.Name, columns);
+            try
+            {
+                // The schema is built from the footer on first use: a footer that reads as Thrift but not as a schema
+                // (no fields, a field of no type) throws here.
+                foreach (var field in reader.Schema.Fields) Collect(field, field.Name, columns);
+            }
+            catch (Exception e) when (e is not (DatasetException or OperationCanceledException))
+            {
+                throw new DatasetException(file, $"not a readable Parquet file: its schema: {e.Message}", e);
+            }
+
             if (columns.Count == 0)
             {
                 throw new DatasetException(file, "no string columns to scan");
@@ -89,6 +107,7 @@ internal static class ParquetRecordReader
         finally
         {
             reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            input.Dispose();
         }
     }
 

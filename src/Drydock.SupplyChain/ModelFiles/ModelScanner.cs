@@ -122,8 +122,10 @@ public static class ModelScanner
         {
             archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or OutOfMemoryException)
         {
+            // OutOfMemoryException: a member that declares 2 GiB ("array dimensions exceeded") in a file of a few
+            // hundred bytes; the archive is not what it says it is.
             findings.Add(new ModelFinding(file, null, 0, ModelFinding.ModelFileCategory, "zip-malformed", Severity.High, $"not a readable zip archive: {e.Message}"));
             return "zip";
         }
@@ -155,13 +157,16 @@ public static class ModelScanner
                 var isPickle = name.EndsWith("data.pkl", StringComparison.Ordinal) || memberExtension is ".pkl" or ".pickle";
                 if (isPickle) kind = kind == "keras" ? kind : "pytorch-zip";
                 if (!isPickle && memberExtension is not (".npy" or ".safetensors" or ".onnx" or ".json" or ".pt" or ".bin")) continue;
-                if (member.Length > MaxMemberBytes)
+                // A member of 2 GiB or more cannot be held in a MemoryStream (its declared 2 GiB was cast to a negative
+                // capacity and crashed the scan).
+                if (member.Length >= MaxMemberBytes)
                 {
-                    findings.Add(new ModelFinding(file, name, 0, ModelFinding.ModelFileCategory, "zip-member-too-large", Severity.Medium, "an archive member over 2 GiB was not inspected"));
+                    findings.Add(new ModelFinding(file, name, 0, ModelFinding.ModelFileCategory, "zip-member-too-large", Severity.Medium, "an archive member of 2 GiB or more was not inspected"));
                     continue;
                 }
 
-                using var content = new MemoryStream((int)member.Length);
+                // The declared size is the archive's word: the buffer grows with what the member really holds.
+                using var content = new MemoryStream((int)Math.Min(member.Length, 1 << 20));
                 try
                 {
                     using (var s = member.Open()) s.CopyTo(content);
