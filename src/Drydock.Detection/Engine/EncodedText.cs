@@ -71,6 +71,7 @@ internal static class EncodedText
             var padded = end;
             while (padded < span.Length && padded - end < 2 && span[padded] == '=') padded++;
             Token(text, at, end, padded, ref runs);
+            Wrapped(text, at, end, ref runs);
             at = end + 1;
         }
     }
@@ -85,7 +86,57 @@ internal static class EncodedText
             return;
         }
 
-        if (Base64(run) is { } fromBase64) (runs ??= []).Add(new Run(start, end == start + run.Length ? padded : start + run.Length, "base64", fromBase64));
+        if (Base64(run) is { } fromBase64)
+        {
+            (runs ??= []).Add(new Run(start, end == start + run.Length ? padded : start + run.Length, "base64", fromBase64));
+            return;
+        }
+
+        // A run that starts right after a path or a URL ("…/docs/QUtJQ…"): '/' is a base64 character, so the run reads
+        // from the path's start and decodes to nothing; it is read again after each of its first slashes.
+        var from = 0;
+        for (var k = 0; k < MaxSlashes; k++)
+        {
+            var slash = run[from..].IndexOf('/');
+            if (slash < 0 || run.Length - (from + slash + 1) < MinBase64) return;
+            from += slash + 1;
+            if (Base64(run[from..]) is { } afterSlash)
+            {
+                (runs ??= []).Add(new Run(start + from, end == start + run.Length ? padded : start + run.Length, "base64", afterSlash));
+                return;
+            }
+        }
+    }
+
+    // How many slashes of a run are tried as the start of a base64 value.
+    private const int MaxSlashes = 8;
+
+    // Base64 wrapped across lines (MIME writes 76 characters a line): a run whose length is a multiple of four, followed
+    // by a line break and more base64 lines no longer than it, is decoded with its lines joined (up to MaxRunLength).
+    private static void Wrapped(string text, int start, int end, ref List<Run>? runs)
+    {
+        var width = end - start;
+        if (width < MinBase64 || width % 4 != 0 || width > MaxRunLength) return;
+        var joined = new StringBuilder(text, start, width, width * 2);
+        var at = end;
+        var last = end;
+        while (joined.Length < MaxRunLength)
+        {
+            var next = at < text.Length && text[at] == '\n' ? at + 1 : at + 1 < text.Length && text[at] == '\r' && text[at + 1] == '\n' ? at + 2 : -1;
+            if (next < 0) break;
+            var length = text.AsSpan(next).IndexOfAnyExcept(s_base64);
+            if (length < 0) length = text.Length - next;
+            if (length == 0 || length > width) break;
+            var padded = next + length;
+            while (padded < text.Length && padded - (next + length) < 2 && text[padded] == '=') padded++;
+            joined.Append(text, next, length);
+            last = padded;
+            if (length < width || padded > next + length) break;
+            at = next + length;
+        }
+
+        if (last == end) return;
+        if (Base64(joined.ToString().AsSpan(0, Math.Min(joined.Length, MaxRunLength))) is { } decoded) (runs ??= []).Add(new Run(start, last, "base64", decoded));
     }
 
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
