@@ -257,6 +257,49 @@ internal static class EncodedText
     }
 
     /// <summary>
+    /// Where base64 wrapped across lines (what <see cref="Find"/> joins: lines of one width, a multiple of four and at
+    /// least <see cref="MinBase64"/>) starts when it may still go on at the end of <paramref name="text"/>: the text ends
+    /// with such a line and a line break, or a line break and part of the next line no longer than the width; -1 when
+    /// there is none. A stream holds such a run back whole until it ends (at most <paramref name="limit"/> characters
+    /// from the end), as it holds a token: a line that left before the next arrived could not be decoded with it.
+    /// </summary>
+    public static int OpenWrappedRun(string text, int limit)
+    {
+        var n = text.Length;
+        var i = n;
+        while (i > 0 && n - i <= MaxRunLength && s_base64.Contains(text[i - 1])) i--;
+        var partial = n - i;
+        int brk;
+        if (i > 0 && text[i - 1] == '\n') brk = i - 1 > 0 && text[i - 2] == '\r' ? i - 2 : i - 1;
+        else if (partial == 0 && n > 0 && text[n - 1] == '\r') brk = n - 1;
+        else return -1;
+
+        var start = -1;
+        var width = -1;
+        while (n - brk < limit)
+        {
+            var k = brk;
+            while (k > 0 && brk - k <= MaxRunLength && s_base64.Contains(text[k - 1])) k--;
+            var w = brk - k;
+            if (width < 0)
+            {
+                if (w < MinBase64 || w % 4 != 0 || w < partial) return -1;
+                width = w;
+            }
+            else if (w != width)
+            {
+                break;
+            }
+
+            start = k;
+            if (k == 0 || text[k - 1] != '\n') break;
+            brk = k - 1 > 0 && text[k - 2] == '\r' ? k - 2 : k - 1;
+        }
+
+        return start >= 0 && n - start <= limit ? start : -1;
+    }
+
+    /// <summary>
     /// Where a run of single characters or hex byte pairs separated by one repeated separator (what <see cref="Find"/>
     /// decodes as <c>spaced</c> or <c>hex</c>) starts when it is still open at the end of <paramref name="text"/>
     /// (at least three characters or pairs, a separator or half a pair may end it); -1 when there is none. A stream holds

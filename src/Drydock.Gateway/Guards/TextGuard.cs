@@ -373,6 +373,10 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         // A value spaced out (A K I A …, 41 4b 49 …) that is still arriving is held whole, as a token is.
         var spaced = EncodedText.OpenSeparatedRun(pending);
         if (spaced >= 0 && spaced < cut && spaced >= pending.Length - MaxTokenHold) cut = spaced;
+
+        // Base64 wrapped across lines (MIME) that may still go on: held whole, as a token is, until a line ends the run.
+        var wrapped = EncodedText.OpenWrappedRun(pending, MaxTokenHold);
+        if (wrapped >= 0 && wrapped < cut) cut = wrapped;
         var floor = Math.Max(0, pending.Length - MaxHold);
         var b = decoded.LastIndexOf("-----BEGIN ", StringComparison.Ordinal);
         if (b < 0) return cut;
