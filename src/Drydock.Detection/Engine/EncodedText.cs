@@ -45,6 +45,8 @@ internal static class EncodedText
     /// <summary>Every run of <paramref name="text"/> that decodes to text, in order (runs of different encodings may overlap).</summary>
     public static List<Run>? Find(string text)
     {
+        // Fast exit: no run can be long enough to decode (the shortest is a base64 run of MinBase64 characters).
+        if (text.Length < MinBase64) return null;
         List<Run>? runs = null;
         Tokens(text, ref runs);
         Separated(text, ref runs);
@@ -147,6 +149,9 @@ internal static class EncodedText
     private static void Separated(string text, ref List<Run>? runs)
     {
         const int stride = 8;
+
+        // Fast exit: a separated run of MinSpaced characters is 2 * MinSpaced - 1 characters long at least.
+        if (text.Length < 2 * MinSpaced - 1) return;
         var done = 0;
         for (var p = 0; p + 8 < text.Length; p += stride)
         {
@@ -206,6 +211,8 @@ internal static class EncodedText
     }
 
     private static bool IsPair(string text, int i) => i >= 0 && i + 1 < text.Length && char.IsAsciiHexDigit(text[i]) && char.IsAsciiHexDigit(text[i + 1]);
+
+    private static bool IsPair(ReadOnlySpan<char> text, int i) => i >= 0 && i + 1 < text.Length && char.IsAsciiHexDigit(text[i]) && char.IsAsciiHexDigit(text[i + 1]);
 
     // What ends a run: whitespace, quotes, brackets, punctuation other than the run's own.
     private static bool IsEdge(char c) => !char.IsLetterOrDigit(c);
@@ -305,7 +312,7 @@ internal static class EncodedText
     /// (at least three characters or pairs, a separator or half a pair may end it); -1 when there is none. A stream holds
     /// such a run back whole, as it holds a token, until it ends.
     /// </summary>
-    public static int OpenSeparatedRun(string text)
+    public static int OpenSeparatedRun(ReadOnlySpan<char> text)
     {
         var n = text.Length;
         var best = -1;

@@ -94,7 +94,7 @@ internal static class BoundaryWindows
     private static (int Start, int End) SeparatedRun(string text, int e, int start, int end)
     {
         var head = Math.Min(text.Length, e + 3);
-        var from = Drydock.Detection.Engine.EncodedText.OpenSeparatedRun(text[Math.Max(0, e - StreamGuard.MaxTokenHold)..head]);
+        var from = Drydock.Detection.Engine.EncodedText.OpenSeparatedRun(text.AsSpan(Math.Max(0, e - StreamGuard.MaxTokenHold), head - Math.Max(0, e - StreamGuard.MaxTokenHold)));
         if (from < 0) return (start, end);
         from += Math.Max(0, e - StreamGuard.MaxTokenHold);
         if (from >= start) return (start, end);

@@ -70,10 +70,17 @@ internal sealed class CombinedTail(int window)
         public List<Finding> Across(TextGuard guard, GuardedAnswer answer)
         {
             if (_pieces.Count < 2) return [];
+            var ends = new List<int>(_pieces.Count - 1);
+            for (var k = 0; k < _pieces.Count - 1; k++) ends.Add(_pieces[k].End);
+
+            // Incremental: an end before the point up to which every window was judged final lies in a window already
+            // judged whole (a window holds its end), so only the ends from there on are looked at, and nothing at all
+            // (not even the tail's text) when there is none.
+            var open = ends.FindIndex(e => _dropped + e >= _final);
+            if (open < 0) return [];
             var text = _text.ToString();
-            var ends = _pieces.Take(_pieces.Count - 1).Select(p => p.End).ToList();
             var found = new List<Finding>();
-            foreach (var (start, end) in BoundaryWindows.Around(text, ends))
+            foreach (var (start, end) in BoundaryWindows.Around(text, open == 0 ? ends : ends.GetRange(open, ends.Count - open)))
             {
                 // A window that ended before the newest text was judged whole with an earlier chunk: its text has not changed.
                 if (_dropped + end <= _final) continue;
