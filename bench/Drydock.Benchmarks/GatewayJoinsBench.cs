@@ -7,10 +7,9 @@ using Drydock.Gateway.Guards;
 namespace Drydock.Bench;
 
 /// <summary>
-/// The input guard's judgement of a value split across the texts of a request: the texts joined with no separator are
-/// judged only around the points where one text ends (<c>JoinedTexts.SecretsAcross</c>), against the whole join
-/// scanned once more (what each of the two joins cost before). Requests of 4 and 40 chat messages of about 420
-/// characters each, no finding.
+/// The input guard's judgement of a value split across the texts of a request: the texts joined with no separator
+/// (<c>JoinedTexts.SecretsAcross</c>: judged whole up to 64 KiB, in wide windows above it), against the whole join
+/// scanned by the guard alone. Requests of 4 and 40 chat messages of about 420 characters each, no finding.
 /// </summary>
 [MemoryDiagnoser]
 public class GatewayJoinsBench

@@ -45,6 +45,8 @@ internal static class EncodedText
     /// <summary>Every run of <paramref name="text"/> that decodes to text, in order (runs of different encodings may overlap).</summary>
     public static List<Run>? Find(string text)
     {
+        // Fast exit: no run can be long enough to decode (the shortest is a base64 run of MinBase64 characters).
+        if (text.Length < MinBase64) return null;
         List<Run>? runs = null;
         Tokens(text, ref runs);
         Separated(text, ref runs);
@@ -71,6 +73,7 @@ internal static class EncodedText
             var padded = end;
             while (padded < span.Length && padded - end < 2 && span[padded] == '=') padded++;
             Token(text, at, end, padded, ref runs);
+            Wrapped(text, at, end, ref runs);
             at = end + 1;
         }
     }
@@ -85,7 +88,57 @@ internal static class EncodedText
             return;
         }
 
-        if (Base64(run) is { } fromBase64) (runs ??= []).Add(new Run(start, end == start + run.Length ? padded : start + run.Length, "base64", fromBase64));
+        if (Base64(run) is { } fromBase64)
+        {
+            (runs ??= []).Add(new Run(start, end == start + run.Length ? padded : start + run.Length, "base64", fromBase64));
+            return;
+        }
+
+        // A run that starts right after a path or a URL ("…/docs/QUtJQ…"): '/' is a base64 character, so the run reads
+        // from the path's start and decodes to nothing; it is read again after each of its first slashes.
+        var from = 0;
+        for (var k = 0; k < MaxSlashes; k++)
+        {
+            var slash = run[from..].IndexOf('/');
+            if (slash < 0 || run.Length - (from + slash + 1) < MinBase64) return;
+            from += slash + 1;
+            if (Base64(run[from..]) is { } afterSlash)
+            {
+                (runs ??= []).Add(new Run(start + from, end == start + run.Length ? padded : start + run.Length, "base64", afterSlash));
+                return;
+            }
+        }
+    }
+
+    // How many slashes of a run are tried as the start of a base64 value.
+    private const int MaxSlashes = 8;
+
+    // Base64 wrapped across lines (MIME writes 76 characters a line): a run whose length is a multiple of four, followed
+    // by a line break and more base64 lines no longer than it, is decoded with its lines joined (up to MaxRunLength).
+    private static void Wrapped(string text, int start, int end, ref List<Run>? runs)
+    {
+        var width = end - start;
+        if (width < MinBase64 || width % 4 != 0 || width > MaxRunLength) return;
+        var joined = new StringBuilder(text, start, width, width * 2);
+        var at = end;
+        var last = end;
+        while (joined.Length < MaxRunLength)
+        {
+            var next = at < text.Length && text[at] == '\n' ? at + 1 : at + 1 < text.Length && text[at] == '\r' && text[at + 1] == '\n' ? at + 2 : -1;
+            if (next < 0) break;
+            var length = text.AsSpan(next).IndexOfAnyExcept(s_base64);
+            if (length < 0) length = text.Length - next;
+            if (length == 0 || length > width) break;
+            var padded = next + length;
+            while (padded < text.Length && padded - (next + length) < 2 && text[padded] == '=') padded++;
+            joined.Append(text, next, length);
+            last = padded;
+            if (length < width || padded > next + length) break;
+            at = next + length;
+        }
+
+        if (last == end) return;
+        if (Base64(joined.ToString().AsSpan(0, Math.Min(joined.Length, MaxRunLength))) is { } decoded) (runs ??= []).Add(new Run(start, last, "base64", decoded));
     }
 
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
@@ -96,6 +149,9 @@ internal static class EncodedText
     private static void Separated(string text, ref List<Run>? runs)
     {
         const int stride = 8;
+
+        // Fast exit: a separated run of MinSpaced characters is 2 * MinSpaced - 1 characters long at least.
+        if (text.Length < 2 * MinSpaced - 1) return;
         var done = 0;
         for (var p = 0; p + 8 < text.Length; p += stride)
         {
@@ -156,6 +212,8 @@ internal static class EncodedText
 
     private static bool IsPair(string text, int i) => i >= 0 && i + 1 < text.Length && char.IsAsciiHexDigit(text[i]) && char.IsAsciiHexDigit(text[i + 1]);
 
+    private static bool IsPair(ReadOnlySpan<char> text, int i) => i >= 0 && i + 1 < text.Length && char.IsAsciiHexDigit(text[i]) && char.IsAsciiHexDigit(text[i + 1]);
+
     // What ends a run: whitespace, quotes, brackets, punctuation other than the run's own.
     private static bool IsEdge(char c) => !char.IsLetterOrDigit(c);
 
@@ -206,12 +264,55 @@ internal static class EncodedText
     }
 
     /// <summary>
+    /// Where base64 wrapped across lines (what <see cref="Find"/> joins: lines of one width, a multiple of four and at
+    /// least <see cref="MinBase64"/>) starts when it may still go on at the end of <paramref name="text"/>: the text ends
+    /// with such a line and a line break, or a line break and part of the next line no longer than the width; -1 when
+    /// there is none. A stream holds such a run back whole until it ends (at most <paramref name="limit"/> characters
+    /// from the end), as it holds a token: a line that left before the next arrived could not be decoded with it.
+    /// </summary>
+    public static int OpenWrappedRun(string text, int limit)
+    {
+        var n = text.Length;
+        var i = n;
+        while (i > 0 && n - i <= MaxRunLength && s_base64.Contains(text[i - 1])) i--;
+        var partial = n - i;
+        int brk;
+        if (i > 0 && text[i - 1] == '\n') brk = i - 1 > 0 && text[i - 2] == '\r' ? i - 2 : i - 1;
+        else if (partial == 0 && n > 0 && text[n - 1] == '\r') brk = n - 1;
+        else return -1;
+
+        var start = -1;
+        var width = -1;
+        while (n - brk < limit)
+        {
+            var k = brk;
+            while (k > 0 && brk - k <= MaxRunLength && s_base64.Contains(text[k - 1])) k--;
+            var w = brk - k;
+            if (width < 0)
+            {
+                if (w < MinBase64 || w % 4 != 0 || w < partial) return -1;
+                width = w;
+            }
+            else if (w != width)
+            {
+                break;
+            }
+
+            start = k;
+            if (k == 0 || text[k - 1] != '\n') break;
+            brk = k - 1 > 0 && text[k - 2] == '\r' ? k - 2 : k - 1;
+        }
+
+        return start >= 0 && n - start <= limit ? start : -1;
+    }
+
+    /// <summary>
     /// Where a run of single characters or hex byte pairs separated by one repeated separator (what <see cref="Find"/>
     /// decodes as <c>spaced</c> or <c>hex</c>) starts when it is still open at the end of <paramref name="text"/>
     /// (at least three characters or pairs, a separator or half a pair may end it); -1 when there is none. A stream holds
     /// such a run back whole, as it holds a token, until it ends.
     /// </summary>
-    public static int OpenSeparatedRun(string text)
+    public static int OpenSeparatedRun(ReadOnlySpan<char> text)
     {
         var n = text.Length;
         var best = -1;

@@ -12,9 +12,9 @@ namespace Drydock.Gateway.Guards;
 /// and so are the texts of each kind (every choice's content, every call's arguments, read as the string values they
 /// hold) joined in order; a finding that runs across the end of one choice or one tool call is a finding of the answer,
 /// which is then refused whole. A value across the texts of one choice or one call is left to the choice's own join
-/// (that choice alone is replaced). Each join is judged only around the points where one choice or call gives way to
-/// another (<see cref="BoundaryWindows"/>), so together they cost at most three more scans of the answer, and far less
-/// when its texts are long.
+/// (that choice alone is replaced). Each join is judged whole, or in windows around the points where one choice or call
+/// gives way to another when it is longer than <see cref="BoundaryWindows.WholeJoinLimit"/>; a join with no such point
+/// (one choice, one call) is not judged.
 /// </summary>
 internal static partial class AnswerJoins
 {

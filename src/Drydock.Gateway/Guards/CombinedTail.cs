@@ -48,9 +48,10 @@ internal sealed class CombinedTail(int window)
         // Where each piece ends in _text, and whose it is (a choice and a field).
         private readonly List<(int End, (int Choice, string Slot) Owner)> _pieces = [];
 
-        // Characters dropped from the front so far, and the absolute offset up to which every window was judged final.
+        // Characters dropped from the front so far, and the absolute offset of the last end up to which every end's
+        // window was judged when it had stopped short of the newest text (final: more text cannot change it).
         private long _dropped;
-        private long _final;
+        private long _settled = -1;
 
         public void Add(int choice, string slot, string text)
         {
@@ -70,22 +71,39 @@ internal sealed class CombinedTail(int window)
         public List<Finding> Across(TextGuard guard, GuardedAnswer answer)
         {
             if (_pieces.Count < 2) return [];
+            var ends = new List<int>(_pieces.Count - 1);
+            for (var k = 0; k < _pieces.Count - 1; k++) ends.Add(_pieces[k].End);
+
+            // Incremental: an end before the point up to which every window was judged final lies in a window already
+            // judged whole (a window holds its end), so only the ends from there on are looked at, and nothing at all
+            // (not even the tail's text) when there is none.
+            var open = ends.FindIndex(e => _dropped + e > _settled);
+            if (open < 0) return [];
             var text = _text.ToString();
-            var ends = _pieces.Take(_pieces.Count - 1).Select(p => p.End).ToList();
-            var found = new List<Finding>();
-            foreach (var (start, end) in BoundaryWindows.Around(text, ends))
+
+            // Each end's own window; the ends from the first one on whose windows all stopped short of the newest text are
+            // settled (their text cannot change) and not looked at again. The open windows are merged and judged.
+            var windows = new List<(int Start, int End)>();
+            var settled = true;
+            for (var k = open; k < ends.Count; k++)
             {
-                // A window that ended before the newest text was judged whole with an earlier chunk: its text has not changed.
-                if (_dropped + end <= _final) continue;
+                foreach (var (start, end) in BoundaryWindows.Around(text, [ends[k]]))
+                {
+                    if (windows.Count > 0 && start <= windows[^1].End) windows[^1] = (windows[^1].Start, Math.Max(windows[^1].End, end));
+                    else windows.Add((start, end));
+                    settled &= end < text.Length;
+                    if (settled) _settled = _dropped + ends[k];
+                }
+            }
+
+            var found = new List<Finding>();
+            foreach (var (start, end) in windows)
+            {
                 foreach (var f in guard.Judge(text[start..end], answer.Tier.Output, answer.Canaries).Findings)
                 {
                     var (from, to) = (f.Start + start, f.End + start);
                     if (ends.Exists(e => from < e && to > e)) found.Add(f with { Start = from, End = to });
                 }
-
-                // Final once it stops short of the newest text: what ends a window (a space, the widening's bound, a PEM
-                // block's END line) is then in place, and more text cannot change it.
-                if (end < text.Length) _final = Math.Max(_final, _dropped + end);
             }
 
             return found;

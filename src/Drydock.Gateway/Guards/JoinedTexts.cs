@@ -4,10 +4,9 @@ namespace Drydock.Gateway.Guards;
 
 /// <summary>
 /// A value split across the texts of one request (a key pasted half in one message, half in the next) is whole in
-/// none of them: the texts are joined in order with no separator, the join is judged around each point where one text
-/// ends (<see cref="BoundaryWindows"/>), and a secret found there across the end of one text is a finding of the
-/// request. The windows are merged, so this costs at most one more scan of the request, and far less when its texts
-/// are long.
+/// none of them: the texts are joined in order with no separator, the join is judged (<see cref="BoundaryWindows"/>:
+/// whole up to 64 KiB, else in windows wide enough for the longest value), and a secret found there across the end of
+/// one text is a finding of the request. This costs one more scan of the request.
 /// </summary>
 internal static class JoinedTexts
 {

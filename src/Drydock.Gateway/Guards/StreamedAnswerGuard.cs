@@ -84,6 +84,12 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
                 break;
             }
 
+            if (chunk["choices"] is JsonArray indexed && !ChoiceIndexes.Readable(indexed))
+            {
+                failed = "the upstream sent a choice whose index is not a whole number";
+                break;
+            }
+
             // A chunk that says a contained model wrote it ends the stream as the kill switch does (nothing held goes out).
             if (servedByContained?.Invoke(chunk["model"]) == true) throw new UpstreamCutException();
 

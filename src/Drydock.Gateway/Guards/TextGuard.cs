@@ -103,13 +103,18 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
 
     // The findings to redact: the found ones and the values overlapping them (judged again with the found ones blanked
     // out, until nothing more shows); null when a canary shows or values still show after MaxRedactionPasses (block).
-    internal List<Finding>? WithOverlaps(string text, IReadOnlyList<Finding> found, CanaryAnalyzer? canaries)
+    internal List<Finding>? WithOverlaps(string text, IReadOnlyList<Finding> found, CanaryAnalyzer? canaries, List<Finding>? blocking = null)
     {
         var findings = found.ToList();
         for (var pass = 0; pass < MaxRedactionPasses; pass++)
         {
             var again = Judge(Blank(text, findings), GuardMode.Redact, canaries);
-            if (again.Blocked) return null;
+            if (again.Blocked)
+            {
+                blocking?.AddRange(again.Findings);
+                return null;
+            }
+
             var more = again.Findings.Where(f => !findings.Exists(g => g.Start <= f.Start && f.End <= g.End && g.Type == f.Type)).ToList();
             if (more.Count == 0) return findings;
             findings.AddRange(more);
@@ -178,6 +183,7 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
     {
         List<Finding>? found = [.. detector.Scan(match.Text)];
         canaries?.Analyze(match.Text, ref found);
+        if (canaries is not null) EncodedCanaries.Find(match.Text, canaries, ref found);
         return found!.ConvertAll(match.ToOriginal);
     }
 
@@ -284,9 +290,12 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         if (mode == GuardMode.Redact && result.Findings.Count > 0)
         {
             // Values overlapping a found one are redacted with it, as in the one-shot guard; when they do not settle, block.
-            if (guard.WithOverlaps(_sent + _pending, result.Findings, canaries) is not { } resolved)
+            var blocking = new List<Finding>();
+            if (guard.WithOverlaps(_sent + _pending, result.Findings, canaries, blocking) is not { } resolved)
             {
-                Findings.AddRange(result.Findings.Where(f => f.End > offset));
+                // A canary that shows only once the values around it are blanked out is still the tripwire.
+                Findings.AddRange(result.Findings.Concat(blocking).Where(f => f.End > offset));
+                Canary = blocking.Exists(f => f.Category == Categories.Canary);
                 Blocked = true;
                 _pending = "";
                 return "";
@@ -387,6 +396,10 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         // A value spaced out (A K I A …, 41 4b 49 …) that is still arriving is held whole, as a token is.
         var spaced = EncodedText.OpenSeparatedRun(pending);
         if (spaced >= 0 && spaced < cut && spaced >= pending.Length - MaxTokenHold) cut = spaced;
+
+        // Base64 wrapped across lines (MIME) that may still go on: held whole, as a token is, until a line ends the run.
+        var wrapped = EncodedText.OpenWrappedRun(pending, MaxTokenHold);
+        if (wrapped >= 0 && wrapped < cut) cut = wrapped;
         var floor = Math.Max(0, pending.Length - MaxHold);
         var b = decoded.LastIndexOf("-----BEGIN ", StringComparison.Ordinal);
         if (b < 0) return cut;

@@ -21,6 +21,7 @@ internal static class WholeAnswerGuard
         if (body is not JsonObject root) return "the answer is not a JSON object";
         if (root["choices"] is { } c && c is not JsonArray) return "the answer's choices are not a list";
         if (root["choices"] is JsonArray list && list.Any(e => e is not JsonObject)) return "a choice of the answer is not an object";
+        if (root["choices"] is JsonArray indexed && !ChoiceIndexes.Readable(indexed)) return "a choice of the answer has an index that is not a whole number";
         if (JsonStrings.MalformedBytes(root) is { } bytes) return $"the answer's field {bytes} is not a list of bytes";
         if (answer.Guarding && root["choices"] is JsonArray withLogprobs)
         {

@@ -49,6 +49,27 @@ public class EncodedTextTests
         Assert.DoesNotContain(encoded[..8], finding.Excerpt, StringComparison.Ordinal);
     }
 
+    // Base64 wrapped across lines as MIME writes it (76 characters a line), the key across the end of the first line,
+    // and base64 right after a URL's path: neither decoded before (each line, or the run from the path's start, is not
+    // the value's base64).
+    [Fact]
+    public void Scan_Base64WrappedAcrossLines_OrAfterASlash_IsDecoded()
+    {
+        var note = "Ticket 44712: reset of the billing profile; key " + Key + " rotated on Monday.";
+        Assert.InRange(note.IndexOf(Key, StringComparison.Ordinal), 40, 56);
+        var wrapped = Convert.ToBase64String(Encoding.UTF8.GetBytes(note), Base64FormattingOptions.InsertLineBreaks);
+        Assert.Contains("\r\n", wrapped, StringComparison.Ordinal);
+        foreach (var line in wrapped.Split("\r\n")) Assert.DoesNotContain(s_detector.Scan(line), f => f.Type == "aws-access-key-id");
+        var text = "Attachment:\r\n" + wrapped + "\r\nEnd.";
+        var finding = Assert.Single(s_detector.Scan(text), f => f.Type == "aws-access-key-id");
+        Assert.Equal("base64", finding.Encoding);
+        Assert.Equal(text.IndexOf(wrapped, StringComparison.Ordinal), finding.Start);
+
+        var url = "Download https://files.example.com/dl/" + Base64(note).TrimEnd('=') + " today";
+        var afterSlash = Assert.Single(s_detector.Scan(url), f => f.Type == "aws-access-key-id");
+        Assert.Equal(url.IndexOf("/dl/", StringComparison.Ordinal) + 4, afterSlash.Start);
+    }
+
     [Theory]
     [InlineData("sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
     [InlineData("commit 3f786850e387550fdab836ed7e6dc881de23001b and 550e8400-e29b-41d4-a716-446655440000")]
