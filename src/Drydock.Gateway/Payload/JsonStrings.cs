@@ -74,6 +74,25 @@ internal static class JsonStrings
     }
 
     /// <summary>
+    /// The text values of <paramref name="root"/> outside its own <paramref name="skip"/> field (the <c>choices</c> list a
+    /// guard reads on its own), by structure: a top-level field whose name only reads like a path into it
+    /// (<c>"choices[0]"</c>) is outside, and its strings are collected.
+    /// </summary>
+    public static List<StringLeaf> CollectOutside(JsonObject root, string skip, IReadOnlySet<string> structure)
+    {
+        var leaves = new List<StringLeaf>();
+        var reading = new Reading(structure, null, Bytes: false, Parts: false);
+        foreach (var (name, value) in root)
+        {
+            if (string.Equals(name, skip, StringComparison.Ordinal)) continue;
+            if (value is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(name, root, name, 0, s, structure.Contains(name) ? LeafKind.Structure : LeafKind.Text));
+            else Walk(value, name, reading, leaves);
+        }
+
+        return leaves.FindAll(l => l.Kind == LeafKind.Text);
+    }
+
+    /// <summary>
     /// Every string of an answer: text values, structural values (which the guard checks with <see cref="Fits"/>), every
     /// property name, and every array of numbers that can be bytes, read as UTF-8.
     /// </summary>
