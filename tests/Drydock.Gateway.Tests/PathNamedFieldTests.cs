@@ -70,6 +70,60 @@ public sealed class PathNamedFieldTests : IAsyncLifetime
         Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
     }
 
+    private const string Card = "4539148803436467";
+
+    public static TheoryData<string, string> CardNumbers() => new()
+    {
+        { "internal", """{"id":"c1","object":"chat.completion","created":1,"model":"m",""" + Choices + ""","x_card":""" + Card + "}" },
+        { "public", """{"id":"c1","object":"chat.completion","created":1,"model":"m",""" + Choices + ""","x_card":""" + Card + "}" },
+        { "internal", """{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi","card_number":""" + Card + """},"finish_reason":"stop"}]}""" },
+        { "public", """{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi","card_number":""" + Card + """},"finish_reason":"stop"}]}""" },
+        { "internal", """{"id":"c1","object":"chat.completion","created":1,"model":"m",""" + Choices + ""","cards":[1,""" + Card + "]}" },
+    };
+
+    /// <summary>A card number sent as a JSON number, not a string, was never read. It cannot be redacted in place: the answer is refused.</summary>
+    [Theory]
+    [MemberData(nameof(CardNumbers))]
+    public async Task ACardNumberSentAsAJsonNumber_RefusesTheWholeAnswer(string tier, string json)
+    {
+        var (key, _) = _keys.Create("card" + tier + json.GetHashCode(StringComparison.Ordinal), tier, [], null);
+        _upstream.Script = Scripted.Json(json);
+        var (status, body) = await Send(key, streamed: false);
+        _upstream.Script = null;
+        Assert.Equal(502, status);
+        Assert.Contains("output_blocked", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("4539148803", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACardNumberSentAsAJsonNumber_EndsAStream()
+    {
+        var (key, _) = _keys.Create("card-streamed", "internal", [], null);
+        _upstream.Script = Scripted.Stream([
+            """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"tiny","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}]}""",
+            """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"tiny","choices":[{"index":0,"delta":{"content":" there","card_number":""" + Card + """},"finish_reason":"stop"}]}"""]);
+        var (status, body) = await Send(key, streamed: true);
+        _upstream.Script = null;
+        Assert.Equal(200, status);
+        Assert.Contains("\"error\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("4539148803", body, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+    }
+
+    /// <summary>Structural numbers (index, created, usage counts) are not text: an ordinary answer with them goes out.</summary>
+    [Fact]
+    public async Task StructuralNumbers_StillGoOut()
+    {
+        var (key, _) = _keys.Create("numbers-ok", "internal", [], null);
+        _upstream.Script = Scripted.Json("""{"id":"c1","object":"chat.completion","created":1733000000,"model":"m",""" + Choices
+            + ""","usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15},"x_score":0.5}""");
+        var (status, body) = await Send(key, streamed: false);
+        _upstream.Script = null;
+        Assert.Equal(200, status);
+        Assert.Contains("1733000000", body, StringComparison.Ordinal);
+        Assert.Contains("\"total_tokens\":15", body, StringComparison.Ordinal);
+    }
+
     public async ValueTask InitializeAsync()
     {
         _upstream = await FakeUpstream.StartAsync();
