@@ -60,6 +60,7 @@ internal sealed class GuardedAnswer(Tier tier, CanaryAnalyzer canaries)
             {
                 LeafKind.Structure => "the field " + leaf.Property,
                 LeafKind.Name => "a field name",
+                LeafKind.Number => "a number",
                 _ => "a byte array",
             };
 

@@ -123,9 +123,8 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
             if (chunk["usage"] is JsonObject { } counts && counts["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var total)) usage = total;
 
             // Strings outside the choices (an error event, a provider's own field): guarded in this chunk.
-            foreach (var leaf in JsonStrings.Collect(chunk, JsonStrings.AnswerStructure))
+            foreach (var leaf in JsonStrings.CollectOutside(chunk, "choices", JsonStrings.AnswerStructure))
             {
-                if (leaf.Path.StartsWith("choices[", StringComparison.Ordinal)) continue;
                 guarded.TextsChecked++;
                 var result = guard.Output(leaf.Value, guarded.Tier.Output, guarded.Canaries);
                 guarded.Findings.AddRange(result.Findings);

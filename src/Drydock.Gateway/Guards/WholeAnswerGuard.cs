@@ -29,9 +29,8 @@ internal static class WholeAnswerGuard
         }
 
         if (answer.Unredactable(guard, JsonStrings.Answer(root)) is { } refused) return refused;
-        foreach (var leaf in JsonStrings.Collect(root, JsonStrings.AnswerStructure))
+        foreach (var leaf in JsonStrings.CollectOutside(root, "choices", JsonStrings.AnswerStructure))
         {
-            if (leaf.Path.StartsWith("choices[", StringComparison.Ordinal)) continue;
             var result = Check(guard, leaf.Value, answer);
             leaf.Set(result.Blocked ? GuardedAnswer.BlockedNotice : result.Text);
         }

@@ -14,6 +14,9 @@ internal enum LeafKind
     Name,
     Bytes,
     Joined,
+
+    /// <summary>A number outside the structural numeric fields, read as its JSON text (it cannot be redacted in place).</summary>
+    Number,
 }
 
 /// <summary>One string of a JSON document, where it is (a path), what it is, and how to replace it (text and structural values only).</summary>
@@ -41,6 +44,16 @@ internal static class JsonStrings
     /// <summary>Fields of an answer (body, chunk, error or model list) that are structure, not text.</summary>
     public static readonly FrozenSet<string> AnswerStructure = FrozenSet.ToFrozenSet(
         ["id", "object", "role", "finish_reason", "model", "type", "system_fingerprint", "service_tier", "tool_call_id"], StringComparer.Ordinal);
+
+    /// <summary>
+    /// Numeric fields of an answer that are structure (positions, times, counts, probabilities); any other number is read
+    /// as its JSON text: a card number sent as a number is found there, and the answer is refused.
+    /// </summary>
+    public static readonly FrozenSet<string> AnswerNumbers = FrozenSet.ToFrozenSet(
+    [
+        "index", "created", "logprob", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens",
+        "audio_tokens", "text_tokens", "image_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens", "text_offset",
+    ], StringComparer.Ordinal);
 
     /// <summary>Fields of a request that are structure, not text (the model string is checked on its own).</summary>
     public static readonly FrozenSet<string> RequestStructure = FrozenSet.ToFrozenSet(
@@ -74,13 +87,32 @@ internal static class JsonStrings
     }
 
     /// <summary>
+    /// The text values of <paramref name="root"/> outside its own <paramref name="skip"/> field (the <c>choices</c> list a
+    /// guard reads on its own), by structure: a top-level field whose name only reads like a path into it
+    /// (<c>"choices[0]"</c>) is outside, and its strings are collected.
+    /// </summary>
+    public static List<StringLeaf> CollectOutside(JsonObject root, string skip, IReadOnlySet<string> structure)
+    {
+        var leaves = new List<StringLeaf>();
+        var reading = new Reading(structure, null, Bytes: false, Parts: false);
+        foreach (var (name, value) in root)
+        {
+            if (string.Equals(name, skip, StringComparison.Ordinal)) continue;
+            if (value is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(name, root, name, 0, s, structure.Contains(name) ? LeafKind.Structure : LeafKind.Text));
+            else Walk(value, name, reading, leaves);
+        }
+
+        return leaves.FindAll(l => l.Kind == LeafKind.Text);
+    }
+
+    /// <summary>
     /// Every string of an answer: text values, structural values (which the guard checks with <see cref="Fits"/>), every
     /// property name, and every array of numbers that can be bytes, read as UTF-8.
     /// </summary>
     public static List<StringLeaf> Answer(JsonNode? node)
     {
         var leaves = new List<StringLeaf>();
-        Walk(node, "", new Reading(AnswerStructure, FrozenSet<string>.Empty, Bytes: true, Parts: false), leaves);
+        Walk(node, "", new Reading(AnswerStructure, FrozenSet<string>.Empty, Bytes: true, Parts: false, Numbers: true), leaves);
         return leaves;
     }
 
@@ -118,7 +150,7 @@ internal static class JsonStrings
 
     // How a document is read: which fields are structure, which property names are not text (null: none are read),
     // whether arrays of numbers are bytes, whether lists of content parts are also read joined.
-    private sealed record Reading(IReadOnlySet<string> Structure, IReadOnlySet<string>? KnownNames, bool Bytes, bool Parts);
+    private sealed record Reading(IReadOnlySet<string> Structure, IReadOnlySet<string>? KnownNames, bool Bytes, bool Parts, bool Numbers = false);
 
     private static void Walk(JsonNode? node, string path, Reading reading, List<StringLeaf> leaves)
     {
@@ -130,12 +162,17 @@ internal static class JsonStrings
                     var at = path.Length == 0 ? name : path + "." + name;
                     if (reading.KnownNames is not null && !reading.KnownNames.Contains(name)) leaves.Add(new StringLeaf(at, o, name, 0, name, LeafKind.Name));
                     if (value is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(at, o, name, 0, s, reading.Structure.Contains(name) ? LeafKind.Structure : LeafKind.Text));
+                    else if (reading.Numbers && value is JsonValue n && n.GetValueKind() == JsonValueKind.Number)
+                    {
+                        if (!AnswerNumbers.Contains(name)) leaves.Add(new StringLeaf(at, o, name, 0, n.ToJsonString(), LeafKind.Number));
+                    }
                     else Walk(value, at, reading, leaves);
                 }
 
                 break;
             case JsonArray a:
-                if (reading.Bytes && AsBytes(a) is { } bytes) leaves.Add(new StringLeaf(path, a, null, 0, s_utf8.GetString(bytes), LeafKind.Bytes));
+                var asBytes = reading.Bytes ? AsBytes(a) : null;
+                if (asBytes is { } bytes) leaves.Add(new StringLeaf(path, a, null, 0, s_utf8.GetString(bytes), LeafKind.Bytes));
                 if (reading.Parts && a.Count > 1 && a.All(e => e is JsonObject p && p["text"] is JsonValue t && t.GetValueKind() == JsonValueKind.String))
                 {
                     leaves.Add(new StringLeaf(path, a, null, 0, string.Concat(a.Select(e => (string)e!["text"]!)), LeafKind.Joined));
@@ -146,6 +183,7 @@ internal static class JsonStrings
                     var item = a[i];
                     var at = path + (item is JsonObject e && e["index"] is JsonValue iv && iv.TryGetValue<int>(out var index) ? $"[#{index.ToString(CultureInfo.InvariantCulture)}]" : $"[{i.ToString(CultureInfo.InvariantCulture)}]");
                     if (item is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(at, a, null, i, s));
+                    else if (reading.Numbers && asBytes is null && item is JsonValue n && n.GetValueKind() == JsonValueKind.Number) leaves.Add(new StringLeaf(at, a, null, i, n.ToJsonString(), LeafKind.Number));
                     else Walk(item, at, reading, leaves);
                 }
 
