@@ -119,6 +119,37 @@ public sealed class AccessControlScopeTests : IDisposable
     }
 
     [Fact]
+    public async Task ARegistryLineInDrydockYaml_CannotSwitchAccessControlAwayFromTheStateFoldersRegistry()
+    {
+        Ok(await Drydock("init"));
+        Ok(await Drydock("actor", "bootstrap", "root", "--expires", "30d", "--reason", "first admin"));
+        await Append(Yaml, "\naccess: required\n");
+        var own = Path.Combine(_dir.Path, ".drydock", "registry.db");
+        var original = await File.ReadAllTextAsync(Yaml, TestContext.Current.CancellationToken);
+        var mallory = new Dictionary<string, string?> { ["DRYDOCK_STATE_HOME"] = Path.Combine(_outside.Path, "mallory"), ["DRYDOCK_ACTOR"] = "mallory" };
+
+        // access: required kept, the registry: line pointed at a new registry where another actor made itself admin.
+        await Append(Yaml, $"registry: {Path.Combine(_outside.Path, "evil.db")}\n");
+        await In(_dir.Path, mallory, "actor", "bootstrap", "mallory", "--expires", "1d", "--reason", "x"); // (needs no role; writes only the new registry)
+        Refused(await In(_dir.Path, mallory, "keys", "list"), "may not be switched to another registry");
+        Refused(await In(_dir.Path, mallory, "keys", "create", "--name", "evil", "--admin"), "may not be switched to another registry");
+        Refused(await In(_dir.Path, mallory, "vault", "list"), "may not be switched to another registry");
+
+        // access: required removed and the registry: line pointed at an empty registry: still refused, with no actor.
+        await File.WriteAllTextAsync(Yaml, original.Replace("access: required", "", StringComparison.Ordinal) + $"registry: {Path.Combine(_outside.Path, "empty.db")}\n", TestContext.Current.CancellationToken);
+        Refused(await Drydock("keys", "list"), "may not be switched to another registry");
+        Refused(await Drydock("audit", "requests"), "may not be switched to another registry");
+        Assert.Equal(5L, Refusals(own, "%may not be switched to another registry%"));
+
+        // drydock.yaml put back: the project's own actor works, and nothing was created meanwhile.
+        await File.WriteAllTextAsync(Yaml, original, TestContext.Current.CancellationToken);
+        var keys = await In(_dir.Path, s_root, "keys", "list");
+        Ok(keys);
+        Assert.DoesNotContain("evil", keys.Stdout, StringComparison.Ordinal);
+        Ok(await In(_dir.Path, s_root, "audit", "verify"));
+    }
+
+    [Fact]
     public async Task Demo_RefusesAWorkdirInsideAProject_OrHoldingOneFurtherDown()
     {
         Ok(await Drydock("init"));

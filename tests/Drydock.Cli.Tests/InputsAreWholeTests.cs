@@ -345,6 +345,9 @@ public sealed class InputsAreWholeTests : IDisposable
     public async Task Clean_InterruptedBySignal_LeavesNoTemporaryFile(string signal, int expectedExit)
     {
         if (OperatingSystem.IsWindows()) Assert.Skip("POSIX signals");
+        // A shell that starts a job in the background (`cmd &`, nohup) makes it ignore SIGINT, and the child inherits
+        // that: the signal never reaches drydock, whatever it does. Only then is the INT case skipped.
+        if (signal == "INT" && SignalIgnoredHere(2)) Assert.Skip("SIGINT is ignored by this test run (started in the background by a shell), so drydock would inherit that");
         var cancellationToken = TestContext.Current.CancellationToken;
         await using (var writer = new StreamWriter(Path.Combine(_dir.Path, "big.jsonl")))
         {
@@ -374,6 +377,13 @@ public sealed class InputsAreWholeTests : IDisposable
         Assert.Empty(Temporaries(_dir.Path));
         Assert.False(File.Exists(Path.Combine(_dir.Path, "out.jsonl")));
         NoStackTrace(new ProcessResult(process.ExitCode, "", await stderr));
+    }
+
+    private static bool SignalIgnoredHere(int number)
+    {
+        if (!File.Exists("/proc/self/status")) return false;
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (number - 1))) != 0;
     }
 
     private static Process Start(string dir, string? launcher, params string[] args)

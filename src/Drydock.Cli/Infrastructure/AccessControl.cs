@@ -212,6 +212,8 @@ internal static class AccessControl
                 emergency = true;
             }
 
+            if (SwitchedRegistry(own, here) is { } switched) return switched;
+
             var isProtected = ProjectGuard.IsProtected(own, out _);
             if (isProtected != false)
             {
@@ -234,6 +236,25 @@ internal static class AccessControl
             }
         }
 
+        // The keys, vault and logs in .drydock/ are guarded by the registry kept beside them: when that one has actors
+        // (or cannot be read), a drydock.yaml whose registry: line names another registry may not switch access off.
+        int? SwitchedRegistry(ProjectContext own, string root)
+        {
+            ProjectContext state;
+            try
+            {
+                state = own.WithStateRegistry();
+                if (ProjectGuard.SameRegistry(state.RegistryLocation, own.RegistryLocation)) return null;
+            }
+            catch (NoProjectException)
+            {
+                return null; // no state folder of its own: refused or decided further on
+            }
+
+            if (ProjectGuard.RegistryHasActors(state, out _) == false) return null;
+            return RefuseRecorded(state, $"the project {root} keeps a registry with actors at {state.RegistryLocation} (it guards the keys, vault and logs in its state folder), but its drydock.yaml's registry: names {own.RegistryLocation}; access control may not be switched to another registry this way: remove that registry: line, or move the state folder's registry away when the project has really moved to another registry");
+        }
+
         // Every project whose state a path on the command line names: its own drydock.yaml and registry decide.
         int? Owners()
         {
@@ -241,6 +262,15 @@ internal static class AccessControl
             {
                 var isHere = here is not null && ProjectGuard.SameFolder(owner, here);
                 if (isHere && !(rule is { NoRole: true })) continue; // decided as the current project
+                try
+                {
+                    if (SwitchedRegistry(ProjectContext.LoadOwn(owner, emergency: true), owner) is { } switched) return switched;
+                }
+                catch (Exception e) when (e is ConfigFileException or IOException or UnauthorizedAccessException)
+                {
+                    // decided below (cannot be decided: refused)
+                }
+
                 var isProtected = ProjectGuard.IsProtected(owner, out var problem);
                 if (isProtected == false || verb == "actor bootstrap") continue; // bootstrap: refused by the verb once the registry has an actor
                 ProjectContext? ownerContext = null;

@@ -60,6 +60,12 @@ internal sealed class ProjectContext
     /// <summary>The registry: --registry, DRYDOCK_REGISTRY, drydock.yaml's registry (relative to the project), else .drydock/registry.db in the project.</summary>
     public string RegistryLocation => _registry ?? Path.Combine(StateOf(Root ?? throw NoProject()), "registry.db");
 
+    /// <summary>
+    /// The same project with the registry kept in its state folder (.drydock/registry.db), whatever drydock.yaml's
+    /// <c>registry:</c> says: the registry that guards the keys, vault and logs kept beside it.
+    /// </summary>
+    public ProjectContext WithStateRegistry() => new(Root, PolicyPath, File, null);
+
     /// <summary>The state folder of the project found from the current directory (refused outside a project).</summary>
     public static string StateFolder => StateOf(FindRoot(Directory.GetCurrentDirectory()) ?? throw NoProject());
 

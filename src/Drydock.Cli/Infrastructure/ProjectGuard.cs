@@ -150,6 +150,16 @@ internal static class ProjectGuard
     {
         problem = null;
         if (own.File["access"] is { Value: "required" }) return true;
+        return RegistryHasActors(own, out problem);
+    }
+
+    /// <summary>
+    /// Whether the registry of <paramref name="own"/> holds an actor that is not revoked (or actor rows edited outside
+    /// drydock). Null: the registry cannot be read, with the reason in <paramref name="problem"/>.
+    /// </summary>
+    public static bool? RegistryHasActors(ProjectContext own, out string? problem)
+    {
+        problem = null;
         try
         {
             var location = own.RegistryLocation;

@@ -165,6 +165,14 @@ public static class ModelScanner
                     continue;
                 }
 
+                // Deflate expands at most about 1,032 to 1 (a stored member not at all): a member declaring more than its
+                // compressed bytes can hold, or more compressed bytes than the file has, is not what it says it is.
+                if (member.Length > (member.CompressedLength * 1032L) + 1024 || (stream.CanSeek && member.CompressedLength > stream.Length))
+                {
+                    findings.Add(new ModelFinding(file, name, 0, ModelFinding.ModelFileCategory, "zip-malformed", Severity.High, $"archive member '{name}' declares {member.Length} bytes from {member.CompressedLength} compressed bytes"));
+                    continue;
+                }
+
                 // The declared size is the archive's word: the buffer grows with what the member really holds.
                 using var content = new MemoryStream((int)Math.Min(member.Length, 1 << 20));
                 try
