@@ -29,9 +29,9 @@ internal static class MonitorWatch
             lock (stderr) stderr.WriteLine($"drydock monitor: {line}");
         }
 
+        var crossing = MonitorAlertState.Read(folder); // what the last run had crossed: it does not alert again
         await using var webhook = url is null ? null : new AlertWebhook(url, settings.WebhookRetries, Log);
         Log($"watching {folder} every {every.TotalSeconds:0} s{(webhook is null ? "" : $"; alerts to webhook {webhook.Host}")}{(settings.Incidents ? "; alerts open incidents" : "")}");
-        var crossing = new HashSet<string>(StringComparer.Ordinal);
         var reported = new HashSet<(string, long)>();
         for (var n = 1; checks == 0 || n <= checks; n++)
         {
@@ -57,7 +57,17 @@ internal static class MonitorWatch
                 }
 
                 if (fresh.Count > 0) Raise(context, settings, folder, report, fresh, webhook, Log);
-                crossing = [.. crossed.Select(r => r.Signal)];
+                var crossingNow = crossed.Select(r => r.Signal).ToHashSet(StringComparer.Ordinal);
+                try
+                {
+                    if (n == 1 || !crossingNow.SetEquals(crossing)) MonitorAlertState.Write(folder, crossingNow, now);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Log($"could not write the alert state ({MonitorAlertState.FileName}): {e.Message} (a restarted watch alerts again on what is crossed)");
+                }
+
+                crossing = crossingNow;
             }
 
             if (checks != 0 && n == checks) break;
