@@ -117,6 +117,61 @@ public sealed class MonitorWatchProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Watch_Restarted_WhileASignalStaysCrossed_AlertsOnce()
+    {
+        await Project("  window-hours: 24\n");
+        var now = DateTimeOffset.UtcNow;
+        await Ordinary(now);
+        await Rows([now.AddMinutes(-30)], at => $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"templates":{"0000cccc":800}}""");
+
+        // Two watches, one after the other, each in its own process (a restart): the burst stays crossed in both.
+        var first = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--every", "1s", "--checks", "1"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(first.Exit == 0, first.ToString());
+        Assert.Contains("ALERT: (abuse) extraction", first.Stderr, StringComparison.Ordinal);
+        var state = Path.Combine(Folder, "alerts-state.json");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(state));
+        Assert.Contains("\"extraction\"", await File.ReadAllTextAsync(state, TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+        var second = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--every", "1s", "--checks", "2"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(second.Exit == 0, second.ToString());
+        Assert.Matches(@"check 2: window 3200 requests, baseline 16800: crossed .*extraction \(abuse\)", second.Stdout);
+        Assert.DoesNotContain("ALERT", second.Stderr, StringComparison.Ordinal);
+        var log = Assert.Single(Directory.GetFiles(Folder, "alerts-*.jsonl"));
+        Assert.Single(await File.ReadAllLinesAsync(log, TestContext.Current.CancellationToken));
+
+        // Once the signal is quiet at a check, the state forgets it, and the next crossing alerts again.
+        foreach (var file in Directory.GetFiles(Folder, "signals-*.jsonl")) File.Delete(file);
+        await Ordinary(now);
+        var quiet = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--checks", "1"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(quiet.Exit == 0, quiet.ToString());
+        Assert.DoesNotContain("extraction", await File.ReadAllTextAsync(state, TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        await Rows([now.AddMinutes(-30)], at => $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"templates":{"0000cccc":800}}""");
+        var again = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--checks", "1"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Contains("ALERT: (abuse) extraction", again.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, (await File.ReadAllLinesAsync(log, TestContext.Current.CancellationToken)).Length);
+    }
+
+    [Fact]
+    public async Task Watch_CorruptAlertState_ExitTwo_NamingFileAndLine_NotReset()
+    {
+        await Project("  window-hours: 24\n");
+        await Ordinary(DateTimeOffset.UtcNow);
+        var state = Path.Combine(Folder, "alerts-state.json");
+        const string Text = "{\n  \"at\": \"2026-12-07T01:00:00Z\",\n  \"crossing\": [\n    \"extraction\",\n    17\n  ]\n}\n";
+        await File.WriteAllTextAsync(state, Text, TestContext.Current.CancellationToken);
+        var wrong = await DrydockProcess.Run(_dir.Path, "monitor", "--watch", "--checks", "1");
+        Assert.Equal(2, wrong.Exit);
+        Assert.True(wrong.Stderr.Contains($"{state}:5: crossing: must be a list of signal names", StringComparison.Ordinal), wrong.Stderr);
+        Assert.DoesNotContain("check 1", wrong.Stdout, StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(state, "{\n  \"crossing\": [\"extraction\"\n", TestContext.Current.CancellationToken);
+        var cut = await DrydockProcess.Run(_dir.Path, "monitor", "--watch", "--checks", "1");
+        Assert.Equal(2, cut.Exit);
+        Assert.Matches($@"{System.Text.RegularExpressions.Regex.Escape(state)}:[23]: not valid JSON", cut.Stderr);
+        Assert.Equal("{\n  \"crossing\": [\"extraction\"\n", await File.ReadAllTextAsync(state, TestContext.Current.CancellationToken)); // left as it was
+    }
+
+    [Fact]
     public async Task Watch_BadSettings_ExitTwo_NamingFileLineAndField()
     {
         await Project("  webhook-retry: 3\n");

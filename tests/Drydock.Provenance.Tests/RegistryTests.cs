@@ -14,10 +14,10 @@ public sealed class RegistryTests
     public void Migrations_RunOnce_AndReopeningKeepsTheSchema(string backend)
     {
         using var t = new TestRegistry(backend);
-        Assert.Equal(10, t.Db.SchemaVersion);
+        Assert.Equal(11, t.Db.SchemaVersion);
         Assert.Equal(0, t.Db.Migrate());
         using var again = t.OpenAnother();
-        Assert.Equal(10, again.Database.SchemaVersion);
+        Assert.Equal(11, again.Database.SchemaVersion);
     }
 
     [Theory]

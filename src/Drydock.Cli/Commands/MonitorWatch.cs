@@ -16,10 +16,10 @@ namespace Drydock.Cli.Commands;
 /// </summary>
 internal static class MonitorWatch
 {
-    public static async Task<int> RunAsync(ProjectContext context, MonitorSettings settings, string folder, TimeSpan every, int checks, MonitorPeriod? pinnedBaseline, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ProjectContext context, MonitorSettings settings, string folder, TimeSpan every, int checks, MonitorPeriod? pinnedBaseline, bool publish, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var url = WebhookUrl(settings);
-        if (settings.Incidents)
+        if (settings.Incidents || publish)
         {
             using var registry = context.OpenRegistry(); // a registry that cannot be opened fails now, not at the first alert
         }
@@ -29,13 +29,26 @@ internal static class MonitorWatch
             lock (stderr) stderr.WriteLine($"drydock monitor: {line}");
         }
 
+        var crossing = MonitorAlertState.Read(folder); // what the last run had crossed: it does not alert again
         await using var webhook = url is null ? null : new AlertWebhook(url, settings.WebhookRetries, Log);
-        Log($"watching {folder} every {every.TotalSeconds:0} s{(webhook is null ? "" : $"; alerts to webhook {webhook.Host}")}{(settings.Incidents ? "; alerts open incidents" : "")}");
-        var crossing = new HashSet<string>(StringComparer.Ordinal);
+        Log($"watching {folder} every {every.TotalSeconds:0} s{(webhook is null ? "" : $"; alerts to webhook {webhook.Host}")}{(settings.Incidents ? "; alerts open incidents" : "")}{(publish ? "; hourly summaries to the registry" : "")}");
         var reported = new HashSet<(string, long)>();
         for (var n = 1; checks == 0 || n <= checks; n++)
         {
             var now = DateTimeOffset.UtcNow;
+            if (publish)
+            {
+                try
+                {
+                    var (summaries, fromHour, _) = MonitorRegistry.Publish(context, settings, folder, now);
+                    Log($"check {n}: {summaries} hourly summaries from {DriftMonitor.Time(DateTimeOffset.FromUnixTimeSeconds(fromHour))} written to the registry");
+                }
+                catch (Exception e) when (e is Provenance.Registry.RegistryException or System.Data.Common.DbException or InvalidOperationException or IOException)
+                {
+                    Log($"check {n}: could not write the hourly summaries to the registry: {e.Message} (written again at the next check)");
+                }
+            }
+
             var window = new MonitorPeriod(now.AddHours(-settings.WindowHours), now);
             var baseline = pinnedBaseline ?? new MonitorPeriod(window.From.AddDays(-settings.BaselineDays), window.From);
             if (baseline.From < window.To && window.From < baseline.To)
@@ -57,7 +70,17 @@ internal static class MonitorWatch
                 }
 
                 if (fresh.Count > 0) Raise(context, settings, folder, report, fresh, webhook, Log);
-                crossing = [.. crossed.Select(r => r.Signal)];
+                var crossingNow = crossed.Select(r => r.Signal).ToHashSet(StringComparer.Ordinal);
+                try
+                {
+                    if (n == 1 || !crossingNow.SetEquals(crossing)) MonitorAlertState.Write(folder, crossingNow, now);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Log($"could not write the alert state ({MonitorAlertState.FileName}): {e.Message} (a restarted watch alerts again on what is crossed)");
+                }
+
+                crossing = crossingNow;
             }
 
             if (checks != 0 && n == checks) break;

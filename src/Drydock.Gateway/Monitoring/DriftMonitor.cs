@@ -28,7 +28,7 @@ public sealed record SeriesPoint(long At, long Requests, long InputFindings, lon
 /// <summary>One key's extraction signal in the window.</summary>
 public sealed record KeyExtraction(string Key, long Requests, long High, double Max);
 
-/// <summary>What <see cref="DriftMonitor.Compare"/> found.</summary>
+/// <summary>What <c>DriftMonitor.Compare</c> found.</summary>
 public sealed class MonitorReport
 {
     /// <summary>The window.</summary>
@@ -113,6 +113,28 @@ public static class DriftMonitor
         var total = new Part(scope);
         foreach (var part in parts) total.Add(part);
         return Test(total, window, baseline, settings, step, from);
+    }
+
+    /// <summary>
+    /// Compares <paramref name="window"/> with <paramref name="baseline"/> over rows in the signal log's format given as
+    /// text (the hourly summaries kept in the registry's database); each row is named by its source and number when it
+    /// cannot be read.
+    /// </summary>
+    public static MonitorReport Compare(IEnumerable<(string Source, long Number, string Row)> rows, MonitorPeriod window, MonitorPeriod baseline, MonitorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(window);
+        ArgumentNullException.ThrowIfNull(baseline);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (window.To <= window.From) throw new ArgumentException("the window ends before it starts");
+        if (baseline.To <= baseline.From) throw new ArgumentException("the baseline ends before it starts");
+        var from = Min(window.From, baseline.From).ToUnixTimeSeconds();
+        var to = Max(window.To, baseline.To).ToUnixTimeSeconds();
+        var step = Math.Max(1, (long)Math.Ceiling((to - from) / 96.0));
+        var part = new Part(new Scope(window, baseline, from, step));
+        var row = new SignalCounts();
+        foreach (var (source, number, text) in rows) Line(part, row, source, number, System.Text.Encoding.UTF8.GetBytes(text), null);
+        return Test(part, window, baseline, settings, step, from);
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;

@@ -28,7 +28,10 @@ public static class MonitorPage
         """;
 
     /// <summary>The page for <paramref name="report"/>.</summary>
-    public static string Render(MonitorReport report, string title)
+    public static string Render(MonitorReport report, string title) => Render(report, title, null);
+
+    /// <summary>The page for <paramref name="report"/>, with the registry's open incidents and deployments when <paramref name="panels"/> is given.</summary>
+    public static string Render(MonitorReport report, string title, DashboardPanels? panels)
     {
         ArgumentNullException.ThrowIfNull(report);
         var hash = Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(Style)));
@@ -43,6 +46,7 @@ public static class MonitorPage
         foreach (var note in report.Notes) h.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">{E(note)}</p>");
         if (report.SkippedCount > 0) h.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">{report.SkippedCount} unreadable line(s) of the signal log skipped (first: {E(Path.GetFileName(report.Skipped[0].File))} line {report.Skipped[0].Line}).</p>");
 
+        panels?.Render(h);
         h.Append("<h2>Drift per signal against its threshold</h2>");
         Drift(h, report);
         h.Append("<table><tr><th>signal</th><th>kind</th><th>test</th><th>baseline</th><th>window</th><th>statistic</th><th>p</th><th>threshold</th><th>status</th></tr>");

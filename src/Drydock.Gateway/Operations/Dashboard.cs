@@ -22,12 +22,27 @@ internal static class Dashboard
         var settings = host.Options.Monitor;
         var (window, baseline) = DriftMonitor.DefaultPeriods(settings, DateTimeOffset.UtcNow);
         var report = DriftMonitor.Compare(folder, window, baseline, settings);
-        var page = MonitorPage.Render(report, "Drydock gateway dashboard");
+        var page = MonitorPage.Render(report, "Drydock gateway dashboard", Panels(host));
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/html; charset=utf-8";
         context.Response.Headers.ContentSecurityPolicy = MonitorPage.ContentSecurityPolicy() + "; frame-ancestors 'none'";
         context.Response.Headers.XContentTypeOptions = "nosniff";
         context.Response.Headers.CacheControl = "no-store";
         await context.Response.WriteAsync(page, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    // Open incidents and deployments from the registry; a registry that cannot be read is said on the page (and logged), not left out.
+    private static DashboardPanels Panels(GatewayHost host)
+    {
+        if (!host.Operations.HasRegistry) return DashboardPanels.Unavailable("this gateway has no registry attached: incidents and deployments are not shown");
+        try
+        {
+            return DashboardPanels.From(host.Operations.Incidents(), host.Operations.Deployments());
+        }
+        catch (Exception e) when (e is Provenance.Registry.RegistryException or System.Data.Common.DbException or InvalidOperationException or IOException)
+        {
+            Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(host.Log, "dashboard: the registry could not be read: {Error}", e.GetType().Name);
+            return DashboardPanels.Unavailable("the registry could not be read: incidents and deployments are not shown (see the gateway's log)");
+        }
     }
 }

@@ -91,6 +91,9 @@ public sealed class RegistryDatabase : IDisposable
             CREATE INDEX actor_events_audit ON actor_events (audit_seq);
             CREATE INDEX access_decisions_audit ON access_decisions (audit_seq)
             """),
+        (11, "signal-summaries", """
+            CREATE TABLE signal_summaries (hour BIGINT NOT NULL, alias TEXT NOT NULL, tier TEXT NOT NULL, key_id TEXT NOT NULL, summary TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (hour, alias, tier, key_id))
+            """),
     ];
 
     /// <summary>The audited tables and their columns (after <c>id</c>), in the order their audit details list them.</summary>

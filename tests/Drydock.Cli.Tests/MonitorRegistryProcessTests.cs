@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Drydock.Tests.Shared;
+using Npgsql;
+
+namespace Drydock.Cli.Tests;
+
+/// <summary>
+/// The signals' hourly summaries in the registry's database, as operators run it: on the gateway's machine the built
+/// CLI's <c>monitor --watch --publish</c> writes them from the signal log; on another machine (a second project with no
+/// signal log) <c>monitor --from-registry</c> reads them and finds what the local report finds. SQLite, and PostgreSQL
+/// where DRYDOCK_TEST_POSTGRES names a server (skipped otherwise, failing when DRYDOCK_REQUIRE_POSTGRES=1).
+/// </summary>
+public sealed class MonitorRegistryProcessTests : IDisposable
+{
+    private readonly TempDir _gateway = new();
+    private readonly TempDir _elsewhere = new();
+    private string? _admin;
+    private string? _database;
+
+    public static TheoryData<string> Backends => new() { "sqlite", "postgres" };
+
+    public void Dispose()
+    {
+        if (_database is not null)
+        {
+            NpgsqlConnection.ClearAllPools();
+            using var connection = new NpgsqlConnection(_admin);
+            connection.Open();
+            using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
+            command.ExecuteNonQuery();
+        }
+
+        _gateway.Dispose();
+        _elsewhere.Dispose();
+    }
+
+    private string Folder => Path.Combine(_gateway.Path, ".drydock", "gateway", "requests");
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task PublishedSummaries_ReadOnAnotherMachine_FindWhatTheLocalLogFinds(string backend)
+    {
+        await Project(_gateway.Path);
+        await Project(_elsewhere.Path);
+        var registry = backend == "sqlite" ? Path.Combine(_gateway.Path, ".drydock", "registry.db") : Postgres();
+        var now = DateTimeOffset.UtcNow;
+        await Rows(Enumerable.Range(0, 24 * 8).Select(h => now.AddMinutes(-30 - (60 * h))), at =>
+            $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_app","requests":100,"tokens":4000,"latencyMs":20000,"answers":100,"refusals":5,"promptLength":[0,0,0,0,0,10,40,40,10,0,0,0],"latency":[0,0,0,0,0,0,0,60,40,0,0,0],"templates":{"0000aaaa":50,"0000bbbb":50}}""");
+        await Rows([now.AddMinutes(-30)], at => $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"templates":{"0000cccc":800}}""");
+
+        // Nothing published yet (its own registry, or the PostgreSQL one): the other machine is told so (exit 2), not shown a quiet report.
+        string[] onRegistry = backend == "sqlite" ? [] : ["--registry", registry];
+        var empty = await DrydockProcess.Run(_elsewhere.Path, ["monitor", "--from-registry", .. onRegistry], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(2, empty.Exit);
+        Assert.Contains("holds no signal summaries", empty.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--watch --publish", empty.Stderr, StringComparison.Ordinal);
+
+        // The gateway's machine publishes (twice: a restarted watch replaces the hours it wrote, it does not add them again).
+        for (var run = 0; run < 2; run++)
+        {
+            var watch = await DrydockProcess.Run(_gateway.Path, ["monitor", "--watch", "--publish", "--checks", "1", .. onRegistry], cancellationToken: TestContext.Current.CancellationToken);
+            Assert.True(watch.Exit == 0, watch.ToString());
+            Assert.Matches(@"check 1: \d+ hourly summaries from \S+Z written to the registry", watch.Stderr);
+        }
+
+        // Whole hours, so the local log and the summaries cover the same rows.
+        var to = DateTimeOffset.FromUnixTimeSeconds((now.ToUnixTimeSeconds() / 3600 * 3600) + 3600);
+        string[] periods = ["--to", Time(to), "--from", Time(to.AddHours(-24)), "--baseline-from", Time(to.AddHours(-24 * 8)), "--baseline-to", Time(to.AddHours(-24))];
+        var local = await DrydockProcess.Run(_gateway.Path, ["monitor", "--format", "json", .. periods], cancellationToken: TestContext.Current.CancellationToken);
+        var remote = await DrydockProcess.Run(_elsewhere.Path, ["monitor", "--from-registry", "--registry", registry, "--format", "json", .. periods], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(remote.Exit == 1, remote.ToString());
+        Assert.Equal(1, local.Exit);
+        var l = JsonNode.Parse(local.Stdout)!;
+        var r = JsonNode.Parse(remote.Stdout)!;
+        Assert.True((bool)r["alert"]!);
+        foreach (var period in new[] { "window", "baseline" })
+        {
+            Assert.Equal(l[period]!.ToJsonString(), r[period]!.ToJsonString());
+        }
+
+        Assert.Equal(16800, (long)r["baseline"]!["requests"]!);
+        Assert.True((long)r["window"]!["requests"]! >= 3100, remote.Stdout);
+        var crossed = r["signals"]!.AsArray().Where(s => (string)s!["status"]! == "drift").Select(s => (string)s!["signal"]!).ToList();
+        Assert.Equal(l["signals"]!.AsArray().Where(s => (string)s!["status"]! == "drift").Select(s => (string)s!["signal"]!), crossed);
+        Assert.Contains("extraction", crossed);
+        Assert.Contains("templates", crossed);
+        Assert.Equal("ddk_scraper", (string)r["keys"]![0]!["key"]!);
+        Assert.DoesNotContain("Password", remote.Stdout + remote.Stderr, StringComparison.OrdinalIgnoreCase);
+
+        // The table says where it read from only through its figures; bad combinations are refused.
+        var both = await DrydockProcess.Run(_elsewhere.Path, "monitor", "--from-registry", "--watch", "--registry", registry);
+        Assert.Equal(2, both.Exit);
+        var publishAlone = await DrydockProcess.Run(_gateway.Path, "monitor", "--publish");
+        Assert.Equal(2, publishAlone.Exit);
+        Assert.Contains("--publish goes with --watch", publishAlone.Stderr, StringComparison.Ordinal);
+    }
+
+    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+    // A fresh PostgreSQL database for the registry, as an Npgsql connection string.
+    private string Postgres()
+    {
+        _admin = Environment.GetEnvironmentVariable("DRYDOCK_TEST_POSTGRES");
+        if (string.IsNullOrEmpty(_admin))
+        {
+            if (Environment.GetEnvironmentVariable("DRYDOCK_REQUIRE_POSTGRES") == "1") Assert.Fail("DRYDOCK_TEST_POSTGRES is not set but DRYDOCK_REQUIRE_POSTGRES=1");
+            Assert.Skip("DRYDOCK_TEST_POSTGRES is not set (./test.sh starts PostgreSQL and sets it)");
+        }
+
+        _database = "drydock_test_" + Guid.NewGuid().ToString("N")[..16];
+        using (var connection = new NpgsqlConnection(_admin))
+        {
+            connection.Open();
+            using var command = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
+            command.ExecuteNonQuery();
+        }
+
+        return new NpgsqlConnectionStringBuilder(_admin) { Database = _database }.ConnectionString;
+    }
+
+    private static async Task Project(string dir)
+    {
+        Assert.Equal(0, (await DrydockProcess.Run(dir, "init")).Exit);
+        var yaml = Path.Combine(dir, "drydock.yaml");
+        var text = await File.ReadAllTextAsync(yaml, TestContext.Current.CancellationToken);
+        var at = text.IndexOf("\nmonitor:\n", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(yaml, (at < 0 ? text : text[..at]) + "\nmonitor:\n  window-hours: 24\n", TestContext.Current.CancellationToken);
+    }
+
+    private async Task Rows(IEnumerable<DateTimeOffset> times, Func<long, string> row)
+    {
+        Directory.CreateDirectory(Folder);
+        foreach (var day in times.GroupBy(t => t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))
+        {
+            var text = new StringBuilder();
+            foreach (var t in day) text.Append(row(t.ToUnixTimeSeconds())).Append('\n');
+            await File.AppendAllTextAsync(Path.Combine(Folder, $"signals-{day.Key}.jsonl"), text.ToString(), TestContext.Current.CancellationToken);
+        }
+    }
+}
