@@ -45,6 +45,8 @@ switch (args.FirstOrDefault())
         return await Drydock.Bench.GatewayBench.Rate(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
     case "gateway-stream":
         return await Drydock.Bench.GatewayBench.Streaming(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 20);
+    case "quality-lookalike-prose":
+        return Drydock.Bench.LookAlikeProse.Run(args.Length > 1 ? args[1] : "../shared/bench");
     case "quality-refusal":
         return Drydock.Bench.RefusalBench.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Contains("--misses"));
     case "eval-speed":
@@ -95,6 +97,7 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks gateway-stream [TOKENS] [MS]   streaming: time to first token and guard cost per chunk
                    Drydock.Benchmarks eval-speed [ENDPOINT] [PROBES] [--single-turn] evaluation wall time and CPU per probe (run gateway-upstream first)
                    Drydock.Benchmarks promptfoo-config OUT [ENDPOINT] [PROBES]  the same probes as a promptfoo config (bench/peers/promptfoo.sh)
+                   Drydock.Benchmarks quality-lookalike-prose [SHARED_BENCH_DIR]  secret/personal-data findings on lines in Cyrillic or Greek
                    Drydock.Benchmarks quality-refusal [SHARED_BENCH_DIR]  refusal judge against XSTest's human labels
                    Drydock.Benchmarks vault [FOLDER] [SIZE_MB]       vault encrypt/decrypt throughput (sha256sum as reference)
                    Drydock.Benchmarks audit [FOLDER] [ENTRIES]       audit verify time and memory over a SQLite log

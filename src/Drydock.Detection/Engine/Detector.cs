@@ -125,8 +125,11 @@ public sealed class Detector
 
     private IReadOnlyList<Finding> ScanOnce(string text)
     {
-        var findings = ScanPatterns(text);
-        var encoded = _judgesEncoded && text.Length >= EncodedText.MinBase64 ? Uncovered(Encoded(text, 1), findings) : null;
+        // Pattern rules read Cyrillic and Greek look-alike letters as the Latin ones they look like (same offsets);
+        // analyzers read the text as written (the hidden-text analyzer reports the mixed-script word).
+        var folded = LookAlikes.Fold(text);
+        var findings = ScanPatterns(folded);
+        var encoded = _judgesEncoded && text.Length >= EncodedText.MinBase64 ? Uncovered(Encoded(folded, 1), findings) : null;
         if ((_analyzers.Length == 0 || text.Length == 0) && encoded is null)
         {
             return findings;
@@ -157,7 +160,7 @@ public sealed class Detector
         List<Finding>? found = null;
         foreach (var run in runs)
         {
-            var inner = ScanPatterns(run.Decoded).Where(f => f.Category is Categories.Secret or Categories.Pii);
+            var inner = ScanPatterns(LookAlikes.Fold(run.Decoded)).Where(f => f.Category is Categories.Secret or Categories.Pii);
             if (depth < EncodedText.MaxDepth && run.Decoded.Length >= EncodedText.MinBase64 && Encoded(run.Decoded, depth + 1) is { } nested) inner = inner.Concat(nested);
             var first = found?.Count ?? 0;
             foreach (var f in inner)

@@ -124,8 +124,8 @@ internal static partial class SecretRules
             ["Authorization: Bearer eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAiMTAyOTM4NDc1NiIsICJuYW1lIjogIk9sYSBOb3JkbWFubiIsICJpYXQiOiAxNzE2MjM5MDIyfQ.88ad3DNBYjvsedonuSsddfrfifiUziXnFAAoeelK9mq"], ["eyJhbGciOi is how a JWT starts", "eyJub3QiOiJqd3QifQ.eyJhIjoxfQ.c2lnbmF0dXJlc2lnbmF0dXJl"],
             severity: Severity.High, windowAfter: 12000, confidence: 0.9, validator: (v, _, _) => Checksums.JwtHeader(v) ? 0.9 : 0);
         yield return Secret("DD-SEC-036", "private-key-rsa", "PEM RSA private key", PemKey("RSA "), ["-----BEGIN RSA PRIVATE KEY-----"],
-            ["-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END RSA PRIVATE KEY-----"],
-            ["-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PUBLIC KEY-----"],
+            ["-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4R\nt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB5"],
+            ["-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PUBLIC KEY-----", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nand the rest is yours to fill in"],
             windowAfter: 16400, reveal: 0, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-037", "private-key-ec", "PEM EC private key", PemKey("EC "), ["-----BEGIN EC PRIVATE KEY-----"],
             ["-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END EC PRIVATE KEY-----"], ["-----BEGIN EC PRIVATE KEY----- (redacted)"],
@@ -249,7 +249,10 @@ internal static partial class SecretRules
     {
         var firstBreak = value.IndexOf("-----", 11, StringComparison.Ordinal);
         var end = value.LastIndexOf("-----END", StringComparison.Ordinal);
-        if (firstBreak < 0 || end <= firstBreak) return 0;
+        if (firstBreak < 0) return 0;
+
+        // No END line: a block cut off (a truncated answer) is the key all the same, its body running to the match's end.
+        if (end <= firstBreak) end = value.Length;
         var body = value.AsSpan(firstBreak + 5, end - firstBreak - 5);
         var base64 = 0;
         foreach (var c in body)
@@ -415,6 +418,11 @@ internal static partial class SecretRules
     [GeneratedRegex("(?<![A-Za-z0-9_\\-])eyJ[A-Za-z0-9_\\-]{8,2000}\\.eyJ[A-Za-z0-9_\\-]{8,8000}\\.[A-Za-z0-9_\\-]{0,2000}(?![A-Za-z0-9_\\-])")]
     private static partial Regex Jwt();
 
+    // A key block whose END line never came (an answer cut off at its token limit): the BEGIN line, optional headers
+    // (Proc-Type:, DEK-Info:, Version:) and a blank line, then every following line that is base64 alone, the first one
+    // also on the BEGIN line after spaces. The key is the BEGIN line to the end of that body; PemBody weighs it.
+    private const string OpenPemBody = @"(?:[ \t]{0,8}\r?\n[A-Za-z][A-Za-z-]{0,39}:[^\r\n]{0,200}){0,8}(?:[ \t]{0,8}\r?\n)?(?:(?:[ \t]{0,8}\r?\n[ \t]{0,8}|[ \t]{1,8})[A-Za-z0-9+/=]{1,16000}[ \t]{0,8}(?![^\r\n])){1,400}";
+
     private static Regex PemKey(string kind) => kind switch
     {
         "RSA " => PemRsa(),
@@ -422,19 +430,19 @@ internal static partial class SecretRules
         _ => PemOpenSsh(),
     };
 
-    [GeneratedRegex("-----BEGIN RSA PRIVATE KEY-----[\\s\\S]{20,16000}?-----END RSA PRIVATE KEY-----")]
+    [GeneratedRegex("-----BEGIN RSA PRIVATE KEY-----(?:[\\s\\S]{20,16000}?-----END RSA PRIVATE KEY-----|" + OpenPemBody + ")")]
     private static partial Regex PemRsa();
 
-    [GeneratedRegex("-----BEGIN EC PRIVATE KEY-----[\\s\\S]{20,16000}?-----END EC PRIVATE KEY-----")]
+    [GeneratedRegex("-----BEGIN EC PRIVATE KEY-----(?:[\\s\\S]{20,16000}?-----END EC PRIVATE KEY-----|" + OpenPemBody + ")")]
     private static partial Regex PemEc();
 
-    [GeneratedRegex("-----BEGIN OPENSSH PRIVATE KEY-----[\\s\\S]{20,16000}?-----END OPENSSH PRIVATE KEY-----")]
+    [GeneratedRegex("-----BEGIN OPENSSH PRIVATE KEY-----(?:[\\s\\S]{20,16000}?-----END OPENSSH PRIVATE KEY-----|" + OpenPemBody + ")")]
     private static partial Regex PemOpenSsh();
 
-    [GeneratedRegex("-----BEGIN PGP PRIVATE KEY BLOCK-----[\\s\\S]{20,16000}?-----END PGP PRIVATE KEY BLOCK-----")]
+    [GeneratedRegex("-----BEGIN PGP PRIVATE KEY BLOCK-----(?:[\\s\\S]{20,16000}?-----END PGP PRIVATE KEY BLOCK-----|" + OpenPemBody + ")")]
     private static partial Regex PgpKey();
 
-    [GeneratedRegex("-----BEGIN (?:ENCRYPTED |DSA )?PRIVATE KEY-----[\\s\\S]{20,16000}?-----END (?:ENCRYPTED |DSA )?PRIVATE KEY-----")]
+    [GeneratedRegex("-----BEGIN (?:ENCRYPTED |DSA )?PRIVATE KEY-----(?:[\\s\\S]{20,16000}?-----END (?:ENCRYPTED |DSA )?PRIVATE KEY-----|" + OpenPemBody + ")")]
     private static partial Regex PemKeyGeneric();
 
     [GeneratedRegex("""(?<![A-Za-z0-9+.\-])(?i:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse|cockroachdb)://[^\s:/@'"]{1,64}:(?<v>[^\s/'",]{1,128})@[A-Za-z0-9.\-_]{1,253}""")]

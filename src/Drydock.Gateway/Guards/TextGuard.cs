@@ -218,9 +218,11 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
 /// longer than the window are held whole too: a run of credential characters (ASCII letters, digits and
 /// <c>-_.+/=~%:@</c>) or of single characters or hex pairs with a separator between them (a value spaced out, which
 /// the detector decodes) still open at the cut waits up to <see cref="MaxTokenHold"/> characters, a PEM block whose END
-/// line has not arrived (its pattern needs it) up to <see cref="MaxHold"/>, and a finding that runs across the cut
-/// stays on the held side. The held text is kept as it arrived and judged again with every chunk (a value that is
-/// still arriving can look like a shorter one of another type); only what leaves is redacted, judged with the last
+/// line has not arrived up to <see cref="MaxHold"/> (a private key block still open beyond that refuses the answer; one
+/// that the stream ends without an END line is judged as a key cut off, BEGIN line to the end of its base64 body), and a
+/// finding that runs across the cut stays on the held side. The held text is kept as it arrived and judged again with
+/// every chunk while it is short, and every 256 characters or eighth of itself once it is longer than 1,024 (a value that
+/// is still arriving can look like a shorter one of another type); only what leaves is redacted, judged with the last
 /// characters sent before it as context.
 /// </summary>
 public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, CanaryAnalyzer? canaries = null)
@@ -265,10 +267,25 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
     /// <summary>The end of the answer: returns everything still held back (checked).</summary>
     public string Flush() => Release("", final: true);
 
+    // Held text longer than this is judged again only once it has grown by JudgeStep characters or an eighth of itself,
+    // whichever is more (and at the end): a block held whole and sent one character a chunk costs a few dozen judgements
+    // instead of one per character. Nothing leaves unjudged; only the time at which held text may leave moves.
+    private const int LongHeld = 1_024;
+    private const int JudgeStep = 256;
+    private int _judgedAt;
+
     private string Release(string delta, bool final)
     {
         if (Blocked) return "";
         _pending += delta;
+        if (!final && _pending.Length > LongHeld && _pending.Length - _judgedAt < Math.Max(JudgeStep, _pending.Length / 8)) return "";
+        var released = Judged(final);
+        _judgedAt = _pending.Length;
+        return released;
+    }
+
+    private string Judged(bool final)
+    {
         if (Tripwire is not null && Regurgitated(final))
         {
             Blocked = true;
@@ -304,7 +321,19 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
             result = result with { Findings = resolved };
         }
 
-        var cut = final ? _pending.Length : Cut(_pending, Tripwire is null ? _window : Math.Max(_window, RegurgitationGuard.Hold));
+        var overlong = -1;
+        var cut = final ? _pending.Length : Cut(_pending, Tripwire is null ? _window : Math.Max(_window, RegurgitationGuard.Hold), out overlong);
+        if (!final && overlong >= 0)
+        {
+            // A key block still open after more characters than any key a rule matches: it can neither be held longer nor
+            // judged whole, so the answer is refused (fail closed) rather than its BEGIN line and body sent.
+            Findings.Add(new Finding("DD-SEC-040", Categories.Secret, "private-key", Severity.Critical, overlong, _pending.Length, 0.9,
+                $"unfinished key block longer than {MaxHold} characters"));
+            Blocked = true;
+            _pending = "";
+            return "";
+        }
+
         if (Tripwire is not null) cut = Math.Min(cut, _tripHold);
         foreach (var f in result.Findings)
         {
@@ -374,8 +403,9 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
     // credential characters that goes on across that point, and back to an unfinished PEM block's BEGIN line. A JSON
     // escape (\uXXXX, as in a tool call's arguments) is one character here, the one it stands for: it counts once in
     // the window, belongs to a credential run when that character does, and is never cut.
-    private static int Cut(string pending, int window)
+    private static int Cut(string pending, int window, out int overlong)
     {
+        overlong = -1;
         var (units, decoded, unitAt) = Units(pending);
 
         // The window counts characters that are seen: invisible ones (removed before matching) do not shorten it.
@@ -404,9 +434,13 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         var b = decoded.LastIndexOf("-----BEGIN ", StringComparison.Ordinal);
         if (b < 0) return cut;
         var begin = units[unitAt[b]].Start;
-        if (begin < floor || begin >= cut) return cut;
+        if (begin >= cut) return cut;
         var end = decoded.IndexOf("-----END ", b, StringComparison.Ordinal);
-        return end < 0 || decoded.IndexOf("-----", end + 9, StringComparison.Ordinal) < 0 ? begin : cut;
+        var open = end < 0 || decoded.IndexOf("-----", end + 9, StringComparison.Ordinal) < 0;
+        var line = decoded.IndexOf('\n', b);
+        var header = decoded.AsSpan(b, (line < 0 ? decoded.Length : line) - b);
+        if (open && begin < floor && header.Contains("PRIVATE KEY", StringComparison.Ordinal)) overlong = begin;
+        return open && begin >= floor ? begin : cut;
     }
 
     // Where the last ContextLength characters (as the matcher sees them) of text already sent start.
@@ -458,6 +492,10 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
             }
 
             var invisible = cp >= 0x10000 ? MatchText.IsIgnorable(cp) : char.IsSurrogate((char)cp) ? cp == 0xDB40 : MatchText.IsIgnorable(cp) || cp == 0xFFFD;
+
+            // A Cyrillic or Greek look-alike letter reads as its Latin letter (the detector folds it): "-----BЕGIN" with a
+            // Cyrillic Е opens a key block, and "АКІА…" is a run of credential characters.
+            if (cp < 0x10000 && LookAlikes.IsLookAlike((char)cp)) cp = LookAlikes.Latin((char)cp);
             var credential = invisible || (cp < 0x80 && (char.IsAsciiLetterOrDigit((char)cp) || cp is '-' or '_' or '.' or '+' or '/' or '=' or '~' or '%' or ':' or '@'));
             units.Add((i, invisible, credential));
             if (cp >= 0x10000)
