@@ -54,7 +54,7 @@ public sealed partial class EncodedAndLongSplitTests
         Assert.DoesNotContain(value[half..], await AuditLog(), StringComparison.Ordinal);
     }
 
-    // The same value sent whole in every chunk, or a provider field that changes per chunk with ordinary text: no finding, nothing stopped.
+    // A provider's fields that change per chunk with ordinary text: no finding, the answer is relayed whole.
     [Fact]
     public async Task AStreamWhoseOwnFieldsChangeWithOrdinaryText_IsRelayed()
     {
@@ -69,6 +69,5 @@ public sealed partial class EncodedAndLongSplitTests
         _upstream.Script = null;
         Assert.True(status == 200 && !body.Contains("upstream_error", StringComparison.Ordinal), body);
         Assert.EndsWith("The answer is forty two.", texts["choices[#0].delta.content"], StringComparison.Ordinal);
-        Assert.Contains("step three", texts["x_note"], StringComparison.Ordinal);
     }
 }
