@@ -17,7 +17,7 @@ namespace Drydock.Gateway.Tests;
 /// running gateway, a scripted upstream, whole and streamed, on a redact tier and a block tier. No form of the value
 /// reaches the client or the request log.
 /// </summary>
-public sealed class EncodedAndLongSplitTests : IAsyncLifetime
+public sealed partial class EncodedAndLongSplitTests : IAsyncLifetime
 {
     private static readonly Detector s_detector = Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers);
     private readonly TempDir _dir = new();

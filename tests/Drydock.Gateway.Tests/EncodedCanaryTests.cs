@@ -17,7 +17,7 @@ namespace Drydock.Gateway.Tests;
 /// in the text as written. The running gateway with a registry and a scripted upstream, whole and streamed: the answer
 /// is blocked, a canary-leak incident is opened for each, and no form of the code reaches the client.
 /// </summary>
-public sealed class EncodedCanaryTests : IAsyncLifetime
+public sealed partial class EncodedCanaryTests : IAsyncLifetime
 {
     private static readonly Detector s_detector = Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers);
     private static readonly ApprovalPolicy s_policy = new(["security-reviewer"], "confidential");

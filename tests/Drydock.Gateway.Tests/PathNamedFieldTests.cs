@@ -14,7 +14,7 @@ namespace Drydock.Gateway.Tests;
 /// it were inside the choices list, and went out raw: whole answers, error bodies and stream chunks. The running
 /// gateway, with a scripted upstream, on an <c>internal</c> key (output redact) and a <c>public</c> key (output block).
 /// </summary>
-public sealed class PathNamedFieldTests : IAsyncLifetime
+public sealed partial class PathNamedFieldTests : IAsyncLifetime
 {
     private const string Key = "AKIAGNSUV3QBWQSDXU6S";
     private static readonly Detector s_detector = Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers);

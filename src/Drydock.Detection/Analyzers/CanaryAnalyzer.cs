@@ -9,9 +9,10 @@ namespace Drydock.Detection.Analyzers;
 /// <summary>
 /// Finds registered canaries (category <c>canary</c>): random codes of three groups of four characters from an
 /// alphabet without look-alikes (<c>7F3K-QZ9M-2WXL</c>, 60 bits), planted in training data on purpose. Only the
-/// SHA-256 of each canary's normalised form is known here: every code-shaped run in the text (any case, groups joined
-/// by nothing or by up to eight separator characters: spaces, line breaks, punctuation, symbols such as <c>+ | −</c> and
-/// markdown such as <c>**</c>; look-alike Cyrillic and Greek letters read as Latin; at any position) is normalised and hashed, and a hash in the set is a finding. So a model that
+/// SHA-256 of each canary's normalised form is known here: every code-shaped run in the text (any case, twelve code
+/// characters grouped any way: joined by nothing or by up to eight separator characters between any two of them:
+/// spaces, line breaks, zero-width characters, punctuation, symbols such as <c>+ | −</c> and markdown such as
+/// <c>**</c>; look-alike Cyrillic and Greek letters read as Latin; at any position) is normalised and hashed, and a hash in the set is a finding. So a model that
 /// repeats a canary is caught however it spaces it, and no canary value is ever kept by the detector.
 /// </summary>
 public sealed class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
@@ -51,20 +52,28 @@ public sealed class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
     }
 
     /// <summary>
-    /// The most characters a code spans in (normalised) text: twelve code characters and two separators of up to eight
-    /// characters each (" - ", a line break "\r\n", markdown around a group: "** - **"). A stream that holds back this many characters never sends part of a code.
+    /// The most characters a code spans in (normalised) text: twelve code characters and up to
+    /// <see cref="MaxSeparators"/> separator characters between them in all (<c>N C U L …</c>, <c>NC-UL-UD-…</c>, a line
+    /// break "\r\n" between groups, markdown around a group: "** - **"). A stream that holds back this many characters
+    /// never sends part of a code.
     /// </summary>
-    internal const int MaxCodeLength = 12 + (2 * MaxSeparator);
+    internal const int MaxCodeLength = 12 + MaxSeparators;
 
+    // The most separator characters between two code characters, and in one code in all.
     private const int MaxSeparator = 8;
+    private const int MaxSeparators = 36;
 
     /// <inheritdoc />
     /// <remarks>
-    /// Every position is tried, whatever is before or after it: four code characters (any case; a Cyrillic or Greek
-    /// look-alike reads as the letter it looks like), up to eight separator characters (any space or line break, any
-    /// punctuation or dash, math and modifier symbols: <c>- _ . , : / | + * ~ `</c>, U+2212, markdown emphasis around a
-    /// group) or none, four more, a separator again, four more. A word of code characters before the code (<c>test 7F3K QZ9M 2WXL</c>) cannot hide
-    /// it, because the candidate that starts at the word is tried and then the one that starts at the code.
+    /// Every position is tried, whatever is before or after it: twelve code characters (any case; a Cyrillic or Greek
+    /// look-alike reads as the letter it looks like), however they are grouped: between any two of them up to eight
+    /// separator characters (any space or line break, a zero-width or other invisible format character, any punctuation
+    /// or dash, math and modifier symbols: <c>- _ . , : / | + * ~ `</c>, U+2212, markdown emphasis around a group), at most
+    /// <see cref="MaxSeparators"/> in all, or none. So <c>7F3K-QZ9M-2WXL</c>, <c>7F3KQZ 9M2WXL</c>,
+    /// <c>7F 3K QZ 9M 2W XL</c> and <c>7F3-KQZ-9M2-WXL</c> are one code. A word of code characters before the code
+    /// (<c>test 7F3K QZ9M 2WXL</c>) cannot hide it, because the candidate that starts at the word is tried and then the
+    /// one that starts at the code. Precision comes from the hash: only a run whose twelve characters hash to a
+    /// registered canary is a finding.
     /// </remarks>
     public override void Analyze(string text, ref List<Finding>? findings)
     {
@@ -78,17 +87,19 @@ public sealed class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
             if (!IsCodeChar(text[start])) continue;
             var at = start;
             var n = 0;
-            for (var group = 0; group < 3; group++)
+            var separators = 0;
+            while (n < 12)
             {
-                if (group > 0)
+                if (n > 0)
                 {
-                    var separator = 0;
-                    while (at < text.Length && separator <= MaxSeparator && IsSeparator(text[at])) { at++; separator++; }
-                    if (separator > MaxSeparator) break;
+                    var gap = 0;
+                    while (at < text.Length && gap <= MaxSeparator && IsSeparator(text[at])) { at++; gap++; }
+                    separators += gap;
+                    if (gap > MaxSeparator || separators > MaxSeparators) break;
                 }
 
-                while (n < (group + 1) * 4 && at < text.Length && IsCodeChar(text[at])) code[n++] = (byte)Code(text[at++]);
-                if (n != (group + 1) * 4) break;
+                if (at >= text.Length || !IsCodeChar(text[at])) break;
+                code[n++] = (byte)Code(text[at++]);
             }
 
             if (n != 12 || start < reported) continue;
@@ -122,9 +133,9 @@ public sealed class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
 
     private static bool IsCodeChar(char c) => Code(c) != '\0';
 
-    // Between groups: white space, punctuation (dashes, _ . , : / | * and the markdown around a group), symbols (+, the
-    // minus sign U+2212, ~, `).
-    private static bool IsSeparator(char c) => char.IsWhiteSpace(c) || char.GetUnicodeCategory(c) is UnicodeCategory.DashPunctuation
+    // Between code characters: white space, invisible format characters (zero-width space and joiners, soft hyphen),
+    // punctuation (dashes, _ . , : / | * and the markdown around a group), symbols (+, the minus sign U+2212, ~, `).
+    private static bool IsSeparator(char c) => char.IsWhiteSpace(c) || char.GetUnicodeCategory(c) is UnicodeCategory.Format or UnicodeCategory.DashPunctuation
         or UnicodeCategory.ConnectorPunctuation or UnicodeCategory.OtherPunctuation or UnicodeCategory.OpenPunctuation or UnicodeCategory.ClosePunctuation
         or UnicodeCategory.InitialQuotePunctuation or UnicodeCategory.FinalQuotePunctuation or UnicodeCategory.MathSymbol or UnicodeCategory.ModifierSymbol;
 }

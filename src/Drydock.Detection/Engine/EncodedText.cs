@@ -7,8 +7,9 @@ namespace Drydock.Detection.Engine;
 /// Values written in an encoding the patterns do not read: base64 (standard and URL-safe alphabets, at least
 /// <see cref="MinBase64"/> characters), hex (an even number of at least <see cref="MinHexDigits"/> digits, written
 /// together, after <c>0x</c>, or as byte pairs separated by single spaces or colons) and single characters separated
-/// by one repeated separator (space, hyphen, dot or underscore; at least <see cref="MinSpaced"/> characters:
-/// <c>A K I A …</c>, <c>j-o-h-n-@-…</c>). Each run is decoded, and the decoded text is judged by the secret and
+/// by one repeated separator (space, hyphen, dot, underscore, comma or line break; at least <see cref="MinSpaced"/>
+/// characters: <c>A K I A …</c>, <c>j-o-h-n-@-…</c>, one character a line), and the other spellings of
+/// <see cref="Spellings"/> (groups of letters and digits, markdown emphasis inside a value, percent-encoding). Each run is decoded, and the decoded text is judged by the secret and
 /// personal-data rules (then decoded once more, to <see cref="MaxDepth"/> levels); a finding there is reported on the
 /// whole encoded run, with <see cref="Finding.Encoding"/> set, so a redaction removes the encoded value.
 /// Precision comes from the decoding: base64 and hex must decode to UTF-8 text without control characters (a digest,
@@ -17,7 +18,7 @@ namespace Drydock.Detection.Engine;
 /// <see cref="MaxRunLength"/> only, decoded text is never longer than its run, and the decoded text of a text is
 /// judged at most <see cref="MaxDepth"/> times over, so the work is at most a few scans of the text.
 /// </summary>
-internal static class EncodedText
+internal static partial class EncodedText
 {
     /// <summary>The fewest base64 characters decoded.</summary>
     public const int MinBase64 = 16;
@@ -42,15 +43,28 @@ internal static class EncodedText
     /// <summary>One encoded run: where it is, its encoding, and what it decodes to.</summary>
     public readonly record struct Run(int Start, int End, string Encoding, string Decoded);
 
-    /// <summary>Every run of <paramref name="text"/> that decodes to text, in order (runs of different encodings may overlap).</summary>
+    // The runs of texts decoded so far, by the text's instance: the detector's rules and the canary tripwire read the
+    // same text's runs, and it is decoded once (an entry goes when its text is collected).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<string, Decoded> s_decoded = [];
+
+    private sealed record Decoded(List<Run>? Runs);
+
+    /// <summary>
+    /// Every run of <paramref name="text"/> that decodes to text, in order (runs of different encodings may overlap).
+    /// Decoded once per text instance and shared: callers only read the list.
+    /// </summary>
     public static List<Run>? Find(string text)
     {
         // Fast exit: no run can be long enough to decode (the shortest is a base64 run of MinBase64 characters).
         if (text.Length < MinBase64) return null;
-        List<Run>? runs = null;
-        Tokens(text, ref runs);
-        Separated(text, ref runs);
-        return runs;
+        return s_decoded.GetValue(text, static t =>
+        {
+            List<Run>? runs = null;
+            Tokens(t, ref runs);
+            Separated(t, ref runs);
+            Spellings(t, ref runs);
+            return new Decoded(runs);
+        }).Runs;
     }
 
     // Runs of base64 characters at least MinBase64 long: the next MinBase64 characters are looked at in one vectorised
@@ -159,7 +173,7 @@ internal static class EncodedText
             for (var k = 0; k < 3; k++)
             {
                 var s = text[p + k];
-                if (s is ' ' or '-' or '.' or '_' && text[p + k + 2] == s && text[p + k + 4] == s && text[p + k + 1] != s && text[p + k + 3] != s && !char.IsWhiteSpace(text[p + k + 1]) && !char.IsWhiteSpace(text[p + k + 3]))
+                if (s is ' ' or '-' or '.' or '_' or ',' or '\n' && text[p + k + 2] == s && text[p + k + 4] == s && text[p + k + 1] != s && text[p + k + 3] != s && !char.IsWhiteSpace(text[p + k + 1]) && !char.IsWhiteSpace(text[p + k + 3]))
                 {
                     var end = Spaced(text, p + k + 1, s, done, ref runs);
                     if (end > done) done = end;
@@ -320,7 +334,7 @@ internal static class EncodedText
         {
             // Single characters: separators at every other position.
             var pos = n - back;
-            if (pos >= 1 && text[pos] is ' ' or '-' or '.' or '_' && text[pos - 1] != text[pos] && !char.IsWhiteSpace(text[pos - 1]))
+            if (pos >= 1 && text[pos] is ' ' or '-' or '.' or '_' or ',' or '\n' && text[pos - 1] != text[pos] && !char.IsWhiteSpace(text[pos - 1]))
             {
                 var s = text[pos];
                 var count = 1;

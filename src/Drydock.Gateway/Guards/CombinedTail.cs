@@ -20,9 +20,17 @@ internal sealed class CombinedTail(int window)
     /// <summary>The fewest characters kept.</summary>
     public const int MinLength = 256;
 
-    private readonly Tail _texts = new(Math.Max(MinLength, Math.Max(window + Drydock.Detection.Analyzers.CanaryAnalyzer.MaxCodeLength, StreamGuard.MaxHold + BoundaryWindows.Reach)));
-    private readonly Tail _values = new(Math.Max(MinLength, Math.Max(window + Drydock.Detection.Analyzers.CanaryAnalyzer.MaxCodeLength, StreamGuard.MaxHold + BoundaryWindows.Reach)));
+    private readonly Tail _texts = new(Length(window));
+    private readonly Tail _values = new(Length(window));
     private readonly Dictionary<(int Choice, string Slot), ArgumentValues> _arguments = [];
+
+    // The strings a stream repeats chunk after chunk outside the texts its stream guards hold back, by path: the value
+    // last seen and the tail of the values that path has had, each chunk's value its own piece.
+    private readonly Dictionary<string, (string Last, Tail Tail)> _repeated = new(StringComparer.Ordinal);
+    private int _chunk;
+
+    // How many characters each tail keeps.
+    private static int Length(int window) => Math.Max(MinLength, Math.Max(window + Drydock.Detection.Analyzers.CanaryAnalyzer.MaxCodeLength, StreamGuard.MaxHold + BoundaryWindows.Reach));
 
     /// <summary>Adds a text of a field as it arrived.</summary>
     public void Add(int choice, string slot, string text)
@@ -33,11 +41,32 @@ internal sealed class CombinedTail(int window)
         _values.Add(choice, slot, values.Read(text));
     }
 
-    /// <summary>The findings that run across the end of one field's text into another's (none while the stream holds one field only).</summary>
+    /// <summary>
+    /// Adds a string the stream's guards do not hold back (a field outside the choices, an error event's message, a
+    /// structural field such as a tool call's id, a number read as text) as it arrived in a chunk. A client may join a
+    /// path's values chunk after chunk (<c>AKIAGNSU</c>, then <c>V3QBWQSDXU6S</c>): a value that differs from the path's
+    /// last one is a new piece of that path's own tail, judged across the point where it joins the earlier values; a
+    /// value repeated unchanged (an id, a model name in every chunk) adds nothing.
+    /// </summary>
+    public void AddRepeated(string path, string value)
+    {
+        _repeated.TryGetValue(path, out var seen);
+        if (seen.Tail is not null && string.Equals(seen.Last, value, StringComparison.Ordinal)) return;
+        var tail = seen.Tail ?? new Tail(Length(window));
+        tail.Add(++_chunk, path, value);
+        _repeated[path] = (value, tail);
+    }
+
+    /// <summary>
+    /// The findings that run across the end of one field's text into another's (none while the stream holds one field
+    /// only), and across the values one repeated path had in two chunks.
+    /// </summary>
     public List<Finding> Across(TextGuard guard, GuardedAnswer answer)
     {
         if (!answer.Guarding) return [];
-        return [.. _texts.Across(guard, answer), .. _values.Across(guard, answer)];
+        var found = new List<Finding>([.. _texts.Across(guard, answer), .. _values.Across(guard, answer)]);
+        foreach (var (_, tail) in _repeated.Values) found.AddRange(tail.Across(guard, answer));
+        return found;
     }
 
     // The last characters of a sequence of texts, with where each owner's text ends.

@@ -11,8 +11,10 @@ namespace Drydock.Gateway.Guards;
 /// <summary>
 /// The output guard for a streamed answer: relays the upstream's server-sent events through hold-back guards, one per
 /// choice and text (every string of a choice's delta except structural fields: content, refusal, reasoning text, a
-/// tool call's name and arguments, whatever a provider adds). Strings outside the choices are guarded chunk by chunk;
-/// structural fields, field names and byte arrays must hold nothing the guard finds (and a structural field only its
+/// tool call's name and arguments, whatever a provider adds). Strings outside the choices are guarded chunk by chunk,
+/// and every string that is not held back (outside the choices, structural, a number read as text) is also joined per
+/// path to what that path said in earlier chunks (<see cref="CombinedTail.AddRepeated"/>): a value split across chunks
+/// there stops the stream; structural fields, field names and byte arrays must hold nothing the guard finds (and a structural field only its
 /// structure), or the stream is stopped; log probabilities are removed while the guard is on.
 /// A stream it cannot read (not UTF-8, a line that is not an event field, a chunk that is not a JSON object, choices
 /// that are not a list, content sent as parts) is stopped with an error event; nothing unchecked goes out.
@@ -106,7 +108,8 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
             }
 
             // Structural fields, field names and byte arrays cannot be held back or redacted: anything found there stops the stream.
-            if (guarded.Unredactable(guard, JsonStrings.Answer(chunk)) is { } refused)
+            var strings = JsonStrings.Answer(chunk);
+            if (guarded.Unredactable(guard, strings) is { } refused)
             {
                 failed = refused;
                 break;
@@ -122,7 +125,8 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
             template ??= Template(chunk);
             if (chunk["usage"] is JsonObject { } counts && counts["total_tokens"] is JsonValue u && u.TryGetValue<long>(out var total)) usage = total;
 
-            // Strings outside the choices (an error event, a provider's own field): guarded in this chunk.
+            // Strings outside the choices (an error event, a provider's own field): guarded in this chunk, and joined to
+            // what the same path said in earlier chunks in the combined tail (a value split across chunks stops the stream).
             foreach (var leaf in JsonStrings.CollectOutside(chunk, "choices", JsonStrings.AnswerStructure))
             {
                 guarded.TextsChecked++;
@@ -131,6 +135,7 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
                 guarded.Canary |= result.Canary;
                 if (result.Blocked) failed = "the upstream sent text outside the answer that was blocked by policy";
                 leaf.Set(result.Text);
+                tail.AddRepeated(leaf.Path, result.Text);
             }
 
             if (failed is not null)
@@ -139,15 +144,11 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
                 break;
             }
 
-            if (chunk["choices"] is not JsonArray { Count: > 0 })
-            {
-                // No choice (the usage chunk that stream_options.include_usage asks for): it goes out as guarded above.
-                await GatewayHost.SendEventAsync(context, chunk).ConfigureAwait(false);
-                continue;
-            }
+            // Structural fields (a tool call's id) and numbers read as text go out as they are: joined per path as well.
+            foreach (var leaf in strings) if (leaf.Kind is LeafKind.Structure or LeafKind.Number) tail.AddRepeated(leaf.Path, leaf.Value);
 
             // The chunk's texts join the combined tail before any of them leaves: a value split across fields or choices stops the stream.
-            foreach (var choice in ((JsonArray)chunk["choices"]!).OfType<JsonObject>())
+            foreach (var choice in (chunk["choices"] as JsonArray ?? []).OfType<JsonObject>())
             {
                 var at = choice["index"] is JsonValue tv && tv.TryGetValue<int>(out var ti) ? ti : 0;
                 if (blocked.Contains(at)) continue;
@@ -161,6 +162,13 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
                 guarded.Blocked = true;
                 failed = "the upstream sent a value split across the texts of its answer that the guard does not let through";
                 break;
+            }
+
+            if (chunk["choices"] is not JsonArray { Count: > 0 })
+            {
+                // No choice (the usage chunk that stream_options.include_usage asks for, an error event): it goes out as guarded above.
+                await GatewayHost.SendEventAsync(context, chunk).ConfigureAwait(false);
+                continue;
             }
 
             foreach (var choice in ((JsonArray)chunk["choices"]!).OfType<JsonObject>())

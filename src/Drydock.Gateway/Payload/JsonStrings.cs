@@ -55,6 +55,23 @@ internal static class JsonStrings
         "audio_tokens", "text_tokens", "image_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens", "text_offset",
     ], StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether a structural numeric field holds what its structure allows: an index a small whole number (below 2^16),
+    /// <c>created</c> a Unix time from 2015 to a day from now, a count or an offset a whole number below 2^31, a log
+    /// probability from -10^5 to 0. Any other value (a card number as an <c>index</c>) is read as its JSON text.
+    /// </summary>
+    public static bool Plausible(string name, JsonValue value)
+    {
+        if (name == "logprob") return value.TryGetValue<double>(out var p) && p is >= -100_000 and <= 0;
+        if (!value.TryGetValue<long>(out var n) || n < 0) return false;
+        return name switch
+        {
+            "index" => n < 65_536,
+            "created" => n >= 1_420_070_400 && n <= DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 86_400,
+            _ => n < int.MaxValue,
+        };
+    }
+
     /// <summary>Fields of a request that are structure, not text (the model string is checked on its own).</summary>
     public static readonly FrozenSet<string> RequestStructure = FrozenSet.ToFrozenSet(
         ["role", "type", "tool_call_id", "id", "model", "detail", "format", "reasoning_effort", "service_tier"], StringComparer.Ordinal);
@@ -164,7 +181,7 @@ internal static class JsonStrings
                     if (value is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(at, o, name, 0, s, reading.Structure.Contains(name) ? LeafKind.Structure : LeafKind.Text));
                     else if (reading.Numbers && value is JsonValue n && n.GetValueKind() == JsonValueKind.Number)
                     {
-                        if (!AnswerNumbers.Contains(name)) leaves.Add(new StringLeaf(at, o, name, 0, n.ToJsonString(), LeafKind.Number));
+                        if (!AnswerNumbers.Contains(name) || !Plausible(name, n)) leaves.Add(new StringLeaf(at, o, name, 0, n.ToJsonString(), LeafKind.Number));
                     }
                     else Walk(value, at, reading, leaves);
                 }

@@ -1,0 +1,168 @@
+using System.Text;
+
+namespace Drydock.Detection.Engine;
+
+/// <summary>
+/// Other spellings of a value that the patterns do not read, each decoded to the value itself:
+/// <list type="bullet">
+/// <item><c>grouped</c>: groups of letters and digits of one length (two to eight; the last may be shorter) separated by
+/// one repeated separator (space, hyphen, dot, underscore, comma, slash or line break), at least three groups and
+/// <see cref="MinSpaced"/> characters, each group with an upper-case letter or a digit, the whole with both a letter
+/// and a digit: <c>AKIA GNSU V3QB WQSD XU6S</c>.</item>
+/// <item><c>markdown</c>: a word of letters and digits with emphasis markers inside it (<c>*</c>, <c>~</c>, <c>`</c>,
+/// <c>__</c>): <c>AKIA**GNSU**V3QB…</c>, read with the markers removed.</item>
+/// <item><c>percent</c>: a word with at least three percent escapes (<c>%41%4B%49%41…</c>), read unescaped when the
+/// result is UTF-8 text.</item>
+/// </list>
+/// Bounded as the other runs: one pass over the text, a run decoded in its first <see cref="MaxRunLength"/> characters.
+/// </summary>
+internal static partial class EncodedText
+{
+    // The fewest percent escapes in a word read as percent-encoded.
+    private const int MinEscapes = 3;
+
+    private static void Spellings(string text, ref List<Run>? runs)
+    {
+        Grouped(text, ref runs);
+        Words(text, ref runs);
+    }
+
+    private static bool IsGroupSeparator(char c) => c is ' ' or '-' or '.' or '_' or ',' or '/' or '\n';
+
+    private static int AlphanumericLength(string text, int at)
+    {
+        var k = at;
+        while (k < text.Length && char.IsAsciiLetterOrDigit(text[k])) k++;
+        return k - at;
+    }
+
+    // A group holds an upper-case letter or a digit: a word of lower-case letters (the "with" of "pay with 4539 …") is text.
+    private static bool Grouping(string text, int at, int length)
+    {
+        foreach (var c in text.AsSpan(at, length)) if (char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c)) return true;
+        return false;
+    }
+
+    // Groups of two to eight letters and digits, one length, one repeated separator: joined.
+    private static void Grouped(string text, ref List<Run>? runs)
+    {
+        var i = 0;
+        while (i < text.Length)
+        {
+            var length = AlphanumericLength(text, i);
+            if (length == 0)
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            i += length;
+            if (length is < 2 or > 8 || !Grouping(text, start, length)) continue;
+            if (i + 1 >= text.Length || !IsGroupSeparator(text[i])) continue;
+            var separator = text[i];
+            var end = i;
+            var groups = 1;
+            var last = length;
+            var decoded = new StringBuilder(text, start, length, 32);
+            while (end < text.Length && text[end] == separator && last == length && end - start < MaxRunLength)
+            {
+                var next = AlphanumericLength(text, end + 1);
+                if (next == 0 || next > length || !Grouping(text, end + 1, next)) break;
+                decoded.Append(text, end + 1, next);
+                end += 1 + next;
+                last = next;
+                groups++;
+            }
+
+            // Fewer than three groups: the next group may start a run of its own (a word before the value). Three or more:
+            // the run was read whole, and no run starting inside it can hold more.
+            if (groups < 3) continue;
+            i = end;
+            var value = decoded.ToString();
+            // A span another reading already decodes (hex byte pairs with spaces) is not read again.
+            if (runs?.Exists(r => r.Start <= start && r.End >= end) == true) continue;
+            if (value.Length >= MinSpaced && value.Any(char.IsAsciiLetter) && value.Any(char.IsAsciiDigit)) (runs ??= []).Add(new Run(start, end, "grouped", value));
+        }
+    }
+
+    // Words (runs without white space) holding emphasis markers between letters or digits, or percent escapes.
+    private static void Words(string text, ref List<Run>? runs)
+    {
+        var i = 0;
+        while (i < text.Length)
+        {
+            if (char.IsWhiteSpace(text[i]))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            while (i < text.Length && !char.IsWhiteSpace(text[i]) && i - start < MaxRunLength) i++;
+            var word = text.AsSpan(start, i - start);
+            if (word.Length < MinSpaced) continue;
+            if (word.ContainsAny('*', '~', '`') || word.Contains("__", StringComparison.Ordinal)) Marked(text, start, i, ref runs);
+            if (word.Contains('%')) Percent(text, start, i, ref runs);
+        }
+    }
+
+    // The word's letters and digits with the markers between them removed (markers around the whole word stay outside the run).
+    private static void Marked(string text, int start, int end, ref List<Run>? runs)
+    {
+        static bool IsMarker(char c) => c is '*' or '~' or '`' or '_';
+        var from = start;
+        while (from < end && !char.IsAsciiLetterOrDigit(text[from])) from++;
+        var to = end;
+        while (to > from && !char.IsAsciiLetterOrDigit(text[to - 1])) to--;
+        var decoded = new StringBuilder(to - from);
+        var removed = false;
+        for (var k = from; k < to; k++)
+        {
+            if (IsMarker(text[k])) removed = true;
+            else decoded.Append(text[k]);
+        }
+
+        if (removed && decoded.Length >= MinSpaced) (runs ??= []).Add(new Run(from, to, "markdown", decoded.ToString()));
+    }
+
+    // The word unescaped, from its first escape to its last, when it holds enough escapes and decodes to text.
+    private static void Percent(string text, int start, int end, ref List<Run>? runs)
+    {
+        var escapes = 0;
+        var first = -1;
+        var last = -1;
+        for (var k = start; k + 2 < end; k++)
+        {
+            if (text[k] != '%' || !char.IsAsciiHexDigit(text[k + 1]) || !char.IsAsciiHexDigit(text[k + 2])) continue;
+            escapes++;
+            if (first < 0) first = k;
+            last = k + 3;
+        }
+
+        if (escapes < MinEscapes) return;
+
+        // The run reaches the letters and digits joined to its first and last escapes (AKIA%47NSU…).
+        while (first > start && char.IsAsciiLetterOrDigit(text[first - 1])) first--;
+        while (last < end && (char.IsAsciiLetterOrDigit(text[last]) || text[last] is '.' or '-' or '_' or '+' or '@' or '%')) last++;
+        var bytes = new List<byte>(last - first);
+        for (var k = first; k < last; k++)
+        {
+            if (text[k] == '%' && k + 2 < last && char.IsAsciiHexDigit(text[k + 1]) && char.IsAsciiHexDigit(text[k + 2]))
+            {
+                bytes.Add((byte)((HexValue(text[k + 1]) << 4) | HexValue(text[k + 2])));
+                k += 2;
+            }
+            else if (text[k] < 0x80)
+            {
+                bytes.Add((byte)text[k]);
+            }
+            else
+            {
+                return;
+            }
+        }
+
+        if (AsText(bytes.ToArray()) is { } decoded) (runs ??= []).Add(new Run(first, last, "percent", decoded));
+    }
+}
