@@ -80,7 +80,7 @@ internal static class AccessControl
         // --watch writes alerts and may open incidents: not for the read-only auditor.
         ["monitor"] = new([], parse => parse.GetValue<bool>("--watch") ? ["incident-responder", "security-reviewer", "admin"] : ["incident-responder", "security-reviewer", "auditor", "admin"]),
         ["monitor evaluate"] = Any("incident-responder", "security-reviewer", "admin"), // records evaluations, opens incidents, may contain
-        ["incident contain"] = new(ActorRoles.ContainRoles, Separation: RevertSeparation), // --key: ActorRoles.KeyRevokeRoles, the same
+        ["incident contain"] = new([], parse => parse.GetValue<string?>("--key") is null ? ActorRoles.ContainRoles : ActorRoles.KeyRevokeRoles, RevertSeparation),
         ["incident close"] = Any("incident-responder", "admin"),
         ["incident list"] = new(ActorRoles.IncidentReadRoles),
         ["incident show"] = new(ActorRoles.IncidentReadRoles),
