@@ -24,7 +24,7 @@ public sealed partial class GatewayHost
         return new Caller(null, check.Identity, check.Refusal);
     }
 
-    private static string? Bearer(HttpContext context)
+    internal static string? Bearer(HttpContext context)
     {
         var header = context.Request.Headers.Authorization.ToString();
         return header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim() : null;

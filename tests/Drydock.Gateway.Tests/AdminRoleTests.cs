@@ -16,7 +16,8 @@ namespace Drydock.Gateway.Tests;
 /// <summary>
 /// The admin API's role table through HTTP, with tokens of the test issuer (its JWKS on loopback): a viewer reads the
 /// deployments only, an auditor reads incidents and the request log (each read an audit entry with the actor), a
-/// release manager enables but does not contain, and every refusal is 403 naming the role that is missing.
+/// release manager enables but does not contain, an incident responder revokes a key, and every refusal is 403 naming
+/// the role that is missing. A refused API key (unknown, or not an administrator key) is an audit entry without the key.
 /// </summary>
 public sealed class AdminRoleTests : IAsyncLifetime
 {
@@ -26,12 +27,13 @@ public sealed class AdminRoleTests : IAsyncLifetime
     private TestIssuer _issuer = null!;
     private GatewayHost _gateway = null!;
     private ProvenanceRegistry _registry = null!;
+    private ApiKeyStore _keys = null!;
 
     public async ValueTask InitializeAsync()
     {
         _upstream = await FakeUpstream.StartAsync();
         _issuer = await TestIssuer.StartAsync();
-        var keys = ApiKeyStore.Open(Path.Combine(_dir.Path, "keys"));
+        var keys = _keys = ApiKeyStore.Open(Path.Combine(_dir.Path, "keys"));
         var location = Path.Combine(_dir.Path, "registry.db");
         _registry = ProvenanceRegistry.Open(location);
         var options = new GatewayOptions
@@ -121,7 +123,12 @@ public sealed class AdminRoleTests : IAsyncLifetime
         Assert.False(_registry.Deployment("support")!.Enabled);
         await Ok(await releaser.PostAsync("/admin/enable", Json("""{"model":"support","reason":"fixed"}"""), ct));
         Assert.True(_registry.Deployment("support")!.Enabled);
-        await Forbidden(await releaser.PostAsync("/admin/keys/revoke", Json("""{"id":"dk-0000"}"""), ct), "the role admin");
+        await Forbidden(await releaser.PostAsync("/admin/keys/revoke", Json("""{"id":"dk-0000"}"""), ct), "one of the roles incident-responder, admin");
+
+        // incident responder: revokes a key, as 'drydock keys revoke' lets it (one role list, ActorRoles.KeyRevokeRoles).
+        var (_, leaked) = _keys.Create("app", "internal", [], null);
+        await Ok(await responder.PostAsync("/admin/keys/revoke", Json($$"""{"id":"{{leaked.Id}}","reason":"leaked"}"""), ct));
+        Assert.NotNull(_keys.List().Single(k => k.Id == leaked.Id).Revoked);
 
         // The read of the request log and every refusal by role are audit entries with the actor's subject hash.
         var allowed = AuditLog.Query(_registry.Database, new AuditFilter(Action: "access.allowed"));
@@ -132,6 +139,29 @@ public sealed class AdminRoleTests : IAsyncLifetime
         var refused = AuditLog.Query(_registry.Database, new AuditFilter(Action: "access.refused"));
         Assert.Equal(8, refused.Count);
         Assert.DoesNotContain(refused.Concat(allowed), e => e.Actor.Contains("aldo", StringComparison.Ordinal) || e.Details.Contains("vera", StringComparison.Ordinal));
+        Assert.True(AuditLog.Verify(_registry.Database).Ok);
+    }
+
+    [Fact]
+    public async Task ARefusedApiKeyAtTheAdminApi_IsAnAuditEntry_WithoutTheKey()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (plain, record) = _keys.Create("app", "internal", [], null);
+        var wrong = "ddk_" + record.Id + "_" + new string('x', 43);
+        foreach (var (key, status) in new[] { (plain, HttpStatusCode.Forbidden), (wrong, HttpStatusCode.Unauthorized), ("ddk_nosuchid_" + new string('y', 43), HttpStatusCode.Unauthorized) })
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(_gateway.Urls[0]) };
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            var response = await http.PostAsync("/admin/keys/revoke", Json($$"""{"id":"{{record.Id}}"}"""), ct);
+            Assert.Equal(status, response.StatusCode);
+        }
+
+        Assert.Null(_keys.List().Single(k => k.Id == record.Id).Revoked);
+        var refused = AuditLog.Query(_registry.Database, new AuditFilter(Action: "access.refused"));
+        Assert.Equal(3, refused.Count);
+        Assert.Contains(refused, e => e.Actor == "key:" + record.Id && e.Details.Contains("not_admin", StringComparison.Ordinal));
+        Assert.Equal(2, refused.Count(e => e.Actor.StartsWith("apikey:sha256:", StringComparison.Ordinal) && e.Actor.Length == "apikey:sha256:".Length + 8 && e.Details.Contains("invalid_api_key", StringComparison.Ordinal)));
+        Assert.DoesNotContain(refused, e => e.Details.Contains(plain, StringComparison.Ordinal) || e.Details.Contains(wrong, StringComparison.Ordinal) || e.Details.Contains("nosuchid", StringComparison.Ordinal) || e.Details.Contains(plain.Split('_')[2], StringComparison.Ordinal));
         Assert.True(AuditLog.Verify(_registry.Database).Ok);
     }
 }

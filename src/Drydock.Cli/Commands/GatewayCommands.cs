@@ -163,7 +163,7 @@ internal static class GatewayCommands
         list.SetAction((_, _) => ProjectContext.Guard("keys list", stderr, () =>
         {
             var now = DateTimeOffset.UtcNow;
-            foreach (var k in ApiKeyStore.Open(ProjectContext.KeysFolder).List())
+            foreach (var k in KeyStoreOwner.Checked(ApiKeyStore.Open(ProjectContext.KeysFolder), () => ProjectContext.Load(policyOption: null)).List())
             {
                 var state = k.Revoked is not null ? "revoked " + k.Revoked : k.Active(now) ? "active" : "expired";
                 stdout.WriteLine($"{k.Id}  {k.Name,-20} {k.Tier,-10} {state,-28} created {k.Created}{(k.Expires is null ? "" : " expires " + k.Expires)}{(k.Models.Count > 0 ? " models " + string.Join(",", k.Models) : "")}");
@@ -223,7 +223,7 @@ internal static class GatewayCommands
     internal static ApiKeyStore Store(ParseResult parse, ProjectContext? context = null)
     {
         context ??= ProjectContext.Load(parse);
-        return ApiKeyStore.Open(ProjectContext.KeysFolder, new ApiKeyStoreOptions { Journal = new RegistryApiKeyJournal(context.OpenRegistry, Provenance.Actor.Current) });
+        return KeyStoreOwner.Checked(ApiKeyStore.Open(ProjectContext.KeysFolder, new ApiKeyStoreOptions { Journal = new RegistryApiKeyJournal(context.OpenRegistry, Provenance.Actor.Current) }), context);
     }
 
     /// <summary>The Redis that gateways share revocations through (as given to <c>serve --redis</c>).</summary>

@@ -45,8 +45,7 @@ internal static class OperationsCommands
             if (parse.GetValue(enable))
             {
                 // An alias served again needs its version's tripwire index as deploy built it (refused, not served with a 503).
-                var gateway = new Gateway.GatewayOptions { Upstream = new Uri("http://127.0.0.1/") }.With(context.File["gateway"]);
-                if (gateway.TripwireRequired && registry.Deployments().FirstOrDefault(d => d.Alias == name)?.ModelId is { } served) TripwireBuild.Verify(registry, served);
+                if (TripwireBuild.Required(context) && registry.Deployments().FirstOrDefault(d => d.Alias == name)?.ModelId is { } served) TripwireBuild.Verify(registry, served);
                 state = registry.Enable(name, parse.GetValue(reason), Actor.Current, context.Approval);
             }
             else
@@ -105,6 +104,7 @@ internal static class OperationsCommands
                 return ExitCodes.Ok;
             }
 
+            if (parse.GetValue(revert)) TripwireBuild.VerifyRevert(context, registry, parse.GetValue(model)!, parse.GetValue(reason), parse.GetValue(incidentOption), actor);
             var (incident, state) = GatewayOperations.Contain(registry, parse.GetValue(model)!, parse.GetValue(revert), parse.GetValue(reason), parse.GetValue(incidentOption), actor, context.Approval);
             stdout.WriteLine(state.Enabled ? $"{incident}: {state.Alias} reverted to {state.ModelId} (upstream model {state.UpstreamModel})" : $"{incident}: {state.Alias} disabled");
             return ExitCodes.Ok;

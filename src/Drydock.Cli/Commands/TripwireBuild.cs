@@ -87,6 +87,31 @@ internal static class TripwireBuild
         }
     }
 
+    /// <summary>Whether a tier of the project's gateway checks answers against the training records (an index is then required).</summary>
+    public static bool Required(ProjectContext context) =>
+        new Gateway.GatewayOptions { Upstream = new Uri("http://127.0.0.1/") }.With(context.File["gateway"]).TripwireRequired;
+
+    /// <summary>
+    /// Refuses <c>incident contain --revert</c> unless the version it reverts to passes <see cref="Verify"/>, as
+    /// <c>deploy --enable</c> does for the version it serves again. A refusal is a note on the incident (opened for it
+    /// unless <paramref name="incidentId"/> names one) before it is reported; the alias stays as it was.
+    /// </summary>
+    public static void VerifyRevert(ProjectContext context, ProvenanceRegistry registry, string alias, string? reason, string? incidentId, string actor)
+    {
+        if (!Required(context) || registry.RevertTarget(alias, context.Approval).ModelId is not { } target) return;
+        if (incidentId is not null) registry.Incident(incidentId); // an unknown incident is refused before anything is recorded
+        try
+        {
+            Verify(registry, target);
+        }
+        catch (ArgumentException e)
+        {
+            var incident = incidentId ?? registry.OpenIncident("containment", "high", $"model:{alias}", reason, actor);
+            registry.RecordIncident(incident, "note", $"revert of model:{alias} to {target} refused: {e.Message}", actor);
+            throw new ArgumentException($"{incident}: revert refused: {e.Message}. {alias} is served as before; disable it instead (incident contain --model {alias})", e);
+        }
+    }
+
     private static bool IsMetadata(string fieldPath)
     {
         var name = fieldPath[(fieldPath.LastIndexOf('.') + 1)..];

@@ -14,7 +14,7 @@ namespace Drydock.Cli.Infrastructure;
 /// roles taken from its arguments (approve --role R needs R). <see cref="Separation"/> names a separation-of-duties
 /// conflict of the actor with what the verb acts on, or null.
 /// </summary>
-internal sealed record AccessRule(IReadOnlyList<string> Roles, Func<ParseResult, IReadOnlyList<string>>? RolesFrom = null, Func<ParseResult, ProvenanceRegistry, string, string?>? Separation = null)
+internal sealed record AccessRule(IReadOnlyList<string> Roles, Func<ParseResult, IReadOnlyList<string>>? RolesFrom = null, Func<ParseResult, ProvenanceRegistry, ProjectContext, string, string?>? Separation = null)
 {
     public bool NoRole => Roles.Count == 0 && RolesFrom is null;
 
@@ -61,7 +61,7 @@ internal static class AccessControl
         ["dataset show"] = Any(s_everyone),
         ["dataset diff"] = Any(s_everyone),
         ["lineage"] = Any(s_everyone),
-        ["approve"] = new([], parse => [parse.GetValue<string>("--role")!], (parse, registry, actor) => Registrant(registry, parse.GetValue<string>("kind")!, parse.GetValue<string>("id")!, actor, "approve")),
+        ["approve"] = new([], parse => [parse.GetValue<string>("--role")!], (parse, registry, _, actor) => Registrant(registry, parse.GetValue<string>("kind")!, parse.GetValue<string>("id")!, actor, "approve")),
         ["threat-model show"] = Any(s_everyone),
         ["threat-model approve"] = new([], parse => [parse.GetValue<string>("--role")!]),
         ["model register"] = Any("ml-engineer", "admin"),
@@ -73,21 +73,21 @@ internal static class AccessControl
         ["eval memorization"] = Any("ml-engineer", "security-reviewer", "admin"),
         ["eval membership"] = Any("ml-engineer", "security-reviewer", "admin"),
         ["eval extraction"] = Any("ml-engineer", "security-reviewer", "admin"),
-        ["gate"] = new(["release-manager", "admin"], Separation: (parse, registry, actor) => Registrant(registry, "model", parse.GetValue<string>("--model")!, actor, "record the release gate of")),
-        ["deploy"] = new([], DeployRoles, (parse, registry, actor) => parse.GetValue<string?>("--model") is { } model && parse.GetValue<string?>("alias") is not null ? Registrant(registry, "model", model, actor, "deploy") : null),
+        ["gate"] = new(["release-manager", "admin"], Separation: (parse, registry, _, actor) => Registrant(registry, "model", parse.GetValue<string>("--model")!, actor, "record the release gate of")),
+        ["deploy"] = new([], DeployRoles, DeploySeparation),
         ["serve"] = Any("release-manager", "admin"),
         ["serve-model"] = Any("ml-engineer", "release-manager", "admin"),
         // --watch writes alerts and may open incidents: not for the read-only auditor.
         ["monitor"] = new([], parse => parse.GetValue<bool>("--watch") ? ["incident-responder", "security-reviewer", "admin"] : ["incident-responder", "security-reviewer", "auditor", "admin"]),
         ["monitor evaluate"] = Any("incident-responder", "security-reviewer", "admin"), // records evaluations, opens incidents, may contain
-        ["incident contain"] = Any("incident-responder", "admin"),
+        ["incident contain"] = new([], parse => parse.GetValue<string?>("--key") is null ? ActorRoles.ContainRoles : ActorRoles.KeyRevokeRoles, RevertSeparation),
         ["incident close"] = Any("incident-responder", "admin"),
-        ["incident list"] = Any("incident-responder", "security-reviewer", "auditor", "admin"),
-        ["incident show"] = Any("incident-responder", "security-reviewer", "auditor", "admin"),
+        ["incident list"] = new(ActorRoles.IncidentReadRoles),
+        ["incident show"] = new(ActorRoles.IncidentReadRoles),
         ["keys create"] = Any("admin"),
         ["keys rotate"] = Any("admin"),
         ["keys seal"] = Any("admin"),
-        ["keys revoke"] = Any("admin", "incident-responder"),
+        ["keys revoke"] = new(ActorRoles.KeyRevokeRoles), // as POST /admin/keys/revoke
         ["keys list"] = Any("admin", "auditor", "incident-responder"),
         ["canary create"] = Any("security-reviewer", "data-owner", "admin"),
         ["canary plant"] = Any("data-owner", "admin"),
@@ -99,7 +99,7 @@ internal static class AccessControl
         ["vault rotate"] = Any("admin"),
         ["audit verify"] = Any("auditor", "security-reviewer", "admin"),
         ["audit log"] = Any("auditor", "admin"),
-        ["audit requests"] = Any("auditor", "incident-responder", "security-reviewer", "admin"),
+        ["audit requests"] = new(ActorRoles.RequestLogRoles),
         ["audit purge"] = Any("admin"),
         ["actor create"] = Any("admin"),
         ["actor revoke"] = Any("admin"),
@@ -108,8 +108,34 @@ internal static class AccessControl
 
     private static IReadOnlyList<string> DeployRoles(ParseResult parse) =>
         parse.GetValue<string?>("alias") is null ? s_everyone // listing deployments
-        : parse.GetValue<bool>("--enable") ? ["release-manager", "incident-responder", "admin"]
+        : parse.GetValue<bool>("--enable") ? ActorRoles.EnableRoles
         : ["release-manager", "admin"];
+
+    // Separation of duties on the version that ends up served: --model for a deploy; for --enable the version the alias
+    // points at now (whatever --model says: --enable ignores it).
+    private static string? DeploySeparation(ParseResult parse, ProvenanceRegistry registry, ProjectContext context, string actor)
+    {
+        if (parse.GetValue<string?>("alias") is not { } alias) return null;
+        if (!parse.GetValue<bool>("--enable")) return parse.GetValue<string?>("--model") is { } model ? Registrant(registry, "model", model, actor, "deploy") : null;
+        return registry.Deployment(alias)?.ModelId is { } served ? Registrant(registry, "model", served, actor, $"re-enable {alias} on") : null;
+    }
+
+    // incident contain --revert serves the earlier version it reverts to: the same separation as deploying it.
+    private static string? RevertSeparation(ParseResult parse, ProvenanceRegistry registry, ProjectContext context, string actor)
+    {
+        if (!parse.GetValue<bool>("--revert") || parse.GetValue<string?>("--model") is not { } alias) return null;
+        string target;
+        try
+        {
+            target = registry.RevertTarget(alias, context.Approval).ModelId ?? "";
+        }
+        catch (RegistryException)
+        {
+            return null; // nothing to revert to: the verb reports it
+        }
+
+        return target.Length == 0 ? null : Registrant(registry, "model", target, actor, $"revert {alias} to");
+    }
 
     // Separation of duties: who registered a dataset or model version may not approve, gate or deploy it.
     private static string? Registrant(ProvenanceRegistry registry, string kind, string id, string actor, string what)
@@ -258,7 +284,7 @@ internal static class AccessControl
         // Every project whose state a path on the command line names: its own drydock.yaml and registry decide.
         int? Owners()
         {
-            foreach (var owner in ProjectGuard.OwnersNamed(parsed))
+            foreach (var owner in ProjectGuard.OwnersNamed(parsed, linkedState: rule is not { NoRole: true }))
             {
                 var isHere = here is not null && ProjectGuard.SameFolder(owner, here);
                 if (isHere && !(rule is { NoRole: true })) continue; // decided as the current project
@@ -447,7 +473,7 @@ internal static class AccessControl
                 return Record(name, null, false, $"actor '{name}' lacks the role {(needed.Count == 1 ? needed[0] : "(one of " + string.Join(", ", needed) + ")")} that '{verb}' requires (it holds {string.Join(", ", grant.Roles)})");
             }
 
-            if (rule.Separation?.Invoke(parsed, registry, name) is { } conflict) return Record(name, role, false, conflict);
+            if (rule.Separation?.Invoke(parsed, registry, context, name) is { } conflict) return Record(name, role, false, conflict);
             Record(name, role, true, $"{verb} as {role}", challengeSha);
             Environment.SetEnvironmentVariable("DRYDOCK_ACTOR", name); // the verified actor is who the verb records
             stderr.WriteLine($"drydock {verb}: as {name} ({role})");

@@ -11,7 +11,7 @@ namespace Drydock.Cli.Infrastructure;
 /// <c>access: required</c> or its own registry holds an active actor; then its own file and registry decide access,
 /// whatever --config, --registry or DRYDOCK_REGISTRY say.
 /// </summary>
-internal static class ProjectGuard
+internal static partial class ProjectGuard
 {
     /// <summary>The path with every link along it resolved (parts that do not exist are kept as written).</summary>
     public static string RealPath(string path, int depth = 0)
@@ -58,8 +58,12 @@ internal static class ProjectGuard
         return null;
     }
 
-    /// <summary>Every project whose state a value on the command line (or DRYDOCK_REGISTRY) names.</summary>
-    public static IReadOnlyList<string> OwnersNamed(ParseResult parsed)
+    /// <summary>
+    /// Every project whose state a value on the command line (or DRYDOCK_REGISTRY) names; with
+    /// <paramref name="linkedState"/>, also every project whose state the current project's own <c>.drydock/</c> reaches
+    /// through a link (<see cref="StateThroughLinks"/>), which the verbs use without its being typed.
+    /// </summary>
+    public static IReadOnlyList<string> OwnersNamed(ParseResult parsed, bool linkedState = false)
     {
         var values = new List<string>();
         foreach (var child in parsed.CommandResult.Children)
@@ -69,6 +73,7 @@ internal static class ProjectGuard
 
         if (Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") is { Length: > 0 } env) values.Add(env);
         values.AddRange(PathsAfterDefaults(parsed));
+        if (linkedState) values.AddRange(StateThroughLinks());
         return [.. values.Select(OwnerOfState).OfType<string>().Distinct(StringComparer.Ordinal)];
     }
 

@@ -134,14 +134,42 @@ internal static class AdminApi
         else
         {
             var key = caller.Key;
-            if (key is null) { await GatewayHost.Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return false; }
-            if (key.Tier != GatewayOptions.AdminTier) { await GatewayHost.Error(context, 403, "not_admin", "the admin API needs an administrator key (drydock keys create --admin)").ConfigureAwait(false); return false; }
+            if (key is null)
+            {
+                if (GatewayHost.Bearer(context) is { Length: > 0 } presented) RecordRefusedKey(host, right, PresentedKeyActor(presented), "a key that is unknown, wrong, revoked or expired (401 invalid_api_key)");
+                await GatewayHost.Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false);
+                return false;
+            }
+
+            if (key.Tier != GatewayOptions.AdminTier)
+            {
+                RecordRefusedKey(host, right, "key:" + key.Id, $"{AdminRoles.Route(right)} needs an administrator key; key {key.Id} is of the tier {key.Tier} (403 not_admin)");
+                await GatewayHost.Error(context, 403, "not_admin", "the admin API needs an administrator key (drydock keys create --admin)").ConfigureAwait(false);
+                return false;
+            }
             context.Items[ActorItem] = "admin:" + key.Name;
             context.Items[RoleItem] = "admin";
         }
 
         return true;
     }
+
+    // A refused API key is an audit entry as a token's refusal is: never the key, only its id (a known key) or the
+    // first 8 hex digits of the SHA-256 of what was presented. A refusal that cannot be recorded still stands.
+    private static void RecordRefusedKey(GatewayHost host, AdminRight right, string actor, string reason)
+    {
+        try
+        {
+            if (host.Operations.HasRegistry) host.Operations.RecordAccess(actor, "admin " + right.ToString().ToLowerInvariant(), null, allowed: false, reason);
+        }
+        catch (Exception e) when (e is RegistryException or System.Data.Common.DbException or IOException)
+        {
+            // the 401/403 is answered all the same
+        }
+    }
+
+    internal static string PresentedKeyActor(string presented) =>
+        "apikey:sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(presented)))[..8];
 
     private static async Task RunAsync(HttpContext context, GatewayHost host, Func<JsonObject, Task<JsonObject>> action, AdminRight right)
     {

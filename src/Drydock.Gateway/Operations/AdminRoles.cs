@@ -1,3 +1,5 @@
+using Drydock.Provenance.Registry;
+
 namespace Drydock.Gateway.Operations;
 
 /// <summary>What an admin API route does, for the roles a token needs (see <see cref="AdminRoles.Table"/>).</summary>
@@ -21,19 +23,21 @@ internal enum AdminRight
 
 /// <summary>
 /// The admin API's role table, in one place, following the CLI's (<c>drydock</c> verbs and the roles they need): every
-/// route and the roles a token may hold to use it (any one of them). Administrator keys act as <c>admin</c>.
+/// route and the roles a token may hold to use it (any one of them). Administrator keys act as <c>admin</c>. The actions
+/// the CLI offers too (revoke a key, contain, enable, read the request log or incidents) take their roles from
+/// <see cref="ActorRoles"/>, which the CLI's table reads as well.
 /// </summary>
 internal static class AdminRoles
 {
     public static IReadOnlyDictionary<AdminRight, IReadOnlyList<string>> Table { get; } = new Dictionary<AdminRight, IReadOnlyList<string>>
     {
         [AdminRight.Status] = ["viewer", "release-manager", "security-reviewer", "incident-responder", "auditor", "admin"],
-        [AdminRight.Incidents] = ["security-reviewer", "incident-responder", "auditor", "admin"],
+        [AdminRight.Incidents] = ActorRoles.IncidentReadRoles,
         [AdminRight.Monitor] = ["security-reviewer", "incident-responder", "auditor", "admin"],
-        [AdminRight.Requests] = ["security-reviewer", "incident-responder", "auditor", "admin"],
-        [AdminRight.Contain] = ["incident-responder", "admin"],
-        [AdminRight.Enable] = ["release-manager", "incident-responder", "admin"],
-        [AdminRight.Keys] = ["admin"],
+        [AdminRight.Requests] = ActorRoles.RequestLogRoles,
+        [AdminRight.Contain] = ActorRoles.ContainRoles,
+        [AdminRight.Enable] = ActorRoles.EnableRoles,
+        [AdminRight.Keys] = ActorRoles.KeyRevokeRoles,
     };
 
     /// <summary>The first role of the table for <paramref name="right"/> that <paramref name="held"/> has, or null.</summary>

@@ -13,6 +13,23 @@ public static class ActorRoles
     /// <summary>Every role, least to most privileged.</summary>
     public static readonly IReadOnlyList<string> All = ["viewer", "data-owner", "security-reviewer", "ml-engineer", "release-manager", "incident-responder", "auditor", "admin"];
 
+    // The actions both the CLI and the gateway's admin API offer: one list each, which both role tables use.
+
+    /// <summary>Revoke an API key: <c>drydock keys revoke</c>, <c>incident contain --key</c>, <c>POST /admin/keys/revoke</c> (containment, so the incident responder too).</summary>
+    public static readonly IReadOnlyList<string> KeyRevokeRoles = ["incident-responder", "admin"];
+
+    /// <summary>Contain a model (kill switch, revert): <c>drydock incident contain</c>, <c>POST /admin/contain</c>.</summary>
+    public static readonly IReadOnlyList<string> ContainRoles = ["incident-responder", "admin"];
+
+    /// <summary>Serve a contained alias again: <c>drydock deploy ALIAS --enable</c>, <c>POST /admin/enable</c>.</summary>
+    public static readonly IReadOnlyList<string> EnableRoles = ["release-manager", "incident-responder", "admin"];
+
+    /// <summary>Read the request log: <c>drydock audit requests</c>, <c>GET /admin/requests</c>.</summary>
+    public static readonly IReadOnlyList<string> RequestLogRoles = ["security-reviewer", "incident-responder", "auditor", "admin"];
+
+    /// <summary>Read incidents: <c>drydock incident list|show</c>, <c>GET /admin/incidents</c>.</summary>
+    public static readonly IReadOnlyList<string> IncidentReadRoles = ["security-reviewer", "incident-responder", "auditor", "admin"];
+
     /// <summary>The longest grant: one year.</summary>
     public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(366);
 }

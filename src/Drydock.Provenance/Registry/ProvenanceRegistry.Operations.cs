@@ -84,6 +84,18 @@ public sealed partial class ProvenanceRegistry
     /// </summary>
     public DeploymentState Revert(string alias, string? reason, string actor, ApprovalPolicy policy)
     {
+        var previous = RevertTarget(alias, policy);
+        return AppendDeployment(alias, "revert", previous.ModelId, previous.UpstreamModel, reason, actor);
+    }
+
+    /// <summary>
+    /// The deployment <see cref="Revert"/> would point <paramref name="alias"/> at now (its model version and upstream
+    /// name), without changing anything: what the checks of the version that ends up served look at. Throws as
+    /// <see cref="Revert"/> does when there is none.
+    /// </summary>
+    public DeploymentEvent RevertTarget(string alias, ApprovalPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
         var current = Deployment(alias) ?? throw new RegistryException($"no deployment '{alias}'");
         var reverted = new HashSet<string>(StringComparer.Ordinal);
         string? serving = null;
@@ -105,7 +117,7 @@ public sealed partial class ProvenanceRegistry
             throw new RegistryException($"'{alias}' cannot revert to {previous.ModelId}: it is served under the same upstream model name '{current.UpstreamModel}' as {current.ModelId} (disable it instead, or deploy the earlier version under its own upstream name)");
         }
 
-        return AppendDeployment(alias, "revert", previous.ModelId, previous.UpstreamModel, reason, actor);
+        return previous;
     }
 
     /// <summary>The alias's current state, or null when it was never deployed or contained.</summary>

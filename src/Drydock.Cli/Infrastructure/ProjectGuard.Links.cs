@@ -1,0 +1,41 @@
+namespace Drydock.Cli.Infrastructure;
+
+internal static partial class ProjectGuard
+{
+    /// <summary>
+    /// The links in the current project's state: its <c>.drydock/</c> folder itself when it is a link, and every link
+    /// among its entries and the entries of its (unlinked) subfolders — <c>.drydock/keys -> P/.drydock/keys</c>,
+    /// <c>.drydock/gateway/requests -> ...</c>. Each is traced (links resolved) to the project that owns what it
+    /// reaches, so a verb writing the state "of this folder" through such a link is decided by that project.
+    /// </summary>
+    public static IEnumerable<string> StateThroughLinks()
+    {
+        var root = ProjectContext.FindRoot(Directory.GetCurrentDirectory());
+        if (root is null) return [];
+        var state = Path.Combine(root, ProjectContext.StateFolderName);
+        var found = new List<string>();
+        try
+        {
+            var folder = new DirectoryInfo(state);
+            if (folder.LinkTarget is not null) return [state]; // the whole state folder is another's (or a folder elsewhere)
+            if (!folder.Exists) return [];
+            foreach (var entry in folder.EnumerateFileSystemInfos())
+            {
+                if (entry.LinkTarget is not null)
+                {
+                    found.Add(entry.FullName);
+                }
+                else if (entry is DirectoryInfo sub)
+                {
+                    found.AddRange(sub.EnumerateFileSystemInfos().Where(e => e.LinkTarget is not null).Select(e => e.FullName));
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            found.Add(state); // a state folder that cannot be listed: traced as a whole (its project decides)
+        }
+
+        return found;
+    }
+}
