@@ -15,7 +15,7 @@ namespace Drydock.Evaluation.Privacy;
 /// went into the input of a dataset in the model version's lineage. Each failure is an
 /// <see cref="ArgumentException"/> that says what is wrong, and nothing is recorded.
 /// </summary>
-public static class PrivacyInputs
+public static partial class PrivacyInputs
 {
     /// <summary>Checks membership inputs; returns what was checked (for the evaluation's evidence).</summary>
     public static JsonObject Membership(ProvenanceRegistry registry, ModelRecord model, string membersPath, string nonMembersPath, IReadOnlyList<string> allMembers, IReadOnlyList<string> nonMembers, IReadOnlyList<string> folders)
@@ -39,7 +39,7 @@ public static class PrivacyInputs
         if (near.Count > 0)
         {
             var shown = string.Join(", ", near.Take(10).Select(p => $"#{p.NonMember + 1} ~ member #{p.Member + 1}"));
-            throw new ArgumentException($"--non-members {nonMembersPath}: {near.Count} of {nonMembers.Count} records are near-duplicates of records in --members {membersPath} (the same letters and digits, or one character apart, once whitespace, case and punctuation are set aside, or MinHash similarity at or above {Threshold} as drydock clean measures near-duplicates; record numbers {shown}{(near.Count > 10 ? ", …" : "")}); a model scores them as the training records they nearly are, so non-members must not be near-duplicates of members");
+            throw new ArgumentException($"--non-members {nonMembersPath}: {near.Count} of {nonMembers.Count} records are near-duplicates of records in --members {membersPath} (near copies by the test drydock clean --holdout keeps on one side of its split: {Rule}; record numbers {shown}{(near.Count > 10 ? ", …" : "")}); a model scores them as the training records they nearly are, so non-members must not be near-duplicates of members");
         }
 
         // Not only the members file: everything the model trained on. A dataset of the lineage that holds the held-out
@@ -56,7 +56,7 @@ public static class PrivacyInputs
             if (nearIt.Count > 0)
             {
                 var shown = string.Join(", ", nearIt.Take(10).Select(p => $"#{p.NonMember + 1} ~ {other.Id} #{p.Member + 1}"));
-                throw new ArgumentException($"--non-members {nonMembersPath}: {nearIt.Count} of {nonMembers.Count} records are near-duplicates of records in {other.Id} ({file}), a dataset in {model.Id}'s lineage (the same letters and digits, or one character apart, or MinHash similarity at or above {Threshold}; record numbers {shown}{(nearIt.Count > 10 ? ", …" : "")}); non-members must be records the model never trained on");
+                throw new ArgumentException($"--non-members {nonMembersPath}: {nearIt.Count} of {nonMembers.Count} records are near-duplicates of records in {other.Id} ({file}), a dataset in {model.Id}'s lineage (near copies: {Rule}; record numbers {shown}{(nearIt.Count > 10 ? ", …" : "")}); non-members must be records the model never trained on");
             }
 
             others.Add(other.Id);
@@ -140,6 +140,8 @@ public static class PrivacyInputs
 
         return present;
     }
+
+    private static string Rule => $"MinHash similarity at or above {Threshold}, a few characters apart with the same numbers (a long number mistyped counts as the same) once whitespace, case and punctuation are set aside, or mostly contained in it";
 
     private static string Threshold => NearDuplicateIndex.DefaultThreshold.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
 
