@@ -30,7 +30,7 @@ public static partial class PrivacyInputs
         var dataset = trained.FirstOrDefault(d => d.Version == membersSha)
             ?? throw new ArgumentException($"--members {membersPath} (sha256:{membersSha[..12]}) is not a dataset {model.Id} was trained on ({(trained.Count == 0 ? "it has no registered training dataset" : string.Join(", ", trained.Select(d => $"{d.Id} sha256:{d.Version[..12]}")))}); members must be the training data as registered");
         var nonMembersSha = Dsse.Sha256Of(nonMembersPath);
-        var lineage = Lineage(registry, trained);
+        var lineage = Lineage(registry, TrainedOn(registry, model));
         if (lineage.FirstOrDefault(d => d.Version == nonMembersSha) is { } same) throw new ArgumentException($"--non-members {nonMembersPath} is {same.Id}, a dataset in {model.Id}'s lineage; non-members must be records it never trained on");
         var memberHashes = allMembers.Select(t => RunIdentity.Sha256(TextForms.ForComparison(t))).ToHashSet(StringComparer.Ordinal);
         var shared = nonMembers.Count(t => memberHashes.Contains(RunIdentity.Sha256(TextForms.ForComparison(t))));
@@ -78,7 +78,7 @@ public static partial class PrivacyInputs
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(plantedIn);
-        var lineage = Lineage(registry, model.Datasets.Select(registry.GetDataset));
+        var lineage = Lineage(registry, TrainedOn(registry, model));
         // The files each dataset was made from, and, walking the plantings back (planted.jsonl → planted2.jsonl → a
         // dataset's input), every file those were planted from: canaries planted early in the chain are in them too.
         var fed = lineage.ToDictionary(d => d.Id, d => Inputs(d), StringComparer.Ordinal);
@@ -112,7 +112,7 @@ public static partial class PrivacyInputs
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(model);
-        var lineage = Lineage(registry, model.Datasets.Select(registry.GetDataset));
+        var lineage = Lineage(registry, TrainedOn(registry, model));
         var sha = Dsse.Sha256Of(recordsPath);
         var holder = lineage.FirstOrDefault(d => d.Version == sha || Inputs(d).Contains(sha))
             ?? throw new ArgumentException($"--records {recordsPath} (sha256:{sha[..12]}) is not in {model.Id}'s training data ({(lineage.Count == 0 ? "it has no registered training dataset" : "datasets " + string.Join(", ", lineage.Select(d => d.Id)) + " and the files they were cleaned from")}); extraction must ask for values the model was trained on");
@@ -132,7 +132,7 @@ public static partial class PrivacyInputs
         ArgumentNullException.ThrowIfNull(canaries);
         ArgumentNullException.ThrowIfNull(folders);
         var present = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var dataset in model.Datasets.Select(registry.GetDataset))
+        foreach (var dataset in TrainedOn(registry, model))
         {
             var text = File.ReadAllText(TrainingFile(dataset, folders, model));
             foreach (var (id, value) in canaries) if (text.Contains(value, StringComparison.Ordinal)) present.Add(id);
@@ -161,6 +161,20 @@ public static partial class PrivacyInputs
         return (file is null ? null : new[] { file }.Concat(folders.SelectMany(f => new[] { Path.Combine(f, file), Path.Combine(f, Path.GetFileName(file)) }))
             .FirstOrDefault(c => File.Exists(c) && Dsse.Sha256Of(c) == dataset.Version))
             ?? throw new ArgumentException($"the training data of {dataset.Id} ({file ?? "no file named"}, sha256:{dataset.Version[..12]}) was not found as it was registered (missing or changed); run from the project folder beside it, so what {model.Id} was trained on can be checked");
+    }
+
+    // The datasets the model version was trained on and, when its base is a registered model version, those its base
+    // was trained on, recursively (its weights hold that data too); a cycle or a chain deeper than 32 stops the walk.
+    private static List<DatasetRecord> TrainedOn(ProvenanceRegistry registry, ModelRecord model)
+    {
+        var datasets = new List<DatasetRecord>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var m = model; m is not null && seen.Add(m.Id) && seen.Count <= 32; m = m.BaseModel is null ? null : registry.FindModel(m.BaseModel))
+        {
+            datasets.AddRange(m.Datasets.Select(registry.GetDataset));
+        }
+
+        return datasets;
     }
 
     // The datasets and every ancestor (parents, recursively; the depth cap guards a hand-edited registry).
