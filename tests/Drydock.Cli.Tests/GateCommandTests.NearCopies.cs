@@ -28,10 +28,10 @@ public sealed partial class GateCommandTests
         var own = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "tickets-clean.jsonl", "--non-members", "tickets-clean.jsonl.holdout.jsonl", "--record", model);
         Assert.True(own.Exit == 0, own.ToString());
 
-        // A training record's prompt on its own (about half of the record's shingles): a partial copy, refused.
+        // A training record's prompt on its own (an empty completion: about half of the record's shingles): a partial copy, refused.
         var member = JsonNode.Parse((await File.ReadAllLinesAsync(Path.Combine(_dir, "tickets-clean.jsonl"), TestContext.Current.CancellationToken))[3])!;
         var heldOut = await File.ReadAllLinesAsync(Path.Combine(_dir, "tickets-clean.jsonl.holdout.jsonl"), TestContext.Current.CancellationToken);
-        await File.WriteAllLinesAsync(Path.Combine(_dir, "partial.jsonl"), [.. heldOut, new JsonObject { ["prompt"] = (string?)member["prompt"] }.ToJsonString()], TestContext.Current.CancellationToken);
+        await File.WriteAllLinesAsync(Path.Combine(_dir, "partial.jsonl"), [.. heldOut, new JsonObject { ["prompt"] = (string?)member["prompt"], ["completion"] = "" }.ToJsonString()], TestContext.Current.CancellationToken);
         var sent = server.Requests;
         var partial = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "tickets-clean.jsonl", "--non-members", "partial.jsonl", "--record", model);
         Assert.True(partial.Exit == 2, partial.ToString());

@@ -16,7 +16,9 @@ namespace Drydock.Datasets.Similarity;
 /// (3) containment: at least <see cref="MinContainment"/> of the shorter text's sampled shingles appear in the longer
 /// one, when the shorter has at least <see cref="MinContainedLength"/> folded characters (so "thanks" never counts)
 /// and at most <see cref="MaxContainedRatio"/> of the longer's length (texts of about the same length are compared by
-/// (1)): a member's user turn on its own is a partial copy of the member.
+/// (1)), and the shorter's numbers stand in the longer in the same order (<see cref="NumbersIn"/>; so a templated
+/// record is not contained in another one that differs in its numbers and says more): a member's user turn on its
+/// own is a partial copy of the member.
 /// </summary>
 public static class NearCopy
 {
@@ -93,7 +95,26 @@ public static class NearCopy
         if (NearDuplicateIndex.Similarity(NearDuplicateIndex.Signature(a), NearDuplicateIndex.Signature(b)) >= threshold) return true;
         var ta = Tokens(a);
         var tb = Tokens(b);
-        return WithinEdits(ta, tb) || Contained(Anchors(ta.Folded), Anchors(tb.Folded), ta.Folded.Length, tb.Folded.Length);
+        return WithinEdits(ta, tb) || (Contained(Anchors(ta.Folded), Anchors(tb.Folded), ta.Folded.Length, tb.Folded.Length)
+            && (ta.Folded.Length <= tb.Folded.Length ? NumbersIn(ta.Numbers, tb.Numbers) : NumbersIn(tb.Numbers, ta.Numbers)));
+    }
+
+    /// <summary>
+    /// Whether every number of <paramref name="shorter"/> stands in <paramref name="longer"/>, in the same order (the
+    /// longer may hold more), each equal or <see cref="Mistyped"/>: a text is contained in another only with its values.
+    /// </summary>
+    public static bool NumbersIn(IReadOnlyList<string> shorter, IReadOnlyList<string> longer)
+    {
+        ArgumentNullException.ThrowIfNull(shorter);
+        ArgumentNullException.ThrowIfNull(longer);
+        var at = 0;
+        foreach (var number in shorter)
+        {
+            while (at < longer.Count && longer[at] != number && !Mistyped(number, longer[at])) at++;
+            if (at++ >= longer.Count) return false;
+        }
+
+        return true;
     }
 
     /// <summary>

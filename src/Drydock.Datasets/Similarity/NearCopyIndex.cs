@@ -20,6 +20,7 @@ public sealed class NearCopyIndex(double threshold)
     private readonly Dictionary<ulong, List<int>> _numbers = [];
     private readonly List<(string Folded, IReadOnlyList<string> Numbers)?> _short = [];
     private readonly List<HashSet<ulong>?> _anchorSets = [];
+    private readonly List<IReadOnlyList<string>?> _anchorNumbers = [];
     private readonly List<int> _lengths = [];
 
     /// <summary>The number of texts added.</summary>
@@ -50,6 +51,7 @@ public sealed class NearCopyIndex(double threshold)
 
         var anchors = NearCopy.Anchors(folded);
         _anchorSets.Add(anchors.Count >= NearCopy.MinAnchors ? anchors : null);
+        _anchorNumbers.Add(anchors.Count >= NearCopy.MinAnchors ? tokens.Numbers : null);
         foreach (var h in anchors) Post(_anchors, h, id);
         return id;
     }
@@ -124,7 +126,8 @@ public sealed class NearCopyIndex(double threshold)
             {
                 if (found.Contains(id) || _anchorSets[id] is not { } theirs) continue;
                 var shorter = folded.Length <= _lengths[id] ? anchors.Count : theirs.Count;
-                if (count >= NearCopy.MinContainment * shorter && NearCopy.Contained(anchors, theirs, folded.Length, _lengths[id])) found.Add(id);
+                if (count >= NearCopy.MinContainment * shorter && NearCopy.Contained(anchors, theirs, folded.Length, _lengths[id])
+                    && (folded.Length <= _lengths[id] ? NearCopy.NumbersIn(tokens.Numbers, _anchorNumbers[id]!) : NearCopy.NumbersIn(_anchorNumbers[id]!, tokens.Numbers))) found.Add(id);
             }
         }
 
