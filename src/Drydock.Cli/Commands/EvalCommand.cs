@@ -381,6 +381,13 @@ internal static class EvalCommand
                 var memberTexts = Distinct(allMembers).Take(parse.GetValue(limit)).ToList();
                 var nonMemberTexts = Distinct(Datasets.DatasetReader.EnumerateTexts(parse.GetValue(nonMembers)!)).Take(parse.GetValue(limit)).ToList();
                 var inputs = set.CheckInputs(project, parse, (registry, model) => Evaluation.Privacy.PrivacyInputs.Membership(registry, model, parse.GetValue(members)!, parse.GetValue(nonMembers)!, allMembers, nonMemberTexts, ProjectFolders(project)));
+                foreach (var input in (inputs["rawInputs"] as JsonArray ?? []).Where(i => (string?)i?["status"] != "compared"))
+                {
+                    var sha = (string?)input!["sha256"] ?? "";
+                    var state = (string?)input["status"] == "changed" ? "changed since cleaning" : "missing";
+                    await stderr.WriteLineAsync($"drydock eval membership: {(string?)input["file"]}, an input {(string?)input["dataset"]} was cleaned from (sha256:{sha[..Math.Min(12, sha.Length)]}), is {state}: the non-members were not compared with its records as they were before cleaning (recorded with the evaluation)").ConfigureAwait(false);
+                }
+
                 if (parse.GetValue(reference) is { } referenceUrl)
                 {
                     var targetUrl = parse.GetValue(set.Target)!;

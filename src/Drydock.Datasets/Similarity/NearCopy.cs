@@ -18,9 +18,12 @@ namespace Drydock.Datasets.Similarity;
 /// and at most <see cref="MaxContainedRatio"/> of the longer's length (texts of about the same length are compared by
 /// (1)), and the shorter's numbers stand in the longer in the same order (<see cref="NumbersIn"/>; so a templated
 /// record is not contained in another one that differs in its numbers and says more): a member's user turn on its
-/// own is a partial copy of the member.
+/// own is a partial copy of the member;
+/// (4) loose edits, for long texts (<see cref="WithinLooseEdits(string, string)"/>): the longer's folded form over
+/// <see cref="MaxEditLength"/> characters and the two within a tenth of its length in character edits, or their words
+/// within a tenth of its word count in word edits (a member retyped with typos, or with words replaced).
 /// </summary>
-public static class NearCopy
+public static partial class NearCopy
 {
     /// <summary>Folded texts shorter than this are near copies by edits only when equal.</summary>
     public const int MinEditLength = 8;
@@ -87,7 +90,7 @@ public static class NearCopy
         return (folded.ToString(), numbers);
     }
 
-    /// <summary>Whether the two texts are near copies (any of the three tests), at the given MinHash threshold.</summary>
+    /// <summary>Whether the two texts are near copies (any of the four tests), at the given MinHash threshold.</summary>
     public static bool Is(string a, string b, double threshold = NearDuplicateIndex.DefaultThreshold)
     {
         ArgumentNullException.ThrowIfNull(a);
@@ -95,8 +98,10 @@ public static class NearCopy
         if (NearDuplicateIndex.Similarity(NearDuplicateIndex.Signature(a), NearDuplicateIndex.Signature(b)) >= threshold) return true;
         var ta = Tokens(a);
         var tb = Tokens(b);
-        return WithinEdits(ta, tb) || (Contained(Anchors(ta.Folded), Anchors(tb.Folded), ta.Folded.Length, tb.Folded.Length)
-            && (ta.Folded.Length <= tb.Folded.Length ? NumbersIn(ta.Numbers, tb.Numbers) : NumbersIn(tb.Numbers, ta.Numbers)));
+        return WithinEdits(ta, tb)
+            || (LooseLength(ta.Folded.Length) && LooseLength(tb.Folded.Length) && WithinLooseEdits(ta.Folded, tb.Folded, Words(a), Words(b)))
+            || (Contained(Anchors(ta.Folded), Anchors(tb.Folded), ta.Folded.Length, tb.Folded.Length)
+                && (ta.Folded.Length <= tb.Folded.Length ? NumbersIn(ta.Numbers, tb.Numbers) : NumbersIn(tb.Numbers, ta.Numbers)));
     }
 
     /// <summary>
@@ -196,31 +201,7 @@ public static class NearCopy
         var k = AllowedEdits(Math.Min(a.Length, b.Length));
         if (k == 0) return a == b;
         if (Math.Max(a.Length, b.Length) > MaxEditLength || Math.Abs(a.Length - b.Length) > k) return false;
-        // Levenshtein distance in a band of width 2k + 1, stopping once a whole row exceeds k.
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++) previous[j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var from = Math.Max(1, i - k);
-            var to = Math.Min(b.Length, i + k);
-            current[0] = i;
-            if (from > 1) current[from - 1] = k + 1;
-            var best = i <= k ? i : k + 1;
-            for (var j = from; j <= to; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                var value = Math.Min(previous[j - 1] + cost, Math.Min(previous[j] + 1, current[j - 1] + 1));
-                current[j] = Math.Min(value, k + 1);
-                best = Math.Min(best, current[j]);
-            }
-
-            if (to < b.Length) current[to + 1] = k + 1;
-            if (best > k) return false;
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length] <= k;
+        return Distance(a.AsSpan(), b.AsSpan(), k) <= k;
     }
 
     /// <summary>

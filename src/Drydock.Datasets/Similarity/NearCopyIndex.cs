@@ -7,12 +7,13 @@ namespace Drydock.Datasets.Similarity;
 /// edits leave at least one of intact (every text within k edits shares a piece, at a position at most k away,
 /// so none is missed); for such texts with a long number, the numbers with one long value's digit (or pair of
 /// adjacent digits) left open, so texts whose numbers differ by that value mistyped the same way wherever it stands
-/// meet (two different values each mistyped are found only through the pieces); and the sampled shingles for
-/// containment. Each piece or shingle lookup walks at most the
+/// meet (two different values each mistyped are found only through the pieces); the sampled shingles for
+/// containment; and, for long texts, a looser band set over the same signature for the loose edit test (see the
+/// other part of this class). Each piece or shingle lookup walks at most the
 /// <see cref="NearDuplicateIndex.MaxCandidatesPerBand"/> most recent texts sharing it, so a lookup's cost is bounded
 /// on templated text (the same recall trade-off as the bands'). Not thread-safe.
 /// </summary>
-public sealed class NearCopyIndex(double threshold)
+public sealed partial class NearCopyIndex(double threshold)
 {
     private readonly NearDuplicateIndex _similar = new(threshold);
     private readonly Dictionary<ulong, List<int>> _pieces = [];
@@ -53,6 +54,7 @@ public sealed class NearCopyIndex(double threshold)
         _anchorSets.Add(anchors.Count >= NearCopy.MinAnchors ? anchors : null);
         _anchorNumbers.Add(anchors.Count >= NearCopy.MinAnchors ? tokens.Numbers : null);
         foreach (var h in anchors) Post(_anchors, h, id);
+        AddLoose(id, text, folded, signature);
         return id;
     }
 
@@ -109,6 +111,7 @@ public sealed class NearCopyIndex(double threshold)
             }
         }
 
+        FindLoose(text, folded, signature, found);
         var anchors = NearCopy.Anchors(folded);
         if (anchors.Count > 0)
         {

@@ -357,6 +357,7 @@ public static class ReleaseGate
             case "memorization":
                 if (inputs["plantedInLineage"]?.GetValue<bool>() != true || inputs["inTrainingData"]?.GetValue<bool>() != true) reason = "its canaries were not checked to be in the model version's training data";
                 else if (N("canaries") < policy.MinCanaries) reason = $"{N("canaries")} canaries, fewer than {policy.MinCanaries}";
+                else if (policy.MinCandidates is { } least && N("candidates") < least) reason = $"{N("candidates")} candidates per canary, fewer than {least} (gate.min-candidates): its exposure can be at most {F(Math.Round(Math.Log2(Math.Max(1, N("candidates"))), 1))} bits";
                 break;
             case "extraction":
                 if (inputs["recordsFromLineage"]?.GetValue<bool>() != true) reason = "its records were not checked to be the model version's training data";

@@ -62,10 +62,12 @@ public static partial class PrivacyInputs
             others.Add(other.Id);
         }
 
+        var rawInputs = CompareWithInputs(lineage, nonMembersPath, nonMembers, folders, model);
         return new JsonObject
         {
             ["membersDataset"] = dataset.Id, ["membersSha256"] = membersSha, ["nonMembersSha256"] = nonMembersSha, ["membersFromLineage"] = true, ["disjoint"] = true,
             ["disjointFromLineage"] = new JsonArray([.. others.Select(d => (JsonNode)JsonValue.Create(d)!)]),
+            ["rawInputs"] = rawInputs,
         };
     }
 
@@ -141,7 +143,7 @@ public static partial class PrivacyInputs
         return present;
     }
 
-    private static string Rule => $"MinHash similarity at or above {Threshold}, a few characters apart with the same numbers (a long number mistyped counts as the same) once whitespace, case and punctuation are set aside, or mostly contained in it";
+    private static string Rule => $"MinHash similarity at or above {Threshold}, a few characters apart with the same numbers (a long number mistyped counts as the same) once whitespace, case and punctuation are set aside, long texts within a tenth of their characters or words in edits, or mostly contained in it";
 
     private static string Threshold => NearDuplicateIndex.DefaultThreshold.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
 
