@@ -9,6 +9,8 @@ switch (args.FirstOrDefault())
         return GenerateUnique.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
     case "gen-templated" when args.Length >= 3:
         return GenerateTemplated.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+    case "near-copy-families" when args.Length >= 2:
+        return Drydock.Bench.NearCopyFamilies.Run(args[1]);
     case "gen-adversarial" when args.Length >= 3:
         return GenerateAdversarial.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
     case "quality":
@@ -75,6 +77,7 @@ switch (args.FirstOrDefault())
             usage: Drydock.Benchmarks gen-chat OUT SIZE_MB [SEED]   synthetic chat JSONL with realistic findings
                    Drydock.Benchmarks gen-unique OUT RECORDS      chat records of random words, none a near duplicate (clean's memory bound)
                    Drydock.Benchmarks gen-templated OUT RECORDS   one boilerplate, random tails (near-duplicate lookup's worst case)
+                   Drydock.Benchmarks near-copy-families FILE      family sizes of the near-copy test (clean --holdout's families)
                    Drydock.Benchmarks gen-adversarial OUT SIZE_MB  hostile text (runs of @ . digits -----BEGIN)
                    Drydock.Benchmarks quality [SHARED_BENCH_DIR]   precision/recall per type (markdown)
                    Drydock.Benchmarks train-injection [SHARED_BENCH_DIR] [MODEL_OUT]  trains the injection classifier (ML.NET)

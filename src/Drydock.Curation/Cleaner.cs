@@ -348,6 +348,7 @@ public sealed class Cleaner
             ExactHash = ExactHash(content),
             Signature = signature,
             SplitSignature = read is null ? null : signature is not null && read.SequenceEqual(content, StringComparer.Ordinal) ? signature : NearDuplicateIndex.Signature(read),
+            SplitText = read is null ? null : string.Join('\n', read),
         };
     }
 
@@ -419,6 +420,8 @@ public sealed class Cleaner
         /// <summary>The signature of the text as training reads it (without ids and roles), when there is a held-out split.</summary>
         public uint[]? SplitSignature { get; init; }
 
+        public string? SplitText { get; init; }
+
         /// <summary>The header line, for CSV records.</summary>
         public string? CsvHeader { get; init; }
     }
@@ -487,8 +490,8 @@ public sealed class Cleaner
         // the membership evaluation applies (or the policy's, when lower): a record goes to the side of its near
         // duplicates, whatever the policy's own near-duplicate removal does.
         private readonly double _splitThreshold = SplitThreshold(policy);
-        private readonly NearDuplicateIndex _trainingFamilies = new(SplitThreshold(policy));
-        private readonly NearDuplicateIndex _heldOutFamilies = new(SplitThreshold(policy));
+        private readonly NearCopyIndex _trainingFamilies = new(SplitThreshold(policy));
+        private readonly NearCopyIndex _heldOutFamilies = new(SplitThreshold(policy));
         private readonly List<int> _trainingOrdinals = [];
         private readonly List<int> _heldOutOrdinals = [];
         private readonly List<(ProcessedRecord Record, ulong Rank)> _selection = [];
@@ -564,23 +567,23 @@ public sealed class Cleaner
                 _nearKept.Add(ordinal);
             }
 
-            if (record.SplitSignature is { } split && options.HoldoutFraction > 0)
+            if (record.SplitSignature is { } split && record.SplitText is { } splitText && options.HoldoutFraction > 0)
             {
                 // A near-duplicate family stays on one side: the side of the records it nearly duplicates, the seeded
                 // hash only for a record that nearly duplicates none. One that nearly duplicates records on both sides
                 // (it bridges two families) can go to neither without leaking one into the other: it is dropped.
-                var inTraining = _trainingFamilies.Find(split);
-                var heldOut = _heldOutFamilies.Find(split);
+                var inTraining = _trainingFamilies.Find(splitText, split);
+                var heldOut = _heldOutFamilies.Find(splitText, split);
                 if (inTraining >= 0 && heldOut >= 0)
                 {
                     Log(new LedgerEntry(record.Id, record.File, record.Line, null, SplitRule, "dedup", "split-conflict", "drop",
-                        $"near duplicate (Jaccard ≥ {_splitThreshold.ToString("0.##", CultureInfo.InvariantCulture)}) of {Where(_trainingOrdinals[inTraining])} (training) and of {Where(_heldOutOrdinals[heldOut])} (held out): kept on neither side of the split", null), policyHash);
+                        $"near copy (Jaccard ≥ {_splitThreshold.ToString("0.##", CultureInfo.InvariantCulture)}, a few edits, or contained) of {Where(_trainingOrdinals[inTraining])} (training) and of {Where(_heldOutOrdinals[heldOut])} (held out): kept on neither side of the split", null), policyHash);
                     Count(_dispositions, "split-conflict");
                     return;
                 }
 
                 if (inTraining >= 0 || heldOut >= 0) holdout = heldOut >= 0;
-                (holdout ? _heldOutFamilies : _trainingFamilies).Add(split);
+                (holdout ? _heldOutFamilies : _trainingFamilies).Add(splitText, split);
                 (holdout ? _heldOutOrdinals : _trainingOrdinals).Add(ordinal);
             }
 

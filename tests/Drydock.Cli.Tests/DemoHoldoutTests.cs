@@ -39,7 +39,10 @@ public sealed class DemoHoldoutTests : IDisposable
         Assert.True(clean.Exit == 0, clean.ToString());
         var members = DatasetReader.Texts(Path.Combine(_dir, output));
         var nonMembers = DatasetReader.Texts(Path.Combine(_dir, output + ".holdout.jsonl"));
-        Assert.True(nonMembers.Count >= 70, $"{nonMembers.Count} held-out tickets");
+        // About 0.35 of the tickets left after deduplication, less the families dropped as bridges between the sides
+        // (tickets carrying one canary's sentence are long, and near copies by the loose edit test when their tickets
+        // are variations of one question): 68–72 here, comfortably above the gate's 50 non-members.
+        Assert.True(nonMembers.Count >= 60, $"{nonMembers.Count} held-out tickets");
         // The membership evaluation's own input check (what `eval membership --record` runs on these two files).
         var near = NearDuplicates.Find(members, nonMembers);
         Assert.True(near.Count == 0, $"{near.Count} of {nonMembers.Count} held-out tickets are near-duplicates of training tickets: {string.Join(", ", near.Take(5).Select(p => $"{nonMembers[p.NonMember]} ~ {members[p.Member]}"))}");

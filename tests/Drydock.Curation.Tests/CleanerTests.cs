@@ -249,6 +249,50 @@ public class CleanerTests
         }
     }
 
+    // Short tickets retyped with their long order number's adjacent digits swapped in both fields (two edits, Jaccard
+    // about 0.7), and a record that is another's user turn alone, are near copies by the test the membership evaluation
+    // applies (NearCopy): the split keeps each pair on one side, so no held-out record is a near copy of a training one.
+    [Fact]
+    public void Clean_Holdout_MistypedTicketsAndContainedTurns_StayOnOneSide()
+    {
+        using var dir = new TempDir();
+        var lines = new List<string>();
+        for (var i = 10; i < 90; i++)
+        {
+            var number = (1000 * i) + (37 * i % 1000) + 100000;
+            var swapped = number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            swapped = swapped[..2] + swapped[3] + swapped[2] + swapped[4..];
+            var parcel = $"My parcel {number} never arrived and tracking shows nothing since {s_words[i % s_words.Length]}";
+            lines.Add(Chat($"a{i}", $"Cancel order {number} please", $"Order {number} is cancelled"));
+            lines.Add(Chat($"b{i}", $"Cancel order {swapped} please", $"Order {swapped} is cancelled"));
+            lines.Add(Chat($"c{i}", parcel, "Sorry about that, I have opened a trace with the courier and will write again within two days."));
+            lines.Add(JsonSerializer.Serialize(new { id = $"d{i}", messages = new object[] { new { role = "user", content = parcel } } }));
+        }
+
+        var input = dir.File("in.jsonl", string.Join("", lines.Select(l => l + "\n")));
+        var (manifest, options) = Clean(dir, input, new CleaningPolicy { NearDedup = false, ExactDedup = false }, holdout: 0.3);
+        var training = Drydock.Datasets.DatasetReader.Texts(options.Output);
+        var heldOut = Drydock.Datasets.DatasetReader.Texts(options.Holdout!);
+        Assert.InRange(heldOut.Count, 40, 200);
+        Assert.InRange(training.Count, 100, 280);
+        foreach (var held in heldOut) Assert.DoesNotContain(training, t => Drydock.Datasets.Similarity.NearCopy.Is(t, held));
+        Assert.Equal(320, manifest.Records + manifest.HoldoutRecords + manifest.Dispositions.GetValueOrDefault("split-conflict"));
+    }
+
+    // Templated records that differ only in small numbers ("question 1 about order 7", "question 2 about order 14") are
+    // different records: the split does not chain them into one family, it splits them about as the fraction asks.
+    [Fact]
+    public void Clean_Holdout_TemplatedRecordsDifferingInSmallNumbers_AreNotOneFamily()
+    {
+        using var dir = new TempDir();
+        var lines = Enumerable.Range(1, 120).Select(i => Chat($"q{i}", $"question {i} about order {i * 7}", $"answer {i}: contact support about order {i * 7}, thanks"));
+        var input = dir.File("in.jsonl", string.Join("", lines.Select(l => l + "\n")));
+        var (manifest, _) = Clean(dir, input, new CleaningPolicy { NearDedup = false, ExactDedup = false }, holdout: 0.3);
+        Assert.InRange(manifest.HoldoutRecords, 20, 60);
+        Assert.InRange(manifest.Records, 60, 100);
+        Assert.Equal(0, manifest.Dispositions.GetValueOrDefault("split-conflict"));
+    }
+
     private static string NearDuplicateKey(string text) => text.Replace(" please", "", StringComparison.Ordinal);
 
     private static readonly string[] s_words = ["refund", "order", "invoice", "delivery", "address", "password", "account", "ticket", "printer", "laptop",

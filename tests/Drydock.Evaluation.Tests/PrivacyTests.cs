@@ -30,15 +30,40 @@ public sealed class PrivacyTests : IAsyncLifetime
     [Theory]
     [InlineData("Order 14 shipped to the warehouse", "order 14 shipped to the warehouse!", true)]
     [InlineData("Order 14 shipped to the warehouse", "Order 14 shipped, to the ware house", true)]
-    [InlineData("Order 14 shipped to the warehouse", "Order 15 shipped to the warehouse", true)]
     [InlineData("Order 14 shipped to the warehouse", "Order 14 shipped to the warehouses", true)]
-    [InlineData("Order 14 shipped to the warehouse", "Order 4 shipped to the warehouse", true)]
-    [InlineData("Order 14 shipped to the warehouse", "Order 14 shiped to the warehoose", false)]
+    [InlineData("Order 14 shipped to the warehouse", "Order 14 shiped to the warehoose", true)]
+    [InlineData("Order 14 shipped to the warehouse", "Order 4 shipped to the warehouse", false)]
     [InlineData("Order 14 shipped to the warehouse", "Order 41 shipped to the warehouse", false)]
+    [InlineData("Order 48213 shipped to the warehouse", "Order 42813 shipped to the warehouse", true)]
+    [InlineData("Order 48213 shipped to the warehouse", "Order 48113 shipped to the warehouse", true)]
+    [InlineData("Order 48213 shipped to the warehouse", "Order 48231 shiped to the warehouse", true)]
+    [InlineData("Order 48213 shipped to the warehouse", "Order 41283 shipped to the warehouse", false)]
     [InlineData("Hi there", "Hi where", false)]
     [InlineData("Hi there", "hi, THERE", true)]
-    public void NonMembersOneCharacterOrOnlyPunctuationFromAMember_AreNearDuplicates(string member, string nonMember, bool near)
+    public void NonMembersAFewCharactersOrOnlyPunctuationFromAMember_AreNearDuplicates(string member, string nonMember, bool near)
     {
+        var found = NearDuplicates.Find(["Something else entirely", member], ["Unrelated text here", nonMember]);
+        if (near) Assert.Equal(new NearDuplicates.Pair(1, 1), Assert.Single(found));
+        else Assert.Empty(found);
+        Assert.Equal(near, Drydock.Datasets.Similarity.NearCopy.Is(member, nonMember));
+        Assert.Equal(near, Drydock.Datasets.Similarity.NearCopy.Is(nonMember, member));
+    }
+
+    // The split's and the membership check's one near-copy test (NearCopy): a member's user turn on its own is a partial
+    // copy of it (containment); short texts ("thanks") and unrelated ones are not; small numbers that differ are
+    // different values (templated records are not chained), a long number mistyped in every field is the same value.
+    [Theory]
+    [InlineData("user: My package 5521 never arrived and the tracking page shows nothing since Monday\nassistant: I am sorry to hear that. I have opened a trace with the carrier and will email you within two days.", "My package 5521 never arrived and the tracking page shows nothing since Monday", true)]
+    [InlineData("user: My package 5521 never arrived and the tracking page shows nothing since Monday\nassistant: I am sorry to hear that. I have opened a trace with the carrier and will email you within two days.", "Where is my refund for the broken lamp I sent back to your warehouse in March", false)]
+    [InlineData("user: thanks\nassistant: You are welcome, and have a good day with your new account.", "thanks", false)]
+    [InlineData("question 1 about order 7\nanswer 1: contact support about order 7, thanks", "question 2 about order 14\nanswer 2: contact support about order 14, thanks", false)]
+    [InlineData("Refund ticket 73914 please\nRefund for ticket 73914 is on its way", "Refund ticket 13974 please\nRefund for ticket 13974 is on its way", false)]
+    [InlineData("Refund ticket 73914 please\nRefund for ticket 73914 is on its way", "Refund ticket 37914 please\nRefund for ticket 37914 is on its way", true)]
+    [InlineData("Cancel order 17 please", "Cancel order 71 please", false)]
+    public void NearCopy_IsOneTest_ForTheSplitAndTheMembershipCheck(string member, string nonMember, bool near)
+    {
+        Assert.Equal(near, Drydock.Datasets.Similarity.NearCopy.Is(member, nonMember));
+        Assert.Equal(near, Drydock.Datasets.Similarity.NearCopy.Is(nonMember, member));
         var found = NearDuplicates.Find(["Something else entirely", member], ["Unrelated text here", nonMember]);
         if (near) Assert.Equal(new NearDuplicates.Pair(1, 1), Assert.Single(found));
         else Assert.Empty(found);

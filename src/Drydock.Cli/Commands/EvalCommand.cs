@@ -386,6 +386,13 @@ internal static class EvalCommand
                     audited = model;
                     return Evaluation.Privacy.PrivacyInputs.Membership(registry, model, parse.GetValue(members)!, parse.GetValue(nonMembers)!, allMembers, nonMemberTexts, ProjectFolders(project));
                 });
+                foreach (var input in (inputs["rawInputs"] as JsonArray ?? []).Where(i => (string?)i?["status"] != "compared"))
+                {
+                    var sha = (string?)input!["sha256"] ?? "";
+                    var state = (string?)input["status"] == "changed" ? "changed since cleaning" : "missing";
+                    await stderr.WriteLineAsync($"drydock eval membership: {(string?)input["file"]}, an input {(string?)input["dataset"]} was cleaned from (sha256:{sha[..Math.Min(12, sha.Length)]}), is {state}: the non-members were not compared with its records as they were before cleaning (recorded with the evaluation)").ConfigureAwait(false);
+                }
+
                 if (parse.GetValue(reference) is { } referenceUrl)
                 {
                     var targetUrl = parse.GetValue(set.Target)!;
@@ -531,6 +538,32 @@ internal static class EvalCommand
         return [.. ReadArtifact(vault, artifact.Id).Select(n => (new Evaluation.Privacy.PlantedCanary((string)n!["id"]!, (string)n["prefix"]!, (string)n["value"]!), (string?)n["plantedIn"]))];
     }
 
+    // The canary labels planted in the model version's training data, which its memorization evidence must cover. When
+    // the registry lists canaries but the vault cannot be read, every label it lists is required (fail closed).
+    private static string[] PlantedLabels(Provenance.Registry.ProvenanceRegistry registry, Provenance.Registry.ModelRecord model, ProjectContext project)
+    {
+        var registered = registry.Canaries();
+        if (registered.Count == 0) return [];
+        try
+        {
+            var vault = new Provenance.Vault.ArtifactVault(ProjectContext.VaultFolder, Provenance.Vault.KeyRing.Open(ProjectContext.KeyRingPath, create: false));
+            var canaries = new List<(string Label, string Id, string Value, string? PlantedIn)>();
+            foreach (var artifact in vault.List().Where(a => a.Name.StartsWith("canaries-", StringComparison.Ordinal)))
+            {
+                foreach (var n in ReadArtifact(vault, artifact.Id))
+                {
+                    if ((string?)n?["id"] is { } id && (string?)n["value"] is { } value) canaries.Add((artifact.Name["canaries-".Length..], id, value, (string?)n["plantedIn"]));
+                }
+            }
+
+            return [.. Evaluation.Privacy.PrivacyInputs.PlantedLabels(registry, model, canaries, ReadPlantings(), ProjectFolders(project))];
+        }
+        catch (Exception e) when (e is Provenance.KeyRingException or IOException or System.Text.Json.JsonException or InvalidOperationException or UnauthorizedAccessException or ArgumentException or System.Security.Cryptography.CryptographicException)
+        {
+            return [.. registered.Select(c => c.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        }
+    }
+
     // Every planting in the vault (the file planted into and the file it made), so a chain of plantings can be walked.
     private static IReadOnlyList<(string From, string To)> ReadPlantings()
     {
@@ -608,7 +641,7 @@ internal static class EvalCommand
             {
                 var resultsKey = ResultsKey(context, null, registry);
                 result = ReleaseGate.Decide(subject, registry.Evaluations(subject.Id), baseRecord, baseRecord is null ? null : registry.Evaluations(baseRecord.Id), policy, suites,
-                    e => ResultsFile.CheckRecorded(e, resultsKey));
+                    e => ResultsFile.CheckRecorded(e, resultsKey), PlantedLabels(registry, subject, context));
             }
             catch (Exception e) when (e is GateRefusedException or ProbeSuiteException)
             {

@@ -64,6 +64,14 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     /// <summary>The fewest planted canaries a memorization evaluation must test to count.</summary>
     public int MinCanaries { get; init; } = 1;
 
+    /// <summary>
+    /// The fewest random codes (<c>eval memorization --candidates</c>) each canary must have been ranked against for a
+    /// memorization evaluation to count (<c>min-candidates</c>); null: not required. Ranked against C candidates, an
+    /// exposure above log2(C/10) bits rests on the skew-normal fitted to them, not on ranks (see
+    /// <see cref="Privacy.Exposure"/>); below this the evaluation is inconclusive.
+    /// </summary>
+    public int? MinCandidates { get; init; }
+
     /// <summary>The largest ε of differential privacy the model version's signed statement may record (<c>max-epsilon</c>); null: not required. A model trained without DP has no ε and fails this check.</summary>
     public double? MaxEpsilon { get; init; }
 
@@ -74,7 +82,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     public bool AllowUnboundEndpoints { get; init; }
 
     /// <summary>The settings' names in <c>gate:</c> besides the checks.</summary>
-    public static IReadOnlyList<string> Settings { get; } = ["regression-points", "max-error-rate", "suites", "strategies", "min-members", "min-non-members", "min-extraction-values", "min-canaries", "max-epsilon", "unbound-endpoints"];
+    public static IReadOnlyList<string> Settings { get; } = ["regression-points", "max-error-rate", "suites", "strategies", "min-members", "min-non-members", "min-extraction-values", "min-canaries", "min-candidates", "max-epsilon", "unbound-endpoints"];
 
     /// <summary>
     /// What is wrong with these settings, each as the field and the problem: a rate outside [0, 1], a membership AUC
@@ -93,6 +101,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             else if (name is "exposure-bits" or "canary-extraction" && v < 0) problems.Add((name, $"{F(v)} must be at least 0, or off"));
         }
 
+        if (MinCandidates is < 2) problems.Add(("min-candidates", $"{MinCandidates} must be at least 2 (a canary is ranked against at least 2 codes)"));
         if (MaxEpsilon is { } epsilon && !(epsilon > 0 && !double.IsInfinity(epsilon))) problems.Add(("max-epsilon", $"{F(epsilon)} must be a positive number"));
         if (RegressionPoints is < 0 or > 100 || double.IsNaN(RegressionPoints)) problems.Add(("regression-points", $"{F(RegressionPoints)} must be between 0 and 100 (percentage points)"));
         if (MaxErrorRate is < 0 or > MaxErrorRateCap || double.IsNaN(MaxErrorRate)) problems.Add(("max-error-rate", $"{F(MaxErrorRate)} must be between 0 and {F(MaxErrorRateCap)}: errors are not passes, and a run with more errors than answers proves nothing"));
@@ -123,6 +132,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         ("min-non-members", ConfigShape.Integer(1)),
         ("min-extraction-values", ConfigShape.Integer(1)),
         ("min-canaries", ConfigShape.Integer(1)),
+        ("min-candidates", ConfigShape.Integer(2)),
         ("max-epsilon", ConfigShape.Number(0)),
         ("unbound-endpoints", ConfigShape.OneOf("refuse", "allow")),
     ]);
@@ -157,6 +167,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             MinNonMembers = gate.Integer("min-non-members") ?? Default.MinNonMembers,
             MinExtractionValues = gate.Integer("min-extraction-values") ?? Default.MinExtractionValues,
             MinCanaries = gate.Integer("min-canaries") ?? Default.MinCanaries,
+            MinCandidates = gate.Integer("min-candidates") ?? Default.MinCandidates,
             MaxEpsilon = gate.Number("max-epsilon"),
             AllowUnboundEndpoints = gate["unbound-endpoints"]?.Value == "allow",
         };
@@ -192,6 +203,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             ["unboundEndpoints"] = AllowUnboundEndpoints ? "allow" : "refuse",
         };
         if (MaxEpsilon is { } maxEpsilon) json["maxEpsilon"] = maxEpsilon; // only when set, so earlier policies keep their SHA-256
+        if (MinCandidates is { } minCandidates) json["minCandidates"] = minCandidates; // likewise
         return json;
     }
 

@@ -63,7 +63,13 @@ public static class ReleaseGate
     /// <see cref="GatePolicy.Suites"/>, loaded; <paramref name="checkEvidence"/>, when given, says why an evaluation's
     /// evidence outside the registry (its sealed results file) does not stand, or null. Throws <see cref="GateRefusedException"/> when it will not decide.
     /// </summary>
-    public static GateResult Decide(ModelRecord model, IReadOnlyList<EvaluationRecord> evaluations, ModelRecord? baseModel, IReadOnlyList<EvaluationRecord>? baseEvaluations, GatePolicy policy, IReadOnlyList<ProbeSuite> suites, Func<EvaluationRecord, string?>? checkEvidence = null)
+    /// <remarks>
+    /// <paramref name="canaryLabels"/>: the labels of the canaries planted in the model version's training data
+    /// (<see cref="Privacy.PrivacyInputs.PlantedLabels"/>). When given, each memorization check reads, for every label,
+    /// the newest memorization evaluation of that label, which must count as evidence, and judges by the worst; a label
+    /// without one makes the check inconclusive, naming it. Otherwise it reads the newest memorization evaluation.
+    /// </remarks>
+    public static GateResult Decide(ModelRecord model, IReadOnlyList<EvaluationRecord> evaluations, ModelRecord? baseModel, IReadOnlyList<EvaluationRecord>? baseEvaluations, GatePolicy policy, IReadOnlyList<ProbeSuite> suites, Func<EvaluationRecord, string?>? checkEvidence = null, IReadOnlyCollection<string>? canaryLabels = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(evaluations);
@@ -86,6 +92,12 @@ public static class ReleaseGate
         foreach (var (name, limit) in on)
         {
             var metric = GatePolicy.Metrics[name];
+            if (canaryLabels is { Count: > 0 } && s_privacyKinds.GetValueOrDefault(metric) == "memorization")
+            {
+                checks.Add(MemorizationCheck(name, metric, limit!.Value, model, evaluations, policy, checkEvidence, canaryLabels, Use));
+                continue;
+            }
+
             var found = Find(model, evaluations, metric, policy, suites, checkEvidence, out var why);
             if (found is null)
             {
@@ -192,6 +204,54 @@ public static class ReleaseGate
 
         why = $"no {kind} evaluation recorded";
         return null;
+    }
+
+    // A memorization check over every canary label planted in the lineage: each label's newest memorization evaluation
+    // must count; the worst value is judged; a label without counting evidence makes the check inconclusive.
+    private static GateCheck MemorizationCheck(string name, string metric, double max, ModelRecord model, IReadOnlyList<EvaluationRecord> evaluations, GatePolicy policy, Func<EvaluationRecord, string?>? checkEvidence, IReadOnlyCollection<string> labels, Action<EvaluationRecord> use)
+    {
+        var measured = new List<string>();
+        var problems = new List<string>();
+        double? worst = null;
+        foreach (var label in labels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            var found = Find(model, [.. evaluations.Where(e => e.Kind == "memorization" && Label(e) == label)], metric, policy, [], checkEvidence, out var why);
+            if (found is null)
+            {
+                problems.Add($"canaries '{label}' (planted in the model version's training data) have no memorization evaluation that counts ({why})");
+                continue;
+            }
+
+            use(found.Record);
+            var source = $"'{label}': evaluation {found.Record.Id} of {found.Record.At}, fingerprint {found.Record.Evidence!.Fingerprint[..12]}";
+            if (found.Inconclusive is not null)
+            {
+                problems.Add($"canaries {source} is inconclusive: {found.Inconclusive}");
+                continue;
+            }
+
+            measured.Add($"{F(found.Value)} for {source}");
+            worst = Math.Max(worst ?? double.MinValue, found.Value);
+        }
+
+        var all = measured.Count == 0 ? "" : $"; measured: {string.Join("; ", measured)}";
+        if (problems.Count > 0 || worst is null) return new GateCheck(name, false, $"{metric} is inconclusive: {string.Join("; ", problems)}{all}");
+        var passed = worst.Value <= max;
+        return new GateCheck(name, passed, $"{metric} = {F(worst.Value)}, the worst over every canary label planted in the training data ({(passed ? "≤" : ">")} {F(max)}{all})");
+    }
+
+    // The canary label a memorization evaluation tested (its evidence's inputs.label), or null.
+    private static string? Label(EvaluationRecord e)
+    {
+        if (e.Evidence is null) return null;
+        try
+        {
+            return JsonNode.Parse(e.Evidence.Json)?["inputs"]?["label"] is JsonValue v && v.TryGetValue<string>(out var label) ? label : null;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     // Whether a probe evaluation ran a suite of one of these names (any version); one whose evidence cannot be read counts as having run them.
@@ -301,6 +361,7 @@ public static class ReleaseGate
             case "memorization":
                 if (inputs["plantedInLineage"]?.GetValue<bool>() != true || inputs["inTrainingData"]?.GetValue<bool>() != true) reason = "its canaries were not checked to be in the model version's training data";
                 else if (N("canaries") < policy.MinCanaries) reason = $"{N("canaries")} canaries, fewer than {policy.MinCanaries}";
+                else if (policy.MinCandidates is { } least && N("candidates") < least) reason = $"{N("candidates")} candidates per canary, fewer than {least} (gate.min-candidates): an exposure above {F(Math.Round(Math.Log2(Math.Max(1, N("candidates"))), 1))} bits would rest on the fitted tail, not on ranks";
                 break;
             case "extraction":
                 if (inputs["recordsFromLineage"]?.GetValue<bool>() != true) reason = "its records were not checked to be the model version's training data";

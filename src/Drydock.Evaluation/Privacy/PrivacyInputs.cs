@@ -15,7 +15,7 @@ namespace Drydock.Evaluation.Privacy;
 /// went into the input of a dataset in the model version's lineage. Each failure is an
 /// <see cref="ArgumentException"/> that says what is wrong, and nothing is recorded.
 /// </summary>
-public static class PrivacyInputs
+public static partial class PrivacyInputs
 {
     /// <summary>Checks membership inputs; returns what was checked (for the evaluation's evidence).</summary>
     public static JsonObject Membership(ProvenanceRegistry registry, ModelRecord model, string membersPath, string nonMembersPath, IReadOnlyList<string> allMembers, IReadOnlyList<string> nonMembers, IReadOnlyList<string> folders)
@@ -30,7 +30,7 @@ public static class PrivacyInputs
         var dataset = trained.FirstOrDefault(d => d.Version == membersSha)
             ?? throw new ArgumentException($"--members {membersPath} (sha256:{membersSha[..12]}) is not a dataset {model.Id} was trained on ({(trained.Count == 0 ? "it has no registered training dataset" : string.Join(", ", trained.Select(d => $"{d.Id} sha256:{d.Version[..12]}")))}); members must be the training data as registered");
         var nonMembersSha = Dsse.Sha256Of(nonMembersPath);
-        var lineage = Lineage(registry, trained);
+        var lineage = Lineage(registry, TrainedOn(registry, model));
         if (lineage.FirstOrDefault(d => d.Version == nonMembersSha) is { } same) throw new ArgumentException($"--non-members {nonMembersPath} is {same.Id}, a dataset in {model.Id}'s lineage; non-members must be records it never trained on");
         var memberHashes = allMembers.Select(t => RunIdentity.Sha256(TextForms.ForComparison(t))).ToHashSet(StringComparer.Ordinal);
         var shared = nonMembers.Count(t => memberHashes.Contains(RunIdentity.Sha256(TextForms.ForComparison(t))));
@@ -39,7 +39,7 @@ public static class PrivacyInputs
         if (near.Count > 0)
         {
             var shown = string.Join(", ", near.Take(10).Select(p => $"#{p.NonMember + 1} ~ member #{p.Member + 1}"));
-            throw new ArgumentException($"--non-members {nonMembersPath}: {near.Count} of {nonMembers.Count} records are near-duplicates of records in --members {membersPath} (the same letters and digits, or one character apart, once whitespace, case and punctuation are set aside, or MinHash similarity at or above {Threshold} as drydock clean measures near-duplicates; record numbers {shown}{(near.Count > 10 ? ", …" : "")}); a model scores them as the training records they nearly are, so non-members must not be near-duplicates of members");
+            throw new ArgumentException($"--non-members {nonMembersPath}: {near.Count} of {nonMembers.Count} records are near-duplicates of records in --members {membersPath} (near copies by the test drydock clean --holdout keeps on one side of its split: {Rule}; record numbers {shown}{(near.Count > 10 ? ", …" : "")}); a model scores them as the training records they nearly are, so non-members must not be near-duplicates of members");
         }
 
         // Not only the members file: everything the model trained on. A dataset of the lineage that holds the held-out
@@ -56,16 +56,18 @@ public static class PrivacyInputs
             if (nearIt.Count > 0)
             {
                 var shown = string.Join(", ", nearIt.Take(10).Select(p => $"#{p.NonMember + 1} ~ {other.Id} #{p.Member + 1}"));
-                throw new ArgumentException($"--non-members {nonMembersPath}: {nearIt.Count} of {nonMembers.Count} records are near-duplicates of records in {other.Id} ({file}), a dataset in {model.Id}'s lineage (the same letters and digits, or one character apart, or MinHash similarity at or above {Threshold}; record numbers {shown}{(nearIt.Count > 10 ? ", …" : "")}); non-members must be records the model never trained on");
+                throw new ArgumentException($"--non-members {nonMembersPath}: {nearIt.Count} of {nonMembers.Count} records are near-duplicates of records in {other.Id} ({file}), a dataset in {model.Id}'s lineage (near copies: {Rule}; record numbers {shown}{(nearIt.Count > 10 ? ", …" : "")}); non-members must be records the model never trained on");
             }
 
             others.Add(other.Id);
         }
 
+        var rawInputs = CompareWithInputs(lineage, nonMembersPath, nonMembers, folders, model);
         return new JsonObject
         {
             ["membersDataset"] = dataset.Id, ["membersSha256"] = membersSha, ["nonMembersSha256"] = nonMembersSha, ["membersFromLineage"] = true, ["disjoint"] = true,
             ["disjointFromLineage"] = new JsonArray([.. others.Select(d => (JsonNode)JsonValue.Create(d)!)]),
+            ["rawInputs"] = rawInputs,
         };
     }
 
@@ -78,7 +80,7 @@ public static class PrivacyInputs
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(plantedIn);
-        var lineage = Lineage(registry, model.Datasets.Select(registry.GetDataset));
+        var lineage = Lineage(registry, TrainedOn(registry, model));
         // The files each dataset was made from, and, walking the plantings back (planted.jsonl → planted2.jsonl → a
         // dataset's input), every file those were planted from: canaries planted early in the chain are in them too.
         var fed = lineage.ToDictionary(d => d.Id, d => Inputs(d), StringComparer.Ordinal);
@@ -112,7 +114,7 @@ public static class PrivacyInputs
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(model);
-        var lineage = Lineage(registry, model.Datasets.Select(registry.GetDataset));
+        var lineage = Lineage(registry, TrainedOn(registry, model));
         var sha = Dsse.Sha256Of(recordsPath);
         var holder = lineage.FirstOrDefault(d => d.Version == sha || Inputs(d).Contains(sha))
             ?? throw new ArgumentException($"--records {recordsPath} (sha256:{sha[..12]}) is not in {model.Id}'s training data ({(lineage.Count == 0 ? "it has no registered training dataset" : "datasets " + string.Join(", ", lineage.Select(d => d.Id)) + " and the files they were cleaned from")}); extraction must ask for values the model was trained on");
@@ -132,7 +134,7 @@ public static class PrivacyInputs
         ArgumentNullException.ThrowIfNull(canaries);
         ArgumentNullException.ThrowIfNull(folders);
         var present = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var dataset in model.Datasets.Select(registry.GetDataset))
+        foreach (var dataset in TrainedOn(registry, model))
         {
             var text = File.ReadAllText(TrainingFile(dataset, folders, model));
             foreach (var (id, value) in canaries) if (text.Contains(value, StringComparison.Ordinal)) present.Add(id);
@@ -140,6 +142,8 @@ public static class PrivacyInputs
 
         return present;
     }
+
+    private static string Rule => $"MinHash similarity at or above {Threshold}, a few characters apart with the same numbers (a long number mistyped counts as the same) once whitespace, case and punctuation are set aside, long texts within a tenth of their characters or words in edits, or mostly contained in it";
 
     private static string Threshold => NearDuplicateIndex.DefaultThreshold.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -159,6 +163,20 @@ public static class PrivacyInputs
         return (file is null ? null : new[] { file }.Concat(folders.SelectMany(f => new[] { Path.Combine(f, file), Path.Combine(f, Path.GetFileName(file)) }))
             .FirstOrDefault(c => File.Exists(c) && Dsse.Sha256Of(c) == dataset.Version))
             ?? throw new ArgumentException($"the training data of {dataset.Id} ({file ?? "no file named"}, sha256:{dataset.Version[..12]}) was not found as it was registered (missing or changed); run from the project folder beside it, so what {model.Id} was trained on can be checked");
+    }
+
+    // The datasets the model version was trained on and, when its base is a registered model version, those its base
+    // was trained on, recursively (its weights hold that data too); a cycle or a chain deeper than 32 stops the walk.
+    private static List<DatasetRecord> TrainedOn(ProvenanceRegistry registry, ModelRecord model)
+    {
+        var datasets = new List<DatasetRecord>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var m = model; m is not null && seen.Add(m.Id) && seen.Count <= 32; m = m.BaseModel is null ? null : registry.FindModel(m.BaseModel))
+        {
+            datasets.AddRange(m.Datasets.Select(registry.GetDataset));
+        }
+
+        return datasets;
     }
 
     // The datasets and every ancestor (parents, recursively; the depth cap guards a hand-edited registry).

@@ -1,0 +1,117 @@
+namespace Drydock.Datasets.Similarity;
+
+/// <summary>
+/// The loose edit test (4) of <see cref="NearCopy"/>: long texts (the longer's folded form over
+/// <see cref="MaxEditLength"/> characters, up to <see cref="MaxLooseLength"/>) whose folded forms are within
+/// <see cref="MaxEditFraction"/> of the longer's length in character edits, or whose words are within that fraction
+/// of the longer's word count in word edits (Levenshtein distances, computed in a band). A member retyped with one
+/// letter in twenty changed, or with one word in ten replaced, keeps a MinHash similarity of only 0.6–0.7, yet is its
+/// original. Numbers are not compared as numbers here: in a long text a changed number is one edit among many allowed.
+/// </summary>
+public static partial class NearCopy
+{
+    /// <summary>The most edits (characters or words), as a fraction of the longer text's length, of two long texts that are near copies.</summary>
+    public const double MaxEditFraction = 0.1;
+
+    /// <summary>Folded texts longer than this are compared by MinHash and containment only (the edit distance costs length × a tenth of it).</summary>
+    public const int MaxLooseLength = 4000;
+
+    /// <summary>Whether a folded length can take part in the loose edit test (paired with a longer text over <see cref="MaxEditLength"/>).</summary>
+    public static bool LooseLength(int folded) => folded > MaxEditLength * (1 - MaxEditFraction) && folded <= MaxLooseLength;
+
+    /// <summary>
+    /// The loose edit test on two texts: the longer folded form over <see cref="MaxEditLength"/> and at most
+    /// <see cref="MaxLooseLength"/> characters, and the folded forms within <see cref="MaxEditFraction"/> of the longer's
+    /// length in character edits, or the words within that fraction of the longer's word count in word edits.
+    /// </summary>
+    public static bool WithinLooseEdits(string a, string b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var (fa, fb) = (Fold(a), Fold(b));
+        return WithinLooseEdits(fa, fb, Words(a), Words(b));
+    }
+
+    /// <summary>The loose edit test on folded forms (<see cref="Fold"/>) and word hashes (<see cref="Words"/>).</summary>
+    public static bool WithinLooseEdits(string foldedA, string foldedB, ulong[] wordsA, ulong[] wordsB)
+    {
+        ArgumentNullException.ThrowIfNull(foldedA);
+        ArgumentNullException.ThrowIfNull(foldedB);
+        ArgumentNullException.ThrowIfNull(wordsA);
+        ArgumentNullException.ThrowIfNull(wordsB);
+        var longer = Math.Max(foldedA.Length, foldedB.Length);
+        if (longer <= MaxEditLength || longer > MaxLooseLength) return false;
+        var k = (int)(longer * MaxEditFraction);
+        if (Distance(foldedA.AsSpan(), foldedB.AsSpan(), k) <= k) return true;
+        var words = (int)(Math.Max(wordsA.Length, wordsB.Length) * MaxEditFraction);
+        return words > 0 && Distance<ulong>(wordsA, wordsB, words) <= words;
+    }
+
+    /// <summary>The words of a text (runs of letters and digits, NFKC, lower-cased), each as a 64-bit hash.</summary>
+    public static ulong[] Words(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var normal = text.IsNormalized(System.Text.NormalizationForm.FormKC) ? text : text.Normalize(System.Text.NormalizationForm.FormKC);
+        var words = new List<ulong>();
+        var h = 0xCBF29CE484222325UL;
+        var inWord = false;
+        foreach (var c in normal)
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                h = (h ^ char.ToLowerInvariant(c)) * 0x100000001B3UL;
+                inWord = true;
+            }
+            else if (inWord)
+            {
+                words.Add(h);
+                (h, inWord) = (0xCBF29CE484222325UL, false);
+            }
+        }
+
+        if (inWord) words.Add(h);
+        return [.. words];
+    }
+
+    /// <summary>
+    /// The Levenshtein distance of two sequences when it is at most <paramref name="k"/>, else <paramref name="k"/> + 1:
+    /// their common start and end set aside, computed in a band of width 2k + 1, stopping once a whole row exceeds k.
+    /// </summary>
+    public static int Distance<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int k)
+        where T : IEquatable<T>
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        if (Math.Abs(a.Length - b.Length) > k) return k + 1;
+        var common = a.CommonPrefixLength(b);
+        a = a[common..];
+        b = b[common..];
+        var end = 0;
+        while (end < a.Length && end < b.Length && a[^(end + 1)].Equals(b[^(end + 1)])) end++;
+        a = a[..^end];
+        b = b[..^end];
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++) previous[j] = Math.Min(j, k + 1);
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var from = Math.Max(1, i - k);
+            var to = Math.Min(b.Length, i + k);
+            current[0] = Math.Min(i, k + 1);
+            if (from > 1) current[from - 1] = k + 1;
+            var best = current[0];
+            for (var j = from; j <= to; j++)
+            {
+                var cost = a[i - 1].Equals(b[j - 1]) ? 0 : 1;
+                var value = Math.Min(previous[j - 1] + cost, Math.Min(previous[j] + 1, current[j - 1] + 1));
+                current[j] = Math.Min(value, k + 1);
+                best = Math.Min(best, current[j]);
+            }
+
+            if (to < b.Length) current[to + 1] = k + 1;
+            if (best > k) return k + 1;
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+}
