@@ -181,7 +181,8 @@ public sealed class Detector
     }
 
     // The encoded findings whose run no secret or personal-data finding of the text as written already covers (a base64
-    // PEM block is a private-key-base64 finding as it is: its decoding adds nothing); null when none is left.
+    // PEM block is a private-key-base64 finding as it is: its decoding adds nothing) or already finds by the same rule;
+    // null when none is left.
     private static List<Finding>? Uncovered(List<Finding>? encoded, IReadOnlyList<Finding> direct)
     {
         if (encoded is null) return null;
@@ -201,7 +202,9 @@ public sealed class Detector
                 if (spans[mid].Start <= e.Start) { at = mid; lo = mid + 1; } else hi = mid - 1;
             }
 
-            return at >= 0 && spans[at].End >= e.End;
+            // Covered whole, or the same rule already found inside the run (a grouped run that starts at the word
+            // before a card number is that card number).
+            return (at >= 0 && spans[at].End >= e.End) || direct.Any(f => f.RuleId == e.RuleId && f.Start < e.End && f.End > e.Start);
         });
         return encoded.Count == 0 ? null : encoded;
     }

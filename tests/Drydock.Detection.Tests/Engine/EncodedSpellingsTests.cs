@@ -49,6 +49,16 @@ public sealed class EncodedSpellingsTests
     public void Scan_OrdinaryTextInTheSameShapes_ReportsNoSecret(string text) =>
         Assert.DoesNotContain(s_detector.Scan(text), f => f.Category is Categories.Secret);
 
+    [Theory]
+    [InlineData("Card 4539 1488 0343 6467, mail jane.doe@acme-mail.com", "credit-card")]
+    [InlineData("Key AKIA GNSU V3QB WQSD XU6S and again AKIAGNSUV3QBWQSDXU6S", "aws-access-key-id")]
+    public void Scan_AValueTheTextAsWrittenAlreadyShows_IsReportedOnce_NotAgainAsItsGroupedReading(string text, string type)
+    {
+        var found = s_detector.Scan(text).Where(f => f.Type == type).ToList();
+        Assert.Equal(type == "credit-card" ? 1 : 2, found.Count);
+        Assert.Equal(type == "credit-card" ? 0 : 1, found.Count(f => f.Encoding == "grouped"));
+    }
+
     [Fact]
     public void Find_DecodesOnce_PerTextInstance()
     {
