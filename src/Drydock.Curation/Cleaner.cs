@@ -76,6 +76,9 @@ public sealed class Cleaner
     private const string MalformedRule = "DD-READ-001";
     private const string ReviewRule = "DD-REVIEW-001";
 
+    // The most the held-out share may differ from the fraction asked before clean refuses the split.
+    private const double MaxSplitSkew = 0.10;
+
     private static string PoisoningRule(string type) => type switch { "trigger" => "DD-POI-001", "payload-stuffing" => "DD-POI-002", "conflict" => "DD-POI-003", _ => "DD-POI-004" };
 
     private static readonly JsonWriterOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -182,6 +185,7 @@ public sealed class Cleaner
         }
 
         state.Finish(_policyHash);
+        state.CheckSplit();
         output.Commit();
         quarantine.Commit();
         ledger.Commit();
@@ -490,10 +494,13 @@ public sealed class Cleaner
         // the membership evaluation applies (or the policy's, when lower): a record goes to the side of its near
         // duplicates, whatever the policy's own near-duplicate removal does.
         private readonly double _splitThreshold = SplitThreshold(policy);
-        private readonly NearCopyIndex _trainingFamilies = new(SplitThreshold(policy));
-        private readonly NearCopyIndex _heldOutFamilies = new(SplitThreshold(policy));
+        private readonly NearCopyIndex _trainingFamilies = new(SplitThreshold(policy), mistypedNumbers: false);
+        private readonly NearCopyIndex _heldOutFamilies = new(SplitThreshold(policy), mistypedNumbers: false);
         private readonly List<int> _trainingOrdinals = [];
         private readonly List<int> _heldOutOrdinals = [];
+        private readonly List<int> _trainingFamilyOf = [];
+        private readonly List<int> _heldOutFamilyOf = [];
+        private readonly Dictionary<int, (bool HeldOut, int Size)> _familySizes = [];
         private readonly List<(ProcessedRecord Record, ulong Rank)> _selection = [];
         private readonly SortedDictionary<string, long> _actions = new(StringComparer.Ordinal);
         private readonly SortedDictionary<string, long> _categories = new(StringComparer.Ordinal);
@@ -585,6 +592,9 @@ public sealed class Cleaner
                 if (inTraining >= 0 || heldOut >= 0) holdout = heldOut >= 0;
                 (holdout ? _heldOutFamilies : _trainingFamilies).Add(splitText, split);
                 (holdout ? _heldOutOrdinals : _trainingOrdinals).Add(ordinal);
+                var family = inTraining >= 0 ? _trainingFamilyOf[inTraining] : heldOut >= 0 ? _heldOutFamilyOf[heldOut] : ordinal;
+                (holdout ? _heldOutFamilyOf : _trainingFamilyOf).Add(family);
+                _familySizes[family] = (holdout, _familySizes.GetValueOrDefault(family).Size + 1);
             }
 
             if (holdout)
@@ -608,6 +618,24 @@ public sealed class Cleaner
             }
 
             WriteRecord(record);
+        }
+
+        /// <summary>
+        /// Refuses a split that is not the one asked for: a side left empty, or a held-out share more than
+        /// <see cref="MaxSplitSkew"/> from the fraction asked (a few large near-copy families decide the split), naming
+        /// the largest families. Called before any output is committed, so nothing is written.
+        /// </summary>
+        public void CheckSplit()
+        {
+            if (options.HoldoutFraction <= 0) return;
+            var total = _written + _heldOut;
+            if (total == 0) return;
+            var share = (double)_heldOut / total;
+            if (_written > 0 && _heldOut > 0 && Math.Abs(share - options.HoldoutFraction) <= MaxSplitSkew) return;
+            var largest = _familySizes.OrderByDescending(f => f.Value.Size).ThenBy(f => f.Key).Take(3)
+                .Select(f => $"{f.Value.Size} records like {Where(f.Key)} ({(f.Value.HeldOut ? "held out" : "training")})");
+            throw new CleanException(string.Create(CultureInfo.InvariantCulture,
+                $"--holdout {options.HoldoutFraction:0.###}: the split kept {_written} and held out {_heldOut} records ({share:P0} held out), not the fraction asked (within {MaxSplitSkew:P0}, both sides non-empty), because near-copy families decide each record's side; largest families: {string.Join("; ", largest)}. No output written"));
         }
 
         public void Finish(string policyHash)

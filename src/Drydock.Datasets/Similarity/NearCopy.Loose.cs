@@ -42,9 +42,29 @@ public static partial class NearCopy
         var longer = Math.Max(foldedA.Length, foldedB.Length);
         if (longer <= MaxEditLength || longer > MaxLooseLength) return false;
         var k = (int)(longer * MaxEditFraction);
-        if (Distance(foldedA.AsSpan(), foldedB.AsSpan(), k) <= k) return true;
+        // Each edit moves at most one item out of and one into the counts, so counts that differ by more than the
+        // edits allowed rule the distance out in linear time (two texts sharing 70 % of their words never reach the
+        // banded distance of length × a fifth of it).
+        if (CountsDiffer(foldedA.AsSpan(), foldedB.AsSpan()) <= k && Distance(foldedA.AsSpan(), foldedB.AsSpan(), k) <= k) return true;
         var words = (int)(Math.Max(wordsA.Length, wordsB.Length) * MaxEditFraction);
-        return words > 0 && Distance<ulong>(wordsA, wordsB, words) <= words;
+        return words > 0 && CountsDiffer<ulong>(wordsA, wordsB) <= words && Distance<ulong>(wordsA, wordsB, words) <= words;
+    }
+
+    // A lower bound on the edit distance: the larger of the items in excess on either side (multiset difference).
+    private static int CountsDiffer<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b)
+        where T : notnull, IEquatable<T>
+    {
+        var counts = new Dictionary<T, int>();
+        foreach (var x in a) counts[x] = counts.GetValueOrDefault(x) + 1;
+        foreach (var x in b) counts[x] = counts.GetValueOrDefault(x) - 1;
+        var (more, fewer) = (0, 0);
+        foreach (var c in counts.Values)
+        {
+            if (c > 0) more += c;
+            else fewer -= c;
+        }
+
+        return Math.Max(more, fewer);
     }
 
     /// <summary>The words of a text (runs of letters and digits, NFKC, lower-cased), each as a 64-bit hash.</summary>

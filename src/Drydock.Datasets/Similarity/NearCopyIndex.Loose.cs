@@ -27,6 +27,10 @@ public sealed partial class NearCopyIndex
     /// <summary>The least estimated similarity of a candidate whose edit distance is computed (a tenth of the characters edited leaves at least a third of the 5-character shingles).</summary>
     public const double MinLooseSimilarity = 0.3;
 
+    // The most banded edit-distance cells a lookup spends (about six checks of the longest texts): the recall trade-off
+    // of the bounds above, so a lookup stays bounded on long texts that share most of their words.
+    private const long MaxLooseCells = 20_000_000;
+
     private readonly Dictionary<ulong, List<int>> _loose = [];
     private readonly Dictionary<int, (string Folded, ulong[] Words, uint[] Signature)> _long = [];
 
@@ -42,6 +46,7 @@ public sealed partial class NearCopyIndex
         if (!NearCopy.LooseLength(folded.Length)) return;
         var seen = new HashSet<int>();
         var checks = 0;
+        var cells = 0L;
         ulong[]? words = null;
         for (var band = 0; band < LooseBands && checks < MaxLooseChecks; band++)
         {
@@ -54,6 +59,8 @@ public sealed partial class NearCopyIndex
                 var k = (int)(Math.Max(folded.Length, theirs.Length) * NearCopy.MaxEditFraction);
                 if (Math.Abs(folded.Length - theirs.Length) > k || NearDuplicateIndex.Similarity(signature, their) < MinLooseSimilarity) continue;
                 checks++;
+                cells += (long)Math.Min(folded.Length, theirs.Length) * ((2 * k) + 1);
+                if (cells > MaxLooseCells) return;
                 if (NearCopy.WithinLooseEdits(folded, theirs, words ??= NearCopy.Words(text), theirWords)) found.Add(id);
             }
         }

@@ -12,8 +12,11 @@ namespace Drydock.Datasets.Similarity;
 /// other part of this class). Each piece or shingle lookup walks at most the
 /// <see cref="NearDuplicateIndex.MaxCandidatesPerBand"/> most recent texts sharing it, so a lookup's cost is bounded
 /// on templated text (the same recall trade-off as the bands'). Not thread-safe.
+/// With <c>mistypedNumbers</c> false (the split of <c>clean --holdout</c>), numbers must be equal: a long number
+/// differing by one digit is a different value, so "ticket 10001" and "ticket 10002" never chain into one family
+/// (the membership refusal keeps the rule, where treating them as one is the safe side).
 /// </summary>
-public sealed partial class NearCopyIndex(double threshold)
+public sealed partial class NearCopyIndex(double threshold, bool mistypedNumbers = true)
 {
     private readonly NearDuplicateIndex _similar = new(threshold);
     private readonly Dictionary<ulong, List<int>> _pieces = [];
@@ -80,12 +83,12 @@ public sealed partial class NearCopyIndex(double threshold)
         var folded = tokens.Folded;
         if (folded.Length <= NearCopy.MaxEditLength + NearCopy.MaxEdits)
         {
-            foreach (var key in NumberKeys(tokens.Numbers))
+            foreach (var key in mistypedNumbers ? NumberKeys(tokens.Numbers) : [])
             {
                 if (!_numbers.TryGetValue(key, out var ids)) continue;
                 for (var i = ids.Count - 1; i >= 0 && i >= ids.Count - NearDuplicateIndex.MaxCandidatesPerBand; i--)
                 {
-                    if (!found.Contains(ids[i]) && _short[ids[i]] is { } candidate && NearCopy.WithinEdits(tokens, candidate)) found.Add(ids[i]);
+                    if (!found.Contains(ids[i]) && _short[ids[i]] is { } candidate && SameNumbers(tokens.Numbers, candidate.Numbers) && NearCopy.WithinEdits(tokens, candidate)) found.Add(ids[i]);
                 }
             }
 
@@ -104,7 +107,7 @@ public sealed partial class NearCopyIndex(double threshold)
                         if (!_pieces.TryGetValue(PieceKey(other, piece, folded.AsSpan(start + shift, length)), out var ids)) continue;
                         for (var i = ids.Count - 1; i >= 0 && i >= ids.Count - NearDuplicateIndex.MaxCandidatesPerBand; i--)
                         {
-                            if (!found.Contains(ids[i]) && _short[ids[i]] is { } candidate && NearCopy.WithinEdits(tokens, candidate)) found.Add(ids[i]);
+                            if (!found.Contains(ids[i]) && _short[ids[i]] is { } candidate && SameNumbers(tokens.Numbers, candidate.Numbers) && NearCopy.WithinEdits(tokens, candidate)) found.Add(ids[i]);
                         }
                     }
                 }
@@ -130,11 +133,28 @@ public sealed partial class NearCopyIndex(double threshold)
                 if (found.Contains(id) || _anchorSets[id] is not { } theirs) continue;
                 var shorter = folded.Length <= _lengths[id] ? anchors.Count : theirs.Count;
                 if (count >= NearCopy.MinContainment * shorter && NearCopy.Contained(anchors, theirs, folded.Length, _lengths[id])
-                    && (folded.Length <= _lengths[id] ? NearCopy.NumbersIn(tokens.Numbers, _anchorNumbers[id]!) : NearCopy.NumbersIn(_anchorNumbers[id]!, tokens.Numbers))) found.Add(id);
+                    && (folded.Length <= _lengths[id] ? NumbersIn(tokens.Numbers, _anchorNumbers[id]!) : NumbersIn(_anchorNumbers[id]!, tokens.Numbers))) found.Add(id);
             }
         }
 
         return [.. found];
+    }
+
+    // Without the mistyped-number rule, two texts' numbers must be the same values in the same order.
+    private bool SameNumbers(IReadOnlyList<string> a, IReadOnlyList<string> b) => mistypedNumbers || a.SequenceEqual(b, StringComparer.Ordinal);
+
+    // The shorter's numbers in the longer, in order: mistyped values count only with the rule on.
+    private bool NumbersIn(IReadOnlyList<string> shorter, IReadOnlyList<string> longer)
+    {
+        if (mistypedNumbers) return NearCopy.NumbersIn(shorter, longer);
+        var at = 0;
+        foreach (var number in shorter)
+        {
+            while (at < longer.Count && longer[at] != number) at++;
+            if (at++ >= longer.Count) return false;
+        }
+
+        return true;
     }
 
     // For each distinct number of MinMistypedDigits or more digits and each digit (or pair of adjacent digits, sorted)
