@@ -359,7 +359,7 @@ public static class ReleaseGate
                 else if (N("members") < policy.MinMembers || N("nonMembers") < policy.MinNonMembers) reason = $"{N("members")} members and {N("nonMembers")} non-members, fewer than {policy.MinMembers} and {policy.MinNonMembers}";
                 break;
             case "memorization":
-                if (inputs["plantedInLineage"]?.GetValue<bool>() != true || inputs["inTrainingData"]?.GetValue<bool>() != true) reason = "its canaries were not checked to be in the model version's training data";
+                if (inputs["inTrainingData"]?.GetValue<bool>() != true) reason = "its canaries were not checked to be in the model version's training data";
                 else if (N("canaries") < policy.MinCanaries) reason = $"{N("canaries")} canaries, fewer than {policy.MinCanaries}";
                 else if (policy.MinCandidates is { } least && N("candidates") < least) reason = $"{N("candidates")} candidates per canary, fewer than {least} (gate.min-candidates): an exposure above {F(Math.Round(Math.Log2(Math.Max(1, N("candidates"))), 1))} bits would rest on the fitted tail, not on ranks";
                 break;
