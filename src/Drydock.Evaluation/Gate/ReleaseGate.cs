@@ -352,6 +352,10 @@ public static class ReleaseGate
         {
             case "membership":
                 if (inputs["membersFromLineage"]?.GetValue<bool>() != true || inputs["disjoint"]?.GetValue<bool>() != true) reason = "its members were not checked against the model version's training data";
+                else if ((inputs["rawInputs"] as JsonArray ?? []).FirstOrDefault(i => (string?)i?["status"] != "compared") is { } raw)
+                {
+                    reason = $"{(string?)raw["file"]}, an input {(string?)raw["dataset"]} was cleaned from, was {(string?)raw["status"] ?? "missing"} when it ran: its non-members were not compared with the training data as it was before cleaning";
+                }
                 else if (counts["reference"] is JsonValue && inputs["referenceBound"]?.GetValue<bool>() != true && !policy.AllowUnboundEndpoints)
                 {
                     reason = "its reference model is not bound to the registered base model (it stated no base model's digest, or the model version has no registered base); register the base model and serve it stating its digest, or set gate: unbound-endpoints: allow to count such evidence";
