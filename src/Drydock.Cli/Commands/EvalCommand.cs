@@ -324,7 +324,18 @@ internal static class EvalCommand
                         throw new ArgumentException($"canary {c.Canary.Id} of '{parse.GetValue(canaries)}' is not registered in this registry as the vault holds it");
                     }
 
-                    var checkedInputs = Evaluation.Privacy.PrivacyInputs.Canaries(registry, model, [.. planted.Select(c => (c.Canary.Id, c.PlantedIn))], ReadPlantings());
+                    // Found in the training records decides; the chain of plantings is additional evidence (any edit breaks it).
+                    JsonObject checkedInputs;
+                    try
+                    {
+                        checkedInputs = Evaluation.Privacy.PrivacyInputs.Canaries(registry, model, [.. planted.Select(c => (c.Canary.Id, c.PlantedIn))], ReadPlantings());
+                    }
+                    catch (ArgumentException chain)
+                    {
+                        stderr.WriteLine($"drydock eval memorization: the canaries are in {model.Id}'s training records, but the chain of plantings does not lead there ({chain.Message})");
+                        checkedInputs = new JsonObject { ["plantedInLineage"] = false };
+                    }
+
                     checkedInputs["inTrainingData"] = true;
                     checkedInputs["notInTrainingData"] = absent.Count;
                     return checkedInputs;

@@ -352,6 +352,10 @@ public static class ReleaseGate
         {
             case "membership":
                 if (inputs["membersFromLineage"]?.GetValue<bool>() != true || inputs["disjoint"]?.GetValue<bool>() != true) reason = "its members were not checked against the model version's training data";
+                else if ((inputs["rawInputs"] as JsonArray ?? []).FirstOrDefault(i => (string?)i?["status"] != "compared") is { } raw)
+                {
+                    reason = $"{(string?)raw["file"]}, an input {(string?)raw["dataset"]} was cleaned from, was {(string?)raw["status"] ?? "missing"} when it ran: its non-members were not compared with the training data as it was before cleaning";
+                }
                 else if (counts["reference"] is JsonValue && inputs["referenceBound"]?.GetValue<bool>() != true && !policy.AllowUnboundEndpoints)
                 {
                     reason = "its reference model is not bound to the registered base model (it stated no base model's digest, or the model version has no registered base); register the base model and serve it stating its digest, or set gate: unbound-endpoints: allow to count such evidence";
@@ -359,7 +363,7 @@ public static class ReleaseGate
                 else if (N("members") < policy.MinMembers || N("nonMembers") < policy.MinNonMembers) reason = $"{N("members")} members and {N("nonMembers")} non-members, fewer than {policy.MinMembers} and {policy.MinNonMembers}";
                 break;
             case "memorization":
-                if (inputs["plantedInLineage"]?.GetValue<bool>() != true || inputs["inTrainingData"]?.GetValue<bool>() != true) reason = "its canaries were not checked to be in the model version's training data";
+                if (inputs["inTrainingData"]?.GetValue<bool>() != true) reason = "its canaries were not checked to be in the model version's training data";
                 else if (N("canaries") < policy.MinCanaries) reason = $"{N("canaries")} canaries, fewer than {policy.MinCanaries}";
                 else if (policy.MinCandidates is { } least && N("candidates") < least) reason = $"{N("candidates")} candidates per canary, fewer than {least} (gate.min-candidates): an exposure above {F(Math.Round(Math.Log2(Math.Max(1, N("candidates"))), 1))} bits would rest on the fitted tail, not on ranks";
                 break;
