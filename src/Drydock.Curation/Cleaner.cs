@@ -494,8 +494,8 @@ public sealed class Cleaner
         // the membership evaluation applies (or the policy's, when lower): a record goes to the side of its near
         // duplicates, whatever the policy's own near-duplicate removal does.
         private readonly double _splitThreshold = SplitThreshold(policy);
-        private readonly NearCopyIndex _trainingFamilies = new(SplitThreshold(policy), mistypedNumbers: false);
-        private readonly NearCopyIndex _heldOutFamilies = new(SplitThreshold(policy), mistypedNumbers: false);
+        private readonly NearCopyIndex _trainingFamilies = new(SplitThreshold(policy));
+        private readonly NearCopyIndex _heldOutFamilies = new(SplitThreshold(policy));
         private readonly List<int> _trainingOrdinals = [];
         private readonly List<int> _heldOutOrdinals = [];
         private readonly List<int> _trainingFamilyOf = [];

@@ -12,9 +12,9 @@ namespace Drydock.Datasets.Similarity;
 /// other part of this class). Each piece or shingle lookup walks at most the
 /// <see cref="NearDuplicateIndex.MaxCandidatesPerBand"/> most recent texts sharing it, so a lookup's cost is bounded
 /// on templated text (the same recall trade-off as the bands'). Not thread-safe.
-/// With <c>mistypedNumbers</c> false (the split of <c>clean --holdout</c>), numbers must be equal: a long number
-/// differing by one digit is a different value, so "ticket 10001" and "ticket 10002" never chain into one family
-/// (the membership refusal keeps the rule, where treating them as one is the safe side).
+/// With <c>mistypedNumbers</c> false, numbers must be equal: a long number differing by one digit is a different
+/// value. The split of <c>clean --holdout</c> and the membership refusal both keep the rule (one definition: the
+/// split's held-out file is what the refusal accepts); the split refuses a result far from the fraction asked.
 /// </summary>
 public sealed partial class NearCopyIndex(double threshold, bool mistypedNumbers = true)
 {
