@@ -76,8 +76,11 @@ public sealed class Cleaner
     private const string MalformedRule = "DD-READ-001";
     private const string ReviewRule = "DD-REVIEW-001";
 
-    // The most the held-out share may differ from the fraction asked before clean refuses the split.
-    private const double MaxSplitSkew = 0.10;
+    // How far the held-out share may differ from the fraction asked before clean refuses the split: three standard
+    // deviations of the share when whole families are drawn (sqrt(p(1-p) * sum of squared family sizes) / records),
+    // never less than 10 points (small files of single records) and never more than 20 (a few families decide the split).
+    private const double MinSplitSkew = 0.10;
+    private const double MaxSplitSkew = 0.20;
 
     private static string PoisoningRule(string type) => type switch { "trigger" => "DD-POI-001", "payload-stuffing" => "DD-POI-002", "conflict" => "DD-POI-003", _ => "DD-POI-004" };
 
@@ -621,8 +624,8 @@ public sealed class Cleaner
         }
 
         /// <summary>
-        /// Refuses a split that is not the one asked for: a side left empty, or a held-out share more than
-        /// <see cref="MaxSplitSkew"/> from the fraction asked (a few large near-copy families decide the split), naming
+        /// Refuses a split that is not the one asked for: a side left empty, or a held-out share further from the
+        /// fraction asked than chance allows when whole families are drawn (see <see cref="MinSplitSkew"/>), naming
         /// the largest families. Called before any output is committed, so nothing is written.
         /// </summary>
         public void CheckSplit()
@@ -631,11 +634,14 @@ public sealed class Cleaner
             var total = _written + _heldOut;
             if (total == 0) return;
             var share = (double)_heldOut / total;
-            if (_written > 0 && _heldOut > 0 && Math.Abs(share - options.HoldoutFraction) <= MaxSplitSkew) return;
+            var p = options.HoldoutFraction;
+            var squaredSizes = _familySizes.Values.Sum(f => (double)f.Size * f.Size);
+            var tolerance = Math.Clamp(3 * Math.Sqrt(p * (1 - p) * squaredSizes) / total, MinSplitSkew, MaxSplitSkew);
+            if (_written > 0 && _heldOut > 0 && Math.Abs(share - p) <= tolerance) return;
             var largest = _familySizes.OrderByDescending(f => f.Value.Size).ThenBy(f => f.Key).Take(3)
                 .Select(f => $"{f.Value.Size} records like {Where(f.Key)} ({(f.Value.HeldOut ? "held out" : "training")})");
             throw new CleanException(string.Create(CultureInfo.InvariantCulture,
-                $"--holdout {options.HoldoutFraction:0.###}: the split kept {_written} and held out {_heldOut} records ({share:P0} held out), not the fraction asked (within {MaxSplitSkew:P0}, both sides non-empty), because near-copy families decide each record's side; largest families: {string.Join("; ", largest)}. No output written"));
+                $"--holdout {options.HoldoutFraction:0.###}: the split kept {_written} and held out {_heldOut} records ({share:P0} held out), not the fraction asked (within {tolerance:P0} for these family sizes, both sides non-empty), because near-copy families decide each record's side; largest families: {string.Join("; ", largest)}. No output written"));
         }
 
         public void Finish(string policyHash)
