@@ -23,7 +23,10 @@ internal static class SemanticQuality
         using var judge = headFile is null ? SemanticInjectionJudge.Load()
             : new SemanticInjectionJudge(new SentenceEncoder(EncoderModelFile.Load(), 1), ReadHead(headFile));
         var first = Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers);
-        var texts = InjectionCorpora.Load(shared).Where(t => t.HeldOut).ToList();
+        // DRYDOCK_QUALITY_CORPORA (corpus names, comma-separated) measures those public corpora only, with the paraphrases;
+        // the recall at a fixed public FPR needs every public benign text and is then not reported (nor the latency).
+        var only = Environment.GetEnvironmentVariable("DRYDOCK_QUALITY_CORPORA")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var texts = InjectionCorpora.Load(shared).Where(t => t.HeldOut && (only is null || only.Contains(t.Corpus))).ToList();
         var paraphrases = SemanticTraining.ReadHeldOutParaphrases()
             .Select(p => new LabelledText(p.Attack ? "paraphrase-attacks" : "paraphrase-negatives", p.Text, p.Attack, false)).ToList();
         var all = texts.Concat(paraphrases).ToList();
@@ -77,6 +80,21 @@ internal static class SemanticQuality
         output.AppendLine();
         output.AppendLine(CultureInfo.InvariantCulture, $"The first stage sent {sent} of these {all.Count} texts to the encoder in the two-stage scan.");
         output.AppendLine();
+        if (Environment.GetEnvironmentVariable("DRYDOCK_QUALITY_MISSES") == "1")
+        {
+            foreach (var i in paraIdx.Where(i => all[i].Attack != bothFlags[i]))
+            {
+                Console.Error.WriteLine($"{(all[i].Attack ? "MISS" : "FP")} {semantic[i]:0.000} {all[i].Text}");
+            }
+        }
+
+        if (only is not null)
+        {
+            output.AppendLine($"Public corpora limited to {string.Join(", ", only)} (DRYDOCK_QUALITY_CORPORA): recall at a fixed public FPR and latency not measured.");
+            Console.WriteLine(output);
+            return 0;
+        }
+
         output.AppendLine("Recall at a fixed false-positive rate (threshold set on the held-out public benign texts):");
         output.AppendLine();
         output.AppendLine("| score | FPR target | threshold | public recall | public FPR | paraphrase recall | paraphrase FPR | NotInject flagged |");
@@ -95,14 +113,6 @@ internal static class SemanticQuality
                 var ni = publicIdx.Where(i => all[i].Corpus == "notinject").ToList();
                 output.AppendLine(CultureInfo.InvariantCulture,
                     $"| {name} | {target:0.0%} | {t:0.0000} | {Rate(pa.Count(Flag), pa.Count)} | {Rate(pb.Count(Flag), pb.Count)} | {Rate(qa.Count(Flag), qa.Count)} | {Rate(qb.Count(Flag), qb.Count)} | {Rate(ni.Count(Flag), ni.Count)} |");
-            }
-        }
-
-        if (Environment.GetEnvironmentVariable("DRYDOCK_QUALITY_MISSES") == "1")
-        {
-            foreach (var i in paraIdx.Where(i => all[i].Attack != bothFlags[i]))
-            {
-                Console.Error.WriteLine($"{(all[i].Attack ? "MISS" : "FP")} {semantic[i]:0.000} {all[i].Text}");
             }
         }
 

@@ -84,6 +84,17 @@ internal static class SemanticTraining
             .Where(t => !heldOutParaphrases.Contains(t.Text))
             .DistinctBy(t => t.Text)
             .ToList();
+        var nearCopies = NearCopyCheck.Find(heldOutParaphrases,
+            Paraphrases.Training().Select((p, i) => ($"Paraphrases.Training() text {i + 1}", p.Text))
+                .Concat(written.Select((p, i) => ($"{TrainingFile}:{i + 1}", p.Text))), out var highestJaccard);
+        if (nearCopies.Count > 0)
+        {
+            foreach (var n in nearCopies) Console.Error.WriteLine(n);
+            Console.Error.WriteLine($"{nearCopies.Count} training paraphrases are near copies of {HeldOutFile}; not training.");
+            return 2;
+        }
+
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"near-copy check: no training paraphrase shares five words in a row with a held-out text; highest word-set Jaccard {highestJaccard:0.00}"));
         Console.Error.WriteLine($"training on {train.Count} texts ({train.Count(t => t.Attack)} attacks; {TrainingFile}: {written.Count(p => p.Attack)} attacks, {written.Count(p => !p.Attack)} hard negatives)");
         using var encoder = new SentenceEncoder(EncoderModelFile.Load(), threads: 1);
         var cache = new EmbeddingCache(CacheFile);
@@ -104,6 +115,7 @@ internal static class SemanticTraining
 
         var (chosenName, chosen, _) = heads.MaxBy(h => h.Recall);
         Console.Error.WriteLine($"shipping the {chosenName} head (higher mean validation recall)");
+        WriteValidationErrors(chosen, train, embedded, validation);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         var temp = output + ".tmp";
         using (var stream = File.Create(temp))
@@ -155,6 +167,23 @@ internal static class SemanticTraining
         }
 
         return head.WithLimits(threshold, veto);
+    }
+
+    // The validation paraphrases the shipped head gets wrong (attacks under its threshold, hard negatives at or above
+    // it), for deciding what the training file lacks; the held-out set is never listed.
+    private static void WriteValidationErrors(InjectionHead head, List<LabelledText> train, float[][][] embedded, HashSet<int> validation)
+    {
+        const string path = "bench/out/semantic-validation-errors.txt";
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var writer = new StreamWriter(path) { NewLine = "\n" };
+        foreach (var i in validation.Order().Where(i => train[i].Corpus == "paraphrases"))
+        {
+            var score = Score(head, embedded[i]);
+            if (train[i].Attack == score >= head.Threshold) continue;
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(train[i].Attack ? "MISS" : "FP")}\t{score:0.000}\t{train[i].Text.ReplaceLineEndings(" ")}"));
+        }
+
+        Console.Error.WriteLine($"{path}: validation paraphrases the head gets wrong");
     }
 
     // The project's paraphrases are few beside the corpora, and they are what teaches wording without cue words.
