@@ -97,6 +97,24 @@ public sealed class ScriptedGateway : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends <paramref name="request"/> as written (any shape) to the chat endpoint on a new key of <paramref name="tier"/>, with <paramref name="script"/> as the upstream's answer.</summary>
+    public async Task<(int Status, string Body)> SendRequestAsync(string tier, string request, Scripted script)
+    {
+        var (key, _) = _keys.Create($"{tier}-{Interlocked.Increment(ref _keyCount)}", tier, [], null);
+        _upstream.Script = script;
+        try
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Post, _gateway.Urls[0] + "/v1/chat/completions") { Content = new StringContent(request, Encoding.UTF8, "application/json") };
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await _http.SendAsync(message, TestContext.Current.CancellationToken);
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            _upstream.Script = null;
+        }
+    }
+
     /// <summary>The request log as written so far (signals excluded).</summary>
     public async Task<string> AuditLogAsync()
     {

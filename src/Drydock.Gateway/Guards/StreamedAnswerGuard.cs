@@ -73,8 +73,9 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
             {
                 // A key given twice is malformed (JsonObject would throw ArgumentException when the chunk is read).
                 chunk = JsonNode.Parse(data, documentOptions: UpstreamClient.StrictJson) as JsonObject ?? throw new JsonException("not an object");
+                if (!JsonStrings.IsText(chunk)) throw new JsonException("a string that is not text");
             }
-            catch (JsonException)
+            catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
             {
                 failed = "the upstream sent a malformed chunk";
                 break;

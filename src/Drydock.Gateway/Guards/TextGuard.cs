@@ -161,13 +161,15 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
     // marks are written on Latin letters, read once more without them (a mark inside a key hides it from its pattern,
     // while the composed reading keeps "é" for the rules that read accented words); when invisible characters are
     // removed, read once more with them as spaces (removing one between two values joins them into one word, and a
-    // pattern that ends at a word boundary then finds neither).
+    // pattern that ends at a word boundary then finds neither); when tag characters are written, read once more with
+    // each as the ASCII character it stands for (a value smuggled in them is the value to whoever decodes them).
     private List<Finding> Scan(string text, CanaryAnalyzer? canaries, out MatchText match)
     {
         match = MatchText.Of(text);
         var found = Scan(match, canaries);
         if (match.MarkedLatin) Union(found, Scan(MatchText.Of(text, stripMarks: true), canaries));
         if (match.Changed && MatchText.InvisibleAsSpace(text) is { } spaced) Union(found, Scan(MatchText.Of(spaced), canaries));
+        if (TagText.Decoded(text) is { } tags) Union(found, Scan(MatchText.Of(tags), canaries).ConvertAll(f => TagText.WholePairs(text, f)));
         return found;
     }
 
@@ -216,9 +218,9 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
 /// The output guard for a stream: text is emitted only once it is at least <c>window</c> characters behind the
 /// newest text, so a value split across chunks is whole in the held-back buffer before any of it leaves. Values
 /// longer than the window are held whole too: a run of credential characters (ASCII letters, digits and
-/// <c>-_.+/=~%:@</c>) or of single characters or hex pairs with a separator between them (a value spaced out, which
-/// the detector decodes) still open at the cut waits up to <see cref="MaxTokenHold"/> characters, a PEM block whose END
-/// line has not arrived up to <see cref="MaxHold"/> (a private key block still open beyond that refuses the answer; one
+/// <c>-_.+/=~%:@</c>) still open at the cut waits up to <see cref="MaxHold"/> characters, a run of single characters or
+/// hex pairs with a separator between them (a value spaced out, which the detector decodes) up to
+/// <see cref="MaxTokenHold"/>, a PEM block whose END line has not arrived up to <see cref="MaxHold"/> (a private key block still open beyond that refuses the answer; one
 /// that the stream ends without an END line is judged as a key cut off, BEGIN line to the end of its base64 body), and a
 /// finding that runs across the cut stays on the held side. The held text is kept as it arrived and judged again with
 /// every chunk while it is short, and every 256 characters or eighth of itself once it is longer than 1,024 (a value that
@@ -233,7 +235,12 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
     /// <summary>The most characters held back for an unfinished key block (the key patterns' own bound).</summary>
     public const int MaxHold = 16_400;
 
-    /// <summary>The most characters held back for an unfinished run of credential characters (a long JWT).</summary>
+    /// <summary>
+    /// The most characters held back for an unfinished run of single characters or hex pairs with separators, or of
+    /// base64 wrapped across lines. A run of credential characters with nothing between them (a JWT, which its rule
+    /// matches up to 14,008 characters long) is held up to <see cref="MaxHold"/>: held only this far, the front of a
+    /// longer token left before its rule could see it whole.
+    /// </summary>
     public const int MaxTokenHold = 4_096;
 
     // Characters already sent that are scanned again in front of the held text, so that context words ("my name
@@ -417,7 +424,7 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
 
         if (u < units.Count && units[u].Credential)
         {
-            var tokenFloor = Math.Max(0, pending.Length - MaxTokenHold);
+            var tokenFloor = Math.Max(0, pending.Length - MaxHold);
             while (u > 0 && units[u - 1].Start >= tokenFloor && units[u - 1].Credential) u--;
         }
 

@@ -181,7 +181,7 @@ internal static class JsonStrings
                     if (value is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(at, o, name, 0, s, reading.Structure.Contains(name) ? LeafKind.Structure : LeafKind.Text));
                     else if (reading.Numbers && value is JsonValue n && n.GetValueKind() == JsonValueKind.Number)
                     {
-                        if (!AnswerNumbers.Contains(name) || !Plausible(name, n)) leaves.Add(new StringLeaf(at, o, name, 0, n.ToJsonString(), LeafKind.Number));
+                        if (!AnswerNumbers.Contains(name) || !Plausible(name, n)) leaves.Add(new StringLeaf(at, o, name, 0, NumberText(n), LeafKind.Number));
                     }
                     else Walk(value, at, reading, leaves);
                 }
@@ -200,12 +200,26 @@ internal static class JsonStrings
                     var item = a[i];
                     var at = path + (item is JsonObject e && e["index"] is JsonValue iv && iv.TryGetValue<int>(out var index) ? $"[#{index.ToString(CultureInfo.InvariantCulture)}]" : $"[{i.ToString(CultureInfo.InvariantCulture)}]");
                     if (item is JsonValue v && v.TryGetValue<string>(out var s)) leaves.Add(new StringLeaf(at, a, null, i, s));
-                    else if (reading.Numbers && asBytes is null && item is JsonValue n && n.GetValueKind() == JsonValueKind.Number) leaves.Add(new StringLeaf(at, a, null, i, n.ToJsonString(), LeafKind.Number));
+                    else if (reading.Numbers && asBytes is null && item is JsonValue n && n.GetValueKind() == JsonValueKind.Number) leaves.Add(new StringLeaf(at, a, null, i, NumberText(n), LeafKind.Number));
                     else Walk(item, at, reading, leaves);
                 }
 
                 break;
         }
+    }
+
+    /// <summary>
+    /// A number as the guard reads it: its JSON text without the sign (a card number sent as <c>-4539148803436467</c> is
+    /// the card number to whoever drops the sign), and, when written with an exponent, also written out in full
+    /// (<c>4.539148803436467e15</c> is <c>4539148803436467</c> to every client that parses it).
+    /// </summary>
+    public static string NumberText(JsonValue number)
+    {
+        var text = number.ToJsonString().TrimStart('-');
+        if (text.AsSpan().IndexOfAny('e', 'E') < 0) return text;
+        return decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            ? text + " " + value.ToString(CultureInfo.InvariantCulture)
+            : text;
     }
 
     /// <summary>

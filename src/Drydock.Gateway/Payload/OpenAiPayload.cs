@@ -17,9 +17,11 @@ internal static class OpenAiPayload
 
         foreach (var message in request["messages"] as JsonArray ?? [])
         {
-            var content = message?["content"];
+            // A message or a part of another shape (a string, a list) has no content here: every string of the request
+            // is still read by the input guard, and such a request is never a 500.
+            var content = (message as JsonObject)?["content"];
             if (content is JsonValue v && v.TryGetValue<string>(out var text)) yield return text;
-            if (content is JsonArray parts) foreach (var part in parts) if (part?["text"] is JsonValue pv && pv.TryGetValue<string>(out var pt)) yield return pt;
+            if (content is JsonArray parts) foreach (var part in parts) if ((part as JsonObject)?["text"] is JsonValue pv && pv.TryGetValue<string>(out var pt)) yield return pt;
         }
     }
 

@@ -71,14 +71,19 @@ internal sealed class UpstreamClient(Uri baseUri, TimeSpan timeout) : IDisposabl
         try
         {
             var bytes = await response.Content.ReadAsByteArrayAsync(context.RequestAborted).ConfigureAwait(false);
-            return JsonNode.Parse(s_strictUtf8.GetString(bytes), documentOptions: StrictJson) ?? throw new JsonException("empty");
+            var node = JsonNode.Parse(s_strictUtf8.GetString(bytes), documentOptions: StrictJson) ?? throw new JsonException("empty");
+            if (Payload.JsonStrings.IsText(node)) return node;
+
+            // A string or a field name that escapes a lone surrogate ("\ud800") cannot be read as text, nor guarded.
+            await GatewayHost.Error(context, 502, "upstream_malformed", $"the model server answered {status} with a string that is not text").ConfigureAwait(false);
+            return null;
         }
         catch (DecoderFallbackException)
         {
             await GatewayHost.Error(context, 502, "upstream_malformed", $"the model server answered {status} with bytes that are not UTF-8").ConfigureAwait(false);
             return null;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
         {
             await GatewayHost.Error(context, 502, "upstream_malformed", $"the model server answered {status} with something that is not JSON").ConfigureAwait(false);
             return null;
