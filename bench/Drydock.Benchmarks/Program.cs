@@ -29,6 +29,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.AdversarialQuality.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200, args.Length > 2 ? args[2] : "../shared/bench");
     case "quality-handwritten":
         return Drydock.Bench.HandWrittenQuality.Run(args.Length > 1 ? args[1] : "bench/quality-data");
+    case "quality-near-copy-short":
+        return Drydock.Bench.NearCopyShortQuality.Run(args.Length > 1 ? args[1] : "../shared/bench");
     case "quality-dedup":
         return Drydock.Bench.DedupQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0.8);
     case "quality-poisoning":
@@ -87,6 +89,7 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks quality-injection [SHARED_BENCH_DIR] [PEER_SCORES]  recall / false positives per corpus (markdown)
                    Drydock.Benchmarks quality-adversarial [ROUNDS] [SHARED_BENCH_DIR]  hidden-text/markup/url/malware precision and recall (markdown)
                    Drydock.Benchmarks quality-handwritten [DIR]   precision/recall on bench/quality-data's hand-written positives and negatives
+                   Drydock.Benchmarks quality-near-copy-short [SHARED_BENCH_DIR]  short-text edit test: recall on typo copies, false merges
                    Drydock.Benchmarks quality-dedup [SHARED_BENCH_DIR] [THRESHOLD]  near-duplicate precision and recall on planted variants
                    Drydock.Benchmarks quality-poisoning [SHARED_BENCH_DIR] [RECORDS] [RUNS]  planted backdoor/stuffing/conflicts: ranks and clean records flagged
                    Drydock.Benchmarks fuzz-model [CASES]             mutation fuzzing of the pickle, safetensors, GGUF and ONNX parsers

@@ -497,12 +497,9 @@ public sealed class Cleaner
         // the membership evaluation applies (or the policy's, when lower): a record goes to the side of its near
         // duplicates, whatever the policy's own near-duplicate removal does.
         private readonly double _splitThreshold = SplitThreshold(policy);
-        private readonly NearCopyIndex _trainingFamilies = new(SplitThreshold(policy));
-        private readonly NearCopyIndex _heldOutFamilies = new(SplitThreshold(policy));
-        private readonly List<int> _trainingOrdinals = [];
-        private readonly List<int> _heldOutOrdinals = [];
-        private readonly List<int> _trainingFamilyOf = [];
-        private readonly List<int> _heldOutFamilyOf = [];
+        private readonly NearCopyIndex _placed = new(SplitThreshold(policy));
+        private readonly List<(int Ordinal, bool HeldOut, int Family)> _placedRecords = [];
+        private readonly Dictionary<int, HashSet<string>> _mistypedNeighbours = [];
         private readonly Dictionary<int, (bool HeldOut, int Size)> _familySizes = [];
         private readonly List<(ProcessedRecord Record, ulong Rank)> _selection = [];
         private readonly SortedDictionary<string, long> _actions = new(StringComparer.Ordinal);
@@ -581,22 +578,35 @@ public sealed class Cleaner
             {
                 // A near-duplicate family stays on one side: the side of the records it nearly duplicates, the seeded
                 // hash only for a record that nearly duplicates none. One that nearly duplicates records on both sides
-                // (it bridges two families) can go to neither without leaking one into the other: it is dropped.
-                var inTraining = _trainingFamilies.Find(splitText, split);
-                var heldOut = _heldOutFamilies.Find(splitText, split);
+                // (it bridges two families) can go to neither without leaking one into the other: it is dropped. A
+                // near copy only with a long number mistyped binds the two records to one side when it is a pair
+                // (NearCopyIndex.MistypedPair: neither has a mistyped link to other numbers), and chains no further:
+                // sequential ids are different values, a retyped record lands beside its original.
+                var links = _placed.FindLinks(splitText, split);
+                var values = links.Mistyped.Select(_placed.NumbersOf).ToHashSet(StringComparer.Ordinal);
+                var bound = links.Copies.Concat(links.Mistyped.Where(m => NearCopyIndex.MistypedPair(
+                    links.Numbers, values, _placed.NumbersOf(m), _mistypedNeighbours.TryGetValue(m, out var theirs) ? theirs : []))).ToList();
+                var inTraining = bound.FirstOrDefault(b => !_placedRecords[b].HeldOut, -1);
+                var heldOut = bound.FirstOrDefault(b => _placedRecords[b].HeldOut, -1);
                 if (inTraining >= 0 && heldOut >= 0)
                 {
                     Log(new LedgerEntry(record.Id, record.File, record.Line, null, SplitRule, "dedup", "split-conflict", "drop",
-                        $"near copy (Jaccard ≥ {_splitThreshold.ToString("0.##", CultureInfo.InvariantCulture)}, a few edits, or contained) of {Where(_trainingOrdinals[inTraining])} (training) and of {Where(_heldOutOrdinals[heldOut])} (held out): kept on neither side of the split", null), policyHash);
+                        $"near copy (Jaccard ≥ {_splitThreshold.ToString("0.##", CultureInfo.InvariantCulture)}, a few edits, or contained) of {Where(_placedRecords[inTraining].Ordinal)} (training) and of {Where(_placedRecords[heldOut].Ordinal)} (held out): kept on neither side of the split", null), policyHash);
                     Count(_dispositions, "split-conflict");
                     return;
                 }
 
-                if (inTraining >= 0 || heldOut >= 0) holdout = heldOut >= 0;
-                (holdout ? _heldOutFamilies : _trainingFamilies).Add(splitText, split);
-                (holdout ? _heldOutOrdinals : _trainingOrdinals).Add(ordinal);
-                var family = inTraining >= 0 ? _trainingFamilyOf[inTraining] : heldOut >= 0 ? _heldOutFamilyOf[heldOut] : ordinal;
-                (holdout ? _heldOutFamilyOf : _trainingFamilyOf).Add(family);
+                if (bound.Count > 0) holdout = _placedRecords[bound[0]].HeldOut;
+                var family = bound.Count > 0 ? _placedRecords[bound[0]].Family : ordinal;
+                var id = _placed.Add(splitText, split);
+                _placedRecords.Add((ordinal, holdout, family));
+                if (values.Count > 0) _mistypedNeighbours[id] = values;
+                foreach (var m in links.Mistyped)
+                {
+                    if (!_mistypedNeighbours.TryGetValue(m, out var set)) _mistypedNeighbours[m] = set = new HashSet<string>(StringComparer.Ordinal);
+                    set.Add(links.Numbers);
+                }
+
                 _familySizes[family] = (holdout, _familySizes.GetValueOrDefault(family).Size + 1);
             }
 

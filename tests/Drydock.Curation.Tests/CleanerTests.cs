@@ -7,7 +7,7 @@ using Drydock.Detection.Rules;
 
 namespace Drydock.Curation.Tests;
 
-public class CleanerTests
+public partial class CleanerTests
 {
     private static readonly byte[] s_key = Encoding.UTF8.GetBytes("test-key-0123456789abcdef");
     private static readonly Detector s_detector = Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers);

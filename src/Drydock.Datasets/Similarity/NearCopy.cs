@@ -10,7 +10,8 @@ namespace Drydock.Datasets.Similarity;
 /// <see cref="MinMistypedDigits"/> digits or more, the same value mistyped (one digit changed, or two adjacent digits
 /// swapped), and, with the mistyped numbers set right, their folded forms (<see cref="Fold"/>: letters and digits
 /// only, NFKC, lower-cased) are within <see cref="AllowedEdits"/> edits (none below 8 characters, 1 below 16, then a
-/// tenth of the length from 2 up to <see cref="MaxEdits"/>). Small numbers that differ are different values, so
+/// tenth of the length from 2 up to 4, and from 80 characters a twentieth of the length (<see cref="ShortEditDivisor"/>), up to
+/// <see cref="MaxEdits"/> at 200). Small numbers that differ are different values, so
 /// templated records ("question 1 about order 7", "question 2 about order 14") are never chained into one family,
 /// while a ticket retyped with a typo or with its long order number's digits swapped is its original;
 /// (3) containment: at least <see cref="MinContainment"/> of the shorter text's sampled shingles appear in the longer
@@ -28,8 +29,11 @@ public static partial class NearCopy
     /// <summary>Folded texts shorter than this are near copies by edits only when equal.</summary>
     public const int MinEditLength = 8;
 
-    /// <summary>The most edits ever allowed (texts of 40 or more folded characters).</summary>
-    public const int MaxEdits = 4;
+    /// <summary>The most edits ever allowed (texts of <see cref="MaxEditLength"/> folded characters).</summary>
+    public const int MaxEdits = MaxEditLength / ShortEditDivisor;
+
+    /// <summary>From 80 folded characters up, the edits allowed are the shorter's length divided by this (5 %; 4 from 40 to 79).</summary>
+    public const int ShortEditDivisor = 20;
 
     /// <summary>Folded texts longer than this are compared by MinHash and containment only (a few edits cost them little similarity).</summary>
     public const int MaxEditLength = 200;
@@ -52,7 +56,7 @@ public static partial class NearCopy
     private const int ShingleChars = 5;
 
     /// <summary>Edits allowed between two folded texts, the shorter of length <paramref name="length"/>.</summary>
-    public static int AllowedEdits(int length) => length < MinEditLength ? 0 : length < 16 ? 1 : Math.Clamp(length / 10, 2, MaxEdits);
+    public static int AllowedEdits(int length) => length < MinEditLength ? 0 : length < 16 ? 1 : length < 40 ? Math.Clamp(length / 10, 2, 4) : Math.Max(4, length / ShortEditDivisor);
 
     /// <summary>Letters and digits only, compatibility-normalised (full width folded) and lower-cased.</summary>
     public static string Fold(string text) => Tokens(text).Folded;

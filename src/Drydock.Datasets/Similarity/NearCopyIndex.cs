@@ -41,6 +41,7 @@ public sealed partial class NearCopyIndex(double threshold, bool mistypedNumbers
         var tokens = NearCopy.Tokens(text);
         var folded = tokens.Folded;
         _lengths.Add(folded.Length);
+        _numberLists.Add(NumbersOf(tokens.Numbers));
         _short.Add(folded.Length <= NearCopy.MaxEditLength ? tokens : null);
         if (folded.Length <= NearCopy.MaxEditLength)
         {
@@ -77,19 +78,26 @@ public sealed partial class NearCopyIndex(double threshold, bool mistypedNumbers
     /// <summary>Every text (index, ascending) this one is a near copy of, its signature already known.</summary>
     public IReadOnlyList<int> FindAll(string text, uint[] signature)
     {
+        var found = new SortedSet<int>();
+        Collect(text, signature, found, null);
+        return [.. found];
+    }
+
+    // Every text this one is a near copy of into `found`; with `mistyped` given, those that are near copies only with a
+    // long number mistyped go there instead (and not into `found`); without it, they go into `found` when the index
+    // keeps the mistyped-number rule.
+    private void Collect(string text, uint[] signature, SortedSet<int> found, SortedSet<int>? mistyped)
+    {
         ArgumentNullException.ThrowIfNull(text);
-        var found = new SortedSet<int>(_similar.FindAll(signature));
+        found.UnionWith(_similar.FindAll(signature));
         var tokens = NearCopy.Tokens(text);
         var folded = tokens.Folded;
         if (folded.Length <= NearCopy.MaxEditLength + NearCopy.MaxEdits)
         {
-            foreach (var key in mistypedNumbers ? NumberKeys(tokens.Numbers) : [])
+            foreach (var key in mistypedNumbers || mistyped is not null ? NumberKeys(tokens.Numbers) : [])
             {
                 if (!_numbers.TryGetValue(key, out var ids)) continue;
-                for (var i = ids.Count - 1; i >= 0 && i >= ids.Count - NearDuplicateIndex.MaxCandidatesPerBand; i--)
-                {
-                    if (!found.Contains(ids[i]) && _short[ids[i]] is { } candidate && SameNumbers(tokens.Numbers, candidate.Numbers) && NearCopy.WithinEdits(tokens, candidate)) found.Add(ids[i]);
-                }
+                for (var i = ids.Count - 1; i >= 0 && i >= ids.Count - NearDuplicateIndex.MaxCandidatesPerBand; i--) CheckEdits(ids[i], tokens, found, mistyped);
             }
 
             var low = Math.Max(0, folded.Length - NearCopy.MaxEdits);
@@ -105,10 +113,7 @@ public sealed partial class NearCopyIndex(double threshold, bool mistypedNumbers
                     {
                         if (start + shift < 0 || start + shift + length > folded.Length) continue;
                         if (!_pieces.TryGetValue(PieceKey(other, piece, folded.AsSpan(start + shift, length)), out var ids)) continue;
-                        for (var i = ids.Count - 1; i >= 0 && i >= ids.Count - NearDuplicateIndex.MaxCandidatesPerBand; i--)
-                        {
-                            if (!found.Contains(ids[i]) && _short[ids[i]] is { } candidate && SameNumbers(tokens.Numbers, candidate.Numbers) && NearCopy.WithinEdits(tokens, candidate)) found.Add(ids[i]);
-                        }
+                        for (var i = ids.Count - 1; i >= 0 && i >= ids.Count - NearDuplicateIndex.MaxCandidatesPerBand; i--) CheckEdits(ids[i], tokens, found, mistyped);
                     }
                 }
             }
@@ -132,21 +137,33 @@ public sealed partial class NearCopyIndex(double threshold, bool mistypedNumbers
             {
                 if (found.Contains(id) || _anchorSets[id] is not { } theirs) continue;
                 var shorter = folded.Length <= _lengths[id] ? anchors.Count : theirs.Count;
-                if (count >= NearCopy.MinContainment * shorter && NearCopy.Contained(anchors, theirs, folded.Length, _lengths[id])
-                    && (folded.Length <= _lengths[id] ? NumbersIn(tokens.Numbers, _anchorNumbers[id]!) : NumbersIn(_anchorNumbers[id]!, tokens.Numbers))) found.Add(id);
+                if (count < NearCopy.MinContainment * shorter || !NearCopy.Contained(anchors, theirs, folded.Length, _lengths[id])) continue;
+                var (small, large) = folded.Length <= _lengths[id] ? (tokens.Numbers, _anchorNumbers[id]!) : (_anchorNumbers[id]!, tokens.Numbers);
+                if (ExactNumbersIn(small, large)) found.Add(id);
+                else if ((mistypedNumbers || mistyped is not null) && NearCopy.NumbersIn(small, large)) (mistyped ?? found).Add(id);
             }
         }
 
-        return [.. found];
+        mistyped?.ExceptWith(found);
     }
 
-    // Without the mistyped-number rule, two texts' numbers must be the same values in the same order.
-    private bool SameNumbers(IReadOnlyList<string> a, IReadOnlyList<string> b) => mistypedNumbers || a.SequenceEqual(b, StringComparer.Ordinal);
-
-    // The shorter's numbers in the longer, in order: mistyped values count only with the rule on.
-    private bool NumbersIn(IReadOnlyList<string> shorter, IReadOnlyList<string> longer)
+    // The edit test on a short candidate: a near copy with the same numbers, or only with a long number mistyped.
+    private void CheckEdits(int id, (string Folded, IReadOnlyList<string> Numbers) tokens, SortedSet<int> found, SortedSet<int>? mistyped)
     {
-        if (mistypedNumbers) return NearCopy.NumbersIn(shorter, longer);
+        if (found.Contains(id) || mistyped?.Contains(id) == true || _short[id] is not { } candidate) return;
+        if (tokens.Numbers.SequenceEqual(candidate.Numbers, StringComparer.Ordinal))
+        {
+            if (NearCopy.WithinEdits(tokens.Folded, candidate.Folded)) found.Add(id);
+        }
+        else if ((mistypedNumbers || mistyped is not null) && NearCopy.WithinEdits(tokens, candidate))
+        {
+            (mistyped ?? found).Add(id);
+        }
+    }
+
+    // The shorter's numbers in the longer, in order, each the same value.
+    private static bool ExactNumbersIn(IReadOnlyList<string> shorter, IReadOnlyList<string> longer)
+    {
         var at = 0;
         foreach (var number in shorter)
         {

@@ -18,19 +18,47 @@ public static class NearDuplicates
     /// <summary>One non-member (0-based index) and the member it nearly duplicates.</summary>
     public readonly record struct Pair(int NonMember, int Member);
 
-    /// <summary>Every non-member that is a near copy of a member, each with the first such member (in the members' order).</summary>
+    /// <summary>
+    /// Every non-member that is a near copy of a member, each with the first such member (in the members' order). A
+    /// near copy only with a long number mistyped counts when the link is a pair (<see cref="NearCopyIndex.MistypedPair"/>):
+    /// neither record has a mistyped link, among members and non-members together, to a text with other numbers, the
+    /// rule <c>drydock clean --holdout</c> keeps.
+    /// </summary>
     public static IReadOnlyList<Pair> Find(IReadOnlyList<string> members, IReadOnlyList<string> nonMembers)
     {
         ArgumentNullException.ThrowIfNull(members);
         ArgumentNullException.ThrowIfNull(nonMembers);
         var index = new NearCopyIndex(NearDuplicateIndex.DefaultThreshold);
         foreach (var text in nonMembers) index.Add(text);
-        var found = new Dictionary<int, int>();
+        var found = new SortedDictionary<int, int>();
+        var mistyped = new List<(int NonMember, int Member)>();
         for (var m = 0; m < members.Count && found.Count < nonMembers.Count; m++)
         {
-            foreach (var n in index.FindAll(members[m])) found.TryAdd(n, m);
+            var links = index.FindLinks(members[m]);
+            foreach (var n in links.Copies) found.TryAdd(n, m);
+            foreach (var n in links.Mistyped) mistyped.Add((n, m));
         }
 
-        return [.. found.OrderBy(p => p.Key).Select(p => new Pair(p.Key, p.Value))];
+        if (mistyped.Count > 0)
+        {
+            var memberIndex = new NearCopyIndex(NearDuplicateIndex.DefaultThreshold);
+            foreach (var text in members) memberIndex.Add(text);
+            // The numbers of every text each record has a mistyped link to, among members and non-members.
+            HashSet<string> Neighbours(string text, NearCopyIndex own, int self)
+            {
+                var values = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var id in index.FindLinks(text).Mistyped) if (own != index || id != self) values.Add(index.NumbersOf(id));
+                foreach (var id in memberIndex.FindLinks(text).Mistyped) if (own != memberIndex || id != self) values.Add(memberIndex.NumbersOf(id));
+                return values;
+            }
+
+            foreach (var (n, m) in mistyped)
+            {
+                if (found.TryGetValue(n, out var first) && first <= m) continue;
+                if (NearCopyIndex.MistypedPair(index.NumbersOf(n), Neighbours(nonMembers[n], index, n), memberIndex.NumbersOf(m), Neighbours(members[m], memberIndex, m))) found[n] = m;
+            }
+        }
+
+        return [.. found.Select(p => new Pair(p.Key, p.Value))];
     }
 }

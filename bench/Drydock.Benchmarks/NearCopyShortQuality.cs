@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using Drydock.Datasets.Similarity;
+
+namespace Drydock.Bench;
+
+/// <summary>
+/// The edit test of short texts (<see cref="NearCopy"/>, up to <see cref="NearCopy.MaxEditLength"/> letters and digits)
+/// on real turns of hh-rlhf (MIT): recall on copies retyped with typos (a letter substituted, deleted, inserted or
+/// swapped with its neighbour, at the given rate of the letters; digits untouched), by folded length; and false
+/// merges, the distinct turns of 40–200 letters and digits found to be near copies of an earlier, different turn.
+/// </summary>
+internal static class NearCopyShortQuality
+{
+    public static int Run(string shared)
+    {
+        var turns = Turns(Path.Combine(shared, "hh-rlhf/harmless-base_test.jsonl.gz"))
+            .Select(t => (Text: t, Folded: NearCopy.Fold(t))).Where(t => t.Folded.Length is >= 40 and <= NearCopy.MaxEditLength)
+            .DistinctBy(t => t.Folded, StringComparer.Ordinal).ToList();
+        Console.WriteLine($"{turns.Count} distinct turns of 40-200 letters and digits");
+        foreach (var rate in new[] { 0.02, 0.035, 0.05 })
+        {
+            foreach (var (low, high) in new[] { (40, 79), (80, 139), (140, 200) })
+            {
+                var random = new Random(11);
+                var group = turns.Where(t => t.Folded.Length >= low && t.Folded.Length <= high).Take(400).ToList();
+                var found = group.Count(t => NearCopy.Is(t.Text, Typos(t.Text, rate, random)));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"typos {rate:P1}, {low}-{high} characters: {found} of {group.Count} copies found ({(double)found / group.Count:P1})"));
+            }
+        }
+
+        var index = new NearCopyIndex(NearDuplicateIndex.DefaultThreshold);
+        var merged = 0;
+        var examples = new List<string>();
+        foreach (var (text, _) in turns.Take(5000))
+        {
+            var links = index.FindAll(text);
+            if (links.Count > 0)
+            {
+                merged++;
+                if (examples.Count < 5) examples.Add(text.Length > 70 ? text[..70] + "…" : text);
+            }
+
+            index.Add(text);
+        }
+
+        Console.WriteLine($"false merges: {merged} of {Math.Min(5000, turns.Count)} distinct turns are near copies of an earlier one");
+        foreach (var e in examples) Console.WriteLine($"  e.g. {e.ReplaceLineEndings(" ")}");
+        return 0;
+    }
+
+    // The text with about `rate` of its letters mistyped, one typo at a time; digits and other characters untouched.
+    private static string Typos(string text, double rate, Random random)
+    {
+        var chars = new StringBuilder(text);
+        var letters = text.Count(char.IsLetter);
+        var count = Math.Max(1, (int)Math.Round(letters * rate));
+        for (var t = 0; t < count; t++)
+        {
+            var at = random.Next(chars.Length);
+            for (var tries = 0; tries < 50 && !char.IsLetter(chars[at]); tries++) at = random.Next(chars.Length);
+            if (!char.IsLetter(chars[at])) continue;
+            var letter = (char)('a' + random.Next(26));
+            switch (random.Next(4))
+            {
+                case 0: chars[at] = letter; break;
+                case 1: chars.Remove(at, 1); break;
+                case 2: chars.Insert(at, letter); break;
+                default:
+                    if (at + 1 < chars.Length && char.IsLetter(chars[at + 1])) (chars[at], chars[at + 1]) = (chars[at + 1], chars[at]);
+                    else chars[at] = letter;
+                    break;
+            }
+        }
+
+        return chars.ToString();
+    }
+
+    private static IEnumerable<string> Turns(string path)
+    {
+        using var stream = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+        using var reader = new StreamReader(stream);
+        while (reader.ReadLine() is { } line)
+        {
+            using var doc = JsonDocument.Parse(line);
+            foreach (var turn in doc.RootElement.GetProperty("chosen").GetString()!.Split("\n\n").Skip(1))
+            {
+                var colon = turn.IndexOf(": ", StringComparison.Ordinal);
+                if (colon > 0) yield return turn[(colon + 2)..].Trim();
+            }
+        }
+    }
+}
