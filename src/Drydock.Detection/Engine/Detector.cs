@@ -447,7 +447,8 @@ public sealed class Detector
             return;
         }
 
-        (candidates ??= []).Add(new Candidate(rule, start, start + length, confidence));
+        var end = rule.ExtendEnd is { } extend ? extend(text, start, start + length) : start + length;
+        (candidates ??= []).Add(new Candidate(rule, start, end, confidence));
     }
 
     // A negative context word counts only as a whole word with no other number between it and the value: "order 1182,
