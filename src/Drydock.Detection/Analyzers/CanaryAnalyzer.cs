@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -110,21 +109,16 @@ public sealed class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
         }
     }
 
-    // Cyrillic and Greek letters that look like a code character (NFKC leaves them as they are): read as it.
-    private static readonly FrozenDictionary<char, char> s_lookAlikes = new Dictionary<char, char>
-    {
-        ['А'] = 'A', ['а'] = 'A', ['В'] = 'B', ['в'] = 'B', ['С'] = 'C', ['с'] = 'C', ['Е'] = 'E', ['е'] = 'E', ['Н'] = 'H', ['н'] = 'H',
-        ['К'] = 'K', ['к'] = 'K', ['М'] = 'M', ['м'] = 'M', ['Р'] = 'P', ['р'] = 'P', ['Т'] = 'T', ['т'] = 'T', ['Х'] = 'X', ['х'] = 'X',
-        ['У'] = 'Y', ['у'] = 'Y', ['Ѕ'] = 'S', ['ѕ'] = 'S', ['Ј'] = 'J', ['ј'] = 'J', ['Ԛ'] = 'Q', ['ԛ'] = 'Q', ['Ԝ'] = 'W', ['ԝ'] = 'W',
-        ['З'] = '3', ['Б'] = '6', ['б'] = '6',
-        ['Α'] = 'A', ['α'] = 'A', ['Β'] = 'B', ['β'] = 'B', ['Ε'] = 'E', ['ε'] = 'E', ['Ζ'] = 'Z', ['Η'] = 'H', ['Κ'] = 'K', ['κ'] = 'K',
-        ['Μ'] = 'M', ['Ν'] = 'N', ['ν'] = 'V', ['Ρ'] = 'P', ['ρ'] = 'P', ['Τ'] = 'T', ['τ'] = 'T', ['Υ'] = 'Y', ['υ'] = 'U', ['Χ'] = 'X', ['χ'] = 'X',
-    }.ToFrozenDictionary();
-
-    // The code character c reads as (upper case, a look-alike letter read as the one it looks like), or '\0'.
+    // The code character c reads as (upper case, a Cyrillic or Greek look-alike read as the Latin letter or digit it
+    // looks like: LookAlikes with its code-only entries), or '\0'.
     private static char Code(char c)
     {
-        if (c >= 0x80) return s_lookAlikes.TryGetValue(c, out var like) ? like : '\0';
+        if (c >= 0x80)
+        {
+            c = LookAlikes.Latin(c, code: true);
+            if (c >= 0x80) return '\0';
+        }
+
         if (char.IsAsciiDigit(c)) return c >= '2' ? c : '\0';
         if (!char.IsAsciiLetter(c)) return '\0';
         var upper = char.ToUpperInvariant(c);

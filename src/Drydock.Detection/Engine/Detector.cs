@@ -202,8 +202,9 @@ public sealed class Detector
                 if (spans[mid].Start <= e.Start) { at = mid; lo = mid + 1; } else hi = mid - 1;
             }
 
-            // Covered whole, or the same rule already found inside the run (a grouped run that starts at the word
-            // before a card number is that card number).
+            // Covered whole, or the same rule already found inside the run: a grouped run that starts at a word in capitals
+            // before a card number (CARD 4539 1488 0343 6467) is that card number. Where the run is made, such a word
+            // cannot be told from a group of the value (AKIA GNSU V3QB …); a capitalised word (Card) is left out there.
             return (at >= 0 && spans[at].End >= e.End) || direct.Any(f => f.RuleId == e.RuleId && f.Start < e.End && f.End > e.Start);
         });
         return encoded.Count == 0 ? null : encoded;
@@ -446,7 +447,8 @@ public sealed class Detector
             return;
         }
 
-        (candidates ??= []).Add(new Candidate(rule, start, start + length, confidence));
+        var end = rule.ExtendEnd is { } extend ? extend(text, start, start + length) : start + length;
+        (candidates ??= []).Add(new Candidate(rule, start, end, confidence));
     }
 
     // A negative context word counts only as a whole word with no other number between it and the value: "order 1182,

@@ -43,6 +43,19 @@ internal static partial class EncodedText
         return false;
     }
 
+    // A group of letters alone with a lower-case letter (Card, Visa, Iban): a word of the text.
+    private static bool IsWord(string text, int at, int length)
+    {
+        var lower = false;
+        foreach (var c in text.AsSpan(at, length))
+        {
+            if (!char.IsAsciiLetter(c)) return false;
+            lower |= char.IsAsciiLetterLower(c);
+        }
+
+        return lower;
+    }
+
     // Groups of two to eight letters and digits, one length, one repeated separator: joined.
     private static void Grouped(string text, ref List<Run>? runs)
     {
@@ -79,6 +92,16 @@ internal static partial class EncodedText
             // the run was read whole, and no run starting inside it can hold more.
             if (groups < 3) continue;
             i = end;
+
+            // A capitalised word before the value ("Card" of "Card 4539 1488 0343 6467") is text, not a group of it: the
+            // run starts at the first group that holds a digit or is written in capitals (AKIA of AKIA GNSU V3QB …).
+            while (groups > 3 && IsWord(text, start, length))
+            {
+                decoded.Remove(0, length);
+                start += length + 1;
+                groups--;
+            }
+
             var value = decoded.ToString();
             // A span another reading already decodes (hex byte pairs with spaces) is not read again.
             if (runs?.Exists(r => r.Start <= start && r.End >= end) == true) continue;

@@ -14,23 +14,33 @@ namespace Drydock.Detection.Engine;
 /// </summary>
 internal static class LookAlikes
 {
-    private static readonly FrozenDictionary<char, char> s_latin = new Dictionary<char, char>
+    // Each look-alike and the Latin letter it reads as. The entries marked code are read so only where a code alphabet of
+    // capitals and digits is read (CanaryAnalyzer: Cyrillic З as 3, Б as 6, н as H, Greek β as B): in words of text they
+    // are letters of their own, and folding them would rewrite ordinary Russian or Greek words into values.
+    private static readonly FrozenDictionary<char, (char Latin, bool CodeOnly)> s_table = new Dictionary<char, (char, bool)>
     {
         // Cyrillic
-        ['А'] = 'A', ['а'] = 'a', ['В'] = 'B', ['в'] = 'b', ['С'] = 'C', ['с'] = 'c', ['Е'] = 'E', ['е'] = 'e', ['Н'] = 'H', ['һ'] = 'h',
-        ['І'] = 'I', ['і'] = 'i', ['Ј'] = 'J', ['ј'] = 'j', ['К'] = 'K', ['к'] = 'k', ['М'] = 'M', ['м'] = 'm', ['О'] = 'O', ['о'] = 'o',
-        ['Р'] = 'P', ['р'] = 'p', ['Ԛ'] = 'Q', ['ԛ'] = 'q', ['Ѕ'] = 'S', ['ѕ'] = 's', ['Т'] = 'T', ['т'] = 't', ['Х'] = 'X', ['х'] = 'x',
-        ['У'] = 'Y', ['у'] = 'y', ['Ү'] = 'Y', ['Ԝ'] = 'W', ['ԝ'] = 'w', ['ԁ'] = 'd', ['ӏ'] = 'l', ['Ӏ'] = 'I', ['Ԍ'] = 'G', ['ԍ'] = 'g',
-        ['Ѵ'] = 'V', ['ѵ'] = 'v', ['ɡ'] = 'g',
+        ['А'] = ('A', false), ['а'] = ('a', false), ['В'] = ('B', false), ['в'] = ('b', false), ['С'] = ('C', false), ['с'] = ('c', false),
+        ['Е'] = ('E', false), ['е'] = ('e', false), ['Н'] = ('H', false), ['һ'] = ('h', false), ['І'] = ('I', false), ['і'] = ('i', false),
+        ['Ј'] = ('J', false), ['ј'] = ('j', false), ['К'] = ('K', false), ['к'] = ('k', false), ['М'] = ('M', false), ['м'] = ('m', false),
+        ['О'] = ('O', false), ['о'] = ('o', false), ['Р'] = ('P', false), ['р'] = ('p', false), ['Ԛ'] = ('Q', false), ['ԛ'] = ('q', false),
+        ['Ѕ'] = ('S', false), ['ѕ'] = ('s', false), ['Т'] = ('T', false), ['т'] = ('t', false), ['Х'] = ('X', false), ['х'] = ('x', false),
+        ['У'] = ('Y', false), ['у'] = ('y', false), ['Ү'] = ('Y', false), ['Ԝ'] = ('W', false), ['ԝ'] = ('w', false), ['ԁ'] = ('d', false),
+        ['ӏ'] = ('l', false), ['Ӏ'] = ('I', false), ['Ԍ'] = ('G', false), ['ԍ'] = ('g', false), ['Ѵ'] = ('V', false), ['ѵ'] = ('v', false),
+        ['ɡ'] = ('g', false),
+        ['н'] = ('H', true), ['З'] = ('3', true), ['Б'] = ('6', true), ['б'] = ('6', true),
 
         // Greek
-        ['Α'] = 'A', ['α'] = 'a', ['Β'] = 'B', ['Ε'] = 'E', ['Ζ'] = 'Z', ['Η'] = 'H', ['Ι'] = 'I', ['ι'] = 'i', ['Κ'] = 'K', ['κ'] = 'k',
-        ['Μ'] = 'M', ['Ν'] = 'N', ['ν'] = 'v', ['Ο'] = 'O', ['ο'] = 'o', ['Ρ'] = 'P', ['ρ'] = 'p', ['Τ'] = 'T', ['Υ'] = 'Y', ['υ'] = 'u',
-        ['Χ'] = 'X', ['χ'] = 'x', ['ϲ'] = 'c', ['Ϲ'] = 'C', ['ϳ'] = 'j', ['Ϳ'] = 'J',
+        ['Α'] = ('A', false), ['α'] = ('a', false), ['Β'] = ('B', false), ['Ε'] = ('E', false), ['Ζ'] = ('Z', false), ['Η'] = ('H', false),
+        ['Ι'] = ('I', false), ['ι'] = ('i', false), ['Κ'] = ('K', false), ['κ'] = ('k', false), ['Μ'] = ('M', false), ['Ν'] = ('N', false),
+        ['ν'] = ('v', false), ['Ο'] = ('O', false), ['ο'] = ('o', false), ['Ρ'] = ('P', false), ['ρ'] = ('p', false), ['Τ'] = ('T', false),
+        ['Υ'] = ('Y', false), ['υ'] = ('u', false), ['Χ'] = ('X', false), ['χ'] = ('x', false), ['ϲ'] = ('c', false), ['Ϲ'] = ('C', false),
+        ['ϳ'] = ('j', false), ['Ϳ'] = ('J', false),
+        ['β'] = ('B', true), ['ε'] = ('E', true), ['τ'] = ('T', true),
     }.ToFrozenDictionary();
 
     // Where the look-alikes live: Greek and Coptic, Cyrillic and its supplement, and the IPA script g.
-    private static readonly SearchValues<char> s_candidates = SearchValues.Create([.. s_latin.Keys]);
+    private static readonly SearchValues<char> s_candidates = SearchValues.Create([.. s_table.Where(e => !e.Value.CodeOnly).Select(e => e.Key)]);
 
     // Characters that end a word here: white space and the punctuation of sentences.
     private static bool EndsWord(char c) => char.IsWhiteSpace(c) || c is '"' or '\'' or '`' or '(' or ')' or '[' or ']' or '{' or '}' or '<' or '>' or ',' or ';' or '|' or '!' or '?';
@@ -39,10 +49,18 @@ internal static class LookAlikes
     private static bool Anchors(char c) => char.IsAsciiLetterOrDigit(c) || c is '@' or '-' or '_' or '/' or '+' or '=';
 
     /// <summary>The Latin letter <paramref name="c"/> looks like, or <paramref name="c"/> itself.</summary>
-    public static char Latin(char c) => c >= 0x80 && s_latin.TryGetValue(c, out var latin) ? latin : c;
+    public static char Latin(char c) => Latin(c, code: false);
+
+    /// <summary>
+    /// The Latin letter or digit <paramref name="c"/> looks like, or <paramref name="c"/> itself; with
+    /// <paramref name="code"/>, also the look-alikes read so only in a code of capitals and digits (<c>З</c> as 3,
+    /// <c>Б</c> as 6, <c>н</c> as H), as the canary analyzer reads codes.
+    /// </summary>
+    public static char Latin(char c, bool code) =>
+        c >= 0x80 && s_table.TryGetValue(c, out var entry) && (code || !entry.CodeOnly) ? entry.Latin : c;
 
     /// <summary>True when <paramref name="c"/> is a Cyrillic or Greek letter that looks like a Latin one.</summary>
-    public static bool IsLookAlike(char c) => c >= 0x80 && s_latin.ContainsKey(c);
+    public static bool IsLookAlike(char c) => c >= 0x80 && s_table.TryGetValue(c, out var entry) && !entry.CodeOnly;
 
     /// <summary>
     /// The text with each look-alike letter read as its Latin letter in every word that also holds an ASCII letter,
@@ -68,7 +86,7 @@ internal static class LookAlikes
             {
                 for (var i = start; i < end; i++)
                 {
-                    if (IsLookAlike(text[i])) (folded ??= text.ToCharArray())[i] = s_latin[text[i]];
+                    if (IsLookAlike(text[i])) (folded ??= text.ToCharArray())[i] = s_table[text[i]].Latin;
                 }
             }
 

@@ -102,4 +102,10 @@ public sealed class Rule : RuleInfo
     /// <summary>Findings below this confidence are dropped.</summary>
     public double MinConfidence { get; init; } = 0.3;
 
+    /// <summary>
+    /// Where a match that passed every check really ends, given the text, the match's start and its end: a value that
+    /// may run past the rule's window (the base64 body of a key block whose END line never came) is covered to its end.
+    /// </summary>
+    internal Func<string, int, int, int>? ExtendEnd { get; init; }
+
 }

@@ -15,8 +15,9 @@ public static class TextForms
     }
 
     /// <summary>
-    /// The form two records are compared in: <see cref="ForMatching"/>, case folded, every run of whitespace one
-    /// space, trimmed. Records that differ only in these ways are the same record to a model.
+    /// The form two records are compared in: <see cref="ForMatching"/>, Cyrillic and Greek look-alike letters read as
+    /// the Latin ones they look like, case folded, every run of whitespace one space, trimmed. Records that differ only
+    /// in these ways are the same record to a model (and to a reader).
     /// </summary>
     public static string ForComparison(string text)
     {
@@ -33,7 +34,7 @@ public static class TextForms
 
             if (space) b.Append(' ');
             space = false;
-            b.Append(char.ToLowerInvariant(c));
+            b.Append(char.ToLowerInvariant(LookAlikes.Latin(c)));
         }
 
         return b.ToString();

@@ -13,7 +13,8 @@ internal static partial class SecretRules
     private static Rule Secret(string id, string type, string description, Regex pattern, string[] keywords, string[] examples,
         string[]? counterExamples = null, Severity severity = Severity.Critical, bool caseSensitive = true, int reveal = 0,
         int windowBefore = 8, int windowAfter = 256, double confidence = 0.95, CandidateValidator? validator = null,
-        double? minEntropy = null, int priority = 10, string[]? context = null, bool requiresContext = false, bool? inLongToken = null) => new()
+        double? minEntropy = null, int priority = 10, string[]? context = null, bool requiresContext = false, bool? inLongToken = null,
+        Func<string, int, int, int>? extendEnd = null) => new()
     {
         Id = id,
         Category = Categories.Secret,
@@ -36,6 +37,7 @@ internal static partial class SecretRules
         RequiresContext = requiresContext,
         Examples = examples,
         CounterExamples = counterExamples ?? [],
+        ExtendEnd = extendEnd,
     };
 
     private static CandidateValidator GitHubStyleChecksum(double valid, double invalid) =>
@@ -126,20 +128,20 @@ internal static partial class SecretRules
         yield return Secret("DD-SEC-036", "private-key-rsa", "PEM RSA private key", PemKey("RSA "), ["-----BEGIN RSA PRIVATE KEY-----"],
             ["-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4R\nt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB5"],
             ["-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PUBLIC KEY-----", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nand the rest is yours to fill in"],
-            windowAfter: 16400, reveal: 0, validator: PemBody, inLongToken: false);
+            windowAfter: 16400, extendEnd: OpenPemBodyEnd, reveal: 0, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-037", "private-key-ec", "PEM EC private key", PemKey("EC "), ["-----BEGIN EC PRIVATE KEY-----"],
             ["-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END EC PRIVATE KEY-----"], ["-----BEGIN EC PRIVATE KEY----- (redacted)"],
-            windowAfter: 16400, validator: PemBody, inLongToken: false);
+            windowAfter: 16400, extendEnd: OpenPemBodyEnd, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-038", "private-key-openssh", "OpenSSH private key", PemKey("OPENSSH "), ["-----BEGIN OPENSSH PRIVATE KEY-----"],
             ["-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END OPENSSH PRIVATE KEY-----"], ["-----BEGIN OPENSSH PRIVATE KEY-----\n<key>\n-----END OPENSSH PRIVATE KEY-----"],
-            windowAfter: 16400, validator: PemBody, inLongToken: false);
+            windowAfter: 16400, extendEnd: OpenPemBodyEnd, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-039", "private-key-pgp", "PGP private key block", PgpKey(), ["-----BEGIN PGP PRIVATE KEY BLOCK-----"],
             ["-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBFiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END PGP PRIVATE KEY BLOCK-----"], ["-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQENBF\n-----END PGP PUBLIC KEY BLOCK-----"],
-            windowAfter: 16400, validator: PemBody, inLongToken: false);
+            windowAfter: 16400, extendEnd: OpenPemBodyEnd, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-040", "private-key", "PEM PKCS#8, DSA or encrypted private key", PemKeyGeneric(),
             ["-----BEGIN PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----", "-----BEGIN DSA PRIVATE KEY-----"],
             ["-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END PRIVATE KEY-----"], ["-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"],
-            windowAfter: 16400, validator: PemBody, inLongToken: false);
+            windowAfter: 16400, extendEnd: OpenPemBodyEnd, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-041", "database-url-password", "Database or broker URL with an inline password", DatabaseUrl(),
             ["://"],
             ["DATABASE_URL=postgres://app:z26DXO4O33i7rl@db.internal.acme.io:5432/app", "mongodb+srv://svc:z26DXO4O33i7rl@cluster0.mongo.net/prod", "mongodb://svc:k3v@9Lp2!x@cluster0.mongo.net/prod"],
@@ -420,8 +422,40 @@ internal static partial class SecretRules
 
     // A key block whose END line never came (an answer cut off at its token limit): the BEGIN line, optional headers
     // (Proc-Type:, DEK-Info:, Version:) and a blank line, then every following line that is base64 alone, the first one
-    // also on the BEGIN line after spaces. The key is the BEGIN line to the end of that body; PemBody weighs it.
-    private const string OpenPemBody = @"(?:[ \t]{0,8}\r?\n[A-Za-z][A-Za-z-]{0,39}:[^\r\n]{0,200}){0,8}(?:[ \t]{0,8}\r?\n)?(?:(?:[ \t]{0,8}\r?\n[ \t]{0,8}|[ \t]{1,8})[A-Za-z0-9+/=]{1,16000}[ \t]{0,8}(?![^\r\n])){1,400}";
+    // also on the BEGIN line after spaces. The key is the BEGIN line to the end of that body; PemBody weighs it. A line
+    // may be longer than the rule's window (16,400 after BEGIN, widened by up to 256 to a token's edge): the window's
+    // end then ends the line here, and OpenPemBodyEnd carries the finding to the body's real end.
+    private const string OpenPemBody = @"(?:[ \t]{0,8}\r?\n[A-Za-z][A-Za-z-]{0,39}:[^\r\n]{0,200}){0,8}(?:[ \t]{0,8}\r?\n)?(?:(?:[ \t]{0,8}\r?\n[ \t]{0,8}|[ \t]{1,8})[A-Za-z0-9+/=]{1,17000}[ \t]{0,8}(?![^\r\n])){1,400}";
+
+    // The end of a key block's body. A block with its END line ends there. A block whose END line never came ends
+    // where its base64 does, however far past the rule's window that is: the rest of the line the match ended in, then
+    // every following line that is base64 alone (spaces around it). One pass over the body, no pattern.
+    private static int OpenPemBodyEnd(string text, int start, int end)
+    {
+        if (text.AsSpan(start, end - start).Contains("-----END", StringComparison.Ordinal)) return end;
+        static bool Base64(char c) => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=';
+        var at = end;
+        while (at < text.Length && Base64(text[at])) at++;
+        var last = at;
+        while (true)
+        {
+            var p = at;
+            while (p < text.Length && text[p] is ' ' or '\t') p++;
+            if (p < text.Length && text[p] == '\r') p++;
+            if (p >= text.Length || text[p] != '\n') break;
+            p++;
+            while (p < text.Length && text[p] is ' ' or '\t') p++;
+            var line = p;
+            while (p < text.Length && Base64(text[p])) p++;
+            if (p == line) break;
+            var after = p;
+            while (after < text.Length && text[after] is ' ' or '\t') after++;
+            if (after < text.Length && text[after] is not ('\r' or '\n')) break;
+            last = at = p;
+        }
+
+        return last;
+    }
 
     private static Regex PemKey(string kind) => kind switch
     {

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using Drydock.Detection.Engine;
 
 namespace Drydock.Gateway.Guards;
 
@@ -17,7 +18,8 @@ public readonly record struct RegurgitationHit(string Record, int Start, int End
 /// </summary>
 public sealed class RegurgitationIndex
 {
-    private const uint Magic = 0x31475244; // "DRG1"
+    private const uint Magic = 0x32475244; // "DRG2": words read with look-alike letters folded ("DRG1" did not fold them)
+    private const uint UnfoldedMagic = 0x31475244; // "DRG1"
     private readonly ulong[] _hashes;
     private readonly int[] _records;
     private readonly string[] _recordIds;
@@ -261,7 +263,9 @@ public sealed class RegurgitationIndex
         try
         {
             using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-            if (r.ReadUInt32() != Magic) throw new InvalidDataException("not a regurgitation index");
+            var magic = r.ReadUInt32();
+            if (magic == UnfoldedMagic) throw new InvalidDataException("an index of an earlier format (its words were read without folding look-alike letters): rebuild it");
+            if (magic != Magic) throw new InvalidDataException("not a regurgitation index");
             var model = r.ReadString();
             if (!string.Equals(model, expectedModelVersion, StringComparison.Ordinal)) throw new InvalidDataException($"built for model version {model}, not {expectedModelVersion}");
             var datasets = new string[Bounded(r.ReadInt32(), 1 << 16)];
@@ -300,7 +304,9 @@ public sealed class RegurgitationIndex
 
     private static int Bounded(int value, int max) => value >= 0 && value <= max ? value : throw new InvalidDataException($"count {value} is out of range");
 
-    // Words are runs of letters and digits, compared case-insensitively; each is hashed (keyed FNV-1a, then mixed).
+    // Words are runs of letters and digits, compared case-insensitively with Cyrillic and Greek look-alike letters read as
+    // the Latin ones they look like (an answer that repeats a record with а, е, о swapped in is the record); each is
+    // hashed (keyed FNV-1a, then mixed).
     private static void Words(string text, ulong key, List<(ulong Hash, int Start, int End)> words)
     {
         words.Clear();
@@ -313,7 +319,7 @@ public sealed class RegurgitationIndex
             var h = 14695981039346656037UL ^ key;
             while (i < text.Length && char.IsLetterOrDigit(text[i]))
             {
-                h = (h ^ char.ToLowerInvariant(text[i])) * 1099511628211UL;
+                h = (h ^ char.ToLowerInvariant(LookAlikes.Latin(text[i]))) * 1099511628211UL;
                 i++;
             }
 
