@@ -158,17 +158,11 @@ internal static class AdminApi
     }
 
     // A refused API key is an audit entry as a token's refusal is: never the key, only its id (a known key) or the
-    // first 8 hex digits of the SHA-256 of what was presented. A refusal that cannot be recorded still stands.
+    // first 8 hex digits of the SHA-256 of what was presented; at most one entry per key a minute, with a count
+    // (RefusedKeyLog). A refusal that cannot be recorded still stands.
     private static void RecordRefusedKey(GatewayHost host, AdminRight right, string actor, string reason)
     {
-        try
-        {
-            if (host.Operations.HasRegistry) host.Operations.RecordAccess(actor, "admin " + right.ToString().ToLowerInvariant(), null, allowed: false, reason);
-        }
-        catch (Exception e) when (e is RegistryException or System.Data.Common.DbException or IOException)
-        {
-            // the 401/403 is answered all the same
-        }
+        host.RefusedKeys.Refused(actor, "admin " + right.ToString().ToLowerInvariant(), reason);
     }
 
     internal static string PresentedKeyActor(string presented) =>
