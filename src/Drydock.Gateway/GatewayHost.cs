@@ -87,6 +87,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         _guard = new TextGuard(services.Detector, services.InjectionJudge);
         _state = services.State;
         _operations = services.Operations ?? new GatewayOperations(null, options.Aliases, new ApprovalPolicy([], "highly-sensitive"), TimeSpan.FromSeconds(2));
+        RefusedKeys = new RefusedKeyLog(_operations, services.Time);
         _monitor = new ExtractionMonitor(options.AbuseThreshold);
         _audit = options.AuditFolder is null ? null : new RequestAuditLog(options.AuditFolder, options.AuditRetentionDays, options.AuditText, services.Keys.DeriveKey("request-log text"));
         _signals = options.AuditFolder is null ? null : new SignalRecorder(options.AuditFolder, options.AuditRetentionDays, options.Monitor, options.AbuseThreshold, services.Keys.DeriveKey("signal templates"));
@@ -120,6 +121,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
     public GatewayMetrics Metrics { get; } = new();
 
     internal GatewayOperations Operations => _operations;
+
+    /// <summary>The bounded audit entries of API keys refused at <c>/admin</c>.</summary>
+    internal RefusedKeyLog RefusedKeys { get; }
 
     internal IGatewayState State => _state;
 
@@ -160,6 +164,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         _tokens?.Dispose();
         _audit?.Dispose();
         _signals?.Dispose();
+        RefusedKeys.Flush();
         _operations.Dispose();
         await _state.DisposeAsync().ConfigureAwait(false);
         Metrics.Dispose();

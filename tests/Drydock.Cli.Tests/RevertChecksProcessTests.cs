@@ -45,19 +45,22 @@ public sealed class RevertChecksProcessTests : IDisposable
 
     private static string Sha(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
 
+    private async Task Deployed() => (_first, _second) = await DeployTwoVersions(_dir.Path, (actor, args) => As(actor, args));
+
     // A project whose gateway tier blocks regurgitation; two approved versions trained on one dataset: the first
     // registered by alice, the second by erin; 'support' deployed with the first, then the second (each index built).
-    private async Task Deployed()
+    internal static async Task<(string First, string Second)> DeployTwoVersions(string dir, Func<string?, string[], Task<ProcessResult>> run)
     {
-        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "drydock.yaml"), "gateway:\n  tiers:\n    strict:\n      regurgitation: block\n", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(dir, "drydock.yaml"), "gateway:\n  tiers:\n    strict:\n      regurgitation: block\n", TestContext.Current.CancellationToken);
         var train = new StringBuilder();
         for (var i = 0; i < 4; i++) train.Append(JsonSerializer.Serialize(new { id = "r" + i, text = $"record {i} says qzx{i}vlm wprt{i}kk bnd{i}ou trq{i}ee lkj{i}hh mmn{i}pp" })).Append('\n');
-        var trainPath = Path.Combine(_dir.Path, "train.jsonl");
+        var trainPath = Path.Combine(dir, "train.jsonl");
         await File.WriteAllTextAsync(trainPath, train.ToString(), TestContext.Current.CancellationToken);
-        var ledgerPath = Path.Combine(_dir.Path, "train.ledger.jsonl");
+        var ledgerPath = Path.Combine(dir, "train.ledger.jsonl");
         await File.WriteAllTextAsync(ledgerPath, "", TestContext.Current.CancellationToken);
         var policy = new ApprovalPolicy(["data-owner", "security-reviewer"], "confidential");
-        using (var registry = ProvenanceRegistry.Open(Registry))
+        string first, second;
+        using (var registry = ProvenanceRegistry.Open(Path.Combine(dir, ".drydock", "registry.db")))
         {
             var json = $$$"""
                 {"datasetVersion":"sha256:{{{Sha(trainPath)}}}","output":{"file":"train.jsonl","records":4},"ledger":{"file":"train.ledger.jsonl","sha256":"{{{Sha(ledgerPath)}}}"},
@@ -69,9 +72,9 @@ public sealed class RevertChecksProcessTests : IDisposable
             registry.Approve("threat-model", threat.Id, "security-reviewer", "approve", null, "carol", policy);
             registry.Approve("dataset", dataset.Id, "data-owner", "approve", null, "olga", policy);
             registry.Approve("dataset", dataset.Id, "security-reviewer", "approve", null, "carol", policy);
-            _first = registry.RegisterModel("large-1", new string('2', 64), null, [], [dataset.Id], null, "alice").Model.Id;
-            _second = registry.RegisterModel("large-2", new string('3', 64), null, [], [dataset.Id], null, "erin").Model.Id;
-            foreach (var model in new[] { _first, _second })
+            first = registry.RegisterModel("large-1", new string('2', 64), null, [], [dataset.Id], null, "alice").Model.Id;
+            second = registry.RegisterModel("large-2", new string('3', 64), null, [], [dataset.Id], null, "erin").Model.Id;
+            foreach (var model in new[] { first, second })
             {
                 registry.Approve("model", model, "data-owner", "approve", null, "olga", policy);
                 registry.Approve("model", model, "security-reviewer", "approve", null, "carol", policy);
@@ -79,8 +82,9 @@ public sealed class RevertChecksProcessTests : IDisposable
         }
 
         SqliteConnection.ClearAllPools();
-        Ok(await As(null, "deploy", "support", "--model", _first));
-        Ok(await As(null, "deploy", "support", "--model", _second));
+        Ok(await run(null, ["deploy", "support", "--model", first]));
+        Ok(await run(null, ["deploy", "support", "--model", second]));
+        return (first, second);
     }
 
     private (string? Model, bool Enabled, List<IncidentEvent> Notes) Now()

@@ -71,20 +71,7 @@ internal static class TripwireBuild
     /// </summary>
     public static void Verify(ProvenanceRegistry registry, string modelId)
     {
-        var record = registry.TripwireIndex(modelId) ?? throw new ArgumentException($"no regurgitation tripwire index was built for {modelId} (a tier has regurgitation on); deploy it with --model {modelId} to build one");
-        var path = Path.Combine(ProjectContext.StateFolder, record.File);
-        string Refused(string why) => $"the regurgitation tripwire index recorded for {modelId} ({record.File}) {why}; deploy it with --model {modelId} to build it again";
-        if (!File.Exists(path)) throw new ArgumentException(Refused("is missing"));
-        if (Dsse.Sha256Of(path) != record.Sha256) throw new ArgumentException(Refused("does not match the SHA-256 recorded at deploy"));
-        try
-        {
-            using var file = File.OpenRead(path);
-            RegurgitationIndex.Load(file, modelId);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new ArgumentException(Refused($"cannot be used: {e.Message}"), e);
-        }
+        if (Gateway.Operations.ServeChecks.TripwireProblem(registry, ProjectContext.StateFolder, modelId) is { } problem) throw new ArgumentException(problem);
     }
 
     /// <summary>Whether a tier of the project's gateway checks answers against the training records (an index is then required).</summary>
@@ -98,17 +85,10 @@ internal static class TripwireBuild
     /// </summary>
     public static void VerifyRevert(ProjectContext context, ProvenanceRegistry registry, string alias, string? reason, string? incidentId, string actor)
     {
-        if (!Required(context) || registry.RevertTarget(alias, context.Approval).ModelId is not { } target) return;
-        if (incidentId is not null) registry.Incident(incidentId); // an unknown incident is refused before anything is recorded
-        try
+        if (!Required(context)) return;
+        if (Gateway.Operations.ServeChecks.RevertRefusal(registry, ProjectContext.StateFolder, alias, context.Approval, reason, incidentId, actor) is { } refused)
         {
-            Verify(registry, target);
-        }
-        catch (ArgumentException e)
-        {
-            var incident = incidentId ?? registry.OpenIncident("containment", "high", $"model:{alias}", reason, actor);
-            registry.RecordIncident(incident, "note", $"revert of model:{alias} to {target} refused: {e.Message}", actor);
-            throw new ArgumentException($"{incident}: revert refused: {e.Message}. {alias} is served as before; disable it instead (incident contain --model {alias})", e);
+            throw new ArgumentException($"{refused} (incident contain --model {alias})");
         }
     }
 

@@ -112,48 +112,21 @@ internal static class AccessControl
         : ["release-manager", "admin"];
 
     // Separation of duties on the version that ends up served: --model for a deploy; for --enable the version the alias
-    // points at now (whatever --model says: --enable ignores it).
+    // points at now (whatever --model says: --enable ignores it). The same check as POST /admin/enable.
     private static string? DeploySeparation(ParseResult parse, ProvenanceRegistry registry, ProjectContext context, string actor)
     {
         if (parse.GetValue<string?>("alias") is not { } alias) return null;
         if (!parse.GetValue<bool>("--enable")) return parse.GetValue<string?>("--model") is { } model ? Registrant(registry, "model", model, actor, "deploy") : null;
-        return registry.Deployment(alias)?.ModelId is { } served ? Registrant(registry, "model", served, actor, $"re-enable {alias} on") : null;
+        return registry.ServingConflict(alias, revert: false, actor, context.Approval);
     }
 
-    // incident contain --revert serves the earlier version it reverts to: the same separation as deploying it.
-    private static string? RevertSeparation(ParseResult parse, ProvenanceRegistry registry, ProjectContext context, string actor)
-    {
-        if (!parse.GetValue<bool>("--revert") || parse.GetValue<string?>("--model") is not { } alias) return null;
-        string target;
-        try
-        {
-            target = registry.RevertTarget(alias, context.Approval).ModelId ?? "";
-        }
-        catch (RegistryException)
-        {
-            return null; // nothing to revert to: the verb reports it
-        }
-
-        return target.Length == 0 ? null : Registrant(registry, "model", target, actor, $"revert {alias} to");
-    }
+    // incident contain --revert serves the earlier version it reverts to: the same separation as deploying it (and as
+    // POST /admin/contain with a revert).
+    private static string? RevertSeparation(ParseResult parse, ProvenanceRegistry registry, ProjectContext context, string actor) =>
+        parse.GetValue<bool>("--revert") && parse.GetValue<string?>("--model") is { } alias ? registry.ServingConflict(alias, revert: true, actor, context.Approval) : null;
 
     // Separation of duties: who registered a dataset or model version may not approve, gate or deploy it.
-    private static string? Registrant(ProvenanceRegistry registry, string kind, string id, string actor, string what)
-    {
-        string registrant;
-        try
-        {
-            (var rowId, registrant) = kind == "dataset" ? (registry.GetDataset(id) is var d ? (d.Id, d.RegisteredBy) : default)
-                : kind == "model" ? (registry.GetModel(id) is var m ? (m.Id, m.RegisteredBy) : default) : ("", "");
-            if (rowId.Length > 0 && registry.RegistrationProblem(kind, rowId) is { } edited) return $"{kind} record edited outside drydock: {edited}; run 'drydock audit verify'";
-        }
-        catch (RegistryException)
-        {
-            return null; // an unknown id is the verb's to report
-        }
-
-        return registrant == actor ? $"separation of duties: {actor} registered {kind} {id} and may not {what} it; another actor must" : null;
-    }
+    private static string? Registrant(ProvenanceRegistry registry, string kind, string id, string actor, string what) => registry.RegistrantConflict(kind, id, actor, what);
 
     /// <summary>The verb of a parsed command line: its command path without the root (<c>keys create</c>).</summary>
     public static string VerbOf(Command command, IEnumerable<Command> parents)

@@ -44,13 +44,15 @@ internal static class AdminApi
         app.MapGet("/admin/dashboard", (RequestDelegate)(context => Dashboard.Serve(context, host)));
         app.MapPost("/admin/contain", (RequestDelegate)(context => Run(context, host, body =>
         {
-            var (incident, state) = host.Operations.Contain(Required(body, "model"), body["revert"] is JsonValue r && r.TryGetValue<bool>(out var revert) && revert,
-                Optional(body, "reason"), Optional(body, "incident"), Actor(context, host));
+            var revert = body["revert"] is JsonValue r && r.TryGetValue<bool>(out var revertAsked) && revertAsked;
+            if (revert) AdminServeChecks.Check(host.Operations, Required(body, "model"), revert: true, Actor(context, host), context.Items[ActorNameItem] as string, context.Items[RoleItem] as string, Optional(body, "reason"), Optional(body, "incident"));
+            var (incident, state) = host.Operations.Contain(Required(body, "model"), revert, Optional(body, "reason"), Optional(body, "incident"), Actor(context, host));
             Monitoring.GatewayLog.Contained(host.Log, state.Alias, state.Enabled ? "reverted to " + state.ModelId : "disabled", Actor(context, host), incident);
             return new JsonObject { ["incident"] = incident, ["alias"] = state.Alias, ["enabled"] = state.Enabled, ["model"] = state.ModelId, ["upstreamModel"] = state.UpstreamModel };
         }, AdminRight.Contain)));
         app.MapPost("/admin/enable", (RequestDelegate)(context => Run(context, host, body =>
         {
+            AdminServeChecks.Check(host.Operations, Required(body, "model"), revert: false, Actor(context, host), context.Items[ActorNameItem] as string, context.Items[RoleItem] as string, Optional(body, "reason"), null);
             var state = host.Operations.Enable(Required(body, "model"), Optional(body, "reason"), Actor(context, host));
             return new JsonObject { ["alias"] = state.Alias, ["enabled"] = state.Enabled, ["model"] = state.ModelId };
         }, AdminRight.Enable)));
@@ -148,6 +150,7 @@ internal static class AdminApi
                 return false;
             }
             context.Items[ActorItem] = "admin:" + key.Name;
+            context.Items[ActorNameItem] = key.Name;
             context.Items[RoleItem] = "admin";
         }
 
@@ -155,17 +158,11 @@ internal static class AdminApi
     }
 
     // A refused API key is an audit entry as a token's refusal is: never the key, only its id (a known key) or the
-    // first 8 hex digits of the SHA-256 of what was presented. A refusal that cannot be recorded still stands.
+    // first 8 hex digits of the SHA-256 of what was presented; at most one entry per key a minute, with a count
+    // (RefusedKeyLog). A refusal that cannot be recorded still stands.
     private static void RecordRefusedKey(GatewayHost host, AdminRight right, string actor, string reason)
     {
-        try
-        {
-            if (host.Operations.HasRegistry) host.Operations.RecordAccess(actor, "admin " + right.ToString().ToLowerInvariant(), null, allowed: false, reason);
-        }
-        catch (Exception e) when (e is RegistryException or System.Data.Common.DbException or IOException)
-        {
-            // the 401/403 is answered all the same
-        }
+        host.RefusedKeys.Refused(actor, "admin " + right.ToString().ToLowerInvariant(), reason);
     }
 
     internal static string PresentedKeyActor(string presented) =>
@@ -192,6 +189,10 @@ internal static class AdminApi
         {
             await GatewayHost.Json(context, 200, await action(body).ConfigureAwait(false)).ConfigureAwait(false);
         }
+        catch (AdminRefusedException e)
+        {
+            await GatewayHost.Error(context, e.Status, e.Code, e.Message).ConfigureAwait(false);
+        }
         catch (GateException e)
         {
             await GatewayHost.Error(context, 409, "gate_refused", e.Message).ConfigureAwait(false);
@@ -205,6 +206,9 @@ internal static class AdminApi
     private const string ActorItem = "drydock.actor";
 
     private const string RoleItem = "drydock.role";
+
+    // The registry actor an administrator key stands for (its name), for separation of duties; none for a token.
+    private const string ActorNameItem = "drydock.actor-name";
 
     // Who acts, as established by RunAsync before any action: "admin:NAME" for a key, "oidc:sub_HASH" for a token.
     private static string Actor(HttpContext context, GatewayHost host) => context.Items[ActorItem] as string ?? throw new InvalidOperationException("no actor established");

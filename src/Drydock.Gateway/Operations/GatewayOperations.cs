@@ -164,6 +164,15 @@ public sealed class GatewayOperations : IDisposable
             return null;
         });
 
+    /// <summary>Runs <paramref name="action"/> on the registry, serialised with every other registry call (throws without one).</summary>
+    internal T WithRegistry<T>(Func<ProvenanceRegistry, T> action) => Registry(action);
+
+    /// <summary>The approval policy deployments are checked against.</summary>
+    internal ApprovalPolicy Policy => _policy;
+
+    /// <summary>The state folder tripwire indexes are read from, or null when no tier requires the tripwire.</summary>
+    internal string? TripwireFolder => _tripwires?.StateFolder;
+
     private T Registry<T>(Func<ProvenanceRegistry, T> action)
     {
         if (_registry is null) throw new RegistryException("the gateway runs without a registry");

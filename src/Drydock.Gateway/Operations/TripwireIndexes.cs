@@ -14,6 +14,9 @@ internal sealed class TripwireIndexes(string stateFolder)
 {
     private sealed record Loaded(string Sha256, DateTime Written, RegurgitationIndex? Index, string Problem);
 
+    /// <summary>The project's state folder the index files are read from.</summary>
+    public string StateFolder => stateFolder;
+
     private volatile Dictionary<string, Loaded> _byModel = new(StringComparer.Ordinal);
 
     /// <summary>The index of a model version, or null and why.</summary>

@@ -177,7 +177,25 @@ public sealed partial class ProvenanceRegistry
             throw new ActorRefusedException($"actor '{name}': the signature does not verify with its recorded key {grant.KeyId} (the key file used is not {name}'s)");
         }
 
+        if (GrantChainProblem(name) is { } broken) throw new ActorRefusedException($"actor '{name}': the audit log does not hold from its grant to its head: {broken}; run 'drydock audit verify'");
         return grant;
+    }
+
+    /// <summary>
+    /// Why the audit log's hash chain does not hold from the entry that granted <paramref name="name"/> its roles to the
+    /// head, or null (<see cref="AuditChain.Check"/>: only the entries after the last head verified are walked).
+    /// </summary>
+    public string? GrantChainProblem(string name)
+    {
+        if (Database.Scalar("SELECT MAX(audit_seq) FROM actor_events WHERE name = @n AND action <> 'revoke'", null, ("n", name)) is not long seq) return $"no grant of '{name}' is in the log";
+        try
+        {
+            return AuditChain.Check(Database, seq);
+        }
+        catch (Exception e) when (e is KeyRingException or IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
     }
 
     /// <summary>Records one access decision (<c>allowed</c> or <c>refused</c>): actor, verb, role used, why, and the SHA-256 of the signed challenge.</summary>
