@@ -114,15 +114,25 @@ internal sealed class CombinedTail(int window)
             // settled (their text cannot change) and not looked at again. The open windows are merged and judged.
             var windows = new List<(int Start, int End)>();
             var settled = true;
+            // Ends that lie within Reach of the first of their group (a stream of short pieces, one a chunk, has thousands)
+            // have windows that overlap, and a window's start and end never move back as its end moves on, so the group's
+            // windows together run from its first end's start to its last end's end: two windows a group, not one an end.
             for (var k = open; k < ends.Count; k++)
             {
-                foreach (var (start, end) in BoundaryWindows.Around(text, [ends[k]]))
+                var last = k;
+                while (last + 1 < ends.Count && ends[last + 1] - ends[k] <= BoundaryWindows.Reach) last++;
+                var group = BoundaryWindows.Around(text, [ends[k]]);
+                if (last > k) group.AddRange(BoundaryWindows.Around(text, [ends[last]]));
+                if (group.Count > 0)
                 {
+                    var (start, end) = (group.Min(w => w.Start), group.Max(w => w.End));
                     if (windows.Count > 0 && start <= windows[^1].End) windows[^1] = (windows[^1].Start, Math.Max(windows[^1].End, end));
                     else windows.Add((start, end));
                     settled &= end < text.Length;
-                    if (settled) _settled = _dropped + ends[k];
+                    if (settled) _settled = _dropped + ends[last];
                 }
+
+                k = last;
             }
 
             var found = new List<Finding>();
