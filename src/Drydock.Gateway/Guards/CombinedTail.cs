@@ -46,15 +46,35 @@ internal sealed class CombinedTail(int window)
     /// structural field such as a tool call's id, a number read as text) as it arrived in a chunk. A client may join a
     /// path's values chunk after chunk (<c>AKIAGNSU</c>, then <c>V3QBWQSDXU6S</c>): a value that differs from the path's
     /// last one is a new piece of that path's own tail, judged across the point where it joins the earlier values; a
-    /// value repeated unchanged (an id, a model name in every chunk) adds nothing.
+    /// value repeated unchanged (an id, a model name in every chunk) adds nothing. Paths are joined across array elements
+    /// (<c>tool_calls[#0].id</c> and <c>tool_calls[#1].id</c> share one tail): a key may be split across the ids of two
+    /// tool calls as well as across two chunks of one.
     /// </summary>
     public void AddRepeated(string path, string value)
     {
+        path = AcrossElements(path);
         _repeated.TryGetValue(path, out var seen);
         if (seen.Tail is not null && string.Equals(seen.Last, value, StringComparison.Ordinal)) return;
         var tail = seen.Tail ?? new Tail(Length(window));
         tail.Add(++_chunk, path, value);
         _repeated[path] = (value, tail);
+    }
+
+    // The path with every array element's position or index left out (a[#3].b → a[].b).
+    private static string AcrossElements(string path)
+    {
+        if (path.IndexOf('[', StringComparison.Ordinal) < 0) return path;
+        var joined = new StringBuilder(path.Length);
+        for (var i = 0; i < path.Length; i++)
+        {
+            joined.Append(path[i]);
+            if (path[i] != '[') continue;
+            var close = path.IndexOf(']', i);
+            if (close < 0) return joined.Append(path, i + 1, path.Length - i - 1).ToString();
+            i = close - 1;
+        }
+
+        return joined.ToString();
     }
 
     /// <summary>
