@@ -12,25 +12,15 @@ namespace Drydock.Cli.Tests;
 /// </summary>
 public sealed class AccessChainProcessTests : IDisposable
 {
-    private readonly TempDir _dir = new();
-    private readonly TempDir _state = new();
+    private readonly ActorProject _project = new();
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        _dir.Dispose();
-        _state.Dispose();
-    }
+    public void Dispose() => _project.Dispose();
 
-    private string Registry => Path.Combine(_dir.Path, ".drydock", "registry.db");
+    private string Registry => _project.Registry;
 
-    private Task<ProcessResult> As(string? actor, params string[] args)
-    {
-        var env = new Dictionary<string, string?> { ["DRYDOCK_STATE_HOME"] = _state.Path, ["DRYDOCK_ACTOR"] = actor, ["DRYDOCK_ACTOR_KEY"] = null, ["DRYDOCK_REDACTION_KEY"] = null, ["DRYDOCK_REGISTRY"] = null };
-        return DrydockProcess.Run(_dir.Path, args, env, timeout: TimeSpan.FromSeconds(120), cancellationToken: TestContext.Current.CancellationToken);
-    }
+    private Task<ProcessResult> As(string? actor, params string[] args) => _project.As(actor, args);
 
-    private static void Ok(ProcessResult result) => Assert.True(result.Exit == 0, result.ToString());
+    private static void Ok(ProcessResult result) => ActorProject.Ok(result);
 
     private static void Refused(ProcessResult result, params string[] expected)
     {
@@ -41,9 +31,9 @@ public sealed class AccessChainProcessTests : IDisposable
 
     private async Task Project()
     {
-        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "drydock.yaml"), "", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_project.Dir.Path, "drydock.yaml"), "", TestContext.Current.CancellationToken);
         Ok(await As(null, "actor", "bootstrap", "root", "--expires", "30d", "--reason", "first admin"));
-        await File.AppendAllTextAsync(Path.Combine(_dir.Path, "drydock.yaml"), "access: required\n", TestContext.Current.CancellationToken);
+        await File.AppendAllTextAsync(Path.Combine(_project.Dir.Path, "drydock.yaml"), "access: required\n", TestContext.Current.CancellationToken);
         Ok(await As("root", "actor", "create", "alice", "--role", "viewer", "--expires", "30d", "--reason", "reads"));
         Ok(await As("alice", "model", "list"));
     }
@@ -110,7 +100,7 @@ public sealed class AccessChainProcessTests : IDisposable
     public async Task ARegistryPutBackFromAnOlderCopy_IsRefused_ForTheActorRevokedSince()
     {
         await Project();
-        var copy = Path.Combine(_state.Path, "older.db");
+        var copy = Path.Combine(_project.State.Path, "older.db");
         using (var db = Open())
         using (var backup = new SqliteConnection($"Data Source={copy};Pooling=False"))
         {

@@ -10,27 +10,20 @@ namespace Drydock.Cli.Tests;
 /// </summary>
 public sealed class AccessControlLinkTests : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly ActorProject _project = new();
     private readonly TempDir _other = new();
     private readonly TempDir _outside = new();
-    private readonly TempDir _state = new();
 
     public void Dispose()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        _dir.Dispose();
+        _project.Dispose();
         _other.Dispose();
         _outside.Dispose();
-        _state.Dispose();
     }
 
-    private Task<ProcessResult> In(string folder, string? actor, params string[] args)
-    {
-        var env = new Dictionary<string, string?> { ["DRYDOCK_STATE_HOME"] = _state.Path, ["DRYDOCK_ACTOR"] = actor, ["DRYDOCK_ACTOR_KEY"] = null, ["DRYDOCK_REDACTION_KEY"] = null, ["DRYDOCK_REGISTRY"] = null };
-        return DrydockProcess.Run(folder, args, env, timeout: TimeSpan.FromSeconds(120), cancellationToken: TestContext.Current.CancellationToken);
-    }
+    private Task<ProcessResult> In(string folder, string? actor, params string[] args) => _project.In(folder, actor, args);
 
-    private static void Ok(ProcessResult result) => Assert.True(result.Exit == 0, result.ToString());
+    private static void Ok(ProcessResult result) => ActorProject.Ok(result);
 
     private static void Refused(ProcessResult result, params string[] expected)
     {
@@ -39,22 +32,22 @@ public sealed class AccessControlLinkTests : IDisposable
         foreach (var text in expected) Assert.Contains(text, result.Stderr, StringComparison.Ordinal);
     }
 
-    private string KeyFile => Path.Combine(_dir.Path, ".drydock", "keys", "api-keys.json");
+    private string KeyFile => Path.Combine(_project.Dir.Path, ".drydock", "keys", "api-keys.json");
 
     // The protected project P (access required, admin root) with one administrator key, and its key id.
     private async Task<string> Protected()
     {
-        Ok(await In(_dir.Path, null, "init"));
-        Ok(await In(_dir.Path, null, "actor", "bootstrap", "root", "--expires", "30d", "--reason", "first admin"));
-        await File.AppendAllTextAsync(Path.Combine(_dir.Path, "drydock.yaml"), "\naccess: required\n", TestContext.Current.CancellationToken);
-        var created = await In(_dir.Path, "root", "keys", "create", "--name", "ops", "--admin");
+        Ok(await In(_project.Dir.Path, null, "init"));
+        Ok(await In(_project.Dir.Path, null, "actor", "bootstrap", "root", "--expires", "30d", "--reason", "first admin"));
+        await File.AppendAllTextAsync(Path.Combine(_project.Dir.Path, "drydock.yaml"), "\naccess: required\n", TestContext.Current.CancellationToken);
+        var created = await In(_project.Dir.Path, "root", "keys", "create", "--name", "ops", "--admin");
         Ok(created);
         return created.Stdout.Trim().Split('_')[1];
     }
 
     private long Refusals(string like)
     {
-        using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir.Path, ".drydock", "registry.db")};Mode=ReadOnly;Pooling=False");
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_project.Dir.Path, ".drydock", "registry.db")};Mode=ReadOnly;Pooling=False");
         db.Open();
         using var query = db.CreateCommand();
         query.CommandText = "SELECT count(*) FROM access_decisions WHERE decision = 'refused' AND reason LIKE @r";
@@ -70,7 +63,7 @@ public sealed class AccessControlLinkTests : IDisposable
 
         // A bare folder whose .drydock/keys is a link to P's keys folder: no drydock.yaml, no registry of its own.
         Directory.CreateDirectory(Path.Combine(_outside.Path, ".drydock"));
-        Directory.CreateSymbolicLink(Path.Combine(_outside.Path, ".drydock", "keys"), Path.Combine(_dir.Path, ".drydock", "keys"));
+        Directory.CreateSymbolicLink(Path.Combine(_outside.Path, ".drydock", "keys"), Path.Combine(_project.Dir.Path, ".drydock", "keys"));
         Refused(await In(_outside.Path, null, "keys", "create", "--name", "mine", "--admin"), "no actor was given");
         Refused(await In(_outside.Path, null, "keys", "revoke", "ddk_" + keyId), "no actor was given");
         Refused(await In(_outside.Path, null, "keys", "rotate", keyId), "no actor was given");
@@ -82,7 +75,7 @@ public sealed class AccessControlLinkTests : IDisposable
         Ok(await In(_other.Path, null, "actor", "bootstrap", "me", "--expires", "30d", "--reason", "mine"));
         await File.AppendAllTextAsync(Path.Combine(_other.Path, "drydock.yaml"), "\naccess: required\n", TestContext.Current.CancellationToken);
         Directory.Delete(Path.Combine(_other.Path, ".drydock", "keys"), recursive: true);
-        Directory.CreateSymbolicLink(Path.Combine(_other.Path, ".drydock", "keys"), Path.Combine(_dir.Path, ".drydock", "keys"));
+        Directory.CreateSymbolicLink(Path.Combine(_other.Path, ".drydock", "keys"), Path.Combine(_project.Dir.Path, ".drydock", "keys"));
         Refused(await In(_other.Path, "me", "keys", "create", "--name", "mine", "--admin"), "actor 'me'");
         Refused(await In(_other.Path, "me", "keys", "revoke", keyId), "actor 'me'");
 
@@ -90,7 +83,7 @@ public sealed class AccessControlLinkTests : IDisposable
         // 'access: required' does not switch it off.
         var third = Path.Combine(_outside.Path, "third");
         Directory.CreateDirectory(third);
-        Directory.CreateSymbolicLink(Path.Combine(third, ".drydock"), Path.Combine(_dir.Path, ".drydock"));
+        Directory.CreateSymbolicLink(Path.Combine(third, ".drydock"), Path.Combine(_project.Dir.Path, ".drydock"));
         Refused(await In(third, null, "keys", "create", "--name", "mine", "--admin"), "the registry has actors");
         Refused(await In(third, "root", "keys", "revoke", keyId), "the registry has actors");
 
@@ -103,7 +96,7 @@ public sealed class AccessControlLinkTests : IDisposable
         Assert.Equal(5L, Refusals("%no actor was given%"));
         Assert.Equal(2L, Refusals("%actor 'me'%"));
         Assert.Equal(2L, Refusals("%the registry has actors%"));
-        var list = await In(_dir.Path, "root", "keys", "list");
+        var list = await In(_project.Dir.Path, "root", "keys", "list");
         Ok(list);
         Assert.Contains("active", list.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("mine", list.Stdout, StringComparison.Ordinal);
@@ -117,7 +110,7 @@ public sealed class AccessControlLinkTests : IDisposable
         var copy = Path.Combine(_other.Path, ".drydock", "keys");
         if (Directory.Exists(copy)) Directory.Delete(copy, recursive: true);
         Directory.CreateDirectory(copy);
-        foreach (var file in Directory.GetFiles(Path.Combine(_dir.Path, ".drydock", "keys"), "api-keys.*")) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        foreach (var file in Directory.GetFiles(Path.Combine(_project.Dir.Path, ".drydock", "keys"), "api-keys.*")) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
         Refused(await In(_other.Path, null, "keys", "revoke", keyId), "another project's key store");
         Refused(await In(_other.Path, null, "keys", "list"), "another project's key store");
     }

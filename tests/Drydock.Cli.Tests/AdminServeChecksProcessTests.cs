@@ -17,8 +17,7 @@ namespace Drydock.Cli.Tests;
 /// </summary>
 public sealed class AdminServeChecksProcessTests : IAsyncLifetime
 {
-    private readonly TempDir _dir = new();
-    private readonly TempDir _state = new();
+    private readonly ActorProject _project = new();
     private FakeUpstream _upstream = null!;
     private RunningDrydock? _gateway;
     private string _url = null!;
@@ -28,26 +27,23 @@ public sealed class AdminServeChecksProcessTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _upstream = await FakeUpstream.StartAsync();
-        (_first, _second) = await RevertChecksProcessTests.DeployTwoVersions(_dir.Path, (actor, args) => As(actor, args));
+        (_first, _second) = await RevertChecksProcessTests.DeployTwoVersions(_project.Dir.Path, (actor, args) => As(actor, args));
     }
 
     public async ValueTask DisposeAsync()
     {
         _gateway?.Dispose();
         await _upstream.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        _dir.Dispose();
-        _state.Dispose();
+        _project.Dispose();
     }
 
-    private string Registry => Path.Combine(_dir.Path, ".drydock", "registry.db");
+    private string Registry => _project.Registry;
 
-    private Dictionary<string, string?> Env(string? actor) => new() { ["DRYDOCK_STATE_HOME"] = _state.Path, ["DRYDOCK_ACTOR"] = actor, ["DRYDOCK_ACTOR_KEY"] = null, ["DRYDOCK_REDACTION_KEY"] = null, ["DRYDOCK_REGISTRY"] = null };
+    private Dictionary<string, string?> Env(string? actor) => _project.Env(actor);
 
-    private Task<ProcessResult> As(string? actor, params string[] args) =>
-        DrydockProcess.Run(_dir.Path, args, Env(actor), timeout: TimeSpan.FromSeconds(120), cancellationToken: TestContext.Current.CancellationToken);
+    private Task<ProcessResult> As(string? actor, params string[] args) => _project.As(actor, args);
 
-    private static void Ok(ProcessResult result) => Assert.True(result.Exit == 0, result.ToString());
+    private static void Ok(ProcessResult result) => ActorProject.Ok(result);
 
     private async Task<string> AdminKey(string name, string? actor)
     {
@@ -59,7 +55,7 @@ public sealed class AdminServeChecksProcessTests : IAsyncLifetime
     private async Task Serve(string? actor)
     {
         _url = $"http://127.0.0.1:{DrydockProcess.FreePort()}";
-        _gateway = DrydockProcess.Start(_dir.Path, ["serve", "--upstream", _upstream.BaseUrl, "--listen", _url], Env(actor));
+        _gateway = DrydockProcess.Start(_project.Dir.Path, ["serve", "--upstream", _upstream.BaseUrl, "--listen", _url], Env(actor));
         await _gateway.WaitUntilListening(new Uri(_url + "/healthz"));
     }
 
@@ -96,7 +92,7 @@ public sealed class AdminServeChecksProcessTests : IAsyncLifetime
     public async Task RevertAndEnable_AtTheAdminApi_HoldTheKeyToSeparationOfDuties_AsTheCliDoes()
     {
         Ok(await As(null, "actor", "bootstrap", "root", "--expires", "30d", "--reason", "first admin"));
-        await File.AppendAllTextAsync(Path.Combine(_dir.Path, "drydock.yaml"), "access: required\n", TestContext.Current.CancellationToken);
+        await File.AppendAllTextAsync(Path.Combine(_project.Dir.Path, "drydock.yaml"), "access: required\n", TestContext.Current.CancellationToken);
         Ok(await As("root", "actor", "create", "alice", "--role", "incident-responder", "--expires", "30d", "--reason", "on call"));
         Ok(await As("root", "actor", "create", "bob", "--role", "incident-responder", "--expires", "30d", "--reason", "on call"));
         var alice = await AdminKey("alice", "root");
@@ -129,7 +125,7 @@ public sealed class AdminServeChecksProcessTests : IAsyncLifetime
     {
         var ops = await AdminKey("ops", null);
         await Serve(null);
-        var index = Path.Combine(_dir.Path, ".drydock", "tripwire", _first + ".idx");
+        var index = Path.Combine(_project.Dir.Path, ".drydock", "tripwire", _first + ".idx");
         File.Delete(index);
         Refused(await Post(ops, "/admin/contain", """{"model":"support","revert":true}"""), HttpStatusCode.Conflict, "tripwire_index", "revert refused", $"recorded for {_first}", "is missing");
         var (model, enabled, notes, refusals) = Now();
@@ -138,7 +134,7 @@ public sealed class AdminServeChecksProcessTests : IAsyncLifetime
 
         // The kill switch needs no index; serving the version again does.
         Ok(await Post(ops, "/admin/contain", """{"model":"support"}"""));
-        var served = Path.Combine(_dir.Path, ".drydock", "tripwire", _second + ".idx");
+        var served = Path.Combine(_project.Dir.Path, ".drydock", "tripwire", _second + ".idx");
         var bytes = await File.ReadAllBytesAsync(served, TestContext.Current.CancellationToken);
         bytes[^1] ^= 1;
         await File.WriteAllBytesAsync(served, bytes, TestContext.Current.CancellationToken);

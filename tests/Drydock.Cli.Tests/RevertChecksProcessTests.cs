@@ -15,27 +15,17 @@ namespace Drydock.Cli.Tests;
 /// </summary>
 public sealed class RevertChecksProcessTests : IDisposable
 {
-    private readonly TempDir _dir = new();
-    private readonly TempDir _state = new();
+    private readonly ActorProject _project = new();
     private string _first = null!;
     private string _second = null!;
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        _dir.Dispose();
-        _state.Dispose();
-    }
+    public void Dispose() => _project.Dispose();
 
-    private string Registry => Path.Combine(_dir.Path, ".drydock", "registry.db");
+    private string Registry => _project.Registry;
 
-    private Task<ProcessResult> As(string? actor, params string[] args)
-    {
-        var env = new Dictionary<string, string?> { ["DRYDOCK_STATE_HOME"] = _state.Path, ["DRYDOCK_ACTOR"] = actor, ["DRYDOCK_ACTOR_KEY"] = null, ["DRYDOCK_REDACTION_KEY"] = null, ["DRYDOCK_REGISTRY"] = null };
-        return DrydockProcess.Run(_dir.Path, args, env, timeout: TimeSpan.FromSeconds(120), cancellationToken: TestContext.Current.CancellationToken);
-    }
+    private Task<ProcessResult> As(string? actor, params string[] args) => _project.As(actor, args);
 
-    private static void Ok(ProcessResult result) => Assert.True(result.Exit == 0, result.ToString());
+    private static void Ok(ProcessResult result) => ActorProject.Ok(result);
 
     private static void Refused(ProcessResult result, params string[] expected)
     {
@@ -45,7 +35,7 @@ public sealed class RevertChecksProcessTests : IDisposable
 
     private static string Sha(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
 
-    private async Task Deployed() => (_first, _second) = await DeployTwoVersions(_dir.Path, (actor, args) => As(actor, args));
+    private async Task Deployed() => (_first, _second) = await DeployTwoVersions(_project.Dir.Path, (actor, args) => As(actor, args));
 
     // A project whose gateway tier blocks regurgitation; two approved versions trained on one dataset: the first
     // registered by alice, the second by erin; 'support' deployed with the first, then the second (each index built).
@@ -101,7 +91,7 @@ public sealed class RevertChecksProcessTests : IDisposable
     {
         await Deployed();
         Ok(await As(null, "actor", "bootstrap", "root", "--expires", "30d", "--reason", "first admin"));
-        await File.AppendAllTextAsync(Path.Combine(_dir.Path, "drydock.yaml"), "access: required\n", TestContext.Current.CancellationToken);
+        await File.AppendAllTextAsync(Path.Combine(_project.Dir.Path, "drydock.yaml"), "access: required\n", TestContext.Current.CancellationToken);
         Ok(await As("root", "actor", "create", "alice", "--role", "incident-responder", "--role", "release-manager", "--expires", "30d", "--reason", "on call"));
         Ok(await As("root", "actor", "create", "bob", "--role", "incident-responder", "--expires", "30d", "--reason", "on call"));
 
@@ -130,7 +120,7 @@ public sealed class RevertChecksProcessTests : IDisposable
     public async Task ARevert_NeedsTheTripwireIndexOfTheVersionItRevertsTo_AsDeployBuiltIt()
     {
         await Deployed();
-        var index = Path.Combine(_dir.Path, ".drydock", "tripwire", _first + ".idx");
+        var index = Path.Combine(_project.Dir.Path, ".drydock", "tripwire", _first + ".idx");
         var good = await File.ReadAllBytesAsync(index, TestContext.Current.CancellationToken);
 
         File.Delete(index);
@@ -149,7 +139,7 @@ public sealed class RevertChecksProcessTests : IDisposable
         using (var registry = ProvenanceRegistry.Open(Registry))
         {
             recorded = registry.TripwireIndex(_first)!;
-            registry.RecordTripwireIndex(_first, "support", "tripwire/" + _second + ".idx", Sha(Path.Combine(_dir.Path, ".drydock", "tripwire", _second + ".idx")), recorded.Records, recorded.Datasets, "all", "mallory");
+            registry.RecordTripwireIndex(_first, "support", "tripwire/" + _second + ".idx", Sha(Path.Combine(_project.Dir.Path, ".drydock", "tripwire", _second + ".idx")), recorded.Records, recorded.Datasets, "all", "mallory");
         }
 
         SqliteConnection.ClearAllPools();
