@@ -124,7 +124,8 @@ internal static partial class SecretRules
             ["api: key-de2e5738713a818d8962058765a6ca7c"], ["key-value pairs", "monkey-0123456789abcdef0123456789abcdef"], minEntropy: 3.0, reveal: 4);
         yield return Secret("DD-SEC-035", "jwt", "JSON Web Token", Jwt(), ["eyJ"],
             ["Authorization: Bearer eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAiMTAyOTM4NDc1NiIsICJuYW1lIjogIk9sYSBOb3JkbWFubiIsICJpYXQiOiAxNzE2MjM5MDIyfQ.88ad3DNBYjvsedonuSsddfrfifiUziXnFAAoeelK9mq"], ["eyJhbGciOi is how a JWT starts", "eyJub3QiOiJqd3QifQ.eyJhIjoxfQ.c2lnbmF0dXJlc2lnbmF0dXJl"],
-            severity: Severity.High, windowAfter: 12000, confidence: 0.9, validator: (v, _, _) => Checksums.JwtHeader(v) ? 0.9 : 0);
+            severity: Severity.High, windowAfter: 12000, confidence: 0.9, validator: (v, _, _) => Checksums.JwtHeader(v) ? 0.9 : 0,
+            extendEnd: JwtEnd);
         yield return Secret("DD-SEC-036", "private-key-rsa", "PEM RSA private key", PemKey("RSA "), ["-----BEGIN RSA PRIVATE KEY-----"],
             ["-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4R\nt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB5"],
             ["-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PUBLIC KEY-----", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nand the rest is yours to fill in"],
@@ -417,8 +418,27 @@ internal static partial class SecretRules
     [GeneratedRegex("(?<![A-Za-z0-9\\-])key-[0-9a-f]{32}(?![A-Za-z0-9])")]
     private static partial Regex MailgunKey();
 
-    [GeneratedRegex("(?<![A-Za-z0-9_\\-])eyJ[A-Za-z0-9_\\-]{8,2000}\\.eyJ[A-Za-z0-9_\\-]{8,8000}\\.[A-Za-z0-9_\\-]{0,2000}(?![A-Za-z0-9_\\-])")]
+    // header.payload. then the signature, or a payload of 8,000 characters or more, which may run past the rule's
+    // window: JwtEnd carries the finding over the rest of the token, however long. Atomic groups: a segment is read once.
+    [GeneratedRegex("(?<![A-Za-z0-9_\\-])eyJ(?>[A-Za-z0-9_\\-]{8,2000})\\.eyJ(?:(?>[A-Za-z0-9_\\-]{8,8000})\\.|[A-Za-z0-9_\\-]{8000})")]
     private static partial Regex Jwt();
+
+    // The end of a token: the rest of the payload where the match stopped inside it, then the signature (which may be
+    // empty, or longer than any bound). One pass over the token, no pattern.
+    private static int JwtEnd(string text, int start, int end)
+    {
+        static bool Base64Url(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-';
+        var at = end;
+        if (text[end - 1] != '.')
+        {
+            while (at < text.Length && Base64Url(text[at])) at++;
+            if (at >= text.Length || text[at] != '.') return at;
+            at++;
+        }
+
+        while (at < text.Length && Base64Url(text[at])) at++;
+        return at;
+    }
 
     // A key block whose END line never came (an answer cut off at its token limit): the BEGIN line, optional headers
     // (Proc-Type:, DEK-Info:, Version:) and a blank line, then every following line that is base64 alone, the first one
