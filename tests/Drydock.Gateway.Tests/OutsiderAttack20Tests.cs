@@ -63,10 +63,10 @@ public sealed class OutsiderAttack20Tests : IAsyncLifetime
     }
 
     // A JWT of about 7,500 characters (an identity token with many group claims), its signature random.
-    private static (string Jwt, string Signature) LongJwt()
+    private static (string Jwt, string Signature) LongJwt(int count = 640)
     {
         static string Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        var groups = string.Join(",", Enumerable.Range(0, 640).Select(i => $"\"g{i:D5}\""));
+        var groups = string.Join(",", Enumerable.Range(0, count).Select(i => $"\"g{i:D5}\""));
         var signature = Url(RandomNumberGenerator.GetBytes(32));
         var jwt = Url(Encoding.UTF8.GetBytes("""{"alg":"HS256","typ":"JWT"}""")) + "." + Url(Encoding.UTF8.GetBytes("{\"sub\":\"1029384756\",\"groups\":[" + groups + "]}")) + "." + signature;
         return (jwt, signature);
@@ -94,6 +94,19 @@ public sealed class OutsiderAttack20Tests : IAsyncLifetime
         else Assert.Contains(GuardedAnswer.BlockedNotice, seen, StringComparison.Ordinal);
         Assert.DoesNotContain(signature, wholeBody + body, StringComparison.Ordinal);
         Assert.DoesNotContain(signature, await _gateway.AuditLogAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("internal")]
+    [InlineData("public")]
+    public async Task AJwtLongerThanTheLongestHeldValue_NeverLeavesAStreamInPart(string tier)
+    {
+        var (jwt, signature) = LongJwt(2_400);
+        Assert.True(jwt.Length > 26_000, "the token is longer than a stream guard holds");
+        var (status, body, seen) = await _gateway.SendAsync(tier, ScriptedGateway.Streamed($"Authorization: Bearer {jwt} is the token.", 50), streamed: true);
+        Assert.Equal(200, status);
+        for (var at = 0; at + 40 <= jwt.Length; at += 40) Assert.False(seen.Contains(jwt.Substring(at, 40), StringComparison.Ordinal), $"part of the token reached the client at {at}");
+        Assert.DoesNotContain(signature, body + await _gateway.AuditLogAsync(), StringComparison.Ordinal);
     }
 
     // Each ASCII character as the tag character that stands for it (U+E0000 + the character).
