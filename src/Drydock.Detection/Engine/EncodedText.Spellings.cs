@@ -14,6 +14,7 @@ namespace Drydock.Detection.Engine;
 /// stretch of at least two groups with at most <see cref="MaxMixedLength"/> characters, both a letter and a digit and
 /// at least <see cref="MinSpaced"/> characters is read joined, and reported where the joined text holds a value a rule
 /// finds (the rules' own edges tell which stretch is the value).</item>
+/// <item><c>tags</c>: Unicode tag characters (U+E0020–U+E007E), each read as the ASCII character it stands for.</item>
 /// <item><c>markdown</c>: a word of letters and digits with emphasis markers inside it (<c>*</c>, <c>~</c>, <c>`</c>,
 /// <c>__</c>): <c>AKIA**GNSU**V3QB…</c>, read with the markers removed.</item>
 /// <item><c>percent</c>: a word with at least three percent escapes (<c>%41%4B%49%41…</c>), read unescaped when the
@@ -31,6 +32,34 @@ internal static partial class EncodedText
         Grouped(text, ref runs);
         MixedGroups(text, ref runs);
         Words(text, ref runs);
+        Tags(text, ref runs);
+    }
+
+    // Unicode tag characters (U+E0020–U+E007E, two UTF-16 units each) stand for the ASCII character 0xE0000 below them
+    // ("ASCII smuggling"): a run of at least six is read as that ASCII text.
+    private static void Tags(string text, ref List<Run>? runs)
+    {
+        if (!text.Contains('\uDB40', StringComparison.Ordinal)) return;
+        static bool IsTag(string t, int i) => i + 1 < t.Length && t[i] == '\uDB40' && t[i + 1] is >= '\uDC20' and <= '\uDC7E';
+        var i = 0;
+        while (i < text.Length)
+        {
+            if (!IsTag(text, i))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            var decoded = new StringBuilder();
+            while (IsTag(text, i) && i - start < MaxRunLength)
+            {
+                decoded.Append((char)(text[i + 1] - 0xDC00));
+                i += 2;
+            }
+
+            if (decoded.Length >= 6) (runs ??= []).Add(new Run(start, i, "tags", decoded.ToString()));
+        }
     }
 
     private static bool IsGroupSeparator(char c) => c is ' ' or '-' or '.' or '_' or ',' or '/' or '\n';

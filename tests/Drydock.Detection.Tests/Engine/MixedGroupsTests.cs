@@ -39,6 +39,18 @@ public sealed class MixedGroupsTests
     public void OrdinaryTextWithCapitalsAndNumbers_ReportsNothing(string text) =>
         Assert.DoesNotContain(s_detector.Scan(text), f => f.Category is Categories.Secret or Categories.Pii);
 
+    // Tag characters (U+E0020–U+E007E) that spell a key: read as the ASCII they stand for, reported on the whole run.
+    [Fact]
+    public void AKeyInUnicodeTagCharacters_IsAnAwsKeyFinding()
+    {
+        var tags = string.Concat("AKIAQ3EGRL5TFZ6XW7NB".Select(c => char.ConvertFromUtf32(0xE0000 + c)));
+        var text = "key " + tags + " ok";
+        var finding = Assert.Single(s_detector.Scan(text), f => f.Type == "aws-access-key-id");
+        Assert.Equal("tags", finding.Encoding);
+        Assert.Equal((4, 4 + tags.Length), (finding.Start, finding.End));
+        Assert.DoesNotContain(s_detector.Scan("hello " + string.Concat("hello world".Select(c => char.ConvertFromUtf32(0xE0000 + c)))), f => f.Category is Categories.Secret or Categories.Pii);
+    }
+
     [Fact]
     public void ALongTextOfMixedGroups_IsReadWithinTheBound()
     {
