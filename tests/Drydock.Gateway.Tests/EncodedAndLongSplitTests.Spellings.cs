@@ -3,8 +3,8 @@ using System.Text.Json.Nodes;
 namespace Drydock.Gateway.Tests;
 
 /// <summary>
-/// Other spellings of a credential passed the output guard: groups of four, markdown emphasis inside the key, comma
-/// separated, one character a line, percent-encoded. The running gateway, whole and streamed, on a redact tier and a
+/// Other spellings of a credential passed the output guard: groups of four, markdown emphasis inside the key, comma,
+/// semicolon or bar separated, groups of mixed length, one character a line, percent-encoded. The running gateway, whole and streamed, on a redact tier and a
 /// block tier: no spelling of the key reaches the client or the request log.
 /// </summary>
 public sealed partial class EncodedAndLongSplitTests
@@ -14,6 +14,9 @@ public sealed partial class EncodedAndLongSplitTests
         "groups" => string.Join(' ', value.Chunk(4).Select(c => new string(c))),
         "markdown" => value[..4] + "**" + value[4..8] + "**" + value[8..],
         "commas" => string.Join(',', value.ToCharArray()),
+        "semicolons" => string.Join(';', value.ToCharArray()),
+        "bars" => string.Join('|', value.ToCharArray()),
+        "mixed-groups" => value[..4] + " " + value[4..10] + " " + value[10..],
         "lines" => string.Join('\n', value.ToCharArray()),
         "percent" => string.Concat(value.Select(c => "%" + ((int)c).ToString("X2", System.Globalization.CultureInfo.InvariantCulture))),
         _ => throw new ArgumentException(spelling),
@@ -23,6 +26,7 @@ public sealed partial class EncodedAndLongSplitTests
     {
         { "groups", false }, { "groups", true }, { "markdown", false }, { "markdown", true }, { "commas", false }, { "commas", true },
         { "lines", false }, { "lines", true }, { "percent", false }, { "percent", true },
+        { "semicolons", false }, { "semicolons", true }, { "bars", false }, { "bars", true }, { "mixed-groups", false }, { "mixed-groups", true },
     };
 
     [Theory]

@@ -166,6 +166,8 @@ public sealed class Detector
             foreach (var f in inner)
             {
                 if (found is not null && found.FindIndex(first, g => g.RuleId == f.RuleId) >= 0) continue;
+                // Overlapping grouped stretches (2024 AKIA Q3EGRL … and AKIA Q3EGRL …) that find the same rule: one finding.
+                if (run.Encoding == "grouped" && found is not null && found.Exists(g => g.RuleId == f.RuleId && g.Encoding == "grouped" && g.Start < run.End && g.End > run.Start)) continue;
                 var encoding = f.Encoding is null ? run.Encoding : run.Encoding + "+" + f.Encoding;
                 (found ??= []).Add(f with
                 {

@@ -9,6 +9,12 @@ namespace Drydock.Detection.Engine;
 /// one repeated separator (space, hyphen, dot, underscore, comma, slash or line break), at least three groups and
 /// <see cref="MinSpaced"/> characters, each group with an upper-case letter or a digit, the whole with both a letter
 /// and a digit: <c>AKIA GNSU V3QB WQSD XU6S</c>.</item>
+/// <item><c>grouped</c> in groups of mixed length: consecutive groups of two to <see cref="MaxMixedGroup"/> letters and
+/// digits separated by single spaces, each holding a digit or written in capitals (<c>AKIA Q3EGRL 5TFZ6XW7NB</c>): every
+/// stretch of at least two groups with at most <see cref="MaxMixedLength"/> characters, both a letter and a digit and
+/// at least <see cref="MinSpaced"/> characters is read joined, and reported where the joined text holds a value a rule
+/// finds (the rules' own edges tell which stretch is the value).</item>
+/// <item><c>tags</c>: Unicode tag characters (U+E0020–U+E007E), each read as the ASCII character it stands for.</item>
 /// <item><c>markdown</c>: a word of letters and digits with emphasis markers inside it (<c>*</c>, <c>~</c>, <c>`</c>,
 /// <c>__</c>): <c>AKIA**GNSU**V3QB…</c>, read with the markers removed.</item>
 /// <item><c>percent</c>: a word with at least three percent escapes (<c>%41%4B%49%41…</c>), read unescaped when the
@@ -24,7 +30,36 @@ internal static partial class EncodedText
     private static void Spellings(string text, ref List<Run>? runs)
     {
         Grouped(text, ref runs);
+        MixedGroups(text, ref runs);
         Words(text, ref runs);
+        Tags(text, ref runs);
+    }
+
+    // Unicode tag characters (U+E0020–U+E007E, two UTF-16 units each) stand for the ASCII character 0xE0000 below them
+    // ("ASCII smuggling"): a run of at least six is read as that ASCII text.
+    private static void Tags(string text, ref List<Run>? runs)
+    {
+        if (!text.Contains('\uDB40', StringComparison.Ordinal)) return;
+        static bool IsTag(string t, int i) => i + 1 < t.Length && t[i] == '\uDB40' && t[i + 1] is >= '\uDC20' and <= '\uDC7E';
+        var i = 0;
+        while (i < text.Length)
+        {
+            if (!IsTag(text, i))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            var decoded = new StringBuilder();
+            while (IsTag(text, i) && i - start < MaxRunLength)
+            {
+                decoded.Append((char)(text[i + 1] - 0xDC00));
+                i += 2;
+            }
+
+            if (decoded.Length >= 6) (runs ??= []).Add(new Run(start, i, "tags", decoded.ToString()));
+        }
     }
 
     private static bool IsGroupSeparator(char c) => c is ' ' or '-' or '.' or '_' or ',' or '/' or '\n';
@@ -107,6 +142,82 @@ internal static partial class EncodedText
             if (runs?.Exists(r => r.Start <= start && r.End >= end) == true) continue;
             if (value.Length >= MinSpaced && value.Any(char.IsAsciiLetter) && value.Any(char.IsAsciiDigit)) (runs ??= []).Add(new Run(start, end, "grouped", value));
         }
+    }
+
+    // The longest group of a mixed-length grouped run, and the most characters (groups joined) of one stretch read.
+    private const int MaxMixedGroup = 12;
+    private const int MaxMixedLength = 64;
+
+    // The most groups of one stretch, and the most stretches read in one text (a bound on the work for a text made of
+    // such groups; a value is rarely written in more than six groups of mixed lengths).
+    private const int MaxMixedGroups = 6;
+    private const int MaxMixedRuns = 2_048;
+
+    // A group of a mixed-length run: a digit, or capitals and digits only (AKIA, Q3EGRL); Card, with and Q3egrl's
+    // lower-case-only neighbours are words of the text.
+    private static bool MixedGroup(string text, int at, int length)
+    {
+        var digit = false;
+        var lower = false;
+        foreach (var c in text.AsSpan(at, length))
+        {
+            digit |= char.IsAsciiDigit(c);
+            lower |= char.IsAsciiLetterLower(c);
+        }
+
+        return length is >= 2 and <= MaxMixedGroup && (digit || !lower);
+    }
+
+    // Space-separated groups of mixed lengths: each sequence of such groups is read in every stretch of two groups or
+    // more up to MaxMixedLength characters (a few dozen stretches at most per sequence, each a short text for the rules).
+    // A stretch the equal-length reading (Grouped) or another reading already decodes is not read twice.
+    private static void MixedGroups(string text, ref List<Run>? runs)
+    {
+        var groups = new List<(int Start, int Length)>();
+        var prior = runs?.Count ?? 0;
+        var i = 0;
+        while (i <= text.Length)
+        {
+            var length = i < text.Length ? AlphanumericLength(text, i) : 0;
+            var edge = i == 0 || !char.IsAsciiLetterOrDigit(text[i - 1]);
+            if (length > 0 && edge && MixedGroup(text, i, length) && (i + length == text.Length || !IsJoined(text[i + length])))
+            {
+                if (groups.Count > 0 && groups[^1].Start + groups[^1].Length + 1 != i) Stretches(text, groups, prior, ref runs);
+                groups.Add((i, length));
+                i += length;
+                if (i < text.Length && text[i] == ' ') i++;
+                continue;
+            }
+
+            Stretches(text, groups, prior, ref runs);
+            i += Math.Max(length, 1);
+        }
+    }
+
+    // Characters that join a group to a longer token (a path, an email, a decimal): such a group is not one of a spaced value.
+    private static bool IsJoined(char c) => c is not (' ' or '\n' or '\r' or '\t' or ',' or '.' or ';' or ':' or ')' or '"' or '\'');
+
+    private static void Stretches(string text, List<(int Start, int Length)> groups, int prior, ref List<Run>? runs)
+    {
+        for (var a = 0; a + 1 < groups.Count; a++)
+        {
+            var joined = new StringBuilder(groups[a].Length, MaxMixedLength);
+            joined.Append(text, groups[a].Start, groups[a].Length);
+            for (var b = a + 1; b < groups.Count && b - a < MaxMixedGroups && joined.Length + groups[b].Length <= MaxMixedLength; b++)
+            {
+                joined.Append(text, groups[b].Start, groups[b].Length);
+                if (joined.Length < MinSpaced) continue;
+                var start = groups[a].Start;
+                var end = groups[b].Start + groups[b].Length;
+                var value = joined.ToString();
+                if (!value.Any(char.IsAsciiLetter) || !value.Any(char.IsAsciiDigit)) continue;
+                if (runs is not null && runs.FindIndex(0, prior, r => r.Start <= start && r.End >= end) >= 0) continue;
+                if (runs is not null && runs.Count - prior >= MaxMixedRuns) break;
+                (runs ??= []).Add(new Run(start, end, "grouped", value));
+            }
+        }
+
+        groups.Clear();
     }
 
     // Words (runs without white space) holding emphasis markers between letters or digits, or percent escapes.

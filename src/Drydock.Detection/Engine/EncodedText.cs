@@ -7,7 +7,7 @@ namespace Drydock.Detection.Engine;
 /// Values written in an encoding the patterns do not read: base64 (standard and URL-safe alphabets, at least
 /// <see cref="MinBase64"/> characters), hex (an even number of at least <see cref="MinHexDigits"/> digits, written
 /// together, after <c>0x</c>, or as byte pairs separated by single spaces or colons) and single characters separated
-/// by one repeated separator (space, hyphen, dot, underscore, comma or line break; at least <see cref="MinSpaced"/>
+/// by one repeated separator (space, hyphen, dot, underscore, comma, semicolon, vertical bar, colon or line break; at least <see cref="MinSpaced"/>
 /// characters: <c>A K I A …</c>, <c>j-o-h-n-@-…</c>, one character a line), and the other spellings of
 /// <see cref="Spellings"/> (groups of letters and digits, markdown emphasis inside a value, percent-encoding). Each run is decoded, and the decoded text is judged by the secret and
 /// personal-data rules (then decoded once more, to <see cref="MaxDepth"/> levels); a finding there is reported on the
@@ -173,7 +173,7 @@ internal static partial class EncodedText
             for (var k = 0; k < 3; k++)
             {
                 var s = text[p + k];
-                if (s is ' ' or '-' or '.' or '_' or ',' or '\n' && text[p + k + 2] == s && text[p + k + 4] == s && text[p + k + 1] != s && text[p + k + 3] != s && !char.IsWhiteSpace(text[p + k + 1]) && !char.IsWhiteSpace(text[p + k + 3]))
+                if (IsCharSeparator(s) && text[p + k + 2] == s && text[p + k + 4] == s && text[p + k + 1] != s && text[p + k + 3] != s && !char.IsWhiteSpace(text[p + k + 1]) && !char.IsWhiteSpace(text[p + k + 3]))
                 {
                     var end = Spaced(text, p + k + 1, s, done, ref runs);
                     if (end > done) done = end;
@@ -223,6 +223,9 @@ internal static partial class EncodedText
         if (Hex(text.AsSpan(first, end - first), s) is { } decoded) (runs ??= []).Add(new Run(first, end, "hex", decoded));
         return end;
     }
+
+    // What separates single characters of a spaced run (A K I A …, A;K;I;A;…, A|K|I|A|…, A:K:I:A:…).
+    private static bool IsCharSeparator(char c) => c is ' ' or '-' or '.' or '_' or ',' or '\n' or ';' or '|' or ':';
 
     private static bool IsPair(string text, int i) => i >= 0 && i + 1 < text.Length && char.IsAsciiHexDigit(text[i]) && char.IsAsciiHexDigit(text[i + 1]);
 
@@ -334,7 +337,7 @@ internal static partial class EncodedText
         {
             // Single characters: separators at every other position.
             var pos = n - back;
-            if (pos >= 1 && text[pos] is ' ' or '-' or '.' or '_' or ',' or '\n' && text[pos - 1] != text[pos] && !char.IsWhiteSpace(text[pos - 1]))
+            if (pos >= 1 && IsCharSeparator(text[pos]) && text[pos - 1] != text[pos] && !char.IsWhiteSpace(text[pos - 1]))
             {
                 var s = text[pos];
                 var count = 1;

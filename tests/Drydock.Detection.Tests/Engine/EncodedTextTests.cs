@@ -32,6 +32,10 @@ public class EncodedTextTests
         { Spaced(Key, '-'), "aws-access-key-id", "spaced" },
         { Spaced(Key, '.'), "aws-access-key-id", "spaced" },
         { Spaced(Key, '_'), "aws-access-key-id", "spaced" },
+        { Spaced(Key, ';'), "aws-access-key-id", "spaced" },
+        { Spaced(Key, '|'), "aws-access-key-id", "spaced" },
+        { Spaced(Key, ':'), "aws-access-key-id", "spaced" },
+        { Spaced(Email, ';'), "email", "spaced" },
         { Spaced(Email, ' '), "email", "spaced" },
         { Base64(Hex(Key)), "aws-access-key-id", "base64+hex" },
     };
@@ -76,6 +80,8 @@ public class EncodedTextTests
     [InlineData("fingerprint 43:51:43:a1:b5:fc:8b:b7:0a:3a:a9:b1:0f:66:73:a8")]
     [InlineData("S P E C I A L - O F F E R today only, and a-b-c-d-e-f-g-h-i-j-k-l-m in order")]
     [InlineData("the word internationalization and supercalifragilisticexpialidocious")]
+    [InlineData("flags a;b;c;d;e;f;g;h;i;j;k;l;m and css color:red; margin:0; padding:0; border:0; font:inherit;")]
+    [InlineData("votes y|n|y|n|y|n|y|n|y|n|y|n|y, ratios 1:2:3:4:5:6:7:8:9:1:2:3 and a path C:\\x;D:\\y;E:\\z")]
     [InlineData("base64 of a greeting: SGVsbG8sIHdvcmxkISBIb3cgYXJlIHlvdT8=")]
     public void Scan_EncodedLookingDistractor_ReportsNothing(string text) =>
         Assert.DoesNotContain(s_detector.Scan(text), f => f.Category is Categories.Secret or Categories.Pii);
