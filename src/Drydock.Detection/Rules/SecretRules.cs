@@ -10,11 +10,14 @@ namespace Drydock.Detection.Rules;
 /// </summary>
 internal static partial class SecretRules
 {
+    // placeholders: false for rules whose validator weighs the whole body (a PEM block, a base64-encoded one): a
+    // placeholder word such as "fake" turns up by chance in about one random key body of 16,000 characters in sixty,
+    // and a real key must not be passed for it; PemBody and Base64PemBody refuse the placeholder bodies themselves.
     private static Rule Secret(string id, string type, string description, Regex pattern, string[] keywords, string[] examples,
         string[]? counterExamples = null, Severity severity = Severity.Critical, bool caseSensitive = true, int reveal = 0,
         int windowBefore = 8, int windowAfter = 256, double confidence = 0.95, CandidateValidator? validator = null,
         double? minEntropy = null, int priority = 10, string[]? context = null, bool requiresContext = false, bool? inLongToken = null,
-        Func<string, int, int, int>? extendEnd = null) => new()
+        Func<string, int, int, int>? extendEnd = null, bool placeholders = true) => new()
     {
         Id = id,
         Category = Categories.Secret,
@@ -30,7 +33,7 @@ internal static partial class SecretRules
         Confidence = confidence,
         Validator = validator,
         MinEntropy = minEntropy,
-        RejectPlaceholders = true,
+        RejectPlaceholders = placeholders,
         RevealPrefix = reveal,
         Priority = priority,
         ContextWords = context ?? [],
@@ -129,20 +132,20 @@ internal static partial class SecretRules
         yield return Secret("DD-SEC-036", "private-key-rsa", "PEM RSA private key", PemKey("RSA "), ["-----BEGIN RSA PRIVATE KEY-----"],
             ["-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4R\nt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB5"],
             ["-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PUBLIC KEY-----", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nand the rest is yours to fill in"],
-            windowAfter: 16400, extendEnd: OpenPemBodyEnd, reveal: 0, validator: PemBody, inLongToken: false);
+            windowAfter: 16400, extendEnd: OpenPemBodyEnd, placeholders: false, reveal: 0, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-037", "private-key-ec", "PEM EC private key", PemKey("EC "), ["-----BEGIN EC PRIVATE KEY-----"],
             ["-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END EC PRIVATE KEY-----"], ["-----BEGIN EC PRIVATE KEY----- (redacted)"],
-            windowAfter: 16400, extendEnd: OpenPemBodyEnd, validator: PemBody, inLongToken: false);
+            windowAfter: 16400, extendEnd: OpenPemBodyEnd, placeholders: false, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-038", "private-key-openssh", "OpenSSH private key", PemKey("OPENSSH "), ["-----BEGIN OPENSSH PRIVATE KEY-----"],
             ["-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END OPENSSH PRIVATE KEY-----"], ["-----BEGIN OPENSSH PRIVATE KEY-----\n<key>\n-----END OPENSSH PRIVATE KEY-----"],
-            windowAfter: 16400, extendEnd: OpenPemBodyEnd, validator: PemBody, inLongToken: false);
+            windowAfter: 16400, extendEnd: OpenPemBodyEnd, placeholders: false, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-039", "private-key-pgp", "PGP private key block", PgpKey(), ["-----BEGIN PGP PRIVATE KEY BLOCK-----"],
             ["-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBFiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END PGP PRIVATE KEY BLOCK-----"], ["-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQENBF\n-----END PGP PUBLIC KEY BLOCK-----"],
-            windowAfter: 16400, extendEnd: OpenPemBodyEnd, validator: PemBody, inLongToken: false);
+            windowAfter: 16400, extendEnd: OpenPemBodyEnd, placeholders: false, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-040", "private-key", "PEM PKCS#8, DSA or encrypted private key", PemKeyGeneric(),
             ["-----BEGIN PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----", "-----BEGIN DSA PRIVATE KEY-----"],
             ["-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END PRIVATE KEY-----"], ["-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"],
-            windowAfter: 16400, extendEnd: OpenPemBodyEnd, validator: PemBody, inLongToken: false);
+            windowAfter: 16400, extendEnd: OpenPemBodyEnd, placeholders: false, validator: PemBody, inLongToken: false);
         yield return Secret("DD-SEC-041", "database-url-password", "Database or broker URL with an inline password", DatabaseUrl(),
             ["://"],
             ["DATABASE_URL=postgres://app:z26DXO4O33i7rl@db.internal.acme.io:5432/app", "mongodb+srv://svc:z26DXO4O33i7rl@cluster0.mongo.net/prod", "mongodb://svc:k3v@9Lp2!x@cluster0.mongo.net/prod"],
@@ -215,7 +218,7 @@ internal static partial class SecretRules
         yield return Secret("DD-SEC-069", "private-key-base64", "Base64-encoded PEM private key", PemBase64(), ["LS0tLS1CRUdJTi"],
             ["PRIVATE_KEY_B64=" + Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAiEll0j5KUDYOMyZX++/cHwalSXm1jVYQiDIgsmLmxQobcMoW4Rt6f3IWUVihA+mb1oH9InzHcdOezPgLfCxYV7fCXwOUyrk6q8WrziE/2LN9xmHvkbB53xGODK5Pe0IvZIpB4u96Uby0bs/AapjzaHTnQ4XhvH7ObEA+LorFDkqfB8csWnakYDciuZhiIZ8tc5NAzJC2\n-----END RSA PRIVATE KEY-----\n"))],
             ["LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJJakFOQmdrcWhraUc5dzBCQVFFRkFBT0NBUThBTUlJQkNnS0NBUUVBCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K"],
-            windowAfter: 22000, validator: Base64PemBody);
+            windowAfter: 22000, validator: Base64PemBody, placeholders: false);
         yield return Secret("DD-SEC-070", "google-oauth-access-token", "Google OAuth 2.0 access token", GoogleOAuthAccessToken(), ["ya29."],
             ["access_token: 'ya29.a0ZWzwDFrlGXl_z1BVXBt7wRkl8OZfIa2AUk7z7gTqBu4wweocv81k2lsNaWQrZzhB4GZqT8hqt0pmpsLw'"], ["ya29.short"], severity: Severity.High, reveal: 5, minEntropy: 3.5);
         yield return Secret("DD-SEC-071", "newrelic-license-key", "New Relic ingest license key", NewRelicLicenseKey(), ["NRAL"],

@@ -38,6 +38,21 @@ public sealed class LongOpenKeyBodyTests
         Assert.True(finding.Excerpt.Length < 200, "the excerpt stays short");
     }
 
+    // A random body holds a placeholder word ("FaKe", "insert") by chance: about one body of 16,000 base64 characters in
+    // sixty. Such a key was passed as a documentation placeholder, with or without its END line.
+    [Theory]
+    [InlineData(1_700, "FaKe", true)]
+    [InlineData(1_700, "insert", false)]
+    [InlineData(40_000, "fake", false)]
+    public void AKeyBodyHoldingAPlaceholderWordByChance_IsStillAKey(int length, string word, bool withEnd)
+    {
+        var base64 = Base64(length);
+        base64 = base64[..(length / 2)] + word + base64[(length / 2 + word.Length)..];
+        var key = $"-----BEGIN RSA PRIVATE KEY-----\n{string.Join('\n', base64.Chunk(64).Select(c => new string(c)))}" + (withEnd ? "\n-----END RSA PRIVATE KEY-----" : "");
+        var finding = Assert.Single(s_detector.Scan("Here it is:\n" + key), f => f.Category == Categories.Secret);
+        Assert.Equal(("Here it is:\n".Length, "Here it is:\n".Length + key.Length), (finding.Start, finding.End));
+    }
+
     [Fact]
     public void AKeyWithItsEndLine_EndsAtTheEndLine_AndTextAfterItIsLeftAlone()
     {
