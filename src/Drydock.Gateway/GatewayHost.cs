@@ -32,6 +32,12 @@ public sealed record GatewayServices(ApiKeyStore Keys, Detector Detector)
     /// <summary>The semantic injection stage, required when a tier sets <c>semantic-injection</c>; null for none.</summary>
     public Detection.Analyzers.IInjectionJudge? InjectionJudge { get; init; }
 
+    /// <summary>
+    /// Opens a connection of its own to the registry, for the gateway's writer of the hourly signal summaries
+    /// (<c>monitor.publish-seconds</c>); null: the gateway writes none.
+    /// </summary>
+    public Func<ProvenanceRegistry>? OpenRegistry { get; init; }
+
     /// <summary>The clock bearer tokens are checked against (the system's unless given).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }
@@ -63,6 +69,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private readonly ExtractionMonitor _monitor;
     private readonly RequestAuditLog? _audit;
     private readonly SignalRecorder? _signals;
+    private readonly SignalPublisher? _publisher;
     private readonly ILogger _log;
     private readonly UpstreamClient _upstream;
     private readonly Identity.BearerTokens? _tokens;
@@ -101,6 +108,11 @@ public sealed partial class GatewayHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
         _app = builder.Build();
         _log = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Drydock.Gateway");
+        if (_signals is not null && services.OpenRegistry is not null && options.Monitor.PublishSeconds > 0)
+        {
+            _publisher = new SignalPublisher(_signals, options.AuditFolder!, options.Monitor, services.OpenRegistry, _log, services.Time);
+        }
+
         _app.MapGet("/healthz", (RequestDelegate)(context => context.Response.WriteAsync("ok")));
         _app.MapGet("/readyz", (RequestDelegate)Ready);
         _app.MapGet("/metrics", (RequestDelegate)(context =>
@@ -163,6 +175,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         _upstream.Dispose();
         _tokens?.Dispose();
         _audit?.Dispose();
+        _publisher?.Dispose();
         _signals?.Dispose();
         RefusedKeys.Flush();
         _operations.Dispose();

@@ -111,7 +111,7 @@ internal static class GatewayCommands
                 return ExitCodes.UsageOrInput;
             }
 
-            var services = new GatewayServices(keys, detector) { State = state, Operations = operations, Logs = logs, InjectionJudge = judge };
+            var services = new GatewayServices(keys, detector) { State = state, Operations = operations, Logs = logs, InjectionJudge = judge, OpenRegistry = context.OpenRegistry };
             await using var host = await GatewayHost.StartAsync(options, services, parse.GetValue(listen)!, cancellationToken).ConfigureAwait(false);
             await stderr.WriteLineAsync($"drydock serve: listening on {string.Join(", ", host.Urls.ToArray())}, upstream {upstreamUri}, tiers {string.Join(", ", options.Tiers.Keys.ToArray())}, state {(parse.GetValue(redis) is null ? "in process" : "redis")}, registry {context.RegistryLocation}").ConfigureAwait(false);
             try

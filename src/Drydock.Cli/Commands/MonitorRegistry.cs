@@ -17,14 +17,10 @@ internal static class MonitorRegistry
     /// Writes the summaries of the hours from the newest already published (less one, for rows the gateway flushed late)
     /// or, the first time, from the start of the default baseline; the hours written replace what the registry held for them.
     /// </summary>
-    public static (int Summaries, long FromHour, int Skipped) Publish(ProjectContext context, MonitorSettings settings, string folder, DateTimeOffset now)
+    public static (int Summaries, long FromHour, int Deleted) Publish(ProjectContext context, MonitorSettings settings, string folder, DateTimeOffset now)
     {
         using var registry = context.OpenRegistry();
-        var oldest = Floor(now.AddHours(-settings.WindowHours).AddDays(-settings.BaselineDays).ToUnixTimeSeconds());
-        var fromHour = registry.LatestSignalSummaryHour() is { } latest ? Math.Max(oldest, latest - Hour) : oldest;
-        var (summaries, skipped) = SignalSummaries.Hourly(folder, fromHour);
-        registry.ReplaceSignalSummaries(fromHour, summaries.Select(s => (s.Hour, s.Alias, s.Tier, s.Key, s.Row)));
-        return (summaries.Count, fromHour, skipped.Count);
+        return SignalSummaries.Publish(registry, settings, folder, now);
     }
 
     /// <summary>The report over the registry's summaries; the periods are rounded down to the hour (a summary is an hour).</summary>
@@ -40,16 +36,54 @@ internal static class MonitorRegistry
         var rows = registry.SignalSummaries(from, to).Select((s, i) => (source, (long)i + 1, s.Summary)).ToList();
         if (rows.Count == 0)
         {
-            throw new ArgumentException($"the registry ({registry.Database.Display}) holds no signal summaries from {DriftMonitor.Time(DateTimeOffset.FromUnixTimeSeconds(from))} to {DriftMonitor.Time(DateTimeOffset.FromUnixTimeSeconds(to))}: run 'drydock monitor --watch --publish' beside the gateway to write them");
+            throw new ArgumentException($"the registry ({registry.Database.Display}) holds no signal summaries from {DriftMonitor.Time(DateTimeOffset.FromUnixTimeSeconds(from))} to {DriftMonitor.Time(DateTimeOffset.FromUnixTimeSeconds(to))}: a gateway with this registry writes them every monitor.publish-seconds (or run 'drydock monitor --watch --publish' beside it)");
         }
 
         var report = DriftMonitor.Compare(rows, window, baseline, settings);
         if (registry.LatestSignalSummaryHour() is { } latest && latest + (2 * Hour) < window.To.ToUnixTimeSeconds())
         {
-            report = WithNote(report, $"the newest signal summary in the registry is of {DriftMonitor.Time(DateTimeOffset.FromUnixTimeSeconds(latest))}: is 'drydock monitor --watch --publish' running beside the gateway?");
+            report = WithNote(report, $"the newest signal summary in the registry is of {DriftMonitor.Time(DateTimeOffset.FromUnixTimeSeconds(latest))}: is the gateway running and writing them (monitor.publish-seconds), or 'drydock monitor --watch --publish' beside it?");
         }
 
         return report;
+    }
+
+    /// <summary>
+    /// The registry's open incidents and deployments for the page of <c>drydock monitor --html</c> (the panels the
+    /// gateway's <c>/admin/dashboard</c> has, rendered by the same code); a registry that cannot be read is said on the
+    /// page in their place and on stderr, never shown as empty tables.
+    /// </summary>
+    public static DashboardPanels Panels(ProjectContext context, TextWriter stderr)
+    {
+        try
+        {
+            using var registry = context.OpenRegistry();
+            return DashboardPanels.From(registry.Incidents(), registry.Deployments());
+        }
+        catch (Exception e) when (e is Provenance.Registry.RegistryException or System.Data.Common.DbException or InvalidOperationException or IOException)
+        {
+            stderr.WriteLine($"drydock monitor: the registry could not be read for the incidents and deployments panels: {e.Message}");
+            return DashboardPanels.Unavailable("the registry could not be read: incidents and deployments are not shown (see the command's error output)");
+        }
+    }
+
+    /// <summary>
+    /// The watch's window over the summaries: the same length, ending at the start of the next hour, so the hour under
+    /// way (its summary grows until the hour ends) is compared rather than cut off by the rounding down.
+    /// </summary>
+    public static MonitorPeriod WithCurrentHour(MonitorPeriod window)
+    {
+        var to = Floor(window.To.AddHours(1));
+        return new MonitorPeriod(to - (window.To - window.From), to);
+    }
+
+    /// <summary>Where a watch over the registry keeps its alerts log and state: the project's <c>.drydock/monitor/</c> (owner-only).</summary>
+    public static string AlertsFolder(ProjectContext context)
+    {
+        var folder = Path.Combine(context.Root ?? Directory.GetCurrentDirectory(), ProjectContext.StateFolderName, "monitor");
+        Directory.CreateDirectory(folder);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return folder;
     }
 
     private static MonitorReport WithNote(MonitorReport report, string note) => new()

@@ -14,6 +14,12 @@ public sealed record MonitorSettings
     /// <summary>Seconds between writes of the signal log (off the request path).</summary>
     public int FlushSeconds { get; init; } = 10;
 
+    /// <summary>The gateway: seconds between its writes of the hourly signal summaries to the registry (0: it writes none).</summary>
+    public int PublishSeconds { get; init; } = 300;
+
+    /// <summary>The writer of the registry's signal summaries deletes those of hours older than this many days.</summary>
+    public int SummaryRetentionDays { get; init; } = 400;
+
     /// <summary>The window compared: the last this many hours.</summary>
     public int WindowHours { get; init; } = 24;
 
@@ -72,6 +78,8 @@ public sealed record MonitorSettings
     public static MapShape Shape { get; } = ConfigShape.Map(
         ("bucket-seconds", ConfigShape.Integer(1, 3600)),
         ("flush-seconds", ConfigShape.Integer(1, 3600)),
+        ("publish-seconds", ConfigShape.Integer(0, 86400)),
+        ("summary-retention-days", ConfigShape.Integer(1, 3660)),
         ("window-hours", ConfigShape.Integer(1, 24 * 366)),
         ("baseline-days", ConfigShape.Integer(1, 366)),
         ("min-baseline-requests", ConfigShape.Integer(1)),
@@ -105,8 +113,17 @@ public sealed record MonitorSettings
         }
 
         if (webhook is not null && monitor.Has("webhook-env")) throw monitor.Error("webhook-env", "give webhook or webhook-env, not both");
+        var retention = monitor.Integer("summary-retention-days") ?? d.SummaryRetentionDays;
+        var compared = (monitor.Integer("window-hours") ?? d.WindowHours) + (24L * (monitor.Integer("baseline-days") ?? d.BaselineDays));
+        if (retention * 24L < compared)
+        {
+            throw monitor.Error(monitor.Has("summary-retention-days") ? "summary-retention-days" : "baseline-days", $"the registry's summaries would be deleted before the default periods ({compared} h: window-hours + baseline-days) are compared: keep summary-retention-days at least {(compared + 23) / 24}");
+        }
+
         return new MonitorSettings
         {
+            PublishSeconds = monitor.Integer("publish-seconds") ?? d.PublishSeconds,
+            SummaryRetentionDays = retention,
             Webhook = webhook,
             WebhookEnv = monitor.Text("webhook-env"),
             WebhookRetries = monitor.Integer("webhook-retries") ?? d.WebhookRetries,

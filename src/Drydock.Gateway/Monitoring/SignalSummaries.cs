@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Drydock.Provenance.Registry;
 
 namespace Drydock.Gateway.Monitoring;
 
@@ -18,6 +19,28 @@ public sealed record SignalSummary(long Hour, string Alias, string Tier, string 
 /// </summary>
 public static class SignalSummaries
 {
+    private const long Hour = 3600;
+
+    /// <summary>
+    /// Writes the summaries of the signal log in <paramref name="folder"/> to <paramref name="registry"/>: the hours from
+    /// the newest already stored less one (rows flushed late land in it) or, the first time, from the start of the
+    /// default baseline, replacing what the registry held for them in one transaction (so a writer that runs again
+    /// never counts an hour twice); then deletes the summaries of hours older than
+    /// <see cref="MonitorSettings.SummaryRetentionDays"/>.
+    /// </summary>
+    /// <returns>How many summaries were written, the first hour replaced (Unix seconds), and how many were deleted.</returns>
+    public static (int Summaries, long FromHour, int Deleted) Publish(ProvenanceRegistry registry, MonitorSettings settings, string folder, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(settings);
+        var oldest = now.AddHours(-settings.WindowHours).AddDays(-settings.BaselineDays).ToUnixTimeSeconds() / Hour * Hour;
+        var fromHour = registry.LatestSignalSummaryHour() is { } latest ? Math.Max(oldest, latest - Hour) : oldest;
+        var (summaries, _) = Hourly(folder, fromHour);
+        registry.ReplaceSignalSummaries(fromHour, summaries.Select(s => (s.Hour, s.Alias, s.Tier, s.Key, s.Row)));
+        var deleted = registry.DeleteSignalSummariesBefore(now.AddDays(-settings.SummaryRetentionDays).ToUnixTimeSeconds() / Hour * Hour);
+        return (summaries.Count, fromHour, deleted);
+    }
+
     /// <summary>Sums the rows of the signal log in <paramref name="folder"/> from <paramref name="fromHour"/> (Unix seconds, an hour's start) on, per hour × alias × tier × key; lines that cannot be read are returned as skipped.</summary>
     public static (IReadOnlyList<SignalSummary> Summaries, IReadOnlyList<SkippedLine> Skipped) Hourly(string folder, long fromHour)
     {

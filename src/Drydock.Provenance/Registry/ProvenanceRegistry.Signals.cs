@@ -30,6 +30,15 @@ public sealed partial class ProvenanceRegistry
         transaction.Commit();
     }
 
+    /// <summary>Deletes the summaries of the hours before <paramref name="hour"/> (Unix seconds): their retention is over. Returns how many.</summary>
+    public int DeleteSignalSummariesBefore(long hour)
+    {
+        using var transaction = Database.BeginWrite();
+        var deleted = Database.Execute("DELETE FROM signal_summaries WHERE hour < @h", transaction, ("h", hour));
+        transaction.Commit();
+        return deleted;
+    }
+
     /// <summary>The start of the newest hour summarised, or null when none is.</summary>
     public long? LatestSignalSummaryHour() =>
         Database.Scalar("SELECT MAX(hour) FROM signal_summaries", null) is { } v and not DBNull ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : null;
