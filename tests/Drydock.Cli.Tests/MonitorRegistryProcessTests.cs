@@ -90,7 +90,7 @@ public sealed class MonitorRegistryProcessTests : IDisposable
         Assert.DoesNotContain("Password", remote.Stdout + remote.Stderr, StringComparison.OrdinalIgnoreCase);
 
         // The table says where it read from only through its figures; bad combinations are refused.
-        var both = await DrydockProcess.Run(_elsewhere.Path, "monitor", "--from-registry", "--watch", "--registry", registry);
+        var both = await DrydockProcess.Run(_elsewhere.Path, "monitor", "--from-registry", "--folder", _elsewhere.Path, "--registry", registry);
         Assert.Equal(2, both.Exit);
         var publishAlone = await DrydockProcess.Run(_gateway.Path, "monitor", "--publish");
         Assert.Equal(2, publishAlone.Exit);

@@ -25,7 +25,7 @@ internal static class MonitorCommand
         var watch = new Option<bool>("--watch") { Description = "Keep comparing (the window moving with the clock) every --every; a signal that crosses its threshold raises an alert: the alerts log beside the request log, stderr, monitor.webhook, and with monitor.incidents an incident." };
         var every = new Option<string>("--every") { Description = "With --watch: time between checks (30s, 5m, 6h, 1d).", DefaultValueFactory = _ => "5m" };
         var checks = new Option<int>("--checks") { Description = "With --watch: stop after this many checks (0: run until stopped).", DefaultValueFactory = _ => 0 };
-        var fromRegistry = new Option<bool>("--from-registry") { Description = "Read the signals' hourly summaries from the registry's database (written by --watch --publish beside the gateway) instead of the local signal log; the periods are rounded down to the hour." };
+        var fromRegistry = new Option<bool>("--from-registry") { Description = "Read the signals' hourly summaries from the registry's database (written by the gateway, or by --watch --publish beside it) instead of the local signal log; the periods are rounded down to the hour. With --watch: alerts from them, on any machine that reaches the registry." };
         var publish = new Option<bool>("--publish") { Description = "With --watch: at each check, write the signal log's hourly summaries to the registry's database, for --from-registry on other machines." };
         foreach (var option in new Option[] { folder, from, to, baselineFrom, baselineTo, html, format, watch, every, checks, fromRegistry, publish }) command.Options.Add(option);
         ProjectContext.AddOptions(command);
@@ -36,7 +36,7 @@ internal static class MonitorCommand
             var settings = MonitorSettings.Read(context.File["monitor"]);
             var logFolder = parse.GetValue(folder) ?? GatewayCommands.RequestLogFolder;
             var registryRead = parse.GetValue(fromRegistry);
-            if (registryRead && (parse.GetValue(watch) || parse.GetValue(folder) is not null)) throw new ArgumentException("--from-registry reads the registry's summaries: --watch and --folder do not apply (run the watch beside the gateway's log)");
+            if (registryRead && (parse.GetValue(publish) || parse.GetValue(folder) is not null)) throw new ArgumentException("--from-registry reads the registry's summaries: --folder and --publish do not apply (they are the gateway's log)");
             if (parse.GetValue(publish) && !parse.GetValue(watch)) throw new ArgumentException("--publish goes with --watch (from cron: --watch --publish --checks 1)");
             if (!registryRead && !Directory.Exists(logFolder)) throw new ArgumentException($"no request log folder {logFolder} (--folder); the gateway writes its signals there");
             if (parse.GetValue(watch))
@@ -48,7 +48,7 @@ internal static class MonitorCommand
                 if (pinnedTo is null != pinnedFrom is null) throw new ArgumentException("--watch with a pinned baseline needs both --baseline-from and --baseline-to");
                 if (pinnedTo <= pinnedFrom) throw new ArgumentException("the baseline ends before it starts (--baseline-from, --baseline-to)");
                 var pinned = pinnedFrom is { } f && pinnedTo is { } t ? new MonitorPeriod(f, t) : null;
-                return MonitorWatch.RunAsync(context, settings, logFolder, Duration(parse.GetValue(every)!, "--every"), parse.GetValue(checks), pinned, parse.GetValue(publish), stdout, stderr, cancellationToken).GetAwaiter().GetResult();
+                return MonitorWatch.RunAsync(context, settings, logFolder, Duration(parse.GetValue(every)!, "--every"), parse.GetValue(checks), pinned, parse.GetValue(publish), stdout, stderr, cancellationToken, registryRead).GetAwaiter().GetResult();
             }
 
             var windowTo = Time(parse.GetValue(to), "--to") ?? DateTimeOffset.UtcNow;

@@ -16,10 +16,17 @@ namespace Drydock.Cli.Commands;
 /// </summary>
 internal static class MonitorWatch
 {
-    public static async Task<int> RunAsync(ProjectContext context, MonitorSettings settings, string folder, TimeSpan every, int checks, MonitorPeriod? pinnedBaseline, bool publish, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ProjectContext context, MonitorSettings settings, string folder, TimeSpan every, int checks, MonitorPeriod? pinnedBaseline, bool publish, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, bool fromRegistry = false)
     {
         var url = WebhookUrl(settings);
-        if (settings.Incidents || publish)
+        // From the registry (on a machine without the gateway's log), the alerts log and state are kept in the project's
+        // .drydock/monitor/, and the summaries are compared as --from-registry compares them.
+        var logFolder = folder;
+        if (fromRegistry) folder = MonitorRegistry.AlertsFolder(context);
+        Func<MonitorPeriod, MonitorPeriod, MonitorReport> compare = fromRegistry
+            ? (w, b) => MonitorRegistry.Compare(context, MonitorRegistry.WithCurrentHour(w), pinnedBaseline ?? MonitorRegistry.WithCurrentHour(b), settings)
+            : (w, b) => DriftMonitor.Compare(logFolder, w, b, settings);
+        if (settings.Incidents || publish || fromRegistry)
         {
             using var registry = context.OpenRegistry(); // a registry that cannot be opened fails now, not at the first alert
         }
@@ -31,7 +38,7 @@ internal static class MonitorWatch
 
         var crossing = MonitorAlertState.Read(folder); // what the last run had crossed: it does not alert again
         await using var webhook = url is null ? null : new AlertWebhook(url, settings.WebhookRetries, Log);
-        Log($"watching {folder} every {every.TotalSeconds:0} s{(webhook is null ? "" : $"; alerts to webhook {webhook.Host}")}{(settings.Incidents ? "; alerts open incidents" : "")}{(publish ? "; hourly summaries to the registry" : "")}");
+        Log($"watching {(fromRegistry ? "the registry's signal summaries" : folder)} every {every.TotalSeconds:0} s{(webhook is null ? "" : $"; alerts to webhook {webhook.Host}")}{(settings.Incidents ? "; alerts open incidents" : "")}{(publish ? "; hourly summaries to the registry" : "")}");
         var reported = new HashSet<(string, long)>();
         for (var n = 1; checks == 0 || n <= checks; n++)
         {
@@ -40,7 +47,7 @@ internal static class MonitorWatch
             {
                 try
                 {
-                    var (summaries, fromHour, _) = MonitorRegistry.Publish(context, settings, folder, now);
+                    var (summaries, fromHour, _) = MonitorRegistry.Publish(context, settings, logFolder, now);
                     Log($"check {n}: {summaries} hourly summaries from {DriftMonitor.Time(DateTimeOffset.FromUnixTimeSeconds(fromHour))} written to the registry");
                 }
                 catch (Exception e) when (e is Provenance.Registry.RegistryException or System.Data.Common.DbException or InvalidOperationException or IOException)
@@ -55,9 +62,8 @@ internal static class MonitorWatch
             {
                 Log($"check {n}: the pinned baseline overlaps the window ({DriftMonitor.Time(window.From)} – {DriftMonitor.Time(window.To)}); not compared");
             }
-            else
+            else if (Compared(n, now, window, baseline) is { } report)
             {
-                var report = DriftMonitor.Compare(folder, window, baseline, settings);
                 foreach (var s in report.Skipped.Where(s => reported.Add((s.File, s.Line)))) Log($"{s.File}:{s.Line}: {s.Reason}; line skipped");
                 var crossed = report.Results.Where(r => r.Status == "drift").ToList();
                 var fresh = crossed.Where(r => !crossing.Contains(r.Signal)).ToList();
@@ -83,6 +89,7 @@ internal static class MonitorWatch
                 crossing = crossingNow;
             }
 
+
             if (checks != 0 && n == checks) break;
             try
             {
@@ -95,6 +102,20 @@ internal static class MonitorWatch
         }
 
         return ExitCodes.Ok;
+
+        // A registry that held no summary at the first check is exit 2 (the wrong registry?); later, it is said at the check.
+        MonitorReport? Compared(int n, DateTimeOffset now, MonitorPeriod window, MonitorPeriod baseline)
+        {
+            try
+            {
+                return compare(window, baseline);
+            }
+            catch (ArgumentException e) when (fromRegistry && n > 1)
+            {
+                lock (stderr) stdout.WriteLine($"{DriftMonitor.Time(now)} check {n}: not compared: {e.Message}");
+                return null;
+            }
+        }
     }
 
     /// <summary>The webhook URL from <c>monitor.webhook</c> or the variable <c>monitor.webhook-env</c> names; an unset or bad variable is an error.</summary>
