@@ -68,9 +68,22 @@ public sealed class DashboardPanelsProcessTests : IDisposable
         Assert.DoesNotContain("url(", source, StringComparison.Ordinal);
         var served = Path.Combine(_dir.Path, "dashboard.html");
         await File.WriteAllTextAsync(served, source, TestContext.Current.CancellationToken);
+        await Panels(served, open, closing, tiny, large, [app, admin]);
 
+        // drydock monitor --html writes the same panels into its file (the same renderer).
+        var written = Path.Combine(_dir.Path, "report.html");
+        await Cli(0, "monitor", "--html", written);
+        await Panels(written, open, closing, tiny, large, [app, admin]);
+    }
+
+    private async Task Panels(string served, string open, string closing, string tiny, string large, string[] keys)
+    {
+        var source = await File.ReadAllTextAsync(served, TestContext.Current.CancellationToken);
+        Assert.DoesNotContain("<script", source, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotMatch(@"(src|href)\s*=", source);
+        Assert.DoesNotContain("url(", source, StringComparison.Ordinal);
         var chromium = HeadlessChromium.Find();
-        var log = Path.Combine(_dir.Path, "chromium.log");
+        var log = Path.Combine(_dir.Path, Path.GetFileNameWithoutExtension(served) + "-chromium.log");
         var dom = await HeadlessChromium.Run(chromium, [.. HeadlessChromium.Options(Path.Combine(_dir.Path, "profile")), "--enable-logging", "--log-level=0", $"--log-file={log}", "--dump-dom", new Uri(served).AbsoluteUri]);
         var browserLog = File.Exists(log) ? await File.ReadAllTextAsync(log, TestContext.Current.CancellationToken) : "";
         Assert.DoesNotContain("CONSOLE", browserLog, StringComparison.Ordinal);
@@ -88,7 +101,8 @@ public sealed class DashboardPanelsProcessTests : IDisposable
         Assert.Matches($@"<td>support</td><td>{tiny}</td><td>yes</td>", deployments);
 
         // No reason or note text, no key, anywhere on the page.
-        foreach (var secret in new[] { "SECRET-REASON-7731", "jane.doe@example.com", "NOTE-TEXT-4411", app, admin })
+        string[] secrets = ["SECRET-REASON-7731", "jane.doe@example.com", "NOTE-TEXT-4411", .. keys];
+        foreach (var secret in secrets)
         {
             Assert.DoesNotContain(secret, source, StringComparison.Ordinal);
         }

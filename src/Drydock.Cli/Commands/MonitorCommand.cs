@@ -63,7 +63,7 @@ internal static class MonitorCommand
                 : DriftMonitor.Compare(logFolder, new MonitorPeriod(windowFrom, windowTo), new MonitorPeriod(baseFrom, baseTo), settings);
             foreach (var s in report.Skipped) stderr.WriteLine($"drydock monitor: {s.File}:{s.Line}: {s.Reason}; line skipped");
             if (report.SkippedCount > report.Skipped.Count) stderr.WriteLine($"drydock monitor: {report.SkippedCount - report.Skipped.Count} more unreadable lines skipped");
-            if (parse.GetValue(html) is { } page) File.WriteAllText(page, MonitorPage.Render(report, "Drydock monitor"));
+            if (parse.GetValue(html) is { } page) File.WriteAllText(page, MonitorPage.Render(report, "Drydock monitor", MonitorRegistry.Panels(context, stderr)));
             if (parse.GetValue(format) == "json") JsonOutput.Write(stdout, w => MonitorJson.Write(w, report));
             else Table(stdout, report);
             return report.Alert ? ExitCodes.Findings : ExitCodes.Ok;
