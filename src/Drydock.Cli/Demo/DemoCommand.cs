@@ -26,6 +26,7 @@ internal static partial class DemoCommand
         var python = new Option<string?>("--python") { Description = "The Python with PyTorch for the reference trainer (default: $DRYDOCK_PYTHON, else /usr/bin/python3)." };
         var serve = new Option<bool>("--serve") { Description = "Afterwards, approve the hardened model, serve it (serve-model) behind the gateway as 'support' on http://127.0.0.1:8080/v1 with a new key, until Ctrl-C." };
         foreach (var option in new Option[] { workdir, seeds, fresh, python, serve }) command.Options.Add(option);
+        command.Subcommands.Add(MonitorStep(stdout, stderr));
         command.SetAction(async (parse, cancellationToken) =>
         {
             var root = ProjectGuard.RealPath(parse.GetValue(workdir)!);
@@ -37,11 +38,13 @@ internal static partial class DemoCommand
                 Directory.SetCurrentDirectory(root);
                 var demo = new DemoRun(stdout, Path.Combine(root, "demo.log"), parse.GetValue(python), cancellationToken);
                 var rows = await demo.RunAsync(parse.GetValue(seeds) is { Length: > 0 } s ? s : [7]).ConfigureAwait(false);
+                // After the gate: the shipped model behind the gateway, a day of traffic in seconds, drydock monitor over it.
+                var monitored = rows[^1].HardenedShip && await demo.MonitorHardenedAsync(rows[^1].Seed).ConfigureAwait(false);
                 var report = Path.Combine(root, "report.html");
                 AtomicFile.Write(report, Encoding.UTF8.GetBytes(DemoReport.Html(rows, demo.Story)));
                 await stdout.WriteLineAsync($"\nReport: {report}\nEvery command and its output: {demo.LogPath}").ConfigureAwait(false);
                 if (parse.GetValue(serve)) await demo.ServeAsync(rows[^1].Hardened, rows[^1].Seed).ConfigureAwait(false);
-                return rows.All(r => r.RushedShip == false && r.HardenedShip == true) ? ExitCodes.Ok : ExitCodes.Findings;
+                return monitored && rows.All(r => r.RushedShip == false && r.HardenedShip == true) ? ExitCodes.Ok : ExitCodes.Findings;
             }
             catch (DemoException e)
             {
@@ -129,7 +132,7 @@ internal static partial class DemoCommand
     /// <summary>What was measured on one model.</summary>
     internal sealed record Figures(string ModelId, double ExposureMax, int CanariesExtracted, int Canaries, double MembershipAuc, double PiiLeakRate, double HeldOutLoss, double TokensPerSecond, string Method);
 
-    private sealed class DemoRun(TextWriter stdout, string logPath, string? python, CancellationToken cancellation)
+    private sealed partial class DemoRun(TextWriter stdout, string logPath, string? python, CancellationToken cancellation)
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly Lock _logLock = new();
