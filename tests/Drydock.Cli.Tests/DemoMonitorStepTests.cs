@@ -43,4 +43,15 @@ public sealed class DemoMonitorStepTests : IDisposable
         Assert.Equal(2, own.Exit);
         Assert.Contains("already has a monitor: section", own.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task MonitorStep_AModelServerThatDoesNotAnswer_IsAnErrorNotAQuietMonitor()
+    {
+        Assert.Equal(0, (await DrydockProcess.Run(_dir.Path, "init")).Exit);
+
+        // Nothing listens on port 9: every answer is a 502, and a monitor over failed requests says nothing about traffic.
+        var step = await DrydockProcess.Run(_dir.Path, ["demo", "monitor", "--upstream", "http://127.0.0.1:9/v1", "--model", "tiny"], timeout: TimeSpan.FromMinutes(3), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(step.Exit == 2, step.ToString());
+        Assert.Contains("answered 0 of 200 ordinary questions", step.Stderr, StringComparison.Ordinal);
+    }
 }

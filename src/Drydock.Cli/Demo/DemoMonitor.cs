@@ -106,7 +106,12 @@ internal static partial class DemoCommand
                     var random = new Random(11);
                     await Traffic(http, url, model, app, 10, _ => Ordinary(random)).ConfigureAwait(false); // warm-up, in no period
                     await Task.Delay(1100, _cancellation).ConfigureAwait(false);
-                    day = await Period(() => Traffic(http, url, model, app, 200, _ => Ordinary(random))).ConfigureAwait(false);
+                    day = await Period(async () =>
+                    {
+                        // A monitor over answers that all failed would compare error rates, not traffic: the step needs a model that answers.
+                        var answered = await Traffic(http, url, model, app, 200, _ => Ordinary(random)).ConfigureAwait(false);
+                        if (answered < 180) throw new DemoException($"the model behind the gateway answered {answered} of 200 ordinary questions (upstream {upstream}, model {model}; see {LogPath})");
+                    }).ConfigureAwait(false);
                     quiet = await Period(() => Traffic(http, url, model, app, 100, _ => Ordinary(random))).ConfigureAwait(false);
                     burst = await Period(async () =>
                     {
@@ -187,15 +192,19 @@ internal static partial class DemoCommand
             return (from, to);
         }
 
-        private async Task Traffic(HttpClient http, string url, string model, string key, int count, Func<int, string> prompt)
+        // The number of requests answered 2xx.
+        private async Task<int> Traffic(HttpClient http, string url, string model, string key, int count, Func<int, string> prompt)
         {
+            var answered = 0;
             await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = _cancellation }, async (i, cancellationToken) =>
             {
                 var body = new JsonObject { ["model"] = model, ["max_tokens"] = 16, ["temperature"] = 0, ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt(i) }) };
                 using var request = new HttpRequestMessage(HttpMethod.Post, url + "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
                 using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false); // 429s for the throttled scraper are part of the story
+                if (response.IsSuccessStatusCode) Interlocked.Increment(ref answered);
             }).ConfigureAwait(false);
+            return answered;
         }
 
         private static string Ordinary(Random random) => string.Format(CultureInfo.InvariantCulture, s_ordinary[random.Next(s_ordinary.Length)], random.Next(100, 99999));
