@@ -501,8 +501,9 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
             var invisible = cp >= 0x10000 ? MatchText.IsIgnorable(cp) : char.IsSurrogate((char)cp) ? cp == 0xDB40 : MatchText.IsIgnorable(cp) || cp == 0xFFFD;
 
             // A Cyrillic or Greek look-alike letter reads as its Latin letter (the detector folds it): "-----BЕGIN" with a
-            // Cyrillic Е opens a key block, and "АКІА…" is a run of credential characters.
-            if (cp < 0x10000 && LookAlikes.IsLookAlike((char)cp)) cp = LookAlikes.Latin((char)cp);
+            // Cyrillic Е opens a key block, and "АКІА…" is a run of credential characters; so is a digit look-alike or a
+            // digit of another script inside a value ("AKIAЗ…", "AKIA୩…").
+            if (cp is >= 0x80 and < 0x10000) cp = LookAlikes.IsLookAlike((char)cp) ? LookAlikes.Latin((char)cp) : LookAlikes.Digit((char)cp) ?? cp;
             var credential = invisible || (cp < 0x80 && (char.IsAsciiLetterOrDigit((char)cp) || cp is '-' or '_' or '.' or '+' or '/' or '=' or '~' or '%' or ':' or '@'));
             units.Add((i, invisible, credential));
             if (cp >= 0x10000)
