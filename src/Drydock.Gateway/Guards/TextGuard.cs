@@ -169,8 +169,19 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
         var found = Scan(match, canaries);
         if (match.MarkedLatin) Union(found, Scan(MatchText.Of(text, stripMarks: true), canaries));
         if (match.Changed && MatchText.InvisibleAsSpace(text) is { } spaced) Union(found, Scan(MatchText.Of(spaced), canaries));
-        if (TagText.Decoded(text) is { } tags) Union(found, Scan(MatchText.Of(tags), canaries).ConvertAll(f => TagText.WholePairs(text, f)));
+        if (EncodedText.TagsRead(text) is { } tags) Union(found, Scan(MatchText.Of(tags), canaries).ConvertAll(f => WholePairs(text, f)));
         return found;
+    }
+
+    // The finding on whole characters of text: a span that starts or ends inside a surrogate pair (a tag character read
+    // as its ASCII character and a zero-width space) takes all of it.
+    private static Finding WholePairs(string text, Finding finding)
+    {
+        var start = finding.Start;
+        var end = finding.End;
+        if (start > 0 && start < text.Length && char.IsLowSurrogate(text[start]) && char.IsHighSurrogate(text[start - 1])) start--;
+        if (end > 0 && end < text.Length && char.IsLowSurrogate(text[end]) && char.IsHighSurrogate(text[end - 1])) end++;
+        return start == finding.Start && end == finding.End ? finding : finding with { Start = start, End = end };
     }
 
     private static void Union(List<Finding> found, List<Finding> more)
