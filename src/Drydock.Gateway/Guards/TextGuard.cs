@@ -517,17 +517,24 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
             if (cp is >= 0x80 and < 0x10000) cp = LookAlikes.IsLookAlike((char)cp) ? LookAlikes.Latin((char)cp) : LookAlikes.Digit((char)cp) ?? cp;
             var credential = invisible || (cp < 0x80 && (char.IsAsciiLetterOrDigit((char)cp) || cp is '-' or '_' or '.' or '+' or '/' or '=' or '~' or '%' or ':' or '@'));
             units.Add((i, invisible, credential));
-            if (cp >= 0x10000)
+
+            // An invisible character is removed for matching, and so from the decoded text: "-----BEG\u200BIN" opens a key
+            // block as "-----BEGIN" does.
+            if (!invisible)
             {
-                decoded.Append(char.ConvertFromUtf32(cp));
+                if (cp >= 0x10000)
+                {
+                    decoded.Append(char.ConvertFromUtf32(cp));
+                    unitAt.Add(units.Count - 1);
+                }
+                else
+                {
+                    decoded.Append((char)cp);
+                }
+
                 unitAt.Add(units.Count - 1);
             }
-            else
-            {
-                decoded.Append((char)cp);
-            }
 
-            unitAt.Add(units.Count - 1);
             i += width;
         }
 
