@@ -94,6 +94,9 @@ internal static class LookAlikes
     public static string Fold(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+
+        // ASCII text has nothing to fold: one vectorised pass (the candidate set, with the digits of every script, is large).
+        if (!text.AsSpan().ContainsAnyExceptInRange('\0', '\u007F')) return text;
         var first = text.AsSpan().IndexOfAny(s_candidates);
         if (first < 0) return text;
         char[]? folded = null;
