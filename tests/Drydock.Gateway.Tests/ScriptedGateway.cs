@@ -1,11 +1,14 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Drydock.Detection.Analyzers;
 using Drydock.Detection.Engine;
 using Drydock.Detection.Rules;
 using Drydock.Gateway.Audit;
 using Drydock.Gateway.Keys;
+using Drydock.Gateway.Operations;
 using Drydock.Gateway.Payload;
+using Drydock.Provenance.Registry;
 using Drydock.Tests.Shared;
 
 namespace Drydock.Gateway.Tests;
@@ -22,14 +25,18 @@ public sealed class ScriptedGateway : IAsyncDisposable
     private FakeUpstream _upstream = null!;
     private GatewayHost _gateway = null!;
     private ApiKeyStore _keys = null!;
+    private ProvenanceRegistry? _registry;
     private int _keyCount;
 
     private ScriptedGateway()
     {
     }
 
-    /// <summary>Starts the upstream and the gateway (hold-back window of 64 characters, redacted request log).</summary>
-    public static async Task<ScriptedGateway> StartAsync()
+    /// <summary>
+    /// Starts the upstream and the gateway (hold-back window of 64 characters, redacted request log); with
+    /// <paramref name="canary"/>, that code is a registered canary (the tripwire blocks an answer holding it).
+    /// </summary>
+    public static async Task<ScriptedGateway> StartAsync(string? canary = null)
     {
         var started = new ScriptedGateway();
         started._upstream = await FakeUpstream.StartAsync();
@@ -39,7 +46,16 @@ public sealed class ScriptedGateway : IAsyncDisposable
             Upstream = new Uri(started._upstream.BaseUrl), StreamWindow = 64, UpstreamTimeout = TimeSpan.FromSeconds(30),
             AuditFolder = Path.Combine(started._dir.Path, "requests"), AuditText = AuditText.Redacted,
         };
-        started._gateway = await GatewayHost.StartAsync(options, new GatewayServices(started._keys, s_detector), "http://127.0.0.1:0");
+        var services = new GatewayServices(started._keys, s_detector);
+        if (canary is not null)
+        {
+            var location = Path.Combine(started._dir.Path, "registry.db");
+            started._registry = ProvenanceRegistry.Open(location);
+            started._registry.RegisterCanary("tickets", CanaryAnalyzer.Hash(canary), null, "alice");
+            services = services with { Operations = new GatewayOperations(ProvenanceRegistry.Open(location), options.Aliases, new ApprovalPolicy([], "confidential"), TimeSpan.FromSeconds(30)) };
+        }
+
+        started._gateway = await GatewayHost.StartAsync(options, services, "http://127.0.0.1:0");
         return started;
     }
 
@@ -128,6 +144,7 @@ public sealed class ScriptedGateway : IAsyncDisposable
         _http.Dispose();
         await _gateway.DisposeAsync();
         await _upstream.DisposeAsync();
+        _registry?.Dispose();
         _dir.Dispose();
     }
 }

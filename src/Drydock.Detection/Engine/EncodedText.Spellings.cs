@@ -14,7 +14,8 @@ namespace Drydock.Detection.Engine;
 /// stretch of at least two groups with at most <see cref="MaxMixedLength"/> characters, both a letter and a digit and
 /// at least <see cref="MinSpaced"/> characters is read joined, and reported where the joined text holds a value a rule
 /// finds (the rules' own edges tell which stretch is the value).</item>
-/// <item><c>tags</c>: Unicode tag characters (U+E0020–U+E007E), each read as the ASCII character it stands for.</item>
+/// <item><c>tags</c>: Unicode tag characters (U+E0020–U+E007E), each read as the ASCII character it stands for, with
+/// the plain characters of a value written beside or between them (<c>AKIA</c> plain, the rest in tags: one value).</item>
 /// <item><c>markdown</c>: a word of letters and digits with emphasis markers inside it (<c>*</c>, <c>~</c>, <c>`</c>,
 /// <c>__</c>): <c>AKIA**GNSU**V3QB…</c>, read with the markers removed.</item>
 /// <item><c>percent</c>: a word with at least three percent escapes (<c>%41%4B%49%41…</c>), read unescaped when the
@@ -36,30 +37,75 @@ internal static partial class EncodedText
     }
 
     // Unicode tag characters (U+E0020–U+E007E, two UTF-16 units each) stand for the ASCII character 0xE0000 below them
-    // ("ASCII smuggling"): a run of at least six is read as that ASCII text.
+    // ("ASCII smuggling"). A run of them is read as that ASCII text, together with the plain characters of a value written
+    // next to them or between them (AKIA written plainly, the rest in tag characters): one value. A run of at least six
+    // characters that holds a tag character is a run.
     private static void Tags(string text, ref List<Run>? runs)
     {
-        if (!text.Contains('\uDB40', StringComparison.Ordinal)) return;
-        static bool IsTag(string t, int i) => i + 1 < t.Length && t[i] == '\uDB40' && t[i + 1] is >= '\uDC20' and <= '\uDC7E';
+        if (!text.Contains(TagHigh, StringComparison.Ordinal)) return;
         var i = 0;
         while (i < text.Length)
         {
-            if (!IsTag(text, i))
+            if (Tag(text, i) is null)
             {
                 i++;
                 continue;
             }
 
             var start = i;
-            var decoded = new StringBuilder();
-            while (IsTag(text, i) && i - start < MaxRunLength)
+            while (start > 0 && IsPlainValueChar(text[start - 1]) && i - start < MaxRunLength) start--;
+            var decoded = new StringBuilder(text, start, i - start, 64);
+            while (i < text.Length && i - start < MaxRunLength)
             {
-                decoded.Append((char)(text[i + 1] - 0xDC00));
-                i += 2;
+                if (Tag(text, i) is { } c)
+                {
+                    decoded.Append(c);
+                    i += 2;
+                }
+                else if (IsPlainValueChar(text[i]))
+                {
+                    decoded.Append(text[i++]);
+                }
+                else
+                {
+                    break;
+                }
             }
 
             if (decoded.Length >= 6) (runs ??= []).Add(new Run(start, i, "tags", decoded.ToString()));
         }
+    }
+
+    private const char TagHigh = '\uDB40';
+
+    // The ASCII character the tag character at i stands for, or null.
+    private static char? Tag(string text, int i) =>
+        i + 1 < text.Length && text[i] == TagHigh && text[i + 1] is >= '\uDC20' and <= '\uDC7E' ? (char)(text[i + 1] - 0xDC00) : null;
+
+    // A character of a value written plainly beside tag characters: ASCII letters, digits and the punctuation values use.
+    private static bool IsPlainValueChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '+' or '/' or '=' or '@';
+
+    /// <summary>
+    /// The text with each tag character read as the ASCII character it stands for, its second UTF-16 unit as a zero-width
+    /// space (removed for matching), so every offset stays that of the original; null when it holds none. The gateway
+    /// matches this reading beside the text as written: a value in tag characters, alone or mixed with plain characters,
+    /// is the value to whoever decodes them.
+    /// </summary>
+    public static string? TagsRead(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!text.Contains(TagHigh, StringComparison.Ordinal)) return null;
+        char[]? chars = null;
+        for (var i = 0; i + 1 < text.Length; i++)
+        {
+            if (Tag(text, i) is not { } c) continue;
+            chars ??= text.ToCharArray();
+            chars[i] = c;
+            chars[i + 1] = '\u200B';
+            i++;
+        }
+
+        return chars is null ? null : new string(chars);
     }
 
     private static bool IsGroupSeparator(char c) => c is ' ' or '-' or '.' or '_' or ',' or '/' or '\n';

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Frozen;
+using System.Globalization;
 
 namespace Drydock.Detection.Engine;
 
@@ -39,8 +40,15 @@ internal static class LookAlikes
         ['β'] = ('B', true), ['ε'] = ('E', true), ['τ'] = ('T', true),
     }.ToFrozenDictionary();
 
-    // Where the look-alikes live: Greek and Coptic, Cyrillic and its supplement, and the IPA script g.
-    private static readonly SearchValues<char> s_candidates = SearchValues.Create([.. s_table.Where(e => !e.Value.CodeOnly).Select(e => e.Key)]);
+    // Decimal digits of other scripts in the Basic Multilingual Plane (Arabic-Indic ٣, Devanagari ३, Oriya ୩, fullwidth ３
+    // …): each reads as the ASCII digit of its value. (Mathematical digits are surrogate pairs: NFKC reads them as ASCII.)
+    private static readonly char[] s_digits = [.. Enumerable.Range(0x80, 0x10000 - 0x80).Select(i => (char)i)
+        .Where(c => !char.IsSurrogate(c) && CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.DecimalDigitNumber)];
+
+    // Where the look-alikes live: Greek and Coptic, Cyrillic and its supplement, the IPA script g, and the digits that
+    // stand in a value of ASCII letters and digits (the code-only digit look-alikes and the decimal digits of other scripts).
+    private static readonly SearchValues<char> s_candidates = SearchValues.Create(
+        [.. s_table.Where(e => !e.Value.CodeOnly || char.IsAsciiDigit(e.Value.Latin)).Select(e => e.Key), .. s_digits]);
 
     // Characters that end a word here: white space and the punctuation of sentences.
     private static bool EndsWord(char c) => char.IsWhiteSpace(c) || c is '"' or '\'' or '`' or '(' or ')' or '[' or ']' or '{' or '}' or '<' or '>' or ',' or ';' or '|' or '!' or '?';
@@ -57,18 +65,38 @@ internal static class LookAlikes
     /// <c>Б</c> as 6, <c>н</c> as H), as the canary analyzer reads codes.
     /// </summary>
     public static char Latin(char c, bool code) =>
-        c >= 0x80 && s_table.TryGetValue(c, out var entry) && (code || !entry.CodeOnly) ? entry.Latin : c;
+        c < 0x80 ? c
+        : s_table.TryGetValue(c, out var entry) ? (code || !entry.CodeOnly ? entry.Latin : c)
+        : code ? Digit(c) ?? c : c;
+
+    /// <summary>
+    /// The ASCII digit <paramref name="c"/> stands for when it is a digit look-alike (Cyrillic <c>З</c> as 3, <c>Б</c> and
+    /// <c>б</c> as 6) or a decimal digit of another script (Arabic-Indic <c>٣</c>, Oriya <c>୩</c>, fullwidth <c>３</c>: its
+    /// numeric value); null for any other character.
+    /// </summary>
+    public static char? Digit(char c)
+    {
+        if (c < 0x80) return null;
+        if (s_table.TryGetValue(c, out var entry)) return char.IsAsciiDigit(entry.Latin) ? entry.Latin : null;
+        return CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.DecimalDigitNumber ? (char)('0' + CharUnicodeInfo.GetDecimalDigitValue(c)) : null;
+    }
 
     /// <summary>True when <paramref name="c"/> is a Cyrillic or Greek letter that looks like a Latin one.</summary>
     public static bool IsLookAlike(char c) => c >= 0x80 && s_table.TryGetValue(c, out var entry) && !entry.CodeOnly;
 
     /// <summary>
     /// The text with each look-alike letter read as its Latin letter in every word that also holds an ASCII letter,
-    /// digit or value punctuation; the same string (no copy) when there is nothing to fold. Same length as the text.
+    /// digit or value punctuation, and each digit look-alike or decimal digit of another script read as its ASCII digit
+    /// in every word that is otherwise a value (ASCII letters, digits, value punctuation and look-alikes, with at least one
+    /// ASCII letter or digit: <c>AKIAЗ…</c>, <c>AKIA୩…</c>); the same string (no copy) when there is nothing to fold.
+    /// Same length as the text. A word of Cyrillic, Arabic or another script keeps its letters and digits.
     /// </summary>
     public static string Fold(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+
+        // ASCII text has nothing to fold: one vectorised pass (the candidate set, with the digits of every script, is large).
+        if (!text.AsSpan().ContainsAnyExceptInRange('\0', '\u007F')) return text;
         var first = text.AsSpan().IndexOfAny(s_candidates);
         if (first < 0) return text;
         char[]? folded = null;
@@ -81,12 +109,23 @@ internal static class LookAlikes
             var end = at;
             while (end < text.Length && !EndsWord(text[end])) end++;
             var anchored = false;
-            for (var i = start; i < end && !anchored; i++) anchored = Anchors(text[i]);
+            var asciiValue = false;
+            var plain = true;
+            for (var i = start; i < end; i++)
+            {
+                var c = text[i];
+                anchored |= Anchors(c);
+                asciiValue |= char.IsAsciiLetterOrDigit(c);
+                plain &= c is > ' ' and <= '~' || IsLookAlike(c) || Digit(c) is not null;
+            }
+
             if (anchored)
             {
+                var digits = plain && asciiValue;
                 for (var i = start; i < end; i++)
                 {
                     if (IsLookAlike(text[i])) (folded ??= text.ToCharArray())[i] = s_table[text[i]].Latin;
+                    else if (digits && Digit(text[i]) is { } digit) (folded ??= text.ToCharArray())[i] = digit;
                 }
             }
 

@@ -227,8 +227,10 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
                     continue;
                 }
 
-                // A chunk whose every text is still held back is not sent (tool calls go out for their ids).
-                var onlyHeld = !finished && present > 0 && held == present && (chat ? (choice["delta"] as JsonObject)?.ContainsKey("tool_calls") != true : true);
+                // A chunk whose every text is still held back is not sent (tool calls go out for their ids), unless it carries
+                // anything else: it then goes out with its held texts empty, so no field of it is lost.
+                var onlyHeld = !finished && present > 0 && held == present && (chat ? (choice["delta"] as JsonObject)?.ContainsKey("tool_calls") != true : true)
+                    && !CarriesMore(chunk, template, choice);
                 if (!onlyHeld) await GatewayHost.SendEventAsync(context, OpenAiPayload.SingleChoice(chunk, choice)).ConfigureAwait(false);
             }
         }
@@ -274,6 +276,28 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
 
         await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted).ConfigureAwait(false);
         return usage;
+    }
+
+    // True when a chunk whose texts are all held (now empty) carries anything else: a top-level field its first chunk did
+    // not have or had with another value (usage, a provider's field, a new system fingerprint), or a field of the choice
+    // or of its delta that is not an emptied text (a role, a stop reason, an object).
+    private static bool CarriesMore(JsonObject chunk, JsonObject? template, JsonObject choice)
+    {
+        foreach (var (name, value) in chunk)
+        {
+            if (name == "choices") continue;
+            if (template is null || !template.TryGetPropertyValue(name, out var first) || !JsonNode.DeepEquals(first, value)) return true;
+        }
+
+        static bool Emptied(JsonNode? node) => node is null || (node is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Length == 0);
+        foreach (var (name, value) in choice)
+        {
+            if (name == "index" || value is null || Emptied(value)) continue;
+            if (name == "delta" && value is JsonObject delta && delta.All(p => Emptied(p.Value))) continue;
+            return true;
+        }
+
+        return false;
     }
 
     // The shape of a chunk the gateway writes itself: the upstream's first chunk's structural fields, no text.

@@ -169,8 +169,19 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
         var found = Scan(match, canaries);
         if (match.MarkedLatin) Union(found, Scan(MatchText.Of(text, stripMarks: true), canaries));
         if (match.Changed && MatchText.InvisibleAsSpace(text) is { } spaced) Union(found, Scan(MatchText.Of(spaced), canaries));
-        if (TagText.Decoded(text) is { } tags) Union(found, Scan(MatchText.Of(tags), canaries).ConvertAll(f => TagText.WholePairs(text, f)));
+        if (EncodedText.TagsRead(text) is { } tags) Union(found, Scan(MatchText.Of(tags), canaries).ConvertAll(f => WholePairs(text, f)));
         return found;
+    }
+
+    // The finding on whole characters of text: a span that starts or ends inside a surrogate pair (a tag character read
+    // as its ASCII character and a zero-width space) takes all of it.
+    private static Finding WholePairs(string text, Finding finding)
+    {
+        var start = finding.Start;
+        var end = finding.End;
+        if (start > 0 && start < text.Length && char.IsLowSurrogate(text[start]) && char.IsHighSurrogate(text[start - 1])) start--;
+        if (end > 0 && end < text.Length && char.IsLowSurrogate(text[end]) && char.IsHighSurrogate(text[end - 1])) end++;
+        return start == finding.Start && end == finding.End ? finding : finding with { Start = start, End = end };
     }
 
     private static void Union(List<Finding> found, List<Finding> more)
@@ -501,21 +512,29 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
             var invisible = cp >= 0x10000 ? MatchText.IsIgnorable(cp) : char.IsSurrogate((char)cp) ? cp == 0xDB40 : MatchText.IsIgnorable(cp) || cp == 0xFFFD;
 
             // A Cyrillic or Greek look-alike letter reads as its Latin letter (the detector folds it): "-----BЕGIN" with a
-            // Cyrillic Е opens a key block, and "АКІА…" is a run of credential characters.
-            if (cp < 0x10000 && LookAlikes.IsLookAlike((char)cp)) cp = LookAlikes.Latin((char)cp);
+            // Cyrillic Е opens a key block, and "АКІА…" is a run of credential characters; so is a digit look-alike or a
+            // digit of another script inside a value ("AKIAЗ…", "AKIA୩…").
+            if (cp is >= 0x80 and < 0x10000) cp = LookAlikes.IsLookAlike((char)cp) ? LookAlikes.Latin((char)cp) : LookAlikes.Digit((char)cp) ?? cp;
             var credential = invisible || (cp < 0x80 && (char.IsAsciiLetterOrDigit((char)cp) || cp is '-' or '_' or '.' or '+' or '/' or '=' or '~' or '%' or ':' or '@'));
             units.Add((i, invisible, credential));
-            if (cp >= 0x10000)
+
+            // An invisible character is removed for matching, and so from the decoded text: "-----BEG\u200BIN" opens a key
+            // block as "-----BEGIN" does.
+            if (!invisible)
             {
-                decoded.Append(char.ConvertFromUtf32(cp));
+                if (cp >= 0x10000)
+                {
+                    decoded.Append(char.ConvertFromUtf32(cp));
+                    unitAt.Add(units.Count - 1);
+                }
+                else
+                {
+                    decoded.Append((char)cp);
+                }
+
                 unitAt.Add(units.Count - 1);
             }
-            else
-            {
-                decoded.Append((char)cp);
-            }
 
-            unitAt.Add(units.Count - 1);
             i += width;
         }
 
