@@ -182,6 +182,39 @@ public static class InjectionFeatures
         return switches * 10 >= alphanumeric * 4 || (digits > 0 && switches * 4 >= alphanumeric);
     }
 
+    /// <summary>
+    /// The text with every noise run (<see cref="IsNoise"/>: a key body, a hash, an encoded blob; here a run may go on
+    /// across line breaks, as a PEM body wrapped at 64 characters does, so its short last line goes with it) blanked:
+    /// its characters replaced by spaces, line breaks kept, so offsets stay. The text itself when it holds none. The
+    /// semantic stage judges this, not the blobs.
+    /// </summary>
+    internal static string WithoutNoise(string text)
+    {
+        char[]? chars = null;
+        var i = 0;
+        while (i < text.Length)
+        {
+            if (!IsEncodedChar(text[i]))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            while (i < text.Length && (IsEncodedChar(text[i]) || (text[i] is '\r' or '\n' && i + 1 < text.Length && IsEncodedChar(text[i + 1]) || text[i] == '\r' && i + 2 < text.Length && text[i + 1] == '\n'))) i++;
+            if (IsNoise(text.AsSpan(start, i - start)))
+            {
+                chars ??= text.ToCharArray();
+                for (var k = start; k < i; k++)
+                {
+                    if (chars[k] is not ('\r' or '\n')) chars[k] = ' ';
+                }
+            }
+        }
+
+        return chars is null ? text : new string(chars);
+    }
+
     // Adversarial suffixes (optimised gibberish) show as runs of mixed brackets and quotes and as words with capitals
     // inside; prose rarely has either.
     private static void AddShapes(string text, List<int> metaIndices)
