@@ -42,14 +42,35 @@ public sealed partial class InjectionAnalyzer : Analyzer
     // Words that nearly every jailbreak or injection holds at least one of (see docs/quality.md for how many of the
     // held-out attacks pass); a field with none is not scored.
     // Searched in groups of 16, as the detector's keywords are: one large set is much slower (docs/performance.md).
-    private static readonly SearchValues<string>[] s_cues = new[]
-    {
+    private static readonly string[] s_cueWords =
+    [
         "ignore", "instructions", "pretend", "roleplay", "role-play", "role play", "in character", "jailbr", "unfilter", "uncensor", "restriction",
         "openai", "chatgpt", "simulat", "hypothetical", "fiction", "developer mode", "act as", "from now on", "guideline", "ethic",
         "moral", "never refuse", "bypass", "override", "disregard", "polic", "rules", "illegal", "censor", "prompt", "imagine", "scenario",
         "no longer", "you are now", "you will now", "character", "respond as", "answer as", "opposite", "evil", "harmful", "unethical",
         "you are a", "personify", "forget everything", "repeat", "research", "educational",
-    }.Order(StringComparer.Ordinal).Chunk(16).Select(group => SearchValues.Create(group, StringComparison.OrdinalIgnoreCase)).ToArray();
+    ];
+
+    private static readonly SearchValues<string>[] s_cues =
+        s_cueWords.Order(StringComparer.Ordinal).Chunk(16).Select(group => SearchValues.Create(group, StringComparison.OrdinalIgnoreCase)).ToArray();
+
+    // The words an explanation may quote: the cue words and the common words of attacks. A feature whose text holds any
+    // other word (a name, a piece of a key) is never quoted, so a finding carries no value of the field.
+    private static readonly HashSet<string> s_quotable = new(
+        s_cueWords.SelectMany(w => w.Split([' ', '-'], StringSplitOptions.RemoveEmptyEntries)).Concat(
+        [
+            "you", "your", "yourself", "now", "all", "any", "anything", "every", "previous", "above", "prior", "earlier", "must",
+            "always", "never", "answer", "answers", "respond", "reply", "dan", "mode", "unrestricted", "limits", "limit",
+            "filter", "filters", "filtered", "ai", "assistant", "model", "game", "play", "stay", "refuse", "refusal", "warning",
+            "warnings", "without", "no", "not", "free", "freed", "do", "can", "will", "are", "is", "be", "a", "an", "the", "and",
+            "or", "of", "to", "as", "in", "from", "on", "with", "for", "what", "matter", "system", "safety", "jailbreak",
+            "jailbroken", "instruction", "rule", "policy", "policies", "guidelines", "ethics", "ethical", "morals", "disregard",
+            "forget", "ignoring", "ignored", "pretending", "roleplaying", "character", "characters", "persona", "simulate",
+            "simulation", "hypothetically", "fictional", "censored", "uncensored", "unfiltered", "restrictions", "restricted",
+            "harm", "illegal", "dangerous", "confidential", "secret", "hidden", "reveal", "print", "output", "say", "tell",
+            "me", "us", "i", "s", "we", "let's", "lets", "let", "break", "developer", "override", "bypass", "break", "obey",
+            "comply", "command", "commands", "task", "new", "role", "act", "acting", "behave", "like", "chatgpt", "openai",
+        ]), StringComparer.OrdinalIgnoreCase);
 
     private static readonly RuleInfo s_semantic = new()
     {
@@ -180,7 +201,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
         if (probability >= _model.Threshold)
         {
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;
-            Report(ref findings, s_classifier, 0, text.Length, probability, Explain(text, probability, cues), severity);
+            Report(ref findings, s_classifier, 0, text.Length, probability, Explain(text, probability, cues, findings), severity);
         }
     }
 
@@ -220,7 +241,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
         if (hasCue && probability >= _model.Threshold && verdict.Probability >= judge.Veto)
         {
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;
-            Report(ref findings, s_classifier, 0, text.Length, probability, Explain(text, probability, cues), severity);
+            Report(ref findings, s_classifier, 0, text.Length, probability, Explain(text, probability, cues, findings), severity);
         }
         else if (verdict.Probability >= judge.Threshold)
         {
@@ -308,15 +329,56 @@ public sealed partial class InjectionAnalyzer : Analyzer
         return _model.Probability(buffers.Indices, value, buffers.Meta);
     }
 
-    // The score and the three word features that pushed it up most: enough for a reviewer to see why.
-    private string Explain(string text, float probability, Dictionary<int, (int Start, int Length)> spans)
+    // The score and the three word features that pushed it up most: enough for a reviewer to see why. Only features
+    // made of quotable words are shown, and none inside a secret or personal value another rule found in the field.
+    private string Explain(string text, float probability, Dictionary<int, (int Start, int Length)> spans, List<Finding>? findings)
     {
+        var values = findings?.Where(f => f.Category is Categories.Secret or Categories.Pii).Select(f => (f.Start, f.End)).ToList();
         var top = spans.Select(kv => (Span: kv.Value, Weight: _model.Weight(kv.Key)))
             .Where(x => x.Weight > 0 && x.Span.Length <= 40)
+            .Where(x => values is null || !values.Exists(v => v.Start < x.Span.Start + x.Span.Length && v.End > x.Span.Start))
+            .Where(x => IsQuotable(text.AsSpan(x.Span.Start, x.Span.Length)))
             .OrderByDescending(x => x.Weight).ThenBy(x => x.Span.Start)
             .Take(3)
-            .Select(x => $"\"{text.Substring(x.Span.Start, x.Span.Length)}\"");
-        return $"classifier score {probability:0.00}; cues: {string.Join(", ", top)}";
+            .Select(x => $"\"{text.Substring(x.Span.Start, x.Span.Length)}\"")
+            .ToList();
+        return top.Count == 0 ? $"classifier score {probability:0.00}" : $"classifier score {probability:0.00}; cues: {string.Join(", ", top)}";
+    }
+
+    // Whether every word of a feature's text is one the explanation may quote (words are separated as the features
+    // separate them: by anything but letters and digits).
+    internal static bool IsQuotable(ReadOnlySpan<char> span)
+    {
+        var any = false;
+        var lookup = s_quotable.GetAlternateLookup<ReadOnlySpan<char>>();
+        var i = 0;
+        while (i < span.Length)
+        {
+            if (!char.IsLetterOrDigit(span[i]))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            while (i < span.Length && char.IsLetterOrDigit(span[i])) i++;
+            if (!IsQuotableWord(span[start..i], lookup)) return false;
+            any = true;
+        }
+
+        return any;
+    }
+
+    private static bool IsQuotableWord(ReadOnlySpan<char> word, HashSet<string>.AlternateLookup<ReadOnlySpan<char>> lookup)
+    {
+        if (lookup.Contains(word)) return true;
+        // A stem of five letters or more stands for its word ("jailbr" for "jailbreaking", "simulat" for "simulated").
+        for (var length = word.Length - 1; length >= 5; length--)
+        {
+            if (lookup.Contains(word[..length])) return true;
+        }
+
+        return false;
     }
 
     [GeneratedRegex(@"\b(?:prompt[ -]injections?|jailbreak(?:s|ing)?\s(?:is|are|attacks?|attempts?|prompts?)|for example|e\.g\.|such as|known as|so-called|phrases? like|attackers?\s(?:use|try|might)|defen[cs]es?|detect(?:ion|or|s)?|red[ -]team|security (?:research|training|course))\b",

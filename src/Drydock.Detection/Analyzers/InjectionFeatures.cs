@@ -41,14 +41,16 @@ public static class InjectionFeatures
         ArgumentNullException.ThrowIfNull(metaIndices);
         indices.Clear();
         metaIndices.Clear();
+        // The length bucket counts words, not the keys and blobs skipped as noise.
+        var length = text.Length;
         if (text.Length <= HeadChars + TailChars)
         {
-            AddNgrams(text, 0, text.Length, indices, spans);
+            length -= AddNgrams(text, 0, text.Length, indices, spans);
         }
         else
         {
-            AddNgrams(text, 0, HeadChars, indices, spans);
-            AddNgrams(text, text.Length - TailChars, text.Length, indices, spans);
+            length -= AddNgrams(text, 0, HeadChars, indices, spans);
+            length -= AddNgrams(text, text.Length - TailChars, text.Length, indices, spans);
         }
 
         AddShapes(text, metaIndices);
@@ -59,17 +61,20 @@ public static class InjectionFeatures
             metaIndices.Add(Index(Hash(type.AsSpan(), MetaSalt)));
         }
 
-        var bucket = text.Length switch { < 40 => "len:tiny", < 200 => "len:short", < 1000 => "len:medium", < 4000 => "len:long", _ => "len:huge" };
+        var bucket = length switch { < 40 => "len:tiny", < 200 => "len:short", < 1000 => "len:medium", < 4000 => "len:long", _ => "len:huge" };
         metaIndices.Add(Index(Hash(bucket.AsSpan(), MetaSalt)));
         metaIndices.Sort();
         Deduplicate(metaIndices);
         return unique == 0 ? 0f : 1f / MathF.Sqrt(unique);
     }
 
-    private static void AddNgrams(string text, int from, int to, List<int> indices, Dictionary<int, (int Start, int Length)>? spans)
+    // Returns how many characters were skipped as noise (see IsNoise).
+    private static int AddNgrams(string text, int from, int to, List<int> indices, Dictionary<int, (int Start, int Length)>? spans)
     {
+        var skipped = 0;
         var previous = 0u;
         var previousStart = -1;
+        var checkedTo = -1;
         var i = from;
         while (i < to)
         {
@@ -78,6 +83,22 @@ public static class InjectionFeatures
             {
                 i++;
                 continue;
+            }
+
+            // A key, hash or encoded blob is not words: its run is skipped whole (judged on the whole text, so a run cut
+            // by the head or tail window is skipped too). A run judged to be words is not judged again word by word.
+            if (i >= checkedTo)
+            {
+                var (runStart, runEnd) = EncodedRun(text, i);
+                if (IsNoise(text.AsSpan(runStart, runEnd - runStart)))
+                {
+                    skipped += Math.Min(runEnd, to) - i;
+                    i = runEnd;
+                    previousStart = -1;
+                    continue;
+                }
+
+                checkedTo = runEnd;
             }
 
             var start = i;
@@ -110,6 +131,88 @@ public static class InjectionFeatures
             previous = hash;
             previousStart = start;
         }
+
+        return skipped;
+    }
+
+    /// <summary>Runs shorter than this, of base64, base64url or hex characters without white space, are always featurized.</summary>
+    internal const int MinNoiseRun = 40;
+
+    private static bool IsEncodedChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=' or '_' or '-';
+
+    private static (int Start, int End) EncodedRun(string text, int at)
+    {
+        var start = at;
+        while (start > 0 && IsEncodedChar(text[start - 1])) start--;
+        var end = at;
+        while (end < text.Length && IsEncodedChar(text[end])) end++;
+        return (start, end);
+    }
+
+    /// <summary>
+    /// Whether a run of base64, base64url or hex characters without white space is noise (a key body, a hash, an encoded
+    /// blob) rather than words: at least <see cref="MinNoiseRun"/> characters, and either hex with a digit, or letters
+    /// and digits whose case or kind changes from one character to the next at least 40% of the time (random base64
+    /// about 62%), or 25% of the time with a digit in it. Identifiers in camel or snake case and words joined by hyphens
+    /// change far less often and stay words.
+    /// </summary>
+    internal static bool IsNoise(ReadOnlySpan<char> run)
+    {
+        if (run.Length < MinNoiseRun) return false;
+        int alphanumeric = 0, switches = 0, digits = 0, previousKind = -1;
+        var hex = true;
+        foreach (var c in run)
+        {
+            var kind = char.IsAsciiDigit(c) ? 0 : char.IsAsciiLetterUpper(c) ? 1 : char.IsAsciiLetterLower(c) ? 2 : -1;
+            if (kind < 0)
+            {
+                hex = false;
+                continue;
+            }
+
+            hex &= char.IsAsciiHexDigit(c);
+            if (kind == 0) digits++;
+            if (previousKind >= 0 && kind != previousKind) switches++;
+            previousKind = kind;
+            alphanumeric++;
+        }
+
+        if (alphanumeric < MinNoiseRun) return false;
+        if (hex && digits > 0) return true;
+        return switches * 10 >= alphanumeric * 4 || (digits > 0 && switches * 4 >= alphanumeric);
+    }
+
+    /// <summary>
+    /// The text with every noise run (<see cref="IsNoise"/>: a key body, a hash, an encoded blob; here a run may go on
+    /// across line breaks, as a PEM body wrapped at 64 characters does, so its short last line goes with it) blanked:
+    /// its characters replaced by spaces, line breaks kept, so offsets stay. The text itself when it holds none. The
+    /// semantic stage judges this, not the blobs.
+    /// </summary>
+    internal static string WithoutNoise(string text)
+    {
+        char[]? chars = null;
+        var i = 0;
+        while (i < text.Length)
+        {
+            if (!IsEncodedChar(text[i]))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            while (i < text.Length && (IsEncodedChar(text[i]) || (text[i] is '\r' or '\n' && i + 1 < text.Length && IsEncodedChar(text[i + 1]) || text[i] == '\r' && i + 2 < text.Length && text[i + 1] == '\n'))) i++;
+            if (IsNoise(text.AsSpan(start, i - start)))
+            {
+                chars ??= text.ToCharArray();
+                for (var k = start; k < i; k++)
+                {
+                    if (chars[k] is not ('\r' or '\n')) chars[k] = ' ';
+                }
+            }
+        }
+
+        return chars is null ? text : new string(chars);
     }
 
     // Adversarial suffixes (optimised gibberish) show as runs of mixed brackets and quotes and as words with capitals
