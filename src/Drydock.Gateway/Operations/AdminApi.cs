@@ -119,15 +119,8 @@ internal static class AdminApi
                 var held = token.Roles.Count == 0 ? "no role" : "the roles " + string.Join(", ", token.Roles.Order(StringComparer.Ordinal));
                 var message = $"{AdminRoles.Route(right)} needs {AdminRoles.Needed(right)}; the token holds {held}";
                 Identity.IdentityLog.NotAllowed(host.Log, token.SubjectId, context.Request.Path, $"roles [{string.Join(",", token.Roles.Order(StringComparer.Ordinal))}] may not {right.ToString().ToLowerInvariant()}");
-                try
-                {
-                    if (host.Operations.HasRegistry) host.Operations.RecordAccess(actor, "admin " + right.ToString().ToLowerInvariant(), null, allowed: false, message);
-                }
-                catch (Exception e) when (e is RegistryException or System.Data.Common.DbException or IOException)
-                {
-                    // the refusal stands; the log line above records it
-                }
-
+                // Bounded as refused keys are: one entry per subject a minute, the rest counted (RefusedKeyLog).
+                host.RefusedKeys.Refused(actor, "admin " + right.ToString().ToLowerInvariant(), message);
                 await GatewayHost.Error(context, 403, "role_not_allowed", message).ConfigureAwait(false);
                 return false;
             }
@@ -215,15 +208,7 @@ internal static class AdminApi
     private static async Task Refuse(HttpContext context, GatewayHost host, string actor, AdminRight right, int status, string code, string message)
     {
         AdminChainLog.Refused(host.Log, context.Request.Path, actor, message);
-        try
-        {
-            if (host.Operations.HasRegistry) host.Operations.RecordAccess(actor, "admin " + right.ToString().ToLowerInvariant(), null, allowed: false, message);
-        }
-        catch (Exception e) when (e is RegistryException or System.Data.Common.DbException or IOException)
-        {
-            // the refusal stands; the log line above records it
-        }
-
+        host.RefusedKeys.Refused(actor, "admin " + right.ToString().ToLowerInvariant(), message);
         await GatewayHost.Error(context, status, code, message).ConfigureAwait(false);
     }
 

@@ -4,8 +4,9 @@ using Drydock.Provenance.Registry;
 namespace Drydock.Gateway.Operations;
 
 /// <summary>
-/// The audit entries of API keys refused at <c>/admin</c>, bounded: at most one entry per key fingerprint (<c>key:ID</c>
-/// or <c>apikey:sha256:…</c>) per minute. The first refusal of a fingerprint is recorded at once; later ones in its
+/// The audit entries of credentials refused at <c>/admin</c> (API keys, tokens refused by role, administrator keys refused
+/// by their grant or a broken audit chain), bounded: at most one entry per fingerprint (<c>key:ID</c>,
+/// <c>apikey:sha256:…</c>, <c>oidc:sub_…</c>, <c>admin:NAME</c>) per minute. The first refusal of a fingerprint is recorded at once; later ones in its
 /// minute are counted, and the count goes into the entry of its next refusal after the minute, or is flushed when the
 /// gateway stops. At most <see cref="FingerprintsPerMinute"/> fingerprints are recorded a minute; refusals of any
 /// further ones are counted together and recorded as one entry (actor <c>apikey:others</c>) a minute. So a flood of
@@ -18,7 +19,7 @@ internal sealed class RefusedKeyLog(GatewayOperations operations, TimeProvider t
     public const int FingerprintsPerMinute = 60;
 
     /// <summary>The actor of the entry that counts the refusals beyond <see cref="FingerprintsPerMinute"/>.</summary>
-    public const string Others = "apikey:others";
+    public const string Others = "refused:others";
 
     private static readonly TimeSpan s_window = TimeSpan.FromMinutes(1);
     private readonly Lock _lock = new();
@@ -60,7 +61,7 @@ internal sealed class RefusedKeyLog(GatewayOperations operations, TimeProvider t
                 else
                 {
                     _others = _others.Pending == 0
-                        ? new Window(now, verb, $"refused API keys beyond the first {FingerprintsPerMinute} fingerprints recorded in a minute", count)
+                        ? new Window(now, verb, $"refused keys or tokens beyond the first {FingerprintsPerMinute} fingerprints recorded in a minute", count)
                         : _others with { Pending = _others.Pending + count };
                 }
             }
@@ -108,13 +109,13 @@ internal sealed class RefusedKeyLog(GatewayOperations operations, TimeProvider t
             }
             else
             {
-                _others = _others.Pending == 0 ? new Window(now, w.Verb, $"refused API keys beyond the first {FingerprintsPerMinute} fingerprints recorded in a minute", w.Pending) : _others with { Pending = _others.Pending + w.Pending };
+                _others = _others.Pending == 0 ? new Window(now, w.Verb, $"refused keys or tokens beyond the first {FingerprintsPerMinute} fingerprints recorded in a minute", w.Pending) : _others with { Pending = _others.Pending + w.Pending };
             }
         }
     }
 
     private static string Counted(string reason, long count, DateTimeOffset from, DateTimeOffset to) =>
-        string.Create(CultureInfo.InvariantCulture, $"{reason}; refused {count} time(s) from {from.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} to {to.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} (one entry a minute per key)");
+        string.Create(CultureInfo.InvariantCulture, $"{reason}; refused {count} time(s) from {from.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} to {to.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} (one entry a minute per key or token)");
 
     private void Record(List<(string Actor, string Verb, string Reason)> due)
     {
