@@ -104,4 +104,45 @@ public sealed partial class RefusalFloodProcessTests : IAsyncLifetime
         Assert.Equal(entries.Count, entries.Select(e => e.Actor).Distinct().Count());
         Assert.All(entries, e => Assert.Contains("needs one of the roles incident-responder, admin", e.Reason, StringComparison.Ordinal));
     }
+
+    // The counts not yet recorded in this gateway's file beside the audit witness (0 while there is none).
+    private (string? File, long Count) Pending()
+    {
+        foreach (var file in Directory.GetFiles(_project.State.Path, "refused-id-*.json"))
+        {
+            try
+            {
+                var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!;
+                return (file, json["pending"]!.AsArray().Sum(e => (long)e!["count"]!));
+            }
+            catch (Exception e) when (e is IOException or System.Text.Json.JsonException)
+            {
+                // being replaced: read again
+            }
+        }
+
+        return (null, 0);
+    }
+
+    [Fact]
+    public async Task AGatewayKilledWithSigkill_LosesNoCountOfRefusals_TheNextOneRecordsThem()
+    {
+        await Serve();
+        var sent = await Flood();
+        var recorded = Refusals().Count;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (Pending().Count != sent - recorded && DateTime.UtcNow < deadline) await Task.Delay(200, TestContext.Current.CancellationToken);
+        var (file, pending) = Pending();
+        Assert.Equal(sent - recorded, pending);
+
+        _gateway!.Dispose(); // SIGKILL: nothing is flushed
+        _gateway = null;
+        Assert.Equal(recorded, Refusals().Count);
+        await Serve();
+        var all = Refusals();
+        Assert.Equal(sent, all.Sum(e => CountOf(e.Reason)));
+        Assert.Contains(all, e => e.Actor == "refused:others" && e.Reason.Contains("recorded at the next start", StringComparison.Ordinal));
+        Assert.False(File.Exists(file));
+        Assert.True(all.Count <= 2 * 61, $"{all.Count} entries");
+    }
 }
