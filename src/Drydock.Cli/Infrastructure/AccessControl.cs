@@ -231,8 +231,12 @@ internal static class AccessControl
                 }
 
                 if ((isProtected == true || emergency) && Enforce(parsed, verb, rule, args, stderr, own, !emergency && own.File["access"] is { Value: "required" }, emergency, Refuse) is { } refused) return refused;
-                return Owners(); // (a registry that cannot be read, with access not required: the verb reports it)
+                if (Owners() is { } refusedHere) return refusedHere; // (a registry that cannot be read, with access not required: the verb reports it)
+                return ProjectGuard.StateEscape(here, isProtected: true) is { } escape ? RefuseRecorded(own, escape) : null;
             }
+
+            // Hard-linked registry or key files and mounts in .drydock/ are refused in every project (links are traced instead).
+            if (ProjectGuard.StateEscape(here, isProtected: false) is { } escaped) return RefuseRecorded(own, escaped);
         }
 
         // The keys, vault and logs in .drydock/ are guarded by the registry kept beside them: when that one has actors

@@ -4,8 +4,8 @@ internal static partial class ProjectGuard
 {
     /// <summary>
     /// The links in the current project's state: its <c>.drydock/</c> folder itself when it is a link, and every link
-    /// among its entries and the entries of its (unlinked) subfolders — <c>.drydock/keys -> P/.drydock/keys</c>,
-    /// <c>.drydock/gateway/requests -> ...</c>. Each is traced (links resolved) to the project that owns what it
+    /// at any depth below it (links are not followed) — <c>.drydock/keys -> P/.drydock/keys</c>,
+    /// <c>.drydock/gateway/requests/2026 -> ...</c>. Each is traced (links resolved) to the project that owns what it
     /// reaches, so a verb writing the state "of this folder" through such a link is decided by that project.
     /// </summary>
     public static IEnumerable<string> StateThroughLinks()
@@ -19,15 +19,13 @@ internal static partial class ProjectGuard
             var folder = new DirectoryInfo(state);
             if (folder.LinkTarget is not null) return [state]; // the whole state folder is another's (or a folder elsewhere)
             if (!folder.Exists) return [];
-            foreach (var entry in folder.EnumerateFileSystemInfos())
+            var pending = new Stack<DirectoryInfo>([folder]);
+            while (pending.Count > 0)
             {
-                if (entry.LinkTarget is not null)
+                foreach (var entry in pending.Pop().EnumerateFileSystemInfos())
                 {
-                    found.Add(entry.FullName);
-                }
-                else if (entry is DirectoryInfo sub)
-                {
-                    found.AddRange(sub.EnumerateFileSystemInfos().Where(e => e.LinkTarget is not null).Select(e => e.FullName));
+                    if (entry.LinkTarget is not null) found.Add(entry.FullName);
+                    else if (entry is DirectoryInfo sub) pending.Push(sub);
                 }
             }
         }

@@ -17,6 +17,8 @@ internal static class AdminApi
 {
     public static void Map(WebApplication app, GatewayHost host)
     {
+        // At start: the whole audit log is walked once, so a log that does not verify is in the gateway's log at once.
+        if (ChainProblem(host) is { } broken) AdminChainLog.BrokenAtStart(host.Log, broken);
         app.MapGet("/admin/deployments", (RequestDelegate)(context => Run(context, host, _ =>
         {
             var list = new JsonArray();
@@ -117,19 +119,13 @@ internal static class AdminApi
                 var held = token.Roles.Count == 0 ? "no role" : "the roles " + string.Join(", ", token.Roles.Order(StringComparer.Ordinal));
                 var message = $"{AdminRoles.Route(right)} needs {AdminRoles.Needed(right)}; the token holds {held}";
                 Identity.IdentityLog.NotAllowed(host.Log, token.SubjectId, context.Request.Path, $"roles [{string.Join(",", token.Roles.Order(StringComparer.Ordinal))}] may not {right.ToString().ToLowerInvariant()}");
-                try
-                {
-                    if (host.Operations.HasRegistry) host.Operations.RecordAccess(actor, "admin " + right.ToString().ToLowerInvariant(), null, allowed: false, message);
-                }
-                catch (Exception e) when (e is RegistryException or System.Data.Common.DbException or IOException)
-                {
-                    // the refusal stands; the log line above records it
-                }
-
+                // Bounded as refused keys are: one entry per subject a minute, the rest counted (RefusedKeyLog).
+                host.RefusedKeys.Refused(actor, "admin " + right.ToString().ToLowerInvariant(), message);
                 await GatewayHost.Error(context, 403, "role_not_allowed", message).ConfigureAwait(false);
                 return false;
             }
 
+            if (!await ChainHolds(context, host, actor, right).ConfigureAwait(false)) return false;
             context.Items[ActorItem] = actor;
             context.Items[RoleItem] = role;
         }
@@ -149,12 +145,71 @@ internal static class AdminApi
                 await GatewayHost.Error(context, 403, "not_admin", "the admin API needs an administrator key (drydock keys create --admin)").ConfigureAwait(false);
                 return false;
             }
-            context.Items[ActorItem] = "admin:" + key.Name;
+            var actor = "admin:" + key.Name;
+            if (!await ChainHolds(context, host, actor, right).ConfigureAwait(false)) return false;
+            var (role, refusal) = GrantOf(host, key.Name, right);
+            if (refusal is not null)
+            {
+                await Refuse(context, host, actor, right, 403, refusal.Value.Code, refusal.Value.Message).ConfigureAwait(false);
+                return false;
+            }
+
+            context.Items[ActorItem] = actor;
             context.Items[ActorNameItem] = key.Name;
-            context.Items[RoleItem] = "admin";
+            context.Items[RoleItem] = role;
         }
 
         return true;
+    }
+
+    // Why the registry's audit log or actor records cannot be relied on, or null (no registry: nothing to rely on).
+    private static string? ChainProblem(GatewayHost host)
+    {
+        try
+        {
+            return host.Operations.ChainProblem();
+        }
+        catch (Exception e) when (e is RegistryException or System.Data.Common.DbException or IOException or UnauthorizedAccessException or Provenance.KeyRingException)
+        {
+            return $"the audit log cannot be read ({e.Message})";
+        }
+    }
+
+    // Before any decision on a role or a grant, the audit chain must hold as the CLI's role checks require: otherwise
+    // 503 audit_log_broken, in the gateway's log and (when it can be written) the audit log.
+    private static async Task<bool> ChainHolds(HttpContext context, GatewayHost host, string actor, AdminRight right)
+    {
+        if (ChainProblem(host) is not { } problem) return true;
+        var message = $"{AdminRoles.Route(right)} is refused while the registry's audit log does not verify: {problem}; run 'drydock audit verify'";
+        await Refuse(context, host, actor, right, 503, "audit_log_broken", message).ConfigureAwait(false);
+        return false;
+    }
+
+    // While the registry holds actors, an administrator key named after one acts by that actor's grant: active (not
+    // revoked, not expired), holding a role the route needs. A key named after no actor acts as admin (serving a version
+    // again is then refused by AdminServeChecks). Without actors, every administrator key acts as admin.
+    private static (string Role, (string Code, string Message)? Refusal) GrantOf(GatewayHost host, string name, AdminRight right)
+    {
+        if (!host.Operations.HasRegistry) return ("admin", null);
+        var now = DateTimeOffset.UtcNow;
+        var grant = host.Operations.WithRegistry(r => r.HasActors(now) ? r.FindActor(name) : null);
+        if (grant is null) return ("admin", null);
+        var state = grant.State(now);
+        if (state != "active")
+        {
+            var when = state == "revoked" ? $"was revoked at {grant.RevokedAt} by {grant.RevokedBy}" : $"expired at {grant.Expires}";
+            return ("", ("grant_not_active", $"the administrator key '{name}' acts as the registry actor {name}, whose grant {when}"));
+        }
+
+        if (AdminRoles.RoleFor(right, grant.Roles.ToHashSet(StringComparer.Ordinal)) is { } role) return (role, null);
+        return ("", ("role_not_allowed", $"{AdminRoles.Route(right)} needs {AdminRoles.Needed(right)}; the administrator key '{name}' acts as the registry actor {name}, who holds the roles {string.Join(", ", grant.Roles)}"));
+    }
+
+    private static async Task Refuse(HttpContext context, GatewayHost host, string actor, AdminRight right, int status, string code, string message)
+    {
+        AdminChainLog.Refused(host.Log, context.Request.Path, actor, message);
+        host.RefusedKeys.Refused(actor, "admin " + right.ToString().ToLowerInvariant(), message);
+        await GatewayHost.Error(context, status, code, message).ConfigureAwait(false);
     }
 
     // A refused API key is an audit entry as a token's refusal is: never the key, only its id (a known key) or the

@@ -35,6 +35,7 @@ public sealed class GatewayOperations : IDisposable
     private volatile Contained _contained;
     private CanaryAnalyzer _canaries = new([]);
     private readonly TripwireIndexes? _tripwires;
+    private readonly AdminChain _chain = new();
 
     /// <summary>
     /// Creates the view; <paramref name="registry"/> may be null. With <paramref name="tripwireStateFolder"/> (the
@@ -163,6 +164,9 @@ public sealed class GatewayOperations : IDisposable
             r.RecordAccessDecision(actor, what, role, allowed, reason, null);
             return null;
         });
+
+    /// <summary>Why the registry's audit log or actor records cannot be relied on for an admin API decision (<see cref="AdminChain"/>), or null; null without a registry.</summary>
+    internal string? ChainProblem() => _registry is null ? null : Registry(_chain.Problem);
 
     /// <summary>Runs <paramref name="action"/> on the registry, serialised with every other registry call (throws without one).</summary>
     internal T WithRegistry<T>(Func<ProvenanceRegistry, T> action) => Registry(action);

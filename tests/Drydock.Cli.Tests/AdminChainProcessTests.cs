@@ -1,0 +1,180 @@
+using System.Data.Common;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Drydock.Gateway.Tests;
+using Drydock.Tests.Shared;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Drydock.Cli.Tests;
+
+/// <summary>
+/// The admin API of a running <c>drydock serve</c> (its own process) relies on the registry's audit chain as the CLI's
+/// role checks do: an audit entry edited in the registry's database (SQLite, and PostgreSQL where DRYDOCK_TEST_POSTGRES
+/// names a server) or a grant forged there is refused (503 audit_log_broken, recorded), and an administrator key named
+/// after a registry actor acts by that actor's grant (revoked: 403; a role the route does not allow: 403).
+/// </summary>
+public sealed class AdminChainProcessTests : IAsyncLifetime
+{
+    private readonly ActorProject _project = new();
+    private FakeUpstream _upstream = null!;
+    private RunningDrydock? _gateway;
+    private string _url = null!;
+    private string? _admin;
+    private string? _database;
+    private string? _postgres;
+
+    public static TheoryData<string> Backends => new() { "sqlite", "postgres" };
+
+    public async ValueTask InitializeAsync() => _upstream = await FakeUpstream.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        _gateway?.Dispose();
+        await _upstream.DisposeAsync();
+        if (_database is not null)
+        {
+            NpgsqlConnection.ClearAllPools();
+            await using var connection = new NpgsqlConnection(_admin);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        _project.Dispose();
+    }
+
+    private Task<ProcessResult> As(string? actor, params string[] args) => _project.As(actor, args);
+
+    private static void Ok(ProcessResult result) => ActorProject.Ok(result);
+
+    // A project with access control on: root (admin) and alice (incident-responder, her administrator key named after her).
+    private async Task<(string Alice, string Ops)> Project(string backend)
+    {
+        var yaml = Path.Combine(_project.Dir.Path, "drydock.yaml");
+        await File.WriteAllTextAsync(yaml, backend == "sqlite" ? "" : $"registry: \"{Postgres()}\"\n", TestContext.Current.CancellationToken);
+        Ok(await As(null, "actor", "bootstrap", "root", "--expires", "30d", "--reason", "first admin"));
+        await File.AppendAllTextAsync(yaml, "access: required\n", TestContext.Current.CancellationToken);
+        Ok(await As("root", "actor", "create", "alice", "--role", "incident-responder", "--expires", "30d", "--reason", "on call"));
+        var alice = (await As("root", "keys", "create", "--name", "alice", "--admin")).Stdout.Trim();
+        var ops = (await As("root", "keys", "create", "--name", "ops", "--admin")).Stdout.Trim();
+        Ok(await As("root", "keys", "create", "--name", "app1", "--tier", "internal"));
+        Ok(await As("root", "keys", "create", "--name", "app2", "--tier", "internal"));
+        _url = $"http://127.0.0.1:{DrydockProcess.FreePort()}";
+        _gateway = DrydockProcess.Start(_project.Dir.Path, ["serve", "--upstream", _upstream.BaseUrl, "--listen", _url], _project.Env("root"));
+        await _gateway.WaitUntilListening(new Uri(_url + "/healthz"));
+        return (alice, ops);
+    }
+
+    private string Postgres()
+    {
+        _admin = Environment.GetEnvironmentVariable("DRYDOCK_TEST_POSTGRES");
+        if (string.IsNullOrEmpty(_admin))
+        {
+            if (Environment.GetEnvironmentVariable("DRYDOCK_REQUIRE_POSTGRES") == "1") Assert.Fail("DRYDOCK_TEST_POSTGRES is not set but DRYDOCK_REQUIRE_POSTGRES=1");
+            Assert.Skip("DRYDOCK_TEST_POSTGRES is not set (./test.sh starts PostgreSQL and sets it)");
+        }
+
+        _database = "drydock_test_" + Guid.NewGuid().ToString("N")[..16];
+        using (var connection = new NpgsqlConnection(_admin))
+        {
+            connection.Open();
+            using var command = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
+            command.ExecuteNonQuery();
+        }
+
+        _postgres = new NpgsqlConnectionStringBuilder(_admin) { Database = _database }.ConnectionString;
+        return _postgres;
+    }
+
+    // The registry's database opened directly, as someone who can write it would.
+    private DbConnection Open()
+    {
+        SqliteConnection.ClearAllPools();
+        DbConnection db = _postgres is null ? new SqliteConnection($"Data Source={_project.Registry};Pooling=False") : new NpgsqlConnection(_postgres);
+        db.Open();
+        return db;
+    }
+
+    private object? Scalar(string sql)
+    {
+        using var db = Open();
+        using var command = db.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private int Execute(string sql)
+    {
+        using var db = Open();
+        using var command = db.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteNonQuery();
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> Revoke(string key, string id)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var response = await http.PostAsync("/admin/keys/revoke", new StringContent($$"""{"id":"{{id}}","reason":"test"}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    private string KeyId(string name) => (string)Scalar($"SELECT key_id FROM api_key_events WHERE name = '{name}' ORDER BY audit_seq LIMIT 1")!;
+
+    private long BrokenRefusals() => Convert.ToInt64(Scalar("SELECT COUNT(*) FROM access_decisions WHERE decision = 'refused' AND reason LIKE '%audit log does not verify%'"), System.Globalization.CultureInfo.InvariantCulture);
+
+    private static void Status((HttpStatusCode Status, string Body) reply, HttpStatusCode status, params string[] expected)
+    {
+        Assert.True(reply.Status == status, $"{(int)reply.Status} {reply.Body}");
+        foreach (var text in expected) Assert.Contains(text, reply.Body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task AnEditedAuditEntryOrAForgedGrant_IsRefusedByTheAdminApi(string backend)
+    {
+        var (alice, ops) = await Project(backend);
+        Status(await Revoke(alice, KeyId("app1")), HttpStatusCode.OK, "revoked");
+
+        // An entry written since the gateway's last check (the CLI's own access decision) edited in place: refused,
+        // for every key, the state-changing route and the reads alike, until it is put back.
+        Ok(await As("root", "model", "list"));
+        var seq = Convert.ToInt64(Scalar("SELECT MAX(seq) FROM audit_log WHERE action = 'access.allowed'"), System.Globalization.CultureInfo.InvariantCulture);
+        var details = (string)Scalar($"SELECT details FROM audit_log WHERE seq = {seq}")!;
+        Assert.Equal(1, Execute($"UPDATE audit_log SET details = '{details.Replace("model list", "model lisT", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}"));
+        var app2 = KeyId("app2");
+        Status(await Revoke(alice, app2), HttpStatusCode.ServiceUnavailable, "audit_log_broken", $"audit entry {seq}", "was edited");
+        Status(await Revoke(ops, app2), HttpStatusCode.ServiceUnavailable, "audit_log_broken");
+        Assert.Equal(0L, Convert.ToInt64(Scalar($"SELECT COUNT(*) FROM api_key_events WHERE key_id = '{app2}' AND action = 'revoke'"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(2, BrokenRefusals());
+        Assert.Contains("audit log does not verify", _gateway!.Output, StringComparison.Ordinal);
+
+        // Put back as drydock wrote it: served again.
+        Assert.Equal(1, Execute($"UPDATE audit_log SET details = '{details.Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}"));
+        Status(await Revoke(ops, app2), HttpStatusCode.OK, "revoked");
+
+        // A grant written straight into the database (no audit entry): refused.
+        Assert.Equal(1, Execute(
+            "INSERT INTO actor_events (id, name, action, roles, public_key, key_id, expires, reason, actor, at, audit_seq) " +
+            "SELECT 'ac-forged', 'ops', 'grant', '[\"admin\"]', public_key, key_id, expires, 'forged', 'root', at, audit_seq FROM actor_events WHERE name = 'alice'"));
+        Status(await Revoke(ops, KeyId("app1")), HttpStatusCode.ServiceUnavailable, "audit_log_broken", "actor record edited outside drydock");
+        Status(await Revoke(alice, KeyId("app1")), HttpStatusCode.ServiceUnavailable, "audit_log_broken", "actor record edited outside drydock");
+    }
+
+    [Fact]
+    public async Task AnAdministratorKeyNamedAfterAnActor_ActsByItsGrant()
+    {
+        var (alice, ops) = await Project("sqlite");
+        Ok(await As("root", "actor", "create", "vera", "--role", "viewer", "--expires", "30d", "--reason", "reads"));
+        var vera = (await As("root", "keys", "create", "--name", "vera", "--admin")).Stdout.Trim();
+        Status(await Revoke(vera, KeyId("app1")), HttpStatusCode.Forbidden, "role_not_allowed", "acts as the registry actor vera, who holds the roles viewer");
+
+        Ok(await As("root", "actor", "revoke", "alice", "--reason", "left the team"));
+        Status(await Revoke(alice, KeyId("app1")), HttpStatusCode.Forbidden, "grant_not_active", "whose grant was revoked");
+        Status(await Revoke(ops, KeyId("app1")), HttpStatusCode.OK, "revoked");
+        Assert.Equal(1L, Scalar("SELECT COUNT(*) FROM access_decisions WHERE decision = 'refused' AND actor = 'admin:alice' AND reason LIKE '%grant was revoked%'"));
+        Assert.DoesNotContain(alice, _gateway!.Output, StringComparison.Ordinal);
+    }
+}
