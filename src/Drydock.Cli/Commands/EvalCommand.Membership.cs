@@ -1,19 +1,10 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using Drydock.Cli.Infrastructure;
-using Drydock.Cli.Reporting;
-using Drydock.Datasets.Output;
 using Drydock.Evaluation;
 using Drydock.Evaluation.Gate;
-using Drydock.Evaluation.Judges;
-using Drydock.Evaluation.Probes;
-using Drydock.Evaluation.Strategies;
 using Drydock.Evaluation.Targets;
-using Drydock.Provenance;
 using Drydock.Provenance.Registry;
-using Drydock.Provenance.Signing;
 
 namespace Drydock.Cli.Commands;
 

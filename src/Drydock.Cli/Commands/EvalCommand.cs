@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
 using Drydock.Cli.Infrastructure;
 using Drydock.Cli.Reporting;
 using Drydock.Datasets.Output;
@@ -11,8 +10,6 @@ using Drydock.Evaluation.Judges;
 using Drydock.Evaluation.Probes;
 using Drydock.Evaluation.Strategies;
 using Drydock.Evaluation.Targets;
-using Drydock.Provenance;
-using Drydock.Provenance.Registry;
 using Drydock.Provenance.Signing;
 
 namespace Drydock.Cli.Commands;

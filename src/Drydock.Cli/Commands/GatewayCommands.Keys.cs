@@ -3,9 +3,6 @@ using System.Globalization;
 using Drydock.Cli.Infrastructure;
 using Drydock.Gateway;
 using Drydock.Gateway.Keys;
-using Drydock.Gateway.Monitoring;
-using Drydock.Gateway.Operations;
-using Drydock.Gateway.State;
 
 namespace Drydock.Cli.Commands;
 

@@ -1,21 +1,10 @@
-using System.CommandLine;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Drydock.Cli.Infrastructure;
-using Drydock.Cli.Reporting;
 using Drydock.Evaluation;
-using Drydock.Evaluation.Gate;
-using Drydock.Evaluation.Judges;
-using Drydock.Evaluation.Probes;
 using Drydock.Evaluation.Targets;
-using Drydock.Gateway.Monitoring;
-using Drydock.Gateway.Operations;
-using Drydock.Provenance.Registry;
-using Drydock.Provenance.Signing;
 
 namespace Drydock.Cli.Commands;
 
