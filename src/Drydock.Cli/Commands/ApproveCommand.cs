@@ -45,7 +45,7 @@ internal static class ApproveCommand
     {
         var command = new Command("lineage", "Show where a dataset came from and which models used it, or which datasets, sources and ledgers made a model.");
         var id = new Argument<string>("id") { Description = "A dataset or model id." };
-        var format = DatasetCommand.FormatOption("tree", "json");
+        var format = CommandOptions.Format("tree", "json");
         command.Arguments.Add(id);
         command.Options.Add(format);
         ProjectContext.AddOptions(command);

@@ -75,7 +75,7 @@ internal static class AuditCommand
         var action = new Option<string?>("--action") { Description = "Only this action (dataset.register, dataset.approve, …)." };
         var since = new Option<string?>("--since") { Description = "Only entries at or after this UTC time (2026-11-28 or 2026-11-28T10:00:00Z)." };
         var limit = new Option<int>("--limit") { Description = "At most this many entries.", DefaultValueFactory = _ => 50 };
-        var format = DatasetCommand.FormatOption("table", "json");
+        var format = CommandOptions.Format("table", "json");
         foreach (var option in new Option[] { subject, actor, action, since, limit, format }) log.Options.Add(option);
         ProjectContext.AddOptions(log);
         log.SetAction((parse, _) => ProjectContext.Guard("audit log", stderr, () =>
@@ -120,7 +120,7 @@ internal static class AuditCommand
         return command;
     }
 
-    private static Option<string> FolderOption() => new("--folder") { Description = "The gateway's request log folder.", DefaultValueFactory = _ => GatewayCommands.RequestLogFolder };
+    private static Option<string> FolderOption() => new("--folder") { Description = "The gateway's request log folder.", DefaultValueFactory = _ => CommandOptions.RequestLogFolder };
 
     private static Command Requests(TextWriter stdout, TextWriter stderr)
     {
@@ -132,7 +132,7 @@ internal static class AuditCommand
         var since = new Option<string?>("--since") { Description = "Only requests at or after this UTC time (2026-11-28 or 2026-11-28T10:00:00Z)." };
         var findings = new Option<bool>("--findings") { Description = "Only requests with input or output findings." };
         var limit = new Option<int>("--limit") { Description = "At most this many (the newest).", DefaultValueFactory = _ => 100 };
-        var format = DatasetCommand.FormatOption("table", "json");
+        var format = CommandOptions.Format("table", "json");
         foreach (var option in new Option[] { folder, key, model, status, since, findings, limit, format }) command.Options.Add(option);
         command.SetAction((parse, _) => ProjectContext.Guard("audit requests", stderr, () =>
         {

@@ -14,8 +14,6 @@ namespace Drydock.Cli.Commands;
 /// <summary><c>drydock clean</c>: the policy-driven cleaning of a dataset (see docs/clean.md).</summary>
 internal static class CleanCommand
 {
-    private const string KeyEnvironment = "DRYDOCK_REDACTION_KEY";
-    private const string DefaultKeyFile = ".drydock/keys/redaction.key";
     private const int MaxMalformedOnStderr = 20;
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
@@ -30,7 +28,7 @@ internal static class CleanCommand
         var holdout = new Option<double>("--holdout") { Description = "Fraction of records written to a held-out file (OUTPUT.holdout.jsonl), e.g. 0.1." };
         var keep = new Option<int?>("--keep") { Description = "Keep only N records, chosen for diversity across sources." };
         var seed = new Option<int>("--seed") { Description = "Seed of the held-out split and of --keep.", DefaultValueFactory = _ => 0 };
-        var keyFile = new Option<string?>("--key-file") { Description = $"HMAC key for pseudonyms and ledger hashes (default: ${KeyEnvironment}, else {DefaultKeyFile}, created on first use)." };
+        var keyFile = new Option<string?>("--key-file") { Description = $"HMAC key for pseudonyms and ledger hashes (default: ${RedactionKeys.KeyEnvironment}, else {RedactionKeys.DefaultKeyFile}, created on first use)." };
         var allowMalformed = new Option<bool>("--allow-malformed") { Description = "Quarantine malformed records but do not exit 2 because of them." };
         var inputFormat = new Option<string>("--input-format") { Description = $"Force the input format: {string.Join(", ", DatasetFormatNames.All)}.", DefaultValueFactory = _ => "auto" };
         inputFormat.AcceptOnlyFromAmong([.. DatasetFormatNames.All]);
@@ -96,12 +94,12 @@ internal static class CleanCommand
         var holdoutPath = settings.Holdout > 0 ? settings.Output + ".holdout.jsonl" : null;
         var outputs = new List<(string Option, string Path)> { ("--output", settings.Output), ("--quarantine", settings.Quarantine), ("--ledger", settings.Ledger), ("--manifest", settings.Manifest) };
         if (holdoutPath is not null) outputs.Add(("the held-out file", holdoutPath));
-        if (OutputClash(outputs, files) is { } clash) return Usage(clash);
+        if (OutputPaths.Clash(outputs, files) is { } clash) return Usage(clash);
 
         byte[] key;
         try
         {
-            key = LoadKey(settings.KeyFile, root);
+            key = RedactionKeys.Load(settings.KeyFile, root);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or NoProjectException)
         {
@@ -175,98 +173,5 @@ internal static class CleanCommand
             $"{Count("held-out"):N0} held out, {Count("split-conflict"):N0} near duplicates of both sides of the split, {Count("not-selected"):N0} not selected");
         stderr.WriteLine($"drydock clean: {settings.Output} is dataset version sha256:{result.DatasetVersion}; manifest {settings.Manifest}");
         return Count("malformed") > 0 && !settings.AllowMalformed ? ExitCodes.UsageOrInput : ExitCodes.Ok;
-    }
-
-    /// <summary>
-    /// The first output that is an input or another output, compared by real path (links resolved), so that no run
-    /// writes over what it reads or writes two things to one file; null when every output is its own file.
-    /// </summary>
-    internal static string? OutputClash(IReadOnlyList<(string Option, string Path)> outputs, IReadOnlyList<string> inputs)
-    {
-        static string Real(string path)
-        {
-            try
-            {
-                return InputFiles.Canonical(path);
-            }
-            catch (IOException)
-            {
-                return Path.GetFullPath(path);
-            }
-        }
-
-        var reads = inputs.Select(i => (Input: i, Real: Real(i))).ToList();
-        var writes = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (option, path) in outputs)
-        {
-            var real = Real(path);
-            if (reads.FirstOrDefault(r => string.Equals(r.Real, real, StringComparison.Ordinal)) is { Input: { } input })
-            {
-                return $"{option} {path} is the input {input}: refusing to write over what this run reads";
-            }
-
-            if (!writes.TryAdd(real, option))
-            {
-                return $"{option} {path} is also {writes[real]}: every output needs its own file";
-            }
-        }
-
-        return null;
-    }
-
-    // The key: $DRYDOCK_REDACTION_KEY (hex or base64), else the key file, created with 32 random bytes on first use.
-    // The default key file is the project's (found upwards), so a clean in a subfolder uses the same key.
-    private static byte[] LoadKey(string? keyFile, string? root)
-    {
-        if (keyFile is null && Environment.GetEnvironmentVariable(KeyEnvironment) is { Length: > 0 } fromEnvironment)
-        {
-            return KeyFromEnvironment(fromEnvironment);
-        }
-
-        var path = keyFile ?? Path.Combine(root ?? "", DefaultKeyFile);
-        if (!File.Exists(path))
-        {
-            if (keyFile is not null) throw new IOException($"{path}: no such file");
-            if (root is not null) ProjectContext.StateOf(root);
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            var created = RandomNumberGenerator.GetBytes(32);
-            Datasets.Output.AtomicFile.Write(path, created, ownerOnly: true);
-            return created;
-        }
-
-        return ReadKeyFile(path);
-    }
-
-    // $DRYDOCK_REDACTION_KEY holds what a key file holds: 32 bytes, as 64 hex digits (openssl rand -hex 32) or base64.
-    // A shorter or malformed key is refused naming the variable (never its value), not stretched or used as given.
-    private static byte[] KeyFromEnvironment(string value)
-    {
-        var text = value.Trim();
-        if (text.Length == 64 && text.All(char.IsAsciiHexDigit)) return Convert.FromHexString(text);
-        var bytes = new byte[48];
-        if (!text.All(char.IsAsciiHexDigit) && Convert.TryFromBase64String(text, bytes, out var written) && written == 32) return bytes[..32];
-        throw new FormatException($"${KeyEnvironment} is not a redaction key ({text.Length} characters): give 32 bytes as 64 hex digits (openssl rand -hex 32) or as base64 (openssl rand -base64 32)");
-    }
-
-    // A key file is a regular file only its owner can read (mode 0600 or 0400 on Unix) holding the key as drydock
-    // writes it, 32 raw bytes, or as 64 hex digits (openssl rand -hex 32); anything else is refused, never used as a key.
-    private static byte[] ReadKeyFile(string path)
-    {
-        RegularFiles.Check(path);
-        if (!OperatingSystem.IsWindows())
-        {
-            const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            var mode = File.GetUnixFileMode(path);
-            if ((mode & ~ownerOnly) != 0 || (mode & UnixFileMode.UserRead) == 0)
-            {
-                throw new IOException($"{path}: mode {Convert.ToString((int)mode, 8).PadLeft(4, '0')}; a key file must be readable by its owner only (0600 or 0400): run 'chmod 600 {path}'");
-            }
-        }
-
-        var bytes = RegularFiles.ReadAllBytes(path, 1024);
-        if (bytes.Length == 32) return bytes;
-        var text = System.Text.Encoding.ASCII.GetString(bytes).TrimEnd('\n', '\r');
-        if (text.Length == 64 && text.All(char.IsAsciiHexDigit)) return Convert.FromHexString(text);
-        throw new FormatException($"{path}: not a redaction key ({bytes.Length} bytes): a key file holds 32 raw bytes (as drydock writes it) or 64 hex digits");
     }
 }

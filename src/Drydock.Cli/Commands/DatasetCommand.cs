@@ -1,11 +1,9 @@
 using System.CommandLine;
-using System.Text;
 using System.Text.Json;
 using Drydock.Cli.Infrastructure;
-using Drydock.Datasets.Output;
+using Drydock.Cli.Reporting;
 using Drydock.Provenance;
 using Drydock.Provenance.Registry;
-using Drydock.Provenance.Signing;
 
 namespace Drydock.Cli.Commands;
 
@@ -22,13 +20,6 @@ internal static class DatasetCommand
         return command;
     }
 
-    internal static Option<string> FormatOption(params string[] formats)
-    {
-        var option = new Option<string>("--format") { Description = $"Output format: {string.Join("|", formats)}.", DefaultValueFactory = _ => formats[0] };
-        option.AcceptOnlyFromAmong(formats);
-        return option;
-    }
-
     private static Command Register(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("register", "Register the dataset a 'drydock clean' manifest describes; signs the manifest (MANIFEST.dsse.json).");
@@ -42,77 +33,27 @@ internal static class DatasetCommand
         command.SetAction((parse, _) => ProjectContext.Guard("dataset register", stderr, () =>
         {
             var context = ProjectContext.Load(parse);
-            var manifestPath = parse.GetValue(manifestArg)!;
-            if (!File.Exists(manifestPath)) throw new FileNotFoundException($"{manifestPath}: no such file");
-            var json = File.ReadAllBytes(manifestPath);
-            var manifest = DatasetManifest.Parse(manifestPath, json);
-            var directory = Path.GetDirectoryName(Path.GetFullPath(manifestPath))!;
-            var output = Locate(manifestPath, directory, manifest.Output, manifest.Version, "output");
-            var ledger = Locate(manifestPath, directory, manifest.LedgerFile, manifest.LedgerSha256, "ledger");
-            var holdout = manifest.HoldoutFile is null ? null : Locate(manifestPath, directory, manifest.HoldoutFile, manifest.HoldoutSha256!, "holdout");
-
+            var registration = DatasetRegistration.Check(parse.GetValue(manifestArg)!);
             using var registry = context.OpenRegistry();
-            var id = "ds-" + manifest.Version[..12];
-            if (registry.FindDataset(id) is { } existing)
+            var (dataset, created, envelopePath, keyId) = registration.Register(registry, parse.GetValue(name), parse.GetValue(parents) ?? [], ProjectContext.SigningKeyPath, Actor.Current);
+            if (!created)
             {
-                stdout.WriteLine($"{existing.Id} already registered (sha256:{existing.Version}, {existing.Name})");
+                stdout.WriteLine($"{dataset.Id} already registered (sha256:{dataset.Version}, {dataset.Name})");
                 return ExitCodes.Ok;
             }
 
-            var actor = Actor.Current;
-            var datasetName = parse.GetValue(name) ?? Path.GetFileName(manifest.Output);
-            using var key = SigningKey.Load(ProjectContext.SigningKeyPath);
-            // Locate has just checked each file against the manifest's SHA-256: only the manifest itself is hashed here.
-            string Name(string p) => Path.GetRelativePath(directory, Path.GetFullPath(p)).Replace('\\', '/');
-            var subjects = new List<Subject> { new(Name(manifestPath), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(json))), new(Name(output), manifest.Version), new(Name(ledger), manifest.LedgerSha256) };
-            if (holdout is not null) subjects.Add(new(Name(holdout), manifest.HoldoutSha256!));
-            // Every file of the dataset version is signed, the quarantine too (verify refuses a signature that leaves one out).
-            foreach (var (field, file, sha) in SignedCoverage.ManifestFiles(manifestPath, json).Where(f => f.Field == "quarantine"))
-            {
-                subjects.Add(new(Name(Locate(manifestPath, directory, file, sha, field)), sha));
-            }
-
-            var statement = Dsse.Statement(subjects, Dsse.DatasetPredicate, w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("datasetId", id);
-                w.WriteString("datasetVersion", "sha256:" + manifest.Version);
-                w.WriteString("name", datasetName);
-                w.WriteString("project", manifest.Project);
-                w.WriteString("useCase", manifest.UseCase);
-                w.WriteString("classification", manifest.Classification);
-                w.WriteString("registeredBy", actor);
-                w.WriteEndObject();
-            });
-            var envelope = Dsse.Sign(statement, key);
-            var envelopePath = manifestPath + ".dsse.json";
-            using (var file = new AtomicFile(envelopePath))
-            {
-                file.Stream.Write(envelope);
-                file.Commit();
-            }
-
-            var (dataset, _) = registry.RegisterDataset(manifest, Encoding.UTF8.GetString(json), datasetName, parse.GetValue(parents) ?? [], Encoding.UTF8.GetString(envelope), actor);
             stdout.WriteLine($"{dataset.Id} registered: sha256:{dataset.Version}, {dataset.Records} records, {dataset.Classification} data, project {dataset.Project}");
             if (dataset.Parents.Count > 0) stdout.WriteLine($"  parents: {string.Join(", ", dataset.Parents.ToArray())}");
-            stdout.WriteLine($"  signed by {key.KeyId}: {envelopePath}");
+            stdout.WriteLine($"  signed by {keyId}: {envelopePath}");
             return ExitCodes.Ok;
         }));
         return command;
     }
 
-    private static string Locate(string manifestPath, string directory, string recorded, string sha256, string field)
-    {
-        var candidates = new[] { recorded, Path.Combine(directory, recorded), Path.Combine(directory, Path.GetFileName(recorded)) };
-        var found = candidates.FirstOrDefault(File.Exists) ?? throw new RegistryException($"{manifestPath}: field {field}.file: {recorded} not found (looked next to the manifest too)");
-        if (Dsse.Sha256Of(found) != sha256) throw new RegistryException($"{manifestPath}: field {field}: {found} does not match the manifest's SHA-256 (it changed after drydock clean)");
-        return found;
-    }
-
     private static Command List(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("list", "List registered datasets with their approval status.");
-        var format = FormatOption("table", "json");
+        var format = CommandOptions.Format("table", "json");
         command.Options.Add(format);
         ProjectContext.AddOptions(command);
         command.SetAction((parse, _) => ProjectContext.Guard("dataset list", stderr, () =>
@@ -126,7 +67,7 @@ internal static class DatasetCommand
                 JsonOutput.Write(stdout, w =>
                 {
                     w.WriteStartArray();
-                    foreach (var (d, status) in rows) WriteSummary(w, d, status);
+                    foreach (var (d, status) in rows) RegistryJson.WriteSummary(w, d, status);
                     w.WriteEndArray();
                 });
                 return ExitCodes.Ok;
@@ -148,7 +89,7 @@ internal static class DatasetCommand
     {
         var command = new Command("show", "Show one dataset: version, sources, counts, approvals and the gates that approval must pass.");
         var id = new Argument<string>("id") { Description = "Dataset id, id prefix or sha256:VERSION." };
-        var format = FormatOption("table", "json");
+        var format = CommandOptions.Format("table", "json");
         command.Arguments.Add(id);
         command.Options.Add(format);
         ProjectContext.AddOptions(command);
@@ -167,7 +108,7 @@ internal static class DatasetCommand
                 JsonOutput.Write(stdout, w =>
                 {
                     w.WriteStartObject();
-                    WriteFields(w, d, status);
+                    RegistryJson.WriteFields(w, d, status);
                     w.WriteStartArray("sources");
                     foreach (var s in sources)
                     {
@@ -181,9 +122,9 @@ internal static class DatasetCommand
                     }
 
                     w.WriteEndArray();
-                    WriteStrings(w, "gates", gates);
+                    JsonFields.WriteStrings(w, "gates", gates);
                     w.WriteStartArray("approvals");
-                    foreach (var a in approvals) WriteApproval(w, a);
+                    foreach (var a in approvals) RegistryJson.WriteApproval(w, a);
                     w.WriteEndArray();
                     w.WritePropertyName("manifest");
                     using (var manifest = JsonDocument.Parse(d.Manifest)) manifest.WriteTo(w);
@@ -215,7 +156,7 @@ internal static class DatasetCommand
         var command = new Command("diff", "Compare two dataset versions: records, inputs, policy and the counts per outcome, action and type.");
         var a = new Argument<string>("from") { Description = "The older dataset." };
         var b = new Argument<string>("to") { Description = "The newer dataset." };
-        var format = FormatOption("table", "json");
+        var format = CommandOptions.Format("table", "json");
         command.Arguments.Add(a);
         command.Arguments.Add(b);
         command.Options.Add(format);
@@ -257,54 +198,6 @@ internal static class DatasetCommand
             return ExitCodes.Ok;
         }));
         return command;
-    }
-
-    internal static void WriteSummary(Utf8JsonWriter w, DatasetRecord d, ApprovalStatus status)
-    {
-        w.WriteStartObject();
-        WriteFields(w, d, status);
-        w.WriteEndObject();
-    }
-
-    private static void WriteFields(Utf8JsonWriter w, DatasetRecord d, ApprovalStatus status)
-    {
-        w.WriteString("id", d.Id);
-        w.WriteString("version", "sha256:" + d.Version);
-        w.WriteString("name", d.Name);
-        w.WriteString("project", d.Project);
-        w.WriteString("useCase", d.UseCase);
-        w.WriteString("classification", d.Classification);
-        w.WriteString("maxClassification", d.MaxClassification);
-        w.WriteNumber("records", d.Records);
-        w.WriteString("ledgerSha256", d.LedgerSha256);
-        w.WriteString("manifestSha256", d.ManifestSha256);
-        w.WriteBoolean("signed", d.Envelope is not null);
-        WriteStrings(w, "parents", d.Parents);
-        w.WriteString("registeredBy", d.RegisteredBy);
-        w.WriteString("registeredAt", d.RegisteredAt);
-        w.WriteString("status", status.State);
-        WriteStrings(w, "statusReasons", status.Reasons);
-    }
-
-    internal static void WriteApproval(Utf8JsonWriter w, ApprovalRecord a)
-    {
-        w.WriteStartObject();
-        w.WriteString("id", a.Id);
-        w.WriteString("subjectKind", a.SubjectKind);
-        w.WriteString("subjectId", a.SubjectId);
-        w.WriteString("role", a.Role);
-        w.WriteString("decision", a.Decision);
-        w.WriteString("comment", a.Comment);
-        w.WriteString("actor", a.Actor);
-        w.WriteString("at", a.At);
-        w.WriteEndObject();
-    }
-
-    internal static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
-    {
-        w.WriteStartArray(name);
-        foreach (var v in values) w.WriteStringValue(v);
-        w.WriteEndArray();
     }
 
     private static string Clip(string s, int width) => s.Length <= width ? s : s[..(width - 1)] + "…";

@@ -1,11 +1,7 @@
 using System.CommandLine;
-using System.Security.Cryptography;
-using System.Text;
 using Drydock.Cli.Infrastructure;
-using Drydock.Datasets.Output;
 using Drydock.Provenance;
 using Drydock.Provenance.Registry;
-using Drydock.Provenance.Signing;
 
 namespace Drydock.Cli.Commands;
 
@@ -33,7 +29,7 @@ internal static class ModelCommand
             using var registry = context.OpenRegistry();
             var datasetIds = (parse.GetValue(datasets) ?? []).Select(d => registry.GetDataset(d).Id).ToList();
             var modelName = parse.GetValue(name) ?? Path.GetFileName(target.TrimEnd(Path.DirectorySeparatorChar));
-            var (model, created, envelopePath, keyId) = Register(registry, target, modelName, parse.GetValue(baseModel), datasetIds, null);
+            var (model, created, envelopePath, keyId) = ModelRegistration.Register(registry, new ModelRegistrationSettings(target, modelName, parse.GetValue(baseModel), datasetIds, ProjectContext.SigningKeyPath, Actor.Current));
             if (!created)
             {
                 stdout.WriteLine($"{model.Id} already registered ({model.Name})");
@@ -66,43 +62,5 @@ internal static class ModelCommand
         command.Subcommands.Add(list);
         command.Subcommands.Add(SupplyChainCommand.CreateModelScan(stdout, stderr));
         return command;
-    }
-
-    /// <summary>
-    /// Registers the model file or folder at <paramref name="target"/>: signs an in-toto statement over its files
-    /// (written beside it as TARGET.dsse.json; <paramref name="details"/> adds fields to the predicate) and records
-    /// the model version. Returns the existing record (not created, no key used) when the same files are registered already.
-    /// </summary>
-    internal static (ModelRecord Model, bool Created, string EnvelopePath, string? KeyId) Register(ProvenanceRegistry registry, string target, string modelName, string? baseModel, IReadOnlyList<string> datasetIds, Action<System.Text.Json.Utf8JsonWriter>? details)
-    {
-        var (files, digest) = ModelDigest.Of(target);
-        var id = "mv-" + digest[..12];
-        var envelopePath = target.TrimEnd(Path.DirectorySeparatorChar) + ".dsse.json";
-        if (registry.FindModel(id) is { } existing) return (existing, false, envelopePath, null);
-        using var key = SigningKey.Load(ProjectContext.SigningKeyPath);
-        var actor = Actor.Current;
-        var envelopeDirectory = Path.GetDirectoryName(target.TrimEnd(Path.DirectorySeparatorChar))!;
-        var subjects = files.Select(f => new Subject(Path.GetRelativePath(envelopeDirectory, Path.Combine(Directory.Exists(target) ? target : envelopeDirectory, f.Path)).Replace('\\', '/'), f.Sha256));
-        var statement = Dsse.Statement(subjects, Dsse.ModelPredicate, w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("modelId", id);
-            w.WriteString("name", modelName);
-            w.WriteString("digest", "sha256:" + digest);
-            w.WriteString("baseModel", baseModel);
-            DatasetCommand.WriteStrings(w, "datasets", datasetIds);
-            w.WriteString("registeredBy", actor);
-            details?.Invoke(w);
-            w.WriteEndObject();
-        });
-        var envelope = Dsse.Sign(statement, key);
-        using (var file = new AtomicFile(envelopePath))
-        {
-            file.Stream.Write(envelope);
-            file.Commit();
-        }
-
-        var (model, _) = registry.RegisterModel(modelName, digest, baseModel, files, datasetIds, Encoding.UTF8.GetString(envelope), actor);
-        return (model, true, envelopePath, key.KeyId);
     }
 }

@@ -21,7 +21,7 @@ internal static class MonitorCommand
         var baselineFrom = new Option<string?>("--baseline-from") { Description = "Baseline start, UTC (default: monitor.baseline-days before the baseline's end)." };
         var baselineTo = new Option<string?>("--baseline-to") { Description = "Baseline end, UTC (default: the window's start)." };
         var html = new Option<string?>("--html") { Description = "Also write the report as a self-contained HTML page (inline SVG charts, no scripts)." };
-        var format = DatasetCommand.FormatOption("table", "json");
+        var format = CommandOptions.Format("table", "json");
         var watch = new Option<bool>("--watch") { Description = "Keep comparing (the window moving with the clock) every --every; a signal that crosses its threshold raises an alert: the alerts log beside the request log, stderr, monitor.webhook, and with monitor.incidents an incident." };
         var every = new Option<string>("--every") { Description = "With --watch: time between checks (30s, 5m, 6h, 1d).", DefaultValueFactory = _ => "5m" };
         var checks = new Option<int>("--checks") { Description = "With --watch: stop after this many checks (0: run until stopped).", DefaultValueFactory = _ => 0 };
@@ -34,7 +34,7 @@ internal static class MonitorCommand
         {
             var context = ProjectContext.Load(parse);
             var settings = MonitorSettings.Read(context.File["monitor"]);
-            var logFolder = parse.GetValue(folder) ?? GatewayCommands.RequestLogFolder;
+            var logFolder = parse.GetValue(folder) ?? CommandOptions.RequestLogFolder;
             var registryRead = parse.GetValue(fromRegistry);
             if (registryRead && (parse.GetValue(publish) || parse.GetValue(folder) is not null)) throw new ArgumentException("--from-registry reads the registry's summaries: --folder and --publish do not apply (they are the gateway's log)");
             if (parse.GetValue(publish) && !parse.GetValue(watch)) throw new ArgumentException("--publish goes with --watch (from cron: --watch --publish --checks 1)");

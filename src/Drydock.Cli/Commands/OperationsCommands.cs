@@ -80,7 +80,7 @@ internal static class OperationsCommands
         var key = new Option<string?>("--key") { Description = "An API key id to revoke." };
         var reason = new Option<string?>("--reason") { Description = "Why (recorded)." };
         var incidentOption = new Option<string?>("--incident") { Description = "Record on this incident (default: open a new one)." };
-        var redis = GatewayCommands.RedisOption();
+        var redis = CommandOptions.Redis();
         foreach (var option in new Option[] { model, revert, key, reason, incidentOption, redis }) contain.Options.Add(option);
         ProjectContext.AddOptions(contain);
         contain.SetAction((parse, _) => ProjectContext.Guard("incident contain", stderr, () =>
@@ -93,13 +93,13 @@ internal static class OperationsCommands
             if (parse.GetValue(key) is { } keyId)
             {
                 // An unknown key or incident is refused before anything is recorded or changed.
-                var keys = GatewayCommands.Store(parse, context);
+                var keys = GatewayKeys.Store(parse, context);
                 if (!keys.List().Any(k => k.Id == keyId)) throw new ArgumentException($"no key {keyId}");
                 if (parse.GetValue(incidentOption) is { } given) registry.Incident(given);
                 var id = parse.GetValue(incidentOption) ?? registry.OpenIncident("key-compromise", "high", $"key:{keyId}", parse.GetValue(reason), actor);
                 if (!keys.Revoke(keyId, $"incident {id}{(parse.GetValue(reason) is { } why ? ": " + why : "")}")) throw new ArgumentException($"no key {keyId}");
                 registry.RecordIncident(id, "contained", $"key:{keyId} revoked", actor);
-                GatewayCommands.PublishRevocation(parse.GetValue(redis), keyId);
+                GatewayKeys.PublishRevocation(parse.GetValue(redis), keyId);
                 stdout.WriteLine($"{id}: key {keyId} revoked");
                 return ExitCodes.Ok;
             }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Drydock.Cli.Infrastructure;
+using Drydock.Cli.Reporting;
 using Drydock.Curation.Review;
 using Drydock.Datasets;
 using Drydock.Datasets.Input;
@@ -122,7 +123,7 @@ internal static class ReviewCommand
                 w.WriteString("trust", i.Trusted ? "trusted" : "untrusted");
                 w.WriteString("recordSha256", i.RecordSha256);
                 w.WriteBoolean("flagged", i.Flagged);
-                DatasetCommand.WriteStrings(w, "categories", i.Categories);
+                JsonFields.WriteStrings(w, "categories", i.Categories);
                 w.WriteString("poisoning", i.Poisoning);
                 w.WriteStartArray("findings");
                 foreach (var f in i.Findings)

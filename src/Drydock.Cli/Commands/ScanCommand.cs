@@ -117,7 +117,7 @@ internal static class ScanCommand
             return ExitCodes.UsageOrInput;
         }
 
-        if (settings.Output is { } reportPath && CleanCommand.OutputClash([("--output", reportPath)], files) is { } clash) return Usage(clash);
+        if (settings.Output is { } reportPath && OutputPaths.Clash([("--output", reportPath)], files) is { } clash) return Usage(clash);
 
         var detector = rules.CreateDetector();
         var scanner = new DatasetScanner(detector, settings.Threads);

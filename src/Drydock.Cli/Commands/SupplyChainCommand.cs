@@ -3,12 +3,13 @@ using System.Text;
 using Drydock.Cli.Infrastructure;
 using Drydock.Cli.Reporting;
 using Drydock.Detection;
+using Drydock.Detection.Engine;
 using Drydock.SupplyChain.ModelFiles;
 using Drydock.SupplyChain.Pinning;
 
 namespace Drydock.Cli.Commands;
 
-/// <summary><c>drydock model scan</c> and <c>drydock supply-chain check</c>.</summary>
+/// <summary><c>drydock model scan</c> and <c>drydock supply-chain check</c>: their table, JSON and SARIF reports.</summary>
 internal static class SupplyChainCommand
 {
     public static Command CreateModelScan(TextWriter stdout, TextWriter stderr)
@@ -27,7 +28,7 @@ internal static class SupplyChainCommand
             var text = parse.GetValue(format) switch
             {
                 "json" => ModelJson(reports, findings),
-                "sarif" => Sarif(findings.Select(f => (f.File, (long?)null, f.Entry is null ? $"{f.Category}/{f.Type}" : $"{f.Category}/{f.Type} in {f.Entry}", f.Type, f.Severity, f.Message))),
+                "sarif" => Sarif(findings.Select(f => (f.File, 0L, f.Entry is null ? $"{f.Category}/{f.Type}" : $"{f.Category}/{f.Type} in {f.Entry}", f.Category, f.Type, f.Severity, f.Message))),
                 _ => ModelTable(reports, findings),
             };
             ReportOptions.Emit(stdout, parse.GetValue(output), text);
@@ -54,7 +55,7 @@ internal static class SupplyChainCommand
             var text = parse.GetValue(format) switch
             {
                 "json" => PinningJson(findings),
-                "sarif" => Sarif(findings.Select(f => (f.File, (long?)f.Line, f.Type, f.Type, f.Severity, f.Message))),
+                "sarif" => Sarif(findings.Select(f => (f.File, (long)Math.Max(1, f.Line), f.Type, "supply-chain", f.Type, f.Severity, f.Message))),
                 _ => PinningTable(findings),
             };
             stdout.Write(text);
@@ -149,59 +150,32 @@ internal static class SupplyChainCommand
         return sb.ToString();
     }
 
-    private static string Sarif(IEnumerable<(string File, long? Line, string Rule, string Type, Severity Severity, string Message)> results)
+    // SARIF (SarifLog): one rule per finding type, DD-SC-<type>, its default level the most severe of its findings.
+    private static string Sarif(IEnumerable<(string File, long Line, string Detail, string Category, string Type, Severity Severity, string Message)> found)
     {
-        var sb = new StringWriter();
-        JsonOutput.Write(sb, w =>
+        var results = found.ToList();
+        static string RuleId(string type) => "DD-SC-" + type;
+        var rules = results.GroupBy(r => r.Type, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new RuleInfo { Id = RuleId(g.Key), Category = g.First().Category, Type = g.Key, Severity = g.Max(r => r.Severity), Description = $"{g.First().Category}: {g.Key}" }).ToList();
+        using var log = new SarifLog(rules);
+        foreach (var r in results)
         {
-            w.WriteStartObject();
-            w.WriteString("$schema", "https://json.schemastore.org/sarif-2.1.0.json");
-            w.WriteString("version", "2.1.0");
-            w.WriteStartArray("runs");
-            w.WriteStartObject();
-            w.WriteStartObject("tool");
-            w.WriteStartObject("driver");
-            w.WriteString("name", "drydock");
-            w.WriteString("version", ToolInfo.Version);
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteStartArray("results");
-            foreach (var r in results)
-            {
-                w.WriteStartObject();
-                w.WriteString("ruleId", r.Type);
-                w.WriteString("level", r.Severity >= Severity.High ? "error" : r.Severity == Severity.Medium ? "warning" : "note");
-                w.WriteStartObject("message");
-                w.WriteString("text", r.Message);
-                w.WriteEndObject();
-                w.WriteStartArray("locations");
-                w.WriteStartObject();
-                w.WriteStartObject("physicalLocation");
-                w.WriteStartObject("artifactLocation");
-                w.WriteString("uri", r.File.Replace('\\', '/'));
-                w.WriteEndObject();
-                if (r.Line is { } line)
-                {
-                    w.WriteStartObject("region");
-                    w.WriteNumber("startLine", Math.Max(1, line));
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndObject();
-                w.WriteEndObject();
-                w.WriteEndArray();
-                w.WriteStartObject("properties");
-                w.WriteString("detail", r.Rule);
-                w.WriteString("severity", r.Severity.Name());
-                w.WriteEndObject();
-                w.WriteEndObject();
-            }
-
+            var w = log.StartResult(RuleId(r.Type), r.Severity, r.Message);
+            w.WriteStartArray("locations");
+            SarifLog.WriteLocation(w, r.File, r.Line);
             w.WriteEndArray();
+            w.WriteStartObject("partialFingerprints");
+            w.WriteString("drydockFinding/v1", SarifLog.Fingerprint(RuleId(r.Type), r.File, r.Line, r.Detail));
             w.WriteEndObject();
-            w.WriteEndArray();
+            w.WriteStartObject("properties");
+            w.WriteString("category", r.Category);
+            w.WriteString("type", r.Type);
+            w.WriteString("detail", r.Detail);
+            w.WriteString("severity", r.Severity.Name());
             w.WriteEndObject();
-        });
-        return sb.ToString();
+            w.WriteEndObject();
+        }
+
+        return log.Complete(executionSuccessful: true);
     }
 }

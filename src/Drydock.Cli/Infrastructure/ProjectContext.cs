@@ -293,38 +293,8 @@ internal sealed class ProjectContext
     private static NoProjectException NoProject() => new(
         $"no Drydock project in {Directory.GetCurrentDirectory()} or any folder above it (a folder with drydock.yaml or .drydock/); run 'drydock init' in the project's folder, or run this command there");
 
-    /// <summary>Runs a verb body, turning known failures into a message on stderr and an exit code.</summary>
-    public static Task<int> Guard(string verb, TextWriter stderr, Func<int> body)
-    {
-        int Fail(int code, string message)
-        {
-            stderr.WriteLine($"drydock {verb}: {message}");
-            return code;
-        }
-
-        try
-        {
-            return Task.FromResult(body());
-        }
-        catch (GateException e)
-        {
-            stderr.WriteLine($"drydock {verb}: refused; the gate failed:");
-            foreach (var reason in e.Reasons) stderr.WriteLine($"  - {reason}");
-            return Task.FromResult(ExitCodes.Findings);
-        }
-        catch (VaultIntegrityException e)
-        {
-            return Task.FromResult(Fail(ExitCodes.Findings, $"integrity check failed: {e.Message}"));
-        }
-        catch (Exception e) when (e is RegistryException or ThreatModelException or KeyRingException or ConfigFileException or Training.TrainingPlanException or ArgumentException or FileNotFoundException or DirectoryNotFoundException)
-        {
-            return Task.FromResult(Fail(ExitCodes.UsageOrInput, e.Message));
-        }
-        catch (Exception e) when (e is SqliteException or NpgsqlException or IOException or UnauthorizedAccessException)
-        {
-            return Task.FromResult(Fail(ExitCodes.UsageOrInput, e.Message));
-        }
-    }
+    /// <summary>Runs a verb body, turning known failures into a message on stderr and an exit code (<see cref="CommandErrors"/>).</summary>
+    public static Task<int> Guard(string verb, TextWriter stderr, Func<int> body) => CommandErrors.Run(verb, stderr, () => Task.FromResult(body()));
 }
 
 /// <summary>A command that reads or changes the project's state ran outside any project (exit code 2).</summary>

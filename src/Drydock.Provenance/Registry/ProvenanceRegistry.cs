@@ -28,7 +28,7 @@ public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposabl
     /// </summary>
     public (DatasetRecord Dataset, bool Created) RegisterDataset(DatasetManifest manifest, string manifestJson, string name, IReadOnlyList<string> extraParents, string? envelope, string actor)
     {
-        var id = "ds-" + manifest.Version[..12];
+        var id = RegistryIds.Dataset(manifest.Version);
         if (Datasets("WHERE id = @id", ("id", id)) is [var existing])
         {
             return existing.Version == manifest.Version ? (existing, false) : throw new RegistryException($"{id} is taken by another version (sha256:{existing.Version}); ids are the first 12 hex digits of the version");
@@ -132,7 +132,7 @@ public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposabl
     /// <summary>Registers a model version trained on <paramref name="datasetIds"/>; the same digest returns the existing record.</summary>
     public (ModelRecord Model, bool Created) RegisterModel(string name, string digest, string? baseModel, IReadOnlyList<ModelFile> files, IReadOnlyList<string> datasetIds, string? envelope, string actor)
     {
-        var id = "mv-" + digest[..12];
+        var id = RegistryIds.Model(digest);
         if (Models("WHERE id = @id", ("id", id)) is [var existing])
         {
             return existing.Digest == digest ? (existing, false) : throw new RegistryException($"{id} is taken by another model (sha256:{existing.Digest})");

@@ -1,0 +1,140 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Drydock.Cli.Infrastructure;
+using Drydock.Evaluation;
+using Drydock.Evaluation.Gate;
+using Drydock.Evaluation.Probes;
+using Drydock.Provenance.Signing;
+
+namespace Drydock.Cli.Commands;
+
+/// <summary><c>drydock gate</c>: the release decision from the evaluations recorded against a model version, signed and recorded.</summary>
+internal static partial class EvalCommand
+{
+    public static Command CreateGate(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("gate", "The release gate: check a model version's recorded evaluations against drydock.yaml's thresholds (and its base model); exit 1 means no-ship. The decision is signed and recorded.");
+        var model = new Option<string>("--model") { Description = "The model version (mv-…).", Required = true };
+        var baseModel = new Option<string?>("--base-model") { Description = "The base model version: rates may not be worse than its by more than gate.regression-points." };
+        var format = CommandOptions.Format("table", "json");
+        foreach (var option in new Option[] { model, baseModel, format }) command.Options.Add(option);
+        ProjectContext.AddOptions(command);
+        command.SetAction((parse, _) => ProjectContext.Guard("gate", stderr, () =>
+        {
+            var context = ProjectContext.Load(parse);
+            var policy = GatePolicy.From(context.File["gate"]);
+            List<ProbeSuite> suites;
+            try
+            {
+                suites = RequiredSuites(policy);
+            }
+            catch (Exception e) when (e is GateRefusedException or ProbeSuiteException)
+            {
+                stderr.WriteLine($"drydock gate: refused: {e.Message}");
+                return ExitCodes.UsageOrInput;
+            }
+
+            using var registry = context.OpenRegistry();
+            // A decision on a registry that fails verification would name evidence that may have been edited away.
+            var verification = Provenance.Audit.AuditLog.Verify(registry.Database);
+            if (!verification.Ok)
+            {
+                stderr.WriteLine($"drydock gate: refused: the registry at {registry.Database.Display} fails drydock audit verify ({verification.Problem}); the gate does not decide on it");
+                return ExitCodes.UsageOrInput;
+            }
+
+            if (Provenance.Audit.AuditWitness.Advance(registry.Database, DateTimeOffset.UtcNow) is { } rolledBack)
+            {
+                stderr.WriteLine($"drydock gate: refused: the registry at {registry.Database.Display} fails drydock audit verify ({rolledBack}); the gate does not decide on it");
+                return ExitCodes.UsageOrInput;
+            }
+
+            var subject = registry.GetModel(parse.GetValue(model)!);
+            var baseRecord = parse.GetValue(baseModel) is { } b ? registry.GetModel(b) : null;
+            if (baseRecord?.Id == subject.Id) throw new ArgumentException("--base-model is the model itself");
+            GateResult result;
+            try
+            {
+                var resultsKey = ResultsKeys.Load(context, null, registry);
+                result = ReleaseGate.Decide(subject, registry.Evaluations(subject.Id), baseRecord, baseRecord is null ? null : registry.Evaluations(baseRecord.Id), policy, suites,
+                    e => ResultsFile.CheckRecorded(e, resultsKey), PlantedLabels(registry, subject, context));
+            }
+            catch (Exception e) when (e is GateRefusedException or ProbeSuiteException)
+            {
+                stderr.WriteLine($"drydock gate: refused: {e.Message}");
+                return ExitCodes.UsageOrInput;
+            }
+
+            var checks = result.Checks;
+            var ship = result.Ship;
+            var checksJson = new JsonArray([.. checks.Select(c => (JsonNode)new JsonObject { ["check"] = c.Name, ["passed"] = c.Passed, ["evidence"] = c.Evidence })]);
+            var evidenceJson = new JsonArray([.. result.Evidence.Select(e => (JsonNode)new JsonObject
+            {
+                ["evaluation"] = e.EvaluationId, ["kind"] = e.Kind, ["model"] = e.ModelId, ["fingerprint"] = e.Fingerprint, ["at"] = e.At, ["target"] = e.Target,
+            })]);
+            // The decision names the policy it was judged against and the audit head it was judged on.
+            var policyJson = policy.ToJson(suites);
+            var policySha = policy.Sha256(suites);
+            var headJson = new JsonObject { ["seq"] = verification.Entries, ["hash"] = verification.Head };
+            string? envelope = null;
+            if (File.Exists(ProjectContext.SigningKeyPath))
+            {
+                using var key = SigningKey.Load(ProjectContext.SigningKeyPath);
+                var statement = Dsse.Statement([new Subject("model:" + subject.Id, subject.Digest)], Dsse.GatePredicate, w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("modelId", subject.Id);
+                    w.WriteString("decision", ship ? "ship" : "no-ship");
+                    w.WriteString("baseModel", baseRecord?.Id);
+                    w.WritePropertyName("checks");
+                    System.Text.Json.JsonDocument.Parse(checksJson.ToJsonString()).WriteTo(w);
+                    w.WritePropertyName("evidence");
+                    System.Text.Json.JsonDocument.Parse(evidenceJson.ToJsonString()).WriteTo(w);
+                    w.WriteString("policySha256", policySha);
+                    w.WritePropertyName("policy");
+                    System.Text.Json.JsonDocument.Parse(policyJson.ToJsonString()).WriteTo(w);
+                    w.WritePropertyName("auditHead");
+                    System.Text.Json.JsonDocument.Parse(headJson.ToJsonString()).WriteTo(w);
+                    w.WriteEndObject();
+                });
+                envelope = Encoding.UTF8.GetString(Dsse.Sign(statement, key));
+            }
+
+            var recordedChecks = new JsonObject
+            {
+                ["checks"] = checksJson.DeepClone(), ["evidence"] = evidenceJson.DeepClone(), ["policySha256"] = policySha, ["policy"] = policyJson.DeepClone(), ["auditHead"] = headJson.DeepClone(),
+            }.ToJsonString();
+            var decision = registry.RecordGateDecision(subject.Id, ship ? "ship" : "no-ship", baseRecord?.Id, recordedChecks, envelope, Provenance.Actor.Current);
+            ProjectContext.AdvanceWitness(registry, stderr);
+            if (parse.GetValue(format) == "json")
+            {
+                stdout.WriteLine(new JsonObject { ["model"] = subject.Id, ["decision"] = decision.Decision, ["id"] = decision.Id, ["signed"] = envelope is not null, ["checks"] = checksJson, ["evidence"] = evidenceJson, ["policySha256"] = policySha, ["policy"] = policyJson, ["auditHead"] = headJson }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            }
+            else
+            {
+                foreach (var c in checks) stdout.WriteLine($"{(c.Passed ? "pass" : "FAIL")}  {c.Name,-44} {c.Evidence}");
+                foreach (var e in result.Evidence) stdout.WriteLine($"evidence  {e.EvaluationId}  {e.Kind,-12} {e.ModelId}  fingerprint {e.Fingerprint[..12]}  {e.At}  {e.Target}");
+                if (result.Evidence.Count == 0) stdout.WriteLine("evidence  none: no evaluation of this model version counts");
+                stdout.WriteLine($"policy sha256:{policySha[..12]} ({string.Join(", ", suites.Select(x => $"{x.Name}@{x.Version}"))}; strategies {string.Join(",", policy.Strategies)}; max-error-rate {policy.MaxErrorRate.ToString(CultureInfo.InvariantCulture)}); audit head {verification.Entries} {verification.Head[..12]}");
+                stdout.WriteLine($"{subject.Id}: {(ship ? "SHIP" : "NO-SHIP")} ({decision.Id}{(envelope is null ? ", unsigned: no signing key" : ", signed")})");
+            }
+
+            return ship ? ExitCodes.Ok : ExitCodes.Findings;
+        }));
+        return command;
+    }
+
+    // The suites the gate requires, loaded; two of one name are refused (a metric would read either).
+    private static List<ProbeSuite> RequiredSuites(GatePolicy policy)
+    {
+        var suites = policy.Suites.Select(ProbeSuite.Load).ToList();
+        if (suites.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new GateRefusedException($"gate.suites: two required suites are named '{twice.Key}' ({string.Join(", ", policy.Suites.Where((_, i) => suites[i].Name == twice.Key))}); a metric would read either");
+        }
+
+        return suites;
+    }
+}
