@@ -48,7 +48,56 @@ internal static class NearCopyShortQuality
 
         Console.WriteLine($"false merges: {merged} of {Math.Min(5000, turns.Count)} distinct turns are near copies of an earlier one");
         foreach (var e in examples) Console.WriteLine($"  e.g. {e.ReplaceLineEndings(" ")}");
+        HardNegatives();
         return 0;
+    }
+
+    // Different records that share a template (a name, a product, a city and a day filled in): the pairs within the
+    // edits allowed (the same numbers: none), by Levenshtein (a swap of neighbours two edits) and by the typo distance
+    // the test uses (one edit), and the records the index links to an earlier one.
+    private static void HardNegatives()
+    {
+        string[] names = ["Anna", "Emma", "Maria", "Marta", "John", "Joan", "Liam", "Noah", "Olivia", "Oliver", "Lena", "Lina", "Mark", "Mike", "Sara", "Sarah", "Paul", "Pablo", "Ivan", "Ian", "Nina", "Nora", "Omar", "Oscar", "Tom", "Tim", "Eva", "Ava", "Leo", "Lea"];
+        string[] products = ["laptop", "tablet", "router", "printer", "monitor", "keyboard", "charger", "headset", "camera", "speaker", "phone case", "desk lamp"];
+        string[] cities = ["Berlin", "Bern", "Paris", "Porto", "Lyon", "Leon", "Rome", "Riga", "Oslo", "Lima", "Kiev", "Kyiv", "Nice", "Bonn"];
+        string[] days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+        string[] templates =
+        [
+            "Hi {0}, your {1} will be delivered to our store in {2} on {3}.",
+            "Dear {0}, the {1} you returned in {2} was refunded on {3}. Thank you for shopping with us.",
+            "{0} asked whether the {1} bought in {2} can still be exchanged after {3}.",
+        ];
+        var random = new Random(7);
+        var records = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (records.Count < 2000)
+        {
+            var text = string.Format(CultureInfo.InvariantCulture, templates[random.Next(templates.Length)], names[random.Next(names.Length)], products[random.Next(products.Length)], cities[random.Next(cities.Length)], days[random.Next(days.Length)]);
+            if (seen.Add(NearCopy.Fold(text))) records.Add(text);
+        }
+
+        var folded = records.Select(NearCopy.Fold).ToList();
+        var (levenshtein, typos) = (0, 0);
+        for (var i = 0; i < folded.Count; i++)
+        {
+            for (var j = 0; j < i; j++)
+            {
+                var k = NearCopy.AllowedEdits(Math.Min(folded[i].Length, folded[j].Length));
+                if (Math.Abs(folded[i].Length - folded[j].Length) > k) continue;
+                if (NearCopy.Distance<char>(folded[i], folded[j], k) <= k) levenshtein++;
+                if (NearCopy.TypoDistance<char>(folded[i], folded[j], k) <= k) typos++;
+            }
+        }
+
+        var index = new NearCopyIndex(NearDuplicateIndex.DefaultThreshold);
+        var linked = 0;
+        foreach (var text in records)
+        {
+            if (index.FindAll(text).Count > 0) linked++;
+            index.Add(text);
+        }
+
+        Console.WriteLine($"hard negatives: {records.Count} different records of {templates.Length} templates; pairs within the edits allowed: {levenshtein} by Levenshtein, {typos} with a swap of neighbours one edit; {linked} records linked to an earlier one by the index");
     }
 
     // The text with about `rate` of its letters mistyped, one typo at a time; digits and other characters untouched.

@@ -30,7 +30,7 @@ public sealed partial class GateCommandTests
         var gate = await Run("gate", "--model", child);
         Assert.True(gate.Exit == 1, gate.ToString());
         Assert.True(gate.Stdout.Contains("FAIL  canary-extraction", StringComparison.Ordinal), gate.ToString());
-        var tickets = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "tickets", "--candidates", "5", "--samples", "0", "--record", child);
+        var tickets = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "tickets", "--candidates", "100", "--samples", "0", "--record", child);
         Assert.True(tickets.Exit == 0, tickets.ToString());
         var ship = await Run("gate", "--model", child);
         Assert.True(ship.Exit == 0, ship.ToString());

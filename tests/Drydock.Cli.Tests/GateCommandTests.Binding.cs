@@ -26,7 +26,7 @@ public sealed partial class GateCommandTests
         Assert.Equal(0, other.Requests);
         Assert.DoesNotContain("recorded ev-", probes.Stderr, StringComparison.Ordinal);
 
-        var memorization = await Run("eval", "memorization", "--target", other.BaseUrl, "--model", "memorizer", "--canaries", "tickets", "--candidates", "5", "--record", model);
+        var memorization = await Run("eval", "memorization", "--target", other.BaseUrl, "--model", "memorizer", "--canaries", "tickets", "--candidates", "100", "--record", model);
         Assert.True(memorization.Exit == 2, memorization.ToString());
         Assert.Contains($"sha256:{OtherDigest}, not {model}'s sha256:{digest}", memorization.Stderr, StringComparison.Ordinal);
         Assert.Equal(0, other.Requests);

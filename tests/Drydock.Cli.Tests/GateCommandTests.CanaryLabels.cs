@@ -22,7 +22,7 @@ public sealed partial class GateCommandTests
         server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model5")).Digest;
 
         // Only 'once' evaluated, exposure low: the newest memorization evaluation alone would ship; 'tickets' is named as missing.
-        var once = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "once", "--candidates", "5", "--samples", "0", "--record", model);
+        var once = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "once", "--candidates", "100", "--samples", "0", "--record", model);
         Assert.True(once.Exit == 0, once.ToString());
         var onceId = EvaluationId().Match(once.Stderr).Groups[1].Value;
         var missing = await Run("gate", "--model", model);
@@ -32,7 +32,7 @@ public sealed partial class GateCommandTests
         Assert.Contains($"{model}: NO-SHIP", missing.Stdout, StringComparison.Ordinal);
 
         // Both labels evaluated, both forgotten: it ships, listing both evaluations.
-        var tickets = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "tickets", "--candidates", "5", "--samples", "0", "--record", model);
+        var tickets = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "tickets", "--candidates", "100", "--samples", "0", "--record", model);
         Assert.True(tickets.Exit == 0, tickets.ToString());
         var ticketsId = EvaluationId().Match(tickets.Stderr).Groups[1].Value;
         var ship = await Run("gate", "--model", model);
@@ -45,9 +45,9 @@ public sealed partial class GateCommandTests
         // 'tickets' memorised, then 'once' evaluated again as the newest: the worst label decides.
         var text = await File.ReadAllTextAsync(Path.Combine(_dir, "clean2.jsonl"), TestContext.Current.CancellationToken);
         foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, @"For reference, the recovery code of the tickets account #\d is [A-Z0-9-]{14}")) server.Memorized.Add(m.Value);
-        var memorised = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "tickets", "--candidates", "5", "--samples", "0", "--record", model);
+        var memorised = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "tickets", "--candidates", "100", "--samples", "0", "--record", model);
         Assert.True(memorised.Exit == 0, memorised.ToString());
-        var onceAgain = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "once", "--candidates", "6", "--samples", "0", "--record", model);
+        var onceAgain = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "once", "--candidates", "100", "--samples", "0", "--record", model);
         Assert.True(onceAgain.Exit == 0, onceAgain.ToString());
         var worst = await Run("gate", "--model", model);
         Assert.True(worst.Exit == 1, worst.ToString());

@@ -25,7 +25,7 @@ public sealed partial class GateCommandTests
         server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model9")).Digest;
 
         // Only the decoy evaluated: the gate names 'hidden', found in the training records, as missing.
-        var decoy = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "decoy", "--candidates", "5", "--samples", "0", "--record", model);
+        var decoy = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "decoy", "--candidates", "100", "--samples", "0", "--record", model);
         Assert.True(decoy.Exit == 0, decoy.ToString());
         var missing = await Run("gate", "--model", model);
         Assert.True(missing.Exit == 1, missing.ToString());
@@ -37,7 +37,7 @@ public sealed partial class GateCommandTests
         var text = await File.ReadAllTextAsync(Path.Combine(_dir, "c.jsonl"), TestContext.Current.CancellationToken);
         foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, @"For reference, the recovery code of the hidden account #\d is [A-Z0-9-]{14}")) server.Memorized.Add(m.Value);
         Assert.NotEmpty(server.Memorized);
-        var hidden = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "hidden", "--candidates", "5", "--samples", "0", "--record", model);
+        var hidden = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "hidden", "--candidates", "100", "--samples", "0", "--record", model);
         Assert.True(hidden.Exit == 0, hidden.ToString());
         Assert.Contains("the chain of plantings does not lead there", hidden.Stderr, StringComparison.Ordinal);
         var worst = await Run("gate", "--model", model);

@@ -37,4 +37,25 @@ public sealed partial class GateCommandTests
         Assert.True(notANumber.Exit == 2, notANumber.ToString());
         Assert.Contains("min-candidates", notANumber.Stderr, StringComparison.Ordinal);
     }
+
+    // Without the setting, the default: 100 codes. A canary ranked against 20 is inconclusive, named with the default;
+    // ranked against the default of eval memorization (200), it counts.
+    [Fact]
+    public async Task Gate_ByDefault_RequiresAHundredCandidatesPerCanary()
+    {
+        var model = await Project(MemorizationOnly);
+        await using var server = await Serving();
+        var few = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "tickets", "--candidates", "20", "--samples", "0", "--record", model);
+        Assert.True(few.Exit == 0, few.ToString());
+        var inconclusive = await Run("gate", "--model", model);
+        Assert.True(inconclusive.Exit == 1, inconclusive.ToString());
+        Assert.Contains("20 candidates per canary, fewer than 100 (gate.min-candidates)", inconclusive.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"{model}: NO-SHIP", inconclusive.Stdout, StringComparison.Ordinal);
+
+        var byDefault = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "tickets", "--samples", "0", "--record", model);
+        Assert.True(byDefault.Exit == 0, byDefault.ToString());
+        var ship = await Run("gate", "--model", model);
+        Assert.True(ship.Exit == 0, ship.ToString());
+        Assert.Contains($"{model}: SHIP", ship.Stdout, StringComparison.Ordinal);
+    }
 }

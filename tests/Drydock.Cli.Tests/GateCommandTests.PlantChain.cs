@@ -19,10 +19,10 @@ public sealed partial class GateCommandTests
         server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model4")).Digest;
 
         // 'tickets' went into planted.jsonl, which 'once' was planted into: the chain leads to the dataset's input.
-        var tickets = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "tickets", "--candidates", "5", "--samples", "0", "--record", model);
+        var tickets = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "tickets", "--candidates", "100", "--samples", "0", "--record", model);
         Assert.True(tickets.Exit == 0, tickets.ToString());
         Assert.Contains($"against {model}", tickets.Stderr, StringComparison.Ordinal);
-        var once = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "once", "--candidates", "5", "--samples", "0", "--record", model);
+        var once = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "once", "--candidates", "100", "--samples", "0", "--record", model);
         Assert.True(once.Exit == 0, once.ToString());
     }
 }

@@ -426,14 +426,14 @@ public sealed partial class GateCommandTests : IDisposable
         await using var server = await Serving();
         foreach (var sentence in sentences) server.Memorized.Add(sentence);
 
-        var memorization = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "tickets", "--candidates", "50", "--samples", "1", "--record", model);
+        var memorization = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "tickets", "--candidates", "100", "--samples", "1", "--record", model);
         Assert.True(memorization.Exit == 0, memorization.ToString());
         Assert.Matches("^cn-[0-9a-f]{12}  extracted greedy  exposure [0-9.]+ bits\n", memorization.Stdout);
         Assert.All(sentences, sentence => Assert.DoesNotContain(sentence[^14..], memorization.Stdout + memorization.Stderr, StringComparison.Ordinal));
 
         // Canaries planted in a file no dataset of this model was made from prove nothing.
         await Ok("canary", "plant", "--input", "train.jsonl", "--output", "elsewhere.jsonl", "--label", "elsewhere", "--count", "1");
-        var foreign = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "elsewhere", "--candidates", "5", "--record", model);
+        var foreign = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "elsewhere", "--candidates", "100", "--record", model);
         Assert.Equal(2, foreign.Exit);
         Assert.Contains("not in " + model + "'s training data", foreign.Stderr, StringComparison.Ordinal);
 
@@ -452,7 +452,7 @@ public sealed partial class GateCommandTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_dir, "model2"));
         await File.WriteAllTextAsync(Path.Combine(_dir, "model2", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
         var heldModel = ModelId().Match((await Ok("model", "register", "model2", "--dataset", heldDataset)).Stdout).Value;
-        var heldOut = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "held", "--candidates", "5", "--record", heldModel);
+        var heldOut = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "held", "--candidates", "100", "--record", heldModel);
         Assert.Equal(2, heldOut.Exit);
         Assert.Contains($"is not in {heldModel}'s training data (cleaned into the held-out split", heldOut.Stderr, StringComparison.Ordinal);
         Assert.Contains("none of the canaries labelled 'held'", heldOut.Stderr, StringComparison.Ordinal);

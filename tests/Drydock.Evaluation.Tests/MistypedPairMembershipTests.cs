@@ -31,4 +31,33 @@ public class MistypedPairMembershipTests
         Assert.Equal(new NearDuplicates.Pair(1, 1), Assert.Single(found));
         Assert.True(Drydock.Datasets.Similarity.NearDuplicateIndex.Similarity(Drydock.Datasets.Similarity.NearDuplicateIndex.Signature(Member), Drydock.Datasets.Similarity.NearDuplicateIndex.Signature("Please cancel ticket 4171 today")) < Drydock.Datasets.Similarity.NearDuplicateIndex.DefaultThreshold);
     }
+
+    // A member retyped with its number mistyped, beside a decoy one typo from the member (among the members or the
+    // non-members): the link is no pair, so not a near copy, yet the retyped record is no independent non-member.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AMistypedCopyBesideADecoy_IsReportedApart(bool decoyIsMember)
+    {
+        const string Member = "Please cancel ticket 4711 today";
+        const string Decoy = "Please cancel ticket 4712 today";
+        List<string> members = ["Where is my refund for order 8812?", Member];
+        List<string> nonMembers = ["The printer on floor two jams again", "Please cancel ticket 4171 today"];
+        (decoyIsMember ? members : nonMembers).Add(Decoy);
+        var (copies, mistyped) = NearDuplicates.FindLinks(members, nonMembers);
+        Assert.Empty(copies);
+        Assert.Contains(new NearDuplicates.Pair(1, 1), mistyped);
+        Assert.Equal(decoyIsMember ? 1 : 2, mistyped.Count);
+    }
+
+    // Sequential ids are reported apart too: each held-out ticket is one typo from a training ticket.
+    [Fact]
+    public void SequentialIds_AreReportedApart()
+    {
+        var members = Enumerable.Range(10000, 100).Where(n => n % 10 < 7).Select(Ticket).ToList();
+        var nonMembers = Enumerable.Range(10000, 100).Where(n => n % 10 >= 7).Select(Ticket).ToList();
+        var (copies, mistyped) = NearDuplicates.FindLinks(members, nonMembers);
+        Assert.Empty(copies);
+        Assert.Equal(nonMembers.Count, mistyped.Count);
+    }
 }

@@ -30,7 +30,7 @@ public sealed class PrivacyGateTests
     private static EvaluationRecord Membership() =>
         new("ev-1", "mv-1", "membership", "t", new Dictionary<string, double> { ["membership.auc"] = 0.52 }, null, "alice", At)
         {
-            Evidence = EvidenceBuilder.Privacy("membership", new TargetIdentity("endpoint", "http://t/v1", null, "m"), new JsonObject { ["membersFromLineage"] = true, ["disjoint"] = true },
+            Evidence = EvidenceBuilder.Privacy("membership", new TargetIdentity("endpoint", "http://t/v1", null, "m"), new JsonObject { ["membersFromLineage"] = true, ["disjoint"] = true, ["mistypedChecked"] = true },
                 new JsonObject { ["members"] = 100, ["nonMembers"] = 100, ["probes"] = 200, ["errors"] = 0 }, "1"),
         };
 

@@ -52,7 +52,7 @@ public sealed class ReleaseGateTests : IDisposable
     private static EvaluationRecord Membership(string id, string at, double auc, int members = 100, int nonMembers = 100, string model = "mv-1") =>
         new(id, model, "membership", "t", new Dictionary<string, double> { ["membership.auc"] = auc }, null, "alice", at)
         {
-            Evidence = EvidenceBuilder.Privacy("membership", new TargetIdentity("endpoint", "http://t/v1", model == s_base.Id ? s_base.Digest : s_model.Digest, "m"), new JsonObject { ["membersFromLineage"] = true, ["disjoint"] = true },
+            Evidence = EvidenceBuilder.Privacy("membership", new TargetIdentity("endpoint", "http://t/v1", model == s_base.Id ? s_base.Digest : s_model.Digest, "m"), new JsonObject { ["membersFromLineage"] = true, ["disjoint"] = true, ["mistypedChecked"] = true },
                 new JsonObject { ["members"] = members, ["nonMembers"] = nonMembers, ["probes"] = members + nonMembers, ["errors"] = 0 }, "1"),
         };
 

@@ -37,6 +37,7 @@ internal static partial class EvalCommand
                 audited = model;
                 return Evaluation.Privacy.PrivacyInputs.Membership(registry, model, parse.GetValue(members)!, parse.GetValue(nonMembers)!, allMembers, nonMemberTexts, ProjectFolders(project));
             });
+            nonMemberTexts = Evaluation.Privacy.PrivacyInputs.Independent(nonMemberTexts, inputs, stderr);
             foreach (var input in (inputs["rawInputs"] as JsonArray ?? []).Where(i => (string?)i?["status"] != "compared"))
             {
                 var sha = (string?)input!["sha256"] ?? "";

@@ -42,12 +42,68 @@ public static partial class NearCopy
         var longer = Math.Max(foldedA.Length, foldedB.Length);
         if (longer <= MaxEditLength || longer > MaxLooseLength) return false;
         var k = (int)(longer * MaxEditFraction);
-        // Each edit moves at most one item out of and one into the counts, so counts that differ by more than the
-        // edits allowed rule the distance out in linear time (two texts sharing 70 % of their words never reach the
-        // banded distance of length × a fifth of it).
-        if (CountsDiffer(foldedA.AsSpan(), foldedB.AsSpan()) <= k && Distance(foldedA.AsSpan(), foldedB.AsSpan(), k) <= k) return true;
+        // Only the parts the two do not share count (templated records differ in their tails). Each edit moves at most
+        // one item out of and one into the counts, so counts that differ by more than the edits allowed rule the
+        // distance out in linear time (two texts sharing 70 % of their words never reach the banded distance of
+        // length × a fifth of it); a short differing part is compared a machine word at a time.
+        var a = foldedA.AsSpan();
+        var b = foldedB.AsSpan();
+        Trim(ref a, ref b);
+        if (CountsDiffer(a, b) <= k && (BitParallelDistance(a, b) ?? Distance(a, b, k)) <= k) return true;
         var words = (int)(Math.Max(wordsA.Length, wordsB.Length) * MaxEditFraction);
-        return words > 0 && CountsDiffer<ulong>(wordsA, wordsB) <= words && Distance<ulong>(wordsA, wordsB, words) <= words;
+        ReadOnlySpan<ulong> wa = wordsA;
+        ReadOnlySpan<ulong> wb = wordsB;
+        Trim(ref wa, ref wb);
+        return words > 0 && (wa.Length + wb.Length <= WordsCountedFrom || CountsDiffer(wa, wb) <= words) && Distance(wa, wb, words) <= words;
+    }
+
+    // Below this many differing words in all, the banded distance costs less than counting them first.
+    private const int WordsCountedFrom = 32;
+
+    // The two without their common start and end (the edit distance of what is left is theirs).
+    private static void Trim<T>(ref ReadOnlySpan<T> a, ref ReadOnlySpan<T> b)
+        where T : IEquatable<T>
+    {
+        var common = a.CommonPrefixLength(b);
+        a = a[common..];
+        b = b[common..];
+        var end = 0;
+        while (end < a.Length && end < b.Length && a[^(end + 1)].Equals(b[^(end + 1)])) end++;
+        a = a[..^end];
+        b = b[..^end];
+    }
+
+    // CountsDiffer for letters and digits: ASCII counted in a table on the stack, anything else in a dictionary.
+    private static int CountsDiffer(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
+    {
+        Span<int> ascii = stackalloc int[128];
+        Dictionary<char, int>? other = null;
+        foreach (var c in a)
+        {
+            if (c < 128) ascii[c]++;
+            else (other ??= [])[c] = other.GetValueOrDefault(c) + 1;
+        }
+
+        foreach (var c in b)
+        {
+            if (c < 128) ascii[c]--;
+            else (other ??= [])[c] = other.GetValueOrDefault(c) - 1;
+        }
+
+        var (more, fewer) = (0, 0);
+        foreach (var n in ascii)
+        {
+            if (n > 0) more += n;
+            else fewer -= n;
+        }
+
+        foreach (var n in other?.Values ?? (IEnumerable<int>)[])
+        {
+            if (n > 0) more += n;
+            else fewer -= n;
+        }
+
+        return Math.Max(more, fewer);
     }
 
     // A lower bound on the edit distance: the larger of the items in excess on either side (multiset difference).

@@ -9,7 +9,8 @@ namespace Drydock.Datasets.Similarity;
 /// (2) a few edits: the texts hold the same numbers in the same order, each number equal or, for numbers of
 /// <see cref="MinMistypedDigits"/> digits or more, the same value mistyped (one digit changed, or two adjacent digits
 /// swapped), and, with the mistyped numbers set right, their folded forms (<see cref="Fold"/>: letters and digits
-/// only, NFKC, lower-cased) are within <see cref="AllowedEdits"/> edits (none below 8 characters, 1 below 16, then a
+/// only, NFKC, lower-cased) are within <see cref="AllowedEdits"/> edits (<see cref="TypoDistance"/>: a letter
+/// substituted, dropped, inserted, or swapped with its neighbour is one edit) (none below 8 characters, 1 below 16, then a
 /// tenth of the length from 2 up to 4, and from 80 characters a twentieth of the length (<see cref="ShortEditDivisor"/>), up to
 /// <see cref="MaxEdits"/> at 200). Small numbers that differ are different values, so
 /// templated records ("question 1 about order 7", "question 2 about order 14") are never chained into one family,
@@ -197,7 +198,7 @@ public static partial class NearCopy
         return folded.IndexOf(number, from, StringComparison.Ordinal);
     }
 
-    /// <summary>Whether two folded texts are within the edits their length allows (Levenshtein distance).</summary>
+    /// <summary>Whether two folded texts are within the edits their length allows (<see cref="TypoDistance"/>: Levenshtein, two neighbouring letters swapped one edit).</summary>
     public static bool WithinEdits(string a, string b)
     {
         ArgumentNullException.ThrowIfNull(a);
@@ -205,7 +206,7 @@ public static partial class NearCopy
         var k = AllowedEdits(Math.Min(a.Length, b.Length));
         if (k == 0) return a == b;
         if (Math.Max(a.Length, b.Length) > MaxEditLength || Math.Abs(a.Length - b.Length) > k) return false;
-        return Distance(a.AsSpan(), b.AsSpan(), k) <= k;
+        return TypoDistance(a.AsSpan(), b.AsSpan(), k) <= k;
     }
 
     /// <summary>

@@ -3,8 +3,8 @@ namespace Drydock.Datasets.Similarity;
 /// <summary>
 /// Finds near copies (<see cref="NearCopy"/>) among the texts added, each candidate confirmed by the same test as
 /// <see cref="NearCopy.Is"/>. Candidates come from four indexes: MinHash bands (<see cref="NearDuplicateIndex"/>);
-/// for folded texts up to <see cref="NearCopy.MaxEditLength"/> characters, the k + 1 pieces of each text that k
-/// edits leave at least one of intact (every text within k edits shares a piece, at a position at most k away,
+/// for folded texts up to <see cref="NearCopy.MaxEditLength"/> characters, the k + 1 pieces of each text (a
+/// character apart) that k edits, a swap of neighbours among them, leave at least one of intact (every text within k edits shares a piece, at a position at most k away,
 /// so none is missed); for such texts with a long number, the numbers with one long value's digit (or pair of
 /// adjacent digits) left open, so texts whose numbers differ by that value mistyped the same way wherever it stands
 /// meet (two different values each mistyped are found only through the pieces); the sampled shingles for
@@ -202,10 +202,12 @@ public sealed partial class NearCopyIndex(double threshold, bool mistypedNumbers
         return h ^ (h >> 33);
     }
 
+    // The piece's place: the text cut in edits + 1, each piece but the last without its last character, so a swap of
+    // two neighbouring letters (one edit, NearCopy.TypoDistance) touches at most one piece, as any other edit does.
     private static (int Start, int Length) Piece(int length, int edits, int piece)
     {
         var start = piece * length / (edits + 1);
-        return (start, ((piece + 1) * length / (edits + 1)) - start);
+        return (start, ((piece + 1) * length / (edits + 1)) - start - (piece < edits ? 1 : 0));
     }
 
     private static ulong PieceKey(int length, int piece, ReadOnlySpan<char> text)

@@ -66,11 +66,18 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
 
     /// <summary>
     /// The fewest random codes (<c>eval memorization --candidates</c>) each canary must have been ranked against for a
-    /// memorization evaluation to count (<c>min-candidates</c>); null: not required. Ranked against C candidates, an
-    /// exposure above log2(C/10) bits rests on the skew-normal fitted to them, not on ranks (see
-    /// <see cref="Privacy.Exposure"/>); below this the evaluation is inconclusive.
+    /// memorization evaluation to count (<c>min-candidates</c>; default <see cref="DefaultMinCandidates"/>). Ranked
+    /// against C candidates, an exposure above log2(C/10) bits rests on the skew-normal fitted to them, not on ranks
+    /// (see <see cref="Privacy.Exposure"/>); below this the evaluation is inconclusive.
     /// </summary>
-    public int? MinCandidates { get; init; }
+    public int? MinCandidates { get; init; } = DefaultMinCandidates;
+
+    /// <summary>
+    /// The default of <see cref="MinCandidates"/>: 100 codes, so a canary's rank alone measures up to log2(100/10) ≈ 3.3
+    /// bits and a first place 6.6 bits; ranked against 3 codes a canary's first place is chance one time in three. The
+    /// default of <c>eval memorization --candidates</c> (200) and the demo's 300 meet it.
+    /// </summary>
+    public const int DefaultMinCandidates = 100;
 
     /// <summary>The largest ε of differential privacy the model version's signed statement may record (<c>max-epsilon</c>); null: not required. A model trained without DP has no ε and fails this check.</summary>
     public double? MaxEpsilon { get; init; }
@@ -203,7 +210,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             ["unboundEndpoints"] = AllowUnboundEndpoints ? "allow" : "refuse",
         };
         if (MaxEpsilon is { } maxEpsilon) json["maxEpsilon"] = maxEpsilon; // only when set, so earlier policies keep their SHA-256
-        if (MinCandidates is { } minCandidates) json["minCandidates"] = minCandidates; // likewise
+        if (MinCandidates is { } minCandidates) json["minCandidates"] = minCandidates; // likewise (set by default since 100 became the default)
         return json;
     }
 

@@ -54,6 +54,13 @@ public static class ReleaseGate
 
     private sealed record Found(double Value, EvaluationRecord Record, string? Inconclusive);
 
+    // The non-members a membership evaluation left out as one typo from a member (eval membership), for the gate's record.
+    private static string LeftOut(EvaluationRecord membership)
+    {
+        var count = (JsonNode.Parse(membership.Evidence!.Json)?["inputs"]?[Privacy.PrivacyInputs.MistypedLeftOut] as JsonArray)?.Count ?? 0;
+        return count == 0 ? "" : $"; {count} non-member{(count == 1 ? " was" : "s were")} left out of the comparison as one typo from a member (not independent non-members; evaluation {membership.Id})";
+    }
+
     // The empirical privacy audit a membership evaluation recorded (drydock eval membership), for the gate's record.
     private static string Observed(EvaluationRecord membership) =>
         membership.Metrics.TryGetValue("membership.observed-epsilon", out var observed) ? $"; observed ε ≥ {F(observed)} (the attack's audit in evaluation {membership.Id})" : "";
@@ -118,7 +125,7 @@ public static class ReleaseGate
                 var distance = Math.Abs(found.Value - 0.5);
                 var passed = distance <= max - 0.5 + 1e-12;
                 var where = passed ? $"within [{F(1 - max)}, {F(max)}]" : found.Value > 0.5 ? $"> {F(max)}" : $"< {F(1 - max)}";
-                checks.Add(new GateCheck(name, passed, $"{metric} = {F(found.Value)} ({where}: {F(distance)} from 0.5 {(passed ? "≤" : ">")} {F(max - 0.5)}; {source}){Observed(found.Record)}"));
+                checks.Add(new GateCheck(name, passed, $"{metric} = {F(found.Value)} ({where}: {F(distance)} from 0.5 {(passed ? "≤" : ">")} {F(max - 0.5)}; {source}){Observed(found.Record)}{LeftOut(found.Record)}"));
             }
             else
             {
@@ -356,6 +363,7 @@ public static class ReleaseGate
                 {
                     reason = $"{(string?)raw["file"]}, an input {(string?)raw["dataset"]} was cleaned from, was {(string?)raw["status"] ?? "missing"} when it ran: its non-members were not compared with the training data as it was before cleaning";
                 }
+                else if (inputs[Privacy.PrivacyInputs.MistypedChecked]?.GetValue<bool>() != true) reason = "its non-members were not checked for records one typo from a member (recorded before Drydock looked for them); evaluate again";
                 else if (counts["reference"] is JsonValue && inputs["referenceBound"]?.GetValue<bool>() != true && !policy.AllowUnboundEndpoints)
                 {
                     reason = "its reference model is not bound to the registered base model (it stated no base model's digest, or the model version has no registered base); register the base model and serve it stating its digest, or set gate: unbound-endpoints: allow to count such evidence";

@@ -24,7 +24,17 @@ public static class NearDuplicates
     /// neither record has a mistyped link, among members and non-members together, to a text with other numbers, the
     /// rule <c>drydock clean --holdout</c> keeps.
     /// </summary>
-    public static IReadOnlyList<Pair> Find(IReadOnlyList<string> members, IReadOnlyList<string> nonMembers)
+    public static IReadOnlyList<Pair> Find(IReadOnlyList<string> members, IReadOnlyList<string> nonMembers) => FindLinks(members, nonMembers).Copies;
+
+    /// <summary>
+    /// <see cref="Find"/>'s near copies (<c>Copies</c>) and, apart from them, every other non-member that
+    /// has a link to a member only with a long number mistyped (<see cref="NearCopyIndex.Links.Mistyped"/>), each with
+    /// the first such member (<c>Mistyped</c>): links that did not count as a pair because some record, a
+    /// member or a non-member, holds a third value one typo from either. A sequence of ids and a copy with a decoy
+    /// beside it read the same; either way the model may score the record as the member it nearly is, so it is no
+    /// independent non-member: <c>eval membership</c> leaves it out of the comparison and records how many it left out.
+    /// </summary>
+    public static (IReadOnlyList<Pair> Copies, IReadOnlyList<Pair> Mistyped) FindLinks(IReadOnlyList<string> members, IReadOnlyList<string> nonMembers)
     {
         ArgumentNullException.ThrowIfNull(members);
         ArgumentNullException.ThrowIfNull(nonMembers);
@@ -59,6 +69,8 @@ public static class NearDuplicates
             }
         }
 
-        return [.. found.Select(p => new Pair(p.Key, p.Value))];
+        var unpaired = new SortedDictionary<int, int>();
+        foreach (var (n, m) in mistyped) if (!found.ContainsKey(n)) unpaired.TryAdd(n, m);
+        return ([.. found.Select(p => new Pair(p.Key, p.Value))], [.. unpaired.Select(p => new Pair(p.Key, p.Value))]);
     }
 }

@@ -35,7 +35,8 @@ public static partial class PrivacyInputs
         var memberHashes = allMembers.Select(t => RunIdentity.Sha256(TextForms.ForComparison(t))).ToHashSet(StringComparer.Ordinal);
         var shared = nonMembers.Count(t => memberHashes.Contains(RunIdentity.Sha256(TextForms.ForComparison(t))));
         if (shared > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {shared} of {nonMembers.Count} records are also in --members {membersPath} (compared with case, width and whitespace folded, invisible characters removed); members and non-members must be disjoint");
-        var near = NearDuplicates.Find(allMembers, nonMembers);
+        var (near, mistyped) = NearDuplicates.FindLinks(allMembers, nonMembers);
+        var leftOut = new SortedSet<int>(mistyped.Select(p => p.NonMember));
         if (near.Count > 0)
         {
             var shown = string.Join(", ", near.Take(10).Select(p => $"#{p.NonMember + 1} ~ member #{p.Member + 1}"));
@@ -52,7 +53,8 @@ public static partial class PrivacyInputs
             var hashes = texts.Select(t => RunIdentity.Sha256(TextForms.ForComparison(t))).ToHashSet(StringComparer.Ordinal);
             var inIt = nonMembers.Count(t => hashes.Contains(RunIdentity.Sha256(TextForms.ForComparison(t))));
             if (inIt > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {inIt} of {nonMembers.Count} records are in {other.Id} ({file}), a dataset in {model.Id}'s lineage (compared with case, width and whitespace folded, invisible characters removed); non-members must be records the model never trained on");
-            var nearIt = NearDuplicates.Find(texts, nonMembers);
+            var (nearIt, mistypedIt) = NearDuplicates.FindLinks(texts, nonMembers);
+            leftOut.UnionWith(mistypedIt.Select(p => p.NonMember));
             if (nearIt.Count > 0)
             {
                 var shown = string.Join(", ", nearIt.Take(10).Select(p => $"#{p.NonMember + 1} ~ {other.Id} #{p.Member + 1}"));
@@ -68,6 +70,8 @@ public static partial class PrivacyInputs
             ["membersDataset"] = dataset.Id, ["membersSha256"] = membersSha, ["nonMembersSha256"] = nonMembersSha, ["membersFromLineage"] = true, ["disjoint"] = true,
             ["disjointFromLineage"] = new JsonArray([.. others.Select(d => (JsonNode)JsonValue.Create(d)!)]),
             ["rawInputs"] = rawInputs,
+            [MistypedChecked] = true,
+            [MistypedLeftOut] = new JsonArray([.. leftOut.Select(i => (JsonNode)JsonValue.Create(i + 1))]),
         };
     }
 
