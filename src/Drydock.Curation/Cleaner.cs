@@ -82,8 +82,6 @@ public sealed class Cleaner
     private const double MinSplitSkew = 0.10;
     private const double MaxSplitSkew = 0.20;
 
-    private static string PoisoningRule(string type) => type switch { "trigger" => "DD-POI-001", "payload-stuffing" => "DD-POI-002", "conflict" => "DD-POI-003", _ => "DD-POI-004" };
-
     private static readonly JsonWriterOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly CleaningPolicy _policy;
@@ -238,7 +236,7 @@ public sealed class Cleaner
         {
             var action = _policy.PoisoningAction;
             var reason = $"poisoning/{poisoning.Type} ({poisoning.Severity.Name()}): {poisoning.Summary}";
-            entries.Add(new LedgerEntry(record.Id, record.File, record.Line, null, PoisoningRule(poisoning.Type), Poisoning.PoisoningFinding.Category, poisoning.Type, action.Name(), reason, null));
+            entries.Add(new LedgerEntry(record.Id, record.File, record.Line, null, Poisoning.PoisoningRules.RuleId(poisoning.Type), Poisoning.PoisoningFinding.Category, poisoning.Type, action.Name(), reason, null));
             if (action == CleanAction.Drop) disposition = Disposition.Drop;
             else if (action == CleanAction.Quarantine && disposition == Disposition.Keep) disposition = Disposition.Quarantine;
             if (action != CleanAction.Allow) reasons.Add(reason);

@@ -19,7 +19,7 @@ public static class PoisoningRules
     ];
 
     /// <summary>The rule id of a finding type (<see cref="PoisoningFinding.Type"/>); a type without a rule of its own is an outlier.</summary>
-    public static string RuleId(string type) => type switch { "trigger" => "DD-POI-001", "payload-stuffing" => "DD-POI-002", "conflict" => "DD-POI-003", _ => "DD-POI-004" };
+    public static string RuleId(string type) => (All.FirstOrDefault(r => r.Type == type) ?? All[^1]).Id;
 
     private static RuleInfo Rule(string id, string type, Severity severity, string description) =>
         new() { Id = id, Category = PoisoningFinding.Category, Type = type, Severity = severity, Description = description };
