@@ -92,4 +92,20 @@ public sealed class GuardPropertyTests
         var result = s_guard.Output(answer, GuardMode.Redact);
         Assert.False(result.Text.Contains("Maria Gonzalez", StringComparison.Ordinal), string.Join("; ", result.Findings.Select(f => $"{f.Type} {f.Start}-{f.End}")) + " => " + result.Text);
     }
+
+    // Found by Redaction_NeverLeavesAFoundValue (seed fUKLN47Z83A1): the label of the next field after "password =" was
+    // taken for the password, so the finding's value ("license_key:") stood elsewhere in the answer as ordinary text.
+    [Fact]
+    public void Redaction_ALabelAfterPasswordEquals_IsNotThePassword_AndBothKeysAreRedacted()
+    {
+        const string answer = "license_key: 7c2e91f04ab83d56e0f1a9b7c4d2e8f3a6b5c0d9, my email is Let me know if you need anything else.\t\uFB01le password =\tlicense_key: 5d46af783b52901a6ccaccdb251bce79793aNRAL\t";
+        var result = s_guard.Output(answer, GuardMode.Redact);
+        Assert.DoesNotContain(result.Findings, f => answer[f.Start..f.End] == "license_key:");
+        Assert.DoesNotContain("7c2e91f04ab83d56e0f1a9b7c4d2e8f3a6b5c0d9", result.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("5d46af783b52901a6ccaccdb251bce79793aNRAL", result.Text, StringComparison.Ordinal);
+        foreach (var finding in result.Findings.Where(f => f.Category is Categories.Pii or Categories.Secret))
+        {
+            Assert.DoesNotContain(answer[finding.Start..finding.End], result.Text, StringComparison.Ordinal);
+        }
+    }
 }

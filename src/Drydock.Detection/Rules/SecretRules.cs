@@ -298,10 +298,13 @@ internal static partial class SecretRules
             return 0;
         }
 
+        // An unquoted identifier with a colon after it is the label of the next field ("password =\tlicense_key: 7c2e…"), not
+        // its value (found by GuardPropertyTests.Redaction_NeverLeavesAFoundValue, seed fUKLN47Z83A1).
+        var label = !quoted && value.Length > 1 && value[^1] == ':' ? value[..^1] : value;
         var letters = 0;
         var digits = 0;
         var others = 0;
-        foreach (var c in value)
+        foreach (var c in label)
         {
             if (char.IsAsciiLetter(c)) letters++;
             else if (char.IsAsciiDigit(c)) digits++;
