@@ -53,6 +53,7 @@ internal static class AccessControl
         ["actor bootstrap"] = None, // allowed only while the registry has no actor (checked by the verb, in one transaction)
 
         ["init"] = Any("admin"),
+        ["demo monitor"] = Any("admin"), // creates two gateway keys and serves the gateway in the current project
         ["clean"] = Any("data-owner", "ml-engineer", "admin"),
         ["review sample"] = Any("data-owner", "security-reviewer", "admin"),
         ["review apply"] = Any("data-owner", "security-reviewer", "admin"),
