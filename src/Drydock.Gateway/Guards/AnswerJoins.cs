@@ -67,8 +67,9 @@ internal static partial class AnswerJoins
             var node = JsonNode.Parse(arguments);
             return string.Concat(JsonStrings.Collect(node, new HashSet<string>()).Select(l => l.Value));
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
         {
+            // Not JSON, a key given twice or a name escaping a lone surrogate: each piece was judged as it is.
             return arguments;
         }
     }

@@ -42,6 +42,12 @@ internal static class RequestBody
         {
             return (null, InvalidJson, $"the request is not a JSON object: {e.Message}");
         }
+        catch (InvalidOperationException)
+        {
+            // The reader cannot compare a field name that escapes a lone surrogate with the others (the check for a
+            // key given twice reads every name as text).
+            return (null, InvalidEncoding, "the request is not text: a field name escapes a lone surrogate (invalid-encoding)");
+        }
 
         if (node is not JsonObject body) return (null, InvalidJson, "the request is not a JSON object: not an object");
         if (!JsonStrings.IsText(body)) return (null, InvalidEncoding, "the request is not text: a string escapes a lone surrogate (invalid-encoding)");
