@@ -21,13 +21,9 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
     private FakeUpstream _upstream = null!;
     private RunningDrydock? _gateway;
     private string _url = null!;
-    private string? _admin;
-    private string? _database;
-    private string? _postgres;
+    private TestDatabase? _postgres;
 
-    // PostgreSQL is left out for now: on it the test's own reads of the registry found none of its tables (the CLI's
-    // registry and the test's connection differ); the chain walk itself is the same code on both backends.
-    public static TheoryData<string> Backends => new() { "sqlite" };
+    public static TheoryData<string> Backends => TestDatabase.Backends;
 
     public async ValueTask InitializeAsync() => _upstream = await FakeUpstream.StartAsync();
 
@@ -35,15 +31,7 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
     {
         _gateway?.Dispose();
         await _upstream.DisposeAsync();
-        if (_database is not null)
-        {
-            NpgsqlConnection.ClearAllPools();
-            await using var connection = new NpgsqlConnection(_admin);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
-            await command.ExecuteNonQueryAsync();
-        }
-
+        _postgres?.Dispose();
         _project.Dispose();
     }
 
@@ -55,7 +43,7 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
     private async Task<(string Alice, string Ops)> Project(string backend)
     {
         var yaml = Path.Combine(_project.Dir.Path, "drydock.yaml");
-        await File.WriteAllTextAsync(yaml, backend == "sqlite" ? "" : $"registry: \"{Postgres()}\"\n", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(yaml, backend == "sqlite" ? "" : $"registry: \"{(_postgres = new TestDatabase()).ConnectionString}\"\n", TestContext.Current.CancellationToken);
         Ok(await As(null, "actor", "bootstrap", "root", "--expires", "30d", "--reason", "first admin"));
         await File.AppendAllTextAsync(yaml, "access: required\n", TestContext.Current.CancellationToken);
         Ok(await As("root", "actor", "create", "alice", "--role", "incident-responder", "--expires", "30d", "--reason", "on call"));
@@ -69,32 +57,11 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
         return (alice, ops);
     }
 
-    private string Postgres()
-    {
-        _admin = Environment.GetEnvironmentVariable("DRYDOCK_TEST_POSTGRES");
-        if (string.IsNullOrEmpty(_admin))
-        {
-            if (Environment.GetEnvironmentVariable("DRYDOCK_REQUIRE_POSTGRES") == "1") Assert.Fail("DRYDOCK_TEST_POSTGRES is not set but DRYDOCK_REQUIRE_POSTGRES=1");
-            Assert.Skip("DRYDOCK_TEST_POSTGRES is not set (./test.sh starts PostgreSQL and sets it)");
-        }
-
-        _database = "drydock_test_" + Guid.NewGuid().ToString("N")[..16];
-        using (var connection = new NpgsqlConnection(_admin))
-        {
-            connection.Open();
-            using var command = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
-            command.ExecuteNonQuery();
-        }
-
-        _postgres = new NpgsqlConnectionStringBuilder(_admin) { Database = _database }.ConnectionString;
-        return _postgres;
-    }
-
     // The registry's database opened directly, as someone who can write it would.
     private DbConnection Open()
     {
         SqliteConnection.ClearAllPools();
-        DbConnection db = _postgres is null ? new SqliteConnection($"Data Source={_project.Registry};Pooling=False") : new NpgsqlConnection(_postgres);
+        DbConnection db = _postgres is null ? new SqliteConnection($"Data Source={_project.Registry};Pooling=False") : new NpgsqlConnection(_postgres.ConnectionString);
         db.Open();
         return db;
     }

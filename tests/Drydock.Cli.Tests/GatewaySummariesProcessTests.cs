@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using Drydock.Gateway.Tests;
 using Drydock.Tests.Shared;
 using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Drydock.Cli.Tests;
 
@@ -20,22 +19,13 @@ public sealed class GatewaySummariesProcessTests : IDisposable
 {
     private readonly TempDir _gateway = new();
     private readonly TempDir _elsewhere = new();
-    private string? _admin;
-    private string? _database;
+    private TestDatabase? _postgres;
 
-    public static TheoryData<string> Backends => new() { "sqlite", "postgres" };
+    public static TheoryData<string> Backends => TestDatabase.Backends;
 
     public void Dispose()
     {
-        if (_database is not null)
-        {
-            NpgsqlConnection.ClearAllPools();
-            using var connection = new NpgsqlConnection(_admin);
-            connection.Open();
-            using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
-            command.ExecuteNonQuery();
-        }
-
+        _postgres?.Dispose();
         SqliteConnection.ClearAllPools();
         _gateway.Dispose();
         _elsewhere.Dispose();
@@ -45,7 +35,7 @@ public sealed class GatewaySummariesProcessTests : IDisposable
     [MemberData(nameof(Backends))]
     public async Task Gateway_WritesTheSummariesItself_ReadFromAnotherProject(string backend)
     {
-        var registry = backend == "sqlite" ? Path.Combine(_gateway.Path, ".drydock", "registry.db") : Postgres();
+        var registry = backend == "sqlite" ? Path.Combine(_gateway.Path, ".drydock", "registry.db") : (_postgres = new TestDatabase()).ConnectionString;
         var env = new Dictionary<string, string?> { ["DRYDOCK_REGISTRY"] = backend == "sqlite" ? null : registry };
         await using var upstream = await FakeUpstream.StartAsync();
         Assert.Equal(0, (await DrydockProcess.Run(_gateway.Path, "init")).Exit);
@@ -187,24 +177,4 @@ public sealed class GatewaySummariesProcessTests : IDisposable
     }
 
     private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-
-    private string Postgres()
-    {
-        _admin = Environment.GetEnvironmentVariable("DRYDOCK_TEST_POSTGRES");
-        if (string.IsNullOrEmpty(_admin))
-        {
-            if (Environment.GetEnvironmentVariable("DRYDOCK_REQUIRE_POSTGRES") == "1") Assert.Fail("DRYDOCK_TEST_POSTGRES is not set but DRYDOCK_REQUIRE_POSTGRES=1");
-            Assert.Skip("DRYDOCK_TEST_POSTGRES is not set (./test.sh starts PostgreSQL and sets it)");
-        }
-
-        _database = "drydock_test_" + Guid.NewGuid().ToString("N")[..16];
-        using (var connection = new NpgsqlConnection(_admin))
-        {
-            connection.Open();
-            using var command = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
-            command.ExecuteNonQuery();
-        }
-
-        return new NpgsqlConnectionStringBuilder(_admin) { Database = _database }.ConnectionString;
-    }
 }

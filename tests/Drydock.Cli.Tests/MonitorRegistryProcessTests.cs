@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Drydock.Tests.Shared;
-using Npgsql;
 
 namespace Drydock.Cli.Tests;
 
@@ -16,22 +15,13 @@ public sealed class MonitorRegistryProcessTests : IDisposable
 {
     private readonly TempDir _gateway = new();
     private readonly TempDir _elsewhere = new();
-    private string? _admin;
-    private string? _database;
+    private TestDatabase? _postgres;
 
-    public static TheoryData<string> Backends => new() { "sqlite", "postgres" };
+    public static TheoryData<string> Backends => TestDatabase.Backends;
 
     public void Dispose()
     {
-        if (_database is not null)
-        {
-            NpgsqlConnection.ClearAllPools();
-            using var connection = new NpgsqlConnection(_admin);
-            connection.Open();
-            using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
-            command.ExecuteNonQuery();
-        }
-
+        _postgres?.Dispose();
         _gateway.Dispose();
         _elsewhere.Dispose();
     }
@@ -44,7 +34,7 @@ public sealed class MonitorRegistryProcessTests : IDisposable
     {
         await Project(_gateway.Path);
         await Project(_elsewhere.Path);
-        var registry = backend == "sqlite" ? Path.Combine(_gateway.Path, ".drydock", "registry.db") : Postgres();
+        var registry = backend == "sqlite" ? Path.Combine(_gateway.Path, ".drydock", "registry.db") : (_postgres = new TestDatabase()).ConnectionString;
         var now = DateTimeOffset.UtcNow;
         await Rows(Enumerable.Range(0, 24 * 8).Select(h => now.AddMinutes(-30 - (60 * h))), at =>
             $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_app","requests":100,"tokens":4000,"latencyMs":20000,"answers":100,"refusals":5,"promptLength":[0,0,0,0,0,10,40,40,10,0,0,0],"latency":[0,0,0,0,0,0,0,60,40,0,0,0],"templates":{"0000aaaa":50,"0000bbbb":50}}""");
@@ -98,27 +88,6 @@ public sealed class MonitorRegistryProcessTests : IDisposable
     }
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-
-    // A fresh PostgreSQL database for the registry, as an Npgsql connection string.
-    private string Postgres()
-    {
-        _admin = Environment.GetEnvironmentVariable("DRYDOCK_TEST_POSTGRES");
-        if (string.IsNullOrEmpty(_admin))
-        {
-            if (Environment.GetEnvironmentVariable("DRYDOCK_REQUIRE_POSTGRES") == "1") Assert.Fail("DRYDOCK_TEST_POSTGRES is not set but DRYDOCK_REQUIRE_POSTGRES=1");
-            Assert.Skip("DRYDOCK_TEST_POSTGRES is not set (./test.sh starts PostgreSQL and sets it)");
-        }
-
-        _database = "drydock_test_" + Guid.NewGuid().ToString("N")[..16];
-        using (var connection = new NpgsqlConnection(_admin))
-        {
-            connection.Open();
-            using var command = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
-            command.ExecuteNonQuery();
-        }
-
-        return new NpgsqlConnectionStringBuilder(_admin) { Database = _database }.ConnectionString;
-    }
 
     private static async Task Project(string dir)
     {

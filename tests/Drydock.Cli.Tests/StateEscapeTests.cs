@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using Drydock.Tests.Shared;
+using Microsoft.Data.Sqlite;
 
 namespace Drydock.Cli.Tests;
 
 /// <summary>
 /// A project's state that is not its own, through the built CLI in separate processes: a link at any depth in a
-/// protected project's <c>.drydock/</c> leading outside it, a hard-linked registry, and a bind mount inside
+/// protected project's <c>.drydock/</c> leading outside it, a hard-linked registry or other state file (vault, request
+/// and signal logs, ledger, alerts, evaluation results), and a bind mount inside
 /// <c>.drydock/</c> are refused (exit 2, naming the path); a link three levels down into a protected project's state
 /// from a folder that is no protected project brings that project's access control.
 /// </summary>
@@ -86,6 +88,53 @@ public sealed class StateEscapeTests : IDisposable
         Refused(await As("root", "model", "list"), "registry.db has 2 hard links");
         File.Delete(Path.Combine(_outside.Path, "registry.db"));
         Ok(await As("root", "model", "list"));
+    }
+
+    // Every file in .drydock/ is the project's state, read and changed only through verbs that check roles and record
+    // what they do: a second name for any of them (another project's state, a folder anyone may read) is refused,
+    // recorded in the registry, and the verb runs again once the other name is gone.
+    [Theory]
+    [InlineData("vault")]
+    [InlineData("gateway/requests/requests-2026-12-07.jsonl")]
+    [InlineData("gateway/requests/signals-2026-12-07.jsonl")]
+    [InlineData("review/ledger.jsonl")]
+    [InlineData("monitor/alerts.jsonl")]
+    [InlineData("eval/results.json")]
+    public async Task AHardLinkedStateFile_IsRefusedAndRecorded(string relative)
+    {
+        await Protected();
+        string file;
+        if (relative == "vault")
+        {
+            await File.WriteAllTextAsync(Path.Combine(_project.Dir.Path, "tickets.jsonl"), "{\"text\":\"order 1234 arrived broken\"}\n", TestContext.Current.CancellationToken);
+            var put = await As("root", "vault", "put", "tickets.jsonl", "--kind", "dataset");
+            Ok(put);
+            file = Path.Combine(State, "vault", put.Stdout.Split(' ')[0] + ".ddv");
+        }
+        else
+        {
+            file = Path.Combine(State, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            await File.WriteAllTextAsync(file, "{}\n", TestContext.Current.CancellationToken);
+        }
+
+        var other = Path.Combine(_outside.Path, "copy");
+        Assert.Equal(0, Run("ln", file, other));
+        Refused(await As("root", "model", "list"), file + " has 2 hard links");
+        Assert.Equal(1L, RefusalsRecorded(file + " has 2 hard links"));
+
+        File.Delete(other);
+        Ok(await As("root", "model", "list"));
+    }
+
+    private long RefusalsRecorded(string reason)
+    {
+        using var db = new SqliteConnection($"Data Source={_project.Registry};Pooling=False");
+        db.Open();
+        using var command = db.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM access_decisions WHERE decision = 'refused' AND instr(reason, $reason) > 0";
+        command.Parameters.AddWithValue("$reason", reason);
+        return (long)command.ExecuteScalar()!;
     }
 
     [Fact]

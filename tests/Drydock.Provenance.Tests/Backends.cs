@@ -1,6 +1,5 @@
 using Drydock.Provenance.Registry;
 using Drydock.Tests.Shared;
-using Npgsql;
 
 namespace Drydock.Provenance.Tests;
 
@@ -12,8 +11,7 @@ namespace Drydock.Provenance.Tests;
 public sealed class TestRegistry : IDisposable
 {
     private readonly TempDir? _dir;
-    private readonly string? _database;
-    private readonly string? _admin;
+    private readonly TestDatabase? _postgres;
 
     public TestRegistry(string backend)
     {
@@ -24,28 +22,14 @@ public sealed class TestRegistry : IDisposable
         }
         else
         {
-            _admin = Environment.GetEnvironmentVariable("DRYDOCK_TEST_POSTGRES");
-            if (string.IsNullOrEmpty(_admin))
-            {
-                if (Environment.GetEnvironmentVariable("DRYDOCK_REQUIRE_POSTGRES") == "1") Assert.Fail("DRYDOCK_TEST_POSTGRES is not set but DRYDOCK_REQUIRE_POSTGRES=1");
-                Assert.Skip("DRYDOCK_TEST_POSTGRES is not set (./test.sh starts PostgreSQL and sets it)");
-            }
-
-            _database = "drydock_test_" + Guid.NewGuid().ToString("N")[..16];
-            using (var connection = new NpgsqlConnection(_admin))
-            {
-                connection.Open();
-                using var command = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
-                command.ExecuteNonQuery();
-            }
-
-            Location = new NpgsqlConnectionStringBuilder(_admin) { Database = _database }.ConnectionString;
+            _postgres = new TestDatabase();
+            Location = _postgres.ConnectionString;
         }
 
         Registry = ProvenanceRegistry.Open(Location);
     }
 
-    public static TheoryData<string> Both => new() { "sqlite", "postgres" };
+    public static TheoryData<string> Both => TestDatabase.Backends;
 
     public string Location { get; }
 
@@ -62,15 +46,7 @@ public sealed class TestRegistry : IDisposable
     public void Dispose()
     {
         Registry.Dispose();
-        if (_database is not null)
-        {
-            NpgsqlConnection.ClearAllPools();
-            using var connection = new NpgsqlConnection(_admin);
-            connection.Open();
-            using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
-            command.ExecuteNonQuery();
-        }
-
+        _postgres?.Dispose();
         _dir?.Dispose();
     }
 }

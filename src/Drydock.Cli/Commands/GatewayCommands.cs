@@ -73,6 +73,7 @@ internal static partial class GatewayCommands
             IGatewayState state;
             GatewayOperations operations;
             ApiKeyStore keys;
+            string registryShown; // where the registry is, without a password a URL or connection string may hold
             try
             {
                 // The key file must be what the audit log says it is before a single key is accepted (a file put back
@@ -80,6 +81,7 @@ internal static partial class GatewayCommands
                 keys = ApiKeyStore.Open(ProjectContext.KeysFolder, new ApiKeyStoreOptions { Journal = new RegistryApiKeyJournal(context.OpenRegistry, "gateway"), Log = logs.CreateLogger("Drydock.Gateway.Keys") });
                 using (var registry = context.OpenRegistry())
                 {
+                    registryShown = registry.Database.Display;
                     // A registry (or the whole .drydock folder) put back from an older copy would serve what was contained since.
                     if (Provenance.Audit.AuditWitness.Advance(registry.Database, DateTimeOffset.UtcNow) is { } rolledBack)
                     {
@@ -100,7 +102,7 @@ internal static partial class GatewayCommands
 
             var services = new GatewayServices(keys, detector) { State = state, Operations = operations, Logs = logs, InjectionJudge = judge, OpenRegistry = context.OpenRegistry };
             await using var host = await GatewayHost.StartAsync(options, services, parse.GetValue(listen)!, cancellationToken).ConfigureAwait(false);
-            await stderr.WriteLineAsync($"drydock serve: listening on {string.Join(", ", host.Urls.ToArray())}, upstream {upstreamUri}, tiers {string.Join(", ", options.Tiers.Keys.ToArray())}, state {(parse.GetValue(redis) is null ? "in process" : "redis")}, registry {context.RegistryLocation}").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"drydock serve: listening on {string.Join(", ", host.Urls.ToArray())}, upstream {upstreamUri}, tiers {string.Join(", ", options.Tiers.Keys.ToArray())}, state {(parse.GetValue(redis) is null ? "in process" : "redis")}, registry {registryShown}").ConfigureAwait(false);
             try
             {
                 await host.WaitAsync(cancellationToken).ConfigureAwait(false);

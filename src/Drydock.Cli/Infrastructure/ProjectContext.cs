@@ -148,7 +148,7 @@ internal sealed class ProjectContext
         if (policyOption is not null && !System.IO.File.Exists(policyOption)) throw new ConfigFileException(policyOption, 0, "file", "no such file (--policy)");
         var policyPath = policyOption ?? (root is not null && System.IO.File.Exists(Path.Combine(root, ProjectFileName)) ? Path.Combine(root, ProjectFileName) : null);
         var file = policyPath is null ? ProjectFile.Defaults : ProjectFile.Load(policyPath);
-        var fromFile = file.Text("registry") is { } r && !r.Contains("://", StringComparison.Ordinal) && !Path.IsPathRooted(r) ? Path.Combine(root ?? Path.GetDirectoryName(Path.GetFullPath(policyPath!))!, r) : file.Text("registry");
+        var fromFile = FromFolder(file.Text("registry"), root ?? Path.GetDirectoryName(Path.GetFullPath(policyPath ?? "."))!); // (no file: no registry: line)
         var registry = registryOption ?? Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") ?? fromFile;
         return new ProjectContext(root, policyPath, file, registry) { _explicit = registryOption is not null ? "--registry" : registry is not null && registry != fromFile ? "DRYDOCK_REGISTRY" : null };
     }
@@ -174,8 +174,7 @@ internal sealed class ProjectContext
             registry = RegistryOnly(policyPath);
         }
 
-        if (registry is not null && !registry.Contains("://", StringComparison.Ordinal) && !Path.IsPathRooted(registry)) registry = Path.Combine(root, registry);
-        return new ProjectContext(root, policyPath, file, registry);
+        return new ProjectContext(root, policyPath, file, FromFolder(registry, root));
     }
 
     /// <summary>
@@ -193,8 +192,7 @@ internal sealed class ProjectContext
         catch (ConfigFileException e) when (System.IO.File.Exists(e.File))
         {
             var root = FindRoot(Directory.GetCurrentDirectory());
-            var fromFile = RegistryOnly(e.File);
-            if (fromFile is not null && !fromFile.Contains("://", StringComparison.Ordinal) && !Path.IsPathRooted(fromFile)) fromFile = Path.Combine(root ?? Path.GetDirectoryName(Path.GetFullPath(e.File))!, fromFile);
+            var fromFile = FromFolder(RegistryOnly(e.File), root ?? Path.GetDirectoryName(Path.GetFullPath(e.File))!);
             return registryOption ?? Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") ?? fromFile ?? (root is null ? null : Path.Combine(StateOf(root), "registry.db"));
         }
         catch (ConfigFileException)
@@ -219,11 +217,7 @@ internal sealed class ProjectContext
         catch (ConfigFileException e) when (System.IO.File.Exists(e.File))
         {
             var root = FindRoot(Directory.GetCurrentDirectory());
-            var fromFile = RegistryOnly(e.File);
-            if (fromFile is not null && !fromFile.Contains("://", StringComparison.Ordinal) && !Path.IsPathRooted(fromFile))
-            {
-                fromFile = Path.Combine(root ?? Path.GetDirectoryName(Path.GetFullPath(e.File))!, fromFile);
-            }
+            var fromFile = FromFolder(RegistryOnly(e.File), root ?? Path.GetDirectoryName(Path.GetFullPath(e.File))!);
 
             var option = Value(parse, RegistryOption);
             var registry = option ?? Environment.GetEnvironmentVariable("DRYDOCK_REGISTRY") ?? fromFile;
@@ -234,6 +228,17 @@ internal sealed class ProjectContext
             return context;
         }
     }
+
+    /// <summary>
+    /// drydock.yaml's <c>registry:</c> as a location: a PostgreSQL URL or Npgsql connection string (<c>Host=…</c>) as
+    /// written, and so is what is no file path (another URL scheme, a connection string beginning with another key), which
+    /// opening the registry refuses; a relative file path from <paramref name="folder"/>.
+    /// </summary>
+    private static string? FromFolder(string? registry, string folder) =>
+        registry is null || registry.Contains("://", StringComparison.Ordinal) || registry.StartsWith("Host=", StringComparison.OrdinalIgnoreCase)
+            || RegistryDatabase.LocationProblem(registry) is not null || Path.IsPathRooted(registry)
+            ? registry
+            : Path.Combine(folder, registry);
 
     // The top-level registry setting of a file that fails the strict reader elsewhere; null when the YAML itself cannot be read.
     private static string? RegistryOnly(string path)

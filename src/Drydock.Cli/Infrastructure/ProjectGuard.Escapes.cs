@@ -4,14 +4,13 @@ namespace Drydock.Cli.Infrastructure;
 
 internal static partial class ProjectGuard
 {
-    /// <summary>The registry and key files whose hard links are refused: the SQLite registry, the API key store, actor key files.</summary>
-    private static readonly string[] s_linkedFilesRefused = ["registry.db", "keys"];
-
     /// <summary>
     /// Why the current project's state cannot be trusted to be its own, or null: in a protected project
     /// (<paramref name="isProtected"/>), a link at any depth in <c>.drydock/</c> whose target (links resolved) lies outside
     /// that folder; in any project, a mount point inside <c>.drydock/</c> (a bind mount brings another folder's files in
-    /// without a link), and a registry or key file with more than one hard link (the same file is another project's too).
+    /// without a link), and any file with more than one hard link: registry, keys, vault, request logs, ledgers, results
+    /// are all read and changed only through verbs that check roles and record what they do, and a second name reaches
+    /// the same file without them (docs/identity.md, "Hard links", says why for each).
     /// </summary>
     public static string? StateEscape(string root, bool isProtected)
     {
@@ -61,9 +60,9 @@ internal static partial class ProjectGuard
                 return $"{path} is a mount point (a bind mount or another file system) inside the project's state folder; Drydock's state is not taken from another folder this way (unmount it)";
             }
 
-            if (stat is { IsFolder: false, Links: > 1 } && Refused(Path.GetRelativePath(state, path)))
+            if (stat is { IsFolder: false, Links: > 1 })
             {
-                return $"{path} has {stat.Value.Links} hard links: the same file is reachable from elsewhere (another project's state, or a copy that is not one); Drydock refuses a registry or key file that is not this project's alone (copy it instead: cp, not ln)";
+                return $"{path} has {stat.Value.Links} hard links: the same file is reachable from elsewhere (another project's state, or a copy that is not one); Drydock refuses a state file that is not this project's alone (remove the other name, or copy the file instead: cp, not ln)";
             }
 
             if (stat is { IsFolder: true } || (stat is null && Directory.Exists(path)))
@@ -80,9 +79,6 @@ internal static partial class ProjectGuard
         }
 
         return null;
-
-        static bool Refused(string relative) =>
-            s_linkedFilesRefused.Any(f => relative == f || relative.StartsWith(f + Path.DirectorySeparatorChar, StringComparison.Ordinal)) || relative.EndsWith(".key", StringComparison.Ordinal);
     }
 
     private readonly record struct FileStat(uint Links, bool IsFolder, ulong? MountId);

@@ -9,13 +9,24 @@ namespace Drydock.Gateway.Operations;
 /// CLI's role checks do): the actor records must be what their audit entries recorded (no grant forged, edited or
 /// deleted in the database), and the hash chain must hold. The first check of a gateway process (at start, and again
 /// while the log does not verify) walks the whole log from its first entry and checks the audit witness kept outside
-/// the project (a registry put back from an older copy); each later check walks only the entries written since the head
-/// this process verified last, which must still be there with the hash it had. Not thread-safe: called under the
-/// registry lock of <see cref="GatewayOperations"/>.
+/// the project (a registry put back from an older copy); a later check walks only the entries written since the head
+/// this process verified last, which must still be there with the hash it had, unless the last whole walk is
+/// <see cref="WholeWalkEvery"/> old or more: then the whole log is walked again, so an entry before the verified head
+/// edited in place (its later hashes not recomputed) is found by the first decision after that. Not thread-safe:
+/// called under the registry lock of <see cref="GatewayOperations"/>.
 /// </summary>
-internal sealed class AdminChain
+internal sealed class AdminChain(TimeProvider time)
 {
+    /// <summary>How old the last walk of the whole log may be when a decision relies on it (docs/identity.md).</summary>
+    public static readonly TimeSpan WholeWalkEvery = TimeSpan.FromMinutes(10);
+
     private (long Seq, string Hash) _head;
+    private DateTimeOffset _wholeWalked;
+
+    public AdminChain()
+        : this(TimeProvider.System)
+    {
+    }
 
     /// <summary>Why the registry's audit log or actor records cannot be relied on for an access decision, or null.</summary>
     public string? Problem(ProvenanceRegistry registry)
@@ -23,12 +34,14 @@ internal sealed class AdminChain
         ArgumentNullException.ThrowIfNull(registry);
         var db = registry.Database;
         if (registry.ActorRecordsProblem() is { } edited) return $"actor record edited outside drydock: {edited}";
-        if (_head.Seq == 0)
+        var now = time.GetUtcNow();
+        if (_head.Seq == 0 || now - _wholeWalked >= WholeWalkEvery)
         {
             var verification = AuditLog.Verify(db);
             if (!verification.Ok) return $"audit entry {verification.FirstBadSeq}: {verification.Problem}";
             if (AuditWitness.FolderProblem(db) is null && AuditWitness.Check(db) is { } rolledBack) return rolledBack;
             _head = AuditWitness.Head(db);
+            _wholeWalked = now;
             return null;
         }
 

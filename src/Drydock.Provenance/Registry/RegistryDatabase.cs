@@ -143,19 +143,29 @@ public sealed class RegistryDatabase : IDisposable
     public string Display { get; }
 
     /// <summary>
-    /// Why <paramref name="location"/> is neither a PostgreSQL URL nor a SQLite file path, or null: empty, or a URL of
-    /// another scheme (<c>file:/…</c>, <c>sqlite://…</c>, <c>https://…</c>), which would otherwise be taken as a
-    /// relative file name and start a new, empty registry without a word.
+    /// Why <paramref name="location"/> is neither a PostgreSQL URL or Npgsql connection string nor a SQLite file path, or
+    /// null: empty, a URL of another scheme (<c>file:/…</c>, <c>sqlite://…</c>, <c>https://…</c>), or a connection
+    /// string that does not begin with <c>Host=</c>, which would otherwise be taken as a relative file name and start a
+    /// new, empty registry without a word.
     /// </summary>
     public static string? LocationProblem(string location)
     {
         ArgumentNullException.ThrowIfNull(location);
         if (location.Trim().Length == 0) return "the registry location is empty";
+        if (IsPostgresLocation(location)) return null;
         var colon = location.IndexOf(':', StringComparison.Ordinal);
         // A scheme is two or more letters, digits, '+', '-' or '.' before a colon, starting with a letter (C:\ is a drive).
         if (colon >= 2 && char.IsAsciiLetter(location[0]) && location[..colon].All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-' or '.'))
         {
             return $"the registry location '{location}' is a URL of scheme '{location[..colon]}:', which is not a registry: give a SQLite file path (.drydock/registry.db) or postgres://user@host:port/db";
+        }
+
+        // An Npgsql connection string is told by its first key; one that begins with another key would be a file name.
+        // (Not echoed: it may hold a password.)
+        var equals = location.IndexOf('=', StringComparison.Ordinal);
+        if (equals >= 2 && location.Contains(';', StringComparison.Ordinal) && location[..equals].All(c => char.IsAsciiLetter(c) || c == ' '))
+        {
+            return "the registry location looks like an Npgsql connection string (key=value;…) but does not begin with Host=, so it would be taken as a file name and start an empty registry: put Host=… first, or give postgres://user@host:port/db";
         }
 
         return null;
@@ -168,7 +178,7 @@ public sealed class RegistryDatabase : IDisposable
     public static RegistryDatabase Open(string location)
     {
         RegistryDatabase database;
-        if (location.StartsWith("postgres://", StringComparison.Ordinal) || location.StartsWith("postgresql://", StringComparison.Ordinal) || location.StartsWith("Host=", StringComparison.OrdinalIgnoreCase))
+        if (IsPostgresLocation(location))
         {
             var builder = location.StartsWith("Host=", StringComparison.OrdinalIgnoreCase) ? new NpgsqlConnectionStringBuilder(location) : FromUrl(location);
             var display = $"postgres://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}";
@@ -208,6 +218,9 @@ public sealed class RegistryDatabase : IDisposable
         database.Migrate();
         return database;
     }
+
+    private static bool IsPostgresLocation(string location) =>
+        location.StartsWith("postgres://", StringComparison.Ordinal) || location.StartsWith("postgresql://", StringComparison.Ordinal) || location.StartsWith("Host=", StringComparison.OrdinalIgnoreCase);
 
     // The registry holds approvals, incidents and the audit log: its folder is created 0700 and its file 0600 (SQLite
     // gives its -wal and -shm files the database file's mode); a file found open to others is closed to them.
