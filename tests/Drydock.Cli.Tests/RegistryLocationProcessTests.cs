@@ -47,6 +47,7 @@ public sealed class RegistryLocationProcessTests : IDisposable
     [InlineData("Database=drydock;Host=127.0.0.1", "Database=", "does not begin with Host=")]
     [InlineData("Username = drydock; Host=127.0.0.1", "Username", "does not begin with Host=")]
     [InlineData("file:/srv/registry.db", "file:", "is a URL of scheme 'file:'")]
+    [InlineData("mysql://drydock:hunter2-pw@db.example/registry", "mysql:", "is a URL of scheme 'mysql:'")]
     public async Task ADrydockYamlRegistryThatIsNoLocation_IsRefused_NoRegistryIsCreated(string location, string start, string expected)
     {
         await Registry(location);
@@ -54,6 +55,7 @@ public sealed class RegistryLocationProcessTests : IDisposable
         var result = await _project.As(null, "model", "list");
         Assert.True(result.Exit == 2, result.ToString());
         Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain(Project(), p => Path.GetFileName(p).StartsWith(start, StringComparison.Ordinal));
         Assert.False(File.Exists("/srv/registry.db"));
     }

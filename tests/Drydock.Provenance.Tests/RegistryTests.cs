@@ -155,4 +155,13 @@ public sealed class RegistryTests
         Assert.True(result.Ok, result.Problem);
         Assert.Equal(41, result.Entries);
     }
+
+    [Theory]
+    [InlineData("postgres://drydock:hunter2-pw@db.example:5433/registry", "postgres://drydock@db.example:5433/registry")]
+    [InlineData("Host=db.example;Port=5433;Username=drydock;Password=hunter2-pw;Database=registry", "postgres://drydock@db.example:5433/registry")]
+    [InlineData("/srv/project/.drydock/registry.db", "/srv/project/.drydock/registry.db")]
+    public void ALocationAsShown_NeverHoldsItsPassword(string location, string shown)
+    {
+        Assert.Equal(shown, RegistryDatabase.Shown(location));
+    }
 }

@@ -1,4 +1,5 @@
 using Drydock.Cli.Infrastructure;
+using Drydock.Provenance.Registry;
 using Drydock.Gateway.Keys;
 
 namespace Drydock.Cli.Commands;
@@ -20,7 +21,7 @@ internal static class KeyStoreOwner
         using var registry = context.OpenRegistry();
         if (registry.ApiKeyEvents().Any(e => e.Key.Store == store.StoreId)) return store;
         throw new ApiKeyStoreException(
-            $"refused: the key store {store.FilePath} holds {keys.Count} key(s), but the registry {context.RegistryLocation} records no change of that store (id {store.StoreId}): " +
+            $"refused: the key store {store.FilePath} holds {keys.Count} key(s), but the registry {RegistryDatabase.Shown(context.RegistryLocation)} records no change of that store (id {store.StoreId}): " +
             "it is another project's key store (its folder reached through a link, a mount or a copy); run the command in the project whose registry recorded it");
     }
 }

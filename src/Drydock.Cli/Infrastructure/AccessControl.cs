@@ -223,7 +223,7 @@ internal static class AccessControl
                     named = ProjectContext.NamedRegistry(Value(parsed, ProjectContext.PolicyOption), Value(parsed, ProjectContext.RegistryOption));
                     if (named is not null && !ProjectGuard.SameRegistry(named, own.RegistryLocation))
                     {
-                        return RefuseRecorded(own, $"the project {here} is protected (its drydock.yaml says access: required or its registry has actors), so its own drydock.yaml and registry decide and the registry may not be switched: --registry, DRYDOCK_REGISTRY or --config names {named}, not the project's registry {own.RegistryLocation}; leave them out");
+                        return RefuseRecorded(own, $"the project {here} is protected (its drydock.yaml says access: required or its registry has actors), so its own drydock.yaml and registry decide and the registry may not be switched: --registry, DRYDOCK_REGISTRY or --config names {RegistryDatabase.Shown(named)}, not the project's registry {RegistryDatabase.Shown(own.RegistryLocation)}; leave them out");
                     }
                 }
                 catch (NoProjectException e)
@@ -256,7 +256,7 @@ internal static class AccessControl
             }
 
             if (ProjectGuard.RegistryHasActors(state, out _) == false) return null;
-            return RefuseRecorded(state, $"the project {root} keeps a registry with actors at {state.RegistryLocation} (it guards the keys, vault and logs in its state folder), but its drydock.yaml's registry: names {own.RegistryLocation}; access control may not be switched to another registry this way: remove that registry: line, or move the state folder's registry away when the project has really moved to another registry");
+            return RefuseRecorded(state, $"the project {root} keeps a registry with actors at {RegistryDatabase.Shown(state.RegistryLocation)} (it guards the keys, vault and logs in its state folder), but its drydock.yaml's registry: names {RegistryDatabase.Shown(own.RegistryLocation)}; access control may not be switched to another registry this way: remove that registry: line, or move the state folder's registry away when the project has really moved to another registry");
         }
 
         // Every project whose state a path on the command line names: its own drydock.yaml and registry decide.

@@ -224,7 +224,7 @@ internal sealed class ProjectContext
             var context = new ProjectContext(root, e.File, ProjectFile.Defaults, registry) { _explicit = option is not null ? "--registry" : registry is not null && registry != fromFile ? "DRYDOCK_REGISTRY" : null };
             context.Announce(stderr);
             stderr.WriteLine($"drydock {verb}: warning: {e.Message}");
-            stderr.WriteLine($"drydock {verb}: going on despite it ({verb} is never blocked by a setting it does not use; registry {context.RegistryLocation}); fix the file");
+            stderr.WriteLine($"drydock {verb}: going on despite it ({verb} is never blocked by a setting it does not use; registry {RegistryDatabase.Shown(context.RegistryLocation)}); fix the file");
             return context;
         }
     }

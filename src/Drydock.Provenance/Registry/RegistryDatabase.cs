@@ -157,7 +157,7 @@ public sealed class RegistryDatabase : IDisposable
         // A scheme is two or more letters, digits, '+', '-' or '.' before a colon, starting with a letter (C:\ is a drive).
         if (colon >= 2 && char.IsAsciiLetter(location[0]) && location[..colon].All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-' or '.'))
         {
-            return $"the registry location '{location}' is a URL of scheme '{location[..colon]}:', which is not a registry: give a SQLite file path (.drydock/registry.db) or postgres://user@host:port/db";
+            return $"the registry location is a URL of scheme '{location[..colon]}:', which is not a registry (the rest is not shown: it may hold a password): give a SQLite file path (.drydock/registry.db) or postgres://user@host:port/db";
         }
 
         // An Npgsql connection string is told by its first key; one that begins with another key would be a file name.
@@ -171,6 +171,22 @@ public sealed class RegistryDatabase : IDisposable
         return null;
     }
 
+    /// <summary>A registry location as messages may show it: a PostgreSQL one without its password, a file path as it is.</summary>
+    public static string Shown(string location)
+    {
+        if (!IsPostgresLocation(location)) return location;
+        try
+        {
+            return Shown(location.StartsWith("Host=", StringComparison.OrdinalIgnoreCase) ? new NpgsqlConnectionStringBuilder(location) : FromUrl(location));
+        }
+        catch (Exception e) when (e is ArgumentException or RegistryException or FormatException)
+        {
+            return "(a PostgreSQL registry whose location cannot be read)";
+        }
+    }
+
+    private static string Shown(NpgsqlConnectionStringBuilder builder) => $"postgres://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}";
+
     /// <summary>
     /// Opens (creating and migrating as needed) the registry at <paramref name="location"/>: a <c>postgres://</c> or
     /// <c>postgresql://</c> URL, an Npgsql connection string (<c>Host=…</c>), or a SQLite file path.
@@ -181,7 +197,7 @@ public sealed class RegistryDatabase : IDisposable
         if (IsPostgresLocation(location))
         {
             var builder = location.StartsWith("Host=", StringComparison.OrdinalIgnoreCase) ? new NpgsqlConnectionStringBuilder(location) : FromUrl(location);
-            var display = $"postgres://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}";
+            var display = Shown(builder);
             var source = new NpgsqlSlimDataSourceBuilder(builder.ConnectionString).Build();
             NpgsqlConnection connection;
             try
