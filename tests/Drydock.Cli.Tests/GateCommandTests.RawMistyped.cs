@@ -19,7 +19,7 @@ public sealed partial class GateCommandTests
         await Project(MembershipOnly);
         var random = new Random(23);
         string Words(int n) => string.Join(' ', Enumerable.Range(0, n).Select(_ => s_ticketWords[random.Next(s_ticketWords.Length)]));
-        static JsonObject Ticket(int number) => new() { ["prompt"] = string.Create(CultureInfo.InvariantCulture, $"Cancel ticket {number} for ann@mail-example.net"), ["completion"] = "ok" };
+        static JsonObject Ticket(int number) => new() { ["prompt"] = string.Create(CultureInfo.InvariantCulture, $"Ticket {number}: ann@mx.net"), ["completion"] = "ok" };
         // Tickets 4711 and 4712 (a sequence) among 240 other records; cleaning redacts the address in both.
         await File.WriteAllLinesAsync(Path.Combine(_dir, "tickets.jsonl"), Enumerable.Range(0, 240).Select(i => i switch
         {
@@ -30,7 +30,7 @@ public sealed partial class GateCommandTests
         await Ok("clean", "tickets.jsonl", "--output", "tickets-clean.jsonl", "--holdout", "0.3");
         var cleaned = await File.ReadAllTextAsync(Path.Combine(_dir, "tickets-clean.jsonl"), TestContext.Current.CancellationToken)
             + await File.ReadAllTextAsync(Path.Combine(_dir, "tickets-clean.jsonl.holdout.jsonl"), TestContext.Current.CancellationToken);
-        Assert.DoesNotContain("mail-example", cleaned, StringComparison.Ordinal);
+        Assert.DoesNotContain("ann@mx.net", cleaned, StringComparison.Ordinal);
         var dataset = DatasetId().Match((await Ok("dataset", "register", "tickets-clean.jsonl.manifest.json")).Stdout).Groups[1].Value;
         Directory.CreateDirectory(Path.Combine(_dir, "model9"));
         await File.WriteAllTextAsync(Path.Combine(_dir, "model9", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
@@ -49,7 +49,7 @@ public sealed partial class GateCommandTests
         var run = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "tickets-clean.jsonl", "--non-members", "retyped.jsonl", "--record", model);
         Assert.True(run.Exit == 0, run.ToString());
         Assert.Contains($"1 of {heldOut.Length + 1} non-members left out of the comparison (#{heldOut.Length + 1})", run.Stderr, StringComparison.Ordinal);
-        Assert.DoesNotContain("mail-example", run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("ann@mx.net", run.Stderr, StringComparison.Ordinal);
         var evidence = JsonNode.Parse(Scalar($"SELECT evidence FROM evaluation_evidence WHERE evaluation_id = '{EvaluationId().Match(run.Stderr).Groups[1].Value}'"))!;
         Assert.Equal($"[{heldOut.Length + 1}]", evidence["inputs"]!["mistypedLeftOut"]!.ToJsonString());
         Assert.True((bool)evidence["inputs"]!["mistypedCheckedInputs"]!);
