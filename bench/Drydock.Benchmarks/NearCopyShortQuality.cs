@@ -26,8 +26,26 @@ internal static class NearCopyShortQuality
             {
                 var random = new Random(11);
                 var group = turns.Where(t => t.Folded.Length >= low && t.Folded.Length <= high).Take(400).ToList();
-                var found = group.Count(t => NearCopy.Is(t.Text, Typos(t.Text, rate, random)));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"typos {rate:P1}, {low}-{high} characters: {found} of {group.Count} copies found ({(double)found / group.Count:P1})"));
+                var (found, shorter, rounded, close) = (0, 0, 0, 0);
+                foreach (var t in group)
+                {
+                    var copy = Typos(t.Text, rate, random);
+                    if (NearCopy.Is(t.Text, copy))
+                    {
+                        found++;
+                        continue;
+                    }
+
+                    // Where a miss lies: its typo distance against the edits allowed to the shorter text, and to a
+                    // twentieth of the longer rounded; within that, whether the edits stand together.
+                    var (a, b) = (t.Folded, NearCopy.Fold(copy));
+                    var d = NearCopy.TypoDistance<char>(a, b, NearCopy.MaxEdits + 2);
+                    if (d == NearCopy.AllowedEdits(Math.Min(a.Length, b.Length)) + 1 && a.Length > b.Length) shorter++;
+                    if (d <= Math.Max(a.Length, b.Length) / 20.0 + 0.5) rounded++;
+                    if (d <= Math.Max(a.Length, b.Length) / 20.0 + 0.5 && !NearCopy.WithinScatteredEdits(a, b, d)) close++;
+                }
+
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"typos {rate:P1}, {low}-{high} characters: {found} of {group.Count} copies found ({(double)found / group.Count:P1}); of the {group.Count - found} missed, {shorter} one edit over the shorter copy's allowance, {rounded} within a twentieth of the longer rounded, {close} of them with edits standing together"));
             }
         }
 
@@ -53,8 +71,9 @@ internal static class NearCopyShortQuality
     }
 
     // Different records that share a template (a name, a product, a city and a day filled in): the pairs within the
-    // edits allowed (the same numbers: none), by Levenshtein (a swap of neighbours two edits) and by the typo distance
-    // the test uses (one edit), and the records the index links to an earlier one.
+    // edits allowed to the shorter (the same numbers: none), by Levenshtein (a swap of neighbours two edits) and by the
+    // typo distance (one edit); the pairs the edit test itself takes for near copies (scattered typos may go further);
+    // and the records the index links to an earlier one.
     private static void HardNegatives()
     {
         string[] names = ["Anna", "Emma", "Maria", "Marta", "John", "Joan", "Liam", "Noah", "Olivia", "Oliver", "Lena", "Lina", "Mark", "Mike", "Sara", "Sarah", "Paul", "Pablo", "Ivan", "Ian", "Nina", "Nora", "Omar", "Oscar", "Tom", "Tim", "Eva", "Ava", "Leo", "Lea"];
@@ -77,11 +96,12 @@ internal static class NearCopyShortQuality
         }
 
         var folded = records.Select(NearCopy.Fold).ToList();
-        var (levenshtein, typos) = (0, 0);
+        var (levenshtein, typos, test) = (0, 0, 0);
         for (var i = 0; i < folded.Count; i++)
         {
             for (var j = 0; j < i; j++)
             {
+                if (NearCopy.WithinEdits(folded[i], folded[j])) test++;
                 var k = NearCopy.AllowedEdits(Math.Min(folded[i].Length, folded[j].Length));
                 if (Math.Abs(folded[i].Length - folded[j].Length) > k) continue;
                 if (NearCopy.Distance<char>(folded[i], folded[j], k) <= k) levenshtein++;
@@ -97,7 +117,7 @@ internal static class NearCopyShortQuality
             index.Add(text);
         }
 
-        Console.WriteLine($"hard negatives: {records.Count} different records of {templates.Length} templates; pairs within the edits allowed: {levenshtein} by Levenshtein, {typos} with a swap of neighbours one edit; {linked} records linked to an earlier one by the index");
+        Console.WriteLine($"hard negatives: {records.Count} different records of {templates.Length} templates; pairs within the edits allowed to the shorter: {levenshtein} by Levenshtein, {typos} with a swap of neighbours one edit; {test} near copies by the edit test (NearCopy.WithinEdits); {linked} records linked to an earlier one by the index");
     }
 
     // The text with about `rate` of its letters mistyped, one typo at a time; digits and other characters untouched.

@@ -154,40 +154,5 @@ public static partial class NearCopy
     /// their common start and end set aside, computed in a band of width 2k + 1, stopping once a whole row exceeds k.
     /// </summary>
     public static int Distance<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int k)
-        where T : IEquatable<T>
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(k);
-        if (Math.Abs(a.Length - b.Length) > k) return k + 1;
-        var common = a.CommonPrefixLength(b);
-        a = a[common..];
-        b = b[common..];
-        var end = 0;
-        while (end < a.Length && end < b.Length && a[^(end + 1)].Equals(b[^(end + 1)])) end++;
-        a = a[..^end];
-        b = b[..^end];
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++) previous[j] = Math.Min(j, k + 1);
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var from = Math.Max(1, i - k);
-            var to = Math.Min(b.Length, i + k);
-            current[0] = Math.Min(i, k + 1);
-            if (from > 1) current[from - 1] = k + 1;
-            var best = current[0];
-            for (var j = from; j <= to; j++)
-            {
-                var cost = a[i - 1].Equals(b[j - 1]) ? 0 : 1;
-                var value = Math.Min(previous[j - 1] + cost, Math.Min(previous[j] + 1, current[j - 1] + 1));
-                current[j] = Math.Min(value, k + 1);
-                best = Math.Min(best, current[j]);
-            }
-
-            if (to < b.Length) current[to + 1] = k + 1;
-            if (best > k) return k + 1;
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length];
-    }
+        where T : IEquatable<T> => BandedDistance(a, b, k, swaps: false);
 }

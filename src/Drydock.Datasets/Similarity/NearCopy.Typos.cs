@@ -14,19 +14,18 @@ public static partial class NearCopy
     /// aside, computed in a band of width 2k + 1, stopping once a whole row exceeds k.
     /// </summary>
     public static int TypoDistance<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int k)
+        where T : IEquatable<T> => BandedDistance(a, b, k, swaps: true);
+
+    // Levenshtein (with `swaps`, two adjacent items swapped one edit) when at most k, else k + 1: the common start and
+    // end set aside (Trim), a band of width 2k + 1, stopping once a whole row exceeds k. One table for both distances.
+    private static int BandedDistance<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int k, bool swaps)
         where T : IEquatable<T>
     {
         ArgumentOutOfRangeException.ThrowIfNegative(k);
         if (Math.Abs(a.Length - b.Length) > k) return k + 1;
-        var common = a.CommonPrefixLength(b);
-        a = a[common..];
-        b = b[common..];
-        var end = 0;
-        while (end < a.Length && end < b.Length && a[^(end + 1)].Equals(b[^(end + 1)])) end++;
-        a = a[..^end];
-        b = b[..^end];
+        Trim(ref a, ref b);
         var width = b.Length + 1;
-        var before = new int[width];
+        var before = swaps ? new int[width] : [];
         var previous = new int[width];
         var current = new int[width];
         for (var j = 0; j <= b.Length; j++) previous[j] = Math.Min(j, k + 1);
@@ -42,14 +41,15 @@ public static partial class NearCopy
             {
                 var cost = a[i - 1].Equals(b[j - 1]) ? 0 : 1;
                 var value = Math.Min(previous[j - 1] + cost, Math.Min(previous[j] + 1, current[j - 1] + 1));
-                if (i > 1 && j > 1 && a[i - 1].Equals(b[j - 2]) && a[i - 2].Equals(b[j - 1])) value = Math.Min(value, before[j - 2] + 1);
+                if (swaps && i > 1 && j > 1 && a[i - 1].Equals(b[j - 2]) && a[i - 2].Equals(b[j - 1])) value = Math.Min(value, before[j - 2] + 1);
                 current[j] = Math.Min(value, k + 1);
                 best = Math.Min(best, current[j]);
             }
 
             if (to < b.Length) current[to + 1] = k + 1;
             if (best > k) return k + 1;
-            (before, previous, current) = (previous, current, before);
+            if (swaps) (before, previous, current) = (previous, current, before);
+            else (previous, current) = (current, previous);
         }
 
         return previous[b.Length];

@@ -12,7 +12,8 @@ namespace Drydock.Datasets.Similarity;
 /// only, NFKC, lower-cased) are within <see cref="AllowedEdits"/> edits (<see cref="TypoDistance"/>: a letter
 /// substituted, dropped, inserted, or swapped with its neighbour is one edit) (none below 8 characters, 1 below 16, then a
 /// tenth of the length from 2 up to 4, and from 80 characters a twentieth of the length (<see cref="ShortEditDivisor"/>), up to
-/// <see cref="MaxEdits"/> at 200). Small numbers that differ are different values, so
+/// <see cref="MaxEdits"/> at 200; from 80 characters up to a twentieth of the longer's length rounded when the edits are
+/// scattered like typos, <see cref="ScatteredEdits"/>). Small numbers that differ are different values, so
 /// templated records ("question 1 about order 7", "question 2 about order 14") are never chained into one family,
 /// while a ticket retyped with a typo or with its long order number's digits swapped is its original;
 /// (3) containment: at least <see cref="MinContainment"/> of the shorter text's sampled shingles appear in the longer
@@ -198,15 +199,23 @@ public static partial class NearCopy
         return folded.IndexOf(number, from, StringComparison.Ordinal);
     }
 
-    /// <summary>Whether two folded texts are within the edits their length allows (<see cref="TypoDistance"/>: Levenshtein, two neighbouring letters swapped one edit).</summary>
+    /// <summary>
+    /// Whether two folded texts are within the edits their length allows (<see cref="TypoDistance"/>: Levenshtein, two
+    /// neighbouring letters swapped one edit): <see cref="AllowedEdits"/> of the shorter, or up to
+    /// <see cref="ScatteredEdits"/> of the longer when the edits lie apart as typos do (<see cref="WithinScatteredEdits"/>).
+    /// </summary>
     public static bool WithinEdits(string a, string b)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         var k = AllowedEdits(Math.Min(a.Length, b.Length));
         if (k == 0) return a == b;
-        if (Math.Max(a.Length, b.Length) > MaxEditLength || Math.Abs(a.Length - b.Length) > k) return false;
-        return TypoDistance(a.AsSpan(), b.AsSpan(), k) <= k;
+        var longer = Math.Max(a.Length, b.Length);
+        if (longer > MaxEditLength) return false;
+        var scattered = Math.Max(k, ScatteredEdits(longer));
+        if (Math.Abs(a.Length - b.Length) > scattered) return false;
+        var d = TypoDistance(a.AsSpan(), b.AsSpan(), scattered);
+        return d <= k || (d <= scattered && WithinScatteredEdits(a, b, scattered));
     }
 
     /// <summary>

@@ -4,7 +4,7 @@ namespace Drydock.Datasets.Similarity;
 /// Finds near copies (<see cref="NearCopy"/>) among the texts added, each candidate confirmed by the same test as
 /// <see cref="NearCopy.Is"/>. Candidates come from four indexes: MinHash bands (<see cref="NearDuplicateIndex"/>);
 /// for folded texts up to <see cref="NearCopy.MaxEditLength"/> characters, the k + 1 pieces of each text (a
-/// character apart) that k edits, a swap of neighbours among them, leave at least one of intact (every text within k edits shares a piece, at a position at most k away,
+/// character apart; k the most edits it may be allowed with any other, <see cref="NearCopy.IndexedEdits"/>) that k edits, a swap of neighbours among them, leave at least one of intact (every text within k edits shares a piece, at a position at most k away,
 /// so none is missed); for such texts with a long number, the numbers with one long value's digit (or pair of
 /// adjacent digits) left open, so texts whose numbers differ by that value mistyped the same way wherever it stands
 /// meet (two different values each mistyped are found only through the pieces); the sampled shingles for
@@ -46,7 +46,7 @@ public sealed partial class NearCopyIndex(double threshold, bool mistypedNumbers
         if (folded.Length <= NearCopy.MaxEditLength)
         {
             foreach (var key in NumberKeys(tokens.Numbers)) Post(_numbers, key, id);
-            var k = NearCopy.AllowedEdits(folded.Length);
+            var k = NearCopy.IndexedEdits(folded.Length);
             for (var piece = 0; piece <= k; piece++)
             {
                 var (start, length) = Piece(folded.Length, k, piece);
@@ -104,7 +104,7 @@ public sealed partial class NearCopyIndex(double threshold, bool mistypedNumbers
             var high = Math.Min(NearCopy.MaxEditLength, folded.Length + NearCopy.MaxEdits);
             for (var other = low; other <= high; other++)
             {
-                var k = NearCopy.AllowedEdits(other);
+                var k = NearCopy.IndexedEdits(other);
                 if (Math.Abs(other - folded.Length) > k) continue;
                 for (var piece = 0; piece <= k; piece++)
                 {

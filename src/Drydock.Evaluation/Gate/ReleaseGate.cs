@@ -364,6 +364,10 @@ public static class ReleaseGate
                     reason = $"{(string?)raw["file"]}, an input {(string?)raw["dataset"]} was cleaned from, was {(string?)raw["status"] ?? "missing"} when it ran: its non-members were not compared with the training data as it was before cleaning";
                 }
                 else if (inputs[Privacy.PrivacyInputs.MistypedChecked]?.GetValue<bool>() != true) reason = "its non-members were not checked for records one typo from a member (recorded before Drydock looked for them); evaluate again";
+                else if ((inputs["rawInputs"] as JsonArray ?? []).Count > 0 && inputs[Privacy.PrivacyInputs.MistypedCheckedInputs]?.GetValue<bool>() != true)
+                {
+                    reason = "its non-members were not checked for records one typo from a record of the inputs the training data was cleaned from (recorded before Drydock looked for them); evaluate again";
+                }
                 else if (counts["reference"] is JsonValue && inputs["referenceBound"]?.GetValue<bool>() != true && !policy.AllowUnboundEndpoints)
                 {
                     reason = "its reference model is not bound to the registered base model (it stated no base model's digest, or the model version has no registered base); register the base model and serve it stating its digest, or set gate: unbound-endpoints: allow to count such evidence";

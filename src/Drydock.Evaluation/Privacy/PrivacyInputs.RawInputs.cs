@@ -23,7 +23,7 @@ public static partial class PrivacyInputs
 
     // Throws when a non-member is (or nearly is) a record of an input; returns one entry per input: dataset, file,
     // sha256, status (compared, missing, changed).
-    private static JsonArray CompareWithInputs(IReadOnlyList<DatasetRecord> lineage, string nonMembersPath, IReadOnlyList<string> nonMembers, IReadOnlyList<string> folders, ModelRecord model)
+    private static JsonArray CompareWithInputs(IReadOnlyList<DatasetRecord> lineage, string nonMembersPath, IReadOnlyList<string> nonMembers, IReadOnlyList<string> folders, ModelRecord model, ISet<int> leftOut)
     {
         var nonMembersSha = Dsse.Sha256Of(nonMembersPath);
         var entries = new JsonArray();
@@ -59,14 +59,11 @@ public static partial class PrivacyInputs
                 var (path, status) = Locate(file, sha, folders);
                 entries.Add((JsonNode)new JsonObject { ["dataset"] = dataset.Id, ["file"] = file, ["sha256"] = sha, ["status"] = status });
                 if (path is null || candidates.Count == 0) continue;
-                var raw = Datasets.DatasetReader.Texts(path);
-                var hashes = raw.Select(t => RunIdentity.Sha256(TextForms.ForComparison(t))).ToHashSet(StringComparer.Ordinal);
-                var exact = candidates.Count(i => hashes.Contains(RunIdentity.Sha256(TextForms.ForComparison(nonMembers[i]))));
+                var (exact, near) = CompareWith(Datasets.DatasetReader.Texts(path), nonMembers, candidates, leftOut);
                 if (exact > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {exact} of {nonMembers.Count} records are records of {file} (sha256:{sha![..12]}), an input {dataset.Id} was cleaned from, in {model.Id}'s lineage (compared before cleaning: an unredacted original of a training record is that record to the model); non-members must be records the model never trained on");
-                var near = NearDuplicates.Find(raw, [.. candidates.Select(i => nonMembers[i])]);
                 if (near.Count > 0)
                 {
-                    var shown = string.Join(", ", near.Take(10).Select(p => $"#{candidates[p.NonMember] + 1} ~ {file} #{p.Member + 1}"));
+                    var shown = string.Join(", ", near.Take(10).Select(p => $"#{p.NonMember + 1} ~ {file} #{p.Member + 1}"));
                     throw new ArgumentException($"--non-members {nonMembersPath}: {near.Count} of {nonMembers.Count} records are near-duplicates of records of {file} (sha256:{sha![..12]}), an input {dataset.Id} was cleaned from, in {model.Id}'s lineage (compared before cleaning; near copies: {Rule}; record numbers {shown}{(near.Count > 10 ? ", …" : "")}); non-members must be records the model never trained on");
                 }
             }

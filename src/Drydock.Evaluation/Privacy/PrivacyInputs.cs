@@ -32,11 +32,10 @@ public static partial class PrivacyInputs
         var nonMembersSha = Dsse.Sha256Of(nonMembersPath);
         var lineage = Lineage(registry, TrainedOn(registry, model));
         if (lineage.FirstOrDefault(d => d.Version == nonMembersSha) is { } same) throw new ArgumentException($"--non-members {nonMembersPath} is {same.Id}, a dataset in {model.Id}'s lineage; non-members must be records it never trained on");
-        var memberHashes = allMembers.Select(t => RunIdentity.Sha256(TextForms.ForComparison(t))).ToHashSet(StringComparer.Ordinal);
-        var shared = nonMembers.Count(t => memberHashes.Contains(RunIdentity.Sha256(TextForms.ForComparison(t))));
+        var leftOut = new SortedSet<int>();
+        var all = Enumerable.Range(0, nonMembers.Count).ToList();
+        var (shared, near) = CompareWith(allMembers, nonMembers, all, leftOut);
         if (shared > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {shared} of {nonMembers.Count} records are also in --members {membersPath} (compared with case, width and whitespace folded, invisible characters removed); members and non-members must be disjoint");
-        var (near, mistyped) = NearDuplicates.FindLinks(allMembers, nonMembers);
-        var leftOut = new SortedSet<int>(mistyped.Select(p => p.NonMember));
         if (near.Count > 0)
         {
             var shown = string.Join(", ", near.Take(10).Select(p => $"#{p.NonMember + 1} ~ member #{p.Member + 1}"));
@@ -49,12 +48,8 @@ public static partial class PrivacyInputs
         foreach (var other in lineage.Where(d => d.Id != dataset.Id).OrderBy(d => d.Id, StringComparer.Ordinal))
         {
             var file = TrainingFile(other, folders, model);
-            var texts = Datasets.DatasetReader.Texts(file);
-            var hashes = texts.Select(t => RunIdentity.Sha256(TextForms.ForComparison(t))).ToHashSet(StringComparer.Ordinal);
-            var inIt = nonMembers.Count(t => hashes.Contains(RunIdentity.Sha256(TextForms.ForComparison(t))));
+            var (inIt, nearIt) = CompareWith(Datasets.DatasetReader.Texts(file), nonMembers, all, leftOut);
             if (inIt > 0) throw new ArgumentException($"--non-members {nonMembersPath}: {inIt} of {nonMembers.Count} records are in {other.Id} ({file}), a dataset in {model.Id}'s lineage (compared with case, width and whitespace folded, invisible characters removed); non-members must be records the model never trained on");
-            var (nearIt, mistypedIt) = NearDuplicates.FindLinks(texts, nonMembers);
-            leftOut.UnionWith(mistypedIt.Select(p => p.NonMember));
             if (nearIt.Count > 0)
             {
                 var shown = string.Join(", ", nearIt.Take(10).Select(p => $"#{p.NonMember + 1} ~ {other.Id} #{p.Member + 1}"));
@@ -64,13 +59,14 @@ public static partial class PrivacyInputs
             others.Add(other.Id);
         }
 
-        var rawInputs = CompareWithInputs(lineage, nonMembersPath, nonMembers, folders, model);
+        var rawInputs = CompareWithInputs(lineage, nonMembersPath, nonMembers, folders, model, leftOut);
         return new JsonObject
         {
             ["membersDataset"] = dataset.Id, ["membersSha256"] = membersSha, ["nonMembersSha256"] = nonMembersSha, ["membersFromLineage"] = true, ["disjoint"] = true,
             ["disjointFromLineage"] = new JsonArray([.. others.Select(d => (JsonNode)JsonValue.Create(d)!)]),
             ["rawInputs"] = rawInputs,
             [MistypedChecked] = true,
+            [MistypedCheckedInputs] = true,
             [MistypedLeftOut] = new JsonArray([.. leftOut.Select(i => (JsonNode)JsonValue.Create(i + 1))]),
         };
     }
