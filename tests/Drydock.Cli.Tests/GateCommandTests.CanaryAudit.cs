@@ -25,7 +25,7 @@ public sealed partial class GateCommandTests
         var sentences = PlantedSentence().Matches(await File.ReadAllTextAsync(Path.Combine(_dir, "planted.jsonl"), TestContext.Current.CancellationToken)).Select(m => m.Value).Distinct().ToList();
         Assert.Equal(2, sentences.Count);
         // What the training data holds: each canary in as many records as cleaning left of its four.
-        var counts = sentences.Select(s => Regex.Matches(clean, Regex.Escape(s[(s.LastIndexOf(' ') + 1)..])).Count).Where(c => c > 0).ToList();
+        var counts = sentences.Select(s => Regex.Count(clean, Regex.Escape(s[(s.LastIndexOf(' ') + 1)..]))).Where(c => c > 0).ToList();
         Assert.NotEmpty(counts);
 
         await using var server = await Serving();
