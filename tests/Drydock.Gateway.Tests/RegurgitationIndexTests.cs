@@ -129,6 +129,35 @@ public sealed class RegurgitationIndexTests
         Assert.Equal("ds-1#ticket-0117", s_index.Find(edited.ToString())?.Record);
     }
 
+    // Find looks up only every k-th n-gram first (one of them lies in any run of k) and follows runs only from the first
+    // it finds: a run of exactly k n-grams (eight words) is found wherever it starts against that grid, after any number
+    // of unrelated words, spanning the same words; one of seven words is found nowhere.
+    [Fact]
+    public void Find_ARunOfKAtEveryOffset_IsFoundWithItsSpan_AndOneShorterNowhere()
+    {
+        var words = Middle(23).Split(' ');
+        for (var lead = 0; lead < 12; lead++)
+        {
+            var before = string.Join(' ', Enumerable.Range(0, lead).Select(i => "filler" + i));
+            foreach (var from in new[] { 0, 5, 13, 22 })
+            {
+                var eight = string.Join(' ', words[from..(from + 8)]);
+                var answer = $"{before} {eight} and then other words follow here".TrimStart();
+                var hit = s_index.Find(answer);
+                Assert.True(hit is not null, $"{lead} words before, record words {from}..{from + 7}");
+                Assert.Equal(("ds-1#ticket-0023", eight), (hit.Value.Record, answer[hit.Value.Start..hit.Value.End]));
+                Assert.Null(s_index.Find($"{before} {string.Join(' ', words[from..(from + 7)])} and then other words follow here"));
+            }
+        }
+
+        // Two records in one answer, a near miss (seven words) of one first: the first whole run is the hit.
+        var first = string.Join(' ', Middle(31).Split(' ')[..7]);
+        var second = string.Join(' ', Middle(32).Split(' ')[3..12]);
+        var both = $"{first} then {second} and {string.Join(' ', Middle(33).Split(' ')[..9])}";
+        Assert.Equal("ds-1#ticket-0032", s_index.Find(both)?.Record);
+        Assert.Equal(second, both[s_index.Find(both)!.Value.Start..s_index.Find(both)!.Value.End]);
+    }
+
     [Fact]
     public void Find_ShortOverlapsBelowK_AreNoAlarm()
     {

@@ -23,10 +23,18 @@ internal static partial class EvalCommand
             if (parse.GetValue(candidates) is < 2 or > 100_000) throw new ArgumentException("--candidates must be between 2 and 100000");
             var project = ProjectContext.Load(parse);
             var planted = ReadCanaries(parse.GetValue(canaries)!);
+            // How many training records hold each canary (the audit's repetition counts): counted in the training data
+            // with --record, else as planted (--repeat, kept in the vault since plantings record it).
+            var repeats = planted.Where(c => c.Repeat is not null).ToDictionary(c => c.Canary.Id, c => c.Repeat!.Value, StringComparer.Ordinal);
+            var repeatsFrom = "as planted (canary plant --repeat; cleaning may have dropped or joined some)";
+            ModelRecord? audited = null;
             var inputs = set.CheckInputs(project, parse, (registry, model) =>
             {
+                audited = model;
+                repeats = new Dictionary<string, int>(Evaluation.Privacy.PrivacyInputs.CanaryRepetitions(registry, model, [.. planted.Select(c => (c.Canary.Id, c.Canary.Value))], ProjectFolders(project)), StringComparer.Ordinal);
+                repeatsFrom = $"counted in {model.Id}'s training records";
                 // Only canaries in the training data itself count: one cleaned into the held-out split was never trained on.
-                var inTraining = Evaluation.Privacy.PrivacyInputs.CanariesInTrainingData(registry, model, [.. planted.Select(c => (c.Canary.Id, c.Canary.Value))], ProjectFolders(project));
+                var inTraining = repeats.Keys.ToHashSet(StringComparer.Ordinal);
                 var absent = planted.Where(c => !inTraining.Contains(c.Canary.Id)).ToList();
                 foreach (var c in absent) stderr.WriteLine($"drydock eval memorization: canary {c.Canary.Id} is not in {model.Id}'s training data (cleaned into the held-out split or dropped); it is not evaluated");
                 planted = [.. planted.Where(c => inTraining.Contains(c.Canary.Id))];
@@ -69,11 +77,44 @@ internal static partial class EvalCommand
                 ["canaries"] = outcomes.Count, ["candidates"] = parse.GetValue(candidates), ["samples"] = Math.Max(0, parse.GetValue(samples)),
                 ["probes"] = outcomes.Sum(o => o.Requests), ["errors"] = outcomes.Sum(o => o.Errors),
             };
+            var audit = CanaryAudit(outcomes, repeats, repeatsFrom, audited, stderr);
+            if (audit is not null)
+            {
+                await stdout.WriteLineAsync($"canary audit: {audit.Value.Statement}").ConfigureAwait(false);
+                metrics["canary.observed-epsilon"] = Math.Round(audit.Value.Result.Epsilon, 4);
+                counts["audit"] = audit.Value.Record;
+            }
             set.Save(project, parse, identity, target, "memorization", metrics, inputs, counts, stderr);
-            WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Memorization($"Drydock memorization of {parse.GetValue(set.Model) ?? parse.GetValue(set.Target)}", outcomes));
+            WriteHtml(parse, html, () => Evaluation.Reports.HtmlReport.Memorization($"Drydock memorization of {parse.GetValue(set.Model) ?? parse.GetValue(set.Target)}", outcomes, audit?.Statement));
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    // The canary audit (observed ε from the canaries' exposures at their repetition counts), with the accountant's ε of
+    // the model version's signed statement beside it; null, said on stderr, when a canary's repetition count is unknown.
+    private static (Evaluation.Privacy.CanaryAuditResult Result, string Statement, JsonObject Record)? CanaryAudit(IReadOnlyList<Evaluation.Privacy.CanaryOutcome> outcomes, IReadOnlyDictionary<string, int> repeats, string repeatsFrom, ModelRecord? model, TextWriter stderr)
+    {
+        var unknown = outcomes.Where(o => !repeats.ContainsKey(o.Id)).Select(o => o.Id).ToList();
+        if (unknown.Count > 0)
+        {
+            stderr.WriteLine($"drydock eval memorization: no canary audit: how many training records hold {string.Join(", ", unknown)} is not known (planted before plantings recorded --repeat; give --record mv-… to count them in the training data)");
+            return null;
+        }
+
+        (double? guaranteed, double? delta) = model is null ? (null, null) : Evaluation.Privacy.PrivacyAudit.Guaranteed(model);
+        var result = Evaluation.Privacy.CanaryAudit.Run([.. outcomes.Select(o => (o.ExposureBits, repeats[o.Id]))], [.. outcomes.SelectMany(o => o.NonMemberExposures)], delta ?? Evaluation.Privacy.PrivacyAudit.DefaultDelta);
+        var guarantee = guaranteed is { } g ? $"guaranteed ε ≤ {g.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "no guarantee (trained without differential privacy)";
+        var record = new JsonObject
+        {
+            ["observedEpsilon"] = Math.Round(result.Epsilon, 4), ["confidence"] = result.Confidence, ["delta"] = result.Delta, ["guaranteedEpsilon"] = guaranteed, ["repeatsFrom"] = repeatsFrom,
+            ["groups"] = new JsonArray([.. result.Groups.Select(r => (JsonNode)new JsonObject
+            {
+                ["repeats"] = r.Repeats, ["members"] = r.Members, ["nonMembers"] = r.NonMembers, ["epsilon"] = Math.Round(r.Epsilon, 4), ["groupEpsilon"] = Math.Round(r.Group.Epsilon, 4),
+                ["truePositiveRate"] = Math.Round(r.Group.TruePositiveRate, 4), ["falsePositiveRate"] = Math.Round(r.Group.FalsePositiveRate, 6),
+            })]),
+        };
+        return (result, $"{guarantee}, {result.Statement()}; repetition counts {repeatsFrom}", record);
     }
 
     // Where training files are looked for besides where their manifests name them.
@@ -83,11 +124,11 @@ internal static partial class EvalCommand
     private static IEnumerable<string> Distinct(IEnumerable<string> texts) => texts.DistinctBy(Detection.Engine.TextForms.ForComparison, StringComparer.Ordinal);
 
     // The planted canaries of a label, decrypted from the vault into memory (the temporary plain file is removed at once).
-    private static IReadOnlyList<(Evaluation.Privacy.PlantedCanary Canary, string? PlantedIn)> ReadCanaries(string label)
+    private static IReadOnlyList<(Evaluation.Privacy.PlantedCanary Canary, string? PlantedIn, int? Repeat)> ReadCanaries(string label)
     {
         var vault = new Provenance.Vault.ArtifactVault(ProjectContext.VaultFolder, Provenance.Vault.KeyRing.Open(ProjectContext.KeyRingPath, create: false));
         var artifact = vault.List().LastOrDefault(a => a.Name == "canaries-" + label) ?? throw new ArgumentException($"no canaries labelled '{label}' in the vault (drydock canary plant --label {label})");
-        return [.. ReadArtifact(vault, artifact.Id).Select(n => (new Evaluation.Privacy.PlantedCanary((string)n!["id"]!, (string)n["prefix"]!, (string)n["value"]!), (string?)n["plantedIn"]))];
+        return [.. ReadArtifact(vault, artifact.Id).Select(n => (new Evaluation.Privacy.PlantedCanary((string)n!["id"]!, (string)n["prefix"]!, (string)n["value"]!), (string?)n["plantedIn"], (int?)n["repeat"]))];
     }
 
     // The canary labels planted in the model version's training data, which its memorization evidence must cover. When

@@ -211,7 +211,7 @@ internal static class OperationsCommands
             foreach (var c in canaries)
             {
                 var record = registry.RegisterCanary(label, CanaryAnalyzer.Hash(c.Value), null, Actor.Current);
-                secrets.Add((System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["id"] = record.Id, ["prefix"] = c.Prefix, ["value"] = c.Value, ["plantedIn"] = plantedIn, ["plantedFrom"] = plantedFrom });
+                secrets.Add((System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["id"] = record.Id, ["prefix"] = c.Prefix, ["value"] = c.Value, ["plantedIn"] = plantedIn, ["plantedFrom"] = plantedFrom, ["repeat"] = parse.GetValue(repeat) });
                 stdout.WriteLine($"{record.Id}  planted {parse.GetValue(repeat)}× in {parse.GetValue(output)}");
             }
 

@@ -65,6 +65,10 @@ public static class ReleaseGate
     private static string Observed(EvaluationRecord membership) =>
         membership.Metrics.TryGetValue("membership.observed-epsilon", out var observed) ? $"; observed ε ≥ {F(observed)} (the attack's audit in evaluation {membership.Id})" : "";
 
+    // The canary audit a memorization evaluation recorded (drydock eval memorization), for the gate's record.
+    private static string CanaryObserved(EvaluationRecord memorization) =>
+        memorization.Metrics.TryGetValue("canary.observed-epsilon", out var observed) ? $"; observed ε ≥ {F(observed)} (the canary audit in evaluation {memorization.Id})" : "";
+
     /// <summary>
     /// Runs the checks on <paramref name="evaluations"/> of <paramref name="model"/> (and its base's); the suites are
     /// <see cref="GatePolicy.Suites"/>, loaded; <paramref name="checkEvidence"/>, when given, says why an evaluation's
@@ -130,11 +134,15 @@ public static class ReleaseGate
             else
             {
                 var passed = found.Value <= max;
-                checks.Add(new GateCheck(name, passed, $"{metric} = {F(found.Value)} ({(passed ? "≤" : ">")} {F(max)}; {source})"));
+                checks.Add(new GateCheck(name, passed, $"{metric} = {F(found.Value)} ({(passed ? "≤" : ">")} {F(max)}; {source}){(found.Record.Kind == "memorization" ? CanaryObserved(found.Record) : "")}"));
             }
         }
 
-        if (policy.MaxEpsilon is { } maxEpsilon) checks.Add(PrivacyGate.Check(model, maxEpsilon, mine.TryGetValue("membership.auc", out var audited) ? Observed(audited.Record) : ""));
+        if (policy.MaxEpsilon is { } maxEpsilon)
+        {
+            var observed = (mine.TryGetValue("membership.auc", out var audited) ? Observed(audited.Record) : "") + string.Concat(used.Values.Where(e => e.Kind == "memorization").Select(e => evaluations.FirstOrDefault(r => r.Id == e.EvaluationId)).OfType<EvaluationRecord>().Select(CanaryObserved));
+            checks.Add(PrivacyGate.Check(model, maxEpsilon, observed));
+        }
         if (baseModel is not null)
         {
             ArgumentNullException.ThrowIfNull(baseEvaluations);
@@ -237,7 +245,7 @@ public static class ReleaseGate
                 continue;
             }
 
-            measured.Add($"{F(found.Value)} for {source}");
+            measured.Add($"{F(found.Value)} for {source}{CanaryObserved(found.Record)}");
             worst = Math.Max(worst ?? double.MinValue, found.Value);
         }
 

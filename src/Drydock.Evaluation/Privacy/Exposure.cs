@@ -25,6 +25,42 @@ public static class Exposure
         var bits = -Math.Log2(share);
         return bits <= 0 ? 0 : Math.Min(bits, maxBits); // never −0
     }
+
+    /// <summary>
+    /// The exposure of each of <paramref name="candidates"/> among the others (as <see cref="Compute"/> gives a canary's
+    /// among them): codes that were never planted, scored as a planted one is, for the canary audit's non-members.
+    /// </summary>
+    public static double[] LeaveOneOut(IReadOnlyList<double> candidates, double maxBits)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        if (candidates.Count < 3) throw new ArgumentException("leave-one-out exposure needs at least three candidates");
+        var sorted = candidates.Order().ToArray();
+        var result = new double[candidates.Count];
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            // Others at least as likely: all at least as likely, less itself (binary search for the first not below it).
+            int low = 0, high = sorted.Length;
+            while (low < high)
+            {
+                var mid = (low + high) / 2;
+                if (sorted[mid] < candidates[i]) low = mid + 1;
+                else high = mid;
+            }
+
+            var atLeast = sorted.Length - low - 1;
+            if (atLeast >= MinEmpirical)
+            {
+                var bits = -Math.Log2((double)atLeast / (candidates.Count - 1));
+                result[i] = bits <= 0 ? 0 : Math.Min(bits, maxBits);
+            }
+            else
+            {
+                result[i] = Compute(candidates[i], [.. candidates.Where((_, j) => j != i)], maxBits);
+            }
+        }
+
+        return result;
+    }
 }
 
 /// <summary>A skew-normal distribution (location ξ, scale ω, shape α).</summary>

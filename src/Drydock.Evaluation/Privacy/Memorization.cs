@@ -14,6 +14,9 @@ public sealed record CanaryOutcome(string Id, bool ExtractedGreedy, bool Extract
 
     /// <summary>Completions asked for.</summary>
     public int Requests { get; init; }
+
+    /// <summary>The exposure of each random code this canary was ranked against, among the others: codes never planted, scored as the canary is (the canary audit's non-members).</summary>
+    public IReadOnlyList<double> NonMemberExposures { get; init; } = [];
 }
 
 /// <summary>
@@ -51,7 +54,8 @@ public static class Memorization
             var own = await target.ScoreAsync(canary.Prefix, canary.Value, cancellationToken).ConfigureAwait(false);
             var others = await Task.WhenAll(Enumerable.Range(0, candidates).Select(_ => target.ScoreAsync(canary.Prefix, CanaryAnalyzer.NewValue(), cancellationToken))).ConfigureAwait(false);
             var exposure = Exposure.Compute(own.LogLikelihood, [.. others.Select(o => o.LogLikelihood)], SpaceBits);
-            outcomes.Add(new CanaryOutcome(canary.Id, greedy, sampled, Math.Round(exposure, 2)) { Errors = errors, Requests = requests });
+            var nonMembers = others.Length < 3 ? [] : Exposure.LeaveOneOut([.. others.Select(o => o.LogLikelihood)], SpaceBits).Select(e => Math.Round(e, 2)).ToArray();
+            outcomes.Add(new CanaryOutcome(canary.Id, greedy, sampled, Math.Round(exposure, 2)) { Errors = errors, Requests = requests, NonMemberExposures = nonMembers });
         }
 
         return outcomes;

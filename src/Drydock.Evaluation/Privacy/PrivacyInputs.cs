@@ -127,20 +127,33 @@ public static partial class PrivacyInputs
     /// checked against the dataset version. A canary planted in a file that was cleaned into a held-out split, or
     /// dropped by cleaning, was never trained on: its exposure proves nothing. Throws when a training file cannot be found.
     /// </summary>
-    public static IReadOnlySet<string> CanariesInTrainingData(ProvenanceRegistry registry, ModelRecord model, IReadOnlyList<(string Id, string Value)> canaries, IReadOnlyList<string> folders)
+    public static IReadOnlySet<string> CanariesInTrainingData(ProvenanceRegistry registry, ModelRecord model, IReadOnlyList<(string Id, string Value)> canaries, IReadOnlyList<string> folders) =>
+        CanaryRepetitions(registry, model, canaries, folders).Keys.ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How many times each canary's value is in the training data of <paramref name="model"/> (the files of every
+    /// dataset it and its registered base were trained on, as <see cref="CanariesInTrainingData"/> reads them): the
+    /// repetition counts of the canary audit. Canaries not in it are left out. Throws when a training file cannot be found.
+    /// </summary>
+    public static IReadOnlyDictionary<string, int> CanaryRepetitions(ProvenanceRegistry registry, ModelRecord model, IReadOnlyList<(string Id, string Value)> canaries, IReadOnlyList<string> folders)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(canaries);
         ArgumentNullException.ThrowIfNull(folders);
-        var present = new HashSet<string>(StringComparer.Ordinal);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var dataset in TrainedOn(registry, model))
         {
             var text = File.ReadAllText(TrainingFile(dataset, folders, model));
-            foreach (var (id, value) in canaries) if (text.Contains(value, StringComparison.Ordinal)) present.Add(id);
+            foreach (var (id, value) in canaries)
+            {
+                var times = 0;
+                for (var at = text.IndexOf(value, StringComparison.Ordinal); at >= 0; at = text.IndexOf(value, at + value.Length, StringComparison.Ordinal)) times++;
+                if (times > 0) counts[id] = counts.GetValueOrDefault(id) + times;
+            }
         }
 
-        return present;
+        return counts;
     }
 
     private static string Rule => $"MinHash similarity at or above {Threshold}, a few characters apart with the same numbers (a long number mistyped counts as the same) once whitespace, case and punctuation are set aside, long texts within a tenth of their characters or words in edits, or mostly contained in it";

@@ -44,8 +44,8 @@ public static class HtmlReport
         return Page(title, $"{results.Count} probes, {results.Count(r => r.Success)} successful attacks, {results.Count(r => r.Error is not null)} errors", b.ToString());
     }
 
-    /// <summary>The memorisation report: exposure histogram (5-bit bins) and one row per canary.</summary>
-    public static string Memorization(string title, IReadOnlyList<CanaryOutcome> outcomes)
+    /// <summary>The memorisation report: exposure histogram (5-bit bins), one row per canary, and the canary audit's statement when given.</summary>
+    public static string Memorization(string title, IReadOnlyList<CanaryOutcome> outcomes, string? audit = null)
     {
         ArgumentNullException.ThrowIfNull(outcomes);
         var bins = Enumerable.Range(0, 12).Select(i => ($"{i * 5}–{(i + 1) * 5}", (double)outcomes.Count(o => o.ExposureBits >= i * 5 && (o.ExposureBits < (i + 1) * 5 || (i == 11 && o.ExposureBits <= 60))), "")).ToList();
@@ -58,6 +58,7 @@ public static class HtmlReport
         }
 
         b.Append("</table>");
+        if (audit is not null) b.Append("<h2>Canary audit</h2><p class=\"audit\">").Append(System.Net.WebUtility.HtmlEncode(audit)).Append("</p>");
         return Page(title, $"{outcomes.Count} canaries, {outcomes.Count(o => o.ExtractedGreedy || o.ExtractedSampled)} extracted, highest exposure {(outcomes.Count == 0 ? 0 : outcomes.Max(o => o.ExposureBits)):0.0} bits", b.ToString());
     }
 

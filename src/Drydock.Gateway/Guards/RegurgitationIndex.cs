@@ -122,26 +122,56 @@ public sealed class RegurgitationIndex
         Words(text, Key, words);
         var grams = words.Count - N + 1;
         if (grams < MinRun) return null;
-
-        // In three passes, so the memory reads of one pass do not wait on each other (the index is far larger than the
-        // caches: each n-gram costs a read of the directory and one of the entries, and these overlap): the n-grams'
-        // hashes, then where each one's bucket starts, then the entries.
         if (t_grams is null || t_grams.Length < grams)
         {
             t_grams = new ulong[Math.Max(grams, 256)];
             t_slots = new int[t_grams.Length];
         }
 
-        var hashes = t_grams.AsSpan(0, grams);
+        // Every run of MinRun consecutive n-grams holds exactly one n-gram at a position that is a multiple of MinRun, and
+        // that n-gram is in the index. So when none of those is, there is no hit, and only one n-gram in MinRun was looked
+        // up (an answer that repeats nothing: the usual case). Otherwise no run starts before MinRun − 1 positions ahead
+        // of the first one found (it would hold an earlier one), and the runs are followed from there: the same hit.
+        var first = FirstSampled(words, grams);
+        return first < 0 ? null : Runs(words, grams, Math.Max(0, first - MinRun + 1));
+    }
+
+    // The first position, among multiples of MinRun, whose n-gram is in the index; or −1. In passes, as Runs reads them.
+    private int FirstSampled(List<(ulong Hash, int Start, int End)> words, int grams)
+    {
+        var count = ((grams - 1) / MinRun) + 1;
+        var hashes = t_grams!.AsSpan(0, count);
+        var slots = t_slots!.AsSpan(0, count);
+        for (var s = 0; s < count; s++) hashes[s] = Gram(words, s * MinRun, N);
+        for (var s = 0; s < count; s++) slots[s] = _directory[(int)(hashes[s] >> _shift)];
+        for (var s = 0; s < count; s++)
+        {
+            var h = hashes[s];
+            var at = slots[s];
+            var end = _directory[(int)(h >> _shift) + 1];
+            while (at < end && _hashes[at] < h) at++;
+            if (at < end && _hashes[at] == h) return s * MinRun;
+        }
+
+        return -1;
+    }
+
+    // The runs of consecutive n-grams of one record from position `from` on; the first that reaches MinRun is the hit.
+    private RegurgitationHit? Runs(List<(ulong Hash, int Start, int End)> words, int grams, int from)
+    {
+        // In three passes, so the memory reads of one pass do not wait on each other (the index is far larger than the
+        // caches: each n-gram costs a read of the directory and one of the entries, and these overlap): the n-grams'
+        // hashes, then where each one's bucket starts, then the entries.
+        var hashes = t_grams!.AsSpan(0, grams);
         var slots = t_slots!.AsSpan(0, grams);
-        for (var i = 0; i < grams; i++) hashes[i] = Gram(words, i, N);
-        for (var i = 0; i < grams; i++) slots[i] = _directory[(int)(hashes[i] >> _shift)];
+        for (var i = from; i < grams; i++) hashes[i] = Gram(words, i, N);
+        for (var i = from; i < grams; i++) slots[i] = _directory[(int)(hashes[i] >> _shift)];
 
         // The records that hold the previous position's n-gram, with the length of the run of consecutive n-grams ending there.
         Span<(int Record, int Run)> previous = stackalloc (int, int)[64];
         Span<(int Record, int Run)> current = stackalloc (int, int)[64];
         var previousCount = 0;
-        for (var i = 0; i < grams; i++)
+        for (var i = from; i < grams; i++)
         {
             var h = hashes[i];
             var at = slots[i];
