@@ -163,6 +163,42 @@ public sealed class InputsAreWholeTests : IDisposable
         }
     }
 
+    // Two rows of Parquet.Net's writing whose footer was rewritten: the list column Keys declares 500,000,000 values
+    // (the rows hold 3); and a one-column file whose row group declares 500,000,000 rows (it holds 2). The reader sized
+    // its arrays by those counts before reading a page: 12 GB and 8 GB for files of 402 and 369 bytes.
+    private const string ListDeclaringHalfABillionValues =
+        "UEFSMRUAFSAVJCwVBBUAFQYVBhwYAWIYAWEWACgBYhgBYQAAABA8AgAAAAQBAQAAAGEBAAAAYhUAFT4VQiwVBhUAFQYVBhwYAXoYAXgWACgBehgBeAAAAB94" +
+        "BgAAAAIAAgECAAIAAAAGAwEAAAB4AQAAAHkBAAAAehUCGVxIBHJvb3QVBAAVDCUCGAJJZCUATBwAAAA1AhgES2V5cxUCFQZMPAAAADUEGARsaXN0FQIAFQwl" +
+        "AhgHZWxlbWVudCUATBwAAAAWBBkcGSwmCBwVDBklAAYZGAJJZBUCFgQWYhZmJgg8GAFiGAFhFgAoAWIYAWEAAAAmbhwVDBklAAYZOARLZXlzBGxpc3QHZWxl" +
+        "bWVudBUCFoCU69wDFoABFoQBJm48GAF6GAF4FgAoAXoYAXgAAAAW4gEWBDbqAQAoSlBhcnF1ZXQuTmV0IHZlcnNpb24gNi4xLjAgKGJ1aWxkIGMxNzlkOTdi" +
+        "ZDI1NDliNWY0NGE5MjQxZTcyOWY4NjlkNDk0N2VlNTkpABEBAABQQVIx";
+
+    private const string RowGroupDeclaringHalfABillionRows =
+        "UEFSMRUAFVQVWCwVBBUAFQYVBhwYF21haWwgamFuZUBhY21lLW1haWwuY29tGAVoZWxsbxYAKBdtYWlsIGphbmVAYWNtZS1tYWlsLmNvbRgFaGVsbG8AAAAq" +
+        "pAIAAAAEAQUAAABoZWxsbxcAAABtYWlsIGphbmVAYWNtZS1tYWlsLmNvbRUCGSxIBHJvb3QVAgAVDCUCGARUZXh0JQBMHAAAABaAlOvcAxkcGRwmCBwVDBkl" +
+        "AAYZGARUZXh0FQIWBBb+ARaCAiYIPBgXbWFpbCBqYW5lQGFjbWUtbWFpbC5jb20YBWhlbGxvFgAoF21haWwgamFuZUBhY21lLW1haWwuY29tGAVoZWxsbwAA" +
+        "ABb+ARaAlOvcAzaCAgAoSlBhcnF1ZXQuTmV0IHZlcnNpb24gNi4xLjAgKGJ1aWxkIGMxNzlkOTdiZDI1NDliNWY0NGE5MjQxZTcyOWY4NjlkNDk0N2VlNTkp" +
+        "AOQAAABQQVIx";
+
+    [Fact]
+    public async Task Scan_ParquetDeclaringMoreValuesThanItHolds_RefusedBeforeAnythingIsAllocated()
+    {
+        _dir.File("list.parquet", Convert.FromBase64String(ListDeclaringHalfABillionValues));
+        _dir.File("rows.parquet", Convert.FromBase64String(RowGroupDeclaringHalfABillionRows));
+
+        // A heap limit of 256 MiB: what the arrays would take fails here as it would on any machine smaller than them.
+        var environment = new Dictionary<string, string?>(s_key) { ["DOTNET_GCHeapHardLimit"] = "0x10000000" };
+        var list = await DrydockProcess.Run(_dir.Path, ["scan", "list.parquet"], environment, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(list.Exit == 2, list.ToString());
+        Assert.Contains("list.parquet: row group 1, column Keys[*]: declares 500,000,000 values", list.Stderr, StringComparison.Ordinal);
+        NoStackTrace(list);
+
+        var rows = await DrydockProcess.Run(_dir.Path, ["scan", "rows.parquet"], environment, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(rows.Exit == 2, rows.ToString());
+        Assert.Contains("rows.parquet: row group 1: declares 500,000,000 rows", rows.Stderr, StringComparison.Ordinal);
+        NoStackTrace(rows);
+    }
+
     [Fact]
     public async Task Scan_SymlinkLoops_EachFileReadOnceWithoutHanging()
     {

@@ -6,6 +6,7 @@ using SharpFuzz;
 // Drydock.Fuzz fuzz TARGET                under afl-fuzz (persistent mode; the assemblies instrumented by run.sh)
 // Drydock.Fuzz replay TARGET PATH...      each file (or every file of a folder) through the target, in process
 // Drydock.Fuzz smoke [CORPUS]             every target over its corpus folder (bench/fuzz/corpus/TARGET): the CI smoke
+// Drydock.Fuzz stability TARGET ROUNDS PATH...  the inputs round after round in one process, the edges that change (from inst/)
 // Drydock.Fuzz pickle-verdicts PATH...   the scanner's verdict on each file (every file of a folder) as JSON, with its allow-list
 // Drydock.Fuzz seed CORPUS                the seeds only C# writes (Parquet files, the starter policy); make-seeds.py does the rest
 switch (args)
@@ -29,6 +30,10 @@ switch (args)
         return 0;
     case ["replay", var name, .. var paths] when Targets.All.TryGetValue(name, out var target):
         return Replay(name, target, paths.SelectMany(Files), verbose: true) == 0 ? 0 : 1;
+    case ["stability", var name, var runs, .. var paths] when int.TryParse(runs, out var count) && count > 1:
+        // Before Targets is first touched: its static fields build the catalogue, instrumented code.
+        Stability.MapCoverage();
+        return Targets.All.TryGetValue(name, out var unstable) ? Stability.Run(name, unstable, paths.SelectMany(Files), count) : 2;
     case ["smoke", .. var rest] when rest.Length <= 1:
     {
         var root = rest.Length == 1 ? rest[0] : Path.Combine(AppContext.BaseDirectory, "corpus");
@@ -56,7 +61,7 @@ switch (args)
         await Seeds.WriteAsync(corpus);
         return 0;
     default:
-        Console.Error.WriteLine("usage: Drydock.Fuzz list | fuzz TARGET | replay TARGET PATH... | smoke [CORPUS] | pickle-verdicts PATH... | seed CORPUS");
+        Console.Error.WriteLine("usage: Drydock.Fuzz list | fuzz TARGET | replay TARGET PATH... | stability TARGET ROUNDS PATH... | smoke [CORPUS] | pickle-verdicts PATH... | seed CORPUS");
         Console.Error.WriteLine("targets: " + string.Join(", ", Targets.All.Keys));
         return 2;
 }

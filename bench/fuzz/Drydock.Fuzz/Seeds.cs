@@ -1,6 +1,7 @@
 using Drydock.Curation.Policy;
 using Parquet;
 using Parquet.Schema;
+using Parquet.Serialization;
 
 namespace Drydock.Fuzz;
 
@@ -23,6 +24,12 @@ internal static class Seeds
         await WriteAsync(Path.Combine(parquet, "nulls.parquet"), new ParquetSchema(text), async group =>
             await group.WriteAsync(text, new string?[] { null, "", "x" }));
 
+        // A list of strings (read raw, with repetition levels): the file the crash-*-declaring-* inputs were cut from.
+        await using (var stream = File.Create(Path.Combine(parquet, "lists.parquet")))
+        {
+            await ParquetSerializer.SerializeAsync(new[] { new ListRow { Id = "a", Keys = ["x", "y"] }, new ListRow { Id = "b", Keys = ["z"] } }, stream);
+        }
+
         var yaml = Directory.CreateDirectory(Path.Combine(corpus, "yaml-policy")).FullName;
         await File.WriteAllTextAsync(Path.Combine(yaml, "starter.yaml"), StarterPolicy.Text);
     }
@@ -34,4 +41,12 @@ internal static class Seeds
         using var group = writer.CreateRowGroup();
         await rows(group);
     }
+}
+
+/// <summary>A row with a list column, as Parquet.Net's serializer writes one.</summary>
+public sealed class ListRow
+{
+    public string? Id { get; set; }
+
+    public List<string>? Keys { get; set; }
 }

@@ -55,6 +55,7 @@ internal static class ParquetRecordReader
                 throw new DatasetException(file, $"column {deep.Path.Replace("[]", "[*]", StringComparison.Ordinal)}: strings inside lists of lists cannot be read as text fields yet (flatten the column)");
             }
 
+            var fileBytes = new FileInfo(file).Length;
             long row = 0;
             for (var g = 0; g < reader.RowGroupCount; g++)
             {
@@ -64,6 +65,7 @@ internal static class ParquetRecordReader
                 {
                     using var group = reader.OpenRowGroupReader(g);
                     rows = group.RowCount;
+                    CheckDeclared(file, fileBytes, g, group, columns);
                     rowFields = new List<(string, string)>[rows];
                     foreach (var column in columns)
                     {
@@ -108,6 +110,32 @@ internal static class ParquetRecordReader
         {
             reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
             input.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The most rows, or values of one column, a row group may declare: 64 per byte of the file, and at least 2^20.
+    /// The reader sizes its arrays by what the footer declares before a page is read, so a file of a few hundred bytes
+    /// declaring half a billion values took gigabytes; such a count is refused first. Real data stays far below: a row
+    /// of text takes bytes, and even a dictionary-coded column of two labels holds about 8 rows a byte (1 bit a row).
+    /// </summary>
+    internal const int DeclaredValuesPerByte = 64;
+
+    private static void CheckDeclared(string file, long bytes, int group, ParquetRowGroupReader reader, List<Column> columns)
+    {
+        var limit = Math.Max(1L << 20, bytes * DeclaredValuesPerByte);
+        if (reader.RowCount < 0 || reader.RowCount > limit)
+        {
+            throw new DatasetException(file, $"row group {group + 1}: declares {reader.RowCount:N0} rows in a file of {bytes:N0} bytes (at most {limit:N0} are read from a file this size); refused before anything is allocated");
+        }
+
+        foreach (var column in columns)
+        {
+            var declared = reader.GetMetadata(column.Field)?.MetaData?.NumValues ?? 0;
+            if (declared < 0 || declared > limit)
+            {
+                throw new DatasetException(file, $"row group {group + 1}, column {column.Path.Replace("[]", "[*]", StringComparison.Ordinal)}: declares {declared:N0} values in a file of {bytes:N0} bytes (at most {limit:N0} are read from a file this size); refused before anything is allocated");
+            }
         }
     }
 
