@@ -41,6 +41,40 @@ internal static partial class AnswerJoins
         return found;
     }
 
+    /// <summary>
+    /// The findings across the end of a string outside the choices (a provider's own field, an error's message and its
+    /// other fields): the strings outside the choices and the choices' texts are judged joined in order with no
+    /// separator, outside first and then the choices, again the choices first, and in the reverse order (a client may
+    /// show the fields in any order: these are the orders a page shows them in); a finding that runs across a point
+    /// where an outside string begins or ends (<c>x_a: "AKIAQ3EG"</c>, <c>x_b: "RL5TFZ6XW7NB"</c>; or half in
+    /// <c>x_note</c>, half in the content) is a finding of the answer. None when no text stands outside the choices.
+    /// </summary>
+    public static List<Finding> Outside(TextGuard guard, List<StringLeaf> outside, JsonArray? choices, GuardedAnswer answer)
+    {
+        if (!answer.Guarding || outside.Count == 0) return [];
+        var inside = choices is null ? [] : choices.SelectMany(c => JsonStrings.Collect(c, JsonStrings.AnswerStructure)).Select(l => l.Value).ToList();
+        if (outside.Count + inside.Count < 2) return [];
+        var found = new List<Finding>();
+        var first = outside.Select(l => (Outside: true, l.Value)).Concat(inside.Select(v => (Outside: false, v))).ToList();
+        var last = inside.Select(v => (Outside: false, v)).Concat(outside.Select(l => (Outside: true, l.Value))).ToList();
+        var reversed = Enumerable.Reverse(first).ToList();
+        foreach (var order in new[] { first, last, reversed })
+        {
+            var ends = new List<int>();
+            var length = 0;
+            for (var k = 0; k < order.Count; k++)
+            {
+                length += order[k].Item2.Length;
+                if (k + 1 < order.Count && (order[k].Outside || order[k + 1].Outside)) ends.Add(length);
+            }
+
+            answer.TextsChecked++;
+            found.AddRange(BoundaryWindows.Across(string.Concat(order.Select(p => p.Item2)), ends, window => guard.Judge(window, answer.Tier.Output, answer.Canaries).Findings));
+        }
+
+        return found;
+    }
+
     private static void Judge(TextGuard guard, List<(int Choice, string Call, string Kind, string Text)> pieces, GuardedAnswer answer, List<Finding> found)
     {
         // Only the ends where one choice gives way to another, or one tool call to another, count here.

@@ -50,14 +50,25 @@ internal sealed class CombinedTail(int window)
     /// (<c>tool_calls[#0].id</c> and <c>tool_calls[#1].id</c> share one tail): a key may be split across the ids of two
     /// tool calls as well as across two chunks of one.
     /// </summary>
-    public void AddRepeated(string path, string value)
+    public void AddRepeated(string path, string value) => AddRepeated(path, value, text: false);
+
+    /// <summary>
+    /// Adds a text outside the choices (a provider's own field, an error event's message) as <see cref="AddRepeated(string, string)"/>
+    /// does, and, when it is new for its path, to the texts of the stream in the order they arrived too: a value split
+    /// between two such fields (<c>x_a</c> in one chunk, <c>x_b</c> in the next), or between one and the content, is
+    /// whole there.
+    /// </summary>
+    public void AddOutside(string path, string value) => AddRepeated(path, value, text: true);
+
+    private void AddRepeated(string path, string value, bool text)
     {
-        path = AcrossElements(path);
-        _repeated.TryGetValue(path, out var seen);
+        var joined = AcrossElements(path);
+        _repeated.TryGetValue(joined, out var seen);
         if (seen.Tail is not null && string.Equals(seen.Last, value, StringComparison.Ordinal)) return;
         var tail = seen.Tail ?? new Tail(Length(window));
-        tail.Add(++_chunk, path, value);
-        _repeated[path] = (value, tail);
+        tail.Add(++_chunk, joined, value);
+        _repeated[joined] = (value, tail);
+        if (text) _texts.Add(-1, path, value);
     }
 
     // The path with every array element's position or index left out (a[#3].b → a[].b).
