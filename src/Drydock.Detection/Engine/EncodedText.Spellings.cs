@@ -51,7 +51,11 @@ internal static partial class EncodedText
         {
             var m = MarkupPattern().Match(text, at);
             if (!m.Success) return;
-            if (m.Index == 0 || !char.IsAsciiLetterOrDigit(text[m.Index - 1]) || m.Index + m.Length >= text.Length || !char.IsAsciiLetterOrDigit(text[m.Index + m.Length]))
+
+            // Markup written back to back (<span></span>) is one piece.
+            var after = m.Index + m.Length;
+            while (after < text.Length && text[after] is '<' or ']' && MarkupPattern().Match(text, after, Math.Min(MaxMarkup, text.Length - after)) is { Success: true } more && more.Index == after) after += more.Length;
+            if (m.Index == 0 || !char.IsAsciiLetterOrDigit(text[m.Index - 1]) || after >= text.Length || !char.IsAsciiLetterOrDigit(text[after]))
             {
                 at = m.Index + 1;
                 continue;
@@ -60,7 +64,7 @@ internal static partial class EncodedText
             var start = m.Index;
             while (start > 0 && !char.IsWhiteSpace(text[start - 1]) && m.Index - start < MaxRunLength) start--;
             var decoded = new StringBuilder(text, start, m.Index - start, MaxRunLength);
-            var end = m.Index + m.Length;
+            var end = after;
             while (end < text.Length && !char.IsWhiteSpace(text[end]) && decoded.Length < MaxRunLength)
             {
                 if (text[end] is '<' or ']' && MarkupPattern().Match(text, end, Math.Min(MaxMarkup, text.Length - end)) is { Success: true } next && next.Index == end)

@@ -52,10 +52,10 @@ internal static partial class AnswerJoins
     public static List<Finding> Outside(TextGuard guard, List<StringLeaf> outside, JsonArray? choices, GuardedAnswer answer)
     {
         if (!answer.Guarding || outside.Count == 0) return [];
-        var inside = choices is null ? [] : choices.SelectMany(c => JsonStrings.Collect(c, JsonStrings.AnswerStructure)).Select(l => l.Value).ToList();
+        var inside = choices is null ? [] : choices.SelectMany(c => JsonStrings.Collect(c, JsonStrings.AnswerStructure)).Select(l => Blanked(guard, l.Value, answer)).ToList();
         if (outside.Count + inside.Count < 2) return [];
         var found = new List<Finding>();
-        var first = outside.Select(l => (Outside: true, l.Value)).Concat(inside.Select(v => (Outside: false, v))).ToList();
+        var first = outside.Select(l => (Outside: true, Value: Blanked(guard, l.Value, answer))).Concat(inside.Select(v => (Outside: false, Value: v))).ToList();
         var last = inside.Select(v => (Outside: false, v)).Concat(outside.Select(l => (Outside: true, l.Value))).ToList();
         var reversed = Enumerable.Reverse(first).ToList();
         foreach (var order in new[] { first, last, reversed })
@@ -73,6 +73,18 @@ internal static partial class AnswerJoins
         }
 
         return found;
+    }
+
+    // The text with what the guard finds in it alone replaced by spaces: a value whole in one string is that string's own
+    // finding (redacted there), and must not run on into the next string's first word in the join (an address at the end
+    // of an error's message followed by its code).
+    private static string Blanked(TextGuard guard, string text, GuardedAnswer answer)
+    {
+        var own = guard.Judge(text, answer.Tier.Output == GuardMode.Off ? GuardMode.Redact : answer.Tier.Output, answer.Canaries).Findings;
+        if (own.Count == 0) return text;
+        var chars = text.ToCharArray();
+        foreach (var f in own) for (var i = Math.Max(0, f.Start); i < Math.Min(chars.Length, f.End); i++) chars[i] = ' ';
+        return new string(chars);
     }
 
     private static void Judge(TextGuard guard, List<(int Choice, string Call, string Kind, string Text)> pieces, GuardedAnswer answer, List<Finding> found)

@@ -22,6 +22,10 @@ internal sealed class CombinedTail(int window)
 
     private readonly Tail _texts = new(Length(window));
     private readonly Tail _values = new(Length(window));
+
+    // The texts outside the choices that were new for their path, in the order they arrived (x_a in one chunk, x_b in
+    // the next): joined among themselves, whatever the choices said between them.
+    private readonly Tail _outside = new(Length(window));
     private readonly Dictionary<(int Choice, string Slot), ArgumentValues> _arguments = [];
 
     // The strings a stream repeats chunk after chunk outside the texts its stream guards hold back, by path: the value
@@ -50,7 +54,7 @@ internal sealed class CombinedTail(int window)
     /// (<c>tool_calls[#0].id</c> and <c>tool_calls[#1].id</c> share one tail): a key may be split across the ids of two
     /// tool calls as well as across two chunks of one.
     /// </summary>
-    public void AddRepeated(string path, string value) => AddRepeated(path, value, text: false);
+    public void AddRepeated(string path, string value) => AddPath(path, value, text: false);
 
     /// <summary>
     /// Adds a text outside the choices (a provider's own field, an error event's message) as <see cref="AddRepeated(string, string)"/>
@@ -58,9 +62,9 @@ internal sealed class CombinedTail(int window)
     /// between two such fields (<c>x_a</c> in one chunk, <c>x_b</c> in the next), or between one and the content, is
     /// whole there.
     /// </summary>
-    public void AddOutside(string path, string value) => AddRepeated(path, value, text: true);
+    public void AddOutside(string path, string value) => AddPath(path, value, text: true);
 
-    private void AddRepeated(string path, string value, bool text)
+    private void AddPath(string path, string value, bool text)
     {
         var joined = AcrossElements(path);
         _repeated.TryGetValue(joined, out var seen);
@@ -68,7 +72,9 @@ internal sealed class CombinedTail(int window)
         var tail = seen.Tail ?? new Tail(Length(window));
         tail.Add(++_chunk, joined, value);
         _repeated[joined] = (value, tail);
-        if (text) _texts.Add(-1, path, value);
+        if (!text) return;
+        _texts.Add(-1, path, value);
+        _outside.Add(-1, path, value);
     }
 
     // The path with every array element's position or index left out (a[#3].b → a[].b).
@@ -95,7 +101,7 @@ internal sealed class CombinedTail(int window)
     public List<Finding> Across(TextGuard guard, GuardedAnswer answer)
     {
         if (!answer.Guarding) return [];
-        var found = new List<Finding>([.. _texts.Across(guard, answer), .. _values.Across(guard, answer)]);
+        var found = new List<Finding>([.. _texts.Across(guard, answer), .. _values.Across(guard, answer), .. _outside.Across(guard, answer)]);
         foreach (var (_, tail) in _repeated.Values) found.AddRange(tail.Across(guard, answer));
         return found;
     }
