@@ -44,7 +44,7 @@ public sealed class Detector
             _ruleIndex[rules[i]] = i;
         }
 
-        _judgesEncoded = rules.Any(r => r.Category is Categories.Secret or Categories.Pii);
+        _judgesEncoded = rules.Any(r => r.Category is Categories.Secret or Categories.Pii or Categories.Injection);
         _hasValueGroup = rules.Select(r => r.Pattern.GroupNumberFromName("v") >= 0).ToArray();
         _wholeTextRules = Enumerable.Range(0, rules.Length).Where(i => rules[i].Keywords.Count == 0).ToArray();
         var context = rules.Where(r => !r.KeywordsInLongToken).ToArray();
@@ -128,7 +128,7 @@ public sealed class Detector
         // Pattern rules read Cyrillic and Greek look-alike letters as the Latin ones they look like (same offsets);
         // analyzers read the text as written (the hidden-text analyzer reports the mixed-script word).
         var folded = LookAlikes.Fold(text);
-        var findings = ScanPatterns(folded);
+        var findings = WithCompatibilityForms(text, ScanPatterns(folded));
         var encoded = _judgesEncoded && text.Length >= EncodedText.MinBase64 ? Uncovered(Encoded(folded, 1), findings) : null;
         if ((_analyzers.Length == 0 || text.Length == 0) && encoded is null)
         {
@@ -152,7 +152,30 @@ public sealed class Detector
         return [.. all.OrderBy(f => f.Start).ThenBy(f => f.End).ThenBy(f => f.RuleId, StringComparer.Ordinal)];
     }
 
-    // The secrets and personal data of every encoded run of the text (EncodedText), reported on the run.
+    // Fullwidth forms (U+FF01–U+FF5E) and mathematical letters and digits (U+1D400–U+1D7FF, surrogate pairs) are ASCII
+    // letters, digits and punctuation in another dress: NFKC reads them as such, and so does the gateway, which matches
+    // every text as MatchText reads it. A text holding one is read once more as MatchText reads it (the one normaliser,
+    // offsets mapped back to the original), so `scan` and `clean` find `AKIA𝟑…` or `ＡＫＩＡ…` as the gateway does;
+    // a finding of that reading counts where no finding of its category already covers the span.
+    private IReadOnlyList<Finding> WithCompatibilityForms(string text, IReadOnlyList<Finding> findings)
+    {
+        var span = text.AsSpan();
+        if (span.IndexOfAnyInRange('\uFF01', '\uFF5E') < 0 && span.IndexOf('\uD835') < 0) return findings;
+        var read = MatchText.Of(text);
+        if (!read.Changed) return findings;
+        List<Finding>? all = null;
+        foreach (var f in ScanPatterns(LookAlikes.Fold(read.Text)))
+        {
+            var moved = read.ToOriginal(f);
+            if ((all ?? findings).Any(g => g.Category == moved.Category && g.Start < moved.End && moved.Start < g.End)) continue;
+            (all ??= [.. findings]).Add(moved);
+        }
+
+        return all is null ? findings : [.. all.OrderBy(f => f.Start).ThenBy(f => f.End).ThenBy(f => f.RuleId, StringComparer.Ordinal)];
+    }
+
+    // The secrets, personal data and prompt injection of every encoded run of the text (EncodedText: runs that decode to
+    // readable text), reported on the run: an instruction written in base64 is an instruction to a model that decodes it.
     private List<Finding>? Encoded(string text, int depth)
     {
         var runs = EncodedText.Find(text);
@@ -160,7 +183,7 @@ public sealed class Detector
         List<Finding>? found = null;
         foreach (var run in runs)
         {
-            var inner = ScanPatterns(LookAlikes.Fold(run.Decoded)).Where(f => f.Category is Categories.Secret or Categories.Pii);
+            var inner = ScanPatterns(LookAlikes.Fold(run.Decoded)).Where(f => f.Category is Categories.Secret or Categories.Pii or Categories.Injection);
             if (depth < EncodedText.MaxDepth && run.Decoded.Length >= EncodedText.MinBase64 && Encoded(run.Decoded, depth + 1) is { } nested) inner = inner.Concat(nested);
             var first = found?.Count ?? 0;
             foreach (var f in inner)

@@ -16,6 +16,8 @@ namespace Drydock.Detection.Engine;
 /// finds (the rules' own edges tell which stretch is the value).</item>
 /// <item><c>tags</c>: Unicode tag characters (U+E0020–U+E007E), each read as the ASCII character it stands for, with
 /// the plain characters of a value written beside or between them (<c>AKIA</c> plain, the rest in tags: one value).</item>
+/// <item><c>markup</c>: words joined by HTML tags or comments written inside them (<c>AKIA&lt;span&gt;&lt;/span&gt;Q3EG…</c>,
+/// <c>AKIA&lt;!-- x --&gt;Q3EG…</c>), read with the markup removed, as a page that renders them shows the value.</item>
 /// <item><c>markdown</c>: a word of letters and digits with emphasis markers inside it (<c>*</c>, <c>~</c>, <c>`</c>,
 /// <c>__</c>): <c>AKIA**GNSU**V3QB…</c>, read with the markers removed.</item>
 /// <item><c>percent</c>: a word with at least three percent escapes (<c>%41%4B%49%41…</c>), read unescaped when the
@@ -34,7 +36,56 @@ internal static partial class EncodedText
         MixedGroups(text, ref runs);
         Words(text, ref runs);
         Tags(text, ref runs);
+        Markup(text, ref runs);
     }
+
+    // HTML tags and comments inside a word (AKIA<span></span>Q3EG…, AKIA<!-- x -->Q3EG…), and a markdown link's target
+    // ([AKIAQ3EG](x)RL5T…): a page or a chat window that
+    // renders the answer shows the value whole. A stretch of words joined by such markup (an ASCII letter or digit on each
+    // side of it) is read with the markup removed.
+    private static void Markup(string text, ref List<Run>? runs)
+    {
+        if (text.IndexOf('<') < 0 && !text.Contains("](", StringComparison.Ordinal)) return;
+        var at = 0;
+        while (at < text.Length)
+        {
+            var m = MarkupPattern().Match(text, at);
+            if (!m.Success) return;
+
+            // Markup written back to back (<span></span>) is one piece.
+            var after = m.Index + m.Length;
+            while (after < text.Length && text[after] is '<' or ']' && MarkupPattern().Match(text, after, Math.Min(MaxMarkup, text.Length - after)) is { Success: true } more && more.Index == after) after += more.Length;
+            if (m.Index == 0 || !char.IsAsciiLetterOrDigit(text[m.Index - 1]) || after >= text.Length || !char.IsAsciiLetterOrDigit(text[after]))
+            {
+                at = m.Index + 1;
+                continue;
+            }
+
+            var start = m.Index;
+            while (start > 0 && !char.IsWhiteSpace(text[start - 1]) && m.Index - start < MaxRunLength) start--;
+            var decoded = new StringBuilder(text, start, m.Index - start, MaxRunLength);
+            var end = after;
+            while (end < text.Length && !char.IsWhiteSpace(text[end]) && decoded.Length < MaxRunLength)
+            {
+                if (text[end] is '<' or ']' && MarkupPattern().Match(text, end, Math.Min(MaxMarkup, text.Length - end)) is { Success: true } next && next.Index == end)
+                {
+                    end += next.Length;
+                    continue;
+                }
+
+                decoded.Append(text[end++]);
+            }
+
+            if (decoded.Length >= MinSpaced) (runs ??= []).Add(new Run(start, end, "markup", decoded.ToString()));
+            at = end;
+        }
+    }
+
+    // The longest piece of markup read inside a value.
+    private const int MaxMarkup = 300;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"<!--[\s\S]{0,256}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,256})?/?>|\]\([^()\s]{0,256}\)")]
+    private static partial System.Text.RegularExpressions.Regex MarkupPattern();
 
     // Unicode tag characters (U+E0020–U+E007E, two UTF-16 units each) stand for the ASCII character 0xE0000 below them
     // ("ASCII smuggling"). A run of them is read as that ASCII text, together with the plain characters of a value written

@@ -31,6 +31,17 @@ internal static class LookAlikes
         ['ɡ'] = ('g', false),
         ['н'] = ('H', true), ['З'] = ('3', true), ['Б'] = ('6', true), ['б'] = ('6', true),
 
+        // Cherokee and Lisu capitals that are drawn as Latin capitals (Ꭺ, ꓮ for A): no word of either script is read as Latin,
+        // since only a word that also holds an ASCII letter, digit or value punctuation is folded.
+        ['Ꭺ'] = ('A', false), ['Ᏼ'] = ('B', false), ['Ꮯ'] = ('C', false), ['Ꭰ'] = ('D', false), ['Ꭼ'] = ('E', false), ['Ꮐ'] = ('G', false),
+        ['Ꮋ'] = ('H', false), ['Ꭻ'] = ('J', false), ['Ꮶ'] = ('K', false), ['Ꮮ'] = ('L', false), ['Ꮇ'] = ('M', false), ['Ꮲ'] = ('P', false),
+        ['Ꮪ'] = ('S', false), ['Ꮤ'] = ('T', false), ['Ꮩ'] = ('V', false), ['Ꮃ'] = ('W', false), ['Ꮓ'] = ('Z', false),
+        ['ꓮ'] = ('A', false), ['ꓐ'] = ('B', false), ['ꓚ'] = ('C', false), ['ꓓ'] = ('D', false), ['ꓰ'] = ('E', false), ['ꓝ'] = ('F', false),
+        ['ꓖ'] = ('G', false), ['ꓧ'] = ('H', false), ['ꓲ'] = ('I', false), ['ꓙ'] = ('J', false), ['ꓗ'] = ('K', false), ['ꓡ'] = ('L', false),
+        ['ꓟ'] = ('M', false), ['ꓠ'] = ('N', false), ['ꓳ'] = ('O', false), ['ꓑ'] = ('P', false), ['ꓣ'] = ('R', false), ['ꓢ'] = ('S', false),
+        ['ꓔ'] = ('T', false), ['ꓴ'] = ('U', false), ['ꓦ'] = ('V', false), ['ꓪ'] = ('W', false), ['ꓫ'] = ('X', false), ['ꓬ'] = ('Y', false),
+        ['ꓜ'] = ('Z', false),
+
         // Greek
         ['Α'] = ('A', false), ['α'] = ('a', false), ['Β'] = ('B', false), ['Ε'] = ('E', false), ['Ζ'] = ('Z', false), ['Η'] = ('H', false),
         ['Ι'] = ('I', false), ['ι'] = ('i', false), ['Κ'] = ('K', false), ['κ'] = ('k', false), ['Μ'] = ('M', false), ['Ν'] = ('N', false),
@@ -45,7 +56,7 @@ internal static class LookAlikes
     private static readonly char[] s_digits = [.. Enumerable.Range(0x80, 0x10000 - 0x80).Select(i => (char)i)
         .Where(c => !char.IsSurrogate(c) && CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.DecimalDigitNumber)];
 
-    // Where the look-alikes live: Greek and Coptic, Cyrillic and its supplement, the IPA script g, and the digits that
+    // Where the look-alikes live: Greek and Coptic, Cyrillic and its supplement, Cherokee, Lisu, the IPA script g, and the digits that
     // stand in a value of ASCII letters and digits (the code-only digit look-alikes and the decimal digits of other scripts).
     private static readonly SearchValues<char> s_candidates = SearchValues.Create(
         [.. s_table.Where(e => !e.Value.CodeOnly || char.IsAsciiDigit(e.Value.Latin)).Select(e => e.Key), .. s_digits]);

@@ -228,6 +228,18 @@ internal sealed class MatchText
             "quot" => ('"', width),
             "apos" => ('\'', width),
             "nbsp" => (0xA0, width),
+
+            // The HTML5 names of the punctuation values are written with (maria&commat;example&period;com).
+            "commat" => ('@', width),
+            "period" => ('.', width),
+            "lowbar" => ('_', width),
+            "hyphen" or "dash" => ('-', width),
+            "sol" => ('/', width),
+            "colon" => (':', width),
+            "plus" => ('+', width),
+            "equals" => ('=', width),
+            "num" => ('#', width),
+            "percnt" => ('%', width),
             _ => null,
         };
     }
@@ -253,7 +265,15 @@ internal sealed class MatchText
     /// </summary>
     public static bool IsIgnorable(int cp) =>
         IsControl(cp) || (cp < 0x10000 ? HiddenTextAnalyzer.IsInvisible((char)cp) || HiddenTextAnalyzer.IsBidiControl((char)cp) || cp is 0x200E or 0x200F or 0x061C or (>= 0xFE00 and <= 0xFE0F)
-        : cp is (>= 0xE0000 and <= 0xE007F) or (>= 0xE0100 and <= 0xE01EF));
+        : cp is (>= 0xE0000 and <= 0xE007F) or (>= 0xE0100 and <= 0xE01EF)) || InvisibleFormat(cp);
+
+    // Any other invisible format character (category Cf: the interlinear annotation marks U+FFF9–U+FFFB, the deprecated
+    // format characters U+206A–U+206F, shorthand format controls, musical beam and slur marks, Egyptian format controls):
+    // none is seen, so none may split a value. The prepended concatenation marks (Arabic number signs U+0600–U+0605,
+    // U+06DD, U+070F, U+0890–U+0891, U+08E2, U+110BD, U+110CD) are written visibly and stay.
+    private static bool InvisibleFormat(int cp) =>
+        cp >= 0x80 && cp is not ((>= 0x0600 and <= 0x0605) or 0x06DD or 0x070F or 0x0890 or 0x0891 or 0x08E2 or 0x110BD or 0x110CD)
+        && (cp > 0x10FFFF || (cp is >= 0xD800 and <= 0xDFFF) ? false : CharUnicodeInfo.GetUnicodeCategory(cp) == UnicodeCategory.Format);
 
     /// <summary>Where a match starting at <paramref name="start"/> of <see cref="Text"/> starts in the original.</summary>
     public int OriginalStart(int start) => _starts is null ? start : start < _starts.Length ? _starts[start] : Original.Length;
@@ -276,6 +296,17 @@ internal sealed class MatchText
     private static string Fold(string cluster, bool stripMarks, ref bool marked)
     {
         if (cluster.AsSpan().IndexOfAny('\uFFFE', '\uFFFF') >= 0) return cluster;
+
+        // Regional indicator symbols (🇦, drawn as a boxed letter when no flag is formed) read as the capital they stand for;
+        // the Unicode hyphens and dashes NFKC keeps (‐ ‑ ‒ – — ― −) read as '-', so a value grouped with mixed dashes is
+        // grouped with one separator.
+        var first = char.ConvertToUtf32(cluster, 0);
+        if (cluster.Length == (first >= 0x10000 ? 2 : 1))
+        {
+            if (first is >= 0x1F1E6 and <= 0x1F1FF) return ((char)('A' + (first - 0x1F1E6))).ToString();
+            if (first is (>= 0x2010 and <= 0x2015) or 0x2212 or 0xFE58 or 0xFE63) return "-";
+        }
+
         var normal = cluster.IsNormalized(NormalizationForm.FormKC) ? cluster : cluster.Normalize(NormalizationForm.FormKC);
         if (!cluster.Any(IsCombiningMark)) return normal;
         var decomposed = cluster.Normalize(NormalizationForm.FormKD);

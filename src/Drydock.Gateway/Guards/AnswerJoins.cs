@@ -41,6 +41,52 @@ internal static partial class AnswerJoins
         return found;
     }
 
+    /// <summary>
+    /// The findings across the end of a string outside the choices (a provider's own field, an error's message and its
+    /// other fields): the strings outside the choices and the choices' texts are judged joined in order with no
+    /// separator, outside first and then the choices, again the choices first, and in the reverse order (a client may
+    /// show the fields in any order: these are the orders a page shows them in); a finding that runs across a point
+    /// where an outside string begins or ends (<c>x_a: "AKIAQ3EG"</c>, <c>x_b: "RL5TFZ6XW7NB"</c>; or half in
+    /// <c>x_note</c>, half in the content) is a finding of the answer. None when no text stands outside the choices.
+    /// </summary>
+    public static List<Finding> Outside(TextGuard guard, List<StringLeaf> outside, JsonArray? choices, GuardedAnswer answer)
+    {
+        if (!answer.Guarding || outside.Count == 0) return [];
+        var inside = choices is null ? [] : choices.SelectMany(c => JsonStrings.Collect(c, JsonStrings.AnswerStructure)).Select(l => Blanked(guard, l.Value, answer)).ToList();
+        if (outside.Count + inside.Count < 2) return [];
+        var found = new List<Finding>();
+        var first = outside.Select(l => (Outside: true, Value: Blanked(guard, l.Value, answer))).Concat(inside.Select(v => (Outside: false, Value: v))).ToList();
+        var last = inside.Select(v => (Outside: false, v)).Concat(outside.Select(l => (Outside: true, l.Value))).ToList();
+        var reversed = Enumerable.Reverse(first).ToList();
+        foreach (var order in new[] { first, last, reversed })
+        {
+            var ends = new List<int>();
+            var length = 0;
+            for (var k = 0; k < order.Count; k++)
+            {
+                length += order[k].Item2.Length;
+                if (k + 1 < order.Count && (order[k].Outside || order[k + 1].Outside)) ends.Add(length);
+            }
+
+            answer.TextsChecked++;
+            found.AddRange(BoundaryWindows.Across(string.Concat(order.Select(p => p.Item2)), ends, window => guard.Judge(window, answer.Tier.Output, answer.Canaries).Findings));
+        }
+
+        return found;
+    }
+
+    // The text with what the guard finds in it alone replaced by spaces: a value whole in one string is that string's own
+    // finding (redacted there), and must not run on into the next string's first word in the join (an address at the end
+    // of an error's message followed by its code).
+    private static string Blanked(TextGuard guard, string text, GuardedAnswer answer)
+    {
+        var own = guard.Judge(text, answer.Tier.Output == GuardMode.Off ? GuardMode.Redact : answer.Tier.Output, answer.Canaries).Findings;
+        if (own.Count == 0) return text;
+        var chars = text.ToCharArray();
+        foreach (var f in own) for (var i = Math.Max(0, f.Start); i < Math.Min(chars.Length, f.End); i++) chars[i] = ' ';
+        return new string(chars);
+    }
+
     private static void Judge(TextGuard guard, List<(int Choice, string Call, string Kind, string Text)> pieces, GuardedAnswer answer, List<Finding> found)
     {
         // Only the ends where one choice gives way to another, or one tool call to another, count here.

@@ -22,6 +22,10 @@ internal sealed class CombinedTail(int window)
 
     private readonly Tail _texts = new(Length(window));
     private readonly Tail _values = new(Length(window));
+
+    // The texts outside the choices that were new for their path, in the order they arrived (x_a in one chunk, x_b in
+    // the next): joined among themselves, whatever the choices said between them.
+    private readonly Tail _outside = new(Length(window));
     private readonly Dictionary<(int Choice, string Slot), ArgumentValues> _arguments = [];
 
     // The strings a stream repeats chunk after chunk outside the texts its stream guards hold back, by path: the value
@@ -50,14 +54,27 @@ internal sealed class CombinedTail(int window)
     /// (<c>tool_calls[#0].id</c> and <c>tool_calls[#1].id</c> share one tail): a key may be split across the ids of two
     /// tool calls as well as across two chunks of one.
     /// </summary>
-    public void AddRepeated(string path, string value)
+    public void AddRepeated(string path, string value) => AddPath(path, value, text: false);
+
+    /// <summary>
+    /// Adds a text outside the choices (a provider's own field, an error event's message) as <see cref="AddRepeated(string, string)"/>
+    /// does, and, when it is new for its path, to the texts of the stream in the order they arrived too: a value split
+    /// between two such fields (<c>x_a</c> in one chunk, <c>x_b</c> in the next), or between one and the content, is
+    /// whole there.
+    /// </summary>
+    public void AddOutside(string path, string value) => AddPath(path, value, text: true);
+
+    private void AddPath(string path, string value, bool text)
     {
-        path = AcrossElements(path);
-        _repeated.TryGetValue(path, out var seen);
+        var joined = AcrossElements(path);
+        _repeated.TryGetValue(joined, out var seen);
         if (seen.Tail is not null && string.Equals(seen.Last, value, StringComparison.Ordinal)) return;
         var tail = seen.Tail ?? new Tail(Length(window));
-        tail.Add(++_chunk, path, value);
-        _repeated[path] = (value, tail);
+        tail.Add(++_chunk, joined, value);
+        _repeated[joined] = (value, tail);
+        if (!text) return;
+        _texts.Add(-1, path, value);
+        _outside.Add(-1, path, value);
     }
 
     // The path with every array element's position or index left out (a[#3].b → a[].b).
@@ -84,7 +101,7 @@ internal sealed class CombinedTail(int window)
     public List<Finding> Across(TextGuard guard, GuardedAnswer answer)
     {
         if (!answer.Guarding) return [];
-        var found = new List<Finding>([.. _texts.Across(guard, answer), .. _values.Across(guard, answer)]);
+        var found = new List<Finding>([.. _texts.Across(guard, answer), .. _values.Across(guard, answer), .. _outside.Across(guard, answer)]);
         foreach (var (_, tail) in _repeated.Values) found.AddRange(tail.Across(guard, answer));
         return found;
     }

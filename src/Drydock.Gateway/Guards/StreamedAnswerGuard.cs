@@ -136,7 +136,7 @@ internal sealed class StreamedAnswerGuard(TextGuard guard, int window, Func<Json
                 guarded.Canary |= result.Canary;
                 if (result.Blocked) failed = "the upstream sent text outside the answer that was blocked by policy";
                 leaf.Set(result.Text);
-                tail.AddRepeated(leaf.Path, result.Text);
+                tail.AddOutside(leaf.Path, result.Text);
             }
 
             if (failed is not null)

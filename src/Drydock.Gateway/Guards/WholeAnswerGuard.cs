@@ -29,7 +29,17 @@ internal static class WholeAnswerGuard
         }
 
         if (answer.Unredactable(guard, JsonStrings.Answer(root)) is { } refused) return refused;
-        foreach (var leaf in JsonStrings.CollectOutside(root, "choices", JsonStrings.AnswerStructure))
+        var outside = JsonStrings.CollectOutside(root, "choices", JsonStrings.AnswerStructure);
+        if (AnswerJoins.Outside(guard, outside, root["choices"] as JsonArray, answer) is { Count: > 0 } joined)
+        {
+            // Across a field outside the choices and another field: no one string holds it, so the whole answer is refused.
+            answer.Findings.AddRange(joined);
+            answer.Canary |= joined.Exists(f => f.Category == Drydock.Detection.Categories.Canary);
+            answer.Blocked = true;
+            return "the upstream sent an answer with a value split across two of its fields that the guard does not let through";
+        }
+
+        foreach (var leaf in outside)
         {
             var result = Check(guard, leaf.Value, answer);
             leaf.Set(result.Blocked ? GuardedAnswer.BlockedNotice : result.Text);
@@ -76,15 +86,21 @@ internal static class WholeAnswerGuard
 
     // True when the texts of a choice, joined as a client may join them (content parts one after the other), hold a
     // value that none of them holds whole: a finding that runs across the end of one text. It cannot be redacted in
-    // either part, so the choice is blocked.
+    // either part, so the choice is blocked. The texts are joined in the order they are written and in the reverse order
+    // too: a client shows a choice's reasoning before its content wherever the upstream wrote it.
     private static bool Split(TextGuard guard, List<StringLeaf> leaves, GuardedAnswer answer)
     {
         if (!answer.Guarding || leaves.Count < 2) return false;
-        var ends = new List<int>(leaves.Count);
-        var length = 0;
-        foreach (var leaf in leaves) ends.Add(length += leaf.Value.Length);
-        var joined = string.Concat(leaves.Select(l => l.Value));
-        var across = guard.Judge(joined, answer.Tier.Output, answer.Canaries).Findings.Where(f => ends.Any(e => f.Start < e && f.End > e)).ToList();
+        var across = new List<Drydock.Detection.Finding>();
+        foreach (var order in new[] { leaves, Enumerable.Reverse(leaves).ToList() })
+        {
+            var ends = new List<int>(order.Count);
+            var length = 0;
+            foreach (var leaf in order) ends.Add(length += leaf.Value.Length);
+            var joined = string.Concat(order.Select(l => l.Value));
+            across.AddRange(guard.Judge(joined, answer.Tier.Output, answer.Canaries).Findings.Where(f => ends.Any(e => f.Start < e && f.End > e)));
+        }
+
         if (across.Count == 0) return false;
         answer.Findings.AddRange(across);
         answer.Canary |= across.Any(f => f.Category == Drydock.Detection.Categories.Canary);
