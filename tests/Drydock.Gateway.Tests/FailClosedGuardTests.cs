@@ -294,6 +294,29 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
         Assert.Equal(before, _upstream.Requests);
     }
 
+    // The model server is configured, not chosen by whoever answers: a redirect it sends is not followed (the gateway
+    // would otherwise send the prompt, with its key, to any address the answer names).
+    [Theory]
+    [InlineData(302)]
+    [InlineData(307)]
+    [InlineData(308)]
+    public async Task ARedirectFromTheModelServer_IsNotFollowed(int status)
+    {
+        await using var elsewhere = await FakeUpstream.StartAsync();
+        var (key, _) = _keys.Create("redirect-" + status, "internal", [], null);
+        _upstream.Script = Scripted.Json("{}", status) with { Location = elsewhere.BaseUrl + "/chat/completions" };
+        try
+        {
+            var (answered, _, body, _) = await Send(key, completions: false, stream: false);
+            Assert.True(answered is < 200 or >= 300, $"{answered} {body}");
+            Assert.Equal(0, elsewhere.Requests);
+        }
+        finally
+        {
+            _upstream.Script = null;
+        }
+    }
+
     // Found by the gateway-request fuzz target: a byte that is not UTF-8 inside a JSON string passed the JSON reader and
     // failed the guard when it read the string (an unhandled exception); the request is refused as unreadable.
     [Fact]

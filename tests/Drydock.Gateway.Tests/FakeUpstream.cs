@@ -68,6 +68,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         context.Response.StatusCode = script.Status;
         context.Response.ContentType = script.ContentType;
         if (script.Encoding is not null) context.Response.Headers.ContentEncoding = script.Encoding;
+        if (script.Location is not null) context.Response.Headers.Location = script.Location;
         foreach (var part in script.Parts)
         {
             await context.Response.Body.WriteAsync(part);
@@ -224,6 +225,9 @@ public sealed record Scripted(int Status, string ContentType, IReadOnlyList<byte
 {
     /// <summary>A Content-Encoding header to send (the body is not encoded), or null.</summary>
     public string? Encoding { get; init; }
+
+    /// <summary>A Location header to send (a redirect), or null.</summary>
+    public string? Location { get; init; }
 
     /// <summary>A whole JSON body.</summary>
     public static Scripted Json(string body, int status = 200) => new(status, "application/json", [System.Text.Encoding.UTF8.GetBytes(body)]);

@@ -15,7 +15,7 @@ internal sealed class UpstreamClient(Uri baseUri, TimeSpan timeout) : IDisposabl
 
     /// <summary>An answer or a chunk with a key given twice is malformed, never read (JsonObject throws on it later).</summary>
     internal static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = timeout };
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false }) { Timeout = timeout };
 
     /// <summary>Forwards to the upstream's <paramref name="path"/>; on failure answers the client 502/504 and returns null.</summary>
     public async Task<HttpResponseMessage?> ForwardAsync(HttpContext context, HttpMethod method, string path, JsonNode? body)
