@@ -407,7 +407,8 @@ public sealed partial class InjectionAnalyzer : Analyzer
     }
 
     // One line: at least 30 characters of plain text, then gibberish to the end of the line. Inline code between
-    // backticks (`document.getElementById("main")`) is code, not gibberish: it is read as blank.
+    // backticks with no space inside (`document.getElementById("main")`) is code, not gibberish: it is read as blank.
+    // (A span with spaces inside is not blanked: optimised suffixes hold backticks too.)
     private static bool IsSuffixLine(ReadOnlySpan<char> line)
     {
         if (line.Count('`') >= 2)
@@ -415,7 +416,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
             var copy = line.ToArray();
             for (int open = Array.IndexOf(copy, '`'), close; open >= 0 && (close = Array.IndexOf(copy, '`', open + 1)) > open; open = Array.IndexOf(copy, '`', close + 1))
             {
-                copy.AsSpan(open, close - open + 1).Fill(' ');
+                if (!copy.AsSpan(open, close - open).ContainsAny(' ', '\t')) copy.AsSpan(open, close - open + 1).Fill(' ');
             }
 
             line = copy;
