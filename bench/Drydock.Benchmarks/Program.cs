@@ -25,6 +25,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.Injection.SemanticQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : null);
     case "quality-injection":
         return Drydock.Bench.Injection.InjectionQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : null);
+    case "quality-evasion":
+        return Drydock.Bench.Injection.EvasionQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 3 && args[2] == "--dump" ? args[3] : null);
     case "quality-adversarial":
         return Drydock.Bench.AdversarialQuality.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200, args.Length > 2 ? args[2] : "../shared/bench");
     case "quality-handwritten":

@@ -115,9 +115,12 @@ public sealed partial class InjectionAnalyzer : Analyzer
     }.Order(StringComparer.Ordinal).Chunk(16).Select(group => SearchValues.Create(group, StringComparison.OrdinalIgnoreCase)).ToArray();
 
     private static readonly SearchValues<string> s_nonAsciiCues = SearchValues.Create(
-        ["инструкц", "игнор", "правил", "指令", "指示", "忽略", "扮演", "规则", "無視", "ロールプレイ", "命令", "instrucc", "instruç", "règle", "Anweisung"], StringComparison.Ordinal);
+        ["инструкц", "игнор", "правил", "指令", "指示", "忽略", "扮演", "规则", "無視", "ロールプレイ", "命令", "instrucc", "instruç", "règle", "Anweisung"], StringComparison.OrdinalIgnoreCase);
 
     private static readonly SearchValues<char> s_suffixMarks = SearchValues.Create("{}[]\\$`|<>");
+
+    // White space other than one space between words: where a cue phrase may be broken.
+    private static readonly SearchValues<char> s_spacing = SearchValues.Create("\n\r\t\v\f\u00A0\u2028\u2029");
 
     [ThreadStatic]
     private static Buffers? t_buffers;
@@ -164,21 +167,23 @@ public sealed partial class InjectionAnalyzer : Analyzer
     {
         ArgumentNullException.ThrowIfNull(text);
         var types = _lexical.Where(r => r.Pattern.IsMatch(text)).Select(r => r.Type).Distinct().ToList();
-        return types.Count > 0 || (text.Length >= MinLength && Score(text, types) >= _model.Threshold);
+        return types.Count > 0 || (text.Length >= MinLength && Score(ReadingOf(text), types) >= _model.Threshold);
     }
 
     /// <inheritdoc />
     public override void Analyze(string text, ref List<Finding>? findings)
     {
+        // Cue words, the classifier and the judge read the text without its disguises; findings cover the text as written.
+        var reading = ReadingOf(text);
         if (_judge is not null)
         {
-            AnalyzeWithJudge(_judge, text, ref findings);
+            AnalyzeWithJudge(_judge, text, reading, ref findings);
             return;
         }
 
         var lexical = findings?.Where(f => f.Category == Categories.Injection).ToList();
         var hasLexical = lexical is { Count: > 0 };
-        if (!hasLexical && (text.Length < MinLength || !HasCue(text)))
+        if (!hasLexical && (reading.Length < MinLength || !HasCue(reading)))
         {
             return;
         }
@@ -186,68 +191,107 @@ public sealed partial class InjectionAnalyzer : Analyzer
         if (hasLexical)
         {
             // Judged without the pattern hits themselves: does the rest of the text read as an attack?
-            if (TalksAboutAttacks().IsMatch(text) && Score(WithoutSpans(text, lexical!), [], null) < _model.Threshold)
+            if (TalksAboutAttacks().IsMatch(reading) && Score(ReadingOf(WithoutSpans(text, lexical!)), [], null) < _model.Threshold)
             {
                 findings!.RemoveAll(f => f.Category == Categories.Injection);
                 return;
             }
 
-            RaiseConfidence(text, lexical!, findings!);
+            RaiseConfidence(reading, lexical!, findings!);
             return;
         }
 
         var cues = new Dictionary<int, (int Start, int Length)>();
-        var probability = Score(text, [], cues);
+        var probability = Score(reading, [], cues);
         if (probability >= _model.Threshold)
         {
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;
-            Report(ref findings, s_classifier, 0, text.Length, probability, Explain(text, probability, cues, findings), severity);
+            Report(ref findings, s_classifier, 0, text.Length, probability, Explain(reading, probability, cues, findings), severity);
         }
+    }
+
+    // The text as the cue words, the classifier and the judge read it: characters that show nothing removed (zero-width
+    // spaces and joiners, soft hyphens, bidi controls, tag characters, variation selectors: MatchText's ignorable set),
+    // compatibility forms folded (NFKC: fullwidth "ｉｇｎｏｒｅ"), and Cyrillic and Greek letters that look like Latin ones
+    // read as Latin in words that also hold Latin letters (LookAlikes). An attacker's "іgn\u200Bоre" is read as "ignore";
+    // pure ASCII is read as it is, without a copy.
+    internal static string ReadingOf(string text)
+    {
+        if (Ascii.IsValid(text)) return text;
+        var builder = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            int cp = text[i];
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                cp = char.ConvertToUtf32(text[i], text[i + 1]);
+                if (!MatchText.IsIgnorable(cp)) builder.Append(text, i, 2);
+                i++;
+                continue;
+            }
+
+            if (!MatchText.IsIgnorable(cp)) builder.Append(text[i]);
+        }
+
+        var visible = builder.Length == text.Length ? text : builder.ToString();
+        try
+        {
+            if (!visible.IsNormalized(NormalizationForm.FormKC)) visible = visible.Normalize(NormalizationForm.FormKC);
+        }
+        catch (ArgumentException)
+        {
+            // A lone surrogate or a noncharacter (U+FFFE) cannot be normalised; the text is read without NFKC (the
+            // hidden-text and encoding rules report those characters).
+        }
+
+        return LookAlikes.Fold(visible);
     }
 
     // Two stages: the first (patterns, cue words, the n-gram classifier) picks the candidates and makes its own
     // findings; the judge then decides. It reports what it scores at or above its threshold and withdraws the first
     // stage's findings on a text it scores below its veto (a text that talks about instructions or attacks).
-    private void AnalyzeWithJudge(IInjectionJudge judge, string text, ref List<Finding>? findings)
+    private void AnalyzeWithJudge(IInjectionJudge judge, string text, string reading, ref List<Finding>? findings)
     {
         var lexical = findings?.Where(f => f.Category == Categories.Injection).ToList();
         var hasLexical = lexical is { Count: > 0 };
         // The classifier's own finding stands only on a text its cue words sent it, as without a judge: a text that only
         // the judge's cue words send (code, prose about tools and modes) is the judge's alone to report.
-        var hasCue = text.Length >= MinLength && HasCue(text);
-        if (!hasLexical && (text.Length < MinLength || !(hasCue || HasSemanticCue(text))))
+        var hasCue = reading.Length >= MinLength && HasCue(reading);
+        if (!hasLexical && (reading.Length < MinLength || !(hasCue || HasSemanticCue(reading))))
         {
             return;
         }
 
-        var verdict = judge.Judge(text);
+        var verdict = judge.Judge(reading);
+        // The judge's window is in the reading; where the reading is shorter (characters removed), the finding covers the field.
+        var (start, end) = ReferenceEquals(reading, text) || reading.Length == text.Length ? (verdict.Start, verdict.End) : (0, text.Length);
         if (hasLexical)
         {
             // As without a judge, a text that talks about attacks keeps its pattern hits only when its rest reads as
             // one, unless the judge itself scores it an attack.
             if (verdict.Probability < judge.Veto
-                || (verdict.Probability < judge.Threshold && TalksAboutAttacks().IsMatch(text) && Score(WithoutSpans(text, lexical!), [], null) < _model.Threshold))
+                || (verdict.Probability < judge.Threshold && TalksAboutAttacks().IsMatch(reading) && Score(ReadingOf(WithoutSpans(text, lexical!)), [], null) < _model.Threshold))
             {
                 findings!.RemoveAll(f => f.Category == Categories.Injection);
                 return;
             }
 
-            RaiseConfidence(text, lexical!, findings!);
+            RaiseConfidence(reading, lexical!, findings!);
             return;
         }
 
         var cues = new Dictionary<int, (int Start, int Length)>();
-        var probability = Score(text, [], cues);
+        var probability = Score(reading, [], cues);
         if (hasCue && probability >= _model.Threshold && verdict.Probability >= judge.Veto)
         {
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;
-            Report(ref findings, s_classifier, 0, text.Length, probability, Explain(text, probability, cues, findings), severity);
+            Report(ref findings, s_classifier, 0, text.Length, probability, Explain(reading, probability, cues, findings), severity);
         }
         else if (verdict.Probability >= judge.Threshold)
         {
             var severity = verdict.Probability >= 0.9 ? Severity.High : Severity.Medium;
-            Report(ref findings, s_semantic, verdict.Start, verdict.End, verdict.Probability,
-                $"semantic score {verdict.Probability:0.00} on characters {verdict.Start}-{verdict.End}", severity);
+            Report(ref findings, s_semantic, start, end, verdict.Probability,
+                $"semantic score {verdict.Probability:0.00} on characters {start}-{end}", severity);
         }
     }
 
@@ -266,13 +310,42 @@ public sealed partial class InjectionAnalyzer : Analyzer
 
     private static bool HasSemanticCue(string text)
     {
-        var span = text.AsSpan();
-        foreach (var group in s_semanticCues)
+        if (ContainsAny(text, s_semanticCues)) return true;
+        return SingleSpaced(text) is { } spaced && ContainsAny(spaced, s_semanticCues);
+    }
+
+    private static bool ContainsAny(ReadOnlySpan<char> span, SearchValues<string>[] groups)
+    {
+        foreach (var group in groups)
         {
             if (span.ContainsAny(group)) return true;
         }
 
         return false;
+    }
+
+    // The text with every run of white space (line breaks, tabs, several spaces) read as one space, so that a cue of
+    // several words ("from now on", "act as") broken over lines is still found; null when it has no such run.
+    private static string? SingleSpaced(string text)
+    {
+        var span = text.AsSpan();
+        if (!span.ContainsAny(s_spacing) && !span.Contains("  ", StringComparison.Ordinal)) return null;
+        var builder = new StringBuilder(text.Length);
+        var space = false;
+        foreach (var c in span)
+        {
+            if (char.IsWhiteSpace(c))
+            {
+                space = true;
+                continue;
+            }
+
+            if (space && builder.Length > 0) builder.Append(' ');
+            space = false;
+            builder.Append(c);
+        }
+
+        return builder.ToString();
     }
 
     // The text with the pattern hits blanked out: what the rest of it says.
@@ -290,25 +363,69 @@ public sealed partial class InjectionAnalyzer : Analyzer
     private static bool HasCue(string text)
     {
         var span = text.AsSpan();
-        foreach (var group in s_cues)
-        {
-            if (span.ContainsAny(group)) return true;
-        }
-
+        if (ContainsAny(span, s_cues)) return true;
         if (HasAdversarialSuffix(span)) return true;
-
-        return !Ascii.IsValid(span) && span.ContainsAny(s_nonAsciiCues);
+        if (!Ascii.IsValid(span) && span.ContainsAny(s_nonAsciiCues)) return true;
+        return (span.Contains("  ", StringComparison.Ordinal) || span.ContainsAny(s_spacing)) && SingleSpaced(text) is { } spaced && ContainsAny(spaced, s_cues);
     }
 
     // An optimised adversarial suffix: a plain request followed, on the same line, by gibberish of brackets, quotes and
-    // words with capitals inside. It holds no cue word. Code (a fenced block, marks from the first words, several
-    // lines) is not this shape.
-    private static bool HasAdversarialSuffix(ReadOnlySpan<char> span)
+    // words with capitals inside. It holds no cue word. Judged line by line, so that a line break or a short line after
+    // it ("\nThanks!") and padding before it do not hide it (until 2026-12-07 any line break after the first mark, or a
+    // text over 4,000 characters, did). Code is not this shape: lines inside a fenced block are skipped, and a text
+    // with several lines of code (indented, or ending in a bracket or a semicolon) is not judged.
+    internal static bool HasAdversarialSuffix(ReadOnlySpan<char> span)
     {
-        var first = span.IndexOfAny(s_suffixMarks);
-        if (first < 30 || span.Length > 4000) return false;
-        var rest = span[first..];
-        if (rest.Contains('\n') || rest.Contains("```", StringComparison.Ordinal)) return false;
+        if (!span.ContainsAny(s_suffixMarks)) return false;
+        if (!span.Contains('\n')) return IsSuffixLine(span);
+        var fenced = false;
+        var code = 0;
+        var found = false;
+        foreach (var range in span.Split('\n'))
+        {
+            var line = span[range];
+            if (line.TrimStart().StartsWith("```", StringComparison.Ordinal))
+            {
+                fenced = !fenced;
+                continue;
+            }
+
+            if (fenced) continue;
+            if (IsCodeLine(line) && ++code >= 2) return false;
+            found = found || IsSuffixLine(line);
+        }
+
+        return found;
+    }
+
+    // A line of code: indented by a tab or four spaces, or ending in an opening or closing bracket or a semicolon.
+    private static bool IsCodeLine(ReadOnlySpan<char> line)
+    {
+        var trimmed = line.TrimEnd();
+        if (trimmed.IsEmpty) return false;
+        return line[0] == '\t' || line.StartsWith("    ", StringComparison.Ordinal) || trimmed[^1] is '{' or '}' or ';' or '(' or '[';
+    }
+
+    // One line: at least 30 characters of plain text, then gibberish to the end of the line. Inline code between
+    // backticks with no space inside (`document.getElementById("main")`) is code, not gibberish: it is read as blank.
+    // (A span with spaces inside is not blanked: optimised suffixes hold backticks too.)
+    private static bool IsSuffixLine(ReadOnlySpan<char> line)
+    {
+        if (line.Count('`') >= 2)
+        {
+            var copy = line.ToArray();
+            for (int open = Array.IndexOf(copy, '`'), close; open >= 0 && (close = Array.IndexOf(copy, '`', open + 1)) > open; open = Array.IndexOf(copy, '`', close + 1))
+            {
+                if (!copy.AsSpan(open, close - open).ContainsAny(' ', '\t')) copy.AsSpan(open, close - open + 1).Fill(' ');
+            }
+
+            line = copy;
+        }
+
+        var first = line.IndexOfAny(s_suffixMarks);
+        if (first < 30) return false;
+        var rest = line[first..];
+        if (rest.Contains("```", StringComparison.Ordinal)) return false;
         if (InjectionFeatures.CountShapes(rest) is { PunctuationRuns: > 0 } or { InnerCapitals: > 0 }) return true;
         // Or marks scattered among the words: one for every two words or more.
         var marks = 0;
