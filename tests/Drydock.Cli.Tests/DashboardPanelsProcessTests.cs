@@ -1,6 +1,4 @@
 using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Drydock.Gateway.Tests;
 using Drydock.Provenance;
@@ -50,13 +48,7 @@ public sealed class DashboardPanelsProcessTests : IDisposable
         using var gateway = DrydockProcess.Start(_dir.Path, ["serve", "--upstream", upstream.BaseUrl, "--listen", url]);
         await gateway.WaitUntilListening(new Uri(url + "/healthz"));
         using var http = new HttpClient();
-        for (var i = 0; i < 5; i++)
-        {
-            var body = new JsonObject { ["model"] = "support", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = $"Where is order {i}?" }) };
-            using var request = new HttpRequestMessage(HttpMethod.Post, url + "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", app);
-            using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
-        }
+        for (var i = 0; i < 5; i++) await SignalFixture.Chat(http, url, app, $"Where is order {i}?", model: "support", cancellationToken: TestContext.Current.CancellationToken);
 
         using var get = new HttpRequestMessage(HttpMethod.Get, url + "/admin/dashboard");
         get.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin);

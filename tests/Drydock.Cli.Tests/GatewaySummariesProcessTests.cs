@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json.Nodes;
 using Drydock.Gateway.Tests;
 using Drydock.Tests.Shared;
@@ -76,7 +73,7 @@ public sealed class GatewaySummariesProcessTests : IDisposable
 
         // Read where the gateway's log folder is not: whole hours around the run (a run across an hour's end is in two).
         var from = DateTimeOffset.FromUnixTimeSeconds(start.ToUnixTimeSeconds() / 3600 * 3600);
-        string[] read = ["monitor", "--from-registry", "--registry", registry, "--format", "json", "--from", Iso(from), "--to", Iso(from.AddHours(2)), "--baseline-from", Iso(from.AddDays(-7)), "--baseline-to", Iso(from)];
+        string[] read = ["monitor", "--from-registry", "--registry", registry, "--format", "json", "--from", SignalFixture.Iso(from), "--to", SignalFixture.Iso(from.AddHours(2)), "--baseline-from", SignalFixture.Iso(from.AddDays(-7)), "--baseline-to", SignalFixture.Iso(from)];
         ProcessResult? seen = null;
         await Until(
             async () =>
@@ -154,11 +151,7 @@ public sealed class GatewaySummariesProcessTests : IDisposable
         var ok = 0;
         for (var i = 0; i < count; i++)
         {
-            var body = new JsonObject { ["model"] = "tiny", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = $"What is the delivery status of order number {1000 + i} placed last week" }) };
-            using var request = new HttpRequestMessage(HttpMethod.Post, url + "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
-            if (response.IsSuccessStatusCode) ok++;
+            if (await SignalFixture.Chat(http, url, key, $"What is the delivery status of order number {1000 + i} placed last week", cancellationToken: TestContext.Current.CancellationToken)) ok++;
         }
 
         return ok;
@@ -166,15 +159,6 @@ public sealed class GatewaySummariesProcessTests : IDisposable
 
     private static Task Until(Func<bool> done, string failure, TimeSpan within) => Until(() => Task.FromResult(done()), failure, within, () => "");
 
-    private static async Task Until(Func<Task<bool>> done, string failure, TimeSpan within, Func<string> detail)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (!await done())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail(failure + "\n" + detail());
-            await Task.Delay(500, TestContext.Current.CancellationToken);
-        }
-    }
-
-    private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+    private static Task Until(Func<Task<bool>> done, string failure, TimeSpan within, Func<string> detail) =>
+        SignalFixture.Until(done, within, TimeSpan.FromMilliseconds(500), () => failure + "\n" + detail());
 }

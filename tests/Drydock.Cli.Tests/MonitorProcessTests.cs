@@ -154,18 +154,11 @@ public sealed class MonitorProcessTests : IDisposable
     private static async Task Traffic(HttpClient http, string url, string key, int count, Func<int, string> prompt)
     {
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, cancellationToken) =>
-        {
-            var body = new JsonObject { ["model"] = "tiny", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt(i) }) };
-            using var request = new HttpRequestMessage(HttpMethod.Post, url + "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            using var response = await http.SendAsync(request, cancellationToken);
-        });
+            await SignalFixture.Chat(http, url, key, prompt(i), cancellationToken: cancellationToken));
     }
 
     private Task<ProcessResult> Monitor((DateTimeOffset From, DateTimeOffset To) window, (DateTimeOffset From, DateTimeOffset To) baseline, params string[] more) =>
-        DrydockProcess.Run(_dir.Path, ["monitor", "--from", Iso(window.From), "--to", Iso(window.To), "--baseline-from", Iso(baseline.From), "--baseline-to", Iso(baseline.To), .. more]);
-
-    private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        DrydockProcess.Run(_dir.Path, ["monitor", "--from", SignalFixture.Iso(window.From), "--to", SignalFixture.Iso(window.To), "--baseline-from", SignalFixture.Iso(baseline.From), "--baseline-to", SignalFixture.Iso(baseline.To), .. more]);
 
     private async Task Rendered(string html, bool? expectAlert)
     {

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using Drydock.Tests.Shared;
 
@@ -26,19 +24,16 @@ public sealed class MonitorRegistryProcessTests : IDisposable
         _elsewhere.Dispose();
     }
 
-    private string Folder => Path.Combine(_gateway.Path, ".drydock", "gateway", "requests");
-
     [Theory]
     [MemberData(nameof(Backends))]
     public async Task PublishedSummaries_ReadOnAnotherMachine_FindWhatTheLocalLogFinds(string backend)
     {
-        await Project(_gateway.Path);
-        await Project(_elsewhere.Path);
+        await SignalFixture.Project(_gateway.Path, "  window-hours: 24\n");
+        await SignalFixture.Project(_elsewhere.Path, "  window-hours: 24\n");
         var registry = backend == "sqlite" ? Path.Combine(_gateway.Path, ".drydock", "registry.db") : (_postgres = new TestDatabase()).ConnectionString;
         var now = DateTimeOffset.UtcNow;
-        await Rows(Enumerable.Range(0, 24 * 8).Select(h => now.AddMinutes(-30 - (60 * h))), at =>
-            $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_app","requests":100,"tokens":4000,"latencyMs":20000,"answers":100,"refusals":5,"promptLength":[0,0,0,0,0,10,40,40,10,0,0,0],"latency":[0,0,0,0,0,0,0,60,40,0,0,0],"templates":{"0000aaaa":50,"0000bbbb":50}}""");
-        await Rows([now.AddMinutes(-30)], at => $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"templates":{"0000cccc":800}}""");
+        await SignalFixture.Rows(_gateway.Path, Enumerable.Range(0, 24 * 8).Select(h => now.AddMinutes(-30 - (60 * h))), at => SignalFixture.Row(at, SignalFixture.OrdinaryHour));
+        await SignalFixture.Rows(_gateway.Path, [now.AddMinutes(-30)], at => SignalFixture.Row(at, SignalFixture.ScraperHour));
 
         // Nothing published yet (its own registry, or the PostgreSQL one): the other machine is told so (exit 2), not shown a quiet report.
         string[] onRegistry = backend == "sqlite" ? [] : ["--registry", registry];
@@ -57,7 +52,7 @@ public sealed class MonitorRegistryProcessTests : IDisposable
 
         // Whole hours, so the local log and the summaries cover the same rows.
         var to = DateTimeOffset.FromUnixTimeSeconds((now.ToUnixTimeSeconds() / 3600 * 3600) + 3600);
-        string[] periods = ["--to", Time(to), "--from", Time(to.AddHours(-24)), "--baseline-from", Time(to.AddHours(-24 * 8)), "--baseline-to", Time(to.AddHours(-24))];
+        string[] periods = ["--to", SignalFixture.Iso(to), "--from", SignalFixture.Iso(to.AddHours(-24)), "--baseline-from", SignalFixture.Iso(to.AddHours(-24 * 8)), "--baseline-to", SignalFixture.Iso(to.AddHours(-24))];
         var local = await DrydockProcess.Run(_gateway.Path, ["monitor", "--format", "json", .. periods], cancellationToken: TestContext.Current.CancellationToken);
         var remote = await DrydockProcess.Run(_elsewhere.Path, ["monitor", "--from-registry", "--registry", registry, "--format", "json", .. periods], cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(remote.Exit == 1, remote.ToString());
@@ -85,27 +80,5 @@ public sealed class MonitorRegistryProcessTests : IDisposable
         var publishAlone = await DrydockProcess.Run(_gateway.Path, "monitor", "--publish");
         Assert.Equal(2, publishAlone.Exit);
         Assert.Contains("--publish goes with --watch", publishAlone.Stderr, StringComparison.Ordinal);
-    }
-
-    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-
-    private static async Task Project(string dir)
-    {
-        Assert.Equal(0, (await DrydockProcess.Run(dir, "init")).Exit);
-        var yaml = Path.Combine(dir, "drydock.yaml");
-        var text = await File.ReadAllTextAsync(yaml, TestContext.Current.CancellationToken);
-        var at = text.IndexOf("\nmonitor:\n", StringComparison.Ordinal);
-        await File.WriteAllTextAsync(yaml, (at < 0 ? text : text[..at]) + "\nmonitor:\n  window-hours: 24\n", TestContext.Current.CancellationToken);
-    }
-
-    private async Task Rows(IEnumerable<DateTimeOffset> times, Func<long, string> row)
-    {
-        Directory.CreateDirectory(Folder);
-        foreach (var day in times.GroupBy(t => t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))
-        {
-            var text = new StringBuilder();
-            foreach (var t in day) text.Append(row(t.ToUnixTimeSeconds())).Append('\n');
-            await File.AppendAllTextAsync(Path.Combine(Folder, $"signals-{day.Key}.jsonl"), text.ToString(), TestContext.Current.CancellationToken);
-        }
     }
 }

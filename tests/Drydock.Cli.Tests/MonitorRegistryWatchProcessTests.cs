@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using Drydock.Tests.Shared;
 
@@ -27,11 +25,7 @@ public sealed class MonitorRegistryWatchProcessTests : IDisposable
     [Fact]
     public async Task WatchFromRegistry_AlertsOncePerCrossing_OnAnotherMachine()
     {
-        foreach (var dir in new[] { _gateway.Path, _elsewhere.Path })
-        {
-            Assert.Equal(0, (await DrydockProcess.Run(dir, "init")).Exit);
-            await File.AppendAllTextAsync(Path.Combine(dir, "drydock.yaml"), "\nmonitor:\n  window-hours: 24\n", TestContext.Current.CancellationToken);
-        }
+        foreach (var dir in new[] { _gateway.Path, _elsewhere.Path }) await SignalFixture.Project(dir, "  window-hours: 24\n");
 
         var registry = Path.Combine(_gateway.Path, ".drydock", "registry.db");
         string[] watch = ["monitor", "--watch", "--from-registry", "--registry", registry, "--checks", "1"];
@@ -42,16 +36,8 @@ public sealed class MonitorRegistryWatchProcessTests : IDisposable
         Assert.Contains("holds no signal summaries", empty.Stderr, StringComparison.Ordinal);
 
         var now = DateTimeOffset.UtcNow;
-        var folder = Path.Combine(_gateway.Path, ".drydock", "gateway", "requests");
-        Directory.CreateDirectory(folder);
-        var rows = Enumerable.Range(1, 24 * 8).Select(h => (now.AddHours(-h), $$$"""{"alias":"support","tier":"internal","key":"ddk_app","requests":100,"answers":100,"refusals":5,"promptLength":[0,0,0,0,0,10,40,40,10,0,0,0],"templates":{"0000aaaa":50,"0000bbbb":50}}"""))
-            .Append((now, """{"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"templates":{"0000cccc":800}}"""));
-        foreach (var day in rows.GroupBy(r => r.Item1.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))
-        {
-            var text = new StringBuilder();
-            foreach (var (at, row) in day) text.Append("{\"at\":").Append(at.ToUnixTimeSeconds()).Append(',').Append(row[1..]).Append('\n');
-            await File.AppendAllTextAsync(Path.Combine(folder, $"signals-{day.Key}.jsonl"), text.ToString(), TestContext.Current.CancellationToken);
-        }
+        await SignalFixture.Rows(_gateway.Path, Enumerable.Range(1, 24 * 8).Select(h => now.AddHours(-h)), at => SignalFixture.Row(at, """{"alias":"support","tier":"internal","key":"ddk_app","requests":100,"answers":100,"refusals":5,"promptLength":[0,0,0,0,0,10,40,40,10,0,0,0],"templates":{"0000aaaa":50,"0000bbbb":50}}"""));
+        await SignalFixture.Rows(_gateway.Path, [now], at => SignalFixture.Row(at, SignalFixture.ScraperHour));
 
         var publish = await DrydockProcess.Run(_gateway.Path, ["monitor", "--watch", "--publish", "--checks", "1"], cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(publish.Exit == 0, publish.ToString());

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using Drydock.Tests.Shared;
 
@@ -18,7 +16,7 @@ public sealed class MonitorWatchProcessTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private string Folder => Path.Combine(_dir.Path, ".drydock", "gateway", "requests");
+    private string Folder => SignalFixture.Folder(_dir.Path);
 
     [Fact]
     public async Task Watch_PlantedBurst_RaisesOneAlert_ToTheWebhook_TheAlertsLog_AndIncidents()
@@ -49,7 +47,7 @@ public sealed class MonitorWatchProcessTests : IDisposable
         Assert.Contains("check 1: window 2400 requests, baseline 16800: quiet", watch.Output, StringComparison.Ordinal);
 
         // The burst lands while it watches: one key scraping, with a template the baseline never had.
-        await Rows([now.AddMinutes(-30)], at => $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"promptLength":[0,0,0,0,0,0,800,0,0,0,0,0],"latency":[0,0,0,0,0,0,0,800,0,0,0,0],"templates":{"0000cccc":800}}""");
+        await SignalFixture.Rows(_dir.Path, [now.AddMinutes(-30)], at => $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"promptLength":[0,0,0,0,0,0,800,0,0,0,0,0],"latency":[0,0,0,0,0,0,0,800,0,0,0,0],"templates":{"0000cccc":800}}""");
         await Until(() => watch.HasExited, watch, seconds: 90);
         var output = watch.Output;
         Assert.Contains("check 4:", output, StringComparison.Ordinal);
@@ -95,7 +93,7 @@ public sealed class MonitorWatchProcessTests : IDisposable
         await Project($"  webhook: http://127.0.0.1:{port}/alerts\n  webhook-retries: 3\n");
         var now = DateTimeOffset.UtcNow;
         await Ordinary(now);
-        await Rows([now.AddMinutes(-30)], at => $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"templates":{"0000cccc":800}}""");
+        await SignalFixture.Rows(_dir.Path, [now.AddMinutes(-30)], at => SignalFixture.Row(at, SignalFixture.ScraperHour));
         // And a line cut short: reported with its file and line, once, and skipped.
         var day = Path.Combine(Folder, $"signals-{now.UtcDateTime:yyyy-MM-dd}.jsonl");
         await File.AppendAllTextAsync(day, "{\"at\":17000,\"alias\":\"ti", TestContext.Current.CancellationToken);
@@ -122,7 +120,7 @@ public sealed class MonitorWatchProcessTests : IDisposable
         await Project("  window-hours: 24\n");
         var now = DateTimeOffset.UtcNow;
         await Ordinary(now);
-        await Rows([now.AddMinutes(-30)], at => $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"templates":{"0000cccc":800}}""");
+        await SignalFixture.Rows(_dir.Path, [now.AddMinutes(-30)], at => SignalFixture.Row(at, SignalFixture.ScraperHour));
 
         // Two watches, one after the other, each in its own process (a restart): the burst stays crossed in both.
         var first = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--every", "1s", "--checks", "1"], cancellationToken: TestContext.Current.CancellationToken);
@@ -145,7 +143,7 @@ public sealed class MonitorWatchProcessTests : IDisposable
         var quiet = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--checks", "1"], cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(quiet.Exit == 0, quiet.ToString());
         Assert.DoesNotContain("extraction", await File.ReadAllTextAsync(state, TestContext.Current.CancellationToken), StringComparison.Ordinal);
-        await Rows([now.AddMinutes(-30)], at => $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_scraper","requests":800,"answers":800,"extractionScored":800,"extractionHigh":800,"extractionMax":0.93,"templates":{"0000cccc":800}}""");
+        await SignalFixture.Rows(_dir.Path, [now.AddMinutes(-30)], at => SignalFixture.Row(at, SignalFixture.ScraperHour));
         var again = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--checks", "1"], cancellationToken: TestContext.Current.CancellationToken);
         Assert.Contains("ALERT: (abuse) extraction", again.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, (await File.ReadAllLinesAsync(log, TestContext.Current.CancellationToken)).Length);
@@ -197,29 +195,13 @@ public sealed class MonitorWatchProcessTests : IDisposable
     // A project whose drydock.yaml has a monitor: section with `extra`, and the gateway's log folder.
     private async Task Project(string extra)
     {
-        if (!File.Exists(Path.Combine(_dir.Path, "drydock.yaml"))) Assert.Equal(0, (await DrydockProcess.Run(_dir.Path, "init")).Exit);
-        var yaml = Path.Combine(_dir.Path, "drydock.yaml");
-        var text = await File.ReadAllTextAsync(yaml, TestContext.Current.CancellationToken);
-        var at = text.IndexOf("\nmonitor:\n", StringComparison.Ordinal);
-        await File.WriteAllTextAsync(yaml, (at < 0 ? text : text[..at]) + "\nmonitor:\n" + extra, TestContext.Current.CancellationToken);
+        await SignalFixture.Project(_dir.Path, extra);
         Directory.CreateDirectory(Folder);
     }
 
     // A week of ordinary hourly traffic as baseline and the last day as window: 100 requests an hour, two templates.
     private Task Ordinary(DateTimeOffset now) =>
-        Rows([.. Enumerable.Range(0, 24 * 8).Select(h => now.AddMinutes(-30 - (60 * h)))], at =>
-            $$$"""{"at":{{{at}}},"alias":"support","tier":"internal","key":"ddk_app","requests":100,"tokens":4000,"latencyMs":20000,"answers":100,"refusals":5,"promptLength":[0,0,0,0,0,10,40,40,10,0,0,0],"latency":[0,0,0,0,0,0,0,60,40,0,0,0],"templates":{"0000aaaa":50,"0000bbbb":50}}""");
-
-    // Rows in the signal log's day files.
-    private async Task Rows(IEnumerable<DateTimeOffset> times, Func<long, string> row)
-    {
-        foreach (var day in times.GroupBy(t => t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))
-        {
-            var text = new StringBuilder();
-            foreach (var t in day) text.Append(row(t.ToUnixTimeSeconds())).Append('\n');
-            await File.AppendAllTextAsync(Path.Combine(Folder, $"signals-{day.Key}.jsonl"), text.ToString(), TestContext.Current.CancellationToken);
-        }
-    }
+        SignalFixture.Rows(_dir.Path, [.. Enumerable.Range(0, 24 * 8).Select(h => now.AddMinutes(-30 - (60 * h)))], at => SignalFixture.Row(at, SignalFixture.OrdinaryHour));
 
     private static int CountOf(string text, string part)
     {
@@ -228,14 +210,6 @@ public sealed class MonitorWatchProcessTests : IDisposable
         return count;
     }
 
-    private static async Task Until(Func<bool> condition, RunningDrydock process, int seconds = 60)
-    {
-        for (var waited = 0; waited < seconds * 10; waited++)
-        {
-            if (condition()) return;
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-
-        Assert.Fail($"not within {seconds} s:\n{process.Output}");
-    }
+    private static Task Until(Func<bool> condition, RunningDrydock process, int seconds = 60) =>
+        SignalFixture.Until(() => Task.FromResult(condition()), TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(100), () => $"not within {seconds} s:\n{process.Output}");
 }

@@ -4,10 +4,8 @@ using System.Security.Cryptography;
 using Drydock.Cli.Infrastructure;
 using Drydock.Cli.Reporting;
 using Drydock.Curation;
-using Drydock.Curation.Policy;
 using Drydock.Datasets;
 using Drydock.Datasets.Input;
-using Drydock.Detection.Configuration;
 
 namespace Drydock.Cli.Commands;
 
@@ -42,7 +40,7 @@ internal static class CleanCommand
         command.SetAction((parse, cancellationToken) =>
         {
             var target = parse.GetValue(output)!;
-            return Task.FromResult(Run(new Settings(
+            return ProjectContext.Guard("clean", stderr, () => Run(new Settings(
                 parse.GetValue(inputs) ?? [], target,
                 parse.GetValue(quarantine) ?? target + ".quarantine.jsonl",
                 parse.GetValue(ledger) ?? target + ".ledger.jsonl",
@@ -68,21 +66,11 @@ internal static class CleanCommand
         if (settings.Keep is < 1) return Usage("--keep must be at least 1");
         if (settings.Threads is < 1) return Usage("--threads must be at least 1");
         if (!DatasetFormatNames.TryParse(settings.InputFormat, out var forcedFormat)) return Usage($"unknown input format {settings.InputFormat}");
-        CleaningPolicy policy;
-        RuleSet rules;
-        string? root;
-        try
-        {
-            var project = ProjectContext.Load(settings.Policy);
-            root = project.Root;
-            project.Announce(stderr);
-            policy = project.Policy;
-            rules = project.Rules();
-        }
-        catch (ConfigFileException e)
-        {
-            return Usage(e.Message);
-        }
+        var project = ProjectContext.Load(settings.Policy);
+        var root = project.Root;
+        project.Announce(stderr);
+        var policy = project.Policy;
+        var rules = project.Rules();
 
         var (files, inputErrors) = InputFiles.Resolve(settings.Inputs, notice => stderr.WriteLine($"drydock clean: {notice}"));
         if (inputErrors.Count > 0)
@@ -96,25 +84,8 @@ internal static class CleanCommand
         if (holdoutPath is not null) outputs.Add(("the held-out file", holdoutPath));
         if (OutputPaths.Clash(outputs, files) is { } clash) return Usage(clash);
 
-        byte[] key;
-        try
-        {
-            key = RedactionKeys.Load(settings.KeyFile, root);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or NoProjectException)
-        {
-            return Usage($"redaction key: {e.Message}");
-        }
-
-        Dictionary<string, Curation.Review.ReviewDecision> decisions;
-        try
-        {
-            decisions = Curation.Review.ReviewDecisions.Latest(Path.Combine(root ?? "", Curation.Review.ReviewDecisions.DefaultLedger));
-        }
-        catch (Curation.Review.ReviewDecisionException e)
-        {
-            return Usage($"review ledger: {e.Message}");
-        }
+        var key = CommandErrors.Reading("redaction key", () => RedactionKeys.Load(settings.KeyFile, root));
+        var decisions = CommandErrors.Reading("review ledger", () => Curation.Review.ReviewDecisions.Latest(Path.Combine(root ?? "", Curation.Review.ReviewDecisions.DefaultLedger)));
 
         var malformedShown = 0;
         var options = new CleanOptions
@@ -152,10 +123,6 @@ internal static class CleanCommand
 
                     progress.FilePosition(position);
                 }, cancellationToken);
-            }
-            catch (Exception e) when (e is CleanException or DatasetException or IOException or UnauthorizedAccessException)
-            {
-                return Usage(e.Message);
             }
             catch (OperationCanceledException)
             {

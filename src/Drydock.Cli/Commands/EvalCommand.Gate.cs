@@ -25,47 +25,22 @@ internal static partial class EvalCommand
         {
             var context = ProjectContext.Load(parse);
             var policy = GatePolicy.From(context.File["gate"]);
-            List<ProbeSuite> suites;
-            try
-            {
-                suites = RequiredSuites(policy);
-            }
-            catch (Exception e) when (e is GateRefusedException or ProbeSuiteException)
-            {
-                stderr.WriteLine($"drydock gate: refused: {e.Message}");
-                return ExitCodes.UsageOrInput;
-            }
-
+            var suites = RequiredSuites(policy);
             using var registry = context.OpenRegistry();
             // A decision on a registry that fails verification would name evidence that may have been edited away.
             var verification = Provenance.Audit.AuditLog.Verify(registry.Database);
-            if (!verification.Ok)
+            var broken = verification.Ok ? Provenance.Audit.AuditWitness.Advance(registry.Database, DateTimeOffset.UtcNow) : verification.Problem;
+            if (broken is not null)
             {
-                stderr.WriteLine($"drydock gate: refused: the registry at {registry.Database.Display} fails drydock audit verify ({verification.Problem}); the gate does not decide on it");
-                return ExitCodes.UsageOrInput;
-            }
-
-            if (Provenance.Audit.AuditWitness.Advance(registry.Database, DateTimeOffset.UtcNow) is { } rolledBack)
-            {
-                stderr.WriteLine($"drydock gate: refused: the registry at {registry.Database.Display} fails drydock audit verify ({rolledBack}); the gate does not decide on it");
-                return ExitCodes.UsageOrInput;
+                throw new GateRefusedException($"the registry at {registry.Database.Display} fails drydock audit verify ({broken}); the gate does not decide on it");
             }
 
             var subject = registry.GetModel(parse.GetValue(model)!);
             var baseRecord = parse.GetValue(baseModel) is { } b ? registry.GetModel(b) : null;
             if (baseRecord?.Id == subject.Id) throw new ArgumentException("--base-model is the model itself");
-            GateResult result;
-            try
-            {
-                var resultsKey = ResultsKeys.Load(context, null, registry);
-                result = ReleaseGate.Decide(subject, registry.Evaluations(subject.Id), baseRecord, baseRecord is null ? null : registry.Evaluations(baseRecord.Id), policy, suites,
-                    e => ResultsFile.CheckRecorded(e, resultsKey), PlantedLabels(registry, subject, context));
-            }
-            catch (Exception e) when (e is GateRefusedException or ProbeSuiteException)
-            {
-                stderr.WriteLine($"drydock gate: refused: {e.Message}");
-                return ExitCodes.UsageOrInput;
-            }
+            var resultsKey = ResultsKeys.Load(context, null, registry);
+            var result = ReleaseGate.Decide(subject, registry.Evaluations(subject.Id), baseRecord, baseRecord is null ? null : registry.Evaluations(baseRecord.Id), policy, suites,
+                e => ResultsFile.CheckRecorded(e, resultsKey), PlantedLabels(registry, subject, context));
 
             var checks = result.Checks;
             var ship = result.Ship;
@@ -126,10 +101,20 @@ internal static partial class EvalCommand
         return command;
     }
 
-    // The suites the gate requires, loaded; two of one name are refused (a metric would read either).
+    // The suites the gate requires, loaded; one that cannot be loaded, or two of one name (a metric would read either),
+    // is a policy the gate cannot decide on: refused (GateRefusedException, reported by CommandErrors).
     private static List<ProbeSuite> RequiredSuites(GatePolicy policy)
     {
-        var suites = policy.Suites.Select(ProbeSuite.Load).ToList();
+        List<ProbeSuite> suites;
+        try
+        {
+            suites = [.. policy.Suites.Select(ProbeSuite.Load)];
+        }
+        catch (ProbeSuiteException e)
+        {
+            throw new GateRefusedException(e.Message);
+        }
+
         if (suites.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
             throw new GateRefusedException($"gate.suites: two required suites are named '{twice.Key}' ({string.Join(", ", policy.Suites.Where((_, i) => suites[i].Name == twice.Key))}); a metric would read either");

@@ -27,6 +27,23 @@ internal static class CommandErrors
         }
     }
 
+    /// <summary>
+    /// Reads <paramref name="what"/> with <paramref name="read"/>; a known failure is rethrown with the input's name
+    /// in front of its message (<c>redaction key: …</c>), to be reported as any other (<see cref="Report"/>).
+    /// </summary>
+    public static T Reading<T>(string what, Func<T> read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (Input(e) && e is not InputException)
+        {
+            throw new InputException($"{what}: {e.Message}", e);
+        }
+    }
+
     /// <summary>Whether <paramref name="e"/> is a failure verbs report (see <see cref="Report"/>) rather than a bug.</summary>
     public static bool Known(Exception e) => e is GateException or VaultIntegrityException || Refusal(e) || Input(e);
 
@@ -59,5 +76,8 @@ internal static class CommandErrors
         or ConfigFileException or RegistryException or ThreatModelException or KeyRingException or Datasets.DatasetException or Curation.CleanException
         or Training.TrainingPlanException or Training.PrivacyAccountingException
         or Evaluation.Probes.ProbeSuiteException or Evaluation.ResultsTamperedException or Evaluation.Targets.LogprobsUnavailableException
-        or Gateway.GatewayConfigException or Semantic.SemanticModelException;
+        or Gateway.GatewayConfigException or Semantic.SemanticModelException or Curation.Review.ReviewDecisionException or InputException;
 }
+
+/// <summary>A known failure reading one of a verb's inputs, its message prefixed with the input's name (<see cref="CommandErrors.Reading"/>).</summary>
+internal sealed class InputException(string message, Exception inner) : Exception(message, inner);

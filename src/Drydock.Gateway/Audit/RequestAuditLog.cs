@@ -86,7 +86,8 @@ public sealed class RequestAuditLog : IDisposable
     private readonly string _folder;
     private readonly int _retentionDays;
     private readonly byte[] _hashKey;
-    private readonly Timer _purge;
+    private readonly TimeProvider _time;
+    private readonly ITimer _purge;
     // A busy writer gathers lines this long before it writes again: one write and one wake-up per batch, not per line.
     private static readonly TimeSpan s_batch = TimeSpan.FromMilliseconds(5);
     private static readonly JsonWriterOptions s_json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -101,17 +102,19 @@ public sealed class RequestAuditLog : IDisposable
 
     /// <summary>
     /// Opens the log in <paramref name="folder"/> and purges what is past retention; <paramref name="hashKey"/> keys the
-    /// text hashes of <see cref="AuditText.Hash"/>.
+    /// text hashes of <see cref="AuditText.Hash"/>. <paramref name="time"/> (the system's unless given) stamps each line,
+    /// names its day file and decides the retention, at start and every hour.
     /// </summary>
-    public RequestAuditLog(string folder, int retentionDays, AuditText text, byte[] hashKey)
+    public RequestAuditLog(string folder, int retentionDays, AuditText text, byte[] hashKey, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(hashKey);
         _folder = folder;
         _retentionDays = retentionDays;
         _hashKey = hashKey;
+        _time = time ?? TimeProvider.System;
         Text = text;
         OwnerOnly.Folder(folder);
-        _purge = new Timer(_ => Purge(DateTimeOffset.UtcNow), null, TimeSpan.Zero, TimeSpan.FromHours(1));
+        _purge = _time.CreateTimer(_ => Purge(_time.GetUtcNow()), null, TimeSpan.Zero, TimeSpan.FromHours(1));
         _drain = Task.Run(Drain);
     }
 
@@ -131,7 +134,7 @@ public sealed class RequestAuditLog : IDisposable
     {
         ArgumentNullException.ThrowIfNull(line);
         Interlocked.Increment(ref _queued);
-        return _queue.Writer.WriteAsync((DateTimeOffset.UtcNow, line));
+        return _queue.Writer.WriteAsync((_time.GetUtcNow(), line));
     }
 
     /// <summary>Waits until every line queued so far is on disk.</summary>
