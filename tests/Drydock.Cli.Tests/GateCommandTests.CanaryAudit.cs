@@ -36,7 +36,11 @@ public sealed partial class GateCommandTests
         var memorizer = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "tickets", "--samples", "0", "--candidates", "100", "--record", model);
         Assert.True(memorizer.Exit == 0, memorizer.ToString());
         var observed = double.Parse(CanaryAuditLine().Match(memorizer.Stdout).Groups[1].Value, CultureInfo.InvariantCulture);
-        Assert.True(observed > 0, memorizer.Stdout);
+        // One canary a repetition count: a perfect separation (every planted code above all 200 never planted) still
+        // bounds ε only at 0 with 95 % confidence spread over the thresholds; a bound above 0 needs several canaries
+        // a count (CanaryAuditTrainingTests, with a real trainer, and CanaryAuditTests).
+        Assert.Contains("TPR 1.000 at FPR 0.0000", memorizer.Stdout, StringComparison.Ordinal);
+        Assert.True(observed >= 0, memorizer.Stdout);
         foreach (var r in counts.Distinct()) Assert.Contains($"planted {r}×", memorizer.Stdout, StringComparison.Ordinal);
         Assert.Contains($"counted in {model}'s training records", memorizer.Stdout, StringComparison.Ordinal);
         foreach (var s in sentences) Assert.DoesNotContain(s[(s.LastIndexOf(' ') + 1)..], memorizer.ToString(), StringComparison.Ordinal);

@@ -65,7 +65,11 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
         if (semantic)
         {
             if (judge is null) throw new InvalidOperationException("The semantic input guard was asked for, but no injection judge was given.");
-            var verdict = judge.Judge(match.Text);
+            // The judge reads the prompt as the first stage does (look-alike letters read as Latin, compatibility forms
+            // folded): a persona written in Cyrillic look-alikes is not gibberish that vetoes the first stage's finding.
+            var reading = InjectionAnalyzer.ReadingOf(match.Text);
+            var verdict = judge.Judge(reading);
+            if (reading.Length != match.Text.Length) verdict = verdict with { Start = 0, End = match.Text.Length };
             if (verdict.Probability < judge.Veto)
             {
                 findings.RemoveAll(f => f.Category == Categories.Injection);
