@@ -77,9 +77,7 @@ public sealed class InjectionEvasionProcessTests : IDisposable
 
         var code = await Ask(CodeAnswer);
         Assert.True(code.Status == 200, code.Body);
-        // Open: the persona in Cyrillic look-alike letters alone as the prompt is answered by the gateway although `drydock
-        // scan` reports it (docs/injection-classifier.md, "Still open"); with a Latin word before it, it is blocked.
-        foreach (var (id, text) in s_attacks.Where(a => a.Id != "persona-cyrillic").Append(("persona-cyrillic-after-a-word", "Hello " + s_attacks.Single(a => a.Id == "persona-cyrillic").Text)))
+        foreach (var (id, text) in s_attacks)
         {
             var (status, answer) = await Ask(text);
             Assert.True(status == 400 && answer.Contains("input_blocked", StringComparison.Ordinal), $"{id}: {status} {answer}");

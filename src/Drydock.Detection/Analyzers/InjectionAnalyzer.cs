@@ -244,7 +244,41 @@ public sealed partial class InjectionAnalyzer : Analyzer
             // hidden-text and encoding rules report those characters).
         }
 
-        return LookAlikes.Fold(visible);
+        return LoneLookAlikeWords(LookAlikes.Fold(visible));
+    }
+
+    // A word made only of look-alike letters (the article "а" or "о" in Cyrillic) is read as Latin when a word next to
+    // it holds ASCII letters: the fold above reads only words that hold some ASCII, and "play а game" would otherwise
+    // keep one Cyrillic word that lowers the classifier's score. A Russian sentence has no Latin neighbours and keeps
+    // its letters. Same length as the text.
+    private static string LoneLookAlikeWords(string text)
+    {
+        if (Ascii.IsValid(text)) return text;
+        char[]? read = null;
+        var words = new List<(int Start, int End)>();
+        for (var i = 0; i < text.Length;)
+        {
+            if (!char.IsLetter(text[i])) { i++; continue; }
+            var start = i;
+            while (i < text.Length && char.IsLetter(text[i])) i++;
+            words.Add((start, i));
+        }
+
+        for (var w = 0; w < words.Count; w++)
+        {
+            var (start, end) = words[w];
+            if (!text.AsSpan(start, end - start).ContainsAnyExceptInRange('\0', '\u007F')) continue;
+            var only = true;
+            for (var i = start; i < end && only; i++) only = LookAlikes.IsLookAlike(text[i]);
+            if (!only) continue;
+            var latinBefore = w > 0 && Ascii.IsValid(text.AsSpan(words[w - 1].Start, words[w - 1].End - words[w - 1].Start));
+            var latinAfter = w + 1 < words.Count && Ascii.IsValid(text.AsSpan(words[w + 1].Start, words[w + 1].End - words[w + 1].Start));
+            if (!latinBefore && !latinAfter) continue;
+            read ??= text.ToCharArray();
+            for (var i = start; i < end; i++) read[i] = LookAlikes.Latin(text[i]);
+        }
+
+        return read is null ? text : new string(read);
     }
 
     // Two stages: the first (patterns, cue words, the n-gram classifier) picks the candidates and makes its own
