@@ -53,13 +53,40 @@ public class NearCopyScatteredTests
         Assert.False(NearCopy.WithinEdits(a, b));
     }
 
-    // Edits apart count as scattered, with one pair standing together at most; a swap of neighbours is one edit.
+    // Five letters deleted from the same 97-letter text, two pairs of them two characters apart (typos that fell close
+    // twice): a near copy, found by the index. Three of them within four characters (a word changed), or three pairs, are not.
+    [Fact]
+    public void ACopyWithTwoPairsOfTyposStandingTogether_IsANearCopy_ButThreeEditsInOneWordAreNot()
+    {
+        var folded = NearCopy.Fold(Text);
+        var index = new NearCopyIndex(NearDuplicateIndex.DefaultThreshold);
+        index.Add(Text);
+        string Without(params int[] places) => new([.. folded.Where((_, i) => !places.Contains(i))]);
+        foreach (var copy in new[] { Without(10, 12, 40, 60, 62), Without(5, 7, 30, 32, 80), Without(20, 50, 52, 70, 72) })
+        {
+            Assert.Equal(5, NearCopy.TypoDistance<char>(folded, copy, 10));
+            Assert.True(NearCopy.Is(Text, copy), copy);
+            Assert.Equal([0], index.FindAll(copy));
+        }
+
+        foreach (var copy in new[] { Without(10, 11, 13, 40, 70), Without(10, 12, 40, 42, 44), Without(30, 31, 32, 60, 90) })
+        {
+            Assert.False(NearCopy.Is(Text, copy), copy);
+            Assert.Empty(index.FindAll(copy));
+        }
+    }
+
+    // Edits apart count as scattered, with two pairs standing together at most and never three edits within four
+    // characters; a swap of neighbours is one edit.
     [Theory]
     [InlineData("abcdefghijklmnopqrstuvwxyz", "bcdefghijklmnopqrstuvwxy", 2, true)]
     [InlineData("abcdefghijklmnopqrstuvwxyz", "abcdxfghijxlmnopxrstuvwxyz", 3, true)]
     [InlineData("abcdefghijklmnopqrstuvwxyz", "abcdxxghijxlmnopxrstuvwxyz", 4, true)]
     [InlineData("abcdefghijklmnopqrstuvwxyz", "abcdxxxhijklmnopqrstuvwxyz", 3, false)]
-    [InlineData("abcdefghijklmnopqrstuvwxyz", "abcdxxghijklmnopqrstuvqqyz", 4, false)]
+    [InlineData("abcdefghijklmnopqrstuvwxyz", "abcdxxghijklmnopqrstuvqqyz", 4, true)]
+    [InlineData("abcdefghijklmnopqrstuvwxyz", "abcdxxghijxxmnopqrstuvqqyz", 6, false)]
+    [InlineData("abcdefghijklmnopqrstuvwxyz", "abcxxfxhijklmnopqrstuvwxyz", 3, false)]
+    [InlineData("abcdefghijklmnopqrstuvwxyz", "abcdxfxhxjklmnopqrstuvwxyz", 3, true)]
     [InlineData("abcdefghijklmnopqrstuvwxyz", "abdcefghjiklmnopqrtsuvwxyz", 3, true)]
     [InlineData("abcdefghijklmnopqrstuvwxyz", "abcdxfghijxlmnopxrstuvwxyz", 2, false)]
     public void WithinScatteredEdits_CountsEditsStandingTogether(string a, string b, int k, bool expected) =>
