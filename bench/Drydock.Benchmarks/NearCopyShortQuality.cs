@@ -73,7 +73,7 @@ internal static class NearCopyShortQuality
     // Different records that share a template (a name, a product, a city and a day filled in): the pairs within the
     // edits allowed to the shorter (the same numbers: none), by Levenshtein (a swap of neighbours two edits) and by the
     // typo distance (one edit); the pairs the edit test itself takes for near copies (scattered typos may go further);
-    // and the records the index links to an earlier one.
+    // and the records the index links to an earlier one. Then the same for a longer template, past the shorter's allowance.
     private static void HardNegatives()
     {
         string[] names = ["Anna", "Emma", "Maria", "Marta", "John", "Joan", "Liam", "Noah", "Olivia", "Oliver", "Lena", "Lina", "Mark", "Mike", "Sara", "Sarah", "Paul", "Pablo", "Ivan", "Ian", "Nina", "Nora", "Omar", "Oscar", "Tom", "Tim", "Eva", "Ava", "Leo", "Lea"];
@@ -95,6 +95,25 @@ internal static class NearCopyShortQuality
             if (seen.Add(NearCopy.Fold(text))) records.Add(text);
         }
 
+        Console.WriteLine($"hard negatives: {Pairs(records, templates.Length)}");
+
+        // A longer template (100-120 letters and digits): pairs past the shorter's allowance, where only scattered edits
+        // (NearCopy.WithinScatteredEdits) can make them near copies; its own seed, so the set above is unchanged.
+        string[] longer = ["Hello {0}, this is a reminder that the {1} you ordered for the store in {2} is ready for pickup from {3} until closing time."];
+        var seeded = new Random(8);
+        var reminders = new List<string>();
+        seen.Clear();
+        while (reminders.Count < 1000)
+        {
+            var text = string.Format(CultureInfo.InvariantCulture, longer[0], names[seeded.Next(names.Length)], products[seeded.Next(products.Length)], cities[seeded.Next(cities.Length)], days[seeded.Next(days.Length)]);
+            if (seen.Add(NearCopy.Fold(text))) reminders.Add(text);
+        }
+
+        Console.WriteLine($"hard negatives, long template: {Pairs(reminders, longer.Length)}");
+    }
+
+    private static string Pairs(List<string> records, int templates)
+    {
         var folded = records.Select(NearCopy.Fold).ToList();
         var (levenshtein, typos, test) = (0, 0, 0);
         for (var i = 0; i < folded.Count; i++)
@@ -117,7 +136,7 @@ internal static class NearCopyShortQuality
             index.Add(text);
         }
 
-        Console.WriteLine($"hard negatives: {records.Count} different records of {templates.Length} templates; pairs within the edits allowed to the shorter: {levenshtein} by Levenshtein, {typos} with a swap of neighbours one edit; {test} near copies by the edit test (NearCopy.WithinEdits); {linked} records linked to an earlier one by the index");
+        return $"{records.Count} different records of {templates} template{(templates == 1 ? "" : "s")}; pairs within the edits allowed to the shorter: {levenshtein} by Levenshtein, {typos} with a swap of neighbours one edit; {test} near copies by the edit test (NearCopy.WithinEdits); {linked} records linked to an earlier one by the index";
     }
 
     // The text with about `rate` of its letters mistyped, one typo at a time; digits and other characters untouched.
