@@ -6,9 +6,9 @@ namespace Drydock.Datasets.Similarity;
 /// the copy, and the allowance rounds down). Up to <see cref="ScatteredEdits"/> (a twentieth of the longer text,
 /// rounded) are allowed when the edits lie apart as typos do: at most <see cref="MaxCloseEdits"/> pairs of them within
 /// <see cref="ScatteredGap"/> characters of each other (a copy of 100 characters retyped at 5 % holds two such pairs
-/// about one time in ten), and never three within <see cref="WordSpan"/> characters. Different records of one template differ
-/// where a name, a place or a day is filled in, in letters that stand together (<c>Anna</c>/<c>Emma</c>: three edits
-/// in three letters; <c>Thursday</c>/<c>Tuesday</c>), and keep to the allowance.
+/// about one time in ten), and never three within <see cref="WordSpan"/> characters. Different records of one template
+/// differ where a name, a place or a day is filled in, mostly in letters that stand together (<c>Anna</c>/<c>Emma</c>:
+/// three edits in three letters), and keep to the allowance.
 /// </summary>
 public static partial class NearCopy
 {
