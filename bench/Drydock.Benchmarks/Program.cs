@@ -67,6 +67,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.ProvenanceBench.Vault(args.Length > 1 ? args[1] : "bench/out/vault", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1024);
     case "audit":
         return Drydock.Bench.ProvenanceBench.Audit(args.Length > 1 ? args[1] : "bench/out/audit", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+    case "audit-fill" when args.Length >= 2:
+        return Drydock.Bench.ProvenanceBench.AuditFill(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
     case "registry" when args.Length >= 2:
         return Drydock.Bench.ProvenanceBench.Registry(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10_000, args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1_000);
     case "onnx-speed" when args.Length >= 2:
@@ -109,6 +111,7 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks quality-refusal [SHARED_BENCH_DIR]  refusal judge against XSTest's human labels
                    Drydock.Benchmarks vault [FOLDER] [SIZE_MB]       vault encrypt/decrypt throughput (sha256sum as reference)
                    Drydock.Benchmarks audit [FOLDER] [ENTRIES]       audit verify time and memory over a SQLite log
+                   Drydock.Benchmarks audit-fill LOCATION [ENTRIES]  append ENTRIES chained audit entries to a registry (bench/audit/walk.sh)
                    Drydock.Benchmarks registry LOCATION [DATASETS] [MODELS]  register and lineage p50/p99 (SQLite path or postgres:// URL)
                    Drydock.Benchmarks onnx-speed MODEL [SEQUENCES]  local ONNX target: generation tokens/s, time to score N sequences
                    Drydock.Benchmarks bdn [BenchmarkDotNet args]   hot-path micro-benchmarks

@@ -60,30 +60,7 @@ internal static class ProvenanceBench
         if (!File.Exists(path))
         {
             var build = Stopwatch.StartNew();
-            using var db = RegistryDatabase.Open(path);
-            using var transaction = db.BeginWrite();
-            var columns = RegistryDatabase.Tables["approvals"];
-            using var row = db.Command("INSERT INTO approvals (id, subject_kind, subject_id, role, decision, comment, actor, at, audit_seq) VALUES (@id, @k, @s, @r, @d, @c, @a, @t, @seq)", transaction,
-                ("id", ""), ("k", ""), ("s", ""), ("r", ""), ("d", ""), ("c", ""), ("a", ""), ("t", ""), ("seq", 0L));
-            using var entry = db.Command("INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (@seq, @at, @actor, @action, @subject, @details, @prev, @hash)", transaction,
-                ("seq", 0L), ("at", ""), ("actor", ""), ("action", ""), ("subject", ""), ("details", ""), ("prev", ""), ("hash", ""));
-            var prev = AuditLog.Genesis;
-            for (long seq = 1; seq <= entries; seq++)
-            {
-                var id = $"ap-{seq:x12}";
-                var at = RegistryDatabase.Now();
-                var actor = $"user{seq % 17}";
-                string?[] values = ["dataset", $"ds-{seq % 10_000:x12}", seq % 2 == 0 ? "data-owner" : "security-reviewer", "approve", "ok", actor, at];
-                var details = AuditLog.Details(id, values);
-                var hash = AuditLog.Hash(prev, seq, at, actor, "dataset.approve", "approvals/" + id, details);
-                Set(row, id, values[0], values[1], values[2], values[3], values[4], values[5], values[6], seq);
-                row.ExecuteNonQuery();
-                Set(entry, seq, at, actor, "dataset.approve", "approvals/" + id, details, prev, hash);
-                entry.ExecuteNonQuery();
-                prev = hash;
-            }
-
-            transaction.Commit();
+            using (var db = RegistryDatabase.Open(path)) Fill(db, entries);
             Console.WriteLine($"built {entries:N0} entries in {build.Elapsed.TotalSeconds:0.0} s ({new FileInfo(path).Length / 1e6:0} MB)");
         }
 
@@ -97,6 +74,45 @@ internal static class ProvenanceBench
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Appends ENTRIES audit entries (approval rows, each with its own entry, chained from the log's head) to the registry
+    /// at LOCATION (a file path or a PostgreSQL location): a registry the CLI and the gateway then verify as their own.
+    /// </summary>
+    public static int AuditFill(string location, int entries)
+    {
+        var build = Stopwatch.StartNew();
+        using (var db = RegistryDatabase.Open(location)) Fill(db, entries);
+        Console.WriteLine($"appended {entries:N0} entries in {build.Elapsed.TotalSeconds:0.0} s");
+        return 0;
+    }
+
+    // One transaction; the entries continue the chain from the current head, as drydock would have written them.
+    private static void Fill(RegistryDatabase db, int entries)
+    {
+        var (head, prev) = AuditWitness.Head(db);
+        using var transaction = db.BeginWrite();
+        using var row = db.Command("INSERT INTO approvals (id, subject_kind, subject_id, role, decision, comment, actor, at, audit_seq) VALUES (@id, @k, @s, @r, @d, @c, @a, @t, @seq)", transaction,
+            ("id", ""), ("k", ""), ("s", ""), ("r", ""), ("d", ""), ("c", ""), ("a", ""), ("t", ""), ("seq", 0L));
+        using var entry = db.Command("INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (@seq, @at, @actor, @action, @subject, @details, @prev, @hash)", transaction,
+            ("seq", 0L), ("at", ""), ("actor", ""), ("action", ""), ("subject", ""), ("details", ""), ("prev", ""), ("hash", ""));
+        for (var seq = head + 1; seq <= head + entries; seq++)
+        {
+            var id = $"ap-{seq:x12}";
+            var at = RegistryDatabase.Now();
+            var actor = $"user{seq % 17}";
+            string?[] values = ["dataset", $"ds-{seq % 10_000:x12}", seq % 2 == 0 ? "data-owner" : "security-reviewer", "approve", "ok", actor, at];
+            var details = AuditLog.Details(id, values);
+            var hash = AuditLog.Hash(prev, seq, at, actor, "dataset.approve", "approvals/" + id, details);
+            Set(row, id, values[0], values[1], values[2], values[3], values[4], values[5], values[6], seq);
+            row.ExecuteNonQuery();
+            Set(entry, seq, at, actor, "dataset.approve", "approvals/" + id, details, prev, hash);
+            entry.ExecuteNonQuery();
+            prev = hash;
+        }
+
+        transaction.Commit();
     }
 
     /// <summary>Registers DATASETS datasets and MODELS models, timing each, then times lineage queries.</summary>

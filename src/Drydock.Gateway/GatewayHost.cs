@@ -70,6 +70,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private readonly RequestAuditLog? _audit;
     private readonly SignalRecorder? _signals;
     private readonly SignalPublisher? _publisher;
+    private readonly ChainWalker? _walker;
     private readonly ILogger _log;
     private readonly UpstreamClient _upstream;
     private readonly Identity.BearerTokens? _tokens;
@@ -124,6 +125,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
         _app.MapPost("/v1/chat/completions", (RequestDelegate)(context => Complete(context, chat: true)));
         _app.MapPost("/v1/completions", (RequestDelegate)(context => Complete(context, chat: false)));
         AdminApi.Map(_app, this);
+        if (services.OpenRegistry is not null && _operations.HasRegistry)
+        {
+            _walker = new ChainWalker(_operations.Chain, services.OpenRegistry, options.ChainWalkEvery, _log, services.Time);
+        }
     }
 
     /// <summary>The addresses it listens on (after start).</summary>
@@ -176,6 +181,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         _tokens?.Dispose();
         _audit?.Dispose();
         _publisher?.Dispose();
+        _walker?.Dispose();
         _signals?.Dispose();
         RefusedKeys.Flush();
         _operations.Dispose();

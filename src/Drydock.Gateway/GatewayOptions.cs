@@ -101,6 +101,12 @@ public sealed record GatewayOptions
     /// </summary>
     public string TripwireRecords { get; init; } = "all";
 
+    /// <summary>
+    /// How often the registry's whole audit log is walked in the background (<c>gateway.chain-walk-every</c>, seconds;
+    /// default 10 minutes): the longest an entry edited before the admin API's verified head goes unnoticed (docs/identity.md).
+    /// </summary>
+    public TimeSpan ChainWalkEvery { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>True when a tier checks answers against the regurgitation tripwire (deploy then builds its index).</summary>
     public bool TripwireRequired => Tiers.Values.Any(t => t.Regurgitation != RegurgitationMode.Off);
 
@@ -121,6 +127,7 @@ public sealed record GatewayOptions
         ("stream-window", ConfigShape.Integer(0)),
         ("upstream-idle-timeout", ConfigShape.Integer(1)),
         ("abuse-threshold", ConfigShape.Number(0, 1)),
+        ("chain-walk-every", ConfigShape.Integer(1, 86_400)),
         ("audit", ConfigShape.Map(
             ("retention-days", ConfigShape.Integer(1)),
             ("text", ConfigShape.OneOf("none", "hash", "redacted")))),
@@ -148,6 +155,7 @@ public sealed record GatewayOptions
             UpstreamIdleTimeout = gateway.Integer("upstream-idle-timeout") is { } idle ? TimeSpan.FromSeconds(idle) : result.UpstreamIdleTimeout,
             AbuseThreshold = gateway.Number("abuse-threshold") ?? result.AbuseThreshold,
             TripwireRecords = gateway.Text("tripwire-records") ?? result.TripwireRecords,
+            ChainWalkEvery = gateway.Integer("chain-walk-every") is { } walk ? TimeSpan.FromSeconds(walk) : result.ChainWalkEvery,
         };
         if (gateway["audit"] is { } audit)
         {

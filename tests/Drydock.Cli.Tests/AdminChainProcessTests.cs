@@ -40,10 +40,10 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
     private static void Ok(ProcessResult result) => ActorProject.Ok(result);
 
     // A project with access control on: root (admin) and alice (incident-responder, her administrator key named after her).
-    private async Task<(string Alice, string Ops)> Project(string backend)
+    private async Task<(string Alice, string Ops)> Project(string backend, string gatewayYaml = "")
     {
         var yaml = Path.Combine(_project.Dir.Path, "drydock.yaml");
-        await File.WriteAllTextAsync(yaml, backend == "sqlite" ? "" : $"registry: \"{(_postgres = new TestDatabase()).ConnectionString}\"\n", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(yaml, (backend == "sqlite" ? "" : $"registry: \"{(_postgres = new TestDatabase()).ConnectionString}\"\n") + gatewayYaml, TestContext.Current.CancellationToken);
         Ok(await As(null, "actor", "bootstrap", "root", "--expires", "30d", "--reason", "first admin"));
         await File.AppendAllTextAsync(yaml, "access: required\n", TestContext.Current.CancellationToken);
         Ok(await As("root", "actor", "create", "alice", "--role", "incident-responder", "--expires", "30d", "--reason", "on call"));
@@ -130,6 +130,41 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
             "SELECT 'ac-forged', 'ops', 'grant', '[\"admin\"]', public_key, key_id, expires, 'forged', 'root', at, audit_seq FROM actor_events WHERE name = 'alice'"));
         Status(await Revoke(ops, KeyId("app1")), HttpStatusCode.ServiceUnavailable, "audit_log_broken", "actor record edited outside drydock");
         Status(await Revoke(alice, KeyId("app1")), HttpStatusCode.ServiceUnavailable, "audit_log_broken", "actor record edited outside drydock");
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task AnOldEntryEditedWhileTheGatewayRuns_IsFoundByThePeriodicWalk_WithoutAnAdminRequest(string backend)
+    {
+        // An access decision of the CLI, then one admin API decision: the gateway's verified head lies beyond it.
+        var (alice, ops) = await ProjectWithModelList(backend);
+        Status(await Revoke(alice, KeyId("app1")), HttpStatusCode.OK, "revoked");
+
+        // That entry, now before the verified head, edited in place (its later hashes not recomputed): the decisions walk
+        // only what was written since their head, so it is the background walk of the whole log (every second here) that
+        // finds it, logged with no admin request made.
+        var seq = Convert.ToInt64(Scalar("SELECT MIN(seq) FROM audit_log WHERE action = 'access.allowed' AND details LIKE '%model list%'"), System.Globalization.CultureInfo.InvariantCulture);
+        var details = (string)Scalar($"SELECT details FROM audit_log WHERE seq = {seq}")!;
+        Assert.Equal(1, Execute($"UPDATE audit_log SET details = '{details.Replace("model list", "model lisT", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}"));
+        var found = $"periodic walk of the whole audit log found a problem; the admin API refuses every request until it is put back: audit entry {seq}:";
+        for (var i = 0; i < 300 && !_gateway!.Output.Contains(found, StringComparison.Ordinal); i++) await Task.Delay(100, TestContext.Current.CancellationToken);
+        Assert.Contains(found, _gateway!.Output, StringComparison.Ordinal);
+
+        // Every admin API decision after it is refused, naming the entry, until it is put back.
+        var app2 = KeyId("app2");
+        Status(await Revoke(ops, app2), HttpStatusCode.ServiceUnavailable, "audit_log_broken", $"audit entry {seq}", "was edited");
+        Status(await Revoke(alice, app2), HttpStatusCode.ServiceUnavailable, "audit_log_broken", $"audit entry {seq}");
+        Assert.Equal(0L, Convert.ToInt64(Scalar($"SELECT COUNT(*) FROM api_key_events WHERE key_id = '{app2}' AND action = 'revoke'"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(1, Execute($"UPDATE audit_log SET details = '{details.Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}"));
+        Status(await Revoke(ops, app2), HttpStatusCode.OK, "revoked");
+        Assert.Contains("the whole audit log was walked:", _gateway.Output, StringComparison.Ordinal);
+    }
+
+    private async Task<(string Alice, string Ops)> ProjectWithModelList(string backend)
+    {
+        var keys = await Project(backend, "gateway:\n  chain-walk-every: 1\n");
+        Ok(await As("root", "model", "list"));
+        return keys;
     }
 
     [Fact]

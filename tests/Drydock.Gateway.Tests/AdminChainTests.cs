@@ -6,9 +6,10 @@ using Drydock.Tests.Shared;
 namespace Drydock.Gateway.Tests;
 
 /// <summary>
-/// The admin API's chain check (<see cref="AdminChain"/>) on a real SQLite registry with the clock under the test's
-/// control: an entry before the verified head edited in place (later hashes not recomputed) is not walked again by the
-/// check that follows, but is found once the last whole walk is <see cref="AdminChain.WholeWalkEvery"/> old.
+/// The admin API's chain check (<see cref="AdminChain"/>) and its background whole walk (<see cref="ChainWalker"/>, on a
+/// connection of its own) on a real SQLite registry: an entry written since the verified head edited in place is refused
+/// by the next decision at once; an entry before that head edited in place is not walked again by the decisions, but is
+/// found by the next whole walk, after which every decision is refused until it is put back.
 /// </summary>
 public sealed class AdminChainTests : IDisposable
 {
@@ -24,43 +25,68 @@ public sealed class AdminChainTests : IDisposable
         _dir.Dispose();
     }
 
-    private sealed class Clock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private void Decide(int count)
     {
         for (var i = 0; i < count; i++) _registry.RecordAccessDecision("alice", "model list", "viewer", true, "model list as viewer", null);
     }
 
-    [Fact]
-    public void AnEntryBeforeTheVerifiedHeadEditedInPlace_IsFoundByTheWholeWalkAfterTheInterval()
+    private string Edit(long seq)
     {
-        var clock = new Clock();
-        var chain = new AdminChain(clock);
+        var details = (string)_registry.Database.Scalar($"SELECT details FROM audit_log WHERE seq = {seq}", null)!;
+        _registry.Database.Execute($"UPDATE audit_log SET details = '{details.Replace("model list", "model lisT", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}");
+        return details;
+    }
+
+    private void PutBack(long seq, string details) =>
+        _registry.Database.Execute($"UPDATE audit_log SET details = '{details.Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}");
+
+    private ChainWalker Walker(AdminChain chain) =>
+        new(chain, () => ProvenanceRegistry.Open(Path.Combine(_dir.Path, "registry.db")), TimeSpan.FromHours(1), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
+
+    [Fact]
+    public void AnEntryBeforeTheVerifiedHeadEditedInPlace_IsFoundByTheBackgroundWalk_ThenEveryDecisionIsRefused()
+    {
+        var chain = new AdminChain();
+        using var walker = Walker(chain);
         Decide(20);
         Assert.Null(chain.Problem(_registry)); // the whole log, at start
 
-        var seq = 5L;
-        var details = (string)_registry.Database.Scalar($"SELECT details FROM audit_log WHERE seq = {seq}", null)!;
-        _registry.Database.Execute($"UPDATE audit_log SET details = '{details.Replace("model list", "model lisT", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}");
+        const long seq = 5;
+        var details = Edit(seq);
         Decide(1);
 
-        // Within the interval only the entries since the verified head are walked: the edit is not seen yet.
-        clock.Now += AdminChain.WholeWalkEvery - TimeSpan.FromSeconds(1);
+        // The decisions walk only the entries since the verified head: the edit is not seen by them.
         Assert.Null(chain.Problem(_registry));
 
-        // Once the last whole walk is the interval old, the next decision walks the whole log again and is refused.
-        clock.Now += TimeSpan.FromSeconds(1);
+        // The whole walk (outside the decision path) finds it; from then on every decision is refused.
+        var found = walker.Walk();
+        Assert.NotNull(found);
+        Assert.StartsWith($"audit entry {seq.ToString(CultureInfo.InvariantCulture)}:", found, StringComparison.Ordinal);
         var problem = chain.Problem(_registry);
         Assert.NotNull(problem);
         Assert.StartsWith($"audit entry {seq.ToString(CultureInfo.InvariantCulture)}:", problem, StringComparison.Ordinal);
-        Assert.NotNull(chain.Problem(_registry)); // and every decision after it, until the entry is put back
+        Assert.NotNull(chain.Problem(_registry));
 
-        _registry.Database.Execute($"UPDATE audit_log SET details = '{details.Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}");
+        // Put back as drydock wrote it: the next decision walks the whole log again and passes.
+        PutBack(seq, details);
+        Assert.Null(chain.Problem(_registry));
+        Assert.Null(walker.Walk());
+        Assert.Null(chain.Problem(_registry));
+    }
+
+    [Fact]
+    public void AnEntryWrittenSinceTheVerifiedHeadEditedInPlace_IsRefusedByTheNextDecision()
+    {
+        var chain = new AdminChain();
+        Decide(5);
+        Assert.Null(chain.Problem(_registry));
+        Decide(3);
+        var seq = Convert.ToInt64(_registry.Database.Scalar("SELECT MAX(seq) FROM audit_log", null), CultureInfo.InvariantCulture) - 1;
+        var details = Edit(seq);
+        var problem = chain.Problem(_registry);
+        Assert.NotNull(problem);
+        Assert.Contains($"audit entry {seq.ToString(CultureInfo.InvariantCulture)} ", problem, StringComparison.Ordinal);
+        PutBack(seq, details);
         Assert.Null(chain.Problem(_registry));
     }
 }

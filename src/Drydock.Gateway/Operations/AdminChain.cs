@@ -7,26 +7,19 @@ namespace Drydock.Gateway.Operations;
 /// <summary>
 /// The audit chain as the admin API relies on it, checked before every decision it takes on a role or a grant (as the
 /// CLI's role checks do): the actor records must be what their audit entries recorded (no grant forged, edited or
-/// deleted in the database), and the hash chain must hold. The first check of a gateway process (at start, and again
-/// while the log does not verify) walks the whole log from its first entry and checks the audit witness kept outside
-/// the project (a registry put back from an older copy); a later check walks only the entries written since the head
-/// this process verified last, which must still be there with the hash it had, unless the last whole walk is
-/// <see cref="WholeWalkEvery"/> old or more: then the whole log is walked again, so an entry before the verified head
-/// edited in place (its later hashes not recomputed) is found by the first decision after that. Not thread-safe:
-/// called under the registry lock of <see cref="GatewayOperations"/>.
+/// deleted in the database), and the hash chain must hold. The first check of a gateway process (at start) walks the
+/// whole log from its first entry and checks the audit witness kept outside the project (a registry put back from an
+/// older copy); every later check walks only the entries written since the head this process verified last, which must
+/// still be there with the hash it had, so an edit to an entry written since is refused at once. An entry before that
+/// head edited in place (its later hashes not recomputed) is left to the whole walk that <see cref="ChainWalker"/> runs
+/// in the background on its own connection (<see cref="Walked"/>): no decision waits for it. Once that walk has found
+/// a problem, every check walks the whole log again (refused until the entry is put back). <see cref="Problem"/> is not
+/// thread-safe: called under the registry lock of <see cref="GatewayOperations"/>.
 /// </summary>
-internal sealed class AdminChain(TimeProvider time)
+internal sealed class AdminChain
 {
-    /// <summary>How old the last walk of the whole log may be when a decision relies on it (docs/identity.md).</summary>
-    public static readonly TimeSpan WholeWalkEvery = TimeSpan.FromMinutes(10);
-
     private (long Seq, string Hash) _head;
-    private DateTimeOffset _wholeWalked;
-
-    public AdminChain()
-        : this(TimeProvider.System)
-    {
-    }
+    private string? _foundByWalk;
 
     /// <summary>Why the registry's audit log or actor records cannot be relied on for an access decision, or null.</summary>
     public string? Problem(ProvenanceRegistry registry)
@@ -34,21 +27,43 @@ internal sealed class AdminChain(TimeProvider time)
         ArgumentNullException.ThrowIfNull(registry);
         var db = registry.Database;
         if (registry.ActorRecordsProblem() is { } edited) return $"actor record edited outside drydock: {edited}";
-        var now = time.GetUtcNow();
-        if (_head.Seq == 0 || now - _wholeWalked >= WholeWalkEvery)
+        var found = Volatile.Read(ref _foundByWalk);
+        if (_head.Seq == 0 || found is not null)
         {
-            var verification = AuditLog.Verify(db);
-            if (!verification.Ok) return $"audit entry {verification.FirstBadSeq}: {verification.Problem}";
-            if (AuditWitness.FolderProblem(db) is null && AuditWitness.Check(db) is { } rolledBack) return rolledBack;
-            _head = AuditWitness.Head(db);
-            _wholeWalked = now;
+            var (head, wrong) = WalkWhole(db);
+            if (wrong is not null) return wrong;
+            _head = head;
+            Interlocked.CompareExchange(ref _foundByWalk, null, found); // a problem found meanwhile holds
             return null;
         }
 
-        var (head, problem) = AuditChain.Walk(db, _head.Seq, _head.Hash);
+        var (next, problem) = AuditChain.Walk(db, _head.Seq, _head.Hash);
         if (problem is not null) return problem;
-        _head = head;
+        _head = next;
         return null;
+    }
+
+    /// <summary>
+    /// What a whole walk outside the decision path found (null: the log held): a problem holds every later decision to a
+    /// whole walk of its own, so it is refused until the log verifies again.
+    /// </summary>
+    public void Walked(string? problem)
+    {
+        if (problem is not null) Volatile.Write(ref _foundByWalk, problem);
+    }
+
+    /// <summary>
+    /// Walks the whole log from its first entry (every entry against its hash and its predecessor, every audited row
+    /// against its entry: what <c>drydock audit verify</c> runs) and checks it against the audit witness; returns the
+    /// head it verified, or why the log cannot be relied on.
+    /// </summary>
+    public static ((long Seq, string Hash) Head, string? Problem) WalkWhole(RegistryDatabase db)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var verification = AuditLog.Verify(db);
+        if (!verification.Ok) return (default, $"audit entry {verification.FirstBadSeq}: {verification.Problem}");
+        if (AuditWitness.FolderProblem(db) is null && AuditWitness.Check(db) is { } rolledBack) return (default, rolledBack);
+        return ((verification.Entries, verification.Head), null);
     }
 }
 
@@ -60,4 +75,10 @@ internal static partial class AdminChainLog
 
     [LoggerMessage(46, LogLevel.Error, "the registry's audit log does not verify at start; the admin API refuses every request until it does: {Reason}")]
     public static partial void BrokenAtStart(ILogger logger, string reason);
+
+    [LoggerMessage(47, LogLevel.Error, "the periodic walk of the whole audit log found a problem; the admin API refuses every request until it is put back: {Reason}")]
+    public static partial void BrokenByWalk(ILogger logger, string reason);
+
+    [LoggerMessage(48, LogLevel.Information, "the whole audit log was walked: {Entries} entries in {Milliseconds} ms")]
+    public static partial void Walked(ILogger logger, long entries, long milliseconds);
 }

@@ -168,6 +168,9 @@ public sealed class GatewayOperations : IDisposable
     /// <summary>Why the registry's audit log or actor records cannot be relied on for an admin API decision (<see cref="AdminChain"/>), or null; null without a registry.</summary>
     internal string? ChainProblem() => _registry is null ? null : Registry(_chain.Problem);
 
+    /// <summary>The admin API's view of the audit chain (its whole walk runs in <see cref="ChainWalker"/>).</summary>
+    internal AdminChain Chain => _chain;
+
     /// <summary>Runs <paramref name="action"/> on the registry, serialised with every other registry call (throws without one).</summary>
     internal T WithRegistry<T>(Func<ProvenanceRegistry, T> action) => Registry(action);
 
