@@ -10,7 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 rounds="${1:-5}"; duration="${2:-10}"; connections="${3:-32}"
 command -v wrk > /dev/null || apt-get install -y -q wrk > /dev/null
 nice dotnet build bench/Drydock.Benchmarks -c Release -nologo -v quiet > /dev/null
-./drydock --version > /dev/null   # builds the CLI once
+# The CLI: the launcher (./drydock, built once), or DRYDOCK="dotnet /abs/path/drydock.dll" for another build.
+read -ra cli <<< "${DRYDOCK:-$PWD/drydock}"
+"${cli[@]}" --version > /dev/null
 root=$PWD
 bench=bench/Drydock.Benchmarks/bin/Release/net10.0/Drydock.Benchmarks.dll
 dotnet "$bench" gateway-upstream http://127.0.0.1:18000 > /dev/null &
@@ -28,8 +30,8 @@ gateway:
 monitor:
   signals: $([ "$mode" = on ] && echo true || echo false)
 YAML
-  key[$mode]=$(cd "$project" && "$root/drydock" keys create --name bench --tier bench 2> /dev/null)
-  (cd "$project" && exec "$root/drydock" serve --upstream http://127.0.0.1:18000/v1 --listen "http://127.0.0.1:${port[$mode]}" > "$project/serve.log" 2>&1) &
+  key[$mode]=$(cd "$project" && "${cli[@]}" keys create --name bench --tier bench 2> /dev/null)
+  (cd "$project" && exec "${cli[@]}" serve --upstream http://127.0.0.1:18000/v1 --listen "http://127.0.0.1:${port[$mode]}" > "$project/serve.log" 2>&1) &
   pids+=($!)
 done
 for mode in on off; do
