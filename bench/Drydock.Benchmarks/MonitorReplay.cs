@@ -87,7 +87,7 @@ internal static class MonitorReplay
             if (name != dayName)
             {
                 day?.Dispose();
-                day = new StreamWriter(Path.Combine(folder, name), append: false, Encoding.UTF8, 1 << 16);
+                day = new StreamWriter(Path.Combine(folder, name), append: false, new UTF8Encoding(false), 1 << 16);
                 dayName = name;
             }
 

@@ -98,7 +98,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         RefusedKeys = new RefusedKeyLog(_operations, services.Time);
         _monitor = new ExtractionMonitor(options.AbuseThreshold);
         _audit = options.AuditFolder is null ? null : new RequestAuditLog(options.AuditFolder, options.AuditRetentionDays, options.AuditText, services.Keys.DeriveKey("request-log text"), services.Time);
-        _signals = options.AuditFolder is null ? null : new SignalRecorder(options.AuditFolder, options.AuditRetentionDays, options.Monitor, options.AbuseThreshold, services.Keys.DeriveKey("signal templates"));
+        _signals = options.AuditFolder is null || !options.Monitor.Signals ? null : new SignalRecorder(options.AuditFolder, options.AuditRetentionDays, options.Monitor, options.AbuseThreshold, services.Keys.DeriveKey("signal templates"));
         _upstream = new UpstreamClient(options.Upstream, options.UpstreamTimeout);
         _tokens = options.Identity is null ? null : new Identity.BearerTokens(options.Identity, services.Keys.DeriveKey("token subject"), services.Time);
         var builder = WebApplication.CreateSlimBuilder(HostOptions());

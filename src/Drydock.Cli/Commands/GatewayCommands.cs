@@ -103,6 +103,7 @@ internal static partial class GatewayCommands
             var services = new GatewayServices(keys, detector) { State = state, Operations = operations, Logs = logs, InjectionJudge = judge, OpenRegistry = context.OpenRegistry };
             await using var host = await GatewayHost.StartAsync(options, services, parse.GetValue(listen)!, cancellationToken).ConfigureAwait(false);
             await stderr.WriteLineAsync($"drydock serve: listening on {string.Join(", ", host.Urls.ToArray())}, upstream {upstreamUri}, tiers {string.Join(", ", options.Tiers.Keys.ToArray())}, state {(parse.GetValue(redis) is null ? "in process" : "redis")}, registry {registryShown}").ConfigureAwait(false);
+            if (!options.Monitor.Signals) await stderr.WriteLineAsync("drydock serve: monitor.signals is false: no signal log is kept, so drydock monitor, its alerts, the dashboard and the registry's summaries get nothing from this gateway").ConfigureAwait(false);
             try
             {
                 await host.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -8,6 +8,9 @@ namespace Drydock.Gateway.Monitoring;
 /// </summary>
 public sealed record MonitorSettings
 {
+    /// <summary>The gateway keeps its signal log (default); false: none is kept, and the gateway says so at start.</summary>
+    public bool Signals { get; init; } = true;
+
     /// <summary>Seconds per signal bucket.</summary>
     public int BucketSeconds { get; init; } = 60;
 
@@ -76,6 +79,7 @@ public sealed record MonitorSettings
 
     /// <summary>The shape of the <c>monitor:</c> section.</summary>
     public static MapShape Shape { get; } = ConfigShape.Map(
+        ("signals", ConfigShape.Boolean),
         ("bucket-seconds", ConfigShape.Integer(1, 3600)),
         ("flush-seconds", ConfigShape.Integer(1, 3600)),
         ("publish-seconds", ConfigShape.Integer(0, 86400)),
@@ -130,6 +134,7 @@ public sealed record MonitorSettings
             Incidents = monitor.Boolean("incidents") ?? d.Incidents,
             EvaluateRegression = monitor.Number("evaluate-regression") ?? d.EvaluateRegression,
             Contain = monitor.Text("contain") ?? d.Contain,
+            Signals = monitor.Boolean("signals") ?? d.Signals,
             BucketSeconds = monitor.Integer("bucket-seconds") ?? d.BucketSeconds,
             FlushSeconds = monitor.Integer("flush-seconds") ?? d.FlushSeconds,
             WindowHours = monitor.Integer("window-hours") ?? d.WindowHours,
