@@ -41,7 +41,7 @@ public sealed class SignalClockTests : IAsyncDisposable
             Upstream = new Uri(_upstream.BaseUrl), Tiers = GatewayOptions.DefaultTiers.ToDictionary(t => t.Name), UpstreamTimeout = TimeSpan.FromSeconds(2),
             AuditFolder = folder, AuditText = AuditText.Hash, AuditRetentionDays = 30,
         };
-        var gateway = await GatewayHost.StartAsync(options, new GatewayServices(keys, Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers)) { Time = _clock }, "http://127.0.0.1:0");
+        var gateway = await GatewayHost.StartAsync(options, new GatewayServices(keys, Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers)) { Time = _clock }, "http://127.0.0.1:0", TestContext.Current.CancellationToken);
         try
         {
             // At start the purge ran on the gateway's clock: mid-January is past 30 days on 1 March 2031, 28 February is not.
