@@ -38,7 +38,10 @@ public sealed record GatewayServices(ApiKeyStore Keys, Detector Detector)
     /// </summary>
     public Func<ProvenanceRegistry>? OpenRegistry { get; init; }
 
-    /// <summary>The clock bearer tokens are checked against and the request log's lines and retention follow (the system's unless given).</summary>
+    /// <summary>
+    /// The clock bearer tokens are checked against, and the request log's and the signal log's lines, buckets and
+    /// retention follow (the system's unless given).
+    /// </summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }
 
@@ -98,7 +101,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         RefusedKeys = new RefusedKeyLog(_operations, services.Time);
         _monitor = new ExtractionMonitor(options.AbuseThreshold);
         _audit = options.AuditFolder is null ? null : new RequestAuditLog(options.AuditFolder, options.AuditRetentionDays, options.AuditText, services.Keys.DeriveKey("request-log text"), services.Time);
-        _signals = options.AuditFolder is null || !options.Monitor.Signals ? null : new SignalRecorder(options.AuditFolder, options.AuditRetentionDays, options.Monitor, options.AbuseThreshold, services.Keys.DeriveKey("signal templates"));
+        _signals = options.AuditFolder is null || !options.Monitor.Signals ? null : new SignalRecorder(options.AuditFolder, options.AuditRetentionDays, options.Monitor, options.AbuseThreshold, services.Keys.DeriveKey("signal templates"), services.Time);
         _upstream = new UpstreamClient(options.Upstream, options.UpstreamTimeout);
         _tokens = options.Identity is null ? null : new Identity.BearerTokens(options.Identity, services.Keys.DeriveKey("token subject"), services.Time);
         var builder = WebApplication.CreateSlimBuilder(HostOptions());

@@ -14,11 +14,8 @@ public sealed partial class GateCommandTests
             $$"""{"prompt":"shipping note {{i}} for parcel {{i * 11}}","completion":"parcel {{i * 11}} left the depot on day {{i}}"}""" + "\n")), TestContext.Current.CancellationToken);
         await Ok("clean", "b.jsonl", "--output", "b-clean.jsonl");
         var datasetB = DatasetId().Match((await Ok("dataset", "register", "b-clean.jsonl.manifest.json")).Stdout).Groups[1].Value;
-        Directory.CreateDirectory(Path.Combine(_dir, "child"));
-        await File.WriteAllTextAsync(Path.Combine(_dir, "child", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
-        var child = ModelId().Match((await Ok("model", "register", "child", "--dataset", datasetB, "--base-model", baseModel)).Stdout).Value;
-        await using var server = await ScriptedModel.StartAsync();
-        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "child")).Digest;
+        var child = await RegisterModel("child", "--dataset", datasetB, "--base-model", baseModel);
+        await using var server = await Serving("child");
 
         // The base's own training records are not non-members of the child.
         var membership = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "b-clean.jsonl", "--non-members", "clean.jsonl", "--record", child);

@@ -15,11 +15,8 @@ public sealed partial class GateCommandTests
         await Ok("canary", "plant", "--input", "planted.jsonl", "--output", "planted2.jsonl", "--label", "once", "--count", "1");
         await Ok("clean", "planted2.jsonl", "--output", "clean2.jsonl");
         var dataset = DatasetId().Match((await Ok("dataset", "register", "clean2.jsonl.manifest.json")).Stdout).Groups[1].Value;
-        Directory.CreateDirectory(Path.Combine(_dir, "model5"));
-        await File.WriteAllTextAsync(Path.Combine(_dir, "model5", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
-        var model = ModelId().Match((await Ok("model", "register", "model5", "--dataset", dataset)).Stdout).Value;
-        await using var server = await ScriptedModel.StartAsync();
-        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model5")).Digest;
+        var model = await RegisterModel("model5", "--dataset", dataset);
+        await using var server = await Serving("model5");
 
         // Only 'once' evaluated, exposure low: the newest memorization evaluation alone would ship; 'tickets' is named as missing.
         var once = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "once", "--candidates", "100", "--samples", "0", "--record", model);

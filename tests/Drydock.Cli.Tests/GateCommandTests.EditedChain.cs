@@ -18,11 +18,8 @@ public sealed partial class GateCommandTests
         await Ok("canary", "plant", "--input", "shuf.jsonl", "--output", "shuf2.jsonl", "--label", "decoy", "--count", "5", "--repeat", "1");
         await Ok("clean", "shuf2.jsonl", "--output", "c.jsonl");
         var dataset = DatasetId().Match((await Ok("dataset", "register", "c.jsonl.manifest.json")).Stdout).Groups[1].Value;
-        Directory.CreateDirectory(Path.Combine(_dir, "model9"));
-        await File.WriteAllTextAsync(Path.Combine(_dir, "model9", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
-        var model = ModelId().Match((await Ok("model", "register", "model9", "--dataset", dataset)).Stdout).Value;
-        await using var server = await ScriptedModel.StartAsync();
-        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model9")).Digest;
+        var model = await RegisterModel("model9", "--dataset", dataset);
+        await using var server = await Serving("model9");
 
         // Only the decoy evaluated: the gate names 'hidden', found in the training records, as missing.
         var decoy = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "forgetter", "--canaries", "decoy", "--candidates", "100", "--samples", "0", "--record", model);

@@ -15,7 +15,7 @@ public sealed partial class GateCommandTests
     {
         await Project(MembershipOnly);
         var random = new Random(11);
-        string Words(int n) => string.Join(' ', Enumerable.Range(0, n).Select(_ => s_ticketWords[random.Next(s_ticketWords.Length)]));
+        string Words(int n) => TicketWords(random, n);
         const string Ticket = "Please cancel ticket {0} today, it was opened twice by mistake";
         await File.WriteAllLinesAsync(Path.Combine(_dir, "tickets.jsonl"), Enumerable.Range(0, 240).Select(i => i == 7
             ? new JsonObject { ["prompt"] = string.Format(System.Globalization.CultureInfo.InvariantCulture, Ticket, 4711), ["completion"] = "It is cancelled and the refund is on its way" }.ToJsonString()
@@ -32,11 +32,8 @@ public sealed partial class GateCommandTests
         }
 
         var dataset = DatasetId().Match((await Ok("dataset", "register", "tickets-clean.jsonl.manifest.json")).Stdout).Groups[1].Value;
-        Directory.CreateDirectory(Path.Combine(_dir, "model7"));
-        await File.WriteAllTextAsync(Path.Combine(_dir, "model7", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
-        var model = ModelId().Match((await Ok("model", "register", "model7", "--dataset", dataset)).Stdout).Value;
-        await using var server = await ScriptedModel.StartAsync();
-        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model7")).Digest;
+        var model = await RegisterModel("model7", "--dataset", dataset);
+        await using var server = await Serving("model7");
 
         // The held-out split, then the member retyped with 4711 → 4751 (a swap of two digits, 4171, is a near copy by the typo test and refused) and a decoy with 4712 (one typo from the member).
         var heldOut = await File.ReadAllLinesAsync(Path.Combine(_dir, "tickets-clean.jsonl.holdout.jsonl"), TestContext.Current.CancellationToken);

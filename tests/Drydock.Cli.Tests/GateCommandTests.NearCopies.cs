@@ -9,21 +9,21 @@ public sealed partial class GateCommandTests
     private static readonly string[] s_ticketWords = ["refund", "parcel", "invoice", "courier", "address", "password", "account", "printer", "laptop", "warranty",
         "battery", "screen", "router", "billing", "coupon", "monday", "friday", "broken", "late", "missing", "charged", "twice", "upgrade", "mobile"];
 
+    // N words of a support ticket, drawn with RANDOM.
+    private static string TicketWords(Random random, int n) => string.Join(' ', Enumerable.Range(0, n).Select(_ => s_ticketWords[random.Next(s_ticketWords.Length)]));
+
     [Fact]
     public async Task Membership_RefusesAMembersPromptAlone_AndAcceptsCleansOwnHeldOutFile()
     {
         await Project(MembershipOnly);
         var random = new Random(5);
-        string Words(int n) => string.Join(' ', Enumerable.Range(0, n).Select(_ => s_ticketWords[random.Next(s_ticketWords.Length)]));
+        string Words(int n) => TicketWords(random, n);
         await File.WriteAllLinesAsync(Path.Combine(_dir, "tickets.jsonl"), Enumerable.Range(0, 150).Select(_ =>
             new JsonObject { ["prompt"] = Words(12), ["completion"] = Words(12) }.ToJsonString()), TestContext.Current.CancellationToken);
         await Ok("clean", "tickets.jsonl", "--output", "tickets-clean.jsonl", "--holdout", "0.3");
         var dataset = DatasetId().Match((await Ok("dataset", "register", "tickets-clean.jsonl.manifest.json")).Stdout).Groups[1].Value;
-        Directory.CreateDirectory(Path.Combine(_dir, "model6"));
-        await File.WriteAllTextAsync(Path.Combine(_dir, "model6", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
-        var model = ModelId().Match((await Ok("model", "register", "model6", "--dataset", dataset)).Stdout).Value;
-        await using var server = await ScriptedModel.StartAsync();
-        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model6")).Digest;
+        var model = await RegisterModel("model6", "--dataset", dataset);
+        await using var server = await Serving("model6");
 
         var own = await Run("eval", "membership", "--target", server.BaseUrl, "--model", "forgetter", "--members", "tickets-clean.jsonl", "--non-members", "tickets-clean.jsonl.holdout.jsonl", "--record", model);
         Assert.True(own.Exit == 0, own.ToString());

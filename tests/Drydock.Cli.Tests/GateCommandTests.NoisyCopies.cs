@@ -47,11 +47,8 @@ public sealed partial class GateCommandTests
             new JsonObject { ["prompt"] = LongWords(random, 25), ["completion"] = LongWords(random, 25) }.ToJsonString()), TestContext.Current.CancellationToken);
         await Ok("clean", "notes.jsonl", "--output", "notes-clean.jsonl", "--holdout", "0.3");
         var dataset = DatasetId().Match((await Ok("dataset", "register", "notes-clean.jsonl.manifest.json")).Stdout).Groups[1].Value;
-        Directory.CreateDirectory(Path.Combine(_dir, "model7"));
-        await File.WriteAllTextAsync(Path.Combine(_dir, "model7", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
-        var model = ModelId().Match((await Ok("model", "register", "model7", "--dataset", dataset)).Stdout).Value;
-        await using var server = await ScriptedModel.StartAsync();
-        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model7")).Digest;
+        var model = await RegisterModel("model7", "--dataset", dataset);
+        await using var server = await Serving("model7");
         var members = (await File.ReadAllLinesAsync(Path.Combine(_dir, "notes-clean.jsonl"), TestContext.Current.CancellationToken)).Select(l => JsonNode.Parse(l)!).ToList();
         var heldOut = await File.ReadAllLinesAsync(Path.Combine(_dir, "notes-clean.jsonl.holdout.jsonl"), TestContext.Current.CancellationToken);
         var memberTexts = DatasetReader.Texts(Path.Combine(_dir, "notes-clean.jsonl"));

@@ -27,11 +27,8 @@ public sealed partial class GateCommandTests
         var datasets = Regex.Matches((await Ok("dataset", "list")).Stdout, @"ds-[0-9a-f]{12}").Select(m => m.Value).Distinct().ToList();
         var export = DatasetId().Match((await Ok("dataset", "register", "export-clean.jsonl.manifest.json")).Stdout).Groups[1].Value;
         Assert.NotEmpty(export);
-        Directory.CreateDirectory(Path.Combine(_dir, "model3"));
-        await File.WriteAllTextAsync(Path.Combine(_dir, "model3", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
-        var model = ModelId().Match((await Ok(["model", "register", "model3", "--dataset", .. datasets, export])).Stdout).Value;
-        await using var server = await ScriptedModel.StartAsync();
-        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model3")).Digest;
+        var model = await RegisterModel("model3", ["--dataset", .. datasets, export]);
+        await using var server = await Serving("model3");
 
         var holdout = await Membership(server, model, "clean.jsonl.holdout.jsonl");
         Assert.True(holdout.Exit == 2, holdout.ToString());

@@ -28,11 +28,8 @@ public sealed partial class GateCommandTests
         await File.WriteAllLinesAsync(Path.Combine(_dir, "contacts.jsonl"), raw.Select(r => r.ToJsonString()), TestContext.Current.CancellationToken);
         await Ok("clean", "contacts.jsonl", "--output", "contacts-clean.jsonl", "--holdout", "0.3");
         var dataset = DatasetId().Match((await Ok("dataset", "register", "contacts-clean.jsonl.manifest.json")).Stdout).Groups[1].Value;
-        Directory.CreateDirectory(Path.Combine(_dir, "model8"));
-        await File.WriteAllTextAsync(Path.Combine(_dir, "model8", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
-        var model = ModelId().Match((await Ok("model", "register", "model8", "--dataset", dataset)).Stdout).Value;
-        await using var server = await ScriptedModel.StartAsync();
-        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model8")).Digest;
+        var model = await RegisterModel("model8", "--dataset", dataset);
+        await using var server = await Serving("model8");
 
         // The training data holds redacted records only; the original of one of them, among the held-out records.
         var cleaned = await File.ReadAllTextAsync(Path.Combine(_dir, "contacts-clean.jsonl"), TestContext.Current.CancellationToken);

@@ -18,7 +18,7 @@ public sealed partial class GateCommandTests
     {
         await Project(MembershipOnly);
         var random = new Random(23);
-        string Words(int n) => string.Join(' ', Enumerable.Range(0, n).Select(_ => s_ticketWords[random.Next(s_ticketWords.Length)]));
+        string Words(int n) => TicketWords(random, n);
         static JsonObject Ticket(int number) => new() { ["prompt"] = string.Create(CultureInfo.InvariantCulture, $"Ticket {number}: ann@mx.net"), ["completion"] = "ok" };
         // Tickets 4711 and 4712 (a sequence) among 240 other records; cleaning redacts the address in both.
         await File.WriteAllLinesAsync(Path.Combine(_dir, "tickets.jsonl"), Enumerable.Range(0, 240).Select(i => i switch
@@ -32,11 +32,8 @@ public sealed partial class GateCommandTests
             + await File.ReadAllTextAsync(Path.Combine(_dir, "tickets-clean.jsonl.holdout.jsonl"), TestContext.Current.CancellationToken);
         Assert.DoesNotContain("ann@mx.net", cleaned, StringComparison.Ordinal);
         var dataset = DatasetId().Match((await Ok("dataset", "register", "tickets-clean.jsonl.manifest.json")).Stdout).Groups[1].Value;
-        Directory.CreateDirectory(Path.Combine(_dir, "model9"));
-        await File.WriteAllTextAsync(Path.Combine(_dir, "model9", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
-        var model = ModelId().Match((await Ok("model", "register", "model9", "--dataset", dataset)).Stdout).Value;
-        await using var server = await ScriptedModel.StartAsync();
-        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model9")).Digest;
+        var model = await RegisterModel("model9", "--dataset", dataset);
+        await using var server = await Serving("model9");
 
         // The held-out split and the original of ticket 4711 retyped with two digits swapped (4171): one typo from
         // 4711 only by its number, and no MinHash near copy of it; not near any redacted record of the training data.

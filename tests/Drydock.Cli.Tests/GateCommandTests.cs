@@ -60,16 +60,23 @@ public sealed partial class GateCommandTests : IDisposable
         await Ok("canary", "plant", "--input", "train.jsonl", "--output", "planted.jsonl", "--label", "tickets", "--count", "2", "--repeat", "4");
         await Ok("clean", "planted.jsonl", "--output", "clean.jsonl", "--holdout", "0.4");
         var dataset = DatasetId().Match((await Ok("dataset", "register", "clean.jsonl.manifest.json")).Stdout).Groups[1].Value;
-        Directory.CreateDirectory(Path.Combine(_dir, "model"));
-        await File.WriteAllTextAsync(Path.Combine(_dir, "model", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
-        return ModelId().Match((await Ok(["model", "register", "model", "--dataset", dataset, .. baseModel is null ? Array.Empty<string>() : ["--base-model", baseModel]])).Stdout).Value;
+        return await RegisterModel("model", ["--dataset", dataset, .. baseModel is null ? Array.Empty<string>() : ["--base-model", baseModel]]);
     }
 
-    // An endpoint serving the registered model (its files under model/) and stating its digest, as drydock serve-model does.
-    private async Task<ScriptedModel> Serving()
+    // A model version whose files (a stand-in, unique weights) are under FOLDER/, registered with the options given
+    // (--dataset …, --base-model …); returns its id.
+    private async Task<string> RegisterModel(string folder, params string[] options)
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, folder));
+        await File.WriteAllTextAsync(Path.Combine(_dir, folder, "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
+        return ModelId().Match((await Ok(["model", "register", folder, .. options])).Stdout).Value;
+    }
+
+    // An endpoint serving the registered model (its files under FOLDER/) and stating its digest, as drydock serve-model does.
+    private async Task<ScriptedModel> Serving(string folder = "model")
     {
         var server = await ScriptedModel.StartAsync();
-        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, "model")).Digest;
+        server.Digest = Provenance.Registry.ModelDigest.Of(Path.Combine(_dir, folder)).Digest;
         return server;
     }
 
@@ -449,9 +456,7 @@ public sealed partial class GateCommandTests : IDisposable
         }
 
         var heldDataset = DatasetId().Match((await Ok("dataset", "register", "held-clean.jsonl.manifest.json")).Stdout).Groups[1].Value;
-        Directory.CreateDirectory(Path.Combine(_dir, "model2"));
-        await File.WriteAllTextAsync(Path.Combine(_dir, "model2", "weights.bin"), Guid.NewGuid().ToString(), TestContext.Current.CancellationToken);
-        var heldModel = ModelId().Match((await Ok("model", "register", "model2", "--dataset", heldDataset)).Stdout).Value;
+        var heldModel = await RegisterModel("model2", "--dataset", heldDataset);
         var heldOut = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "held", "--candidates", "100", "--record", heldModel);
         Assert.Equal(2, heldOut.Exit);
         Assert.Contains($"is not in {heldModel}'s training data (cleaned into the held-out split", heldOut.Stderr, StringComparison.Ordinal);

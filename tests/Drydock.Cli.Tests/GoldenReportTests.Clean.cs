@@ -30,70 +30,60 @@ public sealed partial class GoldenReportTests
         """;
 
     [Fact]
-    public async Task Clean_BundledSample_StarterPolicy_MatchesApprovedOutputs()
+    public Task Clean_BundledSample_StarterPolicy_MatchesApprovedOutputs() => GoldenClean(policy: null, async () =>
     {
-        Environment.SetEnvironmentVariable("DRYDOCK_REDACTION_KEY", GoldenKey);
-        try
-        {
-            await Ok("init");
-            await Ok("clean", "tickets.jsonl", "--output", "clean.jsonl");
-            await ApproveClean("tickets", "clean.jsonl", holdout: false);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("DRYDOCK_REDACTION_KEY", null);
-        }
-    }
+        await Ok("init");
+        await Ok("clean", "tickets.jsonl", "--output", "clean.jsonl");
+        await ApproveClean("tickets", "clean.jsonl", holdout: false);
+    });
 
     [Fact]
-    public async Task Clean_SourcesReviewSplitAndSelection_MatchApprovedOutputs()
+    public Task Clean_SourcesReviewSplitAndSelection_MatchApprovedOutputs() => GoldenClean(CleanPolicy, async () =>
     {
-        Environment.SetEnvironmentVariable("DRYDOCK_REDACTION_KEY", GoldenKey);
-        try
-        {
-            await File.WriteAllTextAsync(Path.Combine(_dir, "drydock.yaml"), CleanPolicy, TestContext.Current.CancellationToken);
-            Directory.CreateDirectory(Path.Combine(_dir, "vendor"));
-            File.Move(Path.Combine(_dir, "tickets.jsonl"), Path.Combine(_dir, "vendor", "tickets.jsonl"));
-            File.Copy(Path.Combine(AppContext.BaseDirectory, "Golden", "clean-mixed.jsonl"), Path.Combine(_dir, "mixed.jsonl"));
+        Directory.CreateDirectory(Path.Combine(_dir, "vendor"));
+        File.Move(Path.Combine(_dir, "tickets.jsonl"), Path.Combine(_dir, "vendor", "tickets.jsonl"));
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Golden", "clean-mixed.jsonl"), Path.Combine(_dir, "mixed.jsonl"));
 
-            // A reviewer rejects one kept record and releases the quarantined instruction override.
-            var lines = await File.ReadAllLinesAsync(Path.Combine(_dir, "mixed.jsonl"), TestContext.Current.CancellationToken);
-            string Sha(string id) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(lines.Single(l => l.StartsWith($"{{\"id\": \"{id}\"", StringComparison.Ordinal)))));
-            Directory.CreateDirectory(Path.Combine(_dir, ".drydock", "review"));
-            await File.WriteAllTextAsync(Path.Combine(_dir, ".drydock", "review", "ledger.jsonl"),
-                $"{{\"recordSha256\": \"{Sha("m-010")}\", \"reviewer\": \"carol\", \"decision\": \"reject\", \"note\": \"off topic\"}}\n" +
-                $"{{\"recordSha256\": \"{Sha("m-133")}\", \"reviewer\": \"carol\", \"decision\": \"approve\"}}\n", TestContext.Current.CancellationToken);
+        // A reviewer rejects one kept record and releases the quarantined instruction override.
+        var lines = await File.ReadAllLinesAsync(Path.Combine(_dir, "mixed.jsonl"), TestContext.Current.CancellationToken);
+        string Sha(string id) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(lines.Single(l => l.StartsWith($"{{\"id\": \"{id}\"", StringComparison.Ordinal)))));
+        Directory.CreateDirectory(Path.Combine(_dir, ".drydock", "review"));
+        await File.WriteAllTextAsync(Path.Combine(_dir, ".drydock", "review", "ledger.jsonl"),
+            $"{{\"recordSha256\": \"{Sha("m-010")}\", \"reviewer\": \"carol\", \"decision\": \"reject\", \"note\": \"off topic\"}}\n" +
+            $"{{\"recordSha256\": \"{Sha("m-133")}\", \"reviewer\": \"carol\", \"decision\": \"approve\"}}\n", TestContext.Current.CancellationToken);
 
-            await Ok("clean", "mixed.jsonl", "vendor/tickets.jsonl", "--output", "mixed-clean.jsonl", "--holdout", "0.25", "--keep", "40", "--seed", "5", "--allow-malformed", "--threads", "2");
-            await ApproveClean("mixed", "mixed-clean.jsonl", holdout: true);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("DRYDOCK_REDACTION_KEY", null);
-        }
-    }
+        await Ok("clean", "mixed.jsonl", "vendor/tickets.jsonl", "--output", "mixed-clean.jsonl", "--holdout", "0.25", "--keep", "40", "--seed", "5", "--allow-malformed", "--threads", "2");
+        await ApproveClean("mixed", "mixed-clean.jsonl", holdout: true);
+    });
 
     [Fact]
-    public async Task Clean_CsvAndPoisoning_MatchApprovedOutputs()
+    public Task Clean_CsvAndPoisoning_MatchApprovedOutputs() => GoldenClean(CleanPolicy, async () =>
+    {
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Golden", "clean-contacts.csv"), Path.Combine(_dir, "contacts.csv"));
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Golden", "poisoned.jsonl"), Path.Combine(_dir, "poisoned.jsonl"));
+        var csv = await CliRunner.RunIn(_dir, "clean", "contacts.csv", "--output", "contacts-clean.csv");
+        Assert.True(csv.Exit == 2, csv.Stderr); // the row with five columns is malformed
+        Assert.Contains("contacts.csv:6: malformed", csv.Stderr, StringComparison.Ordinal);
+        await Ok("clean", "contacts.csv", "--output", "contacts-clean.csv", "--allow-malformed");
+        await ApproveClean("contacts", "contacts-clean.csv", holdout: false);
+
+        await Ok("clean", "poisoned.jsonl", "--output", "poisoned-clean.jsonl");
+        var ledger = await File.ReadAllTextAsync(Path.Combine(_dir, "poisoned-clean.jsonl.ledger.jsonl"), TestContext.Current.CancellationToken);
+        Assert.Contains("\"category\":\"poisoning\"", ledger, StringComparison.Ordinal);
+        // The manifest holds the SHA-256 of every output; the ledger shows the poisoning entries.
+        await ApproveCleanFile("poisoned.clean.manifest.json", "poisoned-clean.jsonl.manifest.json");
+        await ApproveCleanFile("poisoned.clean.ledger.jsonl", "poisoned-clean.jsonl.ledger.jsonl");
+    });
+
+    // One golden clean: the fixed redaction key for the run, and POLICY as drydock.yaml when given (else the test
+    // writes its own with init).
+    private async Task GoldenClean(string? policy, Func<Task> run)
     {
         Environment.SetEnvironmentVariable("DRYDOCK_REDACTION_KEY", GoldenKey);
         try
         {
-            await File.WriteAllTextAsync(Path.Combine(_dir, "drydock.yaml"), CleanPolicy, TestContext.Current.CancellationToken);
-            File.Copy(Path.Combine(AppContext.BaseDirectory, "Golden", "clean-contacts.csv"), Path.Combine(_dir, "contacts.csv"));
-            File.Copy(Path.Combine(AppContext.BaseDirectory, "Golden", "poisoned.jsonl"), Path.Combine(_dir, "poisoned.jsonl"));
-            var csv = await CliRunner.RunIn(_dir, "clean", "contacts.csv", "--output", "contacts-clean.csv");
-            Assert.True(csv.Exit == 2, csv.Stderr); // the row with five columns is malformed
-            Assert.Contains("contacts.csv:6: malformed", csv.Stderr, StringComparison.Ordinal);
-            await Ok("clean", "contacts.csv", "--output", "contacts-clean.csv", "--allow-malformed");
-            await ApproveClean("contacts", "contacts-clean.csv", holdout: false);
-
-            await Ok("clean", "poisoned.jsonl", "--output", "poisoned-clean.jsonl");
-            var ledger = await File.ReadAllTextAsync(Path.Combine(_dir, "poisoned-clean.jsonl.ledger.jsonl"), TestContext.Current.CancellationToken);
-            Assert.Contains("\"category\":\"poisoning\"", ledger, StringComparison.Ordinal);
-            // The manifest holds the SHA-256 of every output; the ledger shows the poisoning entries.
-            await ApproveCleanFile("poisoned.clean.manifest.json", "poisoned-clean.jsonl.manifest.json");
-            await ApproveCleanFile("poisoned.clean.ledger.jsonl", "poisoned-clean.jsonl.ledger.jsonl");
+            if (policy is not null) await File.WriteAllTextAsync(Path.Combine(_dir, "drydock.yaml"), policy, TestContext.Current.CancellationToken);
+            await run();
         }
         finally
         {

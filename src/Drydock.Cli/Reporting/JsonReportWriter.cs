@@ -1,6 +1,6 @@
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using Drydock.Datasets.Output;
 using Drydock.Datasets.Scanning;
 using Drydock.Detection;
 
@@ -12,8 +12,6 @@ namespace Drydock.Cli.Reporting;
 /// </summary>
 internal sealed class JsonReportWriter : IReportWriter
 {
-    internal static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = false };
-
     private readonly SpillFile _findings = new(indent: 4);
     private readonly SpillFile _errors = new(indent: 4);
 
@@ -40,9 +38,7 @@ internal sealed class JsonReportWriter : IReportWriter
     {
         var f = located.Finding;
         w.WriteStartObject();
-        w.WriteString("file", record.File);
-        w.WriteNumber("line", record.Line);
-        if (record.RecordId is null) w.WriteNull("recordId"); else w.WriteString("recordId", record.RecordId);
+        JsonLineWriter.WriteRecordPlace(w, record.File, record.Line, record.RecordId);
         w.WriteString("field", located.Field);
         w.WriteString("category", f.Category);
         w.WriteString("type", f.Type);
@@ -75,7 +71,7 @@ internal sealed class JsonReportWriter : IReportWriter
                 w.WriteStartObject();
                 w.WriteString("path", input.Path);
                 w.WriteString("format", input.Format);
-                if (input.Compression is null) w.WriteNull("compression"); else w.WriteString("compression", input.Compression);
+                JsonLineWriter.WriteStringOrNull(w, "compression", input.Compression);
                 w.WriteNumber("records", input.Records);
                 w.WriteNumber("malformed", input.Malformed);
                 w.WriteNumber("bytes", input.Bytes);
@@ -134,7 +130,7 @@ internal sealed class JsonReportWriter : IReportWriter
 
     private static void Value(Stream output, Action<Utf8JsonWriter> write)
     {
-        using var writer = new Utf8JsonWriter(output, Compact);
+        using var writer = new Utf8JsonWriter(output, JsonLineWriter.Compact);
         write(writer);
         writer.Flush();
     }

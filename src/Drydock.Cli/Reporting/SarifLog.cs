@@ -114,7 +114,7 @@ internal sealed class SarifLog : IDisposable
     public void Complete(bool executionSuccessful, Stream output)
     {
         Write(output, "{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\",\n  \"runs\": [\n    {\n      \"tool\": ");
-        using (var w = new Utf8JsonWriter(output, JsonReportWriter.Compact))
+        using (var w = new Utf8JsonWriter(output, Datasets.Output.JsonLineWriter.Compact))
         {
             w.WriteStartObject();
             w.WriteStartObject("driver");

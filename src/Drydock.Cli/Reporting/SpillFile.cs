@@ -18,7 +18,7 @@ internal sealed class SpillFile : IDisposable
     public SpillFile(int indent)
     {
         _stream = new FileStream(_path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
-        _writer = new Utf8JsonWriter(_stream, JsonReportWriter.Compact);
+        _writer = new Utf8JsonWriter(_stream, Datasets.Output.JsonLineWriter.Compact);
         _first = System.Text.Encoding.ASCII.GetBytes("\n" + new string(' ', indent));
         _next = System.Text.Encoding.ASCII.GetBytes(",\n" + new string(' ', indent));
     }

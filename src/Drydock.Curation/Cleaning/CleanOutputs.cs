@@ -1,5 +1,4 @@
-using System.Text.Encodings.Web;
-using System.Text.Json;
+using Drydock.Datasets.Output;
 
 namespace Drydock.Curation.Cleaning;
 
@@ -9,8 +8,6 @@ namespace Drydock.Curation.Cleaning;
 /// </summary>
 internal sealed class CleanOutputs(string policyHash) : IDisposable
 {
-    private static readonly JsonWriterOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     private HashedOutput? _output;
     private HashedOutput? _quarantine;
     private HashedOutput? _ledger;
@@ -21,8 +18,7 @@ internal sealed class CleanOutputs(string policyHash) : IDisposable
     private bool _holdoutHeaderWritten;
 
     // One buffer and writer for every quarantine and ledger line (reset per line).
-    private readonly System.Buffers.ArrayBufferWriter<byte> _line = new();
-    private Utf8JsonWriter? _writer;
+    private readonly JsonLineWriter _line = new();
 
     public SortedDictionary<string, long> Actions { get; } = new(StringComparer.Ordinal);
 
@@ -102,40 +98,36 @@ internal sealed class CleanOutputs(string policyHash) : IDisposable
 
     public void WriteQuarantine(ProcessedRecord record)
     {
-        var w = StartLine();
+        var w = _line.Start();
         w.WriteStartObject();
-        w.WriteString("file", record.File);
-        w.WriteNumber("line", record.Line);
-        if (record.Id is null) w.WriteNull("recordId"); else w.WriteString("recordId", record.Id);
+        JsonLineWriter.WriteRecordPlace(w, record.File, record.Line, record.Id);
         w.WriteStartArray("reasons");
         foreach (var reason in record.Reasons) w.WriteStringValue(reason);
         w.WriteEndArray();
         // The record itself, as read: a reviewer can release it unchanged.
-        if (record.Text is null) w.WriteNull("record"); else w.WriteString("record", record.Text);
+        JsonLineWriter.WriteStringOrNull(w, "record", record.Text);
         w.WriteEndObject();
-        w.Flush();
-        _quarantine!.WriteLine(_line.WrittenSpan);
+        _quarantine!.WriteLine(_line.End());
         Quarantined++;
     }
 
     public void Log(LedgerEntry e)
     {
-        var w = StartLine();
+        var w = _line.Start();
         w.WriteStartObject();
-        if (e.RecordId is null) w.WriteNull("recordId"); else w.WriteString("recordId", e.RecordId);
+        JsonLineWriter.WriteStringOrNull(w, "recordId", e.RecordId);
         w.WriteString("file", e.File);
         w.WriteNumber("line", e.Line);
-        if (e.Field is null) w.WriteNull("field"); else w.WriteString("field", e.Field);
+        JsonLineWriter.WriteStringOrNull(w, "field", e.Field);
         w.WriteString("rule", e.Rule);
         w.WriteString("category", e.Category);
         w.WriteString("type", e.Type);
         w.WriteString("action", e.Action);
         w.WriteString("reason", e.Reason);
         w.WriteString("policy", policyHash);
-        if (e.ValueHash is null) w.WriteNull("valueHash"); else w.WriteString("valueHash", e.ValueHash);
+        JsonLineWriter.WriteStringOrNull(w, "valueHash", e.ValueHash);
         w.WriteEndObject();
-        w.Flush();
-        _ledger!.WriteLine(_line.WrittenSpan);
+        _ledger!.WriteLine(_line.End());
         LedgerEntries++;
         Count(Actions, e.Action);
         Count(Categories, e.Category);
@@ -144,16 +136,8 @@ internal sealed class CleanOutputs(string policyHash) : IDisposable
 
     public void Dispose()
     {
-        _writer?.Dispose();
+        _line.Dispose();
         foreach (var output in new[] { _output, _quarantine, _ledger, _holdout }) output?.Dispose();
-    }
-
-    private Utf8JsonWriter StartLine()
-    {
-        _line.ResetWrittenCount();
-        if (_writer is null) _writer = new Utf8JsonWriter(_line, s_json);
-        else _writer.Reset(_line);
-        return _writer;
     }
 
     private static void Count(SortedDictionary<string, long> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;

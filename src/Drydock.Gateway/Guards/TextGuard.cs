@@ -212,21 +212,8 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
         match.InvalidAt.Select(i => new Finding("DD-ENC-001", Categories.HiddenText, "invalid-encoding", Severity.High, i, i + 1, 1.0, "⟨invalid⟩"));
 
     /// <summary>Replaces each finding's span with <c>[TYPE]</c>.</summary>
-    public static string Redact(string text, IEnumerable<Finding> findings)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var b = new StringBuilder(text.Length);
-        var at = 0;
-        foreach (var f in findings.OrderBy(f => f.Start).ThenByDescending(f => f.End))
-        {
-            if (f.End <= at) continue;
-            var start = Math.Max(f.Start, at);
-            b.Append(text, at, start - at).Append('[').Append(f.Type.ToUpperInvariant().Replace('-', '_')).Append(']');
-            at = f.End;
-        }
-
-        return b.Append(text, at, text.Length - at).ToString();
-    }
+    public static string Redact(string text, IEnumerable<Finding> findings) =>
+        SpanReplacement.Apply(text, findings.Select(f => (f.Start, f.End, $"[{f.Type.ToUpperInvariant().Replace('-', '_')}]")));
 }
 
 /// <summary>

@@ -74,7 +74,7 @@ public sealed partial class ProvenanceRegistry
         }
 
         if (string.IsNullOrWhiteSpace(reason)) throw new RegistryException($"actor '{name}': a grant needs a reason");
-        var now = DateTimeOffset.UtcNow;
+        var now = Time.GetUtcNow();
         if (expires <= now || expires - now > ActorRoles.MaxLifetime) throw new RegistryException($"actor '{name}': a grant expires in the future and within {ActorRoles.MaxLifetime.TotalDays:0} days");
         if (!bootstrap && FindActor(name) is { } existing && existing.State(now) == "active")
         {

@@ -19,6 +19,9 @@ public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposabl
     /// <summary>The database.</summary>
     public RegistryDatabase Database { get; } = db;
 
+    /// <summary>The clock a grant's lifetime and an earlier grant's expiry are decided by (the system's unless given).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>Opens the registry at a location (see <see cref="RegistryDatabase.Open"/>).</summary>
     public static ProvenanceRegistry Open(string location) => new(RegistryDatabase.Open(location));
 
