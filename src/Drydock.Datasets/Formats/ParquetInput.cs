@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using FileMetaData = Parquet.Meta.FileMetaData;
 
@@ -13,7 +14,9 @@ namespace Drydock.Datasets.Formats;
 /// </summary>
 internal static class ParquetInput
 {
-    private static readonly Type? s_thriftReader = typeof(FileMetaData).Assembly.GetType("Parquet.Meta.Proto.ThriftCompactProtocolReader");
+    // Named by a constant, so a trimmed or native (AOT) build keeps the type, its constructors and the method.
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)]
+    private static readonly Type? s_thriftReader = Type.GetType("Parquet.Meta.Proto.ThriftCompactProtocolReader, Parquet");
     private static readonly MethodInfo? s_readFooter = s_thriftReader is null
         ? null
         : typeof(FileMetaData).GetMethod("Read", BindingFlags.NonPublic | BindingFlags.Static, [s_thriftReader]);
