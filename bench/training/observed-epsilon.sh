@@ -5,6 +5,7 @@
 # the canaries (CANARIES planted 10× each; the audit needs several per repetition count for a bound above 0).
 # Usage: bench/training/observed-epsilon.sh [WORKDIR] [EPSILON] [CANARIES] [SEED...]
 #   defaults: drydock-privacy-audit 8 8 7 1 2   (about 25 minutes on 2 shared cores; the DP runs are most of it)
+# DRYDOCK: the CLI to run (default: the ./drydock launcher), e.g. "dotnet src/Drydock.Cli/bin/Release/net10.0/drydock.dll".
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work="${1:-$here/drydock-privacy-audit}"
@@ -16,7 +17,7 @@ args=()
 for s in ${seeds[*]}; do args+=(--seed "$s"); done
 start=$(date +%s)
 rc=0
-"$here/drydock" demo --workdir "$work" --private "$epsilon" --canaries "$canaries" "${args[@]}" || rc=$?
+${DRYDOCK:-"$here/drydock"} demo --workdir "$work" --private "$epsilon" --canaries "$canaries" "${args[@]}" || rc=$?
 echo "demo exit $rc after $(( $(date +%s) - start )) s"
 # Each model's audit lines and the commands that produced them (from the demo's log of every command).
 echo

@@ -31,9 +31,9 @@ internal static partial class DemoCommand
         command.Subcommands.Add(MonitorStep(stdout, stderr));
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (parse.GetValue(privately) is { } e && !(e > 0 && e <= 100))
+            if (parse.GetValue(privately) is { } target && !(target > 0 && target <= 100))
             {
-                await stderr.WriteLineAsync($"drydock demo: --private {e}: ε must be above 0 and at most 100").ConfigureAwait(false);
+                await stderr.WriteLineAsync($"drydock demo: --private {target.ToString(CultureInfo.InvariantCulture)}: ε must be above 0 and at most 100").ConfigureAwait(false);
                 return ExitCodes.UsageOrInput;
             }
 
