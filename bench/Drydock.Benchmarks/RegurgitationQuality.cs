@@ -10,16 +10,12 @@ namespace Drydock.Bench;
 /// that repeat a training record verbatim (runs of 8, 12 and 20 words, and whole records, between text of held-out
 /// records), lightly edited (a run of 30 words with one word in ten replaced, lower case, punctuation removed), and
 /// answers that repeat none: whole held-out records (same templates and phrases as the training ones, never trained on)
-/// and common support phrases. A hit on a planted run counts when it names the record the run was taken from.
+/// and answers made of the data's common sentences (held by more than 4 training records). A hit on a planted run counts when it names the record the run was taken from.
 /// </summary>
-internal static class RegurgitationQuality
+internal static partial class RegurgitationQuality
 {
-    private static readonly string[] CommonPhrases =
-    [
-        "Thank you for contacting us.", "Kind regards.", "Is there anything else I can help you with?", "I understand your concern.",
-        "Please do not share your password or card number with anyone.", "I'm sorry for the inconvenience.", "Let me check that for you.",
-        "You can reset your password from the login page.", "Our support team is available 24/7.", "Have a nice day!",
-    ];
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=[.?!])\s+|\n")]
+    private static partial System.Text.RegularExpressions.Regex Sentences();
 
     public static int Run(string train, string heldOut, int seed)
     {
@@ -39,8 +35,11 @@ internal static class RegurgitationQuality
         Report("edited: 30 words, 1 in 10 changed, case, punct.", members, 30, edit: true);
         var falseHeld = others.Count(t => index.Find(t) is not null);
         Line("no repeat: a whole held-out record", others.Count, falseHeld);
-        var phraseAnswers = Enumerable.Range(0, 1000).Select(_ => string.Join(' ', Enumerable.Range(0, 6).Select(_ => CommonPhrases[random.Next(CommonPhrases.Length)]))).ToList();
-        Line("no repeat: six common support phrases", phraseAnswers.Count, phraseAnswers.Count(t => index.Find(t) is not null));
+        // The data's own common phrases: sentences of at least 5 words that more than 4 training records hold.
+        var common = members.SelectMany(t => Sentences().Split(t).Select(x => x.Trim()).Where(x => x.Split(' ').Length >= 5).Distinct())
+            .GroupBy(x => x, StringComparer.Ordinal).Where(g => g.Count() > 4).Select(g => g.Key).ToList();
+        var phraseAnswers = common.Count == 0 ? [] : Enumerable.Range(0, 1000).Select(_ => string.Join(' ', Enumerable.Range(0, 6).Select(_ => common[random.Next(common.Count)]))).ToList();
+        Line($"no repeat: 6 of the {common.Count} common sentences", phraseAnswers.Count, phraseAnswers.Count(t => index.Find(t) is not null));
         return 0;
 
         void Report(string name, List<string> records, int length, bool edit)
