@@ -75,6 +75,8 @@ switch (args.FirstOrDefault())
         return await Drydock.Bench.TrainingBench.OnnxSpeed(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1000);
     case "regurgitation-index":
         return Drydock.Bench.RegurgitationBench.Build(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000, args.Length > 2 ? args[2] : "bench/out/regurgitation.idx");
+    case "regurgitation-quality" when args.Length >= 3:
+        return Drydock.Bench.RegurgitationQuality.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1);
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
         return 0;
@@ -100,6 +102,7 @@ switch (args.FirstOrDefault())
                    Drydock.Benchmarks model-scan-speed [FOLDER] [SIZE_MB]  model scan of a PyTorch zip checkpoint vs cat and sha256sum
                    Drydock.Benchmarks monitor-replay [WEEKS] [SEED] [KEEP_FOLDER]  false alarms of hourly monitor checks on weeks of ordinary traffic; planted scraping and template found
                    Drydock.Benchmarks regurgitation-index [RECORDS] [OUT]  tripwire index: build time, size, per-answer check
+                   Drydock.Benchmarks regurgitation-quality TRAIN HELD-OUT [SEED]  tripwire recall and false alarms on labelled answers
                    Drydock.Benchmarks gateway-latency [REQUESTS]      sequential chat requests: upstream directly vs through the gateway
                    Drydock.Benchmarks gateway-upstream [URL]         the fast upstream alone (bench/gateway/wrk.sh)
                    Drydock.Benchmarks gateway-bare [URL] [UPSTREAM]  Kestrel + HttpClient pass-through, nothing else: the ASP.NET Core ceiling (bench/gateway/wrk.sh)

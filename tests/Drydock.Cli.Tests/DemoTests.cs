@@ -57,4 +57,31 @@ public sealed class DemoTests : IDisposable
         Assert.Equal(2, badBase.Exit);
         Assert.Contains("missing.jsonl", badBase.Stderr, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--private", "0", "ε must be above 0")]
+    [InlineData("--private", "-4", "ε must be above 0")]
+    [InlineData("--canaries", "0", "between 1 and 50")]
+    public async Task BadPrivateOrCanarySettings_ExitTwo_BeforeTheWorkdirIsTouched(string option, string value, string reason)
+    {
+        var workdir = Path.Combine(_dir, "demo");
+        var demo = await CliRunner.RunIn(_dir, "demo", "--workdir", workdir, option, value);
+        Assert.Equal(2, demo.Exit);
+        Assert.Contains($"{option} {value}", demo.Stderr, StringComparison.Ordinal);
+        Assert.Contains(reason, demo.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(workdir));
+    }
+
+    [Fact]
+    public void TheTable_ShowsThePrivateModel_WithItsGuaranteeBesideTheObservedBounds()
+    {
+        DemoCommand.Figures F(string method, double? dp, double membership, double canaries) => new("mv-0", 3.2, 0, 8, 0.52, 0, 2.6, 1000, method, dp, membership, canaries);
+        var row = new DemoCommand.Row(7, F("full", null, 1.25, 0.31), F("lora", null, 0, double.NaN), false, true, [], F("lora + DP", 7.99, 0, 0), true);
+        var lines = DemoReport.Table([row]).Split('\n');
+        Assert.Contains("DP ε (guaranteed)", lines[0], StringComparison.Ordinal);
+        Assert.Matches(@"^7\s+rushed .*none\s+≥ 1\.25\s+≥ 0\.31\s+NO-SHIP$", lines[1]);
+        Assert.Matches(@"^7\s+hardened .*none\s+≥ 0\.00\s+-\s+SHIP$", lines[2]);
+        Assert.Matches(@"^7\s+private .*lora \+ DP.*7\.99\s+≥ 0\.00\s+≥ 0\.00\s+SHIP$", lines[3]);
+        Assert.DoesNotContain("private", DemoReport.Table([row with { Private = null }]), StringComparison.Ordinal);
+    }
 }

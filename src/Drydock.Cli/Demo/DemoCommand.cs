@@ -25,10 +25,24 @@ internal static partial class DemoCommand
         var fresh = new Option<bool>("--fresh") { Description = "Pre-train the base model again." };
         var python = new Option<string?>("--python") { Description = "The Python with PyTorch for the reference trainer (default: $DRYDOCK_PYTHON, else /usr/bin/python3)." };
         var serve = new Option<bool>("--serve") { Description = "Afterwards, approve the hardened model, serve it (serve-model) behind the gateway as 'support' on http://127.0.0.1:8080/v1 with a new key, until Ctrl-C." };
-        foreach (var option in new Option[] { workdir, seeds, fresh, python, serve }) command.Options.Add(option);
+        var privately = new Option<double?>("--private") { Description = "Also train a third model, private: LoRA with differential privacy (DP-SGD) at this ε on the hardened data, evaluated and gated beside the other two (several minutes more per seed on 2 cores)." };
+        var canaryCount = new Option<int>("--canaries") { Description = "How many canaries are planted (each in 10 tickets); the canary audit's observed ε needs several.", DefaultValueFactory = _ => 4 };
+        foreach (var option in new Option[] { workdir, seeds, fresh, python, serve, privately, canaryCount }) command.Options.Add(option);
         command.Subcommands.Add(MonitorStep(stdout, stderr));
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(privately) is { } target && !(target > 0 && target <= 100))
+            {
+                await stderr.WriteLineAsync($"drydock demo: --private {target.ToString(CultureInfo.InvariantCulture)}: ε must be above 0 and at most 100").ConfigureAwait(false);
+                return ExitCodes.UsageOrInput;
+            }
+
+            if (parse.GetValue(canaryCount) is < 1 or > 50)
+            {
+                await stderr.WriteLineAsync($"drydock demo: --canaries {parse.GetValue(canaryCount)}: between 1 and 50").ConfigureAwait(false);
+                return ExitCodes.UsageOrInput;
+            }
+
             var root = ProjectGuard.RealPath(parse.GetValue(workdir)!);
             var previous = Directory.GetCurrentDirectory();
             var actor = Environment.GetEnvironmentVariable("DRYDOCK_ACTOR");
@@ -36,7 +50,7 @@ internal static partial class DemoCommand
             {
                 Prepare(root, parse.GetValue(fresh));
                 Directory.SetCurrentDirectory(root);
-                var demo = new DemoRun(stdout, Path.Combine(root, "demo.log"), parse.GetValue(python), cancellationToken);
+                var demo = new DemoRun(stdout, Path.Combine(root, "demo.log"), parse.GetValue(python), parse.GetValue(privately), parse.GetValue(canaryCount), cancellationToken);
                 var rows = await demo.RunAsync(parse.GetValue(seeds) is { Length: > 0 } s ? s : [7]).ConfigureAwait(false);
                 // After the gate: the shipped model behind the gateway, a day of traffic in seconds, drydock monitor over it.
                 var monitored = rows[^1].HardenedShip && await demo.MonitorHardenedAsync(rows[^1].Seed).ConfigureAwait(false);
@@ -126,13 +140,17 @@ internal static partial class DemoCommand
     [GeneratedRegex(@"\b(ds-[0-9a-f]{12}) registered")]
     private static partial Regex DatasetId();
 
-    /// <summary>One seed's figures for both models.</summary>
-    internal sealed record Row(int Seed, Figures Rushed, Figures Hardened, bool RushedShip, bool HardenedShip, IReadOnlyList<string> RushedFailures);
+    /// <summary>One seed's figures for each model (the private one only with --private).</summary>
+    internal sealed record Row(int Seed, Figures Rushed, Figures Hardened, bool RushedShip, bool HardenedShip, IReadOnlyList<string> RushedFailures, Figures? Private = null, bool PrivateShip = false);
 
-    /// <summary>What was measured on one model.</summary>
-    internal sealed record Figures(string ModelId, double ExposureMax, int CanariesExtracted, int Canaries, double MembershipAuc, double PiiLeakRate, double HeldOutLoss, double TokensPerSecond, string Method);
+    /// <summary>
+    /// What was measured on one model. <paramref name="DpEpsilon"/>: the ε recorded in the signed model statement (null
+    /// without DP); the observed lower bounds are NaN when the evaluation recorded none.
+    /// </summary>
+    internal sealed record Figures(string ModelId, double ExposureMax, int CanariesExtracted, int Canaries, double MembershipAuc, double PiiLeakRate, double HeldOutLoss, double TokensPerSecond, string Method,
+        double? DpEpsilon = null, double MembershipObservedEpsilon = double.NaN, double CanaryObservedEpsilon = double.NaN);
 
-    private sealed partial class DemoRun(TextWriter stdout, string logPath, string? python, CancellationToken cancellation)
+    private sealed partial class DemoRun(TextWriter stdout, string logPath, string? python, double? privateEpsilon, int canaries, CancellationToken cancellation)
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly Lock _logLock = new();
@@ -159,8 +177,8 @@ internal static partial class DemoCommand
             var byCategory = summary["byCategory"] as JsonObject;
             Say($"scan     {Tickets} tickets: {summary["findings"]} findings ({string.Join(", ", (byCategory ?? []).Select(kv => $"{kv.Key} {kv.Value}").ToArray())})");
 
-            await Verb(0, ["canary", "plant", "--input", "data/tickets.jsonl", "--output", "data/tickets+canaries.jsonl", "--label", "demo", "--count", "4", "--repeat", "10", "--seed", "3"], "alice").ConfigureAwait(false);
-            Say("canaries 4 random recovery codes planted, each in 10 tickets (values in the vault, hashes in the registry)");
+            await Verb(0, ["canary", "plant", "--input", "data/tickets.jsonl", "--output", "data/tickets+canaries.jsonl", "--label", "demo", "--count", canaries.ToString(CultureInfo.InvariantCulture), "--repeat", "10", "--seed", "3"], "alice").ConfigureAwait(false);
+            Say($"canaries {canaries} random recovery codes planted, each in 10 tickets (values in the vault, hashes in the registry)");
 
             // A fixed redaction key (demo data only): pseudonyms, and with them the held-out split by content, are the
             // same on every run, so the figures repeat. 64 hex digits, owner-only, as clean requires of a key file.
@@ -207,22 +225,29 @@ internal static partial class DemoCommand
             var refused = await Verb(1, ["train", "plan", "--policy", "rushed-under-policy.yaml"], "alice", () => File.WriteAllText("rushed-under-policy.yaml", Policy(hardened: true) + Training(false, digest, rushedSet, seed))).ConfigureAwait(false);
             Say($"plan     seed {seed}: the rushed plan under the project's policy is refused: {string.Join(", ", refused.Split('\n').Where(l => l.StartsWith("FAIL", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]).ToArray())}; the rushed team runs it under its own policy");
 
+            if (privateEpsilon is { } epsilon) File.WriteAllText("private.yaml", Policy(hardened: true) + Training(true, digest, hardenedSet, seed, epsilon) + PrivatePolicy);
             if (Drydock.Training.Runs.IsolatedRun.NetworkPrefix is null) Say("train    this machine cannot give the trainer its own network namespace (unshare --net): the demo trains WITH network; train run refuses that unless told --allow-network");
-            // The two runs go side by side: one core each.
-            var runs = await Task.WhenAll(
+            // The runs go side by side: one core each.
+            var runs = await Task.WhenAll(new[]
+            {
                 Verb(0, ["train", "run", "--policy", "rushed.yaml", "--name", $"rushed-{seed}", "--output", $"models/rushed-{seed}", .. Python()], "alice"),
-                Verb(0, ["train", "run", "--name", $"hardened-{seed}", "--output", $"models/hardened-{seed}", .. Python()], "alice")).ConfigureAwait(false);
+                Verb(0, ["train", "run", "--name", $"hardened-{seed}", "--output", $"models/hardened-{seed}", .. Python()], "alice"),
+            }.Concat(privateEpsilon is null ? [] : [Verb(0, ["train", "run", "--policy", "private.yaml", "--name", $"private-{seed}", "--output", $"models/private-{seed}", .. Python()], "alice")])).ConfigureAwait(false);
             var rushed = await EvaluateAsync($"models/rushed-{seed}", ModelId().Match(runs[0]).Groups[1].Value, "data/rushed.jsonl", "data/rushed.jsonl.holdout.jsonl", "rushed.yaml").ConfigureAwait(false);
             var hardened = await EvaluateAsync($"models/hardened-{seed}", ModelId().Match(runs[1]).Groups[1].Value, "data/hardened.jsonl", "data/hardened.jsonl.holdout.jsonl", "drydock.yaml").ConfigureAwait(false);
+            var privateModel = privateEpsilon is null ? null : await EvaluateAsync($"models/private-{seed}", ModelId().Match(runs[2]).Groups[1].Value, "data/hardened.jsonl", "data/hardened.jsonl.holdout.jsonl", "private.yaml").ConfigureAwait(false);
             var rushedGate = await Verb(-1, ["gate", "--model", rushed.ModelId], "bob").ConfigureAwait(false);
             var hardenedGate = await Verb(-1, ["gate", "--model", hardened.ModelId], "bob").ConfigureAwait(false);
             var failures = rushedGate.Split('\n').Select(l => GateFailure().Match(l)).Where(m => m.Success).Select(m => $"{m.Groups[1].Value}: {m.Groups[2].Value} > {m.Groups[3].Value}").ToList();
-            var row = new Row(seed, rushed, hardened, rushedGate.Contains("SHIP", StringComparison.Ordinal) && !rushedGate.Contains("NO-SHIP", StringComparison.Ordinal),
-                hardenedGate.Contains("SHIP", StringComparison.Ordinal) && !hardenedGate.Contains("NO-SHIP", StringComparison.Ordinal), failures);
+            var privateGate = privateModel is null ? "" : await Verb(-1, ["gate", "--model", privateModel.ModelId, "--policy", "private.yaml"], "bob").ConfigureAwait(false);
+            var row = new Row(seed, rushed, hardened, Ships(rushedGate), Ships(hardenedGate), failures, privateModel, Ships(privateGate));
             Say($"gate     rushed {rushed.ModelId}: {(row.RushedShip ? "SHIP" : "NO-SHIP")}{(failures.Count > 0 ? " — " + string.Join("; ", failures) : "")}");
             Say($"gate     hardened {hardened.ModelId}: {(row.HardenedShip ? "SHIP" : "NO-SHIP")}");
+            if (privateModel is not null) Say($"gate     private {privateModel.ModelId}: {(row.PrivateShip ? "SHIP" : "NO-SHIP")}");
             return row;
         }
+
+        private static bool Ships(string gate) => gate.Contains("SHIP", StringComparison.Ordinal) && !gate.Contains("NO-SHIP", StringComparison.Ordinal);
 
         private async Task<Figures> EvaluateAsync(string model, string modelId, string members, string heldOut, string policy)
         {
@@ -237,10 +262,17 @@ internal static partial class DemoCommand
             using var registry = Provenance.Registry.ProvenanceRegistry.Open(Path.Combine(ProjectContext.StateFolder, "registry.db"));
             var metrics = registry.Evaluations(modelId).SelectMany(e => e.Metrics).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
             var trained = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "metrics.json")))!;
+            var (dpEpsilon, _) = Evaluation.Privacy.PrivacyAudit.Guaranteed(registry.GetModel(modelId));
             var figures = new Figures(modelId, metrics.GetValueOrDefault("canary.exposure.max"), (int)metrics.GetValueOrDefault("canary.extracted"), memo.Split('\n').Count(l => l.StartsWith("cn-", StringComparison.Ordinal)),
                 metrics.GetValueOrDefault("membership.auc"), metrics.GetValueOrDefault("extraction.pii-leak"), (double)trained["heldOutLoss"]!,
-                (double)trained["tokensPerSecond"]!, (string)trained["method"]!);
-            Say($"eval     {Path.GetFileName(model)} ({figures.Method}): exposure max {figures.ExposureMax:0.0} bits, {figures.CanariesExtracted}/{figures.Canaries} canaries extracted, membership AUC {figures.MembershipAuc:0.00}, PII leak {figures.PiiLeakRate:P0}, held-out loss {figures.HeldOutLoss:0.000}");
+                (double)trained["tokensPerSecond"]!, (string)trained["method"]! + (dpEpsilon is null ? "" : " + DP"),
+                dpEpsilon, metrics.GetValueOrDefault("membership.observed-epsilon", double.NaN), metrics.GetValueOrDefault("canary.observed-epsilon", double.NaN));
+            Say($"eval     {Path.GetFileName(model)} ({figures.Method}): exposure max {figures.ExposureMax:0.0} bits, {figures.CanariesExtracted}/{figures.Canaries} canaries extracted, membership AUC {figures.MembershipAuc:0.00}, PII leak {figures.PiiLeakRate:P0}, held-out loss {figures.HeldOutLoss:0.000}, "
+                + $"{(dpEpsilon is { } g ? $"guaranteed ε ≤ {g:0.###}, " : "")}observed ε ≥ {figures.MembershipObservedEpsilon:0.###} (membership), ≥ {figures.CanaryObservedEpsilon:0.###} (canaries)");
+            if (dpEpsilon is { } bound && Math.Max(figures.MembershipObservedEpsilon, figures.CanaryObservedEpsilon) > bound)
+            {
+                Say($"WARNING  {Path.GetFileName(model)}: the observed lower bound is above the guaranteed ε {bound:0.###}: the DP training or its accounting is wrong");
+            }
             return figures;
         }
 
@@ -317,10 +349,27 @@ internal static partial class DemoCommand
 
           """;
 
-    private static string Training(bool hardened, string digest, string dataset, int seed)
+    private static string Training(bool hardened, string digest, string dataset, int seed, double? privateEpsilon = null)
     {
         var held = hardened ? "data/hardened.jsonl.holdout.jsonl" : "data/rushed.jsonl.holdout.jsonl";
         var common = $"training:\n  base-model: {{ path: base, sha256: \"{digest}\" }}\n  dataset: {dataset}\n  held-out: {held}\n  seed: {seed.ToString(CultureInfo.InvariantCulture)}\n";
+        // DP-SGD's noise calls for a larger step than the hardened plan's (the usual practice); 2 epochs keep the
+        // per-example gradients (one record at a time) to a few minutes on 2 cores.
+        if (privateEpsilon is { } epsilon)
+        {
+            return common + $$"""
+                  method: lora
+                  lora: { rank: 8, alpha: 16, dropout: 0.05, target-modules: [qkv, proj] }
+                  learning-rate: 0.003
+                  epochs: 2
+                  batch-size: 16
+                  weight-decay: 0.01
+                  early-stopping: { metric: held-out-loss, patience: 1 }
+                  privacy: { epsilon: {{epsilon.ToString(CultureInfo.InvariantCulture)}}, max-grad-norm: 1.0 }
+
+                """;
+        }
+
         return common + (hardened
             ? """
                 method: lora
@@ -341,6 +390,8 @@ internal static partial class DemoCommand
 
               """);
     }
+
+    private const string PrivatePolicy = "  policy: { methods: [lora], max-learning-rate: 0.003, max-epochs: 5, require-early-stopping: true }\n";
 
     private const string RushedPolicy = "  policy: { methods: [full], max-learning-rate: 0.01, max-epochs: 50, require-early-stopping: false }\n";
 

@@ -48,7 +48,7 @@ internal static partial class DemoCommand
             try
             {
                 var root = ProjectContext.Load((string?)null).Root ?? throw new DemoException("run it in a project (drydock init)");
-                var demo = new DemoRun(stdout, Path.Combine(root, "demo-monitor.log"), null, cancellationToken);
+                var demo = new DemoRun(stdout, Path.Combine(root, "demo-monitor.log"), null, null, 4, cancellationToken);
                 return await demo.MonitorAsync(parse.GetValue(upstream)!, parse.GetValue(model)!).ConfigureAwait(false) ? ExitCodes.Ok : ExitCodes.Findings;
             }
             catch (Exception e) when (e is DemoException or NoProjectException)

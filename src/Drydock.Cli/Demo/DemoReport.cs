@@ -16,7 +16,19 @@ internal static class DemoReport
         ("PII leak rate", f => f.PiiLeakRate.ToString("P1", CultureInfo.InvariantCulture)),
         ("held-out loss", f => f.HeldOutLoss.ToString("0.000", CultureInfo.InvariantCulture)),
         ("train tokens/s", f => f.TokensPerSecond.ToString("N0", CultureInfo.InvariantCulture)),
+        ("DP ε (guaranteed)", f => f.DpEpsilon is { } e ? e.ToString("0.00", CultureInfo.InvariantCulture) : "none"),
+        ("observed ε, membership", f => Bound(f.MembershipObservedEpsilon)),
+        ("observed ε, canaries", f => Bound(f.CanaryObservedEpsilon)),
     ];
+
+    // A lower bound as "≥ 0.31", or "-" when the evaluation recorded none.
+    private static string Bound(double epsilon) => double.IsNaN(epsilon) ? "-" : "≥ " + epsilon.ToString("0.00", CultureInfo.InvariantCulture);
+
+    // Each seed's models in table order: rushed, hardened, and private when it was trained.
+    private static IEnumerable<(string Label, DemoCommand.Figures Figures, bool Ship)> Models(DemoCommand.Row row) =>
+        row.Private is null
+            ? [("rushed", row.Rushed, row.RushedShip), ("hardened", row.Hardened, row.HardenedShip)]
+            : [("rushed", row.Rushed, row.RushedShip), ("hardened", row.Hardened, row.HardenedShip), ("private", row.Private, row.PrivateShip)];
 
     public static string Table(IReadOnlyList<DemoCommand.Row> rows)
     {
@@ -26,7 +38,7 @@ internal static class DemoReport
         b.Append(CultureInfo.InvariantCulture, $" {"gate",8}\n");
         foreach (var row in rows)
         {
-            foreach (var (label, figures, ship) in new[] { ("rushed", row.Rushed, row.RushedShip), ("hardened", row.Hardened, row.HardenedShip) })
+            foreach (var (label, figures, ship) in Models(row))
             {
                 b.Append(CultureInfo.InvariantCulture, $"{row.Seed,-5} {label,-9}");
                 foreach (var (_, value) in Columns) b.Append(CultureInfo.InvariantCulture, $" {value(figures),14}");
@@ -44,7 +56,7 @@ internal static class DemoReport
         b.Append("<th>gate</th></tr>");
         foreach (var row in rows)
         {
-            foreach (var (label, figures, ship) in new[] { ("rushed", row.Rushed, row.RushedShip), ("hardened", row.Hardened, row.HardenedShip) })
+            foreach (var (label, figures, ship) in Models(row))
             {
                 b.Append(CultureInfo.InvariantCulture, $"<tr><td>{row.Seed}</td><th>{E(label)} <small>{E(figures.ModelId)}</small></th>");
                 foreach (var (_, value) in Columns) b.Append("<td>").Append(E(value(figures))).Append("</td>");
