@@ -76,17 +76,25 @@ internal static class EvasionQuality
         var first = Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers);
         var recorder = new Recorder();
         var routed = Detector.Create(BuiltInRules.All, BuiltInRules.AnalyzersWith(recorder));
-        var texts = InjectionCorpora.Load(shared).Where(t => t.HeldOut)
+        var analyzer = (Detection.Analyzers.InjectionAnalyzer)BuiltInRules.Analyzers.First(a => a is Detection.Analyzers.InjectionAnalyzer);
+        // The held-out texts, then the training part (heldOut false: the texts a routing line may be chosen on).
+        var corpora = InjectionCorpora.Load(shared);
+        var texts = corpora.Where(t => t.HeldOut)
             .Concat(SemanticTraining.ReadHeldOutParaphrases().Select(p => new LabelledText(p.Attack ? "paraphrase-attacks" : "paraphrase-negatives", p.Text, p.Attack, false)))
+            .Select(t => (Text: t, HeldOut: true))
+            .Concat(corpora.Where(t => !t.HeldOut).Concat(SemanticTraining.ReadHeldOutParaphrases(SemanticTraining.TrainingFile)
+                .Select(p => new LabelledText(p.Attack ? "training-paraphrase-attacks" : "training-paraphrase-negatives", p.Text, p.Attack, true))).Select(t => (Text: t, HeldOut: false)))
             .ToList();
         var lines = new string[texts.Count];
         Parallel.For(0, texts.Count, i =>
         {
-            var flagged = first.Scan(texts[i].Text).Any(f => f.Category == Categories.Injection);
+            var (t, heldOut) = texts[i];
+            var flagged = first.Scan(t.Text).Any(f => f.Category == Categories.Injection);
             var before = Recorder.Calls;
-            routed.Scan(texts[i].Text);
+            routed.Scan(t.Text);
             var sent = Recorder.Calls > before;
-            lines[i] = System.Text.Json.JsonSerializer.Serialize(new { corpus = texts[i].Corpus, attack = texts[i].Attack, flagged, sent, text = texts[i].Text });
+            var score = Math.Round(analyzer.Score(Detection.Analyzers.InjectionAnalyzer.ReadingOf(t.Text), []), 4);
+            lines[i] = System.Text.Json.JsonSerializer.Serialize(new { corpus = t.Corpus, heldOut, attack = t.Attack, flagged, sent, score, text = t.Text });
         });
         File.WriteAllLines(path, lines);
         Console.WriteLine($"{texts.Count} texts: {lines.Length} lines written to {path}");

@@ -88,6 +88,13 @@ internal static class SemanticQuality
             }
         }
 
+        // DRYDOCK_QUALITY_VERDICTS=FILE writes every held-out paraphrase with its verdicts (for counting by kind of attack).
+        if (Environment.GetEnvironmentVariable("DRYDOCK_QUALITY_VERDICTS") is { Length: > 0 } verdicts)
+        {
+            File.WriteAllLines(verdicts, paraIdx.Select(i => System.Text.Json.JsonSerializer.Serialize(
+                new { text = all[i].Text, attack = all[i].Attack, scan = bothFlags[i], gateway = gateway[i] >= judge.Threshold, semantic = Math.Round(semantic[i], 4) })));
+        }
+
         if (only is not null)
         {
             output.AppendLine($"Public corpora limited to {string.Join(", ", only)} (DRYDOCK_QUALITY_CORPORA): recall at a fixed public FPR and latency not measured.");

@@ -1,13 +1,14 @@
 using System.Buffers;
 using System.Collections.Frozen;
 using System.Globalization;
+using System.Text;
 
 namespace Drydock.Detection.Engine;
 
 /// <summary>
 /// Cyrillic and Greek letters that look like Latin ones, which NFKC leaves as they are: <c>АКІА…</c> written with
 /// Cyrillic А, К and І, or <c>-----BЕGIN</c> with a Cyrillic Е, reads as Latin to a person and to a model, and hid the
-/// value from every pattern. <see cref="Fold"/> reads each such letter as the Latin one it looks like, in every word
+/// value from every pattern. <see cref="Fold(string)"/> reads each such letter as the Latin one it looks like, in every word
 /// that also holds an ASCII letter, digit or one of <c>@ - _ / + =</c> (a value written with a few look-alikes), and
 /// leaves words of Cyrillic or Greek alone (a Russian or Greek sentence is not rewritten into Latin). One character
 /// stands for one character, so every offset stays that of the original and a finding covers the original letters.
@@ -102,7 +103,21 @@ internal static class LookAlikes
     /// ASCII letter or digit: <c>AKIAЗ…</c>, <c>AKIA୩…</c>); the same string (no copy) when there is nothing to fold.
     /// Same length as the text. A word of Cyrillic, Arabic or another script keeps its letters and digits.
     /// </summary>
-    public static string Fold(string text)
+    public static string Fold(string text) => Fold(text, loneWords: false);
+
+    /// <summary>
+    /// The text folded as <see cref="Fold(string)"/> folds it; with <paramref name="loneWords"/>, a word made only of
+    /// look-alike letters (the article "а" or "о" in Cyrillic) is also read as Latin when a word next to it is Latin (after
+    /// the fold), as prose is read for injection: "play а game" would otherwise keep one Cyrillic word. A Russian sentence
+    /// has no Latin neighbours and keeps its letters. Same length as the text.
+    /// </summary>
+    public static string Fold(string text, bool loneWords)
+    {
+        var folded = FoldWords(text);
+        return loneWords ? FoldLoneWords(folded) : folded;
+    }
+
+    private static string FoldWords(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
 
@@ -146,5 +161,36 @@ internal static class LookAlikes
         }
 
         return folded is null ? text : new string(folded);
+    }
+
+    // Words here are runs of letters; a run of look-alikes only, next to a run of ASCII letters, is read as Latin.
+    private static string FoldLoneWords(string text)
+    {
+        if (Ascii.IsValid(text)) return text;
+        char[]? read = null;
+        var words = new List<(int Start, int End)>();
+        for (var i = 0; i < text.Length;)
+        {
+            if (!char.IsLetter(text[i])) { i++; continue; }
+            var start = i;
+            while (i < text.Length && char.IsLetter(text[i])) i++;
+            words.Add((start, i));
+        }
+
+        for (var w = 0; w < words.Count; w++)
+        {
+            var (start, end) = words[w];
+            if (!text.AsSpan(start, end - start).ContainsAnyExceptInRange('\0', '\u007F')) continue;
+            var only = true;
+            for (var i = start; i < end && only; i++) only = IsLookAlike(text[i]);
+            if (!only) continue;
+            var latinBefore = w > 0 && Ascii.IsValid(text.AsSpan(words[w - 1].Start, words[w - 1].End - words[w - 1].Start));
+            var latinAfter = w + 1 < words.Count && Ascii.IsValid(text.AsSpan(words[w + 1].Start, words[w + 1].End - words[w + 1].Start));
+            if (!latinBefore && !latinAfter) continue;
+            read ??= text.ToCharArray();
+            for (var i = start; i < end; i++) read[i] = Latin(text[i]);
+        }
+
+        return read is null ? text : new string(read);
     }
 }
