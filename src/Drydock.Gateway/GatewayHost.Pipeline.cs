@@ -115,9 +115,12 @@ public sealed partial class GatewayHost
         var prompt = string.Join("\n", texts);
         var semantic = exchange.Tier.SemanticInjection && exchange.Tier.Input != GuardMode.Off;
         var input = _guard.Input(prompt, exchange.Tier.Input, semantic);
-        // Joined twice: every text of the request in order (a name beside its content), and the message contents alone
-        // (between two messages the join above has their roles and other fields).
-        if (JoinedTexts.SecretsAcross(_guard, texts, exchange.Tier.Input).Concat(JoinedTexts.SecretsAcross(_guard, contents, exchange.Tier.Input)).ToList() is { Count: > 0 } across)
+        // Joined three times: every text of the request in order (a name beside its content), and the message contents
+        // alone (between two messages the join above has their roles and other fields), in order and in reverse order
+        // (a key pasted second half first: a model reads the whole conversation, in any order it is asked to).
+        var reversed = Enumerable.Reverse(contents).ToList();
+        if (JoinedTexts.SecretsAcross(_guard, texts, exchange.Tier.Input).Concat(JoinedTexts.SecretsAcross(_guard, contents, exchange.Tier.Input))
+            .Concat(JoinedTexts.SecretsAcross(_guard, reversed, exchange.Tier.Input)).ToList() is { Count: > 0 } across)
         {
             input = input with { Blocked = exchange.Tier.Input == GuardMode.Block, Findings = [.. input.Findings, .. across] };
         }

@@ -41,7 +41,7 @@ public sealed class CanaryRegroupedTests
         {
             "The quick brown fox jumps over the lazy dog, then the cat naps at 3 pm. Call 555-0134 for help.",
             "NCUL-UDAQ-MP4W and NCUL UDAQ MP4 and N C U L U D A Q M P 4 and NCULUDAQMP4 spelled apart: N C U L U D A Q M P 4 W",
-            "NCUL-UDAQ-         MP4V has too many spaces between two characters",
+            "NCUL-UDAQ-" + new string(' ', 40) + "MP4V has more separators than the 36 a code may hold in all",
             string.Join(' ', Enumerable.Range(0, 200).Select(i => CanaryAnalyzer.NewValue())),
             "Shipping: SKU AB-CD-EF-GH-JK-LM, batch 2024/11/07, lot QRS-TUV-WXY-Z23.",
         };

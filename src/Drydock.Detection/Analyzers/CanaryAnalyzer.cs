@@ -9,7 +9,7 @@ namespace Drydock.Detection.Analyzers;
 /// Finds registered canaries (category <c>canary</c>): random codes of three groups of four characters from an
 /// alphabet without look-alikes (<c>7F3K-QZ9M-2WXL</c>, 60 bits), planted in training data on purpose. Only the
 /// SHA-256 of each canary's normalised form is known here: every code-shaped run in the text (any case, twelve code
-/// characters grouped any way: joined by nothing or by up to eight separator characters between any two of them:
+/// characters grouped any way: joined by nothing or by separator characters between any two of them (up to 36 in all):
 /// spaces, line breaks, zero-width characters, punctuation, symbols such as <c>+ | −</c> and markdown such as
 /// <c>**</c>; look-alike Cyrillic and Greek letters read as Latin; at any position) is normalised and hashed, and a hash in the set is a finding. So a model that
 /// repeats a canary is caught however it spaces it, and no canary value is ever kept by the detector.
@@ -58,17 +58,18 @@ public sealed class CanaryAnalyzer(IEnumerable<string> sha256s) : Analyzer
     /// </summary>
     internal const int MaxCodeLength = 12 + MaxSeparators;
 
-    // The most separator characters between two code characters, and in one code in all.
-    private const int MaxSeparator = 8;
+    // The most separator characters between two code characters, and in one code in all: one bound, so any number of
+    // them between two characters (C5XS - - - - - YX4J…) counts as long as the code's whole span fits the hold-back window.
     private const int MaxSeparators = 36;
+    private const int MaxSeparator = MaxSeparators;
 
     /// <inheritdoc />
     /// <remarks>
     /// Every position is tried, whatever is before or after it: twelve code characters (any case; a Cyrillic or Greek
-    /// look-alike reads as the letter it looks like), however they are grouped: between any two of them up to eight
+    /// look-alike reads as the letter it looks like), however they are grouped: between any two of them any number of
     /// separator characters (any space or line break, a zero-width or other invisible format character, any punctuation
     /// or dash, math and modifier symbols: <c>- _ . , : / | + * ~ `</c>, U+2212, markdown emphasis around a group), at most
-    /// <see cref="MaxSeparators"/> in all, or none. So <c>7F3K-QZ9M-2WXL</c>, <c>7F3KQZ 9M2WXL</c>,
+    /// <see cref="MaxSeparators"/> in all (so that the code fits a stream's hold-back window), or none. So <c>7F3K-QZ9M-2WXL</c>, <c>7F3KQZ 9M2WXL</c>,
     /// <c>7F 3K QZ 9M 2W XL</c> and <c>7F3-KQZ-9M2-WXL</c> are one code. A word of code characters before the code
     /// (<c>test 7F3K QZ9M 2WXL</c>) cannot hide it, because the candidate that starts at the word is tried and then the
     /// one that starts at the code. Precision comes from the hash: only a run whose twelve characters hash to a

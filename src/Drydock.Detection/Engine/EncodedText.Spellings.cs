@@ -6,7 +6,7 @@ namespace Drydock.Detection.Engine;
 /// Other spellings of a value that the patterns do not read, each decoded to the value itself:
 /// <list type="bullet">
 /// <item><c>grouped</c>: groups of letters and digits of one length (two to eight; the last may be shorter) separated by
-/// one repeated separator (space, hyphen, dot, underscore, comma, slash or line break), at least three groups and
+/// one separator character (space, hyphen, dot, underscore, comma, slash or line break; the same one or not), at least three groups and
 /// <see cref="MinSpaced"/> characters, each group with an upper-case letter or a digit, the whole with both a letter
 /// and a digit: <c>AKIA GNSU V3QB WQSD XU6S</c>.</item>
 /// <item><c>grouped</c> in groups of mixed length: consecutive groups of two to <see cref="MaxMixedGroup"/> letters and
@@ -20,7 +20,9 @@ namespace Drydock.Detection.Engine;
 /// <c>AKIA&lt;!-- x --&gt;Q3EG…</c>), read with the markup removed, as a page that renders them shows the value.</item>
 /// <item><c>markdown</c>: a word of letters and digits with emphasis markers inside it (<c>*</c>, <c>~</c>, <c>`</c>,
 /// <c>__</c>): <c>AKIA**GNSU**V3QB…</c>, read with the markers removed.</item>
-/// <item><c>percent</c>: a word with at least three percent escapes (<c>%41%4B%49%41…</c>), read unescaped when the
+/// <item><c>escapes</c>: a word with escapes a program or a page reads as characters (<c>\x41</c>, octal <c>\101</c>,
+/// numeric HTML references with or without their semicolon, a backslash between two letters or digits), read decoded.</item>
+/// <item><c>percent</c>: a word with at least three percent escapes (<c>%41%4B%49%41…</c>), or an escaped <c>@</c> (<c>%40</c>), read unescaped when the
 /// result is UTF-8 text.</item>
 /// </list>
 /// Bounded as the other runs: one pass over the text, a run decoded in its first <see cref="MaxRunLength"/> characters.
@@ -42,34 +44,30 @@ internal static partial class EncodedText
     // HTML tags and comments inside a word (AKIA<span></span>Q3EG…, AKIA<!-- x -->Q3EG…), and a markdown link's target
     // ([AKIAQ3EG](x)RL5T…): a page or a chat window that
     // renders the answer shows the value whole. A stretch of words joined by such markup (an ASCII letter or digit on each
-    // side of it) is read with the markup removed.
+    // side of it) is read with the markup removed. Markup is looked for only at a '<' or ']' written right after a letter
+    // or digit (the only places it can join two words), not searched for through the whole text.
     private static void Markup(string text, ref List<Run>? runs)
     {
-        if (text.IndexOf('<') < 0 && !text.Contains("](", StringComparison.Ordinal)) return;
-        var at = 0;
-        while (at < text.Length)
+        var at = NextMarkup(text, 0);
+        while (at >= 0)
         {
-            var m = MarkupPattern().Match(text, at);
-            if (!m.Success) return;
-
             // Markup written back to back (<span></span>) is one piece.
-            var after = m.Index + m.Length;
-            while (after < text.Length && text[after] is '<' or ']' && MarkupPattern().Match(text, after, Math.Min(MaxMarkup, text.Length - after)) is { Success: true } more && more.Index == after) after += more.Length;
-            if (m.Index == 0 || !char.IsAsciiLetterOrDigit(text[m.Index - 1]) || after >= text.Length || !char.IsAsciiLetterOrDigit(text[after]))
+            var after = at + MarkupLength(text, at);
+            if (after == at || after >= text.Length || !char.IsAsciiLetterOrDigit(text[after]))
             {
-                at = m.Index + 1;
+                at = NextMarkup(text, at + 1);
                 continue;
             }
 
-            var start = m.Index;
-            while (start > 0 && !char.IsWhiteSpace(text[start - 1]) && m.Index - start < MaxRunLength) start--;
-            var decoded = new StringBuilder(text, start, m.Index - start, MaxRunLength);
+            var start = at;
+            while (start > 0 && !char.IsWhiteSpace(text[start - 1]) && at - start < MaxRunLength) start--;
+            var decoded = new StringBuilder(text, start, at - start, MaxRunLength);
             var end = after;
             while (end < text.Length && !char.IsWhiteSpace(text[end]) && decoded.Length < MaxRunLength)
             {
-                if (text[end] is '<' or ']' && MarkupPattern().Match(text, end, Math.Min(MaxMarkup, text.Length - end)) is { Success: true } next && next.Index == end)
+                if (text[end] is '<' or ']' && MarkupLength(text, end) is > 0 and var length)
                 {
-                    end += next.Length;
+                    end += length;
                     continue;
                 }
 
@@ -77,14 +75,130 @@ internal static partial class EncodedText
             }
 
             if (decoded.Length >= MinSpaced) (runs ??= []).Add(new Run(start, end, "markup", decoded.ToString()));
-            at = end;
+            at = NextMarkup(text, end);
         }
     }
+
+    // The next '<' or ']' at or after from with an ASCII letter or digit right before it (where markup may join two
+    // words), or -1.
+    private static int NextMarkup(string text, int from)
+    {
+        while (from < text.Length)
+        {
+            var k = text.AsSpan(from).IndexOfAny('<', ']');
+            if (k < 0) return -1;
+            var i = from + k;
+            if (i > 0 && char.IsAsciiLetterOrDigit(text[i - 1])) return i;
+            from = i + 1;
+        }
+
+        return -1;
+    }
+
+    // How many characters of markup written back to back start at at (tags, comments, markdown link targets); 0 when none.
+    private static int MarkupLength(string text, int at)
+    {
+        var end = at;
+        while (end < text.Length && text[end] is '<' or ']' && MarkupPattern().Match(text, end) is { Success: true } m) end += m.Length;
+        return end - at;
+    }
+
+    /// <summary>
+    /// The text with every piece of markup that joins two words (an ASCII letter or digit on each side: <c>ign&lt;b&gt;&lt;/b&gt;ore</c>,
+    /// <c>AKIA&lt;!-- x --&gt;Q3EG…</c>) replaced by zero-width spaces, which matching removes, so every offset stays that of
+    /// the original; null when there is none. The gateway matches this reading beside the text as written: a rendered
+    /// page shows the words joined, and an instruction broken by markup inside a word is the instruction to whoever reads it.
+    /// </summary>
+    public static string? MarkupRead(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        char[]? chars = null;
+        var at = NextMarkup(text, 0);
+        while (at >= 0)
+        {
+            var length = MarkupLength(text, at);
+            if (length > 0 && at + length < text.Length && char.IsAsciiLetterOrDigit(text[at + length]))
+            {
+                chars ??= text.ToCharArray();
+                chars.AsSpan(at, length).Fill('\u200B');
+            }
+
+            at = NextMarkup(text, at + Math.Max(length, 1));
+        }
+
+        return chars is null ? null : new string(chars);
+    }
+
+    /// <summary>
+    /// Where a word joined by markup that may still go on starts in the last <paramref name="tail"/> characters of a text
+    /// still arriving, or -1: markup right after a letter or digit (complete, or a beginning that may still become markup)
+    /// whose word — its characters other than white space, and the markup inside it — reaches the end of the text. A
+    /// stream holds such a word whole: markup longer than its window inside a value would otherwise let the value's first
+    /// part leave before the rest arrives.
+    /// </summary>
+    public static int OpenMarkupWord(string text, int tail)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var from = Math.Max(0, text.Length - tail);
+        var at = NextMarkup(text, Math.Max(from, 1));
+        while (at >= 0)
+        {
+            var end = at;
+            var open = false;
+            while (end < text.Length && !char.IsWhiteSpace(text[end]))
+            {
+                if (text[end] is '<' or ']')
+                {
+                    var length = MarkupLength(text, end);
+                    if (length > 0)
+                    {
+                        end += length;
+                        continue;
+                    }
+
+                    if (MayBecomeMarkup(text, end))
+                    {
+                        open = true;
+                        break;
+                    }
+                }
+
+                end++;
+            }
+
+            if (open || end == text.Length)
+            {
+                var start = at;
+                while (start > from && !char.IsWhiteSpace(text[start - 1])) start--;
+                return start;
+            }
+
+            at = NextMarkup(text, end);
+        }
+
+        return -1;
+    }
+
+    // Whether the text from at (a '<' or ']' that is not markup yet) may still become markup as more of it arrives: a
+    // comment not yet closed, a tag not yet closed, a markdown link target not yet closed.
+    private static bool MayBecomeMarkup(string text, int at)
+    {
+        var rest = text.AsSpan(at);
+        if (rest.Length > MaxMarkup) return false;
+        if (rest[0] == ']') return rest.Length == 1 || (rest[1] == '(' && rest[2..].IndexOfAny(s_linkEnd) < 0);
+        if (rest.Length == 1) return true;
+        if (rest[1] == '!') return !rest.Contains("-->", StringComparison.Ordinal) && (rest.Length < 4 || rest.StartsWith("<!--", StringComparison.Ordinal));
+        var name = rest[1] == '/' ? 2 : 1;
+        return (rest.Length == name || char.IsAsciiLetter(rest[name])) && rest[1..].IndexOfAny('<', '>') < 0;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> s_linkEnd = System.Buffers.SearchValues.Create(")( \t\n\r");
 
     // The longest piece of markup read inside a value.
     private const int MaxMarkup = 300;
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"<!--[\s\S]{0,256}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,256})?/?>|\]\([^()\s]{0,256}\)")]
+    // One piece of markup starting where the match starts (\G): a comment, a tag, or a markdown link's target.
+    [System.Text.RegularExpressions.GeneratedRegex(@"\G(?:<!--[\s\S]{0,256}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,256})?/?>|\]\([^()\s]{0,256}\))")]
     private static partial System.Text.RegularExpressions.Regex MarkupPattern();
 
     // Unicode tag characters (U+E0020–U+E007E, two UTF-16 units each) stand for the ASCII character 0xE0000 below them
@@ -188,7 +302,8 @@ internal static partial class EncodedText
         return lower;
     }
 
-    // Groups of two to eight letters and digits, one length, one repeated separator: joined.
+    // Groups of two to eight letters and digits, one length, one separator character between two groups (the same one
+    // or not: AKIA-Q3EG_RL5T.FZ6X W7NB): joined.
     private static void Grouped(string text, ref List<Run>? runs)
     {
         var i = 0;
@@ -205,12 +320,11 @@ internal static partial class EncodedText
             i += length;
             if (length is < 2 or > 8 || !Grouping(text, start, length)) continue;
             if (i + 1 >= text.Length || !IsGroupSeparator(text[i])) continue;
-            var separator = text[i];
             var end = i;
             var groups = 1;
             var last = length;
             var decoded = new StringBuilder(text, start, length, 32);
-            while (end < text.Length && text[end] == separator && last == length && end - start < MaxRunLength)
+            while (end < text.Length && IsGroupSeparator(text[end]) && last == length && end - start < MaxRunLength)
             {
                 var next = AlphanumericLength(text, end + 1);
                 if (next == 0 || next > length || !Grouping(text, end + 1, next)) break;
@@ -335,7 +449,70 @@ internal static partial class EncodedText
             if (word.Length < MinSpaced) continue;
             if (word.ContainsAny('*', '~', '`') || word.Contains("__", StringComparison.Ordinal)) Marked(text, start, i, ref runs);
             if (word.Contains('%')) Percent(text, start, i, ref runs);
+            if (word.Contains('\\') || word.Contains("&#", StringComparison.Ordinal)) Escapes(text, start, i, ref runs);
         }
+    }
+
+    // The word read with the escapes a program or a page turns into characters: \x41, octal \101, numeric HTML references
+    // with or without their semicolon (&#65&#75…, &#x41), and a backslash between two letters or digits (AKIA\Q3EG…, read
+    // as the letter it escapes). A run when the word holds at least one escape and MinSpaced characters decoded.
+    private static void Escapes(string text, int start, int end, ref List<Run>? runs)
+    {
+        var decoded = new StringBuilder(end - start);
+        var escapes = 0;
+        for (var k = start; k < end;)
+        {
+            if (EscapeAt(text, k, end, start) is { } escape)
+            {
+                decoded.Append(escape.Char);
+                k += escape.Length;
+                escapes++;
+            }
+            else
+            {
+                decoded.Append(text[k++]);
+            }
+        }
+
+        if (escapes > 0 && decoded.Length >= MinSpaced) (runs ??= []).Add(new Run(start, end, "escapes", decoded.ToString()));
+    }
+
+    // The character an escape at k stands for and how long the escape is, or null.
+    private static (char Char, int Length)? EscapeAt(string text, int k, int end, int start)
+    {
+        if (text[k] == '\\' && k + 1 < end)
+        {
+            var next = text[k + 1];
+            if (next is 'x' or 'X' && k + 3 < end && char.IsAsciiHexDigit(text[k + 2]) && char.IsAsciiHexDigit(text[k + 3]))
+            {
+                return ((char)((HexValue(text[k + 2]) << 4) | HexValue(text[k + 3])), 4);
+            }
+
+            if (next is >= '0' and <= '7')
+            {
+                var value = 0;
+                var n = 1;
+                while (n <= 3 && k + n < end && text[k + n] is >= '0' and <= '7') value = (value * 8) + (text[k + n++] - '0');
+                return value is > 0 and < 0x80 ? ((char)value, n) : null;
+            }
+
+            return k > start && char.IsAsciiLetterOrDigit(text[k - 1]) && char.IsAsciiLetterOrDigit(next) ? (next, 2) : null;
+        }
+
+        if (text[k] != '&' || k + 2 >= end || text[k + 1] != '#') return null;
+        var hex = text[k + 2] is 'x' or 'X';
+        var at = hex ? k + 3 : k + 2;
+        var code = 0;
+        var digits = 0;
+        while (at < end && digits < 7 && (hex ? char.IsAsciiHexDigit(text[at]) : char.IsAsciiDigit(text[at])))
+        {
+            code = (code * (hex ? 16 : 10)) + HexValue(text[at++]);
+            digits++;
+        }
+
+        if (digits == 0 || code is <= 0 or >= 0x80) return null;
+        if (at < end && text[at] == ';') at++;
+        return ((char)code, at - k);
     }
 
     // The word's letters and digits with the markers between them removed (markers around the whole word stay outside the run).
@@ -371,7 +548,8 @@ internal static partial class EncodedText
             last = k + 3;
         }
 
-        if (escapes < MinEscapes) return;
+        // One escaped @ is enough: maria%40fastmail.com is an address to whoever decodes it.
+        if (escapes < MinEscapes && !text.AsSpan(start, end - start).Contains("%40", StringComparison.Ordinal)) return;
 
         // The run reaches the letters and digits joined to its first and last escapes (AKIA%47NSU…).
         while (first > start && char.IsAsciiLetterOrDigit(text[first - 1])) first--;

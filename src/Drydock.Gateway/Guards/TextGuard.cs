@@ -48,7 +48,7 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
         ArgumentNullException.ThrowIfNull(text);
         if (mode == GuardMode.Off) return new GuardResult(false, text, []);
         var findings = new List<Finding>();
-        var found = Scan(text, null, out var match);
+        var found = Scan(text, null, out var match, unmarked: true);
         foreach (var f in found)
         {
             if (f.Category == Categories.Secret || (f.Category == Categories.Injection && f.Severity >= Severity.Medium)
@@ -166,14 +166,18 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
     // while the composed reading keeps "é" for the rules that read accented words); when invisible characters are
     // removed, read once more with them as spaces (removing one between two values joins them into one word, and a
     // pattern that ends at a word boundary then finds neither); when tag characters are written, read once more with
-    // each as the ASCII character it stands for (a value smuggled in them is the value to whoever decodes them).
-    private List<Finding> Scan(string text, CanaryAnalyzer? canaries, out MatchText match)
+    // each as the ASCII character it stands for (a value smuggled in them is the value to whoever decodes them); with
+    // unmarked (prompts), when markup joins two words (Ign<b></b>ore all previous instructions), read once more without
+    // it: an instruction is read in whole sentences, which the detector's markup runs (one word each, enough for a key
+    // in an answer) do not give.
+    private List<Finding> Scan(string text, CanaryAnalyzer? canaries, out MatchText match, bool unmarked = false)
     {
         match = MatchText.Of(text);
         var found = Scan(match, canaries);
         if (match.MarkedLatin) Union(found, Scan(MatchText.Of(text, stripMarks: true), canaries));
         if (match.Changed && MatchText.InvisibleAsSpace(text) is { } spaced) Union(found, Scan(MatchText.Of(spaced), canaries));
         if (EncodedText.TagsRead(text) is { } tags) Union(found, Scan(MatchText.Of(tags), canaries).ConvertAll(f => WholePairs(text, f)));
+        if (unmarked && EncodedText.MarkupRead(text) is { } read) Union(found, Scan(MatchText.Of(read), canaries));
         return found;
     }
 
@@ -435,6 +439,11 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         // A value spaced out (A K I A …, 41 4b 49 …) that is still arriving is held whole, as a token is.
         var spaced = EncodedText.OpenSeparatedRun(pending);
         if (spaced >= 0 && spaced < cut && spaced >= pending.Length - MaxTokenHold) cut = spaced;
+
+        // A word joined by markup (AKIA<span …></span>Q3EG…) that may still go on: held whole, as a token is, however long
+        // the markup inside it.
+        var marked = EncodedText.OpenMarkupWord(pending, MaxTokenHold);
+        if (marked >= 0 && marked < cut) cut = marked;
 
         // Base64 wrapped across lines (MIME) that may still go on: held whole, as a token is, until a line ends the run.
         var wrapped = EncodedText.OpenWrappedRun(pending, MaxTokenHold);

@@ -26,6 +26,12 @@ public sealed class EncodedSpellingsTests
         { string.Join('\n', Key.ToCharArray()), "spaced" },
         { string.Concat(Key.Select(c => "%" + ((int)c).ToString("X2", System.Globalization.CultureInfo.InvariantCulture))), "percent" },
         { "AKIA%47%4E%53%55V3QBWQSDXU6S", "percent" },
+        { "AKIA-GNSU_V3QB.WQSD XU6S", "grouped" },
+        { @"\x41\x4B\x49\x41GNSUV3QBWQSDXU6S", "escapes" },
+        { @"\101\113\111\101GNSUV3QBWQSDXU6S", "escapes" },
+        { "&#65&#75&#73&#65GNSUV3QBWQSDXU6S", "escapes" },
+        { @"AKIA\GNSUV3QBWQSDXU6S", "escapes" },
+        { "AKIA<span></span>GNSUV3QBWQSDXU6S", "markup" },
     };
 
     [Theory]
@@ -46,6 +52,8 @@ public sealed class EncodedSpellingsTests
     [InlineData("this is **very** important and `code_here` and ~~struck~~ text, snake__case_name")]
     [InlineData("https://example.com/search?q=hello%20world%21%20how%20are%20you and 100%25 sure")]
     [InlineData("a,b,c,d,e,f,g,h,j,k,l,m and x\ny\nz\nw\nv\nu\nt\ns\nr\nq\np\nn")]
+    [InlineData(@"C:\Users\Admin\Documents\report.docx and \\server\share\folder, regex \d+\s*\w+, printf(""%d\n"")")]
+    [InlineData("Caf&#233 and &#8212 dashes, A&#38B, list<br>items<b>bold</b>text, AB12-CD34_EF56.GH78")]
     public void Scan_OrdinaryTextInTheSameShapes_ReportsNoSecret(string text) =>
         Assert.DoesNotContain(s_detector.Scan(text), f => f.Category is Categories.Secret);
 
