@@ -85,7 +85,9 @@ public sealed class OperationsCommandTests : IDisposable
         Assert.Contains("k1", (await Run("audit", "requests", "--findings")).Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("k1", (await Run("audit", "requests", "--status", "429", "--format", "json")).Stdout, StringComparison.Ordinal);
         Assert.Equal(2, (await Run("audit", "requests", "--since", "yesterday-ish")).Exit);
-        Assert.Contains("deleted 1", (await Run("audit", "purge", "--retention-days", "30")).Stdout, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(Path.Combine(folder, "signals-2020-01-01.jsonl"), "{}\n", TestContext.Current.CancellationToken);
+        Assert.Contains("deleted 2", (await Run("audit", "purge", "--retention-days", "30")).Stdout, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(folder, "*-2020-01-01.jsonl"));
 
         await File.WriteAllTextAsync(Path.Combine(_dir, "drydock.yaml"), "gateway:\n  audit:\n    retention-days: 0\n", TestContext.Current.CancellationToken);
         var bad = await Run("serve", "--upstream", "http://127.0.0.1:1/v1");

@@ -164,7 +164,7 @@ internal static class AuditCommand
 
     private static Command Purge(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("purge", "Delete gateway request-log days older than the retention (the gateway also does this hourly).");
+        var command = new Command("purge", "Delete gateway request-log and signal-log days older than the retention (the gateway also does this hourly).");
         var folder = FolderOption();
         var days = new Option<int>("--retention-days") { Description = "Days to keep.", DefaultValueFactory = _ => 30 };
         command.Options.Add(folder);

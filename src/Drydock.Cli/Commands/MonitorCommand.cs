@@ -34,6 +34,7 @@ internal static class MonitorCommand
         {
             var context = ProjectContext.Load(parse);
             var settings = MonitorSettings.Read(context.File["monitor"]);
+            if (!settings.Signals) throw new ArgumentException("monitor.signals is false in drydock.yaml: the gateway keeps no signal log and writes no summaries, so there is nothing to monitor (set it to true)");
             var logFolder = parse.GetValue(folder) ?? CommandOptions.RequestLogFolder;
             var registryRead = parse.GetValue(fromRegistry);
             if (registryRead && (parse.GetValue(publish) || parse.GetValue(folder) is not null)) throw new ArgumentException("--from-registry reads the registry's summaries: --folder and --publish do not apply (they are the gateway's log)");

@@ -201,12 +201,15 @@ public sealed class RequestAuditLog : IDisposable
     /// <summary>Deletes day files older than the retention; returns how many.</summary>
     public int Purge(DateTimeOffset now) => Purge(_folder, _retentionDays, now);
 
-    /// <summary>Deletes day files in <paramref name="folder"/> older than <paramref name="retentionDays"/>.</summary>
+    /// <summary>
+    /// Deletes day files in <paramref name="folder"/> older than <paramref name="retentionDays"/>: the request log's and
+    /// the signal log's (which keeps the same retention), so old signal files go even when the gateway keeps none now.
+    /// </summary>
     public static int Purge(string folder, int retentionDays, DateTimeOffset now)
     {
         var oldest = DateOnly.FromDateTime(now.UtcDateTime).AddDays(-retentionDays + 1);
         var deleted = 0;
-        foreach (var (file, day) in Days(folder))
+        foreach (var (file, day) in Days(folder).Concat(Monitoring.SignalRecorder.Files(folder)).ToList())
         {
             if (day >= oldest) continue;
             File.Delete(file);

@@ -14,7 +14,8 @@ internal static class Dashboard
         if (!await AdminApi.AdminOnly(context, host).ConfigureAwait(false)) return;
         if (host.Options.AuditFolder is not { } folder || host.Signals is null)
         {
-            await GatewayHost.Error(context, 404, "no_signals", "this gateway keeps no request log, so no signals").ConfigureAwait(false);
+            var why = host.Options.AuditFolder is null ? "this gateway keeps no request log, so no signals" : "monitor.signals is false: this gateway keeps no signal log";
+            await GatewayHost.Error(context, 404, "no_signals", why).ConfigureAwait(false);
             return;
         }
 
