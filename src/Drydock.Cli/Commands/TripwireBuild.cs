@@ -12,9 +12,10 @@ namespace Drydock.Cli.Commands;
 /// Builds, at <c>drydock deploy</c>, the regurgitation tripwire's index for a model version from the training datasets
 /// the registry's lineage names: each dataset's output file, found where its manifest says (or in the project) and
 /// checked against the dataset version (its SHA-256); all its records, or with <c>tripwire-records: sensitive</c> those
-/// its ledger names; the n-grams of the dataset's held-out split (checked against its SHA-256 likewise) are left out. The index is written atomically to <c>.drydock/tripwire/&lt;model-version&gt;.idx</c> (owner only),
-/// read back for that version, and recorded in the registry with its SHA-256. A model version without datasets, a
-/// dataset file missing or changed, or a record that cannot be read is refused with the reason.
+/// its ledger names; the n-grams of the dataset's held-out split (checked against its SHA-256 likewise) are left out.
+/// The index is written atomically to <c>.drydock/tripwire/&lt;model-version&gt;.idx</c> (owner only), read back for
+/// that version, and recorded in the registry with its SHA-256. A model version without datasets, a dataset file or
+/// held-out split missing or changed, or a record that cannot be read is refused with the reason.
 /// </summary>
 internal static class TripwireBuild
 {
