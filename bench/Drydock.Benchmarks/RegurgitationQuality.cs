@@ -11,6 +11,9 @@ namespace Drydock.Bench;
 /// records), lightly edited (a run of 30 words with one word in ten replaced, lower case, punctuation removed), and
 /// answers that repeat none: whole held-out records (same templates and phrases as the training ones, never trained on)
 /// and answers made of the data's common sentences (held by more than 4 training records). A hit on a planted run counts when it names the record the run was taken from.
+/// Half of the held-out records (by the seed) are the index's reference (left out as drydock deploy leaves out a
+/// dataset's held-out split); the other half are the held-out answers and the text around planted runs. Measured with
+/// and without the reference.
 /// </summary>
 internal static partial class RegurgitationQuality
 {
@@ -20,12 +23,24 @@ internal static partial class RegurgitationQuality
     public static int Run(string train, string heldOut, int seed)
     {
         var members = Texts(train);
-        var others = Texts(heldOut);
-        var index = RegurgitationIndex.Build("mv-quality", ["sha256:quality"], members.Select((t, i) => (Id(i), t)));
+        // The held-out records, shuffled by the seed and cut in two: the first half is the reference the index leaves out
+        // (as drydock deploy leaves out the dataset's held-out split), the second the held-out records the answers use.
+        var held = Texts(heldOut);
+        new Random(seed + 1).Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(held));
+        var reference = held[..(held.Count / 2)];
+        var others = held[(held.Count / 2)..];
+        Measure(members, others, train, heldOut, seed, reference);
+        Measure(members, others, train, heldOut, seed, null);
+        return 0;
+    }
+
+    private static void Measure(List<string> members, List<string> others, string train, string heldOut, int seed, List<string>? reference)
+    {
+        var index = RegurgitationIndex.Build("mv-quality", ["sha256:quality"], members.Select((t, i) => (Id(i), t)), reference: reference);
         var random = new Random(seed);
         string Filler() => others[random.Next(others.Count)];
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"index: {members.Count} training records ({train}); held-out records: {others.Count} ({heldOut}); n-gram entries {index.Count:N0}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"index {(reference is null ? "without a reference" : $"leaving out the n-grams of {reference.Count} other held-out records")}: {members.Count} training records ({train}); held-out records: {others.Count} ({heldOut}); n-gram entries {index.Count:N0}"));
         Console.WriteLine($"{"answers",-44} {"cases",6} {"hits",6} {"rate",7}");
         foreach (var length in new[] { 8, 12, 20, 0 })
         {
@@ -40,7 +55,6 @@ internal static partial class RegurgitationQuality
             .GroupBy(x => x, StringComparer.Ordinal).Where(g => g.Count() > 4).Select(g => g.Key).ToList();
         var phraseAnswers = common.Count == 0 ? [] : Enumerable.Range(0, 1000).Select(_ => string.Join(' ', Enumerable.Range(0, 6).Select(_ => common[random.Next(common.Count)]))).ToList();
         Line($"no repeat: 6 of the {common.Count} common sentences", phraseAnswers.Count, phraseAnswers.Count(t => index.Find(t) is not null));
-        return 0;
 
         void Report(string name, List<string> records, int length, bool edit)
         {

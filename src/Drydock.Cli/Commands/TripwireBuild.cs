@@ -12,9 +12,10 @@ namespace Drydock.Cli.Commands;
 /// Builds, at <c>drydock deploy</c>, the regurgitation tripwire's index for a model version from the training datasets
 /// the registry's lineage names: each dataset's output file, found where its manifest says (or in the project) and
 /// checked against the dataset version (its SHA-256); all its records, or with <c>tripwire-records: sensitive</c> those
-/// its ledger names. The index is written atomically to <c>.drydock/tripwire/&lt;model-version&gt;.idx</c> (owner only),
-/// read back for that version, and recorded in the registry with its SHA-256. A model version without datasets, a
-/// dataset file missing or changed, or a record that cannot be read is refused with the reason.
+/// its ledger names; the n-grams of the dataset's held-out split (checked against its SHA-256 likewise) are left out.
+/// The index is written atomically to <c>.drydock/tripwire/&lt;model-version&gt;.idx</c> (owner only), read back for
+/// that version, and recorded in the registry with its SHA-256. A model version without datasets, a dataset file or
+/// held-out split missing or changed, or a record that cannot be read is refused with the reason.
 /// </summary>
 internal static class TripwireBuild
 {
@@ -24,34 +25,27 @@ internal static class TripwireBuild
         var root = context.Root ?? Directory.GetCurrentDirectory();
         var datasets = model.Datasets.Select(registry.GetDataset).ToList();
         var records = new List<(string Id, string Text)>();
+        var heldOut = new List<string>();
         foreach (var dataset in datasets)
         {
             var manifest = DatasetManifest.Parse($"the manifest of {dataset.Id}", System.Text.Encoding.UTF8.GetBytes(dataset.Manifest));
             var output = Locate(root, dataset, manifest.Output, dataset.Version, "training file");
             var sensitive = selection == "sensitive" ? LedgerRecords(Locate(root, dataset, manifest.LedgerFile, manifest.LedgerSha256, "ledger", Path.GetDirectoryName(output))) : null;
-            try
+            foreach (var (id, text) in Read(output, dataset))
             {
-                var reader = new DatasetReader();
-                foreach (var batch in reader.Read(output, reader.Detect(output)))
-                {
-                    foreach (var result in batch.Parse())
-                    {
-                        if (result.Record is not { } record) throw new ArgumentException($"{result.Problem!.File}:{result.Problem.Line}: {result.Problem.Reason} (dataset {dataset.Id})");
-                        var id = record.Id ?? "line-" + record.Line.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                        if (sensitive is not null && !sensitive.Contains(id)) continue;
-                        var text = string.Join("\n", record.Fields.Where(f => !IsMetadata(f.Path)).Select(f => f.Text));
-                        if (text.Length > 0) records.Add(($"{dataset.Id}#{id}", text));
-                    }
-                }
+                if (sensitive is null || sensitive.Contains(id)) records.Add(($"{dataset.Id}#{id}", text));
             }
-            catch (DatasetException e)
+
+            // The held-out split (never trained on, same kind of records): what its records hold is ordinary text of the
+            // data, not a repeat of a training record, and is left out of the index.
+            if (manifest.HoldoutFile is { } holdout)
             {
-                throw new ArgumentException($"{e.Message} (dataset {dataset.Id})", e);
+                heldOut.AddRange(Read(Locate(root, dataset, holdout, manifest.HoldoutSha256!, "held-out split", Path.GetDirectoryName(output)), dataset).Select(r => r.Text));
             }
         }
 
         var versions = datasets.Select(d => "sha256:" + d.Version).ToList();
-        var index = RegurgitationIndex.Build(model.Id, versions, records);
+        var index = RegurgitationIndex.Build(model.Id, versions, records, reference: heldOut);
         var relative = Path.Combine("tripwire", model.Id + ".idx");
         var path = Path.Combine(ProjectContext.StateFolder, relative);
         using (var file = new AtomicFile(path, ownerOnly: true))
@@ -90,6 +84,32 @@ internal static class TripwireBuild
         {
             throw new ArgumentException($"{refused} (incident contain --model {alias})");
         }
+    }
+
+    // Each record's id (its id field, else line-N) and text (every field but id, role and from); a record that cannot be read is refused.
+    private static List<(string Id, string Text)> Read(string file, Provenance.Registry.DatasetRecord dataset)
+    {
+        var records = new List<(string Id, string Text)>();
+        try
+        {
+            var reader = new DatasetReader();
+            foreach (var batch in reader.Read(file, reader.Detect(file)))
+            {
+                foreach (var result in batch.Parse())
+                {
+                    if (result.Record is not { } record) throw new ArgumentException($"{result.Problem!.File}:{result.Problem.Line}: {result.Problem.Reason} (dataset {dataset.Id})");
+                    var id = record.Id ?? "line-" + record.Line.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    var text = string.Join("\n", record.Fields.Where(f => !IsMetadata(f.Path)).Select(f => f.Text));
+                    if (text.Length > 0) records.Add((id, text));
+                }
+            }
+        }
+        catch (DatasetException e)
+        {
+            throw new ArgumentException($"{e.Message} (dataset {dataset.Id})", e);
+        }
+
+        return records;
     }
 
     private static bool IsMetadata(string fieldPath)

@@ -11,7 +11,9 @@ public readonly record struct RegurgitationHit(string Record, int Start, int End
 /// <summary>
 /// The regurgitation tripwire's index: for every training record, the keyed 64-bit hashes of its word n-grams (no text),
 /// in one sorted array beside the record each came from. N-grams shared by more than <c>maxRecordsPerGram</c> records
-/// are dropped when it is built — common phrases ("thank you for contacting us") then never count. An answer is
+/// are dropped when it is built — common phrases ("thank you for contacting us") then never count — and so are those a
+/// reference text holds (records of the same data never trained on: the held-out split), since an ordinary answer in
+/// the data's style holds them too: a template sentence that only a few training records share. An answer is
 /// regurgitation when it holds at least <see cref="MinRun"/> consecutive n-grams of one record (n + k − 1 words in a
 /// row, the same words in the same order). The index names the model version and datasets it was built for, and is
 /// refused for another. Immutable and thread-safe.
@@ -63,8 +65,10 @@ public sealed class RegurgitationIndex
     /// <summary>
     /// Builds the index of <paramref name="records"/> (id — <c>dataset-version#record-id</c> — and text; the text is
     /// hashed and dropped) with n-grams of <paramref name="n"/> words, hits at <paramref name="minRun"/> consecutive n-grams.
+    /// N-grams held by more than <paramref name="maxRecordsPerGram"/> records, or by any text of <paramref name="reference"/>
+    /// (records of the same data that were not trained on), are left out.
     /// </summary>
-    public static RegurgitationIndex Build(string modelVersion, IReadOnlyList<string> datasets, IEnumerable<(string Id, string Text)> records, int n = 5, int minRun = 4, int maxRecordsPerGram = 4, ulong? key = null)
+    public static RegurgitationIndex Build(string modelVersion, IReadOnlyList<string> datasets, IEnumerable<(string Id, string Text)> records, int n = 5, int minRun = 4, int maxRecordsPerGram = 4, ulong? key = null, IEnumerable<string>? reference = null)
     {
         ArgumentNullException.ThrowIfNull(records);
         if (n is < 2 or > 16) throw new ArgumentOutOfRangeException(nameof(n), n, "n-grams of 2 to 16 words");
@@ -75,6 +79,13 @@ public sealed class RegurgitationIndex
         var ids = new List<string>();
         var seen = new HashSet<ulong>();
         var words = new List<(ulong Hash, int Start, int End)>();
+        var ordinary = new HashSet<ulong>();
+        foreach (var text in reference ?? [])
+        {
+            Words(text, k, words);
+            for (var i = 0; i + n <= words.Count; i++) ordinary.Add(Gram(words, i, n));
+        }
+
         foreach (var (id, text) in records)
         {
             Words(text, k, words);
@@ -82,7 +93,7 @@ public sealed class RegurgitationIndex
             for (var i = 0; i + n <= words.Count; i++)
             {
                 var h = Gram(words, i, n);
-                if (seen.Add(h)) entries.Add((h, ids.Count));
+                if (!ordinary.Contains(h) && seen.Add(h)) entries.Add((h, ids.Count));
             }
 
             ids.Add(id);
