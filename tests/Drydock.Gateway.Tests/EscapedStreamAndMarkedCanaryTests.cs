@@ -5,9 +5,10 @@ namespace Drydock.Gateway.Tests;
 /// <summary>
 /// Two leaks an outside attack found, each through the running gateway with a scripted upstream: a token written as
 /// escapes (<c>\x67\x68…</c>, <c>&amp;#103&amp;#104…</c>, octal <c>\147\150…</c>) longer than the hold-back window went out
-/// unchanged when streamed, while the whole answer was guarded; and a registered canary with markup or an entity
+/// unchanged when streamed, while the whole answer was guarded (a key in <c>\x</c> escapes leaked its first characters);
+/// and a registered canary with markup or an entity
 /// between its groups (<c>&lt;b&gt;TA76&lt;/b&gt;-…</c>, <c>&amp;shy;</c>) passed the tripwire. The streamed answer must be
-/// guarded as the whole one is, and the canary must block the answer and open an incident.
+/// guarded as the whole one is (redacted alike; blocked with nothing of the value sent), and the canary must block the answer and open an incident.
 /// </summary>
 public sealed class EscapedStreamAndMarkedCanaryTests : IAsyncLifetime
 {
@@ -51,7 +52,9 @@ public sealed class EscapedStreamAndMarkedCanaryTests : IAsyncLifetime
         Assert.Equal(200, status);
         Assert.DoesNotContain(written[..12], body, StringComparison.Ordinal);
         Assert.Equal(tier == "internal" ? "token: [GITHUB_PAT] end" : "[response blocked by policy]", whole);
-        Assert.Equal(whole, streamed);
+
+        // A stream cannot take back what left before the value: the words in front of it, then the notice.
+        Assert.Equal(tier == "internal" ? whole : "token: " + whole, streamed);
     }
 
     [Theory]
@@ -67,7 +70,7 @@ public sealed class EscapedStreamAndMarkedCanaryTests : IAsyncLifetime
         Assert.Equal(200, status);
         Assert.DoesNotContain("\\\\x41", body, StringComparison.Ordinal);
         Assert.Equal(tier == "internal" ? "key [AWS_ACCESS_KEY_ID] ok" : "[response blocked by policy]", whole);
-        Assert.Equal(whole, streamed);
+        Assert.Equal(tier == "internal" ? whole : "key " + whole, streamed);
     }
 
     [Theory]
