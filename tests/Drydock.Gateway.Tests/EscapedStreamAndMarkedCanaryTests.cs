@@ -5,10 +5,10 @@ namespace Drydock.Gateway.Tests;
 /// <summary>
 /// Two leaks an outside attack found, each through the running gateway with a scripted upstream: a token written as
 /// escapes (<c>\x67\x68…</c>, <c>&amp;#103&amp;#104…</c>, octal <c>\147\150…</c>) longer than the hold-back window went out
-/// unchanged when streamed, while the whole answer was guarded (a key in <c>\x</c> escapes leaked its first characters);
-/// and a registered canary with markup or an entity
-/// between its groups (<c>&lt;b&gt;TA76&lt;/b&gt;-…</c>, <c>&amp;shy;</c>) passed the tripwire. The streamed answer must be
-/// guarded as the whole one is (redacted alike; blocked with nothing of the value sent), and the canary must block the answer and open an incident.
+/// unchanged when streamed, while the whole answer was guarded (a key in <c>\x</c> escapes leaked its first
+/// characters); and a registered canary with markup or a reference between its groups (<c>&lt;b&gt;TA76&lt;/b&gt;-…</c>,
+/// <c>&amp;shy;</c>) passed the tripwire. The streamed answer must be guarded as the whole one is (redacted alike;
+/// blocked with nothing of the value sent), and the canary must block the answer and open an incident.
 /// </summary>
 public sealed class EscapedStreamAndMarkedCanaryTests : IAsyncLifetime
 {
