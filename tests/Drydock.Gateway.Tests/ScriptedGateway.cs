@@ -131,6 +131,9 @@ public sealed class ScriptedGateway : IAsyncDisposable
         }
     }
 
+    /// <summary>How many incidents the registry holds (0 without a canary registered).</summary>
+    public int IncidentCount() => _registry?.Incidents().Count ?? 0;
+
     /// <summary>The request log as written so far (signals excluded).</summary>
     public async Task<string> AuditLogAsync()
     {

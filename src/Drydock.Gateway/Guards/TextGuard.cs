@@ -169,7 +169,8 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
     // each as the ASCII character it stands for (a value smuggled in them is the value to whoever decodes them); with
     // unmarked (prompts), when markup joins two words (Ign<b></b>ore all previous instructions), read once more without
     // it: an instruction is read in whole sentences, which the detector's markup runs (one word each, enough for a key
-    // in an answer) do not give.
+    // in an answer) do not give; and, with canaries, as a page renders it (tags and comments removed, references
+    // decoded: <b>TA76</b>-<b>9W5X</b>-…), for canaries only (see RenderedCanaries).
     private List<Finding> Scan(string text, CanaryAnalyzer? canaries, out MatchText match, bool unmarked = false)
     {
         match = MatchText.Of(text);
@@ -178,6 +179,7 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
         if (match.Changed && MatchText.InvisibleAsSpace(text) is { } spaced) Union(found, Scan(MatchText.Of(spaced), canaries));
         if (EncodedText.TagsRead(text) is { } tags) Union(found, Scan(MatchText.Of(tags), canaries).ConvertAll(f => WholePairs(text, f)));
         if (unmarked && EncodedText.MarkupRead(text) is { } read) Union(found, Scan(MatchText.Of(read), canaries));
+        if (canaries is not null) RenderedCanaries.Find(text, canaries, found);
         return found;
     }
 
@@ -444,6 +446,11 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         // the markup inside it.
         var marked = EncodedText.OpenMarkupWord(pending, MaxTokenHold);
         if (marked >= 0 && marked < cut) cut = marked;
+
+        // A word with escapes (\x67\x68…, &#103&#104…, \147\150…) that may still go on: held whole, as the escapes reading
+        // decodes it, up to MaxTokenHold characters.
+        var escaped = EncodedText.OpenEscapeWord(pending, MaxTokenHold);
+        if (escaped >= 0 && escaped < cut) cut = escaped;
 
         // Base64 wrapped across lines (MIME) that may still go on: held whole, as a token is, until a line ends the run.
         var wrapped = EncodedText.OpenWrappedRun(pending, MaxTokenHold);
