@@ -111,9 +111,10 @@ internal sealed partial class RenderedText
         return cp is > 0 and <= 0x10FFFF and not (>= 0xD800 and <= 0xDFFF) ? char.ConvertFromUtf32(cp) : null;
     }
 
-    // A hidden element with its content, a comment, a tag, a character reference (numeric or named, with or without its
-    // semicolon, numeric with leading zeros), or a backslash escape.
-    [GeneratedRegex("""(?<hidden><(?<name>[A-Za-z][A-Za-z0-9-]{0,31})\s[^<>]{0,256}?(?:\bhidden\b|display\s*:\s*none)[^<>]{0,256}>[^<]{0,256}</\k<name>\s*>)|<!--[\s\S]{0,256}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,256})?/?>|&(?:#0*[0-9]{1,7}|#[xX]0*[0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|\\(?:[xu]\{0*[0-9A-Fa-f]{1,6}\}|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|[!-/:-@\[-`{-~])""")]
+    // A hidden element with its content, a comment, a tag (comments, attributes and hidden content up to 4,096 characters:
+    // a long title inside a key is markup all the same), a character reference (numeric or named, with or without its
+    // semicolon, numeric with leading zeros), or a backslash escape (a punctuation character or a space after it).
+    [GeneratedRegex("""(?<hidden><(?<name>[A-Za-z][A-Za-z0-9-]{0,31})\s[^<>]{0,4096}?(?:\bhidden\b|display\s*:\s*none)[^<>]{0,4096}>[^<]{0,4096}</\k<name>\s*>)|<!--[\s\S]{0,4096}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,4096})?/?>|&(?:#0*[0-9]{1,7}|#[xX]0*[0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|\\(?:[xu]\{0*[0-9A-Fa-f]{1,6}\}|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|[ !-/:-@\[-`{-~])""")]
     private static partial Regex Piece();
 
     // A tag of an element a page shows on its own line or in its own cell.
