@@ -21,6 +21,8 @@ switch (args.FirstOrDefault())
         return Drydock.Bench.Injection.SemanticTraining.WriteParaphrases(args.Length > 1 ? args[1] : Drydock.Bench.Injection.SemanticTraining.HeldOutFile);
     case "train-semantic":
         return Drydock.Bench.Injection.SemanticTraining.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : "src/Drydock.Semantic/Models/semantic-injection-head.bin");
+    case "quality-rendered":
+        return Drydock.Bench.RenderedReadingQuality.Run(args.Length > 1 ? args[1] : "../shared/bench");
     case "quality-semantic":
         return Drydock.Bench.Injection.SemanticQuality.Run(args.Length > 1 ? args[1] : "../shared/bench", args.Length > 2 ? args[2] : null);
     case "quality-injection":

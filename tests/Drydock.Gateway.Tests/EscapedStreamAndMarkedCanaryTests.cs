@@ -53,8 +53,10 @@ public sealed class EscapedStreamAndMarkedCanaryTests : IAsyncLifetime
         Assert.DoesNotContain(written[..12], body, StringComparison.Ordinal);
         Assert.Equal(tier == "internal" ? "token: [GITHUB_PAT] end" : "[response blocked by policy]", whole);
 
-        // A stream cannot take back what left before the value: the words in front of it, then the notice.
-        Assert.Equal(tier == "internal" ? whole : "token: " + whole, streamed);
+        // A stream cannot take back what left before the value: the words in front of it (unless the value was found
+        // while they were still held: the rendered reading decodes the escapes as they arrive), then the notice.
+        if (tier == "internal") Assert.Equal(whole, streamed);
+        else Assert.Contains(streamed, new[] { whole, "token: " + whole });
     }
 
     [Theory]

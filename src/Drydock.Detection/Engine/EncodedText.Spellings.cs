@@ -182,7 +182,7 @@ internal static partial class EncodedText
     /// <summary>
     /// Where a word holding escapes that may still go on starts in the last <paramref name="tail"/> characters of a text
     /// still arriving, or -1: the word (its characters other than white space) that reaches the end of the text, when it
-    /// holds a backslash or <c>&amp;#</c>, or ends with <c>&amp;</c> (the start of a reference still arriving). A stream
+    /// holds a backslash or <c>&amp;</c> (a reference, numeric or named: <c>&amp;shy;</c> renders invisible). A stream
     /// holds such a word whole, as the <c>escapes</c> reading decodes it whole: <c>\x67\x68…</c>, <c>&amp;#103&amp;#104…</c>
     /// and octal <c>\147\150…</c> are words with no credential character between their escapes, so the run a stream
     /// holds back would otherwise end at the last backslash or <c>&amp;</c> and let the value's first part leave.
@@ -195,7 +195,7 @@ internal static partial class EncodedText
         while (start > from && !char.IsWhiteSpace(text[start - 1])) start--;
         if (start == text.Length) return -1;
         var word = text.AsSpan(start);
-        return word.Contains('\\') || word.Contains("&#", StringComparison.Ordinal) || word[^1] == '&' ? start : -1;
+        return word.Contains('\\') || word.Contains('&') ? start : -1;
     }
 
     // Whether the text from at (a '<' or ']' that is not markup yet) may still become markup as more of it arrives: a

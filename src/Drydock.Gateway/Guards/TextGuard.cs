@@ -169,8 +169,9 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
     // each as the ASCII character it stands for (a value smuggled in them is the value to whoever decodes them); with
     // unmarked (prompts), when markup joins two words (Ign<b></b>ore all previous instructions), read once more without
     // it: an instruction is read in whole sentences, which the detector's markup runs (one word each, enough for a key
-    // in an answer) do not give; and, with canaries, as a page renders it (tags and comments removed, references
-    // decoded: <b>TA76</b>-<b>9W5X</b>-…), for canaries only (see RenderedCanaries).
+    // in an answer) do not give; and, when it holds markup, references or backslash escapes, as a page renders it (tags,
+    // comments and hidden elements removed, references and escapes decoded: maria.lopez<b>@</b>fastmail.com,
+    // AKIAQ3EG&shy;RL5T…, <b>TA76</b>-<b>9W5X</b>-…, Ig&shy;nore all…; see RenderedText), for every rule and canaries.
     private List<Finding> Scan(string text, CanaryAnalyzer? canaries, out MatchText match, bool unmarked = false)
     {
         match = MatchText.Of(text);
@@ -179,7 +180,7 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
         if (match.Changed && MatchText.InvisibleAsSpace(text) is { } spaced) Union(found, Scan(MatchText.Of(spaced), canaries));
         if (EncodedText.TagsRead(text) is { } tags) Union(found, Scan(MatchText.Of(tags), canaries).ConvertAll(f => WholePairs(text, f)));
         if (unmarked && EncodedText.MarkupRead(text) is { } read) Union(found, Scan(MatchText.Of(read), canaries));
-        if (canaries is not null) RenderedCanaries.Find(text, canaries, found);
+        if (RenderedText.Read(text) is { } rendered) Union(found, Scan(MatchText.Of(rendered.Text), canaries).ConvertAll(rendered.Widen));
         return found;
     }
 

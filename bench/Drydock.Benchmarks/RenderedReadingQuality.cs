@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Drydock.Detection.Engine;
+using Drydock.Detection.Rules;
+using Drydock.Gateway;
+using Drydock.Gateway.Guards;
+
+namespace Drydock.Bench;
+
+/// <summary>
+/// False positives of the gateway's rendered reading (<c>RenderedText</c>) on ordinary texts: every string of the
+/// benign prompts (BENCH/benign-prompts and BENCH/notinject, judged by the input guard, public tier: blocked or not) and of
+/// answers and documents (BENCH/chat-finetune-samples, BENCH/blns, BENCH/bipia, judged by the output guard in
+/// <c>redact</c> mode: changed or not), counted
+/// over the texts that hold <c>&lt;</c>, <c>&amp;</c> or <c>\</c> (the only ones read that way). Each text refused or
+/// changed is listed by its file and a short excerpt, for a reader to judge.
+/// </summary>
+internal static class RenderedReadingQuality
+{
+    public static int Run(string bench)
+    {
+        var guard = new TextGuard(Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers));
+        foreach (var (folder, input) in new[] { ("benign-prompts", true), ("notinject", true), ("chat-finetune-samples", false), ("blns", false), ("bipia", false) })
+        {
+            int texts = 0, read = 0, flagged = 0;
+            foreach (var file in Directory.GetFiles(Path.Combine(bench, folder)).Where(f => f.EndsWith(".json", StringComparison.Ordinal) || f.EndsWith(".jsonl", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+            {
+                foreach (var text in Strings(file))
+                {
+                    texts++;
+                    if (RenderedText.Read(text) is null) continue;
+                    read++;
+                    var hit = input ? guard.Input(text, GuardMode.Block).Blocked : guard.Output(text, GuardMode.Redact) is var r && (r.Blocked || r.Text != text);
+                    if (!hit) continue;
+                    flagged++;
+                    var found = input ? guard.Input(text, GuardMode.Block).Findings : guard.Output(text, GuardMode.Redact).Findings;
+                    Console.WriteLine($"  {Path.GetFileName(file)}: {string.Join(",", found.Select(f => f.Type).Distinct())}: {Excerpt(text)}");
+                }
+            }
+
+            Console.WriteLine($"{folder}: {texts} texts, {read} with <, & or \\, {flagged} of them {(input ? "blocked" : "changed")}");
+        }
+
+        return 0;
+    }
+
+    private static string Excerpt(string text) => text.Length <= 80 ? text.ReplaceLineEndings(" ") : text[..80].ReplaceLineEndings(" ") + "…";
+
+    // Every string value of a JSON or JSON Lines file.
+    private static IEnumerable<string> Strings(string file)
+    {
+        var all = File.ReadAllText(file);
+        var docs = file.EndsWith(".jsonl", StringComparison.Ordinal) ? all.Split('\n', StringSplitOptions.RemoveEmptyEntries) : [all];
+        foreach (var doc in docs)
+        {
+            using var json = JsonDocument.Parse(doc);
+            foreach (var s in Walk(json.RootElement)) yield return s;
+        }
+    }
+
+    private static IEnumerable<string> Walk(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.String => [e.GetString()!],
+        JsonValueKind.Array => e.EnumerateArray().SelectMany(Walk).ToList(),
+        JsonValueKind.Object => e.EnumerateObject().SelectMany(p => Walk(p.Value)).ToList(),
+        _ => [],
+    };
+}

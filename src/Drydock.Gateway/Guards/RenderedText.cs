@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Drydock.Detection;
+
+namespace Drydock.Gateway.Guards;
+
+/// <summary>
+/// A text as a page or a chat window that renders it shows it: HTML tags and comments removed (a block element such as
+/// <c>&lt;br&gt;</c>, <c>&lt;p&gt;</c> or <c>&lt;td&gt;</c> read as a space), a hidden element (<c>&lt;span hidden&gt;…&lt;/span&gt;</c>,
+/// <c>style="display:none"</c>) removed with its content, character references decoded (named or numeric, with or without
+/// their semicolon, with leading zeros), and backslash escapes read (<c>\x41</c>, <c>\x{41}</c>, <c>\u0041</c>,
+/// <c>\u{41}</c>, and the markdown escape of a punctuation character: <c>\@</c>, <c>\-</c>, <c>\.</c>). Each piece is written
+/// over its own characters, what it stands for first and zero-width spaces (which matching removes) after it, so offsets
+/// stay those of the text. A text is read this way only when it holds <c>&lt;</c>, <c>&amp;</c> or <c>\</c>; the guard judges
+/// the reading beside the text as written, secrets, personal data, injection and canaries alike, and a finding that
+/// starts or ends inside a piece takes the whole piece, so a redaction leaves none of the value.
+/// </summary>
+internal sealed partial class RenderedText
+{
+    private readonly List<(int Start, int End)> _pieces;
+
+    private RenderedText(string text, List<(int Start, int End)> pieces)
+    {
+        Text = text;
+        _pieces = pieces;
+    }
+
+    /// <summary>The rendered reading, as long as the text it was read from.</summary>
+    public string Text { get; }
+
+    /// <summary>The rendered reading of <paramref name="text"/>, or null when it holds no markup, reference or escape.</summary>
+    public static RenderedText? Read(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.AsSpan().IndexOfAny('<', '&', '\\') < 0) return null;
+        char[]? chars = null;
+        List<(int, int)>? pieces = null;
+        foreach (Match m in Piece().Matches(text))
+        {
+            var shown = Shown(m);
+            if (shown is null || shown.Length > m.Length) continue;
+            var span = (chars ??= text.ToCharArray()).AsSpan(m.Index, m.Length);
+            shown.AsSpan().CopyTo(span);
+            span[shown.Length..].Fill('\u200B');
+            (pieces ??= []).Add((m.Index, m.Index + m.Length));
+        }
+
+        return chars is null ? null : new RenderedText(new string(chars), pieces!);
+    }
+
+    /// <summary>The finding with its span widened to whole pieces where it starts or ends inside one.</summary>
+    public Finding Widen(Finding finding)
+    {
+        var start = finding.Start;
+        var end = finding.End;
+        foreach (var (s, e) in _pieces)
+        {
+            if (s < start && start < e) start = s;
+            if (s < end && end < e) end = e;
+        }
+
+        return start == finding.Start && end == finding.End ? finding : finding with { Start = start, End = end };
+    }
+
+    // What a piece shows: "" for markup and hidden elements, " " for a block element, the character for a reference or
+    // an escape; null when it is none (an unknown name, a code point that is not a character).
+    private static string? Shown(Match m)
+    {
+        var v = m.Value;
+        if (m.Groups["hidden"].Success || v.StartsWith("<!--", StringComparison.Ordinal)) return "";
+        if (v[0] == '<') return Block().IsMatch(v) ? " " : "";
+        if (v[0] == '&')
+        {
+            if (v[1] != '#')
+            {
+                var reference = v[^1] == ';' ? v : v + ";";
+                if (s_html5.TryGetValue(reference[1..^1], out var named)) return named;
+                var decoded = WebUtility.HtmlDecode(reference);
+                return decoded == reference || decoded.Length == 0 ? null : decoded;
+            }
+
+            var hex = v[2] is 'x' or 'X';
+            var digits = v.AsSpan(hex ? 3 : 2).TrimEnd(';');
+            return CodePoint(digits, hex);
+        }
+
+        // A backslash escape: \xHH, \x{H…}, \uHHHH, \u{H…}, or a punctuation character written after a backslash.
+        if (v.Length == 2) return v[1].ToString();
+        var body = v.AsSpan(2).Trim("{}");
+        return CodePoint(body, hex: true);
+    }
+
+    // HTML5 names the platform's decoder (HTML 4) does not know: the invisible ones and the punctuation values are written with.
+    private static readonly Dictionary<string, string> s_html5 = new(StringComparer.Ordinal)
+    {
+        ["ZeroWidthSpace"] = "\u200B", ["NegativeVeryThinSpace"] = "\u200B", ["NegativeThinSpace"] = "\u200B",
+        ["NegativeMediumSpace"] = "\u200B", ["NegativeThickSpace"] = "\u200B", ["NoBreak"] = "\u2060",
+        ["ApplyFunction"] = "\u2061", ["af"] = "\u2061", ["InvisibleTimes"] = "\u2062", ["it"] = "\u2062",
+        ["InvisibleComma"] = "\u2063", ["ic"] = "\u2063", ["NonBreakingSpace"] = "\u00A0", ["Tab"] = "\t", ["NewLine"] = "\n",
+        ["commat"] = "@", ["period"] = ".", ["hyphen"] = "-", ["dash"] = "-", ["lowbar"] = "_", ["UnderBar"] = "_",
+        ["colon"] = ":", ["sol"] = "/", ["plus"] = "+", ["equals"] = "=", ["num"] = "#", ["excl"] = "!", ["quest"] = "?",
+        ["comma"] = ",", ["semi"] = ";", ["lpar"] = "(", ["rpar"] = ")", ["percnt"] = "%", ["dollar"] = "$", ["ast"] = "*",
+        ["bsol"] = "\\", ["Hat"] = "^", ["grave"] = "`", ["lcub"] = "{", ["rcub"] = "}", ["verbar"] = "|", ["vert"] = "|",
+        ["lsqb"] = "[", ["rsqb"] = "]", ["apos"] = "'",
+    };
+
+    private static string? CodePoint(ReadOnlySpan<char> digits, bool hex)
+    {
+        if (!int.TryParse(digits, hex ? NumberStyles.AllowHexSpecifier : NumberStyles.None, CultureInfo.InvariantCulture, out var cp)) return null;
+        return cp is > 0 and <= 0x10FFFF and not (>= 0xD800 and <= 0xDFFF) ? char.ConvertFromUtf32(cp) : null;
+    }
+
+    // A hidden element with its content, a comment, a tag (comments, attributes and hidden content up to 4,096 characters:
+    // a long title inside a key is markup all the same), a character reference (numeric or named, with or without its
+    // semicolon, numeric with leading zeros), or a backslash escape (a punctuation character or a space after it).
+    [GeneratedRegex("""(?<hidden><(?<name>[A-Za-z][A-Za-z0-9-]{0,31})\s[^<>]{0,4096}?(?:\bhidden\b|display\s*:\s*none)[^<>]{0,4096}>[^<]{0,4096}</\k<name>\s*>)|<!--[\s\S]{0,4096}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,4096})?/?>|&(?:#0*[0-9]{1,7}|#[xX]0*[0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|\\(?:[xu]\{0*[0-9A-Fa-f]{1,6}\}|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|[ !-/:-@\[-`{-~])""")]
+    private static partial Regex Piece();
+
+    // A tag of an element a page shows on its own line or in its own cell.
+    [GeneratedRegex(@"^</?(?:br|p|div|li|ul|ol|td|th|tr|table|h[1-6]|hr|pre|blockquote|section|article|header|footer|dd|dt|dl)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex Block();
+}
