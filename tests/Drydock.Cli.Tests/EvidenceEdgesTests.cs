@@ -81,6 +81,19 @@ public sealed class EvidenceEdgesTests : IDisposable
         Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("gate:\n  exposure-bits: -1\n", "gate.exposure-bits: -1 must be at least 0, or off")]
+    [InlineData("gate:\n  canary-extraction: -1\n", "gate.canary-extraction: -1 must be at least 0, or off")]
+    [InlineData("gate:\n  membership-auc: 0.4\n", "gate.membership-auc: 0.4 must be between 0.5 and 1")]
+    public async Task Gate_BitsBelowZero_OrAnAucLimitBelowHalf_IsRefused(string gate, string message)
+    {
+        _dir.File("drydock.yaml", gate);
+        var result = await Drydock("gate", "--model", "mv-000000000000");
+        Assert.True(result.Exit == 2, result.ToString());
+        Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("SHIP", result.Stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Gate_TwoRequiredSuitesOfOneName_AreRefused()
     {

@@ -118,7 +118,8 @@ public sealed partial class GateCommandTests : IDisposable
         var partialGate = await Run("gate", "--model", model);
         Assert.Equal(1, partialGate.Exit);
         Assert.Contains($"the newest probes evaluation {partial} of ", partialGate.Stdout, StringComparison.Ordinal);
-        Assert.Contains("does not count: partial run; the gate does not fall back to older evaluations", partialGate.Stdout, StringComparison.Ordinal);
+        Assert.Contains("does not count: partial run (stopped: ", partialGate.Stdout, StringComparison.Ordinal);
+        Assert.Contains("a partial run never passes the gate, on its own or in place of a complete one; finish it (the same drydock eval command continues it) or evaluate again; the gate does not fall back to older evaluations", partialGate.Stdout, StringComparison.Ordinal);
         Assert.Contains($"{model}: NO-SHIP", partialGate.Stdout, StringComparison.Ordinal);
 
         // Completed, it replaces the refusing endpoint's figures and the model does not ship.

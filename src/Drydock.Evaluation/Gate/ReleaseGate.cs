@@ -289,7 +289,6 @@ public static class ReleaseGate
     {
         json = null;
         if (e.Evidence is null) return "recorded without evidence (before fingerprints); evaluate again";
-        if (e.Evidence.Status != "complete") return $"{e.Evidence.Status} run";
         try
         {
             json = JsonNode.Parse(e.Evidence.Json) as JsonObject;
@@ -297,6 +296,8 @@ public static class ReleaseGate
         catch (JsonException)
         {
         }
+
+        if (e.Evidence.Status != "complete") return Partial(e.Evidence.Status, json);
 
         if (json?["target"] is not JsonObject target) return "its evidence cannot be read";
         if (string.CompareOrdinal(e.At, model.RegisteredAt) < 0) return $"recorded at {e.At}, before the model version was registered ({model.RegisteredAt})";
@@ -315,6 +316,18 @@ public static class ReleaseGate
         }
 
         return null;
+    }
+
+    // Why a run that did not finish is no evidence: it never passes on its own, and a newer one hides an older
+    // complete run rather than letting the gate pick whichever it likes; the same eval command continues it.
+    private static string Partial(string status, JsonObject? json)
+    {
+        var counts = json?["counts"] as JsonObject;
+        var stopped = (string?)json?["stopped"];
+        var answered = counts is null ? "" : $"{(int?)counts["answered"] ?? 0} of {(int?)counts["planned"] ?? 0} probes answered, {(int?)counts["errored"] ?? 0} errored, {(int?)counts["skipped"] ?? 0} without a result";
+        var what = string.Join("; ", new[] { stopped is null ? null : $"stopped: {stopped}", answered.Length == 0 ? null : answered }.OfType<string>());
+        return $"{status} run{(what.Length == 0 ? "" : $" ({what})")}: a partial run never passes the gate, on its own or in place of a complete one; "
+            + "finish it (the same drydock eval command continues it) or evaluate again";
     }
 
     private static Found? FromProbes(EvaluationRecord e, JsonObject json, string metric, GatePolicy policy, IReadOnlyList<ProbeSuite> suites, out string? reason)
