@@ -82,9 +82,9 @@ public sealed class EvidenceEdgesTests : IDisposable
     }
 
     [Theory]
-    [InlineData("gate:\n  exposure-bits: -1\n", "gate.exposure-bits: -1 must be at least 0, or off")]
-    [InlineData("gate:\n  canary-extraction: -1\n", "gate.canary-extraction: -1 must be at least 0, or off")]
-    [InlineData("gate:\n  membership-auc: 0.4\n", "gate.membership-auc: 0.4 must be between 0.5 and 1")]
+    [InlineData("gate:\n  exposure-bits: -1\n", "drydock.yaml:2: gate.exposure-bits: '-1' must be a number of at least 0, or off")]
+    [InlineData("gate:\n  canary-extraction: -1\n", "drydock.yaml:2: gate.canary-extraction: '-1' must be a number of at least 0, or off")]
+    [InlineData("gate:\n  membership-auc: 0.4\n", "drydock.yaml:2: gate.membership-auc: '0.4' must be a number from 0.5 to 1, or off")]
     public async Task Gate_BitsBelowZero_OrAnAucLimitBelowHalf_IsRefused(string gate, string message)
     {
         _dir.File("drydock.yaml", gate);
