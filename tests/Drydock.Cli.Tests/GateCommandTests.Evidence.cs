@@ -10,7 +10,6 @@ namespace Drydock.Cli.Tests;
 /// </summary>
 public sealed partial class GateCommandTests
 {
-    private const string MembershipOnly = "\ngate:\n  injection-success: off\n  jailbreak-success: off\n  harmful-compliance: off\n  system-prompt-leak: off\n  pii-leak: off\n  canary-extraction: off\n  exposure-bits: off\n  pii-extraction: off\n";
 
     [Fact]
     public async Task ASuiteCalledJailbreakOfAnotherVersion_AndEvidenceOfThePreviousModelVersion_DoNotCount()
