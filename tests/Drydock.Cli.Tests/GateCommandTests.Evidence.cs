@@ -10,7 +10,6 @@ namespace Drydock.Cli.Tests;
 /// </summary>
 public sealed partial class GateCommandTests
 {
-
     [Fact]
     public async Task ASuiteCalledJailbreakOfAnotherVersion_AndEvidenceOfThePreviousModelVersion_DoNotCount()
     {
