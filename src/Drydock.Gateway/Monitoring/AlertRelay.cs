@@ -95,7 +95,7 @@ internal sealed partial class AlertRelay : IDisposable
             return;
         }
 
-        var kindList = kinds.Select(k => Name(k)).ToList();
+        var kindList = kinds.Select(Name).ToList();
         var signalList = signals.Select(s => $"{Name(s?["signal"])} ({Name(s?["test"])} {Number(s?["statistic"])} against {Number(s?["threshold"])}; baseline {Number(s?["baseline"])}, window {Number(s?["window"])})").ToList();
         var keys = alert["keys"] is JsonArray k ? k.Select(x => $"{Id(x?["key"])} ({Number(x?["extractionHigh"])} high of {Number(x?["requests"])})").ToList() : [];
         var incidents = alert["incidents"] is JsonArray i ? i.Select(Id).ToList() : [];
