@@ -73,6 +73,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private readonly RequestAuditLog? _audit;
     private readonly SignalRecorder? _signals;
     private readonly SignalPublisher? _publisher;
+    private readonly AlertRelay? _alerts;
     private readonly ChainWalker? _walker;
     private readonly ILogger _log;
     private readonly UpstreamClient _upstream;
@@ -116,6 +117,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
         {
             _publisher = new SignalPublisher(_signals, options.AuditFolder!, options.Monitor, services.OpenRegistry, _log, services.Time);
         }
+
+        // The monitor's alerts (drydock monitor --watch writes them beside the request log) go into this log too.
+        _alerts = options.AuditFolder is null ? null : new AlertRelay(options.AuditFolder, _log, services.Time);
 
         _app.MapGet("/healthz", (RequestDelegate)(context => context.Response.WriteAsync("ok")));
         _app.MapGet("/readyz", (RequestDelegate)Ready);
@@ -184,6 +188,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         _tokens?.Dispose();
         _audit?.Dispose();
         _publisher?.Dispose();
+        _alerts?.Dispose();
         _walker?.Dispose();
         _signals?.Dispose();
         RefusedKeys.Flush();

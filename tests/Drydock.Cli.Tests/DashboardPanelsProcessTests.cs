@@ -12,7 +12,8 @@ namespace Drydock.Cli.Tests;
 /// The gateway's <c>/admin/dashboard</c> with the registry's panels, as operators see it: a real <c>drydock serve</c>
 /// in front of a scripted model server, deployments and incidents made with the built CLI, the page fetched with an
 /// administrator key and rendered in a real headless chromium. Open incidents (kind, opened, subject, state) and
-/// deployments (alias → version, enabled, since) show; closed incidents and the reasons' text do not.
+/// deployments (alias → version, enabled, since) show, and the timelines of open and recently resolved incidents
+/// (each step, when, and the ids and subjects it names); closed incidents in the open table and the reasons' text do not.
 /// </summary>
 public sealed class DashboardPanelsProcessTests : IDisposable
 {
@@ -86,6 +87,13 @@ public sealed class DashboardPanelsProcessTests : IDisposable
         Assert.Contains($"<td>{open}</td>", incidents, StringComparison.Ordinal);
         Assert.Matches($@"<tr><td>{open}</td><td>[a-z-]+</td><td>[a-z]+</td><td>model:billing</td><td>\d{{4}}-\d\d-\d\dT[^<]+</td><td>(opened|contained)</td>", incidents);
         Assert.DoesNotContain(closing, incidents, StringComparison.Ordinal);
+
+        // Timelines: each step of the open incident and of the one resolved today, in order, with the evidence each
+        // step names (the subject, the alias contained) and never the reason's or the note's text.
+        var openSteps = Regex.Match(dom, $"<table class=\"timeline\" id=\"timeline-{open}\">.*?</table>", RegexOptions.Singleline).Value;
+        Assert.Matches(@"<tr class=""step-raised""><td>raised</td><td>\d{4}-\d\d-\d\dT[^<]+</td><td>model:billing</td></tr><tr class=""step-contained""><td>contained</td><td>\d{4}-\d\d-\d\dT[^<]+</td><td>model:billing</td></tr>(</tbody>)?</table>", openSteps);
+        var closedSteps = Regex.Match(dom, $"<table class=\"timeline\" id=\"timeline-{closing}\">.*?</table>", RegexOptions.Singleline).Value;
+        Assert.Matches(@"<td>raised</td><td>[^<]+</td><td>model:support</td></tr><tr class=""step-contained""><td>contained</td><td>[^<]+</td><td>model:support</td></tr><tr class=""step-resolved""><td>resolved</td><td>\d{4}-\d\d-\d\dT[^<]+</td><td>-</td></tr>(</tbody>)?</table>", closedSteps);
 
         // Deployments: alias → version, enabled, since.
         var deployments = Regex.Match(dom, "<table id=\"deployments\">.*?</table>", RegexOptions.Singleline).Value;

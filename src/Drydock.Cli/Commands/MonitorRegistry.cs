@@ -58,7 +58,7 @@ internal static class MonitorRegistry
         try
         {
             using var registry = context.OpenRegistry();
-            return DashboardPanels.From(registry.Incidents(), registry.Deployments());
+            return DashboardPanels.From(registry.Incidents(), registry.Deployments(), DateTimeOffset.UtcNow);
         }
         catch (Exception e) when (e is Provenance.Registry.RegistryException or System.Data.Common.DbException or InvalidOperationException or IOException)
         {

@@ -38,7 +38,7 @@ internal static class Dashboard
         if (!host.Operations.HasRegistry) return DashboardPanels.Unavailable("this gateway has no registry attached: incidents and deployments are not shown");
         try
         {
-            return DashboardPanels.From(host.Operations.Incidents(), host.Operations.Deployments());
+            return DashboardPanels.From(host.Operations.Incidents(), host.Operations.Deployments(), DateTimeOffset.UtcNow);
         }
         catch (Exception e) when (e is Provenance.Registry.RegistryException or System.Data.Common.DbException or InvalidOperationException or IOException)
         {

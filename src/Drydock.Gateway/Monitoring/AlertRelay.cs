@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+
+namespace Drydock.Gateway.Monitoring;
+
+/// <summary>
+/// Puts the monitor's alerts into the gateway's own log as they are raised: every <see cref="Every"/> it reads the
+/// lines added to the alerts log beside the request log (<c>alerts-YYYY-MM-DD.jsonl</c>, written by
+/// <c>drydock monitor --watch</c>) and logs each alert as one structured line. Only names, figures and ids of the
+/// expected shape are logged (anything else in a field is logged as <c>?</c>), so a hand-edited alerts log cannot put
+/// text into the gateway's log. Alerts written before the gateway started are not logged again; a line that is not an
+/// alert is logged with its file and line and skipped.
+/// </summary>
+internal sealed partial class AlertRelay : IDisposable
+{
+    /// <summary>How often the alerts log is read.</summary>
+    public static readonly TimeSpan Every = TimeSpan.FromSeconds(2);
+
+    private readonly string _folder;
+    private readonly ILogger _log;
+    private readonly ITimer _timer;
+    private readonly Dictionary<string, (long Offset, int Line)> _read = new(StringComparer.Ordinal);
+    private int _running;
+
+    public AlertRelay(string folder, ILogger log, TimeProvider time)
+    {
+        _folder = folder;
+        _log = log;
+        // What is already there was raised before this gateway started: start after it.
+        foreach (var file in Files()) _read[file] = Skip(file);
+        _timer = time.CreateTimer(_ => Read(), null, Every, Every);
+    }
+
+    /// <summary>Logs the alerts added since the last read (a read still running is not overlapped).</summary>
+    public void Read()
+    {
+        if (Interlocked.Exchange(ref _running, 1) == 1) return;
+        try
+        {
+            foreach (var file in Files()) ReadFile(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Unreadable(_log, e.GetType().Name);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    private IEnumerable<string> Files() =>
+        Directory.Exists(_folder) ? Directory.GetFiles(_folder, "alerts-*.jsonl").Order(StringComparer.Ordinal) : [];
+
+    private void ReadFile(string file)
+    {
+        var (offset, line) = _read.GetValueOrDefault(file);
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (stream.Length < offset) (offset, line) = (0, 0); // replaced by a shorter file: read it from the start
+        stream.Position = offset;
+        var rest = new byte[stream.Length - offset];
+        stream.ReadExactly(rest);
+        var end = Array.LastIndexOf(rest, (byte)'\n');
+        if (end < 0) return; // a line still being written is read once it is whole
+        foreach (var text in Encoding.UTF8.GetString(rest, 0, end).Split('\n'))
+        {
+            line++;
+            if (text.Trim().Length > 0) Relay(file, line, text);
+        }
+
+        _read[file] = (offset + end + 1, line);
+    }
+
+    private void Relay(string file, int line, string text)
+    {
+        JsonObject? alert;
+        try
+        {
+            alert = JsonNode.Parse(text) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            alert = null;
+        }
+
+        if (alert?["signals"] is not JsonArray signals || alert["kinds"] is not JsonArray kinds)
+        {
+            NotAnAlert(_log, file, line);
+            return;
+        }
+
+        var kindList = kinds.Select(Name).ToList();
+        var signalList = signals.Select(s => $"{Name(s?["signal"])} ({Name(s?["test"])} {Number(s?["statistic"])} against {Number(s?["threshold"])}; baseline {Number(s?["baseline"])}, window {Number(s?["window"])})").ToList();
+        var keys = alert["keys"] is JsonArray k ? k.Select(x => $"{Id(x?["key"])} ({Number(x?["extractionHigh"])} high of {Number(x?["requests"])})").ToList() : [];
+        var incidents = alert["incidents"] is JsonArray i ? i.Select(Id).ToList() : [];
+        var window = alert["window"];
+        var args = (Kinds: string.Join(",", kindList), Signals: string.Join("; ", signalList), From: Time(window?["from"]), To: Time(window?["to"]),
+            Requests: Number(window?["requests"]), Keys: keys.Count > 0 ? string.Join(", ", keys) : "-", Incidents: incidents.Count > 0 ? string.Join(",", incidents) : "-");
+        var critical = signals.Any(s => Name(s?["signal"]) == "canary-hits");
+        if (critical) CanaryAlert(_log, args.Kinds, args.Signals, args.From, args.To, args.Requests, args.Keys, args.Incidents);
+        else Alert(_log, args.Kinds, args.Signals, args.From, args.To, args.Requests, args.Keys, args.Incidents);
+    }
+
+    // Only values of the shape the monitor writes pass; anything else is '?'.
+    private static string Name(JsonNode? node) => Text(node) is { } s && NameShape().IsMatch(s) ? s : "?";
+
+    private static string Id(JsonNode? node) => Text(node) is { } s && IdShape().IsMatch(s) ? s : "?";
+
+    private static string Time(JsonNode? node) => Text(node) is { } s && TimeShape().IsMatch(s) ? s : "?";
+
+    private static string Number(JsonNode? node) =>
+        node is JsonValue v && v.TryGetValue<double>(out var d) && double.IsFinite(d) ? Math.Round(d, 4).ToString(CultureInfo.InvariantCulture) : node is null ? "-" : "?";
+
+    private static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    private static (long, int) Skip(string file)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(file);
+            var end = Array.LastIndexOf(bytes, (byte)'\n');
+            return end < 0 ? (0, 0) : (end + 1, bytes.AsSpan(0, end + 1).Count((byte)'\n'));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (0, 0);
+        }
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{0,40}$")]
+    private static partial Regex NameShape();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex IdShape();
+
+    [GeneratedRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")]
+    private static partial Regex TimeShape();
+
+    [LoggerMessage(50, LogLevel.Warning, "monitoring alert: ({Kinds}) {Signals}; window {From} to {To}, {Requests} requests; keys {Keys}; incidents {Incidents}")]
+    private static partial void Alert(ILogger logger, string kinds, string signals, string from, string to, string requests, string keys, string incidents);
+
+    [LoggerMessage(51, LogLevel.Critical, "monitoring alert: ({Kinds}) {Signals}; window {From} to {To}, {Requests} requests; keys {Keys}; incidents {Incidents}")]
+    private static partial void CanaryAlert(ILogger logger, string kinds, string signals, string from, string to, string requests, string keys, string incidents);
+
+    [LoggerMessage(52, LogLevel.Warning, "monitoring alerts log {File}:{Line}: not an alert of drydock monitor; line skipped")]
+    private static partial void NotAnAlert(ILogger logger, string file, int line);
+
+    [LoggerMessage(53, LogLevel.Error, "monitoring alerts log could not be read ({Error}); read again in 2 s")]
+    private static partial void Unreadable(ILogger logger, string error);
+}

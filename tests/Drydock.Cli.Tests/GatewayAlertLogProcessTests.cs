@@ -1,0 +1,71 @@
+using System.Text.Json.Nodes;
+using Drydock.Gateway.Tests;
+using Drydock.Tests.Shared;
+
+namespace Drydock.Cli.Tests;
+
+/// <summary>
+/// The monitor's alerts in the gateway's own log, as operators read it: a real <c>drydock serve</c> and a
+/// <c>drydock monitor --watch</c> in processes of their own over the same log folder. The burst the watch alerts on is
+/// logged by the gateway as one structured line (signals, figures, key ids, incident ids); a line of the alerts log
+/// that is not an alert is named with its file and line, and none of its text reaches the gateway's log.
+/// </summary>
+public sealed class GatewayAlertLogProcessTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Folder => SignalFixture.Folder(_dir.Path);
+
+    [Fact]
+    public async Task Serve_LogsEachAlertOfTheWatch_AsOneStructuredLine_WithoutRawText()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await SignalFixture.Project(_dir.Path, "  window-hours: 24\n  incidents: true\n");
+        Directory.CreateDirectory(Folder);
+        var now = DateTimeOffset.UtcNow;
+        await SignalFixture.Rows(_dir.Path, [.. Enumerable.Range(0, 24 * 8).Select(h => now.AddMinutes(-30 - (60 * h)))], at => SignalFixture.Row(at, SignalFixture.OrdinaryHour));
+        // An alert raised before the gateway started is not logged again.
+        var earlier = """{"source":"drydock monitor","at":"2026-12-01T00:00:00Z","kinds":["drift"],"signals":[{"signal":"traffic","kind":"drift","test":"ratio","baseline":1,"window":5,"statistic":5,"pValue":null,"threshold":3}],"window":{"from":"2026-11-30T00:00:00Z","to":"2026-12-01T00:00:00Z","requests":10},"keys":[],"incidents":[]}""";
+        var alerts = Path.Combine(Folder, $"alerts-{now.UtcDateTime:yyyy-MM-dd}.jsonl");
+        await File.WriteAllTextAsync(alerts, earlier + "\n", TestContext.Current.CancellationToken);
+
+        var url = $"http://127.0.0.1:{DrydockProcess.FreePort()}";
+        using var gateway = DrydockProcess.Start(_dir.Path, ["serve", "--upstream", upstream.BaseUrl, "--listen", url]);
+        await gateway.WaitUntilListening(new Uri(url + "/healthz"));
+
+        // The burst, then one check of the watch in its own process: it raises the alert and opens the incidents.
+        await SignalFixture.Rows(_dir.Path, [now.AddMinutes(-30)], at => SignalFixture.Row(at, SignalFixture.ScraperHour));
+        var watch = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--every", "1s", "--checks", "1"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(watch.Exit == 0, watch.ToString());
+        Assert.Contains("ALERT: (abuse) extraction", watch.Stderr, StringComparison.Ordinal);
+        var raised = JsonNode.Parse((await File.ReadAllLinesAsync(alerts, TestContext.Current.CancellationToken))[^1])!;
+        var incidents = raised["incidents"]!.AsArray().Select(i => (string)i!).ToList();
+        Assert.Equal(2, incidents.Count);
+
+        // A hand-edited line with text in it: named by file and line, its text never logged.
+        await File.AppendAllTextAsync(alerts, """{"note":"jane.doe@example.com SECRET-7731"}""" + "\n" + """{"kinds":["abuse"],"signals":[{"signal":"jane.doe@example.com","test":"SECRET-7731"}]}""" + "\n", TestContext.Current.CancellationToken);
+
+        await SignalFixture.Until(() => Task.FromResult(gateway.Output.Contains($"{alerts}:3:", StringComparison.Ordinal) && gateway.Output.Contains("monitoring alert: (abuse) ?", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200), () => $"the gateway's log has no alert:\n{gateway.Output}");
+        var lines = gateway.Output.Split('\n').Where(l => l.Contains("monitoring alert", StringComparison.Ordinal)).ToList();
+        var line = Assert.Single(lines, l => l.Contains("extraction", StringComparison.Ordinal));
+        var entry = JsonNode.Parse(line)!; // one structured line: a JSON object with its fields
+        Assert.Equal("Warning", (string)entry["level"]!);
+        Assert.Equal(50, (int)entry["event"]!);
+        Assert.Contains("abuse", (string)entry["Kinds"]!, StringComparison.Ordinal);
+        Assert.Contains("drift", (string)entry["Kinds"]!, StringComparison.Ordinal);
+        Assert.Matches(@"extraction \(chi-square [0-9.]+ against 0\.001; baseline 0, window [0-9.]+\)", (string)entry["Signals"]!);
+        Assert.Contains("templates (", (string)entry["Signals"]!, StringComparison.Ordinal);
+        Assert.Contains("ddk_scraper (800 high of 800)", (string)entry["Keys"]!, StringComparison.Ordinal);
+        Assert.Equal(string.Join(",", incidents), (string)entry["Incidents"]!);
+        Assert.Equal("3200", (string)entry["Requests"]!);
+
+        // The alert from before the start is not logged; the edited lines are named and their text is not logged.
+        Assert.DoesNotContain(lines, l => l.Contains("traffic (ratio", StringComparison.Ordinal));
+        Assert.Contains($"monitoring alerts log {alerts}:3: not an alert of drydock monitor; line skipped", gateway.Output, StringComparison.Ordinal);
+        Assert.Contains("monitoring alert: (abuse) ? (? - against -", gateway.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("jane.doe", gateway.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET-7731", gateway.Output, StringComparison.Ordinal);
+    }
+}
