@@ -29,9 +29,9 @@ internal static class JoinedTexts
     /// </summary>
     public static List<Finding> InjectionAcross(TextGuard guard, IReadOnlyList<string> userTexts, GuardResult judged, GuardMode mode, bool semantic)
     {
-        if (userTexts.Count < 2 || mode == GuardMode.Off || judged.Findings.Exists(f => f.Category == Categories.Injection)) return [];
+        if (userTexts.Count < 2 || mode == GuardMode.Off || judged.Findings.Any(f => f.Category == Categories.Injection)) return [];
         var joined = string.Join(" ", userTexts);
         if (joined.Length > BoundaryWindows.WholeJoinLimit) joined = joined[..BoundaryWindows.WholeJoinLimit];
-        return guard.Input(joined, mode, semantic).Findings.FindAll(f => f.Category == Categories.Injection);
+        return [.. guard.Input(joined, mode, semantic).Findings.Where(f => f.Category == Categories.Injection)];
     }
 }
