@@ -57,8 +57,8 @@ internal static partial class EncodedText
          "one", "time", "times", "look", "looking", "arrive", "arrived", "meet", "be", "is", "was", "are", "were", "and", "or", "but", "not",
          "stop", "stopped", "point", "end", "best", "most", "nothing", "something", "what", "where", "which", "who", "how"], StringComparer.OrdinalIgnoreCase);
 
-    // Cheap test first: a spelled "at" anywhere in the text.
-    [GeneratedRegex(@"[(\[{]\s*at\s*[)\]}]|\sat\s", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    // Cheap test first: a spelled "at" or "dot" anywhere in the text.
+    [GeneratedRegex(@"[(\[{]\s*(?:at|dot)\s*[)\]}]|\s(?:at|dot)\s", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SpelledAt();
 
     [GeneratedRegex(@"(?<![\w.%+-])(?<local>[a-z0-9][a-z0-9._%+-]{0,63})(?<at>\s*[(\[{]\s*at\s*[)\]}]\s*|\s+at\s+|@)(?<first>[a-z0-9][a-z0-9-]{0,62})(?:(?<dot>\s*[(\[{]\s*dot\s*[)\]}]\s*|\s+dot\s+|\.)(?<label>[a-z0-9][a-z0-9-]{0,62}))+(?![\w-])", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]

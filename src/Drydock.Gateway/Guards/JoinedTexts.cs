@@ -25,13 +25,14 @@ internal static class JoinedTexts
     /// An instruction split across two messages (<c>Ignore all previous</c>, then <c>instructions and …</c>) is a
     /// sentence in none of them, and the request's texts are joined with line breaks, where a sentence ends. The user's
     /// texts are joined with a space, as one sentence may run on from one to the next, and the injection findings of
-    /// the join are returned; none when the request's own judgement already found injection (never counted twice).
+    /// the join that block (high severity) are returned; none when the request's own judgement already found such an
+    /// injection (never counted twice).
     /// </summary>
     public static List<Finding> InjectionAcross(TextGuard guard, IReadOnlyList<string> userTexts, GuardResult judged, GuardMode mode, bool semantic)
     {
-        if (userTexts.Count < 2 || mode == GuardMode.Off || judged.Findings.Any(f => f.Category == Categories.Injection)) return [];
+        if (userTexts.Count < 2 || mode == GuardMode.Off || judged.Findings.Any(f => f.Category == Categories.Injection && f.Severity >= Severity.High)) return [];
         var joined = string.Join(" ", userTexts);
         if (joined.Length > BoundaryWindows.WholeJoinLimit) joined = joined[..BoundaryWindows.WholeJoinLimit];
-        return [.. guard.Input(joined, mode, semantic).Findings.Where(f => f.Category == Categories.Injection)];
+        return [.. guard.Input(joined, mode, semantic).Findings.Where(f => f.Category == Categories.Injection && f.Severity >= Severity.High)];
     }
 }
