@@ -125,6 +125,13 @@ public sealed partial class GatewayHost
             input = input with { Blocked = exchange.Tier.Input == GuardMode.Block, Findings = [.. input.Findings, .. across] };
         }
 
+        // And the user's messages joined into one text, for an instruction split across two of them.
+        if (JoinedTexts.InjectionAcross(_guard, OpenAiPayload.UserTexts(exchange.Request, exchange.Chat).ToList(), input, exchange.Tier.Input, semantic) is { Count: > 0 } spanning)
+        {
+            var blocks = exchange.Tier.Input == GuardMode.Block && spanning.Exists(f => f.Severity >= Severity.High);
+            input = input with { Blocked = input.Blocked || blocks, Findings = [.. input.Findings, .. spanning] };
+        }
+
         var audit = exchange.Audit;
         exchange.InputChecked = exchange.Tier.Input == GuardMode.Off ? "input=off" : $"input={Mode(exchange.Tier.Input)} texts={count + 1} detectors={TextGuard.InputDetectors}{(semantic ? ",semantic-injection" : "")}";
         exchange.Context.Response.Headers[GuardHeader] = exchange.InputChecked;

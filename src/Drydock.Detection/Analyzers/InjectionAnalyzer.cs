@@ -180,13 +180,28 @@ public sealed partial class InjectionAnalyzer : Analyzer
         }
 
         var cues = new Dictionary<int, (int Start, int Length)>();
-        var probability = Score(reading, [], cues);
+        var probability = ClassifierScore(reading, cues);
         if (probability >= _model.Threshold)
         {
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;
             Report(ref findings, s_classifier, 0, text.Length, probability, Explain(reading, probability, cues, findings), severity);
         }
     }
+
+    // The classifier's score of a text with no pattern hit. A file path's folder and file names are not prose
+    // (C:/Users/dev/prompts/system/instructions.txt holds three cue words and reads as an attack on its own): a text
+    // holding a path scores at most what it scores with its paths blanked out.
+    private float ClassifierScore(string reading, Dictionary<int, (int Start, int Length)> cues)
+    {
+        var probability = Score(reading, [], cues);
+        if (probability < _model.Threshold || !FilePath().IsMatch(reading)) return probability;
+        return Math.Min(probability, Score(FilePath().Replace(reading, m => new string(' ', m.Length)), [], null));
+    }
+
+    // A file path written as one token: an optional drive, then at least two folder separators between names
+    // (C:/Users/dev/x.txt, /etc/app/config.yaml, src\Prompts\system.txt); not a URL (no "://" before it).
+    [GeneratedRegex(@"(?<![^\s""'`(\[<])(?:[A-Za-z]:)?[/\\]?(?:[\w.-]+[/\\]){2,}[\w.-]*(?=[\s""'`)\],;:]|$)", RegexOptions.CultureInvariant)]
+    private static partial Regex FilePath();
 
     // The text as the cue words, the classifier and the judge read it: characters that show nothing removed (zero-width
     // spaces and joiners, soft hyphens, bidi controls, tag characters, variation selectors: MatchText's ignorable set),
@@ -262,7 +277,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
         }
 
         var cues = new Dictionary<int, (int Start, int Length)>();
-        var probability = Score(reading, [], cues);
+        var probability = ClassifierScore(reading, cues);
         if (hasCue && probability >= _model.Threshold && verdict.Probability >= judge.Veto)
         {
             var severity = probability >= 0.9 ? Severity.High : Severity.Medium;

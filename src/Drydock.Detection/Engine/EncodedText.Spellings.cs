@@ -22,6 +22,8 @@ namespace Drydock.Detection.Engine;
 /// <c>__</c>): <c>AKIA**GNSU**V3QB…</c>, read with the markers removed.</item>
 /// <item><c>escapes</c>: a word with escapes a program or a page reads as characters (<c>\x41</c>, octal <c>\101</c>,
 /// numeric HTML references with or without their semicolon, a backslash between two letters or digits), read decoded.</item>
+/// <item><c>spelled</c>: an e-mail address with <c>@</c> or dots spelled out (<c>(at)</c>, <c>[dot]</c>, a bare <c>at</c>
+/// with a plausible domain; see <c>EncodedText.SpelledAddresses.cs</c>).</item>
 /// <item><c>percent</c>: a word with at least three percent escapes (<c>%41%4B%49%41…</c>), or an escaped <c>@</c> (<c>%40</c>), read unescaped when the
 /// result is UTF-8 text.</item>
 /// </list>
@@ -39,6 +41,7 @@ internal static partial class EncodedText
         Words(text, ref runs);
         Tags(text, ref runs);
         Markup(text, ref runs);
+        SpelledAddresses(text, ref runs);
     }
 
     // HTML tags and comments inside a word (AKIA<span></span>Q3EG…, AKIA<!-- x -->Q3EG…), and a markdown link's target
@@ -294,6 +297,17 @@ internal static partial class EncodedText
 
     private static bool IsGroupSeparator(char c) => c is ' ' or '-' or '.' or '_' or ',' or '/' or '\n';
 
+    // How many characters separate two groups at at: one separator character, or a separator other than a space with
+    // a space on either side or both (AKIA - Q3EG - …, AKIA, Q3EG, …, AKIA /Q3EG); 0 when none.
+    private static int GroupSeparatorLength(string text, int at)
+    {
+        if (at >= text.Length || !IsGroupSeparator(text[at])) return 0;
+        var k = at;
+        if (text[k] == ' ' && k + 1 < text.Length && text[k + 1] is not ' ' and not '\n' && IsGroupSeparator(text[k + 1])) k++;
+        if (text[k] != ' ' && k + 1 < text.Length && text[k + 1] == ' ') k++;
+        return k - at + 1;
+    }
+
     private static int AlphanumericLength(string text, int at)
     {
         var k = at;
@@ -343,12 +357,14 @@ internal static partial class EncodedText
             var groups = 1;
             var last = length;
             var decoded = new StringBuilder(text, start, length, 32);
-            while (end < text.Length && IsGroupSeparator(text[end]) && last == length && end - start < MaxRunLength)
+            var second = -1;
+            while (GroupSeparatorLength(text, end) is > 0 and var gap && last == length && end - start < MaxRunLength)
             {
-                var next = AlphanumericLength(text, end + 1);
-                if (next == 0 || next > length || !Grouping(text, end + 1, next)) break;
-                decoded.Append(text, end + 1, next);
-                end += 1 + next;
+                var next = AlphanumericLength(text, end + gap);
+                if (next == 0 || next > length || !Grouping(text, end + gap, next)) break;
+                if (second < 0) second = end + gap;
+                decoded.Append(text, end + gap, next);
+                end += gap + next;
                 last = next;
                 groups++;
             }
@@ -363,7 +379,8 @@ internal static partial class EncodedText
             while (groups > 3 && IsWord(text, start, length))
             {
                 decoded.Remove(0, length);
-                start += length + 1;
+                start = second;
+                second = start + length + GroupSeparatorLength(text, start + length);
                 groups--;
             }
 

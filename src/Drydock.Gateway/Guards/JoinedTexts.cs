@@ -20,4 +20,19 @@ internal static class JoinedTexts
         var joined = string.Concat(texts);
         return BoundaryWindows.Across(joined, ends, window => guard.Input(window, mode).Findings.Where(f => f.Category == Categories.Secret));
     }
+
+    /// <summary>
+    /// An instruction split across two messages (<c>Ignore all previous</c>, then <c>instructions and …</c>) is a
+    /// sentence in none of them, and the request's texts are joined with line breaks, where a sentence ends. The user's
+    /// texts are joined with a space, as one sentence may run on from one to the next, and the injection findings of
+    /// the join that block (high severity) are returned; none when the request's own judgement already found such an
+    /// injection (never counted twice).
+    /// </summary>
+    public static List<Finding> InjectionAcross(TextGuard guard, IReadOnlyList<string> userTexts, GuardResult judged, GuardMode mode, bool semantic)
+    {
+        if (userTexts.Count < 2 || mode == GuardMode.Off || judged.Findings.Any(f => f.Category == Categories.Injection && f.Severity >= Severity.High)) return [];
+        var joined = string.Join(" ", userTexts);
+        if (joined.Length > BoundaryWindows.WholeJoinLimit) joined = joined[..BoundaryWindows.WholeJoinLimit];
+        return [.. guard.Input(joined, mode, semantic).Findings.Where(f => f.Category == Categories.Injection && f.Severity >= Severity.High)];
+    }
 }

@@ -218,9 +218,25 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
     private static IEnumerable<Finding> Invalid(MatchText match) =>
         match.InvalidAt.Select(i => new Finding("DD-ENC-001", Categories.HiddenText, "invalid-encoding", Severity.High, i, i + 1, 1.0, "⟨invalid⟩"));
 
-    /// <summary>Replaces each finding's span with <c>[TYPE]</c>.</summary>
+    /// <summary>
+    /// Replaces each finding's span with <c>[TYPE]</c>. An e-mail address found from inside its name (after an escape
+    /// or a separator a reading decoded: <c>maria.lopez%40…</c>, <c>maria\_lopez@…</c>) is replaced from the start of
+    /// the name, so no part of it is left beside the placeholder (<c>maria.[EMAIL]</c>).
+    /// </summary>
     public static string Redact(string text, IEnumerable<Finding> findings) =>
-        SpanReplacement.Apply(text, findings.Select(f => (f.Start, f.End, $"[{f.Type.ToUpperInvariant().Replace('-', '_')}]")));
+        SpanReplacement.Apply(text, findings.Select(f => (f.Type == "email" ? NameStart(text, f.Start) : f.Start, f.End, $"[{f.Type.ToUpperInvariant().Replace('-', '_')}]")));
+
+    // Where the name of an address found at start begins: back over the characters a name (and its escapes) is written
+    // with, at most MaxNameWidening characters.
+    private static int NameStart(string text, int start)
+    {
+        var at = Math.Min(start, text.Length);
+        while (at > 0 && start - at < MaxNameWidening && (char.IsAsciiLetterOrDigit(text[at - 1]) || text[at - 1] is '.' or '_' or '%' or '+' or '-' or '\\')) at--;
+        return at;
+    }
+
+    // The longest name part of an address (RFC 5321: 64 characters), escapes included twice over.
+    private const int MaxNameWidening = 128;
 }
 
 /// <summary>

@@ -25,6 +25,19 @@ internal static class OpenAiPayload
         }
     }
 
+    /// <summary>The texts a user wrote: the contents of the messages whose role is <c>user</c>, or the prompt.</summary>
+    public static IEnumerable<string> UserTexts(JsonObject request, bool chat)
+    {
+        if (!chat) return PromptTexts(request, chat);
+        var users = new JsonArray();
+        foreach (var message in request["messages"] as JsonArray ?? [])
+        {
+            if (message is JsonObject m && m["role"] is JsonValue r && r.TryGetValue<string>(out var role) && role == "user") users.Add(m.DeepClone());
+        }
+
+        return PromptTexts(new JsonObject { ["messages"] = users }, chat);
+    }
+
     /// <summary>The chunk as it goes out: with several choices in one upstream chunk, each is sent on its own (one may be blocked).</summary>
     public static JsonObject SingleChoice(JsonObject chunk, JsonObject choice)
     {
