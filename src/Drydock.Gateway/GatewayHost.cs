@@ -197,13 +197,18 @@ public sealed partial class GatewayHost : IAsyncDisposable
         Metrics.Dispose();
     }
 
-    // Ready when the shared state and the registry answer, the key file is in force and the upstream lists its models.
+    // Ready when the shared state and the registry answer, the key file is in force, the upstream lists its models and
+    // the last walk of the registry's audit log held (its problem named).
     private async Task Ready(HttpContext context)
     {
         var checks = new JsonObject { ["state"] = await _state.PingAsync().ConfigureAwait(false), ["registry"] = _operations.RefreshError is null, ["keys"] = _keys.Problem is null };
         checks["upstream"] = await _upstream.ListsModelsAsync(context.RequestAborted).ConfigureAwait(false);
+        var broken = _walker is null ? null : _operations.Chain.LastWalkProblem;
+        if (_walker is not null) checks["auditLog"] = broken is null;
         var ready = checks.All(c => c.Value!.GetValue<bool>());
-        await Json(context, ready ? 200 : 503, new JsonObject { ["ready"] = ready, ["checks"] = checks }).ConfigureAwait(false);
+        var body = new JsonObject { ["ready"] = ready, ["checks"] = checks };
+        if (broken is not null) body["auditLog"] = "the last walk of the whole audit log found a problem; the admin API refuses every request until it is put back: " + broken;
+        await Json(context, ready ? 200 : 503, body).ConfigureAwait(false);
     }
 
     // The models a key may use: the upstream's list plus served aliases, less what is disabled or outside the key's tier.

@@ -13,13 +13,19 @@ namespace Drydock.Gateway.Operations;
 /// still be there with the hash it had, so an edit to an entry written since is refused at once. An entry before that
 /// head edited in place (its later hashes not recomputed) is left to the whole walk that <see cref="ChainWalker"/> runs
 /// in the background on its own connection (<see cref="Walked"/>): no decision waits for it. Once that walk has found
-/// a problem, every check walks the whole log again (refused until the entry is put back). <see cref="Problem"/> is not
+/// a problem, every check walks the whole log again (refused until the entry is put back). Every check also holds the
+/// log against the audit witness, which every write of every process moves up to its head: entries deleted from the
+/// end of the log (with their rows) are refused at the next decision, and found by the next background walk. <see cref="Problem"/> is not
 /// thread-safe: called under the registry lock of <see cref="GatewayOperations"/>.
 /// </summary>
 internal sealed class AdminChain
 {
     private (long Seq, string Hash) _head;
     private string? _foundByWalk;
+    private string? _lastWalk;
+
+    /// <summary>What the last whole walk found (null: the log held, or none has run yet): shown in <c>/readyz</c>.</summary>
+    public string? LastWalkProblem => Volatile.Read(ref _lastWalk);
 
     /// <summary>Why the registry's audit log or actor records cannot be relied on for an access decision, or null.</summary>
     public string? Problem(ProvenanceRegistry registry)
@@ -31,6 +37,7 @@ internal sealed class AdminChain
         if (_head.Seq == 0 || found is not null)
         {
             var (head, wrong) = WalkWhole(db);
+            Volatile.Write(ref _lastWalk, wrong);
             if (wrong is not null) return wrong;
             _head = head;
             Interlocked.CompareExchange(ref _foundByWalk, null, found); // a problem found meanwhile holds
@@ -39,6 +46,10 @@ internal sealed class AdminChain
 
         var (next, problem) = AuditChain.Walk(db, _head.Seq, _head.Hash);
         if (problem is not null) return problem;
+
+        // Entries written since by another process and then deleted from the end leave this head intact: the witness,
+        // moved by every write of every process, still names them.
+        if (AuditWitness.FolderProblem(db) is null && AuditWitness.Check(db) is { } behind) return behind;
         _head = next;
         return null;
     }
@@ -49,6 +60,7 @@ internal sealed class AdminChain
     /// </summary>
     public void Walked(string? problem)
     {
+        Volatile.Write(ref _lastWalk, problem);
         if (problem is not null) Volatile.Write(ref _foundByWalk, problem);
     }
 

@@ -10,7 +10,11 @@ namespace Drydock.Provenance.Audit;
 /// A record, kept outside the project, of how far a registry's audit log reached when it was last verified: its entry
 /// count and head hash. The hash chain shows edits and removals inside the log, but a copy of the whole
 /// <c>.drydock</c> folder put back (registry, key file and all) is a consistent older state that the chain alone
-/// cannot tell from the present. The witness can: the log must still hold the witnessed entry with the witnessed hash.
+/// cannot tell from the present, and neither can it tell a log whose newest entries (and their rows) were deleted from
+/// one that never held them. The witness can: the log must still hold the witnessed entry with the witnessed hash.
+/// Every write that appends to the log moves the witness up to the new head once it is committed
+/// (<see cref="RegistryDatabase.CommitWrite"/>), whichever process writes (the CLI or <c>drydock serve</c>), so
+/// removing any committed entry from the end is found by <c>drydock audit verify</c> and by the gateway.
 /// It lives in <c>$DRYDOCK_STATE_HOME</c>, else <c>$XDG_STATE_HOME/drydock</c>, else <c>~/.local/state/drydock</c>,
 /// one file per registry identity (a random id stored in the registry, so a copy of it passed as <c>--registry</c> is
 /// the same registry to the witness), so someone who can replace the project folder but not the user's home is caught.
@@ -140,11 +144,13 @@ public static class AuditWitness
         var found = command.ExecuteScalar() as string;
         if (found is null)
         {
-            return $"the audit log was rolled back: it held {seq} entries (head {hash[..Math.Min(12, hash.Length)]}) when verified at {at}, and holds fewer now (the registry, or the whole .drydock folder, was put back from an older copy; witness {path})";
+            var now = Head(db).Seq;
+            return $"the audit log was rolled back: it held {seq} entries (head {hash[..Math.Min(12, hash.Length)]}) when witnessed at {at}, and holds {now} now: " +
+                $"witnessed entry {seq} is missing (its newest entries were deleted, or the registry, or the whole .drydock folder, was put back from an older copy; witness {path})";
         }
 
         return string.Equals(found, hash, StringComparison.OrdinalIgnoreCase) ? null
-            : $"the audit log was rewritten: entry {seq} is not the one verified at {at} (witness {path})";
+            : $"the audit log was rewritten: witnessed entry {seq} is not the one witnessed at {at} (entries were deleted from its end and others written in their place, or the log was rewritten; witness {path})";
     }
 
     /// <summary>The log's last entry number and hash (0 and <see cref="AuditLog.Genesis"/> when empty).</summary>
@@ -168,11 +174,28 @@ public static class AuditWitness
         return null;
     }
 
+    /// <summary>
+    /// <see cref="Advance"/> after a committed write, never throwing: why the witness was not moved (the log is behind
+    /// it, or its folder cannot be used or written), or null.
+    /// </summary>
+    public static string? Moved(RegistryDatabase db)
+    {
+        try
+        {
+            return Advance(db, DateTimeOffset.UtcNow);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or KeyRingException or RegistryException or System.Data.Common.DbException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return $"the audit witness in {Folder} cannot be written ({e.Message})";
+        }
+    }
+
     /// <summary>Records that the log held <paramref name="entries"/> entries ending at <paramref name="head"/> (never moves back).</summary>
     private static void Record(RegistryDatabase db, long entries, string head, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(db);
         var path = PathOf(db);
+        if (Witnessed(path) >= entries) return; // another writer moved it as far or further
         if (!OperatingSystem.IsWindows()) Directory.CreateDirectory(Folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         else Directory.CreateDirectory(Folder);
         var json = new System.Text.Json.Nodes.JsonObject
@@ -183,5 +206,13 @@ public static class AuditWitness
             ["at"] = now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         }.ToJsonString();
         Datasets.Output.AtomicFile.Write(path, Encoding.UTF8.GetBytes(json + "\n"), ownerOnly: true);
+    }
+
+    // The entry count a witness file holds (0 when there is none); one that cannot be read was reported by Check.
+    private static long Witnessed(string path)
+    {
+        if (!File.Exists(path)) return 0;
+        using var doc = JsonDocument.Parse(Detection.Configuration.RegularFiles.ReadAllBytes(path, 4096));
+        return doc.RootElement.GetProperty("entries").GetInt64();
     }
 }

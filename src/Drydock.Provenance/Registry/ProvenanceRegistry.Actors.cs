@@ -96,7 +96,7 @@ public sealed partial class ProvenanceRegistry
                 ["public_key"] = Convert.ToBase64String(raw), ["key_id"] = Signing.SigningKey.IdOf(publicKey),
                 ["expires"] = expires.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), ["reason"] = reason, ["actor"] = grantedBy, ["at"] = RegistryDatabase.Now(),
             }, grantedBy, bootstrap ? "actor.bootstrap" : "actor.grant");
-            transaction.Commit();
+            Database.CommitWrite(transaction);
         }
 
         return FindActor(name)!;
@@ -114,7 +114,7 @@ public sealed partial class ProvenanceRegistry
         {
             ["name"] = name, ["action"] = "revoke", ["roles"] = "[]", ["public_key"] = null, ["key_id"] = grant.KeyId, ["expires"] = null, ["reason"] = reason, ["actor"] = revokedBy, ["at"] = RegistryDatabase.Now(),
         }, revokedBy, "actor.revoke");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return FindActor(name)!;
     }
 
@@ -208,7 +208,7 @@ public sealed partial class ProvenanceRegistry
         {
             ["actor"] = actor, ["verb"] = verb, ["role"] = role, ["decision"] = decision, ["reason"] = reason, ["challenge_sha256"] = challengeSha256, ["at"] = RegistryDatabase.Now(),
         }, actor, $"access.{decision}");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
     }
 }
 

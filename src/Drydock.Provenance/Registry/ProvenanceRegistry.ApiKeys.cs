@@ -29,7 +29,7 @@ public sealed partial class ProvenanceRegistry
             ["key_id"] = key.KeyId, ["action"] = action, ["store"] = key.Store, ["name"] = key.Name, ["tier"] = key.Tier, ["models"] = JsonSerializer.Serialize(key.Models.ToArray(), ProvenanceJson.Default.StringArray),
             ["created"] = key.Created, ["expires"] = key.Expires, ["revoked"] = key.Revoked, ["fingerprint"] = key.Fingerprint, ["reason"] = reason, ["actor"] = actor, ["at"] = RegistryDatabase.Now(),
         }, actor, $"api-key.{action}");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return ApiKeyEvents().Single(e => e.Id == id);
     }
 

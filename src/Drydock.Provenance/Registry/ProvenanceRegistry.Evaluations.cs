@@ -45,7 +45,7 @@ public sealed partial class ProvenanceRegistry
             }, actor, "evaluation.evidence");
         }
 
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return Evaluations(model).Single(e => e.Id == id);
     }
 
@@ -82,7 +82,7 @@ public sealed partial class ProvenanceRegistry
         {
             ["model_id"] = model, ["decision"] = decision, ["base_model_id"] = baseModelId, ["checks"] = checksJson, ["envelope"] = envelope, ["actor"] = actor, ["at"] = RegistryDatabase.Now(),
         }, actor, $"gate.{decision}");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return GateDecisions(model).Single(g => g.Id == id);
     }
 

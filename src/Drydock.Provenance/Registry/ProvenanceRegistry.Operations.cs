@@ -28,7 +28,7 @@ public sealed partial class ProvenanceRegistry
         {
             ["label"] = label, ["sha256"] = sha256, ["dataset_id"] = dataset, ["created_by"] = actor, ["created_at"] = RegistryDatabase.Now(),
         }, actor, "canary.register");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return Canaries().Single(c => c.Id == id);
     }
 
@@ -169,7 +169,7 @@ public sealed partial class ProvenanceRegistry
         {
             ["alias"] = alias, ["action"] = action, ["model_id"] = modelId, ["upstream_model"] = upstreamModel, ["reason"] = reason, ["actor"] = actor, ["at"] = RegistryDatabase.Now(),
         }, actor, $"deployment.{action}");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return Deployment(alias)!;
     }
 
@@ -181,7 +181,7 @@ public sealed partial class ProvenanceRegistry
         {
             ["incident_id"] = incidentId, ["action"] = action, ["kind"] = kind, ["severity"] = severity, ["subject"] = subject, ["note"] = note, ["actor"] = actor, ["at"] = RegistryDatabase.Now(),
         }, actor, $"incident.{action}");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
     }
 
     private List<DeploymentEvent> DeploymentEvents(string where, params (string, object?)[] parameters)

@@ -19,7 +19,7 @@ public sealed partial class ProvenanceRegistry
         {
             ["dataset_id"] = dataset, ["base_sha256"] = baseSha256, ["method"] = method, ["plan"] = planJson, ["plan_sha256"] = planSha256, ["envelope"] = envelope, ["actor"] = actor, ["at"] = RegistryDatabase.Now(),
         }, actor, "training.plan");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return (TrainingPlans("WHERE id = @id", ("id", id)).Single(), true);
     }
 

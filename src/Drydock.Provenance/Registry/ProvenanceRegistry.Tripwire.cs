@@ -28,7 +28,7 @@ public sealed partial class ProvenanceRegistry
             ["records"] = records.ToString(System.Globalization.CultureInfo.InvariantCulture), ["datasets"] = string.Join(",", datasets), ["selection"] = selection,
             ["actor"] = actor, ["at"] = RegistryDatabase.Now(),
         }, actor, "tripwire.index");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return TripwireIndex(model.Id)!;
     }
 

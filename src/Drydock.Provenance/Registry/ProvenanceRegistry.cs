@@ -67,7 +67,7 @@ public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposabl
             ["parents"] = JsonSerializer.Serialize(parents.ToArray(), ProvenanceJson.Default.StringArray), ["sources"] = JsonSerializer.Serialize(sourceIds.ToArray(), ProvenanceJson.Default.StringArray),
             ["manifest"] = manifestJson, ["envelope"] = envelope, ["registered_by"] = actor, ["registered_at"] = now,
         }, actor, "dataset.register");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return (GetDataset(id), true);
     }
 
@@ -116,7 +116,7 @@ public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposabl
         {
             ["project"] = project, ["sha256"] = sha, ["content"] = content, ["registered_by"] = actor, ["registered_at"] = RegistryDatabase.Now(),
         }, actor, "threat-model.register");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return ThreatModels("WHERE id = @id", ("id", id))[0];
     }
 
@@ -153,7 +153,7 @@ public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposabl
             AuditLog.Append(Database, transaction, "model_datasets", $"{id}:{dataset}", new Dictionary<string, string?> { ["model_id"] = id, ["dataset_id"] = dataset }, actor, "model.link-dataset");
         }
 
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return (GetModel(id), true);
     }
 
@@ -207,7 +207,7 @@ public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposabl
         {
             ["subject_kind"] = kind, ["subject_id"] = subjectId, ["role"] = role, ["decision"] = decision, ["comment"] = comment, ["actor"] = actor, ["at"] = RegistryDatabase.Now(),
         }, actor, $"{kind}.{decision}");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return Approvals(kind, subjectId).Single(a => a.Id == approvalId);
     }
 
@@ -222,7 +222,7 @@ public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposabl
             ["record_sha256"] = recordSha256, ["file"] = file, ["line"] = line?.ToString(CultureInfo.InvariantCulture), ["review_id"] = reviewId,
             ["reviewer"] = reviewer, ["decision"] = decision, ["note"] = note, ["actor"] = actor, ["at"] = RegistryDatabase.Now(),
         }, actor, $"review.{decision}");
-        transaction.Commit();
+        Database.CommitWrite(transaction);
         return id;
     }
 

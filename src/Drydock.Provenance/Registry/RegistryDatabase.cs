@@ -341,6 +341,21 @@ public sealed class RegistryDatabase : IDisposable
         return transaction;
     }
 
+    /// <summary>
+    /// Commits a write that appended audit entries, then moves the audit witness (kept outside the project) up to the
+    /// log's new head, so that deleting those entries from the end of the log later is found. Returns why the witness
+    /// was not moved (also kept in <see cref="WitnessProblem"/>), or null; the write stays committed either way.
+    /// </summary>
+    public string? CommitWrite(DbTransaction transaction)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        transaction.Commit();
+        return WitnessProblem = Audit.AuditWitness.Moved(this);
+    }
+
+    /// <summary>Why the last <see cref="CommitWrite"/> could not move the audit witness, or null.</summary>
+    public string? WitnessProblem { get; private set; }
+
     /// <summary>UTC now, to the millisecond, ISO 8601.</summary>
     public static string Now() => DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -1,0 +1,181 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Drydock.Gateway.Tests;
+using Drydock.Provenance.Registry;
+using Drydock.Tests.Shared;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Drydock.Cli.Tests;
+
+/// <summary>
+/// The newest audit entries deleted from the registry's database together with the rows they recorded (SQLite, and
+/// PostgreSQL where DRYDOCK_TEST_POSTGRES names a server) while <c>drydock serve</c> runs (its own process) and wrote
+/// them: the chain that is left is whole, but the audit witness outside the project, moved by every write of every
+/// process, still names the entry removed. <c>drydock audit verify</c> (the built CLI) fails naming it; the gateway's
+/// background walk logs it, <c>/readyz</c> says so and the admin API refuses. An untouched registry still verifies.
+/// </summary>
+public sealed class AuditTailProcessTests : IAsyncLifetime
+{
+    private const string Walk = "periodic walk of the whole audit log found a problem; the admin API refuses every request until it is put back: ";
+
+    private readonly ActorProject _project = new();
+    private FakeUpstream _upstream = null!;
+    private RunningDrydock? _gateway;
+    private string _url = null!;
+    private TestDatabase? _postgres;
+
+    public static TheoryData<string> Backends => TestDatabase.Backends;
+
+    public async ValueTask InitializeAsync() => _upstream = await FakeUpstream.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        _gateway?.Dispose();
+        await _upstream.DisposeAsync();
+        _postgres?.Dispose();
+        _project.Dispose();
+    }
+
+    private static void Ok(ProcessResult result) => ActorProject.Ok(result);
+
+    // A project whose gateway walks the whole log every second, with an administrator key and four application keys;
+    // the gateway revokes three of them, so the newest entries are the gateway's own.
+    private async Task<string> ServeAndRevoke(string backend)
+    {
+        var yaml = (backend == "sqlite" ? "" : $"registry: \"{(_postgres = new TestDatabase()).ConnectionString}\"\n") + "gateway:\n  chain-walk-every: 1\n";
+        await File.WriteAllTextAsync(Path.Combine(_project.Dir.Path, "drydock.yaml"), yaml, TestContext.Current.CancellationToken);
+        var ops = await _project.As(null, "keys", "create", "--name", "ops", "--admin");
+        Ok(ops);
+        for (var i = 1; i <= 4; i++) Ok(await _project.As(null, "keys", "create", "--name", $"app{i}", "--tier", "internal"));
+        _url = $"http://127.0.0.1:{DrydockProcess.FreePort()}";
+        _gateway = DrydockProcess.Start(_project.Dir.Path, ["serve", "--upstream", _upstream.BaseUrl, "--listen", _url], _project.Env(null));
+        await _gateway.WaitUntilListening(new Uri(_url + "/healthz"));
+        var key = ops.Stdout.Trim();
+        for (var i = 1; i <= 3; i++) Status(await Revoke(key, KeyId($"app{i}")), HttpStatusCode.OK, "revoked");
+        return key;
+    }
+
+    private DbConnection Open()
+    {
+        SqliteConnection.ClearAllPools();
+        DbConnection db = _postgres is null ? new SqliteConnection($"Data Source={_project.Registry};Pooling=False") : new NpgsqlConnection(_postgres.ConnectionString);
+        db.Open();
+        return db;
+    }
+
+    private object? Scalar(string sql)
+    {
+        using var db = Open();
+        using var command = db.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private long Entries() => Convert.ToInt64(Scalar("SELECT COUNT(*) FROM audit_log"), CultureInfo.InvariantCulture);
+
+    private string KeyId(string name) => (string)Scalar($"SELECT key_id FROM api_key_events WHERE name = '{name}' ORDER BY audit_seq LIMIT 1")!;
+
+    // What someone who can write the database does: the newest entries and every row they recorded, deleted in one go,
+    // so the chain that is left is whole and every row has its entry.
+    private void Truncate(int newest)
+    {
+        var keep = Entries() - newest;
+        using var db = Open();
+        using var transaction = db.BeginTransaction();
+        foreach (var table in RegistryDatabase.Tables.Keys.Append("audit_log"))
+        {
+            using var command = db.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = table == "audit_log" ? $"DELETE FROM audit_log WHERE seq > {keep}" : $"DELETE FROM {table} WHERE audit_seq > {keep}";
+            command.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> Revoke(string key, string id)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var response = await http.PostAsync("/admin/keys/revoke", new StringContent($$"""{"id":"{{id}}","reason":"test"}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    private async Task<(HttpStatusCode Status, JsonNode Body)> Ready()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        var response = await http.GetAsync("/readyz", TestContext.Current.CancellationToken);
+        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))!);
+    }
+
+    private static void Status((HttpStatusCode Status, string Body) reply, HttpStatusCode status, params string[] expected)
+    {
+        Assert.True(reply.Status == status, $"{(int)reply.Status} {reply.Body}");
+        foreach (var text in expected) Assert.Contains(text, reply.Body, StringComparison.Ordinal);
+    }
+
+    private async Task WaitFor(string text)
+    {
+        for (var i = 0; i < 300 && !_gateway!.Output.Contains(text, StringComparison.Ordinal); i++) await Task.Delay(100, TestContext.Current.CancellationToken);
+        Assert.Contains(text, _gateway!.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task TheNewestEntryDeleted_IsFoundByAuditVerifyAndByTheRunningGateway(string backend) => await Truncated(backend, 1);
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task SeveralNewestEntriesDeleted_AreFoundByAuditVerifyAndByTheRunningGateway(string backend) => await Truncated(backend, 3);
+
+    private async Task Truncated(string backend, int newest)
+    {
+        var ops = await ServeAndRevoke(backend);
+        var witnessed = Entries();
+        Truncate(newest);
+        Assert.Equal(witnessed - newest, Entries());
+        var named = $"it held {witnessed} entries";
+
+        // The built CLI, against the witness: exit 1, naming the witnessed position.
+        var verify = await _project.As(null, "audit", "verify");
+        Assert.True(verify.Exit == 1, verify.ToString());
+        Assert.Contains("the audit log was rolled back", verify.Stderr, StringComparison.Ordinal);
+        Assert.Contains(named, verify.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"witnessed entry {witnessed} is missing", verify.Stderr, StringComparison.Ordinal);
+
+        // The running gateway: its background walk logs it, /readyz says so, and the admin API refuses.
+        await WaitFor(Walk + "the audit log was rolled back: " + named);
+        var (status, body) = await Ready();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.False(body["checks"]!["auditLog"]!.GetValue<bool>());
+        Assert.Contains($"witnessed entry {witnessed} is missing", body["auditLog"]!.GetValue<string>(), StringComparison.Ordinal);
+        var app4 = KeyId("app4");
+        Status(await Revoke(ops, app4), HttpStatusCode.ServiceUnavailable, "audit_log_broken", named);
+        Assert.Equal(0L, Convert.ToInt64(Scalar($"SELECT COUNT(*) FROM api_key_events WHERE key_id = '{app4}' AND action = 'revoke'"), CultureInfo.InvariantCulture));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task AnUntouchedRegistry_StillVerifies_WhileTheGatewayWrites(string backend)
+    {
+        var ops = await ServeAndRevoke(backend);
+        var verify = await _project.As(null, "audit", "verify");
+        Ok(verify);
+        Assert.Contains($"audit log ok: {Entries()} entries", verify.Stdout, StringComparison.Ordinal);
+
+        // A walk after the gateway's writes holds; /readyz reports the log as held; decisions go on.
+        var walked = _gateway!.Output.Length;
+        for (var i = 0; i < 300 && !_gateway.Output[walked..].Contains("the whole audit log was walked:", StringComparison.Ordinal); i++) await Task.Delay(100, TestContext.Current.CancellationToken);
+        Assert.Contains("the whole audit log was walked:", _gateway.Output[walked..], StringComparison.Ordinal);
+        Assert.DoesNotContain(Walk, _gateway.Output, StringComparison.Ordinal);
+        var (_, body) = await Ready();
+        Assert.True(body["checks"]!["auditLog"]!.GetValue<bool>(), body.ToJsonString());
+        Status(await Revoke(ops, KeyId("app4")), HttpStatusCode.OK, "revoked");
+        Ok(await _project.As(null, "audit", "verify"));
+    }
+}
