@@ -82,3 +82,13 @@ internal static partial class AdminChainLog
     [LoggerMessage(48, LogLevel.Information, "the whole audit log was walked: {Entries} entries in {Milliseconds} ms")]
     public static partial void Walked(ILogger logger, long entries, long milliseconds);
 }
+
+/// <summary>Serving refused or resumed on the registry's state against its audit log (<see cref="GatewayOperations.ServingProblem"/>).</summary>
+internal static partial class ServingLog
+{
+    [LoggerMessage(55, LogLevel.Critical, "model requests are refused (503 registry_state_broken) until the registry's state matches its audit log again: {Reason}")]
+    public static partial void Refused(ILogger logger, string reason);
+
+    [LoggerMessage(56, LogLevel.Warning, "the registry's state matches its audit log again; model requests are served")]
+    public static partial void Served(ILogger logger);
+}
