@@ -55,6 +55,12 @@ public sealed partial class GatewayHost
     private async Task<int> Handle(Exchange exchange)
     {
         if (await AuthenticateAsync(exchange).ConfigureAwait(false) is { } unauthenticated) return unauthenticated;
+        if (await RefuseOnBrokenStateAsync(exchange.Context).ConfigureAwait(false) is { } broken)
+        {
+            exchange.Audit["error"] = "registry_state_broken";
+            return broken;
+        }
+
         if (await ReadRequestAsync(exchange).ConfigureAwait(false) is { } unreadable) return unreadable;
         if (await LimitAsync(exchange).ConfigureAwait(false) is { } limited) return limited;
         try
@@ -181,7 +187,9 @@ public sealed partial class GatewayHost
         {
             // Nothing held back goes out: what the guards still hold was never checked whole.
             var (status, code, message) = e is UpstreamCutException
-                ? (503, "model_disabled", $"model '{exchange.Model}' was disabled by an administrator; the answer was stopped")
+                ? _operations.ServingProblem is { } problem
+                    ? (503, "registry_state_broken", BrokenStateMessage(problem) + "; the answer was stopped")
+                    : (503, "model_disabled", $"model '{exchange.Model}' was disabled by an administrator; the answer was stopped")
                 : (504, "upstream_timeout", $"{e.Message}; the answer was stopped");
             exchange.Audit["error"] = code;
             if (e is UpstreamCutException) Metrics.Blocked("disabled");
@@ -210,7 +218,7 @@ public sealed partial class GatewayHost
 
             // An answer read whole after its model was contained is not sent.
             // So is one that says it was served by a contained model, whatever name it was asked for under.
-            if (_operations.Resolve(exchange.Model) != exchange.Route || ServedByContained((body as JsonObject)?["model"])) throw new UpstreamCutException();
+            if (_operations.ServingProblem is not null || _operations.Resolve(exchange.Model) != exchange.Route || ServedByContained((body as JsonObject)?["model"])) throw new UpstreamCutException();
             var refused = WholeAnswerGuard.Guard(_guard, body, exchange.Chat, guarded);
 
             // A refused answer is still accounted for: its findings go to the log line and a canary opens its incident.

@@ -113,6 +113,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
         _app = builder.Build();
         _log = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Drydock.Gateway");
+        _operations.LogTo(_log);
         if (_signals is not null && services.OpenRegistry is not null && options.Monitor.PublishSeconds > 0)
         {
             _publisher = new SignalPublisher(_signals, options.AuditFolder!, options.Monitor, services.OpenRegistry, _log, services.Time);
@@ -134,7 +135,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         AdminApi.Map(_app, this);
         if (services.OpenRegistry is not null && _operations.HasRegistry)
         {
-            _walker = new ChainWalker(_operations.Chain, services.OpenRegistry, options.ChainWalkEvery, _log, services.Time);
+            _walker = new ChainWalker(_operations.Walked, services.OpenRegistry, options.ChainWalkEvery, _log, services.Time);
         }
     }
 
@@ -197,19 +198,32 @@ public sealed partial class GatewayHost : IAsyncDisposable
         Metrics.Dispose();
     }
 
-    // Ready when the shared state and the registry answer, the key file is in force, the upstream lists its models and
-    // the last walk of the registry's audit log held (its problem named).
+    // Ready when the shared state and the registry answer, the registry's state matches its audit log, the key file is
+    // in force, the upstream lists its models and the last walk of the registry's audit log held (its problem named).
     private async Task Ready(HttpContext context)
     {
-        var checks = new JsonObject { ["state"] = await _state.PingAsync().ConfigureAwait(false), ["registry"] = _operations.RefreshError is null, ["keys"] = _keys.Problem is null };
+        var problem = _operations.ServingProblem;
+        var checks = new JsonObject { ["state"] = await _state.PingAsync().ConfigureAwait(false), ["registry"] = _operations.RefreshError is null, ["auditedState"] = problem is null, ["keys"] = _keys.Problem is null };
         checks["upstream"] = await _upstream.ListsModelsAsync(context.RequestAborted).ConfigureAwait(false);
         var broken = _walker is null ? null : _operations.Chain.LastWalkProblem;
         if (_walker is not null) checks["auditLog"] = broken is null;
         var ready = checks.All(c => c.Value!.GetValue<bool>());
         var body = new JsonObject { ["ready"] = ready, ["checks"] = checks };
-        if (broken is not null) body["auditLog"] = "the last walk of the whole audit log found a problem; the admin API refuses every request until it is put back: " + broken;
+        if (broken is not null) body["auditLog"] = "the last walk of the whole audit log found a problem; admin and model requests are refused until it is put back: " + broken;
+        if (problem is not null) body["problem"] = problem;
         await Json(context, ready ? 200 : 503, body).ConfigureAwait(false);
     }
+
+    // While the registry's state does not match its audit log, no model request is answered (as the kill switch refuses).
+    private async Task<int?> RefuseOnBrokenStateAsync(HttpContext context)
+    {
+        if (_operations.ServingProblem is not { } problem) return null;
+        Metrics.Blocked("registry");
+        return await Error(context, 503, "registry_state_broken", BrokenStateMessage(problem)).ConfigureAwait(false);
+    }
+
+    private static string BrokenStateMessage(string problem) =>
+        $"the gateway answers no model request while the registry's state does not match its audit log: {problem}; put the registry back as drydock wrote it (run 'drydock audit verify')";
 
     // The models a key may use: the upstream's list plus served aliases, less what is disabled or outside the key's tier.
     private async Task Models(HttpContext context)
@@ -219,6 +233,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         if (caller.Token is { Tier: null }) { await Error(context, 403, "no_tier", "the token's claims map to no tier of this gateway").ConfigureAwait(false); return; }
         if (caller.Refusal is not null) { await Error(context, 401, "invalid_token", "missing, malformed, expired or untrusted bearer token").ConfigureAwait(false); return; }
         if (key is null || key.Tier == GatewayOptions.AdminTier) { await Error(context, 401, "invalid_api_key", "missing, wrong, revoked or expired API key").ConfigureAwait(false); return; }
+        if (await RefuseOnBrokenStateAsync(context).ConfigureAwait(false) is not null) return;
         var tier = _options.Tiers.GetValueOrDefault(key.Tier);
         using var response = await _upstream.ForwardAsync(context, HttpMethod.Get, "models", null).ConfigureAwait(false);
         if (response is null) return;

@@ -90,6 +90,21 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
         return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
 
+    private async Task<(HttpStatusCode Status, string Body)> Ask(string key)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var response = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"tiny","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> Get(string path)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        var response = await http.GetAsync(path, TestContext.Current.CancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
     private string KeyId(string name) => (string)Scalar($"SELECT key_id FROM api_key_events WHERE name = '{name}' ORDER BY audit_seq LIMIT 1")!;
 
     private long BrokenRefusals() => Convert.ToInt64(Scalar("SELECT COUNT(*) FROM access_decisions WHERE decision = 'refused' AND reason LIKE '%audit log does not verify%'"), System.Globalization.CultureInfo.InvariantCulture);
@@ -138,7 +153,9 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
     {
         // An access decision of the CLI, then one admin API decision: the gateway's verified head lies beyond it.
         var (alice, ops) = await ProjectWithModelList(backend);
+        var app3 = (await As("root", "keys", "create", "--name", "app3", "--tier", "internal")).Stdout.Trim();
         Status(await Revoke(alice, KeyId("app1")), HttpStatusCode.OK, "revoked");
+        Status(await Ask(app3), HttpStatusCode.OK);
 
         // That entry, now before the verified head, edited in place (its later hashes not recomputed): the decisions walk
         // only what was written since their head, so it is the background walk of the whole log (every second here) that
@@ -146,9 +163,14 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
         var seq = Convert.ToInt64(Scalar("SELECT MIN(seq) FROM audit_log WHERE action = 'access.allowed' AND details LIKE '%model list%'"), System.Globalization.CultureInfo.InvariantCulture);
         var details = (string)Scalar($"SELECT details FROM audit_log WHERE seq = {seq}")!;
         Assert.Equal(1, Execute($"UPDATE audit_log SET details = '{details.Replace("model list", "model lisT", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}"));
-        var found = $"periodic walk of the whole audit log found a problem; the admin API refuses every request until it is put back: audit entry {seq}:";
+        var found = $"periodic walk of the whole audit log found a problem; admin and model requests are refused until it is put back: audit entry {seq}:";
         for (var i = 0; i < 300 && !_gateway!.Output.Contains(found, StringComparison.Ordinal); i++) await Task.Delay(100, TestContext.Current.CancellationToken);
         Assert.Contains(found, _gateway!.Output, StringComparison.Ordinal);
+
+        // Model requests are refused too, naming the entry, and /readyz says so.
+        Status(await Ask(app3), HttpStatusCode.ServiceUnavailable, "registry_state_broken", $"audit entry {seq}");
+        Status(await Get("/readyz"), HttpStatusCode.ServiceUnavailable, "\"auditedState\":false", $"audit entry {seq}");
+        Assert.Contains("model requests are refused", _gateway!.Output, StringComparison.Ordinal);
 
         // Every admin API decision after it is refused, naming the entry, until it is put back.
         var app2 = KeyId("app2");
@@ -162,6 +184,9 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
         const string held = "the whole audit log was walked:";
         for (var i = 0; i < 300 && !_gateway.Output.Contains(held, StringComparison.Ordinal); i++) await Task.Delay(100, TestContext.Current.CancellationToken);
         Assert.Contains(held, _gateway.Output, StringComparison.Ordinal);
+        for (var i = 0; i < 300 && (await Ask(app3)).Status != HttpStatusCode.OK; i++) await Task.Delay(100, TestContext.Current.CancellationToken);
+        Status(await Ask(app3), HttpStatusCode.OK);
+        Status(await Get("/readyz"), HttpStatusCode.OK);
     }
 
     private async Task<(string Alice, string Ops)> ProjectWithModelList(string backend)

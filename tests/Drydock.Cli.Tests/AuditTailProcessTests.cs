@@ -21,7 +21,7 @@ namespace Drydock.Cli.Tests;
 /// </summary>
 public sealed class AuditTailProcessTests : IAsyncLifetime
 {
-    private const string Walk = "periodic walk of the whole audit log found a problem; the admin API refuses every request until it is put back: ";
+    private const string Walk = "periodic walk of the whole audit log found a problem; admin and model requests are refused until it is put back: ";
 
     private readonly ActorProject _project = new();
     private FakeUpstream _upstream = null!;

@@ -85,12 +85,22 @@ internal static partial class AdminChainLog
     [LoggerMessage(45, LogLevel.Error, "admin API refused ({Path}) for {Actor}: {Reason}")]
     public static partial void Refused(ILogger logger, string path, string actor, string reason);
 
-    [LoggerMessage(46, LogLevel.Error, "the registry's audit log does not verify at start; the admin API refuses every request until it does: {Reason}")]
+    [LoggerMessage(46, LogLevel.Error, "the registry's audit log does not verify at start; admin and model requests are refused until it does: {Reason}")]
     public static partial void BrokenAtStart(ILogger logger, string reason);
 
-    [LoggerMessage(47, LogLevel.Error, "the periodic walk of the whole audit log found a problem; the admin API refuses every request until it is put back: {Reason}")]
+    [LoggerMessage(47, LogLevel.Error, "the periodic walk of the whole audit log found a problem; admin and model requests are refused until it is put back: {Reason}")]
     public static partial void BrokenByWalk(ILogger logger, string reason);
 
     [LoggerMessage(48, LogLevel.Information, "the whole audit log was walked: {Entries} entries in {Milliseconds} ms")]
     public static partial void Walked(ILogger logger, long entries, long milliseconds);
+}
+
+/// <summary>Serving refused or resumed on the registry's state against its audit log (<see cref="GatewayOperations.ServingProblem"/>).</summary>
+internal static partial class ServingLog
+{
+    [LoggerMessage(55, LogLevel.Critical, "model requests are refused (503 registry_state_broken) until the registry's state matches its audit log again: {Reason}")]
+    public static partial void Refused(ILogger logger, string reason);
+
+    [LoggerMessage(56, LogLevel.Warning, "the registry's state matches its audit log again; model requests are served")]
+    public static partial void Served(ILogger logger);
 }

@@ -9,12 +9,18 @@ namespace Drydock.Gateway.Operations;
 /// on a registry connection of its own, so no admin API request waits for it (the decisions in between walk only the
 /// entries written since the head they verified last: <see cref="AdminChain"/>). A problem it finds is logged at once
 /// (event 47) and holds every later admin API decision to a whole walk of its own, refused until the log verifies
-/// again; each walk that holds is logged with its entry count and duration (event 48). One walk at a time: a walk
-/// longer than the interval delays the next.
+/// again, and refuses every model request until a walk holds again (<see cref="GatewayOperations.Walked"/>); each walk
+/// that holds is logged with its entry count and duration (event 48). Walks start every <c>chain-walk-every</c> from
+/// the start of the one before (a walk longer than that starts the next at once), so an edit is found within
+/// <c>chain-walk-every</c> plus one walk; while a problem stands, the log is walked again every
+/// <see cref="Recheck"/> (or <c>chain-walk-every</c>, if shorter), so a log put back is served again soon.
 /// </summary>
 internal sealed class ChainWalker : IDisposable
 {
-    private readonly AdminChain _chain;
+    /// <summary>How soon the log is walked again while a walk's problem stands.</summary>
+    public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(30);
+
+    private readonly Action<string?> _walked;
     private readonly Func<ProvenanceRegistry> _open;
     private readonly ILogger _log;
     private readonly TimeSpan _every;
@@ -22,8 +28,14 @@ internal sealed class ChainWalker : IDisposable
     private int _walking;
 
     public ChainWalker(AdminChain chain, Func<ProvenanceRegistry> open, TimeSpan every, ILogger log, TimeProvider time)
+        : this(chain.Walked, open, every, log, time)
     {
-        _chain = chain;
+    }
+
+    /// <summary>A walker that tells <paramref name="walked"/> what each walk found (null: the log held).</summary>
+    public ChainWalker(Action<string?> walked, Func<ProvenanceRegistry> open, TimeSpan every, ILogger log, TimeProvider time)
+    {
+        _walked = walked;
         _open = open;
         _every = every;
         _log = log;
@@ -34,10 +46,10 @@ internal sealed class ChainWalker : IDisposable
     public string? Walk()
     {
         if (Interlocked.Exchange(ref _walking, 1) == 1) return null;
+        var watch = Stopwatch.StartNew();
+        string? problem = null;
         try
         {
-            var watch = Stopwatch.StartNew();
-            string? problem;
             long entries = 0;
             try
             {
@@ -50,7 +62,7 @@ internal sealed class ChainWalker : IDisposable
                 problem = $"the audit log cannot be read ({e.Message})";
             }
 
-            _chain.Walked(problem);
+            _walked(problem);
             if (problem is null) AdminChainLog.Walked(_log, entries, watch.ElapsedMilliseconds);
             else AdminChainLog.BrokenByWalk(_log, problem);
             return problem;
@@ -60,7 +72,10 @@ internal sealed class ChainWalker : IDisposable
             Volatile.Write(ref _walking, 0);
             try
             {
-                _timer.Change(_every, Timeout.InfiniteTimeSpan);
+                // From the start of this walk, not its end: the window is chain-walk-every plus one walk, not two.
+                var every = problem is null || _every < Recheck ? _every : Recheck;
+                var next = every - watch.Elapsed;
+                _timer.Change(next > TimeSpan.Zero ? next : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
             }
             catch (ObjectDisposedException)
             {

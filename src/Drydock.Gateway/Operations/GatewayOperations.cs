@@ -1,5 +1,7 @@
 using Drydock.Detection.Analyzers;
+using Drydock.Provenance.Audit;
 using Drydock.Provenance.Registry;
+using Microsoft.Extensions.Logging;
 
 namespace Drydock.Gateway.Operations;
 
@@ -24,6 +26,14 @@ public readonly record struct Route(string? Upstream, bool Alias, string? ModelI
 /// every name that resolves to a contained version (the alias, another alias, the upstream model name, the version
 /// id) is refused and hidden from <c>/v1/models</c>.
 /// </para>
+/// <para>
+/// What it serves from is checked against the audit log when it is re-read: every row of <c>deployments</c>,
+/// <c>canaries</c> and <c>tripwire_indexes</c> must be what its audit entry recorded, and every entry of those tables
+/// must still have its row. A reload that finds one edited, inserted or deleted outside drydock keeps the last good
+/// state and sets <see cref="ServingProblem"/>, as does a whole walk of the audit log that finds a problem
+/// (<see cref="Walked"/>): while it is set the gateway answers no model request (503 <c>registry_state_broken</c>) and
+/// <c>/readyz</c> answers 503 naming it.
+/// </para>
 /// </summary>
 public sealed class GatewayOperations : IDisposable
 {
@@ -34,6 +44,10 @@ public sealed class GatewayOperations : IDisposable
     private readonly Lock _lock = new();
     private volatile Contained _contained;
     private CanaryAnalyzer _canaries = new([]);
+    private string _canaryList = "";
+    private volatile string? _rowsProblem;
+    private volatile string? _walkProblem;
+    private ILogger? _log;
     private readonly TripwireIndexes? _tripwires;
     private readonly AdminChain _chain = new();
 
@@ -55,6 +69,12 @@ public sealed class GatewayOperations : IDisposable
 
     /// <summary>When the last background refresh failed (the registry is unreachable), its message; null when it is fine.</summary>
     public string? RefreshError { get; private set; }
+
+    /// <summary>
+    /// Why the registry's state cannot be served from (a row it serves from does not match its audit entry, or the last
+    /// whole walk of the audit log found a problem), or null. While set, no model request is answered.
+    /// </summary>
+    public string? ServingProblem => _rowsProblem ?? _walkProblem;
 
     /// <summary>True when a registry is attached.</summary>
     public bool HasRegistry => _registry is not null;
@@ -135,7 +155,11 @@ public sealed class GatewayOperations : IDisposable
         lock (_lock) _registry?.Dispose();
     }
 
-    /// <summary>Re-reads deployments and canaries now; on a database error the last state stays in force.</summary>
+    /// <summary>
+    /// Re-reads deployments and canaries now, then checks the rows it read from against their audit entries: a row
+    /// edited, inserted or deleted outside drydock keeps the last good state in force and sets
+    /// <see cref="ServingProblem"/> until the rows match again. On a database error the last state stays in force.
+    /// </summary>
     public void Refresh()
     {
         if (_registry is null) return;
@@ -144,17 +168,70 @@ public sealed class GatewayOperations : IDisposable
             try
             {
                 var deployments = _registry.Deployments();
+                var hashes = _registry.Canaries().Select(c => c.Sha256).ToList();
+                // Checked after reading: a row changed in between is found by this check, or the next.
+                var problem = ServedRowsProblem(_registry.Database);
+                RefreshError = null;
+                SetRowsProblem(problem);
+                if (problem is not null) return;
                 _tripwires?.Refresh(_registry, deployments.Where(d => d.ModelId is not null).Select(d => d.ModelId!));
                 _contained = Contained.From(deployments, _aliases);
-                var hashes = _registry.Canaries().Select(c => c.Sha256).ToList();
-                if (hashes.Count != _canaries.Count) _canaries = new CanaryAnalyzer(hashes);
-                RefreshError = null;
+                // The list's content, not its count: a row edited in place is a different list.
+                var list = string.Join(',', hashes);
+                if (list != _canaryList) (_canaries, _canaryList) = (new CanaryAnalyzer(hashes), list);
             }
             catch (Exception e) when (e is System.Data.Common.DbException or RegistryException or InvalidOperationException)
             {
                 RefreshError = e.Message;
             }
         }
+    }
+
+    /// <summary>The tables the gateway serves from, each checked against the audit log when re-read.</summary>
+    internal static readonly string[] ServedTables = ["deployments", "canaries", "tripwire_indexes"];
+
+    /// <summary>
+    /// What a whole walk of the audit log found (null: it held): a problem refuses every model request until a walk
+    /// holds again. Also passed to the admin API's chain (<see cref="AdminChain.Walked"/>).
+    /// </summary>
+    internal void Walked(string? problem)
+    {
+        _chain.Walked(problem);
+        var before = ServingProblem;
+        _walkProblem = problem is null ? null : $"the audit log does not verify: {problem}";
+        Report(before);
+    }
+
+    /// <summary>Logs every change of <see cref="ServingProblem"/> from now on, and the current one.</summary>
+    internal void LogTo(ILogger log)
+    {
+        _log = log;
+        if (ServingProblem is { } problem) ServingLog.Refused(log, problem);
+    }
+
+    private static string? ServedRowsProblem(RegistryDatabase db)
+    {
+        foreach (var table in ServedTables)
+        {
+            if (AuditLog.RowsProblem(db, table) is { } problem) return problem;
+        }
+
+        return null;
+    }
+
+    private void SetRowsProblem(string? problem)
+    {
+        var before = ServingProblem;
+        _rowsProblem = problem;
+        Report(before);
+    }
+
+    private void Report(string? before)
+    {
+        var now = ServingProblem;
+        if (_log is null || now == before) return;
+        if (now is not null) ServingLog.Refused(_log, now);
+        else ServingLog.Served(_log);
     }
 
     /// <summary>Records an admin API access decision (who, what, the role used, allowed or refused, why) in the registry's audit log.</summary>

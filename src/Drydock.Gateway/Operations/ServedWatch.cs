@@ -2,7 +2,8 @@ namespace Drydock.Gateway.Operations;
 
 /// <summary>
 /// Watches, while a request is with the model server, that its model name still resolves to what it was sent to; the
-/// moment it does not (the kill switch, a revert, the version contained under another name) <see cref="Token"/> is
+/// moment it does not (the kill switch, a revert, the version contained under another name), or the registry's state no
+/// longer matches its audit log (<see cref="GatewayOperations.ServingProblem"/>), <see cref="Token"/> is
 /// cancelled, which stops the upstream exchange: a stream already running is cut within <see cref="Period"/> of the
 /// gateway learning of the change.
 /// </summary>
@@ -20,7 +21,7 @@ internal sealed class ServedWatch : IDisposable
         _cut = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
         _timer = time.CreateTimer(_ =>
         {
-            if (operations.Resolve(model) == route) return;
+            if (operations.ServingProblem is null && operations.Resolve(model) == route) return;
             _wasCut = true;
             try
             {
