@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Drydock.Gateway.Tests;
 using Drydock.Tests.Shared;
@@ -36,20 +35,7 @@ public sealed class InjectionEvasionProcessTests : IDisposable
     [Fact]
     public async Task Scan_RewrittenAttacks_AreReported_CodeIsNot()
     {
-        var records = new StringBuilder();
-        foreach (var (id, text) in s_attacks.Append(("code", CodeAnswer)))
-        {
-            records.Append(JsonSerializer.Serialize(new { id, messages = new[] { new { role = "user", content = text } } })).Append('\n');
-        }
-
-        var input = _dir.File("rewritten.jsonl", records.ToString());
-        var result = await DrydockProcess.Run(_dir.Path, ["scan", input, "--format", "json"], cancellationToken: TestContext.Current.CancellationToken);
-        Assert.NotEqual(2, result.Exit);
-        using var report = JsonDocument.Parse(result.Stdout);
-        var injected = report.RootElement.GetProperty("findings").EnumerateArray()
-            .Where(f => f.GetProperty("category").GetString() == "injection")
-            .Select(f => f.GetProperty("recordId").GetString())
-            .ToHashSet(StringComparer.Ordinal);
+        var (result, injected) = await InjectionScan.Run(_dir, "rewritten.jsonl", s_attacks.Append(("code", CodeAnswer)), []);
         foreach (var (id, _) in s_attacks) Assert.True(injected.Contains(id), $"{id} not reported: {result.Stdout}");
         Assert.DoesNotContain("code", injected);
     }

@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -21,12 +19,8 @@ namespace Drydock.Cli.Tests;
 public sealed class RegurgitationProcessTests : IAsyncLifetime
 {
     private const string Opening = "Thank you for contacting us. We have received your request and";
-    private static readonly ApprovalPolicy s_policy = new(["data-owner", "security-reviewer"], "confidential");
-    private readonly TempDir _dir = new();
     private readonly List<string> _records = [];
-    private FakeUpstream _upstream = null!;
-    private RunningDrydock _gateway = null!;
-    private string _url = null!;
+    private TripwireProject _project = null!;
     private string _blocking = null!;
     private string _redacting = null!;
     private string _model = null!;
@@ -34,8 +28,7 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _upstream = await FakeUpstream.StartAsync();
-        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "drydock.yaml"), """
+        _project = await TripwireProject.StartAsync("""
             gateway:
               tiers:
                 strict:
@@ -44,67 +37,29 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
                 soft:
                   output: redact
                   regurgitation: redact
-            """, TestContext.Current.CancellationToken);
+            """);
 
         // Six support records: the same opening, then 30 words of their own (made-up words no other text has).
         var random = new Random(7);
-        var train = new StringBuilder();
-        for (var i = 0; i < 6; i++)
-        {
-            var words = string.Join(' ', Enumerable.Range(0, 30).Select(_ => Word(random)));
-            _records.Add($"{Opening} {words}.");
-            train.Append(JsonSerializer.Serialize(new { id = "r" + i, text = _records[^1] })).Append('\n');
-        }
-
-        var trainPath = Path.Combine(_dir.Path, "train.jsonl");
-        await File.WriteAllTextAsync(trainPath, train.ToString(), TestContext.Current.CancellationToken);
-        var ledgerPath = Path.Combine(_dir.Path, "train.ledger.jsonl");
-        await File.WriteAllTextAsync(ledgerPath, "", TestContext.Current.CancellationToken);
-        using (var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db")))
-        {
-            var json = $$$"""
-                {"datasetVersion":"sha256:{{{Sha(trainPath)}}}","output":{"file":"train.jsonl","records":6},"ledger":{"file":"train.ledger.jsonl","sha256":"{{{Sha(ledgerPath)}}}"},
-                 "policy":{"project":"support","useCase":"default","maxClassification":"confidential"},
-                 "inputs":[{"file":"raw.jsonl","sha256":"{{{new string('a', 64)}}}","records":6,"source":{"path":"raw.jsonl","classification":"internal","trust":"internal"}}]}
-                """;
-            var dataset = registry.RegisterDataset(DatasetManifest.Parse("manifest", Encoding.UTF8.GetBytes(json)), json, "tickets", [], null, "alice").Dataset;
-            var threat = registry.RegisterThreatModel("support", "project: support\nassets: [tickets]\n", "carol");
-            registry.Approve("threat-model", threat.Id, "security-reviewer", "approve", null, "carol", s_policy);
-            registry.Approve("dataset", dataset.Id, "data-owner", "approve", null, "bob", s_policy);
-            registry.Approve("dataset", dataset.Id, "security-reviewer", "approve", null, "carol", s_policy);
-            _model = registry.RegisterModel("large", new string('2', 64), null, [], [dataset.Id], null, "alice").Model.Id;
-            registry.Approve("model", _model, "data-owner", "approve", null, "bob", s_policy);
-            registry.Approve("model", _model, "security-reviewer", "approve", null, "carol", s_policy);
-        }
-
-        SqliteConnection.ClearAllPools();
-        _blocking = await Key("strict");
-        _redacting = await Key("soft");
-        var deployed = await DrydockProcess.Run(_dir.Path, "deploy", "support", "--model", _model);
-        Assert.True(deployed.Exit == 0, deployed.ToString());
-        _deployOutput = deployed.Stdout;
-        _url = $"http://127.0.0.1:{DrydockProcess.FreePort()}";
-        _gateway = DrydockProcess.Start(_dir.Path, ["serve", "--upstream", _upstream.BaseUrl, "--listen", _url]);
-        await _gateway.WaitUntilListening(new Uri(_url + "/healthz"));
+        for (var i = 0; i < 6; i++) _records.Add($"{Opening} {TripwireProject.Words(random)}.");
+        _model = await _project.RegisterModel(_records);
+        _blocking = await _project.Key("app-strict", "strict");
+        _redacting = await _project.Key("app-soft", "soft");
+        _deployOutput = await _project.DeployAndServe(_model);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        _gateway.Dispose();
-        await _upstream.DisposeAsync();
-        _dir.Dispose();
-    }
+    public ValueTask DisposeAsync() => _project.DisposeAsync();
 
     [Fact]
     public void Deploy_BuildsTheIndexFromTheModelsLineage_WritesNoText_AndRecordsItsSha256()
     {
-        var path = Path.Combine(_dir.Path, ".drydock", "tripwire", _model + ".idx");
+        var path = Path.Combine(_project.Path, ".drydock", "tripwire", _model + ".idx");
         Assert.True(File.Exists(path), _deployOutput);
         Assert.Contains("6 all records", _deployOutput, StringComparison.Ordinal);
-        using (var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db")))
+        using (var registry = ProvenanceRegistry.Open(_project.Registry))
         {
             var recorded = registry.TripwireIndex(_model)!;
-            Assert.Equal(Sha(path), recorded.Sha256);
+            Assert.Equal(TripwireProject.Sha(path), recorded.Sha256);
             Assert.Equal("tripwire/" + _model + ".idx", recorded.File);
             Assert.Equal(6, recorded.Records);
         }
@@ -118,7 +73,7 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
     public async Task AWholeAnswerRepeatingARecord_IsBlockedOrRedactedPerTier_WithAnIncidentNamingTheRecord_AndNoTextInLogOrIncident()
     {
         var record = _records[3];
-        _upstream.Script = Scripted.Json(Answer("Sure, here is what I remember: " + record + " Anything else?"));
+        _project.Upstream.Script = Scripted.Json(TripwireProject.Answer("Sure, here is what I remember: " + record + " Anything else?"));
         var (status, blocked) = await Chat(_blocking, stream: false);
         Assert.Equal(200, status);
         Assert.Contains("[response blocked by policy]", blocked, StringComparison.Ordinal);
@@ -140,7 +95,7 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
         Assert.Contains("\"regurgitation\":1", log, StringComparison.Ordinal);
         Assert.Contains("regurgitation", log, StringComparison.Ordinal);
         AssertNoRecordWords(log, record);
-        AssertNoRecordWords(_gateway.Output, record);
+        AssertNoRecordWords(_project.Gateway.Output, record);
     }
 
     [Theory]
@@ -151,12 +106,12 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
     {
         var record = _records[1];
         var answer = "Here you go. " + record + " Regards.";
-        _upstream.Script = Scripted.Json(Answer(answer));
+        _project.Upstream.Script = Scripted.Json(TripwireProject.Answer(answer));
         var (_, whole) = await Chat(_redacting, stream: false);
         var wholeText = JsonNode.Parse(whole)!["choices"]![0]!["message"]!["content"]!.GetValue<string>();
         AssertNoRecordWords(wholeText, record);
 
-        _upstream.Script = Scripted.Stream(Enumerable.Range(0, (answer.Length + size - 1) / size).Select(i => JsonSerializer.Serialize(new
+        _project.Upstream.Script = Scripted.Stream(Enumerable.Range(0, (answer.Length + size - 1) / size).Select(i => JsonSerializer.Serialize(new
         {
             id = "chatcmpl-1", @object = "chat.completion.chunk", created = 1_700_000_000, model = "large",
             choices = new[] { new { index = 0, delta = new { content = answer.Substring(i * size, Math.Min(size, answer.Length - i * size)) }, finish_reason = (string?)null } },
@@ -191,12 +146,12 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
         var words = _records[4].Split(' ');
         for (var i = 9; i < words.Length; i += 10) words[i] = "banana";
         var edited = string.Join(' ', words.Select((w, i) => i % 3 == 0 ? w.ToUpperInvariant() : w)).Replace(".", ";", StringComparison.Ordinal);
-        _upstream.Script = Scripted.Json(Answer(edited));
+        _project.Upstream.Script = Scripted.Json(TripwireProject.Answer(edited));
         var (_, blocked) = await Chat(_blocking, stream: false);
         Assert.Contains("[response blocked by policy]", blocked, StringComparison.Ordinal);
 
         const string common = "Thank you for contacting us. We have received your request and will get back to you within two working days.";
-        _upstream.Script = Scripted.Json(Answer(common));
+        _project.Upstream.Script = Scripted.Json(TripwireProject.Answer(common));
         var (status, passed) = await Chat(_blocking, stream: false);
         Assert.Equal(200, status);
         Assert.Contains(common, passed, StringComparison.Ordinal);
@@ -206,9 +161,9 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
     [Fact]
     public async Task ADamagedIndex_MakesTheAliasAnswer503_AndTheLogSaysWhy()
     {
-        _upstream.Script = Scripted.Json(Answer("Hello there."));
+        _project.Upstream.Script = Scripted.Json(TripwireProject.Answer("Hello there."));
         Assert.Equal(200, (await Chat(_blocking, stream: false)).Status);
-        var path = Path.Combine(_dir.Path, ".drydock", "tripwire", _model + ".idx");
+        var path = Path.Combine(_project.Path, ".drydock", "tripwire", _model + ".idx");
         var bytes = await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken);
         bytes[^3] ^= 0x5A;
         await File.WriteAllBytesAsync(path, bytes, TestContext.Current.CancellationToken);
@@ -221,8 +176,8 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
         }
 
         Assert.Equal(503, status);
-        Assert.Contains("does not match the SHA-256 recorded at deploy", _gateway.Output, StringComparison.Ordinal);
-        Assert.Contains("regurgitation tripwire unavailable", _gateway.Output, StringComparison.Ordinal);
+        Assert.Contains("does not match the SHA-256 recorded at deploy", _project.Gateway.Output, StringComparison.Ordinal);
+        Assert.Contains("regurgitation tripwire unavailable", _project.Gateway.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -230,25 +185,25 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
     {
         // A second version trained on the same dataset, deployed under another alias: its index is a good file of its own.
         string other;
-        using (var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db")))
+        using (var registry = ProvenanceRegistry.Open(_project.Registry))
         {
             other = registry.RegisterModel("large-2", new string('3', 64), null, [], [.. registry.GetModel(_model).Datasets], null, "alice").Model.Id;
-            registry.Approve("model", other, "data-owner", "approve", null, "bob", s_policy);
-            registry.Approve("model", other, "security-reviewer", "approve", null, "carol", s_policy);
+            registry.Approve("model", other, "data-owner", "approve", null, "bob", TripwireProject.Approvals);
+            registry.Approve("model", other, "security-reviewer", "approve", null, "carol", TripwireProject.Approvals);
         }
 
         SqliteConnection.ClearAllPools();
-        var deployed = await DrydockProcess.Run(_dir.Path, "deploy", "support-2", "--model", other);
+        var deployed = await DrydockProcess.Run(_project.Path, "deploy", "support-2", "--model", other);
         Assert.True(deployed.Exit == 0, deployed.ToString());
-        _upstream.Script = Scripted.Json(Answer("Hello there."));
+        _project.Upstream.Script = Scripted.Json(TripwireProject.Answer("Hello there."));
         Assert.Equal(200, (await Chat(_blocking, stream: false)).Status);
 
         // The record of the served version now names the other version's index, with that file's true SHA-256.
-        var otherFile = Path.Combine(_dir.Path, ".drydock", "tripwire", other + ".idx");
-        using (var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db")))
+        var otherFile = Path.Combine(_project.Path, ".drydock", "tripwire", other + ".idx");
+        using (var registry = ProvenanceRegistry.Open(_project.Registry))
         {
             var recorded = registry.TripwireIndex(_model)!;
-            registry.RecordTripwireIndex(_model, "support", "tripwire/" + other + ".idx", Sha(otherFile), recorded.Records, recorded.Datasets, "all", "mallory");
+            registry.RecordTripwireIndex(_model, "support", "tripwire/" + other + ".idx", TripwireProject.Sha(otherFile), recorded.Records, recorded.Datasets, "all", "mallory");
         }
 
         SqliteConnection.ClearAllPools();
@@ -261,24 +216,13 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
 
         Assert.Equal(503, status);
         Assert.Contains("tripwire_unavailable", body, StringComparison.Ordinal);
-        Assert.Contains($"built for model version {other}, not {_model}", _gateway.Output, StringComparison.Ordinal);
+        Assert.Contains($"built for model version {other}, not {_model}", _project.Gateway.Output, StringComparison.Ordinal);
         Assert.Equal(503, (await Chat(_redacting, stream: true)).Status);
 
-        var enabled = await DrydockProcess.Run(_dir.Path, "deploy", "support", "--enable", "--reason", "back");
+        var enabled = await DrydockProcess.Run(_project.Path, "deploy", "support", "--enable", "--reason", "back");
         Assert.Equal(2, enabled.Exit);
         Assert.Contains($"built for model version {other}, not {_model}", enabled.Stderr, StringComparison.Ordinal);
     }
-
-    private static string Word(Random random) => new([.. Enumerable.Range(0, 8).Select(_ => (char)('a' + random.Next(26)))]);
-
-    private static string Sha(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
-
-    private static string Answer(string content) => JsonSerializer.Serialize(new
-    {
-        id = "chatcmpl-1", @object = "chat.completion", created = 1_700_000_000, model = "large",
-        choices = new[] { new { index = 0, message = new { role = "assistant", content }, finish_reason = "stop" } },
-        usage = new { prompt_tokens = 5, completion_tokens = 40, total_tokens = 45 },
-    });
 
     // Every made-up word of the record (eight letters, none of them common English) is absent, in any case.
     private static void AssertNoRecordWords(string text, string record)
@@ -294,26 +238,12 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
         .Where(l => l.StartsWith("data: {", StringComparison.Ordinal))
         .Select(l => JsonNode.Parse(l[6..])?["choices"]?[0]?["delta"]?["content"]?.GetValue<string>() ?? ""));
 
-    private async Task<(int Status, string Body)> Chat(string key, bool stream)
-    {
-        using var http = new HttpClient();
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var body = new StringContent($$"""{"model":"support","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"What do you remember?"}]}""", Encoding.UTF8, "application/json");
-        using var response = await http.PostAsync(_url + "/v1/chat/completions", body, TestContext.Current.CancellationToken);
-        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-    }
-
-    private async Task<string> Key(string tier)
-    {
-        var created = await DrydockProcess.Run(_dir.Path, "keys", "create", "--name", "app-" + tier, "--tier", tier);
-        Assert.True(created.Exit == 0, created.ToString());
-        return created.Stdout.Trim();
-    }
+    private Task<(int Status, string Body)> Chat(string key, bool stream) => _project.Chat(key, "What do you remember?", stream);
 
     private async Task<List<IncidentEvent>> Incidents()
     {
         await Task.Yield();
-        using var registry = ProvenanceRegistry.Open(Path.Combine(_dir.Path, ".drydock", "registry.db"));
+        using var registry = ProvenanceRegistry.Open(_project.Registry);
         var list = registry.Incidents().Select(i => i[0]).Where(i => i.Kind == "regurgitation").ToList();
         SqliteConnection.ClearAllPools();
         return list;
@@ -322,7 +252,7 @@ public sealed class RegurgitationProcessTests : IAsyncLifetime
     // The request log once it holds <paramref name="expected"/> (its line is written after the answer is sent), or as it is after 5 s.
     private async Task<string> RequestLog(string expected)
     {
-        var folder = Path.Combine(_dir.Path, ".drydock", "gateway", "requests");
+        var folder = Path.Combine(_project.Path, ".drydock", "gateway", "requests");
         var log = "";
         for (var i = 0; i < 50 && !log.Contains(expected, StringComparison.Ordinal); i++)
         {

@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using Drydock.Tests.Shared;
 
 namespace Drydock.Cli.Tests;
@@ -30,20 +28,7 @@ public sealed class SemanticRoutingProcessTests : IDisposable
     [Fact]
     public async Task ScanSemantic_AttacksWithoutCueWords_AreJudgedAndReported_ABenignRequestIsNot()
     {
-        var records = new StringBuilder();
-        foreach (var (id, text) in s_attacks.Append(("benign", Benign)))
-        {
-            records.Append(JsonSerializer.Serialize(new { id, messages = new[] { new { role = "user", content = text } } })).Append('\n');
-        }
-
-        var input = _dir.File("unseen-wording.jsonl", records.ToString());
-        var result = await DrydockProcess.Run(_dir.Path, ["scan", input, "--semantic", "--format", "json"], timeout: TimeSpan.FromMinutes(5), cancellationToken: TestContext.Current.CancellationToken);
-        Assert.NotEqual(2, result.Exit);
-        using var report = JsonDocument.Parse(result.Stdout);
-        var injected = report.RootElement.GetProperty("findings").EnumerateArray()
-            .Where(f => f.GetProperty("category").GetString() == "injection")
-            .Select(f => f.GetProperty("recordId").GetString())
-            .ToHashSet(StringComparer.Ordinal);
+        var (result, injected) = await InjectionScan.Run(_dir, "unseen-wording.jsonl", s_attacks.Append(("benign", Benign)), ["--semantic"], TimeSpan.FromMinutes(5));
         foreach (var (id, _) in s_attacks) Assert.True(injected.Contains(id), $"{id} not reported: {result}");
         Assert.DoesNotContain("benign", injected);
     }
