@@ -227,12 +227,30 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
         SpanReplacement.Apply(text, findings.Select(f => (f.Type == "email" ? NameStart(text, f.Start) : f.Start, f.End, $"[{f.Type.ToUpperInvariant().Replace('-', '_')}]")));
 
     // Where the name of an address found at start begins: back over the characters a name (and its escapes) is written
-    // with, at most MaxNameWidening characters.
+    // with, at most MaxNameWidening characters. A \uXXXX or \xXX escape counts by the character it stands for, so an
+    // escaped space or colon before the address ends the name as the plain one does.
     private static int NameStart(string text, int start)
     {
         var at = Math.Min(start, text.Length);
-        while (at > 0 && start - at < MaxNameWidening && (char.IsAsciiLetterOrDigit(text[at - 1]) || text[at - 1] is '.' or '_' or '%' or '+' or '-' or '\\')) at--;
+        while (at > 0 && start - at < MaxNameWidening)
+        {
+            if (EscapeBefore(text, at, 'u', 4) is { } u) { if (!IsNameChar(u)) break; at -= 6; }
+            else if (EscapeBefore(text, at, 'x', 2) is { } x) { if (!IsNameChar(x)) break; at -= 4; }
+            else if (IsNameChar(text[at - 1]) || text[at - 1] == '\\') at--;
+            else break;
+        }
+
         return at;
+    }
+
+    private static bool IsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '%' or '+' or '-';
+
+    // The character a backslash escape (\ then marker then digits hex digits) ending at end stands for; null when there is none.
+    private static char? EscapeBefore(string text, int end, char marker, int digits)
+    {
+        var from = end - digits - 2;
+        if (from < 0 || text[from] != '\\' || text[from + 1] != marker) return null;
+        return int.TryParse(text.AsSpan(from + 2, digits), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var code) ? (char)code : null;
     }
 
     // The longest name part of an address (RFC 5321: 64 characters), escapes included twice over.
