@@ -30,23 +30,22 @@ public sealed partial class GateCommandTests
         Assert.Contains("pass  injection-success", gate.Stdout, StringComparison.Ordinal);
         Assert.Contains($"{model}: NO-SHIP", gate.Stdout, StringComparison.Ordinal);
 
-        // New weights are a new model version: the same endpoint and model name start a fresh run, and an endpoint
-        // still stating the previous version's digest is evidence of that version, not of this one.
+        // New weights are a new model version: an endpoint still stating the previous version's digest is evidence of
+        // that version, not of this one — refused before anything is recorded, and the gate still has no evidence.
         var dataset = Regex.Match((await Ok("dataset", "list")).Stdout, "ds-[0-9a-f]{12}").Value;
         var next = await RegisterModel("model", "--dataset", dataset);
         Assert.NotEqual(model, next);
         var noEvidence = await Run("gate", "--model", next);
         Assert.Equal(1, noEvidence.Exit);
         Assert.Contains("no probes evaluation recorded", noEvidence.Stdout, StringComparison.Ordinal);
-        var sent = refusing.Requests;
         var stale = await Eval(refusing, next);
-        Assert.True(stale.Exit == 0, stale.ToString());
-        Assert.Contains("starting run", stale.Stderr, StringComparison.Ordinal);
-        Assert.True(refusing.Requests > sent + 100, $"{refusing.Requests - sent} requests");
+        Assert.True(stale.Exit == 2, stale.ToString());
+        Assert.Contains($"serves a model of digest sha256:{refusing.Digest}, not {next}'s", stale.Stderr, StringComparison.Ordinal);
+        Assert.Contains("evidence of another model is not recorded against it", stale.Stderr, StringComparison.Ordinal);
         var staleGate = await Run("gate", "--model", next);
         Assert.True(staleGate.Exit == 1, staleGate.ToString());
-        Assert.Contains($"does not count: it measured another model (the endpoint stated digest {refusing.Digest![..12]}, not ", staleGate.Stdout, StringComparison.Ordinal);
-        Assert.Contains("evidence  none", staleGate.Stdout, StringComparison.Ordinal);
+        Assert.Contains("no probes evaluation recorded", staleGate.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"{next}: NO-SHIP", staleGate.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
