@@ -123,12 +123,14 @@ internal sealed partial class RenderedText
     private static bool MayBecomeMarkup(ReadOnlySpan<char> rest)
     {
         if (rest.Length > MaxPiece) return false;
-        if (rest[0] == ']') return rest.Length == 1 || (rest[1] == '(' && rest[2..].IndexOfAny(")( \t\n\r") < 0);
+        if (rest[0] == ']') return rest.Length == 1 || (rest[1] == '(' && rest[2..].IndexOfAny(s_linkEnd) < 0);
         if (rest.Length == 1) return true;
         if (rest[1] == '!') return !rest.Contains("-->", StringComparison.Ordinal) && (rest.Length < 4 || rest.StartsWith("<!--", StringComparison.Ordinal));
         var name = rest[1] == '/' ? 2 : 1;
         return (rest.Length == name || char.IsAsciiLetter(rest[name])) && rest[1..].IndexOfAny('<', '>') < 0;
     }
+
+    private static readonly System.Buffers.SearchValues<char> s_linkEnd = System.Buffers.SearchValues.Create(")( \t\n\r");
 
     // The longest piece read: a comment, a tag's attributes or a hidden element's content (4,096), with its tags.
     private const int MaxPiece = 4_200;
