@@ -98,7 +98,7 @@ internal sealed partial class RenderedText
                 {
                     // A hidden element whose end has not arrived yet may hide everything after it so far.
                     if (!m.Groups["hidden"].Success && m.Value.Length > 1 && char.IsAsciiLetter(m.Value[1]) && HiddenTag().IsMatch(m.Value)
-                        && text.IndexOf("</", i + m.Length, StringComparison.Ordinal) < 0)
+                        && !Closes(text, i + m.Length, m.Value[1..(m.Value.AsSpan(1).IndexOfAnyExcept(s_nameChars) + 1)]))
                     {
                         return start;
                     }
@@ -117,6 +117,23 @@ internal sealed partial class RenderedText
 
         return rendered ? start : -1;
     }
+
+    // Whether an end tag of the element named name (</name>, white space allowed before its '>') is written from from on.
+    private static bool Closes(string text, int from, string name)
+    {
+        var end = "</" + name;
+        for (var at = text.IndexOf(end, from, StringComparison.OrdinalIgnoreCase); at >= 0; at = text.IndexOf(end, at + 2, StringComparison.OrdinalIgnoreCase))
+        {
+            var k = at + end.Length;
+            while (k < text.Length && char.IsWhiteSpace(text[k])) k++;
+            if (k < text.Length && text[k] == '>') return true;
+        }
+
+        return false;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> s_nameChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
 
     // Whether the text from a '<' or ']' that is not markup yet may still become markup as more of it arrives: a comment,
     // a tag or a markdown link target not yet closed, within the length this reading reads.
