@@ -9,12 +9,14 @@ namespace Drydock.Gateway.Guards;
 /// A text as a page or a chat window that renders it shows it: HTML tags and comments removed (a block element such as
 /// <c>&lt;br&gt;</c>, <c>&lt;p&gt;</c> or <c>&lt;td&gt;</c> read as a space), a hidden element (<c>&lt;span hidden&gt;…&lt;/span&gt;</c>,
 /// <c>style="display:none"</c>) removed with its content, character references decoded (named or numeric, with or without
-/// their semicolon, with leading zeros), and backslash escapes read (<c>\x41</c>, <c>\x{41}</c>, <c>\u0041</c>,
-/// <c>\u{41}</c>, and the markdown escape of a punctuation character: <c>\@</c>, <c>\-</c>, <c>\.</c>). Each piece is written
+/// their semicolon, with leading zeros), backslash escapes read (<c>\x41</c>, <c>\x{41}</c>, <c>\u0041</c>,
+/// <c>\u{41}</c>, and the markdown escape of a punctuation character: <c>\@</c>, <c>\-</c>, <c>\.</c>), and a markdown link
+/// read as its text (<c>[Ign](x)ore</c> shows <c>Ignore</c>). Each piece is written
 /// over its own characters, what it stands for first and zero-width spaces (which matching removes) after it, so offsets
-/// stay those of the text. A text is read this way only when it holds <c>&lt;</c>, <c>&amp;</c> or <c>\</c>; the guard judges
+/// stay those of the text. A text is read this way only when it holds <c>&lt;</c>, <c>&amp;</c>, <c>\</c> or <c>](</c>; the guard judges
 /// the reading beside the text as written, secrets, personal data, injection and canaries alike, and a finding that
-/// starts or ends inside a piece takes the whole piece, so a redaction leaves none of the value.
+/// starts or ends inside a piece takes the whole piece, so a redaction leaves none of the value. A stream holds the word
+/// such a piece may still join whole (<see cref="OpenWord"/>).
 /// </summary>
 internal sealed partial class RenderedText
 {
@@ -29,11 +31,11 @@ internal sealed partial class RenderedText
     /// <summary>The rendered reading, as long as the text it was read from.</summary>
     public string Text { get; }
 
-    /// <summary>The rendered reading of <paramref name="text"/>, or null when it holds no markup, reference or escape.</summary>
+    /// <summary>The rendered reading of <paramref name="text"/>, or null when it holds no markup, reference, escape or link.</summary>
     public static RenderedText? Read(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (text.AsSpan().IndexOfAny('<', '&', '\\') < 0) return null;
+        if (text.AsSpan().IndexOfAny('<', '&', '\\') < 0 && !text.Contains("](", StringComparison.Ordinal)) return null;
         char[]? chars = null;
         List<(int, int)>? pieces = null;
         foreach (Match m in Piece().Matches(text))
@@ -63,12 +65,100 @@ internal sealed partial class RenderedText
         return start == finding.Start && end == finding.End ? finding : finding with { Start = start, End = end };
     }
 
-    // What a piece shows: "" for markup and hidden elements, " " for a block element, the character for a reference or
+    /// <summary>
+    /// Where the word that the rendered reading may still join starts in the last <paramref name="tail"/> characters of a
+    /// text still arriving, or -1: the last word (its characters other than white space, with whole pieces of markup in
+    /// it, white space inside them included) when it reaches the end of the text and holds <c>&lt;</c>, <c>&amp;</c>,
+    /// <c>\</c> or a link target, or ends in markup that may still be closed (<c>AKIA&lt;span class="…</c>,
+    /// <c>AKIA&lt;!-- a &gt; b …</c>, a hidden element whose end has not arrived). A stream holds such a word whole, as this
+    /// reading reads it whole: markup longer than the window inside a value, or escapes and references with no
+    /// credential character between them (<c>\x67\x68…</c>, <c>&amp;#103&amp;#104…</c>, <c>\147\150…</c>, <c>&amp;sh</c>
+    /// of a <c>&amp;shy;</c> still arriving), would otherwise let the value's first part leave before the rest arrives.
+    /// </summary>
+    public static int OpenWord(string text, int tail)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var start = -1;
+        var rendered = false;
+        for (var i = Math.Max(0, text.Length - tail); i < text.Length;)
+        {
+            var c = text[i];
+            if (char.IsWhiteSpace(c))
+            {
+                start = -1;
+                rendered = false;
+                i++;
+                continue;
+            }
+
+            if (start < 0) start = i;
+            if (c is '<' or ']')
+            {
+                if (StartingPiece().Match(text, i) is { Success: true } m)
+                {
+                    // A hidden element whose end has not arrived yet may hide everything after it so far.
+                    if (!m.Groups["hidden"].Success && m.Value.Length > 1 && char.IsAsciiLetter(m.Value[1]) && HiddenTag().IsMatch(m.Value)
+                        && !Closes(text, i + m.Length, m.Value[1..(m.Value.AsSpan(1).IndexOfAnyExcept(s_nameChars) + 1)]))
+                    {
+                        return start;
+                    }
+
+                    rendered = true;
+                    i += m.Length;
+                    continue;
+                }
+
+                if (MayBecomeMarkup(text.AsSpan(i))) return start;
+            }
+
+            rendered |= c is '<' or '&' or '\\' || (c == ']' && i + 1 < text.Length && text[i + 1] == '(');
+            i++;
+        }
+
+        return rendered ? start : -1;
+    }
+
+    // Whether an end tag of the element named name (</name>, white space allowed before its '>') is written from from on.
+    private static bool Closes(string text, int from, string name)
+    {
+        var end = "</" + name;
+        for (var at = text.IndexOf(end, from, StringComparison.OrdinalIgnoreCase); at >= 0; at = text.IndexOf(end, at + 2, StringComparison.OrdinalIgnoreCase))
+        {
+            var k = at + end.Length;
+            while (k < text.Length && char.IsWhiteSpace(text[k])) k++;
+            if (k < text.Length && text[k] == '>') return true;
+        }
+
+        return false;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> s_nameChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
+
+    // Whether the text from a '<' or ']' that is not markup yet may still become markup as more of it arrives: a comment,
+    // a tag or a markdown link target not yet closed, within the length this reading reads.
+    private static bool MayBecomeMarkup(ReadOnlySpan<char> rest)
+    {
+        if (rest.Length > MaxPiece) return false;
+        if (rest[0] == ']') return rest.Length == 1 || (rest[1] == '(' && rest[2..].IndexOfAny(s_linkEnd) < 0);
+        if (rest.Length == 1) return true;
+        if (rest[1] == '!') return !rest.Contains("-->", StringComparison.Ordinal) && (rest.Length < 4 || rest.StartsWith("<!--", StringComparison.Ordinal));
+        var name = rest[1] == '/' ? 2 : 1;
+        return (rest.Length == name || char.IsAsciiLetter(rest[name])) && rest[1..].IndexOfAny('<', '>') < 0;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> s_linkEnd = System.Buffers.SearchValues.Create(")( \t\n\r");
+
+    // The longest piece read: a comment, a tag's attributes or a hidden element's content (4,096), with its tags.
+    private const int MaxPiece = 4_200;
+
+    // What a piece shows: "" for markup, hidden elements and a link's brackets and target, " " for a block element, the character for a reference or
     // an escape; null when it is none (an unknown name, a code point that is not a character).
     private static string? Shown(Match m)
     {
         var v = m.Value;
         if (m.Groups["hidden"].Success || v.StartsWith("<!--", StringComparison.Ordinal)) return "";
+        if (v[0] is '[' or ']') return "";
         if (v[0] == '<') return Block().IsMatch(v) ? " " : "";
         if (v[0] == '&')
         {
@@ -113,9 +203,20 @@ internal sealed partial class RenderedText
 
     // A hidden element with its content, a comment, a tag (comments, attributes and hidden content up to 4,096 characters:
     // a long title inside a key is markup all the same), a character reference (numeric or named, with or without its
-    // semicolon, numeric with leading zeros), or a backslash escape (a punctuation character or a space after it).
-    [GeneratedRegex("""(?<hidden><(?<name>[A-Za-z][A-Za-z0-9-]{0,31})\s[^<>]{0,4096}?(?:\bhidden\b|display\s*:\s*none)[^<>]{0,4096}>[^<]{0,4096}</\k<name>\s*>)|<!--[\s\S]{0,4096}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,4096})?/?>|&(?:#0*[0-9]{1,7}|#[xX]0*[0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|\\(?:[xu]\{0*[0-9A-Fa-f]{1,6}\}|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|[ !-/:-@\[-`{-~])""")]
+    // semicolon, numeric with leading zeros), a backslash escape (a punctuation character or a space after it), or a
+    // markdown link's brackets and target ([text](target) shows its text).
+    private const string PiecePattern = """(?<hidden><(?<name>[A-Za-z][A-Za-z0-9-]{0,31})\s[^<>]{0,4096}?(?:\bhidden\b|display\s*:\s*none)[^<>]{0,4096}>[^<]{0,4096}</\k<name>\s*>)|<!--[\s\S]{0,4096}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,4096})?/?>|&(?:#0*[0-9]{1,7}|#[xX]0*[0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|\\(?:[xu]\{0*[0-9A-Fa-f]{1,6}\}|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|[ !-/:-@\[-`{-~])|\[(?=[^\[\]\n]{0,256}\]\([^()\s]{0,256}\))|(?<=\[[^\[\]\n]{0,256})\]\([^()\s]{0,256}\)""";
+
+    [GeneratedRegex(PiecePattern)]
     private static partial Regex Piece();
+
+    // A piece starting where the match starts.
+    [GeneratedRegex(@"\G(?:" + PiecePattern + ")")]
+    private static partial Regex StartingPiece();
+
+    // A tag that hides its element.
+    [GeneratedRegex(@"\bhidden\b|display\s*:\s*none")]
+    private static partial Regex HiddenTag();
 
     // A tag of an element a page shows on its own line or in its own cell.
     [GeneratedRegex(@"^</?(?:br|p|div|li|ul|ol|td|th|tr|table|h[1-6]|hr|pre|blockquote|section|article|header|footer|dd|dt|dl)\b", RegexOptions.IgnoreCase)]

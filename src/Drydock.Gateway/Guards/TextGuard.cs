@@ -48,7 +48,7 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
         ArgumentNullException.ThrowIfNull(text);
         if (mode == GuardMode.Off) return new GuardResult(false, text, []);
         var findings = new List<Finding>();
-        var found = Scan(text, null, out var match, unmarked: true);
+        var found = Scan(text, null, out var match);
         foreach (var f in found)
         {
             if (f.Category == Categories.Secret || (f.Category == Categories.Injection && f.Severity >= Severity.Medium)
@@ -166,20 +166,19 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
     // while the composed reading keeps "é" for the rules that read accented words); when invisible characters are
     // removed, read once more with them as spaces (removing one between two values joins them into one word, and a
     // pattern that ends at a word boundary then finds neither); when tag characters are written, read once more with
-    // each as the ASCII character it stands for (a value smuggled in them is the value to whoever decodes them); with
-    // unmarked (prompts), when markup joins two words (Ign<b></b>ore all previous instructions), read once more without
-    // it: an instruction is read in whole sentences, which the detector's markup runs (one word each, enough for a key
-    // in an answer) do not give; and, when it holds markup, references or backslash escapes, as a page renders it (tags,
-    // comments and hidden elements removed, references and escapes decoded: maria.lopez<b>@</b>fastmail.com,
-    // AKIAQ3EG&shy;RL5T…, <b>TA76</b>-<b>9W5X</b>-…, Ig&shy;nore all…; see RenderedText), for every rule and canaries.
-    private List<Finding> Scan(string text, CanaryAnalyzer? canaries, out MatchText match, bool unmarked = false)
+    // each as the ASCII character it stands for (a value smuggled in them is the value to whoever decodes them); and,
+    // when it holds markup, references, backslash escapes or a markdown link, as a page renders it (tags, comments and
+    // hidden elements removed, references and escapes decoded, a link read as its text: maria.lopez<b>@</b>fastmail.com,
+    // AKIAQ3EG&shy;RL5T…, <b>TA76</b>-<b>9W5X</b>-…, Ign<b></b>ore all…, [Ign](x)ore all…; see RenderedText), for every
+    // rule and canaries, prompts and answers alike: an instruction is read in whole sentences, which the detector's
+    // markup runs (one word each, enough for a key) do not give.
+    private List<Finding> Scan(string text, CanaryAnalyzer? canaries, out MatchText match)
     {
         match = MatchText.Of(text);
         var found = Scan(match, canaries);
         if (match.MarkedLatin) Union(found, Scan(MatchText.Of(text, stripMarks: true), canaries));
         if (match.Changed && MatchText.InvisibleAsSpace(text) is { } spaced) Union(found, Scan(MatchText.Of(spaced), canaries));
         if (EncodedText.TagsRead(text) is { } tags) Union(found, Scan(MatchText.Of(tags), canaries).ConvertAll(f => WholePairs(text, f)));
-        if (unmarked && EncodedText.MarkupRead(text) is { } read) Union(found, Scan(MatchText.Of(read), canaries));
         if (RenderedText.Read(text) is { } rendered) Union(found, Scan(MatchText.Of(rendered.Text), canaries).ConvertAll(rendered.Widen));
         return found;
     }
@@ -477,15 +476,11 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         var spaced = EncodedText.OpenSeparatedRun(pending);
         if (spaced >= 0 && spaced < cut && spaced >= pending.Length - MaxTokenHold) cut = spaced;
 
-        // A word joined by markup (AKIA<span …></span>Q3EG…) that may still go on: held whole, as a token is, however long
-        // the markup inside it.
-        var marked = EncodedText.OpenMarkupWord(pending, MaxTokenHold);
-        if (marked >= 0 && marked < cut) cut = marked;
-
-        // A word with escapes (\x67\x68…, &#103&#104…, \147\150…) that may still go on: held whole, as the escapes reading
-        // decodes it, up to MaxTokenHold characters.
-        var escaped = EncodedText.OpenEscapeWord(pending, MaxTokenHold);
-        if (escaped >= 0 && escaped < cut) cut = escaped;
+        // A word the rendered reading may still join (markup, references or escapes in it: AKIA<span …></span>Q3EG…,
+        // \x67\x68…, &#103&#104…, \147\150…, AKIA<!-- still open) that may still go on: held whole, as that reading and
+        // the escapes reading read it whole, up to MaxTokenHold characters, then judged as the whole answer is.
+        var rendered = RenderedText.OpenWord(pending, MaxTokenHold);
+        if (rendered >= 0 && rendered < cut) cut = rendered;
 
         // Base64 wrapped across lines (MIME) that may still go on: held whole, as a token is, until a line ends the run.
         var wrapped = EncodedText.OpenWrappedRun(pending, MaxTokenHold);
