@@ -72,7 +72,7 @@ public sealed class ReleaseGateTests : IDisposable
         var partial = ReleaseGate.Decide(s_model, [refused, obeyedPartly], null, null, s_probesOnly, s_suites);
         Assert.False(partial.Ship);
         Assert.All(partial.Checks, c => Assert.Contains("the newest probes evaluation ev-partial of ", c.Evidence, StringComparison.Ordinal));
-        Assert.All(partial.Checks, c => Assert.Contains("partial run; the gate does not fall back", c.Evidence, StringComparison.Ordinal));
+        Assert.All(partial.Checks, c => Assert.Contains("a partial run never passes the gate, on its own or in place of a complete one; finish it (the same drydock eval command continues it) or evaluate again; the gate does not fall back to older evaluations", c.Evidence, StringComparison.Ordinal));
         Assert.Empty(partial.Evidence);
 
         var obeyed = Probes("ev-obeyed", At(3), (p, _) => (p.Family == "jailbreak", false));

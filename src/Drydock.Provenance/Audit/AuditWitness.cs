@@ -178,7 +178,7 @@ public static class AuditWitness
     /// <see cref="Advance"/> after a committed write, never throwing: why the witness was not moved (the log is behind
     /// it, or its folder cannot be used or written), or null.
     /// </summary>
-    public static string? Moved(RegistryDatabase db)
+    internal static string? Moved(RegistryDatabase db)
     {
         try
         {

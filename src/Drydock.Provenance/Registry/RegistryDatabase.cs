@@ -346,7 +346,7 @@ public sealed class RegistryDatabase : IDisposable
     /// log's new head, so that deleting those entries from the end of the log later is found. Returns why the witness
     /// was not moved (also kept in <see cref="WitnessProblem"/>), or null; the write stays committed either way.
     /// </summary>
-    public string? CommitWrite(DbTransaction transaction)
+    internal string? CommitWrite(DbTransaction transaction)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         transaction.Commit();
@@ -354,7 +354,7 @@ public sealed class RegistryDatabase : IDisposable
     }
 
     /// <summary>Why the last <see cref="CommitWrite"/> could not move the audit witness, or null.</summary>
-    public string? WitnessProblem { get; private set; }
+    internal string? WitnessProblem { get; private set; }
 
     /// <summary>UTC now, to the millisecond, ISO 8601.</summary>
     public static string Now() => DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
