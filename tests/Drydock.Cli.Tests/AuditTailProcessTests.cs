@@ -159,6 +159,36 @@ public sealed class AuditTailProcessTests : IAsyncLifetime
         Assert.Equal(0L, Convert.ToInt64(Scalar($"SELECT COUNT(*) FROM api_key_events WHERE key_id = '{app4}' AND action = 'revoke'"), CultureInfo.InvariantCulture));
     }
 
+    public static TheoryData<string, string> IdentityEdits => new()
+    {
+        { "sqlite", "DELETE FROM registry_identity" },
+        { "sqlite", "UPDATE registry_identity SET value = 'a-new-identity'" },
+        { "postgres", "DELETE FROM registry_identity" },
+    };
+
+    // The identity row names one witness; deleting or changing it (which anyone who can write the database can) must not
+    // start a fresh witness: the one named by the log's first entry still holds the position.
+    [Theory]
+    [MemberData(nameof(IdentityEdits))]
+    public async Task TheNewestEntriesDeleted_AndTheIdentityRowEdited_AreStillFound(string backend, string edit)
+    {
+        var ops = await ServeAndRevoke(backend);
+        var witnessed = Entries();
+        Truncate(2);
+        using (var db = Open())
+        {
+            using var command = db.CreateCommand();
+            command.CommandText = edit;
+            command.ExecuteNonQuery();
+        }
+
+        var verify = await _project.As(null, "audit", "verify");
+        Assert.True(verify.Exit == 1, verify.ToString());
+        Assert.Contains($"witnessed entry {witnessed} is missing", verify.Stderr, StringComparison.Ordinal);
+        await WaitFor(Walk + "the audit log was rolled back: " + $"it held {witnessed} entries");
+        Status(await Revoke(ops, KeyId("app4")), HttpStatusCode.ServiceUnavailable, "audit_log_broken");
+    }
+
     [Theory]
     [MemberData(nameof(Backends))]
     public async Task AnUntouchedRegistry_StillVerifies_WhileTheGatewayWrites(string backend)

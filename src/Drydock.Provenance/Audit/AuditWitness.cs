@@ -16,8 +16,10 @@ namespace Drydock.Provenance.Audit;
 /// (<see cref="RegistryDatabase.CommitWrite"/>), whichever process writes (the CLI or <c>drydock serve</c>), so
 /// removing any committed entry from the end is found by <c>drydock audit verify</c> and by the gateway.
 /// It lives in <c>$DRYDOCK_STATE_HOME</c>, else <c>$XDG_STATE_HOME/drydock</c>, else <c>~/.local/state/drydock</c>,
-/// one file per registry identity (a random id stored in the registry, so a copy of it passed as <c>--registry</c> is
-/// the same registry to the witness), so someone who can replace the project folder but not the user's home is caught.
+/// two files per registry: one by its identity (a random id stored in the registry, so a copy of it passed as
+/// <c>--registry</c> is the same registry to the witness) and one by its log's first entry (so deleting or changing the
+/// identity row starts no fresh witness), so someone who can replace the project folder or write the database, but not
+/// the user's home, is caught.
 /// </summary>
 public static class AuditWitness
 {
@@ -42,11 +44,26 @@ public static class AuditWitness
     private static string LegacyPathOf(RegistryDatabase db) =>
         Path.Combine(Folder, "audit-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(db.Display)))[..16] + ".json");
 
-    /// <summary>Why the log is behind its witness (rolled back), or null when it is not or there is no witness yet.</summary>
+    // The witness file of a registry by its log's first entry: the identity is a row anyone who can write the database
+    // can delete or change (a new one, with no witness yet, would pass), the first entry is not without rewriting the
+    // whole log. Null while the log is empty.
+    private static string? LineagePathOf(RegistryDatabase db)
+    {
+        using var command = db.Command("SELECT hash FROM audit_log WHERE seq = 1", null);
+        return command.ExecuteScalar() is string first
+            ? Path.Combine(Folder, "audit-first-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(first)))[..16] + ".json")
+            : null;
+    }
+
+    /// <summary>
+    /// Why the log is behind its witness (rolled back), or null when it is not or there is no witness yet. Both witnesses
+    /// are checked: the one named by the log's first entry (first: it needs no identity row) and the one named by the
+    /// registry's identity.
+    /// </summary>
     public static string? Check(RegistryDatabase db)
     {
         ArgumentNullException.ThrowIfNull(db);
-        return FolderProblem(db) ?? Check(db, PathOf(db)) ?? Check(db, LegacyPathOf(db));
+        return FolderProblem(db) ?? (LineagePathOf(db) is { } lineage ? Check(db, lineage) : null) ?? Check(db, PathOf(db)) ?? Check(db, LegacyPathOf(db));
     }
 
     /// <summary>
@@ -194,7 +211,12 @@ public static class AuditWitness
     private static void Record(RegistryDatabase db, long entries, string head, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var path = PathOf(db);
+        Record(db, PathOf(db), entries, head, now);
+        if (LineagePathOf(db) is { } lineage) Record(db, lineage, entries, head, now);
+    }
+
+    private static void Record(RegistryDatabase db, string path, long entries, string head, DateTimeOffset now)
+    {
         if (Witnessed(path) >= entries) return; // another writer moved it as far or further
         if (!OperatingSystem.IsWindows()) Directory.CreateDirectory(Folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         else Directory.CreateDirectory(Folder);
