@@ -68,6 +68,8 @@ public sealed class SpelledAndSeparatedValueTests : IAsyncLifetime
                 data.Add(tier, streamed, "maria.lopez at fastmail dot com");
                 data.Add(tier, streamed, "maria.lopez at fastmail.com");
                 data.Add(tier, streamed, "maria.lopez@fastmail[dot]com");
+                data.Add(tier, streamed, "maria dot lopez at fastmail dot com");
+                data.Add(tier, streamed, "maria [dot] lopez [at] fastmail [dot] com");
             }
         }
 
@@ -103,6 +105,47 @@ public sealed class SpelledAndSeparatedValueTests : IAsyncLifetime
             Assert.Equal(200, status);
             Assert.Equal(text, client);
         }
+    }
+
+    public static TheoryData<string, bool, string> VersionsAndHosts()
+    {
+        var data = new TheoryData<string, bool, string>();
+        foreach (var tier in new[] { "internal", "public" })
+        {
+            foreach (var streamed in new[] { false, true })
+            {
+                data.Add(tier, streamed, "Download release-1.2 at github.com and unpack it.");
+                data.Add(tier, streamed, "Get python-3.12 at python.org today.");
+                data.Add(tier, streamed, "Grab v1.2 at npmjs.com first.");
+                data.Add(tier, streamed, "The model gpt-4 at openai dot com scored well.");
+                data.Add(tier, streamed, "Version 2.0 at pypi dot org is out.");
+                data.Add(tier, streamed, "Use mail.server at smtp dot com port 25");
+                data.Add(tier, streamed, "Connect to db-01 at prod.internal.net now");
+                data.Add(tier, streamed, "Meet Anne-Marie at paris.fr tomorrow");
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(VersionsAndHosts))]
+    public async Task AVersionOrHostBeforeABareAt_GoesOutUnchanged(string tier, bool streamed, string text)
+    {
+        var script = streamed ? ScriptedGateway.Streamed(text, 5) : ScriptedGateway.Whole(text);
+        var (status, _, client) = await _gateway.SendAsync(tier, script, streamed);
+        Assert.Equal(200, status);
+        Assert.Equal(text, client);
+    }
+
+    [Fact]
+    public async Task ARoleAddressWithBareWords_IsReadAsAnAddress()
+    {
+        // "sales at acme dot com" is an address written to get past a filter: it is redacted, not left as prose.
+        var (status, body, client) = await _gateway.SendAsync("internal", ScriptedGateway.Whole("Contact sales at acme dot com"), streamed: false);
+        Assert.Equal(200, status);
+        Assert.DoesNotContain("acme", body, StringComparison.Ordinal);
+        Assert.Equal("Contact [EMAIL]", client);
     }
 
     [Theory]
