@@ -102,7 +102,6 @@ internal sealed partial class AlertRelay : IDisposable
 
     private void Relay(JsonObject alert, JsonArray signals, JsonArray kinds)
     {
-
         var kindList = kinds.Select(k => Listed(k, KindNames)).ToList();
         var signalList = signals.Select(s => $"{Listed(s?["signal"], SignalNames)} ({Listed(s?["test"], TestNames)} {Number(s?["statistic"])} against {Number(s?["threshold"])}; baseline {Number(s?["baseline"])}, window {Number(s?["window"])})").ToList();
         var keys = alert["keys"] is JsonArray k ? k.Select(x => $"{KeyId(x?["key"])} ({Number(x?["extractionHigh"])} high of {Number(x?["requests"])})").ToList() : [];
