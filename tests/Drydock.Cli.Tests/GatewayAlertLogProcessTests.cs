@@ -16,6 +16,8 @@ public sealed class GatewayAlertLogProcessTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
+    private const string ScraperId = "5c7a9e01";
+
     private string Folder => SignalFixture.Folder(_dir.Path);
 
     [Fact]
@@ -36,7 +38,8 @@ public sealed class GatewayAlertLogProcessTests : IDisposable
         await gateway.WaitUntilListening(new Uri(url + "/healthz"));
 
         // The burst, then one check of the watch in its own process: it raises the alert and opens the incidents.
-        await SignalFixture.Rows(_dir.Path, [now.AddMinutes(-30)], at => SignalFixture.Row(at, SignalFixture.ScraperHour));
+        // The scraping key has an id of the shape the gateway gives its keys (8 hex digits).
+        await SignalFixture.Rows(_dir.Path, [now.AddMinutes(-30)], at => SignalFixture.Row(at, SignalFixture.ScraperHour.Replace("ddk_scraper", ScraperId, StringComparison.Ordinal)));
         var watch = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--every", "1s", "--checks", "1"], cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(watch.Exit == 0, watch.ToString());
         Assert.Contains("ALERT: (abuse) extraction", watch.Stderr, StringComparison.Ordinal);
@@ -57,7 +60,7 @@ public sealed class GatewayAlertLogProcessTests : IDisposable
         Assert.Contains("drift", (string)entry["Kinds"]!, StringComparison.Ordinal);
         Assert.Matches(@"extraction \(chi-square [0-9.]+ against 0\.001; baseline 0, window [0-9.]+\)", (string)entry["Signals"]!);
         Assert.Contains("templates (", (string)entry["Signals"]!, StringComparison.Ordinal);
-        Assert.Contains("ddk_scraper (800 high of 800)", (string)entry["Keys"]!, StringComparison.Ordinal);
+        Assert.Contains($"{ScraperId} (800 high of 800)", (string)entry["Keys"]!, StringComparison.Ordinal);
         Assert.Equal(string.Join(",", incidents), (string)entry["Incidents"]!);
         Assert.Equal("3200", (string)entry["Requests"]!);
 
@@ -67,5 +70,50 @@ public sealed class GatewayAlertLogProcessTests : IDisposable
         Assert.Contains("monitoring alert: (abuse) ? (? - against -", gateway.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("jane.doe", gateway.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("SECRET-7731", gateway.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_SkipsLinesOfAnyShape_KeepsServing_AndNeverLogsSecretsOrWords()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await SignalFixture.Project(_dir.Path, "  window-hours: 24\n");
+        Directory.CreateDirectory(Folder);
+        var url = $"http://127.0.0.1:{DrydockProcess.FreePort()}";
+        using var gateway = DrydockProcess.Start(_dir.Path, ["serve", "--upstream", upstream.BaseUrl, "--listen", url]);
+        await gateway.WaitUntilListening(new Uri(url + "/healthz"));
+
+        // Lines that are JSON objects with "kinds" and "signals" but other shapes inside (each once ended the process),
+        // then lines whose fields hold secrets and words where the monitor writes names and ids.
+        const string gatewayKey = "ddk_1a2b3c4d_Qm9vbXN0aWNrLXNlY3JldC12YWx1ZS1vZi0zMi1ieXRlcw";
+        const string awsKey = "AKIAQ3EGRL5TFZ6XW7NB";
+        const string githubToken = "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";
+        string[] bad =
+        [
+            """{"kinds":["abuse"],"signals":[1]}""",
+            """{"kinds":["abuse"],"signals":[],"window":[1]}""",
+            """{"kinds":["abuse"],"signals":[],"keys":["abc"]}""",
+            """{"kinds":["abuse"],"kinds":["x"],"signals":[]}""",
+            """{"kinds":["abuse"],"signals":[{"signal":"extraction","test":"chi-square"}],"keys":[null,[2]]}""",
+        ];
+        var secret = $$"""{"kinds":["please-rotate-all-keys-now"],"signals":[{"signal":"the-admin-password-is-hunter2","test":"x"}],"keys":[{"key":"{{gatewayKey}}","extractionHigh":1,"requests":1},{"key":"{{awsKey}}"},{"key":"{{githubToken}}"}],"incidents":["{{githubToken}}","in-{{awsKey}}"]}""";
+        var shaped = """{"kinds":["abuse"],"signals":[{"signal":"canary-hits","test":"count","statistic":1,"threshold":1}],"keys":[{"key":"1a2b3c4d","extractionHigh":2,"requests":9},{"key":"sub_0123456789abcdef01234567"}],"incidents":["in-0123456789ab"]}""";
+        var alerts = Path.Combine(Folder, $"alerts-{DateTime.UtcNow:yyyy-MM-dd}.jsonl");
+        await File.AppendAllTextAsync(alerts, string.Join("\n", [.. bad, secret, shaped]) + "\n", TestContext.Current.CancellationToken);
+
+        await SignalFixture.Until(() => Task.FromResult(gateway.HasExited || gateway.Output.Contains("monitoring alert: (abuse) canary-hits", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200), () => $"the gateway's log has no alert:\n{gateway.Output}");
+        Assert.False(gateway.HasExited, $"the gateway ended on a line of the alerts log:\n{gateway.Output}");
+        using var http = new HttpClient();
+        using var health = await http.GetAsync(new Uri(url + "/healthz"), TestContext.Current.CancellationToken);
+        Assert.True(health.IsSuccessStatusCode, $"/healthz answered {(int)health.StatusCode}");
+
+        var output = gateway.Output;
+        for (var line = 1; line <= bad.Length; line++)
+            Assert.Contains($"monitoring alerts log {alerts}:{line}: not an alert of drydock monitor; line skipped", output, StringComparison.Ordinal);
+
+        // Names only from the monitor's own lists and ids only in the shapes drydock makes them; anything else is '?'.
+        Assert.Contains("monitoring alert: (?) ? (? - against -; baseline -, window -); window ? to ?, - requests; keys ? (1 high of 1), ? (- high of -), ? (- high of -); incidents ?,?", output, StringComparison.Ordinal);
+        Assert.Contains("monitoring alert: (abuse) canary-hits (count 1 against 1; baseline -, window -); window ? to ?, - requests; keys 1a2b3c4d (2 high of 9), sub_0123456789abcdef01234567 (- high of -); incidents in-0123456789ab", output, StringComparison.Ordinal);
+        foreach (var text in new[] { gatewayKey, "Qm9vbXN0aWNr", awsKey, githubToken, "u8jzPde0", "hunter2", "admin-password", "rotate", "please" })
+            Assert.DoesNotContain(text, output, StringComparison.Ordinal);
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -35,7 +36,10 @@ internal sealed partial class AlertRelay : IDisposable
         _timer = time.CreateTimer(_ => Read(), null, Every, Every);
     }
 
-    /// <summary>Logs the alerts added since the last read (a read still running is not overlapped).</summary>
+    /// <summary>
+    /// Logs the alerts added since the last read (a read still running is not overlapped). Nothing it meets ends the
+    /// process: it runs on the timer's thread, where an exception would.
+    /// </summary>
     public void Read()
     {
         if (Interlocked.Exchange(ref _running, 1) == 1) return;
@@ -43,7 +47,7 @@ internal sealed partial class AlertRelay : IDisposable
         {
             foreach (var file in Files()) ReadFile(file);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             Unreadable(_log, e.GetType().Name);
         }
@@ -77,40 +81,54 @@ internal sealed partial class AlertRelay : IDisposable
         _read[file] = (offset + end + 1, line);
     }
 
+    // Any line the monitor did not write (not JSON, duplicate keys, an array where an object belongs, ...) is skipped.
     private void Relay(string file, int line, string text)
     {
-        JsonObject? alert;
         try
         {
-            alert = JsonNode.Parse(text) as JsonObject;
+            if (JsonNode.Parse(text) is JsonObject alert && alert["signals"] is JsonArray signals && alert["kinds"] is JsonArray kinds)
+            {
+                Relay(alert, signals, kinds);
+                return;
+            }
         }
-        catch (JsonException)
+        catch (Exception)
         {
-            alert = null;
+            // whatever this line holds, it is this line's skip: named below
         }
 
-        if (alert?["signals"] is not JsonArray signals || alert["kinds"] is not JsonArray kinds)
-        {
-            NotAnAlert(_log, file, line);
-            return;
-        }
+        NotAnAlert(_log, file, line);
+    }
 
-        var kindList = kinds.Select(Name).ToList();
-        var signalList = signals.Select(s => $"{Name(s?["signal"])} ({Name(s?["test"])} {Number(s?["statistic"])} against {Number(s?["threshold"])}; baseline {Number(s?["baseline"])}, window {Number(s?["window"])})").ToList();
-        var keys = alert["keys"] is JsonArray k ? k.Select(x => $"{Id(x?["key"])} ({Number(x?["extractionHigh"])} high of {Number(x?["requests"])})").ToList() : [];
-        var incidents = alert["incidents"] is JsonArray i ? i.Select(Id).ToList() : [];
+    private void Relay(JsonObject alert, JsonArray signals, JsonArray kinds)
+    {
+        var kindList = kinds.Select(k => Listed(k, KindNames)).ToList();
+        var signalList = signals.Select(s => $"{Listed(s?["signal"], SignalNames)} ({Listed(s?["test"], TestNames)} {Number(s?["statistic"])} against {Number(s?["threshold"])}; baseline {Number(s?["baseline"])}, window {Number(s?["window"])})").ToList();
+        var keys = alert["keys"] is JsonArray k ? k.Select(x => $"{KeyId(x?["key"])} ({Number(x?["extractionHigh"])} high of {Number(x?["requests"])})").ToList() : [];
+        var incidents = alert["incidents"] is JsonArray i ? i.Select(IncidentId).ToList() : [];
         var window = alert["window"];
         var args = (Kinds: string.Join(",", kindList), Signals: string.Join("; ", signalList), From: Time(window?["from"]), To: Time(window?["to"]),
             Requests: Number(window?["requests"]), Keys: keys.Count > 0 ? string.Join(", ", keys) : "-", Incidents: incidents.Count > 0 ? string.Join(",", incidents) : "-");
-        var critical = signals.Any(s => Name(s?["signal"]) == "canary-hits");
+        var critical = signals.Any(s => Listed(s?["signal"], SignalNames) == "canary-hits");
         if (critical) CanaryAlert(_log, args.Kinds, args.Signals, args.From, args.To, args.Requests, args.Keys, args.Incidents);
         else Alert(_log, args.Kinds, args.Signals, args.From, args.To, args.Requests, args.Keys, args.Incidents);
     }
 
-    // Only values of the shape the monitor writes pass; anything else is '?'.
-    private static string Name(JsonNode? node) => Text(node) is { } s && NameShape().IsMatch(s) ? s : "?";
+    // The names drydock monitor writes (DriftMonitor's signals, their kinds and tests): no other word is ever logged.
+    private static readonly FrozenSet<string> KindNames = FrozenSet.Create(StringComparer.Ordinal, "drift", "regression", "abuse");
 
-    private static string Id(JsonNode? node) => Text(node) is { } s && IdShape().IsMatch(s) ? s : "?";
+    private static readonly FrozenSet<string> SignalNames = FrozenSet.Create(StringComparer.Ordinal,
+        "traffic", "upstream-errors", "input-blocked", "input-flagged", "output-blocked", "output-redacted", "refusal-rate", "extraction",
+        "input-findings", "output-findings", "prompt-length", "latency", "templates", "canary-hits");
+
+    private static readonly FrozenSet<string> TestNames = FrozenSet.Create(StringComparer.Ordinal, "ratio", "chi-square", "psi", "ks", "new-share", "count");
+
+    // Only values of the shape the monitor writes pass; anything else is '?'.
+    private static string Listed(JsonNode? node, FrozenSet<string> names) => Text(node) is { } s && names.Contains(s) ? s : "?";
+
+    private static string KeyId(JsonNode? node) => Text(node) is { } s && KeyIdShape().IsMatch(s) ? s : "?";
+
+    private static string IncidentId(JsonNode? node) => Text(node) is { } s && IncidentIdShape().IsMatch(s) ? s : "?";
 
     private static string Time(JsonNode? node) => Text(node) is { } s && TimeShape().IsMatch(s) ? s : "?";
 
@@ -133,11 +151,14 @@ internal sealed partial class AlertRelay : IDisposable
         }
     }
 
-    [GeneratedRegex("^[a-z][a-z0-9-]{0,40}$")]
-    private static partial Regex NameShape();
+    // A key id as the gateway makes it: an API key's (8 hex digits, ApiKeyStore) or a token subject's (sub_ and 24 hex
+    // digits, BearerTokens); never a whole key or any other token.
+    [GeneratedRegex("^(?:[0-9a-f]{8}|sub_[0-9a-f]{24})$")]
+    private static partial Regex KeyIdShape();
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
-    private static partial Regex IdShape();
+    // An incident id as the registry makes it: in- and 12 hex digits.
+    [GeneratedRegex("^in-[0-9a-f]{12}$")]
+    private static partial Regex IncidentIdShape();
 
     [GeneratedRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")]
     private static partial Regex TimeShape();
