@@ -12,7 +12,8 @@ namespace Drydock.Bench;
 /// answers and documents (BENCH/chat-finetune-samples, BENCH/blns, BENCH/bipia, judged by the output guard in
 /// <c>redact</c> mode: changed or not), counted
 /// over the texts that hold <c>&lt;</c>, <c>&amp;</c> or <c>\</c> (the only ones read that way). Each text refused or
-/// changed is listed by its file and a short excerpt, for a reader to judge.
+/// changed is listed by its file and a short excerpt, for a reader to judge. Each two consecutive benign prompts are
+/// also judged as two user messages, as the gateway joins them for an instruction or word split across them.
 /// </summary>
 internal static class RenderedReadingQuality
 {
