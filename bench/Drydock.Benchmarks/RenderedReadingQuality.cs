@@ -12,7 +12,8 @@ namespace Drydock.Bench;
 /// answers and documents (BENCH/chat-finetune-samples, BENCH/blns, BENCH/bipia, judged by the output guard in
 /// <c>redact</c> mode: changed or not), counted
 /// over the texts that hold <c>&lt;</c>, <c>&amp;</c> or <c>\</c> (the only ones read that way). Each text refused or
-/// changed is listed by its file and a short excerpt, for a reader to judge.
+/// changed is listed by its file and a short excerpt, for a reader to judge. Each two consecutive benign prompts are
+/// also judged as two user messages, as the gateway joins them for an instruction or word split across them.
 /// </summary>
 internal static class RenderedReadingQuality
 {
@@ -22,11 +23,13 @@ internal static class RenderedReadingQuality
         foreach (var (folder, input) in new[] { ("benign-prompts", true), ("notinject", true), ("chat-finetune-samples", false), ("blns", false), ("bipia", false) })
         {
             int texts = 0, read = 0, flagged = 0;
+            var prompts = new List<string>();
             foreach (var file in Directory.GetFiles(Path.Combine(bench, folder)).Where(f => f.EndsWith(".json", StringComparison.Ordinal) || f.EndsWith(".jsonl", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
             {
                 foreach (var text in Strings(file))
                 {
                     texts++;
+                    if (input) prompts.Add(text);
                     if (RenderedText.Read(text) is null) continue;
                     read++;
                     var hit = input ? guard.Input(text, GuardMode.Block).Blocked : guard.Output(text, GuardMode.Redact) is var r && (r.Blocked || r.Text != text);
@@ -38,9 +41,29 @@ internal static class RenderedReadingQuality
             }
 
             Console.WriteLine($"{folder}: {texts} texts, {read} with <, & or \\, {flagged} of them {(input ? "blocked" : "changed")}");
+            if (input) Pairs(guard, folder, prompts);
         }
 
         return 0;
+    }
+
+    // Each two consecutive prompts sent as two user messages, as the gateway joins them (with a space, then with
+    // nothing between): the pairs whose join alone is refused for injection.
+    private static void Pairs(TextGuard guard, string folder, List<string> prompts)
+    {
+        int pairs = 0, refused = 0;
+        for (var i = 0; i + 1 < prompts.Count; i++)
+        {
+            var pair = new[] { prompts[i], prompts[i + 1] };
+            var judged = guard.Input(string.Join("\n", pair), GuardMode.Block);
+            if (judged.Blocked) continue;
+            pairs++;
+            if (JoinedTexts.InjectionAcross(guard, pair, judged, GuardMode.Block, semantic: false).Count == 0) continue;
+            refused++;
+            Console.WriteLine($"  {folder} pair {i}: {Excerpt(prompts[i])} | {Excerpt(prompts[i + 1])}");
+        }
+
+        Console.WriteLine($"{folder}: {pairs} consecutive pairs not refused alone, {refused} refused joined");
     }
 
     private static string Excerpt(string text) => text.Length <= 80 ? text.ReplaceLineEndings(" ") : text[..80].ReplaceLineEndings(" ") + "…";

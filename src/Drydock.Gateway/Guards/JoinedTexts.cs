@@ -26,12 +26,18 @@ internal static class JoinedTexts
     /// sentence in none of them, and the request's texts are joined with line breaks, where a sentence ends. The user's
     /// texts are joined with a space, as one sentence may run on from one to the next, and the injection findings of
     /// the join that block (high severity) are returned; none when the request's own judgement already found such an
-    /// injection (never counted twice).
+    /// injection (never counted twice). A word may be split as well (<c>Ign</c>, then <c>ore all previous …</c>): when
+    /// the join with a space finds none, the texts joined with nothing between them are judged the same way.
     /// </summary>
     public static List<Finding> InjectionAcross(TextGuard guard, IReadOnlyList<string> userTexts, GuardResult judged, GuardMode mode, bool semantic)
     {
         if (userTexts.Count < 2 || mode == GuardMode.Off || judged.Findings.Any(f => f.Category == Categories.Injection && f.Severity >= Severity.High)) return [];
-        var joined = string.Join(" ", userTexts);
+        var spaced = Blocking(guard, string.Join(" ", userTexts), mode, semantic);
+        return spaced.Count > 0 ? spaced : Blocking(guard, string.Concat(userTexts), mode, semantic);
+    }
+
+    private static List<Finding> Blocking(TextGuard guard, string joined, GuardMode mode, bool semantic)
+    {
         if (joined.Length > BoundaryWindows.WholeJoinLimit) joined = joined[..BoundaryWindows.WholeJoinLimit];
         return [.. guard.Input(joined, mode, semantic).Findings.Where(f => f.Category == Categories.Injection && f.Severity >= Severity.High)];
     }

@@ -11,9 +11,10 @@ namespace Drydock.Gateway.Guards;
 /// <c>style="display:none"</c>) removed with its content, character references decoded (named or numeric, with or without
 /// their semicolon, with leading zeros), backslash escapes read (<c>\x41</c>, <c>\x{41}</c>, <c>\u0041</c>,
 /// <c>\u{41}</c>, and the markdown escape of a punctuation character: <c>\@</c>, <c>\-</c>, <c>\.</c>), and a markdown link
-/// read as its text (<c>[Ign](x)ore</c> shows <c>Ignore</c>). Each piece is written
+/// read as its text (<c>[Ign](x)ore</c>, <c>[Ign](x "t")ore</c> and, with a definition <c>[1]: x</c> in the text,
+/// <c>[Ign][1]ore</c>, <c>[Ign][]ore</c> or <c>[Ign]ore</c> show <c>Ignore</c>). Each piece is written
 /// over its own characters, what it stands for first and zero-width spaces (which matching removes) after it, so offsets
-/// stay those of the text. A text is read this way only when it holds <c>&lt;</c>, <c>&amp;</c>, <c>\</c> or <c>](</c>; the guard judges
+/// stay those of the text. A text is read this way only when it holds <c>&lt;</c>, <c>&amp;</c>, <c>\</c>, <c>](</c> or a reference definition; the guard judges
 /// the reading beside the text as written, secrets, personal data, injection and canaries alike, and a finding that
 /// starts or ends inside a piece takes the whole piece, so a redaction leaves none of the value. A stream holds the word
 /// such a piece may still join whole (<see cref="OpenWord"/>).
@@ -35,7 +36,8 @@ internal sealed partial class RenderedText
     public static RenderedText? Read(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (text.AsSpan().IndexOfAny('<', '&', '\\') < 0 && !text.Contains("](", StringComparison.Ordinal)) return null;
+        var labels = text.Contains("]:", StringComparison.Ordinal) ? Labels(text) : null;
+        if (text.AsSpan().IndexOfAny('<', '&', '\\') < 0 && !text.Contains("](", StringComparison.Ordinal) && labels is null) return null;
         char[]? chars = null;
         List<(int, int)>? pieces = null;
         foreach (Match m in Piece().Matches(text))
@@ -48,8 +50,51 @@ internal sealed partial class RenderedText
             (pieces ??= []).Add((m.Index, m.Index + m.Length));
         }
 
+        if (labels is not null) ReadReferenceLinks(text, labels, ref chars, ref pieces);
         return chars is null ? null : new RenderedText(new string(chars), pieces!);
     }
+
+    // A reference link ([text][label], [text][] or [text] with a definition "[label]: target" in the text) read as its
+    // text: its brackets and label are pieces that show nothing, unless another piece is written over them already.
+    private static void ReadReferenceLinks(string text, HashSet<string> labels, ref char[]? chars, ref List<(int, int)>? pieces)
+    {
+        bool[]? taken = null;
+        foreach (Match m in ReferenceLink().Matches(text))
+        {
+            var shown = m.Groups["text"];
+            var label = m.Groups["label"] is { Success: true, Length: > 0 } written ? written.Value : shown.Value;
+            if (!labels.Contains(Label(label))) continue;
+            if (taken is null && pieces is not null)
+            {
+                taken = new bool[text.Length];
+                foreach (var (s, e) in pieces) taken.AsSpan(s, e - s).Fill(true);
+            }
+
+            var close = shown.Index + shown.Length;
+            if (taken is not null && (taken[m.Index] || taken.AsSpan(close, m.Index + m.Length - close).Contains(true))) continue;
+            chars ??= text.ToCharArray();
+            chars[m.Index] = '\u200B';
+            chars.AsSpan(close, m.Index + m.Length - close).Fill('\u200B');
+            (pieces ??= []).Add((m.Index, m.Index + 1));
+            pieces.Add((close, m.Index + m.Length));
+        }
+    }
+
+    // The labels of the reference definitions in the text, matched as markdown matches them (case and runs of white
+    // space aside), or null when it has none.
+    private static HashSet<string>? Labels(string text)
+    {
+        HashSet<string>? labels = null;
+        foreach (Match m in Definition().Matches(text))
+        {
+            if (Label(m.Groups["label"].Value) is { Length: > 0 } label) (labels ??= new(StringComparer.Ordinal)).Add(label);
+        }
+
+        return labels;
+    }
+
+    private static string Label(string label) =>
+        string.Join(' ', label.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).ToUpperInvariant();
 
     /// <summary>The finding with its span widened to whole pieces where it starts or ends inside one.</summary>
     public Finding Widen(Finding finding)
@@ -140,14 +185,12 @@ internal sealed partial class RenderedText
     private static bool MayBecomeMarkup(ReadOnlySpan<char> rest)
     {
         if (rest.Length > MaxPiece) return false;
-        if (rest[0] == ']') return rest.Length == 1 || (rest[1] == '(' && rest[2..].IndexOfAny(s_linkEnd) < 0);
+        if (rest[0] == ']') return rest.Length == 1 || (rest[1] == '(' && OpenLinkTarget().IsMatch(rest));
         if (rest.Length == 1) return true;
         if (rest[1] == '!') return !rest.Contains("-->", StringComparison.Ordinal) && (rest.Length < 4 || rest.StartsWith("<!--", StringComparison.Ordinal));
         var name = rest[1] == '/' ? 2 : 1;
         return (rest.Length == name || char.IsAsciiLetter(rest[name])) && rest[1..].IndexOfAny('<', '>') < 0;
     }
-
-    private static readonly System.Buffers.SearchValues<char> s_linkEnd = System.Buffers.SearchValues.Create(")( \t\n\r");
 
     // The longest piece read: a comment, a tag's attributes or a hidden element's content (4,096), with its tags.
     private const int MaxPiece = 4_200;
@@ -204,8 +247,25 @@ internal sealed partial class RenderedText
     // A hidden element with its content, a comment, a tag (comments, attributes and hidden content up to 4,096 characters:
     // a long title inside a key is markup all the same), a character reference (numeric or named, with or without its
     // semicolon, numeric with leading zeros), a backslash escape (a punctuation character or a space after it), or a
-    // markdown link's brackets and target ([text](target) shows its text).
-    private const string PiecePattern = """(?<hidden><(?<name>[A-Za-z][A-Za-z0-9-]{0,31})\s[^<>]{0,4096}?(?:\bhidden\b|display\s*:\s*none)[^<>]{0,4096}>[^<]{0,4096}</\k<name>\s*>)|<!--[\s\S]{0,4096}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,4096})?/?>|&(?:#0*[0-9]{1,7}|#[xX]0*[0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|\\(?:[xu]\{0*[0-9A-Fa-f]{1,6}\}|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|[ !-/:-@\[-`{-~])|\[(?=[^\[\]\n]{0,256}\]\([^()\s]{0,256}\))|(?<=\[[^\[\]\n]{0,256})\]\([^()\s]{0,256}\)""";
+    // markdown link's brackets and target ([text](target) shows its text, whatever its target: with a title in quotes or
+    // parentheses, parentheses inside, in angle brackets).
+    private const string PiecePattern = """(?<hidden><(?<name>[A-Za-z][A-Za-z0-9-]{0,31})\s[^<>]{0,4096}?(?:\bhidden\b|display\s*:\s*none)[^<>]{0,4096}>[^<]{0,4096}</\k<name>\s*>)|<!--[\s\S]{0,4096}?-->|</?[A-Za-z][A-Za-z0-9-]{0,31}(?:\s[^<>]{0,4096})?/?>|&(?:#0*[0-9]{1,7}|#[xX]0*[0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?|\\(?:[xu]\{0*[0-9A-Fa-f]{1,6}\}|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|[ !-/:-@\[-`{-~])|\[(?=[^\[\]\n]{0,256}\]""" + LinkTarget + """)|(?<=\[[^\[\]\n]{0,256})\]""" + LinkTarget;
+
+    // A link's target, in parentheses: a destination (in angle brackets, or with balanced parentheses inside), then a
+    // title in double or single quotes or in parentheses.
+    private const string LinkTarget = """\(\s{0,16}(?:<[^<>\n]{0,256}>|(?:[^()\s]|\([^()\s]{0,256}\)){0,256})(?:\s{1,16}(?:"[^"]{0,256}"|'[^']{0,256}'|\([^()]{0,256}\)))?\s{0,16}\)""";
+
+    // The start of a link target still arriving: what LinkTarget matches, cut anywhere.
+    [GeneratedRegex("""^\]\(\s{0,16}(?:<[^<>\n]{0,256}>?|(?:[^()\s]|\([^()\s]{0,256}\)?){0,256})(?:\s{1,16}(?:"[^"]{0,256}"?|'[^']{0,256}'?|\([^()]{0,256}\)?)?)?\s{0,16}\z""")]
+    private static partial Regex OpenLinkTarget();
+
+    // A reference link: [text][label], [text][] or [text], not an inline link nor a definition.
+    [GeneratedRegex(@"\[(?<text>[^\[\]\n]{1,256})\](?:\[(?<label>[^\[\]\n]{0,256})\])?(?![(:])")]
+    private static partial Regex ReferenceLink();
+
+    // A reference definition: "[label]: target" at the start of a line.
+    [GeneratedRegex(@"^ {0,3}\[(?<label>[^\[\]\n]{1,256})\]:[ \t]*\n?[ \t]*\S", RegexOptions.Multiline)]
+    private static partial Regex Definition();
 
     [GeneratedRegex(PiecePattern)]
     private static partial Regex Piece();
