@@ -7,7 +7,7 @@ namespace Drydock.Detection.Engine;
 /// <list type="bullet">
 /// <item><c>grouped</c>: groups of letters and digits of one length (two to eight; the last may be shorter) separated by
 /// a run of up to <see cref="MaxGroupGap"/> separator characters (anything but a letter or a digit: white space,
-/// punctuation, quotes; at most one line break; the same run or not: <c>AKIA-Q3EG</c>, <c>AKIA -- Q3EG</c>,
+/// punctuation, quotes, but not <c>% * ~ `</c>, which the percent and markdown readings read; at most one line break; the same run or not: <c>AKIA-Q3EG</c>, <c>AKIA -- Q3EG</c>,
 /// <c>"AKIA", "Q3EG"</c>, <c>AKIA | Q3EG</c>, a tab), at least three groups and <see cref="MinSpaced"/> characters, each
 /// group with an upper-case letter or a digit, the whole with both a letter and a digit: <c>AKIA GNSU V3QB WQSD XU6S</c>.
 /// A prefix joined to the first group by an underscore (<c>ghp_u8jz - Pde0 - …</c>) is read with it.</item>
@@ -189,13 +189,14 @@ internal static partial class EncodedText
     public const int MaxGroupGap = 5;
 
     // How many characters separate two groups at at: a run of up to MaxGroupGap characters that are neither letters nor
-    // digits (AKIA - Q3EG, AKIA -- Q3EG, "AKIA", "Q3EG", AKIA | Q3EG, AKIA\tQ3EG), with at most one line break; 0 when
+    // digits (AKIA - Q3EG, AKIA -- Q3EG, "AKIA", "Q3EG", AKIA | Q3EG, AKIA\tQ3EG), with at most one line break and none of
+    // the markers the percent and markdown readings read (% * ~ `: those readings report such a value); 0 when
     // none, or when the run is longer or is not followed by a letter or a digit.
     private static int GroupSeparatorLength(string text, int at)
     {
         var k = at;
         var breaks = 0;
-        while (k < text.Length && k - at <= MaxGroupGap && !char.IsLetterOrDigit(text[k]))
+        while (k < text.Length && k - at <= MaxGroupGap && !char.IsLetterOrDigit(text[k]) && text[k] is not ('%' or '*' or '~' or '`'))
         {
             if (text[k] == '\n' && ++breaks > 1) return 0;
             k++;
