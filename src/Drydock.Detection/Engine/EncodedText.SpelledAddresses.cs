@@ -5,7 +5,9 @@ namespace Drydock.Detection.Engine;
 
 /// <summary>
 /// E-mail addresses with <c>@</c> and dots spelled out (<c>spelled</c>): <c>maria.lopez (at) fastmail (dot) com</c>,
-/// <c>[at]</c>/<c>[dot]</c>, <c>{at}</c>, and the bare words <c> at </c>/<c> dot </c>, read as the address. Bracketed
+/// <c>[at]</c>/<c>[dot]</c>, <c>{at}</c>, <c>(period)</c>, <c>[@]</c>/<c>[.]</c>, <c>-at-</c>/<c>-dot-</c>, <c>at-sign</c>, <c>@@</c>,
+/// <c>@</c> and <c>.</c> with spaces around them (<c>maria.lopez @ fastmail . com</c>, read as bare words), and the bare
+/// words <c> at </c>/<c> dot </c>, read as the address. Bracketed
 /// spellings are read as written, a name spelled with dots too (<c>maria dot lopez at …</c>: the run starts at the
 /// name's first word, so all of it is redacted); an address with a bare word (<c>maria.lopez at fastmail dot com</c>)
 /// only when it is plausible: a known top-level domain, no common or host word in the name or a label of the domain, a
@@ -23,14 +25,14 @@ internal static partial class EncodedText
             var local = string.Join('.', parts);
             var at = m.Groups["at"].Value;
             var labels = new List<string> { m.Groups["first"].Value };
-            var bareAt = at.Trim().Equals("at", StringComparison.OrdinalIgnoreCase);
-            var bare = bareAt || m.Groups["ldot"].Captures.Any(d => d.Value.Trim().Equals("dot", StringComparison.OrdinalIgnoreCase));
-            var spelled = at.Trim().Length > 1 || parts.Count > 1;
+            var bareAt = IsBare(at, "at") || IsBare(at, "@");
+            var bare = bareAt || m.Groups["ldot"].Captures.Any(d => IsBare(d.Value, "dot"));
+            var spelled = at.Length > 1 || parts.Count > 1;
             var spelledDot = false;
             foreach (Capture dot in m.Groups["dot"].Captures)
             {
-                bare |= dot.Value.Trim().Equals("dot", StringComparison.OrdinalIgnoreCase);
-                spelledDot |= dot.Value.Trim().Length > 1;
+                bare |= IsBare(dot.Value, "dot") || IsBare(dot.Value, ".");
+                spelledDot |= dot.Value.Length > 1;
             }
 
             foreach (Capture label in m.Groups["label"].Captures) labels.Add(label.Value);
@@ -44,6 +46,11 @@ internal static partial class EncodedText
             (runs ??= []).Add(new Run(m.Index, m.Index + m.Length, "spelled", decoded));
         }
     }
+
+    // A bare word between two parts of an address: " at ", " dot ", and "@" or "." with white space around them (prose
+    // writes "us @ the office"), read as plausible only (a bracketed or hyphenated spelling is read as written).
+    private static bool IsBare(string written, string word) =>
+        written.Trim().Equals(word, StringComparison.OrdinalIgnoreCase) && (word.Length > 1 || written.Length > 1);
 
     // An address written with a bare word: a known top-level domain, no common word or host word as a part of the name or
     // a label of the domain, and a name that is not a version or a product ("gpt-4", "2.0", "v1.2", "db-01").
@@ -82,9 +89,9 @@ internal static partial class EncodedText
          "stop", "stopped", "point", "end", "best", "most", "nothing", "something", "what", "where", "which", "who", "how"], StringComparer.OrdinalIgnoreCase);
 
     // Cheap test first: a spelled "at" or "dot" anywhere in the text.
-    [GeneratedRegex(@"[(\[{]\s*(?:at|dot)\s*[)\]}]|\s(?:at|dot)\s", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"[(\[{]\s*(?:at|dot|period|at-sign|@|\.)\s*[)\]}]|\s(?:at|dot|at-sign)\s|-(?:at|dot)-|\s@|@\s|@@|\s\.\s", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SpelledAt();
 
-    [GeneratedRegex(@"(?<![\w.%+-])(?<local>(?<part>[a-z0-9][a-z0-9._%+-]{0,63})(?:(?<ldot>\s*[(\[{]\s*dot\s*[)\]}]\s*|\s+dot\s+)(?<part>[a-z0-9][a-z0-9._%+-]{0,63})){0,7})(?<at>\s*[(\[{]\s*at\s*[)\]}]\s*|\s+at\s+|@)(?<first>[a-z0-9][a-z0-9-]{0,62})(?:(?<dot>\s*[(\[{]\s*dot\s*[)\]}]\s*|\s+dot\s+|\.)(?<label>[a-z0-9][a-z0-9-]{0,62}))+(?![\w-])", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<![\w.%+-])(?<local>(?<part>[a-z0-9][a-z0-9._%+-]{0,63})(?:(?<ldot>\s*[(\[{]\s*(?:dot|period|\.)\s*[)\]}]\s*|\s+dot\s+|\s*-dot-\s*)(?<part>[a-z0-9][a-z0-9._%+-]{0,63})){0,7})(?<at>\s*[(\[{]\s*(?:at|at-sign|@)\s*[)\]}]\s*|\s+(?:at|at-sign)\s+|\s*-at-\s*|\s+@\s*|\s*@\s+|@@?)(?<first>[a-z0-9][a-z0-9-]{0,62})(?:(?<dot>\s*[(\[{]\s*(?:dot|period|\.)\s*[)\]}]\s*|\s+dot\s+|\s*-dot-\s*|\s+\.\s+|\.)(?<label>[a-z0-9][a-z0-9-]{0,62}))+(?![\w-])", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SpelledAddress();
 }

@@ -6,11 +6,14 @@ namespace Drydock.Detection.Engine;
 /// Other spellings of a value that the patterns do not read, each decoded to the value itself:
 /// <list type="bullet">
 /// <item><c>grouped</c>: groups of letters and digits of one length (two to eight; the last may be shorter) separated by
-/// one separator character (space, hyphen, dot, underscore, comma, slash or line break; the same one or not), at least three groups and
-/// <see cref="MinSpaced"/> characters, each group with an upper-case letter or a digit, the whole with both a letter
-/// and a digit: <c>AKIA GNSU V3QB WQSD XU6S</c>.</item>
+/// a run of up to <see cref="MaxGroupGap"/> separator characters (anything but a letter or a digit: white space,
+/// punctuation, quotes, but not <c>% * ~ `</c>, which the percent and markdown readings read; at most one line break; the same run or not: <c>AKIA-Q3EG</c>, <c>AKIA -- Q3EG</c>,
+/// <c>"AKIA", "Q3EG"</c>, <c>AKIA | Q3EG</c>, a tab), at least three groups and <see cref="MinSpaced"/> characters, each
+/// group with an upper-case letter or a digit, the whole with both a letter and a digit: <c>AKIA GNSU V3QB WQSD XU6S</c>.
+/// A prefix joined to the first group by an underscore (<c>ghp_u8jz - Pde0 - …</c>) is read with it.</item>
 /// <item><c>grouped</c> in groups of mixed length: consecutive groups of two to <see cref="MaxMixedGroup"/> letters and
-/// digits separated by single spaces, each holding a digit or written in capitals (<c>AKIA Q3EGRL 5TFZ6XW7NB</c>): every
+/// digits separated by such runs (starting with white space or <c>, . ; :</c>), each holding a digit or written in capitals (<c>AKIA Q3EGRL 5TFZ6XW7NB</c>,
+/// <c>AKIA - Q3 - EG - …</c>): every
 /// stretch of at least two groups with at most <see cref="MaxMixedLength"/> characters, both a letter and a digit and
 /// at least <see cref="MinSpaced"/> characters is read joined, and reported where the joined text holds a value a rule
 /// finds (the rules' own edges tell which stretch is the value).</item>
@@ -182,17 +185,80 @@ internal static partial class EncodedText
         return chars is null ? null : new string(chars);
     }
 
-    private static bool IsGroupSeparator(char c) => c is ' ' or '-' or '.' or '_' or ',' or '/' or '\n';
+    /// <summary>The most characters between two groups of a grouped value (<c>"AKIA", "Q3EG"</c>, <c>AKIA  -  Q3EG</c>).</summary>
+    public const int MaxGroupGap = 5;
 
-    // How many characters separate two groups at at: one separator character, or a separator other than a space with
-    // a space on either side or both (AKIA - Q3EG - …, AKIA, Q3EG, …, AKIA /Q3EG); 0 when none.
+    // How many characters separate two groups at at: a run of up to MaxGroupGap characters that are neither letters nor
+    // digits (AKIA - Q3EG, AKIA -- Q3EG, "AKIA", "Q3EG", AKIA | Q3EG, AKIA\tQ3EG), with at most one line break and none of
+    // the markers the percent and markdown readings read (% * ~ `: those readings report such a value); 0 when
+    // none, or when the run is longer or is not followed by a letter or a digit.
     private static int GroupSeparatorLength(string text, int at)
     {
-        if (at >= text.Length || !IsGroupSeparator(text[at])) return 0;
         var k = at;
-        if (text[k] == ' ' && k + 1 < text.Length && text[k + 1] is not ' ' and not '\n' && IsGroupSeparator(text[k + 1])) k++;
-        if (text[k] != ' ' && k + 1 < text.Length && text[k + 1] == ' ') k++;
-        return k - at + 1;
+        var breaks = 0;
+        while (k < text.Length && k - at <= MaxGroupGap && !char.IsLetterOrDigit(text[k]) && text[k] is not ('%' or '*' or '~' or '`'))
+        {
+            if (text[k] == '\n' && ++breaks > 1) return 0;
+            k++;
+        }
+
+        return k - at is > 0 and <= MaxGroupGap && k < text.Length && char.IsAsciiLetterOrDigit(text[k]) ? k - at : 0;
+    }
+
+    /// <summary>
+    /// Where a value in groups (what <see cref="Find"/> reads as <c>grouped</c>: groups of letters and digits joined by
+    /// runs of up to <see cref="MaxGroupGap"/> separators) starts when it may still go on at the end of
+    /// <paramref name="text"/>: at least two groups, the last one or a separator run ending the text, at most
+    /// <paramref name="limit"/> characters from the end; -1 when there is none. A stream holds such a run back whole,
+    /// as it holds a token, until it ends: a group that left before the next arrived could not be redacted with it.
+    /// </summary>
+    public static int OpenGroupedRun(ReadOnlySpan<char> text, int limit)
+    {
+        var n = text.Length;
+        var k = n;
+        var gap = 0;
+        while (k > 0 && gap <= MaxGroupGap && !char.IsLetterOrDigit(text[k - 1]))
+        {
+            k--;
+            gap++;
+        }
+
+        if (gap > MaxGroupGap) return -1;
+        var start = -1;
+        var groups = 0;
+        while (k > 0 && n - k <= limit)
+        {
+            var end = k;
+            while (k > 0 && char.IsAsciiLetterOrDigit(text[k - 1]) && end - k <= MaxMixedGroup) k--;
+            var length = end - k;
+            var open = end == n;
+            if (length < (open ? 1 : 2) || length > MaxMixedGroup || (k > 0 && char.IsLetterOrDigit(text[k - 1]))) break;
+            if (!open && !text.Slice(k, length).ContainsAny(s_grouping)) break;
+            groups++;
+            start = k;
+            var g = 0;
+            while (k > 0 && g <= MaxGroupGap && !char.IsLetterOrDigit(text[k - 1]))
+            {
+                k--;
+                g++;
+            }
+
+            if (g == 0 || g > MaxGroupGap || (text.Slice(k, g).Count('\n') > 1)) break;
+        }
+
+        return groups >= 2 && n - start <= limit ? GroupPrefix(text, start) : -1;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> s_grouping = System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+
+    // A prefix joined to a grouped value's first group by an underscore (the ghp_ of ghp_u8jz - Pde0 - …): letters and
+    // digits (and underscores) right before it, from a word's start, at most 12 characters; where it starts, or start.
+    private static int GroupPrefix(ReadOnlySpan<char> text, int start)
+    {
+        if (start < 2 || text[start - 1] != '_') return start;
+        var k = start - 1;
+        while (k > 0 && start - k <= 12 && (char.IsAsciiLetterOrDigit(text[k - 1]) || text[k - 1] == '_')) k--;
+        return k < start - 1 && start - k <= 12 && (k == 0 || !char.IsLetterOrDigit(text[k - 1])) && char.IsAsciiLetterOrDigit(text[k]) ? k : start;
     }
 
     private static int AlphanumericLength(string text, int at)
@@ -239,7 +305,7 @@ internal static partial class EncodedText
             var start = i;
             i += length;
             if (length is < 2 or > 8 || !Grouping(text, start, length)) continue;
-            if (i + 1 >= text.Length || !IsGroupSeparator(text[i])) continue;
+            if (GroupSeparatorLength(text, i) == 0) continue;
             var end = i;
             var groups = 1;
             var last = length;
@@ -271,6 +337,13 @@ internal static partial class EncodedText
                 groups--;
             }
 
+            var prefix = GroupPrefix(text, start);
+            if (prefix < start)
+            {
+                decoded.Insert(0, text.AsSpan(prefix, start - prefix));
+                start = prefix;
+            }
+
             var value = decoded.ToString();
             // A span another reading already decodes (hex byte pairs with spaces) is not read again.
             if (runs?.Exists(r => r.Start <= start && r.End >= end) == true) continue;
@@ -284,7 +357,7 @@ internal static partial class EncodedText
 
     // The most groups of one stretch, and the most stretches read in one text (a bound on the work for a text made of
     // such groups; a value is rarely written in more than six groups of mixed lengths).
-    private const int MaxMixedGroups = 6;
+    private const int MaxMixedGroups = 10;
     private const int MaxMixedRuns = 2_048;
 
     // A group of a mixed-length run: a digit, or capitals and digits only (AKIA, Q3EGRL); Card, with and Q3egrl's
@@ -302,7 +375,7 @@ internal static partial class EncodedText
         return length is >= 2 and <= MaxMixedGroup && (digit || !lower);
     }
 
-    // Space-separated groups of mixed lengths: each sequence of such groups is read in every stretch of two groups or
+    // Groups of mixed lengths separated by runs of separators (AKIA Q3EGRL …, AKIA - Q3 - EG - …): each sequence of such groups is read in every stretch of two groups or
     // more up to MaxMixedLength characters (a few dozen stretches at most per sequence, each a short text for the rules).
     // A stretch the equal-length reading (Grouped) or another reading already decodes is not read twice.
     private static void MixedGroups(string text, ref List<Run>? runs)
@@ -310,16 +383,19 @@ internal static partial class EncodedText
         var groups = new List<(int Start, int Length)>();
         var prior = runs?.Count ?? 0;
         var i = 0;
+        var next = -1;
         while (i <= text.Length)
         {
             var length = i < text.Length ? AlphanumericLength(text, i) : 0;
             var edge = i == 0 || !char.IsAsciiLetterOrDigit(text[i - 1]);
             if (length > 0 && edge && MixedGroup(text, i, length) && (i + length == text.Length || !IsJoined(text[i + length])))
             {
-                if (groups.Count > 0 && groups[^1].Start + groups[^1].Length + 1 != i) Stretches(text, groups, prior, ref runs);
+                if (groups.Count > 0 && next != i) Stretches(text, groups, prior, ref runs);
                 groups.Add((i, length));
                 i += length;
-                if (i < text.Length && text[i] == ' ') i++;
+                var gap = GroupSeparatorLength(text, i);
+                i += gap;
+                next = gap > 0 ? i : -1;
                 continue;
             }
 

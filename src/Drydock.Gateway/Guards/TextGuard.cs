@@ -476,6 +476,10 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         var spaced = EncodedText.OpenSeparatedRun(pending);
         if (spaced >= 0 && spaced < cut && spaced >= pending.Length - MaxTokenHold) cut = spaced;
 
+        // A value in groups joined by separator runs (AKIA -- Q3EG -- …, ghp_u8jz - Pde0 - …) still arriving: held whole.
+        var grouped = EncodedText.OpenGroupedRun(pending, MaxTokenHold);
+        if (grouped >= 0 && grouped < cut) cut = grouped;
+
         // A word the rendered reading may still join (markup, references or escapes in it: AKIA<span …></span>Q3EG…,
         // \x67\x68…, &#103&#104…, \147\150…, AKIA<!-- still open) that may still go on: held whole, as that reading and
         // the escapes reading read it whole, up to MaxTokenHold characters, then judged as the whole answer is.
