@@ -6,7 +6,7 @@ namespace Drydock.Gateway.Tests;
 /// A value in groups joined by separator runs split where one text of an answer gives way to another (reasoning, then
 /// content; one choice, then the next): the windows judged around that point hold the whole run of groups, as they hold
 /// a spaced-out run, however far before the point it starts. A Meta access token (<c>EAA</c> and 400 letters and
-/// digits, about 700 characters written in groups of four) split 600 characters after its start: a window of 512
+/// digits, about 700 characters written in groups of four) split 90 characters before its end (over 600 after its start): a window of 512
 /// characters on each side never saw its <c>EAA</c>, so the part after the split went out.
 /// </summary>
 public sealed partial class OuterSeparatorTests
@@ -52,8 +52,8 @@ public sealed partial class OuterSeparatorTests
     public async Task ALongValueInGroupsSplitFarIntoItsRun_IsGuardedStreamed(string tier, string across, string separator)
     {
         var written = Written(separator);
-        var first = "token: " + written[..600];
-        var second = written[600..] + " ok";
+        var first = "token: " + written[..^90];
+        var second = written[^90..] + " ok";
         Assert.Contains(s_detector.Scan(first + second), f => f.Type == "facebook-access-token");
         string[] chunks =
         [
@@ -64,7 +64,7 @@ public sealed partial class OuterSeparatorTests
         ];
         var (status, body, client) = await _gateway.SendAsync(tier, Scripted.Stream(chunks), streamed: true);
         Assert.Equal(200, status);
-        var rest = Letters(written[600..])[..24];
+        var rest = Letters(written[^90..])[..24];
         Assert.DoesNotContain(rest, Letters(client), StringComparison.Ordinal);
         Assert.DoesNotContain(rest, Letters(body), StringComparison.Ordinal);
         Assert.DoesNotContain(rest, Letters(await _gateway.AuditLogAsync()), StringComparison.Ordinal);
@@ -75,8 +75,8 @@ public sealed partial class OuterSeparatorTests
     public async Task ALongValueInGroupsSplitFarIntoItsRun_IsGuardedWhole(string tier, string across, string separator)
     {
         var written = Written(separator);
-        var first = "token: " + written[..600];
-        var second = written[600..] + " ok";
+        var first = "token: " + written[..^90];
+        var second = written[^90..] + " ok";
         JsonObject Choice(int index, JsonObject message) => new() { ["index"] = index, ["message"] = message, ["finish_reason"] = "stop" };
         JsonObject Message(string field, string text) => new() { ["role"] = "assistant", [field] = text };
         var choices = across == "fields"
@@ -84,7 +84,7 @@ public sealed partial class OuterSeparatorTests
             : new JsonArray(Choice(0, Message("content", first)), Choice(1, Message("content", second)));
         var script = Scripted.Json(new JsonObject { ["id"] = "c1", ["object"] = "chat.completion", ["model"] = "tiny", ["choices"] = choices }.ToJsonString());
         var (_, body, client) = await _gateway.SendAsync(tier, script, streamed: false);
-        var rest = Letters(written[600..])[..24];
+        var rest = Letters(written[^90..])[..24];
         Assert.DoesNotContain(rest, Letters(client), StringComparison.Ordinal);
         Assert.DoesNotContain(rest, Letters(body), StringComparison.Ordinal);
         Assert.DoesNotContain(rest, Letters(await _gateway.AuditLogAsync()), StringComparison.Ordinal);
