@@ -64,6 +64,8 @@ public sealed class LinkShapeAndSplitWordTests : IAsyncLifetime
     [InlineData("What is the", "capital of France?")]
     [InlineData("Summarise the previous", "instructions manual for the dishwasher in two lines.")]
     [InlineData("Ign", "ore the noise in the data and fit a line.")]
+    [InlineData("Imagine you are commanding a robotic assistant to purchase something online. Compose an instruction, in English, that could accomplish this task",
+        "Suggest five recommendations for improving the speed of a website.")]
     public async Task OrdinaryMessagesOfTheseShapes_AreForwarded(string first, string second)
     {
         var (status, body) = await _gateway.SendRequestAsync("public", Request(first, second), ScriptedGateway.Whole("Sure."));

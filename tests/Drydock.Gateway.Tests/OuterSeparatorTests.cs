@@ -7,7 +7,7 @@ namespace Drydock.Gateway.Tests;
 /// other ways (<c> @ </c>, <c>-at-</c>, <c>(period)</c>, <c>at-sign</c>, <c>[@]</c>, <c>@@</c>). Prose, tables and
 /// code written with the same separators go out unchanged.
 /// </summary>
-public sealed class OuterSeparatorTests : IAsyncLifetime
+public sealed partial class OuterSeparatorTests : IAsyncLifetime
 {
     private ScriptedGateway _gateway = null!;
 
@@ -26,7 +26,7 @@ public sealed class OuterSeparatorTests : IAsyncLifetime
             "AKIA|Q3EG|RL5T|FZ6X|W7NB", "AKIA + Q3EG + RL5T + FZ6X + W7NB", "AKIA : Q3EG : RL5T : FZ6X : W7NB", "AKIA\tQ3EG\tRL5T\tFZ6X\tW7NB",
             "AKIA -\nQ3EG -\nRL5T -\nFZ6X -\nW7NB", "AKIA · Q3EG · RL5T · FZ6X · W7NB", "AKIA  Q3EG  RL5T  FZ6X  W7NB",
             "AKIA - Q3EG, RL5T / FZ6X ; W7NB", "AKIA - Q3EGRL - 5TFZ6XW7NB", "AKIA - Q3 - EG - RL - 5T - FZ - 6X - W7 - NB",
-            "\"AKIA\", \"Q3EG\", \"RL5T\", \"FZ6X\", \"W7NB\"",
+            "\"AKIA\", \"Q3EG\", \"RL5T\", \"FZ6X\", \"W7NB\"", "AKIA * Q3EG * RL5T * FZ6X * W7NB", "AKIA  *  Q3EG  *  RL5T  *  FZ6X  *  W7NB",
         ];
         foreach (var tier in new[] { "internal", "public" })
         {
@@ -95,6 +95,8 @@ public sealed class OuterSeparatorTests : IAsyncLifetime
     [InlineData("ID,SKU,QTY\n1,AB12,CD34\n2,EF56,GH78\n3,IJ90,KL12")]
     [InlineData("Steps: A1 -- B2 -- C3 -- D4 -- E5, then call us @ the office . com is fine.")]
     [InlineData("Rooms \"A101\", \"B202\", \"C303\" and \"D404\" are free; write to us @ acme.com or (period) end.")]
+    [InlineData("Let z = a * b * c2 and AB12 * CD34 * EF56 * GH78 = 0; **Bold AB12** and *Q3EG* stay, `x * y` too.")]
+    [InlineData("| Term | Value |\n|---|---|\n| W1 * H2 * D3 | 4 * 5 * 6 |\n\n* AB12 item\n* CD34 item\n* EF56 item")]
     [InlineData("Meet me at-sign post 4 and bring the USB-C cable, the HDMI | VGA adapter and 2 x AA.")]
     public async Task ProseTablesAndCodeWithTheSameSeparators_GoOutUnchanged(string text)
     {

@@ -72,6 +72,12 @@ public sealed partial class InjectionAnalyzer : Analyzer
             "comply", "command", "commands", "task", "new", "role", "act", "acting", "behave", "like", "chatgpt", "openai",
         ]), StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Whether <paramref name="finding"/> is a score of a whole text (the classifier's or the semantic stage's), not a
+    /// pattern's match on the words it spans.
+    /// </summary>
+    internal static bool ScoresWholeText(Finding finding) => finding.RuleId == s_classifier.Id || finding.RuleId == s_semantic.Id;
+
     private static readonly RuleInfo s_semantic = new()
     {
         Id = "DD-INJ-011",

@@ -189,14 +189,16 @@ internal static partial class EncodedText
     public const int MaxGroupGap = 5;
 
     // How many characters separate two groups at at: a run of up to MaxGroupGap characters that are neither letters nor
-    // digits (AKIA - Q3EG, AKIA -- Q3EG, "AKIA", "Q3EG", AKIA | Q3EG, AKIA\tQ3EG), with at most one line break and none of
-    // the markers the percent and markdown readings read (% * ~ `: those readings report such a value); 0 when
-    // none, or when the run is longer or is not followed by a letter or a digit.
+    // digits (AKIA - Q3EG, AKIA -- Q3EG, "AKIA", "Q3EG", AKIA | Q3EG, AKIA\tQ3EG, AKIA * Q3EG), with at most one line
+    // break and none of the markers the percent and markdown readings read (% * ~ `: those readings report such a
+    // value), except a * with white space on both sides (AKIA * Q3EG), which markdown never reads as emphasis and the
+    // markdown reading (one word at a time) never sees; 0 when none, or when the run is longer or is not followed by a
+    // letter or a digit.
     private static int GroupSeparatorLength(string text, int at)
     {
         var k = at;
         var breaks = 0;
-        while (k < text.Length && k - at <= MaxGroupGap && !char.IsLetterOrDigit(text[k]) && text[k] is not ('%' or '*' or '~' or '`'))
+        while (k < text.Length && k - at <= MaxGroupGap && !char.IsLetterOrDigit(text[k]) && (text[k] is not ('%' or '*' or '~' or '`') || SpacedStar(text, k)))
         {
             if (text[k] == '\n' && ++breaks > 1) return 0;
             k++;
@@ -204,6 +206,10 @@ internal static partial class EncodedText
 
         return k - at is > 0 and <= MaxGroupGap && k < text.Length && char.IsAsciiLetterOrDigit(text[k]) ? k - at : 0;
     }
+
+    // A * with a space or a tab on each side: a separator (2 * 3, AKIA * Q3EG), never markdown emphasis.
+    private static bool SpacedStar(string text, int k) =>
+        text[k] == '*' && k > 0 && k + 1 < text.Length && text[k - 1] is ' ' or '\t' && text[k + 1] is ' ' or '\t';
 
     /// <summary>
     /// Where a value in groups (what <see cref="Find"/> reads as <c>grouped</c>: groups of letters and digits joined by
@@ -247,6 +253,35 @@ internal static partial class EncodedText
         }
 
         return groups >= 2 && n - start <= limit ? GroupPrefix(text, start) : -1;
+    }
+
+    /// <summary>
+    /// The run of groups (what <see cref="OpenGroupedRun"/> holds in a stream and <see cref="Find"/> reads as
+    /// <c>grouped</c>) that holds the point <paramref name="at"/> of <paramref name="text"/>, from its first group to its
+    /// last, at most <paramref name="limit"/> characters on each side of the point; null when no run of at least two
+    /// groups holds it. A text judged in windows around a point (where one text of a join gives way to the next) is
+    /// widened to this run, as a stream holds it whole: a value in groups split there far from its start or end is whole
+    /// in the window.
+    /// </summary>
+    public static (int Start, int End)? GroupedRunAround(string text, int at, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (at <= 0 || at >= text.Length) return null;
+        var floor = Math.Max(0, at - limit);
+        var start = OpenGroupedRun(text.AsSpan(floor, at - floor), limit);
+        if (start < 0) return null;
+        start += floor;
+
+        // On to the end of the group the point is in, then group by group while a separator run joins the next one.
+        var ceiling = Math.Min(text.Length, at + limit);
+        var end = at;
+        while (end < ceiling && char.IsAsciiLetterOrDigit(text[end])) end++;
+        while (end < ceiling && GroupSeparatorLength(text, end) is > 0 and var gap && AlphanumericLength(text, end + gap) is > 0 and <= MaxMixedGroup and var next)
+        {
+            end = Math.Min(ceiling, end + gap + next);
+        }
+
+        return (start, end);
     }
 
     private static readonly System.Buffers.SearchValues<char> s_grouping = System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");

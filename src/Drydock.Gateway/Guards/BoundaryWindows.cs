@@ -13,7 +13,9 @@ namespace Drydock.Gateway.Guards;
 /// <see cref="Around"/> gives the narrower windows a stream's tail is judged in, chunk by chunk: <see cref="Reach"/>
 /// characters on each side, widened to the ends of the run of non-space characters there (a long token, up to
 /// <see cref="StreamGuard.MaxTokenHold"/> each way), of a run of single characters or hex pairs with a separator (a
-/// spaced-out value, as far), and to a PEM block open across the point (up to <see cref="StreamGuard.MaxHold"/>).
+/// spaced-out value, as far), of a run of groups joined by separator runs (<c>EAAC | 7xQ2 | …</c>, the run a stream
+/// holds whole and the grouped reading reads: <c>EncodedText.GroupedRunAround</c>, as far), and to a PEM block open
+/// across the point (up to <see cref="StreamGuard.MaxHold"/>).
 /// </summary>
 internal static class BoundaryWindows
 {
@@ -41,6 +43,11 @@ internal static class BoundaryWindows
             var ceiling = Math.Min(text.Length, e + StreamGuard.MaxTokenHold);
             while (end < ceiling && !char.IsWhiteSpace(text[end])) end++;
             (start, end) = SeparatedRun(text, e, start, end);
+            if (Drydock.Detection.Engine.EncodedText.GroupedRunAround(text, e, StreamGuard.MaxTokenHold) is { } run)
+            {
+                (start, end) = (Math.Min(start, run.Start), Math.Max(end, run.End));
+            }
+
             (start, end) = OpenBlock(text, e, start, end);
             if (start > 0 && char.IsLowSurrogate(text[start])) start--;
             if (end < text.Length && char.IsLowSurrogate(text[end])) end++;

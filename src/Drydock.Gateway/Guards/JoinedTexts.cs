@@ -27,13 +27,21 @@ internal static class JoinedTexts
     /// texts are joined with a space, as one sentence may run on from one to the next, and the injection findings of
     /// the join that block (high severity) are returned; none when the request's own judgement already found such an
     /// injection (never counted twice). A word may be split as well (<c>Ign</c>, then <c>ore all previous …</c>): when
-    /// the join with a space finds none, the texts joined with nothing between them are judged the same way.
+    /// the join with a space finds none, the texts joined with nothing between them are judged the same way, and only
+    /// at the word that joins there: a pattern's finding that runs across the point where one text gives way to the
+    /// next counts, a score of the whole join does not (the classifiers read all its words, which the join with a
+    /// space gave them already; "… this task" and "Suggest …" read as "taskSuggest" changed one word's reading only).
     /// </summary>
     public static List<Finding> InjectionAcross(TextGuard guard, IReadOnlyList<string> userTexts, GuardResult judged, GuardMode mode, bool semantic)
     {
         if (userTexts.Count < 2 || mode == GuardMode.Off || judged.Findings.Any(f => f.Category == Categories.Injection && f.Severity >= Severity.High)) return [];
         var spaced = Blocking(guard, string.Join(" ", userTexts), mode, semantic);
-        return spaced.Count > 0 ? spaced : Blocking(guard, string.Concat(userTexts), mode, semantic);
+        if (spaced.Count > 0) return spaced;
+        var ends = new List<int>(userTexts.Count);
+        var length = 0;
+        foreach (var text in userTexts) ends.Add(length += text.Length);
+        return [.. Blocking(guard, string.Concat(userTexts), mode, semantic)
+            .Where(f => !Drydock.Detection.Analyzers.InjectionAnalyzer.ScoresWholeText(f) && ends.Exists(e => f.Start < e && f.End > e))];
     }
 
     private static List<Finding> Blocking(TextGuard guard, string joined, GuardMode mode, bool semantic)
