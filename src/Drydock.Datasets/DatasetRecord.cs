@@ -8,8 +8,8 @@ public sealed record TextField(string Path, string Text);
 /// </summary>
 public sealed record DatasetRecord(string File, long Line, string? Id, IReadOnlyList<TextField> Fields)
 {
-    /// <summary>The record's own text (JSON formats), kept only when <see cref="ReaderOptions.KeepRawText"/> is set.</summary>
-    public string? Raw { get; init; }
+    /// <summary>The record as read (a JSON record's text, a CSV row's cells), kept only when <see cref="ReaderOptions.KeepRawText"/> is set.</summary>
+    public RawRecord? Raw { get; init; }
 }
 
 /// <summary>A record that could not be read, with the reason; never silently dropped.</summary>

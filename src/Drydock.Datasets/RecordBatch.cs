@@ -68,7 +68,7 @@ internal sealed class JsonBatch : RecordBatch
                 if (_keepRaw && entry.Length > 0)
                 {
                     var raw = System.Text.Encoding.UTF8.GetString(buffer, entry.Start, entry.Length).TrimEnd('\r');
-                    result = new ReadResult(result.Record is null ? null : result.Record with { Raw = raw }, result.Problem is null ? null : result.Problem with { Raw = raw });
+                    result = new ReadResult(result.Record is null ? null : result.Record with { Raw = new RawJson(raw) }, result.Problem is null ? null : result.Problem with { Raw = raw });
                 }
 
                 yield return result;

@@ -75,6 +75,19 @@ public sealed partial class GoldenReportTests
         await ApproveCleanFile("poisoned.clean.ledger.jsonl", "poisoned-clean.jsonl.ledger.jsonl");
     });
 
+    [Fact]
+    public Task Clean_JsonArrayAndSemicolonCsv_MatchApprovedOutputs() => GoldenClean(CleanPolicy, async () =>
+    {
+        // A JSON array is written back as an array (nested and oddly named fields rewritten in place, numbers and key
+        // order kept); a CSV with another delimiter keeps it (a cell is quoted for the delimiter, not for a comma).
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Golden", "clean-array.json"), Path.Combine(_dir, "array.json"));
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Golden", "clean-semicolon.csv"), Path.Combine(_dir, "semicolon.csv"));
+        await Ok("clean", "array.json", "--output", "array-clean.json");
+        await ApproveClean("array", "array-clean.json", holdout: false);
+        await Ok("clean", "semicolon.csv", "--output", "semicolon-clean.csv", "--holdout", "0.25", "--seed", "3");
+        await ApproveClean("semicolon", "semicolon-clean.csv", holdout: true);
+    });
+
     // One golden clean: the fixed redaction key for the run, and POLICY as drydock.yaml when given (else the test
     // writes its own with init).
     private async Task GoldenClean(string? policy, Func<Task> run)

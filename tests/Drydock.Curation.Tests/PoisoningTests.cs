@@ -113,7 +113,7 @@ public sealed class PoisoningTests
     {
         var raw = """{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi there"},{"role":"assistant","content":"Hello!"}]}""";
         var record = new Datasets.DatasetRecord("f.jsonl", 1, null,
-            [new("messages[0].role", "system"), new("messages[0].content", "Be brief."), new("messages[1].role", "user"), new("messages[1].content", "Hi there"), new("messages[2].content", "Hello!")]) { Raw = raw };
+            [new("messages[0].role", "system"), new("messages[0].content", "Be brief."), new("messages[1].role", "user"), new("messages[1].content", "Hi there"), new("messages[2].content", "Hello!")]) { Raw = new Datasets.RawJson(raw) };
         var analysis = AnalysisRecord.From(0, record, "src", true);
         Assert.Equal("Be brief.\nHi there", analysis.Prompt);
         Assert.Equal("Hello!", analysis.Response);

@@ -41,23 +41,13 @@ internal static class ApproveCommand
         return command;
     }
 
-    public static Command CreateLineage(TextWriter stdout, TextWriter stderr)
-    {
-        var command = new Command("lineage", "Show where a dataset came from and which models used it, or which datasets, sources and ledgers made a model.");
-        var id = new Argument<string>("id") { Description = "A dataset or model id." };
-        var format = CommandOptions.Format("tree", "json");
-        command.Arguments.Add(id);
-        command.Options.Add(format);
-        ProjectContext.AddOptions(command);
-        command.SetAction((parse, _) => ProjectContext.Guard("lineage", stderr, () =>
-        {
-            var context = ProjectContext.Load(parse);
-            using var registry = context.OpenRegistry();
-            var tree = Lineage.Of(registry, parse.GetValue(id)!, context.Policy.RequiredApprovalRoles);
-            if (parse.GetValue(format) == "json") JsonOutput.Write(stdout, w => Lineage.WriteJson(w, tree));
-            else Lineage.WriteTree(stdout, tree);
-            return ExitCodes.Ok;
-        }));
-        return command;
-    }
+    public static Command CreateLineage(TextWriter stdout, TextWriter stderr) =>
+        RegistryView.Create("lineage", "Show where a dataset came from and which models used it, or which datasets, sources and ledgers made a model.",
+            "A dataset or model id.", ["tree", "json"], "lineage", stderr, (context, registry, id, format) =>
+            {
+                var tree = Lineage.Of(registry, id, context.Policy.RequiredApprovalRoles);
+                if (format == "json") JsonOutput.Write(stdout, w => Lineage.WriteJson(w, tree));
+                else Lineage.WriteTree(stdout, tree);
+                return ExitCodes.Ok;
+            });
 }

@@ -85,25 +85,17 @@ internal static class DatasetCommand
         return command;
     }
 
-    private static Command Show(TextWriter stdout, TextWriter stderr)
-    {
-        var command = new Command("show", "Show one dataset: version, sources, counts, approvals and the gates that approval must pass.");
-        var id = new Argument<string>("id") { Description = "Dataset id, id prefix or sha256:VERSION." };
-        var format = CommandOptions.Format("table", "json");
-        command.Arguments.Add(id);
-        command.Options.Add(format);
-        ProjectContext.AddOptions(command);
-        command.SetAction((parse, _) => ProjectContext.Guard("dataset show", stderr, () =>
+    private static Command Show(TextWriter stdout, TextWriter stderr) =>
+        RegistryView.Create("show", "Show one dataset: version, sources, counts, approvals and the gates that approval must pass.",
+            "Dataset id, id prefix or sha256:VERSION.", ["table", "json"], "dataset show", stderr, (context, registry, id, format) =>
         {
-            var context = ProjectContext.Load(parse);
-            using var registry = context.OpenRegistry();
             var roles = context.Policy.RequiredApprovalRoles;
-            var d = registry.GetDataset(parse.GetValue(id)!);
+            var d = registry.GetDataset(id);
             var status = registry.Status("dataset", d.Id, roles);
             var gates = registry.GateReasons("dataset", d.Id, context.Approval);
             var approvals = registry.Approvals("dataset", d.Id);
             var sources = registry.Sources(d.Sources);
-            if (parse.GetValue(format) == "json")
+            if (format == "json")
             {
                 JsonOutput.Write(stdout, w =>
                 {
@@ -147,9 +139,7 @@ internal static class DatasetCommand
             foreach (var g in gates) stdout.WriteLine($"gate         {g}");
             foreach (var a in approvals) stdout.WriteLine($"decision     {a.At} {a.Decision} by {a.Actor} as {a.Role}{(a.Comment is { Length: > 0 } c ? ": " + c : "")}");
             return ExitCodes.Ok;
-        }));
-        return command;
-    }
+        });
 
     private static Command Diff(TextWriter stdout, TextWriter stderr)
     {

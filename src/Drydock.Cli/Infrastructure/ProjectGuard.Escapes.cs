@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Drydock.Cli.Infrastructure;
 
+// ProjectGuard: whether the project's state folder (.drydock/) escapes the project — links leading out, mount points, hard links.
 internal static partial class ProjectGuard
 {
     /// <summary>

@@ -1,5 +1,6 @@
 namespace Drydock.Cli.Infrastructure;
 
+// ProjectGuard: the links in the project's state folder (.drydock/) and the projects they reach.
 internal static partial class ProjectGuard
 {
     /// <summary>

@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Text.Json;
 using Drydock.Curation.Normalization;
 using Drydock.Curation.Policy;
-using Drydock.Curation.Records;
 using Drydock.Curation.Redaction;
 using Drydock.Datasets;
 using Drydock.Datasets.Input;
+using Drydock.Datasets.Output;
 using Drydock.Datasets.Similarity;
 using Drydock.Detection;
 using Drydock.Detection.Engine;
@@ -32,12 +32,10 @@ internal sealed class RecordCleaner(
         {
             // What scan calls malformed, clean quarantines whole: a record read with repairs (invalid UTF-8, a
             // duplicate key, a CSV row with the wrong number of columns) is not rewritten into the training data.
-            var text = result.Record?.Raw ?? problem.Raw;
             string? header = null;
-            if (text is not null && IsCsvRow(text))
-            {
-                (header, text, _) = CsvRowWriter.Rewrite(text, []);
-            }
+            string? text;
+            if (result.Record?.Raw is RawCsvRow row) (header, text, _) = CsvRowWriter.Rewrite(row, []);
+            else text = result.Record?.Raw?.Text ?? problem.Raw;
 
             return new ProcessedRecord(problem.File, problem.Line, result.Record?.Id, Disposition.Malformed, text, [$"malformed: {problem.Reason}"],
                 [new LedgerEntry(result.Record?.Id, problem.File, problem.Line, null, CleanRules.Malformed, "read", "malformed", "quarantine", problem.Reason, null)], source.Path)
@@ -122,17 +120,21 @@ internal sealed class RecordCleaner(
             if (read is not null && !DatasetReader.IsMetadataField(field.Path)) read.Add(final);
         }
 
-        var raw = record.Raw ?? throw new CleanException($"{record.File}:{record.Line}: record text was not kept by the reader");
+        var kept = record.Raw ?? throw new CleanException($"{record.File}:{record.Line}: record text was not kept by the reader");
+        string raw;
         string? csvHeader = null;
-        if (IsCsvRow(raw))
+        string? csvCleaned = null;
+        if (kept is RawCsvRow csvRow)
         {
             // A CSV row: the original row goes to the quarantine, the rewritten one to the output.
-            var (header, original, cleaned) = CsvRowWriter.Rewrite(raw, changes);
-            csvHeader = header;
-            (raw, changes) = (original, [(string.Empty, cleaned)]);
+            (csvHeader, raw, csvCleaned) = CsvRowWriter.Rewrite(csvRow, changes);
+        }
+        else
+        {
+            raw = kept.Text;
         }
 
-        if (review.Count > 0 && record.Raw is not null && review.TryGetValue(Review.ReviewSampler.RecordSha256(record.Raw), out var decision))
+        if (review.Count > 0 && review.TryGetValue(Review.ReviewSampler.RecordSha256(kept.Text), out var decision))
         {
             // A reviewer's decision on this very record: approve releases it from quarantine, reject drops it.
             if (decision.Decision == "reject")
@@ -160,7 +162,7 @@ internal sealed class RecordCleaner(
         string rewritten;
         try
         {
-            rewritten = csvHeader is not null ? changes[0].Text : changes.Count == 0 ? raw : JsonFieldWriter.Rewrite(raw, changes);
+            rewritten = csvCleaned ?? (changes.Count == 0 ? raw : JsonFieldWriter.Rewrite(raw, changes));
         }
         catch (Exception e) when (e is InvalidDataException or JsonException or ArgumentException or InvalidOperationException or FormatException)
         {
@@ -180,7 +182,4 @@ internal sealed class RecordCleaner(
             SplitText = read is null ? null : string.Join('\n', read),
         };
     }
-
-    // The CSV reader keeps a row as {"delimiter", "header", "names", "row"} (see CsvRowWriter).
-    private static bool IsCsvRow(string raw) => raw.StartsWith("{\"delimiter\"", StringComparison.Ordinal);
 }

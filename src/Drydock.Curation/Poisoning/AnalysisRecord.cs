@@ -19,7 +19,7 @@ public sealed record AnalysisRecord(int Index, string File, long Line, string? I
     public static AnalysisRecord From(int index, DatasetRecord record, string source, bool trusted)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var roles = RolesOf(record.Raw);
+        var roles = RolesOf((record.Raw as RawJson)?.Json);
         var prompt = new StringBuilder();
         var response = new StringBuilder();
         foreach (var field in record.Fields)

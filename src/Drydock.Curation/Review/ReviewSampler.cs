@@ -63,7 +63,7 @@ public static class ReviewSampler
             var findings = record.Fields.SelectMany(field => detector.Scan(field.Text).Select(f => new ReviewFinding(f.Category, f.Type, f.Severity, field.Path, f.Start, f.End, f.RuleId, f.Excerpt))).ToList();
             poisoned.TryGetValue((record.File, record.Line), out var poison);
             var categories = findings.Where(f => f.Severity >= Severity.Medium).Select(f => f.Category).Concat(poison is null ? [] : [Categories.Poisoning]).Distinct().ToList();
-            var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(record.Raw ?? "")));
+            var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(record.Raw?.Text ?? "")));
             items.Add(new ReviewItem($"rv-{items.Count + 1:D4}", record.File, record.Line, record.Id, source.Path, source.Trusted, sha, categories.Count > 0, categories, findings,
                 record.Fields, poison is null ? null : $"{poison.Type}: {poison.Summary}"));
         }

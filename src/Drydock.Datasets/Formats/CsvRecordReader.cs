@@ -8,32 +8,6 @@ namespace Drydock.Datasets.Formats;
 /// </summary>
 internal static class CsvRecordReader
 {
-    /// <summary>
-    /// The row as kept for rewriting: <c>{"delimiter", "header": [...], "names": [...], "row": [...]}</c> (the header as
-    /// written, the field names it gives, every cell including empty ones).
-    /// </summary>
-    private static string RawRow(char delimiter, List<string> header, string[] names, List<string> row)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("delimiter", delimiter.ToString());
-            w.WriteStartArray("header");
-            foreach (var cell in header) w.WriteStringValue(cell);
-            w.WriteEndArray();
-            w.WriteStartArray("names");
-            foreach (var name in names) w.WriteStringValue(name);
-            w.WriteEndArray();
-            w.WriteStartArray("row");
-            foreach (var cell in row) w.WriteStringValue(cell);
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
     public static IEnumerable<RecordBatch> Read(string file, Stream stream, char? forcedDelimiter, ReaderOptions options)
     {
         var fallback = new CountingDecoderFallback();
@@ -93,7 +67,7 @@ internal static class CsvRecordReader
                 }
 
                 // A row with a problem is still scanned, so nothing in it escapes; the problem is reported too.
-                var record = new DatasetRecord(file, line, null, fields) { Raw = options.KeepRawText ? RawRow(scanner.Delimiter, header, names, row) : null };
+                var record = new DatasetRecord(file, line, null, fields) { Raw = options.KeepRawText ? new RawCsvRow(scanner.Delimiter, header, names, row) : null };
                 results.Add(new ReadResult(record, problem is null ? null : new MalformedRecord(file, line, problem)));
             }
 

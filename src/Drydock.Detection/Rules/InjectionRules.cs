@@ -12,23 +12,9 @@ internal static partial class InjectionRules
 {
     private static Rule Injection(string id, string type, string description, Regex pattern, string[] keywords, string[] examples,
         string[] counterExamples, Severity severity = Severity.High, double confidence = 0.9, int windowBefore = 80, int windowAfter = 200,
-        bool caseSensitive = false) => new()
-    {
-        Id = id,
-        Category = Categories.Injection,
-        Type = type,
-        Severity = severity,
-        Description = description,
-        Pattern = pattern,
-        Keywords = keywords,
-        CaseSensitiveKeywords = caseSensitive,
-        WindowBefore = windowBefore,
-        WindowAfter = windowAfter,
-        Confidence = confidence,
-        ShowValue = true,
-        Examples = examples,
-        CounterExamples = counterExamples,
-    };
+        bool caseSensitive = false) =>
+        CatalogueRule.Create(Categories.Injection, id, type, description, pattern, keywords, examples, counterExamples, severity, confidence,
+            windowBefore, windowAfter, show: true, caseSensitive: caseSensitive);
 
     public static IEnumerable<Rule> All()
     {

@@ -13,32 +13,10 @@ internal static partial class PiiRules
         Severity severity = Severity.High, string[]? keywords = null, Func<TextProfile, bool>? gate = null, double confidence = 0.9,
         CandidateValidator? validator = null, string[]? context = null, string[]? negativeContext = null, bool requiresContext = false,
         int windowBefore = 8, int windowAfter = 256, int priority = 10, int contextWindow = 48, double minConfidence = 0.3,
-        bool keywordsEnableWholeText = false, bool caseSensitive = false, Func<string, int, bool>? keywordHitFilter = null) => new()
-    {
-        Id = id,
-        Category = Categories.Pii,
-        Type = type,
-        Severity = severity,
-        Description = description,
-        Pattern = pattern,
-        Keywords = keywords ?? [],
-        CaseSensitiveKeywords = caseSensitive,
-        Gate = gate,
-        Confidence = confidence,
-        Validator = validator,
-        ContextWords = context ?? [],
-        NegativeContextWords = negativeContext ?? [],
-        RequiresContext = requiresContext,
-        WindowBefore = windowBefore,
-        WindowAfter = windowAfter,
-        Priority = priority,
-        ContextWindow = contextWindow,
-        MinConfidence = minConfidence,
-        KeywordsEnableWholeText = keywordsEnableWholeText,
-        KeywordHitFilter = keywordHitFilter,
-        Examples = examples,
-        CounterExamples = counterExamples,
-    };
+        bool keywordsEnableWholeText = false, bool caseSensitive = false, Func<string, int, bool>? keywordHitFilter = null) =>
+        CatalogueRule.Create(Categories.Pii, id, type, description, pattern, keywords ?? [], examples, counterExamples, severity, confidence,
+            windowBefore, windowAfter, show: false, validator, caseSensitive, gate, context, negativeContext, requiresContext, priority, contextWindow,
+            minConfidence, keywordsEnableWholeText, keywordHitFilter);
 
     public static IEnumerable<Rule> All()
     {

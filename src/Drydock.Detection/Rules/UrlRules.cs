@@ -25,23 +25,9 @@ public static partial class UrlRules
     private const string MarkedLabels = @"(?:[a-z0-9-]{0,61}[a-z0-9]-(?:internal|intranet)\." + Label + @"{0,4}|(?:internal|intranet)-[a-z0-9-]{0,61}[a-z0-9]\." + Label + @"{0,4}|(?:internal|intranet|corp)\." + Label + @"{1,4})";
 
     private static Rule Url(string id, string type, string description, Regex pattern, string[] keywords, string[] examples, string[] counterExamples,
-        Severity severity = Severity.Medium, double confidence = 0.9, CandidateValidator? validator = null) => new()
-    {
-        Id = id,
-        Category = Categories.Url,
-        Type = type,
-        Severity = severity,
-        Description = description,
-        Pattern = pattern,
-        Keywords = keywords,
-        WindowBefore = 200,
-        WindowAfter = 260,
-        Confidence = confidence,
-        Validator = validator,
-        ShowValue = true,
-        Examples = examples,
-        CounterExamples = counterExamples,
-    };
+        Severity severity = Severity.Medium, double confidence = 0.9, CandidateValidator? validator = null) =>
+        CatalogueRule.Create(Categories.Url, id, type, description, pattern, keywords, examples, counterExamples, severity, confidence,
+            windowBefore: 200, windowAfter: 260, show: true, validator);
 
     internal static IEnumerable<Rule> All()
     {

@@ -2,18 +2,22 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Drydock.Curation.Records;
+namespace Drydock.Datasets.Output;
 
 /// <summary>
 /// Rewrites string values of a JSON record addressed by the readers' paths (<c>messages[2].content</c>,
-/// <c>a["odd key"].b</c>), leaving everything else — key order, numbers, other fields — as it was.
+/// <c>a["odd key"].b</c>), leaving everything else — key order, numbers, other fields — as it was, and writes the
+/// record compactly on one line.
 /// </summary>
-internal static class JsonFieldWriter
+public static class JsonFieldWriter
 {
     private static readonly JsonSerializerOptions s_compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = false };
 
+    /// <summary>The record with each (field path, new text) of <paramref name="changes"/> applied.</summary>
+    /// <exception cref="InvalidDataException">A path does not name a value of the record.</exception>
     public static string Rewrite(string json, IReadOnlyList<(string Path, string Text)> changes)
     {
+        ArgumentNullException.ThrowIfNull(changes);
         var root = JsonNode.Parse(json) ?? throw new InvalidDataException("empty record");
         foreach (var (path, text) in changes)
         {
