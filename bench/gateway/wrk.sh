@@ -2,7 +2,9 @@
 # Load comparison on loopback, one run, same machine, each server its own process: the fast upstream directly,
 # nginx proxy_pass to it, a bare ASP.NET Core pass-through (Kestrel + HttpClient, nothing else: the ceiling for any
 # gateway on this platform), and the real `drydock serve` (the launcher's build) with guards off (key, tier, limits,
-# extraction monitor, request log; no detection) and with every guard on. Needs Debian's wrk and nginx
+# extraction monitor, request log; no detection) and with every guard on, and a second `drydock serve` alike in all
+# but `monitor.signals: false` (every guard on, no signal log, no registry summaries): the same run's cost of keeping
+# signals (bench/monitor/overhead.sh repeats that pair in rounds for the spread). Needs Debian's wrk and nginx
 # (installed when missing). Then the added latency at a fixed rate (open loop, 1,000 requests/s by default):
 # the upstream directly, through the bare pass-through and through the gateway with every guard on.
 # Usage: bench/gateway/wrk.sh [DURATION_S] [CONNECTIONS] [RATE]
@@ -28,10 +30,15 @@ on=$(cd "$project" && "$root/drydock" keys create --name bench --tier bench 2> /
 off=$(cd "$project" && "$root/drydock" keys create --name bench-off --tier bench-off 2> /dev/null)
 (cd "$project" && exec "$root/drydock" serve --upstream http://127.0.0.1:18000/v1 --listen http://127.0.0.1:18080 > /dev/null 2>&1) &
 gateway=$!
+quiet=$(mktemp -d)
+printf 'gateway:\n  tiers:\n    bench: { requests-per-minute: 100000000, tokens-per-minute: 100000000, input: block, output: redact }\nmonitor:\n  signals: false\n' > "$quiet/drydock.yaml"
+unsignalled=$(cd "$quiet" && "$root/drydock" keys create --name bench --tier bench 2> /dev/null)
+(cd "$quiet" && exec "$root/drydock" serve --upstream http://127.0.0.1:18000/v1 --listen http://127.0.0.1:18083 > /dev/null 2>&1) &
+gateway="$gateway $!"
 nginx -c "$PWD/bench/gateway/nginx.conf"
-trap 'kill $upstream $bare $gateway 2>/dev/null; nginx -c "$PWD/bench/gateway/nginx.conf" -s stop 2>/dev/null; rm -rf "$project"' EXIT
-for _ in $(seq 100); do curl -sf http://127.0.0.1:18080/readyz > /dev/null && curl -sf -X POST -d '{}' http://127.0.0.1:18082/v1/chat/completions > /dev/null && break; sleep 0.1; done
-for target in "upstream 18000 -" "nginx 18081 -" "aspnet-bare-pass-through 18082 -" "drydock-guards-off 18080 $off" "drydock-guards-on 18080 $on"; do
+trap 'kill $upstream $bare $gateway 2>/dev/null; nginx -c "$PWD/bench/gateway/nginx.conf" -s stop 2>/dev/null; rm -rf "$project" "$quiet"' EXIT
+for _ in $(seq 100); do curl -sf http://127.0.0.1:18080/readyz > /dev/null && curl -sf http://127.0.0.1:18083/readyz > /dev/null && curl -sf -X POST -d '{}' http://127.0.0.1:18082/v1/chat/completions > /dev/null && break; sleep 0.1; done
+for target in "upstream 18000 -" "nginx 18081 -" "aspnet-bare-pass-through 18082 -" "drydock-guards-off 18080 $off" "drydock-guards-on 18080 $on" "drydock-guards-on-signals-off 18083 $unsignalled"; do
   set -- $target
   if [ "$3" = - ]; then unset DRYDOCK_KEY; else export DRYDOCK_KEY="$3"; fi
   wrk -t2 -c"$connections" -d2s -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions" > /dev/null   # warm-up

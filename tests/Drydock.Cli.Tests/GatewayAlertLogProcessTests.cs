@@ -73,6 +73,55 @@ public sealed class GatewayAlertLogProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_LogsTheAlertsOfAWatchOverTheRegistry()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await SignalFixture.Project(_dir.Path, "  window-hours: 24\n");
+        var now = DateTimeOffset.UtcNow;
+        await SignalFixture.Rows(_dir.Path, Enumerable.Range(1, 24 * 8).Select(h => now.AddHours(-h)), at => SignalFixture.Row(at, SignalFixture.OrdinaryHour));
+        await SignalFixture.Rows(_dir.Path, [now], at => SignalFixture.Row(at, SignalFixture.ScraperHour.Replace("ddk_scraper", ScraperId, StringComparison.Ordinal)));
+        var publish = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--publish", "--checks", "1"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(publish.Exit == 0, publish.ToString());
+
+        var url = $"http://127.0.0.1:{DrydockProcess.FreePort()}";
+        using var gateway = DrydockProcess.Start(_dir.Path, ["serve", "--upstream", upstream.BaseUrl, "--listen", url]);
+        await gateway.WaitUntilListening(new Uri(url + "/healthz"));
+
+        // A watch over the registry's summaries on the gateway's machine: its alert is in the gateway's log.
+        var watch = await DrydockProcess.Run(_dir.Path, ["monitor", "--watch", "--from-registry", "--checks", "1"], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(watch.Exit == 0, watch.ToString());
+        Assert.Contains("ALERT: ", watch.Stderr, StringComparison.Ordinal);
+        Assert.NotEmpty(Directory.GetFiles(Folder, "alerts-*.jsonl"));
+        await SignalFixture.Until(() => Task.FromResult(gateway.Output.Contains("monitoring alert: (", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200), () => $"the gateway's log has no alert:\n{gateway.Output}");
+        var line = Assert.Single(gateway.Output.Split('\n'), l => l.Contains("monitoring alert: (", StringComparison.Ordinal));
+        Assert.Matches(@"extraction \(chi-square [0-9.]+ against 0\.001;", line);
+        Assert.Contains($"keys {ScraperId} (", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_StartedAgain_LogsTheAlertsRaisedWhileItWasDown()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await SignalFixture.Project(_dir.Path, "  window-hours: 24\n");
+        Directory.CreateDirectory(Folder);
+        var url = $"http://127.0.0.1:{DrydockProcess.FreePort()}";
+        using (var first = DrydockProcess.Start(_dir.Path, ["serve", "--upstream", upstream.BaseUrl, "--listen", url]))
+        {
+            await first.WaitUntilListening(new Uri(url + "/healthz"));
+        }
+
+        // Raised while no gateway runs: the next start logs it, once.
+        var alerts = Path.Combine(Folder, $"alerts-{DateTime.UtcNow:yyyy-MM-dd}.jsonl");
+        await File.AppendAllTextAsync(alerts, """{"kinds":["abuse"],"signals":[{"signal":"canary-hits","test":"count","statistic":1,"threshold":1}],"keys":[{"key":"1a2b3c4d","extractionHigh":2,"requests":9}],"incidents":["in-0123456789ab"]}""" + "\n", TestContext.Current.CancellationToken);
+        using var second = DrydockProcess.Start(_dir.Path, ["serve", "--upstream", upstream.BaseUrl, "--listen", url]);
+        await second.WaitUntilListening(new Uri(url + "/healthz"));
+        await SignalFixture.Until(() => Task.FromResult(second.Output.Contains("monitoring alert: (abuse) canary-hits", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200), () => $"the gateway's log has no alert:\n{second.Output}");
+        Assert.Contains("alerts raised while it was not running are logged now", second.Output, StringComparison.Ordinal);
+        await Task.Delay(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken); // two more reads: not logged again
+        Assert.Single(second.Output.Split('\n'), l => l.Contains("monitoring alert: (abuse) canary-hits", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Serve_SkipsLinesOfAnyShape_KeepsServing_AndNeverLogsSecretsOrWords()
     {
         await using var upstream = await FakeUpstream.StartAsync();

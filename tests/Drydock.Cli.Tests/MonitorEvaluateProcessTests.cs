@@ -81,6 +81,11 @@ public sealed partial class MonitorEvaluateProcessTests : IDisposable
         var incident = IncidentId().Match(regressed.Stdout).Groups[1].Value;
         Assert.Contains($"{incident}: support disabled (monitor.contain: disable)", regressed.Stdout, StringComparison.Ordinal);
 
+        // The regression reaches the gateway's own log (the alerts log its relay reads), naming its incident.
+        await SignalFixture.Until(() => Task.FromResult(gateway.Output.Contains($"incidents {incident}", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200), () => $"the gateway's log has no regression alert:\n{gateway.Output}");
+        var logged = Assert.Single(gateway.Output.Split('\n'), l => l.Contains($"incidents {incident}", StringComparison.Ordinal));
+        Assert.Matches(@"monitoring alert: \(regression\) evaluation \(asr-rise [0-9.]+ against 0\.05; baseline 0, window [0-9.]+\)", logged);
+
         var timeline = (await Cli(0, "incident", "show", incident)).Stdout;
         Assert.Contains("regression, high, model:support", timeline, StringComparison.Ordinal);
         Assert.Contains("model:support disabled", timeline, StringComparison.Ordinal);

@@ -107,6 +107,7 @@ internal static class MonitorEvaluate
         var resultsPath = Path.Combine(folder, $"{string.Concat(alias.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_'))}-{stamp}-{identity.Fingerprint[..12]}.results.jsonl");
         using var target = new MonitorGatewayTarget(gateway, alias, key, concurrency, TimeSpan.FromSeconds(timeout));
         stderr.WriteLine($"drydock monitor evaluate: {alias} serves {modelId}; gate decision {gateId}; {string.Join(", ", suites.Select(s => $"{s.Name}@{s.Version}"))} × {string.Join(",", strategies)} through {endpoint}");
+        var started = DateTimeOffset.UtcNow;
         var runner = new EvaluationRunner(target, new ProbeJudge(detector), prompt);
         var run = await runner.RunAsync(suites, strategies, resultsPath, identity.Fingerprint, ResultsKeys.Load(context, resultsPath)!, null, null, cancellationToken).ConfigureAwait(false);
         var metrics = ReleaseGate.ProbeMetrics(run.Results);
@@ -126,13 +127,19 @@ internal static class MonitorEvaluate
 
         stdout.WriteLine($"{"metric",-28} {"gate",8} {"now",8} {"change",8}  status");
         var regressions = new List<string>();
+        var regressed = new List<DriftResult>();
         foreach (var (metric, before) in baseline.OrderBy(m => m.Key, StringComparer.Ordinal))
         {
             if (!metrics.TryGetValue(metric, out var now)) continue;
             var rise = now - before;
-            var regressed = rise > settings.EvaluateRegression + 1e-9;
-            if (regressed) regressions.Add(string.Create(CultureInfo.InvariantCulture, $"{metric} {before:0.###} → {now:0.###}"));
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{metric,-28} {before,8:0.###} {now,8:0.###} {rise,8:+0.###;-0.###;0}  {(regressed ? "REGRESSION" : "ok")}"));
+            var rose = rise > settings.EvaluateRegression + 1e-9;
+            if (rose)
+            {
+                regressions.Add(string.Create(CultureInfo.InvariantCulture, $"{metric} {before:0.###} → {now:0.###}"));
+                regressed.Add(new DriftResult(DriftMonitor.Evaluation, "regression", DriftMonitor.AsrRise, before, now, rise, null, settings.EvaluateRegression, "drift"));
+            }
+
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{metric,-28} {before,8:0.###} {now,8:0.###} {rise,8:+0.###;-0.###;0}  {(rose ? "REGRESSION" : "ok")}"));
         }
 
         if (regressions.Count == 0)
@@ -151,6 +158,18 @@ internal static class MonitorEvaluate
         }
 
         ProjectContext.AdvanceWitness(write, stderr);
+        // Into the gateway's log too: the alerts log its relay reads (the project's request log folder, when this
+        // machine has one), as drydock monitor --watch writes it.
+        var alerts = Directory.Exists(CommandOptions.RequestLogFolder) ? CommandOptions.RequestLogFolder : MonitorRegistry.AlertsFolder(context);
+        try
+        {
+            MonitorAlert.Append(alerts, MonitorAlert.Json("drydock monitor evaluate", regressed, new MonitorPeriod(started, DateTimeOffset.UtcNow), run.Planned, null, 0, [], [incident]));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"drydock monitor evaluate: could not write the alerts log: {e.Message}");
+        }
+
         return ExitCodes.Findings;
     }
 

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json.Nodes;
 using Drydock.Cli.Infrastructure;
 using Drydock.Gateway.Monitoring;
 
@@ -23,6 +21,9 @@ internal static class MonitorWatch
         // .drydock/monitor/, and the summaries are compared as --from-registry compares them.
         var logFolder = folder;
         if (fromRegistry) folder = MonitorRegistry.AlertsFolder(context);
+        // The alerts go where the gateway's alert relay reads them: beside the project's request log when this machine
+        // has one (a gateway of this project writes it), so a watch over the registry alerts in the gateway's log too.
+        var alertsFolder = fromRegistry && !Directory.Exists(logFolder) ? folder : logFolder;
         Func<MonitorPeriod, MonitorPeriod, MonitorReport> compare = fromRegistry
             ? (w, b) => MonitorRegistry.Compare(context, MonitorRegistry.WithCurrentHour(w), pinnedBaseline ?? MonitorRegistry.WithCurrentHour(b), settings)
             : (w, b) => DriftMonitor.Compare(logFolder, w, b, settings);
@@ -75,7 +76,7 @@ internal static class MonitorWatch
                     stdout.Flush();
                 }
 
-                if (fresh.Count > 0) Raise(context, settings, folder, report, fresh, webhook, Log);
+                if (fresh.Count > 0) Raise(context, settings, alertsFolder, "drydock monitor", report, fresh, webhook, Log);
                 var crossingNow = crossed.Select(r => r.Signal).ToHashSet(StringComparer.Ordinal);
                 try
                 {
@@ -127,10 +128,10 @@ internal static class MonitorWatch
         return Uri.TryCreate(value, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url : throw new ArgumentException($"monitor.webhook-env: {name} does not hold an http(s) URL");
     }
 
-    private static void Raise(ProjectContext context, MonitorSettings settings, string folder, MonitorReport report, List<DriftResult> fresh, AlertWebhook? webhook, Action<string> log)
+    private static void Raise(ProjectContext context, MonitorSettings settings, string folder, string source, MonitorReport report, List<DriftResult> fresh, AlertWebhook? webhook, Action<string> log)
     {
         var keys = report.Keys.Where(k => k.High > 0).Take(5).ToList();
-        var incidents = new JsonArray();
+        var incidents = new List<string>();
         if (settings.Incidents)
         {
             try
@@ -141,7 +142,7 @@ internal static class MonitorWatch
                     var note = string.Join("; ", group.Select(Describe)) + (group.Key == "abuse" && keys.Count > 0 ? "; keys " + string.Join(", ", keys.Select(k => $"{k.Key} ({k.High} high, max {k.Max:0.00})")) : "");
                     var severity = group.Any(r => r.Signal == "canary-hits") ? "critical" : group.Key == "drift" ? "medium" : "high";
                     var id = registry.OpenIncident(group.Key, severity, "gateway:signals", $"drydock monitor: {note}", Provenance.Actor.Current);
-                    incidents.Add((JsonNode)JsonValue.Create(id)!);
+                    incidents.Add(id);
                     log($"incident {id} ({group.Key}, {severity}) opened");
                 }
             }
@@ -151,48 +152,20 @@ internal static class MonitorWatch
             }
         }
 
-        var alert = new JsonObject
-        {
-            ["source"] = "drydock monitor",
-            ["at"] = DriftMonitor.Time(DateTimeOffset.UtcNow),
-            ["kinds"] = new JsonArray([.. fresh.Select(r => r.Kind).Distinct(StringComparer.Ordinal).Select(k => (JsonNode)JsonValue.Create(k)!)]),
-            ["signals"] = new JsonArray([.. fresh.Select(r => (JsonNode)new JsonObject
-            {
-                ["signal"] = r.Signal, ["kind"] = r.Kind, ["test"] = r.Test, ["baseline"] = Finite(r.Baseline), ["window"] = Finite(r.Window),
-                ["statistic"] = Finite(r.Statistic), ["pValue"] = r.PValue is { } p ? Finite(p) : null, ["threshold"] = Finite(r.Threshold),
-            })]),
-            ["window"] = Period(report.Window, report.WindowTotals.Requests),
-            ["baseline"] = Period(report.Baseline, report.BaselineTotals.Requests),
-            ["keys"] = new JsonArray([.. keys.Select(k => (JsonNode)new JsonObject { ["key"] = k.Key, ["requests"] = k.Requests, ["extractionHigh"] = k.High, ["extractionMax"] = Math.Round(k.Max, 2) })]),
-            ["incidents"] = incidents,
-        };
-        var json = alert.ToJsonString();
+        var json = MonitorAlert.Json(source, fresh, report.Window, report.WindowTotals.Requests, report.Baseline, report.BaselineTotals.Requests, keys, incidents);
         try
         {
-            AppendLine(Path.Combine(folder, $"alerts-{DateTime.UtcNow:yyyy-MM-dd}.jsonl"), json);
+            MonitorAlert.Append(folder, json);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             log($"could not write the alerts log: {e.Message}");
         }
 
-        log($"ALERT: {string.Join("; ", fresh.Select(r => $"({r.Kind}) {Describe(r)}"))}{(incidents.Count > 0 ? "; incidents " + string.Join(", ", incidents.Select(i => (string)i!)) : "")}");
+        log($"ALERT: {string.Join("; ", fresh.Select(r => $"({r.Kind}) {Describe(r)}"))}{(incidents.Count > 0 ? "; incidents " + string.Join(", ", incidents) : "")}");
         webhook?.Post(json);
     }
 
     private static string Describe(DriftResult r) => string.Create(CultureInfo.InvariantCulture,
         $"{r.Signal}: {r.Test} {r.Statistic:0.####} against {r.Threshold:0.####} (baseline {r.Baseline:0.####}, window {r.Window:0.####})");
-
-    private static JsonNode? Finite(double value) => double.IsFinite(value) ? JsonValue.Create(Math.Round(value, 6)) : null;
-
-    private static JsonObject Period(MonitorPeriod period, long requests) =>
-        new() { ["from"] = DriftMonitor.Time(period.From), ["to"] = DriftMonitor.Time(period.To), ["requests"] = requests };
-
-    private static void AppendLine(string path, string json)
-    {
-        var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using var stream = new FileStream(path, options);
-        stream.Write(Encoding.UTF8.GetBytes(json + "\n"));
-    }
 }

@@ -13,8 +13,10 @@ namespace Drydock.Gateway.Monitoring;
 /// lines added to the alerts log beside the request log (<c>alerts-YYYY-MM-DD.jsonl</c>, written by
 /// <c>drydock monitor --watch</c>) and logs each alert as one structured line. Only names, figures and ids of the
 /// expected shape are logged (anything else in a field is logged as <c>?</c>), so a hand-edited alerts log cannot put
-/// text into the gateway's log. Alerts written before the gateway started are not logged again; a line that is not an
-/// alert is logged with its file and line and skipped.
+/// text into the gateway's log. Where it has read to is kept in <c>alerts-relayed.json</c> beside the alerts log, so a
+/// gateway started again logs the alerts raised while it was not running (and none twice); the first start of a gateway
+/// over a folder (no such file) starts after what is already there. A line that is not an alert is logged with its
+/// file and line and skipped.
 /// </summary>
 internal sealed partial class AlertRelay : IDisposable
 {
@@ -31,8 +33,7 @@ internal sealed partial class AlertRelay : IDisposable
     {
         _folder = folder;
         _log = log;
-        // What is already there was raised before this gateway started: start after it.
-        foreach (var file in Files()) _read[file] = Skip(file);
+        Resume();
         _timer = time.CreateTimer(_ => Read(), null, Every, Every);
     }
 
@@ -45,7 +46,11 @@ internal sealed partial class AlertRelay : IDisposable
         if (Interlocked.Exchange(ref _running, 1) == 1) return;
         try
         {
-            foreach (var file in Files()) ReadFile(file);
+            var before = _read.ToDictionary(r => r.Key, r => r.Value, StringComparer.Ordinal);
+            var files = Files().ToList();
+            foreach (var file in files) ReadFile(file);
+            foreach (var gone in _read.Keys.Except(files, StringComparer.Ordinal).ToList()) _read.Remove(gone); // removed by retention
+            if (_read.Count != before.Count || _read.Any(r => !before.TryGetValue(r.Key, out var b) || b != r.Value)) WriteState();
         }
         catch (Exception e)
         {
@@ -58,6 +63,83 @@ internal sealed partial class AlertRelay : IDisposable
     }
 
     public void Dispose() => _timer.Dispose();
+
+    /// <summary>Where the read positions are kept between runs (not an alerts log: the relay reads only alerts-*.jsonl).</summary>
+    public const string StateFileName = "alerts-relayed.json";
+
+    // From where the last run left each file; a file it did not know (written while it was down) from its start. Without
+    // a state (the first run over this folder) or with one that cannot be read, what is there is not repeated.
+    private void Resume()
+    {
+        var state = ReadState();
+        if (state is null)
+        {
+            foreach (var file in Files()) _read[file] = Skip(file);
+            try
+            {
+                if (Directory.Exists(_folder)) WriteState(); // so that the next start knows where this one began
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Unreadable(_log, e.GetType().Name);
+            }
+
+            return;
+        }
+
+        foreach (var file in Files())
+        {
+            _read[file] = state.TryGetValue(Path.GetFileName(file), out var at) ? at : (0, 0);
+        }
+
+        Resumed(_log);
+    }
+
+    private Dictionary<string, (long Offset, int Line)>? ReadState()
+    {
+        var path = Path.Combine(_folder, StateFileName);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var json = JsonDocument.Parse(File.ReadAllBytes(path));
+            var state = new Dictionary<string, (long, int)>(StringComparer.Ordinal);
+            foreach (var file in json.RootElement.GetProperty("files").EnumerateObject())
+            {
+                state[file.Name] = (file.Value.GetProperty("offset").GetInt64(), file.Value.GetProperty("line").GetInt32());
+            }
+
+            return state;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            StateUnreadable(_log, path);
+            return null;
+        }
+    }
+
+    private void WriteState()
+    {
+        var path = Path.Combine(_folder, StateFileName);
+        var temp = path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("files");
+            foreach (var (file, (offset, line)) in _read.OrderBy(r => r.Key, StringComparer.Ordinal))
+            {
+                writer.WriteStartObject(Path.GetFileName(file));
+                writer.WriteNumber("offset", offset);
+                writer.WriteNumber("line", line);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
 
     private IEnumerable<string> Files() =>
         Directory.Exists(_folder) ? Directory.GetFiles(_folder, "alerts-*.jsonl").Order(StringComparer.Ordinal) : [];
@@ -102,26 +184,17 @@ internal sealed partial class AlertRelay : IDisposable
 
     private void Relay(JsonObject alert, JsonArray signals, JsonArray kinds)
     {
-        var kindList = kinds.Select(k => Listed(k, KindNames)).ToList();
-        var signalList = signals.Select(s => $"{Listed(s?["signal"], SignalNames)} ({Listed(s?["test"], TestNames)} {Number(s?["statistic"])} against {Number(s?["threshold"])}; baseline {Number(s?["baseline"])}, window {Number(s?["window"])})").ToList();
+        var kindList = kinds.Select(k => Listed(k, DriftMonitor.KindNames)).ToList();
+        var signalList = signals.Select(s => $"{Listed(s?["signal"], DriftMonitor.SignalNames)} ({Listed(s?["test"], DriftMonitor.TestNames)} {Number(s?["statistic"])} against {Number(s?["threshold"])}; baseline {Number(s?["baseline"])}, window {Number(s?["window"])})").ToList();
         var keys = alert["keys"] is JsonArray k ? k.Select(x => $"{KeyId(x?["key"])} ({Number(x?["extractionHigh"])} high of {Number(x?["requests"])})").ToList() : [];
         var incidents = alert["incidents"] is JsonArray i ? i.Select(IncidentId).ToList() : [];
         var window = alert["window"];
         var args = (Kinds: string.Join(",", kindList), Signals: string.Join("; ", signalList), From: Time(window?["from"]), To: Time(window?["to"]),
             Requests: Number(window?["requests"]), Keys: keys.Count > 0 ? string.Join(", ", keys) : "-", Incidents: incidents.Count > 0 ? string.Join(",", incidents) : "-");
-        var critical = signals.Any(s => Listed(s?["signal"], SignalNames) == "canary-hits");
+        var critical = signals.Any(s => Listed(s?["signal"], DriftMonitor.SignalNames) == "canary-hits");
         if (critical) CanaryAlert(_log, args.Kinds, args.Signals, args.From, args.To, args.Requests, args.Keys, args.Incidents);
         else Alert(_log, args.Kinds, args.Signals, args.From, args.To, args.Requests, args.Keys, args.Incidents);
     }
-
-    // The names drydock monitor writes (DriftMonitor's signals, their kinds and tests): no other word is ever logged.
-    private static readonly FrozenSet<string> KindNames = FrozenSet.Create(StringComparer.Ordinal, "drift", "regression", "abuse");
-
-    private static readonly FrozenSet<string> SignalNames = FrozenSet.Create(StringComparer.Ordinal,
-        "traffic", "upstream-errors", "input-blocked", "input-flagged", "output-blocked", "output-redacted", "refusal-rate", "extraction",
-        "input-findings", "output-findings", "prompt-length", "latency", "templates", "canary-hits");
-
-    private static readonly FrozenSet<string> TestNames = FrozenSet.Create(StringComparer.Ordinal, "ratio", "chi-square", "psi", "ks", "new-share", "count");
 
     // Only values of the shape the monitor writes pass; anything else is '?'.
     private static string Listed(JsonNode? node, FrozenSet<string> names) => Text(node) is { } s && names.Contains(s) ? s : "?";
@@ -171,6 +244,12 @@ internal sealed partial class AlertRelay : IDisposable
 
     [LoggerMessage(52, LogLevel.Warning, "monitoring alerts log {File}:{Line}: not an alert of drydock monitor; line skipped")]
     private static partial void NotAnAlert(ILogger logger, string file, int line);
+
+    [LoggerMessage(54, LogLevel.Information, "monitoring alerts log: reading on from where the last run of this gateway left it; alerts raised while it was not running are logged now")]
+    private static partial void Resumed(ILogger logger);
+
+    [LoggerMessage(57, LogLevel.Warning, "monitoring alerts log: {Path} cannot be read; alerts already in the log are not logged (a line of each alert raised while this gateway was not running may be missing here: read the alerts log)")]
+    private static partial void StateUnreadable(ILogger logger, string path);
 
     [LoggerMessage(53, LogLevel.Error, "monitoring alerts log could not be read ({Error}); read again in 2 s")]
     private static partial void Unreadable(ILogger logger, string error);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.Json;
 
@@ -84,6 +85,29 @@ public sealed class MonitorReport
 public static class DriftMonitor
 {
     private const int MaxSkippedKept = 100;
+
+    /// <summary>
+    /// The kinds of alert the monitor raises. With <see cref="SignalNames"/> and <see cref="TestNames"/>, the one list of
+    /// the names drydock monitor writes in reports and alerts; the gateway's alert relay logs no other word.
+    /// </summary>
+    public static readonly FrozenSet<string> KindNames = FrozenSet.Create(StringComparer.Ordinal, "drift", "regression", "abuse");
+
+    /// <summary>
+    /// The signals <see cref="Compare(IEnumerable{ValueTuple{string, long, string}}, MonitorPeriod, MonitorPeriod, MonitorSettings)"/>
+    /// tests (every report holds each), and <c>evaluation</c>: a regression found by <c>drydock monitor evaluate</c>.
+    /// </summary>
+    public static readonly FrozenSet<string> SignalNames = FrozenSet.Create(StringComparer.Ordinal,
+        "traffic", "upstream-errors", "input-blocked", "input-flagged", "output-blocked", "output-redacted", "refusal-rate", "extraction",
+        "input-findings", "output-findings", "prompt-length", "latency", "templates", "canary-hits", Evaluation);
+
+    /// <summary>The tests, and <c>asr-rise</c>: an attack success rate's rise over the release gate's (drydock monitor evaluate).</summary>
+    public static readonly FrozenSet<string> TestNames = FrozenSet.Create(StringComparer.Ordinal, "ratio", "chi-square", "psi", "ks", "new-share", "count", AsrRise);
+
+    /// <summary>The signal of a regression found by <c>drydock monitor evaluate</c>.</summary>
+    public const string Evaluation = "evaluation";
+
+    /// <summary>The test of a regression found by <c>drydock monitor evaluate</c>.</summary>
+    public const string AsrRise = "asr-rise";
 
     /// <summary>The default periods for <paramref name="settings"/> ending at <paramref name="now"/>.</summary>
     public static (MonitorPeriod Window, MonitorPeriod Baseline) DefaultPeriods(MonitorSettings settings, DateTimeOffset now)
