@@ -120,7 +120,9 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
     public async Task AnEditedAuditEntryOrAForgedGrant_IsRefusedByTheAdminApi(string backend)
     {
         var (alice, ops) = await Project(backend);
+        var app3 = (await As("root", "keys", "create", "--name", "app3", "--tier", "internal")).Stdout.Trim();
         Status(await Revoke(alice, KeyId("app1")), HttpStatusCode.OK, "revoked");
+        Status(await Ask(app3), HttpStatusCode.OK);
 
         // An entry written since the gateway's last check (the CLI's own access decision) edited in place: refused,
         // for every key, the state-changing route and the reads alike, until it is put back.
@@ -135,9 +137,20 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
         Assert.Equal(2, BrokenRefusals());
         Assert.Contains("audit log does not verify", _gateway!.Output, StringComparison.Ordinal);
 
-        // Put back as drydock wrote it: served again.
+        // What the decision's own walk found refuses model requests at once (no background walk has run: its default
+        // turn is ten minutes away), and /readyz says so without naming the entry.
+        Status(await Ask(app3), HttpStatusCode.ServiceUnavailable, "registry_state_broken", $"audit entry {seq}");
+        var ready = await Get("/readyz");
+        Status(ready, HttpStatusCode.ServiceUnavailable, "\"auditLog\":false");
+        Assert.DoesNotContain("audit entry", ready.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("periodic walk", _gateway.Output, StringComparison.Ordinal);
+        Assert.Contains($"model requests are refused (503 registry_state_broken) until the registry's state matches its audit log again: the audit log does not verify: audit entry {seq}", _gateway.Output, StringComparison.Ordinal);
+
+        // Put back as drydock wrote it: the next decision walks the whole log, which holds; admin and model requests are served.
         Assert.Equal(1, Execute($"UPDATE audit_log SET details = '{details.Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}"));
         Status(await Revoke(ops, app2), HttpStatusCode.OK, "revoked");
+        Status(await Ask(app3), HttpStatusCode.OK);
+        Status(await Get("/readyz"), HttpStatusCode.OK);
 
         // A grant written straight into the database (no audit entry): refused.
         Assert.Equal(1, Execute(
@@ -145,6 +158,7 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
             "SELECT 'ac-forged', 'ops', 'grant', '[\"admin\"]', public_key, key_id, expires, 'forged', 'root', at, audit_seq FROM actor_events WHERE name = 'alice'"));
         Status(await Revoke(ops, KeyId("app1")), HttpStatusCode.ServiceUnavailable, "audit_log_broken", "actor record edited outside drydock");
         Status(await Revoke(alice, KeyId("app1")), HttpStatusCode.ServiceUnavailable, "audit_log_broken", "actor record edited outside drydock");
+        Status(await Ask(app3), HttpStatusCode.ServiceUnavailable, "registry_state_broken", "actor record edited outside drydock");
     }
 
     [Theory]
@@ -169,7 +183,9 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
 
         // Model requests are refused too, naming the entry, and /readyz says so.
         Status(await Ask(app3), HttpStatusCode.ServiceUnavailable, "registry_state_broken", $"audit entry {seq}");
-        Status(await Get("/readyz"), HttpStatusCode.ServiceUnavailable, "\"auditedState\":false", $"audit entry {seq}");
+        var ready = await Get("/readyz");
+        Status(ready, HttpStatusCode.ServiceUnavailable, "\"auditedState\":false", "\"auditLog\":false", "the gateway's log names");
+        Assert.DoesNotContain($"entry {seq}", ready.Body, StringComparison.Ordinal);
         Assert.Contains("model requests are refused", _gateway!.Output, StringComparison.Ordinal);
 
         // Every admin API decision after it is refused, naming the entry, until it is put back.

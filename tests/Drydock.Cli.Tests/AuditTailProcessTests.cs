@@ -148,12 +148,25 @@ public sealed class AuditTailProcessTests : IAsyncLifetime
         Assert.Contains(named, verify.Stderr, StringComparison.Ordinal);
         Assert.Contains($"witnessed entry {witnessed} is missing", verify.Stderr, StringComparison.Ordinal);
 
+        // A CLI write on the cut log is refused (exit 2, naming the witnessed entry) and leaves nothing written: an
+        // entry written past the cut would fail audit verify later all the same, so none is.
+        var before = Entries();
+        var write = await _project.As(null, "incident", "contain", "--model", "tiny", "--reason", "written past the cut");
+        Assert.True(write.Exit == 2, write.ToString());
+        Assert.Contains("refused: nothing was written: the audit log was ", write.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"witnessed entry {witnessed} ", write.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, Entries());
+        Assert.Equal(0L, Convert.ToInt64(Scalar("SELECT COUNT(*) FROM incident_events WHERE note = 'written past the cut'"), CultureInfo.InvariantCulture));
+
         // The running gateway: its background walk logs it, /readyz says so, and the admin API refuses.
         await WaitFor(Walk + "the audit log was rolled back: " + named);
         var (status, body) = await Ready();
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.False(body["checks"]!["auditLog"]!.GetValue<bool>());
-        Assert.Contains($"witnessed entry {witnessed} is missing", body["auditLog"]!.GetValue<string>(), StringComparison.Ordinal);
+        // /readyz is unauthenticated: it says what is wrong, not which entry (the gateway's log names it, above).
+        Assert.DoesNotContain("witnessed entry", body.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotContain($"{witnessed} entries", body.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("the gateway's log names it", body["auditLog"]!.GetValue<string>(), StringComparison.Ordinal);
         var app4 = KeyId("app4");
         Status(await Revoke(ops, app4), HttpStatusCode.ServiceUnavailable, "audit_log_broken", named);
         Assert.Equal(0L, Convert.ToInt64(Scalar($"SELECT COUNT(*) FROM api_key_events WHERE key_id = '{app4}' AND action = 'revoke'"), CultureInfo.InvariantCulture));
