@@ -38,8 +38,11 @@ public static class AuditWitness
     {
         ArgumentNullException.ThrowIfNull(db);
         if (FolderProblem(db) is { } problem) throw new KeyRingException(problem);
-        return Path.Combine(Folder, "audit-id-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(db.Identity)))[..16] + ".json");
+        return IdentityPathOf(db.Identity);
     }
+
+    private static string IdentityPathOf(string identity) =>
+        Path.Combine(Folder, "audit-id-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16] + ".json");
 
     // The witness file of earlier versions, keyed by the registry's display location; still checked.
     private static string LegacyPathOf(RegistryDatabase db) =>
@@ -70,9 +73,7 @@ public static class AuditWitness
 
     private static Files FilesOf(RegistryDatabase db, DbTransaction? transaction) => new(
         LineagePathOf(db, transaction),
-        db.Scalar("SELECT value FROM registry_identity WHERE name = 'id'", transaction) is string identity
-            ? Path.Combine(Folder, "audit-id-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16] + ".json")
-            : null,
+        db.Scalar("SELECT value FROM registry_identity WHERE name = 'id'", transaction) is string identity ? IdentityPathOf(identity) : null,
         LegacyPathOf(db));
 
     // The first witness the log is behind, or null; the lineage witness first, so a deleted identity row is no way round it.
