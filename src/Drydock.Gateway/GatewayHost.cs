@@ -199,7 +199,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     }
 
     // Ready when the shared state and the registry answer, the registry's state matches its audit log, the key file is
-    // in force, the upstream lists its models and the last walk of the registry's audit log held (its problem named).
+    // in force, the upstream lists its models and the last walk of the registry's audit log held.
     private async Task Ready(HttpContext context)
     {
         var problem = _operations.ServingProblem;
@@ -209,8 +209,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
         if (_walker is not null) checks["auditLog"] = broken is null;
         var ready = checks.All(c => c.Value!.GetValue<bool>());
         var body = new JsonObject { ["ready"] = ready, ["checks"] = checks };
-        if (broken is not null) body["auditLog"] = "the last walk of the whole audit log found a problem; admin and model requests are refused until it is put back: " + broken;
-        if (problem is not null) body["problem"] = problem;
+        // Unauthenticated: what is wrong, never where (entry numbers, row ids); the detail is in the gateway's log (events
+        // 47 and 55) and in the refusals that authenticated callers get.
+        if (broken is not null) body["auditLog"] = "the last walk of the whole audit log found a problem; admin and model requests are refused until it is put back (the gateway's log names it; run 'drydock audit verify')";
+        if (problem is not null) body["problem"] = "the registry's state does not match its audit log; model requests are refused (the gateway's log names the problem; run 'drydock audit verify')";
         await Json(context, ready ? 200 : 503, body).ConfigureAwait(false);
     }
 

@@ -1,11 +1,5 @@
-using System.Data.Common;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using Drydock.Gateway.Tests;
 using Drydock.Tests.Shared;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Drydock.Cli.Tests;
 
@@ -17,110 +11,59 @@ namespace Drydock.Cli.Tests;
 /// </summary>
 public sealed class AdminChainProcessTests : IAsyncLifetime
 {
-    private readonly ActorProject _project = new();
-    private FakeUpstream _upstream = null!;
-    private RunningDrydock? _gateway;
-    private string _url = null!;
-    private TestDatabase? _postgres;
+    private readonly ServedProject _served = new();
 
     public static TheoryData<string> Backends => TestDatabase.Backends;
 
-    public async ValueTask InitializeAsync() => _upstream = await FakeUpstream.StartAsync();
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public async ValueTask DisposeAsync()
-    {
-        _gateway?.Dispose();
-        await _upstream.DisposeAsync();
-        _postgres?.Dispose();
-        _project.Dispose();
-    }
+    public ValueTask DisposeAsync() => _served.DisposeAsync();
 
-    private Task<ProcessResult> As(string? actor, params string[] args) => _project.As(actor, args);
+    private RunningDrydock Gateway => _served.Gateway;
+
+    private Task<ProcessResult> As(string? actor, params string[] args) => _served.Project.As(actor, args);
 
     private static void Ok(ProcessResult result) => ActorProject.Ok(result);
 
     // A project with access control on: root (admin) and alice (incident-responder, her administrator key named after her).
     private async Task<(string Alice, string Ops)> Project(string backend, string gatewayYaml = "")
     {
-        var yaml = Path.Combine(_project.Dir.Path, "drydock.yaml");
-        await File.WriteAllTextAsync(yaml, (backend == "sqlite" ? "" : $"registry: \"{(_postgres = new TestDatabase()).ConnectionString}\"\n") + gatewayYaml, TestContext.Current.CancellationToken);
+        await _served.WriteYaml(backend, gatewayYaml);
         Ok(await As(null, "actor", "bootstrap", "root", "--expires", "30d", "--reason", "first admin"));
-        await File.AppendAllTextAsync(yaml, "access: required\n", TestContext.Current.CancellationToken);
+        await File.AppendAllTextAsync(_served.Yaml, "access: required\n", TestContext.Current.CancellationToken);
         Ok(await As("root", "actor", "create", "alice", "--role", "incident-responder", "--expires", "30d", "--reason", "on call"));
         var alice = (await As("root", "keys", "create", "--name", "alice", "--admin")).Stdout.Trim();
         var ops = (await As("root", "keys", "create", "--name", "ops", "--admin")).Stdout.Trim();
         Ok(await As("root", "keys", "create", "--name", "app1", "--tier", "internal"));
         Ok(await As("root", "keys", "create", "--name", "app2", "--tier", "internal"));
-        _url = $"http://127.0.0.1:{DrydockProcess.FreePort()}";
-        _gateway = DrydockProcess.Start(_project.Dir.Path, ["serve", "--upstream", _upstream.BaseUrl, "--listen", _url], _project.Env("root"));
-        await _gateway.WaitUntilListening(new Uri(_url + "/healthz"));
+        await _served.Serve("root");
         return (alice, ops);
     }
 
-    // The registry's database opened directly, as someone who can write it would.
-    private DbConnection Open()
-    {
-        SqliteConnection.ClearAllPools();
-        DbConnection db = _postgres is null ? new SqliteConnection($"Data Source={_project.Registry};Pooling=False") : new NpgsqlConnection(_postgres.ConnectionString);
-        db.Open();
-        return db;
-    }
+    private object? Scalar(string sql) => _served.Scalar(sql);
 
-    private object? Scalar(string sql)
-    {
-        using var db = Open();
-        using var command = db.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
-    }
+    private int Execute(string sql) => _served.Execute(sql);
 
-    private int Execute(string sql)
-    {
-        using var db = Open();
-        using var command = db.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteNonQuery();
-    }
+    private Task<(HttpStatusCode Status, string Body)> Revoke(string key, string id) => _served.Revoke(key, id);
 
-    private async Task<(HttpStatusCode Status, string Body)> Revoke(string key, string id)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri(_url) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        var response = await http.PostAsync("/admin/keys/revoke", new StringContent($$"""{"id":"{{id}}","reason":"test"}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
-        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-    }
+    private Task<(HttpStatusCode Status, string Body)> Ask(string key) => _served.Ask(key);
 
-    private async Task<(HttpStatusCode Status, string Body)> Ask(string key)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri(_url) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        var response = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"tiny","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
-        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-    }
+    private Task<(HttpStatusCode Status, string Body)> Get(string path) => _served.Get(path);
 
-    private async Task<(HttpStatusCode Status, string Body)> Get(string path)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri(_url) };
-        var response = await http.GetAsync(path, TestContext.Current.CancellationToken);
-        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-    }
-
-    private string KeyId(string name) => (string)Scalar($"SELECT key_id FROM api_key_events WHERE name = '{name}' ORDER BY audit_seq LIMIT 1")!;
+    private string KeyId(string name) => _served.KeyId(name);
 
     private long BrokenRefusals() => Convert.ToInt64(Scalar("SELECT COUNT(*) FROM access_decisions WHERE decision = 'refused' AND reason LIKE '%audit log does not verify%'"), System.Globalization.CultureInfo.InvariantCulture);
 
-    private static void Status((HttpStatusCode Status, string Body) reply, HttpStatusCode status, params string[] expected)
-    {
-        Assert.True(reply.Status == status, $"{(int)reply.Status} {reply.Body}");
-        foreach (var text in expected) Assert.Contains(text, reply.Body, StringComparison.Ordinal);
-    }
+    private static void Status((HttpStatusCode Status, string Body) reply, HttpStatusCode status, params string[] expected) => ServedProject.Status(reply, status, expected);
 
     [Theory]
     [MemberData(nameof(Backends))]
     public async Task AnEditedAuditEntryOrAForgedGrant_IsRefusedByTheAdminApi(string backend)
     {
         var (alice, ops) = await Project(backend);
+        var app3 = (await As("root", "keys", "create", "--name", "app3", "--tier", "internal")).Stdout.Trim();
         Status(await Revoke(alice, KeyId("app1")), HttpStatusCode.OK, "revoked");
+        Status(await Ask(app3), HttpStatusCode.OK);
 
         // An entry written since the gateway's last check (the CLI's own access decision) edited in place: refused,
         // for every key, the state-changing route and the reads alike, until it is put back.
@@ -133,11 +76,22 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
         Status(await Revoke(ops, app2), HttpStatusCode.ServiceUnavailable, "audit_log_broken");
         Assert.Equal(0L, Convert.ToInt64(Scalar($"SELECT COUNT(*) FROM api_key_events WHERE key_id = '{app2}' AND action = 'revoke'"), System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(2, BrokenRefusals());
-        Assert.Contains("audit log does not verify", _gateway!.Output, StringComparison.Ordinal);
+        Assert.Contains("audit log does not verify", Gateway.Output, StringComparison.Ordinal);
 
-        // Put back as drydock wrote it: served again.
+        // What the decision's own walk found refuses model requests at once (no background walk has run: its default
+        // turn is ten minutes away), and /readyz says so without naming the entry.
+        Status(await Ask(app3), HttpStatusCode.ServiceUnavailable, "registry_state_broken", $"audit entry {seq}");
+        var ready = await Get("/readyz");
+        Status(ready, HttpStatusCode.ServiceUnavailable, "\"auditLog\":false");
+        Assert.DoesNotContain("audit entry", ready.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("periodic walk", Gateway.Output, StringComparison.Ordinal);
+        Assert.Contains($"model requests are refused (503 registry_state_broken) until the registry's state matches its audit log again: the audit log does not verify: audit entry {seq}", Gateway.Output, StringComparison.Ordinal);
+
+        // Put back as drydock wrote it: the next decision walks the whole log, which holds; admin and model requests are served.
         Assert.Equal(1, Execute($"UPDATE audit_log SET details = '{details.Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}"));
         Status(await Revoke(ops, app2), HttpStatusCode.OK, "revoked");
+        Status(await Ask(app3), HttpStatusCode.OK);
+        Status(await Get("/readyz"), HttpStatusCode.OK);
 
         // A grant written straight into the database (no audit entry): refused.
         Assert.Equal(1, Execute(
@@ -145,6 +99,7 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
             "SELECT 'ac-forged', 'ops', 'grant', '[\"admin\"]', public_key, key_id, expires, 'forged', 'root', at, audit_seq FROM actor_events WHERE name = 'alice'"));
         Status(await Revoke(ops, KeyId("app1")), HttpStatusCode.ServiceUnavailable, "audit_log_broken", "actor record edited outside drydock");
         Status(await Revoke(alice, KeyId("app1")), HttpStatusCode.ServiceUnavailable, "audit_log_broken", "actor record edited outside drydock");
+        Status(await Ask(app3), HttpStatusCode.ServiceUnavailable, "registry_state_broken", "actor record edited outside drydock");
     }
 
     [Theory]
@@ -164,13 +119,15 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
         var details = (string)Scalar($"SELECT details FROM audit_log WHERE seq = {seq}")!;
         Assert.Equal(1, Execute($"UPDATE audit_log SET details = '{details.Replace("model list", "model lisT", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal)}' WHERE seq = {seq}"));
         var found = $"periodic walk of the whole audit log found a problem; admin and model requests are refused until it is put back: audit entry {seq}:";
-        for (var i = 0; i < 300 && !_gateway!.Output.Contains(found, StringComparison.Ordinal); i++) await Task.Delay(100, TestContext.Current.CancellationToken);
-        Assert.Contains(found, _gateway!.Output, StringComparison.Ordinal);
+        for (var i = 0; i < 300 && !Gateway.Output.Contains(found, StringComparison.Ordinal); i++) await Task.Delay(100, TestContext.Current.CancellationToken);
+        Assert.Contains(found, Gateway.Output, StringComparison.Ordinal);
 
         // Model requests are refused too, naming the entry, and /readyz says so.
         Status(await Ask(app3), HttpStatusCode.ServiceUnavailable, "registry_state_broken", $"audit entry {seq}");
-        Status(await Get("/readyz"), HttpStatusCode.ServiceUnavailable, "\"auditedState\":false", $"audit entry {seq}");
-        Assert.Contains("model requests are refused", _gateway!.Output, StringComparison.Ordinal);
+        var ready = await Get("/readyz");
+        Status(ready, HttpStatusCode.ServiceUnavailable, "\"auditedState\":false", "\"auditLog\":false", "log names");
+        Assert.DoesNotContain($"entry {seq}", ready.Body, StringComparison.Ordinal);
+        Assert.Contains("model requests are refused", Gateway.Output, StringComparison.Ordinal);
 
         // Every admin API decision after it is refused, naming the entry, until it is put back.
         var app2 = KeyId("app2");
@@ -182,8 +139,8 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
 
         // The background walk holds again at its next turn (it may not have held before the edit was made).
         const string held = "the whole audit log was walked:";
-        for (var i = 0; i < 300 && !_gateway.Output.Contains(held, StringComparison.Ordinal); i++) await Task.Delay(100, TestContext.Current.CancellationToken);
-        Assert.Contains(held, _gateway.Output, StringComparison.Ordinal);
+        for (var i = 0; i < 300 && !Gateway.Output.Contains(held, StringComparison.Ordinal); i++) await Task.Delay(100, TestContext.Current.CancellationToken);
+        Assert.Contains(held, Gateway.Output, StringComparison.Ordinal);
         for (var i = 0; i < 300 && (await Ask(app3)).Status != HttpStatusCode.OK; i++) await Task.Delay(100, TestContext.Current.CancellationToken);
         Status(await Ask(app3), HttpStatusCode.OK);
         Status(await Get("/readyz"), HttpStatusCode.OK);
@@ -208,6 +165,6 @@ public sealed class AdminChainProcessTests : IAsyncLifetime
         Status(await Revoke(alice, KeyId("app1")), HttpStatusCode.Forbidden, "grant_not_active", "whose grant was revoked");
         Status(await Revoke(ops, KeyId("app1")), HttpStatusCode.OK, "revoked");
         Assert.Equal(1L, Scalar("SELECT COUNT(*) FROM access_decisions WHERE decision = 'refused' AND actor = 'admin:alice' AND reason LIKE '%grant was revoked%'"));
-        Assert.DoesNotContain(alice, _gateway!.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(alice, Gateway.Output, StringComparison.Ordinal);
     }
 }

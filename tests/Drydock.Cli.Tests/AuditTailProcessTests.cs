@@ -1,14 +1,9 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json.Nodes;
-using Drydock.Gateway.Tests;
 using Drydock.Provenance.Registry;
 using Drydock.Tests.Shared;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Drydock.Cli.Tests;
 
@@ -23,23 +18,17 @@ public sealed class AuditTailProcessTests : IAsyncLifetime
 {
     private const string Walk = "periodic walk of the whole audit log found a problem; admin and model requests are refused until it is put back: ";
 
-    private readonly ActorProject _project = new();
-    private FakeUpstream _upstream = null!;
-    private RunningDrydock? _gateway;
-    private string _url = null!;
-    private TestDatabase? _postgres;
+    private readonly ServedProject _served = new();
 
     public static TheoryData<string> Backends => TestDatabase.Backends;
 
-    public async ValueTask InitializeAsync() => _upstream = await FakeUpstream.StartAsync();
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public async ValueTask DisposeAsync()
-    {
-        _gateway?.Dispose();
-        await _upstream.DisposeAsync();
-        _postgres?.Dispose();
-        _project.Dispose();
-    }
+    public ValueTask DisposeAsync() => _served.DisposeAsync();
+
+    private ActorProject Project => _served.Project;
+
+    private RunningDrydock Gateway => _served.Gateway;
 
     private static void Ok(ProcessResult result) => ActorProject.Ok(result);
 
@@ -47,38 +36,23 @@ public sealed class AuditTailProcessTests : IAsyncLifetime
     // the gateway revokes three of them, so the newest entries are the gateway's own.
     private async Task<string> ServeAndRevoke(string backend)
     {
-        var yaml = (backend == "sqlite" ? "" : $"registry: \"{(_postgres = new TestDatabase()).ConnectionString}\"\n") + "gateway:\n  chain-walk-every: 1\n";
-        await File.WriteAllTextAsync(Path.Combine(_project.Dir.Path, "drydock.yaml"), yaml, TestContext.Current.CancellationToken);
-        var ops = await _project.As(null, "keys", "create", "--name", "ops", "--admin");
+        await _served.WriteYaml(backend, "gateway:\n  chain-walk-every: 1\n");
+        var ops = await Project.As(null, "keys", "create", "--name", "ops", "--admin");
         Ok(ops);
-        for (var i = 1; i <= 4; i++) Ok(await _project.As(null, "keys", "create", "--name", $"app{i}", "--tier", "internal"));
-        _url = $"http://127.0.0.1:{DrydockProcess.FreePort()}";
-        _gateway = DrydockProcess.Start(_project.Dir.Path, ["serve", "--upstream", _upstream.BaseUrl, "--listen", _url], _project.Env(null));
-        await _gateway.WaitUntilListening(new Uri(_url + "/healthz"));
+        for (var i = 1; i <= 4; i++) Ok(await Project.As(null, "keys", "create", "--name", $"app{i}", "--tier", "internal"));
+        await _served.Serve(null);
         var key = ops.Stdout.Trim();
         for (var i = 1; i <= 3; i++) Status(await Revoke(key, KeyId($"app{i}")), HttpStatusCode.OK, "revoked");
         return key;
     }
 
-    private DbConnection Open()
-    {
-        SqliteConnection.ClearAllPools();
-        DbConnection db = _postgres is null ? new SqliteConnection($"Data Source={_project.Registry};Pooling=False") : new NpgsqlConnection(_postgres.ConnectionString);
-        db.Open();
-        return db;
-    }
+    private DbConnection Open() => _served.Open();
 
-    private object? Scalar(string sql)
-    {
-        using var db = Open();
-        using var command = db.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
-    }
+    private object? Scalar(string sql) => _served.Scalar(sql);
 
-    private long Entries() => Convert.ToInt64(Scalar("SELECT COUNT(*) FROM audit_log"), CultureInfo.InvariantCulture);
+    private long Entries() => _served.Entries();
 
-    private string KeyId(string name) => (string)Scalar($"SELECT key_id FROM api_key_events WHERE name = '{name}' ORDER BY audit_seq LIMIT 1")!;
+    private string KeyId(string name) => _served.KeyId(name);
 
     // What someone who can write the database does: the newest entries and every row they recorded, deleted in one go,
     // so the chain that is left is whole and every row has its entry.
@@ -98,32 +72,17 @@ public sealed class AuditTailProcessTests : IAsyncLifetime
         transaction.Commit();
     }
 
-    private async Task<(HttpStatusCode Status, string Body)> Revoke(string key, string id)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri(_url) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        var response = await http.PostAsync("/admin/keys/revoke", new StringContent($$"""{"id":"{{id}}","reason":"test"}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
-        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-    }
+    private Task<(HttpStatusCode Status, string Body)> Revoke(string key, string id) => _served.Revoke(key, id);
 
     private async Task<(HttpStatusCode Status, JsonNode Body)> Ready()
     {
-        using var http = new HttpClient { BaseAddress = new Uri(_url) };
-        var response = await http.GetAsync("/readyz", TestContext.Current.CancellationToken);
-        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))!);
+        var (status, body) = await _served.Get("/readyz");
+        return (status, JsonNode.Parse(body)!);
     }
 
-    private static void Status((HttpStatusCode Status, string Body) reply, HttpStatusCode status, params string[] expected)
-    {
-        Assert.True(reply.Status == status, $"{(int)reply.Status} {reply.Body}");
-        foreach (var text in expected) Assert.Contains(text, reply.Body, StringComparison.Ordinal);
-    }
+    private static void Status((HttpStatusCode Status, string Body) reply, HttpStatusCode status, params string[] expected) => ServedProject.Status(reply, status, expected);
 
-    private async Task WaitFor(string text)
-    {
-        for (var i = 0; i < 300 && !_gateway!.Output.Contains(text, StringComparison.Ordinal); i++) await Task.Delay(100, TestContext.Current.CancellationToken);
-        Assert.Contains(text, _gateway!.Output, StringComparison.Ordinal);
-    }
+    private Task WaitFor(string text) => _served.WaitFor(text);
 
     [Theory]
     [MemberData(nameof(Backends))]
@@ -142,18 +101,31 @@ public sealed class AuditTailProcessTests : IAsyncLifetime
         var named = $"it held {witnessed} entries";
 
         // The built CLI, against the witness: exit 1, naming the witnessed position.
-        var verify = await _project.As(null, "audit", "verify");
+        var verify = await Project.As(null, "audit", "verify");
         Assert.True(verify.Exit == 1, verify.ToString());
         Assert.Contains("the audit log was rolled back", verify.Stderr, StringComparison.Ordinal);
         Assert.Contains(named, verify.Stderr, StringComparison.Ordinal);
         Assert.Contains($"witnessed entry {witnessed} is missing", verify.Stderr, StringComparison.Ordinal);
+
+        // A CLI write on the cut log is refused (exit 2, naming the witnessed entry) and leaves nothing written: an
+        // entry written past the cut would fail audit verify later all the same, so none is.
+        var before = Entries();
+        var write = await Project.As(null, "incident", "contain", "--model", "tiny", "--reason", "written past the cut");
+        Assert.True(write.Exit == 2, write.ToString());
+        Assert.Contains("refused: nothing was written: the audit log was ", write.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"witnessed entry {witnessed} ", write.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, Entries());
+        Assert.Equal(0L, Convert.ToInt64(Scalar("SELECT COUNT(*) FROM incident_events WHERE note = 'written past the cut'"), CultureInfo.InvariantCulture));
 
         // The running gateway: its background walk logs it, /readyz says so, and the admin API refuses.
         await WaitFor(Walk + "the audit log was rolled back: " + named);
         var (status, body) = await Ready();
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.False(body["checks"]!["auditLog"]!.GetValue<bool>());
-        Assert.Contains($"witnessed entry {witnessed} is missing", body["auditLog"]!.GetValue<string>(), StringComparison.Ordinal);
+        // /readyz is unauthenticated: it says what is wrong, not which entry (the gateway's log names it, above).
+        Assert.DoesNotContain("witnessed entry", body.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotContain($"{witnessed} entries", body.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("the gateway's log names it", body["auditLog"]!.GetValue<string>(), StringComparison.Ordinal);
         var app4 = KeyId("app4");
         Status(await Revoke(ops, app4), HttpStatusCode.ServiceUnavailable, "audit_log_broken", named);
         Assert.Equal(0L, Convert.ToInt64(Scalar($"SELECT COUNT(*) FROM api_key_events WHERE key_id = '{app4}' AND action = 'revoke'"), CultureInfo.InvariantCulture));
@@ -182,7 +154,7 @@ public sealed class AuditTailProcessTests : IAsyncLifetime
             command.ExecuteNonQuery();
         }
 
-        var verify = await _project.As(null, "audit", "verify");
+        var verify = await Project.As(null, "audit", "verify");
         Assert.True(verify.Exit == 1, verify.ToString());
         Assert.Contains($"witnessed entry {witnessed} is missing", verify.Stderr, StringComparison.Ordinal);
         await WaitFor(Walk + "the audit log was rolled back: " + $"it held {witnessed} entries");
@@ -194,18 +166,16 @@ public sealed class AuditTailProcessTests : IAsyncLifetime
     public async Task AnUntouchedRegistry_StillVerifies_WhileTheGatewayWrites(string backend)
     {
         var ops = await ServeAndRevoke(backend);
-        var verify = await _project.As(null, "audit", "verify");
+        var verify = await Project.As(null, "audit", "verify");
         Ok(verify);
         Assert.Contains($"audit log ok: {Entries()} entries", verify.Stdout, StringComparison.Ordinal);
 
         // A walk after the gateway's writes holds; /readyz reports the log as held; decisions go on.
-        var walked = _gateway!.Output.Length;
-        for (var i = 0; i < 300 && !_gateway.Output[walked..].Contains("the whole audit log was walked:", StringComparison.Ordinal); i++) await Task.Delay(100, TestContext.Current.CancellationToken);
-        Assert.Contains("the whole audit log was walked:", _gateway.Output[walked..], StringComparison.Ordinal);
-        Assert.DoesNotContain(Walk, _gateway.Output, StringComparison.Ordinal);
+        await _served.WaitFor("the whole audit log was walked:", Gateway.Output.Length);
+        Assert.DoesNotContain(Walk, Gateway.Output, StringComparison.Ordinal);
         var (_, body) = await Ready();
         Assert.True(body["checks"]!["auditLog"]!.GetValue<bool>(), body.ToJsonString());
         Status(await Revoke(ops, KeyId("app4")), HttpStatusCode.OK, "revoked");
-        Ok(await _project.As(null, "audit", "verify"));
+        Ok(await Project.As(null, "audit", "verify"));
     }
 }

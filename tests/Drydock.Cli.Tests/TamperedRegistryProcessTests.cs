@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
@@ -6,15 +7,17 @@ using System.Text.Json.Nodes;
 using Drydock.Gateway.Tests;
 using Drydock.Tests.Shared;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Drydock.Cli.Tests;
 
 /// <summary>
 /// A running <c>drydock serve</c> (its own process) whose registry is edited behind its back while it serves: a canary
-/// row deleted, a canary row edited (same count), the kill switch's row deleted. Within its 2-second reload the gateway
-/// refuses every model request (503 naming the problem, the way the kill switch refuses), <c>/readyz</c> answers 503
-/// naming it and the log says it; the canary never passes and the contained model is never answered. Put back as
-/// drydock wrote it, it serves again.
+/// row deleted, a canary row edited (same count), the kill switch's row deleted; SQLite, and PostgreSQL where
+/// DRYDOCK_TEST_POSTGRES names a server. Within its 2-second reload the gateway refuses every model request (503 naming
+/// the problem, the way the kill switch refuses), <c>/readyz</c> answers 503 without naming it (it is unauthenticated)
+/// and the log names it; the canary never passes and the contained model is never answered. Put back as drydock wrote
+/// it, it serves again.
 /// </summary>
 public sealed class TamperedRegistryProcessTests : IDisposable
 {
@@ -23,6 +26,7 @@ public sealed class TamperedRegistryProcessTests : IDisposable
 
     private readonly TempDir _dir = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private TestDatabase? _postgres;
 
     public TamperedRegistryProcessTests() => Directory.CreateDirectory(Path.Combine(_dir.Path, ".drydock"));
 
@@ -30,6 +34,7 @@ public sealed class TamperedRegistryProcessTests : IDisposable
     {
         _http.Dispose();
         SqliteConnection.ClearAllPools();
+        _postgres?.Dispose();
         _dir.Dispose();
     }
 
@@ -40,15 +45,37 @@ public sealed class TamperedRegistryProcessTests : IDisposable
         return result.Stdout.Trim();
     }
 
-    // The registry's database written directly, as someone who can write the file would.
-    private int Execute(string sql)
+    // The registry's database opened directly, as someone who can write it would.
+    private DbConnection Open()
     {
         SqliteConnection.ClearAllPools();
-        using var db = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, ".drydock", "registry.db")};Pooling=False");
+        DbConnection db = _postgres is null ? new SqliteConnection($"Data Source={Path.Combine(_dir.Path, ".drydock", "registry.db")};Pooling=False") : new NpgsqlConnection(_postgres.ConnectionString);
         db.Open();
+        return db;
+    }
+
+    private int Execute(string sql)
+    {
+        using var db = Open();
         using var command = db.CreateCommand();
         command.CommandText = sql;
         return command.ExecuteNonQuery();
+    }
+
+    public static TheoryData<string, string, string> Edits
+    {
+        get
+        {
+            var edits = new TheoryData<string, string, string>();
+            foreach (var backend in TestDatabase.Backends)
+            {
+                edits.Add(backend, "canary-deleted", "row deleted outside drydock");
+                edits.Add(backend, "canary-edited", "row edited outside drydock");
+                edits.Add(backend, "kill-switch-deleted", "row deleted outside drydock");
+            }
+
+            return edits;
+        }
     }
 
     private async Task<(HttpStatusCode Status, string Body)> Ask(int port, string key, string model, string text)
@@ -80,11 +107,10 @@ public sealed class TamperedRegistryProcessTests : IDisposable
     }
 
     [Theory]
-    [InlineData("canary-deleted", "row deleted outside drydock")]
-    [InlineData("canary-edited", "row edited outside drydock")]
-    [InlineData("kill-switch-deleted", "row deleted outside drydock")]
-    public async Task ARegistryEditedWhileServing_StopsServing_AndReadyz_NamingIt(string edit, string named)
+    [MemberData(nameof(Edits))]
+    public async Task ARegistryEditedWhileServing_StopsServing_AndReadyz_NamingIt(string backend, string edit, string named)
     {
+        if (backend == "postgres") await File.WriteAllTextAsync(Path.Combine(_dir.Path, "drydock.yaml"), $"registry: \"{(_postgres = new TestDatabase()).ConnectionString}\"\n", TestContext.Current.CancellationToken);
         await using var upstream = await FakeUpstream.StartAsync();
         var key = await Cli("keys", "create", "--name", "app", "--tier", "internal");
         var code = await Cli("canary", "create", "--label", "tickets v5");
@@ -106,9 +132,8 @@ public sealed class TamperedRegistryProcessTests : IDisposable
         {
             case "canary-deleted": Assert.Equal(1, Execute("DELETE FROM canaries")); break;
             case "canary-edited":
-                using (var db = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, ".drydock", "registry.db")};Pooling=False"))
+                using (var db = Open())
                 {
-                    db.Open();
                     using var read = db.CreateCommand();
                     read.CommandText = "SELECT sha256 FROM canaries";
                     sha = (string)read.ExecuteScalar()!;
@@ -130,10 +155,14 @@ public sealed class TamperedRegistryProcessTests : IDisposable
             Assert.DoesNotContain(code, refused.Body, StringComparison.Ordinal);
         }
 
+        // /readyz (unauthenticated) says what is wrong, not which row; the gateway's log names it.
         var ready = await Ready(port);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.Status);
-        Assert.Contains(named, ready.Body, StringComparison.Ordinal);
+        Assert.Contains("\"auditedState\":false", ready.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain(named, ready.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("audit entry", ready.Body, StringComparison.Ordinal);
         Assert.Contains("model requests are refused", gateway.Output, StringComparison.Ordinal);
+        Assert.Contains(named, gateway.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(code, gateway.Output, StringComparison.Ordinal);
 
         // Put back as drydock wrote it: served again within the reload, the canary still blocked.

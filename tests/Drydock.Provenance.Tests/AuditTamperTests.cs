@@ -115,6 +115,12 @@ public sealed class AuditTamperTests
             // Advancing again does not launder the rollback: the witness stays where it was.
             Assert.Contains("rolled back", AuditWitness.Advance(t.Db, DateTimeOffset.UtcNow), StringComparison.Ordinal);
             Assert.Equal(witnessed, File.ReadAllBytes(AuditWitness.PathOf(t.Db)));
+
+            // A write on the cut log is refused before it commits, naming the witnessed entry: nothing is written.
+            var refused = Assert.Throws<RegistryException>(() => t.Registry.RegisterThreatModel("other", "project: other\n", "carol"));
+            Assert.Contains("refused: nothing was written: the audit log was rewritten: witnessed entry 6 is not the one witnessed", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(5L, AuditWitness.Head(t.Db).Seq);
+            Assert.Equal(witnessed, File.ReadAllBytes(AuditWitness.PathOf(t.Db)));
         }
         finally
         {

@@ -60,7 +60,6 @@ internal static class ActorCommand
         {
             using var registry = ProjectContext.Load(parse).OpenRegistry();
             var grant = registry.RevokeActor(parse.GetValue(name)!, parse.GetValue(reason)!, Actor.Current);
-            ProjectContext.AdvanceWitness(registry, stderr);
             stdout.WriteLine($"{grant.Name}: revoked ({grant.RevokedAt} by {grant.RevokedBy})");
             return ExitCodes.Ok;
         }));
@@ -104,7 +103,6 @@ internal static class ActorCommand
                 // The actor generated its own pair: the registry gets the public half only; no private key is written here.
                 var own = Provenance.Signing.SigningKey.LoadPublic(publicPath);
                 var granted2 = registry.GrantActor(actor, granted, own, now + lifetime, parse.GetValue(reason)!, grantor, bootstrap);
-                ProjectContext.AdvanceWitness(registry, stderr);
                 stdout.WriteLine($"{granted2.Name}: {string.Join(", ", granted2.Roles)} until {granted2.Expires}, key {granted2.KeyId}");
                 stdout.WriteLine($"private key: held by {actor} alone (it acts with DRYDOCK_ACTOR_KEY set to its own key file)");
             }
@@ -112,7 +110,6 @@ internal static class ActorCommand
             {
                 using var key = ActorKeys.Create(registry.Database, actor);
                 var grant = registry.GrantActor(actor, granted, key.PublicKey, now + lifetime, parse.GetValue(reason)!, grantor, bootstrap);
-                ProjectContext.AdvanceWitness(registry, stderr);
                 var keyPath = Path.Combine(ActorKeys.FolderOf(registry.Database), actor + ".key");
                 stdout.WriteLine($"{grant.Name}: {string.Join(", ", grant.Roles)} until {grant.Expires}, key {grant.KeyId}");
                 stdout.WriteLine($"private key: {keyPath} (owner-only; give it to {actor} alone, or set DRYDOCK_ACTOR_KEY to where it is kept; separation of duties holds only when actors hold their own keys: 'drydock actor keygen' and --public-key)");

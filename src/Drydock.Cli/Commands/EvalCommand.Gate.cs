@@ -82,7 +82,6 @@ internal static partial class EvalCommand
                 ["checks"] = checksJson.DeepClone(), ["evidence"] = evidenceJson.DeepClone(), ["policySha256"] = policySha, ["policy"] = policyJson.DeepClone(), ["auditHead"] = headJson.DeepClone(),
             }.ToJsonString();
             var decision = registry.RecordGateDecision(subject.Id, ship ? "ship" : "no-ship", baseRecord?.Id, recordedChecks, envelope, Provenance.Actor.Current);
-            ProjectContext.AdvanceWitness(registry, stderr);
             if (parse.GetValue(format) == "json")
             {
                 stdout.WriteLine(new JsonObject { ["model"] = subject.Id, ["decision"] = decision.Decision, ["id"] = decision.Id, ["signed"] = envelope is not null, ["checks"] = checksJson, ["evidence"] = evidenceJson, ["policySha256"] = policySha, ["policy"] = policyJson, ["auditHead"] = headJson }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));

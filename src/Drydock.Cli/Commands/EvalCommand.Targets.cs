@@ -125,7 +125,6 @@ internal static partial class EvalCommand
             var evidence = EvidenceBuilder.Privacy(kind, identity, inputs, counts, ToolInfo.Version);
             using var registry = project.OpenRegistry();
             var recorded = registry.RecordEvaluation(modelId, kind, $"{target} {parse.GetValue(Model)}", metrics, null, Provenance.Actor.Current, evidence);
-            ProjectContext.AdvanceWitness(registry, stderr);
             stderr.WriteLine($"drydock eval {kind}: recorded {recorded.Id} against {recorded.ModelId} (fingerprint {evidence.Fingerprint[..12]})");
         }
     }

@@ -112,7 +112,6 @@ internal static partial class EvalCommand
                 var resultsSha = Dsse.Sha256Of(resultsPath);
                 var evidence = EvidenceBuilder.Probes(identity, targetIdentity, run, loaded, [.. chosen], chat.Sent, resultsSha, givenPrompt is null ? "planted" : "given", Path.GetFullPath(resultsPath));
                 var recorded = registry.RecordEvaluation(modelId, "probes", $"{endpoint} {options.Model}", ReleaseGate.ProbeMetrics(all), resultsSha, Provenance.Actor.Current, evidence);
-                ProjectContext.AdvanceWitness(registry, stderr);
                 await stderr.WriteLineAsync($"drydock eval: recorded {recorded.Id} against {recorded.ModelId} ({evidence.Status}, fingerprint {fingerprint[..12]})").ConfigureAwait(false);
             }
 

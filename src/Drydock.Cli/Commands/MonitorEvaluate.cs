@@ -117,7 +117,6 @@ internal static class MonitorEvaluate
         var resultsSha = Dsse.Sha256Of(resultsPath);
         var evidence = EvidenceBuilder.Probes(identity, TargetIdentity.Of(endpoint, alias), run, suites, strategies, target.Sent, resultsSha, prompt is null ? "none" : "given", Path.GetFullPath(resultsPath));
         var recorded = write.RecordEvaluation(modelId, "monitor-probes", $"{endpoint} {alias}", metrics, resultsSha, Provenance.Actor.Current, evidence);
-        ProjectContext.AdvanceWitness(write, stderr);
         stderr.WriteLine($"drydock monitor evaluate: recorded {recorded.Id} against {modelId}: {run.Answered} answered ({target.Blocked} blocked by the gateway), {run.Errored} errored, {run.Skipped} not run");
         if (errorRate > policy.MaxErrorRate)
         {
@@ -157,7 +156,6 @@ internal static class MonitorEvaluate
             stdout.WriteLine(state.Enabled ? $"{incident}: {alias} reverted to {state.ModelId} (monitor.contain: revert)" : $"{incident}: {alias} disabled (monitor.contain: disable)");
         }
 
-        ProjectContext.AdvanceWitness(write, stderr);
         // Into the gateway's log too: the alerts log its relay reads (the project's request log folder, when this
         // machine has one), as drydock monitor --watch writes it.
         var alerts = Directory.Exists(CommandOptions.RequestLogFolder) ? CommandOptions.RequestLogFolder : MonitorRegistry.AlertsFolder(context);

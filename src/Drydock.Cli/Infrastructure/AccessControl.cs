@@ -392,7 +392,6 @@ internal static class AccessControl
             int Record(string actor, string? role, bool allowed, string reason, string? challengeSha = null)
             {
                 registry.RecordAccessDecision(actor, verb, role, allowed, reason, challengeSha);
-                ProjectContext.AdvanceWitness(registry, stderr);
                 return allowed ? 0 : refuse(reason);
             }
 

@@ -284,15 +284,6 @@ internal sealed class ProjectContext
         return ProvenanceRegistry.Open(location);
     }
 
-    /// <summary>
-    /// Moves the registry's audit witness (kept outside the project) up to the log's head after a write; a log that is
-    /// behind its witness keeps the witness where it was and is reported.
-    /// </summary>
-    public static void AdvanceWitness(ProvenanceRegistry registry, TextWriter stderr)
-    {
-        if (Provenance.Audit.AuditWitness.Advance(registry.Database, DateTimeOffset.UtcNow) is { } problem) stderr.WriteLine($"drydock: warning: the audit witness was not moved: {problem}");
-    }
-
     private static T? Value<T>(ParseResult parse, Option<T> option) => parse.GetResult(option) is null ? default : parse.GetValue(option);
 
     private static NoProjectException NoProject() => new(

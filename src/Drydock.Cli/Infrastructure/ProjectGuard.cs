@@ -192,7 +192,6 @@ internal static partial class ProjectGuard
             using var registry = own.OpenRegistry();
             var actor = Environment.GetEnvironmentVariable("DRYDOCK_ACTOR") is { Length: > 0 } a && ProvenanceRegistry.ActorNameProblem(a.Trim()) is null ? a.Trim() : "(none)";
             registry.RecordAccessDecision(actor, verb, null, false, reason, null);
-            ProjectContext.AdvanceWitness(registry, stderr);
         }
         catch (Exception e) when (e is RegistryException or IOException or UnauthorizedAccessException or ArgumentException or System.Data.Common.DbException or Provenance.KeyRingException)
         {

@@ -18,12 +18,8 @@ internal static class AdminApi
     public static void Map(WebApplication app, GatewayHost host)
     {
         // At start: the whole audit log is walked once, so a log that does not verify is in the gateway's log at once.
-        // Model requests are refused too, until a background walk holds (Operations.Walked).
-        if (ChainProblem(host) is { } broken)
-        {
-            AdminChainLog.BrokenAtStart(host.Log, broken);
-            host.Operations.Walked(broken);
-        }
+        // Model requests are refused too (Operations.ChainProblem), until a whole walk holds.
+        if (ChainProblem(host) is { } broken) AdminChainLog.BrokenAtStart(host.Log, broken);
         app.MapGet("/admin/deployments", (RequestDelegate)(context => Run(context, host, _ =>
         {
             var list = new JsonArray();

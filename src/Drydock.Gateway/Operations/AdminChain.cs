@@ -27,15 +27,20 @@ internal sealed class AdminChain
     /// <summary>What the last whole walk found (null: the log held, or none has run yet): shown in <c>/readyz</c>.</summary>
     public string? LastWalkProblem => Volatile.Read(ref _lastWalk);
 
+    /// <summary>Whether the last <see cref="Problem"/> walked the whole log (and so may clear what an earlier walk found).</summary>
+    public bool LastCheckWasWhole { get; private set; }
+
     /// <summary>Why the registry's audit log or actor records cannot be relied on for an access decision, or null.</summary>
     public string? Problem(ProvenanceRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
         var db = registry.Database;
+        LastCheckWasWhole = false;
         if (registry.ActorRecordsProblem() is { } edited) return $"actor record edited outside drydock: {edited}";
         var found = Volatile.Read(ref _foundByWalk);
         if (_head.Seq == 0 || found is not null)
         {
+            LastCheckWasWhole = true;
             var (head, wrong) = WalkWhole(db);
             Volatile.Write(ref _lastWalk, wrong);
             if (wrong is not null) return wrong;

@@ -243,7 +243,18 @@ public sealed class GatewayOperations : IDisposable
         });
 
     /// <summary>Why the registry's audit log or actor records cannot be relied on for an admin API decision (<see cref="AdminChain"/>), or null; null without a registry.</summary>
-    internal string? ChainProblem() => _registry is null ? null : Registry(_chain.Problem);
+    /// <remarks>
+    /// A problem found here (by a decision's own walk of the entries since its head, or its actor-record check) refuses
+    /// model requests at once, as a background walk's does (<see cref="Walked"/>); a whole walk here that holds again
+    /// serves them again, as the background walk's next turn would.
+    /// </remarks>
+    internal string? ChainProblem()
+    {
+        if (_registry is null) return null;
+        var (problem, whole) = Registry(r => (_chain.Problem(r), _chain.LastCheckWasWhole));
+        if (problem is not null || (whole && _walkProblem is not null)) Walked(problem);
+        return problem;
+    }
 
     /// <summary>The admin API's view of the audit chain (its whole walk runs in <see cref="ChainWalker"/>).</summary>
     internal AdminChain Chain => _chain;

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -37,8 +38,11 @@ public static class AuditWitness
     {
         ArgumentNullException.ThrowIfNull(db);
         if (FolderProblem(db) is { } problem) throw new KeyRingException(problem);
-        return Path.Combine(Folder, "audit-id-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(db.Identity)))[..16] + ".json");
+        return IdentityPathOf(db.Identity);
     }
+
+    private static string IdentityPathOf(string identity) =>
+        Path.Combine(Folder, "audit-id-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16] + ".json");
 
     // The witness file of earlier versions, keyed by the registry's display location; still checked.
     private static string LegacyPathOf(RegistryDatabase db) =>
@@ -47,12 +51,40 @@ public static class AuditWitness
     // The witness file of a registry by its log's first entry: the identity is a row anyone who can write the database
     // can delete or change (a new one, with no witness yet, would pass), the first entry is not without rewriting the
     // whole log. Null while the log is empty.
-    private static string? LineagePathOf(RegistryDatabase db)
+    private static string? LineagePathOf(RegistryDatabase db, DbTransaction? transaction)
     {
-        using var command = db.Command("SELECT hash FROM audit_log WHERE seq = 1", null);
+        using var command = db.Command("SELECT hash FROM audit_log WHERE seq = 1", transaction);
         return command.ExecuteScalar() is string first
             ? Path.Combine(Folder, "audit-first-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(first)))[..16] + ".json")
             : null;
+    }
+
+    /// <summary>
+    /// The witness files of a registry, found once per check or write: by the log's first entry (checked first: it
+    /// needs no identity row; null while the log is empty), by the registry's identity (null while its row is missing:
+    /// the first-entry witness still holds the position), and by its location (earlier versions; checked, never moved).
+    /// </summary>
+    internal readonly record struct Files(string? Lineage, string? Identity, string Legacy)
+    {
+        public IEnumerable<string> Checked => new[] { Lineage, Identity, Legacy }.OfType<string>();
+
+        public IEnumerable<string> Moved => new[] { Lineage, Identity }.OfType<string>();
+    }
+
+    private static Files FilesOf(RegistryDatabase db, DbTransaction? transaction) => new(
+        LineagePathOf(db, transaction),
+        db.Scalar("SELECT value FROM registry_identity WHERE name = 'id'", transaction) is string identity ? IdentityPathOf(identity) : null,
+        LegacyPathOf(db));
+
+    // The first witness the log is behind, or null; the lineage witness first, so a deleted identity row is no way round it.
+    private static string? Check(RegistryDatabase db, Files files, DbTransaction? transaction)
+    {
+        foreach (var path in files.Checked)
+        {
+            if (Check(db, path, transaction) is { } problem) return problem;
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -63,7 +95,10 @@ public static class AuditWitness
     public static string? Check(RegistryDatabase db)
     {
         ArgumentNullException.ThrowIfNull(db);
-        return FolderProblem(db) ?? (LineagePathOf(db) is { } lineage ? Check(db, lineage) : null) ?? Check(db, PathOf(db)) ?? Check(db, LegacyPathOf(db));
+        if (FolderProblem(db) is { } folder) return folder;
+        var lineage = LineagePathOf(db, null);
+        if (lineage is not null && Check(db, lineage, null) is { } problem) return problem;
+        return Check(db, PathOf(db), null) ?? Check(db, LegacyPathOf(db), null);
     }
 
     /// <summary>
@@ -138,7 +173,7 @@ public static class AuditWitness
         return Path.TrimEndingDirectorySeparator(current);
     }
 
-    private static string? Check(RegistryDatabase db, string path)
+    private static string? Check(RegistryDatabase db, string path, DbTransaction? transaction)
     {
         if (!File.Exists(path)) return null;
         long seq;
@@ -157,11 +192,11 @@ public static class AuditWitness
         }
 
         if (seq == 0) return null;
-        using var command = db.Command("SELECT hash FROM audit_log WHERE seq = @seq", null, ("seq", seq));
+        using var command = db.Command("SELECT hash FROM audit_log WHERE seq = @seq", transaction, ("seq", seq));
         var found = command.ExecuteScalar() as string;
         if (found is null)
         {
-            var now = Head(db).Seq;
+            var now = Head(db, transaction).Seq;
             return $"the audit log was rolled back: it held {seq} entries (head {hash[..Math.Min(12, hash.Length)]}) when witnessed at {at}, and holds {now} now: " +
                 $"witnessed entry {seq} is missing (its newest entries were deleted, or the registry, or the whole .drydock folder, was put back from an older copy; witness {path})";
         }
@@ -171,10 +206,12 @@ public static class AuditWitness
     }
 
     /// <summary>The log's last entry number and hash (0 and <see cref="AuditLog.Genesis"/> when empty).</summary>
-    public static (long Seq, string Hash) Head(RegistryDatabase db)
+    public static (long Seq, string Hash) Head(RegistryDatabase db) => Head(db, null);
+
+    private static (long Seq, string Hash) Head(RegistryDatabase db, DbTransaction? transaction)
     {
         ArgumentNullException.ThrowIfNull(db);
-        using var command = db.Command("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", null);
+        using var command = db.Command("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", transaction);
         using var reader = command.ExecuteReader();
         return reader.Read() ? (reader.GetInt64(0), reader.GetString(1)) : (0, AuditLog.Genesis);
     }
@@ -185,39 +222,73 @@ public static class AuditWitness
     /// </summary>
     public static string? Advance(RegistryDatabase db, DateTimeOffset now)
     {
-        if (Check(db) is { } problem) return problem;
+        ArgumentNullException.ThrowIfNull(db);
+        if (FolderProblem(db) is { } folder) return folder;
+        var files = FilesOf(db, null);
+        if (Check(db, files, null) is { } problem) return problem;
         var (seq, hash) = Head(db);
-        Record(db, seq, hash, now);
+        // An empty log has no first entry to name a witness by: one written since (by another process) names it now.
+        Record(db, files.Lineage is null ? files with { Lineage = LineagePathOf(db, null) } : files, seq, hash, now);
         return null;
     }
 
     /// <summary>
-    /// <see cref="Advance"/> after a committed write, never throwing: why the witness was not moved (the log is behind
-    /// it, or its folder cannot be used or written), or null.
+    /// Before an audited write commits, under its lock (<see cref="RegistryDatabase.CommitWrite"/>): why the log, with
+    /// the entries this write appended, is behind its witness (the write is then refused), or null, with the witness
+    /// files and the head this write will leave, for <see cref="Moved"/> to record once it is committed. A witness
+    /// folder that cannot witness the registry (inside the project) checks nothing and records nothing, as before.
     /// </summary>
-    internal static string? Moved(RegistryDatabase db)
+    internal static (string? Problem, Pending? Move) BeforeCommit(RegistryDatabase db, DbTransaction transaction)
     {
+        ArgumentNullException.ThrowIfNull(db);
+        if (FolderProblem(db) is not null) return (null, null);
+        Files files;
         try
         {
-            return Advance(db, DateTimeOffset.UtcNow);
+            files = FilesOf(db, transaction);
+            if (Check(db, files, transaction) is { } problem) return (problem, null);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or KeyRingException or RegistryException or System.Data.Common.DbException or JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return ($"the audit witness in {Folder} cannot be read ({e.Message})", null);
+        }
+
+        var (seq, hash) = Head(db, transaction);
+        return (null, new Pending(files, seq, hash));
+    }
+
+    /// <summary>What a write checked before committing leaves to record: its witness files and the head it committed.</summary>
+    internal sealed record Pending(Files Files, long Entries, string Head);
+
+    /// <summary>
+    /// After a committed write that <see cref="BeforeCommit"/> checked: moves the witness up to the head it committed,
+    /// never throwing; why the witness was not moved (its folder cannot be used or written), or null.
+    /// </summary>
+    internal static string? Moved(RegistryDatabase db, Pending? move, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        if (move is null) return FolderProblem(db);
+        try
+        {
+            Record(db, move.Files, move.Entries, move.Head, now);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or KeyNotFoundException or InvalidOperationException)
         {
             return $"the audit witness in {Folder} cannot be written ({e.Message})";
         }
     }
 
     /// <summary>Records that the log held <paramref name="entries"/> entries ending at <paramref name="head"/> (never moves back).</summary>
-    private static void Record(RegistryDatabase db, long entries, string head, DateTimeOffset now)
+    private static void Record(RegistryDatabase db, Files files, long entries, string head, DateTimeOffset now)
     {
-        ArgumentNullException.ThrowIfNull(db);
-        Record(db, PathOf(db), entries, head, now);
-        if (LineagePathOf(db) is { } lineage) Record(db, lineage, entries, head, now);
+        foreach (var path in files.Moved) Record(db, path, entries, head, now);
     }
 
     private static void Record(RegistryDatabase db, string path, long entries, string head, DateTimeOffset now)
     {
-        if (Witnessed(path) >= entries) return; // another writer moved it as far or further
+        // Read again, not taken from the check: another process may have moved it further since this write committed.
+        if (Witnessed(path) >= entries) return;
         if (!OperatingSystem.IsWindows()) Directory.CreateDirectory(Folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         else Directory.CreateDirectory(Folder);
         var json = new System.Text.Json.Nodes.JsonObject

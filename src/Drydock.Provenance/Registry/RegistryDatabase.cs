@@ -343,14 +343,24 @@ public sealed class RegistryDatabase : IDisposable
 
     /// <summary>
     /// Commits a write that appended audit entries, then moves the audit witness (kept outside the project) up to the
-    /// log's new head, so that deleting those entries from the end of the log later is found. Returns why the witness
-    /// was not moved (also kept in <see cref="WitnessProblem"/>), or null; the write stays committed either way.
+    /// log's new head, so that deleting those entries from the end of the log later is found. Before committing, still
+    /// under the write's lock, the log with the new entries must hold the witnessed entry: a write on a log whose newest
+    /// entries were deleted (or that was put back from an older copy) is rolled back and refused
+    /// (<see cref="RegistryException"/> naming the witnessed entry), so nothing is written past a cut that would later
+    /// fail <c>drydock audit verify</c>. Returns why the witness was not moved (also kept in <see cref="WitnessProblem"/>), or null.
     /// </summary>
     internal string? CommitWrite(DbTransaction transaction)
     {
         ArgumentNullException.ThrowIfNull(transaction);
+        var (problem, move) = Audit.AuditWitness.BeforeCommit(this, transaction);
+        if (problem is not null)
+        {
+            transaction.Rollback();
+            throw new RegistryException($"refused: nothing was written: {problem}; run 'drydock audit verify'");
+        }
+
         transaction.Commit();
-        return WitnessProblem = Audit.AuditWitness.Moved(this);
+        return WitnessProblem = Audit.AuditWitness.Moved(this, move, DateTimeOffset.UtcNow);
     }
 
     /// <summary>Why the last <see cref="CommitWrite"/> could not move the audit witness, or null.</summary>
