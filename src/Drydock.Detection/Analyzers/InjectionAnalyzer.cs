@@ -23,7 +23,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
     /// much or more: an uncertain score, well under the classifier's own threshold. Chosen on the training part (the
     /// public corpora's training 70% and the training paraphrases), never on the held-out texts (docs/quality.md).
     /// </summary>
-    internal const float JudgeBand = 0.05f;
+    internal const float JudgeBand = 0.4f;
 
     private static readonly RuleInfo s_classifier = new()
     {
@@ -111,6 +111,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
 
     private readonly InjectionModel _model;
     private readonly IInjectionJudge? _judge;
+    private readonly float _judgeBand;
     private readonly Rule[] _lexical = [.. InjectionRules.All()];
 
     /// <summary>Creates the analyzer around a trained model.</summary>
@@ -126,9 +127,16 @@ public sealed partial class InjectionAnalyzer : Analyzer
     /// below its veto.
     /// </summary>
     public InjectionAnalyzer(InjectionModel model, IInjectionJudge? judge)
+        : this(model, judge, JudgeBand)
+    {
+    }
+
+    // With another band: for measuring the trade between cost and recall (bench quality-semantic), not a setting.
+    internal InjectionAnalyzer(InjectionModel model, IInjectionJudge? judge, float judgeBand)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _judge = judge;
+        _judgeBand = judgeBand;
         Rules = judge is null ? [s_classifier] : [s_classifier, s_semantic];
     }
 
@@ -269,7 +277,7 @@ public sealed partial class InjectionAnalyzer : Analyzer
         var hasCue = HasCue(reading);
         var cues = new Dictionary<int, (int Start, int Length)>();
         var probability = hasLexical ? 0f : ClassifierScore(reading, cues);
-        if (!hasLexical && !hasCue && probability < JudgeBand)
+        if (!hasLexical && !hasCue && probability < _judgeBand)
         {
             return;
         }
