@@ -44,8 +44,9 @@ public sealed class SemanticInjectionJudge : IInjectionJudge, IDisposable
         ArgumentNullException.ThrowIfNull(text);
         var best = new InjectionJudgement(0, 0, 0);
         // Key bodies, hashes and encoded blobs are judged as blank (offsets kept): the head scores random base64 as an
-        // attack, so a prompt carrying a key would be an injection finding whatever its words.
-        foreach (var (embedding, start, end) in _encoder.Encode(InjectionFeatures.WithoutNoise(text)))
+        // attack, so a prompt carrying a key would be an injection finding whatever its words. So is every span a secret
+        // rule's pattern matches, of any length: "Ref: AKIAIOSFODNN7EXAMPLE." (20 characters) scored 0.98.
+        foreach (var (embedding, start, end) in _encoder.Encode(SecretShapes.Blank(InjectionFeatures.WithoutNoise(text))))
         {
             var p = _head.Probability(embedding);
             if (p > best.Probability) best = new InjectionJudgement(p, start, end);

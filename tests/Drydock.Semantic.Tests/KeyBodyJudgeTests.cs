@@ -47,4 +47,16 @@ public sealed class KeyBodyJudgeTests(JudgeFixture fixture) : IClassFixture<Judg
         Assert.True(verdict.Probability >= fixture.Judge.Threshold, $"semantic score {verdict.Probability:0.000}");
         Assert.True(verdict.Start >= 1_600, $"window {verdict.Start}-{verdict.End}");
     }
+
+    // Keys shorter than the 40 characters of a key body: every span a secret rule's pattern matches is judged as blank.
+    // "Ref: AKIAIOSFODNN7EXAMPLE." (an example key the secret rules do not report) scored 0.98 before, in a benign chat field.
+    [Theory]
+    [InlineData("I would like to change the delivery date of my order. The customer asked whether the warranty covers water damage.  Ref: AKIAIOSFODNN7EXAMPLE.")]
+    [InlineData("Ref: AKIAIOSFODNN7EXAMPLE.")]
+    [InlineData("Estimated delivery is 3 to 5 business days. Ref: AKIAGNSUV3QBWQSDXU6S.")]
+    public void ShortKeys_AreJudgedAsBlank(string field)
+    {
+        var score = fixture.Judge.Judge(field).Probability;
+        Assert.True(score < fixture.Judge.Threshold, $"semantic score {score:0.000}, threshold {fixture.Judge.Threshold:0.000}");
+    }
 }

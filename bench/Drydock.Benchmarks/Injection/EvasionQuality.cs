@@ -93,8 +93,10 @@ internal static class EvasionQuality
             var before = Recorder.Calls;
             routed.Scan(t.Text);
             var sent = Recorder.Calls > before;
-            var score = Math.Round(analyzer.Score(Detection.Analyzers.InjectionAnalyzer.ReadingOf(t.Text), []), 4);
-            lines[i] = System.Text.Json.JsonSerializer.Serialize(new { corpus = t.Corpus, heldOut, attack = t.Attack, flagged, sent, score, text = t.Text });
+            var reading = Detection.Analyzers.InjectionAnalyzer.ReadingOf(t.Text);
+            var score = Math.Round(analyzer.Score(reading, []), 4);
+            var cue = Detection.Analyzers.InjectionAnalyzer.HasCue(reading);
+            lines[i] = System.Text.Json.JsonSerializer.Serialize(new { corpus = t.Corpus, heldOut, attack = t.Attack, flagged, cue, sent, score, text = t.Text });
         });
         File.WriteAllLines(path, lines);
         Console.WriteLine($"{texts.Count} texts: {lines.Length} lines written to {path}");

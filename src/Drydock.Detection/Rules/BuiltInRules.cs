@@ -25,10 +25,13 @@ public static class BuiltInRules
     /// The built-in analyzers with a second stage for injection (<see cref="IInjectionJudge"/>, the semantic encoder):
     /// a new list, the shared one is left as it is.
     /// </summary>
-    public static IReadOnlyList<Analyzer> AnalyzersWith(IInjectionJudge judge)
+    public static IReadOnlyList<Analyzer> AnalyzersWith(IInjectionJudge judge) => AnalyzersWith(judge, InjectionAnalyzer.JudgeBand);
+
+    // With another classifier band for routing to the judge (bench quality-semantic measures the trade).
+    internal static IReadOnlyList<Analyzer> AnalyzersWith(IInjectionJudge judge, float judgeBand)
     {
         ArgumentNullException.ThrowIfNull(judge);
-        var injection = new InjectionAnalyzer(InjectionModel.LoadBuiltIn(), judge);
+        var injection = new InjectionAnalyzer(InjectionModel.LoadBuiltIn(), judge, judgeBand);
         return [injection, new HiddenTextAnalyzer(injection.LooksLikeInjection), new MarkupAnalyzer(injection.LooksLikeInjection)];
     }
 
