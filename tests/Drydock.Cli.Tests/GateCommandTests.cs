@@ -460,7 +460,7 @@ public sealed partial class GateCommandTests : IDisposable
         var heldModel = await RegisterModel("model2", "--dataset", heldDataset);
         var heldOut = await Run("eval", "memorization", "--target", server.BaseUrl, "--model", "memorizer", "--canaries", "held", "--candidates", "100", "--record", heldModel);
         Assert.Equal(2, heldOut.Exit);
-        Assert.Contains($"is not in {heldModel}'s training data (cleaned into the held-out split", heldOut.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"is not in {heldModel}'s training data (planted in its lineage, then cleaned into the held-out split", heldOut.Stderr, StringComparison.Ordinal);
         Assert.Contains("none of the canaries labelled 'held'", heldOut.Stderr, StringComparison.Ordinal);
 
         // Members must be the model's training data, non-members disjoint from it.
