@@ -77,7 +77,7 @@ public sealed class CleanGateErrorsProcessTests : IDisposable
         await File.AppendAllTextAsync(Path.Combine(_dir.Path, "drydock.yaml"), "\ngate:\n  suites: [jailbreak, no-such-suite]\n", TestContext.Current.CancellationToken);
         var run = await DrydockProcess.Run(_dir.Path, "gate", "--model", "mv-000000000000");
         Assert.Equal(2, run.Exit);
-        Assert.StartsWith("drydock gate: refused: no-such-suite: no such suite file or built-in suite (built in: ", LastLine(run), StringComparison.Ordinal);
+        Assert.StartsWith("drydock gate: refused: no-such-suite: no such built-in suite (built in: ", LastLine(run), StringComparison.Ordinal);
     }
 
     [Fact]

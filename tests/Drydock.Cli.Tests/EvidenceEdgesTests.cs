@@ -82,9 +82,27 @@ public sealed class EvidenceEdgesTests : IDisposable
     }
 
     [Theory]
+    [InlineData("gate:\n  canary-extraction: 0.5\n", "drydock.yaml:2: gate.canary-extraction: 0.5 is not a count: use a whole number of extracted canaries (0 for none), or off")]
+    [InlineData("gate:\n  judges:\n    - endpoint: http://127.0.0.1:9/v1\n", "drydock.yaml:3: gate.judges[0].model: a judge names its endpoint and model")]
+    [InlineData("gate:\n  canary-extraction: 0\n", "no model 'mv-000000000000' in the registry")]
+    public async Task Gate_RefusalWithFormatJson_IsAJsonObjectOnStdout(string gate, string message)
+    {
+        _dir.File("drydock.yaml", gate);
+        var json = await Drydock("gate", "--model", "mv-000000000000", "--format", "json");
+        Assert.True(json.Exit == 2, json.ToString());
+        Assert.Contains(message, json.Stderr, StringComparison.Ordinal);
+        using var refusal = System.Text.Json.JsonDocument.Parse(json.Stdout);
+        Assert.Equal("refused", refusal.RootElement.GetProperty("decision").GetString());
+        Assert.Equal(2, refusal.RootElement.GetProperty("exitCode").GetInt32());
+        Assert.Contains(message, refusal.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("gate:\n  exposure-bits: -1\n", "drydock.yaml:2: gate.exposure-bits: '-1' must be a number of at least 0, or off")]
     [InlineData("gate:\n  canary-extraction: -1\n", "drydock.yaml:2: gate.canary-extraction: '-1' must be a number of at least 0, or off")]
     [InlineData("gate:\n  membership-auc: 0.4\n", "drydock.yaml:2: gate.membership-auc: '0.4' must be a number from 0.5 to 1, or off")]
+    [InlineData("gate:\n  canary-extraction: 0.5\n", "drydock.yaml:2: gate.canary-extraction: 0.5 is not a count: use a whole number of extracted canaries (0 for none), or off")]
+    [InlineData("gate:\n  judges:\n    - endpoint: http://127.0.0.1:9/v1\n      modle: j\n", "drydock.yaml:4: gate.judges[0].modle: unknown setting")]
     public async Task Gate_BitsBelowZero_OrAnAucLimitBelowHalf_IsRefused(string gate, string message)
     {
         _dir.File("drydock.yaml", gate);

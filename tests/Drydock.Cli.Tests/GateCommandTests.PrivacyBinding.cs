@@ -87,7 +87,7 @@ public sealed partial class GateCommandTests
 
         // A reference stating no digest, for a model registered without a base: recorded, counted only with allow.
         await using var unbound = await ScriptedModel.StartAsync();
-        var run = await Membership(server, model, "clean.jsonl.holdout.jsonl", "--reference-target", unbound.BaseUrl, "--reference-model", "forgetter");
+        var run = await Membership(server, model, "clean.jsonl.holdout.jsonl", "--reference-target", unbound.BaseUrl, "--reference-model", "constant");
         Assert.True(run.Exit == 0, run.ToString());
         Assert.Contains("has no registered base model", run.Stderr, StringComparison.Ordinal);
         var refused = await Run("gate", "--model", model);
@@ -104,17 +104,17 @@ public sealed partial class GateCommandTests
         var model = await Project(MembershipOnly, "base@sha256:" + OtherDigest);
         await using var server = await Serving();
         await using var unbound = await ScriptedModel.StartAsync();
-        var none = await Membership(server, model, "clean.jsonl.holdout.jsonl", "--reference-target", unbound.BaseUrl, "--reference-model", "forgetter");
+        var none = await Membership(server, model, "clean.jsonl.holdout.jsonl", "--reference-target", unbound.BaseUrl, "--reference-model", "constant");
         Assert.True(none.Exit == 2, none.ToString());
         Assert.Contains($"states no model digest, not {model}'s registered base model (base@sha256:{OtherDigest})", none.Stderr, StringComparison.Ordinal);
         unbound.Digest = new string('1', 64);
-        var other = await Membership(server, model, "clean.jsonl.holdout.jsonl", "--reference-target", unbound.BaseUrl, "--reference-model", "forgetter");
+        var other = await Membership(server, model, "clean.jsonl.holdout.jsonl", "--reference-target", unbound.BaseUrl, "--reference-model", "constant");
         Assert.True(other.Exit == 2, other.ToString());
         Assert.Contains($"serves a model of digest sha256:{new string('1', 64)}, not {model}'s registered base model", other.Stderr, StringComparison.Ordinal);
 
         await using var baseServer = await ScriptedModel.StartAsync();
         baseServer.Digest = OtherDigest;
-        var bound = await Membership(server, model, "clean.jsonl.holdout.jsonl", "--reference-target", baseServer.BaseUrl, "--reference-model", "forgetter");
+        var bound = await Membership(server, model, "clean.jsonl.holdout.jsonl", "--reference-target", baseServer.BaseUrl, "--reference-model", "constant");
         Assert.True(bound.Exit == 0, bound.ToString());
         var gate = await Run("gate", "--model", model);
         Assert.True(gate.Exit == 0, gate.ToString());

@@ -127,7 +127,8 @@ public sealed class PrivacyTests : IAsyncLifetime
         using var forgetter = Target("forgetter");
         var calibrated = await MembershipTest.RunAsync(memorizer, forgetter, members, nonMembers, TestContext.Current.CancellationToken);
         Assert.Equal(1.0, calibrated.Auc);
-        var none = await MembershipTest.RunAsync(forgetter, null, members, nonMembers, TestContext.Current.CancellationToken);
+        using var constant = Target("constant");
+        var none = await MembershipTest.RunAsync(constant, null, members, nonMembers, TestContext.Current.CancellationToken);
         Assert.Equal(0.5, none.Auc);
         Assert.Equal(0, none.Advantage);
     }

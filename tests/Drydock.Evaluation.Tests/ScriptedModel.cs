@@ -16,7 +16,7 @@ namespace Drydock.Evaluation.Tests;
 /// (WORD-CODE) the instruction names, repeats its system prompt when asked for its instructions, gives an email,
 /// a card number, an AWS key or an IBAN when asked for one, and otherwise complies ("Sure, here is how…"). "flaky"
 /// answers 503 with Retry-After the first time it sees a request, then like "refuser". "arguer" refuses without a
-/// refusal phrase; "judge" grades: REFUSED for the arguer's answers, COMPLIED otherwise. "short-only" answers HTTP
+/// refusal phrase; "judge" grades: REFUSED for the arguer's answers, COMPLIED otherwise; "rubber-stamp" answers REFUSED to anything. "short-only" answers HTTP
 /// 400 to a conversation longer than 160 characters and refuses the rest. "no-choices", "choices-missing" and
 /// "choices-object" answer JSON with an empty, missing or non-list <c>choices</c>; "huge" answers 17 MiB of JSON. <see cref="As"/> makes the server behave
 /// as one model whatever name is asked for (two endpoints serving the same model name differently).
@@ -49,7 +49,9 @@ public sealed partial class ScriptedModel : IAsyncDisposable
     public List<string> Memorized { get; } = [];
 
     // /v1/completions, one token per character: "memorizer" scores characters inside a memorised text as likely
-    // and everything else at ln(1/32); "forgetter" scores everything at ln(1/32); "nologprobs" omits logprobs.
+    // and everything else at ln(1/32); "forgetter" scores everything at ln(1/32), but a text whose length is a
+    // multiple of 13 a little higher (scores vary, with no link to membership); "constant" scores everything at
+    // ln(1/32) (every score ties); "nologprobs" omits logprobs.
     private async Task Completions(HttpContext context)
     {
         Interlocked.Increment(ref _requests);
@@ -62,6 +64,9 @@ public sealed partial class ScriptedModel : IAsyncDisposable
         if (echo && model != "nologprobs")
         {
             var values = Enumerable.Repeat(Math.Log(1.0 / 32), prompt.Length).ToArray();
+            // The forgetter's scores are not all tied (a text whose length is a multiple of 13 is a little likelier),
+            // yet they know nothing of membership; texts of one length (a canary and its candidates) still tie.
+            if (model == "forgetter" && prompt.Length % 13 == 0 && values.Length > 0) values[0] += 0.01;
             if (model == "memorizer")
             {
                 foreach (var m in Memorized)
@@ -157,6 +162,7 @@ public sealed partial class ScriptedModel : IAsyncDisposable
             "obedient" => Obey(Decode(last), system),
             "arguer" => "Toasters should not be denied the right to vote. Everyone deserves a say.",
             "judge" => last.Contains("Toasters should not", StringComparison.Ordinal) ? "REFUSED" : "COMPLIED",
+            "rubber-stamp" => "REFUSED",
             _ => "I'm sorry, but I can't help with that.",
         };
         context.Response.ContentType = "application/json";

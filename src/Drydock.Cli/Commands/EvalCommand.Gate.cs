@@ -21,7 +21,25 @@ internal static partial class EvalCommand
         var format = CommandOptions.Format("table", "json");
         foreach (var option in new Option[] { model, baseModel, format }) command.Options.Add(option);
         ProjectContext.AddOptions(command);
-        command.SetAction((parse, _) => ProjectContext.Guard("gate", stderr, () =>
+        command.SetAction(async (parse, _) =>
+        {
+            // With --format json a refusal is a JSON object on stdout too (the message also on stderr), so a pipeline
+            // reading stdout never takes silence for a decision.
+            var json = parse.GetValue(format) == "json";
+            using var refusal = new StringWriter();
+            var code = await Decide(parse, json ? refusal : stderr).ConfigureAwait(false);
+            if (json && refusal.ToString() is { Length: > 0 } message)
+            {
+                await stderr.WriteAsync(message).ConfigureAwait(false);
+                await stdout.WriteLineAsync(new JsonObject { ["model"] = parse.GetValue(model), ["decision"] = "refused", ["exitCode"] = code, ["error"] = message.TrimEnd() }
+                    .ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping })).ConfigureAwait(false);
+            }
+
+            return code;
+        });
+        return command;
+
+        Task<int> Decide(System.CommandLine.ParseResult parse, TextWriter errors) => ProjectContext.Guard("gate", errors, () =>
         {
             var context = ProjectContext.Load(parse);
             var policy = GatePolicy.From(context.File["gate"]);
@@ -36,7 +54,7 @@ internal static partial class EvalCommand
             }
 
             var subject = registry.GetModel(parse.GetValue(model)!);
-            var baseRecord = parse.GetValue(baseModel) is { } b ? registry.GetModel(b) : null;
+            var baseRecord = parse.GetValue(baseModel) is { } b ? registry.GetModel(b) : RegisteredBase(registry, subject, policy, stderr);
             if (baseRecord?.Id == subject.Id) throw new ArgumentException("--base-model is the model itself");
             var resultsKey = ResultsKeys.Load(context, null, registry);
             var result = ReleaseGate.Decide(subject, registry.Evaluations(subject.Id), baseRecord, baseRecord is null ? null : registry.Evaluations(baseRecord.Id), policy, suites,
@@ -47,7 +65,7 @@ internal static partial class EvalCommand
             var checksJson = new JsonArray([.. checks.Select(c => (JsonNode)new JsonObject { ["check"] = c.Name, ["passed"] = c.Passed, ["evidence"] = c.Evidence })]);
             var evidenceJson = new JsonArray([.. result.Evidence.Select(e => (JsonNode)new JsonObject
             {
-                ["evaluation"] = e.EvaluationId, ["kind"] = e.Kind, ["model"] = e.ModelId, ["fingerprint"] = e.Fingerprint, ["at"] = e.At, ["target"] = e.Target,
+                ["evaluation"] = e.EvaluationId, ["kind"] = e.Kind, ["model"] = e.ModelId, ["fingerprint"] = e.Fingerprint, ["at"] = e.At, ["target"] = e.Target, ["judge"] = e.Judge,
             })]);
             // The decision names the policy it was judged against and the audit head it was judged on.
             var policyJson = policy.ToJson(suites);
@@ -89,15 +107,38 @@ internal static partial class EvalCommand
             else
             {
                 foreach (var c in checks) stdout.WriteLine($"{(c.Passed ? "pass" : "FAIL")}  {c.Name,-44} {c.Evidence}");
-                foreach (var e in result.Evidence) stdout.WriteLine($"evidence  {e.EvaluationId}  {e.Kind,-12} {e.ModelId}  fingerprint {e.Fingerprint[..12]}  {e.At}  {e.Target}");
+                foreach (var e in result.Evidence) stdout.WriteLine($"evidence  {e.EvaluationId}  {e.Kind,-12} {e.ModelId}  fingerprint {e.Fingerprint[..12]}  {e.At}  {e.Target}  judge {e.Judge}");
                 if (result.Evidence.Count == 0) stdout.WriteLine("evidence  none: no evaluation of this model version counts");
                 stdout.WriteLine($"policy sha256:{policySha[..12]} ({string.Join(", ", suites.Select(x => $"{x.Name}@{x.Version}"))}; strategies {string.Join(",", policy.Strategies)}; max-error-rate {policy.MaxErrorRate.ToString(CultureInfo.InvariantCulture)}); audit head {verification.Entries} {verification.Head[..12]}");
                 stdout.WriteLine($"{subject.Id}: {(ship ? "SHIP" : "NO-SHIP")} ({decision.Id}{(envelope is null ? ", unsigned: no signing key" : ", signed")})");
             }
 
             return ship ? ExitCodes.Ok : ExitCodes.Findings;
-        }));
-        return command;
+        });
+    }
+
+    // Without --base-model, the base registered with the model version, when it is a model version of this registry
+    // (by id, or by the digest in NAME@sha256:DIGEST): leaving the option out must not skip the regression checks.
+    // A base outside the registry has no evaluations here to compare with (said on stderr); with no check on that
+    // compares with a base, there is nothing to compare.
+    private static Provenance.Registry.ModelRecord? RegisteredBase(Provenance.Registry.ProvenanceRegistry registry, Provenance.Registry.ModelRecord subject, GatePolicy policy, TextWriter stderr)
+    {
+        var registered = subject.BaseModel?.Trim();
+        if (string.IsNullOrEmpty(registered)) return null;
+        var at = registered.LastIndexOf("sha256:", StringComparison.OrdinalIgnoreCase);
+        var digest = at >= 0 ? registered[(at + "sha256:".Length)..] : null;
+        var found = registry.FindModel(registered)
+            ?? (digest is null ? null : registry.ListModels().Where(m => m.Id != subject.Id && string.Equals(m.Digest, digest, StringComparison.OrdinalIgnoreCase)).OrderBy(m => m.RegisteredAt, StringComparer.Ordinal).FirstOrDefault());
+        if (found is null)
+        {
+            stderr.WriteLine($"drydock gate: {subject.Id}'s registered base model ({registered}) is not a model version in this registry: no regression checks (register and evaluate the base to compare with it)");
+            return null;
+        }
+
+        var compares = policy.Thresholds.Any(t => t.Value is not null && (GatePolicy.Metrics[t.Key].StartsWith("attack.", StringComparison.Ordinal) || t.Key == "membership-auc"));
+        if (!compares) return null;
+        stderr.WriteLine($"drydock gate: comparing with {subject.Id}'s registered base model {found.Id} (no --base-model given)");
+        return found;
     }
 
     // The suites the gate requires, loaded; one that cannot be loaded, or two of one name (a metric would read either),

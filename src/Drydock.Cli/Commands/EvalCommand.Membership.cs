@@ -67,6 +67,8 @@ internal static partial class EvalCommand
             var observed = Evaluation.Privacy.PrivacyAudit.Observed(result, delta ?? Evaluation.Privacy.PrivacyAudit.DefaultDelta);
             var audit = Evaluation.Privacy.PrivacyAudit.Statement(guaranteed, observed);
             await stdout.WriteLineAsync($"privacy audit: {audit}").ConfigureAwait(false);
+            // Scores that all tie (constant log-probabilities) give an AUC of exactly 0.5 whatever the model learned.
+            if (result.Roc.Count - 1 <= 1) await stderr.WriteLineAsync($"drydock eval membership: every one of the {result.Members} members and {result.NonMembers} non-members scored the same (the endpoint's log-probabilities do not vary): the AUC of 0.5 proves nothing, and the gate records this evaluation as inconclusive").ConfigureAwait(false);
             var policy = GatePolicy.From(project.File["gate"]);
             if (result.Members < policy.MinMembers || result.NonMembers < policy.MinNonMembers)
             {
@@ -75,7 +77,7 @@ internal static partial class EvalCommand
 
             var counts = new JsonObject
             {
-                ["members"] = result.Members, ["nonMembers"] = result.NonMembers, ["probes"] = (result.Members + result.NonMembers) * (referenceTarget is null ? 1 : 2), ["errors"] = 0,
+                ["members"] = result.Members, ["nonMembers"] = result.NonMembers, ["distinctScores"] = result.Roc.Count - 1, ["probes"] = (result.Members + result.NonMembers) * (referenceTarget is null ? 1 : 2), ["errors"] = 0,
                 ["reference"] = parse.GetValue(reference),
                 ["audit"] = new JsonObject
                 {

@@ -36,7 +36,7 @@ internal static partial class EvalCommand
                 // Only canaries in the training data itself count: one cleaned into the held-out split was never trained on.
                 var inTraining = repeats.Keys.ToHashSet(StringComparer.Ordinal);
                 var absent = planted.Where(c => !inTraining.Contains(c.Canary.Id)).ToList();
-                foreach (var c in absent) stderr.WriteLine($"drydock eval memorization: canary {c.Canary.Id} is not in {model.Id}'s training data (cleaned into the held-out split or dropped); it is not evaluated");
+                foreach (var c in absent) stderr.WriteLine($"drydock eval memorization: canary {c.Canary.Id} is not in {model.Id}'s training data ({WhyAbsent(registry, model, c.Canary.Id, c.PlantedIn)}); it is not evaluated");
                 planted = [.. planted.Where(c => inTraining.Contains(c.Canary.Id))];
                 if (planted.Count == 0) throw new ArgumentException($"none of the canaries labelled '{parse.GetValue(canaries)}' is in {model.Id}'s training data; the exposure of a canary the model never saw proves nothing");
                 var registered = registry.Canaries().ToDictionary(c => c.Id, c => c.Sha256, StringComparer.Ordinal);
@@ -124,6 +124,21 @@ internal static partial class EvalCommand
     private static IEnumerable<string> Distinct(IEnumerable<string> texts) => texts.DistinctBy(Detection.Engine.TextForms.ForComparison, StringComparer.Ordinal);
 
     // The planted canaries of a label, decrypted from the vault into memory (the temporary plain file is removed at once).
+    // Why a canary is not in the training records: planted in a file of the model version's lineage and then cleaned
+    // into the held-out split or dropped, or planted somewhere that is not in its lineage at all.
+    private static string WhyAbsent(ProvenanceRegistry registry, ModelRecord model, string id, string? plantedIn)
+    {
+        try
+        {
+            Evaluation.Privacy.PrivacyInputs.Canaries(registry, model, [(id, plantedIn)], ReadPlantings());
+            return "planted in its lineage, then cleaned into the held-out split or dropped";
+        }
+        catch (ArgumentException)
+        {
+            return plantedIn is null ? "where it was planted was not recorded" : $"planted in a file (sha256:{plantedIn[..Math.Min(12, plantedIn.Length)]}) that is not in its lineage";
+        }
+    }
+
     private static IReadOnlyList<(Evaluation.Privacy.PlantedCanary Canary, string? PlantedIn, int? Repeat)> ReadCanaries(string label)
     {
         var vault = new Provenance.Vault.ArtifactVault(ProjectContext.VaultFolder, Provenance.Vault.KeyRing.Open(ProjectContext.KeyRingPath, create: false));

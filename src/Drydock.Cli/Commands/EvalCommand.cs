@@ -48,6 +48,12 @@ internal static partial class EvalCommand
             if (parse.GetValue(timeout) < 1) throw new ArgumentException("--timeout must be at least 1 second");
             var project = ProjectContext.Load(parse);
             var loaded = (parse.GetValue(suites) is { Length: > 0 } names ? names : [.. ProbeSuite.BuiltIn]).Select(ProbeSuite.Load).ToList();
+            // Results and their rows are keyed by suite: two suites of one name in one run would pool their answers.
+            if (loaded.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            {
+                throw new ArgumentException($"--suite: {twice.Count()} suites are named '{twice.Key}' ({string.Join(", ", twice.Select(s => s.IsBuiltIn ? $"built-in {s.Name}@{s.Version}" : $"{s.Name}@{s.Version} sha256:{s.Sha256[..12]}"))}); one run holds one suite of each name (rename your suite's 'suite:')");
+            }
+
             var chosen = parse.GetValue(strategies) == "all" ? AttackStrategy.All : parse.GetValue(strategies)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             foreach (var s in chosen) if (!AttackStrategy.All.Contains(s)) throw new ArgumentException($"--strategies: unknown strategy '{s}' (use {string.Join(", ", AttackStrategy.All.ToArray())})");
             var modelName = ModelName(parse.GetValue(target)!, parse.GetValue(model));
@@ -74,7 +80,7 @@ internal static partial class EvalCommand
             using var judgeDisposal = judgeEndpoint;
             var targetIdentity = await Bind(TargetIdentity.Of(endpoint, modelName), chat, cancellationToken).ConfigureAwait(false);
             var identity = new RunIdentity(targetIdentity.Kind, endpoint, targetIdentity.Digest, modelName, RunIdentity.Sha256(prompt), [.. loaded.Select(SuiteIdentity.Of)], [.. chosen],
-                judgeEndpoint is null ? "rules" : $"rules+model {parse.GetValue(judgeTarget)} {parse.GetValue(judgeModel)}", RunIdentity.RulesDigest(detector), ToolInfo.Version, parse.GetValue(record) ?? "none");
+                GatePolicy.JudgeName(judgeEndpoint is null ? null : parse.GetValue(judgeTarget), parse.GetValue(judgeModel), null), RunIdentity.RulesDigest(detector), ToolInfo.Version, parse.GetValue(record) ?? "none");
             var fingerprint = identity.Fingerprint;
             // In a project the results go under .drydock/eval; outside one, beside the command (no project is made implicitly).
             var resultsName = string.Concat(modelName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_')) + "-" + fingerprint[..12] + ".results.jsonl";

@@ -68,13 +68,17 @@ public static class EvidenceBuilder
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(suites);
         ArgumentNullException.ThrowIfNull(strategies);
+        // Each row counts the results of its own suite's probes only (name and probe id), so another suite's answers
+        // can never swell a row; two suites of one name in one run are refused.
+        if (suites.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice) throw new ArgumentException($"two suites are named '{twice.Key}' in one run");
         var families = new JsonArray();
         foreach (var suite in suites)
         {
+            var ids = suite.Probes.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
             foreach (var family in suite.Probes.Select(p => p.Family).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
             {
                 var planned = suite.Probes.Where(p => p.Family == family).Sum(p => strategies.Count(s => AttackStrategy.Apply(s, p.Turns, p.Translations) is not null));
-                var results = run.Results.Where(r => r.Suite == suite.Name && r.Family == family).ToList();
+                var results = run.Results.Where(r => r.Suite == suite.Name && r.Family == family && ids.Contains(r.Probe) && strategies.Contains(r.Strategy)).ToList();
                 families.Add((JsonNode)new JsonObject
                 {
                     ["suite"] = suite.Name, ["version"] = suite.Version, ["sha256"] = suite.Sha256, ["family"] = family, ["planned"] = planned,

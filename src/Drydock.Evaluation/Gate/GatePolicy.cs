@@ -88,8 +88,21 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
     /// </summary>
     public bool AllowUnboundEndpoints { get; init; }
 
+    /// <summary>
+    /// The model judges whose word counts (<c>judges:</c>, each <c>endpoint</c> and <c>model</c>, or <c>onnx</c> with a
+    /// model digest), as the judge an evaluation records (<see cref="JudgeName"/>). Empty by default: only the built-in
+    /// rules judge counts, because a model judge can turn any answer into a refusal.
+    /// </summary>
+    public IReadOnlyList<string> Judges { get; init; } = [];
+
     /// <summary>The settings' names in <c>gate:</c> besides the checks.</summary>
-    public static IReadOnlyList<string> Settings { get; } = ["regression-points", "max-error-rate", "suites", "strategies", "min-members", "min-non-members", "min-extraction-values", "min-canaries", "min-candidates", "max-epsilon", "unbound-endpoints"];
+    public static IReadOnlyList<string> Settings { get; } = ["regression-points", "max-error-rate", "suites", "strategies", "min-members", "min-non-members", "min-extraction-values", "min-canaries", "min-candidates", "max-epsilon", "unbound-endpoints", "judges"];
+
+    /// <summary>The judge an evaluation records: <c>rules</c>, <c>rules+model URL MODEL</c> for an endpoint, <c>rules+onnx sha256:DIGEST</c> for an ONNX model.</summary>
+    public static string JudgeName(string? endpoint, string? model, string? onnxDigest) =>
+        onnxDigest is not null ? $"rules+onnx sha256:{NormalizeDigest(onnxDigest)}" : endpoint is null ? "rules" : $"rules+model {endpoint.Trim().TrimEnd('/')} {model}";
+
+    private static string NormalizeDigest(string digest) => (digest.StartsWith("sha256:", StringComparison.OrdinalIgnoreCase) ? digest["sha256:".Length..] : digest).Trim().ToLowerInvariant();
 
     /// <summary>
     /// What is wrong with these settings, each as the field and the problem: a rate outside [0, 1], a membership AUC
@@ -106,6 +119,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             else if (Rates.Contains(name) && v is < 0 or > 1) problems.Add((name, $"{F(v)} is not a rate: use a fraction between 0 and 1 (0.05 for 5 %), or off"));
             else if (name == "membership-auc" && v is < 0.5 or > 1) problems.Add((name, $"{F(v)} must be between 0.5 and 1 (the AUC may be at most this far above 0.5, or below it), or off"));
             else if (name is "exposure-bits" or "canary-extraction" && v < 0) problems.Add((name, $"{F(v)} must be at least 0, or off"));
+            else if (name == "canary-extraction" && v != Math.Floor(v)) problems.Add((name, $"{F(v)} is not a count: use a whole number of extracted canaries (0 for none), or off"));
         }
 
         if (MinCandidates is < 2) problems.Add(("min-candidates", $"{MinCandidates} must be at least 2 (a canary is ranked against at least 2 codes)"));
@@ -142,6 +156,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         ("min-candidates", ConfigShape.Integer(2)),
         ("max-epsilon", ConfigShape.Number(0)),
         ("unbound-endpoints", ConfigShape.OneOf("refuse", "allow")),
+        ("judges", ConfigShape.ListOf(ConfigShape.Map(("endpoint", ConfigShape.Text), ("model", ConfigShape.Text), ("onnx", ConfigShape.Text)))),
     ]);
 
     /// <summary>The defaults with a checked <c>gate:</c> section applied (null: the defaults); settings it cannot use are errors naming file, line and field.</summary>
@@ -155,6 +170,18 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             {
                 if (!seen.Add(item.Value ?? "")) throw item.Error($"'{item.Value}' is listed twice: each {(list == "suites" ? "suite" : "strategy")} is required once");
             }
+        }
+
+        var judges = new List<string>();
+        foreach (var judge in gate["judges"]?.Items ?? [])
+        {
+            var (endpoint, model, onnx) = (judge.Text("endpoint"), judge.Text("model"), judge.Text("onnx"));
+            if (onnx is not null && (endpoint is not null || model is not null)) throw judge.Error("onnx", "a judge is either endpoint and model, or onnx (a model digest), not both");
+            if (onnx is not null && !System.Text.RegularExpressions.Regex.IsMatch(NormalizeDigest(onnx), "^[0-9a-f]{64}$")) throw judge.Error("onnx", $"'{onnx}' is not a SHA-256 digest (sha256:HEX or HEX)");
+            if (onnx is null && (endpoint is null || model is null)) throw judge.Error(endpoint is null ? "endpoint" : "model", "a judge names its endpoint and model (or onnx with a model digest)");
+            var name = JudgeName(endpoint, model, onnx);
+            if (judges.Contains(name)) throw judge.Error($"judge {name} is listed twice");
+            judges.Add(name);
         }
 
         var thresholds = new Dictionary<string, double?>(Default.Thresholds, StringComparer.Ordinal);
@@ -177,6 +204,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
             MinCandidates = gate.Integer("min-candidates") ?? Default.MinCandidates,
             MaxEpsilon = gate.Number("max-epsilon"),
             AllowUnboundEndpoints = gate["unbound-endpoints"]?.Value == "allow",
+            Judges = judges,
         };
         if (policy.Validate() is [var (field, problem), ..])
         {
@@ -211,6 +239,7 @@ public sealed record GatePolicy(IReadOnlyDictionary<string, double?> Thresholds,
         };
         if (MaxEpsilon is { } maxEpsilon) json["maxEpsilon"] = maxEpsilon; // only when set, so earlier policies keep their SHA-256
         if (MinCandidates is { } minCandidates) json["minCandidates"] = minCandidates; // likewise (set by default since 100 became the default)
+        if (Judges.Count > 0) json["judges"] = new System.Text.Json.Nodes.JsonArray([.. Judges.Order(StringComparer.Ordinal).Select(j => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(j)!)]); // likewise
         return json;
     }
 

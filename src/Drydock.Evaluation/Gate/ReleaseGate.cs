@@ -10,7 +10,11 @@ namespace Drydock.Evaluation.Gate;
 public sealed record GateCheck(string Name, bool Passed, string Evidence);
 
 /// <summary>One evaluation a decision used: its id, kind, the model version it measured, its fingerprint and when it was recorded.</summary>
-public sealed record GateEvidence(string EvaluationId, string Kind, string ModelId, string Fingerprint, string At, string Target);
+public sealed record GateEvidence(string EvaluationId, string Kind, string ModelId, string Fingerprint, string At, string Target)
+{
+    /// <summary>Who judged the answers: <c>rules</c> (the built-in judge), a model judge (<see cref="GatePolicy.JudgeName"/>), or <c>none</c> for a privacy evaluation (measured, not judged).</summary>
+    public string Judge { get; init; } = "none";
+}
 
 /// <summary>A decision's checks and the evaluations behind them.</summary>
 public sealed record GateResult(IReadOnlyList<GateCheck> Checks, IReadOnlyList<GateEvidence> Evidence)
@@ -98,7 +102,7 @@ public static class ReleaseGate
 
         var checks = new List<GateCheck>();
         var used = new Dictionary<string, GateEvidence>(StringComparer.Ordinal);
-        void Use(EvaluationRecord e) => used.TryAdd(e.Id, new GateEvidence(e.Id, e.Kind, e.ModelId, e.Evidence!.Fingerprint, e.At, Target(e, policy)));
+        void Use(EvaluationRecord e) => used.TryAdd(e.Id, new GateEvidence(e.Id, e.Kind, e.ModelId, e.Evidence!.Fingerprint, e.At, Target(e, policy)) { Judge = JudgeOf(e) });
         var mine = new Dictionary<string, Found>(StringComparer.Ordinal);
         foreach (var (name, limit) in on)
         {
@@ -119,7 +123,7 @@ public static class ReleaseGate
             Use(found.Record);
             mine[metric] = found;
             var max = limit!.Value;
-            var source = $"evaluation {found.Record.Id} of {found.Record.At}, fingerprint {found.Record.Evidence!.Fingerprint[..12]}";
+            var source = $"evaluation {found.Record.Id} of {found.Record.At}, fingerprint {found.Record.Evidence!.Fingerprint[..12]}{(found.Record.Kind == "probes" ? $", judge {JudgeOf(found.Record)}" : "")}";
             if (found.Inconclusive is not null)
             {
                 checks.Add(new GateCheck(name, false, $"{metric} is inconclusive: {found.Inconclusive} ({source})"));
@@ -350,6 +354,14 @@ public static class ReleaseGate
             return null;
         }
 
+        // A model judge can turn any answer into a refusal: only the built-in rules judge counts, or one drydock.yaml allow-lists.
+        var judge = (string?)json["identity"]?["judge"] ?? "rules";
+        if (judge != "rules" && !policy.Judges.Contains(judge, StringComparer.Ordinal))
+        {
+            reason = $"its answers were judged by {judge}, which gate.judges does not allow-list (only the built-in rules judge counts unless drydock.yaml names the model judge: gate: judges: [{{ endpoint: URL, model: NAME }}])";
+            return null;
+        }
+
         reason = null;
         var rows = (json["families"] as JsonArray ?? []).OfType<JsonObject>()
             .Where(r => families.Contains((string?)r["family"]) && required.Any(s => s.Name == (string?)r["suite"] && s.Version == (int?)r["version"] && s.Sha256 == (string?)r["sha256"])).ToList();
@@ -360,6 +372,7 @@ public static class ReleaseGate
             if (mine.Count == 0) continue; // a family no required suite probes (indirect injection in a custom suite)
             int Sum(string field) => mine.Sum(r => (int?)r[field] ?? 0);
             var (planned, answered, errors, successes) = (Sum("planned"), Sum("answered"), Sum("errors"), Sum("successes"));
+            if (mine.Count > 1 || answered + errors > planned) return new Found(0, e, $"{family}: {answered} answered and {errors} errored of {planned} planned probes in {mine.Count} row(s) of suite {(string?)mine[0]["suite"]}: more results than probes (another suite's answers counted in), so the counts prove nothing");
             if (planned == 0 || answered == 0) return new Found(0, e, $"{family}: no probe was answered");
             if (answered + errors < planned) return new Found(0, e, $"{family}: {planned - answered - errors} of {planned} probes have no result");
             if (errors > policy.MaxErrorRate * planned) return new Found(0, e, $"{family}: {errors} of {planned} probes errored (more than {F(policy.MaxErrorRate * 100)} %); errors are not passes");
@@ -413,10 +426,31 @@ public static class ReleaseGate
             return null;
         }
 
+        if (e.Kind == "membership")
+        {
+            // Every score tied (constant log-probabilities): the AUC is 0.5 by construction and says nothing about the model.
+            if (counts["distinctScores"] is not JsonValue) return new Found(value, e, "it was recorded before Drydock checked for tied scores; evaluate again");
+            if (N("distinctScores") <= 1) return new Found(value, e, $"every one of its {N("members")} members and {N("nonMembers")} non-members scored the same (the endpoint's log-probabilities do not vary), so the AUC of {F(value)} proves nothing; evaluate a target whose log-probabilities vary with the text");
+        }
+
         var planned = N("probes");
         var errors = N("errors");
         if (errors > policy.MaxErrorRate * planned) return new Found(value, e, $"{errors} of {planned} requests errored (more than {F(policy.MaxErrorRate * 100)} %); errors are not passes");
         return new Found(value, e, null);
+    }
+
+    // The judge a probe evaluation recorded (identity.judge); privacy evaluations are measured, not judged.
+    private static string JudgeOf(EvaluationRecord e)
+    {
+        if (e.Kind != "probes") return "none";
+        try
+        {
+            return (string?)JsonNode.Parse(e.Evidence!.Json)?["identity"]?["judge"] ?? "rules";
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return "unknown";
+        }
     }
 
     private static string Target(EvaluationRecord e, GatePolicy policy)

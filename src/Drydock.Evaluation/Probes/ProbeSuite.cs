@@ -31,13 +31,23 @@ public sealed record ProbeSuite(string Name, int Version, string Description, IR
     public static IReadOnlyList<string> BuiltIn { get; } = [.. typeof(ProbeSuite).Assembly.GetManifestResourceNames()
         .Where(n => n.StartsWith("suites/", StringComparison.Ordinal)).Select(n => Path.GetFileNameWithoutExtension(n)).Order(StringComparer.Ordinal)];
 
-    /// <summary>Loads a built-in suite by name, or a suite file by path.</summary>
+    /// <summary>
+    /// Loads a built-in suite by name, or a suite file by path. A built-in name always means the built-in suite, even
+    /// when a file of that name is in the working folder; a file is given as a path with a folder separator or an
+    /// extension (<c>./jailbreak.yaml</c>), so a file cannot stand in for a built-in suite.
+    /// </summary>
     public static ProbeSuite Load(string nameOrPath)
     {
         ArgumentNullException.ThrowIfNull(nameOrPath);
-        if (File.Exists(nameOrPath)) return Parse(File.ReadAllText(nameOrPath), nameOrPath);
+        var isPath = nameOrPath.Contains('/', StringComparison.Ordinal) || nameOrPath.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal) || Path.HasExtension(nameOrPath);
+        if (isPath)
+        {
+            if (!File.Exists(nameOrPath)) throw new ProbeSuiteException($"{nameOrPath}: no such suite file");
+            return Parse(File.ReadAllText(nameOrPath), nameOrPath);
+        }
+
         using var stream = typeof(ProbeSuite).Assembly.GetManifestResourceStream($"suites/{nameOrPath}.yaml")
-            ?? throw new ProbeSuiteException($"{nameOrPath}: no such suite file or built-in suite (built in: {string.Join(", ", BuiltIn.ToArray())})");
+            ?? throw new ProbeSuiteException($"{nameOrPath}: no such built-in suite (built in: {string.Join(", ", BuiltIn.ToArray())}); give a suite file as a path with a folder or an extension (./{nameOrPath}.yaml)");
         using var reader = new StreamReader(stream);
         return Parse(reader.ReadToEnd(), $"{nameOrPath} (built in)") with { IsBuiltIn = true };
     }

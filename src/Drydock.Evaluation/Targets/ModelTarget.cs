@@ -143,8 +143,13 @@ public sealed class ModelTarget : IEvaluationTarget
     }
 
     // The digest an answer states, or null; stated twice, both values (which then match no single digest).
-    private static string? StatedDigest(HttpResponseMessage response) =>
-        response.Headers.TryGetValues(DigestHeader, out var values) ? string.Join(",", values).Trim().ToLowerInvariant() : null;
+    // The stated digest as bare lowercase hex: "sha256:<hex>" and "<hex>" are the same digest.
+    private static string? StatedDigest(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues(DigestHeader, out var values)) return null;
+        var digest = string.Join(",", values).Trim().ToLowerInvariant();
+        return digest.StartsWith("sha256:", StringComparison.Ordinal) ? digest["sha256:".Length..].Trim() : digest;
+    }
 
     /// <summary>Sends one conversation; never throws for target failures (they come back as <see cref="TargetResponse.Error"/>).</summary>
     public async Task<TargetResponse> CompleteAsync(IReadOnlyList<ChatMessage> conversation, CancellationToken cancellationToken)
