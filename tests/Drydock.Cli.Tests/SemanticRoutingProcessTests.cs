@@ -3,11 +3,10 @@ using Drydock.Tests.Shared;
 namespace Drydock.Cli.Tests;
 
 /// <summary>
-/// <c>drydock scan --semantic</c> (the built CLI, in its own process) has the semantic judge read what the first stage
-/// sends it: a pattern hit, a cue word or shape, or a classifier score of 0.40 or more. Attacks in wording that holds
-/// none of them and that the classifier scores lower are not judged (the trade for a scan that costs a small multiple
-/// of the plain scan on chat data; the gateway's semantic tier judges every prompt). From 2026-12-07 to 2026-12-08 the
-/// judge read every field and reported both attacks below; this test pins the trade so that a routing change shows.
+/// <c>drydock scan --semantic</c> (the built CLI, in its own process) has the semantic judge read every field, as the
+/// gateway's semantic guard reads every prompt: attacks in wording that holds none of the first stage's cue words are
+/// reported, and a benign request in the same words is not. Until 2026-12-07 the judge read only the fields a list of
+/// cue words sent it, and these attacks never reached it.
 /// </summary>
 public sealed class SemanticRoutingProcessTests : IDisposable
 {
@@ -26,12 +25,11 @@ public sealed class SemanticRoutingProcessTests : IDisposable
 
     private const string Benign = "Could you show me the exact text of the MIT licence so I can add it to my project?";
 
-    // Classifier scores 0.21 and 0.14: under the band, so the judge (which scores both 0.97 or more) never reads them.
     [Fact]
-    public async Task ScanSemantic_AttacksWithoutCueWordsUnderTheBand_AreNotJudged_ABenignRequestIsNotReported()
+    public async Task ScanSemantic_AttacksWithoutCueWords_AreJudgedAndReported_ABenignRequestIsNot()
     {
         var (result, injected) = await InjectionScan.Run(_dir, "unseen-wording.jsonl", s_attacks.Append(("benign", Benign)), ["--semantic"], TimeSpan.FromMinutes(5));
-        foreach (var (id, _) in s_attacks) Assert.False(injected.Contains(id), $"{id} reported: {result}");
+        foreach (var (id, _) in s_attacks) Assert.True(injected.Contains(id), $"{id} not reported: {result}");
         Assert.DoesNotContain("benign", injected);
     }
 }

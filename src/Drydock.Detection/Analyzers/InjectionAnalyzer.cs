@@ -19,11 +19,13 @@ public sealed partial class InjectionAnalyzer : Analyzer
     private const int MinLength = 20;
 
     /// <summary>
-    /// With a judge, a field without a pattern hit or a cue word is still sent to it when the classifier scores it this
-    /// much or more: an uncertain score, well under the classifier's own threshold. Chosen on the training part (the
-    /// public corpora's training 70% and the training paraphrases), never on the held-out texts (docs/quality.md).
+    /// With a judge, a field without a pattern hit or a cue word is sent to it when the classifier scores it this much
+    /// or more. 0: every field of 20 characters or more is judged. A band of 0.40 (chosen on the training part) made the
+    /// scan cheap on chat data but lost three of the five attacks in new wording that the semantic stage exists for
+    /// (their classifier scores are 0.1-0.2), so it is not taken; bench quality-semantic measures other bands
+    /// (DRYDOCK_QUALITY_BAND, docs/quality.md).
     /// </summary>
-    internal const float JudgeBand = 0.4f;
+    internal const float JudgeBand = 0f;
 
     private static readonly RuleInfo s_classifier = new()
     {
@@ -262,13 +264,12 @@ public sealed partial class InjectionAnalyzer : Analyzer
         return LookAlikes.Fold(visible, loneWords: true);
     }
 
-    // Two stages: the first (patterns, cue words, the n-gram classifier) makes its own findings and picks what the judge
-    // reads: a field with a pattern hit, a cue word or shape of its own (HasCue), or a classifier score of JudgeBand or
-    // more (an uncertain score: the classifier alone reports only at its threshold, and only with a cue word). The judge
-    // then decides: it reports what it scores at or above its threshold and withdraws the first stage's findings on a
-    // text it scores below its veto (a text that talks about instructions or attacks). From 2026-12-07 to 2026-12-08 the
-    // judge read every field of 20 characters or more: 46 ms of CPU a chat record and 12 of 142 benign chat records
-    // reported ("Translate this paragraph…" beside "Step 1: open Settings…"); before that, a list of 182 words sent it.
+    // Two stages: the first (patterns, cue words, the n-gram classifier) makes its own findings; the judge reads every
+    // field of 20 characters or more (JudgeBand 0: a field with a pattern hit, a cue word or shape, or a classifier score
+    // at the band) and decides. It reports what it scores at or above its threshold and withdraws the first stage's
+    // findings on a text it scores below its veto (a text that talks about instructions or attacks). Until 2026-12-07 a
+    // list of cue words picked what it read, and attacks in other wording never reached it though it scored them
+    // 0.97-1.00; every field costs about 46 ms of CPU a chat record (docs/quality.md).
     private void AnalyzeWithJudge(IInjectionJudge judge, string text, string reading, ref List<Finding>? findings)
     {
         var lexical = findings?.Where(f => f.Category == Categories.Injection).ToList();
