@@ -220,7 +220,7 @@ public sealed class FailClosedGuardTests : IAsyncLifetime
     private async Task<string> AuditLog()
     {
         await _gateway.FlushAuditAsync();
-        return string.Concat(await Task.WhenAll(Directory.GetFiles(Path.Combine(_dir.Path, "requests")).Where(f => !Path.GetFileName(f).StartsWith("signals-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Select(f => File.ReadAllTextAsync(f))));
+        return string.Concat(await Task.WhenAll(Directory.GetFiles(Path.Combine(_dir.Path, "requests"), "*.jsonl").Where(f => !Path.GetFileName(f).StartsWith("signals-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Select(f => File.ReadAllTextAsync(f))));
     }
 
     // Texts of the request the input guard must read: each carries a pasted key, an injection, or a hidden-text attack.

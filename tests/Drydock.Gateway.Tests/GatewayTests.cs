@@ -47,7 +47,7 @@ public sealed class GatewayTests : IAsyncLifetime
     private async Task<string> AuditText()
     {
         await _gateway.FlushAuditAsync();
-        return string.Concat(await Task.WhenAll(Directory.GetFiles(Path.Combine(_dir.Path, "requests")).Where(f => !Path.GetFileName(f).StartsWith("signals-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Select(f => File.ReadAllTextAsync(f))));
+        return string.Concat(await Task.WhenAll(Directory.GetFiles(Path.Combine(_dir.Path, "requests"), "*.jsonl").Where(f => !Path.GetFileName(f).StartsWith("signals-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Select(f => File.ReadAllTextAsync(f))));
     }
 
     private ChatClient Client(string key, string model = "tiny") => new(model, new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(Url) });

@@ -96,7 +96,7 @@ public sealed class OperationsGatewayTests : IAsyncLifetime
         Assert.Equal(1 + _canary.Length + 1, lines.Count);
         Assert.All(lines, l => Assert.Equal("canary", (string?)l["alert"]));
         Assert.All(lines, l => Assert.StartsWith("hmac-sha256:", (string?)l["prompt"], StringComparison.Ordinal));
-        var log = string.Concat(Directory.GetFiles(Path.Combine(_dir.Path, "requests")).Where(f => !Path.GetFileName(f).StartsWith("signals-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Select(File.ReadAllText));
+        var log = string.Concat(Directory.GetFiles(Path.Combine(_dir.Path, "requests"), "*.jsonl").Where(f => !Path.GetFileName(f).StartsWith("signals-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Select(File.ReadAllText));
         Assert.DoesNotContain(_canary[..9], log, StringComparison.Ordinal);
         Assert.DoesNotContain("recovery code", log, StringComparison.Ordinal);
         Assert.Contains("drydock_gateway_canary_trips_total " + (1 + _canary.Length + 1), await new HttpClient().GetStringAsync(Url + "/metrics", TestContext.Current.CancellationToken), StringComparison.Ordinal);

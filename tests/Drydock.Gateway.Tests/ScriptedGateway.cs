@@ -138,7 +138,7 @@ public sealed class ScriptedGateway : IAsyncDisposable
     public async Task<string> AuditLogAsync()
     {
         await _gateway.FlushAuditAsync();
-        return string.Concat(await Task.WhenAll(Directory.GetFiles(Path.Combine(_dir.Path, "requests"))
+        return string.Concat(await Task.WhenAll(Directory.GetFiles(Path.Combine(_dir.Path, "requests"), "*.jsonl")
             .Where(f => !Path.GetFileName(f).StartsWith("signals-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Select(f => File.ReadAllTextAsync(f))));
     }
 
