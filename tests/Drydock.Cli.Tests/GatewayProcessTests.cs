@@ -59,7 +59,7 @@ public sealed class GatewayProcessTests : IDisposable
         for (var wait = 0; wait < 100 && lines.Count < 2 * each; wait++)
         {
             await Task.Delay(100, TestContext.Current.CancellationToken);
-            lines = [.. Directory.GetFiles(folder).SelectMany(f => File.ReadAllLines(f)).Where(l => l.Length > 0)];
+            lines = [.. Directory.GetFiles(folder, "requests-*.jsonl").SelectMany(f => File.ReadAllLines(f)).Where(l => l.Length > 0)];
         }
 
         Assert.Equal(2 * each, lines.Count);

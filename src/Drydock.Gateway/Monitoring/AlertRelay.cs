@@ -121,7 +121,10 @@ internal sealed partial class AlertRelay : IDisposable
     {
         var path = Path.Combine(_folder, StateFileName);
         var temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        // Owner-only, as every file beside the request log.
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var stream = new FileStream(temp, options))
         using (var writer = new Utf8JsonWriter(stream))
         {
             writer.WriteStartObject();
