@@ -25,8 +25,13 @@ public sealed class AccessChainProcessTests : IDisposable
     private static void Refused(ProcessResult result, params string[] expected)
     {
         Assert.True(result.Exit == 2, result.ToString());
-        Assert.Contains("the audit log does not hold from its grant to its head", result.Stderr, StringComparison.Ordinal);
-        foreach (var text in expected) Assert.Contains(text, result.Stderr, StringComparison.Ordinal);
+        // Refused by the grant's chain check, or before it by the audit witness (a log rolled back or rewritten since it
+        // was witnessed: no write, the refusal's own included, lands on it).
+        Assert.True(
+            result.Stderr.Contains("the audit log does not hold from its grant to its head", StringComparison.Ordinal)
+            || result.Stderr.Contains("refused: nothing was written: the audit log was", StringComparison.Ordinal),
+            result.Stderr);
+        foreach (var text in expected) Assert.True(result.Stderr.Contains(text, StringComparison.Ordinal), result.Stderr);
     }
 
     private async Task Project()
@@ -120,7 +125,6 @@ public sealed class AccessChainProcessTests : IDisposable
         SqliteConnection.ClearAllPools();
         Refused(await As("alice", "model", "list"), "put back from an older copy");
         Refused(await As("root", "model", "list"));
-        Assert.Equal(1, Refusals("alice"));
     }
 
     [Fact]
@@ -149,7 +153,6 @@ public sealed class AccessChainProcessTests : IDisposable
             Assert.True((long)count.ExecuteScalar()! > rewritten);
         }
 
-        Refused(await As("alice", "model", "list"), "is not the entry verified before");
-        Assert.Equal(1, Refusals("alice"));
+        Refused(await As("alice", "model", "list"), "is not the one witnessed");
     }
 }
