@@ -174,6 +174,52 @@ public sealed class AccessControlProcessTests : IDisposable
         Assert.Contains("access_decisions/", log.Stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SeparationOfDuties_OneActorHoldingBothRequiredRoles_GivesOnlyOneOfTheTwoApprovals()
+    {
+        await ProjectWithAdmin();
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "samples", "support-tickets.jsonl"), Path.Combine(_dir.Path, "tickets.jsonl"));
+        Ok(await As("root", "actor", "create", "alice", "--role", "data-owner", "--expires", "30d", "--reason", "owns the tickets"));
+        Ok(await As("root", "actor", "create", "multi", "--role", "data-owner", "--role", "security-reviewer", "--expires", "1d", "--reason", "both hats"));
+        Ok(await As("root", "actor", "create", "carol", "--role", "security-reviewer", "--expires", "30d", "--reason", "reviews"));
+        Ok(await As("alice", "clean", "tickets.jsonl", "--output", "clean.jsonl"));
+        var registered = await As("alice", "dataset", "register", "clean.jsonl.manifest.json");
+        Ok(registered);
+        var id = registered.Stdout.Split(' ')[0];
+        Ok(await Drydock("threat-model", "init"));
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "threat-model.yaml"), """
+            project: default
+            assets: [support tickets]
+            attackers: [API users extracting records]
+            data-sensitivity: confidential
+            users: [support agents]
+            damage: { leak: emails exposed, lie: wrong refunds, obey: tickets steer the model }
+            """, TestContext.Current.CancellationToken);
+        Ok(await As("multi", "threat-model", "approve", "--role", "security-reviewer", "--comment", "reviewed"));
+
+        var owner = await As("multi", "approve", "dataset", id, "--role", "data-owner", "--decision", "approve");
+        Ok(owner);
+        Assert.Contains($"dataset {id} is pending: needs an approval by a security-reviewer", owner.Stdout, StringComparison.Ordinal);
+
+        // The second required role is another person's sign-off, even though multi holds that role too.
+        Refused(await As("multi", "approve", "dataset", id, "--role", "security-reviewer", "--decision", "approve"),
+            $"separation of duties: multi already approved dataset {id} as data-owner and may not approve it as security-reviewer too");
+        var show = await As("alice", "dataset", "show", id, "--format", "json");
+        Ok(show);
+        var shown = System.Text.Json.Nodes.JsonNode.Parse(show.Stdout)!;
+        Assert.Equal("pending", (string?)shown["status"]);
+        Assert.Equal(["data-owner"], shown["approvals"]!.AsArray().Select(a => (string?)a!["role"]));
+
+        // carol, a second person, gives the review.
+        var second = await As("carol", "approve", "dataset", id, "--role", "security-reviewer", "--decision", "approve");
+        Ok(second);
+        Assert.Contains($"dataset {id} is approved", second.Stdout, StringComparison.Ordinal);
+
+        var log = await As("root", "audit", "log", "--actor", "multi", "--action", "access.refused");
+        Ok(log);
+        Assert.Contains("access_decisions/", log.Stdout, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("acess: required\n", "acess")]
     [InlineData("access: yes\n", "access")]

@@ -145,6 +145,33 @@ public sealed class AdminRoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnIncidentResponderToken_RevokesAKeyAtTheAdminApi_AndTheKeyIsRefusedAtOnce()
+    {
+        // The role table (docs/identity.md, ActorRoles.KeyRevokeRoles) lets the incident responder revoke keys.
+        var ct = TestContext.Current.CancellationToken;
+        var (secret, leaked) = _keys.Create("app", "internal", [], null);
+        using var app = new HttpClient { BaseAddress = new Uri(_gateway.Urls[0]) };
+        app.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        var chat = Json("""{"model":"tiny","messages":[{"role":"user","content":"hi"}]}""");
+        await Ok(await app.PostAsync("/v1/chat/completions", chat, ct));
+
+        using (var viewer = As("viewers", "vera"))
+        {
+            await Forbidden(await viewer.PostAsync("/admin/keys/revoke", Json($$"""{"id":"{{leaked.Id}}"}"""), ct), "one of the roles incident-responder, admin");
+        }
+
+        using var responder = As("on-call", "carol");
+        var revoked = await responder.PostAsync("/admin/keys/revoke", Json($$"""{"id":"{{leaked.Id}}","reason":"leaked on a forum"}"""), ct);
+        await Ok(revoked);
+        var answer = JsonNode.Parse(await revoked.Content.ReadAsStringAsync(ct))!;
+        Assert.Equal(leaked.Id, (string?)answer["revoked"]);
+        Assert.StartsWith("in-", (string?)answer["incident"], StringComparison.Ordinal);
+        Assert.NotNull(_keys.List().Single(k => k.Id == leaked.Id).Revoked);
+        var after = await app.PostAsync("/v1/chat/completions", Json("""{"model":"tiny","messages":[{"role":"user","content":"hi"}]}"""), ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+    }
+
+    [Fact]
     public async Task ARefusedApiKeyAtTheAdminApi_IsAnAuditEntry_WithoutTheKey()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -81,10 +81,14 @@ public sealed class RegistryTests
         t.Registry.Approve("threat-model", threat.Id, "security-reviewer", "approve", null, "carol", s_policy);
 
         t.Registry.Approve("dataset", id, "data-owner", "approve", null, "alice", s_policy);
-        t.Registry.Approve("dataset", id, "security-reviewer", "approve", null, "alice", s_policy);
         var status = t.Registry.Status("dataset", id, s_policy.RequiredRoles);
         Assert.Equal("pending", status.State);
         Assert.Contains(status.Reasons, r => r.Contains("separation of duties", StringComparison.Ordinal));
+
+        // One actor gives one of the two required approvals, whatever roles it holds: refused, naming the role it signed.
+        var twice = Assert.Throws<RegistryException>(() => t.Registry.Approve("dataset", id, "security-reviewer", "approve", null, "alice", s_policy));
+        Assert.Contains($"alice already approved dataset {id} as data-owner", twice.Message, StringComparison.Ordinal);
+        Assert.Equal(["data-owner"], t.Registry.Approvals("dataset", id).Select(a => a.Role));
 
         t.Registry.Approve("dataset", id, "security-reviewer", "approve", "ledger reviewed", "bob", s_policy);
         Assert.Equal("approved", t.Registry.Status("dataset", id, s_policy.RequiredRoles).State);

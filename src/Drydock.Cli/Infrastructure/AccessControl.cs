@@ -62,7 +62,7 @@ internal static class AccessControl
         ["dataset show"] = Any(s_everyone),
         ["dataset diff"] = Any(s_everyone),
         ["lineage"] = Any(s_everyone),
-        ["approve"] = new([], parse => [parse.GetValue<string>("--role")!], (parse, registry, _, actor) => Registrant(registry, parse.GetValue<string>("kind")!, parse.GetValue<string>("id")!, actor, "approve")),
+        ["approve"] = new([], parse => [parse.GetValue<string>("--role")!], ApproveSeparation),
         ["threat-model show"] = Any(s_everyone),
         ["threat-model approve"] = new([], parse => [parse.GetValue<string>("--role")!]),
         ["model register"] = Any("ml-engineer", "admin"),
@@ -125,6 +125,15 @@ internal static class AccessControl
     // POST /admin/contain with a revert).
     private static string? RevertSeparation(ParseResult parse, ProvenanceRegistry registry, ProjectContext context, string actor) =>
         parse.GetValue<bool>("--revert") && parse.GetValue<string?>("--model") is { } alias ? registry.ServingConflict(alias, revert: true, actor, context.Approval) : null;
+
+    // Who registered the subject may not approve it, and one actor approves it in one role only (two required roles are
+    // two people). A rejection is always taken.
+    private static string? ApproveSeparation(ParseResult parse, ProvenanceRegistry registry, ProjectContext context, string actor)
+    {
+        var (kind, id) = (parse.GetValue<string>("kind")!, parse.GetValue<string>("id")!);
+        return Registrant(registry, kind, id, actor, "approve")
+            ?? (parse.GetValue<string>("--decision") == "approve" ? registry.RoleConflict(kind, id, parse.GetValue<string>("--role")!, actor) : null);
+    }
 
     // Separation of duties: who registered a dataset or model version may not approve, gate or deploy it.
     private static string? Registrant(ProvenanceRegistry registry, string kind, string id, string actor, string what) => registry.RegistrantConflict(kind, id, actor, what);

@@ -197,6 +197,7 @@ public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposabl
         };
         if (decision == "approve")
         {
+            if (RoleConflict(kind, subjectId, role, actor) is { } conflict) throw new RegistryException(conflict);
             var reasons = GateReasons(kind, subjectId, policy);
             if (reasons.Count > 0) throw new GateException(reasons);
         }
@@ -252,7 +253,8 @@ public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposabl
 
     /// <summary>
     /// Where a subject stands. Each approver's latest decision per role counts; any standing rejection rejects; every
-    /// required role must have approved; and the registrant alone cannot approve (separation of duties).
+    /// required role must have approved, each by a different actor; and the registrant alone cannot approve (separation
+    /// of duties).
     /// </summary>
     public ApprovalStatus Status(string kind, string subjectId, IReadOnlyList<string> requiredRoles)
     {
@@ -274,6 +276,17 @@ public sealed partial class ProvenanceRegistry(RegistryDatabase db) : IDisposabl
         foreach (var role in requiredRoles)
         {
             if (!approvals.Any(a => a.Role == role)) reasons.Add($"needs an approval by a {role}");
+        }
+
+        // Each required role is another person's sign-off: one actor holding two roles does not give both (also for
+        // approvals recorded before this was refused at approve time).
+        var roles = requiredRoles.Distinct(StringComparer.Ordinal).ToList();
+        var byRole = roles.Select(r => approvals.Where(a => a.Role == r).Select(a => a.Actor).Distinct(StringComparer.Ordinal).ToList()).ToList();
+        if (byRole.All(a => a.Count > 0) && !DistinctApprovers(byRole))
+        {
+            var twice = approvals.Where(a => roles.Contains(a.Role)).GroupBy(a => a.Actor).Where(g => g.Select(a => a.Role).Distinct().Count() > 1)
+                .Select(g => $"{g.Key} approved as {string.Join(" and ", g.Select(a => a.Role).Distinct().ToArray())}");
+            reasons.Add($"needs a different approver for each of {string.Join(", ", roles.ToArray())} ({string.Join("; ", twice.ToArray())}; separation of duties)");
         }
 
         var registrant = kind == "dataset" ? GetDataset(subjectId).RegisteredBy : GetModel(subjectId).RegisteredBy;
