@@ -266,14 +266,13 @@ public sealed class GatewayOperations : IDisposable
 
     /// <summary>Records an admin API access decision (who, what, the role used, allowed or refused, why) in the registry's audit log.</summary>
     /// <remarks>
-    /// Nothing is written while the last chain check or whole walk failed, or the served rows or the log's reach do not
-    /// hold (<see cref="RegistryException"/>): an entry appended to a broken log would move the audit witness past it,
+    /// Nothing is written while the last chain check or whole walk failed (<see cref="RegistryException"/>): an entry appended to a broken log would move the audit witness past it,
     /// and putting back the copy from before the edit would then read as a rollback.
     /// </remarks>
     internal void RecordAccess(string actor, string what, string? role, bool allowed, string reason) =>
         Registry<object?>(r =>
         {
-            if ((_chain.LastProblem ?? ServingProblem) is { } broken) throw new RegistryException($"refused: nothing was written on an audit log that does not verify: {broken}");
+            if ((_chain.LastProblem ?? _walkProblem) is { } broken) throw new RegistryException($"refused: nothing was written on an audit log that does not verify: {broken}");
             r.RecordAccessDecision(actor, what, role, allowed, reason, null);
             return null;
         });
