@@ -54,7 +54,6 @@ public sealed class HeldHeadProcessTests : IAsyncLifetime
     {
         var reply = await _served.Ask(app, $"code {canary} end");
         Assert.DoesNotContain(canary, reply.Body, StringComparison.Ordinal);
-        Assert.NotEqual(HttpStatusCode.OK, reply.Status);
     }
 
     private static void Copy(string from, string to)
