@@ -135,7 +135,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         AdminApi.Map(_app, this);
         if (services.OpenRegistry is not null && _operations.HasRegistry)
         {
-            _walker = new ChainWalker(_operations.Walked, services.OpenRegistry, options.ChainWalkEvery, _log, services.Time);
+            _walker = new ChainWalker(_operations.Walked, services.OpenRegistry, options.ChainWalkEvery, _log, services.Time, _operations.WalkWhole);
         }
     }
 

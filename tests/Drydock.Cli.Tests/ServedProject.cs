@@ -78,10 +78,17 @@ internal sealed class ServedProject : IAsyncDisposable
     public Task<(HttpStatusCode Status, string Body)> Revoke(string key, string id) =>
         Send(HttpMethod.Post, "/admin/keys/revoke", key, $$"""{"id":"{{id}}","reason":"test"}""");
 
-    public Task<(HttpStatusCode Status, string Body)> Ask(string key) =>
-        Send(HttpMethod.Post, "/v1/chat/completions", key, """{"model":"tiny","messages":[{"role":"user","content":"hello"}]}""");
+    public Task<(HttpStatusCode Status, string Body)> Ask(string key) => Ask(key, "hello");
 
-    public Task<(HttpStatusCode Status, string Body)> Get(string path) => Send(HttpMethod.Get, path, null, null);
+    /// <summary>A chat request with <paramref name="content"/> (the local upstream echoes it back).</summary>
+    public Task<(HttpStatusCode Status, string Body)> Ask(string key, string content) =>
+        Send(HttpMethod.Post, "/v1/chat/completions", key, new System.Text.Json.Nodes.JsonObject
+        {
+            ["model"] = "tiny",
+            ["messages"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["role"] = "user", ["content"] = content }),
+        }.ToJsonString());
+
+    public Task<(HttpStatusCode Status, string Body)> Get(string path, string? key = null) => Send(HttpMethod.Get, path, key, null);
 
     private async Task<(HttpStatusCode Status, string Body)> Send(HttpMethod method, string path, string? key, string? json)
     {

@@ -46,7 +46,7 @@ public sealed class AdminChainTests : IDisposable
     [Fact]
     public void AnEntryBeforeTheVerifiedHeadEditedInPlace_IsFoundByTheBackgroundWalk_ThenEveryDecisionIsRefused()
     {
-        var chain = new AdminChain();
+        var chain = new AdminChain(new HeldHead());
         using var walker = Walker(chain);
         Decide(20);
         Assert.Null(chain.Problem(_registry)); // the whole log, at start
@@ -77,7 +77,7 @@ public sealed class AdminChainTests : IDisposable
     [Fact]
     public void AnEntryWrittenSinceTheVerifiedHeadEditedInPlace_IsRefusedByTheNextDecision()
     {
-        var chain = new AdminChain();
+        var chain = new AdminChain(new HeldHead());
         Decide(5);
         Assert.Null(chain.Problem(_registry));
         Decide(3);

@@ -18,14 +18,21 @@ namespace Drydock.Gateway.Operations;
 /// end of the log (with their rows) are refused at the next decision, and found by the next background walk. <see cref="Problem"/> is not
 /// thread-safe: called under the registry lock of <see cref="GatewayOperations"/>.
 /// </summary>
-internal sealed class AdminChain
+internal sealed class AdminChain(HeldHead held)
 {
     private (long Seq, string Hash) _head;
+    private string? _lastProblem;
     private string? _foundByWalk;
     private string? _lastWalk;
 
     /// <summary>What the last whole walk found (null: the log held, or none has run yet): shown in <c>/readyz</c>.</summary>
     public string? LastWalkProblem => Volatile.Read(ref _lastWalk);
+
+    /// <summary>Why the last <see cref="Problem"/> refused (null: it held): no audited write is made on such a log.</summary>
+    public string? LastProblem => Volatile.Read(ref _lastProblem);
+
+    /// <summary>The longest head this process verified (<see cref="HeldHead"/>).</summary>
+    public HeldHead Held => held;
 
     /// <summary>Whether the last <see cref="Problem"/> walked the whole log (and so may clear what an earlier walk found).</summary>
     public bool LastCheckWasWhole { get; private set; }
@@ -33,7 +40,18 @@ internal sealed class AdminChain
     /// <summary>Why the registry's audit log or actor records cannot be relied on for an access decision, or null.</summary>
     public string? Problem(ProvenanceRegistry registry)
     {
+        var problem = Check(registry);
+        Volatile.Write(ref _lastProblem, problem);
+        if (problem is null) held.Raise(_head.Seq, _head.Hash);
+        return problem;
+    }
+
+    private string? Check(ProvenanceRegistry registry)
+    {
         ArgumentNullException.ThrowIfNull(registry);
+        // A log that no longer holds the longest head verified here (put back with its witness, or cut) is refused
+        // before any walk: a whole walk of the older log would hold and forget the newer head.
+        if (held.Problem(registry.Database) is { } gone) return gone;
         var db = registry.Database;
         LastCheckWasWhole = false;
         if (registry.ActorRecordsProblem() is { } edited) return $"actor record edited outside drydock: {edited}";

@@ -21,6 +21,7 @@ internal sealed class ChainWalker : IDisposable
     public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(30);
 
     private readonly Action<string?> _walked;
+    private readonly Func<RegistryDatabase, ((long Seq, string Hash) Head, string? Problem)> _walk;
     private readonly Func<ProvenanceRegistry> _open;
     private readonly ILogger _log;
     private readonly TimeSpan _every;
@@ -33,9 +34,10 @@ internal sealed class ChainWalker : IDisposable
     }
 
     /// <summary>A walker that tells <paramref name="walked"/> what each walk found (null: the log held).</summary>
-    public ChainWalker(Action<string?> walked, Func<ProvenanceRegistry> open, TimeSpan every, ILogger log, TimeProvider time)
+    public ChainWalker(Action<string?> walked, Func<ProvenanceRegistry> open, TimeSpan every, ILogger log, TimeProvider time, Func<RegistryDatabase, ((long Seq, string Hash) Head, string? Problem)>? walk = null)
     {
         _walked = walked;
+        _walk = walk ?? AdminChain.WalkWhole;
         _open = open;
         _every = every;
         _log = log;
@@ -54,7 +56,7 @@ internal sealed class ChainWalker : IDisposable
             try
             {
                 using var registry = _open();
-                var (head, wrong) = AdminChain.WalkWhole(registry.Database);
+                var (head, wrong) = _walk(registry.Database);
                 (entries, problem) = (head.Seq, wrong);
             }
             catch (Exception e) when (e is RegistryException or System.Data.Common.DbException or IOException or UnauthorizedAccessException or Provenance.KeyRingException or InvalidOperationException)

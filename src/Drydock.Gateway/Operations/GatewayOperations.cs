@@ -49,7 +49,8 @@ public sealed class GatewayOperations : IDisposable
     private volatile string? _walkProblem;
     private ILogger? _log;
     private readonly TripwireIndexes? _tripwires;
-    private readonly AdminChain _chain = new();
+    private readonly HeldHead _held = new();
+    private readonly AdminChain _chain;
 
     /// <summary>
     /// Creates the view; <paramref name="registry"/> may be null. With <paramref name="tripwireStateFolder"/> (the
@@ -59,6 +60,7 @@ public sealed class GatewayOperations : IDisposable
     public GatewayOperations(ProvenanceRegistry? registry, IReadOnlyDictionary<string, string> aliases, ApprovalPolicy policy, TimeSpan refresh, string? tripwireStateFolder = null)
     {
         _registry = registry;
+        _chain = new AdminChain(_held);
         _aliases = aliases;
         _policy = policy;
         _tripwires = tripwireStateFolder is null ? null : new TripwireIndexes(tripwireStateFolder);
@@ -170,7 +172,7 @@ public sealed class GatewayOperations : IDisposable
                 var deployments = _registry.Deployments();
                 var hashes = _registry.Canaries().Select(c => c.Sha256).ToList();
                 // Checked after reading: a row changed in between is found by this check, or the next.
-                var problem = ServedRowsProblem(_registry.Database);
+                var problem = ServedRowsProblem(_registry.Database) ?? LogBehind(_registry.Database);
                 RefreshError = null;
                 SetRowsProblem(problem);
                 if (problem is not null) return;
@@ -209,6 +211,34 @@ public sealed class GatewayOperations : IDisposable
         if (ServingProblem is { } problem) ServingLog.Refused(log, problem);
     }
 
+    // Whether the log still reaches as far as this process knows it did: the head it verified (one query) and the audit
+    // witness (its files and one query each), so entries cut from the end, or an older copy put back, are never served
+    // from — found at this re-read, not at the next whole walk.
+    private string? LogBehind(RegistryDatabase db)
+    {
+        if (_held.Problem(db) is { } gone) return gone;
+        try
+        {
+            return AuditWitness.FolderProblem(db) is null ? AuditWitness.Check(db) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Provenance.KeyRingException)
+        {
+            return $"the audit witness in {AuditWitness.Folder} cannot be read ({e.Message})";
+        }
+    }
+
+    /// <summary>
+    /// A whole walk of the log (<see cref="ChainWalker"/>, on its own connection), held also against the longest head
+    /// this process verified, which a walk that holds raises.
+    /// </summary>
+    internal ((long Seq, string Hash) Head, string? Problem) WalkWhole(RegistryDatabase db)
+    {
+        if (_held.Problem(db) is { } gone) return (default, gone);
+        var (head, problem) = AdminChain.WalkWhole(db);
+        if (problem is null) _held.Raise(head.Seq, head.Hash);
+        return (head, problem);
+    }
+
     private static string? ServedRowsProblem(RegistryDatabase db)
     {
         foreach (var table in ServedTables)
@@ -235,9 +265,14 @@ public sealed class GatewayOperations : IDisposable
     }
 
     /// <summary>Records an admin API access decision (who, what, the role used, allowed or refused, why) in the registry's audit log.</summary>
+    /// <remarks>
+    /// Nothing is written while the last chain check or whole walk failed (<see cref="RegistryException"/>): an entry appended to a broken log would move the audit witness past it,
+    /// and putting back the copy from before the edit would then read as a rollback.
+    /// </remarks>
     internal void RecordAccess(string actor, string what, string? role, bool allowed, string reason) =>
         Registry<object?>(r =>
         {
+            if ((_chain.LastProblem ?? _walkProblem) is { } broken) throw new RegistryException($"refused: nothing was written on an audit log that does not verify: {broken}");
             r.RecordAccessDecision(actor, what, role, allowed, reason, null);
             return null;
         });
