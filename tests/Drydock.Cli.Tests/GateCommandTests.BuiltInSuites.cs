@@ -198,14 +198,6 @@ public sealed partial class GateCommandTests
         Assert.True(gate.Exit == 1, gate.ToString());
         Assert.Matches(@"FAIL  membership-auc\s+membership\.auc is inconclusive: every one of its \d+ members and \d+ non-members scored the same", gate.Stdout);
 
-        // Scores that vary for a few texts only: most member/non-member pairs tie, and the AUC near 0.5 rests on the ties.
-        var nearTie = await Run(Membership("near-constant"));
-        Assert.True(nearTie.Exit == 0, nearTie.ToString());
-        Assert.Contains("of the member/non-member pairs scored the same", nearTie.Stderr, StringComparison.Ordinal);
-        var near = await Run("gate", "--model", model);
-        Assert.True(near.Exit == 1, near.ToString());
-        Assert.Matches(@"FAIL  membership-auc\s+membership\.auc is inconclusive: [5-9]\d(\.\d+)? % of its member/non-member pairs scored the same \(more than 50 %", near.Stdout);
-
         // Scores that vary (and know nothing of membership) count.
         Assert.Equal(0, (await Run(Membership("forgetter"))).Exit);
         var ship = await Run("gate", "--model", model);
