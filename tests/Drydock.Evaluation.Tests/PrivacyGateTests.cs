@@ -31,7 +31,7 @@ public sealed class PrivacyGateTests
         new("ev-1", "mv-1", "membership", "t", new Dictionary<string, double> { ["membership.auc"] = 0.52 }, null, "alice", At)
         {
             Evidence = EvidenceBuilder.Privacy("membership", new TargetIdentity("endpoint", "http://t/v1", null, "m"), new JsonObject { ["membersFromLineage"] = true, ["disjoint"] = true, ["mistypedChecked"] = true },
-                new JsonObject { ["members"] = 100, ["nonMembers"] = 100, ["distinctScores"] = 200, ["probes"] = 200, ["errors"] = 0 }, "1"),
+                new JsonObject { ["members"] = 100, ["nonMembers"] = 100, ["distinctScores"] = 200, ["tiedPairShare"] = 0.0, ["probes"] = 200, ["errors"] = 0 }, "1"),
         };
 
     private static GateCheck Decide(ModelRecord model) =>

@@ -53,7 +53,7 @@ public sealed class ReleaseGateTests : IDisposable
         new(id, model, "membership", "t", new Dictionary<string, double> { ["membership.auc"] = auc }, null, "alice", at)
         {
             Evidence = EvidenceBuilder.Privacy("membership", new TargetIdentity("endpoint", "http://t/v1", model == s_base.Id ? s_base.Digest : s_model.Digest, "m"), new JsonObject { ["membersFromLineage"] = true, ["disjoint"] = true, ["mistypedChecked"] = true },
-                new JsonObject { ["members"] = members, ["nonMembers"] = nonMembers, ["distinctScores"] = members + nonMembers, ["probes"] = members + nonMembers, ["errors"] = 0 }, "1"),
+                new JsonObject { ["members"] = members, ["nonMembers"] = nonMembers, ["distinctScores"] = members + nonMembers, ["tiedPairShare"] = 0.0, ["probes"] = members + nonMembers, ["errors"] = 0 }, "1"),
         };
 
     private static string At(int minute) => $"2026-11-28T10:{minute:00}:00.000Z";

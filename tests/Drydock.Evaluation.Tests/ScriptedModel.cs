@@ -49,8 +49,9 @@ public sealed partial class ScriptedModel : IAsyncDisposable
     public List<string> Memorized { get; } = [];
 
     // /v1/completions, one token per character: "memorizer" scores characters inside a memorised text as likely
-    // and everything else at ln(1/32); "forgetter" scores everything at ln(1/32), but a text whose length is a
-    // multiple of 13 a little higher (scores vary, with no link to membership); "constant" scores everything at
+    // and everything else at ln(1/32); "forgetter" scores everything at ln(1/32), but its first character a
+    // little higher by the text's length (scores vary, with no link to membership); "near-constant" likewise, but only when the
+    // length is a multiple of 13 (most pairs tie); "constant" scores everything at
     // ln(1/32) (every score ties); "nologprobs" omits logprobs.
     private async Task Completions(HttpContext context)
     {
@@ -64,9 +65,11 @@ public sealed partial class ScriptedModel : IAsyncDisposable
         if (echo && model != "nologprobs")
         {
             var values = Enumerable.Repeat(Math.Log(1.0 / 32), prompt.Length).ToArray();
-            // The forgetter's scores are not all tied (a text whose length is a multiple of 13 is a little likelier),
-            // yet they know nothing of membership; texts of one length (a canary and its candidates) still tie.
-            if (model == "forgetter" && prompt.Length % 13 == 0 && values.Length > 0) values[0] += 0.01;
+            // The forgetter's scores vary with a text's length (few pairs tie), yet they know nothing of membership;
+            // texts of one length (a canary and its candidates) still tie.
+            if (model == "forgetter" && values.Length > 0) values[0] += 0.01 * (1 + (prompt.Length % 13));
+            // The near-constant model ties almost everything: only a text whose length is a multiple of 13 is a little likelier.
+            if (model == "near-constant" && prompt.Length % 13 == 0 && values.Length > 0) values[0] += 0.01;
             if (model == "memorizer")
             {
                 foreach (var m in Memorized)

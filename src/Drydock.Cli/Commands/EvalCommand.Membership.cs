@@ -69,6 +69,7 @@ internal static partial class EvalCommand
             await stdout.WriteLineAsync($"privacy audit: {audit}").ConfigureAwait(false);
             // Scores that all tie (constant log-probabilities) give an AUC of exactly 0.5 whatever the model learned.
             if (result.Roc.Count - 1 <= 1) await stderr.WriteLineAsync($"drydock eval membership: every one of the {result.Members} members and {result.NonMembers} non-members scored the same (the endpoint's log-probabilities do not vary): the AUC of 0.5 proves nothing, and the gate records this evaluation as inconclusive").ConfigureAwait(false);
+            else if (result.TiedPairShare > 0.5) await stderr.WriteLineAsync($"drydock eval membership: {result.TiedPairShare:P1} of the member/non-member pairs scored the same: the AUC rests on ties, not on the model, and the gate records this evaluation as inconclusive").ConfigureAwait(false);
             var policy = GatePolicy.From(project.File["gate"]);
             if (result.Members < policy.MinMembers || result.NonMembers < policy.MinNonMembers)
             {
@@ -77,7 +78,7 @@ internal static partial class EvalCommand
 
             var counts = new JsonObject
             {
-                ["members"] = result.Members, ["nonMembers"] = result.NonMembers, ["distinctScores"] = result.Roc.Count - 1, ["probes"] = (result.Members + result.NonMembers) * (referenceTarget is null ? 1 : 2), ["errors"] = 0,
+                ["members"] = result.Members, ["nonMembers"] = result.NonMembers, ["distinctScores"] = result.Roc.Count - 1, ["tiedPairShare"] = result.TiedPairShare, ["probes"] = (result.Members + result.NonMembers) * (referenceTarget is null ? 1 : 2), ["errors"] = 0,
                 ["reference"] = parse.GetValue(reference),
                 ["audit"] = new JsonObject
                 {
