@@ -109,7 +109,7 @@ public sealed partial class GateCommandTests
         Assert.Equal(0, (await Eval(refusing, model)).Exit);
         var rules = await Run("gate", "--model", model);
         Assert.True(rules.Exit == 0, rules.ToString());
-        Assert.Matches(@"evidence  ev-[0-9a-f]{12}  probes .*  judge rules\n", rules.Stdout.ReplaceLineEndings("\n"));
+        Assert.Matches(@"evidence  ev-[0-9a-f]{12}  probes .*  judge rules  system prompt \S+\n", rules.Stdout.ReplaceLineEndings("\n"));
     }
 
     [Fact]
