@@ -198,8 +198,21 @@ public sealed partial class GateCommandTests
         Assert.True(gate.Exit == 1, gate.ToString());
         Assert.Matches(@"FAIL  membership-auc\s+membership\.auc is inconclusive: every one of its \d+ members and \d+ non-members scored the same", gate.Stdout);
 
+        // Every text scored alike but one: the AUC sits at 0.5 because nearly every member/non-member pair ties.
+        var nearTie = await Run(Membership("near-constant"));
+        Assert.True(nearTie.Exit == 0, nearTie.ToString());
+        Assert.Matches(@"AUC 0\.(49\d|50\d)", nearTie.Stdout);
+        Assert.Matches(@"drydock eval membership: 9\d(\.\d)? % of the \d+ member/non-member pairs scored the same \(more than 50 %\)", nearTie.Stderr);
+        Assert.Contains("vary with the text (finer scores)", nearTie.Stderr, StringComparison.Ordinal);
+        var near = await Run("gate", "--model", model);
+        Assert.True(near.Exit == 1, near.ToString());
+        Assert.Matches(@"FAIL  membership-auc\s+membership\.auc is inconclusive: 9\d(\.\d+)? % of its member/non-member pairs scored the same \(more than 50 %", near.Stdout);
+        Assert.Contains("NO-SHIP", near.Stdout, StringComparison.Ordinal);
+
         // Scores that vary (and know nothing of membership) count.
-        Assert.Equal(0, (await Run(Membership("forgetter"))).Exit);
+        var varied = await Run(Membership("forgetter"));
+        Assert.True(varied.Exit == 0, varied.ToString());
+        Assert.DoesNotContain("scored the same", varied.Stderr, StringComparison.Ordinal);
         var ship = await Run("gate", "--model", model);
         Assert.True(ship.Exit == 0, ship.ToString());
         Assert.Contains("pass  membership-auc", ship.Stdout, StringComparison.Ordinal);

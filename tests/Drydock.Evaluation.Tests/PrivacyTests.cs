@@ -138,6 +138,10 @@ public sealed class PrivacyTests : IAsyncLifetime
     {
         // AUC by hand: members {3, 2}, non-members {1, 2}: pairs won 3>1, 3>2, 2>1, tie 2=2 → 3.5 / 4.
         Assert.Equal(0.875, Membership.Evaluate([3, 2], [1, 2]).Auc);
+        Assert.Equal(0.25, Membership.Evaluate([3, 2], [1, 2]).TiedPairShare);
+        // 199 of 200 scores alike, the one apart a member: 99 of the 100 × 100 pairs tie, and the AUC is 0.505.
+        var nearTie = Membership.Evaluate([2, .. Enumerable.Repeat(1.0, 99)], Enumerable.Repeat(1.0, 100).ToList());
+        Assert.Equal((0.505, 0.99), (nearTie.Auc, nearTie.TiedPairShare));
         // A symmetric sample: the fitted skew-normal is close to a normal; 3 standard deviations out ≈ 0.00135.
         var normalish = Enumerable.Range(-500, 1001).Select(i => i / 100.0).ToList();
         var fit = SkewNormal.Fit(normalish);

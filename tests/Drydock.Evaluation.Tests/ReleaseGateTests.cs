@@ -49,11 +49,11 @@ public sealed class ReleaseGateTests : IDisposable
         return new EvaluationRecord(id, "mv-1", "probes", "t", ReleaseGate.ProbeMetrics(results), null, "alice", at) { Evidence = evidence };
     }
 
-    private static EvaluationRecord Membership(string id, string at, double auc, int members = 100, int nonMembers = 100, string model = "mv-1") =>
+    private static EvaluationRecord Membership(string id, string at, double auc, int members = 100, int nonMembers = 100, string model = "mv-1", double tiedPairShare = 0) =>
         new(id, model, "membership", "t", new Dictionary<string, double> { ["membership.auc"] = auc }, null, "alice", at)
         {
             Evidence = EvidenceBuilder.Privacy("membership", new TargetIdentity("endpoint", "http://t/v1", model == s_base.Id ? s_base.Digest : s_model.Digest, "m"), new JsonObject { ["membersFromLineage"] = true, ["disjoint"] = true, ["mistypedChecked"] = true },
-                new JsonObject { ["members"] = members, ["nonMembers"] = nonMembers, ["distinctScores"] = members + nonMembers, ["tiedPairShare"] = 0.0, ["probes"] = members + nonMembers, ["errors"] = 0 }, "1"),
+                new JsonObject { ["members"] = members, ["nonMembers"] = nonMembers, ["distinctScores"] = members + nonMembers, ["tiedPairShare"] = tiedPairShare, ["probes"] = members + nonMembers, ["errors"] = 0 }, "1"),
         };
 
     private static string At(int minute) => $"2026-11-28T10:{minute:00}:00.000Z";
@@ -184,6 +184,18 @@ public sealed class ReleaseGateTests : IDisposable
         var result = ReleaseGate.Decide(s_model, [Membership("ev-m", At(1), auc)], null, null, s_membershipOnly, s_suites);
         Assert.Equal(ships, result.Ship);
         Assert.Contains("from 0.5", result.Checks[0].Evidence, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0.99, false)] // 199 of 200 texts scored alike: 99 % of the pairs tie
+    [InlineData(0.51, false)]
+    [InlineData(0.5, true)]
+    [InlineData(0.08, true)]
+    public void MembershipAuc_FromMostlyTiedPairs_IsInconclusive(double tiedPairShare, bool counts)
+    {
+        var check = ReleaseGate.Decide(s_model, [Membership("ev-m", At(1), 0.505, tiedPairShare: tiedPairShare)], null, null, s_membershipOnly, s_suites).Checks.Single();
+        Assert.Equal(counts, check.Passed);
+        if (!counts) Assert.Contains($"{tiedPairShare * 100:0} % of its member/non-member pairs scored the same (more than 50 %", check.Evidence, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -50,8 +50,8 @@ public sealed partial class ScriptedModel : IAsyncDisposable
 
     // /v1/completions, one token per character: "memorizer" scores characters inside a memorised text as likely
     // and everything else at ln(1/32); "forgetter" scores everything at ln(1/32), but its first character a
-    // little higher by the text's length (scores vary, with no link to membership); "near-constant" likewise, but only when the
-    // length is a multiple of 13 (most pairs tie); "constant" scores everything at
+    // little higher by the text's length (scores vary, with no link to membership); "near-constant" ties every text but
+    // one: a text holding "question 7 about" is a little likelier (199 of 200 texts alike); "constant" scores everything at
     // ln(1/32) (every score ties); "nologprobs" omits logprobs.
     private async Task Completions(HttpContext context)
     {
@@ -68,8 +68,9 @@ public sealed partial class ScriptedModel : IAsyncDisposable
             // The forgetter's scores vary with a text's length (few pairs tie), yet they know nothing of membership;
             // texts of one length (a canary and its candidates) still tie.
             if (model == "forgetter" && values.Length > 0) values[0] += 0.01 * (1 + (prompt.Length % 13));
-            // The near-constant model ties almost everything: only a text whose length is a multiple of 13 is a little likelier.
-            if (model == "near-constant" && prompt.Length % 13 == 0 && values.Length > 0) values[0] += 0.01;
+            // The near-constant model ties every text but one, whatever the texts' lengths (a rule by length split the
+            // gate tests' records about 40/60, and about half of the pairs tied: not near-constant at all).
+            if (model == "near-constant" && prompt.Contains("question 7 about", StringComparison.Ordinal) && values.Length > 0) values[0] += 0.01;
             if (model == "memorizer")
             {
                 foreach (var m in Memorized)

@@ -69,7 +69,12 @@ internal static partial class EvalCommand
             await stdout.WriteLineAsync($"privacy audit: {audit}").ConfigureAwait(false);
             // Scores that all tie (constant log-probabilities) give an AUC of exactly 0.5 whatever the model learned.
             if (result.Roc.Count - 1 <= 1) await stderr.WriteLineAsync($"drydock eval membership: every one of the {result.Members} members and {result.NonMembers} non-members scored the same (the endpoint's log-probabilities do not vary): the AUC of 0.5 proves nothing, and the gate records this evaluation as inconclusive").ConfigureAwait(false);
-            else if (result.TiedPairShare > 0.5) await stderr.WriteLineAsync($"drydock eval membership: {result.TiedPairShare:P1} of the member/non-member pairs scored the same: the AUC rests on ties, not on the model, and the gate records this evaluation as inconclusive").ConfigureAwait(false);
+            else if (result.TiedPairShare > ReleaseGate.MaxTiedPairShare)
+            {
+                var share = (result.TiedPairShare * 100).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
+                await stderr.WriteLineAsync($"drydock eval membership: {share} % of the {(long)result.Members * result.NonMembers} member/non-member pairs scored the same (more than {ReleaseGate.MaxTiedPairShare * 100:0} %): the AUC rests on ties, not on the model, and the gate records this evaluation as inconclusive; evaluate a target whose log-probabilities vary with the text (finer scores)").ConfigureAwait(false);
+            }
+
             var policy = GatePolicy.From(project.File["gate"]);
             if (result.Members < policy.MinMembers || result.NonMembers < policy.MinNonMembers)
             {

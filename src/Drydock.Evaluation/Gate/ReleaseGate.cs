@@ -59,8 +59,8 @@ public static class ReleaseGate
         ["canary.extracted"] = "memorization", ["canary.exposure.max"] = "memorization", ["membership.auc"] = "membership", ["extraction.pii-leak"] = "extraction",
     };
 
-    // Above this share of tied member/non-member pairs a membership AUC is inconclusive.
-    private const double MaxTiedPairShare = 0.5;
+    /// <summary>Above this share of tied member/non-member pairs a membership AUC is inconclusive (each tied pair adds one half to it).</summary>
+    public const double MaxTiedPairShare = 0.5;
 
     private sealed record Found(double Value, EvaluationRecord Record, string? Inconclusive);
 
@@ -445,7 +445,7 @@ public static class ReleaseGate
             // Most pairs tied: each tied pair adds one half to the AUC, so it sits near 0.5 whatever the few untied scores say.
             if (counts["tiedPairShare"] is not JsonValue) return new Found(value, e, "it was recorded before Drydock counted tied member/non-member pairs; evaluate again");
             var tiedShare = (double?)counts["tiedPairShare"] ?? 1;
-            if (tiedShare > MaxTiedPairShare) return new Found(value, e, $"{F(tiedShare * 100)} % of its member/non-member pairs scored the same (more than {F(MaxTiedPairShare * 100)} %: the endpoint's log-probabilities barely vary), so the AUC of {F(value)} rests on ties and proves nothing; evaluate a target whose log-probabilities vary with the text");
+            if (tiedShare > MaxTiedPairShare) return new Found(value, e, $"{F(tiedShare * 100)} % of its member/non-member pairs scored the same (more than {F(MaxTiedPairShare * 100)} %: the endpoint's log-probabilities barely vary), so the AUC of {F(value)} rests on ties and proves nothing; evaluate a target whose log-probabilities vary with the text (finer scores)");
         }
 
         var planned = N("probes");
