@@ -70,15 +70,15 @@ class Index:
         for t in reference:
             w = [x[0] for x in words(t)]
             ordinary.update(tuple(w[i:i + N]) for i in range(len(w) - N + 1))
-        holders = defaultdict(list)
+        # n-gram -> [(record, every position of it in the record)]
+        holders = defaultdict(dict)
         for r, t in enumerate(members):
-            w, seen = [x[0] for x in words(t)], set()
+            w = [x[0] for x in words(t)]
             for i in range(len(w) - N + 1):
                 g = tuple(w[i:i + N])
-                if g not in ordinary and g not in seen:
-                    seen.add(g)
-                    holders[g].append((r, i))
-        self.entries = {g: v for g, v in holders.items() if len(v) <= MAX}
+                if g not in ordinary:
+                    holders[g].setdefault(r, []).append(i)
+        self.entries = {g: list(v.items()) for g, v in holders.items() if len(v) <= MAX}
         counts = Counter()
         for t in members:
             counts.update({norm(t[a:b]) for a, b in spans(t)})
@@ -105,21 +105,27 @@ class Index:
         prev, seam_runs = {}, []
         for i in range(len(ws) - N + 1):
             g, cur = tuple(w for w, _, _ in ws[i:i + N]), {}
-            for r, p in self.entries.get(g, []):
+            for r, places in self.entries.get(g, []):
                 own = rule in ("now", "order") or (g, r) not in self.seams
-                run = 1
-                if r in prev and (rule != "order" or p == prev[r][1] + 1):
+                run, follow = 1, places
+                if r in prev and rule == "order":
+                    # only where the n-gram follows the previous one in the record (each entry with its positions)
+                    after = [q for q in places if q - 1 in prev[r][1]]
+                    if after:
+                        run, follow = prev[r][0] + 1, after
+                elif r in prev:
                     run, own = prev[r][0] + 1, own or prev[r][2]
                 if run >= K and own:
                     return r
-                if run == K:
-                    start, at = i - K + 1, p - K + 1
-                    if any(q == r and start > last and at - where == start - first for q, first, last, where in seam_runs):
+                if run == K and rule in ("sentences", "neighbours"):
+                    # a run of seams alone: a hit when a second one of the record follows at the record's own distance
+                    start, where = i - K + 1, places[0] - K + 1
+                    if any(q == r and start > last and where - w0 == start - first for q, first, last, w0 in seam_runs):
                         return r
-                    seam_runs.append((r, start, i, at))
+                    seam_runs.append((r, start, i, where))
                     if rule == "neighbours" and not (common(sentence(ws[start][1]) - 1) or common(sentence(ws[i + N - 1][1]) + 1)):
                         return r
-                cur[r] = (run, p, own)
+                cur[r] = (run, follow, own)
             prev = cur
         return None
 
