@@ -17,31 +17,10 @@ internal static partial class SecretRules
         string[]? counterExamples = null, Severity severity = Severity.Critical, bool caseSensitive = true, int reveal = 0,
         int windowBefore = 8, int windowAfter = 256, double confidence = 0.95, CandidateValidator? validator = null,
         double? minEntropy = null, int priority = 10, string[]? context = null, bool requiresContext = false, bool? inLongToken = null,
-        Func<string, int, int, int>? extendEnd = null, bool placeholders = true) => new()
-    {
-        Id = id,
-        Category = Categories.Secret,
-        Type = type,
-        Severity = severity,
-        Description = description,
-        Pattern = pattern,
-        Keywords = keywords,
-        CaseSensitiveKeywords = caseSensitive,
-        KeywordsInLongToken = inLongToken ?? caseSensitive,
-        WindowBefore = windowBefore,
-        WindowAfter = windowAfter,
-        Confidence = confidence,
-        Validator = validator,
-        MinEntropy = minEntropy,
-        RejectPlaceholders = placeholders,
-        RevealPrefix = reveal,
-        Priority = priority,
-        ContextWords = context ?? [],
-        RequiresContext = requiresContext,
-        Examples = examples,
-        CounterExamples = counterExamples ?? [],
-        ExtendEnd = extendEnd,
-    };
+        Func<string, int, int, int>? extendEnd = null, bool placeholders = true) =>
+        CatalogueRule.Create(Categories.Secret, id, type, description, pattern, keywords, examples, counterExamples ?? [], severity, confidence,
+            windowBefore, windowAfter, show: false, validator, caseSensitive, context: context, requiresContext: requiresContext, priority: priority,
+            keywordsInLongToken: inLongToken ?? caseSensitive, minEntropy: minEntropy, rejectPlaceholders: placeholders, revealPrefix: reveal, extendEnd: extendEnd);
 
     private static CandidateValidator GitHubStyleChecksum(double valid, double invalid) =>
         (value, _, _) => Checksums.GitHubTokenChecksum(value) ? valid : invalid;
