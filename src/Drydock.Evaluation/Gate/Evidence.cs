@@ -45,6 +45,12 @@ public sealed record TargetIdentity(string Kind, string Target, string? Digest, 
     private static string FullPath(string target) =>
         Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.StartsWith("onnx:", StringComparison.Ordinal) ? target["onnx:".Length..] : target));
 
+    /// <summary>
+    /// An endpoint URL in the form compared: scheme and host lower case, the port always given (a default port
+    /// written out or left out alike), a trailing slash ignored; <c>localhost</c> and <c>127.0.0.1</c> stay apart.
+    /// </summary>
+    internal static string CanonicalEndpoint(string target) => Endpoint(target);
+
     private static string Endpoint(string target)
     {
         var text = target.Trim();

@@ -15,7 +15,7 @@ public sealed record GateEvidence(string EvaluationId, string Kind, string Model
     /// <summary>Who judged the answers: <c>rules</c> (the built-in judge), a model judge (<see cref="GatePolicy.JudgeName"/>), or <c>none</c> for a privacy evaluation (measured, not judged).</summary>
     public string Judge { get; init; } = "none";
 
-    /// <summary>The SHA-256 (first 12 hex digits) of the system prompt a probe evaluation sent, <c>none</c> when it sent none or for a privacy evaluation; never the prompt itself.</summary>
+    /// <summary>The SHA-256 of the system prompt a probe evaluation sent, whole (<c>sha256:</c> and 64 hex digits), <c>none</c> when it sent none or for a privacy evaluation; never the prompt itself.</summary>
     public string SystemPrompt { get; init; } = "none";
 }
 
@@ -161,6 +161,7 @@ public static class ReleaseGate
             var compared = on.Select(t => GatePolicy.Metrics[t.Key]).Where(m => m.StartsWith("attack.", StringComparison.Ordinal) || m == "membership.auc").ToList();
             if (compared.Count == 0) throw new GateRefusedException($"--base-model {baseModel.Id}: no check that compares with a base model is on (attack rates, membership-auc)");
             var baseProbes = new List<EvaluationRecord>();
+            var pairs = new List<(EvaluationRecord Own, EvaluationRecord Theirs)>();
             foreach (var metric in compared)
             {
                 var theirs = Find(baseModel, baseEvaluations, metric, policy, suites, checkEvidence, out var why)
@@ -169,6 +170,8 @@ public static class ReleaseGate
                 Use(theirs.Record);
                 baseProbes.Add(theirs.Record);
                 if (!mine.TryGetValue(metric, out var own) || own.Inconclusive is not null) continue; // that check already failed
+                pairs.Add((own.Record, theirs.Record));
+                if (!SamePrompt(own.Record, theirs.Record)) continue; // not comparable: base probe configuration fails
                 var membership = metric == "membership.auc";
                 var worse = (membership ? Math.Abs(own.Value - 0.5) - Math.Abs(theirs.Value - 0.5) : own.Value - theirs.Value) * 100;
                 var passed = worse <= policy.RegressionPoints + 1e-9;
@@ -176,6 +179,7 @@ public static class ReleaseGate
             }
 
             if (OneConfiguration("base probe configuration", baseModel, baseProbes) is { } baseMixed) checks.Add(baseMixed);
+            else if (SamePromptAsBase(model, baseModel, pairs) is { } otherPrompt) checks.Add(otherPrompt);
         }
 
         return new GateResult(checks, [.. used.Values.OrderBy(e => e.At, StringComparer.Ordinal).ThenBy(e => e.EvaluationId, StringComparer.Ordinal)]);
@@ -467,14 +471,33 @@ public static class ReleaseGate
             + "no configuration is shown to pass every check; evaluate every required suite in one run under the production system prompt (drydock eval --record with --system-prompt and no --suite)");
     }
 
-    // What a probe evaluation measured, for comparing runs: target, its digest, model name and system prompt (by hash only).
+    // A failing check when a regression comparison would set the candidate's probe rates against the base's from runs
+    // under another system prompt (the full hash, or both under their own planted prompt): a model that refuses under
+    // one prompt and obeys under another would look no worse than its base. Targets and model names differ by nature.
+    private static GateCheck? SamePromptAsBase(ModelRecord model, ModelRecord baseModel, IEnumerable<(EvaluationRecord Own, EvaluationRecord Theirs)> pairs)
+    {
+        var differing = pairs.Where(p => !SamePrompt(p.Own, p.Theirs)).DistinctBy(p => (p.Own.Id, p.Theirs.Id)).ToList();
+        if (differing.Count == 0) return null;
+        var named = differing.Select(p => $"{model.Id}'s evaluation {p.Own.Id} ran under system prompt {PromptNamed(p.Own)}, {baseModel.Id}'s evaluation {p.Theirs.Id} under {PromptNamed(p.Theirs)}");
+        return new GateCheck("base probe configuration", false, $"{string.Join("; ", named)}; a regression comparison counts only between runs under the same system prompt; "
+            + $"evaluate the base model under the candidate's system prompt (drydock eval --record {baseModel.Id} with the --system-prompt {model.Id} was evaluated with, or with none if it was evaluated with none)");
+    }
+
+    // True unless both are probe runs under different (or unreadable) system prompts.
+    private static bool SamePrompt(EvaluationRecord own, EvaluationRecord theirs) =>
+        own.Kind != "probes" || theirs.Kind != "probes" || (PromptIdentity(own) is var prompt && prompt != "unknown" && prompt == PromptIdentity(theirs));
+
+    // What a probe evaluation measured, for comparing runs: target (URL with scheme, host, default port and trailing
+    // slash folded; an ONNX model by its digest), the digest the endpoint stated, model name (case folded, as
+    // TargetIdentity.IsSameModelAs compares them) and system prompt (by its full hash, or planted).
     private static string Configuration(EvaluationRecord e)
     {
         try
         {
             var identity = JsonNode.Parse(e.Evidence!.Json)?["identity"];
             var digest = (string?)identity?["targetDigest"];
-            return $"target {(string?)identity?["target"]}{(digest is null ? "" : $" sha256:{Short(digest)}")} model {(string?)identity?["model"]} system prompt {SystemPromptOf(e)}";
+            var target = (string?)identity?["targetKind"] == "onnx" ? $"onnx sha256:{digest}" : $"{TargetIdentity.CanonicalEndpoint((string?)identity?["target"] ?? "")}{(digest is null ? "" : $" sha256:{digest.ToLowerInvariant()}")}";
+            return $"target {target} model {((string?)identity?["model"])?.ToUpperInvariant()} system prompt {PromptIdentity(e)}";
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
@@ -482,13 +505,33 @@ public static class ReleaseGate
         }
     }
 
-    // The system prompt hash a probe evaluation recorded (identity.systemPromptSha256), shortened: sha256:HEX12, or none.
+    // The system prompt a probe run was under, for comparing runs: "planted" when the evaluation supplied its own
+    // (derived from the target's spelling and the model name, so two planted prompts differ by hash but alike hold
+    // nothing of production), else its full hash (sha256:HEX64), none, or unknown when the evidence cannot be read.
+    private static string PromptIdentity(EvaluationRecord e)
+    {
+        if (e.Kind != "probes") return "none";
+        try
+        {
+            return (string?)JsonNode.Parse(e.Evidence!.Json)?["systemPrompt"] == "planted" ? "planted" : SystemPromptOf(e);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return "unknown";
+        }
+    }
+
+    // The full hash, and whether the evaluation planted it, for a check's evidence.
+    private static string PromptNamed(EvaluationRecord e) => PromptIdentity(e) == "planted" ? $"{SystemPromptOf(e)} (planted: no --system-prompt)" : SystemPromptOf(e);
+
+    // The system prompt hash a probe evaluation recorded (identity.systemPromptSha256), whole: sha256:HEX64, or none.
+    // Shortened only for display: two prompts whose hashes share a prefix are two prompts.
     private static string SystemPromptOf(EvaluationRecord e)
     {
         if (e.Kind != "probes") return "none";
         try
         {
-            return (string?)JsonNode.Parse(e.Evidence!.Json)?["identity"]?["systemPromptSha256"] is { } hash ? $"sha256:{Short(hash)}" : "none";
+            return (string?)JsonNode.Parse(e.Evidence!.Json)?["identity"]?["systemPromptSha256"] is { } hash ? $"sha256:{hash.ToLowerInvariant()}" : "none";
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
