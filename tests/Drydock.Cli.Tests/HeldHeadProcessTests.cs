@@ -97,7 +97,7 @@ public sealed class HeldHeadProcessTests : IAsyncLifetime
         CopyWitness(Path.Combine(saved.Path, "state-old"), Project.State.Path);
         await Task.Delay(3000, TestContext.Current.CancellationToken);
         // The model caller is told that, not what (no entry numbers); the gateway's log names it.
-        Status(await _served.Ask(app), HttpStatusCode.ServiceUnavailable, "registry_state_broken", "the gateway's log names the problem");
+        Status(await _served.Ask(app), HttpStatusCode.ServiceUnavailable, "registry_state_broken", "log names the problem");
         Assert.DoesNotContain("rolled back", (await _served.Ask(app)).Body, StringComparison.Ordinal);
         Assert.Contains("rolled back", _served.Gateway.Output, StringComparison.Ordinal);
         await NotLeaked(app, canary);
@@ -137,7 +137,7 @@ public sealed class HeldHeadProcessTests : IAsyncLifetime
         _served.Execute($"DELETE FROM access_decisions WHERE audit_seq >= {from}");
         _served.Execute($"DELETE FROM audit_log WHERE seq >= {from}");
         await Task.Delay(3000, TestContext.Current.CancellationToken);
-        Status(await _served.Ask(app), HttpStatusCode.ServiceUnavailable, "registry_state_broken", "the gateway's log names the problem");
+        Status(await _served.Ask(app), HttpStatusCode.ServiceUnavailable, "registry_state_broken", "log names the problem");
         Assert.DoesNotContain("witnessed entry", (await _served.Ask(app)).Body, StringComparison.Ordinal);
         Assert.Contains($"witnessed entry {witnessed} is missing", _served.Gateway.Output, StringComparison.Ordinal);
         await NotLeaked(app, canary);
