@@ -187,8 +187,8 @@ public sealed partial class GatewayHost
         {
             // Nothing held back goes out: what the guards still hold was never checked whole.
             var (status, code, message) = e is UpstreamCutException
-                ? _operations.ServingProblem is { } problem
-                    ? (503, "registry_state_broken", BrokenStateMessage(problem) + "; the answer was stopped")
+                ? _operations.ServingProblem is not null
+                    ? (503, "registry_state_broken", BrokenStateMessage + "; the answer was stopped")
                     : (503, "model_disabled", $"model '{exchange.Model}' was disabled by an administrator; the answer was stopped")
                 : (504, "upstream_timeout", $"{e.Message}; the answer was stopped");
             exchange.Audit["error"] = code;

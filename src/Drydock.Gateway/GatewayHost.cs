@@ -219,13 +219,15 @@ public sealed partial class GatewayHost : IAsyncDisposable
     // While the registry's state does not match its audit log, no model request is answered (as the kill switch refuses).
     private async Task<int?> RefuseOnBrokenStateAsync(HttpContext context)
     {
-        if (_operations.ServingProblem is not { } problem) return null;
+        if (_operations.ServingProblem is null) return null;
         Metrics.Blocked("registry");
-        return await Error(context, 503, "registry_state_broken", BrokenStateMessage(problem)).ConfigureAwait(false);
+        return await Error(context, 503, "registry_state_broken", BrokenStateMessage).ConfigureAwait(false);
     }
 
-    private static string BrokenStateMessage(string problem) =>
-        $"the gateway answers no model request while the registry's state does not match its audit log: {problem}; put the registry back as drydock wrote it (run 'drydock audit verify')";
+    // What a model caller is told: that, never where (entry numbers, row ids, witness files), as /readyz. The problem
+    // itself is in the gateway's log (event 55) and in the 503 audit_log_broken an authenticated admin caller gets.
+    private const string BrokenStateMessage =
+        "the gateway answers no model request while the registry's state does not match its audit log (the gateway's log names the problem; an administrator runs 'drydock audit verify')";
 
     // The models a key may use: the upstream's list plus served aliases, less what is disabled or outside the key's tier.
     private async Task Models(HttpContext context)

@@ -96,7 +96,10 @@ public sealed class HeldHeadProcessTests : IAsyncLifetime
         Copy(old, Project.Registry);
         CopyWitness(Path.Combine(saved.Path, "state-old"), Project.State.Path);
         await Task.Delay(3000, TestContext.Current.CancellationToken);
-        Status(await _served.Ask(app), HttpStatusCode.ServiceUnavailable, "registry_state_broken", "rolled back");
+        // The model caller is told that, not what (no entry numbers); the gateway's log names it.
+        Status(await _served.Ask(app), HttpStatusCode.ServiceUnavailable, "registry_state_broken", "log names the problem");
+        Assert.DoesNotContain("rolled back", (await _served.Ask(app)).Body, StringComparison.Ordinal);
+        Assert.Contains("rolled back", _served.Gateway.Output, StringComparison.Ordinal);
         await NotLeaked(app, canary);
         Status(await _served.Get("/readyz"), HttpStatusCode.ServiceUnavailable);
         for (var i = 0; i < 3; i++)
@@ -134,7 +137,9 @@ public sealed class HeldHeadProcessTests : IAsyncLifetime
         _served.Execute($"DELETE FROM access_decisions WHERE audit_seq >= {from}");
         _served.Execute($"DELETE FROM audit_log WHERE seq >= {from}");
         await Task.Delay(3000, TestContext.Current.CancellationToken);
-        Status(await _served.Ask(app), HttpStatusCode.ServiceUnavailable, "registry_state_broken", $"witnessed entry {witnessed} is missing");
+        Status(await _served.Ask(app), HttpStatusCode.ServiceUnavailable, "registry_state_broken", "log names the problem");
+        Assert.DoesNotContain("witnessed entry", (await _served.Ask(app)).Body, StringComparison.Ordinal);
+        Assert.Contains($"witnessed entry {witnessed} is missing", _served.Gateway.Output, StringComparison.Ordinal);
         await NotLeaked(app, canary);
         Status(await _served.Get("/readyz"), HttpStatusCode.ServiceUnavailable);
         Status(await Deployments(admin), HttpStatusCode.ServiceUnavailable, "audit_log_broken");

@@ -108,7 +108,12 @@ public sealed class BearerTokenTests : IAsyncLifetime
     [
         "wrong-issuer", "wrong-audience", "expired", "not-yet-valid", "no-expiry", "unknown-kid", "no-kid", "no-subject", "alg-none", "hs256-with-public-key",
         "malformed", "oversized", "no-tier", "model-not-in-tier", "roles-only",
+        "lifetime-over-the-cap", "lifetime-over-the-cap-without-iat", "iat-in-the-future", "crit-header", "exp-as-string", "nbf-as-string", "iat-as-string",
     ];
+
+    // A payload of this issuer and audience, subject mallory in support-agents, valid for an hour, with one claim written as given.
+    private string Payload(string exp, string nbf, string iat) =>
+        $$"""{"iss":"{{_issuer.Issuer}}","aud":"{{TestIssuer.Audience}}","sub":"mallory","groups":["support-agents"],"exp":{{exp}},"nbf":{{nbf}},"iat":{{iat}}}""";
 
     [Theory]
     [MemberData(nameof(Refusals))]
@@ -132,6 +137,13 @@ public sealed class BearerTokenTests : IAsyncLifetime
             "no-tier" => (_issuer.Token(["marketing"]), 403, "tiny"),
             "model-not-in-tier" => (_issuer.Token(["tiny-users"]), 403, "large"),
             "roles-only" => (_issuer.Token(["ops-admins"]), 403, "tiny"),
+            "lifetime-over-the-cap" => (_issuer.Token(["support-agents"], expires: now.AddHours(25)), 401, "tiny"),
+            "lifetime-over-the-cap-without-iat" => (_issuer.Token(["support-agents"], expires: now.AddHours(25), withIssuedAt: false), 401, "tiny"),
+            "iat-in-the-future" => (_issuer.Token(["support-agents"], issuedAt: now.AddHours(47), expires: now.AddHours(48)), 401, "tiny"),
+            "crit-header" => (_issuer.Token(["support-agents"], header: new Dictionary<string, object> { ["crit"] = new[] { "x-drydock-test" }, ["x-drydock-test"] = true }), 401, "tiny"),
+            "exp-as-string" => (_issuer.Signed(Payload($"\"{Unix(now.AddHours(1))}\"", $"{Unix(now.AddMinutes(-1))}", $"{Unix(now.AddMinutes(-1))}")), 401, "tiny"),
+            "nbf-as-string" => (_issuer.Signed(Payload($"{Unix(now.AddHours(1))}", $"\"{Unix(now.AddMinutes(-1))}\"", $"{Unix(now.AddMinutes(-1))}")), 401, "tiny"),
+            "iat-as-string" => (_issuer.Signed(Payload($"{Unix(now.AddHours(1))}", $"{Unix(now.AddMinutes(-1))}", $"\"{Unix(now.AddMinutes(-1))}\"")), 401, "tiny"),
             _ => throw new ArgumentOutOfRangeException(nameof(refusal)),
         };
 
@@ -161,9 +173,34 @@ public sealed class BearerTokenTests : IAsyncLifetime
             "malformed" => "malformed",
             "oversized" => "longer than 8192 characters",
             "model-not-in-tier" => "",
+            "lifetime-over-the-cap" or "lifetime-over-the-cap-without-iat" or "iat-in-the-future" => "the token is valid for longer than the gateway allows (gateway.identity.max-token-lifetime: 86400 s)",
+            "crit-header" => "the token's header marks extensions the gateway does not understand as critical (crit: x-drydock-test)",
+            "exp-as-string" => "the token's exp is not a number",
+            "nbf-as-string" => "the token's nbf is not a number",
+            "iat-as-string" => "the token's iat is not a number",
             _ => "no claim value maps to a tier",
         };
         Assert.Contains(reason, log, StringComparison.Ordinal);
+    }
+
+    private static string Unix(DateTime time) => new DateTimeOffset(time).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task ATokenValidForADay_IsAccepted_AndALongerOneIsNotOnceALowerCapIsSet()
+    {
+        var now = DateTime.UtcNow;
+        var day = _issuer.Token(["support-agents"], issuedAt: now.AddMinutes(-1), expires: now.AddHours(23).AddMinutes(58));
+        await Client(_gateway, day).CompleteChatAsync([new UserChatMessage("hi")], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(1, _upstream.Requests);
+
+        // A cap of an hour: the same token is now too long-lived; one of 50 minutes is not.
+        var options = Options(_issuer.JwksUrl);
+        await using var capped = await Start(options with { Identity = options.Identity! with { MaxTokenLifetime = TimeSpan.FromHours(1) } });
+        var e = await Assert.ThrowsAsync<ClientResultException>(() => Client(capped, day).CompleteChatAsync([new UserChatMessage("hi")], cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Equal(401, e.Status);
+        Assert.Contains("valid for longer than the gateway allows (gateway.identity.max-token-lifetime: 3600 s)", _logs.Text, StringComparison.Ordinal);
+        await Client(capped, _issuer.Token(["support-agents"], expires: now.AddMinutes(50))).CompleteChatAsync([new UserChatMessage("hi")], cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(2, _upstream.Requests);
     }
 
     [Fact]

@@ -25,6 +25,7 @@ public sealed class IdentityConfigTests : IDisposable
                 algorithms: [RS256, PS256]
                 clock-skew: 30
                 refresh: 300
+                max-token-lifetime: 3600
                 claim: roles
                 tiers:
                   support-agents: internal
@@ -37,7 +38,7 @@ public sealed class IdentityConfigTests : IDisposable
         Assert.Equal(Path.Combine(_dir.Path, "idp", "jwks.json"), identity.JwksFile);
         Assert.Null(identity.JwksUrl);
         Assert.Equal(["RS256", "PS256"], identity.Algorithms);
-        Assert.Equal((TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5)), (identity.ClockSkew, identity.Refresh));
+        Assert.Equal((TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromHours(1)), (identity.ClockSkew, identity.Refresh, identity.MaxTokenLifetime));
         Assert.Equal(["support-agents", "everyone"], identity.Tiers.Select(t => t.Key));
         Assert.Equal("incident-responder", Assert.Single(identity.Roles).Value);
         Assert.Null(Read(_dir.File("plain.yaml", "gateway:\n  stream-window: 8\n")).Identity);
@@ -50,6 +51,8 @@ public sealed class IdentityConfigTests : IDisposable
     [InlineData("    jwks-url: https://idp/keys\n    tiers: {g: internal}\n    algorithms: [none]\n", "bad.yaml:7", "gateway.identity.algorithms[0]")]
     [InlineData("    jwks-url: https://idp/keys\n    tiers: {g: internal}\n    clock-skew: 600\n", "bad.yaml:7", "gateway.identity.clock-skew")]
     [InlineData("    jwks-url: https://idp/keys\n    tiers: {g: internal}\n    jwks-uri: x\n", "bad.yaml:7", "gateway.identity.jwks-uri: unknown setting")]
+    [InlineData("    jwks-url: https://idp/keys\n    tiers: {g: internal}\n    max-token-lifetime: 2592000\n", "bad.yaml:7", "gateway.identity.max-token-lifetime")]
+    [InlineData("    jwks-url: https://idp/keys\n    tiers: {g: internal}\n    max-token-lifetime: 24h\n", "bad.yaml:7", "gateway.identity.max-token-lifetime")]
     [InlineData("    jwks-url: https://idp/keys\n    tiers: {g: partners}\n", "bad.yaml:6", "tier 'partners' is not configured")]
     [InlineData("    jwks-url: https://idp/keys\n    tiers: {g: admin}\n", "bad.yaml:6", "not a model tier")]
     [InlineData("    jwks-url: https://idp/keys\n    roles: {g: superuser}\n", "bad.yaml:6", "gateway.identity.roles.g")]

@@ -138,7 +138,7 @@ public sealed class OperationsGatewayTests : IAsyncLifetime
 
         var timeline = _registry.Incident((string)reverted["incident"]!);
         Assert.Equal(["opened", "contained", "contained"], timeline.Select(e => e.Action));
-        Assert.All(timeline, e => Assert.Equal("admin:oncall", e.Actor));
+        Assert.All(timeline, e => Assert.Equal("adminkey:" + admin.Split('_')[1], e.Actor)); // the key itself, never its name
 
         // Key revocation through the admin API, recorded on an incident.
         var keyId = key.Split('_')[1];

@@ -92,14 +92,15 @@ public sealed class TestIssuer : IAsyncDisposable
     }
 
     /// <summary>A signed token; by default valid for an hour, for this issuer and audience, subject alice in the given groups.</summary>
-    public string Token(string[] groups, string kid = "rsa-1", string? issuer = null, string audience = Audience, DateTime? notBefore = null, DateTime? expires = null, string subject = "alice", bool withExpiry = true, bool withKid = true)
+    public string Token(string[] groups, string kid = "rsa-1", string? issuer = null, string audience = Audience, DateTime? notBefore = null, DateTime? expires = null, string subject = "alice", bool withExpiry = true, bool withKid = true, DateTime? issuedAt = null, bool withIssuedAt = true, IDictionary<string, object>? header = null)
     {
         var now = DateTime.UtcNow;
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer ?? Issuer,
             Audience = audience,
-            IssuedAt = (notBefore ?? now).AddMinutes(-1),
+            IssuedAt = withIssuedAt ? issuedAt ?? (notBefore ?? now).AddMinutes(-1) : null,
+            AdditionalHeaderClaims = header,
             NotBefore = notBefore ?? now.AddMinutes(-1),
             Expires = withExpiry ? expires ?? now.AddHours(1) : null,
             Claims = new Dictionary<string, object> { ["sub"] = subject, ["groups"] = groups },
@@ -107,6 +108,9 @@ public sealed class TestIssuer : IAsyncDisposable
         };
         return _handler.CreateToken(descriptor);
     }
+
+    /// <summary>A token signed with <paramref name="kid"/> whose payload is <paramref name="payload"/> exactly as written (a claim of the wrong JSON type).</summary>
+    public string Signed(string payload, string kid = "rsa-1") => _handler.CreateToken(payload, Credentials(kid, true), new Dictionary<string, object>());
 
     /// <summary>The same claims, unsigned (<c>alg: none</c>), as an attacker would write them.</summary>
     public string Unsigned(string[] groups)

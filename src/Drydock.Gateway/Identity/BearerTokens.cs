@@ -14,9 +14,10 @@ internal readonly record struct TokenCheck(TokenIdentity? Identity, string? Refu
 
 /// <summary>
 /// Validates OIDC bearer tokens with Microsoft.IdentityModel: the signature against the issuer's keys (the algorithm
-/// allow-listed first, so <c>none</c> and HMAC never reach the library's key selection), issuer, audience, expiry
-/// and not-before (both required) within the allowed clock skew. The configured claim's values then give the tier and
-/// the roles.
+/// allow-listed first, so <c>none</c> and HMAC never reach the library's key selection; a <c>crit</c> header is refused),
+/// issuer, audience, expiry and not-before within the allowed clock skew, and, through the library's lifetime hook,
+/// dates that are JSON numbers and a lifetime of at most <see cref="IdentityOptions.MaxTokenLifetime"/>. The configured
+/// claim's values then give the tier and the roles.
 /// </summary>
 internal sealed class BearerTokens : IDisposable
 {
@@ -72,6 +73,10 @@ internal sealed class BearerTokens : IDisposable
         // Before any key is looked at: an algorithm not on the list (none, HS256 made with a public key) is refused.
         if (!_algorithms.Contains(read.Alg)) return Refuse($"the token's algorithm '{Printable(read.Alg)}' is not accepted ({string.Join(", ", _algorithms)})");
         if (read.IsEncrypted) return Refuse("encrypted tokens are not accepted");
+        // RFC 7515 4.1.11: a token whose header marks an extension as critical is refused by a reader that does not
+        // understand it, and the gateway understands none (the library would accept it).
+        if (read.TryGetHeaderValue<string[]>("crit", out var critical)) return Refuse($"the token's header marks extensions the gateway does not understand as critical (crit: {Printable(string.Join(",", critical))})");
+        if (read.TryGetHeaderValue<object>("crit", out _)) return Refuse("the token's header marks extensions the gateway does not understand as critical (crit)");
         // The key is the one the token names, never whichever of the issuer's keys happens to verify it.
         if (read.Kid is not { Length: > 0 } kid) return Refuse("the token names no signing key (kid)");
         var keys = await _keys.GetAsync(kid, cancellationToken).ConfigureAwait(false);
@@ -137,9 +142,53 @@ internal sealed class BearerTokens : IDisposable
             ValidateLifetime = true,
             TryAllIssuerSigningKeys = false,
         };
+        // The library's own checks of exp and nbf, then the gateway's: the dates are JSON numbers, and the token is not
+        // valid for longer than max-token-lifetime (the parameters without the hook, or it would call itself).
+        var library = parameters.Clone();
+        parameters.LifetimeValidator = (notBefore, expires, token, _) => Lifetime(notBefore, expires, token, library);
         _prepared = new Prepared(keys, parameters);
         return parameters;
     }
+
+    private static readonly string[] s_numericDates = ["exp", "nbf", "iat"];
+
+    // Called by the library as its lifetime check (TokenValidationParameters.LifetimeValidator); a refusal is thrown
+    // with its reason, which the library hands back as the validation result's exception.
+    private bool Lifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters library)
+    {
+        // The library reads "exp": "1893456000" (a string) as the number it spells; a NumericDate is a JSON number.
+        if (token is JsonWebToken jwt && NotANumber(jwt) is { } claim) throw new TokenRefusedException($"the token's {claim} is not a number");
+        Validators.ValidateLifetime(notBefore, expires, token, library);
+        // Measured from iat, or from now when iat is missing or later (an iat in the future does not shorten it).
+        var now = _time.GetUtcNow().UtcDateTime;
+        var from = token is JsonWebToken { IssuedAt: var issued } && issued != DateTime.MinValue && issued < now ? issued : now;
+        if (expires is { } until && until - from > _options.MaxTokenLifetime)
+        {
+            throw new TokenRefusedException($"the token is valid for longer than the gateway allows (gateway.identity.max-token-lifetime: {_options.MaxTokenLifetime.TotalSeconds:0} s)");
+        }
+
+        return true;
+    }
+
+    // The first of exp, nbf and iat whose value in the payload is not a JSON number (every occurrence is looked at), or null.
+    private static string? NotANumber(JsonWebToken token)
+    {
+        using var payload = System.Text.Json.JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token.EncodedPayload));
+        if (payload.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object) return "payload";
+        foreach (var property in payload.RootElement.EnumerateObject())
+        {
+            if (property.Value.ValueKind == System.Text.Json.JsonValueKind.Number) continue;
+            foreach (var name in s_numericDates)
+            {
+                if (property.NameEquals(name)) return name;
+            }
+        }
+
+        return null;
+    }
+
+    // A refusal by the gateway's own lifetime checks, with a reason that holds nothing of the token.
+    private sealed class TokenRefusedException(string reason) : SecurityTokenInvalidLifetimeException(reason);
 
     private sealed record Prepared(KeySet Keys, TokenValidationParameters Parameters);
 
@@ -149,6 +198,7 @@ internal sealed class BearerTokens : IDisposable
 
     private static string Reason(Exception? e) => e switch
     {
+        TokenRefusedException refused => refused.Message,
         SecurityTokenExpiredException => "the token has expired",
         SecurityTokenNotYetValidException => "the token is not yet valid",
         SecurityTokenNoExpirationException => "the token has no expiry (exp)",

@@ -39,6 +39,12 @@ public sealed record IdentityOptions
     /// <summary>How far the gateway's clock and the issuer's may differ (at most <see cref="MaxClockSkew"/>).</summary>
     public TimeSpan ClockSkew { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>The longest lifetime a token accepted may have (from its <c>iat</c>, or from now when that is later or missing, to its <c>exp</c>).</summary>
+    public TimeSpan MaxTokenLifetime { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>The longest token lifetime that may be configured.</summary>
+    public static readonly TimeSpan MaxConfigurableLifetime = TimeSpan.FromDays(7);
+
     /// <summary>How often the signing keys are read again (a key the issuer removed stops working within it).</summary>
     public TimeSpan Refresh { get; init; } = TimeSpan.FromMinutes(10);
 
@@ -66,6 +72,7 @@ public sealed record IdentityOptions
         ("algorithms", ConfigShape.ListOf(ConfigShape.OneOf([.. KnownAlgorithms]))),
         ("clock-skew", ConfigShape.Integer(0, (long)MaxClockSkew.TotalSeconds)),
         ("refresh", ConfigShape.Integer(10, 86_400)),
+        ("max-token-lifetime", ConfigShape.Integer(60, (long)MaxConfigurableLifetime.TotalSeconds)),
         ("claim", ConfigShape.Text),
         ("tiers", ConfigShape.MapOf(ConfigShape.Text)),
         ("roles", ConfigShape.MapOf(ConfigShape.OneOf([.. KnownRoles])))).Requires("issuer", "audience");
@@ -109,6 +116,7 @@ public sealed record IdentityOptions
             Algorithms = algorithms,
             ClockSkew = identity.Integer("clock-skew") is { } skew ? TimeSpan.FromSeconds(skew) : TimeSpan.FromSeconds(60),
             Refresh = identity.Integer("refresh") is { } refresh ? TimeSpan.FromSeconds(refresh) : TimeSpan.FromMinutes(10),
+            MaxTokenLifetime = identity.Integer("max-token-lifetime") is { } lifetime ? TimeSpan.FromSeconds(lifetime) : TimeSpan.FromHours(24),
             Claim = identity.Text("claim") is { Length: > 0 } claim ? claim : "groups",
             Tiers = tierMap,
             Roles = roles,

@@ -48,14 +48,14 @@ internal static class AdminApi
         app.MapPost("/admin/contain", (RequestDelegate)(context => Run(context, host, body =>
         {
             var revert = body["revert"] is JsonValue r && r.TryGetValue<bool>(out var revertAsked) && revertAsked;
-            if (revert) AdminServeChecks.Check(host.Operations, Required(body, "model"), revert: true, Actor(context, host), context.Items[ActorNameItem] as string, context.Items[RoleItem] as string, Optional(body, "reason"), Optional(body, "incident"));
+            if (revert) AdminServeChecks.Check(host.Operations, Required(body, "model"), revert: true, Actor(context, host), context.Items[RoleItem] as string, Optional(body, "reason"), Optional(body, "incident"));
             var (incident, state) = host.Operations.Contain(Required(body, "model"), revert, Optional(body, "reason"), Optional(body, "incident"), Actor(context, host));
             Monitoring.GatewayLog.Contained(host.Log, state.Alias, state.Enabled ? "reverted to " + state.ModelId : "disabled", Actor(context, host), incident);
             return new JsonObject { ["incident"] = incident, ["alias"] = state.Alias, ["enabled"] = state.Enabled, ["model"] = state.ModelId, ["upstreamModel"] = state.UpstreamModel };
         }, AdminRight.Contain)));
         app.MapPost("/admin/enable", (RequestDelegate)(context => Run(context, host, body =>
         {
-            AdminServeChecks.Check(host.Operations, Required(body, "model"), revert: false, Actor(context, host), context.Items[ActorNameItem] as string, context.Items[RoleItem] as string, Optional(body, "reason"), null);
+            AdminServeChecks.Check(host.Operations, Required(body, "model"), revert: false, Actor(context, host), context.Items[RoleItem] as string, Optional(body, "reason"), null);
             var state = host.Operations.Enable(Required(body, "model"), Optional(body, "reason"), Actor(context, host));
             return new JsonObject { ["alias"] = state.Alias, ["enabled"] = state.Enabled, ["model"] = state.ModelId };
         }, AdminRight.Enable)));
@@ -146,18 +146,11 @@ internal static class AdminApi
                 await GatewayHost.Error(context, 403, "not_admin", "the admin API needs an administrator key (drydock keys create --admin)").ConfigureAwait(false);
                 return false;
             }
-            var actor = "admin:" + key.Name;
+            // The key acts as itself, by its id: its name is a label anyone who may create keys chooses, never a person.
+            var actor = KeyActor(key);
             if (!await ChainHolds(context, host, actor, right).ConfigureAwait(false)) return false;
-            var (role, refusal) = GrantOf(host, key.Name, right);
-            if (refusal is not null)
-            {
-                await Refuse(context, host, actor, right, 403, refusal.Value.Code, refusal.Value.Message).ConfigureAwait(false);
-                return false;
-            }
-
             context.Items[ActorItem] = actor;
-            context.Items[ActorNameItem] = key.Name;
-            context.Items[RoleItem] = role;
+            context.Items[RoleItem] = GatewayOptions.AdminTier;
         }
 
         return true;
@@ -186,25 +179,8 @@ internal static class AdminApi
         return false;
     }
 
-    // While the registry holds actors, an administrator key named after one acts by that actor's grant: active (not
-    // revoked, not expired), holding a role the route needs. A key named after no actor acts as admin (serving a version
-    // again is then refused by AdminServeChecks). Without actors, every administrator key acts as admin.
-    private static (string Role, (string Code, string Message)? Refusal) GrantOf(GatewayHost host, string name, AdminRight right)
-    {
-        if (!host.Operations.HasRegistry) return ("admin", null);
-        var now = DateTimeOffset.UtcNow;
-        var grant = host.Operations.WithRegistry(r => r.HasActors(now) ? r.FindActor(name) : null);
-        if (grant is null) return ("admin", null);
-        var state = grant.State(now);
-        if (state != "active")
-        {
-            var when = state == "revoked" ? $"was revoked at {grant.RevokedAt} by {grant.RevokedBy}" : $"expired at {grant.Expires}";
-            return ("", ("grant_not_active", $"the administrator key '{name}' acts as the registry actor {name}, whose grant {when}"));
-        }
-
-        if (AdminRoles.RoleFor(right, grant.Roles.ToHashSet(StringComparer.Ordinal)) is { } role) return (role, null);
-        return ("", ("role_not_allowed", $"{AdminRoles.Route(right)} needs {AdminRoles.Needed(right)}; the administrator key '{name}' acts as the registry actor {name}, who holds the roles {string.Join(", ", grant.Roles)}"));
-    }
+    /// <summary>The actor an administrator key acts as: <c>adminkey:ID</c>, the key itself (never the person its name names).</summary>
+    internal static string KeyActor(Keys.ApiKey key) => "adminkey:" + key.Id;
 
     private static async Task Refuse(HttpContext context, GatewayHost host, string actor, AdminRight right, int status, string code, string message)
     {
@@ -263,10 +239,7 @@ internal static class AdminApi
 
     private const string RoleItem = "drydock.role";
 
-    // The registry actor an administrator key stands for (its name), for separation of duties; none for a token.
-    private const string ActorNameItem = "drydock.actor-name";
-
-    // Who acts, as established by RunAsync before any action: "admin:NAME" for a key, "oidc:sub_HASH" for a token.
+    // Who acts, as established by RunAsync before any action: "adminkey:ID" for a key, "oidc:sub_HASH" for a token.
     private static string Actor(HttpContext context, GatewayHost host) => context.Items[ActorItem] as string ?? throw new InvalidOperationException("no actor established");
 
     private static string Required(JsonObject body, string field) => Optional(body, field) ?? throw new RegistryException($"field '{field}' is required");

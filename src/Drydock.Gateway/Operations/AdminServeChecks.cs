@@ -16,9 +16,11 @@ internal sealed class AdminRefusedException(int status, string code, string mess
 /// <see cref="ProvenanceRegistry.ServingConflict"/>, <see cref="ServeChecks"/>):
 /// <list type="bullet">
 /// <item>Separation of duties on the version that ends up served: the caller may not have registered it (403
-/// <c>separation_of_duties</c>). An administrator key is the registry actor its name names. While the registry holds
-/// actors (access control is on), a caller that is not one of them — a token, whose subject the registry does not know
-/// as an actor, or a key named after no actor — cannot be checked and is refused.</item>
+/// <c>separation_of_duties</c>). Neither an administrator key (<c>adminkey:ID</c>, the key itself, whatever its name)
+/// nor a token (<c>oidc:sub_…</c>) is an actor the registry knows, so while the registry holds actors (access control is
+/// on) whether its holder registered that version cannot be told, and it is refused: serving a version again is then
+/// done with the CLI, by an actor whose key the registry knows. Without actors no caller is a known person, and there is
+/// nothing to compare.</item>
 /// <item>While a tier checks answers against the training records, the regurgitation tripwire index of that version
 /// (409 <c>tripwire_index</c>; a refused revert is a note on the incident, as at the CLI).</item>
 /// </list>
@@ -26,12 +28,12 @@ internal sealed class AdminRefusedException(int status, string code, string mess
 /// </summary>
 internal static class AdminServeChecks
 {
-    public static void Check(GatewayOperations operations, string alias, bool revert, string actor, string? actorName, string? role, string? reason, string? incidentId)
+    public static void Check(GatewayOperations operations, string alias, bool revert, string actor, string? role, string? reason, string? incidentId)
     {
         var verb = revert ? "admin contain --revert" : "admin enable";
         var refusal = operations.WithRegistry<AdminRefusedException?>(registry =>
         {
-            if (Separation(registry, operations.Policy, alias, revert, actor, actorName) is { } conflict) return new AdminRefusedException(403, "separation_of_duties", conflict);
+            if (Separation(registry, actor) is { } conflict) return new AdminRefusedException(403, "separation_of_duties", conflict);
             if (operations.TripwireFolder is not { } folder) return null;
             var problem = revert
                 ? ServeChecks.RevertRefusal(registry, folder, alias, operations.Policy, reason, incidentId, actor)
@@ -51,18 +53,11 @@ internal static class AdminServeChecks
         throw refusal;
     }
 
-    private static string? Separation(ProvenanceRegistry registry, ApprovalPolicy policy, string alias, bool revert, string actor, string? actorName)
+    private static string? Separation(ProvenanceRegistry registry, string actor)
     {
-        if (registry.HasActors(DateTimeOffset.UtcNow))
-        {
-            if (registry.ActorRecordsProblem() is { } edited) return $"actor record edited outside drydock: {edited}; run 'drydock audit verify'";
-            if (actorName is null || registry.FindActor(actorName) is null)
-            {
-                return $"separation of duties cannot be checked for {actor}: it is no actor of this registry, so whether it registered the version served cannot be told " +
-                    "(serve it again with an administrator key named after the actor, or with the CLI)";
-            }
-        }
-
-        return actorName is null ? null : registry.ServingConflict(alias, revert, actorName, policy);
+        if (!registry.HasActors(DateTimeOffset.UtcNow)) return null;
+        if (registry.ActorRecordsProblem() is { } edited) return $"actor record edited outside drydock: {edited}; run 'drydock audit verify'";
+        return $"separation of duties cannot be checked for {actor}: an administrator key or a token is no actor of this registry (a key's name is no identity), so whether its holder registered the version served cannot be told " +
+            "(serve it again with the CLI as an actor: 'drydock deploy ALIAS --enable' or 'drydock incident contain --model ALIAS --revert')";
     }
 }

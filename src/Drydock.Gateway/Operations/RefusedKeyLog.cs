@@ -9,8 +9,8 @@ namespace Drydock.Gateway.Operations;
 
 /// <summary>
 /// The audit entries of credentials refused at <c>/admin</c> (API keys, tokens refused by role, administrator keys refused
-/// by their grant or a broken audit chain), bounded: at most one entry per fingerprint (<c>key:ID</c>,
-/// <c>apikey:sha256:…</c>, <c>oidc:sub_…</c>, <c>admin:NAME</c>) per minute. The first refusal of a
+/// by a broken audit chain), bounded: at most one entry per fingerprint (<c>key:ID</c>,
+/// <c>apikey:sha256:…</c>, <c>oidc:sub_…</c>, <c>adminkey:ID</c>) per minute. The first refusal of a
 /// fingerprint is recorded at once; later ones in its minute are counted, and the count goes into the entry of its next
 /// refusal after the minute, or is recorded when the gateway stops. At most <see cref="FingerprintsPerMinute"/>
 /// fingerprints are recorded a minute; refusals of any further ones are counted together and recorded as one entry
