@@ -138,7 +138,7 @@ internal sealed partial class AlertRelay : IDisposable
     {
         if (_statePath is not { } path) return;
         Audit.OwnerOnly.Folder(Path.GetDirectoryName(path)!);
-        var temp = path + ".tmp";
+        var temp = $"{path}.{Environment.ProcessId}.tmp"; // two gateways over one folder never write one temporary file
         // Owner-only: it names the alerts files and how far they were read.
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
