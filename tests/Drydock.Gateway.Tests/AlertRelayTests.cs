@@ -117,7 +117,7 @@ public sealed class AlertRelayTests : IDisposable
         var file = Path.GetFileName(Assert.Single(Directory.GetFiles(_dir.Path, "alerts-*.jsonl")));
         var read = new FileInfo(Path.Combine(_dir.Path, file)).Length;
         // An earlier gateway had read the first alert; a second was raised while it was down.
-        File.WriteAllText(Path.Combine(_dir.Path, AlertRelay.OldStateFileName), $$"""{"files":{"{{file}}":{"offset":{{read}},"line":1}}}""");
+        File.WriteAllText(Path.Combine(_dir.Path, AlertRelay.OldStateFileName), "{\"files\":{\"" + file + "\":{\"offset\":" + read.ToString(System.Globalization.CultureInfo.InvariantCulture) + ",\"line\":1}}}");
         MonitorAlert.Append(_dir.Path, alert.Replace("1a2b3c4d", "5c7a9e01", StringComparison.Ordinal));
 
         var logs = new Lines();
