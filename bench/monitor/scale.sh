@@ -22,7 +22,7 @@ for requests in "${sizes[@]}"; do
   status=0
   /usr/bin/time -f "%e %U %S %M" -o "$work/time" "${cli[@]}" monitor --folder "$folder" --to 2026-12-07T00:00:00Z --format json > "$work/report.json" || status=$?
   [ "$status" -le 1 ] || { echo "drydock monitor exited $status" >&2; exit 2; }
-  read -r wall user sys rss < "$work/time"
+  read -r wall user sys rss < <(tail -n 1 "$work/time")   # GNU time puts "Command exited with non-zero status 1" first on exit 1
   python3 - "$work/report.json" "$rows" "$(du -sm "$folder" | cut -f1)" "$wall" "$user" "$sys" "$rss" "$work/summary" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
