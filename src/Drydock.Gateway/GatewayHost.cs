@@ -120,7 +120,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         }
 
         // The monitor's alerts (drydock monitor --watch writes them beside the request log) go into this log too.
-        _alerts = options.AuditFolder is null ? null : new AlertRelay(options.AuditFolder, _log, services.Time);
+        _alerts = options.AuditFolder is null ? null : new AlertRelay(options.AuditFolder, options.MonitorStateFolder, _log, services.Time);
 
         _app.MapGet("/healthz", (RequestDelegate)(context => context.Response.WriteAsync("ok")));
         _app.MapGet("/readyz", (RequestDelegate)Ready);

@@ -77,6 +77,12 @@ public sealed record GatewayOptions
     /// <summary>The request log's folder (one JSONL file per day), or null for none.</summary>
     public string? AuditFolder { get; init; }
 
+    /// <summary>
+    /// The monitor's own state folder (the project's <c>.drydock/monitor/</c>), where the alert relay keeps how far it
+    /// has read the alerts log; null: kept in memory only. Never the request log's folder.
+    /// </summary>
+    public string? MonitorStateFolder { get; init; }
+
     /// <summary>Days of request log kept.</summary>
     public int AuditRetentionDays { get; init; } = 30;
 

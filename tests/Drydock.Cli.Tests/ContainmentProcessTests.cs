@@ -128,9 +128,14 @@ public sealed class ContainmentProcessTests : IAsyncLifetime
         var log = Path.Combine(_dir.Path, ".drydock", "gateway", "requests");
         await Eventually(() => Task.FromResult(Directory.Exists(log) && Directory.GetFiles(log, "requests-*.jsonl").Length > 0));
         const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-        var paths = new[] { Path.Combine(_dir.Path, ".drydock"), log, Path.Combine(_dir.Path, ".drydock", "gateway") }
+        // The monitor's own state (where the alert relay has read to) is in a folder of its own, not in the request log's.
+        var monitor = Path.Combine(_dir.Path, ".drydock", "monitor");
+        Assert.NotEmpty(Directory.Exists(monitor) ? Directory.GetFiles(monitor) : []);
+        Assert.All(Directory.GetFiles(log), f => Assert.EndsWith(".jsonl", f, StringComparison.Ordinal));
+        var paths = new[] { Path.Combine(_dir.Path, ".drydock"), log, Path.Combine(_dir.Path, ".drydock", "gateway"), monitor }
             .Concat(Directory.GetFiles(Path.Combine(_dir.Path, ".drydock"), "registry.db*"))
-            .Concat(Directory.GetFiles(log));
+            .Concat(Directory.GetFiles(log))
+            .Concat(Directory.GetFiles(monitor));
         Assert.All(paths, p => Assert.True((File.GetUnixFileMode(p) & others) == 0, $"{p} is {File.GetUnixFileMode(p)}"));
         Assert.Contains(Path.Combine(_dir.Path, ".drydock", "registry.db-wal"), Directory.GetFiles(Path.Combine(_dir.Path, ".drydock"), "registry.db*"));
     }

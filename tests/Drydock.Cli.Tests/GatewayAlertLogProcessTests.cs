@@ -117,6 +117,9 @@ public sealed class GatewayAlertLogProcessTests : IDisposable
         await second.WaitUntilListening(new Uri(url + "/healthz"));
         await SignalFixture.Until(() => Task.FromResult(second.Output.Contains("monitoring alert: (abuse) canary-hits", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200), () => $"the gateway's log has no alert:\n{second.Output}");
         Assert.Contains("alerts raised while it was not running are logged now", second.Output, StringComparison.Ordinal);
+        // Where it had read to is kept in the monitor's own folder; the request log's folder holds logs only.
+        Assert.Single(Directory.GetFiles(Path.Combine(_dir.Path, ".drydock", "monitor"), "relay-*.json"));
+        Assert.All(Directory.GetFiles(Folder), f => Assert.EndsWith(".jsonl", f, StringComparison.Ordinal));
         await Task.Delay(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken); // two more reads: not logged again
         Assert.Single(second.Output.Split('\n'), l => l.Contains("monitoring alert: (abuse) canary-hits", StringComparison.Ordinal));
     }

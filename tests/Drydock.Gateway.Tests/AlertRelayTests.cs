@@ -12,8 +12,17 @@ namespace Drydock.Gateway.Tests;
 public sealed class AlertRelayTests : IDisposable
 {
     private readonly TempDir _dir = new();
+    private readonly TempDir _state = new();
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _dir.Dispose();
+        _state.Dispose();
+    }
+
+    private string StatePath => Path.Combine(_state.Path, "monitor", AlertRelay.StateFileName(_dir.Path));
+
+    private AlertRelay Relay(Lines logs) => new(_dir.Path, Path.Combine(_state.Path, "monitor"), logs, TimeProvider.System);
 
     private static readonly MonitorPeriod s_window = new(new DateTimeOffset(2026, 12, 6, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero));
     private static readonly MonitorPeriod s_baseline = new(s_window.From.AddDays(-7), s_window.From);
@@ -31,7 +40,7 @@ public sealed class AlertRelayTests : IDisposable
         Assert.Equal(DriftMonitor.TestNames.Order(StringComparer.Ordinal), raised.Select(r => r.Test).Distinct().Order(StringComparer.Ordinal));
 
         var logs = new Lines();
-        using var relay = new AlertRelay(_dir.Path, logs, TimeProvider.System);
+        using var relay = Relay(logs);
         foreach (var r in raised) MonitorAlert.Append(_dir.Path, MonitorAlert.Json("drydock monitor", [r], s_window, 10, s_baseline, 70, [], ["in-0123456789ab"]));
         relay.Read();
 
@@ -51,14 +60,14 @@ public sealed class AlertRelayTests : IDisposable
 
         // The first start over the folder: what is there is not repeated.
         var first = new Lines();
-        using (var relay = new AlertRelay(_dir.Path, first, TimeProvider.System)) relay.Read();
+        using (var relay = Relay(first)) relay.Read();
         Assert.Empty(first.All);
 
         // Raised while the gateway was down: one alert in today's file, one in a file of its own.
         MonitorAlert.Append(_dir.Path, alert.Replace("1a2b3c4d", "5c7a9e01", StringComparison.Ordinal));
         File.WriteAllText(Path.Combine(_dir.Path, "alerts-2099-01-01.jsonl"), alert.Replace("1a2b3c4d", "0badcafe", StringComparison.Ordinal) + "\n");
         var second = new Lines();
-        using (var relay = new AlertRelay(_dir.Path, second, TimeProvider.System)) relay.Read();
+        using (var relay = Relay(second)) relay.Read();
         Assert.Contains(second.All, l => l.StartsWith("monitoring alerts log: reading on", StringComparison.Ordinal));
         var alerts = second.All.Where(l => l.StartsWith("monitoring alert: ", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, alerts.Count);
@@ -67,7 +76,7 @@ public sealed class AlertRelayTests : IDisposable
 
         // Started once more with nothing new: nothing is logged twice.
         var third = new Lines();
-        using (var relay = new AlertRelay(_dir.Path, third, TimeProvider.System)) relay.Read();
+        using (var relay = Relay(third)) relay.Read();
         Assert.DoesNotContain(third.All, l => l.StartsWith("monitoring alert: ", StringComparison.Ordinal));
     }
 
@@ -75,11 +84,54 @@ public sealed class AlertRelayTests : IDisposable
     public void AStateThatCannotBeRead_IsSaid_AndNothingIsRepeated()
     {
         MonitorAlert.Append(_dir.Path, MonitorAlert.Json("drydock monitor", [new DriftResult("traffic", "drift", "ratio", 1, 5, 5, null, 3, "drift")], s_window, 10, s_baseline, 70, [], []));
-        File.WriteAllText(Path.Combine(_dir.Path, AlertRelay.StateFileName), "{\"files\":[1]}");
+        Directory.CreateDirectory(Path.GetDirectoryName(StatePath)!);
+        File.WriteAllText(StatePath, "{\"files\":[1]}");
         var logs = new Lines();
-        using (var relay = new AlertRelay(_dir.Path, logs, TimeProvider.System)) relay.Read();
-        Assert.Contains(logs.All, l => l.Contains($"{AlertRelay.StateFileName} cannot be read", StringComparison.Ordinal));
+        using (var relay = Relay(logs)) relay.Read();
+        Assert.Contains(logs.All, l => l.Contains($"{StatePath} cannot be read", StringComparison.Ordinal));
         Assert.DoesNotContain(logs.All, l => l.StartsWith("monitoring alert: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheState_IsKeptInTheMonitorsFolder_OwnerOnly_NeverBesideTheAlertsLog()
+    {
+        MonitorAlert.Append(_dir.Path, MonitorAlert.Json("drydock monitor", [new DriftResult("traffic", "drift", "ratio", 1, 5, 5, null, 3, "drift")], s_window, 10, s_baseline, 70, [], []));
+        using (var relay = Relay(new Lines())) relay.Read();
+
+        Assert.All(Directory.GetFiles(_dir.Path), f => Assert.StartsWith("alerts-", Path.GetFileName(f), StringComparison.Ordinal));
+        Assert.Empty(Directory.GetFiles(_dir.Path, "*.json"));
+        Assert.True(File.Exists(StatePath), $"no state at {StatePath}");
+        Assert.Single(Directory.GetFiles(Path.GetDirectoryName(StatePath)!)); // no temporary file left behind
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(StatePath)!));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(StatePath));
+        }
+    }
+
+    [Fact]
+    public void TheStateOfAnEarlierVersion_BesideTheAlertsLog_IsReadOnce_ThenRemoved()
+    {
+        var alert = MonitorAlert.Json("drydock monitor", [new DriftResult("extraction", "abuse", "chi-square", 0, 0.5, 40, 0.0001, 0.001, "drift")], s_window, 10, s_baseline, 70, [new KeyExtraction("1a2b3c4d", 9, 2, 0.9)], []);
+        MonitorAlert.Append(_dir.Path, alert);
+        var file = Path.GetFileName(Assert.Single(Directory.GetFiles(_dir.Path, "alerts-*.jsonl")));
+        var read = new FileInfo(Path.Combine(_dir.Path, file)).Length;
+        // An earlier gateway had read the first alert; a second was raised while it was down.
+        File.WriteAllText(Path.Combine(_dir.Path, AlertRelay.OldStateFileName), "{\"files\":{\"" + file + "\":{\"offset\":" + read.ToString(System.Globalization.CultureInfo.InvariantCulture) + ",\"line\":1}}}");
+        MonitorAlert.Append(_dir.Path, alert.Replace("1a2b3c4d", "5c7a9e01", StringComparison.Ordinal));
+
+        var logs = new Lines();
+        using (var relay = Relay(logs)) relay.Read();
+        var alerts = logs.All.Where(l => l.StartsWith("monitoring alert: ", StringComparison.Ordinal)).ToList();
+        Assert.Contains("keys 5c7a9e01 (2 high of 9)", Assert.Single(alerts), StringComparison.Ordinal);
+        Assert.Contains(logs.All, l => l.Contains($"{Path.Combine(_dir.Path, AlertRelay.OldStateFileName)}, the state of an earlier version, was read and removed", StringComparison.Ordinal));
+        Assert.False(File.Exists(Path.Combine(_dir.Path, AlertRelay.OldStateFileName)));
+        Assert.True(File.Exists(StatePath));
+
+        // Started again: the state is the new one; nothing is logged twice.
+        var again = new Lines();
+        using (var relay = Relay(again)) relay.Read();
+        Assert.DoesNotContain(again.All, l => l.StartsWith("monitoring alert: ", StringComparison.Ordinal));
     }
 
     private sealed class Lines : ILogger

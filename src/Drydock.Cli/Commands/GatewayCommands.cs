@@ -58,7 +58,11 @@ internal static partial class GatewayCommands
                 if (parse.GetValue(window) < 0) throw new GatewayConfigException("--stream-window must be 0 or more");
                 context = ProjectContext.Load(parse);
                 _ = context.RegistryLocation; // the gateway serves a project: refused outside one
-                options = new GatewayOptions { Upstream = upstreamUri, AuditFolder = parse.GetValue(audit), Monitor = MonitorSettings.Read(context.File["monitor"]) }.With(context.File["gateway"]);
+                options = new GatewayOptions
+                {
+                    Upstream = upstreamUri, AuditFolder = parse.GetValue(audit), Monitor = MonitorSettings.Read(context.File["monitor"]),
+                    MonitorStateFolder = Path.Combine(context.Root ?? Directory.GetCurrentDirectory(), ProjectContext.StateFolderName, "monitor"),
+                }.With(context.File["gateway"]);
                 if (parse.GetValue(window) is { } w) options = options with { StreamWindow = w };
                 detector = context.Rules().CreateDetector();
                 // Loaded only when a tier asks for it; a missing or corrupt model file stops the start here.

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -13,10 +14,13 @@ namespace Drydock.Gateway.Monitoring;
 /// lines added to the alerts log beside the request log (<c>alerts-YYYY-MM-DD.jsonl</c>, written by
 /// <c>drydock monitor --watch</c>) and logs each alert as one structured line. Only names, figures and ids of the
 /// expected shape are logged (anything else in a field is logged as <c>?</c>), so a hand-edited alerts log cannot put
-/// text into the gateway's log. Where it has read to is kept in <c>alerts-relayed.json</c> beside the alerts log, so a
-/// gateway started again logs the alerts raised while it was not running (and none twice); the first start of a gateway
-/// over a folder (no such file) starts after what is already there. A line that is not an alert is logged with its
-/// file and line and skipped.
+/// text into the gateway's log. Where it has read to is kept in a state folder of the monitor's own (the project's
+/// <c>.drydock/monitor/</c>, owner-only; one file per alerts folder, <c>relay-HASH.json</c>, replaced atomically), never
+/// in the request log's folder, so a gateway started again logs the alerts raised while it was not running (and none
+/// twice); the first start of a gateway over a folder (no such file) starts after what is already there. The state file
+/// of earlier versions (<c>alerts-relayed.json</c> in the alerts folder) is read once in place of a missing state, then
+/// removed. Without a state folder the positions are kept in memory only. A line that is not an alert is logged with
+/// its file and line and skipped.
 /// </summary>
 internal sealed partial class AlertRelay : IDisposable
 {
@@ -24,14 +28,16 @@ internal sealed partial class AlertRelay : IDisposable
     public static readonly TimeSpan Every = TimeSpan.FromSeconds(2);
 
     private readonly string _folder;
+    private readonly string? _statePath;
     private readonly ILogger _log;
     private readonly ITimer _timer;
     private readonly Dictionary<string, (long Offset, int Line)> _read = new(StringComparer.Ordinal);
     private int _running;
 
-    public AlertRelay(string folder, ILogger log, TimeProvider time)
+    public AlertRelay(string folder, string? stateFolder, ILogger log, TimeProvider time)
     {
         _folder = folder;
+        _statePath = stateFolder is null ? null : Path.Combine(stateFolder, StateFileName(folder));
         _log = log;
         Resume();
         _timer = time.CreateTimer(_ => Read(), null, Every, Every);
@@ -64,40 +70,51 @@ internal sealed partial class AlertRelay : IDisposable
 
     public void Dispose() => _timer.Dispose();
 
-    /// <summary>Where the read positions are kept between runs (not an alerts log: the relay reads only alerts-*.jsonl).</summary>
-    public const string StateFileName = "alerts-relayed.json";
+    /// <summary>
+    /// The state file of the relay over <paramref name="alertsFolder"/> in the state folder: named by a hash of the
+    /// folder's full path, so gateways over different request logs of one project keep positions of their own.
+    /// </summary>
+    public static string StateFileName(string alertsFolder) =>
+        "relay-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(alertsFolder).TrimEnd(Path.DirectorySeparatorChar))))[..16] + ".json";
+
+    /// <summary>Where earlier versions kept the read positions: in the alerts folder (read once if no state is found, then removed).</summary>
+    public const string OldStateFileName = "alerts-relayed.json";
 
     // From where the last run left each file; a file it did not know (written while it was down) from its start. Without
     // a state (the first run over this folder) or with one that cannot be read, what is there is not repeated.
     private void Resume()
     {
-        var state = ReadState();
+        var old = Path.Combine(_folder, OldStateFileName);
+        var state = _statePath is null ? null : ReadState(_statePath);
+        if (state is null && _statePath is not null && !File.Exists(_statePath) && File.Exists(old)) state = ReadState(old);
         if (state is null)
         {
             foreach (var file in Files()) _read[file] = Skip(file);
-            try
-            {
-                if (Directory.Exists(_folder)) WriteState(); // so that the next start knows where this one began
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Unreadable(_log, e.GetType().Name);
-            }
-
-            return;
         }
-
-        foreach (var file in Files())
+        else
         {
-            _read[file] = state.TryGetValue(Path.GetFileName(file), out var at) ? at : (0, 0);
+            foreach (var file in Files()) _read[file] = state.TryGetValue(Path.GetFileName(file), out var at) ? at : (0, 0);
+            Resumed(_log);
         }
 
-        Resumed(_log);
+        if (_statePath is null) return;
+        try
+        {
+            WriteState(); // so that the next start knows where this one began
+            if (File.Exists(old))
+            {
+                File.Delete(old);
+                OldStateRemoved(_log, old, _statePath);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Unreadable(_log, e.GetType().Name);
+        }
     }
 
-    private Dictionary<string, (long Offset, int Line)>? ReadState()
+    private Dictionary<string, (long Offset, int Line)>? ReadState(string path)
     {
-        var path = Path.Combine(_folder, StateFileName);
         if (!File.Exists(path)) return null;
         try
         {
@@ -119,9 +136,10 @@ internal sealed partial class AlertRelay : IDisposable
 
     private void WriteState()
     {
-        var path = Path.Combine(_folder, StateFileName);
-        var temp = path + ".tmp";
-        // Owner-only, as every file beside the request log.
+        if (_statePath is not { } path) return;
+        Audit.OwnerOnly.Folder(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.{Environment.ProcessId}.tmp"; // two gateways over one folder never write one temporary file
+        // Owner-only: it names the alerts files and how far they were read.
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         using (var stream = new FileStream(temp, options))
@@ -253,6 +271,9 @@ internal sealed partial class AlertRelay : IDisposable
 
     [LoggerMessage(57, LogLevel.Warning, "monitoring alerts log: {Path} cannot be read; alerts already in the log are not logged (a line of each alert raised while this gateway was not running may be missing here: read the alerts log)")]
     private static partial void StateUnreadable(ILogger logger, string path);
+
+    [LoggerMessage(58, LogLevel.Information, "monitoring alerts log: {Old}, the state of an earlier version, was read and removed; where this gateway has read to is kept in {Path}")]
+    private static partial void OldStateRemoved(ILogger logger, string old, string path);
 
     [LoggerMessage(53, LogLevel.Error, "monitoring alerts log could not be read ({Error}); read again in 2 s")]
     private static partial void Unreadable(ILogger logger, string error);
