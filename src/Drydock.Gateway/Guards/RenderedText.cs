@@ -69,7 +69,7 @@ internal sealed partial class RenderedText
         {
             var shown = m.Groups["text"];
             var label = m.Groups["label"] is { Success: true, Length: > 0 } written ? written.Value : shown.Value;
-            if (labels is not null && !labels.Contains(Label(label))) continue;
+            if (labels is null ? !Joined(text, m.Index, m.Index + m.Length) : !labels.Contains(Label(label))) continue;
             if (taken is null && pieces is not null)
             {
                 taken = new bool[text.Length];
@@ -86,7 +86,13 @@ internal sealed partial class RenderedText
         }
     }
 
-    // The labels of the reference definitions in the text, matched as markdown matches them (case and runs of white
+    // Whether a link with no definition yet joins a word on either side (AKIA[Q3EG][r]RL5T…, [maria.lopez][m]@…): only
+    // then can reading it as a link show a value the text as written does not (Dear [Name], stays as written).
+    private static bool Joined(string text, int start, int end) =>
+        (start > 0 && !char.IsWhiteSpace(text[start - 1]) && text[start - 1] is not ('(' or '"' or ''' or '['))
+        || (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] is not ('.' or ',' or ';' or ':' or '!' or '?' or ')' or '"' or '''));
+
+        // The labels of the reference definitions in the text, matched as markdown matches them (case and runs of white
     // space aside), or null when it has none.
     private static HashSet<string>? Labels(string text)
     {
