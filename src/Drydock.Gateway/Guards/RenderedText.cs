@@ -89,8 +89,8 @@ internal sealed partial class RenderedText
     // Whether a link with no definition yet joins a word on either side (AKIA[Q3EG][r]RL5T…, [maria.lopez][m]@…): only
     // then can reading it as a link show a value the text as written does not (Dear [Name], stays as written).
     private static bool Joined(string text, int start, int end) =>
-        (start > 0 && !char.IsWhiteSpace(text[start - 1]) && text[start - 1] is not ('(' or '"' or ''' or '['))
-        || (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] is not ('.' or ',' or ';' or ':' or '!' or '?' or ')' or '"' or '''));
+        (start > 0 && !char.IsWhiteSpace(text[start - 1]) && text[start - 1] is not ('(' or '"' or '\'' or '['))
+        || (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] is not ('.' or ',' or ';' or ':' or '!' or '?' or ')' or '"' or '\''));
 
         // The labels of the reference definitions in the text, matched as markdown matches them (case and runs of white
     // space aside), or null when it has none.
