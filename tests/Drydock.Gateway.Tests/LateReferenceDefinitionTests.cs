@@ -77,4 +77,34 @@ public sealed class LateReferenceDefinitionTests : IAsyncLifetime
             Assert.Equal(text, client);
         }
     }
+
+    /// <summary>
+    /// Bracketed placeholders and footnote marks with no definition, as fine-tuning answers write them, go out as written,
+    /// streamed as whole: read as links, <c>Dear [Name],</c> showed a person's name after "Dear" and was redacted in a
+    /// stream only.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(50)]
+    public async Task PlaceholdersAndFootnotesWithoutDefinitions_AreServedUnchanged(int size)
+    {
+        string[] texts =
+        [
+            "Dear [Name],\n\nThank you for your order. It ships on Monday.\n\nBest regards,\n[Your Name]",
+            "Dear [Customer Name],\n\nWe are sorry for the delay." + s_filler,
+            "The method halves the error rate, see [1]. A later study [2] agrees (see [3])." + s_filler,
+        ];
+        foreach (var text in texts)
+        {
+            var script = size > 0 ? ScriptedGateway.Streamed(text, size) : ScriptedGateway.Whole(text);
+            foreach (var tier in new[] { "internal", "public" })
+            {
+                var (status, _, client) = await _gateway.SendAsync(tier, script, size > 0);
+                Assert.Equal(200, status);
+                Assert.Equal(text, client);
+            }
+        }
+    }
 }

@@ -34,8 +34,9 @@ internal sealed partial class RenderedText
 
     /// <summary>
     /// The rendered reading of <paramref name="text"/>, or null when it holds no markup, reference, escape or link. With
-    /// <paramref name="definitionsMayFollow"/> (a stream, whose definitions may arrive after their links), every reference
-    /// link shape (<c>[text][label]</c>, <c>[text][]</c>, <c>[text]</c>) is read as its text, defined yet or not.
+    /// <paramref name="definitionsMayFollow"/> (a stream, whose definitions may arrive after their links), a reference link
+    /// shape (<c>[text][label]</c>, <c>[text][]</c>, <c>[text]</c>) with no definition yet is read as its text where it joins
+    /// a word (<c>AKIA[Q3EG][r]RL5T…</c>); <c>Dear [Name],</c> and <c>see [1].</c> stay as written until defined.
     /// </summary>
     public static RenderedText? Read(string text, bool definitionsMayFollow = false)
     {
@@ -55,21 +56,21 @@ internal sealed partial class RenderedText
             (pieces ??= []).Add((m.Index, m.Index + m.Length));
         }
 
-        if (labels is not null || anyLabel) ReadReferenceLinks(text, anyLabel ? null : labels, ref chars, ref pieces);
+        if (labels is not null || anyLabel) ReadReferenceLinks(text, labels, definitionsMayFollow, ref chars, ref pieces);
         return chars is null ? null : new RenderedText(new string(chars), pieces!);
     }
 
     // A reference link ([text][label], [text][] or [text] with a definition "[label]: target" in the text) read as its
     // text: its brackets and label are pieces that show nothing, unless another piece is written over them already.
-    // Without labels, every reference link shape is read so (its definition may still arrive).
-    private static void ReadReferenceLinks(string text, HashSet<string>? labels, ref char[]? chars, ref List<(int, int)>? pieces)
+    // With definitionsMayFollow, a link with no definition yet is read so where it joins a word (its definition may still arrive).
+    private static void ReadReferenceLinks(string text, HashSet<string>? labels, bool definitionsMayFollow, ref char[]? chars, ref List<(int, int)>? pieces)
     {
         bool[]? taken = null;
         foreach (Match m in ReferenceLink().Matches(text))
         {
             var shown = m.Groups["text"];
             var label = m.Groups["label"] is { Success: true, Length: > 0 } written ? written.Value : shown.Value;
-            if (labels is null ? !Joined(text, m.Index, m.Index + m.Length) : !labels.Contains(Label(label))) continue;
+            if (labels?.Contains(Label(label)) != true && !(definitionsMayFollow && Joined(text, m.Index, m.Index + m.Length))) continue;
             if (taken is null && pieces is not null)
             {
                 taken = new bool[text.Length];
@@ -86,13 +87,18 @@ internal sealed partial class RenderedText
         }
     }
 
-    // Whether a link with no definition yet joins a word on either side (AKIA[Q3EG][r]RL5T…, [maria.lopez][m]@…): only
-    // then can reading it as a link show a value the text as written does not (Dear [Name], stays as written).
-    private static bool Joined(string text, int start, int end) =>
-        (start > 0 && !char.IsWhiteSpace(text[start - 1]) && text[start - 1] is not ('(' or '"' or '\'' or '['))
-        || (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] is not ('.' or ',' or ';' or ':' or '!' or '?' or ')' or '"' or '\''));
+    // Whether a link with no definition yet joins a word on either side (AKIA[Q3EG][r]RL5T…, [maria.lopez][m]@…,
+    // [user][u].name@…): only then can reading it as a link show a value the text as written does not (Dear [Name],
+    // stays as written). An opening bracket or quote before it joins nothing, nor do closing punctuation marks after it
+    // with white space or the end of the text next.
+    private static bool Joined(string text, int start, int end)
+    {
+        if (start > 0 && !char.IsWhiteSpace(text[start - 1]) && text[start - 1] is not ('(' or '"' or '\'' or '[')) return true;
+        while (end < text.Length && text[end] is '.' or ',' or ';' or ':' or '!' or '?' or ')' or '"' or '\'') end++;
+        return end < text.Length && !char.IsWhiteSpace(text[end]);
+    }
 
-        // The labels of the reference definitions in the text, matched as markdown matches them (case and runs of white
+    // The labels of the reference definitions in the text, matched as markdown matches them (case and runs of white
     // space aside), or null when it has none.
     private static HashSet<string>? Labels(string text)
     {
