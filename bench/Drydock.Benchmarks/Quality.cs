@@ -66,6 +66,12 @@ internal static class Quality
                     else
                     {
                         For(f.Type).Fp++;
+                        if (Environment.GetEnvironmentVariable("DRYDOCK_QUALITY_MISSES") == "1")
+                        {
+                            // Synthetic text: the span is printed with 40 characters around it to find the record again.
+                            var from = Math.Max(0, f.Start - 40);
+                            Console.Error.WriteLine($"FP synthetic record {i} message {m} {f.RuleId} {f.Type}: {texts[m][from..Math.Min(texts[m].Length, f.End + 40)].ReplaceLineEndings(" ")}");
+                        }
                     }
                 }
             }

@@ -22,7 +22,7 @@ internal static class RenderedReadingQuality
         var guard = new TextGuard(Detector.Create(BuiltInRules.All, BuiltInRules.Analyzers));
         foreach (var (folder, input) in new[] { ("benign-prompts", true), ("notinject", true), ("chat-finetune-samples", false), ("blns", false), ("bipia", false) })
         {
-            int texts = 0, read = 0, flagged = 0;
+            int texts = 0, read = 0, flagged = 0, linked = 0, streamedApart = 0;
             var prompts = new List<string>();
             foreach (var file in Directory.GetFiles(Path.Combine(bench, folder)).Where(f => f.EndsWith(".json", StringComparison.Ordinal) || f.EndsWith(".jsonl", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
             {
@@ -30,6 +30,18 @@ internal static class RenderedReadingQuality
                 {
                     texts++;
                     if (input) prompts.Add(text);
+                    if (!input && RenderedText.Read(text, definitionsMayFollow: true) is not null && RenderedText.Read(text) is null)
+                    {
+                        // Read only as a stream reads it (a reference link shape that a later definition may make a link):
+                        // streamed 7 characters a chunk, does it go out as the whole answer does?
+                        linked++;
+                        if (Streamed(guard, text) != guard.Output(text, GuardMode.Redact).Text)
+                        {
+                            streamedApart++;
+                            Console.WriteLine($"  {Path.GetFileName(file)}: streamed unlike whole: {Excerpt(text)}");
+                        }
+                    }
+
                     if (RenderedText.Read(text) is null) continue;
                     read++;
                     var hit = input ? guard.Input(text, GuardMode.Block).Blocked : guard.Output(text, GuardMode.Redact) is var r && (r.Blocked || r.Text != text);
@@ -41,6 +53,7 @@ internal static class RenderedReadingQuality
             }
 
             Console.WriteLine($"{folder}: {texts} texts, {read} with <, & or \\, {flagged} of them {(input ? "blocked" : "changed")}");
+            if (!input) Console.WriteLine($"{folder}: {linked} texts read with reference link shapes only in a stream, {streamedApart} of them streamed unlike the whole answer");
             if (input) Pairs(guard, folder, prompts);
         }
 
@@ -66,7 +79,16 @@ internal static class RenderedReadingQuality
         Console.WriteLine($"{folder}: {pairs} consecutive pairs not refused alone, {refused} refused joined");
     }
 
-    private static string Excerpt(string text) => text.Length <= 80 ? text.ReplaceLineEndings(" ") : text[..80].ReplaceLineEndings(" ") + "…";
+    // The text streamed through the output guard (redact, a 64-character window) 7 characters a chunk, as a client joins it.
+    private static string Streamed(TextGuard guard, string text)
+    {
+        var stream = new StreamGuard(guard, GuardMode.Redact, 64);
+        var sent = new System.Text.StringBuilder();
+        foreach (var chunk in text.Chunk(7)) sent.Append(stream.Push(new string(chunk)));
+        return sent.Append(stream.Flush()).ToString();
+    }
+
+        private static string Excerpt(string text) => text.Length <= 80 ? text.ReplaceLineEndings(" ") : text[..80].ReplaceLineEndings(" ") + "…";
 
     // Every string value of a JSON or JSON Lines file.
     private static IEnumerable<string> Strings(string file)

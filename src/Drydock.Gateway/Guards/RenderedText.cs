@@ -32,12 +32,18 @@ internal sealed partial class RenderedText
     /// <summary>The rendered reading, as long as the text it was read from.</summary>
     public string Text { get; }
 
-    /// <summary>The rendered reading of <paramref name="text"/>, or null when it holds no markup, reference, escape or link.</summary>
-    public static RenderedText? Read(string text)
+    /// <summary>
+    /// The rendered reading of <paramref name="text"/>, or null when it holds no markup, reference, escape or link. With
+    /// <paramref name="definitionsMayFollow"/> (a stream, whose definitions may arrive after their links), a reference link
+    /// shape (<c>[text][label]</c>, <c>[text][]</c>, <c>[text]</c>) with no definition yet is read as its text where it joins
+    /// a word (<c>AKIA[Q3EG][r]RL5T…</c>); <c>Dear [Name],</c> and <c>see [1].</c> stay as written until defined.
+    /// </summary>
+    public static RenderedText? Read(string text, bool definitionsMayFollow = false)
     {
         ArgumentNullException.ThrowIfNull(text);
         var labels = text.Contains("]:", StringComparison.Ordinal) ? Labels(text) : null;
-        if (text.AsSpan().IndexOfAny('<', '&', '\\') < 0 && !text.Contains("](", StringComparison.Ordinal) && labels is null) return null;
+        var anyLabel = definitionsMayFollow && text.Contains(']', StringComparison.Ordinal) && ReferenceLink().IsMatch(text);
+        if (text.AsSpan().IndexOfAny('<', '&', '\\') < 0 && !text.Contains("](", StringComparison.Ordinal) && labels is null && !anyLabel) return null;
         char[]? chars = null;
         List<(int, int)>? pieces = null;
         foreach (Match m in Piece().Matches(text))
@@ -50,20 +56,21 @@ internal sealed partial class RenderedText
             (pieces ??= []).Add((m.Index, m.Index + m.Length));
         }
 
-        if (labels is not null) ReadReferenceLinks(text, labels, ref chars, ref pieces);
+        if (labels is not null || anyLabel) ReadReferenceLinks(text, labels, definitionsMayFollow, ref chars, ref pieces);
         return chars is null ? null : new RenderedText(new string(chars), pieces!);
     }
 
     // A reference link ([text][label], [text][] or [text] with a definition "[label]: target" in the text) read as its
     // text: its brackets and label are pieces that show nothing, unless another piece is written over them already.
-    private static void ReadReferenceLinks(string text, HashSet<string> labels, ref char[]? chars, ref List<(int, int)>? pieces)
+    // With definitionsMayFollow, a link with no definition yet is read so where it joins a word (its definition may still arrive).
+    private static void ReadReferenceLinks(string text, HashSet<string>? labels, bool definitionsMayFollow, ref char[]? chars, ref List<(int, int)>? pieces)
     {
         bool[]? taken = null;
         foreach (Match m in ReferenceLink().Matches(text))
         {
             var shown = m.Groups["text"];
             var label = m.Groups["label"] is { Success: true, Length: > 0 } written ? written.Value : shown.Value;
-            if (!labels.Contains(Label(label))) continue;
+            if (labels?.Contains(Label(label)) != true && !(definitionsMayFollow && Joined(text, m.Index, m.Index + m.Length))) continue;
             if (taken is null && pieces is not null)
             {
                 taken = new bool[text.Length];
@@ -78,6 +85,17 @@ internal sealed partial class RenderedText
             (pieces ??= []).Add((m.Index, m.Index + 1));
             pieces.Add((close, m.Index + m.Length));
         }
+    }
+
+    // Whether a link with no definition yet joins a word on either side (AKIA[Q3EG][r]RL5T…, [maria.lopez][m]@…,
+    // [user][u].name@…): only then can reading it as a link show a value the text as written does not (Dear [Name],
+    // stays as written). An opening bracket or quote before it joins nothing, nor do closing punctuation marks after it
+    // with white space or the end of the text next.
+    private static bool Joined(string text, int start, int end)
+    {
+        if (start > 0 && !char.IsWhiteSpace(text[start - 1]) && text[start - 1] is not ('(' or '"' or '\'' or '[')) return true;
+        while (end < text.Length && text[end] is '.' or ',' or ';' or ':' or '!' or '?' or ')' or '"' or '\'') end++;
+        return end < text.Length && !char.IsWhiteSpace(text[end]);
     }
 
     // The labels of the reference definitions in the text, matched as markdown matches them (case and runs of white
@@ -114,7 +132,8 @@ internal sealed partial class RenderedText
     /// Where the word that the rendered reading may still join starts in the last <paramref name="tail"/> characters of a
     /// text still arriving, or -1: the last word (its characters other than white space, with whole pieces of markup in
     /// it, white space inside them included) when it reaches the end of the text and holds <c>&lt;</c>, <c>&amp;</c>,
-    /// <c>\</c> or a link target, or ends in markup that may still be closed (<c>AKIA&lt;span class="…</c>,
+    /// <c>\</c>, a link target or a <c>]</c> with more of the word after it (a reference link whose definition may still
+    /// arrive: <c>[AKIAQ3EG][r]RL5T…</c>), or ends in markup that may still be closed (<c>AKIA&lt;span class="…</c>,
     /// <c>AKIA&lt;!-- a &gt; b …</c>, a hidden element whose end has not arrived). A stream holds such a word whole, as this
     /// reading reads it whole: markup longer than the window inside a value, or escapes and references with no
     /// credential character between them (<c>\x67\x68…</c>, <c>&amp;#103&amp;#104…</c>, <c>\147\150…</c>, <c>&amp;sh</c>
@@ -156,7 +175,9 @@ internal sealed partial class RenderedText
                 if (MayBecomeMarkup(text.AsSpan(i))) return start;
             }
 
-            rendered |= c is '<' or '&' or '\\' || (c == ']' && i + 1 < text.Length && text[i + 1] == '(');
+            // A link target, or a reference link joined to what follows it ([AKIAQ3EG][r]RL5T…, [AKIAQ3EG]RL5T…): its
+            // definition may arrive any time later, and a page then shows the text joined.
+            rendered |= c is '<' or '&' or '\\' || (c == ']' && i + 1 < text.Length && text[i + 1] != ':');
             i++;
         }
 

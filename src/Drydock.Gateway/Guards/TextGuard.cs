@@ -143,10 +143,12 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
     }
 
     // The verdict on an answer without redacting it (the stream guard redacts only the part that leaves).
-    internal GuardResult Judge(string text, GuardMode mode, CanaryAnalyzer? canaries)
+    // A stream's text is read with every reference link shape as a link (definitionsMayFollow): its definition may arrive
+    // after the link has left.
+    internal GuardResult Judge(string text, GuardMode mode, CanaryAnalyzer? canaries, bool definitionsMayFollow = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var found = Scan(text, canaries, out var match);
+        var found = Scan(text, canaries, out var match, definitionsMayFollow);
         List<Finding> findings = mode == GuardMode.Off ? [] : found.FindAll(f => f.Category is Categories.Pii or Categories.Secret);
         if (mode != GuardMode.Off) findings.AddRange(Invalid(match));
         var tripped = found.FindAll(f => f.Category == Categories.Canary);
@@ -172,14 +174,14 @@ public sealed class TextGuard(Detector detector, IInjectionJudge? judge = null)
     // AKIAQ3EG&shy;RL5T…, <b>TA76</b>-<b>9W5X</b>-…, Ign<b></b>ore all…, [Ign](x)ore all…; see RenderedText), for every
     // rule and canaries, prompts and answers alike: an instruction is read in whole sentences, which the detector's
     // markup runs (one word each, enough for a key) do not give.
-    private List<Finding> Scan(string text, CanaryAnalyzer? canaries, out MatchText match)
+    private List<Finding> Scan(string text, CanaryAnalyzer? canaries, out MatchText match, bool definitionsMayFollow = false)
     {
         match = MatchText.Of(text);
         var found = Scan(match, canaries);
         if (match.MarkedLatin) Union(found, Scan(MatchText.Of(text, stripMarks: true), canaries));
         if (match.Changed && MatchText.InvisibleAsSpace(text) is { } spaced) Union(found, Scan(MatchText.Of(spaced), canaries));
         if (EncodedText.TagsRead(text) is { } tags) Union(found, Scan(MatchText.Of(tags), canaries).ConvertAll(f => WholePairs(text, f)));
-        if (RenderedText.Read(text) is { } rendered) Union(found, Scan(MatchText.Of(rendered.Text), canaries).ConvertAll(rendered.Widen));
+        if (RenderedText.Read(text, definitionsMayFollow) is { } rendered) Union(found, Scan(MatchText.Of(rendered.Text), canaries).ConvertAll(rendered.Widen));
         return found;
     }
 
@@ -343,7 +345,7 @@ public sealed class StreamGuard(TextGuard guard, GuardMode mode, int window, Can
         }
 
         var offset = _sent.Length;
-        var result = guard.Judge(_sent + _pending, mode, canaries);
+        var result = guard.Judge(_sent + _pending, mode, canaries, definitionsMayFollow: true);
         if (result.Blocked)
         {
             Findings.AddRange(result.Findings.Where(f => f.End > offset));
