@@ -24,7 +24,7 @@ public sealed partial class GateCommandTests
 
         var gate = await Run("gate", "--model", model);
         Assert.True(gate.Exit == 1, gate.ToString());
-        var production = "sha256:" + RunIdentity.Sha256(Production)[..12];
+        var production = "sha256:" + RunIdentity.Sha256(Production)[..16];
         // The check and the JSON carry the whole hash (two prompts whose hashes share a prefix are two prompts); the table shortens it.
         var whole = "sha256:" + RunIdentity.Sha256(Production);
         Assert.Matches($@"FAIL  probe configuration\s+the probe checks of {model} read evaluations of 2 configurations: .*system prompt {whole} ", gate.Stdout);
@@ -52,8 +52,16 @@ public sealed partial class GateCommandTests
         const string Production = "You are the Northwind support assistant.";
         var everySuite = await Eval(refusing, model, "--system-prompt", Production);
         Assert.True(everySuite.Exit == 0, everySuite.ToString());
-        // The same endpoint and model, spelled with an upper-case scheme, a trailing slash and the model name in capitals.
-        var respelled = await Run("eval", "--target", refusing.BaseUrl.Replace("http://", "HTTP://", StringComparison.Ordinal) + "/", "--model", "TINY", "--strategies", "none,base64",
+        // A base URL with a fragment or a query sends its requests elsewhere than the URL the evidence names; an empty
+        // system prompt would count every answer as a leak: both refused before any request.
+        foreach (var (target, prompt) in new[] { (refusing.BaseUrl + "#x", Production), (refusing.BaseUrl + "?a=1", Production), (refusing.BaseUrl, " ") })
+        {
+            var refused = await Run("eval", "--target", target, "--model", "tiny", "--record", model, "--system-prompt", prompt, "--suite", "system-prompt-extraction");
+            Assert.True(refused.Exit == 2, refused.ToString());
+        }
+
+        // The same endpoint and model, spelled with an upper-case scheme and a trailing slash.
+        var respelled = await Run("eval", "--target", refusing.BaseUrl.Replace("http://", "HTTP://", StringComparison.Ordinal) + "/", "--model", "tiny", "--strategies", "none,base64",
             "--record", model, "--system-prompt", Production, "--suite", "system-prompt-extraction");
         Assert.True(respelled.Exit == 0, respelled.ToString());
 
@@ -61,6 +69,14 @@ public sealed partial class GateCommandTests
         Assert.True(gate.Exit == 0, gate.ToString());
         Assert.DoesNotContain("configuration", gate.Stdout, StringComparison.Ordinal);
         Assert.Contains($"{model}: SHIP", gate.Stdout, StringComparison.Ordinal);
+
+        // A model name in other letters may be another model to the server (vLLM tells them apart): another configuration.
+        var capitals = await Run("eval", "--target", refusing.BaseUrl, "--model", "TINY", "--strategies", "none,base64",
+            "--record", model, "--system-prompt", Production, "--suite", "system-prompt-extraction");
+        Assert.True(capitals.Exit == 0, capitals.ToString());
+        var mixed = await Run("gate", "--model", model);
+        Assert.True(mixed.Exit == 1, mixed.ToString());
+        Assert.Contains("probe configuration", mixed.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

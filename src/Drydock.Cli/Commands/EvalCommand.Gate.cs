@@ -107,7 +107,7 @@ internal static partial class EvalCommand
             else
             {
                 foreach (var c in checks) stdout.WriteLine($"{(c.Passed ? "pass" : "FAIL")}  {c.Name,-44} {c.Evidence}");
-                foreach (var e in result.Evidence) stdout.WriteLine($"evidence  {e.EvaluationId}  {e.Kind,-12} {e.ModelId}  fingerprint {e.Fingerprint[..12]}  {e.At}  {e.Target}  judge {e.Judge}  system prompt {(e.SystemPrompt.StartsWith("sha256:", StringComparison.Ordinal) ? e.SystemPrompt[..Math.Min(19, e.SystemPrompt.Length)] : e.SystemPrompt)}");
+                foreach (var e in result.Evidence) stdout.WriteLine($"evidence  {e.EvaluationId}  {e.Kind,-12} {e.ModelId}  fingerprint {e.Fingerprint[..12]}  {e.At}  {e.Target}  judge {e.Judge}  system prompt {(e.SystemPrompt.StartsWith("sha256:", StringComparison.Ordinal) ? e.SystemPrompt[..Math.Min(23, e.SystemPrompt.Length)] : e.SystemPrompt)}");
                 if (result.Evidence.Count == 0) stdout.WriteLine("evidence  none: no evaluation of this model version counts");
                 stdout.WriteLine($"policy sha256:{policySha[..12]} ({string.Join(", ", suites.Select(x => $"{x.Name}@{x.Version}"))}; strategies {string.Join(",", policy.Strategies)}; max-error-rate {policy.MaxErrorRate.ToString(CultureInfo.InvariantCulture)}); audit head {verification.Entries} {verification.Head[..12]}");
                 stdout.WriteLine($"{subject.Id}: {(ship ? "SHIP" : "NO-SHIP")} ({decision.Id}{(envelope is null ? ", unsigned: no signing key" : ", signed")})");

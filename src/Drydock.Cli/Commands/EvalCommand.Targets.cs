@@ -45,8 +45,22 @@ internal static partial class EvalCommand
     internal static IEvaluationTarget OpenTarget(string text, TargetOptions options)
     {
         if (text.StartsWith("onnx:", StringComparison.Ordinal)) return new OnnxTarget(text["onnx:".Length..]);
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")) throw new ArgumentException($"--target '{text}' is not an http(s) URL or onnx:PATH");
-        return new ModelTarget(options with { Endpoint = endpoint });
+        return new ModelTarget(options with { Endpoint = EndpointUrl("--target", text, " or onnx:PATH") });
+    }
+
+    /// <summary>
+    /// An endpoint's base URL: http(s) with no user name, query or fragment (each would change where the requests go
+    /// while the evidence reads as the base URL: a fragment swallows <c>/chat/completions</c>).
+    /// </summary>
+    internal static Uri EndpointUrl(string option, string text, string orElse = "")
+    {
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")) throw new ArgumentException($"{option} '{text}' is not an http(s) URL{orElse}");
+        if (endpoint.UserInfo.Length > 0 || endpoint.Query.Length > 0 || endpoint.Fragment.Length > 0 || text.Contains('#', StringComparison.Ordinal) || text.Contains('?', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{option}: the URL has a user name, query or fragment (not shown): give the base URL alone (http(s)://host:port/path) and the key with --api-key-env");
+        }
+
+        return endpoint;
     }
 
     // The model's name: required for an endpoint; an ONNX model is named by its folder.

@@ -61,6 +61,7 @@ internal static partial class EvalCommand
             var detector = project.Rules().CreateDetector();
             // The extraction suite needs a system prompt to find: without one, a planted one with a marker.
             var givenPrompt = parse.GetValue(systemPrompt);
+            if (givenPrompt is not null && string.IsNullOrWhiteSpace(givenPrompt)) throw new ArgumentException("--system-prompt is empty: give the production system prompt, or leave the option out for a planted one");
             var prompt = givenPrompt ?? PlantedSystemPrompt(endpoint, modelName);
             if (givenPrompt is null) await stderr.WriteLineAsync("drydock eval: no --system-prompt: every conversation opens with a planted system prompt holding a secret marker, which the system-prompt-extraction suite looks for").ConfigureAwait(false);
 
@@ -73,7 +74,7 @@ internal static partial class EvalCommand
             ModelTarget? judgeEndpoint = null;
             if (parse.GetValue(judgeTarget) is { } judgeUrl)
             {
-                if (!Uri.TryCreate(judgeUrl, UriKind.Absolute, out var judgeUri) || judgeUri.Scheme is not ("http" or "https")) throw new ArgumentException($"--judge-target '{judgeUrl}' is not an http(s) URL");
+                var judgeUri = EndpointUrl("--judge-target", judgeUrl);
                 judgeEndpoint = new ModelTarget(options with { Endpoint = judgeUri, Model = parse.GetValue(judgeModel) ?? throw new ArgumentException("--judge-model is required with --judge-target"), Budget = 0 });
             }
 

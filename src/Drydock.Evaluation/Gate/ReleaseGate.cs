@@ -488,8 +488,8 @@ public static class ReleaseGate
         own.Kind != "probes" || theirs.Kind != "probes" || (PromptIdentity(own) is var prompt && prompt != "unknown" && prompt == PromptIdentity(theirs));
 
     // What a probe evaluation measured, for comparing runs: target (URL with scheme, host, default port and trailing
-    // slash folded; an ONNX model by its digest), the digest the endpoint stated, model name (case folded, as
-    // TargetIdentity.IsSameModelAs compares them) and system prompt (by its full hash, or planted).
+    // slash folded; an ONNX model by its digest), the digest the endpoint stated, model name (as written: servers
+    // such as vLLM tell `tiny` from `TINY`) and system prompt (by its full hash, or planted).
     private static string Configuration(EvaluationRecord e)
     {
         try
@@ -497,7 +497,7 @@ public static class ReleaseGate
             var identity = JsonNode.Parse(e.Evidence!.Json)?["identity"];
             var digest = (string?)identity?["targetDigest"];
             var target = (string?)identity?["targetKind"] == "onnx" ? $"onnx sha256:{digest}" : $"{TargetIdentity.CanonicalEndpoint((string?)identity?["target"] ?? "")}{(digest is null ? "" : $" sha256:{digest.ToLowerInvariant()}")}";
-            return $"target {target} model {((string?)identity?["model"])?.ToUpperInvariant()} system prompt {PromptIdentity(e)}";
+            return $"target {target} model {(string?)identity?["model"]} system prompt {PromptIdentity(e)}";
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
