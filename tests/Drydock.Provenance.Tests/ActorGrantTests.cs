@@ -24,6 +24,10 @@ public sealed class ActorGrantTests
         Assert.Throws<RegistryException>(() => t.Registry.GrantActor("Alice!", ["viewer"], aliceKey.PublicKey, DateTimeOffset.UtcNow.AddDays(1), "x", "root"));
         var alice = t.Registry.GrantActor("alice", ["viewer", "auditor"], aliceKey.PublicKey, DateTimeOffset.UtcNow.AddDays(1), "audits", "root");
         Assert.Throws<RegistryException>(() => t.Registry.GrantActor("alice", ["viewer"], aliceKey.PublicKey, DateTimeOffset.UtcNow.AddDays(1), "again", "root"));
+        // One key, one actor: alice's key for a second name would let her sign as two people; a name with a line end is no name.
+        Assert.Contains("is held by actor 'alice'", Assert.Throws<RegistryException>(() => t.Registry.GrantActor("alice2", ["security-reviewer"], aliceKey.PublicKey, DateTimeOffset.UtcNow.AddDays(1), "x", "root")).Message, StringComparison.Ordinal);
+        using var otherKey = NewKey();
+        Assert.Throws<RegistryException>(() => t.Registry.GrantActor("alice\n", ["viewer"], otherKey.PublicKey, DateTimeOffset.UtcNow.AddDays(1), "x", "root"));
 
         var challenge = "challenge"u8.ToArray();
         var now = DateTimeOffset.UtcNow;

@@ -176,6 +176,10 @@ public sealed class GatewayOperations : IDisposable
                 RefreshError = null;
                 SetRowsProblem(problem);
                 if (problem is not null) return;
+                // The rows served from now on are recorded at or below the log's head: an older copy put back later,
+                // witness and all, no longer holds that head and is refused at the next re-read.
+                var (seq, hash) = AuditWitness.Head(_registry.Database);
+                _held.Raise(seq, hash);
                 _tripwires?.Refresh(_registry, deployments.Where(d => d.ModelId is not null).Select(d => d.ModelId!));
                 _contained = Contained.From(deployments, _aliases);
                 // The list's content, not its count: a row edited in place is a different list.

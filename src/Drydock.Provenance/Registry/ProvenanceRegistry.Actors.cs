@@ -51,7 +51,7 @@ public sealed class ActorRefusedException(string message) : Exception(message);
 /// <summary>Actor keys and grants (CLI access control), and every access decision: each a row with its audit entry.</summary>
 public sealed partial class ProvenanceRegistry
 {
-    private static readonly Regex s_actorName = new("^[a-z0-9][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant);
+    private static readonly Regex s_actorName = new(@"^[a-z0-9][a-z0-9._-]{0,63}\z", RegexOptions.CultureInvariant);
 
     /// <summary>Why <paramref name="name"/> cannot name an actor, or null.</summary>
     public static string? ActorNameProblem(string name) =>
@@ -82,8 +82,16 @@ public sealed partial class ProvenanceRegistry
         }
 
         var id = "ac-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        var keyId = Signing.SigningKey.IdOf(publicKey);
         using (var transaction = Database.BeginWrite())
         {
+            // One key, one person: a key another actor holds (or held) would let one key holder sign as two actors and
+            // give both approvals that separation of duties asks of two people.
+            using (var held = Database.Command("SELECT name FROM actor_events WHERE key_id = @key AND name <> @name LIMIT 1", transaction, ("key", keyId), ("name", name)))
+            {
+                if (held.ExecuteScalar() is string other) throw new RegistryException($"actor '{name}': the key {keyId} is held by actor '{other}'; every actor signs with a key of its own ('drydock actor keygen')");
+            }
+
             if (bootstrap && Database.Scalar("SELECT COUNT(*) FROM actor_events", transaction) is long and > 0)
             {
                 throw new RegistryException("the registry already has actors; 'actor bootstrap' creates only the first admin (ask an admin to run 'drydock actor create')");
@@ -93,7 +101,7 @@ public sealed partial class ProvenanceRegistry
             AuditLog.Append(Database, transaction, "actor_events", id, new Dictionary<string, string?>
             {
                 ["name"] = name, ["action"] = bootstrap ? "bootstrap" : "grant", ["roles"] = JsonSerializer.Serialize(roles.Distinct(StringComparer.Ordinal).ToArray(), ProvenanceJson.Default.StringArray),
-                ["public_key"] = Convert.ToBase64String(raw), ["key_id"] = Signing.SigningKey.IdOf(publicKey),
+                ["public_key"] = Convert.ToBase64String(raw), ["key_id"] = keyId,
                 ["expires"] = expires.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), ["reason"] = reason, ["actor"] = grantedBy, ["at"] = RegistryDatabase.Now(),
             }, grantedBy, bootstrap ? "actor.bootstrap" : "actor.grant");
             Database.CommitWrite(transaction);
